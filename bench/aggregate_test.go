@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"math"
+	"testing"
+	"time"
+)
+
+func TestAggregatorCountsAndPercentiles(t *testing.T) {
+	a := NewAggregator(time.Second, time.Second)
+	// Warm-up results appear in buckets but not in totals.
+	a.Record(Result{Start: 500 * time.Millisecond, Latency: time.Hour, Kind: KindOK, Instance: "p[0]"})
+	// 1000 successes with latencies 1..1000 ms, spread over 10 s.
+	for i := 1; i <= 1000; i++ {
+		a.Record(Result{
+			Start:    time.Second + time.Duration(i)*9*time.Millisecond,
+			Latency:  time.Duration(i) * time.Millisecond,
+			Status:   200,
+			Instance: []string{"p[0]", "p[1]"}[i%2],
+			Retries:  1,
+		})
+	}
+	a.Record(Result{Start: 2 * time.Second, Latency: time.Millisecond, Kind: KindTimeout})
+	a.Record(Result{Start: 2 * time.Second, Latency: time.Millisecond, Status: 503, Kind: KindStatus5xx, Instance: "p[1]"})
+	a.Record(Result{Start: 2 * time.Second, Latency: time.Millisecond, Status: 429, Kind: KindStatus429})
+
+	s, err := a.Summarize(11 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Requests != 1003 || s.Successes != 1000 {
+		t.Fatalf("requests=%d successes=%d, want 1003 and 1000", s.Requests, s.Successes)
+	}
+	wantErrs := map[string]int64{"timeout": 1, "status_5xx": 1, "status_429": 1}
+	for k, n := range wantErrs {
+		if s.Errors[k] != n {
+			t.Errorf("errors[%s]=%d, want %d", k, s.Errors[k], n)
+		}
+	}
+	if len(s.Errors) != len(wantErrs) {
+		t.Errorf("errors = %v, want only %v", s.Errors, wantErrs)
+	}
+	if got, want := s.Availability, round(1000.0/1003.0, 6); got != want {
+		t.Errorf("availability=%v, want %v", got, want)
+	}
+	if got := s.ThroughputRPS; got != 100 {
+		t.Errorf("throughput=%v, want 100 (1000 successes over the 10 s window)", got)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"p50", s.LatencyMS.P50, 500},
+		{"p90", s.LatencyMS.P90, 900},
+		{"p99", s.LatencyMS.P99, 990},
+		{"max", s.LatencyMS.Max, 1000},
+		{"mean", s.LatencyMS.Mean, 500.5},
+	} {
+		if math.Abs(c.got-c.want)/c.want > 0.002 { // HDR at 3 significant digits
+			t.Errorf("%s=%v, want %v within 0.2%%", c.name, c.got, c.want)
+		}
+	}
+	if s.PerInstance["p[0]"] != 500 || s.PerInstance["p[1]"] != 501 {
+		t.Errorf("per_instance=%v", s.PerInstance)
+	}
+	if s.Retries != 1000 {
+		t.Errorf("retries=%d, want 1000", s.Retries)
+	}
+	if len(s.Buckets) != 11 {
+		t.Fatalf("%d buckets, want 11", len(s.Buckets))
+	}
+	if b := s.Buckets[0]; b.Requests != 1 || b.Successes != 1 {
+		t.Errorf("warm-up bucket = %+v, want the warm-up request", b)
+	}
+	h, err := DecodeHistogram(s.LatencyHDR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.TotalCount() != 1000 {
+		t.Errorf("decoded histogram holds %d values, want 1000", h.TotalCount())
+	}
+}
+
+func TestAggregatorEmpty(t *testing.T) {
+	s, err := NewAggregator(0, 0).Summarize(time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Requests != 0 || s.Availability != 0 || s.LatencyMS != (Latency{}) {
+		t.Errorf("empty run summary = %+v", s)
+	}
+}
+
+func TestKindNamesRoundTrip(t *testing.T) {
+	for _, k := range Kinds() {
+		got, err := ParseKind(k.String())
+		if err != nil || got != k {
+			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, err)
+		}
+	}
+	if _, err := ParseKind("bogus"); err == nil {
+		t.Error("ParseKind accepted an unknown name")
+	}
+}
+
+func TestKindFromStatus(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		want   Kind
+	}{
+		{200, KindOK}, {201, KindOK}, {304, KindOK}, {402, KindOK},
+		{400, KindStatus4xx}, {401, KindStatus4xx}, {429, KindStatus429},
+		{500, KindStatus5xx}, {503, KindStatus5xx}, {504, KindStatus5xx},
+	} {
+		if got := KindFromStatus(c.status); got != c.want {
+			t.Errorf("KindFromStatus(%d) = %v, want %v", c.status, got, c.want)
+		}
+	}
+}
+
+func TestRepeatSeed(t *testing.T) {
+	if RepeatSeed(42, 0) != 42 {
+		t.Error("repeat 0 must use the plan's seed")
+	}
+	seen := map[uint64]bool{}
+	for r := 0; r < 100; r++ {
+		s := RepeatSeed(42, r)
+		if seen[s] {
+			t.Fatalf("repeat %d reuses a seed", r)
+		}
+		seen[s] = true
+	}
+}
+
+func BenchmarkAggregatorRecord(b *testing.B) {
+	a := NewAggregator(0, time.Second)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		a.Record(Result{Start: time.Duration(i%600) * time.Second, Latency: time.Duration(i%5000) * time.Microsecond, Status: 200, Instance: "payments[0]"})
+	}
+}

@@ -1,0 +1,93 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// Backend executes one variant of a plan and reports every request's Result.
+// The simulator, the local fleet and the container fleet are backends; the
+// runner, the aggregator and the reports do not know which one ran.
+type Backend interface {
+	// Name is the backend's name as scenarios and --backend spell it.
+	Name() string
+	// Run executes job and calls sink.Record once per request, from one
+	// goroutine at a time. It returns when the plan's timeline ends, or early
+	// when ctx is cancelled; either way every result produced so far has been
+	// recorded. On cancellation it returns ctx.Err() with the Outcome so far.
+	Run(ctx context.Context, job Job, sink Sink) (Outcome, error)
+}
+
+// Parallel is implemented by backends whose runs may execute concurrently
+// (the simulator: each variant is an independent, deterministic computation).
+// Real backends share the machine and the network, so they run one at a time.
+type Parallel interface {
+	Parallel() bool
+}
+
+// Job is one run: a variant of a plan, with the seed for this repeat.
+type Job struct {
+	Plan    *scenarios.Plan
+	Variant int    // index into Plan.Variants
+	Repeat  int    // 0-based repeat number
+	Seed    uint64 // the seed of this repeat (Plan.Seed for repeat 0)
+	// Progress, when not nil, is called now and then with how far through
+	// the plan's timeline the run is (0..Plan.Duration).
+	Progress func(elapsed time.Duration)
+}
+
+// Outcome is what a backend knows at the end of a run beyond the results.
+type Outcome struct {
+	// End is how far the timeline got: Plan.Duration when complete.
+	End time.Duration
+	// Audit is the ledger audit of a real backend; nil for the simulator.
+	Audit *Audit
+}
+
+var (
+	registryMu sync.Mutex
+	registry   = map[string]Backend{}
+)
+
+// Register makes a backend available to Run under its name. It panics on a
+// duplicate name, which is a programming error.
+func Register(b Backend) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[b.Name()]; dup {
+		panic("bench: backend registered twice: " + b.Name())
+	}
+	registry[b.Name()] = b
+}
+
+// Lookup returns the registered backend called name.
+func Lookup(name string) (Backend, error) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	b, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("backend %q is not available in this build (available: %v)", name, backendNamesLocked())
+	}
+	return b, nil
+}
+
+// BackendNames lists the registered backends, sorted.
+func BackendNames() []string {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	return backendNamesLocked()
+}
+
+func backendNamesLocked() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// RunOptions says what of a plan to run and how.
+type RunOptions struct {
+	// Backends to run, in order; empty means the plan's own list.
+	Backends []string
+	// Variants to run by name; empty means all of them.
+	Variants []string
+	// Repeat runs each backend × variant this many times with different
+	// seeds (repeat 0 uses the plan's seed); 0 means 1.
+	Repeat int
+	// Workers bounds how many runs of a Parallel backend execute at once;
+	// 0 means GOMAXPROCS.
+	Workers int
+	// BucketWidth is the width of each run's time buckets (default 1s).
+	BucketWidth time.Duration
+	// Progress, when not nil, is told how far job number i (in Jobs order)
+	// has got through its timeline. It may be called from several goroutines.
+	Progress func(i int, elapsed time.Duration)
+}
+
+// Jobs lists the runs that opts selects from plan, in the order their
+// summaries appear in summary.json: backend, then variant, then repeat.
+func Jobs(plan *scenarios.Plan, opts RunOptions) ([]Job, []string, error) {
+	backends := opts.Backends
+	if len(backends) == 0 {
+		backends = plan.Backends
+	}
+	variants, err := selectVariants(plan, opts.Variants)
+	if err != nil {
+		return nil, nil, err
+	}
+	repeat := max(opts.Repeat, 1)
+	var jobs []Job
+	var names []string
+	for _, b := range backends {
+		for _, v := range variants {
+			for r := 0; r < repeat; r++ {
+				jobs = append(jobs, Job{Plan: plan, Variant: v, Repeat: r, Seed: RepeatSeed(plan.Seed, r)})
+				names = append(names, b)
+			}
+		}
+	}
+	return jobs, names, nil
+}
+
+func selectVariants(plan *scenarios.Plan, want []string) ([]int, error) {
+	if len(want) == 0 {
+		idx := make([]int, len(plan.Variants))
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx, nil
+	}
+	var idx []int
+	for _, name := range want {
+		found := -1
+		for i, v := range plan.Variants {
+			if v.Name == name {
+				found = i
+			}
+		}
+		if found < 0 {
+			names := make([]string, len(plan.Variants))
+			for i, v := range plan.Variants {
+				names[i] = v.Name
+			}
+			return nil, fmt.Errorf("scenario %q has no variant %q (variants: %v)", plan.Name, name, names)
+		}
+		idx = append(idx, found)
+	}
+	return idx, nil
+}
+
+// RepeatSeed derives the seed of repeat r from the plan's seed: repeat 0 is
+// the plan's seed itself, later ones are spread by a SplitMix64 step so that
+// neighbouring repeats draw unrelated streams.
+func RepeatSeed(seed uint64, r int) uint64 {
+	if r == 0 {
+		return seed
+	}
+	z := seed + uint64(r)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// Run executes the selected runs of plan and returns their summary with SLOs
+// evaluated. Runs of a Parallel backend execute concurrently; others one at a
+// time. When ctx is cancelled, runs in progress stop, runs not started are
+// skipped, and the summary is marked partial: nothing measured is lost. A
+// backend that fails leaves its error in its RunSummary and Run goes on with
+// the others; the returned error then says which failed.
+func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, error) {
+	jobs, backendNames, err := Jobs(plan, opts)
+	if err != nil {
+		return nil, err
+	}
+	backends := make([]Backend, len(jobs))
+	for i, name := range backendNames {
+		b, err := Lookup(name)
+		if err != nil {
+			return nil, err
+		}
+		backends[i] = b
+	}
+	sum := &Summary{
+		Schema:   SummarySchema,
+		Scenario: plan.Name,
+		Question: plan.Question(),
+		Seed:     plan.Seed,
+	}
+	runs := make([]RunSummary, len(jobs))
+	done := make([]bool, len(jobs))
+	errs := make([]error, len(jobs))
+
+	runOne := func(i int) {
+		if ctx.Err() != nil {
+			return
+		}
+		job := jobs[i]
+		if opts.Progress != nil {
+			job.Progress = func(elapsed time.Duration) { opts.Progress(i, elapsed) }
+		}
+		runs[i], errs[i] = runJob(ctx, backends[i], job, opts.BucketWidth)
+		done[i] = true
+	}
+
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i := range jobs {
+		if p, ok := backends[i].(Parallel); ok && p.Parallel() && workers > 1 {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				runOne(i)
+			}()
+			continue
+		}
+		wg.Wait() // a serial backend runs alone
+		runOne(i)
+	}
+	wg.Wait()
+
+	var failed []error
+	for i := range jobs {
+		if !done[i] {
+			sum.Partial = true
+			continue
+		}
+		if runs[i].Partial {
+			sum.Partial = true
+		}
+		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
+			failed = append(failed, fmt.Errorf("%s/%s repeat %d: %w", runs[i].Backend, runs[i].Variant, runs[i].Repeat, errs[i]))
+		}
+		sum.Runs = append(sum.Runs, runs[i])
+	}
+	sum.SLOPass = EvaluateSLOs(plan, sum)
+	return sum, errors.Join(failed...)
+}
+
+// runJob runs one job through an aggregator. A cancelled or failed run still
+// yields the summary of what it measured.
+func runJob(ctx context.Context, b Backend, job Job, width time.Duration) (RunSummary, error) {
+	plan := job.Plan
+	agg := NewAggregator(plan.Warmup, width)
+	out, err := b.Run(ctx, job, agg)
+	end := min(out.End, plan.Duration)
+	if end <= 0 && err == nil {
+		end = plan.Duration
+	}
+	rs, serr := agg.Summarize(end)
+	if serr != nil && err == nil {
+		err = serr
+	}
+	rs.Backend = b.Name()
+	rs.Variant = plan.Variants[job.Variant].Name
+	rs.Repeat = job.Repeat
+	rs.Seed = job.Seed
+	rs.Audit = out.Audit
+	if out.End < plan.Duration || err != nil {
+		rs.Partial = true
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		rs.Error = err.Error()
+	}
+	return rs, err
+}

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// SummarySchema names version 1 of summary.json. Later versions may add
+// fields; none may change the meaning of a field defined here.
+const SummarySchema = "meshbench.summary/v1"
+
+// Summary is summary.json: the measured outcome of one `meshbench run`, one
+// RunSummary per backend × variant × repeat. It holds no wall-clock
+// timestamps, so the same scenario and seed on the simulator give a
+// byte-identical file; when and where a run happened is in environment.json.
+type Summary struct {
+	Schema   string `json:"schema"`
+	Scenario string `json:"scenario"`
+	// Question is the first sentence of the scenario's description.
+	Question string `json:"question,omitempty"`
+	Seed     uint64 `json:"seed"`
+	// Partial is true when the run was interrupted (Ctrl-C, a backend error):
+	// what had been measured is kept, but not every run finished.
+	Partial bool         `json:"partial"`
+	Runs    []RunSummary `json:"runs"`
+	// SLOPass is true when every SLO verdict of every run passed.
+	SLOPass bool `json:"slo_pass"`
+}
+
+// RunSummary is one backend × variant × repeat.
+type RunSummary struct {
+	Backend string `json:"backend"`
+	Variant string `json:"variant"`
+	Repeat  int    `json:"repeat"`
+	Seed    uint64 `json:"seed"`
+	// Partial is true when this run did not reach the end of its timeline.
+	Partial bool `json:"partial,omitempty"`
+	// Error is set when the backend failed; the counts are what was measured
+	// before it did.
+	Error string `json:"error,omitempty"`
+
+	// DurationS is the measured window in seconds: duration − warmup.
+	DurationS float64 `json:"duration_s"`
+	// Requests counts requests issued after the warm-up (all outcomes).
+	Requests  int64 `json:"requests"`
+	Successes int64 `json:"successes"`
+	// Errors counts failed requests by kind (timeout, reset, refused,
+	// status_5xx, status_429, status_4xx, breaker_open, no_endpoint,
+	// queue_full, other); kinds with no failures are omitted.
+	Errors map[string]int64 `json:"errors"`
+	// Availability is successes / requests (0..1).
+	Availability float64 `json:"availability"`
+	// ThroughputRPS is successful requests per second over the window
+	// (goodput, as vegeta reports throughput).
+	ThroughputRPS float64 `json:"throughput_rps"`
+	// LatencyMS describes successful requests only, end to end, in ms.
+	LatencyMS Latency `json:"latency_ms"`
+	// LatencyHDR is the whole-run latency histogram (µs) in HdrHistogram's
+	// base64 V2 compressed encoding, for percentile spectra and comparison.
+	LatencyHDR string `json:"latency_hdr"`
+	// Retries and Hedges count extra attempts the gateway made.
+	Retries int64 `json:"retries"`
+	Hedges  int64 `json:"hedges"`
+	// PerInstance counts requests answered by each replica of the entry
+	// service, by instance name ("payments[0]").
+	PerInstance map[string]int64 `json:"per_instance"`
+	// SLO holds one verdict per SLO that applies to this run.
+	SLO []SLOVerdict `json:"slo"`
+	// Buckets is the run as a time series, from t=0 (warm-up included).
+	Buckets []Bucket `json:"buckets"`
+	// Audit is the ledger audit of a real backend; absent for the simulator.
+	Audit *Audit `json:"audit,omitempty"`
+}
+
+// Latency is a latency distribution's summary in milliseconds.
+type Latency struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Bucket is one time slice of a run. Percentiles are of successful requests
+// that started in the slice, in ms.
+type Bucket struct {
+	StartS        float64 `json:"t_s"`
+	WidthS        float64 `json:"width_s"`
+	Requests      int64   `json:"requests"`
+	Successes     int64   `json:"successes"`
+	Retries       int64   `json:"retries"`
+	Availability  float64 `json:"availability"`
+	ThroughputRPS float64 `json:"throughput_rps"`
+	P50MS         float64 `json:"p50_ms"`
+	P99MS         float64 `json:"p99_ms"`
+	P999MS        float64 `json:"p999_ms"`
+}
+
+// SLOVerdict is one SLO evaluated against one run.
+type SLOVerdict struct {
+	Metric string `json:"metric"`
+	// Bound is "max" or "min".
+	Bound     string  `json:"bound"`
+	Threshold float64 `json:"threshold"`
+	Value     float64 `json:"value"`
+	// Unit is "ms" for latencies, "ratio" for availability and error_rate,
+	// "rps" for throughput.
+	Unit string `json:"unit"`
+	Pass bool   `json:"pass"`
+}
+
+// Audit is the ledger audit after a real run: every payment acknowledged
+// with 2xx must be recorded exactly once.
+type Audit struct {
+	Acknowledged int64 `json:"acknowledged"`
+	Recorded     int64 `json:"recorded"`
+	Duplicates   int64 `json:"duplicates"`
+	Lost         int64 `json:"lost"`
+}
+
+// Clean reports whether the audit found nothing lost and nothing doubled.
+func (a *Audit) Clean() bool { return a == nil || (a.Duplicates == 0 && a.Lost == 0) }
+
+// Marshal encodes the summary as indented JSON with a trailing newline. Maps
+// are written with sorted keys by encoding/json, so output is deterministic.
+func (s *Summary) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ReadSummary reads and checks a summary.json file.
+func ReadSummary(path string) (*Summary, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Summary
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if s.Schema != SummarySchema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, s.Schema, SummarySchema)
+	}
+	return &s, nil
+}

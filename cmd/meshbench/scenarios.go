@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/meshbench/meshbench/scenarios"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newScenariosCmd) }
+
+func newScenariosCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scenarios",
+		Short: "Browse the shipped scenario library",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the shipped scenarios and the question each answers",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			for _, e := range scenarios.Library() {
+				fmt.Fprintf(w, "%s\t%s\n", e.Name, e.Question)
+			}
+			return w.Flush()
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:               "show NAME",
+		Short:             "Print a shipped scenario's YAML",
+		Example:           "  meshbench scenarios show balancer-brownout > my-scenario.yaml",
+		Args:              exactArgs(1),
+		ValidArgsFunction: completeScenarioNames,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := scenarios.LibraryScenario(args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			_, err = cmd.OutOrStdout().Write(e.Source)
+			return err
+		},
+	})
+	return cmd
+}
+
+func completeScenarioNames(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, e := range scenarios.Library() {
+		names = append(names, e.Name+"\t"+e.Question)
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
