@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -90,17 +91,27 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run executes the CLI with args and returns the process exit code.
+// run executes the CLI with args and returns the process exit code. The
+// first Ctrl-C (or SIGTERM) cancels the context: a run stops and writes what
+// it measured.
 func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return execute(ctx, args, os.Stdout, os.Stderr)
+}
+
+// execute runs the command tree with args and returns the exit code; tests
+// call it with their own context and writers.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "meshbench:", err)
+	fmt.Fprintln(stderr, "meshbench:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/reports"
 	"github.com/meshbench/meshbench/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -138,7 +139,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err := writeJSON(filepath.Join(dir, "environment.json"), env); err != nil {
 		return err
 	}
-	renderErr := renderRun(dir)
+	renderErr := reports.Render(dir, reports.Options{})
 
 	printRunTable(cmd.OutOrStdout(), sum)
 	fmt.Fprintf(cmd.OutOrStdout(), "\nrun folder: %s\n", dir)

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/meshbench/meshbench/reports"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newCompareCmd) }
+
+func newCompareCmd() *cobra.Command {
+	var (
+		out     string
+		noPlots bool
+	)
+	cmd := &cobra.Command{
+		Use:   "compare RUN_A RUN_B...",
+		Short: "Compare run folders side by side",
+		Long: `compare lines up two or more runs (run folders, or summary.json files) by
+backend and variant and prints their headline figures side by side, each with
+its change against the first run. It writes the same table as comparison.md
+and comparison plots (plots/compare-*.png, .svg) into --out, by default
+runs/compare-<UTC timestamp>.
+
+compare describes differences; 'meshbench gate' tests them for significance.`,
+		Example: `  meshbench compare runs/baseline runs/current
+  meshbench compare runs/a/summary.json runs/b runs/c --out /tmp/abc`,
+		Args: minArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			labels := reports.RunLabels(args)
+			var runs []reports.ComparedRun
+			for i, p := range args {
+				s, err := reports.ReadSummary(p)
+				if err != nil {
+					return usageErr(fmt.Errorf("compare: %w", err))
+				}
+				runs = append(runs, reports.ComparedRun{Label: labels[i], Summary: s})
+			}
+			c := reports.NewComparison(runs)
+			if err := c.WriteTable(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			dir := out
+			if dir == "" {
+				dir = filepath.Join("runs", "compare-"+time.Now().UTC().Format("20060102T150405Z"))
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create %s: %w", dir, err)
+			}
+			var md bytes.Buffer
+			if err := c.WriteMarkdown(&md); err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dir, "comparison.md"), md.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("write comparison: %w", err)
+			}
+			if !noPlots {
+				if _, err := c.RenderPlots(dir, reports.PlotOptions{}); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\ncomparison written to %s\n", dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "folder for comparison.md and plots (`DIR`; default runs/compare-<UTC timestamp>)")
+	cmd.Flags().BoolVar(&noPlots, "no-plots", false, "write comparison.md without plots")
+	return cmd
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/reports"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newGateCmd) }
+
+type gateFlags struct {
+	baseline      string
+	maxRegression string
+	alpha         float64
+	junit         string
+	markdown      string
+}
+
+func newGateCmd() *cobra.Command {
+	var f gateFlags
+	cmd := &cobra.Command{
+		Use:   "gate --baseline BASELINE CURRENT",
+		Short: "Fail when CURRENT is significantly and materially worse than BASELINE",
+		Long: `gate compares a current run with a baseline run (run folders, or
+summary.json files), for every backend and variant present in both, metric by
+metric: p50, p90, p99, p999 and mean latency, throughput, availability and
+error_rate. The samples are the runs' repeats (meshbench run --repeat N).
+
+A metric fails when it is both significantly worse — a two-sided
+Mann–Whitney U test (golang.org/x/perf/benchmath), its p-value Holm-adjusted
+over all checks, rejects "same distribution" at --alpha — and worse by more
+than its allowed regression. With too few repeats for the test to reach
+--alpha (one backend × variant: fewer than 6 a side), the allowed regression
+alone decides, and the table says so.
+
+--max-regression sets allowed regressions as METRIC=AMOUNT pairs: a
+percentage of the baseline (p99=10%), or for availability and error_rate
+percentage points (availability=0.1pp). Defaults: latencies 10%, throughput
+5%, availability and error_rate 0.1pp.
+
+Exit status: 0 pass, 1 regression, 2 usage error (bad flags, missing or
+unreadable runs, nothing in common).`,
+		Example: `  meshbench gate --baseline runs/baseline runs/current
+  meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGate(cmd, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.baseline, "baseline", "", "baseline run folder or summary.json (`PATH`, required)")
+	fl.StringVar(&f.maxRegression, "max-regression", "", "allowed regressions, `METRIC=AMOUNT,...` (e.g. p99=10%,throughput=5%,availability=0.1pp)")
+	fl.Float64Var(&f.alpha, "alpha", bench.DefaultGateAlpha, "significance level of the Mann–Whitney U test")
+	fl.StringVar(&f.junit, "junit", "", "also write the checks as JUnit XML to `FILE`")
+	fl.StringVar(&f.markdown, "markdown", "", "also append the verdict as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
+	return cmd
+}
+
+func runGate(cmd *cobra.Command, current string, f gateFlags) error {
+	if f.baseline == "" {
+		return usageErr(errors.New("gate: --baseline is required"))
+	}
+	if !(f.alpha > 0 && f.alpha < 1) {
+		return usageErr(fmt.Errorf("gate: --alpha %v: want a number between 0 and 1", f.alpha))
+	}
+	tols, err := bench.ParseTolerances(f.maxRegression)
+	if err != nil {
+		return usageErr(fmt.Errorf("gate: --max-regression: %w", err))
+	}
+	base, err := reports.ReadSummary(f.baseline)
+	if err != nil {
+		return usageErr(fmt.Errorf("gate: baseline: %w", err))
+	}
+	cur, err := reports.ReadSummary(current)
+	if err != nil {
+		return usageErr(fmt.Errorf("gate: current: %w", err))
+	}
+	res, err := bench.Gate(base, cur, bench.GateOptions{Alpha: f.alpha, Tolerances: tols})
+	if err != nil {
+		return usageErr(fmt.Errorf("gate: %w", err))
+	}
+	labels := reports.GateLabels{Baseline: f.baseline, Current: current}
+	if err := reports.WriteGateTable(cmd.OutOrStdout(), res, labels); err != nil {
+		return err
+	}
+	if f.junit != "" {
+		var b bytes.Buffer
+		if err := reports.WriteGateJUnit(&b, "meshbench gate "+cur.Scenario, res); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.junit, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("gate: write --junit: %w", err)
+		}
+	}
+	if f.markdown != "" {
+		var b bytes.Buffer
+		if err := reports.WriteGateMarkdown(&b, res, labels); err != nil {
+			return err
+		}
+		if err := appendFile(f.markdown, b.Bytes()); err != nil {
+			return fmt.Errorf("gate: write --markdown: %w", err)
+		}
+	}
+	if !res.Pass {
+		return failErr(fmt.Errorf("gate: %d of %d checks regressed", len(res.Failed()), len(res.Checks)))
+	}
+	return nil
+}
+
+// appendFile appends data to path, creating it: a CI job summary file may
+// already hold what earlier commands of the step wrote.
+func appendFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

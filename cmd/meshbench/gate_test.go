@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/meshbench/meshbench/reports/reportstest"
+)
+
+func TestGateExitCodes(t *testing.T) {
+	ten := reportstest.Config{Variants: []string{"peak-ewma"}, Repeats: 10}
+	base := writeRun(t, "baseline", ten)
+	same := writeRun(t, "same", ten)
+	slow := ten
+	slow.Seed, slow.LatencyFactor = 2, 1.3
+	regressed := writeRun(t, "regressed", slow)
+	other := writeRun(t, "other", reportstest.Config{Backends: []string{"local"}, Variants: []string{"peak-ewma"}})
+	junit := filepath.Join(t.TempDir(), "gate.xml")
+	md := filepath.Join(t.TempDir(), "gate.md")
+
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"identical passes", []string{"gate", "--baseline", base, same}, exitOK},
+		{"summary.json paths", []string{"gate", "--baseline", filepath.Join(base, "summary.json"), filepath.Join(same, "summary.json")}, exitOK},
+		{"p99 up 30% fails", []string{"gate", "--baseline", base, regressed, "--junit", junit, "--markdown", md}, exitFailure},
+		{"a loose enough tolerance passes", []string{"gate", "--baseline", base, regressed, "--max-regression", "p50=50%,p90=50%,p99=50%,p999=50%,mean=50%"}, exitOK},
+		{"missing --baseline", []string{"gate", same}, exitUsage},
+		{"missing current", []string{"gate", "--baseline", base, filepath.Join(t.TempDir(), "nope")}, exitUsage},
+		{"missing baseline", []string{"gate", "--baseline", filepath.Join(t.TempDir(), "nope"), same}, exitUsage},
+		{"bad --max-regression", []string{"gate", "--baseline", base, same, "--max-regression", "p99=ten"}, exitUsage},
+		{"unknown metric", []string{"gate", "--baseline", base, same, "--max-regression", "p98=10%"}, exitUsage},
+		{"bad --alpha", []string{"gate", "--baseline", base, same, "--alpha", "1.5"}, exitUsage},
+		{"nothing in common", []string{"gate", "--baseline", base, other}, exitUsage},
+		{"two currents", []string{"gate", "--baseline", base, same, same}, exitUsage},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := run(tc.args); got != tc.want {
+				t.Errorf("meshbench %v = %d, want %d", tc.args, got, tc.want)
+			}
+		})
+	}
+
+	raw, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("--junit output: %v", err)
+	}
+	if doc.Failures == 0 {
+		t.Errorf("--junit reports no failures for a regression:\n%s", raw)
+	}
+	mdRaw, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mdRaw), "Regression gate: ❌") {
+		t.Errorf("--markdown output:\n%s", mdRaw)
+	}
+}

@@ -1,0 +1,229 @@
+package reports
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/meshbench/meshbench/bench"
+)
+
+// ComparedRun is one side of a comparison: a short label and its summary.
+type ComparedRun struct {
+	Label   string
+	Summary *bench.Summary
+}
+
+// Comparison lines several runs up by backend × variant, for `meshbench
+// compare`: the first run is the reference the others are measured against.
+type Comparison struct {
+	Runs []ComparedRun
+	// Keys is every backend × variant of any run, in order of first
+	// appearance.
+	Keys []bench.RunKey
+	// cells[k][i] is run i's group for Keys[k]; Runs empty when absent.
+	cells [][]Group
+}
+
+// NewComparison lines runs up.
+func NewComparison(runs []ComparedRun) *Comparison {
+	c := &Comparison{Runs: runs}
+	at := map[bench.RunKey]int{}
+	var perRun [][]Group
+	for _, r := range runs {
+		gs := Groups(r.Summary)
+		perRun = append(perRun, gs)
+		for _, g := range gs {
+			if _, ok := at[g.Key]; !ok {
+				at[g.Key] = len(c.Keys)
+				c.Keys = append(c.Keys, g.Key)
+			}
+		}
+	}
+	c.cells = make([][]Group, len(c.Keys))
+	for k := range c.cells {
+		c.cells[k] = make([]Group, len(runs))
+		for i := range runs {
+			c.cells[k][i] = Group{Key: c.Keys[k]}
+		}
+	}
+	for i, gs := range perRun {
+		for _, g := range gs {
+			c.cells[at[g.Key]][i] = g
+		}
+	}
+	return c
+}
+
+// Group returns run i's group for key k (with no runs when absent).
+func (c *Comparison) Group(k, i int) Group { return c.cells[k][i] }
+
+// compareRow is one metric of the side-by-side table.
+type compareRow struct {
+	name string
+	// cell reads the metric from a group's totals: the value the change is
+	// computed from (NaN for none) and its text.
+	cell func(Totals) (float64, string)
+	// ratio metrics show their change in percentage points.
+	ratio bool
+}
+
+func numberRow(name string, v func(Totals) float64, text func(float64) string) compareRow {
+	return compareRow{name: name, cell: func(t Totals) (float64, string) { x := v(t); return x, text(x) }}
+}
+
+var compareRows = []compareRow{
+	numberRow("requests", func(t Totals) float64 { return float64(t.Requests) }, func(v float64) string { return fmtCount(int64(v)) }),
+	{name: "availability", cell: func(t Totals) (float64, string) { a := t.Availability(); return a, fmtPct(a) }, ratio: true},
+	numberRow("p50 ms", func(t Totals) float64 { return t.P50.Median }, fmtMS),
+	numberRow("p90 ms", func(t Totals) float64 { return t.P90.Median }, fmtMS),
+	numberRow("p99 ms", func(t Totals) float64 { return t.P99.Median }, fmtMS),
+	numberRow("p99.9 ms", func(t Totals) float64 { return t.P999.Median }, fmtMS),
+	numberRow("throughput req/s", func(t Totals) float64 { return t.Throughput.Median }, fmtRPS),
+	{name: "SLO verdicts passed", cell: func(t Totals) (float64, string) {
+		if t.SLOTotal == 0 {
+			return math.NaN(), noValue
+		}
+		return math.NaN(), fmt.Sprintf("%d/%d", t.SLOPassed, t.SLOTotal)
+	}},
+}
+
+// cellText prints run i's value of row for key k, with its change against
+// run 0 after the first column.
+func (c *Comparison) cellText(row compareRow, k, i int) string {
+	g := c.cells[k][i]
+	if len(g.Runs) == 0 {
+		return "absent"
+	}
+	v, s := row.cell(g.Totals())
+	if i == 0 || math.IsNaN(v) {
+		return s
+	}
+	ref := c.cells[k][0]
+	if len(ref.Runs) == 0 {
+		return s
+	}
+	r, _ := row.cell(ref.Totals())
+	switch {
+	case math.IsNaN(r):
+	case row.ratio:
+		s += " (" + signed((v-r)*100, 2) + "pp)"
+	case r != 0:
+		s += " (" + signed((v/r-1)*100, 1) + "%)"
+	}
+	return s
+}
+
+// WriteTable prints the runs side by side, one block per backend × variant;
+// from the second run on, each value carries its change against the first.
+func (c *Comparison) WriteTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	for i, r := range c.Runs {
+		fmt.Fprintf(bw, "[%d] %s: %s", i+1, r.Label, r.Summary.Scenario)
+		if r.Summary.Partial {
+			fmt.Fprint(bw, " (partial)")
+		}
+		fmt.Fprintln(bw)
+	}
+	fmt.Fprintln(bw)
+	var tb bytes.Buffer
+	tw := tabwriter.NewWriter(&tb, 0, 4, 2, ' ', 0)
+	for k, key := range c.Keys {
+		fmt.Fprintf(tw, "%s / %s", key.Backend, key.Variant)
+		for i := range c.Runs {
+			fmt.Fprintf(tw, "\t[%d]", i+1)
+		}
+		fmt.Fprintln(tw, "\t")
+		for _, row := range compareRows {
+			fmt.Fprintf(tw, "  %s", row.name)
+			for i := range c.Runs {
+				fmt.Fprintf(tw, "\t%s", c.cellText(row, k, i))
+			}
+			fmt.Fprintln(tw, "\t")
+		}
+		fmt.Fprintln(tw, "\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	bw.Write(trimLines(tb.Bytes()))
+	fmt.Fprintln(bw, "Latencies and throughput are medians over repeats; changes are against [1]. Use `meshbench gate` to test a change for significance.")
+	return bw.Flush()
+}
+
+// WriteMarkdown writes the same comparison as Markdown tables.
+func (c *Comparison) WriteMarkdown(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "## meshbench comparison")
+	fmt.Fprintln(bw)
+	for i, r := range c.Runs {
+		fmt.Fprintf(bw, "%d. `%s` — %s\n", i+1, mdEscape(r.Label), mdEscape(r.Summary.Scenario))
+	}
+	for k, key := range c.Keys {
+		fmt.Fprintf(bw, "\n### %s / %s\n\n| metric |", mdEscape(key.Backend), mdEscape(key.Variant))
+		for i := range c.Runs {
+			fmt.Fprintf(bw, " [%d] |", i+1)
+		}
+		fmt.Fprint(bw, "\n| --- |")
+		for range c.Runs {
+			fmt.Fprint(bw, " ---: |")
+		}
+		fmt.Fprintln(bw)
+		for _, row := range compareRows {
+			fmt.Fprintf(bw, "| %s |", row.name)
+			for i := range c.Runs {
+				fmt.Fprintf(bw, " %s |", mdEscape(c.cellText(row, k, i)))
+			}
+			fmt.Fprintln(bw)
+		}
+	}
+	return bw.Flush()
+}
+
+// trimLines drops the spaces tabwriter pads each line's last column with.
+func trimLines(p []byte) []byte {
+	lines := bytes.Split(p, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimRight(l, " ")
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
+
+// RunLabels gives each path a short unique label: its base name, or more of
+// its path where base names repeat ("a/current", "b/current").
+func RunLabels(paths []string) []string {
+	labels := make([]string, len(paths))
+	for depth := 1; depth <= 8; depth++ {
+		seen := map[string]int{}
+		for i, p := range paths {
+			labels[i] = lastParts(p, depth)
+			seen[labels[i]]++
+		}
+		unique := true
+		for _, n := range seen {
+			unique = unique && n == 1
+		}
+		if unique {
+			return labels
+		}
+	}
+	for i, p := range paths {
+		labels[i] = fmt.Sprintf("%s #%d", lastParts(p, 1), i+1)
+	}
+	return labels
+}
+
+func lastParts(p string, n int) string {
+	p = filepath.ToSlash(filepath.Clean(p))
+	p = strings.TrimSuffix(p, "/"+SummaryFile)
+	parts := strings.Split(p, "/")
+	if len(parts) > n {
+		parts = parts[len(parts)-n:]
+	}
+	return strings.Join(parts, "/")
+}

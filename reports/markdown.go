@@ -1,0 +1,110 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/meshbench/meshbench/bench"
+)
+
+// maxListed bounds the failed SLOs summary.md lists one by one; GitHub caps a
+// job summary at 1 MiB and a reader at far less.
+const maxListed = 20
+
+// WriteMarkdown writes summary.md: a heading with the overall SLO verdict,
+// the scenario's question, and one table row per backend × variant with
+// requests, availability, p50/p99/p99.9, throughput and SLO verdicts, then
+// the SLOs that failed. It is short enough for a CI job summary
+// ($GITHUB_STEP_SUMMARY).
+func WriteMarkdown(w io.Writer, s *bench.Summary) error {
+	bw := bufio.NewWriter(w)
+	groups := Groups(s)
+	passed, total := 0, 0
+	for _, r := range s.Runs {
+		for _, v := range r.SLO {
+			total++
+			if v.Pass {
+				passed++
+			}
+		}
+	}
+	verdict := "no SLOs"
+	switch {
+	case total > 0 && passed == total:
+		verdict = fmt.Sprintf("✅ all %d SLO verdicts pass", total)
+	case total > 0:
+		verdict = fmt.Sprintf("❌ %d of %d SLO verdicts fail", total-passed, total)
+	}
+	fmt.Fprintf(bw, "## meshbench · %s — %s\n\n", mdEscape(s.Scenario), verdict)
+	if s.Question != "" {
+		fmt.Fprintf(bw, "> %s\n\n", mdEscape(s.Question))
+	}
+	if s.Partial {
+		fmt.Fprint(bw, "⚠️ **The run was interrupted: these results are partial.**\n\n")
+	}
+	repeated := false
+	for _, g := range groups {
+		repeated = repeated || len(g.Runs) > 1
+	}
+	fmt.Fprintln(bw, "| backend | variant | runs | requests | availability | p50 ms | p99 ms | p99.9 ms | throughput req/s | SLO |")
+	fmt.Fprintln(bw, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+	for _, g := range groups {
+		t := g.Totals()
+		slo := noValue
+		if t.SLOTotal > 0 {
+			mark := "✅"
+			if !t.SLOPass() {
+				mark = "❌"
+			}
+			slo = fmt.Sprintf("%s %d/%d", mark, t.SLOPassed, t.SLOTotal)
+		}
+		fmt.Fprintf(bw, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			mdEscape(g.Key.Backend), mdEscape(g.Key.Variant), t.Repeats, fmtCount(t.Requests), fmtPct(t.Availability()),
+			fmtMS(t.P50.Median), fmtMS(t.P99.Median), fmtMS(t.P999.Median), fmtRPS(t.Throughput.Median), slo)
+	}
+	if repeated {
+		fmt.Fprintln(bw, "\nLatencies and throughput are medians over the repeats; requests and availability are totals.")
+	}
+
+	var failed []string
+	var problems []string
+	for _, r := range s.Runs {
+		who := fmt.Sprintf("%s / %s, repeat %d", r.Backend, r.Variant, r.Repeat)
+		for _, v := range r.SLO {
+			if !v.Pass {
+				failed = append(failed, who+": "+sloOutcome(v))
+			}
+		}
+		if r.Error != "" {
+			problems = append(problems, who+": run failed: "+r.Error)
+		}
+		if r.Audit != nil && !r.Audit.Clean() {
+			problems = append(problems, fmt.Sprintf("%s: ledger audit found %d lost and %d duplicated payments", who, r.Audit.Lost, r.Audit.Duplicates))
+		}
+	}
+	writeList(bw, "Failed SLOs", failed)
+	writeList(bw, "Problems", problems)
+	return bw.Flush()
+}
+
+func writeList(w io.Writer, title string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n**%s**\n\n", title)
+	for i, it := range items {
+		if i == maxListed {
+			fmt.Fprintf(w, "- … and %d more (see slo.xml)\n", len(items)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "- %s\n", mdEscape(it))
+	}
+}
+
+// mdEscape keeps text from breaking a Markdown table or list.
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;")
+	return r.Replace(s)
+}

@@ -1,0 +1,128 @@
+package reports
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// instanceFigure shows how each backend × variant spread requests over the
+// entry service's replicas, as a share of its answered requests, against
+// the even share a perfectly fair balancer would give.
+func instanceFigure(groups []Group) *figure {
+	set := map[string]bool{}
+	type share struct {
+		g      Group
+		counts map[string]int64
+		total  int64
+	}
+	var shares []share
+	for _, g := range groups {
+		s := share{g: g, counts: map[string]int64{}}
+		for _, r := range g.Runs {
+			for inst, n := range r.PerInstance {
+				s.counts[inst] += n
+				s.total += n
+				set[inst] = true
+			}
+		}
+		if s.total > 0 {
+			shares = append(shares, s)
+		}
+	}
+	if len(shares) == 0 {
+		return nil
+	}
+	instances := make([]string, 0, len(set))
+	for inst := range set {
+		instances = append(instances, inst)
+	}
+	sort.Slice(instances, func(i, j int) bool { return naturalLess(instances[i], instances[j]) })
+
+	width := max(figWidth, vg.Length(len(instances)*len(shares))*0.22*vg.Inch+3*vg.Inch)
+	width = min(width, 18*vg.Inch)
+	f := &figure{
+		title:  "Requests per instance",
+		note:   "Share of each backend / variant's answered requests (all repeats) served by each replica of the entry service.",
+		width:  width,
+		height: 4.6 * vg.Inch,
+	}
+	p := newPanel("", "replica", "share of requests (%)")
+	categoryAxis(p, instances, width-legendBudget)
+	addGrid(p)
+	colours, _ := seriesStyles(groupKeys(func() []Group {
+		gs := make([]Group, len(shares))
+		for i, s := range shares {
+			gs[i] = s.g
+		}
+		return gs
+	}()))
+	var marks []*groupedMarks
+	backends := map[string]bool{}
+	for _, s := range shares {
+		backends[s.g.Key.Backend] = true
+	}
+	for i, s := range shares {
+		vals := make([]Stat, len(instances))
+		for j, inst := range instances {
+			v := float64(s.counts[inst]) / float64(s.total) * 100
+			vals[j] = Stat{Median: v, Min: v, Max: v, N: 1}
+		}
+		// Several backends share variant colours; tell them apart by
+		// giving each series its own colour here, since bars have no dash.
+		col := seriesColor(colours[i])
+		if len(backends) > 1 {
+			col = seriesColor(i)
+		}
+		m := &groupedMarks{vals: vals, series: i, nSeries: len(shares), colour: col}
+		if len(instances)*len(shares) <= 16 {
+			m.label = func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+		}
+		marks = append(marks, m)
+		p.Add(m)
+		f.addLegend(s.g.Label(), m)
+	}
+	fitMarks(p, marks, false)
+	even := 100 / float64(len(instances))
+	ref, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: even}, {X: float64(len(instances)) - 0.5, Y: even}})
+	ref.LineStyle = draw.LineStyle{Color: textColor, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
+	p.Add(ref)
+	f.addLegend(fmt.Sprintf("even share (%.1f%%)", even), lineThumb{ref.LineStyle})
+	f.panels = [][]*plot.Plot{{p}}
+	return f
+}
+
+// naturalLess orders "payments[2]" before "payments[10]".
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digitsPrefix(a), digitsPrefix(b)
+		if da != "" && db != "" {
+			na, _ := strconv.ParseUint(da, 10, 64)
+			nb, _ := strconv.ParseUint(db, 10, 64)
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[len(da):], b[len(db):]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitsPrefix(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		return s
+	}
+	return s[:i]
+}

@@ -1,0 +1,252 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/meshbench/meshbench/bench"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+)
+
+// Figure sizes in inches.
+const (
+	figWidth     = 10 * vg.Inch
+	panelHeight  = 2.3 * vg.Inch
+	figChrome    = 0.9 * vg.Inch // title and note
+	panelChrome  = 0.8 * vg.Inch // a panel's title, tick labels and axis label
+	legendBudget = 2.2 * vg.Inch // room assumed for the legend when estimating label rows
+)
+
+// timeSeries is one run's buckets as columns, NaN where a bucket has nothing
+// to say (no request, or no success for a latency).
+type timeSeries struct {
+	t, p50, p99, p999, avail, tput []float64
+	end                            float64
+}
+
+func seriesOf(r bench.RunSummary) timeSeries {
+	n := len(r.Buckets)
+	s := timeSeries{
+		t: make([]float64, n), p50: make([]float64, n), p99: make([]float64, n), p999: make([]float64, n),
+		avail: make([]float64, n), tput: make([]float64, n),
+	}
+	for i, b := range r.Buckets {
+		s.t[i] = b.StartS + b.WidthS/2
+		s.end = math.Max(s.end, b.StartS+b.WidthS)
+		s.tput[i] = b.ThroughputRPS
+		s.avail[i], s.p50[i], s.p99[i], s.p999[i] = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		if b.Requests > 0 {
+			s.avail[i] = b.Availability * 100
+		}
+		if b.Successes > 0 {
+			s.p50[i], s.p99[i], s.p999[i] = b.P50MS, b.P99MS, b.P999MS
+		}
+	}
+	return s
+}
+
+// firstRepeat is the run a time-series panel shows for a group: the lowest
+// repeat that has buckets. Repeats are independent timelines; averaging
+// them would blur exactly the transients the chart is for.
+func firstRepeat(g Group) (bench.RunSummary, bool) {
+	for _, r := range g.Runs {
+		if len(r.Buckets) > 0 {
+			return r, true
+		}
+	}
+	return bench.RunSummary{}, false
+}
+
+func timeSpan(tl Timeline, series []timeSeries) float64 {
+	span := tl.Duration.Seconds()
+	for _, s := range series {
+		span = math.Max(span, s.end)
+	}
+	for _, f := range tl.Faults {
+		span = math.Max(span, f.End.Seconds())
+	}
+	if span <= 0 {
+		span = 1
+	}
+	return span
+}
+
+// headroomFor is the fraction of a panel's height that rows of fault labels
+// take.
+func headroomFor(rows int, panelH vg.Length) float64 {
+	if rows == 0 {
+		return 0.04
+	}
+	h := float64(rows)*float64(faultLabelStyle().Height("Xg")+2) + 6
+	return math.Min(0.5, h/float64(panelH-panelChrome))
+}
+
+func bucketWidthNote(groups []Group) string {
+	for _, g := range groups {
+		if r, ok := firstRepeat(g); ok && len(r.Buckets) > 0 {
+			return fmt.Sprintf("%g s", r.Buckets[0].WidthS)
+		}
+	}
+	return "time"
+}
+
+// latencyTimeFigure shows p50, p99 and p99.9 over time, one panel per
+// backend × variant, all on the same y-range so that panels compare.
+func latencyTimeFigure(groups []Group, tl Timeline) *figure {
+	type panelData struct {
+		g Group
+		r bench.RunSummary
+		s timeSeries
+	}
+	var data []panelData
+	var all []timeSeries
+	lo, hi := math.Inf(1), 0.0
+	for _, g := range groups {
+		r, ok := firstRepeat(g)
+		if !ok {
+			continue
+		}
+		s := seriesOf(r)
+		data = append(data, panelData{g, r, s})
+		all = append(all, s)
+		for i := range s.t {
+			if v := s.p50[i]; v > 0 {
+				lo = math.Min(lo, v)
+			}
+			if v := s.p999[i]; v > 0 && !math.IsNaN(v) {
+				hi = math.Max(hi, v)
+			}
+		}
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	span := timeSpan(tl, all)
+	// Many panels get shorter, so that a big comparison stays one screen
+	// wide and a few screens tall.
+	ph := panelHeight
+	if len(data) > 6 {
+		ph = 1.8 * vg.Inch
+	}
+	head := headroomFor(labelRows(tl, figWidth-legendBudget, span), ph)
+	p50Sty, p99Sty, p999Sty := lineStyle(0, 0), lineStyle(1, 1), lineStyle(3, 2)
+
+	f := &figure{
+		title: "Latency percentiles over time",
+		note:  fmt.Sprintf("Successful requests, by start time, in %s buckets. Each panel shows one run (the first repeat).", bucketWidthNote(groups)),
+		width: figWidth,
+	}
+	for i, d := range data {
+		title := d.g.Label()
+		if len(d.g.Runs) > 1 {
+			title += fmt.Sprintf(" (repeat %d; %d repeats ran)", d.r.Repeat, len(d.g.Runs))
+		}
+		xl := ""
+		if i == len(data)-1 {
+			xl = "time since start (s)"
+		}
+		p := newPanel(title, xl, "latency (ms)")
+		p.X.Min, p.X.Max = 0, span
+		p.X.Tick.Marker = timeTicks(10)
+		setLatencyAxis(&p.Y, lo, hi, head)
+		p.Add(faultBands{tl: tl, labels: true})
+		addGrid(p)
+		p.Add(gappedLine(d.s.t, d.s.p50, p50Sty)...)
+		p.Add(gappedLine(d.s.t, d.s.p99, p99Sty)...)
+		p.Add(gappedLine(d.s.t, d.s.p999, p999Sty)...)
+		f.panels = append(f.panels, []*plot.Plot{p})
+	}
+	f.addLegend("p50", thickLegend(p50Sty))
+	f.addLegend("p99", thickLegend(p99Sty))
+	f.addLegend("p99.9", thickLegend(p999Sty))
+	addTimelineLegend(f, tl)
+	f.height = figChrome + vg.Length(len(data))*ph
+	return f
+}
+
+// availabilityTimeFigure shows availability and throughput over time, one
+// line per backend × variant.
+func availabilityTimeFigure(groups []Group, tl Timeline) *figure {
+	var series []timeSeries
+	var labels []string
+	var keys []bench.RunKey
+	for _, g := range groups {
+		r, ok := firstRepeat(g)
+		if !ok {
+			continue
+		}
+		series = append(series, seriesOf(r))
+		labels = append(labels, g.Label())
+		keys = append(keys, g.Key)
+	}
+	if len(series) == 0 {
+		return nil
+	}
+	span := timeSpan(tl, series)
+	head := headroomFor(labelRows(tl, figWidth-legendBudget, span), panelHeight*1.2)
+
+	availP := newPanel("Availability", "", "availability (%)")
+	tputP := newPanel("Throughput (successful requests)", "time since start (s)", "throughput (req/s)")
+	for _, p := range []*plot.Plot{availP, tputP} {
+		p.X.Min, p.X.Max = 0, span
+		p.X.Tick.Marker = timeTicks(10)
+	}
+	availP.Y.Tick.Marker = capTicks(5, 100)
+	tputP.Y.Tick.Marker = niceTicks(5)
+	availP.Add(faultBands{tl: tl, labels: true})
+	tputP.Add(faultBands{tl: tl})
+	addGrid(availP)
+	addGrid(tputP)
+
+	f := &figure{
+		title: "Availability and throughput over time",
+		note:  fmt.Sprintf("Per %s bucket, by request start time; the first repeat of each backend / variant.", bucketWidthNote(groups)),
+		width: figWidth,
+	}
+	minAvail, maxTput := 100.0, 0.0
+	colours, dashIdx := seriesStyles(keys)
+	for i, s := range series {
+		sty := lineStyle(colours[i], dashIdx[i])
+		availP.Add(gappedLine(s.t, s.avail, sty)...)
+		tputP.Add(gappedLine(s.t, s.tput, sty)...)
+		f.addLegend(labels[i], thickLegend(sty))
+		for j := range s.t {
+			if !math.IsNaN(s.avail[j]) {
+				minAvail = math.Min(minAvail, s.avail[j])
+			}
+			maxTput = math.Max(maxTput, s.tput[j])
+		}
+	}
+	// Availability lives near 100%: zoom to the data, but never so far that
+	// a 0.01% wobble looks like an outage.
+	lo := math.Min(math.Floor(minAvail-0.5), 99)
+	lo = math.Max(lo, 0)
+	availP.Y.Min = lo
+	availP.Y.Max = 100 + (100-lo)*head/(1-head) + (100-lo)*0.02
+	tputP.Y.Min = 0
+	tputP.Y.Max = math.Max(maxTput*1.08, 1)
+	f.panels = [][]*plot.Plot{{availP}, {tputP}}
+	addTimelineLegend(f, tl)
+	f.height = figChrome + 2*panelHeight*1.2
+	return f
+}
+
+// seriesStyles picks a colour per variant and a dash per backend, so that
+// one variant on two backends shares a colour.
+func seriesStyles(keys []bench.RunKey) (colours, dashes []int) {
+	vi, bi := map[string]int{}, map[string]int{}
+	for _, k := range keys {
+		if _, ok := vi[k.Variant]; !ok {
+			vi[k.Variant] = len(vi)
+		}
+		if _, ok := bi[k.Backend]; !ok {
+			bi[k.Backend] = len(bi)
+		}
+	}
+	for _, k := range keys {
+		colours = append(colours, vi[k.Variant])
+		dashes = append(dashes, bi[k.Backend])
+	}
+	return colours, dashes
+}
