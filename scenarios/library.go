@@ -1,0 +1,70 @@
+package scenarios
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+//go:embed library/*.yaml
+var libraryFS embed.FS
+
+// Entry is one scenario of the shipped library.
+type Entry struct {
+	// Name is the scenario's name, also its file name without ".yaml".
+	Name string
+	// Question is the first sentence of the scenario's description.
+	Question string
+	// Source is the file's exact bytes; LoadBytes(Name+".yaml", Source) loads it.
+	Source []byte
+}
+
+// library reads the embedded files once; the tests guarantee they load.
+var library = sync.OnceValue(func() []Entry {
+	files, err := fs.Glob(libraryFS, "library/*.yaml")
+	if err != nil {
+		panic(err) // the pattern is a constant
+	}
+	slices.Sort(files)
+	entries := make([]Entry, 0, len(files))
+	for _, f := range files {
+		src, err := libraryFS.ReadFile(f)
+		if err != nil {
+			panic(err) // embedded files are always readable
+		}
+		e := Entry{Name: strings.TrimSuffix(path.Base(f), ".yaml"), Source: src}
+		if plan, err := LoadBytes(f, src); err == nil {
+			e.Question = plan.Question()
+		}
+		entries = append(entries, e)
+	}
+	return entries
+})
+
+// Library lists the shipped scenarios (scenarios/library/*.yaml, embedded
+// in the binary), sorted by name. The entries are the caller's to modify.
+func Library() []Entry {
+	entries := slices.Clone(library())
+	for i := range entries {
+		entries[i].Source = slices.Clone(entries[i].Source)
+	}
+	return entries
+}
+
+// LibraryScenario returns the shipped scenario called name. An unknown
+// name's error suggests the nearest one and lists them all.
+func LibraryScenario(name string) (Entry, error) {
+	var names []string
+	for _, e := range library() {
+		if e.Name == name {
+			e.Source = slices.Clone(e.Source)
+			return e, nil
+		}
+		names = append(names, e.Name)
+	}
+	return Entry{}, fmt.Errorf("no shipped scenario %q%s (shipped: %s)", name, didYouMean(name, names), strings.Join(names, ", "))
+}
