@@ -185,7 +185,7 @@ func printRunTable(w io.Writer, s *bench.Summary) {
 		if len(r.SLO) == 0 {
 			slo = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.4f%%\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.4f%%\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%s\t\n",
 			r.Backend, r.Variant, r.Repeat, r.Requests, r.Availability*100,
 			r.LatencyMS.P50, r.LatencyMS.P99, r.LatencyMS.P999, r.ThroughputRPS, r.Retries, slo)
 	}

@@ -1,0 +1,411 @@
+package sim
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/proxy/balancer"
+	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/health"
+	"github.com/meshbench/meshbench/proxy/outlier"
+	"github.com/meshbench/meshbench/proxy/ratelimit"
+	"github.com/meshbench/meshbench/proxy/retry"
+)
+
+// maxDrain caps how long after the end of the load in-flight requests may
+// take; what is still open then is answered as a timeout (see flush).
+const maxDrain = time.Minute
+
+// build turns a spec into a ready model: replicas, proxies with their policy
+// objects, clients and faults, every component with its own random stream.
+func build(s *spec, sink bench.Sink) (*model, error) {
+	m := &model{
+		eng:  NewEngine[event](),
+		sink: sink,
+		end:  int64(s.duration),
+		now:  Epoch,
+	}
+	svcByName := map[string]*service{}
+	for i := range s.services {
+		ss := &s.services[i]
+		if _, dup := svcByName[ss.name]; dup {
+			return nil, fmt.Errorf("service %q defined twice", ss.name)
+		}
+		if ss.serviceTime == nil {
+			return nil, fmt.Errorf("service %q: no service time", ss.name)
+		}
+		svc := &service{idx: int32(i), spec: ss}
+		for j := 0; j < ss.replicas; j++ {
+			zone := ""
+			if len(ss.zones) > 0 {
+				zone = ss.zones[j%len(ss.zones)]
+			}
+			id := ss.name + "[" + strconv.Itoa(j) + "]"
+			r := &replica{
+				id:        id,
+				idx:       int32(len(m.replicas)),
+				node:      int32(len(m.replicas)),
+				zone:      m.net.zoneIndex(zone),
+				svc:       svc,
+				rng:       Stream(s.seed, "replica/"+id),
+				conc:      max(ss.concurrency, 1),
+				qcap:      max(ss.queue, 0),
+				slow:      1,
+				errRate:   ss.errorRate,
+				errStatus: 500,
+			}
+			svc.reps = append(svc.reps, r)
+			m.replicas = append(m.replicas, r)
+		}
+		m.services = append(m.services, svc)
+		svcByName[ss.name] = svc
+	}
+	m.gw = &gateway{node: int32(len(m.replicas)), zone: m.net.zoneIndex(s.gateway.zone)}
+	m.net.zoneOf = make([]int32, len(m.replicas)+1)
+	for _, r := range m.replicas {
+		m.net.zoneOf[r.node] = r.zone
+	}
+	m.net.zoneOf[m.gw.node] = m.gw.zone
+	m.net.buildLinks(&s.network, m.gw.zone)
+
+	reqTimeout := s.policy.requestTimeout
+	if reqTimeout <= 0 {
+		reqTimeout = defaultRequestTimeout
+	}
+	drain := reqTimeout
+
+	// The gateway's clusters and routes.
+	gwClusters := map[string]*cluster{}
+	if err := m.buildGatewayLimits(s); err != nil {
+		return nil, err
+	}
+	for i := range s.gateway.routes {
+		rs := &s.gateway.routes[i]
+		svc, ok := svcByName[rs.service]
+		if !ok {
+			return nil, fmt.Errorf("route %q: unknown service %q", rs.name, rs.service)
+		}
+		c, ok := gwClusters[rs.service]
+		if !ok {
+			var err error
+			c, err = m.newCluster(s, "gateway/"+svc.spec.name, svc, m.gw.node, s.gateway.zone, true, reqTimeout)
+			if err != nil {
+				return nil, err
+			}
+			gwClusters[rs.service] = c
+		}
+		r := &route{spec: rs, cl: c, timeout: int64(reqTimeout), timers: m.newExTimers()}
+		if rs.timeout > 0 {
+			r.timeout = int64(rs.timeout)
+		}
+		drain = max(drain, time.Duration(r.timeout))
+		if rs.rateLimit != nil {
+			lim, err := ratelimit.New(rs.rateLimit.cfg)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: rate limit: %w", rs.name, err)
+			}
+			r.limiter = lim
+		}
+		if pl := s.policy.rateLimit; pl != nil && pl.key == "route" && !ratelimit.IsConcurrency(pl.cfg.Type) {
+			lim, err := ratelimit.New(pl.cfg)
+			if err != nil {
+				return nil, fmt.Errorf("policy rate limit: %w", err)
+			}
+			r.perPol = lim
+		}
+		m.gw.routes = append(m.gw.routes, r)
+	}
+
+	// The sidecars: the replicas of a calling service in one zone share one
+	// cluster per callee, so that locality-aware balancing sees the zone
+	// the calls leave from.
+	for _, svc := range m.services {
+		byZone := map[int32][][]*cluster{}
+		for _, r := range svc.reps {
+			if groups, ok := byZone[r.zone]; ok {
+				r.groups = groups
+				continue
+			}
+			zone := m.net.zones[r.zone]
+			pairs := map[string]*cluster{}
+			var groups [][]*cluster
+			for _, grp := range svc.spec.calls {
+				var cs []*cluster
+				for _, name := range grp {
+					callee, ok := svcByName[name]
+					if !ok {
+						return nil, fmt.Errorf("service %q calls unknown service %q", svc.spec.name, name)
+					}
+					c, ok := pairs[name]
+					if !ok {
+						cname := svc.spec.name + "/" + name
+						if zone != "" {
+							cname = svc.spec.name + "@" + zone + "/" + name
+						}
+						var err error
+						if c, err = m.newCluster(s, cname, callee, -1, zone, false, reqTimeout); err != nil {
+							return nil, err
+						}
+						pairs[name] = c
+					}
+					cs = append(cs, c)
+				}
+				if len(cs) > 0 {
+					groups = append(groups, cs)
+				}
+			}
+			byZone[r.zone] = groups
+			r.groups = groups
+		}
+	}
+	// Requests in flight when the load stops may finish for as long as the
+	// longest request timeout, capped for plans with no timeout at all; the
+	// second covers hops and back-offs around the deadline.
+	m.drain = int64(min(drain, maxDrain) + time.Second)
+
+	for i := range s.loads {
+		ls := &s.loads[i]
+		l := &load{
+			idx:   int32(i),
+			spec:  ls,
+			rng:   Stream(s.seed, "load/"+ls.name),
+			users: Stream(s.seed, "load/"+ls.name+"/clients"),
+			start: int64(ls.start),
+			end:   m.end,
+		}
+		if ls.end > 0 && int64(ls.end) < l.end {
+			l.end = int64(ls.end)
+		}
+		l.window = timeDur(l.end - l.start)
+		l.fixedKey, l.hasFixedKey = hashKeyOf(s.policy.hashKey, ls)
+		l.shift = -1
+		if m.net.client.isFixed {
+			l.shift = int64(m.net.client.fixed)
+		}
+		l.maxR = ls.shape.maxRate()
+		for _, r := range m.gw.routes {
+			if r.spec.match.matches(ls) {
+				l.route = r
+				l.authOK = r.spec.auth == nil || r.spec.auth.authorised(ls)
+				break
+			}
+		}
+		m.loads = append(m.loads, l)
+	}
+
+	for i := range s.faults {
+		f, err := m.resolveFault(int32(i), &s.faults[i], svcByName)
+		if err != nil {
+			return nil, err
+		}
+		m.faults = append(m.faults, f)
+	}
+	return m, nil
+}
+
+// buildGatewayLimits builds the policy's rate or concurrency limit at the
+// gateway (route-keyed limits are built per route).
+func (m *model) buildGatewayLimits(s *spec) error {
+	pl := s.policy.rateLimit
+	if pl == nil {
+		return nil
+	}
+	if ratelimit.IsConcurrency(pl.cfg.Type) {
+		cfg := pl.cfg
+		cfg.Rand = Stream(s.seed, "gateway/concurrency")
+		c, err := ratelimit.NewConcurrencyLimiter(cfg)
+		if err != nil {
+			return fmt.Errorf("policy concurrency limit: %w", err)
+		}
+		m.gw.conc = c
+		return nil
+	}
+	switch pl.key {
+	case "", "global":
+		lim, err := ratelimit.New(pl.cfg)
+		if err != nil {
+			return fmt.Errorf("policy rate limit: %w", err)
+		}
+		m.gw.limiter = lim
+	case "route":
+		// Built per route.
+	default:
+		k, err := ratelimit.NewKeyed(pl.cfg)
+		if err != nil {
+			return fmt.Errorf("policy rate limit: %w", err)
+		}
+		m.gw.keyed = k
+	}
+	return nil
+}
+
+// newCluster builds one proxy's cluster for svc with the variant's policy.
+func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZone string, atGateway bool, reqTimeout time.Duration) (*cluster, error) {
+	p := &s.policy
+	c := &cluster{
+		m:        m,
+		idx:      int32(len(m.clusters)),
+		name:     name,
+		svc:      svc,
+		src:      src,
+		rng:      Stream(s.seed, "cluster/"+name),
+		connect:  int64(p.connectTimeout),
+		timeout:  int64(reqTimeout),
+		perTryTL: m.newAttTimers(),
+		reqTL:    m.newExTimers(),
+		tags:     make(map[string]int, len(svc.reps)),
+		ejected:  make([]bool, len(svc.reps)),
+		avail:    make([]bool, len(svc.reps)),
+	}
+	bc := p.balancer
+	if bc.Locality.Enabled {
+		bc.Locality.LocalZone = localZone
+	}
+	bal, err := balancer.New(bc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	c.bal = bal
+	eps := make([]balancer.Endpoint, len(svc.reps))
+	for i, r := range svc.reps {
+		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i}
+		c.reps = append(c.reps, r)
+		c.ids = append(c.ids, r.id)
+		c.tags[r.id] = i
+		c.avail[i] = true
+	}
+	bal.Update(m.now, eps)
+
+	if p.retry != nil {
+		rp := *p.retry
+		if err := rp.Validate(); err != nil {
+			return nil, fmt.Errorf("cluster %s: retries: %w", name, err)
+		}
+		c.retry = &rp
+		c.perTry = int64(rp.PerTryTimeout)
+	}
+	if c.perTry == 0 {
+		c.perTry = int64(p.perTryTimeout)
+	}
+	if p.budget != nil {
+		if c.budget, err = retry.NewBudget(*p.budget); err != nil {
+			return nil, fmt.Errorf("cluster %s: retry budget: %w", name, err)
+		}
+	}
+	if p.hedge != nil && atGateway {
+		if c.hedger, err = retry.NewHedger(*p.hedge); err != nil {
+			return nil, fmt.Errorf("cluster %s: hedging: %w", name, err)
+		}
+	}
+	if p.breaker != nil {
+		if c.brk, err = breaker.New(*p.breaker); err != nil {
+			return nil, fmt.Errorf("cluster %s: circuit breaker: %w", name, err)
+		}
+	}
+	if p.thresholds != nil {
+		c.adm = breaker.NewAdmission(*p.thresholds)
+	}
+	if p.outlier != nil {
+		cfg := *p.outlier
+		cfg.Rand = Stream(s.seed, "outlier/"+name)
+		d, err := outlier.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: outlier detection: %w", name, err)
+		}
+		d.SetHosts(m.now, c.ids)
+		c.od = &outlierState{d: d, interval: int64(d.Interval())}
+	}
+	if p.health != nil && atGateway {
+		t, err := health.New(*p.health)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: health checks: %w", name, err)
+		}
+		c.hc = &healthState{t: t, timeout: int64(t.Config().Timeout), healthy: make([]bool, len(svc.reps))}
+	}
+	m.clusters = append(m.clusters, c)
+	return c, nil
+}
+
+// resolveFault turns a fault's targets into replicas and node sets.
+func (m *model) resolveFault(idx int32, fs *faultSpec, svcs map[string]*service) (*fault, error) {
+	f := &fault{idx: idx, spec: fs}
+	nodes := len(m.replicas) + 1
+	a, err := m.targetNodes(fs.target, svcs)
+	if err != nil {
+		return nil, fmt.Errorf("fault %d: %w", idx, err)
+	}
+	for n, in := range a {
+		if in && n < len(m.replicas) {
+			f.reps = append(f.reps, m.replicas[n])
+		}
+	}
+	if fs.action == faultPartition {
+		b := make([]bool, nodes)
+		if fs.peer != nil {
+			if b, err = m.targetNodes(*fs.peer, svcs); err != nil {
+				return nil, fmt.Errorf("fault %d: peer: %w", idx, err)
+			}
+		} else {
+			for n := range b {
+				b[n] = !a[n]
+			}
+		}
+		f.part = &partition{a: a, b: b}
+	}
+	return f, nil
+}
+
+func (m *model) targetNodes(t targetSpec, svcs map[string]*service) ([]bool, error) {
+	set := make([]bool, len(m.replicas)+1)
+	switch {
+	case t.gateway:
+		set[m.gw.node] = true
+	case t.zone != "":
+		found := false
+		for _, r := range m.replicas {
+			if m.net.zones[r.zone] == t.zone {
+				set[r.node] = true
+				found = true
+			}
+		}
+		if m.net.zones[m.gw.zone] == t.zone {
+			set[m.gw.node] = true
+			found = true
+		}
+		if !found {
+			return nil, fmt.Errorf("no replica in zone %q", t.zone)
+		}
+	default:
+		svc, ok := svcs[t.service]
+		if !ok {
+			return nil, fmt.Errorf("unknown service %q", t.service)
+		}
+		if t.index >= len(svc.reps) {
+			return nil, fmt.Errorf("%s[%d]: service has %d replicas", t.service, t.index, len(svc.reps))
+		}
+		for i, r := range svc.reps {
+			if t.index < 0 || t.index == i {
+				set[r.node] = true
+			}
+		}
+	}
+	return set, nil
+}
+
+// start schedules what begins the run: loads, faults, sweeps, health checks.
+func (m *model) start() {
+	for _, l := range m.loads {
+		m.firstArrival(l)
+	}
+	m.scheduleFaults()
+	for _, c := range m.clusters {
+		if c.od != nil && c.od.interval > 0 {
+			m.at(c.od.interval, event{kind: evSweep, idx: c.idx})
+		}
+		if c.hc != nil {
+			c.startHealthChecks()
+		}
+	}
+}

@@ -1,0 +1,96 @@
+// Package sim is meshbench's discrete-event simulator: it runs a scenario
+// plan's fleet, gateway, sidecars, clients and faults in virtual time, with
+// the real policy objects of the data plane — the same balancer, rate
+// limiter, circuit breaker, outlier detector, retry policy, retry budget,
+// hedger and health tracker the proxy uses, told the virtual time instead of
+// the wall clock — and emits one bench.Result per client request. Backend
+// adapts it to bench.Backend; Engine and Stream are its reusable parts.
+//
+// # Engine
+//
+// Engine is a priority queue of small value-type events ordered by virtual
+// time, ties broken by schedule order, over a radix heap (O(1) amortised
+// push and pop; no allocation per event). Every component draws from its own
+// PCG stream seeded from the run's seed and the component's name (Stream),
+// so adding a component does not shift another's draws and variants of a
+// scenario see the same arrivals (common random numbers). A run is a pure
+// function of plan, variant and seed: the same inputs give the same result
+// stream, byte for byte.
+//
+// # What is modelled
+//
+//   - Clients: open-loop arrivals, constant (evenly spaced) or Poisson, at a
+//     constant, ramp, step or sine rate (time-varying Poisson rates by
+//     thinning); closed-loop users that wait for each answer and think.
+//   - Network: one latency draw per hop (client↔gateway, gateway→replica,
+//     replica→replica and back) from the scenario's distributions by zone
+//     pair (per-zone overrides, crossZone); per-hop loss, which surfaces as a
+//     timeout at the waiting proxy; partitions between node sets, which make
+//     connects time out after the connect timeout (or hang until the
+//     request's timeouts). The client hop never loses.
+//   - Gateway: route matching as Envoy (first match of exact path, prefix or
+//     whole-path regex plus method, host and headers; no match is 404),
+//     authentication as far as it can be checked without keys (an API key
+//     present and listed; a bearer token present), the policy's and the
+//     route's rate limits (429) and concurrency limit (503 breaker_open),
+//     then the route's cluster.
+//   - Proxies (the gateway's clusters and the sidecars'): circuit breaker and
+//     Envoy admission thresholds (503 breaker_open), balancer pick (503
+//     no_endpoint), per-try and overall timeouts, retries by the retry
+//     policy with its jittered back-off under the retry budget, hedged
+//     copies whose losers are cancelled, outlier detection (Record on every
+//     try, Sweep on its interval as an event, ejections applied to the
+//     balancer) and, at the gateway, active health checks on the tracker's
+//     schedule. A transport failure is answered 503 (reset, refused, connect
+//     timeout) or 504 (timeout), as Envoy does.
+//   - Replicas: an M/G/c/K station — concurrency workers in front of a
+//     bounded FIFO queue (overflow answers 503 queue_full); a request holds
+//     its worker for its service time and then for its downstream calls,
+//     stage by stage (parallel calls of a stage concurrently), each through
+//     the caller's sidecar; errorRate answers 500; a failed call fails the
+//     caller with the status its sidecar returned. A request whose caller
+//     stopped waiting is dropped when it is dequeued, and a request whose
+//     caller gave up during its work makes no further calls.
+//   - Faults on the timeline: kill (in-flight and queued requests reset, new
+//     connections refused; with for, a restart at its end), restart (down
+//     for downtime, then fresh), pause (stop-the-world: no work progresses,
+//     nothing is answered, arrivals wait), slow (service time × factor for
+//     work started during the fault), errors (a share of answers with a
+//     status), latency (added to every hop into the target), partition
+//     (between target and peer, or everything else), and zone targets
+//     (zone:b) for any of them; a zone partition includes the gateway when
+//     it is in the zone.
+//
+// # Queueing assumptions
+//
+// Service times are independent draws per request from the service's
+// distribution; queues are FIFO with no priorities; workers are identical; a
+// proxy adds no processing time of its own; a hop's latency does not depend
+// on load (no bandwidth or congestion model). With exponential service
+// times, zero network latency and Poisson arrivals a replica is exactly an
+// M/M/c queue, which the tests check against theory (M/M/1, Erlang C, and the
+// supermarket model for least_request with two choices).
+//
+// # What is not modelled
+//
+// Proxy CPU and queueing (the gateway and sidecars are infinitely fast;
+// mesh: sidecar and proxyless behave alike), connection pools and TCP
+// (MaxConnections and MaxPending thresholds have no connections to count;
+// retransmission), HTTP/2 streams, service discovery (a killed replica stays
+// in its clusters until health checking or outlier detection removes it),
+// active health checks from sidecars (the gateway's clusters only), hedging
+// at sidecars, Envoy's retry host predicates, JWT signatures and claims, and
+// request bodies. Sidecars of the replicas of one service in one zone share
+// one cluster per callee (client-side balancing per calling service and
+// zone), rather than one per replica.
+//
+// # End of a run
+//
+// Load stops at the plan's duration. Requests in flight then are run to
+// their answer, each bounded by its request timeout, for at most the longest
+// request timeout (capped at a minute, for plans without timeouts) plus a
+// second; any still open after that are answered as timeouts. Every issued
+// request therefore yields exactly one Result, and Outcome.End is the plan's
+// duration. Cancelling the context stops the run at once: results of
+// requests that had not finished are not emitted.
+package sim

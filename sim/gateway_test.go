@@ -1,0 +1,125 @@
+package sim
+
+import (
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/proxy/ratelimit"
+)
+
+func TestRouteMatch(t *testing.T) {
+	req := loadSpec{method: "POST", path: "/v1/payments/42?expand=1", host: "api.example.com",
+		headers: map[string]string{"X-Tenant": "acme", "Content-Type": "application/json"}}
+	for _, tc := range []struct {
+		name  string
+		match matchSpec
+		want  bool
+	}{
+		{"empty matches all", matchSpec{}, true},
+		{"prefix", matchSpec{prefix: "/v1/payments"}, true},
+		{"prefix miss", matchSpec{prefix: "/v2"}, false},
+		{"exact ignores query", matchSpec{path: "/v1/payments/42"}, true},
+		{"exact miss", matchSpec{path: "/v1/payments"}, false},
+		{"regex whole path", matchSpec{regex: regexp.MustCompile(`^(?:/v1/payments/[0-9]+)$`)}, true},
+		{"regex partial is a miss", matchSpec{regex: regexp.MustCompile(`^(?:/v1/payments)$`)}, false},
+		{"method", matchSpec{prefix: "/", method: "POST"}, true},
+		{"method miss", matchSpec{prefix: "/", method: "GET"}, false},
+		{"host case-insensitive", matchSpec{host: "API.example.com"}, true},
+		{"host miss", matchSpec{host: "other"}, false},
+		{"header case-insensitive name", matchSpec{headers: map[string]string{"x-tenant": "acme"}}, true},
+		{"header value exact", matchSpec{headers: map[string]string{"X-Tenant": "ACME"}}, false},
+		{"header absent", matchSpec{headers: map[string]string{"X-Debug": "1"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.match.matches(&req); got != tc.want {
+				t.Fatalf("matches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if !(&matchSpec{method: "GET"}).matches(&loadSpec{path: "/"}) {
+		t.Error("a load without a method is a GET")
+	}
+}
+
+func TestAuth(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		auth    authSpec
+		headers map[string]string
+		want    bool
+	}{
+		{"api key present", authSpec{typ: "apiKey"}, map[string]string{"X-API-Key": "k1"}, true},
+		{"api key missing", authSpec{typ: "apiKey"}, nil, false},
+		{"api key listed", authSpec{typ: "apiKey", keys: []string{"k0", "k1"}}, map[string]string{"x-api-key": "k1"}, true},
+		{"api key not listed", authSpec{typ: "apiKey", keys: []string{"k0"}}, map[string]string{"X-API-Key": "k1"}, false},
+		{"api key own header", authSpec{typ: "apiKey", header: "Authorization"}, map[string]string{"Authorization": "k"}, true},
+		{"jwt bearer", authSpec{typ: "jwt"}, map[string]string{"Authorization": "Bearer eyJ.x.y"}, true},
+		{"jwt missing", authSpec{typ: "jwt"}, nil, false},
+		{"jwt not bearer", authSpec{typ: "jwt"}, map[string]string{"Authorization": "Basic abc"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.auth.authorised(&loadSpec{headers: tc.headers}); got != tc.want {
+				t.Fatalf("authorised = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUnauthorisedLoad(t *testing.T) {
+	s := fleetSpec(1, 1, time.Millisecond, 50, time.Second, "round_robin")
+	s.gateway.routes[0].auth = &authSpec{typ: "jwt"}
+	for _, r := range runSpec(t, s) {
+		if r.Status != 401 || r.Kind != bench.KindStatus4xx {
+			t.Fatalf("result %+v, want 401", r)
+		}
+	}
+}
+
+// TestRateLimits: a 100/s token bucket in front of a 400/s constant load
+// admits about a quarter; a route limit applies after the policy's.
+func TestRateLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy *rateLimitSpec
+		route  *rateLimitSpec
+		want   float64
+	}{
+		{"global token bucket", &rateLimitSpec{key: "global", cfg: ratelimit.Config{Type: "token_bucket", Rate: 100, Burst: 1}}, nil, 100},
+		{"per route", &rateLimitSpec{key: "route", cfg: ratelimit.Config{Type: "token_bucket", Rate: 200, Burst: 1}}, nil, 200},
+		// Each client's token then waits for its next request, ~10ms later
+		// at 100/s per client: 4 × 10/s × 100/110.
+		{"per client", &rateLimitSpec{key: "client_ip", cfg: ratelimit.Config{Type: "token_bucket", Rate: 10, Burst: 1}}, nil, 36.4},
+		{"route after policy", &rateLimitSpec{key: "global", cfg: ratelimit.Config{Type: "token_bucket", Rate: 200, Burst: 1}},
+			&rateLimitSpec{cfg: ratelimit.Config{Type: "sliding_window", Rate: 50}}, 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fleetSpec(2, 8, time.Millisecond, 400, 10*time.Second, "round_robin")
+			s.loads[0].poisson = false
+			s.loads[0].keySpace = 4 // four clients
+			s.policy.rateLimit = tc.policy
+			s.gateway.routes[0].rateLimit = tc.route
+			rs := runSpec(t, s)
+			ok := float64(countKind(rs, bench.KindOK)) / 10
+			limited := countKind(rs, bench.KindStatus429)
+			t.Logf("%.1f/s admitted, %d limited", ok, limited)
+			if !within(ok, tc.want, 0.05) || ok+float64(limited)/10 < 399 {
+				t.Errorf("admitted %.1f/s, want %.0f/s", ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	s := fleetSpec(1, 100, 100*time.Millisecond, 200, 5*time.Second, "round_robin")
+	s.loads[0].poisson = false
+	s.services[0].serviceTime = constDist(100 * time.Millisecond)
+	s.policy.rateLimit = &rateLimitSpec{cfg: ratelimit.Config{Type: "concurrency", Limit: 10}}
+	rs := runSpec(t, s)
+	// Ten in flight for 100ms each: 100/s admitted of 200/s.
+	ok := float64(countKind(rs, bench.KindOK)) / 5
+	if !within(ok, 100, 0.05) || countKind(rs, bench.KindBreakerOpen) == 0 {
+		t.Errorf("admitted %.1f/s, want 100/s, the rest breaker_open", ok)
+	}
+}

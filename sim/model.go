@@ -1,0 +1,202 @@
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/meshbench/meshbench/bench"
+)
+
+// defaultRequestTimeout is the overall deadline of a request when neither the
+// route nor the policy sets one: Envoy's default route timeout.
+const defaultRequestTimeout = 15 * time.Second
+
+// model is one simulated run: the fleet, the proxies and the clients, driven
+// by one engine on one goroutine.
+type model struct {
+	eng *Engine[event]
+	t   int64     // virtual now, ns since the start of the run
+	now time.Time // Epoch + t, handed to policies
+
+	sink  bench.Sink
+	end   int64 // when load stops: the plan's duration
+	drain int64 // how long after end in-flight requests may take
+
+	loads    []*load
+	services []*service
+	replicas []*replica
+	gw       *gateway
+	clusters []*cluster
+	net      network
+	faults   []*fault
+
+	attTimers []*timerList[attempt]
+	exTimers  []*timerList[exchange]
+
+	freeAtt   []*attempt
+	freeEx    []*exchange
+	exchanges []*exchange // every exchange ever made, by id
+
+	inflight int // client requests issued and not yet answered
+	issued   int64
+}
+
+// setNow advances the model's clock to the engine's.
+func (m *model) setNow() {
+	m.t = int64(m.eng.Elapsed())
+	m.now = Epoch.Add(time.Duration(m.t))
+}
+
+// at schedules ev at absolute virtual time t.
+func (m *model) at(t int64, ev event) { m.eng.At(time.Duration(t), ev) }
+
+// run executes the timeline: load until end, then in-flight requests until
+// they finish (each has a deadline, so at most drain more). It checks ctx
+// and reports progress every few thousand events.
+func (m *model) run(ctx context.Context, progress func(time.Duration)) (time.Duration, error) {
+	const every = 1 << 14
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	done := ctx.Done()
+	for {
+		ev, ok := m.eng.Next()
+		if !ok {
+			break
+		}
+		m.setNow()
+		m.dispatch(ev)
+		if m.eng.processed&(every-1) == 0 {
+			if done != nil {
+				select {
+				case <-done:
+					return min(time.Duration(m.t), time.Duration(m.end)), ctx.Err()
+				default:
+				}
+			}
+			if progress != nil {
+				progress(min(time.Duration(m.t), time.Duration(m.end)))
+			}
+		}
+		if m.t >= m.end {
+			if m.inflight == 0 {
+				break
+			}
+			if m.t > m.end+m.drain {
+				m.flush()
+				break
+			}
+		}
+	}
+	if progress != nil {
+		progress(time.Duration(m.end))
+	}
+	return time.Duration(m.end), nil
+}
+
+func (m *model) dispatch(ev event) {
+	switch ev.kind {
+	case evArrival:
+		m.arrival(m.loads[ev.idx])
+	case evUserWake:
+		m.userWake(m.loads[ev.idx], int32(ev.gen))
+	case evGatewayIn:
+		m.gatewayIn(m.exchanges[ev.idx])
+	case evArrive:
+		m.arrive(ev.att)
+	case evServiceDone:
+		m.serviceDone(ev.att, ev.gen)
+	case evContinue:
+		m.resumeCalls(ev.att, ev.gen)
+	case evResponse:
+		m.response(ev.att)
+	case evAttTimer:
+		m.perTryDue(m.attTimers[ev.idx])
+	case evExTimer:
+		m.deadlineDue(m.exTimers[ev.idx])
+	case evRetry:
+		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
+			ex.cl.retryNow(ex)
+		}
+	case evHedge:
+		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
+			ex.cl.hedgeNow(ex)
+		}
+	case evFaultStart:
+		m.faultStart(m.faults[ev.idx])
+	case evFaultEnd:
+		m.faultEnd(m.faults[ev.idx])
+	case evResume:
+		m.resume(m.replicas[ev.idx])
+	case evSweep:
+		m.clusters[ev.idx].sweep()
+	case evHealthCheck:
+		m.clusters[ev.idx].healthCheck(int(ev.gen))
+	case evHealthPass:
+		m.clusters[ev.idx].healthReport(int(ev.gen), true)
+	case evHealthFail:
+		m.clusters[ev.idx].healthReport(int(ev.gen), false)
+	}
+}
+
+// perTryDue fires the per-try timeouts of l that are due.
+func (m *model) perTryDue(l *timerList[attempt]) {
+	if !l.wake(m.t) {
+		return
+	}
+	for a := l.popDue(m.t); a != nil; a = l.popDue(m.t) {
+		a.cl.attemptTimedOut(a)
+	}
+	if at := l.rearm(); at >= 0 {
+		m.at(at, event{kind: evAttTimer, idx: l.id})
+	}
+}
+
+// deadlineDue fires the request timeouts of l that are due.
+func (m *model) deadlineDue(l *timerList[exchange]) {
+	if !l.wake(m.t) {
+		return
+	}
+	for ex := l.popDue(m.t); ex != nil; ex = l.popDue(m.t) {
+		ex.cl.timedOut(ex)
+	}
+	if at := l.rearm(); at >= 0 {
+		m.at(at, event{kind: evExTimer, idx: l.id})
+	}
+}
+
+// addAttTimer and addExTimer link a timer and arm its list's wake-up.
+func (m *model) addAttTimer(l *timerList[attempt], n *timerNode[attempt], at int64) {
+	if w := l.add(n, at); w >= 0 {
+		m.at(w, event{kind: evAttTimer, idx: l.id})
+	}
+}
+
+func (m *model) addExTimer(l *timerList[exchange], n *timerNode[exchange], at int64) {
+	if w := l.add(n, at); w >= 0 {
+		m.at(w, event{kind: evExTimer, idx: l.id})
+	}
+}
+
+func (m *model) newAttTimers() *timerList[attempt] {
+	l := &timerList[attempt]{armed: -1, id: int32(len(m.attTimers))}
+	m.attTimers = append(m.attTimers, l)
+	return l
+}
+
+func (m *model) newExTimers() *timerList[exchange] {
+	l := &timerList[exchange]{armed: -1, id: int32(len(m.exTimers))}
+	m.exTimers = append(m.exTimers, l)
+	return l
+}
+
+// flush answers every client request still open past the drain limit as a
+// timeout. With every request under a deadline shorter than the drain limit
+// it never has anything to do; it is a guard, not a mechanism.
+func (m *model) flush() {
+	for _, r := range m.gw.routes {
+		for ex := r.timers.head; ex != nil; ex = r.timers.head {
+			ex.obj.cl.timedOut(ex.obj)
+		}
+	}
+}

@@ -1,0 +1,338 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// service is a set of replicas.
+type service struct {
+	idx  int32
+	spec *serviceSpec
+	reps []*replica
+}
+
+// replica is one instance of a service: concurrency workers in front of a
+// bounded FIFO queue (an M/G/c/K station). A worker holds a request for its
+// own service time and then for the calls it makes downstream, as a
+// thread-per-request server blocked on synchronous RPCs does.
+type replica struct {
+	id   string
+	idx  int32
+	node int32
+	zone int32
+	svc  *service
+	rng  *rand.Rand
+	// groups are the calls each request makes, stage by stage, through the
+	// sidecar clusters of the replica's service in its zone.
+	groups [][]*cluster
+
+	conc int
+	qcap int
+	busy int
+	qlen int
+
+	qhead, qtail *attempt // waiting, FIFO
+	ahead        *attempt // being served (for kills)
+
+	down        bool
+	pausedUntil int64
+	pauseTotal  int64 // sum of all pauses begun so far
+
+	slow      float64 // service-time factor, 1 normally
+	errRate   float64
+	errStatus int
+	extra     distribution // added to every hop into the replica, nil normally
+}
+
+func (r *replica) paused(t int64) bool { return t < r.pausedUntil }
+
+func (r *replica) enqueue(a *attempt) {
+	a.where = atQueue
+	a.prev, a.next = r.qtail, nil
+	if r.qtail == nil {
+		r.qhead = a
+	} else {
+		r.qtail.next = a
+	}
+	r.qtail = a
+	r.qlen++
+}
+
+func (r *replica) dequeue() *attempt {
+	a := r.qhead
+	r.qhead = a.next
+	if r.qhead == nil {
+		r.qtail = nil
+	} else {
+		r.qhead.prev = nil
+	}
+	a.prev, a.next, a.where = nil, nil, atNone
+	r.qlen--
+	return a
+}
+
+func (r *replica) activate(a *attempt) {
+	a.where = atActive
+	a.prev, a.next = nil, r.ahead
+	if r.ahead != nil {
+		r.ahead.prev = a
+	}
+	r.ahead = a
+	r.busy++
+}
+
+func (r *replica) deactivate(a *attempt) {
+	if a.prev == nil {
+		r.ahead = a.next
+	} else {
+		a.prev.next = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	}
+	a.prev, a.next, a.where = nil, nil, atNone
+	r.busy--
+}
+
+// arrive admits an attempt that reached its replica: refused when the
+// replica is down, served at once by a free worker, queued, or answered 503
+// when the queue is full. A paused replica accepts into its queue without
+// answering anything until it resumes.
+func (m *model) arrive(a *attempt) {
+	r := a.rep
+	switch {
+	case r.down:
+		m.reply(a, outcomeRefused, false)
+	case !a.open:
+		m.unref(a) // abandoned in flight: the proxy reset the stream
+	case r.paused(m.t):
+		r.enqueue(a)
+	case r.busy < r.conc:
+		m.startWork(a)
+	case r.qlen < r.qcap:
+		r.enqueue(a)
+	default:
+		m.reply(a, outcomeQueueFull, true)
+	}
+}
+
+// startWork gives a a worker for one service time.
+func (m *model) startWork(a *attempt) {
+	r := a.rep
+	r.activate(a)
+	st := r.svc.spec.serviceTime.Sample(r.rng)
+	if r.slow != 1 {
+		st = time.Duration(float64(st) * r.slow)
+	}
+	a.pauseMark = r.pauseTotal
+	m.at(m.t+int64(st), event{kind: evServiceDone, gen: a.gen, att: a})
+}
+
+// serviceDone ends a's own work: answer an error, start its calls, or answer.
+func (m *model) serviceDone(a *attempt, gen uint32) {
+	if a.gen != gen {
+		return // the replica was killed meanwhile
+	}
+	r := a.rep
+	if d := r.pauseTotal - a.pauseMark; d > 0 {
+		// A pause began while this work ran: nothing progressed for its
+		// length, so the work finishes that much later.
+		a.pauseMark = r.pauseTotal
+		m.at(m.t+d, event{kind: evServiceDone, gen: gen, att: a})
+		return
+	}
+	if !a.open {
+		// The caller gave up; the server notices the cancelled request and
+		// makes no downstream calls for it.
+		m.finishWork(a, outcome{}, false)
+		return
+	}
+	if r.errRate > 0 && r.rng.Float64() < r.errRate {
+		m.finishWork(a, statusOutcome(r.errStatus), true)
+		return
+	}
+	if len(r.groups) > 0 {
+		a.group = 0
+		m.startCalls(a)
+		return
+	}
+	m.finishWork(a, outcomeOK, true)
+}
+
+// startCalls makes a's calls of its current group, in parallel.
+func (m *model) startCalls(a *attempt) {
+	grp := a.rep.groups[a.group]
+	a.pending = int16(len(grp))
+	for _, c := range grp {
+		m.call(a, c)
+	}
+}
+
+// call makes one downstream call for a through its replica's sidecar.
+func (m *model) call(a *attempt, c *cluster) {
+	ex := m.newExchange()
+	ex.load = -1
+	ex.parent = a
+	ex.parentGen = a.gen
+	ex.src = a.rep.node
+	ex.key = a.key
+	c.start(ex, c.timeout, c.reqTL)
+}
+
+// callDone records the answer of one of a's calls; the last one of a group
+// moves a on.
+func (m *model) callDone(a *attempt, gen uint32, o outcome) {
+	if a.gen != gen || a.where != atActive {
+		return
+	}
+	a.pending--
+	if o.failed() && !a.hasFailed {
+		// The application passes its sidecar's answer through.
+		a.hasFailed = true
+		a.failed = statusOutcome(int(o.status))
+	}
+	if a.pending > 0 {
+		return
+	}
+	if r := a.rep; r.paused(m.t) {
+		m.at(r.pausedUntil, event{kind: evContinue, gen: gen, att: a})
+		return
+	}
+	m.afterCalls(a)
+}
+
+// resumeCalls continues a after a pause that held it between call groups.
+func (m *model) resumeCalls(a *attempt, gen uint32) {
+	if a.gen != gen {
+		return
+	}
+	if r := a.rep; r.paused(m.t) {
+		m.at(r.pausedUntil, event{kind: evContinue, gen: gen, att: a})
+		return
+	}
+	m.afterCalls(a)
+}
+
+func (m *model) afterCalls(a *attempt) {
+	switch {
+	case !a.open:
+		m.finishWork(a, outcome{}, false)
+	case a.hasFailed:
+		m.finishWork(a, a.failed, true)
+	case int(a.group)+1 < len(a.rep.groups):
+		a.group++
+		m.startCalls(a)
+	default:
+		m.finishWork(a, outcomeOK, true)
+	}
+}
+
+// finishWork frees a's worker, answers (or drops) it, and takes the next
+// request from the queue.
+func (m *model) finishWork(a *attempt, o outcome, answer bool) {
+	r := a.rep
+	r.deactivate(a)
+	a.gen++ // late call answers for this work are stale now
+	if answer {
+		m.reply(a, o, true)
+	} else {
+		m.unref(a)
+	}
+	m.pull(r)
+}
+
+// pull starts queued requests on free workers. Requests whose caller has
+// stopped waiting are dropped unserved.
+func (m *model) pull(r *replica) {
+	if r.down || r.paused(m.t) {
+		return
+	}
+	for r.busy < r.conc && r.qlen > 0 {
+		a := r.dequeue()
+		if !a.open || a.deadline <= m.t {
+			m.unref(a)
+			continue
+		}
+		m.startWork(a)
+	}
+}
+
+// reply sends a's answer from its replica back to the proxy that sent it.
+// produced says the replica's application made the answer (it names the
+// replica in the Result).
+func (m *model) reply(a *attempt, o outcome, produced bool) {
+	r := a.rep
+	d, st := m.net.hop(r.node, a.src, r.rng)
+	if st != hopOK {
+		m.unref(a) // lost: the proxy finds out by its timeout
+		return
+	}
+	a.resp, a.produced = o, produced
+	m.at(m.t+d, event{kind: evResponse, att: a})
+}
+
+// transmit sends a from its proxy to its replica.
+func (m *model) transmit(a *attempt) {
+	d, st := m.net.hop(a.src, a.rep.node, a.cl.rng)
+	switch st {
+	case hopOK:
+		if x := a.rep.extra; x != nil {
+			d += int64(x.Sample(a.cl.rng)) // a latency fault on the hop into the replica
+		}
+		m.at(m.t+d, event{kind: evArrive, att: a})
+	case hopPartitioned:
+		// No route to the host: the connection attempt times out when a
+		// connect timeout is set; otherwise the request hangs until the
+		// proxy's own timeouts fire.
+		if c := a.cl.connect; c > 0 {
+			a.resp, a.produced = outcomeConnectTO, false
+			m.at(m.t+c, event{kind: evResponse, att: a})
+			return
+		}
+		m.unref(a)
+	default:
+		m.unref(a)
+	}
+}
+
+// kill stops r: everything queued or in service fails as a reset, and new
+// connections are refused until it restarts.
+func (m *model) kill(r *replica) {
+	if r.down {
+		return
+	}
+	r.down = true
+	for r.ahead != nil {
+		a := r.ahead
+		r.deactivate(a)
+		a.gen++
+		m.reply(a, outcomeReset, false)
+	}
+	for r.qlen > 0 {
+		m.reply(r.dequeue(), outcomeReset, false)
+	}
+}
+
+// restart brings r back, empty.
+func (m *model) restart(r *replica) {
+	r.down = false
+	r.pausedUntil = 0
+}
+
+// pause stops the world on r for d: no work progresses, nothing is answered,
+// arrivals wait in the queue.
+func (m *model) pause(r *replica, d int64) {
+	if d <= 0 {
+		return
+	}
+	r.pauseTotal += d
+	if until := m.t + d; until > r.pausedUntil {
+		r.pausedUntil = until
+	}
+	m.at(m.t+d, event{kind: evResume, idx: r.idx})
+}
+
+func (m *model) resume(r *replica) {
+	m.pull(r)
+}

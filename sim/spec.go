@@ -1,0 +1,166 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"time"
+
+	"github.com/meshbench/meshbench/proxy/balancer"
+	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/health"
+	"github.com/meshbench/meshbench/proxy/outlier"
+	"github.com/meshbench/meshbench/proxy/ratelimit"
+	"github.com/meshbench/meshbench/proxy/retry"
+)
+
+// distribution is what the simulator needs of a latency or think-time model:
+// a draw from a caller-supplied stream. scenarios.Distribution satisfies it.
+type distribution interface {
+	Sample(r *rand.Rand) time.Duration
+}
+
+// spec is one run, resolved: the fleet, the network, the load, the faults and
+// one variant's merged policy, with every name turned into a value the model
+// can use. It is built from a scenarios.Plan (plan.go) or, in tests and
+// benchmarks, in code, so the model does not depend on the scenario format.
+type spec struct {
+	seed     uint64
+	duration time.Duration
+	gateway  gatewaySpec
+	services []serviceSpec
+	network  networkSpec
+	loads    []loadSpec
+	policy   policySpec
+	faults   []faultSpec
+}
+
+type gatewaySpec struct {
+	zone   string
+	routes []routeSpec
+}
+
+// routeSpec is one gateway route (Envoy route semantics: first match wins).
+type routeSpec struct {
+	name      string
+	match     matchSpec
+	service   string
+	timeout   time.Duration // 0: the policy's request timeout
+	rateLimit *rateLimitSpec
+	auth      *authSpec
+}
+
+// authSpec is a route's authentication: apiKey (header, accepted keys) or
+// jwt.
+type authSpec struct {
+	typ    string
+	header string
+	keys   []string
+}
+
+// matchSpec is an Envoy-style route match; empty fields match anything.
+type matchSpec struct {
+	path    string
+	prefix  string
+	regex   *regexp.Regexp // must match the whole path
+	method  string
+	host    string
+	headers map[string]string
+}
+
+type serviceSpec struct {
+	name        string
+	replicas    int
+	concurrency int // workers per replica, >= 1
+	queue       int // bounded FIFO per replica
+	serviceTime distribution
+	errorRate   float64
+	zones       []string   // replicas spread round-robin; empty means zone ""
+	calls       [][]string // sequential groups of parallel calls, by callee name
+}
+
+type networkSpec struct {
+	latency   distribution // nil: zero
+	loss      float64
+	zones     map[string]linkSpec // intra-zone overrides
+	crossZone *linkSpec
+}
+
+type linkSpec struct {
+	latency distribution
+	loss    float64
+}
+
+// loadSpec is one workload: an open-loop arrival process (users == 0) or a
+// closed loop of users that think between requests.
+type loadSpec struct {
+	name     string
+	method   string
+	path     string
+	host     string
+	headers  map[string]string
+	keySpace int // distinct hash keys; 0: every request a random key
+	poisson  bool
+	shape    rateShape
+	users    int
+	think    distribution
+	start    time.Duration
+	end      time.Duration // exclusive; 0 means the run's duration
+}
+
+// policySpec is a variant's merged policy as the policy packages' configs.
+// A nil pointer is an absent block: that mechanism is off.
+type policySpec struct {
+	balancer       balancer.Config
+	hashKey        balancer.HashKey
+	connectTimeout time.Duration
+	perTryTimeout  time.Duration
+	requestTimeout time.Duration
+	retry          *retry.Policy
+	budget         *retry.BudgetConfig
+	hedge          *retry.HedgeConfig
+	breaker        *breaker.Config
+	thresholds     *breaker.Thresholds
+	outlier        *outlier.Config
+	rateLimit      *rateLimitSpec
+	health         *health.Config
+}
+
+// rateLimitSpec is a limiter and what it is keyed by (global, route,
+// client_ip, api_key, jwt_sub).
+type rateLimitSpec struct {
+	cfg ratelimit.Config
+	key string
+}
+
+// Fault actions.
+const (
+	faultKill      = "kill"
+	faultRestart   = "restart"
+	faultPause     = "pause"
+	faultSlow      = "slow"
+	faultErrors    = "errors"
+	faultLatency   = "latency"
+	faultPartition = "partition"
+)
+
+type faultSpec struct {
+	at       time.Duration
+	dur      time.Duration // 0: until the end of the run (restart: see downtime)
+	action   string
+	target   targetSpec
+	peer     *targetSpec // partition; nil: everything else
+	factor   float64     // slow
+	rate     float64     // errors
+	status   int         // errors
+	add      distribution
+	downtime time.Duration // restart
+}
+
+// targetSpec selects replicas: a service (index -1 for all of it) or a
+// zone; gateway selects the gateway (partitions only).
+type targetSpec struct {
+	service string
+	index   int
+	zone    string
+	gateway bool
+}
