@@ -1,0 +1,120 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// callError is a failed downstream call, with the status payments answers
+// for it: a 5xx from the callee is passed through as the simulator's
+// replicas pass their sidecar's answer through, a broken call is 502, and
+// a deadline that passed is 504.
+type callError struct {
+	callee Role
+	status int
+	err    error
+}
+
+func (e *callError) Error() string { return fmt.Sprintf("%s: %v", e.callee, e.err) }
+func (e *callError) Unwrap() error { return e.err }
+
+// caller makes payments' downstream calls: JSON POSTs to a base URL per
+// callee, through the configured transport.
+type caller struct {
+	client *http.Client
+	own    *http.Transport // closed with the service; nil when injected
+	base   map[Role]*url.URL
+}
+
+// maxAnswer bounds downstream answer bodies.
+const maxAnswer = 1 << 20
+
+func newCaller(cfg Config) *caller {
+	c := &caller{base: map[Role]*url.URL{}}
+	rt := cfg.Transport
+	if rt == nil {
+		c.own = &http.Transport{
+			Proxy:               nil, // downstream addresses are the mesh's, never an environment proxy
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		}
+		rt = c.own
+	}
+	c.client = &http.Client{
+		Transport: rt,
+		// A redirect between services is a misconfiguration; surface it.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	for role, s := range map[Role]string{RoleRisk: cfg.RiskURL, RoleFraud: cfg.FraudURL, RoleLedger: cfg.LedgerURL} {
+		u, _ := url.Parse(s) // validated
+		c.base[role] = u
+	}
+	return c
+}
+
+// paths are the API paths of the callees.
+var paths = map[Role]string{
+	RoleRisk:   "/v1/risk",
+	RoleFraud:  "/v1/fraud",
+	RoleLedger: "/v1/ledger/entries",
+}
+
+// post sends body to callee and returns the status and the answer body.
+// Statuses in ok are returned as they are; any other is a callError.
+func (c *caller) post(ctx context.Context, callee Role, body []byte, hdr http.Header, ok ...int) (int, []byte, error) {
+	u := *c.base[callee]
+	u.Path = strings.TrimSuffix(u.Path, "/") + paths[callee]
+	u.RawPath = ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, &callError{callee, http.StatusBadGateway, err}
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if budget, ok := formatDeadline(ctx); ok {
+		req.Header.Set(HeaderDeadline, budget)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, context.DeadlineExceeded) {
+			status = http.StatusGatewayTimeout
+		}
+		return 0, nil, &callError{callee, status, err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, context.DeadlineExceeded) {
+			status = http.StatusGatewayTimeout
+		}
+		return 0, nil, &callError{callee, status, fmt.Errorf("read answer: %w", err)}
+	}
+	for _, s := range ok {
+		if resp.StatusCode == s {
+			return resp.StatusCode, b, nil
+		}
+	}
+	status := http.StatusBadGateway
+	if resp.StatusCode >= 500 {
+		status = resp.StatusCode
+	}
+	return resp.StatusCode, b, &callError{callee, status, fmt.Errorf("answered %d: %s", resp.StatusCode, bytes.TrimSpace(b))}
+}
+
+func (c *caller) close() {
+	if c.own != nil {
+		c.own.CloseIdleConnections()
+	}
+}
