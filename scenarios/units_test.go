@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,49 @@ func TestThreshold(t *testing.T) {
 	}
 	if b, th := slo.Bound(); b != "max" || th.Duration() != 250*time.Millisecond {
 		t.Errorf("Bound() = %s, %v", b, th)
+	}
+}
+
+func TestJSONUnmarshalOfUnits(t *testing.T) {
+	var r Rate
+	var tg Target
+	if err := json.Unmarshal([]byte(`"30/m"`), &r); err != nil || r.PerSecond() != 0.5 {
+		t.Errorf("Rate: %v, %v", r, err)
+	}
+	if err := json.Unmarshal([]byte(`"zone:b"`), &tg); err != nil || tg.Zone != "b" {
+		t.Errorf("Target: %+v, %v", tg, err)
+	}
+	if err := json.Unmarshal([]byte(`"500"`), &r); err == nil {
+		t.Error("Rate accepted a unit-less number")
+	}
+}
+
+func TestDistributionString(t *testing.T) {
+	tests := []struct {
+		spec DistributionSpec
+		want string
+	}{
+		{Constant(5 * time.Millisecond), "5ms"},
+		{DistributionSpec{Type: DistExponential, Mean: time.Millisecond}, "exponential(mean=1ms)"},
+		{DistributionSpec{Type: DistLognormal, Median: 20 * time.Millisecond, P99: 120 * time.Millisecond}, "lognormal(median=20ms, p99=120ms)"},
+		{DistributionSpec{Type: DistLognormal, Mu: f64(-3.9), Sigma: f64(0.8)}, "lognormal(mu=-3.9, sigma=0.8)"},
+		{DistributionSpec{Type: DistPareto, Scale: 2 * time.Millisecond, Shape: 1.6}, "pareto(scale=2ms, shape=1.6)"},
+		{DistributionSpec{Type: DistEmpirical, Quantiles: []QuantilePoint{{0.5, time.Millisecond}, {1, 2 * time.Millisecond}}}, "empirical(0.5:1ms, 1:2ms)"},
+	}
+	for _, tt := range tests {
+		if got := tt.spec.String(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestPerTryTimeout(t *testing.T) {
+	p := Policy{Timeouts: Timeouts{PerTry: time.Second}}
+	if p.PerTryTimeout() != time.Second {
+		t.Error("timeouts.perTry")
+	}
+	p.Retries = &Retries{PerTryTimeout: 300 * time.Millisecond}
+	if p.PerTryTimeout() != 300*time.Millisecond {
+		t.Error("retries.perTryTimeout overrides timeouts.perTry")
 	}
 }
