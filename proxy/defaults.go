@@ -1,0 +1,144 @@
+package proxy
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/meshbench/meshbench/proxy/retry"
+)
+
+// Defaults, in one place. They follow Envoy where Envoy has one (route
+// timeout 15s, round robin, the retry budget of Linkerd and Finagle) and
+// pick proxy-friendly values where net/http's would hurt (idle connections
+// per host).
+const (
+	DefaultListen              = "127.0.0.1:10000"
+	DefaultReadHeaderTimeout   = 10 * time.Second
+	DefaultIdleTimeout         = 60 * time.Second
+	DefaultMaxHeaderBytes      = 64 << 10
+	DefaultMaxBodyBytes        = 10 << 20
+	DefaultShutdownTimeout     = 30 * time.Second
+	DefaultRouteTimeout        = 15 * time.Second
+	DefaultBufferBytes         = 64 << 10
+	DefaultBalancer            = "round_robin"
+	DefaultConnectTimeout      = time.Second
+	DefaultMaxIdleConns        = 1024
+	DefaultMaxIdleConnsPerHost = 256
+	DefaultIdleConnTimeout     = 90 * time.Second
+	DefaultKeepAlive           = 30 * time.Second
+	DefaultHealthPath          = "/healthz"
+	DefaultRegistryTTL         = 30 * time.Second
+)
+
+// withDefaults returns a copy of cfg with every zero value that has a
+// default filled in. The caller's slices and pointers are not modified.
+func withDefaults(cfg Config) Config {
+	if cfg.Mode == "" {
+		cfg.Mode = ModeGateway
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	s := &cfg.Server
+	setDur(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDur(&s.IdleTimeout, DefaultIdleTimeout)
+	setDur(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	cfg.Routes = slices.Clone(cfg.Routes)
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
+		if r.Name == "" {
+			r.Name = "route" + strconv.Itoa(i)
+		}
+		r.Policy = policyDefaults(r.Policy)
+	}
+	sc := &cfg.Sidecar
+	sc.Outbound = slices.Clone(sc.Outbound)
+	for i := range sc.Outbound {
+		o := &sc.Outbound[i]
+		if o.Cluster == "" {
+			o.Cluster = o.Service
+		}
+		o.Policy = policyDefaults(o.Policy)
+	}
+	sc.Inbound.Policy = policyDefaults(sc.Inbound.Policy)
+	cfg.Clusters = slices.Clone(cfg.Clusters)
+	for i := range cfg.Clusters {
+		cfg.Clusters[i] = clusterDefaults(cfg.Clusters[i])
+	}
+	setDur(&cfg.Registry.DefaultTTL, DefaultRegistryTTL)
+	return cfg
+}
+
+func setDur(d *Duration, def time.Duration) {
+	if *d == 0 {
+		*d = Duration(def)
+	}
+}
+
+func policyDefaults(p Policy) Policy {
+	setDur(&p.Timeout, DefaultRouteTimeout)
+	r := &p.Retry
+	if r.Attempts > 1 && len(r.RetryOn) == 0 {
+		r.RetryOn = []string{retry.OnGatewayError}
+	}
+	if r.BufferBytes == 0 {
+		r.BufferBytes = DefaultBufferBytes
+	}
+	if r.Budget == nil && (r.Attempts > 1 || p.Hedge.Delay > 0) {
+		d := retry.DefaultBudgetConfig()
+		r.Budget = &BudgetConfig{Ratio: d.Ratio, MinPerSecond: d.MinPerSecond, TTL: Duration(d.TTL)}
+	}
+	if p.RateLimit != nil && p.RateLimit.Type == "" {
+		rl := *p.RateLimit
+		rl.Type = "token_bucket"
+		p.RateLimit = &rl
+	}
+	if p.ConsumerRateLimit != nil {
+		c := *p.ConsumerRateLimit
+		if c.Key == "" {
+			c.Key = "ip"
+		}
+		if c.Type == "" {
+			c.Type = "token_bucket"
+		}
+		p.ConsumerRateLimit = &c
+	}
+	return p
+}
+
+func clusterDefaults(c ClusterConfig) ClusterConfig {
+	if c.Protocol == "" {
+		c.Protocol = ProtocolHTTP1
+	}
+	if c.Balancer.Type == "" {
+		c.Balancer.Type = DefaultBalancer
+	}
+	cc := &c.Connection
+	setDur(&cc.ConnectTimeout, DefaultConnectTimeout)
+	setDur(&cc.IdleConnTimeout, DefaultIdleConnTimeout)
+	setDur(&cc.KeepAlive, DefaultKeepAlive)
+	if cc.MaxIdleConns == 0 {
+		cc.MaxIdleConns = DefaultMaxIdleConns
+	}
+	if cc.MaxIdleConnsPerHost == 0 {
+		cc.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	if c.HealthCheck != nil {
+		hc := *c.HealthCheck
+		if hc.Path == "" {
+			hc.Path = DefaultHealthPath
+		}
+		if len(hc.ExpectedStatuses) == 0 {
+			hc.ExpectedStatuses = []string{"200-399"}
+		}
+		c.HealthCheck = &hc
+	}
+	return c
+}

@@ -1,0 +1,71 @@
+// Package proxy is meshbench's real data plane: an L7 HTTP proxy, usable as
+// a library, that runs as an API gateway or as a service-mesh sidecar.
+//
+// # Shape
+//
+// New compiles a Config into an immutable snapshot of routes and clusters.
+// Every request takes a reference to the snapshot current when it arrives, so
+// Reload swaps in a new snapshot without disturbing requests in flight; a
+// cluster whose configuration did not change is carried over with its
+// connections, endpoint health, ejections and balancer state, and a retired
+// cluster is closed only when the last request of the snapshots using it has
+// finished. An invalid configuration is refused as a whole and the running
+// one keeps serving.
+//
+// A request goes through entry (request id, validation, body and header
+// limits, panic recovery, metrics, access log), a route (gateway: Envoy-style
+// first match on host, path, method and headers; sidecar: the service named
+// by the Host or the first path segment; inbound: the local service), the
+// route's middlewares (the hook for security, fault injection and caching),
+// its rate limits, the cluster's admission checks (Envoy's thresholds, a
+// concurrency limiter, the outcome breaker), and then one or more tries: a
+// balancer pick, a per-try timeout, retries within a budget, or hedged
+// copies. The response streams back with hop-by-hop fields removed.
+//
+// # Time
+//
+// The policies (proxy/balancer, proxy/ratelimit, proxy/breaker,
+// proxy/outlier, proxy/retry, proxy/health) never read the clock: the proxy
+// passes time.Now() at each call, as the simulator passes virtual time, so
+// both run the same objects. Two background loops per cluster are the only
+// places where the wall clock drives a policy by itself, without a request:
+// the outlier detector's Sweep on a ticker every Interval (cluster.sweepLoop)
+// and the health tracker's due probes on a timer (cluster.healthLoop).
+// Discovery's DNS and registry providers also poll on tickers, but they are
+// I/O adapters, not policies.
+//
+// # Bodies and retries
+//
+// Bodies stream in both directions. A request body is buffered, so that a
+// retry or a hedge can send it again, only when the route retries or hedges
+// and the body is at most retry.bufferBytes (64 KiB by default); a longer
+// body is streamed to a single try and that request is never retried or
+// hedged. Responses of unknown length are flushed chunk by chunk.
+//
+// # Answers of the proxy itself
+//
+// Every answer the proxy makes on its own carries X-Meshbench-Reason:
+//
+//	400 bad_request                malformed request, bad deadline header, body read failure
+//	404 no_route                   no route or service matched
+//	405 bad_request                CONNECT
+//	413 body_too_large             body over server.maxBodyBytes
+//	429 rate_limited               route limiter (with Retry-After)
+//	429 consumer_rate_limited      per-consumer limiter (with Retry-After)
+//	500 internal_error             a recovered panic
+//	502 upstream_reset             the connection broke before a response
+//	503 overflow                   an Envoy threshold (max_requests, max_connections) is full
+//	503 concurrency_limited        the cluster's concurrency limiter refused
+//	503 circuit_open               the outcome breaker is open
+//	503 no_healthy_upstream        no endpoint is available
+//	503 upstream_connect_failure   no try could connect
+//	504 upstream_connect_timeout   connection.connectTimeout fired
+//	504 upstream_timeout           the per-try timeout fired
+//	504 request_timeout            the route timeout or the caller's deadline passed
+//
+// net/http itself answers 400 for unparsable requests and 431 for headers
+// over server.maxHeaderBytes, and closes connections whose headers arrive
+// slower than server.readHeaderTimeout.
+//
+// README.md documents every configuration key.
+package proxy

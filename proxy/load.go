@@ -1,0 +1,113 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// LoadConfig reads and validates a YAML configuration file. Decoding is
+// strict: unknown keys, duplicate keys and values of the wrong type are
+// errors. Every error is a *ConfigError naming the file, line and column and
+// the key path, e.g.
+//
+//	proxy.yaml:12:14: routes[1].cluster: unknown cluster "payment"
+//
+// and all problems found are reported together (errors.Join). Middleware
+// names are checked by New and Reload, which know the registered factories.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("load config: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig decodes and validates a YAML configuration; name is used in
+// error messages.
+func ParseConfig(name string, data []byte) (Config, error) {
+	var cfg Config
+	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
+		return Config{}, decodeError(name, err)
+	}
+	if err := Validate(cfg); err != nil {
+		file, perr := parser.ParseBytes(data, 0)
+		var list []error
+		for _, e := range unjoin(err) {
+			var ce *ConfigError
+			if errors.As(e, &ce) {
+				ce.File = name
+				if perr == nil {
+					ce.Line, ce.Col = position(file, ce.Path)
+				}
+			}
+			list = append(list, e)
+		}
+		return Config{}, errors.Join(list...)
+	}
+	return cfg, nil
+}
+
+// Validate checks cfg as New would, without starting anything or looking up
+// DNS names and registries.
+func Validate(cfg Config) error {
+	b := &builder{env: &env{log: discardLogger()}, dry: true}
+	_, err := b.build(cfg)
+	return err
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// decodeError turns a goccy/go-yaml error (whose message starts with
+// "[line:col] ") into a ConfigError.
+func decodeError(name string, err error) error {
+	ce := &ConfigError{File: name, Err: err}
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		p := ye.GetToken().Position
+		ce.Line, ce.Col, ce.Err = p.Line, p.Column, errors.New(ye.GetMessage())
+		return ce
+	}
+	var pe *posError
+	if errors.As(err, &pe) {
+		ce.Line, ce.Col, ce.Err = pe.line, pe.col, errors.New(pe.msg)
+		return ce
+	}
+	return ce
+}
+
+// position finds where a key path ("routes[1].match.regex") is in the
+// YAML source, falling back to its closest ancestor present.
+func position(file *ast.File, keyPath string) (int, int) {
+	for p := keyPath; p != ""; p = parentPath(p) {
+		yp, err := yaml.PathString("$." + p)
+		if err != nil {
+			continue
+		}
+		n, err := yp.FilterFile(file)
+		if err != nil || n == nil {
+			continue
+		}
+		pos := n.GetToken().Position
+		return pos.Line, pos.Column
+	}
+	return 0, 0
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}

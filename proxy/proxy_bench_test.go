@@ -1,0 +1,165 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkProxy measures the hot path: a GET through the proxy to an
+// in-process upstream on loopback, against the same GET sent directly to
+// the upstream in the same run. Reported beside ns/op and allocs/op (which
+// include the client's and the upstream's work):
+//
+//	direct-ns/op     the direct request
+//	x-direct         proxied time over direct time
+//	proxy-allocs/op  allocations per request added by the proxy (proxied
+//	                 minus direct, counted with runtime.MemStats)
+//
+// Variants: "minimal" is one route and one endpoint; "policies" adds a rate
+// limiter, an outcome breaker, outlier detection, a retry policy with its
+// budget and least_request balancing over two endpoints.
+func BenchmarkProxy(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer up.Close()
+	addr := up.Listener.Addr().String()
+	up2 := httptest.NewServer(up.Config.Handler)
+	defer up2.Close()
+
+	variants := []struct {
+		name string
+		cfg  Config
+	}{
+		{name: "minimal", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{})},
+		{name: "policies", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr, up2.Listener.Addr().String()),
+			Balancer:       BalancerConfig{Type: "least_request"},
+			CircuitBreaker: &BreakerConfig{},
+			Outlier:        &OutlierConfig{},
+		}, Policy{
+			Retry:     RetryConfig{Attempts: 2},
+			RateLimit: &RateLimitConfig{Rate: 1e9, Burst: 1 << 20},
+		})},
+	}
+	for _, v := range variants {
+		h := start(b, v.cfg)
+		tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 1024}
+		client := &http.Client{Transport: tr}
+		get := func(url string) {
+			resp, err := client.Get(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+		direct, proxied := "http://"+addr+"/", h.url+"/"
+		for _, mode := range []string{"serial", "parallel"} {
+			b.Run(v.name+"/"+mode, func(b *testing.B) {
+				parallel := mode == "parallel"
+				// Warm both paths' connection pools.
+				runLoad(200, parallel, func() { get(direct) })
+				runLoad(200, parallel, func() { get(proxied) })
+
+				n := max(b.N, 200)
+				dNs, dAllocs := measure(n, parallel, func() { get(direct) })
+				b.ResetTimer()
+				var m0, m1 runtime.MemStats
+				runtime.ReadMemStats(&m0)
+				if parallel {
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							get(proxied)
+						}
+					})
+				} else {
+					for range b.N {
+						get(proxied)
+					}
+				}
+				b.StopTimer()
+				runtime.ReadMemStats(&m1)
+				pNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				pAllocs := float64(m1.Mallocs-m0.Mallocs) / float64(b.N)
+				b.ReportMetric(dNs, "direct-ns/op")
+				b.ReportMetric(pNs/dNs, "x-direct")
+				b.ReportMetric(pAllocs-dAllocs, "proxy-allocs/op")
+			})
+		}
+		tr.CloseIdleConnections()
+	}
+}
+
+// measure runs f n times (spread over GOMAXPROCS goroutines when parallel)
+// and returns the mean wall time and allocations per call.
+func measure(n int, parallel bool, f func()) (nsPerOp, allocsPerOp float64) {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	runLoad(n, parallel, f)
+	el := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	return float64(el.Nanoseconds()) / float64(n), float64(m1.Mallocs-m0.Mallocs) / float64(n)
+}
+
+// runLoad calls f n times, from GOMAXPROCS goroutines when parallel.
+func runLoad(n int, parallel bool, f func()) {
+	if !parallel {
+		for range n {
+			f()
+		}
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		share := n / workers
+		if w < n%workers {
+			share++
+		}
+		wg.Go(func() {
+			for range share {
+				f()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkHandler measures the proxy's own code without sockets: a request
+// through Handler() to an in-process RoundTripper, so ns/op and allocs/op
+// are the proxy's (plus the fake upstream's response value).
+func BenchmarkHandler(b *testing.B) {
+	p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, Policy{}), inProcess(), quiet(b), WithSeed(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	h := p.Handler()
+	req := httptest.NewRequest(http.MethodGet, "http://gw.test/api/x?q=1", nil)
+	req.RemoteAddr = "127.0.0.1:4321"
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		r := req.Clone(req.Context())
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}

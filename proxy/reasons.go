@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Reasons the proxy answers by itself, sent in HeaderReason and logged.
+// They play the role of Envoy's response flags.
+const (
+	ReasonNoRoute            = "no_route"                 // 404: no route or service matched
+	ReasonRateLimited        = "rate_limited"             // 429: the route's limiter refused
+	ReasonConsumerLimited    = "consumer_rate_limited"    // 429: the consumer's limiter refused
+	ReasonConcurrencyLimited = "concurrency_limited"      // 503: the cluster's concurrency limiter refused
+	ReasonCircuitOpen        = "circuit_open"             // 503: the outcome breaker is open
+	ReasonOverflow           = "overflow"                 // 503: an Envoy threshold is full (x-envoy-overloaded)
+	ReasonNoHealthyUpstream  = "no_healthy_upstream"      // 503: no endpoint available
+	ReasonConnectFailure     = "upstream_connect_failure" // 503: no try could connect (refused, unreachable)
+	ReasonConnectTimeout     = "upstream_connect_timeout" // 504: the connect timeout fired
+	ReasonUpstreamReset      = "upstream_reset"           // 502: the connection broke before a response
+	ReasonUpstreamTimeout    = "upstream_timeout"         // 504: the per-try timeout fired
+	ReasonRequestTimeout     = "request_timeout"          // 504: the route timeout or caller's deadline passed
+	ReasonBadRequest         = "bad_request"              // 400: the request cannot be forwarded
+	ReasonBodyTooLarge       = "body_too_large"           // 413: the body exceeds server.maxBodyBytes
+	ReasonInternal           = "internal_error"           // 500: a bug (a recovered panic)
+	ReasonClientClosed       = "client_closed"            // 499 in logs only: the client went away
+	ReasonRetryBudget        = "retry_budget_exhausted"   // metrics only: a retry was denied by the budget
+)
+
+// statusClientClosed is nginx's 499, used in logs and metrics for requests
+// whose client went away before the answer; nothing is sent.
+const statusClientClosed = 499
+
+var (
+	errBadDeadline   = errors.New("malformed " + HeaderDeadline)
+	errPerTryTimeout = errors.New("per-try timeout")
+	errRouteTimeout  = errors.New("route timeout")
+	errHedgeLost     = errors.New("another hedged try answered first")
+	errOverflow      = errors.New("cluster connection threshold reached")
+	errPanicInTry    = errors.New("panic in upstream try")
+)
+
+// writeError answers a request with a short plain-text error and the reason
+// header.
+func writeError(w http.ResponseWriter, st *reqState, status int, reason string) {
+	st.reason = reason
+	h := w.Header()
+	h["Content-Type"] = textPlain
+	h["X-Content-Type-Options"] = nosniff
+	h[HeaderReason] = []string{reason}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(reason + "\n"))
+}
+
+var (
+	textPlain = []string{"text/plain; charset=utf-8"}
+	nosniff   = []string{"nosniff"}
+)
+
+// retryAfterSeconds formats a Retry-After value (RFC 9110 §10.2.3): whole
+// seconds, rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	if d <= 0 {
+		return "1"
+	}
+	s := math.Ceil(d.Seconds())
+	if s > 86400 {
+		s = 86400
+	}
+	return strconv.Itoa(int(s))
+}
+
+// statusText holds the status codes as strings for metric labels.
+var statusText = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func codeLabel(status int) string {
+	if status >= 0 && status < len(statusText) {
+		return statusText[status]
+	}
+	return strconv.Itoa(status)
+}

@@ -1,0 +1,345 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// failing answers 503 to its first n requests and echoes after that.
+func failing(n int64, name string) (http.Handler, *atomic.Int64) {
+	var count atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if count.Add(1) <= n {
+			io.Copy(io.Discard, r.Body)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		echo(name)(w, r)
+	}), &count
+}
+
+func oneRoute(cluster ClusterConfig, pol Policy) Config {
+	return Config{
+		Clusters: []ClusterConfig{cluster},
+		Routes:   []RouteConfig{{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: cluster.Name, Policy: pol}},
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Run("5xx retried until success", func(t *testing.T) {
+		hd, count := failing(2, "up")
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			Policy{Retry: RetryConfig{Attempts: 3, RetryOn: []string{"5xx"}, BackoffBase: Duration(time.Millisecond)}}))
+		resp, body := h.get(t, "/")
+		if resp.StatusCode != 200 || count.Load() != 3 {
+			t.Fatalf("status %d after %d tries: %s", resp.StatusCode, count.Load(), body)
+		}
+	})
+
+	t.Run("attempts bound the tries", func(t *testing.T) {
+		hd, count := failing(10, "up")
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			Policy{Retry: RetryConfig{Attempts: 2, BackoffBase: Duration(time.Millisecond)}}))
+		resp, _ := h.get(t, "/")
+		if resp.StatusCode != 503 || count.Load() != 2 {
+			t.Fatalf("status %d after %d tries, want 503 after 2", resp.StatusCode, count.Load())
+		}
+	})
+
+	t.Run("buffered body replayed", func(t *testing.T) {
+		hd, count := failing(1, "up")
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			Policy{Retry: RetryConfig{Attempts: 2, BackoffBase: Duration(time.Millisecond)}}))
+		req, _ := http.NewRequest(http.MethodPost, h.url+"/", strings.NewReader("hello body"))
+		resp, body := h.do(t, req)
+		if resp.StatusCode != 200 || count.Load() != 2 || decodeEcho(t, body).BodyLen != len("hello body") {
+			t.Fatalf("status %d tries %d body %s", resp.StatusCode, count.Load(), body)
+		}
+	})
+
+	t.Run("body over the buffer is not retried", func(t *testing.T) {
+		hd, count := failing(1, "up")
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			Policy{Retry: RetryConfig{Attempts: 3, BackoffBase: Duration(time.Millisecond), BufferBytes: 16}}))
+		req, _ := http.NewRequest(http.MethodPost, h.url+"/", bytes.NewReader(make([]byte, 1000)))
+		resp, _ := h.do(t, req)
+		if resp.StatusCode != 503 || count.Load() != 1 {
+			t.Fatalf("status %d after %d tries, want one 503", resp.StatusCode, count.Load())
+		}
+	})
+
+	t.Run("connect failure retried on another endpoint", func(t *testing.T) {
+		live := upstream(t, echo("live"))
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t), live)},
+			Policy{Retry: RetryConfig{Attempts: 3, RetryOn: []string{"connect-failure"}, BackoffBase: Duration(time.Millisecond)}}))
+		for i := range 10 {
+			if resp, body := h.get(t, "/"); resp.StatusCode != 200 {
+				t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+			}
+		}
+	})
+
+	t.Run("budget exhausted", func(t *testing.T) {
+		hd, count := failing(1000, "up")
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			Policy{Retry: RetryConfig{Attempts: 5, BackoffBase: Duration(time.Millisecond),
+				Budget: &BudgetConfig{Ratio: 0, MinPerSecond: 1, TTL: Duration(time.Minute)}}}))
+		// The reserve is 1/s × 60s = 60 retries; requests beyond that are
+		// tried once.
+		tries := int64(0)
+		for range 20 {
+			before := count.Load()
+			resp, _ := h.get(t, "/")
+			if resp.StatusCode != 503 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			tries += count.Load() - before
+		}
+		if tries != 20+60 {
+			t.Errorf("%d tries for 20 requests, want 20 + 60 retries from the reserve", tries)
+		}
+		if got := metricValue(t, h.p, `meshbench_proxy_rejections_total{reason="retry_budget_exhausted",route="r"}`); got < 1 {
+			t.Errorf("budget rejections %v", got)
+		}
+	})
+}
+
+func TestHedging(t *testing.T) {
+	var calls atomic.Int64
+	loserCancelled := make(chan struct{})
+	hd := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			// The original: never answers; it must be cancelled once the
+			// hedge wins.
+			<-r.Context().Done()
+			close(loserCancelled)
+			return
+		}
+		echo("hedge")(w, r)
+	})
+	a, b := upstream(t, hd), upstream(t, hd)
+	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(a, b)},
+		Policy{Hedge: HedgeConfig{Delay: Duration(20 * time.Millisecond)}}))
+	resp, body := h.get(t, "/")
+	if resp.StatusCode != 200 || decodeEcho(t, body).Name != "hedge" {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	select {
+	case <-loserCancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the losing try was not cancelled")
+	}
+	if got := metricValue(t, h.p, `meshbench_proxy_hedges_total{cluster="up",route="r"}`); got != 1 {
+		t.Errorf("hedges metric %v, want 1", got)
+	}
+}
+
+func TestLocalRejections(t *testing.T) {
+	t.Run("circuit breaker opens", func(t *testing.T) {
+		hd, _ := failing(1000, "up")
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd)),
+			CircuitBreaker: &BreakerConfig{ConsecutiveFailures: 2, SleepWindow: Duration(time.Hour)}}, Policy{}))
+		for range 2 {
+			if resp, _ := h.get(t, "/"); resp.StatusCode != 503 || resp.Header.Get(HeaderReason) != "" {
+				t.Fatalf("status %d reason %q, want the upstream's 503", resp.StatusCode, resp.Header.Get(HeaderReason))
+			}
+		}
+		resp, _ := h.get(t, "/")
+		if resp.StatusCode != 503 || resp.Header.Get(HeaderReason) != ReasonCircuitOpen {
+			t.Fatalf("status %d reason %q, want 503 %s", resp.StatusCode, resp.Header.Get(HeaderReason), ReasonCircuitOpen)
+		}
+		if got := metricValue(t, h.p, `meshbench_proxy_breaker_state{cluster="up"}`); got != 1 {
+			t.Errorf("breaker state metric %v, want 1 (open)", got)
+		}
+	})
+
+	t.Run("max requests threshold", func(t *testing.T) {
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			<-release
+		}))
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up), Thresholds: ThresholdsConfig{MaxRequests: 1}}, Policy{}))
+		done := make(chan int)
+		go func() {
+			resp, err := h.client.Get(h.url + "/")
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		<-entered
+		resp, _ := h.get(t, "/")
+		close(release)
+		if resp.StatusCode != 503 || resp.Header.Get(HeaderReason) != ReasonOverflow {
+			t.Errorf("status %d reason %q, want 503 overflow", resp.StatusCode, resp.Header.Get(HeaderReason))
+		}
+		if code := <-done; code != 200 {
+			t.Errorf("first request %d", code)
+		}
+	})
+
+	t.Run("concurrency limit", func(t *testing.T) {
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			<-release
+		}))
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up), Concurrency: &ConcurrencyConfig{Type: "concurrency", Limit: 1}}, Policy{}))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if resp, err := h.client.Get(h.url + "/"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		<-entered
+		resp, _ := h.get(t, "/")
+		close(release)
+		<-done
+		if resp.StatusCode != 503 || resp.Header.Get(HeaderReason) != ReasonConcurrencyLimited {
+			t.Errorf("status %d reason %q", resp.StatusCode, resp.Header.Get(HeaderReason))
+		}
+	})
+
+	t.Run("route rate limit", func(t *testing.T) {
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			Policy{RateLimit: &RateLimitConfig{Rate: 0.001, Burst: 2}}))
+		for range 2 {
+			if resp, _ := h.get(t, "/"); resp.StatusCode != 200 {
+				t.Fatalf("status %d within the burst", resp.StatusCode)
+			}
+		}
+		resp, _ := h.get(t, "/")
+		if resp.StatusCode != 429 || resp.Header.Get(HeaderReason) != ReasonRateLimited {
+			t.Fatalf("status %d reason %q, want 429", resp.StatusCode, resp.Header.Get(HeaderReason))
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+		}
+	})
+
+	t.Run("consumer rate limit by header", func(t *testing.T) {
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "header:X-Api-Key", RateLimitConfig: RateLimitConfig{Rate: 0.001, Burst: 1}}}))
+		if resp, _ := h.get(t, "/", "X-Api-Key", "alice"); resp.StatusCode != 200 {
+			t.Fatalf("alice's first: %d", resp.StatusCode)
+		}
+		resp, _ := h.get(t, "/", "X-Api-Key", "alice")
+		if resp.StatusCode != 429 || resp.Header.Get(HeaderReason) != ReasonConsumerLimited || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("alice's second: %d %q", resp.StatusCode, resp.Header.Get(HeaderReason))
+		}
+		if resp, _ := h.get(t, "/", "X-Api-Key", "bob"); resp.StatusCode != 200 {
+			t.Fatalf("bob: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("consumer rate limit by client IP", func(t *testing.T) {
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{RateLimitConfig: RateLimitConfig{Type: "sliding_window", Limit: 1, Window: Duration(time.Hour)}}}))
+		h.get(t, "/")
+		if resp, _ := h.get(t, "/"); resp.StatusCode != 429 {
+			t.Fatalf("second from the same IP: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestUpstreamFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    func(t *testing.T) ClusterConfig
+		pol    Policy
+		status int
+		reason string
+	}{
+		{
+			name: "empty cluster",
+			cfg: func(t *testing.T) ClusterConfig {
+				return ClusterConfig{Name: "up", Discovery: &DiscoveryConfig{Type: "file", Path: emptyFile(t)}}
+			},
+			status: 503, reason: ReasonNoHealthyUpstream,
+		},
+		{
+			name:   "connection refused",
+			cfg:    func(t *testing.T) ClusterConfig { return ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))} },
+			status: 503, reason: ReasonConnectFailure,
+		},
+		{
+			name: "connection reset",
+			cfg: func(t *testing.T) ClusterConfig {
+				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					conn, _, err := http.NewResponseController(w).Hijack()
+					if err == nil {
+						if tc, ok := conn.(*net.TCPConn); ok {
+							tc.SetLinger(0)
+						}
+						conn.Close()
+					}
+				})))}
+			},
+			status: 502, reason: ReasonUpstreamReset,
+		},
+		{
+			name: "route timeout",
+			cfg: func(t *testing.T) ClusterConfig {
+				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
+			},
+			pol:    Policy{Timeout: Duration(50 * time.Millisecond)},
+			status: 504, reason: ReasonRequestTimeout,
+		},
+		{
+			name: "per-try timeout",
+			cfg: func(t *testing.T) ClusterConfig {
+				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
+			},
+			pol:    Policy{Retry: RetryConfig{PerTryTimeout: Duration(30 * time.Millisecond)}},
+			status: 504, reason: ReasonUpstreamTimeout,
+		},
+		{
+			name: "per-try timeouts retried then given up",
+			cfg: func(t *testing.T) ClusterConfig {
+				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
+			},
+			pol:    Policy{Retry: RetryConfig{Attempts: 2, RetryOn: []string{"reset"}, PerTryTimeout: Duration(20 * time.Millisecond), BackoffBase: Duration(time.Millisecond)}},
+			status: 504, reason: ReasonUpstreamTimeout,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, oneRoute(tc.cfg(t), tc.pol))
+			resp, body := h.get(t, "/")
+			if resp.StatusCode != tc.status || resp.Header.Get(HeaderReason) != tc.reason {
+				t.Fatalf("status %d reason %q, want %d %q (%s)", resp.StatusCode, resp.Header.Get(HeaderReason), tc.status, tc.reason, body)
+			}
+		})
+	}
+
+	t.Run("caller deadline", func(t *testing.T) {
+		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}, Policy{Timeout: Duration(time.Hour)}))
+		resp, _ := h.get(t, "/", HeaderDeadline, "30")
+		if resp.StatusCode != 504 || resp.Header.Get(HeaderReason) != ReasonRequestTimeout {
+			t.Fatalf("status %d reason %q", resp.StatusCode, resp.Header.Get(HeaderReason))
+		}
+	})
+}
+
+// blockUntilDone is an upstream that never answers.
+func blockUntilDone() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+}
+
+func emptyFile(t *testing.T) string {
+	t.Helper()
+	return writeFile(t, "eps.yaml", "[]\n")
+}

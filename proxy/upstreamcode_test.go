@@ -1,0 +1,47 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+)
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// TestTransportErrorStatuses checks how transport failures that loopback
+// cannot produce on demand map to answers, through a fake transport.
+func TestTransportErrorStatuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		reason string
+	}{
+		{name: "connect timeout", err: &dialError{err: timeoutError{}}, status: 504, reason: ReasonConnectTimeout},
+		{name: "connect refused", err: &dialError{err: errors.New("connection refused")}, status: 503, reason: ReasonConnectFailure},
+		{name: "connection limit", err: &dialError{err: errOverflow, overflow: true}, status: 503, reason: ReasonOverflow},
+		{name: "reset", err: errors.New("connection reset by peer"), status: 502, reason: ReasonUpstreamReset},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fail := WithTransport(func(string, *http.Transport) (http.RoundTripper, error) {
+				return roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, tc.err }), nil
+			})
+			p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, Policy{}), fail, quiet(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Shutdown(context.Background())
+			rec := newRecorder()
+			p.Handler().ServeHTTP(rec, newGet("/"))
+			if rec.Code != tc.status || rec.Header().Get(HeaderReason) != tc.reason {
+				t.Errorf("got %d %q, want %d %q", rec.Code, rec.Header().Get(HeaderReason), tc.status, tc.reason)
+			}
+		})
+	}
+}
