@@ -32,7 +32,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1s ./proxy/... ./sim/... ./scenarios/...
 
 demo: build
-	./$(BIN) run scenarios/library/balancer-brownout.yaml --out $(DEMO_OUT)
+	./$(BIN) run scenarios/library/balancer-brownout.yaml --backend sim --out $(DEMO_OUT)
 
 clean:
 	rm -rf bin

@@ -98,9 +98,13 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	for _, b := range opts.Backends {
+	backends := opts.Backends
+	if len(backends) == 0 {
+		backends = plan.Backends
+	}
+	for _, b := range backends {
 		if _, err := bench.Lookup(b); err != nil {
-			return usageErr(err)
+			return usageErr(fmt.Errorf("%w; choose others with --backend", err))
 		}
 	}
 
@@ -174,7 +178,7 @@ func writeJSON(path string, v any) error {
 // first.
 func printRunTable(w io.Writer, s *bench.Summary) {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "backend\tvariant\trepeat\trequests\tavailability\tp50 ms\tp99 ms\tp99.9 ms\tthroughput/s\tretries\tSLO")
+	fmt.Fprintln(tw, "backend\tvariant\trepeat\trequests\tavailability\tp50 ms\tp99 ms\tp99.9 ms\tthroughput/s\tretries\tSLO\t")
 	for _, r := range s.Runs {
 		slo := "pass"
 		for _, v := range r.SLO {
