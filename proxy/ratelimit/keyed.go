@@ -84,12 +84,15 @@ func (k *Keyed) AllowN(now time.Time, key string, n int) Decision {
 		k.touch(e)
 		e.last = max(e.last, t)
 	}
-	var d Decision
 	if e.bucket.lim != nil {
-		d = e.bucket.AllowN(now, n)
-	} else {
-		d = e.window.allow(t, int64(n))
+		// The bucket never changes after the entry is built and has its own
+		// lock, so it is consulted after Keyed's lock is released; if the
+		// key is evicted meanwhile, this request was simply its last.
+		b := &e.bucket
+		k.mu.Unlock()
+		return b.AllowN(now, n)
 	}
+	d := e.window.allow(t, int64(n))
 	k.mu.Unlock()
 	return d
 }
