@@ -13,9 +13,13 @@ DEMO_OUT    ?= runs/demo
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshbench
 
-# test: formatting, vet, and the whole suite under the race detector.
+# test: formatting, vet, the whole suite under the race detector in its short
+# form, then the whole suite again at full size without it (the simulator's
+# queueing-theory checks need millions of requests, which the race detector
+# would make take many minutes).
 test: fmt-check vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -short -count=1 ./...
+	$(GO) test -count=1 ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -43,3 +47,8 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# bench-proxy: the meshbench proxy against direct, nginx and HAProxy (when
+# installed) on loopback, pinned to separate cores; see proxy/proxybench.
+bench-proxy: build
+	./$(BIN) bench-proxy
