@@ -66,6 +66,7 @@ type Balancer interface {
 // Endpoint and a no-op Done.
 type Pick struct {
 	e     *entry
+	st    *state // set when track is not zero
 	track uint8
 }
 
@@ -89,13 +90,10 @@ func (p Pick) Endpoint() Endpoint {
 // symmetry with the proxy's call site and ignored: as in Finagle, failures are
 // the business of outlier detection, which ejects through SetAvailable.
 func (p Pick) Done(now time.Time, latency time.Duration, err error) {
-	if p.e == nil {
-		return
-	}
 	if p.track&trackActive != 0 {
-		p.e.st.active.Add(-1)
+		p.st.active.Add(-1)
 	}
 	if p.track&trackLatency != 0 {
-		p.e.st.latency.observe(now, latency)
+		p.st.latency.observe(now, latency)
 	}
 }

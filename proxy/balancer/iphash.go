@@ -81,7 +81,7 @@ func (p *ipHashPicker) index(h uint64) int {
 	return lo
 }
 
-func (p *ipHashPicker) pick(now time.Time, key uint64, _ *rand.Rand) *entry {
+func (p *ipHashPicker) pick(now time.Time, key uint64, _ *rand.Rand) (*entry, *state) {
 	ramping := p.ramp.active(now)
 	h := mix64(key)
 	i := 0
@@ -89,14 +89,14 @@ func (p *ipHashPicker) pick(now time.Time, key uint64, _ *rand.Rand) *entry {
 		i = p.index(h)
 		e := p.es[i]
 		if e.avail && (!ramping || admitKey(key, p.ramp.factor(now, e))) {
-			return e
+			return e, nil
 		}
 		h = mix64(h + golden64)
 	}
 	for j := 1; j <= len(p.es); j++ {
 		if e := p.es[(i+j)%len(p.es)]; e.avail {
-			return e
+			return e, nil
 		}
 	}
-	return p.es[i] // unreachable: groups have an available endpoint
+	return p.es[i], nil // unreachable: groups have an available endpoint
 }

@@ -86,18 +86,18 @@ func (p *maglevPicker) slot(h uint64) *entry {
 	return p.es[p.table[i]]
 }
 
-func (p *maglevPicker) pick(now time.Time, key uint64, _ *rand.Rand) *entry {
+func (p *maglevPicker) pick(now time.Time, key uint64, _ *rand.Rand) (*entry, *state) {
 	h := mix64(key)
 	e := p.slot(h)
 	if !p.ramp.active(now) {
-		return e
+		return e, nil
 	}
 	for try := 0; try < maxRehash; try++ {
 		c := p.slot(h)
 		if admitKey(key, p.ramp.factor(now, c)) {
-			return c
+			return c, nil
 		}
 		h = mix64(h + golden64)
 	}
-	return e
+	return e, nil
 }

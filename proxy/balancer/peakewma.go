@@ -36,7 +36,12 @@ func newPeakEWMA(cfg Config) algorithm {
 }
 
 func (a peakEWMA) newPicker(_ int, es []*entry, rp ramp) picker {
-	return &ewmaPicker{es: es, ramp: rp, choices: a.choices, rate: 1 / float64(a.decay)}
+	p := &ewmaPicker{es: es, ramp: rp, choices: a.choices, rate: 1 / float64(a.decay),
+		states: make([]*state, len(es)), inverses: make([]float64, len(es))}
+	for i, e := range es {
+		p.states[i], p.inverses[i] = e.st, e.inverse
+	}
+	return p
 }
 
 // penalty is the cost of an unprobed endpoint with outstanding requests, in
@@ -48,6 +53,9 @@ type ewmaPicker struct {
 	ramp    ramp
 	choices int
 	rate    float64 // 1 / DecayTime in nanoseconds
+	// What sizing up a candidate reads, by index (see lrPicker).
+	states   []*state
+	inverses []float64
 }
 
 // ewmaLoad is an endpoint's load in a form that compares without the current
@@ -59,14 +67,15 @@ type ewmaLoad struct {
 	stamp int64   // nanoseconds since the epoch
 }
 
-// load returns e's load for one more request.
-func (p *ewmaPicker) load(e *entry) ewmaLoad {
-	c := math.Float64frombits(e.st.latency.cost.Load())
-	active := max(e.st.active.Load(), 0)
+// load returns the load of one more request to the endpoint with state st
+// and inverse weight inverse.
+func load(st *state, inverse float64) ewmaLoad {
+	c := math.Float64frombits(st.latency.cost.Load())
+	active := max(st.active.Load(), 0)
 	if c < 0 {
 		return unprobedLoad(active)
 	}
-	return ewmaLoad{base: c * float64(active+1) * e.inverse, stamp: e.st.latency.stamp.Load()}
+	return ewmaLoad{base: c * float64(active+1) * inverse, stamp: st.latency.stamp.Load()}
 }
 
 // unprobedLoad is Finagle's load of an endpoint without observations.
@@ -91,12 +100,14 @@ func (p *ewmaPicker) compare(a, b ewmaLoad) int {
 	return cmpFloat(x, y)
 }
 
-func (p *ewmaPicker) pick(now time.Time, _ uint64, r *rand.Rand) *entry {
+func (p *ewmaPicker) pick(now time.Time, _ uint64, r *rand.Rand) (*entry, *state) {
 	ramping := p.ramp.active(now)
 	n := len(p.es)
 	if p.choices >= n {
-		return scanAll(p.es, r, p.ramp.skipper(now, r, ramping), p.load,
+		e := scanAll(p.es, r, p.ramp.skipper(now, r, ramping),
+			func(e *entry) ewmaLoad { return load(e.st, e.inverse) },
 			func(a, b ewmaLoad) int { return p.compare(b, a) })
+		return e, e.st
 	}
 	draw := sampler{r: r}
 	var i, j int
@@ -110,17 +121,17 @@ func (p *ewmaPicker) pick(now time.Time, _ uint64, r *rand.Rand) *entry {
 			j++
 		}
 	}
-	best, bestLoad := p.es[i], p.load(p.es[i])
-	if l := p.load(p.es[j]); p.compare(l, bestLoad) < 0 {
-		best, bestLoad = p.es[j], l
+	best, bestLoad := i, load(p.states[i], p.inverses[i])
+	if l := load(p.states[j], p.inverses[j]); p.compare(l, bestLoad) < 0 {
+		best, bestLoad = j, l
 	}
 	for c := 2; c < p.choices; c++ {
-		e := p.es[p.ramp.draw(now, p.es, &draw, ramping)]
-		if l := p.load(e); p.compare(l, bestLoad) < 0 {
-			best, bestLoad = e, l
+		k := p.ramp.draw(now, p.es, &draw, ramping)
+		if l := load(p.states[k], p.inverses[k]); p.compare(l, bestLoad) < 0 {
+			best, bestLoad = k, l
 		}
 	}
-	return best
+	return p.es[best], p.states[best]
 }
 
 // ewma is one endpoint's peak EWMA of latency, lock-free: completions fold
@@ -155,27 +166,6 @@ func (m *ewma) init(c *clock, now time.Time, defaultRTT time.Duration) {
 	} else {
 		m.cost.Store(math.Float64bits(unprobed))
 	}
-}
-
-// raw returns the estimate as of its last observation and that observation's
-// time (nanoseconds since the epoch), and whether there is one. At a later
-// time t the estimate has decayed to cost × e^-((t-stamp)/tau).
-func (m *ewma) raw() (cost float64, stamp int64, ok bool) {
-	cost = math.Float64frombits(m.cost.Load())
-	return cost, m.stamp.Load(), cost >= 0
-}
-
-// value returns the estimate decayed to t (nanoseconds since the epoch), and
-// whether there is one.
-func (m *ewma) value(t int64) (float64, bool) {
-	c, stamp, ok := m.raw()
-	if !ok {
-		return 0, false
-	}
-	if t > stamp {
-		c *= expNeg(float64(t-stamp) * m.clock.rate)
-	}
-	return c, true
 }
 
 // observe folds a latency measured at now into the estimate, as Finagle's

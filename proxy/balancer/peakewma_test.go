@@ -29,6 +29,19 @@ func TestExpNeg(t *testing.T) {
 	}
 }
 
+// valueAt returns m's estimate decayed to t (nanoseconds since the epoch),
+// and whether there is one.
+func valueAt(m *ewma, t int64) (float64, bool) {
+	c := math.Float64frombits(m.cost.Load())
+	if c < 0 {
+		return 0, false
+	}
+	if stamp := m.stamp.Load(); t > stamp {
+		c *= math.Exp(-float64(t-stamp) * m.clock.rate)
+	}
+	return c, true
+}
+
 // TestEWMA follows one estimate through Finagle's rules with DecayTime 10s.
 func TestEWMA(t *testing.T) {
 	clk := &clock{epoch: epoch, rate: 1 / float64(10*time.Second)}
@@ -41,23 +54,23 @@ func TestEWMA(t *testing.T) {
 			t.Fatalf("%s: cost %.6fms, want %.6fms", name, got/ms, want/ms)
 		}
 	}
-	if _, ok := m.value(0); ok {
+	if _, ok := valueAt(&m, 0); ok {
 		t.Fatal("unprobed estimate has a value")
 	}
 	m.observe(at(time.Second), 10*time.Millisecond)
-	c, _ := m.value(int64(time.Second))
+	c, _ := valueAt(&m, int64(time.Second))
 	approx("first observation", c, 10*ms)
 	// A lower latency 1s later moves the average by 1-e^-0.1 of the way.
 	m.observe(at(2*time.Second), 5*time.Millisecond)
 	w := math.Exp(-0.1)
-	c, _ = m.value(int64(2 * time.Second))
+	c, _ = valueAt(&m, int64(2*time.Second))
 	approx("averaged", c, 10*ms*w+5*ms*(1-w))
 	// A peak replaces it.
 	m.observe(at(2*time.Second), 50*time.Millisecond)
-	c, _ = m.value(int64(2 * time.Second))
+	c, _ = valueAt(&m, int64(2*time.Second))
 	approx("peak", c, 50*ms)
 	// Without observations it decays toward zero: e^-1 after DecayTime.
-	c, _ = m.value(int64(12 * time.Second))
+	c, _ = valueAt(&m, int64(12*time.Second))
 	approx("decayed", c, 50*ms*math.Exp(-1))
 	// A completion stamped earlier than the last one does not go back in time.
 	m.observe(at(time.Second), 50*time.Millisecond)

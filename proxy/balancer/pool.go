@@ -15,9 +15,11 @@ type algorithm interface {
 }
 
 // picker answers picks for one group of one snapshot. It only ever sees
-// groups with at least one available endpoint.
+// groups with at least one available endpoint. Pickers of balancers that
+// track active requests return the entry's state as well, which they have at
+// hand, so that neither Pick nor Done has to load the entry to reach it.
 type picker interface {
-	pick(now time.Time, key uint64, r *rand.Rand) *entry
+	pick(now time.Time, key uint64, r *rand.Rand) (*entry, *state)
 }
 
 // How a balancer draws the number that decides between the local zone and
@@ -202,9 +204,9 @@ func (p *pool) Pick(now time.Time, key uint64, r *rand.Rand) (Pick, error) {
 			g = s.second
 		}
 	}
-	e := g.pick(now, key, r)
+	e, st := g.pick(now, key, r)
 	if p.track&trackActive != 0 {
-		e.st.active.Add(1)
+		st.active.Add(1)
 	}
-	return Pick{e: e, track: p.track}, nil
+	return Pick{e: e, st: st, track: p.track}, nil
 }

@@ -32,7 +32,7 @@ type randomPicker struct {
 	alias []int32
 }
 
-func (p *randomPicker) pick(now time.Time, _ uint64, r *rand.Rand) *entry {
+func (p *randomPicker) pick(now time.Time, _ uint64, r *rand.Rand) (*entry, *state) {
 	ramping := p.ramp.active(now)
 	for try := 0; ; try++ {
 		i := r.IntN(len(p.es))
@@ -41,10 +41,10 @@ func (p *randomPicker) pick(now time.Time, _ uint64, r *rand.Rand) *entry {
 		}
 		e := p.es[i]
 		if !ramping || try == maxRedraws {
-			return e
+			return e, nil
 		}
 		if f := p.ramp.factor(now, e); f >= 1 || r.Float64() < f {
-			return e
+			return e, nil
 		}
 	}
 }

@@ -91,17 +91,17 @@ func (p *ringPicker) at(h uint64) int {
 	return lo
 }
 
-func (p *ringPicker) pick(now time.Time, key uint64, _ *rand.Rand) *entry {
+func (p *ringPicker) pick(now time.Time, key uint64, _ *rand.Rand) (*entry, *state) {
 	i := p.at(mix64(key))
 	e := p.es[p.owners[i]]
 	if !p.ramp.active(now) {
-		return e
+		return e, nil
 	}
 	for step := 0; step < maxRingWalk; step++ {
 		c := p.es[p.owners[(i+step)%len(p.owners)]]
 		if admitKey(key, p.ramp.factor(now, c)) {
-			return c
+			return c, nil
 		}
 	}
-	return e
+	return e, nil
 }

@@ -56,13 +56,13 @@ type rrPicker struct {
 	smooth   *smooth // smooth WRR under a mutex, for ramps and long periods
 }
 
-func (p *rrPicker) pick(now time.Time, _ uint64, _ *rand.Rand) *entry {
+func (p *rrPicker) pick(now time.Time, _ uint64, _ *rand.Rand) (*entry, *state) {
 	if p.dynamic || p.ramp.active(now) {
-		return p.smooth.next(now, p.es, &p.ramp)
+		return p.smooth.next(now, p.es, &p.ramp), nil
 	}
 	i := p.cursor.Add(1) - 1
 	if p.schedule != nil {
-		return p.es[p.schedule[i%uint64(len(p.schedule))]]
+		return p.es[p.schedule[i%uint64(len(p.schedule))]], nil
 	}
-	return p.es[i%uint64(len(p.es))]
+	return p.es[i%uint64(len(p.es))], nil
 }

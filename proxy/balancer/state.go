@@ -13,7 +13,7 @@ import (
 type state struct {
 	active  atomic.Int64 // requests picked and not yet Done
 	latency ewma         // peak_ewma's cost
-	_       [24]byte
+	_       [32]byte
 }
 
 // member is the rest of what the balancer remembers about an endpoint ID,
@@ -33,7 +33,7 @@ type entry struct {
 	inverse   float64   // 1 / weight
 	avail     bool      // only ip_hash keeps unavailable entries in its groups
 	ramping   bool      // slow start active when the snapshot was built
-	rampStart time.Time // copied from state
+	rampStart time.Time // copied from member
 	rampEnd   time.Time // rampStart + window
 	ep        Endpoint
 }

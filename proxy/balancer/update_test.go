@@ -3,6 +3,7 @@ package balancer
 import (
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestStateKeptAcrossUpdate: an endpoint that stays in the set keeps its
@@ -33,7 +34,7 @@ func TestStateKeptAcrossUpdate(t *testing.T) {
 		pk.Done(epoch, time.Millisecond, nil)
 	}
 	e0[0].Done(at(time.Second), 40*time.Millisecond, nil)
-	cost, _ := p.members["e0"].st.latency.value(int64(time.Second))
+	cost, _ := valueAt(&p.members["e0"].st.latency, int64(time.Second))
 	// e1 ejected; e3 joins at 10s and ramps.
 	b.SetAvailable(at(time.Second), "e1", false)
 	b.Update(at(10*time.Second), append(eps, Endpoint{ID: "e3"}))
@@ -46,7 +47,7 @@ func TestStateKeptAcrossUpdate(t *testing.T) {
 	if a := st.active.Load(); a != 2 {
 		t.Errorf("e0 active = %d after update, want 2", a)
 	}
-	if c, _ := st.latency.value(int64(time.Second)); c != cost {
+	if c, _ := valueAt(&st.latency, int64(time.Second)); c != cost {
 		t.Errorf("e0 cost = %v after update, want %v", c, cost)
 	}
 	if p.members["e1"].available {
@@ -97,5 +98,13 @@ func TestSetAvailableUnknownAndRepeated(t *testing.T) {
 	b.SetAvailable(epoch, "e0", true) // already available
 	if poolOf(b).snap.Load() != before {
 		t.Fatal("no-op SetAvailable rebuilt the snapshot")
+	}
+}
+
+// TestStateFillsCacheLine: per-endpoint state is one 64-byte line, so that
+// concurrent picks of different endpoints do not share lines.
+func TestStateFillsCacheLine(t *testing.T) {
+	if size := unsafe.Sizeof(state{}); size != 64 {
+		t.Fatalf("state is %d bytes, want 64", size)
 	}
 }

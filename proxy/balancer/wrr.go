@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// "weighted_round_robin" is nginx's smooth weighted round robin: every pick,
+// newWeightedRoundRobin returns "weighted_round_robin", nginx's smooth
+// weighted round robin (a roundRobin with weights on): every pick,
 // each endpoint's current weight grows by its weight, the endpoint with the
 // largest current weight is chosen (the first on ties) and its current weight
 // drops by the total. Over one period of Σweights picks each endpoint is
