@@ -39,6 +39,25 @@ type Job struct {
 	// Progress, when not nil, is called now and then with how far through
 	// the plan's timeline the run is (0..Plan.Duration).
 	Progress func(elapsed time.Duration)
+	// Dir is the run folder, or "" when the run writes none. A backend may
+	// leave files of its own there.
+	Dir string
+	// Raw, when not nil, takes the backend's own record of each request for
+	// the run folder's results file (ResultsFile). Real backends write
+	// vegeta results (*vegeta.Result) there, so that `vegeta report
+	// results.bin` reads a run; one encoder serves every job of a run, so
+	// the file is one stream. Raw is safe for concurrent use.
+	Raw RawEncoder
+}
+
+// ResultsFile is the name of the results file in a run folder: the gob
+// stream of the real backends' per-request records, in vegeta's own
+// encoding (vegeta's NewEncoder is a gob encoder of *vegeta.Result).
+const ResultsFile = "results.bin"
+
+// RawEncoder writes records to a run's results file, as gob.Encoder does.
+type RawEncoder interface {
+	Encode(record any) error
 }
 
 // Outcome is what a backend knows at the end of a run beyond the results.

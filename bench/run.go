@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"encoding/gob"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -28,6 +31,10 @@ type RunOptions struct {
 	// Progress, when not nil, is told how far job number i (in Jobs order)
 	// has got through its timeline. It may be called from several goroutines.
 	Progress func(i int, elapsed time.Duration)
+	// Dir is the run folder. When set, every job is told it (Job.Dir), and
+	// the backends' raw records go to Dir/results.bin (Job.Raw), a file
+	// created on the first record only.
+	Dir string
 }
 
 // Jobs lists the runs that opts selects from plan, in the order their
@@ -124,12 +131,20 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 	runs := make([]RunSummary, len(jobs))
 	done := make([]bool, len(jobs))
 	errs := make([]error, len(jobs))
+	var raw *rawFile
+	if opts.Dir != "" {
+		raw = &rawFile{path: filepath.Join(opts.Dir, ResultsFile)}
+	}
 
 	runOne := func(i int) {
 		if ctx.Err() != nil {
 			return
 		}
 		job := jobs[i]
+		job.Dir = opts.Dir
+		if raw != nil {
+			job.Raw = raw
+		}
 		if opts.Progress != nil {
 			job.Progress = func(elapsed time.Duration) { opts.Progress(i, elapsed) }
 		}
@@ -174,7 +189,58 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		sum.Runs = append(sum.Runs, runs[i])
 	}
 	sum.SLOPass = EvaluateSLOs(plan, sum)
+	if err := raw.close(); err != nil {
+		failed = append(failed, err)
+	}
 	return sum, errors.Join(failed...)
+}
+
+// rawFile is a run's results file: one gob stream shared by every job, so
+// that decoders (vegeta report) read it whole. It is created on the first
+// record, so a run of the simulator alone leaves no empty file.
+type rawFile struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	enc  *gob.Encoder
+	err  error
+}
+
+// Encode appends one record to the file.
+func (w *rawFile) Encode(record any) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if w.f == nil {
+		f, err := os.Create(w.path)
+		if err != nil {
+			w.err = fmt.Errorf("results file: %w", err)
+			return w.err
+		}
+		w.f, w.enc = f, gob.NewEncoder(f)
+	}
+	if err := w.enc.Encode(record); err != nil {
+		w.err = fmt.Errorf("results file %s: %w", w.path, err)
+	}
+	return w.err
+}
+
+// close closes the file if it was created; nil is a no-op.
+func (w *rawFile) close() error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("results file: %w", err)
+	}
+	return nil
 }
 
 // runJob runs one job through an aggregator. A cancelled or failed run still

@@ -14,7 +14,6 @@ type barSeries struct {
 	p50   []Stat
 	p99   []Stat
 	avail []Stat // percent
-	tput  []Stat
 }
 
 // variantFigure compares the variants: p50, p99 and availability, one bar

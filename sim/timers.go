@@ -22,8 +22,6 @@ type timerNode[T any] struct {
 	obj        *T
 }
 
-func (n *timerNode[T]) linked() bool { return n.list != nil }
-
 // add links n to fire at at. It returns the time a wake-up must be scheduled
 // for, or -1 when the one already armed fires early enough.
 func (l *timerList[T]) add(n *timerNode[T], at int64) int64 {

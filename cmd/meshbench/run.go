@@ -127,6 +127,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	stderr := cmd.ErrOrStderr()
 	bar := newProgress(stderr, jobs)
 	opts.Progress = bar.update
+	opts.Dir = dir // real backends write vegeta's results.bin here
 	sum, runErr := bench.Run(cmd.Context(), plan, opts)
 	bar.finish()
 	if sum == nil {

@@ -1,0 +1,75 @@
+// Package containers is meshbench's containers backend: the payment fleet
+// runs in Docker, one container per replica, started and faulted through
+// testcontainers-go and the Docker API, while the real proxy (gateway and
+// sidecars) and the load generator run in this process on the host, as in
+// the local backend. It answers the question the local backend cannot:
+// does a policy still win when replicas are separate processes with their
+// own network stacks, killed, frozen and restarted the way an orchestrator
+// does it?
+//
+// # Requirements
+//
+// A Docker daemon (API 1.40 or later) reachable the usual way (DOCKER_HOST
+// or the default socket); nothing is ever pulled. The fleet image is built
+// FROM scratch (docker/Dockerfile) around a static paymentsvc binary that
+// this package compiles itself, with
+//
+//	CGO_ENABLED=0 GOOS=linux go build -trimpath -o <context>/paymentsvc ./cmd/paymentsvc
+//
+// from the meshbench source checkout around the working directory, so it
+// needs that checkout and a Go toolchain; or it takes a prebuilt static
+// binary from MESHBENCH_PAYMENTSVC_BIN (ImageOptions.Binary). The image is
+// tagged meshbench/paymentsvc:<first 16 hex digits of the SHA-256 of the
+// Dockerfile and the binary>, and an existing tag is reused: an unchanged
+// fleet starts without a build.
+//
+// testcontainers-go needs two settings on meshbench's machines, which the
+// package sets itself (only when the user has not) before its first call
+// into the library: TESTCONTAINERS_RYUK_DISABLED=true (the reaper image
+// cannot be pulled; the package removes what it starts) and
+// TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 (otherwise the library, finding
+// itself inside a container, would dial the default gateway).
+//
+// # Networking
+//
+// Every run gets a user-defined bridge network of its own, created by
+// testcontainers-go (network.New). Each replica's port 8080 is published
+// on 127.0.0.1 only, on a port chosen up front so that a replica keeps its
+// address across a stop and a start, and it is waited for with
+// wait.ForHTTP("/readyz") (a scratch image has no shell, which
+// wait.ForListeningPort needs). From the host side only 127.0.0.1 is ever
+// dialled: the load, the gateway, the sidecars' upstreams, probes, faults
+// and the audit all go to published ports.
+//
+// payments calls risk, fraud and ledger in one of two ways (Spec.Downstream):
+//
+//   - through the mesh: each payments replica is given base URLs on the
+//     run network's gateway address (Fleet.HostAddr), where its sidecar
+//     listens in this process; the sidecar forwards to the other replicas'
+//     published ports on 127.0.0.1. Service-to-service calls then cross
+//     the same proxy, with the same variant policy, as on the local
+//     backend. This is what the backend does. It needs the sidecar
+//     listeners bound on the bridge's gateway address, which only
+//     containers of the run's network reach.
+//   - directly: by network alias ("http://risk:8080"), resolved by
+//     Docker's embedded DNS. `meshbench fleet up` wires a fleet this way,
+//     because it outlives the process and so cannot have sidecars in it.
+//
+// # Faults
+//
+// Process faults go through the Docker API (kill: SIGKILL; restart: stop
+// and start, or Docker's restart; pause: the cgroup freezer), behaviour
+// faults through each replica's /admin/fault (slow, errors, latency); see
+// Timeline. partition is not supported. The ledger's bbolt file lives in
+// the container's writable layer, so a killed and restarted ledger keeps
+// what it recorded; after the run, Heal brings every replica back and
+// Audit checks the union of the ledgers against the payments the clients
+// saw acknowledged.
+//
+// # Cleanup
+//
+// Every container and the network carry the label meshbench.run=<id>.
+// A fleet is removed by label (RemoveRun) when the run ends, fails or is
+// cancelled (Ctrl-C), on a fresh context; `meshbench fleet down` and the
+// tests remove leftovers the same way.
+package containers

@@ -1,0 +1,250 @@
+package containers
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// Op is what a Step does to a replica.
+type Op string
+
+// The operations of a fault timeline.
+const (
+	OpKill     Op = "kill"      // Docker kill (SIGKILL)
+	OpStop     Op = "stop"      // Docker stop (SIGTERM, SIGKILL after stopGrace)
+	OpStart    Op = "start"     // Docker start
+	OpRestart  Op = "restart"   // Docker restart
+	OpPause    Op = "pause"     // Docker pause (cgroup freezer)
+	OpUnpause  Op = "unpause"   // Docker unpause
+	OpSetFault Op = "set-fault" // POST /admin/fault with Patch
+)
+
+// Step is one operation of a fault timeline on one replica.
+type Step struct {
+	// At is when the step runs, from the start of the run.
+	At time.Duration
+	// Fault is the index of the scenario fault the step belongs to.
+	Fault int
+	// Op is what the step does; Patch is the /admin/fault body of
+	// OpSetFault.
+	Op    Op
+	Patch []byte
+	// Replica is the target.
+	Replica *Replica
+}
+
+// Timeline turns a plan's faults into the steps that inject and end them
+// on f's replicas, sorted by time; at equal times a fault's end comes
+// before another's start, so back-to-back faults hand over cleanly. The
+// actions map as follows (the simulator's semantics, sim/fault.go):
+//
+//	kill      Docker kill at at; Docker start at at+for when for is set
+//	pause     Docker pause at at; unpause at at+for when for is set
+//	restart   Docker restart at at (downtime 0), or stop at at and start
+//	          at at+downtime
+//	slow      /admin/fault {"slow": factor}, cleared at at+for
+//	errors    /admin/fault {"errorRate", "errorStatus"}, cleared at at+for
+//	latency   /admin/fault {"latency": add}, cleared at at+for
+//
+// partition is refused: dropping traffic between two sets of containers
+// needs packet filtering that a scratch image cannot do. Steps at or after
+// the plan's end are left out; faults left on at the end are undone by
+// Heal before the audit.
+func Timeline(plan *scenarios.Plan, f *Fleet) ([]Step, error) {
+	type timed struct {
+		Step
+		end bool
+	}
+	var steps []timed
+	var errs []error
+	add := func(at time.Duration, fi int, op Op, patch []byte, reps []*Replica, end bool) {
+		if at >= plan.Duration {
+			return // past the end: Heal undoes what is left
+		}
+		for _, r := range reps {
+			steps = append(steps, timed{Step{At: at, Fault: fi, Op: op, Patch: patch, Replica: r}, end})
+		}
+	}
+	for fi, ft := range plan.Faults {
+		reps := f.Targets(ft.Target)
+		if len(reps) == 0 {
+			errs = append(errs, fmt.Errorf("fault %d (%s %s): the target matches no replica", fi, ft.Action, ft.Target))
+			continue
+		}
+		ends := ft.For > 0
+		end := ft.At + ft.For
+		switch ft.Action {
+		case scenarios.ActionKill:
+			add(ft.At, fi, OpKill, nil, reps, false)
+			if ends {
+				add(end, fi, OpStart, nil, reps, true)
+			}
+		case scenarios.ActionPause:
+			add(ft.At, fi, OpPause, nil, reps, false)
+			if ends {
+				add(end, fi, OpUnpause, nil, reps, true)
+			}
+		case scenarios.ActionRestart:
+			if ft.Downtime <= 0 {
+				add(ft.At, fi, OpRestart, nil, reps, false)
+			} else {
+				add(ft.At, fi, OpStop, nil, reps, false)
+				add(ft.At+ft.Downtime, fi, OpStart, nil, reps, true)
+			}
+		case scenarios.ActionSlow, scenarios.ActionErrors, scenarios.ActionLatency:
+			set, clear, err := faultPatches(ft)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("fault %d (%s %s): %w", fi, ft.Action, ft.Target, err))
+				continue
+			}
+			add(ft.At, fi, OpSetFault, set, reps, false)
+			if ends {
+				add(end, fi, OpSetFault, clear, reps, true)
+			}
+		case scenarios.ActionPartition:
+			errs = append(errs, fmt.Errorf("fault %d (partition %s): the containers backend cannot partition containers (a scratch image has no packet filter); run it on sim or local", fi, ft.Target))
+		default:
+			errs = append(errs, fmt.Errorf("fault %d: unknown action %q", fi, ft.Action))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	slices.SortStableFunc(steps, func(a, b timed) int {
+		if a.At != b.At {
+			return cmp.Compare(a.At, b.At)
+		}
+		switch {
+		case a.end && !b.end:
+			return -1
+		case !a.end && b.end:
+			return 1
+		}
+		return 0
+	})
+	out := make([]Step, len(steps))
+	for i, s := range steps {
+		out[i] = s.Step
+	}
+	return out, nil
+}
+
+// faultPatches returns the /admin/fault bodies that set and clear a
+// behaviour fault.
+func faultPatches(ft scenarios.Fault) (set, clear []byte, err error) {
+	var on, off map[string]any
+	switch ft.Action {
+	case scenarios.ActionSlow:
+		on = map[string]any{"slow": ft.Factor}
+		off = map[string]any{"slow": nil}
+	case scenarios.ActionErrors:
+		status := ft.Status
+		if status == 0 {
+			status = 503
+		}
+		on = map[string]any{"errorRate": float64(ft.Rate), "errorStatus": status}
+		off = map[string]any{"errorRate": nil, "errorStatus": nil}
+	case scenarios.ActionLatency:
+		if ft.Add == nil {
+			return nil, nil, fmt.Errorf("latency fault without add")
+		}
+		on = map[string]any{"latency": distributionJSON(*ft.Add)}
+		off = map[string]any{"latency": nil}
+	}
+	if set, err = json.Marshal(on); err != nil {
+		return nil, nil, err
+	}
+	clear, err = json.Marshal(off)
+	return set, clear, err
+}
+
+// distributionJSON is a distribution as /admin/fault reads it: a duration
+// string for a constant, the JSON object of fleet.FormatDistribution
+// otherwise.
+func distributionJSON(d scenarios.DistributionSpec) json.RawMessage {
+	s := fleet.FormatDistribution(d)
+	if d.Type == scenarios.DistConstant {
+		b, _ := json.Marshal(s) // a string always marshals
+		return b
+	}
+	return json.RawMessage(s)
+}
+
+// Apply runs one step.
+func (f *Fleet) Apply(ctx context.Context, s Step) error {
+	switch s.Op {
+	case OpKill:
+		return f.Kill(ctx, s.Replica)
+	case OpStop:
+		return f.Stop(ctx, s.Replica)
+	case OpStart:
+		return f.Start(ctx, s.Replica)
+	case OpRestart:
+		return f.Restart(ctx, s.Replica)
+	case OpPause:
+		return f.Pause(ctx, s.Replica)
+	case OpUnpause:
+		return f.Unpause(ctx, s.Replica)
+	case OpSetFault:
+		return f.SetFault(ctx, s.Replica, s.Patch)
+	}
+	return fmt.Errorf("unknown step %q", s.Op)
+}
+
+// RunTimeline runs steps, each at epoch+At on the wall clock, until they
+// are done or ctx ends. Steps due at the same time run concurrently, so a
+// zone's replicas fail together. A step that fails does not stop the
+// others; the errors are returned together.
+func (f *Fleet) RunTimeline(ctx context.Context, epoch time.Time, steps []Step) error {
+	var errs []error
+	var mu sync.Mutex
+	for i := 0; i < len(steps); {
+		j := i
+		for j < len(steps) && steps[j].At == steps[i].At {
+			j++
+		}
+		if err := sleepUntil(ctx, epoch.Add(steps[i].At)); err != nil {
+			return errors.Join(errs...)
+		}
+		var wg sync.WaitGroup
+		for _, s := range steps[i:j] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f.Apply(ctx, s); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("at %v: %w", s.At, err))
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		i = j
+	}
+	return errors.Join(errs...)
+}
+
+// sleepUntil waits for the wall clock to reach t, or ctx to end.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

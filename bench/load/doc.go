@@ -1,0 +1,55 @@
+// Package load offers a scenario's load to a real gateway: the workloads of
+// a plan turned into HTTP requests on loopback, paced by vegeta
+// (github.com/tsenart/vegeta/v12), each answer turned into one bench.Result
+// for the aggregator and one vegeta result for the run folder's
+// results.bin, and every payment the clients saw acknowledged kept for the
+// ledger audit. The local and containers backends share it.
+//
+// # Arrival processes
+//
+// Open-loop workloads (a rate or a shape) are vegeta attacks, one per
+// workload, paced by a vegeta.Pacer. Pace(elapsed, hits) is a pure function
+// of time in vegeta's design, and every pacer here keeps it so:
+//
+//   - constant arrivals: vegeta's ConstantPacer (constant), LinearPacer
+//     (ramp: the rate goes from "from" to "to" over the window; a ramp from
+//     zero is paced exactly, t = √(2n/slope), since LinearPacer spaces hits
+//     by the current rate), SinePacer
+//     (sine: mean + amplitude·sin(2π·t/period), starting at the mean and
+//     rising, as the scenario format defines it) and StepPacer (step:
+//     piecewise-constant rates; vegeta has none);
+//   - Poisson arrivals: PoissonPacer, exponential gaps drawn from a seeded
+//     math/rand/v2 stream, thinned (Lewis and Shedler) for a rate that
+//     varies, as the simulator draws them. Arrival n is a function of the
+//     seed and n alone, so two runs with one seed offer the same schedule.
+//
+// Closed-loop workloads (users) are users.count goroutines, each sending a
+// request, waiting for its answer, thinking for a draw of thinkTime and
+// sending again, until the workload's window ends; a user starts after one
+// think time, as the simulator staggers them.
+//
+// # Requests
+//
+// Each request carries the workload's method, path, Host, headers and body,
+// and a few headers of the bench's own: X-Request-Id (unique in the run;
+// the proxy keeps it, which lets the gateway's tries be counted per
+// request), X-Meshbench-Key (the request's hash key: one of keySpace keys,
+// or a fresh one when keySpace is 0, as the simulator's key) and
+// X-Meshbench-Client (the client identity keyed rate limits see). A POST
+// to /v1/payments is a payment: it gets a fresh Idempotency-Key (unless the
+// workload sets one, or keys are omitted with Config.OmitIdempotencyKeys)
+// and a fresh X-Client-Payment-Id, and its body is completed into a valid
+// payment (amount, currency, a card token per hash key, a merchant) when
+// the workload gives none or only part of one.
+//
+// # Results
+//
+// Start is measured from Config.Epoch, the run's time zero, and Latency is
+// vegeta's (from issue to the end of the body). Kind comes from the status
+// and the X-Meshbench-Reason the proxy and the fleet answer with (a 503
+// circuit_open is breaker_open, no_healthy_upstream is no_endpoint,
+// queue_full is queue_full, a 504 is a timeout, ...), or from the error
+// text when no answer came (timeout, reset, refused, other). Instance is
+// the answer's X-Meshbench-Instance. Retries and Hedges come from
+// Config.Attempts, which the backend fills from the gateway's transport.
+package load

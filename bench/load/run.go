@@ -1,0 +1,194 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// Config says what load to offer, where, and where its results go.
+type Config struct {
+	// Target is the gateway's base URL, "http://127.0.0.1:PORT". Only
+	// loopback addresses are accepted.
+	Target string
+	// Plan holds the workloads (Plan.Load) and the timeline's end.
+	Plan *scenarios.Plan
+	// Seed seeds the arrival processes, hash keys and think times.
+	Seed uint64
+	// Attack names the run in the results file ("local/default/0").
+	Attack string
+	// Epoch is the run's time zero: workloads start at Epoch+Start, and
+	// results' Start counts from it. Zero: when Run is called.
+	Epoch time.Time
+	// OmitIdempotencyKeys sends payments without Idempotency-Key: clients
+	// whose retries are new payments (see the fleet's OptionalIdempotencyKey).
+	OmitIdempotencyKeys bool
+	// Timeout bounds each request on the client side; make it longer than
+	// the gateway's own timeouts so that the gateway answers first. Zero:
+	// DefaultTimeout.
+	Timeout time.Duration
+	// Attempts reports the gateway's retries and hedges per request; nil:
+	// none are reported.
+	Attempts Attempts
+	// Sink receives one Result per request, from one goroutine at a time.
+	Sink bench.Sink
+	// Raw, when not nil, receives each request's vegeta result (Body
+	// dropped, a few headers kept) for the results file.
+	Raw bench.RawEncoder
+	// Transport, when not nil, carries the requests instead of the load's
+	// own loopback transport (tests).
+	Transport http.RoundTripper
+}
+
+// DefaultTimeout bounds a request when Config.Timeout is zero (vegeta's
+// default).
+const DefaultTimeout = vegeta.DefaultTimeout
+
+// maxWorkers bounds the goroutines one open-loop workload may have waiting
+// on answers: past it, vegeta's attacker waits for a free one and the
+// offered rate drops, rather than goroutines piling up without bound.
+const maxWorkers = 20000
+
+// Report is what a finished load knows beyond the results.
+type Report struct {
+	// Acks are the payments answered 2xx, in the order the answers came.
+	Acks []fleet.Ack
+	// Requests counts the results recorded.
+	Requests int64
+}
+
+// Run offers every workload of cfg.Plan to cfg.Target and records each
+// answer. It returns when every workload's window has ended and its last
+// answers have come (each bounded by the timeout), or early when ctx ends;
+// requests then in flight are abandoned and not recorded, and Run returns
+// ctx.Err() with what was recorded so far.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.Plan == nil || cfg.Sink == nil {
+		return Report{}, errors.New("load: config needs a plan and a sink")
+	}
+	base, err := baseURL(cfg.Target)
+	if err != nil {
+		return Report{}, fmt.Errorf("load: %w", err)
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	epoch := cfg.Epoch
+	if epoch.IsZero() {
+		epoch = time.Now()
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client, closeIdle := newClient(runCtx, timeout, cfg.Attempts, cfg.Transport)
+	defer closeIdle()
+	rc := &recorder{ctx: runCtx, epoch: epoch, attack: cfg.Attack, sink: cfg.Sink, raw: cfg.Raw}
+
+	plan := cfg.Plan
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	for i, w := range plan.Load {
+		start := w.Start
+		end := plan.Duration
+		if w.For > 0 {
+			end = min(end, w.Start+w.For)
+		}
+		if end <= start {
+			continue
+		}
+		q, err := newRequests(w, i, base, cfg.Seed, cfg.OmitIdempotencyKeys)
+		if err != nil {
+			return Report{}, fmt.Errorf("load: %w", err)
+		}
+		seed := cfg.Seed ^ splitmix(uint64(i)+1)
+		if w.Users != nil {
+			wg.Go(func() {
+				if err := runUsers(runCtx, w, q, client, rc, epoch, start, end, seed); err != nil {
+					fail(err)
+				}
+			})
+			continue
+		}
+		pacer, err := NewPacer(w, end-start, seed)
+		if err != nil {
+			return Report{}, fmt.Errorf("load: %w", err)
+		}
+		wg.Go(func() {
+			if err := runOpen(runCtx, w, q, pacer, client, rc, epoch, start, end, timeout); err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+
+	rc.mu.Lock()
+	rep := Report{Acks: rc.acks, Requests: rc.recorded}
+	rawErr := rc.rawErr
+	rc.mu.Unlock()
+	if rawErr != nil {
+		errs = append(errs, rawErr)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	return rep, errors.Join(errs...)
+}
+
+// runOpen runs an open-loop workload as one vegeta attack over
+// [start, end) of the timeline.
+func runOpen(ctx context.Context, w scenarios.Workload, q *requests, pacer vegeta.Pacer, client *http.Client, rc *recorder, epoch time.Time, start, end, timeout time.Duration) error {
+	if !sleepUntil(ctx, epoch.Add(start)) {
+		return nil
+	}
+	var seq atomic.Uint64
+	targeter := func(t *vegeta.Target) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n := seq.Add(1) - 1
+		key := q.openKey(n)
+		q.target(t, q.name+"-"+strconv.FormatUint(n, 10), key, q.openClient(key))
+		return nil
+	}
+	peak := pacer.Rate(0)
+	if sh := w.Shape; sh != nil {
+		peak = max(peak, peakRate(sh))
+	}
+	workers := uint64(math.Min(maxWorkers, math.Ceil(peak*timeout.Seconds())+64))
+	atk := vegeta.NewAttacker(
+		vegeta.Client(client),
+		vegeta.Workers(min(workers, 16)),
+		vegeta.MaxWorkers(workers),
+	)
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
+	// The attack ends with its window, measured from when it began.
+	window := end - max(time.Since(epoch), start)
+	if window <= 0 {
+		return nil
+	}
+	for res := range atk.Attack(vegeta.Targeter(targeter), pacer, window, w.Name) {
+		rc.record(res, q.payment)
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/discovery"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// env is everything one run starts: the fleet's replicas, the network's
+// hops (when needed), the sidecars (or embedded proxies) and the gateway.
+// close stops all of it, whatever state the run left it in.
+type env struct {
+	plan     *scenarios.Plan
+	pol      *scenarios.Policy
+	seed     uint64
+	omitKeys bool
+	dir      string // ledger files
+	log      *slog.Logger
+
+	services []*service
+	byName   map[string]*service
+	net      *network // nil: callers dial replicas directly
+	tries    *tries
+
+	gateway *proxy.Proxy
+	gwAddr  string
+
+	mu      sync.Mutex
+	proxies []*proxy.Proxy // sidecars and embedded proxies
+	closers []func()       // transports and listeners of the mesh
+	serving sync.WaitGroup // Serve loops of the gateway and sidecars
+}
+
+// start builds and starts the fleet of job's variant, on loopback.
+func start(plan *scenarios.Plan, variant int, seed uint64, omitKeys bool) (e *env, err error) {
+	if variant < 0 || variant >= len(plan.Variants) {
+		return nil, fmt.Errorf("variant %d out of range: the plan has %d", variant, len(plan.Variants))
+	}
+	e = &env{
+		plan:     plan,
+		pol:      &plan.Variants[variant].Policy,
+		seed:     seed,
+		omitKeys: omitKeys,
+		log:      slog.New(slog.DiscardHandler),
+		byName:   map[string]*service{},
+		tries:    newTries(),
+	}
+	defer func() {
+		if err != nil {
+			e.close()
+			e = nil
+		}
+	}()
+	if e.dir, err = os.MkdirTemp("", "meshbench-local-*"); err != nil {
+		return e, fmt.Errorf("ledger folder: %w", err)
+	}
+	if err := e.buildServices(); err != nil {
+		return e, err
+	}
+	if needsNetwork(plan) {
+		e.net = newNetwork()
+	}
+	if err := e.buildMesh(); err != nil {
+		return e, err
+	}
+	for _, s := range e.services {
+		for _, r := range s.reps {
+			if err := r.start(); err != nil {
+				return e, err
+			}
+		}
+	}
+	if err := e.startGateway(); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// buildServices maps every scenario service onto the fleet and reserves
+// each replica's address.
+func (e *env) buildServices() error {
+	topo := &e.plan.Topology
+	roles := map[string]fleet.Role{}
+	for i := range topo.Services {
+		sp := &topo.Services[i]
+		role, generic := roleOf(sp, topo)
+		s := &service{spec: sp, role: role, generic: generic, calls: callees(sp, role, generic)}
+		if !generic {
+			roles[sp.Name] = role
+		} else {
+			roles[sp.Name] = ""
+		}
+		e.services = append(e.services, s)
+		e.byName[sp.Name] = s
+	}
+	for _, s := range e.services {
+		if s.generic {
+			if err := checkGenericCalls(s.spec, roles); err != nil {
+				return err
+			}
+		}
+		for i := range s.spec.Replicas {
+			name := fmt.Sprintf("%s[%d]", s.spec.Name, i)
+			r := &replica{svc: s, index: i, name: name, zone: s.spec.ReplicaZone(i)}
+			r.cfg = fleet.Config{
+				Role:                   s.role,
+				Name:                   name,
+				Seed:                   e.seed ^ hashString(name),
+				ServiceTime:            s.spec.ServiceTime,
+				ErrorRate:              float64(s.spec.ErrorRate),
+				Concurrency:            max(s.spec.Concurrency, 1),
+				Queue:                  max(s.spec.Queue, 0),
+				OptionalIdempotencyKey: e.omitKeys,
+				Logger:                 e.log,
+			}
+			if s.role == fleet.RoleLedger && !s.generic {
+				r.cfg.LedgerPath = filepath.Join(e.dir, name+".db")
+				// The disk is not what the bench measures; records still
+				// survive a kill, which closes the file.
+				r.cfg.LedgerNoSync = true
+			}
+			if s.generic {
+				// Callers get their outbound transport in buildMesh.
+				r.wrap = func(inner http.Handler) http.Handler { return &generic{inner: inner} }
+			}
+			if err := r.listen(); err != nil {
+				return err
+			}
+			s.reps = append(s.reps, r)
+		}
+	}
+	return nil
+}
+
+// endpoints lists the replicas of service svc as the node from sees them:
+// through the network's hops when there is a network, else directly.
+func (e *env) endpoints(from, fromZone string, svc *service) ([]discovery.Endpoint, error) {
+	var eps []discovery.Endpoint
+	for _, r := range svc.reps {
+		addr := r.addr
+		if e.net != nil {
+			l, err := e.net.add(from, fromZone, r)
+			if err != nil {
+				return nil, err
+			}
+			if err := e.hopLatency(l); err != nil {
+				return nil, err
+			}
+			addr = l.addr
+		}
+		eps = append(eps, discovery.Endpoint{ID: r.name, Address: addr, Zone: r.zone})
+	}
+	return eps, nil
+}
+
+// hopLatency gives a hop its two delay toxics: the scenario's network
+// latency between its zones, there and back, when it is a millisecond or
+// more, and no delay otherwise.
+func (e *env) hopLatency(l *link) error {
+	lat, err := hopLatency(e.plan.Network.Between(l.fromZone, l.to.zone).Latency)
+	if err != nil {
+		return fmt.Errorf("network latency %s: %w", l.p.Name, err)
+	}
+	if err := l.addToxic(delayToxicFor("hop_up", "upstream", lat)); err != nil {
+		return err
+	}
+	return l.addToxic(delayToxicFor("hop_down", "downstream", lat))
+}
+
+// needsNetwork reports whether the plan asks for anything on the network
+// that loopback does not give: a partition, a latency fault, or a hop
+// whose mean latency is a millisecond or more.
+func needsNetwork(plan *scenarios.Plan) bool {
+	for _, f := range plan.Faults {
+		if f.Action == scenarios.ActionPartition || f.Action == scenarios.ActionLatency {
+			return true
+		}
+	}
+	zones := append([]string{""}, plan.Topology.Zones()...)
+	for _, a := range zones {
+		for _, b := range zones {
+			if lat, _ := hopLatency(plan.Network.Between(a, b).Latency); lat != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serve runs a proxy's Serve loop on a new loopback listener and returns
+// its address.
+func (e *env) serve(serveFn func(net.Listener) error) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	e.serving.Go(func() { _ = serveFn(ln) })
+	return ln.Addr().String(), nil
+}
+
+// timeout is the longest time the gateway may take over a request: the
+// longest route timeout, 0 when some route has none.
+func (e *env) timeout() time.Duration {
+	var longest time.Duration
+	for _, r := range e.plan.Gateway.Routes {
+		t := r.Timeout
+		if t <= 0 {
+			t = e.pol.Timeouts.Request
+		}
+		if t <= 0 {
+			return 0
+		}
+		longest = max(longest, t)
+	}
+	return longest
+}
+
+// close stops everything: the gateway first, so that no new request
+// comes in; then the replicas, whose clients' connections to their
+// sidecars close with them; then the sidecars and embedded proxies, which
+// then have no connection left to wait for; then the network; ledger
+// files are removed last.
+func (e *env) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if e.gateway != nil {
+		_ = e.gateway.Shutdown(ctx)
+	}
+	for _, s := range e.services {
+		for _, r := range s.reps {
+			_ = r.stop()
+		}
+	}
+	e.mu.Lock()
+	proxies := slices.Clone(e.proxies)
+	closers := slices.Clone(e.closers)
+	e.mu.Unlock()
+	for _, c := range closers {
+		c()
+	}
+	for _, p := range proxies {
+		_ = p.Shutdown(ctx)
+	}
+	e.serving.Wait()
+	if e.net != nil {
+		e.net.close()
+	}
+	if e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+// proxyOptions are the options of every proxy the backend starts.
+func (e *env) proxyOptions(extra ...proxy.Option) []proxy.Option {
+	return append([]proxy.Option{proxy.WithLogger(e.log), proxy.WithSeed(e.seed)}, extra...)
+}
+
+func hashString(s string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// errNoLedger is returned by audit when the topology has no ledger.
+var errNoLedger = errors.New("no ledger in the topology")

@@ -1,0 +1,133 @@
+package local
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// ledgerBalancer shards the ledger: a ledger replica's idempotency covers
+// its own file only, so every call for one Idempotency-Key must reach the
+// same replica, or a retry that lands elsewhere records the payment twice.
+// The callers' proxies therefore hash the key (maglev) for the ledger,
+// whatever the variant's balancer; a ledger is a keyed store, not a pool of
+// interchangeable workers.
+const ledgerBalancer = scenarios.BalancerMaglev
+
+// buildMesh gives every replica that calls other services its client-side
+// data plane: a sidecar proxy beside it (mesh: sidecar), or the proxy
+// library embedded in it (mesh: proxyless). Either way it is a proxy in
+// sidecar mode with one cluster per callee under the variant's policy,
+// balancing from the replica's own zone; the sidecar listens on loopback
+// and routes by the path's first segment (/risk/v1/risk), the embedded one
+// is the replica's http.RoundTripper and routes by Host (http://risk).
+func (e *env) buildMesh() error {
+	proxyless := e.plan.Topology.Mesh == scenarios.MeshProxyless
+	for _, s := range e.services {
+		if len(s.calls) == 0 {
+			continue
+		}
+		var names []string
+		for _, st := range s.calls {
+			names = append(names, st...)
+		}
+		slices.Sort(names)
+		names = slices.Compact(names)
+		for _, r := range s.reps {
+			cfg, err := e.sidecarConfig(r, names)
+			if err != nil {
+				return err
+			}
+			p, err := proxy.New(cfg, e.proxyOptions()...)
+			if err != nil {
+				return fmt.Errorf("%s: outbound proxy: %w", r.name, err)
+			}
+			e.mu.Lock()
+			e.proxies = append(e.proxies, p)
+			e.mu.Unlock()
+
+			var (
+				rt   http.RoundTripper
+				base func(string) string
+			)
+			if proxyless {
+				rt = handlerTransport{h: p.Handler()}
+				base = func(svc string) string { return "http://" + svc }
+			} else {
+				addr, err := e.serve(p.Serve)
+				if err != nil {
+					return fmt.Errorf("%s: sidecar: %w", r.name, err)
+				}
+				base = func(svc string) string { return "http://" + addr + "/" + svc }
+			}
+			e.wire(r, rt, base)
+		}
+	}
+	return nil
+}
+
+// wire points a replica's calls at its data plane.
+func (e *env) wire(r *replica, rt http.RoundTripper, base func(string) string) {
+	s := r.svc
+	if !s.generic && s.role == fleet.RolePayments {
+		r.cfg.RiskURL = base(string(fleet.RoleRisk))
+		r.cfg.FraudURL = base(string(fleet.RoleFraud))
+		r.cfg.LedgerURL = base(string(fleet.RoleLedger))
+		r.cfg.Transport = rt
+		return
+	}
+	if rt == nil {
+		t := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+		e.mu.Lock()
+		e.closers = append(e.closers, t.CloseIdleConnections)
+		e.mu.Unlock()
+		rt = t
+	}
+	roles := map[string]fleet.Role{}
+	for _, o := range e.services {
+		if !o.generic {
+			roles[o.spec.Name] = o.role
+		}
+	}
+	g := &generic{stages: s.calls, roles: roles, client: &http.Client{Transport: rt}, base: base}
+	r.wrap = func(inner http.Handler) http.Handler {
+		gg := *g
+		gg.inner = inner
+		return &gg
+	}
+}
+
+// sidecarConfig is the outbound proxy of replica r, calling callees.
+func (e *env) sidecarConfig(r *replica, callees []string) (proxy.Config, error) {
+	cfg := proxy.Config{
+		Mode:    proxy.ModeSidecar,
+		Sidecar: proxy.SidecarConfig{Service: r.svc.spec.Name, PathPrefix: true},
+		Server:  proxy.ServerConfig{ShutdownTimeout: proxy.Duration(5 * time.Second)},
+	}
+	for _, name := range callees {
+		callee := e.byName[name]
+		if callee == nil {
+			return cfg, fmt.Errorf("%s calls unknown service %q", r.name, name)
+		}
+		eps, err := e.endpoints(r.name, r.zone, callee)
+		if err != nil {
+			return cfg, err
+		}
+		pol := routePolicy(e.pol, e.pol.Timeouts.Request, false)
+		cc := clusterConfig(name, e.pol, eps, r.zone, false)
+		if !callee.generic && callee.role == fleet.RoleLedger {
+			pol.HashKey = proxy.HashKeyConfig{Header: fleet.HeaderIdempotencyKey}
+			if !hashBalancers[cc.Balancer.Type] || cc.Balancer.Type == scenarios.BalancerIPHash {
+				cc.Balancer.Type = ledgerBalancer
+			}
+		}
+		cfg.Sidecar.Outbound = append(cfg.Sidecar.Outbound, proxy.OutboundConfig{Service: name, Policy: pol})
+		cfg.Clusters = append(cfg.Clusters, cc)
+	}
+	return cfg, nil
+}
