@@ -60,15 +60,31 @@ type DataPlane interface {
 // data plane dials is on 127.0.0.1.
 type MeshBuilder func(plan *scenarios.Plan, variant int, seed uint64, endpoints map[string][]discovery.Endpoint, listen func(replica string) (net.Listener, error)) (DataPlane, error)
 
-// DefaultMesh is the data plane of a Backend without one of its own. It
-// is meant to be the local backend's plan-to-proxy mapping (the same
-// gateway, sidecars and policies in front of containers instead of
-// in-process replicas); until bench/local exposes it, it is nil, and a
-// containers run says so.
-var DefaultMesh MeshBuilder
+// DefaultMesh is the data plane of a Backend without one of its own: the
+// local backend's plan-to-proxy mapping (local.StartMesh), so the same
+// gateway, sidecars and policies stand in front of containers as in front
+// of in-process replicas. Nil makes a run fail with errNoMesh.
+var DefaultMesh MeshBuilder = localMesh
+
+// localMesh adapts local.StartMesh to MeshBuilder.
+func localMesh(plan *scenarios.Plan, variant int, seed uint64, endpoints map[string][]discovery.Endpoint, listen func(string) (net.Listener, error)) (DataPlane, error) {
+	m, err := local.StartMesh(context.Background(), plan, variant, seed, endpoints, listen)
+	if err != nil {
+		return nil, err
+	}
+	return localPlane{m}, nil
+}
+
+// localPlane is a local.Mesh as a DataPlane.
+type localPlane struct{ *local.Mesh }
+
+func (p localPlane) Downstream(replica string) DownstreamURLs {
+	d := p.Mesh.Downstream(replica)
+	return DownstreamURLs{Risk: d.Risk, Fraud: d.Fraud, Ledger: d.Ledger}
+}
 
 // errNoMesh is returned by a run without a data plane.
-var errNoMesh = errors.New("no data plane: the containers backend runs the local backend's gateway and sidecars in front of the fleet, and bench/local does not expose them yet")
+var errNoMesh = errors.New("no data plane: the containers backend runs the gateway and sidecars of bench/local (local.StartMesh) in front of the fleet, and none was given")
 
 // Name is "containers", as scenarios and --backend spell it.
 func (Backend) Name() string { return scenarios.BackendContainers }

@@ -62,7 +62,8 @@ func TestBackendRunsFaultsAndAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := "test-" + NewRunID()
-	b := Backend{Mesh: newTestMesh, runID: run, image: testImage(t)}
+	// The real data plane: DefaultMesh, the local backend's mapping.
+	b := Backend{runID: run, image: testImage(t)}
 	var got results
 	out, err := b.Run(context.Background(), bench.Job{Plan: plan, Seed: plan.Seed}, &got)
 	if err != nil {
@@ -140,7 +141,7 @@ func TestBackendCancelledLeavesNothing(t *testing.T) {
 	defer cancel()
 	// Ctrl-C as soon as the load is running: the first progress report.
 	job := bench.Job{Plan: plan, Seed: plan.Seed, Progress: func(time.Duration) { cancel() }}
-	out, err := Backend{Mesh: newTestMesh, runID: run, image: testImage(t)}.Run(ctx, job, &results{})
+	out, err := Backend{runID: run, image: testImage(t)}.Run(ctx, job, &results{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled run: %v, want context.Canceled", err)
 	}

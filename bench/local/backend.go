@@ -53,14 +53,15 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 	if err != nil {
 		return bench.Outcome{}, fmt.Errorf("local: %w", err)
 	}
-	defer e.close()
+	mesh := &Mesh{e: e}
+	defer mesh.Close()
 	steps, err := e.timeline()
 	if err != nil {
 		return bench.Outcome{}, fmt.Errorf("local: %w", err)
 	}
 
 	timeout := load.DefaultTimeout
-	if t := e.timeout(); t > 0 {
+	if t := mesh.Timeout(); t > 0 {
 		timeout = t + clientMargin
 	}
 	epoch := time.Now()
@@ -75,14 +76,14 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 		bg.Go(func() { reportProgress(runCtx, epoch, plan.Duration, job.Progress) })
 	}
 	rep, loadErr := load.Run(ctx, load.Config{
-		Target:              "http://" + e.gwAddr,
+		Target:              mesh.GatewayURL(),
 		Plan:                plan,
 		Seed:                job.Seed,
 		Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendLocal, variant.Name, job.Repeat),
 		Epoch:               epoch,
 		OmitIdempotencyKeys: omit,
 		Timeout:             timeout,
-		Attempts:            e.tries.take,
+		Attempts:            mesh.Attempts,
 		Sink:                sink,
 		Raw:                 job.Raw,
 	})

@@ -39,6 +39,11 @@ type env struct {
 	gateway *proxy.Proxy
 	gwAddr  string
 
+	// listen opens a sidecar's listener (StartMesh); nil: loopback.
+	listen func(replica string) (net.Listener, error)
+	// downstream is where each caller's sidecar listens, by replica.
+	downstream map[string]Downstream
+
 	mu      sync.Mutex
 	proxies []*proxy.Proxy // sidecars and embedded proxies
 	closers []func()       // transports and listeners of the mesh
@@ -47,17 +52,9 @@ type env struct {
 
 // start builds and starts the fleet of job's variant, on loopback.
 func start(plan *scenarios.Plan, variant int, seed uint64, omitKeys bool) (e *env, err error) {
-	if variant < 0 || variant >= len(plan.Variants) {
-		return nil, fmt.Errorf("variant %d out of range: the plan has %d", variant, len(plan.Variants))
-	}
-	e = &env{
-		plan:     plan,
-		pol:      &plan.Variants[variant].Policy,
-		seed:     seed,
-		omitKeys: omitKeys,
-		log:      slog.New(slog.DiscardHandler),
-		byName:   map[string]*service{},
-		tries:    newTries(),
+	e, err = newEnv(plan, variant, seed, omitKeys)
+	if err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -68,31 +65,61 @@ func start(plan *scenarios.Plan, variant int, seed uint64, omitKeys bool) (e *en
 	if e.dir, err = os.MkdirTemp("", "meshbench-local-*"); err != nil {
 		return e, fmt.Errorf("ledger folder: %w", err)
 	}
-	if err := e.buildServices(); err != nil {
+	if err := e.buildServices(nil); err != nil {
 		return e, err
 	}
-	if needsNetwork(plan) {
+	return e, e.startDataPlane()
+}
+
+// newEnv is an empty env for a variant of plan.
+func newEnv(plan *scenarios.Plan, variant int, seed uint64, omitKeys bool) (*env, error) {
+	if plan == nil {
+		return nil, errors.New("no plan")
+	}
+	if variant < 0 || variant >= len(plan.Variants) {
+		return nil, fmt.Errorf("variant %d out of range: the plan has %d", variant, len(plan.Variants))
+	}
+	return &env{
+		plan:       plan,
+		pol:        &plan.Variants[variant].Policy,
+		seed:       seed,
+		omitKeys:   omitKeys,
+		log:        slog.New(slog.DiscardHandler),
+		byName:     map[string]*service{},
+		tries:      newTries(),
+		downstream: map[string]Downstream{},
+	}, nil
+}
+
+// startDataPlane is the one plan-to-proxy mapping of both the local
+// backend and StartMesh: the network's hops when the plan needs them, the
+// callers' sidecars (or embedded proxies), the in-process replicas (none
+// when they run elsewhere), and the gateway last, once there is something
+// behind it.
+func (e *env) startDataPlane() error {
+	if needsNetwork(e.plan) {
 		e.net = newNetwork()
 	}
 	if err := e.buildMesh(); err != nil {
-		return e, err
+		return err
 	}
 	for _, s := range e.services {
 		for _, r := range s.reps {
+			if r.external {
+				continue
+			}
 			if err := r.start(); err != nil {
-				return e, err
+				return err
 			}
 		}
 	}
-	if err := e.startGateway(); err != nil {
-		return e, err
-	}
-	return e, nil
+	return e.startGateway()
 }
 
 // buildServices maps every scenario service onto the fleet and reserves
-// each replica's address.
-func (e *env) buildServices() error {
+// each replica's address; with external endpoints (StartMesh), each
+// replica is the endpoint of its name and is never started here.
+func (e *env) buildServices(external map[string][]discovery.Endpoint) error {
 	topo := &e.plan.Topology
 	roles := map[string]fleet.Role{}
 	for i := range topo.Services {
@@ -137,7 +164,11 @@ func (e *env) buildServices() error {
 				// Callers get their outbound transport in buildMesh.
 				r.wrap = func(inner http.Handler) http.Handler { return &generic{inner: inner} }
 			}
-			if err := r.listen(); err != nil {
+			if external != nil {
+				if err := r.useEndpoint(external[s.spec.Name]); err != nil {
+					return err
+				}
+			} else if err := r.listen(); err != nil {
 				return err
 			}
 			s.reps = append(s.reps, r)
@@ -204,7 +235,13 @@ func needsNetwork(plan *scenarios.Plan) bool {
 // serve runs a proxy's Serve loop on a new loopback listener and returns
 // its address.
 func (e *env) serve(serveFn func(net.Listener) error) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return e.serveOn(serveFn, func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") })
+}
+
+// serveOn runs a proxy's Serve loop on the listener listen opens and
+// returns its address.
+func (e *env) serveOn(serveFn func(net.Listener) error, listen func() (net.Listener, error)) (string, error) {
+	ln, err := listen()
 	if err != nil {
 		return "", err
 	}

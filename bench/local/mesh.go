@@ -1,7 +1,9 @@
 package local
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -28,6 +30,9 @@ const ledgerBalancer = scenarios.BalancerMaglev
 // is the replica's http.RoundTripper and routes by Host (http://risk).
 func (e *env) buildMesh() error {
 	proxyless := e.plan.Topology.Mesh == scenarios.MeshProxyless
+	if proxyless && e.listen != nil {
+		return errors.New("mesh: proxyless embeds the proxy in the replica, which runs elsewhere; use mesh: sidecar")
+	}
 	for _, s := range e.services {
 		if len(s.calls) == 0 {
 			continue
@@ -59,11 +64,20 @@ func (e *env) buildMesh() error {
 				rt = handlerTransport{h: p.Handler()}
 				base = func(svc string) string { return "http://" + svc }
 			} else {
-				addr, err := e.serve(p.Serve)
+				listen := func() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+				if e.listen != nil {
+					listen = func() (net.Listener, error) { return e.listen(r.name) }
+				}
+				addr, err := e.serveOn(p.Serve, listen)
 				if err != nil {
 					return fmt.Errorf("%s: sidecar: %w", r.name, err)
 				}
 				base = func(svc string) string { return "http://" + addr + "/" + svc }
+				e.downstream[r.name] = Downstream{
+					Risk:   base(string(fleet.RoleRisk)),
+					Fraud:  base(string(fleet.RoleFraud)),
+					Ledger: base(string(fleet.RoleLedger)),
+				}
 			}
 			e.wire(r, rt, base)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -24,6 +25,9 @@ type replica struct {
 	name  string // "payments[0]", the fleet's instance name
 	zone  string
 	addr  string // 127.0.0.1:port, fixed for the run
+	// external: the replica runs elsewhere (StartMesh) at addr; the env
+	// routes to it but never starts or stops it.
+	external bool
 
 	cfg  fleet.Config
 	wrap func(http.Handler) http.Handler // the generic wrapper; nil for fleet roles
@@ -204,4 +208,19 @@ type service struct {
 	generic bool
 	calls   [][]string
 	reps    []*replica
+}
+
+// useEndpoint makes r the replica of its name among eps, run elsewhere.
+func (r *replica) useEndpoint(eps []discovery.Endpoint) error {
+	for _, ep := range eps {
+		if ep.ID != r.name {
+			continue
+		}
+		r.addr, r.external = ep.Address, true
+		if ep.Zone != "" {
+			r.zone = ep.Zone
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: no endpoint", r.name)
 }
