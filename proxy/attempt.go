@@ -39,7 +39,6 @@ type attempt struct {
 	noRecord    bool // says nothing about the endpoint (client left, hedge lost, local refusal)
 	blameClient bool // the client left or sent a bad body: nothing to learn upstream
 	finished    bool
-	retryHeld   bool // holds a unit of the max_retries threshold
 }
 
 // tries runs the tries of an exchange: one, or more when the route retries

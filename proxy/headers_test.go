@@ -61,8 +61,7 @@ func TestRemoveHopByHop(t *testing.T) {
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestForwardedHeaders(t *testing.T) {
-	var up string
-	up = upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "X-Up-Private")
 		w.Header().Set("X-Up-Private", "secret")
 		w.Header().Set("Keep-Alive", "timeout=1")
