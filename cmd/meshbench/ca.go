@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -110,6 +111,9 @@ a file: run issue again before the certificate's half-life to rotate it.`,
 			}
 			if name == "" {
 				name = svidName(sid)
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return fmt.Errorf("ca issue: %w", err)
 			}
 			certFile, keyFile := filepath.Join(out, name+".crt"), filepath.Join(out, name+".key")
 			if err := mtls.WriteSVID(svid, certFile, keyFile); err != nil {
