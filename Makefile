@@ -8,7 +8,7 @@ COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev
 DEMO_OUT    ?= runs/demo
 
-.PHONY: build test lint bench bench-sim demo fmt-check vet clean
+.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshbench

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshbench/meshbench/proxy/discovery"
+	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
 // Middleware wraps a handler, as net/http middlewares do. Route middlewares
@@ -37,6 +38,7 @@ type options struct {
 	transport   func(cluster string, t *http.Transport) (http.RoundTripper, error)
 	clusterTLS  func(cluster string) (*tls.Config, error)
 	serverTLS   *tls.Config
+	peerMode    mtls.Mode // how the TLS listeners treat plaintext (security.go)
 	resolver    discovery.Resolver
 	events      func(Event)
 	seed        uint64

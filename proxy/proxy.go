@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/discovery"
+	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
 // ErrClosed is returned by Reload after Shutdown.
@@ -273,7 +275,16 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 	p.servers[srv] = struct{}{}
 	p.mu.Unlock()
 	if tlsOn {
-		return srv.ServeTLS(ln, "", "")
+		// mtls.Listen rather than ServeTLS's tls.NewListener, so that a
+		// PERMISSIVE listener (WithPeerMode) also takes plaintext; STRICT,
+		// the default, is tls.NewListener. NextProtos as ServeTLS sets them.
+		srv.TLSConfig.NextProtos = tlsNextProtos(srv.TLSConfig.NextProtos)
+		tln, err := mtls.Listen(ln, cmp.Or(p.opts.peerMode, mtls.ModeStrict), srv.TLSConfig, 0)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		return srv.Serve(tln)
 	}
 	return srv.Serve(ln)
 }

@@ -1,0 +1,150 @@
+package proxybench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// processCPU returns the CPU time, user plus system, that pid and every
+// process descending from it have used so far, from /proc/PID/stat
+// (proc(5): utime and stime, fields 14 and 15, in clock ticks). Children
+// count because nginx serves from worker processes under its master.
+func processCPU(pid int) (time.Duration, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc: %w", err)
+	}
+	type stat struct {
+		ppid  int
+		ticks int64
+	}
+	stats := map[int]stat{}
+	children := map[int][]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, ticks, err := readStat(p)
+		if err != nil {
+			continue // the process ended meanwhile
+		}
+		stats[p] = stat{ppid, ticks}
+		children[ppid] = append(children[ppid], p)
+	}
+	if _, ok := stats[pid]; !ok {
+		return 0, fmt.Errorf("process %d: not running", pid)
+	}
+	var total int64
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		total += stats[p].ticks
+		queue = append(queue, children[p]...)
+	}
+	return time.Duration(total) * time.Second / time.Duration(clockTicks()), nil
+}
+
+// readStat reads a process's parent and its utime + stime in ticks.
+func readStat(pid int) (ppid int, ticks int64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStat(b)
+}
+
+// parseStat parses a /proc/PID/stat line. The command name (field 2) is in
+// parentheses and may itself hold spaces and parentheses, so fields are
+// counted from the last ')'.
+func parseStat(b []byte) (ppid int, ticks int64, err error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 > len(b) {
+		return 0, 0, fmt.Errorf("malformed stat %q", b)
+	}
+	f := strings.Fields(string(b[i+2:]))
+	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("malformed stat %q", b)
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	ut, err2 := strconv.ParseInt(f[11], 10, 64)
+	st, err3 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return 0, 0, fmt.Errorf("malformed stat %q", b)
+	}
+	return ppid, ut + st, nil
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime: `getconf CLK_TCK`,
+// 100 on every Linux this runs on when getconf is missing.
+var clockTicks = sync.OnceValue(func() int64 {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 100
+})
+
+// systemBusy returns the CPU time all cores have spent on anything but
+// idling since boot (/proc/stat's first line: user, nice, system, irq,
+// softirq and steal).
+func systemBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return parseBusy(line)
+}
+
+func parseBusy(line string) (time.Duration, error) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("malformed /proc/stat line %q", line)
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("malformed /proc/stat line %q", line)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / time.Duration(clockTicks()), nil
+}
+
+// noise measures the CPU that processes other than this one and its
+// children use while it runs: on a shared machine, the part of the
+// numbers that is not ours.
+type noise struct {
+	start      time.Time
+	busy, mine time.Duration
+}
+
+func startNoise() noise {
+	n := noise{start: time.Now()}
+	n.busy, _ = systemBusy()
+	n.mine, _ = processCPU(os.Getpid())
+	return n
+}
+
+// cores returns the other processes' mean CPU use since start, in cores.
+func (n noise) cores() float64 {
+	busy, err1 := systemBusy()
+	mine, err2 := processCPU(os.Getpid())
+	el := time.Since(n.start).Seconds()
+	if err1 != nil || err2 != nil || el <= 0 {
+		return 0
+	}
+	return max(0, (busy-n.busy-(mine-n.mine)).Seconds()/el)
+}

@@ -1,0 +1,52 @@
+package proxybench
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		ppid       int
+		ticks      int64
+		ok         bool
+	}{
+		{"plain", "42 (nginx) S 1 42 42 0 -1 4194624 100 0 0 0 250 50 0 0 20 0 1 0 100 1000 10", 1, 300, true},
+		{"name with spaces and parens", "7 (a (b) c) R 3 7 7 0 -1 0 0 0 0 0 11 22 0 0 20 0 1 0 1 1 1", 3, 33, true},
+		{"truncated", "7 (x) R 3 7", 0, 0, false},
+		{"no name", "garbage", 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ppid, ticks, err := parseStat([]byte(tc.line))
+			if (err == nil) != tc.ok || ppid != tc.ppid || ticks != tc.ticks {
+				t.Fatalf("ppid %d ticks %d err %v, want %d %d ok=%v", ppid, ticks, err, tc.ppid, tc.ticks, tc.ok)
+			}
+		})
+	}
+}
+
+func TestParseBusy(t *testing.T) {
+	d, err := parseBusy("cpu  100 5 50 1000 7 3 2 1 0 0")
+	want := time.Duration(100+5+50+3+2+1) * time.Second / time.Duration(clockTicks())
+	if err != nil || d != want {
+		t.Fatalf("%v %v, want %v", d, err, want)
+	}
+	if _, err := parseBusy("intr 1 2 3"); err == nil {
+		t.Fatal("accepted a line that is not cpu")
+	}
+}
+
+func TestProcessCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	d, err := processCPU(os.Getpid())
+	if err != nil || d < 0 {
+		t.Fatalf("%v %v", d, err)
+	}
+	if _, err := processCPU(1 << 30); err == nil {
+		t.Fatal("a process that does not exist has a CPU time")
+	}
+}
