@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 	"github.com/meshbench/meshbench/proxy/breaker"
 )
 
@@ -118,7 +119,7 @@ func (x *exchange) run(now time.Time) {
 	x.deadline, x.hasDeadline = ctx.Deadline()
 
 	if rt.useHashKey {
-		if k, ok := rt.hashKey.Key(x.in); ok {
+		if k, ok := httpkey.Of(rt.hashKey, x.in); ok {
 			x.key = k
 		} else {
 			x.key = st.rng.Uint64()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/proxy/balancer"
+	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 )
 
 // load is one workload's client population. Open-loop loads issue requests
@@ -39,7 +40,7 @@ type load struct {
 }
 
 // hashKeyOf computes the key the policy's hash key gives the load's
-// requests, with the balancer package's own HashKey.Key on the request the
+// requests, with httpkey.Of, as the proxy does, on the request the
 // load sends. A source-IP key, or a header the target does not carry, leaves
 // the per-request key (the load's keySpace) in use.
 func hashKeyOf(h balancer.HashKey, l *loadSpec) (uint64, bool) {
@@ -50,7 +51,7 @@ func hashKeyOf(h balancer.HashKey, l *loadSpec) (uint64, bool) {
 	for k, v := range l.headers {
 		req.Header.Set(k, v)
 	}
-	return h.Key(req)
+	return httpkey.Of(h, req)
 }
 
 func timeDur(ns int64) time.Duration { return time.Duration(ns) }

@@ -5,7 +5,7 @@
 // Every balancer is a pure state machine that is told the time. Update,
 // SetAvailable and Pick take now as an argument and randomised balancers take a
 // *rand.Rand (math/rand/v2); nothing here reads the clock, sleeps, starts a
-// goroutine, uses a channel or does I/O, so the proxy can pass time.Now() and
+// goroutine, uses a channel or does I/O, so the proxy can pass the wall clock and
 // the simulator its virtual clock to the very same object. For a given seed
 // and sequence of calls the picks are identical.
 //

@@ -1,15 +1,13 @@
 package balancer
 
-import (
-	"net/http"
-	"net/netip"
-)
+import "net/netip"
 
 // HashKey says which part of a request keys the hash balancers (ring_hash,
 // maglev, ip_hash), as Envoy's route hash_policy: a header, a cookie, or the
 // connection's source IP. The first source that is configured and present in
 // the request wins, in the order Header, Cookie, SourceIP. Unlike Envoy, a
-// missing cookie is not generated. net/http is used only to read the request.
+// missing cookie is not generated. Reading the key out of an HTTP request is
+// the job of package httpkey, so that this package stays free of net/http.
 type HashKey struct {
 	// Header names a request header whose (first) value is hashed.
 	Header string
@@ -20,35 +18,13 @@ type HashKey struct {
 	SourceIP bool
 }
 
-// Key returns the request's hash key, or false when no configured source is
-// present; the caller then picks with a random key, as Envoy does.
-func (h HashKey) Key(r *http.Request) (uint64, bool) {
-	if h.Header != "" {
-		if v := r.Header.Get(h.Header); v != "" {
-			return hashString(v), true
-		}
-	}
-	if h.Cookie != "" {
-		if c, err := r.Cookie(h.Cookie); err == nil && c.Value != "" {
-			return hashString(c.Value), true
-		}
-	}
-	if h.SourceIP {
-		if a, ok := remoteIP(r.RemoteAddr); ok {
-			b := a.As16()
-			return mix64(fnv1aBytes(fnvOffset64, b[:])), true
-		}
-	}
-	return 0, false
-}
+// HashKeyString hashes a header or cookie value into a request key, as the
+// hash balancers expect it.
+func HashKeyString(v string) uint64 { return hashString(v) }
 
-// remoteIP parses "ip:port" or a bare IP, dropping any IPv6 zone.
-func remoteIP(s string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap().WithZone(""), true
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().WithZone(""), true
-	}
-	return netip.Addr{}, false
+// HashKeyAddr hashes a client address into a request key; IPv4-mapped IPv6
+// addresses hash as their IPv4 form and zones are ignored.
+func HashKeyAddr(a netip.Addr) uint64 {
+	b := a.Unmap().WithZone("").As16()
+	return mix64(fnv1aBytes(fnvOffset64, b[:]))
 }

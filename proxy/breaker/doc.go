@@ -31,7 +31,7 @@
 //
 // Neither type reads the clock, sleeps, starts goroutines or does I/O: time comes in
 // as an argument, so the same objects run in the discrete-event simulator (virtual
-// time) and in the proxy (time.Now()). Both are safe for concurrent use, and the
+// time) and in the proxy (wall-clock time). Both are safe for concurrent use, and the
 // same calls in the same order give the same answers.
 //
 // The per-host complement, ejecting misbehaving hosts from the load-balancing set,

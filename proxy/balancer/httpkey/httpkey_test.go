@@ -1,8 +1,10 @@
-package balancer
+package httpkey
 
 import (
 	"net/http"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy/balancer"
 )
 
 func TestHashKey(t *testing.T) {
@@ -16,25 +18,25 @@ func TestHashKey(t *testing.T) {
 		}
 		return r
 	}
-	user := hashString("alice")
+	user := balancer.HashKeyString("alice")
 	tests := []struct {
 		name   string
-		key    HashKey
+		key    balancer.HashKey
 		req    *http.Request
 		want   uint64
 		wantOK bool
 	}{
-		{"header", HashKey{Header: "X-User"}, req("", map[string]string{"x-user": "alice"}, ""), user, true},
-		{"missing header", HashKey{Header: "X-User"}, req("10.0.0.1:5", nil, ""), 0, false},
-		{"cookie", HashKey{Cookie: "sid"}, req("", nil, "a=b; sid=alice"), user, true},
-		{"header before cookie", HashKey{Header: "X-User", Cookie: "sid"}, req("", map[string]string{"X-User": "alice"}, "sid=bob"), user, true},
-		{"cookie when header missing", HashKey{Header: "X-User", Cookie: "sid"}, req("", nil, "sid=alice"), user, true},
-		{"nothing configured", HashKey{}, req("10.0.0.1:5", map[string]string{"X-User": "alice"}, ""), 0, false},
-		{"bad remote address", HashKey{SourceIP: true}, req("not an address", nil, ""), 0, false},
+		{"header", balancer.HashKey{Header: "X-User"}, req("", map[string]string{"x-user": "alice"}, ""), user, true},
+		{"missing header", balancer.HashKey{Header: "X-User"}, req("10.0.0.1:5", nil, ""), 0, false},
+		{"cookie", balancer.HashKey{Cookie: "sid"}, req("", nil, "a=b; sid=alice"), user, true},
+		{"header before cookie", balancer.HashKey{Header: "X-User", Cookie: "sid"}, req("", map[string]string{"X-User": "alice"}, "sid=bob"), user, true},
+		{"cookie when header missing", balancer.HashKey{Header: "X-User", Cookie: "sid"}, req("", nil, "sid=alice"), user, true},
+		{"nothing configured", balancer.HashKey{}, req("10.0.0.1:5", map[string]string{"X-User": "alice"}, ""), 0, false},
+		{"bad remote address", balancer.HashKey{SourceIP: true}, req("not an address", nil, ""), 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.key.Key(tt.req)
+			got, ok := Of(tt.key, tt.req)
 			if got != tt.want || ok != tt.wantOK {
 				t.Fatalf("Key = %x, %v; want %x, %v", got, ok, tt.want, tt.wantOK)
 			}
@@ -43,10 +45,10 @@ func TestHashKey(t *testing.T) {
 }
 
 func TestHashKeySourceIP(t *testing.T) {
-	k := HashKey{SourceIP: true}
+	k := balancer.HashKey{SourceIP: true}
 	key := func(remote string) uint64 {
 		t.Helper()
-		v, ok := k.Key(&http.Request{RemoteAddr: remote})
+		v, ok := Of(k, &http.Request{RemoteAddr: remote})
 		if !ok {
 			t.Fatalf("no key for %q", remote)
 		}
