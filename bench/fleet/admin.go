@@ -3,6 +3,7 @@ package fleet
 import (
 	"io"
 	"net/http"
+	"strconv"
 )
 
 // serveHealthz is liveness: the process answers. A hang fault holds it, as
@@ -55,8 +56,13 @@ func (s *Service) serveFaultPost(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, f)
 		return
 	}
+	body := mustJSON(f)
 	w.Header().Set("Connection", "close")
-	writeJSON(w, http.StatusAccepted, f)
+	// A declared length makes the answer complete once flushed: the crash
+	// may close the connection before the handler returns, which would cut
+	// a chunked answer before its last chunk.
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)+len(newline)))
+	writeRawJSON(w, http.StatusAccepted, body)
 	_ = http.NewResponseController(w).Flush()
 	s.startCrash()
 }

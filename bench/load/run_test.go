@@ -114,7 +114,9 @@ load:
 		default:
 			t.Errorf("unexpected result %+v", r)
 		}
-		if r.Start < 0 || r.Start > time.Second {
+		// Hits are scheduled inside the 1 s window; a loaded machine may
+		// send the last ones a little late, so allow generous slack.
+		if r.Start < 0 || r.Start > 2*time.Second {
 			t.Errorf("start %s outside the timeline", r.Start)
 		}
 	}
