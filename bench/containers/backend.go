@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
@@ -89,13 +88,6 @@ var errNoMesh = errors.New("no data plane: the containers backend runs the gatew
 // Name is "containers", as scenarios and --backend spell it.
 func (Backend) Name() string { return scenarios.BackendContainers }
 
-// progressEvery is how often Run reports its progress.
-const progressEvery = 250 * time.Millisecond
-
-// clientMargin is how much longer than the gateway's longest timeout the
-// load generator waits for an answer, so that the gateway answers first.
-const clientMargin = 5 * time.Second
-
 // healTimeout bounds bringing the fleet back and reading the ledgers after
 // the load.
 const healTimeout = 90 * time.Second
@@ -169,43 +161,23 @@ func (b Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out b
 		return out, fmt.Errorf("containers: %w", err)
 	}
 
-	timeout := load.DefaultTimeout
-	if t := dp.Timeout(); t > 0 {
-		timeout = t + clientMargin
-	}
-	epoch := time.Now()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		bg       sync.WaitGroup
-		faultErr error
-	)
-	bg.Go(func() { faultErr = f.RunTimeline(runCtx, epoch, steps) })
-	if job.Progress != nil {
-		bg.Go(func() { reportProgress(runCtx, epoch, plan.Duration, job.Progress) })
-	}
-	rep, loadErr := load.Run(ctx, load.Config{
-		Target:              dp.GatewayURL(),
-		Plan:                plan,
-		Seed:                job.Seed,
-		Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendContainers, variant.Name, job.Repeat),
-		Epoch:               epoch,
-		OmitIdempotencyKeys: omitKeys,
-		Timeout:             timeout,
-		Attempts:            dp.Attempts,
-		Sink:                sink,
-		Raw:                 job.Raw,
-	})
-	// The timeline runs to the plan's end even when the load ends sooner,
-	// so that every fault step is applied.
-	_ = sleepUntil(ctx, epoch.Add(plan.Duration))
-	cancel()
-	bg.Wait()
-
-	out.End = plan.Duration
-	if ctx.Err() != nil {
-		out.End = min(time.Since(epoch), plan.Duration)
-	}
+	run := load.Drive{
+		Load: load.Config{
+			Target:              dp.GatewayURL(),
+			Plan:                plan,
+			Seed:                job.Seed,
+			Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendContainers, variant.Name, job.Repeat),
+			OmitIdempotencyKeys: omitKeys,
+			Timeout:             load.ClientTimeout(dp.Timeout()),
+			Attempts:            dp.Attempts,
+			Sink:                sink,
+			Raw:                 job.Raw,
+		},
+		Timeline: func(ctx context.Context, epoch time.Time) error { return f.RunTimeline(ctx, epoch, steps) },
+		Progress: job.Progress,
+	}.Run(ctx)
+	rep, loadErr, faultErr := run.Report, run.LoadErr, run.FaultErr
+	out.End = run.End
 	hctx, stop := context.WithTimeout(context.WithoutCancel(ctx), healTimeout)
 	defer stop()
 	audit, auditErr := f.healAndAudit(hctx, rep.Acks)
@@ -233,18 +205,4 @@ func (f *Fleet) healAndAudit(ctx context.Context, acks []fleet.Ack) (*bench.Audi
 		return nil, err
 	}
 	return &a, nil
-}
-
-// reportProgress calls progress every progressEvery until ctx ends.
-func reportProgress(ctx context.Context, epoch time.Time, d time.Duration, progress func(time.Duration)) {
-	t := time.NewTicker(progressEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			progress(min(time.Since(epoch), d))
-		}
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
@@ -23,13 +22,6 @@ type Backend struct{}
 
 // Name is "local", as scenarios and --backend spell it.
 func (Backend) Name() string { return scenarios.BackendLocal }
-
-// progressEvery is how often Run reports its progress.
-const progressEvery = 250 * time.Millisecond
-
-// clientMargin is how much longer than the gateway's longest timeout the
-// load generator waits for an answer, so that the gateway answers first.
-const clientMargin = 5 * time.Second
 
 // Run starts the fleet of job's variant, offers the plan's load for the
 // plan's duration while the fault timeline runs, audits the ledger, and
@@ -60,46 +52,23 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 		return bench.Outcome{}, fmt.Errorf("local: %w", err)
 	}
 
-	timeout := load.DefaultTimeout
-	if t := mesh.Timeout(); t > 0 {
-		timeout = t + clientMargin
-	}
-	epoch := time.Now()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		bg       sync.WaitGroup
-		faultErr error
-	)
-	bg.Go(func() { faultErr = runTimeline(runCtx, epoch, steps) })
-	if job.Progress != nil {
-		bg.Go(func() { reportProgress(runCtx, epoch, plan.Duration, job.Progress) })
-	}
-	rep, loadErr := load.Run(ctx, load.Config{
-		Target:              mesh.GatewayURL(),
-		Plan:                plan,
-		Seed:                job.Seed,
-		Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendLocal, variant.Name, job.Repeat),
-		Epoch:               epoch,
-		OmitIdempotencyKeys: omit,
-		Timeout:             timeout,
-		Attempts:            mesh.Attempts,
-		Sink:                sink,
-		Raw:                 job.Raw,
-	})
-	// The timeline ends at the plan's duration even when the load ends
-	// sooner, so that every fault step is applied.
-	waitUntil(ctx, epoch.Add(plan.Duration))
-	cancel()
-	bg.Wait()
-
-	out := bench.Outcome{End: plan.Duration}
-	if ctx.Err() != nil {
-		out.End = min(time.Since(epoch), plan.Duration)
-	}
-	if job.Progress != nil {
-		job.Progress(out.End)
-	}
+	run := load.Drive{
+		Load: load.Config{
+			Target:              mesh.GatewayURL(),
+			Plan:                plan,
+			Seed:                job.Seed,
+			Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendLocal, variant.Name, job.Repeat),
+			OmitIdempotencyKeys: omit,
+			Timeout:             load.ClientTimeout(mesh.Timeout()),
+			Attempts:            mesh.Attempts,
+			Sink:                sink,
+			Raw:                 job.Raw,
+		},
+		Timeline: func(ctx context.Context, epoch time.Time) error { return runTimeline(ctx, epoch, steps) },
+		Progress: job.Progress,
+	}.Run(ctx)
+	rep, loadErr, faultErr := run.Report, run.LoadErr, run.FaultErr
+	out := bench.Outcome{End: run.End}
 	auditCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer stop()
 	audit, auditErr := e.audit(auditCtx, rep.Acks)
@@ -124,32 +93,4 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 // charge again, and the audit shows it.
 func OmitsIdempotencyKeys(v scenarios.Variant) bool {
 	return strings.Contains(v.Name, "no-idempotency-keys")
-}
-
-// reportProgress calls progress every progressEvery until ctx ends.
-func reportProgress(ctx context.Context, epoch time.Time, d time.Duration, progress func(time.Duration)) {
-	t := time.NewTicker(progressEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			progress(min(time.Since(epoch), d))
-		}
-	}
-}
-
-// waitUntil waits until t or until ctx ends.
-func waitUntil(ctx context.Context, t time.Time) {
-	d := time.Until(t)
-	if d <= 0 {
-		return
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-	case <-ctx.Done():
-	}
 }

@@ -1,0 +1,106 @@
+package load
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// ClientMargin is how much longer than the data plane's longest timeout the
+// load waits for an answer, so that the gateway, not the client, times out.
+const ClientMargin = 5 * time.Second
+
+// progressEvery is how often Drive reports progress.
+const progressEvery = 250 * time.Millisecond
+
+// ClientTimeout is the load's timeout for a data plane whose longest request
+// timeout is gateway: that plus ClientMargin, or DefaultTimeout when the
+// gateway has none.
+func ClientTimeout(gateway time.Duration) time.Duration {
+	if gateway > 0 {
+		return gateway + ClientMargin
+	}
+	return DefaultTimeout
+}
+
+// Drive is one run of a real backend: the load and the fault timeline side
+// by side, from one epoch.
+type Drive struct {
+	// Load is the load to offer; its Epoch is set by Drive.
+	Load Config
+	// Timeline applies the plan's faults, from epoch, until its ctx ends.
+	Timeline func(ctx context.Context, epoch time.Time) error
+	// Progress, when not nil, is told how far through the timeline the run is.
+	Progress func(elapsed time.Duration)
+}
+
+// Outcome is what Drive measured besides the results it sent to the sink.
+type Outcome struct {
+	Report Report
+	// End is how far the timeline got: the plan's duration unless ctx ended.
+	End time.Duration
+	// LoadErr and FaultErr are the load's and the timeline's own errors.
+	LoadErr, FaultErr error
+}
+
+// Run offers d.Load while d.Timeline runs from the same epoch. The timeline
+// runs to the plan's end even when the load ends sooner, so that every fault
+// step is applied; ctx ending stops both.
+func (d Drive) Run(ctx context.Context) Outcome {
+	plan := d.Load.Plan
+	epoch := time.Now()
+	d.Load.Epoch = epoch
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		bg  sync.WaitGroup
+		out Outcome
+	)
+	if d.Timeline != nil {
+		bg.Go(func() { out.FaultErr = d.Timeline(runCtx, epoch) })
+	}
+	if d.Progress != nil {
+		bg.Go(func() { reportProgress(runCtx, epoch, plan.Duration, d.Progress) })
+	}
+	out.Report, out.LoadErr = Run(ctx, d.Load)
+	waitUntil(ctx, epoch.Add(plan.Duration))
+	cancel()
+	bg.Wait()
+
+	out.End = plan.Duration
+	if ctx.Err() != nil {
+		out.End = min(time.Since(epoch), plan.Duration)
+	}
+	if d.Progress != nil {
+		d.Progress(out.End)
+	}
+	return out
+}
+
+// reportProgress calls progress every progressEvery until ctx ends.
+func reportProgress(ctx context.Context, epoch time.Time, d time.Duration, progress func(time.Duration)) {
+	t := time.NewTicker(progressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			progress(min(time.Since(epoch), d))
+		}
+	}
+}
+
+// waitUntil waits until t or until ctx ends.
+func waitUntil(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+}
