@@ -27,7 +27,7 @@ type cluster struct {
 	env    *env
 	scheme string
 
-	transport *http.Transport
+	transport upstreamClient
 	rt        http.RoundTripper
 
 	bal       balancer.Balancer

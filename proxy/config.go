@@ -389,9 +389,12 @@ type ConnectionConfig struct {
 
 // ThresholdsConfig is proxy/breaker.Thresholds: 0 means Envoy's defaults
 // (1024 connections, 1024 pending, 1024 requests, 3 retries), -1 admits
-// nothing. Pending is accepted for Envoy parity but not enforced: the
-// net/http transport does not expose its queue of requests waiting for a
-// connection.
+// nothing. At maxConnections a request waits for a connection to come free
+// as a pending request, and beyond maxPending waiting ones it is refused
+// (overflow). Pending is enforced on http1 clusters, whose pool is the
+// proxy's own (h1Client); h2c, https and clusters with maxConnsPerHost use
+// net/http's Transport, whose queue is hidden, so there a request at
+// maxConnections is refused at once.
 type ThresholdsConfig struct {
 	MaxConnections int `yaml:"maxConnections,omitempty" json:"maxConnections,omitempty"`
 	MaxPending     int `yaml:"maxPending,omitempty" json:"maxPending,omitempty"`

@@ -17,7 +17,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // inProcess makes every cluster answer 200 in-process, echoing the path.
 func inProcess() Option {
-	return WithTransport(func(string, *http.Transport) (http.RoundTripper, error) {
+	return WithTransport(func(string, http.RoundTripper) (http.RoundTripper, error) {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			if r.Body != nil {
 				_, _ = io.Copy(io.Discard, r.Body)

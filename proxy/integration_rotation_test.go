@@ -44,7 +44,7 @@ func TestRotationUnderLoad(t *testing.T) {
 		mu      sync.Mutex
 		servers = map[string]bool{} // upstream serials the gateway saw
 	)
-	record := WithTransport(func(_ string, tr *http.Transport) (http.RoundTripper, error) {
+	record := WithTransport(func(_ string, tr http.RoundTripper) (http.RoundTripper, error) {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			resp, err := tr.RoundTrip(r)
 			if err == nil && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {

@@ -35,7 +35,7 @@ type options struct {
 	registry    *prometheus.Registry
 	middlewares map[string]MiddlewareFactory
 	handlerMWs  []Middleware
-	transport   func(cluster string, t *http.Transport) (http.RoundTripper, error)
+	transport   func(cluster string, next http.RoundTripper) (http.RoundTripper, error)
 	clusterTLS  func(cluster string) (*tls.Config, error)
 	serverTLS   *tls.Config
 	peerMode    mtls.Mode // how the TLS listeners treat plaintext (security.go)
@@ -86,8 +86,8 @@ func WithClusterTLS(f func(cluster string) (*tls.Config, error)) Option {
 
 // WithTransport lets the caller wrap or replace a cluster's transport after
 // the proxy has configured it (pool limits, dialer, TLS): the hook for
-// instrumentation or a custom dialer.
-func WithTransport(f func(cluster string, t *http.Transport) (http.RoundTripper, error)) Option {
+// instrumentation or a custom dialer. next is the cluster's own client.
+func WithTransport(f func(cluster string, next http.RoundTripper) (http.RoundTripper, error)) Option {
 	return func(o *options) { o.transport = f }
 }
 

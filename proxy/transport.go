@@ -26,21 +26,27 @@ func (e *dialError) Unwrap() error { return e.err }
 // for a proxy (many idle connections per endpoint, no transparent
 // decompression, no environment proxy) whose dialer enforces the connect
 // timeout and Envoy's max_connections threshold through admission.
-func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config) *http.Transport {
+//
+// Plain-text HTTP/1.1 clusters send their requests through h1Client, which
+// falls back to the Transport for what it does not take; both dial through
+// the same admission.
+func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config) upstreamClient {
 	cc := cfg.Connection
 	d := &net.Dialer{Timeout: cc.ConnectTimeout.D(), KeepAlive: cc.KeepAlive.D()}
+	var freed func() // wakes requests waiting for a connection (h1Client)
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if !adm.Acquire(breaker.Connections) {
+			return nil, &dialError{err: errOverflow, overflow: true}
+		}
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			adm.Release(breaker.Connections)
+			return nil, &dialError{err: err}
+		}
+		return &countedConn{Conn: conn, adm: adm, freed: freed}, nil
+	}
 	t := &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if !adm.Acquire(breaker.Connections) {
-				return nil, &dialError{err: errOverflow, overflow: true}
-			}
-			conn, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				adm.Release(breaker.Connections)
-				return nil, &dialError{err: err}
-			}
-			return &countedConn{Conn: conn, adm: adm}, nil
-		},
+		DialContext:           dial,
 		MaxIdleConns:          cc.MaxIdleConns,
 		MaxIdleConnsPerHost:   cc.MaxIdleConnsPerHost,
 		MaxConnsPerHost:       cc.MaxConnsPerHost,
@@ -61,6 +67,11 @@ func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config)
 		protos.SetHTTP1(true)
 	}
 	t.Protocols = &protos
+	if cfg.Protocol == ProtocolHTTP1 && cc.MaxConnsPerHost == 0 {
+		c := newH1Client(t, dial, cc, adm)
+		freed = c.freedOne
+		return c
+	}
 	return t
 }
 
@@ -75,12 +86,17 @@ const (
 type countedConn struct {
 	net.Conn
 	adm    *breaker.Admission
+	freed  func() // nil, or told when the unit is back
 	closed atomic.Bool
 }
 
 func (c *countedConn) Close() error {
+	err := c.Conn.Close()
 	if c.closed.CompareAndSwap(false, true) {
 		c.adm.Release(breaker.Connections)
+		if c.freed != nil {
+			c.freed()
+		}
 	}
-	return c.Conn.Close()
+	return err
 }

@@ -29,7 +29,7 @@ func TestTransportErrorStatuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fail := WithTransport(func(string, *http.Transport) (http.RoundTripper, error) {
+			fail := WithTransport(func(string, http.RoundTripper) (http.RoundTripper, error) {
 				return roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, tc.err }), nil
 			})
 			p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, Policy{}), fail, quiet(t))

@@ -65,7 +65,7 @@ func (e *env) startGateway() error {
 	}
 
 	opts := e.proxyOptions(
-		proxy.WithTransport(func(_ string, t *http.Transport) (http.RoundTripper, error) {
+		proxy.WithTransport(func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
 			return e.tries.transport(t), nil
 		}),
 		proxy.WithMiddleware(mwAuth, func(route string, _ map[string]any) (proxy.Middleware, error) {
