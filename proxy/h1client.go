@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -46,7 +47,8 @@ type h1Client struct {
 	maxIdlePerHost int
 	idleTimeout    time.Duration
 
-	adm *breaker.Admission // PendingRequests: requests waiting for a connection
+	adm            *breaker.Admission // PendingRequests: requests waiting for a connection
+	maxHeaderBytes int64              // of an answer's head
 
 	mu      sync.Mutex
 	idle    map[string][]*h1Conn // by address; the most recently used last
@@ -70,6 +72,7 @@ func newH1Client(fallback *http.Transport, dial func(ctx context.Context, networ
 		fallback:       fallback,
 		dial:           dial,
 		adm:            adm,
+		maxHeaderBytes: h1MaxHeaderBytes,
 		freed:          make(chan struct{}),
 		maxIdle:        cc.MaxIdleConns,
 		maxIdlePerHost: cc.MaxIdleConnsPerHost,
@@ -194,7 +197,8 @@ func (c *h1Client) idleConn(addr string) *h1Conn {
 }
 
 func (c *h1Client) newConn(addr string, nc net.Conn) *h1Conn {
-	pc := &h1Conn{c: c, addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	pc := &h1Conn{c: c, addr: addr, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10), readLimit: math.MaxInt64}
+	pc.br = bufio.NewReaderSize(pc, 4<<10)
 	inner := nc
 	if cc, ok := nc.(*countedConn); ok {
 		inner = cc.Conn
@@ -289,9 +293,31 @@ type h1Conn struct {
 	addr   string
 	nc     net.Conn
 	raw    syscall.RawConn // nil when the connection has no file descriptor
-	br     *bufio.Reader
+	br     *bufio.Reader   // reads through the connection's Read, below
 	bw     *bufio.Writer
 	idleAt time.Time
+	// readLimit bounds what an answer's head may take: bytes left, as
+	// net/http's Transport bounds it by MaxResponseHeaderBytes.
+	readLimit int64
+}
+
+// h1MaxHeaderBytes is the most an upstream answer's status line and
+// headers may take, net/http's Transport default.
+const h1MaxHeaderBytes = 10 << 20
+
+var errHeaderTooLarge = errors.New("upstream answer's head is over the size limit")
+
+// Read feeds br from the socket within readLimit.
+func (pc *h1Conn) Read(p []byte) (int, error) {
+	if pc.readLimit <= 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > pc.readLimit {
+		p = p[:pc.readLimit]
+	}
+	n, err := pc.nc.Read(p)
+	pc.readLimit -= int64(n)
+	return n, err
 }
 
 // closedByPeer reports whether an idle connection can no longer carry a
@@ -337,6 +363,7 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 		return fail(fmt.Errorf("write request: %w", err))
 	}
 	var resp *http.Response
+	pc.readLimit = pc.c.maxHeaderBytes
 	for {
 		r, err := http.ReadResponse(pc.br, req)
 		if err != nil {
@@ -354,6 +381,7 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 		resp = r
 		break
 	}
+	pc.readLimit = math.MaxInt64
 	keep := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
 	body := &h1Body{pc: pc, body: resp.Body, stop: stop, keep: keep, ctx: ctx}
 	if resp.Body == http.NoBody {

@@ -533,3 +533,30 @@ func TestH1ClientPendingGivesUpWithContext(t *testing.T) {
 		t.Fatalf("pending request after cancel: %v", err)
 	}
 }
+
+func TestH1ClientBoundsAnswerHead(t *testing.T) {
+	addr := rawUpstream(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			if req.URL.Path == "/big" {
+				io.WriteString(nc, "HTTP/1.1 200 OK\r\nX-Big: "+strings.Repeat("b", 4096)+"\r\nContent-Length: 2\r\n\r\nok")
+				continue
+			}
+			io.WriteString(nc, "HTTP/1.1 200 OK\r\nX-Small: s\r\nContent-Length: 2\r\n\r\nok")
+		}
+	})
+	c := newTestH1(t)
+	c.maxHeaderBytes = 1024
+	// The limit is per answer: many small answers on one connection pass.
+	for range 50 {
+		get(t, c, "http://"+addr+"/small")
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/big", nil)
+	if _, err := c.RoundTrip(req); !errors.Is(err, errHeaderTooLarge) {
+		t.Fatalf("answer with a 4 KiB header under a 1 KiB limit: %v, want errHeaderTooLarge", err)
+	}
+}
