@@ -32,6 +32,8 @@ type Parallel interface {
 
 // Job is one run: a variant of a plan, with the seed for this repeat.
 type Job struct {
+	// Plan is the variant's plan (scenarios.Plan.ForVariant): its Load is
+	// what this variant is offered.
 	Plan    *scenarios.Plan
 	Variant int    // index into Plan.Variants
 	Repeat  int    // 0-based repeat number

@@ -39,6 +39,9 @@ type RunOptions struct {
 
 // Jobs lists the runs that opts selects from plan, in the order their
 // summaries appear in summary.json: backend, then variant, then repeat.
+// Each job's plan is its variant's (scenarios.Plan.ForVariant): the load
+// with the variant's overrides in place, so that every backend offers
+// each variant its own load by running the plan it is given.
 func Jobs(plan *scenarios.Plan, opts RunOptions) ([]Job, []string, error) {
 	backends := opts.Backends
 	if len(backends) == 0 {
@@ -54,7 +57,7 @@ func Jobs(plan *scenarios.Plan, opts RunOptions) ([]Job, []string, error) {
 	for _, b := range backends {
 		for _, v := range variants {
 			for r := 0; r < repeat; r++ {
-				jobs = append(jobs, Job{Plan: plan, Variant: v, Repeat: r, Seed: RepeatSeed(plan.Seed, r)})
+				jobs = append(jobs, Job{Plan: plan.ForVariant(v), Variant: v, Repeat: r, Seed: RepeatSeed(plan.Seed, r)})
 				names = append(names, b)
 			}
 		}

@@ -24,6 +24,7 @@ type decoder struct {
 	file    string
 	issues  []Issue
 	silent  bool                // drop issues (re-decoding for variant merges)
+	partial bool                // required keys may be left out (a variant's load overrides)
 	pos     map[string]position // where each key path was written
 	nodes   map[string]ast.Node // the value node of each key path
 	anchors map[string]ast.Node
@@ -217,7 +218,7 @@ func (d *decoder) structValue(n ast.Node, path string, v reflect.Value, filter k
 		}
 	}
 	for i := range info.fields {
-		if f := &info.fields[i]; f.required && !seen[f.name] {
+		if f := &info.fields[i]; f.required && !seen[f.name] && !(d.partial && mergedKeyByKey[v.Type()]) {
 			d.issueAt(d.posOf(path), path, "missing required key %q", f.name)
 			d.bad[joinPath(path, f.name)] = true
 			good = false

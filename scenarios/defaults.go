@@ -36,7 +36,10 @@ func (w *Workload) setDefaults() {
 	w.Target.setDefaults()
 }
 
-func (r *Request) setDefaults() { r.Method = "GET" }
+func (r *Request) setDefaults() {
+	r.Method = "GET"
+	r.IdempotencyKeys = true
+}
 
 func (u *Users) setDefaults() { u.ThinkTime = Constant(0) }
 

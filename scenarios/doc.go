@@ -10,8 +10,10 @@
 // word is near (see [ValidationError]).
 //
 // The result is a [Plan]: defaults applied (all of them in defaults.go),
-// durations as time.Duration, rates in events per second, and one fully
-// merged policy per variant. A Plan marshals to deterministic JSON that is
+// durations as time.Duration, rates in events per second, one fully merged
+// policy per variant, and each variant's load overrides merged into whole
+// workloads ([Plan.ForVariant] is the plan a backend runs for a variant).
+// A Plan marshals to deterministic JSON that is
 // itself a valid scenario, so plan.json loads back with LoadBytes.
 //
 // Latency and think-time models are [DistributionSpec] values; [DistributionSpec.Build]

@@ -24,8 +24,9 @@ func Load(path string) (*Plan, error) {
 
 // LoadBytes reads and resolves a scenario from src; name is the file name
 // used in messages and kept as Plan.Path. It decodes strictly, applies the
-// defaults, merges each variant's policy over the scenario's, and validates
-// the result; every problem found is returned in one *ValidationError.
+// defaults, merges each variant's policy and load overrides over the
+// scenario's, and validates the result; every problem found is returned in
+// one *ValidationError.
 func LoadBytes(name string, src []byte) (*Plan, error) {
 	d := newDecoder(name)
 	root, ok := d.parse(src)
@@ -43,6 +44,7 @@ func LoadBytes(name string, src []byte) (*Plan, error) {
 	d.value(root, "", reflect.ValueOf(s).Elem())
 	resolveVariants(d, s)
 	s.finalize(d.has)
+	mergeVariantLoads(d, s)
 	d.frozen = true
 	validate(d, s)
 	if err := newValidationError(d.issues); err != nil {

@@ -9,8 +9,10 @@ import (
 // Plan is a loaded scenario, ready to run: every default applied, every
 // duration a time.Duration, every rate in events per second, and
 // Variants[i].Policy the full policy of variant i (the scenario's policy
-// with the variant's keys merged over it). There is always at least one
-// variant.
+// with the variant's keys merged over it). Variants[i].Load holds, for each
+// workload the variant overrides, the whole workload as that variant runs
+// it; ForVariant(i) is the plan with those in place. There is always at
+// least one variant.
 //
 // A Plan marshals to deterministic JSON (durations as "250ms", rates as
 // "500/s", keys in declaration order, maps sorted) that is itself a valid
@@ -56,8 +58,8 @@ func (p *Plan) WithSeed(seed uint64) *Plan {
 // WithDuration returns a copy of the plan whose timeline is rescaled to d,
 // for a short form of a long scenario (the CLI's --duration). Every time on
 // the timeline is multiplied by d / p.Duration: the duration itself, warmup,
-// each workload's start and for, step times and sine periods, each fault's
-// at, for and restart downtime. Times that describe the system rather than
+// each workload's start and for, step times and sine periods (variants'
+// load overrides too), each fault's at, for and restart downtime. Times that describe the system rather than
 // the timeline are kept: service times, network latency, think times,
 // timeouts, back-offs and every policy window (breaker, outlier detection,
 // budgets, health checks), so a short form compresses the story, not the
@@ -73,14 +75,12 @@ func (p *Plan) WithDuration(d time.Duration) *Plan {
 	c.Duration = d
 	scale(&c.Warmup)
 	for i := range c.Load {
-		w := &c.Load[i]
-		scale(&w.Start)
-		scale(&w.For)
-		if w.Shape != nil {
-			for j := range w.Shape.Steps {
-				scale(&w.Shape.Steps[j].At)
-			}
-			scale(&w.Shape.Period)
+		c.Load[i].scaleTimeline(scale)
+	}
+	for _, v := range c.Variants {
+		for name, w := range v.Load {
+			w.scaleTimeline(scale)
+			v.Load[name] = w
 		}
 	}
 	for i := range c.Faults {
@@ -90,6 +90,19 @@ func (p *Plan) WithDuration(d time.Duration) *Plan {
 		scale(&f.Downtime)
 	}
 	return &c
+}
+
+// scaleTimeline applies scale to the workload's times on the timeline:
+// start, for, step times and the sine period.
+func (w *Workload) scaleTimeline(scale func(*time.Duration)) {
+	scale(&w.Start)
+	scale(&w.For)
+	if w.Shape != nil {
+		for j := range w.Shape.Steps {
+			scale(&w.Shape.Steps[j].At)
+		}
+		scale(&w.Shape.Period)
+	}
 }
 
 // Service returns the service named name.

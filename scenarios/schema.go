@@ -52,6 +52,7 @@ func generateSchema(srcDir string) ([]byte, error) {
 	if err := addDefaults(s, reflect.TypeFor[Scenario](), map[reflect.Type]bool{}); err != nil {
 		return nil, err
 	}
+	addOverrideDefs(s.Definitions)
 	out, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
@@ -94,6 +95,36 @@ func addDefaults(s *jsonschema.Schema, t reflect.Type, seen map[reflect.Type]boo
 		prop.Default = val
 	}
 	return nil
+}
+
+// addOverrideDefs adds "<Type>Override", a copy of the definition of each
+// type a variant's load override may write in part (mergedKeyByKey), with
+// no required keys and no defaults, since what an override leaves out
+// comes from the workload it overrides, and referring to each other.
+func addOverrideDefs(defs jsonschema.Definitions) {
+	refs := map[string]string{}
+	for t := range mergedKeyByKey {
+		refs["#/$defs/"+t.Name()] = "#/$defs/" + t.Name() + "Override"
+	}
+	for t := range mergedKeyByKey {
+		def, ok := defs[t.Name()]
+		if !ok {
+			continue
+		}
+		c := *def
+		c.Required = nil
+		c.Description = def.Description + " In a variant's load override every key is optional: what it leaves out comes from the workload it overrides."
+		c.Properties = jsonschema.NewProperties()
+		for key, prop := range def.Properties.FromOldest() {
+			p := *prop
+			p.Default = nil
+			if r, ok := refs[p.Ref]; ok {
+				p.Ref = r
+			}
+			c.Properties.Set(key, &p)
+		}
+		defs[t.Name()+"Override"] = &c
+	}
 }
 
 var customSchemaType = reflect.TypeFor[interface{ JSONSchema() *jsonschema.Schema }]()
@@ -152,6 +183,17 @@ func (Threshold) JSONSchema() *jsonschema.Schema {
 			Fraction(0).JSONSchema().OneOf[1],
 			Rate(0).JSONSchema(),
 		},
+	}
+}
+
+// JSONSchema describes a variant's load overrides: workload names mapped
+// to workloads given in part (WorkloadOverride, see addOverrideDefs).
+func (LoadOverrides) JSONSchema() *jsonschema.Schema {
+	return &jsonschema.Schema{
+		Type:                 "object",
+		PropertyNames:        &jsonschema.Schema{Pattern: `^[a-z0-9_-]+$`},
+		AdditionalProperties: &jsonschema.Schema{Ref: "#/$defs/WorkloadOverride"},
+		Description:          "Workloads of the scenario's load, by name, with what this variant changes in them.",
 	}
 }
 

@@ -189,9 +189,10 @@ type Link struct {
 	Loss *Fraction `json:"loss,omitempty"`
 }
 
-// Variant is one policy to compare. In a file, its policy holds only the
-// keys that differ from the scenario's policy; in a Plan it is the full,
-// merged policy.
+// Variant is one policy to compare, and optionally the load it is offered
+// when that differs. In a file, its policy holds only the keys that differ
+// from the scenario's policy, and its load only the keys that differ from
+// the workloads it names; in a Plan both are full and merged.
 type Variant struct {
 	// Name identifies the variant in reports and on the command line.
 	Name string `json:"name" jsonschema:"required,pattern=^[a-z0-9_-]+$"`
@@ -199,4 +200,12 @@ type Variant struct {
 	Description string `json:"description,omitempty"`
 	// Policy is deep-merged over the scenario's policy: mappings merge key by key, a key set here wins, lists are replaced, null removes a block.
 	Policy Policy `json:"policy"`
+	// Load overrides workloads of the scenario's load by name, each deep-merged over the workload of that name as policy is; a rate, shape or users written here replaces the workload's rate, shape and users.
+	Load LoadOverrides `json:"load,omitempty"`
 }
+
+// LoadOverrides maps a workload's name to what a variant changes in it. In
+// a file an entry holds only the keys that differ; in a Plan it is the
+// whole workload as the variant runs it (see Plan.ForVariant). Workloads a
+// variant does not name run as the scenario's load describes them.
+type LoadOverrides map[string]Workload

@@ -9,101 +9,223 @@ import (
 
 // Validation of what happens during a run: workloads, faults and SLOs.
 
+// workloadKeys locates the keys of one workload being checked, by key
+// path relative to the workload ("rate", "shape.steps[1].at"; "" is the
+// workload itself): whether the key counts as written, whether its value
+// failed to decode, and where an issue about it goes.
+type workloadKeys struct {
+	has    func(rel string) bool
+	failed func(rel string) bool
+	report reportFunc
+}
+
+// relPath joins a key path relative to a block to the block's path.
+func relPath(path, rel string) string {
+	if rel == "" {
+		return path
+	}
+	return joinPath(path, rel)
+}
+
 func (v *validator) workloads() {
-	s := v.s
-	for i, w := range s.Load {
-		path := fmt.Sprintf("load[%d]", i)
-		kinds := 0
-		for _, k := range []string{"rate", "shape", "users"} {
-			if v.d.has(path + "." + k) {
-				kinds++
-			}
-		}
-		switch {
-		case kinds == 0 && v.ok(path+".rate", path+".shape", path+".users"):
-			v.errorf(path, "give the load as rate, shape or users")
-		case kinds > 1:
-			v.errorf(path, "give one of rate, shape and users, not several")
-		}
-		if w.Users != nil && v.d.has(path+".arrival") {
-			v.errorf(path+".arrival", "arrival applies to open-loop load (rate or shape), not to users")
-		}
-		if v.d.has(path+".rate") && kinds == 1 && w.Shape != nil && w.Shape.Rate <= 0 {
-			v.errorf(path+".rate", "must be greater than 0")
-		}
-		if v.ok("duration", path+".start", path+".for") && s.Duration > 0 {
-			switch {
-			case w.Start >= s.Duration:
-				v.errorf(path+".start", "starts at %s, at or after the end of the scenario (%s)", w.Start, s.Duration)
-			case w.For <= 0:
-				v.errorf(path+".for", "must be greater than 0")
-			case w.Start+w.For > s.Duration:
-				v.errorf(path+".for", "ends at %s, after the end of the scenario (%s)", w.Start+w.For, s.Duration)
-			}
-		}
-		if w.Shape != nil && v.d.has(path+".shape") {
-			v.shape(path+".shape", w.Shape, w.For)
-		}
-		v.target(path+".target", w.Target)
+	for i, w := range v.s.Load {
+		v.checkWorkload(w, v.scenarioLoadKeys(i, v.errorf))
+	}
+	v.variantLoads()
+}
+
+// scenarioLoadKeys are the keys of the scenario's workload i, reporting
+// with errorf.
+func (v *validator) scenarioLoadKeys(i int, errorf func(path, format string, args ...any)) workloadKeys {
+	path := fmt.Sprintf("load[%d]", i)
+	return workloadKeys{
+		has:    func(rel string) bool { return v.d.has(relPath(path, rel)) },
+		failed: func(rel string) bool { return v.failed(relPath(path, rel)) },
+		report: func(rel, format string, args ...any) { errorf(relPath(path, rel), format, args...) },
 	}
 }
 
-func (v *validator) shape(path string, sh *Shape, window time.Duration) {
+// variantLoads checks each variant's load overrides: the workload they
+// name exists, they do not rename it, and the merged workload is as valid
+// as a workload of the scenario. An issue of the merged workload is
+// reported at the override, unless the scenario's workload has it too: it
+// is then reported there once, and not again for each variant.
+func (v *validator) variantLoads() {
+	loads := names(v.s.Load, func(w Workload) string { return w.Name })
+	for i, x := range v.s.Variants {
+		for _, name := range sortedNames(x.Load) {
+			path := variantLoadPath(i, name)
+			j := slices.Index(loads, name)
+			if j < 0 {
+				v.d.errorf(path, "unknown load %q%s", name, hintOrList(name, loads))
+				continue
+			}
+			w := x.Load[name]
+			if v.d.has(path+".name") && w.Name != name && !v.failed(path+".name") {
+				v.errorf(path+".name", "a variant cannot rename a load: this entry overrides %q", name)
+			}
+			// What the scenario's workload is told, by key and message.
+			base := fmt.Sprintf("load[%d]", j)
+			inherited := map[string]bool{}
+			v.checkWorkload(v.s.Load[j], v.scenarioLoadKeys(j, func(path, format string, args ...any) {
+				inherited[path+"\x00"+fmt.Sprintf(format, args...)] = true
+			}))
+			keys := v.overrideKeys(path, base)
+			report := keys.report
+			keys.report = func(rel, format string, args ...any) {
+				if msg := fmt.Sprintf(format, args...); !inherited[relPath(base, rel)+"\x00"+msg] {
+					report(rel, "%s", msg)
+				}
+			}
+			v.checkWorkload(w, keys)
+		}
+	}
+}
+
+// overrideKeys are the keys of a merged workload: those the override at
+// path writes, and those of the scenario's workload at base that it does
+// not replace (writing rate, shape or users replaces all three, and users
+// replaces arrival). Issues go to the override's keys.
+func (v *validator) overrideKeys(path, base string) workloadKeys {
+	replaced := func(rel string) bool {
+		top := rel
+		if i := strings.IndexAny(rel, ".["); i >= 0 {
+			top = rel[:i]
+		}
+		switch top {
+		case "rate", "shape", "users":
+			return slices.ContainsFunc(loadKinds, func(k string) bool { return v.d.has(path + "." + k) })
+		case "arrival":
+			return v.d.has(path + ".users")
+		}
+		return false
+	}
+	return workloadKeys{
+		has: func(rel string) bool {
+			return v.d.has(relPath(path, rel)) || (!replaced(rel) && v.d.has(relPath(base, rel)))
+		},
+		failed: func(rel string) bool {
+			return v.failed(relPath(path, rel)) || (!replaced(rel) && v.failed(relPath(base, rel)))
+		},
+		report: func(rel, format string, args ...any) { v.errorf(relPath(path, rel), format, args...) },
+	}
+}
+
+// checkWorkload checks one workload: its kind, its window on the timeline,
+// its shape and its target.
+func (v *validator) checkWorkload(w Workload, k workloadKeys) {
+	s := v.s
+	kinds := 0
+	for _, kind := range loadKinds {
+		if k.has(kind) {
+			kinds++
+		}
+	}
+	switch {
+	case kinds == 0 && !k.failed("rate") && !k.failed("shape") && !k.failed("users"):
+		k.report("", "give the load as rate, shape or users")
+	case kinds > 1:
+		k.report("", "give one of rate, shape and users, not several")
+	}
+	if w.Users != nil && k.has("arrival") {
+		k.report("arrival", "arrival applies to open-loop load (rate or shape), not to users")
+	}
+	if w.Users != nil && w.Users.Count < 1 && !k.failed("users") {
+		k.report("users", "closed-loop users need \"count\" (at least 1)")
+	}
+	if k.has("rate") && kinds == 1 && w.Shape != nil && w.Shape.Rate <= 0 {
+		k.report("rate", "must be greater than 0")
+	}
+	if v.ok("duration") && !k.failed("start") && !k.failed("for") && s.Duration > 0 {
+		switch {
+		case w.Start >= s.Duration:
+			k.report("start", "starts at %s, at or after the end of the scenario (%s)", w.Start, s.Duration)
+		case w.For <= 0:
+			k.report("for", "must be greater than 0")
+		case w.Start+w.For > s.Duration:
+			k.report("for", "ends at %s, after the end of the scenario (%s)", w.Start+w.For, s.Duration)
+		}
+	}
+	if w.Shape != nil && k.has("shape") {
+		v.shape(w.Shape, w.For, k)
+	}
+	v.target(w.Target, k)
+}
+
+// shape checks a workload's shape: its type's parameters and their values.
+func (v *validator) shape(sh *Shape, window time.Duration, k workloadKeys) {
 	params, known := shapeParams[sh.Type]
 	if !known {
 		return
 	}
-	for _, k := range []string{"rate", "from", "to", "steps", "mean", "amplitude", "period"} {
-		p := path + "." + k
-		if v.d.has(p) && !slices.Contains(params, k) {
-			v.errorf(p, "%q is not a parameter of a %s shape (parameters: %s)", k, sh.Type, strings.Join(params, ", "))
+	for _, p := range []string{"rate", "from", "to", "steps", "mean", "amplitude", "period"} {
+		if k.has("shape."+p) && !slices.Contains(params, p) {
+			k.report("shape."+p, "%q is not a parameter of a %s shape (parameters: %s)", p, sh.Type, strings.Join(params, ", "))
 		}
 	}
-	for _, k := range params {
-		if !v.d.has(path+"."+k) && v.ok(path+"."+k) {
-			v.errorf(path, "a %s shape needs %q", sh.Type, k)
+	for _, p := range params {
+		if !k.has("shape."+p) && !k.failed("shape."+p) {
+			k.report("shape", "a %s shape needs %q", sh.Type, p)
 		}
 	}
 	switch sh.Type {
 	case ShapeConstant:
-		if v.d.has(path+".rate") && sh.Rate <= 0 {
-			v.errorf(path+".rate", "must be greater than 0")
+		if k.has("shape.rate") && sh.Rate <= 0 {
+			k.report("shape.rate", "must be greater than 0")
 		}
 	case ShapeStep:
-		if v.d.has(path+".steps") && len(sh.Steps) == 0 {
-			v.errorf(path+".steps", "needs at least one step")
+		if k.has("shape.steps") && len(sh.Steps) == 0 {
+			k.report("shape.steps", "needs at least one step")
 		}
 		for j, st := range sh.Steps {
-			sp := fmt.Sprintf("%s.steps[%d].at", path, j)
-			if j > 0 && st.At <= sh.Steps[j-1].At && v.ok(sp) {
-				v.errorf(sp, "steps must be in time order (%s after %s)", st.At, sh.Steps[j-1].At)
+			at := fmt.Sprintf("shape.steps[%d].at", j)
+			if j > 0 && st.At <= sh.Steps[j-1].At && !k.failed(at) {
+				k.report(at, "steps must be in time order (%s after %s)", st.At, sh.Steps[j-1].At)
 			}
 			if window > 0 && st.At >= window {
-				v.errorf(sp, "at %s is at or after the end of the load's window (%s)", st.At, window)
+				k.report(at, "at %s is at or after the end of the load's window (%s)", st.At, window)
 			}
 		}
 	case ShapeSine:
 		if sh.Amplitude > sh.Mean {
-			v.errorf(path+".amplitude", "amplitude (%s) exceeds the mean (%s): the rate would go negative", sh.Amplitude, sh.Mean)
+			k.report("shape.amplitude", "amplitude (%s) exceeds the mean (%s): the rate would go negative", sh.Amplitude, sh.Mean)
 		}
-		if v.d.has(path+".period") && sh.Period <= 0 {
-			v.errorf(path+".period", "must be greater than 0")
+		if k.has("shape.period") && sh.Period <= 0 {
+			k.report("shape.period", "must be greater than 0")
 		}
 	}
 }
 
-// target checks that a workload's request matches a route of the gateway.
-func (v *validator) target(path string, r Request) {
+// target checks that a workload's request matches a route of the gateway;
+// a path with PaymentPlaceholder must match one as written (the simulator
+// sends it so) and with a payment id in place (the real backends do).
+func (v *validator) target(r Request, k workloadKeys) {
 	if r.Path == "" || len(v.s.Gateway.Routes) == 0 {
 		return
 	}
-	for _, route := range v.s.Gateway.Routes {
-		if route.Match.matches(r) {
-			return
+	routes := names(v.s.Gateway.Routes, func(r Route) string { return r.Name })
+	if !v.routed(r) {
+		k.report("target", "%s %s matches no gateway route (routes: %s)", r.Method, r.Path, strings.Join(routes, ", "))
+		return
+	}
+	if strings.Contains(r.Path, PaymentPlaceholder) {
+		withID := r
+		withID.Path = strings.ReplaceAll(r.Path, PaymentPlaceholder, examplePaymentID)
+		if !v.routed(withID) {
+			k.report("target", "%s %s matches no gateway route once %s is a payment id such as %s (routes: %s)",
+				r.Method, r.Path, PaymentPlaceholder, examplePaymentID, strings.Join(routes, ", "))
 		}
 	}
-	routes := names(v.s.Gateway.Routes, func(r Route) string { return r.Name })
-	v.errorf(path, "%s %s matches no gateway route (routes: %s)", r.Method, r.Path, strings.Join(routes, ", "))
+}
+
+// routed reports whether some route of the gateway matches r.
+func (v *validator) routed(r Request) bool {
+	for _, route := range v.s.Gateway.Routes {
+		if route.Match.matches(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) faults() {

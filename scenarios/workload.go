@@ -56,7 +56,7 @@ type Workload struct {
 type Request struct {
 	// Method is the HTTP method (default GET).
 	Method string `json:"method" noun:"HTTP method" jsonschema:"enum=GET,enum=HEAD,enum=POST,enum=PUT,enum=PATCH,enum=DELETE,enum=OPTIONS"`
-	// Path is the request path, starting with "/".
+	// Path is the request path, starting with "/"; "{payment}" in it stands for the id of a payment the run created (a status lookup).
 	Path string `json:"path" jsonschema:"required,pattern=^/"`
 	// Host is the Host header (default: none set).
 	Host string `json:"host,omitempty"`
@@ -66,7 +66,22 @@ type Request struct {
 	Body string `json:"body,omitempty"`
 	// KeySpace is the number of distinct hash keys (e.g. users) drawn uniformly; 0 means a fresh random key per request (default 0).
 	KeySpace int `json:"keySpace,omitempty" jsonschema:"minimum=0"`
+	// IdempotencyKeys says whether each payment (a POST to /v1/payments) carries an Idempotency-Key of its own, which the gateway's retries repeat (default true); false sends none, so a retry is a new payment. The simulator has no ledger and ignores it.
+	IdempotencyKeys bool `json:"idempotencyKeys"`
 }
+
+// PaymentPlaceholder in a workload's path stands for the id of a payment
+// the run has created, for status lookups such as GET /v1/payments/{payment}:
+// the real backends send each such request with the id of a payment their
+// clients saw acknowledged earlier in the run, drawn uniformly among them.
+// The simulator, which keeps no payments, routes the path as written, so
+// the path must match a route both as written and with an id in place.
+const PaymentPlaceholder = "{payment}"
+
+// examplePaymentID has the form of the fleet's payment ids ("pay_" and 26
+// base32 characters), for checking that a path with PaymentPlaceholder
+// still matches its route once the id is in place.
+const examplePaymentID = "pay_ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 // Shape is an open-loop rate that changes over the workload's window.
 // Times (step at, sine period) are relative to the workload's start.

@@ -114,12 +114,11 @@ func (b Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out b
 		return out, fmt.Errorf("containers: %w", errNoMesh)
 	}
 	variant := plan.Variants[job.Variant]
-	omitKeys := local.OmitsIdempotencyKeys(variant)
 	spec, err := SpecFromPlan(plan, job.Seed)
 	if err != nil {
 		return out, fmt.Errorf("containers: %w", err)
 	}
-	if omitKeys {
+	if load.OmitsIdempotencyKeys(plan) {
 		for _, r := range spec.Replicas {
 			r.Env["PAYMENTSVC_REQUIRE_IDEMPOTENCY_KEY"] = "false"
 		}
@@ -163,15 +162,14 @@ func (b Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out b
 
 	run := load.Drive{
 		Load: load.Config{
-			Target:              dp.GatewayURL(),
-			Plan:                plan,
-			Seed:                job.Seed,
-			Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendContainers, variant.Name, job.Repeat),
-			OmitIdempotencyKeys: omitKeys,
-			Timeout:             load.ClientTimeout(dp.Timeout()),
-			Attempts:            dp.Attempts,
-			Sink:                sink,
-			Raw:                 job.Raw,
+			Target:   dp.GatewayURL(),
+			Plan:     plan,
+			Seed:     job.Seed,
+			Attack:   fmt.Sprintf("%s/%s/%d", scenarios.BackendContainers, variant.Name, job.Repeat),
+			Timeout:  load.ClientTimeout(dp.Timeout()),
+			Attempts: dp.Attempts,
+			Sink:     sink,
+			Raw:      job.Raw,
 		},
 		Timeline: func(ctx context.Context, epoch time.Time) error { return f.RunTimeline(ctx, epoch, steps) },
 		Progress: job.Progress,

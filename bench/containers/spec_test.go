@@ -41,8 +41,8 @@ func TestSpecFromPlan(t *testing.T) {
 	}
 	p2 := spec.Replicas[2]
 	for k, want := range map[string]string{
-		"PAYMENTSVC_CONCURRENCY": "8",
-		"PAYMENTSVC_QUEUE":       "64",
+		"PAYMENTSVC_CONCURRENCY": "4",
+		"PAYMENTSVC_QUEUE":       "32",
 		"PAYMENTSVC_ERROR_RATE":  "0",
 	} {
 		if p2.Env[k] != want {

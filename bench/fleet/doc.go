@@ -19,6 +19,17 @@
 // status declined and records nothing: the ledger holds money that moved,
 // and a declined payment moved none.
 //
+// A payment's id is a function of its idempotency key ("pay_" and a hash
+// of it), so every attempt with one key names the same payment; an
+// approved payment's answer points at it with Location. GET
+// /v1/payments/{id} reads a payment back: payments asks the ledger (GET
+// /v1/ledger/payments/{id}) and answers 200 with the payment as recorded,
+// or 404 when there is no such payment, declined ones included. Both
+// lookups run in the replica model, as payments and writes do. The ledger
+// may be sharded: payments sends X-Payment-Id on every ledger call, and a
+// mesh that hashes it sends a payment's write and its lookups to one
+// ledger replica.
+//
 // # Idempotency
 //
 // Keys follow Stripe's Idempotency-Key and the IETF httpapi draft

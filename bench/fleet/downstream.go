@@ -67,20 +67,36 @@ var paths = map[Role]string{
 	RoleLedger: "/v1/ledger/entries",
 }
 
-// post sends body to callee and returns the status and the answer body.
-// Statuses in ok are returned as they are; any other is a callError.
+// post sends body to callee's API and returns the status and the answer
+// body. Statuses in ok are returned as they are; any other is a callError.
 func (c *caller) post(ctx context.Context, callee Role, body []byte, hdr http.Header, ok ...int) (int, []byte, error) {
+	return c.do(ctx, http.MethodPost, callee, paths[callee], body, hdr, ok...)
+}
+
+// get reads path (escaped) of callee, as post does.
+func (c *caller) get(ctx context.Context, callee Role, path string, hdr http.Header, ok ...int) (int, []byte, error) {
+	return c.do(ctx, http.MethodGet, callee, path, nil, hdr, ok...)
+}
+
+// do makes one call: method on path of callee, with body when not nil.
+func (c *caller) do(ctx context.Context, method string, callee Role, path string, body []byte, hdr http.Header, ok ...int) (int, []byte, error) {
 	u := *c.base[callee]
-	u.Path = strings.TrimSuffix(u.Path, "/") + paths[callee]
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawPath = ""
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return 0, nil, &callError{callee, http.StatusBadGateway, err}
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if budget, ok := formatDeadline(ctx); ok {
 		req.Header.Set(HeaderDeadline, budget)
 	}

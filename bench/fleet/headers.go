@@ -17,6 +17,12 @@ const (
 	// across its retries whatever their keys; the ledger stores it so the
 	// audit sees double charges.
 	HeaderClientPaymentID = "X-Client-Payment-Id"
+	// HeaderPaymentID carries the payment's id on payments' calls to the
+	// ledger, which is sharded by it: the callers' proxies hash it, so a
+	// payment's write and every later lookup of it reach the same ledger
+	// replica. A payment's id is a function of its idempotency key, so
+	// every attempt with one key goes to one replica too.
+	HeaderPaymentID = "X-Payment-Id"
 	// HeaderInstance names the replica that answered.
 	HeaderInstance = "X-Meshbench-Instance"
 	// HeaderReason says why the replica itself refused a request

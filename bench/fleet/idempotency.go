@@ -11,10 +11,12 @@ import (
 // IETF draft's 422.
 var errKeyReused = errors.New("idempotency key reused with a different payment")
 
-// answer is a stored final answer: the status first sent and its body.
+// answer is a stored final answer: the status first sent, its body, and
+// the Location of the payment when it can be read back (approved).
 type answer struct {
-	status int
-	body   []byte
+	status   int
+	body     []byte
+	location string
 }
 
 // idemStore remembers the answers of processed keys, bounded to capacity

@@ -61,14 +61,15 @@ type Listing struct {
 
 var (
 	bucketEntries = []byte("entries")    // key → LedgerEntry JSON
+	bucketIDs     = []byte("payments")   // payment id → key
 	bucketMeta    = []byte("meta")       // counters
 	keyDuplicates = []byte("duplicates") // uint64, big-endian
 )
 
 // ledgerStore is the ledger's bbolt file: an append-only bucket of records
-// keyed by idempotency key. Each write is one transaction, fsynced on
-// commit unless opened with noSync, so an acknowledged record survives a
-// crash.
+// keyed by idempotency key, and an index of their keys by payment id. Each
+// write is one transaction, fsynced on commit unless opened with noSync, so
+// an acknowledged record survives a crash.
 type ledgerStore struct {
 	db *bolt.DB
 }
@@ -79,7 +80,7 @@ func openLedger(path string, noSync bool) (*ledgerStore, error) {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEntries, bucketMeta} {
+		for _, b := range [][]byte{bucketEntries, bucketIDs, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -116,12 +117,35 @@ func (l *ledgerStore) append(e LedgerEntry) (stored LedgerEntry, created bool, e
 		}
 		e.Seq = seq
 		stored, created = e, true
+		if err := tx.Bucket(bucketIDs).Put([]byte(e.PaymentID), []byte(e.Key)); err != nil {
+			return err
+		}
 		return entries.Put([]byte(e.Key), mustJSON(e))
 	})
 	if err != nil {
 		return LedgerEntry{}, false, fmt.Errorf("ledger append: %w", err)
 	}
 	return stored, created, nil
+}
+
+// byPaymentID reads the record of the payment with id, if there is one.
+func (l *ledgerStore) byPaymentID(id string) (e LedgerEntry, found bool, err error) {
+	err = l.db.View(func(tx *bolt.Tx) error {
+		key := tx.Bucket(bucketIDs).Get([]byte(id))
+		if key == nil {
+			return nil
+		}
+		v := tx.Bucket(bucketEntries).Get(key)
+		if v == nil {
+			return fmt.Errorf("payment %q is indexed under key %q, which has no record", id, key)
+		}
+		found = true
+		return json.Unmarshal(v, &e)
+	})
+	if err != nil {
+		return LedgerEntry{}, false, fmt.Errorf("ledger read: %w", err)
+	}
+	return e, found, nil
 }
 
 // listing reads every record, in write order.

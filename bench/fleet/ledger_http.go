@@ -43,6 +43,27 @@ func (s *Service) serveLedgerWrite(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, stored)
 }
 
+// ledgerPaymentPath is where the ledger's records are read by payment id:
+// GET /v1/ledger/payments/{id}.
+const ledgerPaymentPath = "/v1/ledger/payments/"
+
+// serveLedgerRead is GET /v1/ledger/payments/{id}: the record of the
+// payment with that id, 200, or 404 when this replica holds none. It is
+// part of the ledger's API, so it runs in the replica model as a write
+// does: queue, service time, faults.
+func (s *Service) serveLedgerRead(w http.ResponseWriter, r *http.Request) {
+	e, found, err := s.ledger.byPaymentID(r.PathValue("id"))
+	switch {
+	case err != nil:
+		s.log.Error("ledger read failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "ledger read failed")
+	case !found:
+		writeError(w, http.StatusNotFound, "no record of payment "+r.PathValue("id"))
+	default:
+		writeJSON(w, http.StatusOK, e)
+	}
+}
+
 // serveLedgerAudit is GET /v1/ledger/audit: the Listing. It is an
 // operator's endpoint, outside the replica model: no service time, no
 // queue, no faults, so that an audit after a faulty run reads the ledger.

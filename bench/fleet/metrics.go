@@ -21,6 +21,7 @@ type metrics struct {
 	queueFull prometheus.Counter
 	injected  *prometheus.CounterVec // by kind: error, hang, latency
 	payments  *prometheus.CounterVec // by status and replayed
+	lookups   *prometheus.CounterVec // by result: found, not_found
 	ledger    *prometheus.CounterVec // by result: new, duplicate
 }
 
@@ -42,13 +43,14 @@ func newMetrics(role Role, instance string) *metrics {
 		queueFull: prometheus.NewCounter(prometheus.CounterOpts(f("queue_full_total", "Requests refused with 503 because the queue was full."))),
 		injected:  prometheus.NewCounterVec(prometheus.CounterOpts(f("faults_injected_total", "Requests affected by an injected fault, by kind.")), []string{"kind"}),
 		payments:  prometheus.NewCounterVec(prometheus.CounterOpts(f("payments_total", "Payments answered, by status and whether the answer was replayed.")), []string{"status", "replayed"}),
+		lookups:   prometheus.NewCounterVec(prometheus.CounterOpts(f("payment_lookups_total", "Payment lookups answered, by result: found or not_found.")), []string{"result"}),
 		ledger:    prometheus.NewCounterVec(prometheus.CounterOpts(f("ledger_writes_total", "Ledger writes, by result: new record or refused duplicate.")), []string{"result"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.busy, m.waiting, m.queueFull, m.injected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	switch role {
 	case RolePayments:
-		m.reg.MustRegister(m.payments)
+		m.reg.MustRegister(m.payments, m.lookups)
 	case RoleLedger:
 		m.reg.MustRegister(m.ledger)
 	}

@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -98,6 +99,16 @@ func (p PaymentRequest) problems() []string {
 		out = append(out, "clientPaymentId: 1 to 255 printable characters without spaces")
 	}
 	return out
+}
+
+// paymentID is the id of the payment processed under key: "pay_" and 26
+// base32 characters of a hash of the key. Being a function of the key,
+// it is the same for every attempt with that key, which is what lets the
+// ledger be sharded by payment id (see HeaderPaymentID) and a payment be
+// found by its id alone.
+func paymentID(key string) string {
+	sum := sha256.Sum256([]byte("payment\x00" + key))
+	return "pay_" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16])
 }
 
 // fingerprint identifies the payment a key was first used for, so that a

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sync"
 )
 
@@ -92,8 +93,15 @@ func (p *payments) serve(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusPaymentRequired
 	}
 	body := mustJSON(pay)
+	location := ""
+	if pay.Status == StatusApproved {
+		// Where the payment can be read back (GET /v1/payments/{id}), as a
+		// REST API points at a resource it created.
+		location = "/v1/payments/" + pay.ID
+		w.Header().Set("Location", location)
+	}
 	finished = true
-	finish(&answer{status: status, body: body})
+	finish(&answer{status: status, body: body, location: location})
 	if existed {
 		// The ledger held the key from an earlier attempt whose answer was
 		// lost: this is that payment, replayed.
@@ -112,6 +120,9 @@ func (p *payments) replay(w http.ResponseWriter, a *answer) {
 		status, payStatus = http.StatusOK, StatusApproved
 	}
 	p.s.metrics.payment(payStatus, true)
+	if a.location != "" {
+		w.Header().Set("Location", a.location)
+	}
 	w.Header().Set(HeaderIdempotentReplayed, "true")
 	writeRawJSON(w, status, a.body)
 }
@@ -150,11 +161,57 @@ func mergeClientID(req *PaymentRequest, hdr string) []string {
 	return nil
 }
 
+// paymentIDRE matches what can be a payment's id: paymentID's form, and
+// any other id made of URL-safe characters (the ledger keeps whatever id
+// it was given).
+var paymentIDRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,255}$`)
+
+// lookup is GET /v1/payments/{id}: the payment with that id as the ledger
+// recorded it, 200, or 404 when there is none, as a payment API answers
+// for an id it does not know. Only approved payments are recorded (a
+// declined one moved no money), so a declined payment is not found either.
+// The ledger is asked through the mesh with the id in X-Payment-Id, which
+// reaches the ledger replica that holds it.
+func (p *payments) lookup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if !paymentIDRE.MatchString(id) {
+		p.s.metrics.lookups.WithLabelValues("not_found").Inc()
+		writeError(w, http.StatusNotFound, "no such payment")
+		return
+	}
+	hdr := http.Header{HeaderPaymentID: {id}}
+	if v := r.Header.Get(HeaderRequestID); v != "" {
+		hdr.Set(HeaderRequestID, v)
+	}
+	status, b, err := p.call.get(ctx, RoleLedger, ledgerPaymentPath+id, hdr, http.StatusOK, http.StatusNotFound)
+	if err != nil {
+		p.fail(w, ctx, err)
+		return
+	}
+	if status == http.StatusNotFound {
+		p.s.metrics.lookups.WithLabelValues("not_found").Inc()
+		writeError(w, http.StatusNotFound, "no such payment: "+id)
+		return
+	}
+	var e LedgerEntry
+	if err := decodeAnswer(RoleLedger, b, &e); err != nil {
+		p.fail(w, ctx, err)
+		return
+	}
+	p.s.metrics.lookups.WithLabelValues("found").Inc()
+	writeJSON(w, http.StatusOK, Payment{
+		ID: e.PaymentID, Status: StatusApproved, Amount: e.Amount, Currency: e.Currency, Merchant: e.Merchant,
+		RiskScore: e.RiskScore, IdempotencyKey: e.Key, ClientPaymentID: e.ClientPaymentID, LedgerSeq: e.Seq,
+	})
+}
+
 // process asks risk and fraud in parallel and, when fraud approves, the
 // ledger. existed says the ledger already held the key. As in the
 // simulator, both parallel calls are waited for even when one fails.
 func (p *payments) process(ctx context.Context, key string, req PaymentRequest, in http.Header) (pay Payment, existed bool, err error) {
-	hdr := http.Header{HeaderIdempotencyKey: {key}}
+	id := paymentID(key)
+	hdr := http.Header{HeaderIdempotencyKey: {key}, HeaderPaymentID: {id}}
 	if v := in.Get(HeaderRequestID); v != "" {
 		hdr.Set(HeaderRequestID, v)
 	}
@@ -192,7 +249,7 @@ func (p *payments) process(ctx context.Context, key string, req PaymentRequest, 
 	}
 
 	pay = Payment{
-		ID: "pay_" + rand.Text(), Amount: req.Amount, Currency: req.Currency, Merchant: req.Merchant,
+		ID: id, Amount: req.Amount, Currency: req.Currency, Merchant: req.Merchant,
 		RiskScore: score.Score, IdempotencyKey: key, ClientPaymentID: req.ClientPaymentID,
 	}
 	if decision.Decision == DecisionDecline {

@@ -85,6 +85,7 @@ func NewService(cfg Config) (*Service, error) {
 	case RolePayments:
 		s.pay = newPayments(s)
 		mux.Handle("POST /v1/payments", s.replica(s.pay.serve))
+		mux.Handle("GET /v1/payments/{id}", s.replica(s.pay.lookup))
 	case RoleRisk:
 		s.risk = &risk{seed: cfg.Seed}
 		mux.Handle("POST /v1/risk", s.replica(s.risk.serve))
@@ -99,6 +100,7 @@ func NewService(cfg Config) (*Service, error) {
 		}
 		s.ledger = l
 		mux.Handle("POST /v1/ledger/entries", s.replica(s.serveLedgerWrite))
+		mux.Handle("GET "+ledgerPaymentPath+"{id}", s.replica(s.serveLedgerRead))
 		mux.HandleFunc("GET /v1/ledger/audit", s.serveLedgerAudit)
 	}
 	mux.HandleFunc("GET /healthz", s.serveHealthz)

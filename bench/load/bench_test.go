@@ -21,7 +21,7 @@ func BenchmarkPoissonPace(b *testing.B) {
 }
 
 func BenchmarkPaymentTarget(b *testing.B) {
-	q, err := newRequests(scenarios.Workload{Name: "checkout", Target: scenarios.Request{Method: "POST", Path: "/v1/payments", KeySpace: 1000}}, 0, "http://127.0.0.1:9", 1, false)
+	q, err := newRequests(scenarios.Workload{Name: "checkout", Target: scenarios.Request{Method: "POST", Path: "/v1/payments", KeySpace: 1000, IdempotencyKeys: true}}, 0, "http://127.0.0.1:9", 1, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -37,10 +37,16 @@
 // or a fresh one when keySpace is 0, as the simulator's key) and
 // X-Meshbench-Client (the client identity keyed rate limits see). A POST
 // to /v1/payments is a payment: it gets a fresh Idempotency-Key (unless the
-// workload sets one, or keys are omitted with Config.OmitIdempotencyKeys)
-// and a fresh X-Client-Payment-Id, and its body is completed into a valid
+// workload sets one, or its target says idempotencyKeys: false) and a
+// fresh X-Client-Payment-Id, and its body is completed into a valid
 // payment (amount, currency, a card token per hash key, a merchant) when
 // the workload gives none or only part of one.
+//
+// A path with {payment} (scenarios.PaymentPlaceholder) looks a created
+// payment up: each request names one of the payments the run's clients
+// saw acknowledged so far (the Location of their 2xx answers), drawn
+// uniformly by a hash of the seed and the request id; before the first
+// acknowledgement it names "pay_none-yet", which the fleet answers 404.
 //
 // # Results
 //

@@ -23,6 +23,8 @@ type recorder struct {
 	sink   bench.Sink
 	raw    bench.RawEncoder
 
+	created createdPayments // payments acknowledged, for lookups
+
 	mu       sync.Mutex
 	acks     []fleet.Ack
 	recorded int64
@@ -47,6 +49,7 @@ func (rc *recorder) record(res *vegeta.Result, payment bool) {
 	if payment && res.Code >= 200 && res.Code <= 299 {
 		ack = fleet.Ack{Key: res.Headers.Get(fleet.HeaderIdempotencyKey), ClientPaymentID: res.Headers.Get(headerClientID)}
 		acked = true
+		rc.created.add(res.Headers.Get("Location"))
 	}
 	res.Attack = rc.attack
 	res.Body = nil

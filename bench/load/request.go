@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -48,6 +50,21 @@ func IsPayment(r scenarios.Request) bool {
 	return strings.EqualFold(r.Method, http.MethodPost) && strings.TrimSuffix(r.Path, "/") == paymentPath
 }
 
+// OmitsIdempotencyKeys reports whether some workload of plan sends
+// payments without an Idempotency-Key (target.idempotencyKeys: false).
+// The fleet's payments must then accept them (fleet.Config's
+// OptionalIdempotencyKey), and it gives each request a key of its own, so
+// that a retry is a new payment, as it is against such clients. Give it
+// the variant's plan (bench.Job.Plan).
+func OmitsIdempotencyKeys(plan *scenarios.Plan) bool {
+	for _, w := range plan.Load {
+		if IsPayment(w.Target) && !w.Target.IdempotencyKeys {
+			return true
+		}
+	}
+	return false
+}
+
 // requests builds the requests of one workload: the workload's target plus
 // the per-request headers of the package documentation.
 type requests struct {
@@ -66,11 +83,15 @@ type requests struct {
 	ownKey   bool   // the workload sets Idempotency-Key itself
 	payHead  string // the payment body's JSON up to the card token
 	payTail  string // and after it
+
+	lookup  bool             // the path names a created payment (scenarios.PaymentPlaceholder)
+	created *createdPayments // where lookups draw it from; nil: none known
 }
 
 // newRequests prepares the requests of workload w (number index in the
-// plan) against the gateway at base ("http://127.0.0.1:PORT").
-func newRequests(w scenarios.Workload, index int, base string, seed uint64, omitKeys bool) (*requests, error) {
+// plan) against the gateway at base ("http://127.0.0.1:PORT"). Lookups of
+// created payments draw their ids from created.
+func newRequests(w scenarios.Workload, index int, base string, seed uint64, created *createdPayments) (*requests, error) {
 	method := w.Target.Method
 	if method == "" {
 		method = http.MethodGet
@@ -86,7 +107,9 @@ func newRequests(w scenarios.Workload, index int, base string, seed uint64, omit
 		seed:     seed,
 		index:    index,
 		payment:  IsPayment(w.Target),
-		omitKeys: omitKeys,
+		omitKeys: !w.Target.IdempotencyKeys,
+		lookup:   strings.Contains(w.Target.Path, scenarios.PaymentPlaceholder),
+		created:  created,
 	}
 	for k, v := range w.Target.Headers {
 		q.header.Set(k, v)
@@ -141,6 +164,9 @@ func paymentTemplate(body, name string) (head, tail string, err error) {
 // client identity client.
 func (q *requests) target(t *vegeta.Target, id string, key uint64, client string) {
 	t.Method, t.URL = q.method, q.url
+	if q.lookup {
+		t.URL = strings.ReplaceAll(q.url, scenarios.PaymentPlaceholder, q.created.pick(q.seed^hashID(id)))
+	}
 	h := make(http.Header, len(q.header)+6)
 	for k, v := range q.header {
 		h[k] = v
@@ -173,6 +199,53 @@ func (q *requests) target(t *vegeta.Target, id string, key uint64, client string
 		}
 	}
 	t.Header = h
+}
+
+// unknownPayment is the id a lookup names before any payment of the run
+// has been acknowledged: one the fleet never issues, answered 404.
+const unknownPayment = "pay_none-yet"
+
+// createdPayments are the payments the run's clients saw acknowledged
+// (answered 2xx with a Location), which lookups of created payments
+// (scenarios.PaymentPlaceholder) draw from, as a client checks the status
+// of a payment it made. It is safe for concurrent use.
+type createdPayments struct {
+	mu  sync.RWMutex
+	ids []string
+}
+
+// add remembers a payment from the Location of its answer
+// ("/v1/payments/ID"); other locations are ignored.
+func (c *createdPayments) add(location string) {
+	id, ok := strings.CutPrefix(location, paymentPath+"/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return
+	}
+	c.mu.Lock()
+	c.ids = append(c.ids, id)
+	c.mu.Unlock()
+}
+
+// pick returns the id of created payment number z modulo their count,
+// or unknownPayment while there is none (or c is nil).
+func (c *createdPayments) pick(z uint64) string {
+	if c == nil {
+		return unknownPayment
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if len(c.ids) == 0 {
+		return unknownPayment
+	}
+	return c.ids[z%uint64(len(c.ids))]
+}
+
+// hashID hashes a request id, so that which payment a lookup names is a
+// function of the seed and the request alone (given the payments known).
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return splitmix(h.Sum64())
 }
 
 // openKey is the hash key of open-loop request seq: one of keySpace keys,

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,15 +17,14 @@ import (
 
 func TestPaymentRequests(t *testing.T) {
 	tests := []struct {
-		name     string
-		target   scenarios.Request
-		omitKeys bool
-		wantKey  string // "" none, "*" the request id, else the value
-		check    func(t *testing.T, p fleet.PaymentRequest)
+		name    string
+		target  scenarios.Request
+		wantKey string // "" none, "*" the request id, else the value
+		check   func(t *testing.T, p fleet.PaymentRequest)
 	}{
 		{
 			name:    "no body: a whole payment is made up",
-			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", KeySpace: 10},
+			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", KeySpace: 10, IdempotencyKeys: true},
 			wantKey: "*",
 			check: func(t *testing.T, p fleet.PaymentRequest) {
 				if p.Amount != 1299 || p.Currency != "EUR" || p.Merchant != "merchant-checkout" || !strings.HasPrefix(p.CardToken, "tok_") {
@@ -33,7 +34,7 @@ func TestPaymentRequests(t *testing.T) {
 		},
 		{
 			name:    "a partial body is completed, its fields kept",
-			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", Body: `{"amount": 5000, "currency": "USD"}`},
+			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", Body: `{"amount": 5000, "currency": "USD"}`, IdempotencyKeys: true},
 			wantKey: "*",
 			check: func(t *testing.T, p fleet.PaymentRequest) {
 				if p.Amount != 5000 || p.Currency != "USD" || p.Merchant == "" || p.CardToken == "" {
@@ -43,7 +44,7 @@ func TestPaymentRequests(t *testing.T) {
 		},
 		{
 			name:    "a body's own card token is kept",
-			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", Body: `{"cardToken": "tok_fraud_1"}`},
+			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", Body: `{"cardToken": "tok_fraud_1"}`, IdempotencyKeys: true},
 			wantKey: "*",
 			check: func(t *testing.T, p fleet.PaymentRequest) {
 				if p.CardToken != "tok_fraud_1" {
@@ -52,21 +53,20 @@ func TestPaymentRequests(t *testing.T) {
 			},
 		},
 		{
-			name:     "keys omitted",
-			target:   scenarios.Request{Method: "POST", Path: "/v1/payments"},
-			omitKeys: true,
-			wantKey:  "",
+			name:    "keys omitted",
+			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", IdempotencyKeys: false},
+			wantKey: "",
 		},
 		{
 			name:    "the workload's own key wins",
-			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", Headers: map[string]string{"idempotency-key": "fixed"}},
+			target:  scenarios.Request{Method: "POST", Path: "/v1/payments", Headers: map[string]string{"idempotency-key": "fixed"}, IdempotencyKeys: true},
 			wantKey: "fixed",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := scenarios.Workload{Name: "checkout", Target: tt.target}
-			q, err := newRequests(w, 0, "http://127.0.0.1:9", 1, tt.omitKeys)
+			q, err := newRequests(w, 0, "http://127.0.0.1:9", 1, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestPaymentRequests(t *testing.T) {
 
 func TestRequestKeys(t *testing.T) {
 	w := scenarios.Workload{Name: "w", Target: scenarios.Request{Method: "GET", Path: "/x", KeySpace: 50, Host: "api.example", Headers: map[string]string{"X-Api-Key": "k"}}}
-	q, err := newRequests(w, 1, "http://127.0.0.1:9", 9, false)
+	q, err := newRequests(w, 1, "http://127.0.0.1:9", 9, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRequestKeys(t *testing.T) {
 	if q.userKey(77) != 27 {
 		t.Errorf("userKey(77) = %d, want 27", q.userKey(77))
 	}
-	if _, err := newRequests(scenarios.Workload{Name: "bad", Target: scenarios.Request{Method: "POST", Path: "/v1/payments", Body: "[1]"}}, 0, "http://127.0.0.1:9", 1, false); err == nil {
+	if _, err := newRequests(scenarios.Workload{Name: "bad", Target: scenarios.Request{Method: "POST", Path: "/v1/payments", Body: "[1]"}}, 0, "http://127.0.0.1:9", 1, nil); err == nil {
 		t.Error("a payment body that is not an object was accepted")
 	}
 }
@@ -148,5 +148,70 @@ func TestCheckLoopback(t *testing.T) {
 	}
 	if _, err := baseURL("http://192.168.1.1:80"); err == nil {
 		t.Error("non-loopback target accepted")
+	}
+}
+
+// TestLookupRequests checks that {payment} in a path names payments the
+// run saw acknowledged, drawn by the request id, and a payment that does
+// not exist before the first.
+func TestLookupRequests(t *testing.T) {
+	var created createdPayments
+	w := scenarios.Workload{Name: "status", Target: scenarios.Request{Method: "GET", Path: "/v1/payments/" + scenarios.PaymentPlaceholder}}
+	q, err := newRequests(w, 1, "http://127.0.0.1:9", 5, &created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := func(id string) string {
+		var tg vegeta.Target
+		q.target(&tg, id, 0, "c")
+		return tg.URL
+	}
+	if got := url("status-0"); got != "http://127.0.0.1:9/v1/payments/"+unknownPayment {
+		t.Errorf("before any payment: %s", got)
+	}
+	for _, loc := range []string{"/v1/payments/pay_A", "/v1/payments/pay_B", "", "/v1/refunds/r_1", "/v1/payments/pay_C/x"} {
+		created.add(loc)
+	}
+	seen := map[string]bool{}
+	for n := range 200 {
+		id := "status-" + strconv.Itoa(n)
+		u := url(id)
+		if u != url(id) {
+			t.Fatal("the payment a lookup names is not a function of its request")
+		}
+		seen[u] = true
+	}
+	want := map[string]bool{}
+	for _, id := range []string{"pay_A", "pay_B"} {
+		want["http://127.0.0.1:9/v1/payments/"+id] = true
+	}
+	if !reflect.DeepEqual(seen, want) {
+		t.Errorf("lookups named %v, want each of %v", seen, want)
+	}
+}
+
+func TestOmitsIdempotencyKeys(t *testing.T) {
+	pay := scenarios.Request{Method: "POST", Path: "/v1/payments", IdempotencyKeys: true}
+	noKeys := pay
+	noKeys.IdempotencyKeys = false
+	get := scenarios.Request{Method: "GET", Path: "/v1/payments/x"}
+	for _, tt := range []struct {
+		name    string
+		targets []scenarios.Request
+		want    bool
+	}{
+		{"payments with keys", []scenarios.Request{pay, get}, false},
+		{"one payment workload without", []scenarios.Request{pay, noKeys}, true},
+		{"lookups carry no keys anyway", []scenarios.Request{get}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := &scenarios.Plan{}
+			for _, r := range tt.targets {
+				plan.Load = append(plan.Load, scenarios.Workload{Target: r})
+			}
+			if got := OmitsIdempotencyKeys(plan); got != tt.want {
+				t.Errorf("OmitsIdempotencyKeys = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/meshbench/meshbench/scenarios"
 )
 
-// Config says what load to offer, where, and where its results go.
+// Config says what load to offer, where, and where its results go. Whether
+// payments carry Idempotency-Keys is each workload's own
+// (scenarios.Request.IdempotencyKeys); see OmitsIdempotencyKeys.
 type Config struct {
 	// Target is the gateway's base URL, "http://127.0.0.1:PORT". Only
 	// loopback addresses are accepted.
@@ -32,9 +34,6 @@ type Config struct {
 	// Epoch is the run's time zero: workloads start at Epoch+Start, and
 	// results' Start counts from it. Zero: when Run is called.
 	Epoch time.Time
-	// OmitIdempotencyKeys sends payments without Idempotency-Key: clients
-	// whose retries are new payments (see the fleet's OptionalIdempotencyKey).
-	OmitIdempotencyKeys bool
 	// Timeout bounds each request on the client side; make it longer than
 	// the gateway's own timeouts so that the gateway answers first. Zero:
 	// DefaultTimeout.
@@ -116,7 +115,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if end <= start {
 			continue
 		}
-		q, err := newRequests(w, i, base, cfg.Seed, cfg.OmitIdempotencyKeys)
+		q, err := newRequests(w, i, base, cfg.Seed, &rc.created)
 		if err != nil {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}

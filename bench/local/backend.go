@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
@@ -26,8 +25,11 @@ func (Backend) Name() string { return scenarios.BackendLocal }
 // Run starts the fleet of job's variant, offers the plan's load for the
 // plan's duration while the fault timeline runs, audits the ledger, and
 // stops everything it started, on success, on error and when ctx is
-// cancelled alike. Results go to sink, and, when job.Raw is set, vegeta's
-// own records to the run's results file as "local/VARIANT/REPEAT".
+// cancelled alike. job.Plan is the variant's plan: its load is what this
+// variant is offered, and when a payment workload of it sends no
+// Idempotency-Key, payments accepts requests without one. Results go to
+// sink, and, when job.Raw is set, vegeta's own records to the run's
+// results file as "local/VARIANT/REPEAT".
 func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.Outcome, error) {
 	plan := job.Plan
 	if plan == nil {
@@ -37,11 +39,10 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 		return bench.Outcome{}, fmt.Errorf("local: variant %d out of range", job.Variant)
 	}
 	variant := plan.Variants[job.Variant]
-	omit := OmitsIdempotencyKeys(variant)
 	if err := ctx.Err(); err != nil {
 		return bench.Outcome{}, err
 	}
-	e, err := start(plan, job.Variant, job.Seed, omit)
+	e, err := start(plan, job.Variant, job.Seed, load.OmitsIdempotencyKeys(plan))
 	if err != nil {
 		return bench.Outcome{}, fmt.Errorf("local: %w", err)
 	}
@@ -54,15 +55,14 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 
 	run := load.Drive{
 		Load: load.Config{
-			Target:              mesh.GatewayURL(),
-			Plan:                plan,
-			Seed:                job.Seed,
-			Attack:              fmt.Sprintf("%s/%s/%d", scenarios.BackendLocal, variant.Name, job.Repeat),
-			OmitIdempotencyKeys: omit,
-			Timeout:             load.ClientTimeout(mesh.Timeout()),
-			Attempts:            mesh.Attempts,
-			Sink:                sink,
-			Raw:                 job.Raw,
+			Target:   mesh.GatewayURL(),
+			Plan:     plan,
+			Seed:     job.Seed,
+			Attack:   fmt.Sprintf("%s/%s/%d", scenarios.BackendLocal, variant.Name, job.Repeat),
+			Timeout:  load.ClientTimeout(mesh.Timeout()),
+			Attempts: mesh.Attempts,
+			Sink:     sink,
+			Raw:      job.Raw,
 		},
 		Timeline: func(ctx context.Context, epoch time.Time) error { return runTimeline(ctx, epoch, steps) },
 		Progress: job.Progress,
@@ -83,14 +83,4 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 		return out, fmt.Errorf("local: %w", err)
 	}
 	return out, nil
-}
-
-// OmitsIdempotencyKeys reports whether a variant's clients send payments
-// without Idempotency-Key: variants whose name contains
-// "no-idempotency-keys". The scenario format has no field for the clients'
-// behaviour yet; this naming convention stands in for one. Payments then
-// accepts requests without a key and gives each a fresh one, so retries
-// charge again, and the audit shows it.
-func OmitsIdempotencyKeys(v scenarios.Variant) bool {
-	return strings.Contains(v.Name, "no-idempotency-keys")
 }

@@ -26,8 +26,10 @@
 //	           and it cannot call the ledger
 //
 // The ledger is sharded: a ledger replica's idempotency covers its own
-// file, so the callers' proxies hash Idempotency-Key (maglev) to pick the
-// ledger replica, whatever the variant's balancer. The audit reads every
+// file, so the callers' proxies hash the payment's id (X-Payment-Id, a
+// function of its Idempotency-Key; maglev) to pick the ledger replica,
+// whatever the variant's balancer, and a lookup of a payment by id
+// reaches the replica that recorded it. The audit reads every
 // ledger replica and checks the acknowledged payments against all of them.
 // Ledger files are written without fsync (the disk is not what is
 // measured) in a temporary folder removed after the run.
@@ -98,7 +100,10 @@
 // Network loss; the client-to-gateway hop's latency; per-hop latency below
 // a millisecond (loopback and the proxies cost about that); inbound
 // sidecars; JWT signatures and claims; a per-route rate limit of a
-// concurrency type. Clients that send payments without Idempotency-Key are
-// chosen by variant name (OmitsIdempotencyKeys) until the scenario format
-// has a field for it.
+// concurrency type.
+//
+// Clients send payments without Idempotency-Key when the workload's target
+// says idempotencyKeys: false (per variant, through a variant's load
+// override); payments then accepts requests without a key and gives each
+// a fresh one, so a retry is a second charge, which the audit counts.
 package local

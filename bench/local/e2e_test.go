@@ -3,9 +3,6 @@ package local
 import (
 	"context"
 	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,24 +83,8 @@ func TestEndToEndKillAndSlow(t *testing.T) {
 	}
 
 	// results.bin is one vegeta stream holding every request of both runs.
-	f, err := os.Open(filepath.Join(dir, bench.ResultsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dec := vegeta.NewDecoder(f)
 	attacks := map[string]int64{}
-	for {
-		var r vegeta.Result
-		err := dec.Decode(&r)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("decode results.bin: %v", err)
-		}
-		attacks[r.Attack]++
-	}
+	eachResult(t, dir, func(r vegeta.Result) { attacks[r.Attack]++ })
 	if attacks["local/unprotected/0"] == 0 || attacks["local/outlier-detection/0"] == 0 || attacks["local/unprotected/0"]+attacks["local/outlier-detection/0"] != total {
 		t.Errorf("results.bin attacks %v, want both runs and %d results", attacks, total)
 	}
@@ -261,21 +242,29 @@ func TestIdempotencyDemoScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo runs two variants for several seconds")
 	}
-	plan, err := scenarios.Load(filepath.Join("testdata", "idempotency-keys.yaml"))
+	e, err := scenarios.LibraryScenario("idempotency-keys")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The shipped demo at a pace a slow machine (the race detector on two
-	// busy cores) keeps up with, and with a heavier tail on the hop to
+	plan, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The shipped scenario at a pace a slow machine (the race detector on
+	// two busy cores) keeps up with, and with a heavier tail on the hop to
 	// payments, so that enough tries time out after the ledger write for
 	// the double charges to show in a short run. What it shows does not
 	// depend on speed: with keys no retry can charge twice.
 	plan = plan.WithDuration(5 * time.Second)
-	plan.Load[0].Rate, plan.Load[0].Shape.Rate = 20, 20
 	plan.Network.CrossZone.Latency = &scenarios.DistributionSpec{Type: "lognormal", Median: 30 * time.Millisecond, P99: 1200 * time.Millisecond}
 	audits := map[string]*bench.Audit{}
 	for i, v := range plan.Variants {
-		out, err := Backend{}.Run(context.Background(), bench.Job{Plan: plan, Variant: i, Seed: plan.Seed}, &collect{})
+		vp := plan.ForVariant(i) // as the runner gives each job its variant's load
+		if got := vp.Load[0].Target.IdempotencyKeys; got != (v.Name == "with-keys") {
+			t.Fatalf("%s: idempotencyKeys %v", v.Name, got)
+		}
+		vp.Load[0].Shape.Rate = 20
+		out, err := Backend{}.Run(context.Background(), bench.Job{Plan: vp, Variant: i, Seed: plan.Seed}, &collect{})
 		if err != nil {
 			t.Fatalf("%s: %v", v.Name, err)
 		}
@@ -285,7 +274,7 @@ func TestIdempotencyDemoScenario(t *testing.T) {
 	if a := audits["with-keys"]; a == nil || !a.Clean() || a.Recorded == 0 {
 		t.Errorf("with keys: audit %+v, want clean", a)
 	}
-	if a := audits["no-idempotency-keys"]; a == nil || a.Duplicates == 0 || a.Lost != 0 {
+	if a := audits["no-keys"]; a == nil || a.Duplicates == 0 || a.Lost != 0 {
 		t.Errorf("without keys: audit %+v, want double charges found", a)
 	}
 }

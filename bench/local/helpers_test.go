@@ -1,12 +1,41 @@
 package local
 
 import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/scenarios"
 )
+
+// eachResult decodes the run folder's results.bin (one vegeta stream for
+// every run) and calls f for each result in order.
+func eachResult(t *testing.T, dir string, f func(vegeta.Result)) {
+	t.Helper()
+	file, err := os.Open(filepath.Join(dir, bench.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	dec := vegeta.NewDecoder(file)
+	for {
+		var r vegeta.Result
+		err := dec.Decode(&r)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("decode results.bin: %v", err)
+		}
+		f(r)
+	}
+}
 
 // collect is a sink that keeps every result.
 type collect struct {

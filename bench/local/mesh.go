@@ -14,11 +14,12 @@ import (
 )
 
 // ledgerBalancer shards the ledger: a ledger replica's idempotency covers
-// its own file only, so every call for one Idempotency-Key must reach the
-// same replica, or a retry that lands elsewhere records the payment twice.
-// The callers' proxies therefore hash the key (maglev) for the ledger,
-// whatever the variant's balancer; a ledger is a keyed store, not a pool of
-// interchangeable workers.
+// its own file only, so every call for one payment must reach the same
+// replica, or a retry that lands elsewhere records the payment twice, and
+// a lookup by id finds nothing. The callers' proxies therefore hash the
+// payment's id (fleet.HeaderPaymentID, a function of its Idempotency-Key;
+// maglev) for the ledger, whatever the variant's balancer; a ledger is a
+// keyed store, not a pool of interchangeable workers.
 const ledgerBalancer = scenarios.BalancerMaglev
 
 // buildMesh gives every replica that calls other services its client-side
@@ -135,7 +136,7 @@ func (e *env) sidecarConfig(r *replica, callees []string) (proxy.Config, error) 
 		pol := routePolicy(e.pol, e.pol.Timeouts.Request, false)
 		cc := clusterConfig(name, e.pol, eps, r.zone, false)
 		if !callee.generic && callee.role == fleet.RoleLedger {
-			pol.HashKey = proxy.HashKeyConfig{Header: fleet.HeaderIdempotencyKey}
+			pol.HashKey = proxy.HashKeyConfig{Header: fleet.HeaderPaymentID}
 			if !hashBalancers[cc.Balancer.Type] || cc.Balancer.Type == scenarios.BalancerIPHash {
 				cc.Balancer.Type = ledgerBalancer
 			}

@@ -52,11 +52,3 @@ func TestCallees(t *testing.T) {
 		t.Error("a generic service calling the ledger was accepted")
 	}
 }
-
-func TestOmitsIdempotencyKeys(t *testing.T) {
-	for name, want := range map[string]bool{"no-idempotency-keys": true, "retries-no-idempotency-keys": true, "with-keys": false, "default": false} {
-		if got := OmitsIdempotencyKeys(scenarios.Variant{Name: name}); got != want {
-			t.Errorf("OmitsIdempotencyKeys(%q) = %v", name, got)
-		}
-	}
-}
