@@ -11,18 +11,25 @@ import (
 	"time"
 )
 
-// processCPU returns the CPU time, user plus system, that pid and every
+// cpuTime is CPU time spent in user space and in the kernel.
+type cpuTime struct{ user, sys time.Duration }
+
+func (c cpuTime) total() time.Duration { return c.user + c.sys }
+
+func (c cpuTime) sub(d cpuTime) cpuTime { return cpuTime{c.user - d.user, c.sys - d.sys} }
+
+// processCPU returns the CPU time, user and system, that pid and every
 // process descending from it have used so far, from /proc/PID/stat
 // (proc(5): utime and stime, fields 14 and 15, in clock ticks). Children
 // count because nginx serves from worker processes under its master.
-func processCPU(pid int) (time.Duration, error) {
+func processCPU(pid int) (cpuTime, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, fmt.Errorf("read /proc: %w", err)
+		return cpuTime{}, fmt.Errorf("read /proc: %w", err)
 	}
 	type stat struct {
-		ppid  int
-		ticks int64
+		ppid      int
+		user, sys int64
 	}
 	stats := map[int]stat{}
 	children := map[int][]int{}
@@ -31,32 +38,34 @@ func processCPU(pid int) (time.Duration, error) {
 		if err != nil {
 			continue
 		}
-		ppid, ticks, err := readStat(p)
+		ppid, user, sys, err := readStat(p)
 		if err != nil {
 			continue // the process ended meanwhile
 		}
-		stats[p] = stat{ppid, ticks}
+		stats[p] = stat{ppid, user, sys}
 		children[ppid] = append(children[ppid], p)
 	}
 	if _, ok := stats[pid]; !ok {
-		return 0, fmt.Errorf("process %d: not running", pid)
+		return cpuTime{}, fmt.Errorf("process %d: not running", pid)
 	}
-	var total int64
+	var user, sys int64
 	queue := []int{pid}
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		total += stats[p].ticks
+		user += stats[p].user
+		sys += stats[p].sys
 		queue = append(queue, children[p]...)
 	}
-	return time.Duration(total) * time.Second / time.Duration(clockTicks()), nil
+	tick := time.Second / time.Duration(clockTicks())
+	return cpuTime{time.Duration(user) * tick, time.Duration(sys) * tick}, nil
 }
 
-// readStat reads a process's parent and its utime + stime in ticks.
-func readStat(pid int) (ppid int, ticks int64, err error) {
+// readStat reads a process's parent, utime and stime (in ticks).
+func readStat(pid int) (ppid int, user, sys int64, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	return parseStat(b)
 }
@@ -64,23 +73,23 @@ func readStat(pid int) (ppid int, ticks int64, err error) {
 // parseStat parses a /proc/PID/stat line. The command name (field 2) is in
 // parentheses and may itself hold spaces and parentheses, so fields are
 // counted from the last ')'.
-func parseStat(b []byte) (ppid int, ticks int64, err error) {
+func parseStat(b []byte) (ppid int, user, sys int64, err error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 > len(b) {
-		return 0, 0, fmt.Errorf("malformed stat %q", b)
+		return 0, 0, 0, fmt.Errorf("malformed stat %q", b)
 	}
 	f := strings.Fields(string(b[i+2:]))
 	// f[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
 	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("malformed stat %q", b)
+		return 0, 0, 0, fmt.Errorf("malformed stat %q", b)
 	}
 	ppid, err1 := strconv.Atoi(f[1])
 	ut, err2 := strconv.ParseInt(f[11], 10, 64)
 	st, err3 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil || err3 != nil {
-		return 0, 0, fmt.Errorf("malformed stat %q", b)
+		return 0, 0, 0, fmt.Errorf("malformed stat %q", b)
 	}
-	return ppid, ut + st, nil
+	return ppid, ut, st, nil
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime: `getconf CLK_TCK`,
@@ -127,8 +136,9 @@ func parseBusy(line string) (time.Duration, error) {
 // children use while it runs: on a shared machine, the part of the
 // numbers that is not ours.
 type noise struct {
-	start      time.Time
-	busy, mine time.Duration
+	start time.Time
+	busy  time.Duration
+	mine  cpuTime
 }
 
 func startNoise() noise {
@@ -146,5 +156,5 @@ func (n noise) cores() float64 {
 	if err1 != nil || err2 != nil || el <= 0 {
 		return 0
 	}
-	return max(0, (busy-n.busy-(mine-n.mine)).Seconds()/el)
+	return max(0, (busy-n.busy-mine.sub(n.mine).total()).Seconds()/el)
 }

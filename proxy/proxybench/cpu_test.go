@@ -10,18 +10,18 @@ func TestParseStat(t *testing.T) {
 	for _, tc := range []struct {
 		name, line string
 		ppid       int
-		ticks      int64
+		user, sys  int64
 		ok         bool
 	}{
-		{"plain", "42 (nginx) S 1 42 42 0 -1 4194624 100 0 0 0 250 50 0 0 20 0 1 0 100 1000 10", 1, 300, true},
-		{"name with spaces and parens", "7 (a (b) c) R 3 7 7 0 -1 0 0 0 0 0 11 22 0 0 20 0 1 0 1 1 1", 3, 33, true},
-		{"truncated", "7 (x) R 3 7", 0, 0, false},
-		{"no name", "garbage", 0, 0, false},
+		{"plain", "42 (nginx) S 1 42 42 0 -1 4194624 100 0 0 0 250 50 0 0 20 0 1 0 100 1000 10", 1, 250, 50, true},
+		{"name with spaces and parens", "7 (a (b) c) R 3 7 7 0 -1 0 0 0 0 0 11 22 0 0 20 0 1 0 1 1 1", 3, 11, 22, true},
+		{"truncated", "7 (x) R 3 7", 0, 0, 0, false},
+		{"no name", "garbage", 0, 0, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ppid, ticks, err := parseStat([]byte(tc.line))
-			if (err == nil) != tc.ok || ppid != tc.ppid || ticks != tc.ticks {
-				t.Fatalf("ppid %d ticks %d err %v, want %d %d ok=%v", ppid, ticks, err, tc.ppid, tc.ticks, tc.ok)
+			ppid, user, sys, err := parseStat([]byte(tc.line))
+			if (err == nil) != tc.ok || ppid != tc.ppid || user != tc.user || sys != tc.sys {
+				t.Fatalf("ppid %d user %d sys %d err %v, want %d %d %d ok=%v", ppid, user, sys, err, tc.ppid, tc.user, tc.sys, tc.ok)
 			}
 		})
 	}
@@ -43,7 +43,7 @@ func TestProcessCPU(t *testing.T) {
 		t.Skip("no /proc")
 	}
 	d, err := processCPU(os.Getpid())
-	if err != nil || d < 0 {
+	if err != nil || d.user < 0 || d.sys < 0 {
 		t.Fatalf("%v %v", d, err)
 	}
 	if _, err := processCPU(1 << 30); err == nil {

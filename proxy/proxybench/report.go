@@ -57,10 +57,14 @@ type Phase struct {
 	MaxMs      float64 `json:"maxMs"`
 	// CPUSeconds is the proxy process's CPU time over the phase (0 for
 	// direct); CPUPerRequestUs divides it by the requests served, and
-	// CPUUtilization by the phase's wall time (1 = one core).
-	CPUSeconds      float64 `json:"cpuSeconds,omitempty"`
-	CPUPerRequestUs float64 `json:"cpuPerRequestUs,omitempty"`
-	CPUUtilization  float64 `json:"cpuUtilization,omitempty"`
+	// CPUUtilization by the phase's wall time (1 = one core). The user and
+	// system parts per request tell the proxy's own work from the
+	// kernel's (sockets, loopback, scheduling).
+	CPUSeconds          float64 `json:"cpuSeconds,omitempty"`
+	CPUPerRequestUs     float64 `json:"cpuPerRequestUs,omitempty"`
+	UserCPUPerRequestUs float64 `json:"userCpuPerRequestUs,omitempty"`
+	SysCPUPerRequestUs  float64 `json:"sysCpuPerRequestUs,omitempty"`
+	CPUUtilization      float64 `json:"cpuUtilization,omitempty"`
 
 	firstError string
 }
@@ -72,10 +76,13 @@ func (p *Phase) latencies(h *hdrhistogram.Histogram) {
 }
 
 // cpu fills the CPU figures from the process's CPU time over the phase.
-func (p *Phase) cpu(d time.Duration) {
+func (p *Phase) cpu(c cpuTime) {
+	d := c.total()
 	p.CPUSeconds = d.Seconds()
 	if served := p.Requests - p.Errors; served > 0 {
 		p.CPUPerRequestUs = float64(d.Microseconds()) / float64(served)
+		p.UserCPUPerRequestUs = float64(c.user.Microseconds()) / float64(served)
+		p.SysCPUPerRequestUs = float64(c.sys.Microseconds()) / float64(served)
 	}
 	if p.Seconds > 0 {
 		p.CPUUtilization = p.CPUSeconds / p.Seconds
@@ -126,10 +133,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	rate := fmt.Sprintf("@%d/s", r.Rate)
-	fmt.Fprintf(tw, "target\tversion\tsat req/s\t× direct\tgot %s\tp50\tp99\t+p50\t+p99\tCPU µs/req %s\tCPU µs/req @sat\tCPU @sat\terrors\tother CPU\t\n", rate, rate)
+	fmt.Fprintf(tw, "target\tversion\tsat req/s\t× direct\tgot %s\tp50\tp99\t+p50\t+p99\tCPU µs/req %s\tCPU µs/req @sat\tuser+sys @sat\tCPU @sat\terrors\tother CPU\t\n", rate, rate)
 	for _, t := range r.Targets {
 		if t.Skipped != "" {
-			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\n", t.Name, "skipped")
+			fmt.Fprintf(tw, "%s\t%s\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n", t.Name, "skipped")
 			continue
 		}
 		direct := t.Name == TargetDirect
@@ -139,10 +146,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 			}
 			return s
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.0f/s\t%.3f ms\t%.3f ms\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f cores\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.0f/s\t%.3f ms\t%.3f ms\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%.2f cores\t\n",
 			t.Name, cmpOr(t.Version, "-"), t.Saturation.Throughput, t.ThroughputRatio, t.Rate.Throughput, t.Rate.P50Ms, t.Rate.P99Ms,
 			dash(fmt.Sprintf("%+.3f ms", t.AddedP50Ms)), dash(fmt.Sprintf("%+.3f ms", t.AddedP99Ms)),
 			dash(fmt.Sprintf("%.1f", t.Rate.CPUPerRequestUs)), dash(fmt.Sprintf("%.1f", t.Saturation.CPUPerRequestUs)),
+			dash(fmt.Sprintf("%.1f + %.1f", t.Saturation.UserCPUPerRequestUs, t.Saturation.SysCPUPerRequestUs)),
 			dash(fmt.Sprintf("%.0f%%", 100*t.Saturation.CPUUtilization)), t.Rate.Errors+t.Saturation.Errors, t.OtherCPU)
 	}
 	if err := tw.Flush(); err != nil {
@@ -190,8 +198,9 @@ func (r *Report) Verdicts() []string {
 		x := m.Saturation.Throughput / n.Saturation.Throughput
 		out = append(out, fmt.Sprintf("target: meshbench saturation throughput = %.2f × nginx's (want ≥ 0.80): %s", x, met(x >= 0.8)))
 		if n.Saturation.CPUPerRequestUs > 0 {
-			out = append(out, fmt.Sprintf("        meshbench CPU per request = %.2f × nginx's (%.1f µs vs %.1f µs)",
-				m.Saturation.CPUPerRequestUs/n.Saturation.CPUPerRequestUs, m.Saturation.CPUPerRequestUs, n.Saturation.CPUPerRequestUs))
+			out = append(out, fmt.Sprintf("        meshbench CPU per request = %.2f × nginx's (%.1f µs vs %.1f µs; user %.1f vs %.1f, kernel %.1f vs %.1f)",
+				m.Saturation.CPUPerRequestUs/n.Saturation.CPUPerRequestUs, m.Saturation.CPUPerRequestUs, n.Saturation.CPUPerRequestUs,
+				m.Saturation.UserCPUPerRequestUs, n.Saturation.UserCPUPerRequestUs, m.Saturation.SysCPUPerRequestUs, n.Saturation.SysCPUPerRequestUs))
 		}
 	} else {
 		out = append(out, "target: meshbench vs nginx throughput: not measured (nginx skipped)")

@@ -100,9 +100,9 @@ func measure(ctx context.Context, cfg Config, name, addr string, p *process) (t 
 	_ = fixedRate(ctx, url, cfg.Rate, cfg.Warmup/2)
 	_ = closedLoop(ctx, addr, cfg.Connections, cfg.Warmup/2)
 
-	cpuOf := func() time.Duration {
+	cpuOf := func() cpuTime {
 		if p == nil {
-			return 0
+			return cpuTime{}
 		}
 		d, err := processCPU(p.pid())
 		if err != nil {
@@ -118,8 +118,8 @@ func measure(ctx context.Context, cfg Config, name, addr string, p *process) (t 
 	t.Saturation = closedLoop(ctx, addr, cfg.Connections, cfg.Duration)
 	c2 := cpuOf()
 	if p != nil {
-		t.Rate.cpu(c1 - c0)
-		t.Saturation.cpu(c2 - c1)
+		t.Rate.cpu(c1.sub(c0))
+		t.Saturation.cpu(c2.sub(c1))
 	}
 	return t
 }
