@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -84,7 +85,7 @@ func mergeVariantLoads(d *decoder, s *Scenario) {
 		}
 	}
 	for i := range s.Variants {
-		for _, name := range sortedNames(s.Variants[i].Load) {
+		for _, name := range slices.Sorted(maps.Keys(s.Variants[i].Load)) {
 			j, known := index[name]
 			path := variantLoadPath(i, name)
 			n, written := d.nodes[path]
@@ -142,15 +143,4 @@ func (p *Plan) ForVariant(i int) *Plan {
 		}
 	}
 	return &c
-}
-
-// sortedNames lists m's keys in order, so that merging and validation
-// visit overrides deterministically.
-func sortedNames[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ func (v *validator) scenarioLoadKeys(i int, errorf func(path, format string, arg
 func (v *validator) variantLoads() {
 	loads := names(v.s.Load, func(w Workload) string { return w.Name })
 	for i, x := range v.s.Variants {
-		for _, name := range sortedNames(x.Load) {
+		for _, name := range slices.Sorted(maps.Keys(x.Load)) {
 			path := variantLoadPath(i, name)
 			j := slices.Index(loads, name)
 			if j < 0 {
