@@ -222,7 +222,7 @@ func (v *validator) target(r Request, k workloadKeys) {
 // routed reports whether some route of the gateway matches r.
 func (v *validator) routed(r Request) bool {
 	for _, route := range v.s.Gateway.Routes {
-		if route.Match.matches(r) {
+		if mt, err := route.Match.Compile(); err == nil && mt.Matches(r) {
 			return true
 		}
 	}

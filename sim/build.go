@@ -12,6 +12,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/ratelimit"
 	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // maxDrain caps how long after the end of the load in-flight requests may
@@ -186,7 +187,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		}
 		l.maxR = ls.shape.maxRate()
 		for _, r := range m.gw.routes {
-			if r.spec.match.matches(ls) {
+			if r.spec.match.Matches(scenarios.Request{Method: ls.method, Path: ls.path, Host: ls.host, Headers: ls.headers}) {
 				l.route = r
 				l.authOK = r.spec.auth == nil || r.spec.auth.authorised(ls)
 				break

@@ -8,6 +8,7 @@ import (
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // window selects results that started in [from, to).
@@ -295,7 +296,7 @@ func TestCallsFanOut(t *testing.T) {
 	s := &spec{
 		seed:     1,
 		duration: 2 * time.Second,
-		gateway:  gatewaySpec{routes: []routeSpec{{name: "pay", match: matchSpec{path: "/pay", method: "POST"}, service: "payments"}}},
+		gateway:  gatewaySpec{routes: []routeSpec{{name: "pay", match: mustMatch(scenarios.Match{Path: "/pay", Method: "POST"}), service: "payments"}}},
 		services: []serviceSpec{
 			{name: "payments", replicas: 2, concurrency: 4, queue: 10, serviceTime: constDist(4 * time.Millisecond),
 				calls: [][]string{{"risk", "fraud"}, {"ledger"}}},
@@ -340,7 +341,7 @@ func TestDownstreamFailurePropagates(t *testing.T) {
 	s := &spec{
 		seed:     1,
 		duration: 2 * time.Second,
-		gateway:  gatewaySpec{routes: []routeSpec{{name: "pay", match: matchSpec{prefix: "/"}, service: "payments"}}},
+		gateway:  gatewaySpec{routes: []routeSpec{{name: "pay", match: mustMatch(scenarios.Match{PathPrefix: "/"}), service: "payments"}}},
 		services: []serviceSpec{
 			{name: "payments", replicas: 1, concurrency: 4, queue: 10, serviceTime: constDist(time.Millisecond), calls: [][]string{{"ledger"}}},
 			{name: "ledger", replicas: 1, concurrency: 4, queue: 10, serviceTime: constDist(time.Millisecond), errorRate: 1},

@@ -1,10 +1,10 @@
 package sim
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/meshbench/meshbench/proxy/ratelimit"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // gateway is the edge proxy: route matching, authentication, rate limits
@@ -28,54 +28,10 @@ type route struct {
 	limiter ratelimit.Limiter // the route's own rate limit
 }
 
-// matches reports whether a request of l is routed by m, with Envoy's route
-// match semantics: the path condition (exact, prefix or whole-path regex)
-// and every other condition given must hold.
-func (ms *matchSpec) matches(l *loadSpec) bool {
-	path := l.path
-	if path == "" {
-		path = "/"
-	}
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	switch {
-	case ms.path != "" && path != ms.path:
-		return false
-	case ms.prefix != "" && !strings.HasPrefix(path, ms.prefix):
-		return false
-	case ms.regex != nil && !ms.regex.MatchString(path):
-		return false
-	}
-	method := l.method
-	if method == "" {
-		method = http.MethodGet
-	}
-	if ms.method != "" && !strings.EqualFold(ms.method, method) {
-		return false
-	}
-	if ms.host != "" && !strings.EqualFold(ms.host, l.host) {
-		return false
-	}
-	for k, v := range ms.headers {
-		if headerValue(l.headers, k) != v {
-			return false
-		}
-	}
-	return true
-}
-
 // headerValue looks a header up case-insensitively, as HTTP does.
 func headerValue(h map[string]string, name string) string {
-	if v, ok := h[name]; ok {
-		return v
-	}
-	for k, v := range h {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
+	v, _ := scenarios.HeaderValue(h, name)
+	return v
 }
 
 // authorised reports whether a load's requests pass the route's auth. The

@@ -1,47 +1,12 @@
 package sim
 
 import (
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/proxy/ratelimit"
 )
-
-func TestRouteMatch(t *testing.T) {
-	req := loadSpec{method: "POST", path: "/v1/payments/42?expand=1", host: "api.example.com",
-		headers: map[string]string{"X-Tenant": "acme", "Content-Type": "application/json"}}
-	for _, tc := range []struct {
-		name  string
-		match matchSpec
-		want  bool
-	}{
-		{"empty matches all", matchSpec{}, true},
-		{"prefix", matchSpec{prefix: "/v1/payments"}, true},
-		{"prefix miss", matchSpec{prefix: "/v2"}, false},
-		{"exact ignores query", matchSpec{path: "/v1/payments/42"}, true},
-		{"exact miss", matchSpec{path: "/v1/payments"}, false},
-		{"regex whole path", matchSpec{regex: regexp.MustCompile(`^(?:/v1/payments/[0-9]+)$`)}, true},
-		{"regex partial is a miss", matchSpec{regex: regexp.MustCompile(`^(?:/v1/payments)$`)}, false},
-		{"method", matchSpec{prefix: "/", method: "POST"}, true},
-		{"method miss", matchSpec{prefix: "/", method: "GET"}, false},
-		{"host case-insensitive", matchSpec{host: "API.example.com"}, true},
-		{"host miss", matchSpec{host: "other"}, false},
-		{"header case-insensitive name", matchSpec{headers: map[string]string{"x-tenant": "acme"}}, true},
-		{"header value exact", matchSpec{headers: map[string]string{"X-Tenant": "ACME"}}, false},
-		{"header absent", matchSpec{headers: map[string]string{"X-Debug": "1"}}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.match.matches(&req); got != tc.want {
-				t.Fatalf("matches = %v, want %v", got, tc.want)
-			}
-		})
-	}
-	if !(&matchSpec{method: "GET"}).matches(&loadSpec{path: "/"}) {
-		t.Error("a load without a method is a GET")
-	}
-}
 
 func TestAuth(t *testing.T) {
 	for _, tc := range []struct {

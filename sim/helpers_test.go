@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // expDist and constDist are the test suite's own distributions, so the model
@@ -36,7 +37,7 @@ func fleetSpec(replicas, workers int, serviceMean time.Duration, rate float64, d
 		seed:     1,
 		duration: dur,
 		gateway: gatewaySpec{routes: []routeSpec{{
-			name: "all", match: matchSpec{prefix: "/"}, service: "svc",
+			name: "all", match: mustMatch(scenarios.Match{PathPrefix: "/"}), service: "svc",
 		}}},
 		services: []serviceSpec{{
 			name: "svc", replicas: replicas, concurrency: workers, queue: 1 << 30,
@@ -85,3 +86,12 @@ func latencyStats(rs []bench.Result, from time.Duration) (mean, p99 float64, n i
 }
 
 func within(got, want, tol float64) bool { return math.Abs(got-want) <= tol*want }
+
+// mustMatch compiles a route match for specs built by hand.
+func mustMatch(m scenarios.Match) *scenarios.Matcher {
+	mt, err := m.Compile()
+	if err != nil {
+		panic(err)
+	}
+	return mt
+}

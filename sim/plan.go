@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
@@ -49,22 +48,12 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 			name:    r.Name,
 			service: r.Service,
 			timeout: r.Timeout,
-			match: matchSpec{
-				path:    r.Match.Path,
-				prefix:  r.Match.PathPrefix,
-				method:  r.Match.Method,
-				host:    r.Match.Host,
-				headers: r.Match.Headers,
-			},
 		}
-		if r.Match.PathRegex != "" {
-			// As Envoy's safe_regex: the expression must match the whole path.
-			re, rerr := regexp.Compile(`^(?:` + r.Match.PathRegex + `)$`)
-			if rerr != nil {
-				return nil, fmt.Errorf("route %q: pathRegex: %w", r.Name, rerr)
-			}
-			rs.match.regex = re
+		match, merr := r.Match.Compile()
+		if merr != nil {
+			return nil, fmt.Errorf("route %q: pathRegex: %w", r.Name, merr)
 		}
+		rs.match = match
 		if r.Auth != nil && r.Auth.Type != scenarios.AuthNone {
 			rs.auth = &authSpec{typ: r.Auth.Type, header: r.Auth.Header, keys: r.Auth.Keys}
 		}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"math/rand/v2"
-	"regexp"
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
@@ -11,6 +10,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/ratelimit"
 	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // distribution is what the simulator needs of a latency or think-time model:
@@ -42,7 +42,7 @@ type gatewaySpec struct {
 // routeSpec is one gateway route (Envoy route semantics: first match wins).
 type routeSpec struct {
 	name      string
-	match     matchSpec
+	match     *scenarios.Matcher
 	service   string
 	timeout   time.Duration // 0: the policy's request timeout
 	rateLimit *rateLimitSpec
@@ -55,16 +55,6 @@ type authSpec struct {
 	typ    string
 	header string
 	keys   []string
-}
-
-// matchSpec is an Envoy-style route match; empty fields match anything.
-type matchSpec struct {
-	path    string
-	prefix  string
-	regex   *regexp.Regexp // must match the whole path
-	method  string
-	host    string
-	headers map[string]string
 }
 
 type serviceSpec struct {
