@@ -5,7 +5,7 @@ GO          ?= go
 BIN         := bin/meshbench
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev
+LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev -X github.com/meshbench/meshbench/bench.Commit=$(COMMIT)
 DEMO_OUT    ?= runs/demo
 
 .PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean

@@ -12,6 +12,11 @@ import (
 // -ldflags "-X github.com/meshbench/meshbench/bench.Version=...".
 var Version = "v0.1.0-dev"
 
+// Commit is the source commit, set by the Makefile with -ldflags -X for
+// builds that carry no VCS stamp (-buildvcs=false, or a GOFLAGS that says
+// so); the stamp wins when there is one.
+var Commit string
+
 // Build describes the binary that made a run.
 type Build struct {
 	Version   string `json:"version"`
@@ -33,6 +38,9 @@ func CurrentBuild() Build {
 				}
 			}
 		}
+	}
+	if b.Commit == "unknown" && Commit != "" {
+		b.Commit = Commit
 	}
 	if b.Commit == "unknown" {
 		if c := os.Getenv("MESHBENCH_COMMIT"); c != "" {
