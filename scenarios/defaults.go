@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -155,6 +156,9 @@ func (s *Scenario) finalize(has func(path string) bool) {
 			r.RateLimit.finalize()
 		}
 	}
+	for i := range s.Services {
+		s.Services[i].finalizeOperations(fmt.Sprintf("topology.services[%d]", i), has)
+	}
 	s.Network.finalize()
 	for i := range s.Load {
 		w := &s.Load[i]
@@ -181,6 +185,27 @@ func (s *Scenario) finalize(has func(path string) bool) {
 	s.Policy.finalize()
 	for i := range s.Variants {
 		s.Variants[i].Policy.finalize()
+	}
+}
+
+// finalizeOperations fills in what an operation leaves out from its
+// service: serviceTime and calls. An operation's calls are never nil in a
+// Plan, so that an operation written with calls: [] keeps no calls when
+// its JSON is loaded back.
+func (s *Service) finalizeOperations(path string, has func(path string) bool) {
+	for i := range s.Operations {
+		op := &s.Operations[i]
+		at := fmt.Sprintf("%s.operations[%d]", path, i)
+		if !has(at + ".serviceTime") {
+			op.ServiceTime = s.ServiceTime
+			op.ServiceTime.Quantiles = slices.Clone(s.ServiceTime.Quantiles)
+		}
+		if !has(at + ".calls") {
+			op.Calls = slices.Clone(s.Calls)
+		}
+		if op.Calls == nil {
+			op.Calls = []Call{}
+		}
 	}
 }
 

@@ -144,10 +144,12 @@ func (s *Service) ReplicaZone(i int) string {
 // the previous one has finished; the calls of a stage run concurrently. A
 // run of consecutive parallel calls is one stage; every other call is a
 // stage of its own. [risk‖, fraud‖, ledger] gives [[risk fraud] [ledger]].
-func (s *Service) Stages() [][]Call {
+func (s *Service) Stages() [][]Call { return stagesOf(s.Calls) }
+
+func stagesOf(calls []Call) [][]Call {
 	var stages [][]Call
-	for i, c := range s.Calls {
-		if c.Parallel && i > 0 && s.Calls[i-1].Parallel {
+	for i, c := range calls {
+		if c.Parallel && i > 0 && calls[i-1].Parallel {
 			stages[len(stages)-1] = append(stages[len(stages)-1], c)
 			continue
 		}

@@ -154,6 +154,40 @@ type Service struct {
 	Zones []string `json:"zones,omitempty"`
 	// Calls are made to other services for each request (see Call).
 	Calls []Call `json:"calls,omitempty"`
+	// Operations give requests from the gateway that they match work of their own; the first that matches applies, and other requests (and every call from another service) get serviceTime and calls.
+	Operations []Operation `json:"operations,omitempty"`
+}
+
+// Operation is one kind of request a service serves (a read, a write) with
+// work of its own: its service time and its calls replace the service's
+// for the requests it matches. It applies to requests that reach the
+// service from the gateway, whose method and path are the client's; calls
+// from other services get the callee's own serviceTime and calls. In a
+// Plan, serviceTime and calls are always filled in (from the service when
+// the file leaves them out), so an empty calls list means no calls.
+type Operation struct {
+	// Name identifies the operation within its service: lower-case letters, digits, '-' and '_'.
+	Name string `json:"name" jsonschema:"required,pattern=^[a-z0-9_-]+$"`
+	// Match selects the requests the operation serves, by method and path.
+	Match OperationMatch `json:"match" jsonschema:"required"`
+	// ServiceTime is the time a replica works on one such request, excluding calls (default: the service's).
+	ServiceTime DistributionSpec `json:"serviceTime"`
+	// Calls are made for each such request, as the service's calls are (default: the service's calls; [] for none).
+	Calls []Call `json:"calls"`
+}
+
+// OperationMatch selects a service's requests by method and path, with the
+// semantics of a route's match: at most one of path (exact), pathPrefix and
+// pathRegex (RE2, whole path), plus an optional method.
+type OperationMatch struct {
+	// Path matches the request path exactly.
+	Path string `json:"path,omitempty"`
+	// PathPrefix matches paths that start with it.
+	PathPrefix string `json:"pathPrefix,omitempty"`
+	// PathRegex matches paths that it matches entirely (RE2 syntax).
+	PathRegex string `json:"pathRegex,omitempty"`
+	// Method matches the HTTP method (any when empty).
+	Method string `json:"method,omitempty" noun:"HTTP method" jsonschema:"enum=GET,enum=HEAD,enum=POST,enum=PUT,enum=PATCH,enum=DELETE,enum=OPTIONS"`
 }
 
 // Call is one call a service makes for each request it serves. Consecutive

@@ -16,6 +16,7 @@ func validate(d *decoder, s *Scenario) {
 	v.uniqueNames()
 	v.topology()
 	v.calls()
+	v.operations()
 	v.network()
 	v.workloads()
 	v.policies()
@@ -84,6 +85,9 @@ func (v *validator) uniqueNames() {
 		}
 	}
 	unique("topology.services", names(v.s.Services, func(s Service) string { return s.Name }))
+	for i, svc := range v.s.Services {
+		unique(fmt.Sprintf("topology.services[%d].operations", i), names(svc.Operations, func(o Operation) string { return o.Name }))
+	}
 	unique("topology.gateway.routes", names(v.s.Gateway.Routes, func(r Route) string { return r.Name }))
 	unique("load", names(v.s.Load, func(w Workload) string { return w.Name }))
 	if v.d.has("variants") {
@@ -183,7 +187,9 @@ func (v *validator) auth(path string, a *Auth) {
 }
 
 // calls checks call targets and looks for cycles in the call graph, which
-// would make a request recurse forever.
+// would make a request recurse forever. An operation's calls are edges of
+// the graph as the service's own are: a request that enters through an
+// operation and comes back to its service is refused too.
 func (v *validator) calls() {
 	index := map[string]int{}
 	for i, s := range v.s.Services {
@@ -191,9 +197,28 @@ func (v *validator) calls() {
 			index[s.Name] = i
 		}
 	}
+	type edge struct {
+		callee int
+		name   string
+		path   string // where the call is written
+	}
+	edges := make([][]edge, len(v.s.Services))
+	add := func(i int, prefix string, calls []Call) {
+		for j, c := range calls {
+			path := fmt.Sprintf("%s.calls[%d].service", prefix, j)
+			if !v.serviceRef(path, c.Service) {
+				continue
+			}
+			edges[i] = append(edges[i], edge{callee: index[c.Service], name: c.Service, path: path})
+		}
+	}
 	for i, s := range v.s.Services {
-		for j, c := range s.Calls {
-			v.serviceRef(fmt.Sprintf("topology.services[%d].calls[%d].service", i, j), c.Service)
+		prefix := fmt.Sprintf("topology.services[%d]", i)
+		add(i, prefix, s.Calls)
+		for k, op := range s.Operations {
+			if v.d.has(fmt.Sprintf("%s.operations[%d].calls", prefix, k)) {
+				add(i, fmt.Sprintf("%s.operations[%d]", prefix, k), op.Calls)
+			}
 		}
 	}
 	const (
@@ -207,23 +232,18 @@ func (v *validator) calls() {
 	visit = func(i int) {
 		state[i] = onStack
 		stack = append(stack, i)
-		for j, c := range v.s.Services[i].Calls {
-			k, ok := index[c.Service]
-			if !ok {
-				continue
-			}
-			switch state[k] {
+		for _, e := range edges[i] {
+			switch state[e.callee] {
 			case onStack:
-				start := slices.Index(stack, k)
+				start := slices.Index(stack, e.callee)
 				cycle := make([]string, 0, len(stack)-start+1)
 				for _, x := range stack[start:] {
 					cycle = append(cycle, v.s.Services[x].Name)
 				}
-				cycle = append(cycle, c.Service)
-				v.errorf(fmt.Sprintf("topology.services[%d].calls[%d].service", i, j),
-					"call cycle: %s", strings.Join(cycle, " → "))
+				cycle = append(cycle, e.name)
+				v.errorf(e.path, "call cycle: %s", strings.Join(cycle, " → "))
 			case unvisited:
-				visit(k)
+				visit(e.callee)
 			}
 		}
 		stack = stack[:len(stack)-1]

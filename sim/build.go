@@ -37,6 +37,14 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		if ss.serviceTime == nil {
 			return nil, fmt.Errorf("service %q: no service time", ss.name)
 		}
+		if len(ss.operations) > maxOperations {
+			return nil, fmt.Errorf("service %q: %d operations, at most %d", ss.name, len(ss.operations), maxOperations)
+		}
+		for _, op := range ss.operations {
+			if op.serviceTime == nil || op.match == nil {
+				return nil, fmt.Errorf("service %q: operation %q: no service time or match", ss.name, op.name)
+			}
+		}
 		svc := &service{idx: int32(i), spec: ss}
 		for j := 0; j < ss.replicas; j++ {
 			zone := ""
@@ -123,42 +131,63 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 	// cluster per callee, so that locality-aware balancing sees the zone
 	// the calls leave from.
 	for _, svc := range m.services {
-		byZone := map[int32][][]*cluster{}
+		type zoneGroups struct {
+			groups   [][]*cluster
+			opGroups [][][]*cluster
+		}
+		byZone := map[int32]zoneGroups{}
 		for _, r := range svc.reps {
-			if groups, ok := byZone[r.zone]; ok {
-				r.groups = groups
+			if zg, ok := byZone[r.zone]; ok {
+				r.groups, r.opGroups = zg.groups, zg.opGroups
 				continue
 			}
 			zone := m.net.zones[r.zone]
+			// One cluster per callee, whether the service's own calls or an
+			// operation's reach it.
 			pairs := map[string]*cluster{}
-			var groups [][]*cluster
-			for _, grp := range svc.spec.calls {
-				var cs []*cluster
-				for _, name := range grp {
-					callee, ok := svcByName[name]
-					if !ok {
-						return nil, fmt.Errorf("service %q calls unknown service %q", svc.spec.name, name)
-					}
-					c, ok := pairs[name]
-					if !ok {
-						cname := svc.spec.name + "/" + name
-						if zone != "" {
-							cname = svc.spec.name + "@" + zone + "/" + name
+			groupsOf := func(calls [][]string) ([][]*cluster, error) {
+				var groups [][]*cluster
+				for _, grp := range calls {
+					var cs []*cluster
+					for _, name := range grp {
+						callee, ok := svcByName[name]
+						if !ok {
+							return nil, fmt.Errorf("service %q calls unknown service %q", svc.spec.name, name)
 						}
-						var err error
-						if c, err = m.newCluster(s, cname, callee, -1, zone, false, reqTimeout); err != nil {
-							return nil, err
+						c, ok := pairs[name]
+						if !ok {
+							cname := svc.spec.name + "/" + name
+							if zone != "" {
+								cname = svc.spec.name + "@" + zone + "/" + name
+							}
+							var err error
+							if c, err = m.newCluster(s, cname, callee, -1, zone, false, reqTimeout); err != nil {
+								return nil, err
+							}
+							pairs[name] = c
 						}
-						pairs[name] = c
+						cs = append(cs, c)
 					}
-					cs = append(cs, c)
+					if len(cs) > 0 {
+						groups = append(groups, cs)
+					}
 				}
-				if len(cs) > 0 {
-					groups = append(groups, cs)
-				}
+				return groups, nil
 			}
-			byZone[r.zone] = groups
-			r.groups = groups
+			var zg zoneGroups
+			var err error
+			if zg.groups, err = groupsOf(svc.spec.calls); err != nil {
+				return nil, err
+			}
+			for _, op := range svc.spec.operations {
+				g, err := groupsOf(op.calls)
+				if err != nil {
+					return nil, fmt.Errorf("operation %q: %w", op.name, err)
+				}
+				zg.opGroups = append(zg.opGroups, g)
+			}
+			byZone[r.zone] = zg
+			r.groups, r.opGroups = zg.groups, zg.opGroups
 		}
 	}
 	// Requests in flight when the load stops may finish for as long as the
@@ -186,10 +215,12 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			l.shift = int64(m.net.client.fixed)
 		}
 		l.maxR = ls.shape.maxRate()
+		req := scenarios.Request{Method: ls.method, Path: ls.path, Host: ls.host, Headers: ls.headers}
 		for _, r := range m.gw.routes {
-			if r.spec.match.Matches(scenarios.Request{Method: ls.method, Path: ls.path, Host: ls.host, Headers: ls.headers}) {
+			if r.spec.match.Matches(req) {
 				l.route = r
 				l.authOK = r.spec.auth == nil || r.spec.auth.authorised(ls)
+				l.op = operationOf(r.cl.svc.spec, req)
 				break
 			}
 		}
@@ -204,6 +235,23 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		m.faults = append(m.faults, f)
 	}
 	return m, nil
+}
+
+// maxOperations bounds a service's operations so that an attempt can carry
+// its operation in an int16.
+const maxOperations = 1<<15 - 1
+
+// operationOf is the operation of svc that serves req when it comes from
+// the gateway, as attempt.op numbers them: 1 + its index, or 0 for the
+// service's own work. A load's requests all have its method and path, so
+// build computes it once per load.
+func operationOf(svc *serviceSpec, req scenarios.Request) int16 {
+	for i := range svc.operations {
+		if svc.operations[i].match.Matches(req) {
+			return int16(i + 1)
+		}
+	}
+	return 0
 }
 
 // buildGatewayLimits builds the policy's rate or concurrency limit at the

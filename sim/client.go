@@ -23,6 +23,7 @@ type load struct {
 	users  *rand.Rand // client hops and think times, drawn as answers come
 	route  *route     // nil: no route matches this load's requests
 	authOK bool       // the load's requests pass the route's auth
+	op     int16      // the operation the route's service serves them with (attempt.op)
 	start  int64
 	end    int64
 	window time.Duration

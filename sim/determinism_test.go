@@ -19,7 +19,7 @@ import (
 // TestDeterminism: the same plan and seed give the identical result stream,
 // in the same order; another seed gives another.
 func TestDeterminism(t *testing.T) {
-	for _, name := range []string{"retry-storm", "zone-failure", "hedging-tail"} {
+	for _, name := range []string{"retry-storm", "zone-failure", "hedging-tail", "gateway-burst"} {
 		t.Run(name, func(t *testing.T) {
 			p := loadLibrary(t, name)
 			p = p.WithDuration(p.Duration / size(4, 16))

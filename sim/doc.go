@@ -50,7 +50,12 @@
 //     the caller's sidecar; errorRate answers 500; a failed call fails the
 //     caller with the status its sidecar returned. A request whose caller
 //     stopped waiting is dropped when it is dequeued, and a request whose
-//     caller gave up during its work makes no further calls.
+//     caller gave up during its work makes no further calls. A client's
+//     request takes the service time and calls of the entry service's
+//     first operation that matches its method and path (found once per
+//     workload, whose requests all have one method and path), or the
+//     service's own; a call from another service always takes the callee's
+//     own.
 //   - Faults on the timeline: kill (in-flight and queued requests reset, new
 //     connections refused; with for, a restart at its end), restart (down
 //     for downtime, then fresh), pause (stop-the-world: no work progresses,

@@ -76,12 +76,18 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		if len(ss.zones) == 0 && sv.Zone != "" {
 			ss.zones = []string{sv.Zone}
 		}
-		for _, stage := range sv.Stages() {
-			var grp []string
-			for _, c := range stage {
-				grp = append(grp, c.Service)
+		ss.calls = callGroups(sv.Stages())
+		for _, op := range sv.Operations {
+			match, merr := op.Match.Compile()
+			if merr != nil {
+				return nil, fmt.Errorf("service %q: operation %q: pathRegex: %w", sv.Name, op.Name, merr)
 			}
-			ss.calls = append(ss.calls, grp)
+			ss.operations = append(ss.operations, operationSpec{
+				name:        op.Name,
+				match:       match,
+				serviceTime: dist("service "+sv.Name+": operation "+op.Name+": serviceTime", op.ServiceTime),
+				calls:       callGroups(op.Stages()),
+			})
 		}
 		s.services = append(s.services, ss)
 	}
@@ -323,4 +329,17 @@ func policyFrom(p *scenarios.Policy) (policySpec, error) {
 		}
 	}
 	return ps, nil
+}
+
+// callGroups names the callees of each stage of calls.
+func callGroups(stages [][]scenarios.Call) [][]string {
+	var groups [][]string
+	for _, stage := range stages {
+		var grp []string
+		for _, c := range stage {
+			grp = append(grp, c.Service)
+		}
+		groups = append(groups, grp)
+	}
+	return groups
 }

@@ -106,6 +106,7 @@ type attempt struct {
 	prev, next *attempt // the replica's queue or active list
 	where      uint8
 	pauseMark  int64 // replica pause total when the work was scheduled
+	op         int16 // 1 + the service's operation serving it; 0: the service's own work
 	group      int16
 	pending    int16
 	hasFailed  bool
@@ -217,6 +218,12 @@ func (c *cluster) send(ex *exchange, isRetry bool) bool {
 	a.pick = p
 	a.sent = m.t
 	a.isRetry = isRetry
+	a.op = 0
+	if ex.load >= 0 {
+		// A client's request, from the gateway: its method and path pick
+		// the operation. Calls from other services get the default.
+		a.op = m.loads[ex.load].op
+	}
 	a.deadline = ex.deadline
 	if c.perTry > 0 {
 		if d := m.t + c.perTry; d < a.deadline {

@@ -24,8 +24,10 @@ type replica struct {
 	svc  *service
 	rng  *rand.Rand
 	// groups are the calls each request makes, stage by stage, through the
-	// sidecar clusters of the replica's service in its zone.
-	groups [][]*cluster
+	// sidecar clusters of the replica's service in its zone; opGroups[i]
+	// are those of the service's operation i.
+	groups   [][]*cluster
+	opGroups [][][]*cluster
 
 	conc int
 	qcap int
@@ -46,6 +48,23 @@ type replica struct {
 }
 
 func (r *replica) paused(t int64) bool { return t < r.pausedUntil }
+
+// serviceTime is the service time distribution of a's operation, or the
+// service's own.
+func (r *replica) serviceTime(a *attempt) distribution {
+	if a.op > 0 {
+		return r.svc.spec.operations[a.op-1].serviceTime
+	}
+	return r.svc.spec.serviceTime
+}
+
+// callGroups are the call groups of a's operation, or the service's own.
+func (r *replica) callGroups(a *attempt) [][]*cluster {
+	if a.op > 0 {
+		return r.opGroups[a.op-1]
+	}
+	return r.groups
+}
 
 func (r *replica) enqueue(a *attempt) {
 	a.where = atQueue
@@ -121,7 +140,7 @@ func (m *model) arrive(a *attempt) {
 func (m *model) startWork(a *attempt) {
 	r := a.rep
 	r.activate(a)
-	st := r.svc.spec.serviceTime.Sample(r.rng)
+	st := r.serviceTime(a).Sample(r.rng)
 	if r.slow != 1 {
 		st = time.Duration(float64(st) * r.slow)
 	}
@@ -152,7 +171,7 @@ func (m *model) serviceDone(a *attempt, gen uint32) {
 		m.finishWork(a, statusOutcome(r.errStatus), true)
 		return
 	}
-	if len(r.groups) > 0 {
+	if len(r.callGroups(a)) > 0 {
 		a.group = 0
 		m.startCalls(a)
 		return
@@ -162,7 +181,7 @@ func (m *model) serviceDone(a *attempt, gen uint32) {
 
 // startCalls makes a's calls of its current group, in parallel.
 func (m *model) startCalls(a *attempt) {
-	grp := a.rep.groups[a.group]
+	grp := a.rep.callGroups(a)[a.group]
 	a.pending = int16(len(grp))
 	for _, c := range grp {
 		m.call(a, c)
@@ -220,7 +239,7 @@ func (m *model) afterCalls(a *attempt) {
 		m.finishWork(a, outcome{}, false)
 	case a.hasFailed:
 		m.finishWork(a, a.failed, true)
-	case int(a.group)+1 < len(a.rep.groups):
+	case int(a.group)+1 < len(a.rep.callGroups(a)):
 		a.group++
 		m.startCalls(a)
 	default:

@@ -66,6 +66,18 @@ type serviceSpec struct {
 	errorRate   float64
 	zones       []string   // replicas spread round-robin; empty means zone ""
 	calls       [][]string // sequential groups of parallel calls, by callee name
+	// operations give the gateway's requests they match work of their own;
+	// the first match applies. Calls from other services use the default.
+	operations []operationSpec
+}
+
+// operationSpec is one operation of a service: the work of the requests
+// from the gateway that match it, in place of the service's own.
+type operationSpec struct {
+	name        string
+	match       *scenarios.Matcher
+	serviceTime distribution
+	calls       [][]string
 }
 
 type networkSpec struct {

@@ -58,8 +58,9 @@ func (r ReplicaSpec) Name() string { return fmt.Sprintf("%s[%d]", r.Service, r.I
 
 // SpecFromPlan derives a fleet from a plan's topology: every replica of
 // every service, with the service's concurrency, queue, service time and
-// error rate, a seed of its own drawn from seed (ReplicaSeed), and the
-// ledger's file unsynced. The real fleet has
+// error rate (and, for payments' lookups, the service time of the
+// operation of payments that matches them), a seed of its own drawn from
+// seed (ReplicaSeed), and the ledger's file unsynced. The real fleet has
 // four roles with a fixed call graph (payments calls risk and fraud in
 // parallel, then ledger), so every service must be named after a role, and
 // payments needs the other three; the topology's calls are the
@@ -67,6 +68,9 @@ func (r ReplicaSpec) Name() string { return fmt.Sprintf("%s[%d]", r.Service, r.I
 func SpecFromPlan(plan *scenarios.Plan, seed uint64) (Spec, error) {
 	var spec Spec
 	var errs []string
+	if err := plan.CheckFleetOperations(scenarios.BackendContainers); err != nil {
+		errs = append(errs, err.Error())
+	}
 	have := map[string]bool{}
 	for _, s := range plan.Services {
 		role, err := fleet.ParseRole(s.Name)
@@ -87,6 +91,12 @@ func SpecFromPlan(plan *scenarios.Plan, seed uint64) (Spec, error) {
 			}
 			if s.ServiceTime.Type != "" {
 				env["PAYMENTSVC_SERVICE_TIME"] = fleet.FormatDistribution(s.ServiceTime)
+			}
+			if op := s.OperationFor(scenarios.PaymentLookup()); role == fleet.RolePayments && op != nil && op.ServiceTime.Type != "" {
+				// Payments' lookups get the service time of the scenario's
+				// operation that matches them (validation has checked that
+				// it calls the ledger only, as the fleet's lookup does).
+				env["PAYMENTSVC_LOOKUP_SERVICE_TIME"] = fleet.FormatDistribution(op.ServiceTime)
 			}
 			if role == fleet.RoleLedger {
 				// As on the local backend: the disk is not what the bench

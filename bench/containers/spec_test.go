@@ -82,3 +82,32 @@ func TestSpecFromPlanRefusesOtherServices(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecFromPlanLookup: payments' replicas get the service time of the
+// scenario's lookup operation for GET /v1/payments/{id}; other roles and
+// scenarios without one get none.
+func TestSpecFromPlanLookup(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		want     bool
+	}{
+		{"gateway-burst", true},
+		{"balancer-brownout", false},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			spec, err := SpecFromPlan(libraryPlan(t, tc.scenario), 42)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range spec.Replicas {
+				st, ok := r.Env["PAYMENTSVC_LOOKUP_SERVICE_TIME"]
+				if want := tc.want && r.Service == "payments"; ok != want {
+					t.Errorf("%s: lookup service time %q set %v, want %v", r.Name(), st, ok, want)
+				}
+				if ok && !strings.Contains(st, "lognormal") {
+					t.Errorf("%s: lookup service time %q is not the operation's lognormal", r.Name(), st)
+				}
+			}
+		})
+	}
+}

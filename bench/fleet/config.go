@@ -52,6 +52,10 @@ type Config struct {
 	// role's own work, as the scenario's serviceTime. Zero (empty Type):
 	// no simulated service time.
 	ServiceTime scenarios.DistributionSpec
+	// LookupServiceTime replaces ServiceTime for payments' lookups (GET
+	// /v1/payments/{id}), as a scenario's operation of payments that
+	// matches them. Zero (empty Type): ServiceTime. Payments only.
+	LookupServiceTime scenarios.DistributionSpec
 	// ErrorRate is the fraction of requests answered 500 after their
 	// service time, as the scenario's errorRate (0..1).
 	ErrorRate float64
@@ -127,6 +131,14 @@ func (c Config) validate() error {
 	if c.ServiceTime.Type != "" {
 		if _, err := c.ServiceTime.Build(); err != nil {
 			bad("service time: %v", err)
+		}
+	}
+	if c.LookupServiceTime.Type != "" {
+		if _, err := c.LookupServiceTime.Build(); err != nil {
+			bad("lookup service time: %v", err)
+		}
+		if c.Role != RolePayments {
+			bad("lookup service time: for the payments role only, not %s", c.Role)
 		}
 	}
 	if !(c.ErrorRate >= 0 && c.ErrorRate <= 1) {

@@ -2,9 +2,12 @@ package fleet_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // TestLookup reads payments back by id: an approved payment as the ledger
@@ -63,5 +66,31 @@ func TestLookup(t *testing.T) {
 	}
 	if n := len(listing(t, f.ledgerURL).Entries); n != 1 {
 		t.Errorf("the ledger holds %d records after lookups, want 1", n)
+	}
+}
+
+// TestLookupServiceTime: a lookup spends LookupServiceTime, not the
+// payments' ServiceTime. Payments here take an hour each, so a lookup is
+// answered only when it does not draw from ServiceTime.
+func TestLookupServiceTime(t *testing.T) {
+	f := startFleet(t, fleetOptions{payments: func(c *fleet.Config) {
+		c.ServiceTime = scenarios.Constant(time.Hour)
+		c.LookupServiceTime = scenarios.Constant(0)
+	}})
+	c := newClient(t)
+	r := mustDo(t, c, http.MethodGet, f.paymentsURL+"/v1/payments/pay_UNKNOWN", nil, nil)
+	if r.status != http.StatusNotFound {
+		t.Fatalf("lookup: %d %s, want 404", r.status, r.body)
+	}
+}
+
+func TestLookupServiceTimeConfig(t *testing.T) {
+	_, err := fleet.NewService(fleet.Config{Role: fleet.RoleRisk, LookupServiceTime: scenarios.Constant(time.Millisecond)})
+	if err == nil || !strings.Contains(err.Error(), "payments role only") {
+		t.Fatalf("a lookup service time for risk: got %v, want an error", err)
+	}
+	_, err = fleet.NewService(fleet.Config{Role: fleet.RoleRisk, LookupServiceTime: scenarios.DistributionSpec{Type: "lognormal"}})
+	if err == nil || !strings.Contains(err.Error(), "lookup service time") {
+		t.Fatalf("an invalid lookup service time: got %v, want an error", err)
 	}
 }

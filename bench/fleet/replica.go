@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // replica wraps a role's handler in the simulator's replica model: hang,
@@ -14,6 +16,12 @@ import (
 // service time, injected errors, then the role's work while the worker is
 // held. See the package documentation.
 func (s *Service) replica(role http.HandlerFunc) http.Handler {
+	return s.replicaTimed(s.serviceTime, role)
+}
+
+// replicaTimed is replica with the service time drawn from st (nil: none)
+// instead of the service's: an operation with work of its own.
+func (s *Service) replicaTimed(st scenarios.Distribution, role http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w, s: s}
@@ -49,7 +57,7 @@ func (s *Service) replica(role http.HandlerFunc) http.Handler {
 		defer s.adm.release()
 
 		f, _ := s.faults.current()
-		if err := sleep(ctx, f.scale(s.sampleServiceTime())); err != nil {
+		if err := sleep(ctx, f.scale(s.sampleServiceTime(st))); err != nil {
 			s.gaveUp(rec, err)
 			return
 		}
@@ -76,12 +84,12 @@ func (s *Service) hang(ctx context.Context) error {
 	return s.faults.waitHang(ctx)
 }
 
-func (s *Service) sampleServiceTime() time.Duration {
-	if s.serviceTime == nil {
+func (s *Service) sampleServiceTime(st scenarios.Distribution) time.Duration {
+	if st == nil {
 		return 0
 	}
 	var d time.Duration
-	s.stRand.with(func(r *rand.Rand) { d = s.serviceTime.Sample(r) })
+	s.stRand.with(func(r *rand.Rand) { d = st.Sample(r) })
 	return d
 }
 

@@ -29,6 +29,7 @@ type Service struct {
 	adm         *admission
 	faults      faultState
 	serviceTime scenarios.Distribution // nil: none
+	lookupTime  scenarios.Distribution // payments' lookups; nil: serviceTime
 	stRand      *lockedRand
 	errRand     *lockedRand
 	latRand     *lockedRand
@@ -78,6 +79,10 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.ServiceTime.Type != "" {
 		s.serviceTime, _ = cfg.ServiceTime.Build() // validated above
 	}
+	s.lookupTime = s.serviceTime
+	if cfg.LookupServiceTime.Type != "" {
+		s.lookupTime, _ = cfg.LookupServiceTime.Build() // validated above
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	mux := http.NewServeMux()
@@ -85,7 +90,7 @@ func NewService(cfg Config) (*Service, error) {
 	case RolePayments:
 		s.pay = newPayments(s)
 		mux.Handle("POST /v1/payments", s.replica(s.pay.serve))
-		mux.Handle("GET /v1/payments/{id}", s.replica(s.pay.lookup))
+		mux.Handle("GET /v1/payments/{id}", s.replicaTimed(s.lookupTime, s.pay.lookup))
 	case RoleRisk:
 		s.risk = &risk{seed: cfg.Seed}
 		mux.Handle("POST /v1/risk", s.replica(s.risk.serve))

@@ -16,7 +16,9 @@
 //
 //	payments   role payments, when risk, fraud and ledger exist to call;
 //	           its calls are the fleet's payment flow (risk ‖ fraud, then
-//	           ledger), whatever the scenario's calls list
+//	           ledger), whatever the scenario's calls list; its lookups
+//	           (GET /v1/payments/{id}: the ledger only) take the service
+//	           time of the scenario's operation that matches them, if any
 //	risk       role risk (no calls)
 //	fraud      role fraud (no calls)
 //	ledger     role ledger (no calls), one bbolt file per replica

@@ -121,6 +121,9 @@ func (e *env) startDataPlane() error {
 // replica is the endpoint of its name and is never started here.
 func (e *env) buildServices(external map[string][]discovery.Endpoint) error {
 	topo := &e.plan.Topology
+	if err := topo.CheckFleetOperations(scenarios.BackendLocal); err != nil {
+		return err
+	}
 	roles := map[string]fleet.Role{}
 	for i := range topo.Services {
 		sp := &topo.Services[i]
@@ -153,6 +156,9 @@ func (e *env) buildServices(external map[string][]discovery.Endpoint) error {
 				Queue:                  max(s.spec.Queue, 0),
 				OptionalIdempotencyKey: e.omitKeys,
 				Logger:                 e.log,
+			}
+			if s.role == fleet.RolePayments && !s.generic {
+				r.cfg.LookupServiceTime = lookupServiceTime(s.spec)
 			}
 			if s.role == fleet.RoleLedger && !s.generic {
 				r.cfg.LedgerPath = filepath.Join(e.dir, name+".db")

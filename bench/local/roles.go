@@ -58,6 +58,17 @@ func callees(s *scenarios.Service, role fleet.Role, generic bool) [][]string {
 	return stages
 }
 
+// lookupServiceTime is the service time of payments' lookups: that of the
+// scenario's operation of payments that matches them, or none (the
+// fleet's default, the service's serviceTime). Validation has checked that
+// such an operation calls the ledger only, as the fleet's lookup does.
+func lookupServiceTime(s *scenarios.Service) scenarios.DistributionSpec {
+	if op := s.OperationFor(scenarios.PaymentLookup()); op != nil {
+		return op.ServiceTime
+	}
+	return scenarios.DistributionSpec{}
+}
+
 // genericPayment is the body a generic replica hands its fleet worker, and
 // sends to the services it calls: a valid payment, so that fleet roles
 // (risk, fraud) answer it.

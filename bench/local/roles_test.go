@@ -1,8 +1,10 @@
 package local
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/scenarios"
@@ -50,5 +52,38 @@ func TestCallees(t *testing.T) {
 	}
 	if err := checkGenericCalls(&scenarios.Service{Name: "api", Calls: []scenarios.Call{{Service: "ledger"}}}, map[string]fleet.Role{"ledger": fleet.RoleLedger}); err == nil {
 		t.Error("a generic service calling the ledger was accepted")
+	}
+}
+
+// TestLookupServiceTime: payments' lookups get the service time of the
+// scenario's operation that matches GET /v1/payments/{id}, or none.
+func TestLookupServiceTime(t *testing.T) {
+	lookup := scenarios.Operation{
+		Name:        "lookup",
+		Match:       scenarios.OperationMatch{Method: "GET", PathPrefix: "/v1/payments/"},
+		ServiceTime: scenarios.Constant(time.Millisecond),
+		Calls:       []scenarios.Call{{Service: "ledger"}},
+	}
+	refund := scenarios.Operation{
+		Name:        "refund",
+		Match:       scenarios.OperationMatch{Method: "POST", PathPrefix: "/v1/refunds"},
+		ServiceTime: scenarios.Constant(time.Second),
+	}
+	tests := []struct {
+		name string
+		ops  []scenarios.Operation
+		want scenarios.DistributionSpec
+	}{
+		{"no operations", nil, scenarios.DistributionSpec{}},
+		{"an operation for other requests", []scenarios.Operation{refund}, scenarios.DistributionSpec{}},
+		{"the lookup", []scenarios.Operation{refund, lookup}, scenarios.Constant(time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &scenarios.Service{Name: "payments", ServiceTime: scenarios.Constant(5 * time.Millisecond), Operations: tt.ops}
+			if got := lookupServiceTime(s); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

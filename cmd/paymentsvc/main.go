@@ -46,6 +46,7 @@ func run(args []string) error {
 		name        = fs.String("name", "", "replica name for X-Meshbench-Instance and metrics (default: the role)")
 		seed        = fs.Uint64("seed", 1, "seed of the replica's random streams")
 		serviceTime = fs.String("service-time", "0s", `service time: a duration ("5ms") or a distribution as JSON ({"type":"exponential","mean":"5ms"})`)
+		lookupTime  = fs.String("lookup-service-time", "", "service time of payments' lookups (GET /v1/payments/{id}), as --service-time (empty: --service-time)")
 		errorRate   = fs.Float64("error-rate", 0, "fraction of requests answered 500 (0..1)")
 		concurrency = fs.Int("concurrency", 1, "workers (0: unlimited)")
 		queue       = fs.Int("queue", 100, "requests waiting for a worker before 503")
@@ -77,6 +78,12 @@ func run(args []string) error {
 			return fmt.Errorf("%w: --service-time: %v", errUsage, err)
 		}
 	}
+	var lookupST scenarios.DistributionSpec
+	if *lookupTime != "" {
+		if lookupST, err = fleet.ParseDistribution(*lookupTime); err != nil {
+			return fmt.Errorf("%w: --lookup-service-time: %v", errUsage, err)
+		}
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -90,7 +97,7 @@ func run(args []string) error {
 	}
 	svc, err := fleet.NewService(fleet.Config{
 		Role: r, Name: *name, Seed: *seed,
-		ServiceTime: st, ErrorRate: *errorRate, Concurrency: *concurrency, Queue: *queue,
+		ServiceTime: st, LookupServiceTime: lookupST, ErrorRate: *errorRate, Concurrency: *concurrency, Queue: *queue,
 		RiskURL: *riskURL, FraudURL: *fraudURL, LedgerURL: *ledgerURL,
 		OptionalIdempotencyKey: !*requireKey, IdempotencyCapacity: *idemCap,
 		Fraud:      &rules,
