@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -216,7 +217,27 @@ func (v *validator) target(r Request, k workloadKeys) {
 			k.report("target", "%s %s matches no gateway route once %s is a payment id such as %s (routes: %s)",
 				r.Method, r.Path, PaymentPlaceholder, examplePaymentID, strings.Join(routes, ", "))
 		}
+		// The simulator picks a service's operation by the path as
+		// written, the real backends by the path with an id: both must
+		// pick the same one.
+		for i := range v.s.Services {
+			svc := &v.s.Services[i]
+			asWritten, withAnID := operationName(svc.OperationFor(r)), operationName(svc.OperationFor(withID))
+			if asWritten != withAnID {
+				k.report("target", "%s %s gets %s of service %s as written (the simulator sends it so) but %s once %s is a payment id such as %s (the real backends): make the operation's match take both",
+					r.Method, r.Path, asWritten, svc.Name, withAnID, PaymentPlaceholder, examplePaymentID)
+			}
+		}
 	}
+}
+
+// operationName names an operation in messages; nil is the service's own
+// work.
+func operationName(o *Operation) string {
+	if o == nil {
+		return "the default work"
+	}
+	return "operation " + strconv.Quote(o.Name)
 }
 
 // routed reports whether some route of the gateway matches r.
