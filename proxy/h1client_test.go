@@ -560,3 +560,40 @@ func TestH1ClientBoundsAnswerHead(t *testing.T) {
 		t.Fatalf("answer with a 4 KiB header under a 1 KiB limit: %v, want errHeaderTooLarge", err)
 	}
 }
+
+// TestProxyAfterUpstreamDropsConnections: through the whole proxy, with no
+// retries configured, an upstream that closes every connection between
+// requests (a restart, an idle timeout) costs no request: the pool notices
+// the closed connections before sending on them.
+func TestProxyAfterUpstreamDropsConnections(t *testing.T) {
+	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps(s.Listener.Addr().String())}, Policy{}), quiet(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(context.Background())
+	send := func(round int) {
+		for i := range 8 {
+			rec := newRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(`{"amount":1}`))
+			p.Handler().ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("round %d request %d: %d %s", round, i, rec.Code, rec.Header().Get(HeaderReason))
+			}
+		}
+	}
+	send(0)
+	c := p.snap.Load().clusters["up"].transport.(*h1Client)
+	addr := s.Listener.Addr().String()
+	for round := 1; round <= 3; round++ {
+		s.CloseClientConnections()
+		waitClosedIdle(t, c, addr)
+		send(round)
+	}
+	if n := s.conns.Load(); n != 4 {
+		t.Fatalf("%d connections, want 4: one per round", n)
+	}
+}
