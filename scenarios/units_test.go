@@ -10,11 +10,7 @@ import (
 )
 
 func TestParseRate(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    Rate
-		wantErr string
-	}{
+	tests := []parseCase[Rate]{
 		{"500/s", 500, ""},
 		{"30/m", 0.5, ""},
 		{"1.5/s", 1.5, ""},
@@ -32,20 +28,7 @@ func TestParseRate(t *testing.T) {
 		{"NaN/s", 0, "is not a number"},
 		{"lots", 0, "want N/s, N/m or N/h"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseRate(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
+	checkParse(t, tests, ParseRate)
 }
 
 // TestRateRoundTrip: a rate's String parses back to the same float64.
@@ -60,11 +43,7 @@ func TestRateRoundTrip(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    time.Duration
-		wantErr string
-	}{
+	tests := []parseCase[time.Duration]{
 		{"250ms", 250 * time.Millisecond, ""},
 		{"1m30s", 90 * time.Second, ""},
 		{"200µs", 200 * time.Microsecond, ""},
@@ -81,20 +60,7 @@ func TestParseDuration(t *testing.T) {
 		{"fast", 0, "want a number and a unit"},
 		{"1.2.3s", 0, "want a number and a unit"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseDuration(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
+	checkParse(t, tests, parseDuration)
 }
 
 // TestDurationRoundTrip: what plan.json writes (time.Duration.String) parses back.
@@ -144,11 +110,7 @@ func TestFraction(t *testing.T) {
 }
 
 func TestParsePercentile(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    Percentile
-		wantErr string
-	}{
+	tests := []parseCase[Percentile]{
 		{"p50", 0.5, ""},
 		{"p95", 0.95, ""},
 		{"p5", 0.05, ""},
@@ -163,20 +125,7 @@ func TestParsePercentile(t *testing.T) {
 		{"p9x", 0, "invalid percentile"},
 		{"p250", 0, "out of range"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParsePercentile(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
+	checkParse(t, tests, ParsePercentile)
 }
 
 func TestParseTarget(t *testing.T) {
@@ -283,5 +232,32 @@ func TestPerTryTimeout(t *testing.T) {
 	p.Retries = &Retries{PerTryTimeout: 300 * time.Millisecond}
 	if p.PerTryTimeout() != 300*time.Millisecond {
 		t.Error("retries.perTryTimeout overrides timeouts.perTry")
+	}
+}
+
+// parseCase is one row of a parser's table test: the input, and either the
+// value it parses to or a part of the error it gives.
+type parseCase[T comparable] struct {
+	in      string
+	want    T
+	wantErr string
+}
+
+// checkParse runs a parser's table test, one subtest per input.
+func checkParse[T comparable](t *testing.T, tests []parseCase[T], parse func(string) (T, error)) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := parse(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
+			}
+		})
 	}
 }
