@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,7 +119,7 @@ func TestProxyCommandServesAndReloads(t *testing.T) {
 	green := httptest.NewServer(named("green"))
 	defer green.Close()
 	dir := t.TempDir()
-	file, access := filepath.Join(dir, "proxy.yaml"), filepath.Join(dir, "access.jsonl")
+	file, access, profile := filepath.Join(dir, "proxy.yaml"), filepath.Join(dir, "access.jsonl"), filepath.Join(dir, "cpu.pprof")
 	config := func(to string) string {
 		return strings.NewReplacer("{{TO}}", to, "{{BLUE}}", blue.Listener.Addr().String(), "{{GREEN}}", green.Listener.Addr().String()).Replace(proxyCmdYAML)
 	}
@@ -138,7 +139,7 @@ func TestProxyCommandServesAndReloads(t *testing.T) {
 	stderr := newSyncBuffer()
 	exited := make(chan int)
 	go func() {
-		exited <- execute(ctx, []string{"proxy", "--config", file, "--access-log", access}, io.Discard, stderr)
+		exited <- execute(ctx, []string{"proxy", "--config", file, "--access-log", access, "--cpuprofile", profile, "--gc-percent", "250"}, io.Discard, stderr)
 	}()
 
 	addr := stderr.waitFor(t, regexp.MustCompile(`msg="proxy listening" addr=(\S+)`), 1)[1]
@@ -206,5 +207,16 @@ func TestProxyCommandServesAndReloads(t *testing.T) {
 	var rec map[string]any
 	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec["route"] != "main" || rec["status"] != float64(200) {
 		t.Errorf("access log line %q (%v)", lines[0], err)
+	}
+
+	// --cpuprofile: a pprof profile (gzipped protobuf) written at shutdown.
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("--cpuprofile wrote %d bytes (%v), want a gzipped pprof profile", len(b), err)
+	}
+	// --gc-percent: the process's collection target, unless GOGC is set.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		if prev := debug.SetGCPercent(100); prev != 250 {
+			t.Errorf("GC percent %d after --gc-percent 250", prev)
+		}
 	}
 }
