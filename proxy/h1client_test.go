@@ -412,18 +412,12 @@ func TestH1ClientPoolBounds(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		r.Body.Close()
 	}
-	c.mu.Lock()
-	idle := c.nidle
-	c.mu.Unlock()
-	if idle != 2 {
+	if idle := idleCount(c); idle != 2 {
 		t.Fatalf("%d idle connections, want maxIdleConnsPerHost = 2", idle)
 	}
 	c.CloseIdleConnections()
 	get(t, c, s.URL) // after CloseIdleConnections the pool does not keep connections
-	c.mu.Lock()
-	idle = c.nidle
-	c.mu.Unlock()
-	if idle != 0 {
+	if idle := idleCount(c); idle != 0 {
 		t.Fatalf("%d idle connections after CloseIdleConnections, want 0", idle)
 	}
 }
@@ -466,15 +460,7 @@ func TestH1ClientPendingRequests(t *testing.T) {
 	first := do()
 	<-arrived // the one connection is busy
 	second := do()
-	for { // the second request is queued as pending
-		c.mu.Lock()
-		w := c.waiters
-		c.mu.Unlock()
-		if w == 1 {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitWaiters(c, 1) // the second request is queued as pending
 	third := do()
 	r := <-third
 	var de *dialError
@@ -519,15 +505,7 @@ func TestH1ClientPendingGivesUpWithContext(t *testing.T) {
 		_, err := c.RoundTrip(req)
 		errc <- err
 	}()
-	for {
-		c.mu.Lock()
-		w := c.waiters
-		c.mu.Unlock()
-		if w == 1 {
-			break
-		}
-		runtime.Gosched()
-	}
+	waitWaiters(c, 1)
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("pending request after cancel: %v", err)
@@ -596,4 +574,24 @@ func TestProxyAfterUpstreamDropsConnections(t *testing.T) {
 	if n := s.conns.Load(); n != 4 {
 		t.Fatalf("%d connections, want 4: one per round", n)
 	}
+}
+
+// waitWaiters spins until n requests wait for a connection in c.
+func waitWaiters(c *h1Client, n int) {
+	for {
+		c.mu.Lock()
+		w := c.waiters
+		c.mu.Unlock()
+		if w == n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// idleCount is the number of idle connections in c's pool.
+func idleCount(c *h1Client) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nidle
 }
