@@ -31,9 +31,7 @@ type upstreamClient interface {
 // the parked reads behind them cost more than the proxying itself (see
 // `make bench-proxy` and the closing note of the proxy issue). h1Client
 // writes the request and reads the answer on the caller's goroutine over a
-// pooled connection. It writes and parses with net/http's own Request.Write
-// and ReadResponse, so what goes over the wire is what the Transport would
-// send; this file only owns the pool and the connection's life.
+// pooled connection, writing and parsing with h1codec.go.
 //
 // It takes plain-text requests whose body is absent or of a known length up
 // to h1MaxBody. The rest goes to the Transport, which it wraps: bodies of
@@ -295,6 +293,7 @@ type h1Conn struct {
 	raw    syscall.RawConn // nil when the connection has no file descriptor
 	br     *bufio.Reader   // reads through the connection's Read, below
 	bw     *bufio.Writer
+	head   []byte // the answer's head being read, reused
 	idleAt time.Time
 	// readLimit bounds what an answer's head may take: bytes left, as
 	// net/http's Transport bounds it by MaxResponseHeaderBytes.
@@ -356,7 +355,7 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if err := req.Write(pc.bw); err != nil {
+	if err := writeRequest(pc.bw, req); err != nil {
 		return fail(fmt.Errorf("write request: %w", err))
 	}
 	if err := pc.bw.Flush(); err != nil {
@@ -365,7 +364,7 @@ func (pc *h1Conn) roundTrip(req *http.Request) (*http.Response, error) {
 	var resp *http.Response
 	pc.readLimit = pc.c.maxHeaderBytes
 	for {
-		r, err := http.ReadResponse(pc.br, req)
+		r, err := readResponse(pc.br, req, &pc.head)
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 				err = fmt.Errorf("upstream closed the connection before answering: %w", err)

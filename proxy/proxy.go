@@ -42,7 +42,7 @@ type Proxy struct {
 
 	mu       sync.Mutex // serialises Reload, Shutdown and server registration
 	snap     atomic.Pointer[snapshot]
-	servers  map[*http.Server]struct{}
+	servers  map[server]struct{}
 	shut     bool
 	ready    atomic.Bool
 	retiring sync.WaitGroup
@@ -69,7 +69,7 @@ func (e *env) event(ev Event) {
 // clusters' endpoints and starts their discovery watches, outlier sweeps and
 // health checks. It does not listen; see Serve and Run.
 func New(cfg Config, opts ...Option) (*Proxy, error) {
-	p := &Proxy{servers: map[*http.Server]struct{}{}}
+	p := &Proxy{servers: map[server]struct{}{}}
 	for _, o := range opts {
 		o(&p.opts)
 	}
@@ -266,14 +266,15 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 		srv.TLSConfig = p.opts.serverTLS.Clone()
 	}
 	srv.Protocols = &protos
-	p.mu.Lock()
-	if p.shut {
-		p.mu.Unlock()
-		ln.Close()
-		return http.ErrServerClosed
+	if data && !tlsOn {
+		// Plaintext data plane: the proxy's own HTTP/1.1 server, with
+		// net/http behind it for h2c connections.
+		var h2c *http.Server
+		if !sc.DisableH2C {
+			h2c = srv
+		}
+		return p.track(newH1Server(h, sc, p.env.log, h2c), ln)
 	}
-	p.servers[srv] = struct{}{}
-	p.mu.Unlock()
 	if tlsOn {
 		// mtls.Listen rather than ServeTLS's tls.NewListener, so that a
 		// PERMISSIVE listener (WithPeerMode) also takes plaintext; STRICT,
@@ -284,8 +285,27 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 			ln.Close()
 			return err
 		}
-		return srv.Serve(tln)
+		return p.track(srv, tln)
 	}
+	return p.track(srv, ln)
+}
+
+// server is what serves a listener: http.Server or h1server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// track serves ln with srv until Shutdown, which waits for it.
+func (p *Proxy) track(srv server, ln net.Listener) error {
+	p.mu.Lock()
+	if p.shut {
+		p.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	p.servers[srv] = struct{}{}
+	p.mu.Unlock()
 	return srv.Serve(ln)
 }
 
@@ -300,7 +320,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	p.shut = true
 	p.ready.Store(false)
-	servers := make([]*http.Server, 0, len(p.servers))
+	servers := make([]server, 0, len(p.servers))
 	for srv := range p.servers {
 		servers = append(servers, srv)
 	}

@@ -1,0 +1,429 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// h1Serve serves h with the HTTP/1.1 server on loopback until the test
+// ends and returns its address.
+func h1Serve(t *testing.T, h http.Handler, sc ServerConfig) (string, *h1server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newH1Server(h, sc, slog.New(slog.DiscardHandler), nil)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	return ln.Addr().String(), s
+}
+
+// rawConn is a test client speaking HTTP/1.1 by hand.
+type rawConn struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if err := nc.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	return &rawConn{t: t, nc: nc, br: bufio.NewReader(nc)}
+}
+
+func (c *rawConn) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.nc, s); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// read reads one response to a request with the given method, body and
+// all.
+func (c *rawConn) read(method string) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := http.ReadResponse(c.br, &http.Request{Method: method})
+	if err != nil {
+		c.t.Fatalf("read response: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("read body: %v", err)
+	}
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+// closed reports whether the server has closed the connection.
+func (c *rawConn) closed() bool {
+	_, err := c.br.ReadByte()
+	return errors.Is(err, io.EOF)
+}
+
+func TestH1ServerResponseFraming(t *testing.T) {
+	big := strings.Repeat("x", heldBodyBytes+1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/short", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "short") })
+	mux.HandleFunc("/long", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) })
+	mux.HandleFunc("/declared", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "4")
+		io.WriteString(w, "four")
+	})
+	mux.HandleFunc("/flushed", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a")
+		w.(http.Flusher).Flush()
+		io.WriteString(w, "b")
+	})
+	mux.HandleFunc("/trailers", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "X-Sum")
+		io.WriteString(w, "body")
+		w.Header().Set("X-Sum", "42")
+		w.Header().Set(http.TrailerPrefix+"X-Late", "yes")
+	})
+	mux.HandleFunc("/empty", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("/injected", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Bad", "a\r\nSet-Cookie: evil")
+	})
+	mux.HandleFunc("/short-declared", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		io.WriteString(w, "half")
+	})
+	addr, _ := h1Serve(t, mux, ServerConfig{})
+
+	c := dialRaw(t, addr)
+	tests := []struct {
+		path, method string
+		cl           int64
+		chunked      bool
+		body         string
+	}{
+		{"/short", "GET", 5, false, "short"},
+		{"/long", "GET", int64(len(big)), false, big[:0]}, // checked below
+		{"/declared", "GET", 4, false, "four"},
+		{"/flushed", "GET", -1, true, "ab"},
+		{"/trailers", "GET", -1, true, "body"},
+		{"/empty", "GET", 0, false, ""},
+		{"/short", "HEAD", -1, false, ""},
+		{"/declared", "HEAD", 4, false, ""},
+	}
+	for _, tc := range tests {
+		c.send(tc.method + " " + tc.path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, body := c.read(tc.method)
+		if tc.path == "/long" {
+			if len(resp.TransferEncoding) != 1 || body != big {
+				t.Errorf("%s: want a chunked body of %d bytes, got TE %v and %d bytes", tc.path, len(big), resp.TransferEncoding, len(body))
+			}
+			continue
+		}
+		if resp.ContentLength != tc.cl || (len(resp.TransferEncoding) == 1) != tc.chunked || body != tc.body {
+			t.Errorf("%s %s: length %d TE %v body %q, want %d chunked=%v %q", tc.method, tc.path, resp.ContentLength, resp.TransferEncoding, body, tc.cl, tc.chunked, tc.body)
+		}
+		if resp.Header.Get("Date") == "" {
+			t.Errorf("%s: no Date field", tc.path)
+		}
+		if tc.path == "/trailers" && (resp.Trailer.Get("X-Sum") != "42" || resp.Trailer.Get("X-Late") != "yes") {
+			t.Errorf("trailers %v, want X-Sum 42 and X-Late yes", resp.Trailer)
+		}
+	}
+	c.send("GET /injected HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := c.read("GET"); resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("X-Bad") != "a  Set-Cookie: evil" {
+		t.Errorf("a CR LF in a value split the field: %v", resp.Header)
+	}
+	c.send("GET /short-declared HTTP/1.1\r\nHost: x\r\n\r\n")
+	if _, err := http.ReadResponse(c.br, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(c.br); err != nil {
+		t.Fatalf("a response shorter than declared must end the connection: %v", err)
+	}
+}
+
+func TestH1ServerKeepAlive(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, b)
+	})
+	addr, _ := h1Serve(t, h, ServerConfig{})
+
+	t.Run("pipelined requests are answered in order", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nhey\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n")
+		for _, want := range []string{"GET /a ", "POST /b hey", "GET /c "} {
+			if _, body := c.read("GET"); body != want {
+				t.Errorf("body %q, want %q", body, want)
+			}
+		}
+	})
+	t.Run("HTTP/1.0 closes unless asked to keep alive", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.send("GET /a HTTP/1.0\r\n\r\n")
+		if resp, _ := c.read("GET"); !resp.Close {
+			t.Error("HTTP/1.0 response without Connection: close")
+		}
+		if !c.closed() {
+			t.Error("connection left open after an HTTP/1.0 request")
+		}
+		c = dialRaw(t, addr)
+		c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+		for _, want := range []string{"GET /a ", "GET /b "} {
+			if resp, body := c.read("GET"); body != want || resp.Header.Get("Connection") != "keep-alive" {
+				t.Errorf("body %q Connection %q, want %q and keep-alive", body, resp.Header.Get("Connection"), want)
+			}
+		}
+	})
+	t.Run("Connection: close is honoured", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if resp, _ := c.read("GET"); !resp.Close {
+			t.Error("no Connection: close in the answer")
+		}
+		if !c.closed() {
+			t.Error("connection left open")
+		}
+	})
+	t.Run("chunked request with trailers", func(t *testing.T) {
+		tr := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%s|%s|%d", b, r.Trailer.Get("X-Check"), r.ContentLength)
+		})
+		addr, _ := h1Serve(t, tr, ServerConfig{})
+		c := dialRaw(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-Check\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Check: ok\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, body := c.read("POST"); body != "abcde|ok|-1" {
+			t.Errorf("body %q, want abcde|ok|-1", body)
+		}
+		if _, body := c.read("GET"); body != "||0" {
+			t.Errorf("the request after a chunked one got %q", body)
+		}
+	})
+	t.Run("an unread body is drained", func(t *testing.T) {
+		ignore := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+		addr, _ := h1Serve(t, ignore, ServerConfig{})
+		c := dialRaw(t, addr)
+		c.send("POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+		for _, want := range []string{"/one", "/two"} {
+			if _, body := c.read("GET"); body != want {
+				t.Errorf("body %q, want %q", body, want)
+			}
+		}
+	})
+}
+
+func TestH1ServerExpectContinue(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/refuse" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	})
+	addr, _ := h1Serve(t, h, ServerConfig{})
+
+	c := dialRaw(t, addr)
+	c.send("PUT /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+	line, err := c.br.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("got %q, %v; want 100 Continue", line, err)
+	}
+	if blank, _ := c.br.ReadString('\n'); blank != "\r\n" {
+		t.Fatalf("100 Continue not followed by an empty line: %q", blank)
+	}
+	c.send("data")
+	if resp, body := c.read("PUT"); resp.StatusCode != 200 || body != "data" {
+		t.Errorf("status %d body %q, want 200 data", resp.StatusCode, body)
+	}
+
+	c = dialRaw(t, addr)
+	c.send("PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+	if resp, _ := c.read("PUT"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("status %d, want 403 without a 100 Continue first", resp.StatusCode)
+	}
+	if !c.closed() {
+		t.Error("the connection stayed open with the body neither read nor sent")
+	}
+}
+
+func TestH1ServerRefusesBadHeads(t *testing.T) {
+	addr, _ := h1Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ServerConfig{MaxHeaderBytes: 1024})
+	tests := []struct {
+		name, raw string
+		status    int
+	}{
+		{"conflicting lengths", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+		{"length and chunked", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+		{"unknown coding", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+		{"negative length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400},
+		{"HTTP/2 request line", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+		{"garbage version", "GET / HTPT/1.1\r\nHost: x\r\n\r\n", 400},
+		{"folded field", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n", 400},
+		{"space before colon", "GET / HTTP/1.1\r\nHost: x\r\nX-A : 1\r\n\r\n", 400},
+		{"two hosts", "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
+		{"control character", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", 400},
+		{"odd expectation", "GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417},
+		{"request line over the limit", "GET /" + strings.Repeat("a", 2048) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431},
+		{"leading blank lines are skipped", "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 200},
+		{"lowercase names", "GET / HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n", 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rawExchange(t, addr, tc.raw); got != tc.status {
+				t.Errorf("status %d, want %d", got, tc.status)
+			}
+		})
+	}
+}
+
+func TestH1ServerNoticesClientGoing(t *testing.T) {
+	cause := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			cause <- context.Cause(r.Context())
+		case <-time.After(10 * time.Second):
+			cause <- errors.New("the request was not canceled within 10s of the client leaving")
+		}
+	})
+	addr, _ := h1Serve(t, h, ServerConfig{})
+	c := dialRaw(t, addr)
+	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.nc.Close()
+	if err := <-cause; !errors.Is(err, errClientGone) {
+		t.Errorf("context cause %v, want %v", err, errClientGone)
+	}
+}
+
+func TestH1ServerSlowRequestKeepsPipelinedByte(t *testing.T) {
+	// A request that outlives clientGoneCheckAfter has its connection
+	// watched; a pipelined request arriving meanwhile must survive it.
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	events := make(chan string, 2)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil)
+	s.watchHook = func(ev string) { events <- ev }
+	go func() { _ = s.Serve(ln) }()
+	defer s.Shutdown(context.Background())
+	c := dialRaw(t, ln.Addr().String())
+	c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	if ev := <-events; ev != "watching" {
+		t.Fatalf("event %q, want watching", ev)
+	}
+	c.send("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+	if ev := <-events; ev != "pending" {
+		t.Fatalf("event %q, want pending", ev)
+	}
+	close(release)
+	for _, want := range []string{"/slow", "/next"} {
+		if _, body := c.read("GET"); body != want {
+			t.Errorf("body %q, want %q", body, want)
+		}
+	}
+}
+
+func TestH1ServerShutdownFinishesRequests(t *testing.T) {
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(entered)
+			<-release
+		}
+		io.WriteString(w, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	addr := ln.Addr().String()
+
+	idle := dialRaw(t, addr)
+	idle.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	idle.read("GET")
+	busy := dialRaw(t, addr)
+	busy.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered
+
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	if !idle.closed() {
+		t.Error("an idle connection was not closed by Shutdown")
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	default:
+	}
+	close(release)
+	if resp, body := busy.read("GET"); body != "done" || !resp.Close {
+		t.Errorf("in-flight request got %q (close %v), want done with Connection: close", body, resp.Close)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if _, err := net.Dial("tcp", addr); err == nil {
+		t.Error("still accepting after Shutdown")
+	}
+}
+
+func TestH1ServerPanics(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/abort" {
+			panic(http.ErrAbortHandler)
+		}
+		panic("bug")
+	})
+	addr, _ := h1Serve(t, h, ServerConfig{})
+	for _, path := range []string{"/abort", "/bug"} {
+		c := dialRaw(t, addr)
+		c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
+		if !c.closed() {
+			t.Errorf("%s: connection not closed after a panic", path)
+		}
+	}
+	c := dialRaw(t, addr)
+	c.send("GET /abort HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.closed()
+}
+
