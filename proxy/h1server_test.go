@@ -426,4 +426,3 @@ func TestH1ServerPanics(t *testing.T) {
 	c.send("GET /abort HTTP/1.1\r\nHost: x\r\n\r\n")
 	c.closed()
 }
-
