@@ -63,9 +63,10 @@
 //	504 upstream_timeout           the per-try timeout fired
 //	504 request_timeout            the route timeout or the caller's deadline passed
 //
-// net/http itself answers 400 for unparsable requests and 431 for headers
-// over server.maxHeaderBytes, and closes connections whose headers arrive
-// slower than server.readHeaderTimeout.
+// The HTTP servers (h1server.go for plaintext HTTP/1.1, net/http for TLS and
+// h2c) answer 400 for unparsable requests, 431 for a head over
+// server.maxHeaderBytes, and cut off clients whose headers arrive slower
+// than server.readHeaderTimeout.
 //
 // README.md documents every configuration key.
 package proxy

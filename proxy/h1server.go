@@ -544,6 +544,9 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 	}
 	req.URL = u
 	req.Host = cmpOr(u.Host, host)
+	if !httpguts.ValidHostHeader(req.Host) {
+		return nil, badRequest("malformed host in the request target")
+	}
 
 	// Framing (RFC 9112 section 6): a Transfer-Encoding other than chunked
 	// is not implemented, and one alongside a Content-Length is refused

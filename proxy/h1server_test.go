@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // h1Serve serves h with the HTTP/1.1 server on loopback until the test
@@ -425,4 +428,60 @@ func TestH1ServerPanics(t *testing.T) {
 	c := dialRaw(t, addr)
 	c.send("GET /abort HTTP/1.1\r\nHost: x\r\n\r\n")
 	c.closed()
+}
+
+// pipeConn is a net.Conn for parsing tests: reads and writes go nowhere,
+// deadlines are accepted.
+type pipeConn struct{ net.Conn }
+
+func (pipeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234} }
+func (pipeConn) SetReadDeadline(time.Time) error  { return nil }
+func (pipeConn) SetWriteDeadline(time.Time) error { return nil }
+func (pipeConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (pipeConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (pipeConn) Close() error                     { return nil }
+
+// FuzzH1ServerRequest feeds arbitrary bytes to the request parser: it
+// never panics, and what it accepts is a request the handler can trust (a
+// token method, a URL, a valid Host, framing it can read to the end).
+func FuzzH1ServerRequest(f *testing.F) {
+	for _, seed := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST /p?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: T\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+		"GET http://a.example/x HTTP/1.0\r\n\r\n",
+		"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n",
+		"\r\nGET / HTTP/1.1\nhost: x\n\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	s := newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c := newH1Conn(s, pipeConn{})
+		defer c.cancel(nil)
+		c.br = bufio.NewReader(bytes.NewReader(raw))
+		c.bw = bufio.NewWriter(io.Discard)
+		r, herr := c.readRequest()
+		if herr != nil {
+			if herr.status != 0 && http.StatusText(herr.status) == "" {
+				t.Fatalf("refused with an unknown status %d", herr.status)
+			}
+			return
+		}
+		if !validMethod(r.Method) || r.URL == nil || !httpguts.ValidHostHeader(r.Host) {
+			t.Fatalf("accepted a bad request: method %q URL %v host %q", r.Method, r.URL, r.Host)
+		}
+		if _, ok := r.Header["Host"]; ok {
+			t.Fatal("Host left in the header map")
+		}
+		if r.Body != http.NoBody {
+			c.resp.c, c.resp.req = c, r
+			c.resp.started = true // no 100 Continue to a pipe
+			n, _ := io.Copy(io.Discard, r.Body)
+			if r.ContentLength >= 0 && n > r.ContentLength {
+				t.Fatalf("read %d body bytes of a declared %d", n, r.ContentLength)
+			}
+		}
+	})
 }
