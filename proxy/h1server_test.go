@@ -275,7 +275,7 @@ func TestH1ServerExpectContinue(t *testing.T) {
 }
 
 func TestH1ServerRefusesBadHeads(t *testing.T) {
-	addr, _ := h1Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ServerConfig{MaxHeaderBytes: 1024})
+	addr, _ := h1Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ServerConfig{MaxHeaderBytes: 16 << 10})
 	tests := []struct {
 		name, raw string
 		status    int
@@ -291,7 +291,8 @@ func TestH1ServerRefusesBadHeads(t *testing.T) {
 		{"two hosts", "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
 		{"control character", "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", 400},
 		{"odd expectation", "GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417},
-		{"request line over the limit", "GET /" + strings.Repeat("a", 2048) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431},
+		{"request line over the limit", "GET /" + strings.Repeat("a", 17<<10) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431},
+		{"field longer than the read buffer, within the limit", "GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + strings.Repeat("b", 9<<10) + "\r\n\r\n", 200},
 		{"leading blank lines are skipped", "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", 200},
 		{"lowercase names", "GET / HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n", 200},
 	}
@@ -482,6 +483,39 @@ func FuzzH1ServerRequest(f *testing.F) {
 			if r.ContentLength >= 0 && n > r.ContentLength {
 				t.Fatalf("read %d body bytes of a declared %d", n, r.ContentLength)
 			}
+		}
+	})
+}
+
+func TestH1ServerTimeouts(t *testing.T) {
+	bodyErr := make(chan error, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		if r.Method == http.MethodPost {
+			bodyErr <- err
+		}
+	})
+	sc := ServerConfig{IdleTimeout: Duration(50 * time.Millisecond), ReadTimeout: Duration(50 * time.Millisecond)}
+	addr, _ := h1Serve(t, h, sc)
+
+	t.Run("idle keep-alive connections are closed", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		c.read("GET")
+		if !c.closed() {
+			t.Error("an idle connection outlived the idle timeout")
+		}
+	})
+	t.Run("a body slower than the read timeout fails the read", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+		err := <-bodyErr
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Errorf("body read error %v, want a timeout", err)
+		}
+		if _, err := io.ReadAll(c.br); err != nil {
+			t.Errorf("connection not closed cleanly after the timed-out body: %v", err)
 		}
 	})
 }
