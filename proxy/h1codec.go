@@ -47,12 +47,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 		if !httpguts.ValidHeaderFieldName(k) {
 			return fmt.Errorf("invalid header field name %q", k)
 		}
-		for _, v := range vs {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			writeFieldValue(bw, v)
-			bw.WriteString("\r\n")
-		}
+		writeField(bw, k, vs)
 	}
 	hasBody := req.Body != nil && req.Body != http.NoBody && req.ContentLength > 0
 	switch {
@@ -85,7 +80,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 // readResponse reads one answer's head from br (within the caller's
 // limit, see h1Conn.Read) and returns it with a body reading from br.
 func readResponse(br *bufio.Reader, req *http.Request, buf *[]byte) (*http.Response, error) {
-	head, err := readHeadInto(br, buf)
+	head, err := readHeadInto(br, buf, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -182,19 +177,29 @@ func readResponse(br *bufio.Reader, req *http.Request, buf *[]byte) (*http.Respo
 	return resp, nil
 }
 
-// readHeadInto reads a head (start line and fields, to the empty line)
-// into *buf and returns it as one string, which the fields then share.
-func readHeadInto(br *bufio.Reader, buf *[]byte) (string, error) {
+var (
+	errHeadTooLong = errors.New("head over the size limit")
+	errBlankLines  = errors.New("blank lines instead of a start line")
+)
+
+// readHeadInto reads a head (start line and fields, to the empty line) into
+// *buf and returns it as one string, which the fields then share. limit
+// bounds its size (0: no bound). Empty lines before the start line are
+// skipped (RFC 9112 section 2.2), up to maxLeadingBlankLines.
+func readHeadInto(br *bufio.Reader, buf *[]byte, limit int) (string, error) {
 	b := (*buf)[:0]
-	lineStart := 0
+	defer func() { *buf = b }()
+	blank, lineStart := 0, 0
 	for {
 		frag, err := br.ReadSlice('\n')
+		if limit > 0 && len(b)+len(frag) > limit {
+			return "", errHeadTooLong
+		}
 		b = append(b, frag...)
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			*buf = b
 			if err == io.EOF && len(b) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
@@ -202,15 +207,23 @@ func readHeadInto(br *bufio.Reader, buf *[]byte) (string, error) {
 		}
 		line := b[lineStart:]
 		if len(line) == 1 || len(line) == 2 && line[0] == '\r' {
-			*buf = b
-			return string(b), nil
+			if lineStart > 0 {
+				return string(b), nil
+			}
+			if blank++; blank > maxLeadingBlankLines {
+				return "", errBlankLines
+			}
+			b = b[:0]
+			continue
 		}
 		lineStart = len(b)
 	}
 }
 
 // parseFields parses header field lines (to the empty line) into a
-// header whose values are substrings of fields.
+// header whose values are substrings of fields. Folded lines (obsolete,
+// RFC 9112 section 5.2), malformed names and values with control
+// characters are errors.
 func parseFields(fields string) (http.Header, error) {
 	n := strings.Count(fields, "\n")
 	h := make(http.Header, n)
@@ -227,6 +240,9 @@ func parseFields(fields string) (http.Header, error) {
 			return nil, fmt.Errorf("malformed header field %q", l)
 		}
 		value = textproto.TrimString(value)
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return nil, fmt.Errorf("control character in header field %q", name)
+		}
 		key := canonicalKey(name)
 		if vs, ok := h[key]; ok {
 			h[key] = append(vs, value)
@@ -258,21 +274,12 @@ func (b *wireBody) Read(p []byte) (int, error) {
 	case b.chunked != nil:
 		n, err = b.chunked.Read(p)
 		if err == io.EOF {
-			err = b.readTrailer()
+			err = readTrailer(b.br, 0, &b.resp.Trailer)
 		}
 	case b.remain < 0:
 		n, err = b.br.Read(p)
 	default:
-		if int64(len(p)) > b.remain {
-			p = p[:b.remain]
-		}
-		n, err = b.br.Read(p)
-		b.remain -= int64(n)
-		if b.remain == 0 {
-			err = io.EOF
-		} else if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+		n, err = readFixed(b.br, p, &b.remain)
 	}
 	if err != nil {
 		b.err = err
@@ -280,18 +287,43 @@ func (b *wireBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *wireBody) readTrailer() error {
-	limit := 64 << 10
+// readFixed reads from br at most *remain bytes, what is left of a body of
+// known length; it returns io.EOF with the last of them.
+func readFixed(br *bufio.Reader, p []byte, remain *int64) (int, error) {
+	if int64(len(p)) > *remain {
+		p = p[:*remain]
+	}
+	n, err := br.Read(p)
+	*remain -= int64(n)
+	if *remain == 0 {
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// readTrailer reads a chunked body's trailer section, to its empty line,
+// into *trailer, within limit bytes (0: DefaultMaxHeaderBytes). It returns
+// io.EOF when the body is complete.
+func readTrailer(br *bufio.Reader, limit int, trailer *http.Header) error {
+	if limit <= 0 {
+		limit = DefaultMaxHeaderBytes
+	}
 	for {
-		line, err := b.br.ReadSlice('\n')
+		line, err := br.ReadSlice('\n')
 		if err != nil {
 			if err == io.EOF {
 				return io.ErrUnexpectedEOF
 			}
+			if err == bufio.ErrBufferFull {
+				return errors.New("trailer field too long")
+			}
 			return err
 		}
 		if limit -= len(line); limit < 0 {
-			return errors.New("answer's trailer section too large")
+			return errors.New("trailer section too large")
 		}
 		l := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
 		if l == "" {
@@ -301,10 +333,30 @@ func (b *wireBody) readTrailer() error {
 		if !ok || !httpguts.ValidHeaderFieldName(name) {
 			return fmt.Errorf("malformed trailer field %q", l)
 		}
-		if b.resp.Trailer == nil {
-			b.resp.Trailer = http.Header{}
+		if *trailer == nil {
+			*trailer = http.Header{}
 		}
-		b.resp.Trailer.Add(name, textproto.TrimString(value))
+		trailer.Add(name, textproto.TrimString(value))
+	}
+}
+
+// writeField writes a field line per value, CR and LF in values turned
+// into spaces so that no value can add a field of its own.
+func writeField(bw *bufio.Writer, k string, vs []string) {
+	for _, v := range vs {
+		bw.WriteString(k)
+		bw.WriteString(": ")
+		for {
+			i := strings.IndexAny(v, "\r\n")
+			if i < 0 {
+				break
+			}
+			bw.WriteString(v[:i])
+			bw.WriteByte(' ')
+			v = v[i+1:]
+		}
+		bw.WriteString(v)
+		bw.WriteString("\r\n")
 	}
 }
 

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
 // h1server is the data plane's own HTTP/1.x server for plaintext listeners.
@@ -372,7 +374,7 @@ func (c *h1conn) handoff() {
 	if c.rdl != (time.Time{}) {
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
-	if c.s.hl.deliver(&replayConn{Conn: c.nc, rest: rest}) {
+	if c.s.hl.deliver(mtls.WithPrefix(c.nc, rest)) {
 		c.nc = nil
 	}
 }
@@ -386,8 +388,8 @@ type headError struct {
 func (e *headError) Error() string { return e.msg }
 
 var (
-	errHeadTooLarge = &headError{http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"}
-	errHeadClosed   = &headError{0, "connection closed before the request head was complete"}
+	headTooLarge = &headError{http.StatusRequestHeaderFieldsTooLarge, "request header fields too large"}
+	headClosed   = &headError{0, "connection closed before the request head was complete"}
 )
 
 func badRequest(msg string) *headError { return &headError{http.StatusBadRequest, msg} }
@@ -410,41 +412,19 @@ func (c *h1conn) readHead() (string, *headError) {
 	if limit <= 0 {
 		limit = DefaultMaxHeaderBytes
 	}
-	c.head = c.head[:0]
-	blank := 0
-	lineStart := 0
-	for {
-		frag, err := c.br.ReadSlice('\n')
-		if len(c.head)+len(frag) > limit {
-			return "", errHeadTooLarge
-		}
-		c.head = append(c.head, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			if len(c.head) == 0 {
-				return "", errHeadClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return "", &headError{http.StatusRequestTimeout, "request head not received in time"}
-			}
-			return "", errHeadClosed
-		}
-		line := c.head[lineStart:]
-		if len(line) <= 2 && (len(line) == 1 || line[0] == '\r') {
-			if lineStart == 0 {
-				if blank++; blank > maxLeadingBlankLines {
-					return "", badRequest("blank lines instead of a request")
-				}
-				c.head = c.head[:0]
-				continue
-			}
-			return string(c.head), nil
-		}
-		lineStart = len(c.head)
+	head, err := readHeadInto(c.br, &c.head, limit)
+	var ne net.Error
+	switch {
+	case err == nil:
+		return head, nil
+	case err == errHeadTooLong:
+		return "", headTooLarge
+	case err == errBlankLines:
+		return "", badRequest(err.Error())
+	case len(c.head) > 0 && errors.As(err, &ne) && ne.Timeout():
+		return "", &headError{http.StatusRequestTimeout, "request head not received in time"}
 	}
+	return "", headClosed
 }
 
 // readRequest reads and checks one request head and builds the request.
@@ -475,41 +455,16 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 		}
 	}
 
-	n := strings.Count(rest, "\n") - 1
-	h := make(http.Header, n)
-	vals := make([]string, n)
+	h, err := parseFields(rest)
+	if err != nil {
+		return nil, badRequest("malformed header field")
+	}
+	// Host is the request's, not a field handlers see (as in net/http).
+	hosts := h["Host"]
+	delete(h, "Host")
 	var host string
-	hosts := 0
-	for i := 0; rest != ""; i++ {
-		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
-		l = strings.TrimSuffix(l, "\r")
-		if l == "" {
-			break
-		}
-		if l[0] == ' ' || l[0] == '\t' {
-			return nil, badRequest("obsolete line folding in a header field")
-		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return nil, badRequest("malformed header field")
-		}
-		value = textproto.TrimString(value)
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return nil, badRequest("invalid header field value")
-		}
-		key := canonicalKey(name)
-		if key == "Host" {
-			host = value
-			hosts++
-			continue
-		}
-		if vs, ok := h[key]; ok {
-			h[key] = append(vs, value)
-			continue
-		}
-		vals[i] = value
-		h[key] = vals[i : i+1 : i+1]
+	if len(hosts) > 0 {
+		host = hosts[0]
 	}
 
 	req := http.Request{
@@ -521,10 +476,10 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 		RemoteAddr: c.remote,
 		RequestURI: target,
 	}
-	if hosts > 1 {
+	if len(hosts) > 1 {
 		return nil, badRequest("more than one Host field")
 	}
-	if hosts == 0 && minor >= 1 {
+	if len(hosts) == 0 && minor >= 1 {
 		return nil, badRequest("missing Host field")
 	}
 	if !httpguts.ValidHostHeader(host) {
@@ -810,19 +765,10 @@ func (b *h1body) readLocked(p []byte) (int, error) {
 	if b.chunked != nil {
 		n, err = b.chunked.Read(p)
 		if err == io.EOF {
-			err = b.readTrailer()
+			err = readTrailer(b.c.br, b.c.s.sc.MaxHeaderBytes, &b.req.Trailer)
 		}
 	} else {
-		if int64(len(p)) > b.remain {
-			p = p[:b.remain]
-		}
-		n, err = b.c.br.Read(p)
-		b.remain -= int64(n)
-		if b.remain == 0 {
-			err = io.EOF
-		} else if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+		n, err = readFixed(b.c.br, p, &b.remain)
 	}
 	if err != nil {
 		b.err = err
@@ -831,42 +777,6 @@ func (b *h1body) readLocked(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// readTrailer reads the trailer section after the last chunk into
-// req.Trailer, within the header size limit.
-func (b *h1body) readTrailer() error {
-	limit := b.c.s.sc.MaxHeaderBytes
-	if limit <= 0 {
-		limit = DefaultMaxHeaderBytes
-	}
-	for {
-		line, err := b.c.br.ReadSlice('\n')
-		if err != nil {
-			if err == io.EOF {
-				return io.ErrUnexpectedEOF
-			}
-			if err == bufio.ErrBufferFull {
-				return errors.New("trailer field too long")
-			}
-			return err
-		}
-		if limit -= len(line); limit < 0 {
-			return errors.New("trailer section too large")
-		}
-		l := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
-		if l == "" {
-			return io.EOF
-		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return errors.New("malformed trailer field")
-		}
-		if b.req.Trailer == nil {
-			b.req.Trailer = http.Header{}
-		}
-		b.req.Trailer.Add(name, textproto.TrimString(value))
-	}
 }
 
 func (b *h1body) Close() error { return nil }
@@ -1058,28 +968,9 @@ func (w *h1resp) writeFields(dropTrailer bool) {
 				continue
 			}
 		}
-		if strings.HasPrefix(k, http.TrailerPrefix) || !httpguts.ValidHeaderFieldName(k) {
-			continue
+		if !strings.HasPrefix(k, http.TrailerPrefix) && httpguts.ValidHeaderFieldName(k) {
+			writeField(bw, k, vs)
 		}
-		for _, v := range vs {
-			_, _ = bw.WriteString(k)
-			_, _ = bw.WriteString(": ")
-			writeFieldValue(bw, v)
-			_, _ = bw.WriteString("\r\n")
-		}
-	}
-}
-
-func writeFieldValue(bw *bufio.Writer, v string) {
-	for {
-		i := strings.IndexAny(v, "\r\n")
-		if i < 0 {
-			_, _ = bw.WriteString(v)
-			return
-		}
-		_, _ = bw.WriteString(v[:i])
-		_ = bw.WriteByte(' ')
-		v = v[i+1:]
 	}
 }
 
@@ -1184,14 +1075,8 @@ func (w *h1resp) finish() bool {
 func (w *h1resp) writeTrailers() {
 	bw := w.c.bw
 	emit := func(k string, vs []string) {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return
-		}
-		for _, v := range vs {
-			_, _ = bw.WriteString(k)
-			_, _ = bw.WriteString(": ")
-			writeFieldValue(bw, v)
-			_, _ = bw.WriteString("\r\n")
+		if httpguts.ValidHeaderFieldName(k) {
+			writeField(bw, k, vs)
 		}
 	}
 	for _, decl := range w.header["Trailer"] {
@@ -1264,18 +1149,3 @@ func (l *handoffListener) Close() error {
 }
 
 func (l *handoffListener) Addr() net.Addr { return l.addr }
-
-// replayConn is a connection whose first bytes were already read.
-type replayConn struct {
-	net.Conn
-	rest []byte
-}
-
-func (c *replayConn) Read(p []byte) (int, error) {
-	if len(c.rest) > 0 {
-		n := copy(p, c.rest)
-		c.rest = c.rest[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
-}

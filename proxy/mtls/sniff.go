@@ -145,7 +145,11 @@ func (l *sniffListener) Close() error {
 
 func (l *sniffListener) Addr() net.Addr { return l.inner.Addr() }
 
-// prefixConn replays the sniffed byte before reading from the connection.
+// WithPrefix returns c with prefix, bytes already read from it, replayed
+// before what follows on the connection.
+func WithPrefix(c net.Conn, prefix []byte) net.Conn { return &prefixConn{Conn: c, prefix: prefix} }
+
+// prefixConn replays bytes already read before reading from the connection.
 type prefixConn struct {
 	net.Conn
 	prefix []byte
