@@ -187,36 +187,35 @@ var (
 // bounds its size (0: no bound). Empty lines before the start line are
 // skipped (RFC 9112 section 2.2), up to maxLeadingBlankLines.
 func readHeadInto(br *bufio.Reader, buf *[]byte, limit int) (string, error) {
-	b := (*buf)[:0]
-	defer func() { *buf = b }()
+	*buf = (*buf)[:0]
 	blank, lineStart := 0, 0
 	for {
 		frag, err := br.ReadSlice('\n')
-		if limit > 0 && len(b)+len(frag) > limit {
+		if limit > 0 && len(*buf)+len(frag) > limit {
 			return "", errHeadTooLong
 		}
-		b = append(b, frag...)
+		*buf = append(*buf, frag...)
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err != nil {
-			if err == io.EOF && len(b) > 0 {
+			if err == io.EOF && len(*buf) > 0 {
 				err = io.ErrUnexpectedEOF
 			}
 			return "", err
 		}
-		line := b[lineStart:]
+		line := (*buf)[lineStart:]
 		if len(line) == 1 || len(line) == 2 && line[0] == '\r' {
 			if lineStart > 0 {
-				return string(b), nil
+				return string(*buf), nil
 			}
 			if blank++; blank > maxLeadingBlankLines {
 				return "", errBlankLines
 			}
-			b = b[:0]
+			*buf = (*buf)[:0]
 			continue
 		}
-		lineStart = len(b)
+		lineStart = len(*buf)
 	}
 }
 
@@ -225,8 +224,8 @@ func readHeadInto(br *bufio.Reader, buf *[]byte, limit int) (string, error) {
 // RFC 9112 section 5.2), malformed names and values with control
 // characters are errors.
 func parseFields(fields string) (http.Header, error) {
-	n := strings.Count(fields, "\n")
-	h := make(http.Header, n)
+	n := strings.Count(fields, "\n") // the fields and the empty line
+	h := make(http.Header, max(n-1, 0))
 	vals := make([]string, n)
 	for i := 0; fields != ""; i++ {
 		var l string

@@ -413,10 +413,11 @@ func (c *h1conn) readHead() (string, *headError) {
 		limit = DefaultMaxHeaderBytes
 	}
 	head, err := readHeadInto(c.br, &c.head, limit)
+	if err == nil {
+		return head, nil
+	}
 	var ne net.Error
 	switch {
-	case err == nil:
-		return head, nil
 	case err == errHeadTooLong:
 		return "", headTooLarge
 	case err == errBlankLines:
