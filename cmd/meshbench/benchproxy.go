@@ -28,20 +28,23 @@ through each proxy — meshbench's own, run as 'meshbench proxy' in a separate
 process, and nginx and HAProxy when they are installed (skipped otherwise) —
 at a fixed rate (vegeta, open loop) and at saturation (closed loop), and
 prints one table: throughput relative to direct, the latency each proxy adds
-at the fixed rate, and the CPU time each proxy spends per request.
+at the fixed rate, and the CPU time each proxy spends per request. Every
+round measures every target back to back, and the table gives medians over
+the rounds, so that a burst of noise on the machine moves one round and not
+the result.
 
 With two cores and taskset, the proxy runs on core 1 and this process (load
 and upstream) on core 0; see proxy/proxybench for why CPU per request is the
 figure that compares proxies fairly.`,
 		Example: `  meshbench bench-proxy
-  meshbench bench-proxy --duration 5s --connections 32 --json bench.json`,
+  meshbench bench-proxy --duration 5s --rounds 5 --connections 32 --json bench.json`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Targets = targets
 			cfg.Pin = !noPin
 			cfg.Progress = cmd.ErrOrStderr()
-			if cfg.Duration <= 0 || cfg.Rate <= 0 || cfg.Connections <= 0 {
-				return usageErr(errors.New("bench-proxy: --duration, --rate and --connections must be positive"))
+			if cfg.Duration <= 0 || cfg.Rate <= 0 || cfg.Connections <= 0 || cfg.Rounds <= 0 {
+				return usageErr(errors.New("bench-proxy: --duration, --rate, --connections and --rounds must be positive"))
 			}
 			rep, err := proxybench.Run(cmd.Context(), cfg)
 			if rep == nil {
@@ -70,7 +73,8 @@ figure that compares proxies fairly.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.DurationVar(&cfg.Duration, "duration", proxybench.DefaultDuration, "length of each measured phase per target")
+	fl.DurationVar(&cfg.Duration, "duration", proxybench.DefaultDuration, "length of each measured phase per target and round")
+	fl.IntVar(&cfg.Rounds, "rounds", proxybench.DefaultRounds, "rounds, each measuring every target back to back; the table gives medians")
 	fl.DurationVar(&cfg.Warmup, "warmup", proxybench.DefaultWarmup, "warm-up before each target")
 	fl.IntVar(&cfg.Rate, "rate", proxybench.DefaultRate, "requests per second of the fixed-rate phase")
 	fl.IntVar(&cfg.Connections, "connections", proxybench.DefaultConnections, "connections of the saturation phase")

@@ -22,16 +22,24 @@ var AllTargets = []string{TargetDirect, TargetMeshbench, TargetNginx, TargetHAPr
 
 // Defaults of Config.
 const (
-	DefaultDuration    = 10 * time.Second
+	DefaultDuration    = 5 * time.Second
 	DefaultWarmup      = time.Second
 	DefaultRate        = 5000
 	DefaultConnections = 64
+	DefaultRounds      = 3
+	maxRounds          = 20
 )
 
 // Config is one bench run. Zero values take the defaults above.
 type Config struct {
-	// Duration of each measured phase (fixed rate, saturation) per target.
+	// Duration of each measured phase (fixed rate, saturation) per target
+	// and round.
 	Duration time.Duration
+	// Rounds: every round measures every target back to back, and the
+	// report gives medians over rounds of each target's figures and of its
+	// per-round differences and ratios against direct and nginx, so that a
+	// burst of noise on the machine moves one round, not the verdict.
+	Rounds int
 	// Warmup before each target's first phase: connections and pools
 	// fill, nothing is recorded.
 	Warmup time.Duration
@@ -60,6 +68,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Warmup == 0 {
 		c.Warmup = DefaultWarmup
 	}
+	if c.Rounds == 0 {
+		c.Rounds = DefaultRounds
+	}
 	if c.Rate == 0 {
 		c.Rate = DefaultRate
 	}
@@ -82,6 +93,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("rate must be positive")
 	case c.Connections < 1 || c.Connections > 10000:
 		return c, fmt.Errorf("connections %d: want 1 to 10000", c.Connections)
+	case c.Rounds < 1 || c.Rounds > maxRounds:
+		return c, fmt.Errorf("rounds %d: want 1 to %d", c.Rounds, maxRounds)
 	}
 	for _, t := range c.Targets {
 		if !slices.Contains(AllTargets, t) {

@@ -7,7 +7,9 @@
 //
 // # Method
 //
-// Each target gets two phases of Config.Duration after a warm-up:
+// Every proxy is started first and warmed up. Then, in each of
+// Config.Rounds rounds, every target in turn gets two phases of
+// Config.Duration:
 //
 //   - a fixed rate (Config.Rate requests per second, open loop, generated
 //     with vegeta's library, as `vegeta attack -rate`): latency percentiles,
@@ -15,6 +17,12 @@
 //   - saturation (Config.Connections keep-alive connections in a closed
 //     loop, each sending its next request when the previous answer has
 //     arrived, as wrk does): throughput, reported as a ratio to direct.
+//
+// A VM's noise (a descheduled core, a neighbour's burst) lands on whatever
+// phase is running. So the comparisons are made within a round, where the
+// targets ran back to back, and the report gives their medians over the
+// rounds: one disturbed round moves neither the added p99 nor a throughput
+// ratio. The table's own figures are those of the median round.
 //
 // On a 2-core machine the proxy is pinned to core 1 (`taskset -c 1`, and
 // GOMAXPROCS=1 for meshbench, nbthread 1 for HAProxy, worker_processes 1

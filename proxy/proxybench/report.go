@@ -1,9 +1,11 @@
 package proxybench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +21,7 @@ type Report struct {
 	Warmup      string    `json:"warmup"`
 	Rate        int       `json:"rate"`
 	Connections int       `json:"connections"`
+	Rounds      int       `json:"rounds"`
 	Pinned      bool      `json:"pinned"`
 	Notes       []string  `json:"notes,omitempty"`
 	Targets     []Target  `json:"targets"`
@@ -30,18 +33,79 @@ type Target struct {
 	Version string `json:"version,omitempty"`
 	// Skipped says why the target was not measured.
 	Skipped string `json:"skipped,omitempty"`
-	// Rate is the fixed-rate phase, Saturation the closed loop.
+	// Rounds are the phases of every round.
+	Rounds []Round `json:"rounds,omitempty"`
+	// Rate is the fixed-rate phase of the round with the median p99, and
+	// Saturation the closed loop of the round with the median throughput.
 	Rate       Phase `json:"rate"`
 	Saturation Phase `json:"saturation"`
-	// ThroughputRatio is saturation throughput over direct's.
+	// ThroughputRatio is the median over rounds of saturation throughput
+	// over direct's in the same round.
 	ThroughputRatio float64 `json:"throughputRatio"`
-	// AddedP50Ms and AddedP99Ms are the fixed-rate latency over direct's.
+	// AddedP50Ms and AddedP99Ms are the medians over rounds of the
+	// fixed-rate latency minus direct's in the same round.
 	AddedP50Ms float64 `json:"addedP50Ms"`
 	AddedP99Ms float64 `json:"addedP99Ms"`
 	// OtherCPU is the CPU, in cores, that other processes on the machine
 	// used while this target was measured: above a few tenths the
 	// figures are disturbed.
 	OtherCPU float64 `json:"otherCpuCores"`
+}
+
+// Round is what one round measured of one target.
+type Round struct {
+	Rate       Phase `json:"rate"`
+	Saturation Phase `json:"saturation"`
+}
+
+// pickMedians sets Rate and Saturation from the rounds.
+func (t *Target) pickMedians() {
+	if len(t.Rounds) == 0 {
+		return
+	}
+	byP99 := slices.Clone(t.Rounds)
+	slices.SortStableFunc(byP99, func(a, b Round) int { return cmp.Compare(a.Rate.P99Ms, b.Rate.P99Ms) })
+	t.Rate = byP99[(len(byP99)-1)/2].Rate
+	byThroughput := slices.Clone(t.Rounds)
+	slices.SortStableFunc(byThroughput, func(a, b Round) int { return cmp.Compare(a.Saturation.Throughput, b.Saturation.Throughput) })
+	t.Saturation = byThroughput[(len(byThroughput)-1)/2].Saturation
+}
+
+// rounds returns t's rounds, or its one pair of phases for a target built
+// without them.
+func (t Target) rounds() []Round {
+	if len(t.Rounds) > 0 {
+		return t.Rounds
+	}
+	return []Round{{Rate: t.Rate, Saturation: t.Saturation}}
+}
+
+// pairedMedian is the median over the rounds both a and b completed of
+// f(a's round, b's round); ok is false when there is none.
+func pairedMedian(a, b Target, f func(x, y Round) (float64, bool)) (float64, bool) {
+	ar, br := a.rounds(), b.rounds()
+	var vs []float64
+	for i := range min(len(ar), len(br)) {
+		if v, ok := f(ar[i], br[i]); ok {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
+		return 0, false
+	}
+	slices.Sort(vs)
+	if n := len(vs); n%2 == 0 {
+		return (vs[n/2-1] + vs[n/2]) / 2, true
+	}
+	return vs[len(vs)/2], true
+}
+
+// throughputRatio is the median over rounds of a's saturation throughput
+// over b's.
+func throughputRatio(a, b Target) (float64, bool) {
+	return pairedMedian(a, b, func(x, y Round) (float64, bool) {
+		return x.Saturation.Throughput / y.Saturation.Throughput, y.Saturation.Throughput > 0
+	})
 }
 
 // Phase is one measured phase of one target.
@@ -110,11 +174,9 @@ func (r *Report) compare() {
 		if t.Skipped != "" {
 			continue
 		}
-		if d.Saturation.Throughput > 0 {
-			t.ThroughputRatio = t.Saturation.Throughput / d.Saturation.Throughput
-		}
-		t.AddedP50Ms = t.Rate.P50Ms - d.Rate.P50Ms
-		t.AddedP99Ms = t.Rate.P99Ms - d.Rate.P99Ms
+		t.ThroughputRatio, _ = throughputRatio(*t, d)
+		t.AddedP50Ms, _ = pairedMedian(*t, d, func(x, y Round) (float64, bool) { return x.Rate.P50Ms - y.Rate.P50Ms, true })
+		t.AddedP99Ms, _ = pairedMedian(*t, d, func(x, y Round) (float64, bool) { return x.Rate.P99Ms - y.Rate.P99Ms, true })
 	}
 }
 
@@ -125,8 +187,11 @@ const noisyCores = 0.1
 // WriteTable prints the side-by-side table, the notes and the project's
 // targets for meshbench.
 func (r *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "bench-proxy: %d req/s for %s (fixed rate), then %d connections closed-loop for %s (saturation); warm-up %s per target\n",
-		r.Rate, r.Duration, r.Connections, r.Duration, r.Warmup)
+	fmt.Fprintf(w, "bench-proxy: %d req/s for %s (fixed rate), then %d connections closed-loop for %s (saturation), every target in each of %d rounds; warm-up %s per target\n",
+		r.Rate, r.Duration, r.Connections, r.Duration, max(r.Rounds, 1), r.Warmup)
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, "  figures are medians over the rounds; × direct, +p50, +p99 and the nginx ratio are medians of per-round comparisons\n")
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  %s\n", n)
 	}
@@ -195,7 +260,7 @@ func (r *Report) Verdicts() []string {
 	}
 	var out []string
 	if n, ok := r.Find(TargetNginx); ok && n.Skipped == "" && n.Saturation.Throughput > 0 {
-		x := m.Saturation.Throughput / n.Saturation.Throughput
+		x, _ := throughputRatio(m, n)
 		out = append(out, fmt.Sprintf("target: meshbench saturation throughput = %.2f × nginx's (want ≥ 0.80): %s", x, met(x >= 0.8)))
 		if n.Saturation.CPUPerRequestUs > 0 {
 			out = append(out, fmt.Sprintf("        meshbench CPU per request = %.2f × nginx's (%.1f µs vs %.1f µs; user %.1f vs %.1f, kernel %.1f vs %.1f)",

@@ -12,16 +12,17 @@ import (
 // loadGCPercent is GOGC while a bench runs.
 const loadGCPercent = 1000
 
-// Run measures the direct upstream and then each proxy of cfg.Targets in
-// turn, and returns the report. Proxies that are not installed are skipped
-// with a note. When ctx ends, Run stops what is running and returns the
-// report so far with ctx's error.
+// Run starts the proxies of cfg.Targets, then measures the direct upstream
+// and each proxy in turn, cfg.Rounds times over, and returns the report.
+// Proxies that are not installed are skipped with a note. When ctx ends,
+// Run stops what is running and returns the report of the rounds completed
+// with ctx's error.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Started: time.Now().UTC(), Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Rate: cfg.Rate, Connections: cfg.Connections}
+	rep := &Report{Started: time.Now().UTC(), Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Rate: cfg.Rate, Connections: cfg.Connections, Rounds: cfg.Rounds}
 	dir, err := os.MkdirTemp("", "meshbench-bench-proxy-")
 	if err != nil {
 		return nil, err
@@ -52,7 +53,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer up.Close()
 	fmt.Fprintf(cfg.Progress, "upstream on %s\n", up.Addr())
 
-	rep.Targets = append(rep.Targets, measure(ctx, cfg, TargetDirect, up.Addr(), nil))
+	// Every target runs for the whole bench, so that each round can
+	// measure them back to back; only the one being measured is loaded.
+	slots := []*slot{{t: Target{Name: TargetDirect}, addr: up.Addr()}}
+	defer func() {
+		for _, sl := range slots {
+			if sl.p != nil {
+				sl.p.stop()
+			}
+		}
+	}()
 	launchers := []struct {
 		name   string
 		launch launcher
@@ -64,6 +74,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if !cfg.wants(l.name) {
 			continue
 		}
+		sl := &slot{t: Target{Name: l.name}}
+		slots = append(slots, sl)
 		p, err := l.launch(dir, up.Addr(), pin, cfg)
 		if err != nil {
 			var skip *errSkip
@@ -71,35 +83,61 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				err = fmt.Errorf("could not start: %w", err)
 			}
 			fmt.Fprintf(cfg.Progress, "%s: skipped: %v\n", l.name, err)
-			rep.Targets = append(rep.Targets, Target{Name: l.name, Skipped: err.Error()})
+			sl.t.Skipped = err.Error()
 			continue
 		}
-		t := func() Target {
-			defer p.stop()
-			if err := p.ready(ctx); err != nil {
-				return Target{Name: l.name, Version: p.version, Skipped: err.Error()}
+		sl.p, sl.addr, sl.t.Version = p, p.addr, p.version
+		if err := p.ready(ctx); err != nil {
+			sl.t.Skipped = err.Error()
+		}
+	}
+	for _, sl := range slots {
+		if sl.t.Skipped == "" && ctx.Err() == nil {
+			fmt.Fprintf(cfg.Progress, "%s: warm-up %s\n", sl.t.Name, cfg.Warmup)
+			warmUp(ctx, cfg, sl.addr)
+		}
+	}
+	for round := 1; round <= cfg.Rounds && ctx.Err() == nil; round++ {
+		for _, sl := range slots {
+			if sl.t.Skipped != "" || ctx.Err() != nil {
+				continue
 			}
-			t := measure(ctx, cfg, l.name, p.addr, p)
-			t.Version = p.version
-			return t
-		}()
-		rep.Targets = append(rep.Targets, t)
+			rd, other := measure(ctx, cfg, round, sl.t.Name, sl.addr, sl.p)
+			if ctx.Err() != nil {
+				break // an interrupted round is not a round
+			}
+			sl.t.Rounds = append(sl.t.Rounds, rd)
+			sl.t.OtherCPU = max(sl.t.OtherCPU, other)
+		}
+	}
+	for _, sl := range slots {
+		sl.t.pickMedians()
+		rep.Targets = append(rep.Targets, sl.t)
 	}
 	rep.compare()
 	return rep, ctx.Err()
 }
 
-// measure runs the warm-up and both phases against addr, reading the CPU
-// time of p (nil for direct) around each phase.
-func measure(ctx context.Context, cfg Config, name, addr string, p *process) (t Target) {
-	t = Target{Name: name}
+// slot is a target while the bench runs.
+type slot struct {
+	t    Target
+	addr string
+	p    *process // nil for direct
+}
+
+// warmUp fills connections and pools; nothing is recorded.
+func warmUp(ctx context.Context, cfg Config, addr string) {
+	_ = fixedRate(ctx, "http://"+addr+"/bench", cfg.Rate, cfg.Warmup/2)
+	_ = closedLoop(ctx, addr, cfg.Connections, cfg.Warmup/2)
+}
+
+// measure runs one round's two phases against addr, reading the CPU time
+// of p (nil for direct) around each, and returns them with the CPU, in
+// cores, that other processes used meanwhile.
+func measure(ctx context.Context, cfg Config, round int, name, addr string, p *process) (Round, float64) {
+	var rd Round
 	url := "http://" + addr + "/bench"
 	n := startNoise()
-	defer func() { t.OtherCPU = n.cores() }()
-	fmt.Fprintf(cfg.Progress, "%s: warm-up %s\n", name, cfg.Warmup)
-	_ = fixedRate(ctx, url, cfg.Rate, cfg.Warmup/2)
-	_ = closedLoop(ctx, addr, cfg.Connections, cfg.Warmup/2)
-
 	cpuOf := func() cpuTime {
 		if p == nil {
 			return cpuTime{}
@@ -110,16 +148,16 @@ func measure(ctx context.Context, cfg Config, name, addr string, p *process) (t 
 		}
 		return d
 	}
-	fmt.Fprintf(cfg.Progress, "%s: %d req/s for %s\n", name, cfg.Rate, cfg.Duration)
+	fmt.Fprintf(cfg.Progress, "round %d/%d: %s: %d req/s for %s\n", round, cfg.Rounds, name, cfg.Rate, cfg.Duration)
 	c0 := cpuOf()
-	t.Rate = fixedRate(ctx, url, cfg.Rate, cfg.Duration)
+	rd.Rate = fixedRate(ctx, url, cfg.Rate, cfg.Duration)
 	c1 := cpuOf()
-	fmt.Fprintf(cfg.Progress, "%s: %d connections closed-loop for %s\n", name, cfg.Connections, cfg.Duration)
-	t.Saturation = closedLoop(ctx, addr, cfg.Connections, cfg.Duration)
+	fmt.Fprintf(cfg.Progress, "round %d/%d: %s: %d connections closed-loop for %s\n", round, cfg.Rounds, name, cfg.Connections, cfg.Duration)
+	rd.Saturation = closedLoop(ctx, addr, cfg.Connections, cfg.Duration)
 	c2 := cpuOf()
 	if p != nil {
-		t.Rate.cpu(c1.sub(c0))
-		t.Saturation.cpu(c2.sub(c1))
+		rd.Rate.cpu(c1.sub(c0))
+		rd.Saturation.cpu(c2.sub(c1))
 	}
-	return t
+	return rd, n.cores()
 }

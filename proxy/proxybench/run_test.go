@@ -19,7 +19,7 @@ func TestRunShort(t *testing.T) {
 	}
 	var progress bytes.Buffer
 	rep, err := Run(context.Background(), Config{
-		Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond, Rate: 200, Connections: 4,
+		Duration: 200 * time.Millisecond, Warmup: 100 * time.Millisecond, Rate: 200, Connections: 4, Rounds: 2,
 		MeshbenchCommand: childCommand, Progress: &progress,
 	})
 	if err != nil {
@@ -38,6 +38,9 @@ func TestRunShort(t *testing.T) {
 			}
 			continue
 		}
+		if len(tg.Rounds) != 2 {
+			t.Errorf("%s: %d rounds, want 2", tg.Name, len(tg.Rounds))
+		}
 		for _, ph := range []Phase{tg.Rate, tg.Saturation} {
 			if ph.Requests == 0 || ph.Errors != 0 || ph.Throughput <= 0 || ph.P50Ms <= 0 || ph.P99Ms < ph.P50Ms {
 				t.Errorf("%s: phase %+v", tg.Name, ph)
@@ -51,7 +54,7 @@ func TestRunShort(t *testing.T) {
 	if err := rep.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"direct", "meshbench", "× direct", "CPU µs/req", "target: meshbench added p99"} {
+	for _, want := range []string{"direct", "meshbench", "× direct", "CPU µs/req", "target: meshbench added p99", "medians"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -71,7 +74,10 @@ func TestConfigDefaultsAndErrors(t *testing.T) {
 	if err != nil || c.Duration != DefaultDuration || c.Rate != DefaultRate || c.Connections != DefaultConnections || len(c.Targets) != len(AllTargets) {
 		t.Fatalf("defaults %+v %v", c, err)
 	}
-	for _, bad := range []Config{{Connections: -1}, {Targets: []string{"envoy"}}, {Duration: -time.Second}} {
+	if c.Rounds != DefaultRounds {
+		t.Errorf("rounds %d, want %d", c.Rounds, DefaultRounds)
+	}
+	for _, bad := range []Config{{Connections: -1}, {Targets: []string{"envoy"}}, {Duration: -time.Second}, {Rounds: -1}, {Rounds: maxRounds + 1}} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
@@ -96,4 +102,54 @@ func TestBurstPacer(t *testing.T) {
 			t.Errorf("Pace(%v, %d) = %v %v, want %v", tc.elapsed, tc.hits, wait, stop, tc.wait)
 		}
 	}
+}
+
+// TestMediansOverRounds: a round disturbed by noise on the machine (a
+// latency spike in direct's fixed-rate phase, a throughput dip in nginx's
+// closed loop) moves neither the added p99 nor the nginx ratio, which are
+// medians of per-round comparisons.
+func TestMediansOverRounds(t *testing.T) {
+	round := func(p99, sat float64) Round {
+		return Round{Rate: Phase{P50Ms: 0.1, P99Ms: p99}, Saturation: Phase{Throughput: sat}}
+	}
+	rep := &Report{Rate: 5000, Rounds: 3, Targets: []Target{
+		{Name: TargetDirect, Rounds: []Round{round(1.0, 100000), round(7.0, 100000), round(1.1, 100000)}},
+		{Name: TargetMeshbench, Rounds: []Round{round(1.3, 40000), round(1.4, 41000), round(1.5, 39000)}},
+		{Name: TargetNginx, Rounds: []Round{round(1.1, 80000), round(1.2, 20000), round(1.2, 82000)}},
+	}}
+	for i := range rep.Targets {
+		rep.Targets[i].pickMedians()
+	}
+	rep.compare()
+	m, _ := rep.Find(TargetMeshbench)
+	// Per-round added p99: 0.3, -5.6, 0.4 → median 0.3.
+	if d := m.AddedP99Ms - 0.3; d > 1e-9 || d < -1e-9 {
+		t.Errorf("added p99 %.3f ms, want 0.300", m.AddedP99Ms)
+	}
+	if m.Rate.P99Ms != 1.4 || m.Saturation.Throughput != 40000 {
+		t.Errorf("median round: p99 %.1f, throughput %.0f; want 1.4 and 40000", m.Rate.P99Ms, m.Saturation.Throughput)
+	}
+	if m.ThroughputRatio != 0.4 {
+		t.Errorf("ratio to direct %.3f, want 0.400", m.ThroughputRatio)
+	}
+	// Per-round ratio to nginx: 0.5, 2.05, 0.4756 → median 0.5.
+	if x, ok := throughputRatio(m, mustFind(t, rep, TargetNginx)); !ok || x != 0.5 {
+		t.Errorf("ratio to nginx %.4f, want 0.5000", x)
+	}
+	var verdicts bytes.Buffer
+	for _, l := range rep.Verdicts() {
+		verdicts.WriteString(l + "\n")
+	}
+	if !strings.Contains(verdicts.String(), "= 0.50 × nginx's") || !strings.Contains(verdicts.String(), "= +0.300 ms (want ≤ 1 ms): met") {
+		t.Errorf("verdicts:\n%s", verdicts.String())
+	}
+}
+
+func mustFind(t *testing.T, r *Report, name string) Target {
+	t.Helper()
+	tg, ok := r.Find(name)
+	if !ok {
+		t.Fatalf("no target %s", name)
+	}
+	return tg
 }
