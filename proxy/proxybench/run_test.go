@@ -140,7 +140,8 @@ func TestMediansOverRounds(t *testing.T) {
 	for _, l := range rep.Verdicts() {
 		verdicts.WriteString(l + "\n")
 	}
-	if !strings.Contains(verdicts.String(), "= 0.50 × nginx's") || !strings.Contains(verdicts.String(), "= +0.300 ms (want ≤ 1 ms): met") {
+	if !strings.Contains(verdicts.String(), "= 0.50 × nginx's") || !strings.Contains(verdicts.String(), "= +0.300 ms (want ≤ 1 ms): met") ||
+		!strings.Contains(verdicts.String(), "other proxies in the same rounds: nginx +0.100 ms") {
 		t.Errorf("verdicts:\n%s", verdicts.String())
 	}
 }
