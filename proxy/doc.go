@@ -63,8 +63,8 @@
 //	504 upstream_timeout           the per-try timeout fired
 //	504 request_timeout            the route timeout or the caller's deadline passed
 //
-// The HTTP servers (h1server.go for plaintext HTTP/1.1, net/http for TLS and
-// h2c) answer 400 for unparsable requests, 431 for a head over
+// The HTTP servers (h1server.go for HTTP/1.1, net/http for HTTP/2 and the
+// admin API) answer 400 for unparsable requests, 431 for a head over
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower
 // than server.readHeaderTimeout.
 //

@@ -3,7 +3,9 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -46,15 +48,18 @@ import (
 //   - a response whose length is unknown is held up to heldBodyBytes and
 //     then sent with a Content-Length, as net/http does, or chunked.
 //
-// TLS listeners and connections that open with the HTTP/2 preface (h2c
-// prior knowledge) are served by net/http, which has the HTTP/2 server.
-// Upgrades are not proxied (see hopbyhop.go), so the server has no Hijack.
+// On a TLS listener it runs the handshake itself and serves connections
+// that chose HTTP/1.1 (or nothing) by ALPN. Connections that chose h2, and
+// plaintext ones that open with the HTTP/2 preface (h2c prior knowledge),
+// are handed to net/http, which has the HTTP/2 server. Upgrades are not
+// proxied (see hopbyhop.go), so the server has no Hijack.
 type h1server struct {
 	h   http.Handler
 	sc  ServerConfig
 	log *slog.Logger
-	h2c *http.Server     // serves h2c connections; nil when h2c is off
-	hl  *handoffListener // feeds h2c
+	h2  *http.Server     // serves the HTTP/2 connections; nil: there are none
+	hl  *handoffListener // feeds h2
+	h2c bool             // plaintext connections may open with the preface
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -83,12 +88,11 @@ const (
 	maxLeadingBlankLines = 4
 )
 
-func newH1Server(h http.Handler, sc ServerConfig, log *slog.Logger, h2c *http.Server) *h1server {
-	s := &h1server{h: h, sc: sc, log: log, conns: map[*h1conn]struct{}{}, changed: make(chan struct{}, 1)}
-	if h2c != nil {
-		s.h2c = h2c
-	}
-	return s
+// newH1Server serves h. h2, when not nil, takes the HTTP/2 connections:
+// those that chose h2 by ALPN and, with h2c set, plaintext ones that open
+// with the HTTP/2 preface.
+func newH1Server(h http.Handler, sc ServerConfig, log *slog.Logger, h2 *http.Server, h2c bool) *h1server {
+	return &h1server{h: h, sc: sc, log: log, h2: h2, h2c: h2c && h2 != nil, conns: map[*h1conn]struct{}{}, changed: make(chan struct{}, 1)}
 }
 
 // Serve accepts connections on ln until Shutdown. It returns
@@ -101,9 +105,9 @@ func (s *h1server) Serve(ln net.Listener) error {
 		return http.ErrServerClosed
 	}
 	s.ln = ln
-	if s.h2c != nil {
+	if s.h2 != nil {
 		s.hl = newHandoffListener(ln.Addr())
-		go func() { _ = s.h2c.Serve(s.hl) }()
+		go func() { _ = s.h2.Serve(s.hl) }()
 	}
 	s.mu.Unlock()
 	var backoff time.Duration
@@ -166,9 +170,9 @@ func (s *h1server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	var h2err chan error
-	if s.h2c != nil && hl != nil {
+	if s.h2 != nil && hl != nil {
 		h2err = make(chan error, 1)
-		go func() { h2err <- s.h2c.Shutdown(ctx) }()
+		go func() { h2err <- s.h2.Shutdown(ctx) }()
 	}
 	for {
 		s.mu.Lock()
@@ -223,8 +227,9 @@ type h1conn struct {
 	watchEnd chan struct{} // watch sends when it has returned
 	pending  int           // a byte watch read, or -1
 	pend     [1]byte
-	gone     error      // what watch saw: the client went away
-	wmu      sync.Mutex // see h1resp.started
+	gone     error                // what watch saw: the client went away
+	wmu      sync.Mutex           // see h1resp.started
+	tls      *tls.ConnectionState // every request's r.TLS on a TLS connection
 }
 
 var (
@@ -269,11 +274,14 @@ func (c *h1conn) serve() {
 		}
 		c.finish()
 	}()
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
+		return
+	}
 	for {
 		if !c.awaitRequest() {
 			return
 		}
-		if c.first && c.s.hl != nil && c.h2cPreface() {
+		if c.first && c.s.h2c && c.tls == nil && c.h2cPreface() {
 			c.handoff()
 			return
 		}
@@ -349,6 +357,46 @@ func (c *h1conn) awaitRequest() bool {
 		}
 	}
 	return true
+}
+
+// handshake runs the TLS handshake within the header timeout (the read
+// timeout without one, as net/http does) and reports whether this server
+// serves the connection: one that chose h2 by ALPN is handed to net/http.
+func (c *h1conn) handshake(tc *tls.Conn) bool {
+	if d := cmp.Or(c.s.sc.ReadHeaderTimeout.D(), c.s.sc.ReadTimeout.D()); d > 0 {
+		dl := time.Now().Add(d)
+		_ = tc.SetReadDeadline(dl)
+		_ = tc.SetWriteDeadline(dl)
+	}
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		c.s.log.Debug("TLS handshake failed", "remote", c.remote, "error", err)
+		// A plaintext request to a TLS port gets a plaintext answer.
+		var re tls.RecordHeaderError
+		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
+			_, _ = io.WriteString(re.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		}
+		return false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	cs := tc.ConnectionState()
+	if cs.NegotiatedProtocol == "h2" {
+		if c.s.hl != nil && c.s.hl.deliver(tc) {
+			c.nc = nil
+		}
+		return false
+	}
+	c.tls = &cs
+	return true
+}
+
+// looksLikeHTTP reports whether the first bytes of a would-be TLS record
+// are the start of an HTTP/1.x request.
+func looksLikeHTTP(b [5]byte) bool {
+	switch string(b[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH", "CONNE", "TRACE":
+		return true
+	}
+	return false
 }
 
 // h2Preface opens every HTTP/2 connection (RFC 9113 section 3.4).
@@ -476,6 +524,7 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 		Header:     h,
 		RemoteAddr: c.remote,
 		RequestURI: target,
+		TLS:        c.tls,
 	}
 	if len(hosts) > 1 {
 		return nil, badRequest("more than one Host field")

@@ -4,10 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -25,7 +31,7 @@ func h1Serve(t *testing.T, h http.Handler, sc ServerConfig) (string, *h1server) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, sc, slog.New(slog.DiscardHandler), nil)
+	s := newH1Server(h, sc, slog.New(slog.DiscardHandler), nil, false)
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -339,7 +345,7 @@ func TestH1ServerSlowRequestKeepsPipelinedByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil)
+	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil, false)
 	s.watchHook = func(ev string) { events <- ev }
 	go func() { _ = s.Serve(ln) }()
 	defer s.Shutdown(context.Background())
@@ -374,7 +380,7 @@ func TestH1ServerShutdownFinishesRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil)
+	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil, false)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	addr := ln.Addr().String()
@@ -457,7 +463,7 @@ func FuzzH1ServerRequest(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	s := newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil)
+	s := newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil, false)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c := newH1Conn(s, pipeConn{})
 		defer c.cancel(nil)
@@ -518,4 +524,80 @@ func TestH1ServerTimeouts(t *testing.T) {
 			t.Errorf("connection not closed cleanly after the timed-out body: %v", err)
 		}
 	})
+}
+
+// selfSigned returns a TLS certificate for 127.0.0.1 and a pool trusting it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// TestH1ServerTLS: on a TLS listener the server runs the handshake, serves
+// HTTP/1.1 with r.TLS set, hands connections that chose h2 to net/http, and
+// answers a plaintext request with a plaintext 400.
+func TestH1ServerTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s tls=%v", r.Proto, r.TLS != nil && r.TLS.HandshakeComplete)
+	})
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
+	h2 := &http.Server{Handler: h, TLSConfig: cfg, Protocols: &protos}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newH1Server(h, ServerConfig{ReadHeaderTimeout: Duration(5 * time.Second)}, slog.New(slog.DiscardHandler), h2, false)
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(tls.NewListener(ln, cfg)) }()
+	defer func() {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		<-served
+	}()
+	url := "https://" + ln.Addr().String() + "/"
+
+	for _, tc := range []struct {
+		name  string
+		h2    bool
+		proto string
+	}{{"HTTP/1.1 by ALPN", false, "HTTP/1.1"}, {"h2 by ALPN", true, "HTTP/2.0"}} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: tc.h2}
+		c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		tr.CloseIdleConnections()
+		if want := tc.proto + " tls=true"; string(b) != want {
+			t.Errorf("%s: %q, want %q", tc.name, b, want)
+		}
+	}
+
+	if got := rawExchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); got != http.StatusBadRequest {
+		t.Errorf("plaintext request to the TLS port: status %d, want 400", got)
+	}
 }

@@ -269,11 +269,7 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 	if data && !tlsOn {
 		// Plaintext data plane: the proxy's own HTTP/1.1 server, with
 		// net/http behind it for h2c connections.
-		var h2c *http.Server
-		if !sc.DisableH2C {
-			h2c = srv
-		}
-		return p.track(newH1Server(h, sc, p.env.log, h2c), ln)
+		return p.track(newH1Server(h, sc, p.env.log, srv, !sc.DisableH2C), ln)
 	}
 	if tlsOn {
 		// mtls.Listen rather than ServeTLS's tls.NewListener, so that a
@@ -285,7 +281,9 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 			ln.Close()
 			return err
 		}
-		return p.track(srv, tln)
+		// The proxy's own HTTP/1.1 server runs the handshakes; connections
+		// that choose h2 go on to net/http.
+		return p.track(newH1Server(h, sc, p.env.log, srv, false), tln)
 	}
 	return p.track(srv, ln)
 }

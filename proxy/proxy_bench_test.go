@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,9 @@ import (
 //
 // Variants: "minimal" is one route and one endpoint; "policies" adds a rate
 // limiter, an outcome breaker, outlier detection, a retry policy with its
-// budget and least_request balancing over two endpoints.
+// budget and least_request balancing over two endpoints; "tls" is minimal
+// with the client talking HTTP/1.1 over TLS to the proxy (direct stays
+// plaintext, so its x-direct includes TLS).
 func BenchmarkProxy(b *testing.B) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -34,11 +38,15 @@ func BenchmarkProxy(b *testing.B) {
 	up2 := httptest.NewServer(up.Config.Handler)
 	defer up2.Close()
 
+	cert, pool := selfSigned(b)
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
 	variants := []struct {
 		name string
 		cfg  Config
+		tls  bool
 	}{
 		{name: "minimal", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{})},
+		{name: "tls", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{}), tls: true},
 		{name: "policies", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr, up2.Listener.Addr().String()),
 			Balancer:       BalancerConfig{Type: "least_request"},
 			CircuitBreaker: &BreakerConfig{},
@@ -49,8 +57,12 @@ func BenchmarkProxy(b *testing.B) {
 		})},
 	}
 	for _, v := range variants {
-		h := start(b, v.cfg)
-		tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 1024}
+		var opts []Option
+		if v.tls {
+			opts = append(opts, WithServerTLS(serverTLS))
+		}
+		h := start(b, v.cfg, opts...)
+		tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 1024, TLSClientConfig: &tls.Config{RootCAs: pool}}
 		client := &http.Client{Transport: tr}
 		get := func(url string) {
 			resp, err := client.Get(url)
@@ -64,6 +76,9 @@ func BenchmarkProxy(b *testing.B) {
 			}
 		}
 		direct, proxied := "http://"+addr+"/", h.url+"/"
+		if v.tls {
+			proxied = "https://" + strings.TrimPrefix(h.url, "http://") + "/"
+		}
 		for _, mode := range []string{"serial", "parallel"} {
 			b.Run(v.name+"/"+mode, func(b *testing.B) {
 				parallel := mode == "parallel"
