@@ -201,8 +201,11 @@ func (c *h1Client) newConn(addr string, nc net.Conn) *h1Conn {
 	if cc, ok := nc.(*countedConn); ok {
 		inner = cc.Conn
 	}
+	pc.fd = -1
 	if sc, ok := inner.(syscall.Conn); ok {
-		pc.raw, _ = sc.SyscallConn()
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(fd uintptr) { pc.fd = int(fd) })
+		}
 	}
 	return pc
 }
@@ -290,7 +293,11 @@ type h1Conn struct {
 	c      *h1Client
 	addr   string
 	nc     net.Conn
-	raw    syscall.RawConn // nil when the connection has no file descriptor
+	// fd is the socket's descriptor, -1 when it has none. It stays valid
+	// while the connection is open, and an idle connection taken from the
+	// pool is its taker's alone until put back, so nothing closes it
+	// while closedByPeer looks.
+	fd int
 	br     *bufio.Reader   // reads through the connection's Read, below
 	bw     *bufio.Writer
 	head   []byte // the answer's head being read, reused
@@ -328,17 +335,12 @@ func (pc *h1Conn) closedByPeer() bool {
 	if pc.br.Buffered() > 0 {
 		return true
 	}
-	if pc.raw == nil {
+	if pc.fd < 0 {
 		return false
 	}
-	gone := false
-	err := pc.raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		gone = n > 0 || (n == 0 && err == nil) || (err != nil && !errors.Is(err, syscall.EAGAIN))
-		return true
-	})
-	return gone || err != nil
+	var b [1]byte
+	n, _, err := syscall.Recvfrom(pc.fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return n > 0 || (n == 0 && err == nil) || (err != nil && !errors.Is(err, syscall.EAGAIN))
 }
 
 // roundTrip writes req and reads the answer's head. The connection is
