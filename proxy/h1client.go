@@ -290,15 +290,15 @@ func (c *h1Client) CloseIdleConnections() {
 
 // h1Conn is one pooled upstream connection.
 type h1Conn struct {
-	c      *h1Client
-	addr   string
-	nc     net.Conn
+	c    *h1Client
+	addr string
+	nc   net.Conn
 	// fd is the socket's descriptor, -1 when it has none. It stays valid
 	// while the connection is open, and an idle connection taken from the
 	// pool is its taker's alone until put back, so nothing closes it
 	// while closedByPeer looks.
-	fd int
-	br     *bufio.Reader   // reads through the connection's Read, below
+	fd     int
+	br     *bufio.Reader // reads through the connection's Read, below
 	bw     *bufio.Writer
 	head   []byte // the answer's head being read, reused
 	idleAt time.Time

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"io"
 	"net/http"
 	"strings"
@@ -130,7 +131,7 @@ func TestReadResponse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf []byte
-			req := &http.Request{Method: cmpOr(tc.method, "GET")}
+			req := &http.Request{Method: cmp.Or(tc.method, "GET")}
 			resp, err := readResponse(bufio.NewReader(strings.NewReader(tc.raw)), req, &buf)
 			if err != nil {
 				t.Fatal(err)

@@ -548,7 +548,7 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 		u.Scheme = ""
 	}
 	req.URL = u
-	req.Host = cmpOr(u.Host, host)
+	req.Host = cmp.Or(u.Host, host)
 	if !httpguts.ValidHostHeader(req.Host) {
 		return nil, badRequest("malformed host in the request target")
 	}
@@ -632,13 +632,6 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 		}
 	}
 	return r, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func validMethod(m string) bool {
