@@ -26,7 +26,8 @@ import (
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
-// h1server is the data plane's own HTTP/1.x server for plaintext listeners.
+// h1server is the data plane's own HTTP/1.x server, for plaintext and TLS
+// listeners.
 //
 // It exists for speed, not features: net/http's server costs the proxy more
 // CPU per request than nginx spends in total (bench-proxy), and most of that
