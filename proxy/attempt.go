@@ -29,6 +29,7 @@ type attempt struct {
 	reqOut *http.Request
 
 	resp   *http.Response
+	relay  bool // the fast path relayed an answer of status, with no resp
 	err    error
 	kind   retry.Kind
 	status int    // the status the proxy answers with when resp is nil
@@ -233,10 +234,10 @@ func (a *attempt) finish(bodyErr error) {
 	c.env.metrics.upstream(c.name, a.ep.id, code, lat)
 	o := outlier.Success
 	switch {
-	case a.resp == nil || bodyErr != nil:
+	case !a.answered() || bodyErr != nil:
 		o = outlier.LocalOriginFailure
 	default:
-		o = outlier.FromStatus(a.resp.StatusCode)
+		o = outlier.FromStatus(a.status)
 	}
 	if o != outlier.Success {
 		a.ep.failures.Add(1)
@@ -246,11 +247,14 @@ func (a *attempt) finish(bodyErr error) {
 	}
 }
 
+// answered reports whether the upstream answered the try, with a.status.
+func (a *attempt) answered() bool { return a.resp != nil || a.relay }
+
 // upstreamCode is the code label of an upstream try: the status, or the
 // kind of transport failure.
 func upstreamCode(a *attempt) string {
-	if a.resp != nil {
-		return codeLabel(a.resp.StatusCode)
+	if a.answered() {
+		return codeLabel(a.status)
 	}
 	switch a.kind {
 	case retry.Timeout:

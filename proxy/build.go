@@ -93,6 +93,11 @@ func (b *builder) build(cfg Config) (*snapshot, error) {
 		b.errs.add("routes", fmt.Errorf("gateway mode needs at least one route"))
 	}
 	b.sidecar(s, cfg.Sidecar)
+	if b.opts == nil || !b.opts.noFastPath {
+		for _, rt := range s.allRoutes() {
+			rt.fast = fastRoute(rt)
+		}
+	}
 
 	if err := b.errs.err(); err != nil {
 		for _, c := range b.fresh {

@@ -35,7 +35,7 @@ func (e *entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m.active.Inc()
 	abort := e.safeServe(st, r)
 	m.active.Dec()
-	p.record(snap, st, r)
+	p.record(snap, st, lineOf(r))
 	snap.release()
 	p.rngs.Put(st.rng)
 	abort = abort || st.abort
@@ -141,7 +141,7 @@ func (e *entry) route(w http.ResponseWriter, st *reqState, r *http.Request) {
 }
 
 // record counts the request in the metrics and writes its access log.
-func (p *Proxy) record(snap *snapshot, st *reqState, r *http.Request) {
+func (p *Proxy) record(snap *snapshot, st *reqState, q requestLine) {
 	d := time.Since(st.start)
 	if st.status == 0 {
 		st.status = http.StatusOK
@@ -149,8 +149,8 @@ func (p *Proxy) record(snap *snapshot, st *reqState, r *http.Request) {
 	p.env.metrics.request(st.route, st.cluster, st.status, d)
 	switch {
 	case p.access != nil:
-		logAccess(p.access, st, r, d)
+		logAccess(p.access, st, q, d)
 	case snap.cfg.AccessLog.Enabled:
-		logAccess(p.stdout, st, r, d)
+		logAccess(p.stdout, st, q, d)
 	}
 }

@@ -84,6 +84,12 @@ func readResponse(br *bufio.Reader, req *http.Request, buf *[]byte) (*http.Respo
 	if err != nil {
 		return nil, err
 	}
+	return parseResponse(head, br, req)
+}
+
+// parseResponse checks an answer's head, read from br, and returns the
+// answer with a body reading from br.
+func parseResponse(head string, br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	line, rest, _ := strings.Cut(head, "\n")
 	line = strings.TrimSuffix(line, "\r")
 	proto, status, ok := strings.Cut(line, " ")

@@ -69,6 +69,12 @@ type h1server struct {
 	changed chan struct{} // a connection ended (Shutdown waits on it)
 
 	watchHook func(string) // tests: told "watching" and "pending" by watch
+
+	// fast, when set, may serve a request from its head alone, without an
+	// http.Request (see fastpath.go). It reports whether it took the
+	// request and, if it did, whether the connection can go on; a request
+	// it does not take it has not touched, and the handler gets it.
+	fast func(c *h1conn, head string) (keep, handled bool)
 }
 
 const (
@@ -231,6 +237,10 @@ type h1conn struct {
 	gone     error                // what watch saw: the client went away
 	wmu      sync.Mutex           // see h1resp.started
 	tls      *tls.ConnectionState // every request's r.TLS on a TLS connection
+	fc       *fastConn            // the fast path's state, once it has served
+	// up is the upstream connection the fast path waits on, which watch
+	// interrupts when the client goes away.
+	up atomic.Pointer[h1Conn]
 }
 
 var (
@@ -287,12 +297,24 @@ func (c *h1conn) serve() {
 			return
 		}
 		c.first = false
-		req, herr := c.readRequest()
+		head, herr := c.readHead()
 		if herr != nil {
 			c.reject(herr)
 			return
 		}
-		if !c.serveOne(req) || c.s.shut.Load() {
+		keep, handled := false, false
+		if c.s.fast != nil {
+			keep, handled = c.s.fast(c, head)
+		}
+		if !handled {
+			req, herr := c.parseRequest(head)
+			if herr != nil {
+				c.reject(herr)
+				return
+			}
+			keep = c.serveOne(req)
+		}
+		if !keep || c.s.shut.Load() {
 			return
 		}
 		if !c.state.CompareAndSwap(connBusy, connIdle) {
@@ -483,6 +505,11 @@ func (c *h1conn) readRequest() (*http.Request, *headError) {
 	if herr != nil {
 		return nil, herr
 	}
+	return c.parseRequest(head)
+}
+
+// parseRequest checks a request head and builds the request.
+func (c *h1conn) parseRequest(head string) (*http.Request, *headError) {
 	line, rest, _ := strings.Cut(head, "\n")
 	line = strings.TrimSuffix(line, "\r")
 	method, target, ok1 := strings.Cut(line, " ")
@@ -743,6 +770,9 @@ func (c *h1conn) watch() {
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			c.gone = err
 			c.cancel(errClientGone)
+			if pc := c.up.Load(); pc != nil {
+				_ = pc.nc.SetDeadline(aLongTimeAgo)
+			}
 		}
 	}
 	c.watchEnd <- struct{}{}
@@ -943,13 +973,7 @@ var statusLines = func() (lines [600]string) {
 	return lines
 }()
 
-func (w *h1resp) writeStatusLine(code int) {
-	if code < len(statusLines) && statusLines[code] != "" {
-		_, _ = w.c.bw.WriteString(statusLines[code])
-		return
-	}
-	_, _ = w.c.bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n")
-}
+func (w *h1resp) writeStatusLine(code int) { writeStatusLine(w.c.bw, code) }
 
 // commit writes the head. With final set the handler has returned, so a
 // held body's length is known.

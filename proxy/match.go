@@ -120,7 +120,7 @@ func compileAnchored(pattern string, errs *fieldErrors, p string) *regexp.Regexp
 
 // match reports whether the request matches; host is lower-case without
 // port, p the cleaned path.
-func (m *matcher) match(r *http.Request, host, p string) bool {
+func (m *matcher) match(method string, hdr fieldSource, host, p string) bool {
 	switch {
 	case m.anyHost:
 	case m.hostSuffix:
@@ -147,7 +147,7 @@ func (m *matcher) match(r *http.Request, host, p string) bool {
 	if len(m.methods) > 0 {
 		ok := false
 		for _, meth := range m.methods {
-			if meth == r.Method {
+			if meth == method {
 				ok = true
 				break
 			}
@@ -157,18 +157,17 @@ func (m *matcher) match(r *http.Request, host, p string) bool {
 		}
 	}
 	for i := range m.headers {
-		if !m.headers[i].match(r.Header) {
+		if !m.headers[i].match(hdr) {
 			return false
 		}
 	}
 	return true
 }
 
-func (h *headerMatcher) match(hdr http.Header) bool {
-	vs, present := hdr[h.name]
+func (h *headerMatcher) match(hdr fieldSource) bool {
+	v, present := hdr.joined(h.name)
 	ok := present
 	if present && h.kind != 0 {
-		v := strings.Join(vs, ",")
 		switch h.kind {
 		case 1:
 			ok = v == h.exact
@@ -182,11 +181,39 @@ func (h *headerMatcher) match(hdr http.Header) bool {
 }
 
 // requestHost returns the request's host, lower-cased, without port.
+// fieldSource is what routing reads of a request's header fields: an
+// http.Header, or the fast path's fields as they came (fastpath.go).
+type fieldSource interface {
+	// joined returns the values of the field with the canonical name,
+	// joined with ",", and whether the field is present.
+	joined(name string) (string, bool)
+}
+
+// headerFields is an http.Header as a fieldSource.
+type headerFields http.Header
+
+func (h headerFields) joined(name string) (string, bool) {
+	vs, ok := h[name]
+	switch {
+	case !ok:
+		return "", false
+	case len(vs) == 1:
+		return vs[0], true
+	}
+	return strings.Join(vs, ","), true
+}
+
 func requestHost(r *http.Request) string {
 	h := r.Host
 	if h == "" {
 		h = r.URL.Host
 	}
+	return hostKey(h)
+}
+
+// hostKey is the host routes match: without the port and the brackets of
+// an IPv6 literal, in lower case.
+func hostKey(h string) string {
 	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
 		h = h[:i]
 	}

@@ -25,6 +25,7 @@ type metrics struct {
 	rejections *prometheus.CounterVec   // local refusals by route, reason
 	ejections  *prometheus.CounterVec   // outlier ejections by cluster, reason
 	reloads    *prometheus.CounterVec   // configuration reloads by result
+	fastPath   prometheus.Counter       // downstream requests the fast path served
 }
 
 // latencyBuckets span 100µs to ~13s in factors of two: loopback proxies
@@ -66,9 +67,12 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbench_proxy_reloads_total", Help: "Configuration reloads by result (applied, refused).",
 		}, []string{"result"}),
+		fastPath: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meshbench_proxy_fast_path_requests_total", Help: "Downstream requests served by the HTTP/1.1 fast path (see the proxy README).",
+		}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upRequests, m.upDuration, m.active,
-		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, &clusterCollector{state: state})
+		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, &clusterCollector{state: state})
 	return m
 }
 

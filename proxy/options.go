@@ -43,6 +43,7 @@ type options struct {
 	events      func(Event)
 	seed        uint64
 	seeded      bool
+	noFastPath  bool // tests: every request takes the general path
 }
 
 // WithLogger sets the logger for events and errors (not access logs);

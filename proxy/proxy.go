@@ -269,7 +269,7 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 	if data && !tlsOn {
 		// Plaintext data plane: the proxy's own HTTP/1.1 server, with
 		// net/http behind it for h2c connections.
-		return p.track(newH1Server(h, sc, p.env.log, srv, !sc.DisableH2C), ln)
+		return p.track(p.h1Server(h, sc, srv, !sc.DisableH2C), ln)
 	}
 	if tlsOn {
 		// mtls.Listen rather than ServeTLS's tls.NewListener, so that a
@@ -283,9 +283,19 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 		}
 		// The proxy's own HTTP/1.1 server runs the handshakes; connections
 		// that choose h2 go on to net/http.
-		return p.track(newH1Server(h, sc, p.env.log, srv, false), tln)
+		return p.track(p.h1Server(h, sc, srv, false), tln)
 	}
 	return p.track(srv, ln)
+}
+
+// h1Server makes the HTTP/1.1 server of a data listener, with the fast
+// path when h is an entry without handler middlewares.
+func (p *Proxy) h1Server(h http.Handler, sc ServerConfig, srv *http.Server, h2c bool) *h1server {
+	s := newH1Server(h, sc, p.env.log, srv, h2c)
+	if e, ok := h.(*entry); ok && e.chain == nil {
+		s.fast = e.fast
+	}
+	return s
 }
 
 // server is what serves a listener: http.Server or h1server.

@@ -36,6 +36,8 @@ type route struct {
 	useHashKey bool
 
 	handler http.Handler // the middleware chain ending in serveFromContext; nil without middlewares
+
+	fast bool // the fast path may serve it (fastpath.go)
 }
 
 // pickCluster chooses the destination of one request: the only cluster, or

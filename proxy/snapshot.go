@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -47,20 +48,39 @@ func (s *snapshot) release() {
 // returns the route and the path the route sees (cleaned, and without the
 // service segment when a sidecar path prefix named the service).
 func (s *snapshot) find(r *http.Request, inbound bool) (*route, string) {
-	p := cleanPath(r.URL.Path)
+	return s.findBy(r.Method, requestHost(r), cleanPath(r.URL.Path), headerFields(r.Header), inbound)
+}
+
+// findBy is find for a request given by its method, host (see hostKey),
+// cleaned path and header fields.
+func (s *snapshot) findBy(method, host, p string, hdr fieldSource, inbound bool) (*route, string) {
 	if inbound {
 		return s.inbound, p
 	}
 	if s.cfg.Mode == ModeSidecar {
-		return s.sidecar.find(r, p)
+		return s.sidecar.find(host, p)
 	}
-	host := requestHost(r)
 	for _, rt := range s.routes {
-		if rt.match.match(r, host, p) {
+		if rt.match.match(method, hdr, host, p) {
 			return rt, p
 		}
 	}
 	return nil, p
+}
+
+// allRoutes returns every route of the snapshot: gateway routes, sidecar
+// services and the inbound route.
+func (s *snapshot) allRoutes() []*route {
+	all := slices.Clone(s.routes)
+	if s.sidecar != nil {
+		for _, rt := range s.sidecar.services {
+			all = append(all, rt)
+		}
+	}
+	if s.inbound != nil {
+		all = append(all, s.inbound)
+	}
+	return all
 }
 
 // sidecarTable maps service names to outbound routes.
@@ -70,8 +90,7 @@ type sidecarTable struct {
 	services   map[string]*route // lower-case service name
 }
 
-func (t *sidecarTable) find(r *http.Request, p string) (*route, string) {
-	host := requestHost(r)
+func (t *sidecarTable) find(host, p string) (*route, string) {
 	for _, d := range t.domains {
 		if h, ok := strings.CutSuffix(host, strings.ToLower(d)); ok && h != "" {
 			host = h

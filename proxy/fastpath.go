@@ -1,0 +1,1000 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/retry"
+)
+
+// The fast path proxies the common request — HTTP/1.1, a plain path, no
+// body or a short one already read, no protocol upgrade or 100-continue —
+// to a route that only forwards: no middlewares, retries, hedging or
+// hash-key balancing, and every cluster plain-text HTTP/1.1. It works from
+// the request head as read and writes the upstream request and the answer
+// field by field, without an http.Request, header maps or a context and
+// timer per request, which is most of what the general path spends (see
+// the proxy README's Benchmark section). The route's policies are the same
+// objects the general path uses — limiters, admission thresholds,
+// concurrency limiter, breaker, balancer, outlier detection — called in the
+// same order, and so are metrics and the access log.
+//
+// Whatever it does not take goes to the general path untouched: the fast
+// path decides before anything has happened (no token taken, no endpoint
+// picked), so the general path still answers every malformed or unusual
+// request itself. Once the request is under way, the proxy's own answers
+// (rejections, upstream failures) and answers other than a plain one with a
+// Content-Length are written by the general path's code, given a minimal
+// http.Request; fastpath_test.go checks that both paths put the same bytes
+// on the wire.
+
+// rawField is a header field as the client sent it: the name as spelled,
+// the value trimmed.
+type rawField struct {
+	name, value string
+	skip        bool // not forwarded: hop-by-hop, or written by the proxy itself
+}
+
+// fastReq is a request head the fast path took apart. One is kept per
+// connection and reused.
+type fastReq struct {
+	method, target string
+	path, query    string // target split at the first '?'
+	host           string
+	fields         []rawField // every field but Host
+	contentLength  int64      // 0 when absent
+	close          bool       // Connection: close
+	requestID      string     // the client's, when valid and alone
+	budget         time.Duration
+	hasBudget      bool
+	lastXFF        int // index in fields of the last X-Forwarded-For, or -1
+	lastVia        int
+	hasXFP, hasXFH bool
+}
+
+// joined makes fastReq a fieldSource for routing.
+func (q *fastReq) joined(name string) (string, bool) {
+	v, found := "", false
+	for i := range q.fields {
+		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
+			if found {
+				v += "," + f.value
+			} else {
+				v, found = f.value, true
+			}
+		}
+	}
+	return v, found
+}
+
+// first returns the first value of the field with the canonical name.
+func (q *fastReq) first(name string) string {
+	for i := range q.fields {
+		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
+			return f.value
+		}
+	}
+	return ""
+}
+
+// parse takes head apart and reports whether the fast path can take the
+// request; bufferedBody is how many bytes past the head the connection has
+// already read.
+func (q *fastReq) parse(head string, bufferedBody int) bool {
+	line, rest, _ := strings.Cut(head, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	method, target, ok1 := strings.Cut(line, " ")
+	target, proto, ok2 := strings.Cut(target, " ")
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !validMethod(method) || method == http.MethodConnect {
+		return false
+	}
+	path, query, hasQuery := strings.Cut(target, "?")
+	if !plainPath(path) || hasQuery && !plainQuery(query) || cleanPath(path) != path {
+		return false
+	}
+	*q = fastReq{method: method, target: target, path: path, query: query, fields: q.fields[:0], lastXFF: -1, lastVia: -1}
+	hosts, ids := 0, 0
+	hasCL, hasDeadline := false, false
+	for rest != "" {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
+		if l == "" {
+			break
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
+			return false // obs-fold or a bad name: the general path refuses it
+		}
+		value = textproto.TrimString(value)
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return false
+		}
+		f := rawField{name: name, value: value}
+		switch fieldKindOf(name) {
+		case fieldHost:
+			hosts++
+			q.host = value
+			continue
+		case fieldContentLength:
+			n, err := strconv.ParseUint(value, 10, 63)
+			if hasCL || err != nil {
+				return false
+			}
+			hasCL, q.contentLength, f.skip = true, int64(n), true
+		case fieldTransferEncoding, fieldExpect, fieldUpgrade, fieldTE, fieldTrailer:
+			return false
+		case fieldConnection:
+			for opt := range strings.SplitSeq(value, ",") {
+				switch opt = textproto.TrimString(opt); {
+				case strings.EqualFold(opt, "close"):
+					q.close = true
+				case opt == "", strings.EqualFold(opt, "keep-alive"):
+				default:
+					return false // a field named hop-by-hop: the general path drops it
+				}
+			}
+			f.skip = true
+		case fieldHopByHop:
+			f.skip = true
+		case fieldRequestID:
+			ids++
+			q.requestID, f.skip = value, true
+		case fieldDeadline:
+			if !hasDeadline {
+				ms, err := strconv.ParseInt(value, 10, 64)
+				if err != nil || ms <= 0 || ms > int64(24*time.Hour/time.Millisecond) {
+					return false // refused (400) or already expired (504)
+				}
+				q.budget, q.hasBudget, hasDeadline = time.Duration(ms)*time.Millisecond, true, true
+			}
+			f.skip = true
+		case fieldXFF:
+			q.lastXFF = len(q.fields)
+		case fieldVia:
+			q.lastVia = len(q.fields)
+		case fieldXFP:
+			q.hasXFP = true
+		case fieldXFH:
+			q.hasXFH = true
+		}
+		q.fields = append(q.fields, f)
+	}
+	if hosts != 1 || !httpguts.ValidHostHeader(q.host) {
+		return false
+	}
+	if ids != 1 || !validRequestID(q.requestID) {
+		q.requestID = ""
+	}
+	if q.close {
+		// "Connection: close" names a field too.
+		for i := range q.fields {
+			if strings.EqualFold(q.fields[i].name, "Close") {
+				q.fields[i].skip = true
+			}
+		}
+	}
+	if n := q.contentLength; n > 0 && (n > h1MaxBody || int64(bufferedBody) < n) {
+		return false
+	}
+	return true
+}
+
+// fieldKind sorts the header fields the fast path looks at.
+type fieldKind int
+
+const (
+	fieldOther fieldKind = iota
+	fieldHost
+	fieldContentLength
+	fieldTransferEncoding
+	fieldExpect
+	fieldUpgrade
+	fieldTE
+	fieldTrailer
+	fieldConnection
+	fieldHopByHop // Keep-Alive, Proxy-Connection, Proxy-Authenticate, Proxy-Authorization
+	fieldRequestID
+	fieldDeadline
+	fieldXFF
+	fieldXFP
+	fieldXFH
+	fieldVia
+	fieldDate
+)
+
+// fieldKindOf sorts a field name, case-insensitively, comparing it only
+// with the names of its length.
+func fieldKindOf(name string) fieldKind {
+	is := func(s string) bool { return strings.EqualFold(name, s) }
+	switch len(name) {
+	case 2:
+		if is("Te") {
+			return fieldTE
+		}
+	case 3:
+		if is("Via") {
+			return fieldVia
+		}
+	case 4:
+		switch {
+		case is("Host"):
+			return fieldHost
+		case is("Date"):
+			return fieldDate
+		}
+	case 6:
+		if is("Expect") {
+			return fieldExpect
+		}
+	case 7:
+		switch {
+		case is("Upgrade"):
+			return fieldUpgrade
+		case is("Trailer"):
+			return fieldTrailer
+		}
+	case 10:
+		switch {
+		case is("Connection"):
+			return fieldConnection
+		case is("Keep-Alive"):
+			return fieldHopByHop
+		}
+	case 12:
+		if is(HeaderRequestID) {
+			return fieldRequestID
+		}
+	case 14:
+		if is("Content-Length") {
+			return fieldContentLength
+		}
+	case 15:
+		if is("X-Forwarded-For") {
+			return fieldXFF
+		}
+	case 16:
+		switch {
+		case is("Proxy-Connection"):
+			return fieldHopByHop
+		case is("X-Forwarded-Host"):
+			return fieldXFH
+		}
+	case 17:
+		switch {
+		case is("Transfer-Encoding"):
+			return fieldTransferEncoding
+		case is("X-Forwarded-Proto"):
+			return fieldXFP
+		}
+	case 18:
+		if is("Proxy-Authenticate") {
+			return fieldHopByHop
+		}
+	case 19:
+		if is("Proxy-Authorization") {
+			return fieldHopByHop
+		}
+	case len(HeaderDeadline):
+		if is(HeaderDeadline) {
+			return fieldDeadline
+		}
+	}
+	return fieldOther
+}
+
+// plainPath reports whether p is an origin-form path of unreserved
+// characters and those sub-delimiters a URL keeps unescaped in a path, so
+// that it is its own decoded and escaped form.
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '.', c == '~', c == '/',
+			c == '$', c == '&', c == '+', c == ',', c == ':', c == ';', c == '=', c == '@':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// plainQuery reports whether a query is visible ASCII without '#'.
+func plainQuery(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// fastRoute reports whether the fast path can serve a route: it only
+// forwards, one try at a time, to plain-text HTTP/1.1 clusters whose
+// client is the proxy's own.
+func fastRoute(rt *route) bool {
+	if rt.handler != nil || rt.retry != nil || rt.hedger != nil || rt.useHashKey {
+		return false
+	}
+	for _, c := range rt.clusters {
+		if _, ok := c.rt.(*h1Client); !ok || c.scheme != "http" {
+			return false
+		}
+	}
+	return true
+}
+
+// fastConn is a connection's fast-path state, reused across its requests.
+type fastConn struct {
+	q       fastReq
+	x       exchange
+	a       attempt
+	r       *http.Request // the general path's stand-in request, once made
+	answer  []rawField    // the answer's fields, reused
+	started bool          // the answer has begun on the connection
+}
+
+// fast serves a request from its head when it can (see the top of this
+// file): h1server.fast for an entry without handler middlewares.
+func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
+	if c.fc == nil {
+		c.fc = &fastConn{}
+	}
+	q := &c.fc.q
+	if !q.parse(head, c.br.Buffered()) {
+		return false, false
+	}
+	p := e.p
+	snap := p.acquire()
+	if snap == nil {
+		return false, false
+	}
+	if limit := snap.cfg.Server.MaxBodyBytes; limit > 0 && q.contentLength > limit {
+		snap.release()
+		return false, false
+	}
+	rt, path := snap.findBy(q.method, hostKey(q.host), q.path, q, e.inbound)
+	if rt == nil || !rt.fast {
+		snap.release()
+		return false, false
+	}
+	upPath := rt.rewrite.rewritePath(path)
+	if !plainPath(upPath) {
+		snap.release()
+		return false, false
+	}
+
+	st := statePool.Get().(*reqState)
+	*st = reqState{start: time.Now(), rng: p.rand(), snap: snap}
+	m := p.env.metrics
+	m.fastPath.Inc()
+	m.active.Inc()
+	st.clientIP = clientIP(c.remote)
+	st.id = q.requestID
+	if st.id == "" {
+		st.id = newRequestID(st.rng)
+	}
+	st.route, st.path = rt.name, path
+	keep = e.fastServe(c, st, rt, upPath)
+	m.active.Dec()
+	p.record(snap, st, requestLine{method: q.method, host: q.host, path: q.path, proto: "HTTP/1.1"})
+	snap.release()
+	p.rngs.Put(st.rng)
+	*st = reqState{}
+	statePool.Put(st)
+	return keep, true
+}
+
+// fastServe runs the request through the route, recovering a panic as the
+// general path does: a 500 if nothing was sent, else the connection ends.
+func (e *entry) fastServe(c *h1conn, st *reqState, rt *route, upPath string) (keep bool) {
+	fc := c.fc
+	fc.r, fc.started = nil, false
+	defer func() {
+		if v := recover(); v != nil {
+			e.p.env.log.Error("panic serving request", "panic", v, "request_id", st.id, "stack", string(debug.Stack()))
+			if pc := c.up.Swap(nil); pc != nil {
+				pc.nc.Close()
+			}
+			c.disarmWatch()
+			if !fc.started && (st.w == nil || !c.resp.committed) {
+				e.general(c, st)
+				writeError(st, st, http.StatusInternalServerError, ReasonInternal)
+				c.resp.finish()
+			}
+			keep = false
+		}
+	}()
+	if d := c.s.sc.WriteTimeout.D(); d > 0 {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+	}
+	keep = e.fastRoute(c, st, rt, upPath)
+	c.disarmWatch()
+	if st.w != nil {
+		// The general path's writer answered.
+		c.held = c.resp.held[:0]
+		if st.abort || c.gone != nil || !c.resp.finish() {
+			return false
+		}
+		return keep && !c.resp.closeAfter
+	}
+	return keep && c.gone == nil
+}
+
+// general switches the response to the general path's writer, with a
+// minimal request standing for the one the fast path did not build: what
+// the writer, respond and writeError read of it.
+func (e *entry) general(c *h1conn, st *reqState) *http.Request {
+	fc := c.fc
+	if st.w != nil {
+		return fc.r
+	}
+	q := &fc.q
+	r := &http.Request{
+		Method:     q.method,
+		URL:        &url.URL{Path: q.path, RawQuery: q.query},
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     http.Header{},
+		Host:       q.host,
+		RemoteAddr: c.remote,
+		RequestURI: q.target,
+		Close:      q.close,
+		TLS:        c.tls,
+	}
+	r = r.WithContext(c.ctx)
+	fc.r = r
+	if c.hdr == nil {
+		c.hdr = make(http.Header, 8)
+	} else {
+		clear(c.hdr)
+	}
+	c.resp = h1resp{c: c, req: r, header: c.hdr, cl: -1, held: c.held[:0]}
+	st.w = &c.resp
+	st.idHeader = []string{st.id}
+	c.hdr[HeaderRequestID] = st.idHeader
+	return r
+}
+
+// fastRoute is route.serve and exchange.run for the fast path: limits,
+// admission, the try, and its bookkeeping. It reports whether the
+// connection can go on.
+func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) bool {
+	q := &c.fc.q
+	now := st.start
+	m := rt.env.metrics
+	if rt.limiter != nil {
+		if d := rt.limiter.Allow(now); !d.Allowed {
+			m.rejected(rt.name, ReasonRateLimited)
+			e.general(c, st)
+			st.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
+			writeError(st, st, http.StatusTooManyRequests, ReasonRateLimited)
+			return true
+		}
+	}
+	if rt.consumer != nil {
+		key := st.clientIP
+		if rt.consumerHdr != "" {
+			key = q.first(rt.consumerHdr)
+		}
+		if d := rt.consumer.Allow(now, key); !d.Allowed {
+			m.rejected(rt.name, ReasonConsumerLimited)
+			e.general(c, st)
+			st.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
+			writeError(st, st, http.StatusTooManyRequests, ReasonConsumerLimited)
+			return true
+		}
+	}
+	cl := rt.pickCluster(st)
+	st.cluster = cl.name
+	x := &c.fc.x
+	*x = exchange{rt: rt, c: cl, st: st}
+	if !cl.admission.Acquire(breaker.Requests) {
+		m.rejected(rt.name, ReasonOverflow)
+		e.general(c, st)
+		writeError(st, st, http.StatusServiceUnavailable, ReasonOverflow)
+		return true
+	}
+	defer cl.admission.Release(breaker.Requests)
+	if cl.conc != nil {
+		if !cl.conc.Acquire(now) {
+			m.rejected(rt.name, ReasonConcurrencyLimited)
+			e.general(c, st)
+			writeError(st, st, http.StatusServiceUnavailable, ReasonConcurrencyLimited)
+			return true
+		}
+		defer func() {
+			end := time.Now()
+			cl.conc.Release(end, end.Sub(now), x.success)
+		}()
+	}
+	if cl.breaker != nil {
+		if !cl.breaker.Allow(now) {
+			m.rejected(rt.name, ReasonCircuitOpen)
+			e.general(c, st)
+			writeError(st, st, http.StatusServiceUnavailable, ReasonCircuitOpen)
+			return true
+		}
+		defer x.recordBreaker()
+	}
+	timeout := rt.timeout
+	if q.hasBudget && (timeout <= 0 || q.budget < timeout) {
+		timeout = q.budget
+	}
+	if timeout > 0 {
+		x.deadline, x.hasDeadline = now.Add(timeout), true
+	}
+	return e.fastTry(c, st, x, upPath)
+}
+
+// fastTry picks an endpoint, sends the request and relays the answer.
+func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, upPath string) bool {
+	q := &c.fc.q
+	a := &c.fc.a
+	*a = attempt{x: x}
+	st.attempts = 1
+	now := st.start
+	pick, err := x.c.bal.Pick(now, x.key, st.rng)
+	if err != nil {
+		a.status, a.reason, a.final, a.noRecord, a.err = http.StatusServiceUnavailable, ReasonNoHealthyUpstream, true, true, err
+		e.general(c, st)
+		x.w = st
+		x.respond(a)
+		return true
+	}
+	a.pick, a.picked = pick, true
+	a.ep = x.c.endpointFor(pick.Endpoint())
+	a.ep.inflight.Add(1)
+	a.start = now
+	st.endpoint = a.ep.id
+
+	hc := x.c.rt.(*h1Client)
+	addr := a.ep.addr
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		addr = net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(addr, ":"), "["), "]"), "80")
+	}
+	host := q.host
+	switch {
+	case x.rt.rewrite.hostFromEndpoint:
+		host = a.ep.addr
+	case x.rt.rewrite.host != "":
+		host = x.rt.rewrite.host
+	}
+
+	pc := hc.idleConn(addr)
+	if pc == nil {
+		ctx := c.ctx
+		if x.hasDeadline {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadlineCause(ctx, x.deadline, errRouteTimeout)
+			defer cancel()
+		}
+		if pc, err = hc.get(ctx, addr); err != nil {
+			return e.fastFail(c, st, x, a, err, nil)
+		}
+	}
+	if x.hasDeadline {
+		_ = pc.nc.SetDeadline(x.deadline)
+	}
+	c.up.Store(pc)
+	c.armWatch()
+	if !httpguts.ValidHostHeader(host) {
+		return e.fastFail(c, st, x, a, errors.New("write request: invalid Host"), pc)
+	}
+	e.writeUpstream(c, x, a, pc.bw, host, upPath)
+	if err := pc.bw.Flush(); err != nil {
+		return e.fastFail(c, st, x, a, err, pc)
+	}
+	pc.readLimit = hc.maxHeaderBytes
+	var head string
+	for {
+		if head, err = readHeadInto(pc.br, &pc.head, 0); err != nil {
+			return e.fastFail(c, st, x, a, err, pc)
+		}
+		if code, ok := informational(head); !ok || code == http.StatusSwitchingProtocols {
+			break
+		}
+	}
+	pc.readLimit = math.MaxInt64
+	return e.fastAnswer(c, st, x, a, pc, head)
+}
+
+// informational reports the status of an answer head that is 1xx.
+func informational(head string) (int, bool) {
+	if len(head) < 12 || head[9] != '1' {
+		return 0, false
+	}
+	code, err := strconv.Atoi(head[9:12])
+	return code, err == nil
+}
+
+// writeUpstream writes the request head and body to bw as the general
+// path's writeRequest would write its outbound request: Host first, the
+// client's fields less the hop-by-hop ones, then request id, deadline,
+// forwarding fields and Content-Length.
+func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writer, host, upPath string) {
+	q := &c.fc.q
+	st := x.st
+	bw.WriteString(q.method)
+	bw.WriteByte(' ')
+	bw.WriteString(upPath)
+	if q.query != "" {
+		bw.WriteByte('?')
+		bw.WriteString(q.query)
+	}
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	via := viaValue(1, 1)
+	for i := range q.fields {
+		f := &q.fields[i]
+		if f.skip {
+			continue
+		}
+		bw.WriteString(canonicalKey(f.name))
+		bw.WriteString(": ")
+		bw.WriteString(f.value)
+		switch i {
+		case q.lastXFF:
+			if st.clientIP != "" {
+				bw.WriteString(", ")
+				bw.WriteString(st.clientIP)
+			}
+		case q.lastVia:
+			bw.WriteString(", ")
+			bw.WriteString(via)
+		}
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString(HeaderRequestID + ": ")
+	bw.WriteString(st.id)
+	bw.WriteString("\r\n")
+	if left, ok := x.budgetLeft(a.start); ok {
+		bw.WriteString(HeaderDeadline + ": ")
+		bw.WriteString(deadlineValue(left))
+		bw.WriteString("\r\n")
+	}
+	if q.lastXFF < 0 && st.clientIP != "" {
+		bw.WriteString("X-Forwarded-For: ")
+		bw.WriteString(st.clientIP)
+		bw.WriteString("\r\n")
+	}
+	if !q.hasXFP {
+		if c.tls != nil {
+			bw.WriteString("X-Forwarded-Proto: https\r\n")
+		} else {
+			bw.WriteString("X-Forwarded-Proto: http\r\n")
+		}
+	}
+	if !q.hasXFH && q.host != "" {
+		bw.WriteString("X-Forwarded-Host: ")
+		bw.WriteString(q.host)
+		bw.WriteString("\r\n")
+	}
+	if q.lastVia < 0 {
+		bw.WriteString("Via: ")
+		bw.WriteString(via)
+		bw.WriteString("\r\n")
+	}
+	switch {
+	case q.contentLength > 0:
+		bw.WriteString("Content-Length: ")
+		bw.WriteString(strconv.FormatInt(q.contentLength, 10))
+		bw.WriteString("\r\n\r\n")
+		body, _ := c.br.Peek(int(q.contentLength))
+		bw.Write(body)
+		_, _ = c.br.Discard(len(body))
+	case q.method == http.MethodPost || q.method == http.MethodPut || q.method == http.MethodPatch:
+		bw.WriteString("Content-Length: 0\r\n\r\n")
+	default:
+		bw.WriteString("\r\n")
+	}
+}
+
+// fastFail ends a try that got no answer, as classify and respond do: the
+// status and reason the proxy answers with, what the endpoint is blamed for.
+// pc, when not nil, is the upstream connection, which cannot be reused.
+func (e *entry) fastFail(c *h1conn, st *reqState, x *exchange, a *attempt, err error, pc *h1Conn) bool {
+	if pc != nil {
+		c.up.Store(nil)
+		c.disarmWatch()
+		pc.nc.Close()
+	}
+	var de *dialError
+	switch {
+	case c.ctx.Err() != nil:
+		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = statusClientClosed, ReasonClientClosed, true, true, true
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) && x.hasDeadline && !time.Now().Before(x.deadline):
+		a.status, a.reason, a.kind, a.fatal = http.StatusGatewayTimeout, ReasonRequestTimeout, retry.Timeout, true
+	case errors.As(err, &de) && de.overflow:
+		a.status, a.reason, a.fatal, a.noRecord = http.StatusServiceUnavailable, ReasonOverflow, true, true
+	case errors.As(err, &de) && isTimeout(de.err):
+		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonConnectTimeout, retry.ConnectFailure
+	case errors.As(err, &de):
+		a.status, a.reason, a.kind = http.StatusServiceUnavailable, ReasonConnectFailure, retry.ConnectFailure
+	default:
+		a.status, a.reason, a.kind = http.StatusBadGateway, ReasonUpstreamReset, retry.Reset
+	}
+	a.err, a.final, a.resp = err, true, nil
+	x.noOutcome = a.blameClient
+	e.general(c, st)
+	x.w = st
+	x.respond(a)
+	return true
+}
+
+// plainAnswer is what the fast path needs of an answer it relays itself.
+type plainAnswer struct {
+	code    int
+	minor   int   // HTTP/1.minor
+	length  int64 // Content-Length, or -1
+	noBody  bool
+	close   bool // the upstream ends the connection after it
+	hasDate bool
+	hasID   bool // the upstream set X-Request-Id, which then wins
+	lastVia int  // index in the fields of the last Via, or -1
+}
+
+// parseAnswer takes an answer's head apart into fields (reused) and
+// reports whether the fast path relays it: a final status with a
+// Content-Length, or one without a body, whose hop-by-hop fields are the
+// usual ones. Anything else — chunked or close-delimited bodies, trailers,
+// odd Connection options, a malformed head — goes to parseResponse and
+// respond, which also refuse what is malformed.
+func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
+	ans := plainAnswer{length: -1, lastVia: -1}
+	line, rest, _ := strings.Cut(head, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	proto, status, _ := strings.Cut(line, " ")
+	switch proto {
+	case "HTTP/1.1":
+		ans.minor = 1
+	case "HTTP/1.0":
+	default:
+		return ans, false
+	}
+	codeText, _, _ := strings.Cut(status, " ")
+	code, err := strconv.Atoi(codeText)
+	if err != nil || len(codeText) != 3 || code < 200 {
+		return ans, false
+	}
+	ans.code = code
+	keepAlive := false
+	fs := (*fields)[:0]
+	for rest != "" {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\n")
+		l = strings.TrimSuffix(l, "\r")
+		if l == "" {
+			break
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
+			return ans, false
+		}
+		value = textproto.TrimString(value)
+		if !httpguts.ValidHeaderFieldValue(value) {
+			return ans, false
+		}
+		f := rawField{name: name, value: value}
+		switch fieldKindOf(name) {
+		case fieldContentLength:
+			n, err := strconv.ParseUint(value, 10, 63)
+			if ans.length >= 0 || err != nil {
+				return ans, false
+			}
+			ans.length = int64(n)
+		case fieldTransferEncoding:
+			return ans, false
+		case fieldConnection:
+			for opt := range strings.SplitSeq(value, ",") {
+				switch opt = textproto.TrimString(opt); {
+				case strings.EqualFold(opt, "close"):
+					ans.close = true
+				case strings.EqualFold(opt, "keep-alive"):
+					keepAlive = true
+				case opt == "":
+				default:
+					return ans, false
+				}
+			}
+			f.skip = true
+		case fieldHopByHop, fieldTE, fieldUpgrade, fieldTrailer:
+			f.skip = true
+		case fieldRequestID:
+			ans.hasID = true
+		case fieldDate:
+			ans.hasDate = true
+		case fieldVia:
+			ans.lastVia = len(fs)
+		}
+		fs = append(fs, f)
+	}
+	*fields = fs
+	if ans.minor == 0 && !keepAlive {
+		ans.close = true
+	}
+	if ans.close {
+		for i := range fs {
+			if strings.EqualFold(fs[i].name, "Close") {
+				fs[i].skip = true
+			}
+		}
+	}
+	ans.noBody = method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	return ans, ans.noBody || ans.length >= 0
+}
+
+// fastAnswer relays the answer whose head was read: itself when it is
+// plain (see parseAnswer), else through parseResponse and respond.
+func (e *entry) fastAnswer(c *h1conn, st *reqState, x *exchange, a *attempt, pc *h1Conn, head string) bool {
+	fc := c.fc
+	q := &fc.q
+	ans, ok := parseAnswer(head, q.method, &fc.answer)
+	if !ok {
+		return e.fastGeneral(c, st, x, a, pc, head)
+	}
+	fc.started = true
+	out := c.bw
+	writeStatusLine(out, ans.code)
+	if !ans.hasDate {
+		out.WriteString("Date: ")
+		out.WriteString(httpDate(a.start))
+		out.WriteString("\r\n")
+	}
+	closeAfter := q.close || c.s.shut.Load()
+	if closeAfter {
+		out.WriteString("Connection: close\r\n")
+	}
+	via := viaValue(1, ans.minor)
+	for i := range fc.answer {
+		f := &fc.answer[i]
+		if f.skip {
+			continue
+		}
+		out.WriteString(canonicalKey(f.name))
+		out.WriteString(": ")
+		out.WriteString(f.value)
+		if i == ans.lastVia {
+			out.WriteString(", ")
+			out.WriteString(via)
+		}
+		out.WriteString("\r\n")
+	}
+	if !ans.hasID {
+		out.WriteString(HeaderRequestID + ": ")
+		out.WriteString(st.id)
+		out.WriteString("\r\n")
+	}
+	if ans.lastVia < 0 {
+		out.WriteString("Via: ")
+		out.WriteString(via)
+		out.WriteString("\r\n")
+	}
+	out.WriteString("\r\n")
+	st.status, st.wroteHeader = ans.code, true
+	x.success = ans.code < 500
+
+	var readErr, writeErr error
+	if !ans.noBody {
+		for remain := ans.length; remain > 0; {
+			if pc.br.Buffered() == 0 {
+				if _, err := pc.br.Peek(1); err != nil {
+					readErr = err
+					break
+				}
+			}
+			n := int(min(int64(pc.br.Buffered()), remain))
+			b, _ := pc.br.Peek(n)
+			if _, err := out.Write(b); err != nil {
+				writeErr = err
+				break
+			}
+			_, _ = pc.br.Discard(n)
+			remain -= int64(n)
+			st.written += int64(n)
+		}
+	}
+	c.up.Store(nil)
+	c.disarmWatch()
+
+	a.relay, a.status = true, ans.code
+	switch {
+	case readErr != nil:
+		// The upstream broke the body after the status went out: the
+		// client's answer is cut short too (the connection ends).
+		pc.nc.Close()
+		if c.ctx.Err() != nil {
+			x.noOutcome, a.noRecord = true, true
+			st.status, st.reason = statusClientClosed, ReasonClientClosed
+			readErr = nil
+		} else {
+			x.success = false
+			st.reason = ReasonUpstreamReset
+			if x.hasDeadline && !time.Now().Before(x.deadline) {
+				st.reason = ReasonRequestTimeout
+			}
+		}
+		a.finish(readErr)
+		return false
+	case writeErr != nil:
+		pc.nc.Close()
+		x.noOutcome, a.noRecord = true, true
+		st.reason = ReasonClientClosed
+		a.finish(nil)
+		return false
+	}
+	// The answer has been read: the connection goes back to the pool
+	// before the client has all of it, as the general path's does.
+	if !ans.close && pc.br.Buffered() == 0 && c.gone == nil &&
+		(!x.hasDeadline || pc.nc.SetDeadline(time.Time{}) == nil) {
+		pc.c.put(pc)
+	} else {
+		pc.nc.Close()
+	}
+	a.finish(nil)
+	return out.Flush() == nil && !closeAfter
+}
+
+// fastGeneral hands an answer the fast path does not relay itself to
+// parseResponse and respond, with the request standing in for the one the
+// fast path did not build; the connection goes back to the pool when the
+// body has been read, as the client's h1Body does.
+func (e *entry) fastGeneral(c *h1conn, st *reqState, x *exchange, a *attempt, pc *h1Conn, head string) bool {
+	r := e.general(c, st)
+	resp, err := parseResponse(head, pc.br, r)
+	if err != nil {
+		return e.fastFail(c, st, x, a, err, pc)
+	}
+	x.in, x.w, x.ctx = r, st, c.ctx
+	if x.hasDeadline {
+		var cancel context.CancelFunc
+		x.ctx, cancel = context.WithDeadlineCause(c.ctx, x.deadline, errRouteTimeout)
+		defer cancel()
+	}
+	keep := !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	stop := func() bool {
+		c.up.Store(nil)
+		c.disarmWatch()
+		if x.hasDeadline && (!time.Now().Before(x.deadline) || pc.nc.SetDeadline(time.Time{}) != nil) {
+			return false
+		}
+		return c.gone == nil
+	}
+	body := &h1Body{pc: pc, body: resp.Body, stop: stop, keep: keep, ctx: x.ctx}
+	if resp.Body == http.NoBody {
+		body.finish(true)
+	} else {
+		resp.Body = body
+	}
+	a.resp, a.status, a.final = resp, resp.StatusCode, true
+	x.respond(a)
+	return true
+}
+
+// writeStatusLine writes the status line the proxy answers with.
+func writeStatusLine(bw *bufio.Writer, code int) {
+	if code < len(statusLines) && statusLines[code] != "" {
+		_, _ = bw.WriteString(statusLines[code])
+		return
+	}
+	_, _ = bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n")
+}

@@ -1,0 +1,475 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// scriptedUpstream is an HTTP/1.1 upstream that records every request as it
+// arrived (head and body) and answers each with bytes a test scripted.
+type scriptedUpstream struct {
+	ln       net.Listener
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	got      []string
+	gotConn  []int // the connection (by accept order) each request came on
+	accepted int
+	answer   func(req string) string // the raw answer; "" resets the connection
+}
+
+func startScriptedUpstream(t *testing.T) *scriptedUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &scriptedUpstream{ln: ln, conns: map[net.Conn]struct{}{}}
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u.mu.Lock()
+			u.conns[c] = struct{}{}
+			u.accepted++
+			id := u.accepted
+			u.mu.Unlock()
+			u.wg.Add(1)
+			go u.serve(c, id)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		u.mu.Lock()
+		for c := range u.conns {
+			c.Close()
+		}
+		u.mu.Unlock()
+		u.wg.Wait()
+	})
+	return u
+}
+
+func (u *scriptedUpstream) addr() string { return u.ln.Addr().String() }
+
+func (u *scriptedUpstream) serve(c net.Conn, id int) {
+	defer u.wg.Done()
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		var head strings.Builder
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			head.WriteString(l)
+			if l == "\r\n" {
+				break
+			}
+		}
+		req := head.String()
+		if i := strings.Index(strings.ToLower(req), "\r\ncontent-length: "); i >= 0 {
+			v, _, _ := strings.Cut(req[i+len("\r\ncontent-length: "):], "\r\n")
+			n, _ := strconv.Atoi(v)
+			body := make([]byte, n)
+			if _, err := io.ReadFull(br, body); err != nil {
+				return
+			}
+			req += string(body)
+		} else if strings.Contains(strings.ToLower(req), "\r\ntransfer-encoding: chunked\r\n") {
+			body, err := io.ReadAll(httputil.NewChunkedReader(br))
+			if err != nil {
+				return
+			}
+			if _, err := br.ReadString('\n'); err != nil { // the empty trailer section
+				return
+			}
+			req += string(body)
+		}
+		u.mu.Lock()
+		u.got = append(u.got, req)
+		u.gotConn = append(u.gotConn, id)
+		answer := u.answer
+		u.mu.Unlock()
+		a := answer(req)
+		if a == "" {
+			return
+		}
+		a, hangUp := strings.CutSuffix(a, hangUpMark)
+		if _, err := io.WriteString(c, a); err != nil || hangUp {
+			return
+		}
+		if strings.Contains(a, "Connection: close") || !strings.Contains(a, "Content-Length") && !strings.Contains(a, "chunked") && !strings.HasPrefix(a, "HTTP/1.1 204") {
+			return
+		}
+	}
+}
+
+// last returns the last request the upstream got, and the connection it
+// came on.
+func (u *scriptedUpstream) last() (string, int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.got) == 0 {
+		return "", 0
+	}
+	return u.got[len(u.got)-1], u.gotConn[len(u.gotConn)-1]
+}
+
+func (u *scriptedUpstream) setAnswer(f func(string) string) {
+	u.mu.Lock()
+	u.answer = f
+	u.mu.Unlock()
+}
+
+// withoutFastPath sends every request through the general path.
+func withoutFastPath() Option { return func(o *options) { o.noFastPath = true } }
+
+// servedProxy is a proxy serving on loopback with its own registry.
+type servedProxy struct {
+	p    *Proxy
+	addr string
+	reg  *prometheus.Registry
+}
+
+func serveProxy(t *testing.T, cfg Config, opts ...Option) *servedProxy {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	p, err := New(cfg, append([]Option{quiet(t), WithSeed(1), WithMetricsRegistry(reg)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = p.Shutdown(context.Background())
+		<-done
+	})
+	return &servedProxy{p: p, addr: ln.Addr().String(), reg: reg}
+}
+
+func (s *servedProxy) fastServed() float64 {
+	var v float64
+	_, _ = fmt.Sscan(strings.TrimSpace(metricLines(nil, s.reg, "meshbench_proxy_fast_path_requests_total")), &v)
+	return v
+}
+
+// wireAnswer is a downstream answer as the client read it.
+type wireAnswer struct {
+	status  int
+	header  []string // "Name: value" lines, sorted, without Date
+	body    string
+	trailer []string
+	open    bool // the connection took another request
+	err     error
+}
+
+// sendRaw writes raw on a new connection, reads the answer, then asks again
+// on the same connection to learn whether it was kept open.
+func sendRaw(t *testing.T, addr, raw, method string) wireAnswer {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		return wireAnswer{err: err}
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	a := wireAnswer{status: resp.StatusCode, body: string(body), err: err}
+	for k, vs := range resp.Header {
+		if k == "Date" {
+			continue
+		}
+		for _, v := range vs {
+			a.header = append(a.header, k+": "+v)
+		}
+	}
+	slices.Sort(a.header)
+	for k, vs := range resp.Trailer {
+		for _, v := range vs {
+			a.trailer = append(a.trailer, k+": "+v)
+		}
+	}
+	slices.Sort(a.trailer)
+	if resp.Close || err != nil {
+		return a
+	}
+	if _, err := io.WriteString(c, "GET /again HTTP/1.1\r\nHost: again\r\n\r\n"); err == nil {
+		if r2, err := http.ReadResponse(br, nil); err == nil {
+			_, _ = io.Copy(io.Discard, r2.Body)
+			a.open = true
+		}
+	}
+	return a
+}
+
+// normalRequest is an upstream request with what legitimately differs
+// between two proxies made equal: a generated request id and the
+// milliseconds of the deadline.
+func normalRequest(t *testing.T, raw string) string {
+	t.Helper()
+	head, body, _ := strings.Cut(raw, "\r\n\r\n")
+	line, fields, _ := strings.Cut(head, "\r\n")
+	var out []string
+	for f := range strings.SplitSeq(fields, "\r\n") {
+		name, value, _ := strings.Cut(f, ": ")
+		switch name {
+		case HeaderRequestID:
+			if len(value) == 36 && value[8] == '-' {
+				value = "<generated>"
+			}
+		case HeaderDeadline:
+			ms, err := strconv.Atoi(value)
+			if err != nil || ms < 14000 || ms > 15000 {
+				t.Errorf("deadline field %q", value)
+			}
+			value = "<ms>"
+		}
+		out = append(out, name+": "+value)
+	}
+	slices.Sort(out)
+	return line + "\n" + strings.Join(out, "\n") + "\n\n" + body
+}
+
+func normalAnswer(a wireAnswer) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d open=%v err=%v\n", a.status, a.open, a.err)
+	for _, h := range a.header {
+		name, value, _ := strings.Cut(h, ": ")
+		if name == HeaderRequestID && len(value) == 36 && value[8] == '-' {
+			h = name + ": <generated>"
+		}
+		b.WriteString(h + "\n")
+	}
+	b.WriteString("\n" + a.body + "\n")
+	for _, h := range a.trailer {
+		b.WriteString(h + "\n")
+	}
+	return b.String()
+}
+
+// hangUpMark ends a scripted answer after which the upstream closes the
+// connection, whatever the answer says.
+const hangUpMark = "<hang up>"
+
+const plainOK = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+
+// TestFastPathMatchesGeneralPath sends the same requests, with the same
+// upstream answers, through a proxy with the fast path and one without,
+// and requires the same request upstream (fields compared as a set: the
+// general path writes them in map order), the same answer downstream and
+// the same connection reuse on both sides. Each case also says whether the
+// fast path must have taken it, so that a change that quietly sends
+// everything to the general path fails here too.
+func TestFastPathMatchesGeneralPath(t *testing.T) {
+	upFast, upSlow := startScriptedUpstream(t), startScriptedUpstream(t)
+	config := func(up string) Config {
+		return Config{
+			Clusters: []ClusterConfig{{Name: "up", Endpoints: eps(up)}},
+			Routes: []RouteConfig{
+				{Name: "retrying", Match: MatchConfig{Prefix: "/retry"}, Cluster: "up", Policy: Policy{Retry: RetryConfig{Attempts: 2}}},
+				{Name: "strip", Match: MatchConfig{Prefix: "/strip/"}, Cluster: "up", Rewrite: RewriteConfig{StripPrefix: true, Host: "inner.test"}},
+				{Name: "byheader", Match: MatchConfig{Prefix: "/", Headers: []HeaderMatchConfig{{Name: "x-canary", Exact: "a,b"}}}, Cluster: "up",
+					Rewrite: RewriteConfig{Prefix: "/canary/"}},
+				{Name: "all", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
+			},
+		}
+	}
+	fast := serveProxy(t, config(upFast.addr()))
+	slow := serveProxy(t, config(upSlow.addr()), withoutFastPath())
+
+	get := func(target string, fields ...string) string {
+		return "GET " + target + " HTTP/1.1\r\nHost: shop.test\r\n" + strings.Join(fields, "") + "\r\n"
+	}
+	cases := []struct {
+		name   string
+		req    string
+		method string
+		answer string
+		fast   bool
+	}{
+		{name: "minimal", req: get("/"), answer: plainOK, fast: true},
+		{name: "query and fields", req: get("/pay/42?currency=EUR&x=%20",
+			"user-agent: t\r\n", "Accept: a\r\n", "Accept: b\r\n", "X-Custom-thing:  v  \r\n"), answer: plainOK, fast: true},
+		{name: "forwarding fields extended", req: get("/",
+			"X-Forwarded-For: 10.0.0.1\r\n", "X-Forwarded-For: 10.0.0.2\r\n", "Via: 1.1 edge\r\n",
+			"X-Forwarded-Proto: https\r\n", "X-Forwarded-Host: shop.example\r\n"), answer: plainOK, fast: true},
+		{name: "request id kept", req: get("/", "X-Request-Id: abc-123\r\n"), answer: plainOK, fast: true},
+		{name: "bad request id replaced", req: get("/", "X-Request-Id: a\r\n", "x-request-id: b\r\n"), answer: plainOK, fast: true},
+		{name: "deadline", req: get("/", HeaderDeadline+": 15000\r\n"), answer: plainOK, fast: true},
+		{name: "hop-by-hop dropped", req: get("/", "Connection: keep-alive\r\n", "Keep-Alive: timeout=5\r\n",
+			"Proxy-Authorization: x\r\n", "Proxy-Connection: keep-alive\r\n"), answer: plainOK, fast: true},
+		{name: "client closes", req: get("/", "Connection: close\r\n", "Close: x\r\n"), answer: plainOK, fast: true},
+		{name: "post with body", req: "POST /pay HTTP/1.1\r\nHost: shop.test\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"amount\":1}",
+			answer: plainOK, fast: true},
+		{name: "post without body", req: "POST /pay HTTP/1.1\r\nHost: shop.test\r\n\r\n", answer: plainOK, fast: true},
+		{name: "put empty body", req: "PUT /pay HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 0\r\n\r\n", answer: plainOK, fast: true},
+		{name: "head", req: "HEAD /x HTTP/1.1\r\nHost: shop.test\r\n\r\n", method: "HEAD",
+			answer: "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", fast: true},
+		{name: "prefix stripped and host rewritten", req: get("/strip/a/b?q=1"), answer: plainOK, fast: true},
+		{name: "routed by joined header", req: get("/h", "X-Canary: a\r\n", "x-canary: b\r\n"), answer: plainOK, fast: true},
+		{name: "not routed by header", req: get("/h", "X-Canary: a\r\n"), answer: plainOK, fast: true},
+		{name: "host with port and case", req: "GET / HTTP/1.1\r\nHost: SHOP.test:8080\r\n\r\n", answer: plainOK, fast: true},
+
+		{name: "answer fields", answer: "HTTP/1.1 201 Created\r\nLocation: /pay/1\r\nset-cookie: a=1\r\nSet-Cookie: b=2\r\n" +
+			"Via: 1.0 app\r\nDate: Mon, 02 Jan 2006 15:04:05 GMT\r\nX-Request-Id: from-upstream\r\nContent-Length: 3\r\n\r\nabc",
+			req: get("/"), fast: true},
+		{name: "answer hop-by-hop", answer: "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTrailer: X\r\n" +
+			"Upgrade: h2c\r\nContent-Length: 2\r\n\r\nok", req: get("/"), fast: true},
+		{name: "answer closes", answer: "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", req: get("/"), fast: true},
+		{name: "answer HTTP/1.0 keep-alive", answer: "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok", req: get("/"), fast: true},
+		{name: "answer HTTP/1.0", answer: "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", req: get("/"), fast: true},
+		{name: "no content", answer: "HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n", req: get("/"), fast: true},
+		{name: "not modified", answer: "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 10\r\n\r\n", req: get("/"), fast: true},
+		{name: "server error", answer: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", req: get("/"), fast: true},
+		{name: "odd reason and code", answer: "HTTP/1.1 299 Fine Thanks\r\nContent-Length: 0\r\n\r\n", req: get("/"), fast: true},
+		{name: "early hints first", answer: "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+			req: get("/"), fast: true},
+		{name: "chunked answer", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n", req: get("/"), fast: true},
+		{name: "chunked answer with trailers", answer: "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 9\r\n\r\n",
+			req: get("/"), fast: true},
+		{name: "answer to the end of the connection", answer: "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close", req: get("/"), fast: true},
+		{name: "answer names a field in Connection", answer: "HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: 1\r\nContent-Length: 2\r\n\r\nok",
+			req: get("/"), fast: true},
+		{name: "malformed answer", answer: "HTTP/1.1 200 OK\r\nBad Field: 1\r\nContent-Length: 2\r\n\r\nok", req: get("/"), fast: true},
+		{name: "conflicting answer lengths", answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", req: get("/"), fast: true},
+		{name: "upstream resets", answer: "", req: get("/"), fast: true},
+		{name: "body cut short", answer: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc" + hangUpMark, req: get("/"), fast: true},
+		{name: "chunked body cut short", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n" + hangUpMark, req: get("/"), fast: true},
+
+		// What the fast path leaves to the general path.
+		{name: "retrying route", req: get("/retry"), answer: plainOK},
+		{name: "escaped path", req: get("/a%2Fb"), answer: plainOK},
+		{name: "unclean path", req: get("/a/../b"), answer: plainOK},
+		{name: "absolute form", req: "GET http://shop.test/x HTTP/1.1\r\nHost: shop.test\r\n\r\n", answer: plainOK},
+		{name: "HTTP/1.0", req: "GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n", answer: plainOK},
+		{name: "chunked request", req: "POST /pay HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", answer: plainOK},
+		{name: "te trailers", req: get("/", "TE: trailers\r\n"), answer: plainOK},
+		{name: "connection option", req: get("/", "Connection: X-Private\r\n", "X-Private: 1\r\n"), answer: plainOK},
+		{name: "missing host", req: "GET / HTTP/1.1\r\n\r\n", answer: plainOK},
+		{name: "two hosts", req: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", answer: plainOK},
+		{name: "bad deadline", req: get("/", HeaderDeadline+": soon\r\n"), answer: plainOK},
+		{name: "expired deadline", req: get("/", HeaderDeadline+": 0\r\n"), answer: plainOK},
+		{name: "conflicting lengths", req: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", answer: plainOK},
+		{name: "obs-fold", req: get("/", "X-A: 1\r\n", " 2\r\n"), answer: plainOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			method := cmpOr(tc.method, http.MethodGet)
+			answer := func(req string) string {
+				if strings.HasPrefix(req, "GET /again ") {
+					return plainOK
+				}
+				return tc.answer
+			}
+			upFast.setAnswer(answer)
+			upSlow.setAnswer(answer)
+			before := fast.fastServed()
+			_, nFast0 := upFast.last()
+			_, nSlow0 := upSlow.last()
+			gotFast := sendRaw(t, fast.addr, tc.req, method)
+			gotSlow := sendRaw(t, slow.addr, tc.req, method)
+			// The answer to "/again" is the scripted one too; count the
+			// first request only.
+			served := fast.fastServed() - before
+			if gotFast.open {
+				served-- // "/again", which the fast path takes
+			}
+			if (served > 0) != tc.fast {
+				t.Errorf("fast path served %v requests, want fast=%v", served, tc.fast)
+			}
+			if a, b := normalAnswer(gotFast), normalAnswer(gotSlow); a != b {
+				t.Errorf("answers differ\nfast path:\n%s\ngeneral path:\n%s", a, b)
+			}
+			reqFast, nFast := upFast.last()
+			reqSlow, nSlow := upSlow.last()
+			if a, b := normalRequest(t, reqFast), normalRequest(t, reqSlow); a != b {
+				t.Errorf("upstream requests differ\nfast path:\n%s\ngeneral path:\n%s", a, b)
+			}
+			if (nFast == nFast0) != (nSlow == nSlow0) {
+				t.Errorf("upstream connection reused: fast path %v, general path %v", nFast == nFast0, nSlow == nSlow0)
+				for _, u := range []*scriptedUpstream{upFast, upSlow} {
+					u.mu.Lock()
+					for i, r := range u.got {
+						line, _, _ := strings.Cut(r, "\r\n")
+						t.Logf("%d %s", u.gotConn[i], line)
+					}
+					u.mu.Unlock()
+				}
+			}
+		})
+	}
+
+	// Both proxies counted the same requests, by route, cluster and code,
+	// and the same upstream tries.
+	for _, name := range []string{"meshbench_proxy_requests_total", "meshbench_proxy_upstream_requests_total"} {
+		a, b := metricLines(t, fast.reg, name), metricLines(t, slow.reg, name)
+		if a != b {
+			t.Errorf("%s differs\nfast path:\n%s\ngeneral path:\n%s", name, a, b)
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// metricLines renders one metric family as sorted "labels value" lines.
+func metricLines(t *testing.T, reg *prometheus.Registry, name string) string {
+	mfs, err := reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	var lines []string
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "endpoint" {
+					continue // each proxy has its own upstream
+				}
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			lines = append(lines, strings.Join(labels, ",")+" "+strconv.FormatFloat(m.GetCounter().GetValue(), 'f', -1, 64))
+		}
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
