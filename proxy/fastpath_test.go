@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,9 +187,10 @@ type wireAnswer struct {
 	err     error
 }
 
-// sendRaw writes raw on a new connection, reads the answer, then asks again
-// on the same connection to learn whether it was kept open.
-func sendRaw(t *testing.T, addr, raw, method string) wireAnswer {
+// sendRaw writes raw on a new connection and reads the answer; with again
+// set it then asks again on the same connection to learn whether it was
+// kept open.
+func sendRaw(t *testing.T, addr, raw, method string, again bool) wireAnswer {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -222,7 +224,7 @@ func sendRaw(t *testing.T, addr, raw, method string) wireAnswer {
 		}
 	}
 	slices.Sort(a.trailer)
-	if resp.Close || err != nil {
+	if resp.Close || err != nil || !again {
 		return a
 	}
 	if _, err := io.WriteString(c, "GET /again HTTP/1.1\r\nHost: again\r\n\r\n"); err == nil {
@@ -398,8 +400,8 @@ func TestFastPathMatchesGeneralPath(t *testing.T) {
 			before := fast.fastServed()
 			_, nFast0 := upFast.last()
 			_, nSlow0 := upSlow.last()
-			gotFast := sendRaw(t, fast.addr, tc.req, method)
-			gotSlow := sendRaw(t, slow.addr, tc.req, method)
+			gotFast := sendRaw(t, fast.addr, tc.req, method, true)
+			gotSlow := sendRaw(t, slow.addr, tc.req, method, true)
 			// The answer to "/again" is the scripted one too; count the
 			// first request only.
 			served := fast.fastServed() - before
@@ -472,4 +474,200 @@ func metricLines(t *testing.T, reg *prometheus.Registry, name string) string {
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// TestFastPathFailuresMatchGeneralPath runs what goes wrong — limits,
+// timeouts, refused connections, a client that leaves — through a proxy
+// with the fast path and one without, and requires the same answers and
+// the same metrics from both, and that the fast path took the requests.
+func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
+	ok := func(string) string { return plainOK }
+	var hang func(string) string // an upstream that never answers
+
+	type step struct {
+		req    string
+		leave  bool // the client goes away without reading the answer
+		status int
+		reason string
+	}
+	get := "GET /pay HTTP/1.1\r\nHost: shop.test\r\nX-Api-Key: k1\r\n\r\n"
+	cases := []struct {
+		name   string
+		route  func(up string) (RouteConfig, ClusterConfig)
+		answer func(string) string
+		steps  []step
+	}{
+		{
+			name: "route rate limit",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: Policy{RateLimit: &RateLimitConfig{Rate: 0.001, Burst: 2}}},
+					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			},
+			answer: ok,
+			steps: []step{{req: get, status: 200}, {req: get, status: 200},
+				{req: get, status: 429, reason: ReasonRateLimited}},
+		},
+		{
+			name: "consumer rate limit by header",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "header:X-Api-Key",
+							RateLimitConfig: RateLimitConfig{Rate: 0.001, Burst: 1}}}},
+					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			},
+			answer: ok,
+			steps: []step{{req: get, status: 200}, {req: get, status: 429, reason: ReasonConsumerLimited},
+				{req: strings.Replace(get, "k1", "k2", 1), status: 200}},
+		},
+		{
+			name: "route timeout",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: Policy{Timeout: Duration(50 * time.Millisecond)}},
+					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			},
+			answer: hang,
+			steps:  []step{{req: get, status: 504, reason: ReasonRequestTimeout}},
+		},
+		{
+			name: "caller deadline",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
+					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			},
+			answer: hang,
+			steps: []step{{req: strings.Replace(get, "\r\n\r\n", "\r\n"+HeaderDeadline+": 40\r\n\r\n", 1),
+				status: 504, reason: ReasonRequestTimeout}},
+		},
+		{
+			name: "connection refused",
+			route: func(string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
+					ClusterConfig{Name: "up", Endpoints: eps(closedPort(t))}
+			},
+			answer: ok,
+			steps:  []step{{req: get, status: 503, reason: ReasonConnectFailure}},
+		},
+		{
+			name: "breaker opens",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
+					ClusterConfig{Name: "up", Endpoints: eps(up),
+						CircuitBreaker: &BreakerConfig{ConsecutiveFailures: 2, SleepWindow: Duration(time.Hour)}}
+			},
+			answer: func(string) string { return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n" },
+			steps: []step{{req: get, status: 500}, {req: get, status: 500},
+				{req: get, status: 503, reason: ReasonCircuitOpen}},
+		},
+		{
+			name: "client leaves",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
+					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			},
+			answer: hang,
+			steps:  []step{{req: get, leave: true}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := tc.answer
+			release := make(chan struct{})
+			if answer == nil {
+				answer = func(string) string { <-release; return "" }
+			}
+			var proxies [2]*servedProxy
+			var ups [2]*scriptedUpstream
+			for i := range proxies {
+				ups[i] = startScriptedUpstream(t)
+				ups[i].setAnswer(answer)
+				rc, cc := tc.route(ups[i].addr())
+				var opts []Option
+				if i == 1 {
+					opts = append(opts, withoutFastPath())
+				}
+				proxies[i] = serveProxy(t, Config{Clusters: []ClusterConfig{cc}, Routes: []RouteConfig{rc}}, opts...)
+			}
+			// First of the cleanups: a hanging upstream lets go, then the
+			// proxies shut down, then the upstreams.
+			t.Cleanup(func() { close(release) })
+			for i, p := range proxies {
+				for j, s := range tc.steps {
+					if s.leave {
+						leaveEarly(t, p, ups[i])
+						continue
+					}
+					got := sendRaw(t, p.addr, s.req, http.MethodGet, false)
+					reason := ""
+					for _, h := range got.header {
+						if v, ok := strings.CutPrefix(h, HeaderReason+": "); ok {
+							reason = v
+						}
+					}
+					if got.status != s.status || reason != s.reason {
+						t.Errorf("proxy %d step %d: %d %q, want %d %q", i, j, got.status, reason, s.status, s.reason)
+					}
+				}
+			}
+			if n := proxies[0].fastServed(); n == 0 {
+				t.Error("the fast path served nothing")
+			}
+			for _, name := range []string{"meshbench_proxy_requests_total", "meshbench_proxy_upstream_requests_total", "meshbench_proxy_rejections_total"} {
+				a, b := metricLines(t, proxies[0].reg, name), metricLines(t, proxies[1].reg, name)
+				if a != b {
+					t.Errorf("%s differs\nfast path:\n%s\ngeneral path:\n%s", name, a, b)
+				}
+			}
+		})
+	}
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// leaveEarly sends a request whose upstream never answers and closes the
+// connection once the upstream has it; the proxy must then give up on the
+// upstream connection (which the upstream sees closed) and count 499.
+func leaveEarly(t *testing.T, p *servedProxy, up *scriptedUpstream) {
+	t.Helper()
+	up.mu.Lock()
+	n := len(up.got)
+	up.mu.Unlock()
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET /pay HTTP/1.1\r\nHost: shop.test\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		up.mu.Lock()
+		defer up.mu.Unlock()
+		return len(up.got) > n
+	})
+	c.Close()
+	waitFor(t, func() bool {
+		return strings.Contains(metricLines(t, p.reg, "meshbench_proxy_requests_total"), "code=499")
+	})
+}
+
+// waitFor looks at cond, yielding between looks, for up to 10 seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		runtime.Gosched()
+	}
 }
