@@ -777,7 +777,7 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 		return ans, false
 	}
 	ans.code = code
-	keepAlive := false
+	keepAlive, closeOpt := false, false
 	fs := (*fields)[:0]
 	for rest != "" {
 		var l string
@@ -808,7 +808,7 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 			for opt := range strings.SplitSeq(value, ",") {
 				switch opt = textproto.TrimString(opt); {
 				case strings.EqualFold(opt, "close"):
-					ans.close = true
+					ans.close, closeOpt = true, true
 				case strings.EqualFold(opt, "keep-alive"):
 					keepAlive = true
 				case opt == "":
@@ -832,7 +832,8 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	if ans.minor == 0 && !keepAlive {
 		ans.close = true
 	}
-	if ans.close {
+	if closeOpt {
+		// "Connection: close" names a field too.
 		for i := range fs {
 			if strings.EqualFold(fs[i].name, "Close") {
 				fs[i].skip = true
