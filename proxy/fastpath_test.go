@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -310,8 +311,9 @@ func TestFastPathMatchesGeneralPath(t *testing.T) {
 			},
 		}
 	}
-	fast := serveProxy(t, config(upFast.addr()))
-	slow := serveProxy(t, config(upSlow.addr()), withoutFastPath())
+	var logFast, logSlow syncBuffer
+	fast := serveProxy(t, config(upFast.addr()), WithAccessLog(&logFast))
+	slow := serveProxy(t, config(upSlow.addr()), withoutFastPath(), WithAccessLog(&logSlow))
 
 	get := func(target string, fields ...string) string {
 		return "GET " + target + " HTTP/1.1\r\nHost: shop.test\r\n" + strings.Join(fields, "") + "\r\n"
@@ -435,6 +437,18 @@ func TestFastPathMatchesGeneralPath(t *testing.T) {
 		})
 	}
 
+	// Both proxies logged the same requests, but for the time they took and
+	// the ids they made up.
+	a, b := strings.Split(normalLog(t, logFast.String()), "\n"), strings.Split(normalLog(t, logSlow.String()), "\n")
+	if len(a) != len(b) {
+		t.Errorf("access logs: fast path %d records, general path %d", len(a), len(b))
+	}
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			t.Errorf("access log record %d differs\nfast path:    %s\ngeneral path: %s", i, a[i], b[i])
+		}
+	}
+
 	// Both proxies counted the same requests, by route, cluster and code,
 	// and the same upstream tries.
 	for _, name := range []string{"meshbench_proxy_requests_total", "meshbench_proxy_upstream_requests_total"} {
@@ -443,6 +457,46 @@ func TestFastPathMatchesGeneralPath(t *testing.T) {
 			t.Errorf("%s differs\nfast path:\n%s\ngeneral path:\n%s", name, a, b)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer for a writer on other goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// normalLog is an access log without times, durations and made-up ids,
+// one record per line in the order written.
+func normalLog(t *testing.T, log string) string {
+	t.Helper()
+	var out []string
+	for line := range strings.SplitSeq(strings.TrimSpace(log), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("access log line %q: %v", line, err)
+		}
+		delete(rec, "time")
+		delete(rec, "duration_ms")
+		delete(rec, "endpoint") // each proxy has its own upstream
+		if id, _ := rec["request_id"].(string); len(id) == 36 && id[8] == '-' {
+			rec["request_id"] = "<generated>"
+		}
+		b, _ := json.Marshal(rec)
+		out = append(out, string(b))
+	}
+	return strings.Join(out, "\n")
 }
 
 func cmpOr(a, b string) string {
