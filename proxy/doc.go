@@ -68,5 +68,9 @@
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower
 // than server.readHeaderTimeout.
 //
+// A plain HTTP/1.1 request to a route that only forwards takes the fast
+// path (fastpath.go), which proxies it from the head as read, with the same
+// policies, metrics and access log; README.md says which requests qualify.
+//
 // README.md documents every configuration key.
 package proxy

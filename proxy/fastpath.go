@@ -394,7 +394,10 @@ func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
 	st.route, st.path = rt.name, path
 	keep = e.fastServe(c, st, rt, upPath)
 	m.active.Dec()
+	// Logged before the end of the answer goes out, as on the general path,
+	// so that a client holding the whole answer finds its record written.
 	p.record(snap, st, requestLine{method: q.method, host: q.host, path: q.path, proto: "HTTP/1.1"})
+	keep = e.fastFinish(c, st, keep)
 	snap.release()
 	p.rngs.Put(st.rng)
 	*st = reqState{}
@@ -404,6 +407,7 @@ func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
 
 // fastServe runs the request through the route, recovering a panic as the
 // general path does: a 500 if nothing was sent, else the connection ends.
+// The answer is left in the connection's buffer for fastFinish.
 func (e *entry) fastServe(c *h1conn, st *reqState, rt *route, upPath string) (keep bool) {
 	fc := c.fc
 	fc.r, fc.started = nil, false
@@ -414,10 +418,11 @@ func (e *entry) fastServe(c *h1conn, st *reqState, rt *route, upPath string) (ke
 				pc.nc.Close()
 			}
 			c.disarmWatch()
-			if !fc.started && (st.w == nil || !c.resp.committed) {
+			if fc.started || st.wroteHeader {
+				st.abort = true
+			} else {
 				e.general(c, st)
 				writeError(st, st, http.StatusInternalServerError, ReasonInternal)
-				c.resp.finish()
 			}
 			keep = false
 		}
@@ -427,15 +432,22 @@ func (e *entry) fastServe(c *h1conn, st *reqState, rt *route, upPath string) (ke
 	}
 	keep = e.fastRoute(c, st, rt, upPath)
 	c.disarmWatch()
+	return keep
+}
+
+// fastFinish sends what is left of the answer and reports whether the
+// connection can go on. An aborted answer (the upstream broke it off) is
+// not sent further: the connection ends.
+func (e *entry) fastFinish(c *h1conn, st *reqState, keep bool) bool {
+	if st.abort || c.gone != nil {
+		return false
+	}
 	if st.w != nil {
 		// The general path's writer answered.
 		c.held = c.resp.held[:0]
-		if st.abort || c.gone != nil || !c.resp.finish() {
-			return false
-		}
-		return keep && !c.resp.closeAfter
+		return c.resp.finish() && keep && !c.resp.closeAfter
 	}
-	return keep && c.gone == nil
+	return c.bw.Flush() == nil && keep
 }
 
 // general switches the response to the general path's writer, with a
@@ -935,6 +947,7 @@ func (e *entry) fastAnswer(c *h1conn, st *reqState, x *exchange, a *attempt, pc 
 			}
 		}
 		a.finish(readErr)
+		st.abort = true
 		return false
 	case writeErr != nil:
 		pc.nc.Close()
@@ -952,7 +965,7 @@ func (e *entry) fastAnswer(c *h1conn, st *reqState, x *exchange, a *attempt, pc 
 		pc.nc.Close()
 	}
 	a.finish(nil)
-	return out.Flush() == nil && !closeAfter
+	return !closeAfter
 }
 
 // fastGeneral hands an answer the fast path does not relay itself to

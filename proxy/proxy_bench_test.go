@@ -23,7 +23,8 @@ import (
 //	proxy-allocs/op  allocations per request added by the proxy (proxied
 //	                 minus direct, counted with runtime.MemStats)
 //
-// Variants: "minimal" is one route and one endpoint; "policies" adds a rate
+// Variants: "minimal" is one route and one endpoint, which the fast path
+// serves; "general" is the same through the general path; "policies" adds a rate
 // limiter, an outcome breaker, outlier detection, a retry policy with its
 // budget and least_request balancing over two endpoints; "tls" is minimal
 // with the client talking HTTP/1.1 over TLS to the proxy (direct stays
@@ -44,8 +45,10 @@ func BenchmarkProxy(b *testing.B) {
 		name string
 		cfg  Config
 		tls  bool
+		opts []Option
 	}{
 		{name: "minimal", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{})},
+		{name: "general", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{}), opts: []Option{withoutFastPath()}},
 		{name: "tls", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{}), tls: true},
 		{name: "policies", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr, up2.Listener.Addr().String()),
 			Balancer:       BalancerConfig{Type: "least_request"},
@@ -57,7 +60,7 @@ func BenchmarkProxy(b *testing.B) {
 		})},
 	}
 	for _, v := range variants {
-		var opts []Option
+		opts := v.opts
 		if v.tls {
 			opts = append(opts, WithServerTLS(serverTLS))
 		}
