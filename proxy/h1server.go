@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -361,6 +362,9 @@ func (c *h1conn) awaitRequest() bool {
 			}
 			c.rdl = time.Time{}
 		}
+		// The next request cannot have come yet; as in fastTry, yield
+		// before reading so that under load the read finds it.
+		runtime.Gosched()
 		if _, err := c.br.Peek(1); err != nil {
 			return false
 		}
