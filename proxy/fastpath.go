@@ -630,8 +630,14 @@ func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, upPath string) boo
 		if head, err = readHeadInto(pc.br, &pc.head, 0); err != nil {
 			return e.fastFail(c, st, x, a, err, pc)
 		}
-		if code, ok := informational(head); !ok || code == http.StatusSwitchingProtocols {
+		code, ok := informational(head)
+		if !ok || code == http.StatusSwitchingProtocols {
 			break
+		}
+		// An informational answer (103 Early Hints) precedes the real one;
+		// it is checked as the general path checks it, and dropped.
+		if _, err := parseResponse(head, pc.br, &http.Request{Method: q.method}); err != nil {
+			return e.fastFail(c, st, x, a, err, pc)
 		}
 	}
 	pc.readLimit = math.MaxInt64

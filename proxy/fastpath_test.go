@@ -362,6 +362,8 @@ func TestFastPathMatchesGeneralPath(t *testing.T) {
 		{name: "odd reason and code", answer: "HTTP/1.1 299 Fine Thanks\r\nContent-Length: 0\r\n\r\n", req: get("/"), fast: true},
 		{name: "early hints first", answer: "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 			req: get("/"), fast: true},
+		{name: "malformed early hints", answer: "HTTP/1.1 103 Early Hints\r\nLink </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+			req: get("/"), fast: true},
 		{name: "chunked answer", answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n", req: get("/"), fast: true},
 		{name: "chunked answer with trailers", answer: "HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 9\r\n\r\n",
 			req: get("/"), fast: true},
