@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -853,4 +854,39 @@ func FuzzFastPathAnswer(f *testing.F) {
 			t.Fatalf("fast path %+v against fields %v", ans, want)
 		}
 	})
+}
+
+// TestFastPathOverTLS: a request on a TLS listener takes the fast path too,
+// and goes upstream marked X-Forwarded-Proto: https, as on the general path.
+func TestFastPathOverTLS(t *testing.T) {
+	up := startScriptedUpstream(t)
+	up.setAnswer(func(string) string { return plainOK })
+	cert, pool := selfSigned(t)
+	for _, fast := range []bool{true, false} {
+		opts := []Option{WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}})}
+		if !fast {
+			opts = append(opts, withoutFastPath())
+		}
+		p := serveProxy(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, Policy{}), opts...)
+		c, err := tls.Dial("tcp", p.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, "GET /tls HTTP/1.1\r\nHost: shop.test\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c.Close()
+		req, _ := up.last()
+		if resp.StatusCode != 200 || !strings.Contains(req, "\r\nX-Forwarded-Proto: https\r\n") {
+			t.Errorf("fast=%v: %d, upstream got %q", fast, resp.StatusCode, req)
+		}
+		if n := p.fastServed(); (n == 1) != fast {
+			t.Errorf("fast=%v: the fast path served %v requests", fast, n)
+		}
+	}
 }
