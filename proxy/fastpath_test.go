@@ -890,3 +890,40 @@ func TestFastPathOverTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathPipelined: requests that arrive together, one with a body,
+// are answered in order on the fast path, each body going with its own
+// request.
+func TestFastPathPipelined(t *testing.T) {
+	up := startScriptedUpstream(t)
+	up.setAnswer(func(req string) string {
+		_, body, _ := strings.Cut(req, "\r\n\r\n")
+		line, _, _ := strings.Cut(req, "\r\n")
+		echo := line + "|" + body
+		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(echo)) + "\r\n\r\n" + echo
+	})
+	p := serveProxy(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, Policy{}))
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /two HTTP/1.1\r\nHost: a\r\n\r\n"+
+		"PUT /three HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for _, want := range []string{"POST /one HTTP/1.1|hello", "GET /two HTTP/1.1|", "PUT /three HTTP/1.1|xyz"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if string(body) != want {
+			t.Errorf("got %q, want %q", body, want)
+		}
+	}
+	if n := p.fastServed(); n != 3 {
+		t.Errorf("the fast path served %v of 3", n)
+	}
+}
