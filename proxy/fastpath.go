@@ -24,8 +24,8 @@ import (
 
 // The fast path proxies the common request — HTTP/1.1, a plain path, no
 // body or a short one already read, no protocol upgrade or 100-continue —
-// to a route that only forwards: no middlewares, retries, hedging or
-// hash-key balancing, and every cluster plain-text HTTP/1.1. It works from
+// to a route that only forwards: no middlewares, hedging or hash-key
+// balancing, and every cluster plain-text HTTP/1.1. It works from
 // the request head as read and writes the upstream request and the answer
 // field by field, without an http.Request, header maps or a context and
 // timer per request, which is most of what the general path spends (see
@@ -328,10 +328,10 @@ func plainQuery(s string) bool {
 }
 
 // fastRoute reports whether the fast path can serve a route: it only
-// forwards, one try at a time, to plain-text HTTP/1.1 clusters whose
-// client is the proxy's own.
+// forwards (retrying or not, but without hedges), to plain-text HTTP/1.1
+// clusters whose client is the proxy's own.
 func fastRoute(rt *route) bool {
-	if rt.handler != nil || rt.retry != nil || rt.hedger != nil || rt.useHashKey {
+	if rt.handler != nil || rt.hedger != nil || rt.useHashKey {
 		return false
 	}
 	for _, c := range rt.clusters {
@@ -349,6 +349,7 @@ type fastConn struct {
 	a       attempt
 	r       *http.Request // the general path's stand-in request, once made
 	answer  []rawField    // the answer's fields, reused
+	ans     plainAnswer   // the last try's plain answer
 	started bool          // the answer has begun on the connection
 }
 
@@ -394,6 +395,9 @@ func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
 	}
 	st.route, st.path = rt.name, path
 	keep = e.fastServe(c, st, rt, upPath)
+	if q.contentLength > 0 {
+		_, _ = c.br.Discard(int(q.contentLength))
+	}
 	m.active.Dec()
 	// Logged before the end of the answer goes out, as on the general path,
 	// so that a client holding the whole answer finds its record written.
@@ -555,29 +559,109 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 	if timeout > 0 {
 		x.deadline, x.hasDeadline = now.Add(timeout), true
 	}
-	return e.fastTry(c, st, x, upPath)
+	// The body waits in the read buffer until the exchange ends; it is
+	// replayed when the general path would have buffered it.
+	x.replayable = q.contentLength == 0 || rt.replays && q.contentLength <= rt.bufferBytes
+	if rt.budget != nil {
+		rt.budget.Deposit(now)
+	}
+	return e.fastTries(c, st, x, upPath)
 }
 
-// fastTry picks an endpoint, sends the request and relays the answer.
-func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, upPath string) bool {
-	q := &c.fc.q
+// tryResult is how a fast-path try ended.
+type tryResult int
+
+const (
+	tryFailed  tryResult = iota // no answer: a.status and a.reason say what the proxy answers
+	tryPlain                    // an answer the fast path relays itself (fastConn.ans)
+	tryGeneral                  // an answer for respond (a.resp)
+)
+
+// fastTries runs the tries of an exchange as tries does for the general
+// path: one, or more when the route retries (within its budget and the
+// cluster's max_retries threshold, after a jittered back-off), replaying
+// the body from the read buffer; then it answers with the last.
+func (e *entry) fastTries(c *h1conn, st *reqState, x *exchange, upPath string) bool {
+	rt, cl := x.rt, x.c
+	m := rt.env.metrics
 	a := &c.fc.a
-	*a = attempt{x: x}
-	st.attempts = 1
+	held := false
+	for try := 1; ; try++ {
+		*a = attempt{x: x}
+		res, pc := e.fastTry(c, st, x, a, try, upPath)
+		st.attempts = try
+		x.noOutcome = a.blameClient
+		if held {
+			cl.admission.Release(breaker.Retries)
+			held = false
+		}
+		if a.final || rt.retry == nil || !x.replayable {
+			return e.fastRespond(c, st, x, a, res, pc)
+		}
+		o := retry.Outcome{Status: a.status, Err: a.kind}
+		if res != tryFailed {
+			o = retry.Outcome{Status: a.status}
+		}
+		now := time.Now()
+		if !rt.retry.ShouldRetry(try, o) || c.ctx.Err() != nil || x.hasDeadline && !now.Before(x.deadline) {
+			return e.fastRespond(c, st, x, a, res, pc)
+		}
+		wait := rt.retry.BackoffFor(try, st.rng)
+		if x.hasDeadline && now.Add(wait).After(x.deadline) {
+			return e.fastRespond(c, st, x, a, res, pc)
+		}
+		if !rt.budget.TryWithdraw(now) {
+			m.rejected(rt.name, ReasonRetryBudget)
+			return e.fastRespond(c, st, x, a, res, pc)
+		}
+		if !cl.admission.Acquire(breaker.Retries) {
+			m.rejected(rt.name, ReasonOverflow)
+			return e.fastRespond(c, st, x, a, res, pc)
+		}
+		held = true
+		m.retries.WithLabelValues(rt.name, cl.name).Inc()
+		e.fastDiscard(c, x, a, res, pc)
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-c.ctx.Done():
+				t.Stop()
+			}
+		}
+	}
+}
+
+// fastTry picks an endpoint, sends the request and reads the answer's
+// head. A failed try is classified as classify does and its connection
+// closed; an answer leaves its connection to fastRelay, fastDiscard or the
+// answer's body.
+func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, a *attempt, try int, upPath string) (tryResult, *h1Conn) {
+	fc := c.fc
+	q := &fc.q
 	now := st.start
+	if try > 1 {
+		now = time.Now()
+	}
 	pick, err := x.c.bal.Pick(now, x.key, st.rng)
 	if err != nil {
 		a.status, a.reason, a.final, a.noRecord, a.err = http.StatusServiceUnavailable, ReasonNoHealthyUpstream, true, true, err
-		e.general(c, st)
-		x.w = st
-		x.respond(a)
-		return true
+		return tryFailed, nil
 	}
 	a.pick, a.picked = pick, true
 	a.ep = x.c.endpointFor(pick.Endpoint())
 	a.ep.inflight.Add(1)
 	a.start = now
 	st.endpoint = a.ep.id
+
+	// The try's deadline: the exchange's, or the per-try timeout until the
+	// answer's head when that comes first.
+	dl, hasDL, perTry := x.deadline, x.hasDeadline, false
+	if rt := x.rt; rt.retry != nil && rt.retry.PerTryTimeout > 0 {
+		if t := now.Add(rt.retry.PerTryTimeout); !hasDL || t.Before(dl) {
+			dl, hasDL, perTry = t, true, true
+		}
+	}
 
 	hc := x.c.rt.(*h1Client)
 	addr := a.ep.addr
@@ -595,26 +679,36 @@ func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, upPath string) boo
 	pc := hc.idleConn(addr)
 	if pc == nil {
 		ctx := c.ctx
-		if x.hasDeadline {
+		if hasDL {
+			cause := errRouteTimeout
+			if perTry {
+				cause = errPerTryTimeout
+			}
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadlineCause(ctx, x.deadline, errRouteTimeout)
+			ctx, cancel = context.WithDeadlineCause(ctx, dl, cause)
 			defer cancel()
 		}
 		if pc, err = hc.get(ctx, addr); err != nil {
-			return e.fastFail(c, st, x, a, err, nil)
+			if ctx.Err() != nil && ctx != c.ctx {
+				err = context.Cause(ctx)
+			}
+			e.fastClassify(c, x, a, err, nil, perTry && !time.Now().Before(dl))
+			return tryFailed, nil
 		}
 	}
-	if x.hasDeadline {
-		_ = pc.nc.SetDeadline(x.deadline)
+	if hasDL {
+		_ = pc.nc.SetDeadline(dl)
 	}
 	c.up.Store(pc)
 	c.armWatch()
 	if !httpguts.ValidHostHeader(host) {
-		return e.fastFail(c, st, x, a, errors.New("write request: invalid Host"), pc)
+		e.fastClassify(c, x, a, errors.New("write request: invalid Host"), pc, false)
+		return tryFailed, nil
 	}
 	e.writeUpstream(c, x, a, pc.bw, host, upPath)
 	if err := pc.bw.Flush(); err != nil {
-		return e.fastFail(c, st, x, a, err, pc)
+		e.fastClassify(c, x, a, err, pc, perTry && !time.Now().Before(dl))
+		return tryFailed, nil
 	}
 	pc.readLimit = hc.maxHeaderBytes
 	if pc.br.Buffered() == 0 {
@@ -628,7 +722,8 @@ func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, upPath string) boo
 	var head string
 	for {
 		if head, err = readHeadInto(pc.br, &pc.head, 0); err != nil {
-			return e.fastFail(c, st, x, a, err, pc)
+			e.fastClassify(c, x, a, err, pc, perTry && !time.Now().Before(dl))
+			return tryFailed, nil
 		}
 		code, ok := informational(head)
 		if !ok || code == http.StatusSwitchingProtocols {
@@ -637,12 +732,97 @@ func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, upPath string) boo
 		// An informational answer (103 Early Hints) precedes the real one;
 		// it is checked as the general path checks it, and dropped.
 		if _, err := parseResponse(head, pc.br, &http.Request{Method: q.method}); err != nil {
-			return e.fastFail(c, st, x, a, err, pc)
+			e.fastClassify(c, x, a, err, pc, false)
+			return tryFailed, nil
 		}
 	}
 	pc.readLimit = math.MaxInt64
-	return e.fastAnswer(c, st, x, a, pc, head)
+	if perTry {
+		// The per-try timeout covers the wait for the head; the body is
+		// bounded by the exchange's deadline.
+		_ = pc.nc.SetDeadline(x.deadline)
+	}
+	retryable := func(code int) bool {
+		return x.rt.retry != nil && x.rt.retry.Retryable(retry.Outcome{Status: code})
+	}
+	if ans, ok := parseAnswer(head, q.method, &fc.answer); ok {
+		fc.ans = ans
+		a.relay, a.status, a.final = true, ans.code, !retryable(ans.code)
+		return tryPlain, pc
+	}
+	// Anything else is parsed and answered by the general path's code; its
+	// body gives the connection back when read, as the client's does.
+	resp, err := parseResponse(head, pc.br, &http.Request{Method: q.method})
+	if err != nil {
+		e.fastClassify(c, x, a, err, pc, false)
+		return tryFailed, nil
+	}
+	keep := !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	stop := func() bool {
+		c.up.Store(nil)
+		c.disarmWatch()
+		if x.hasDeadline && (!time.Now().Before(x.deadline) || pc.nc.SetDeadline(time.Time{}) != nil) {
+			return false
+		}
+		return c.gone == nil
+	}
+	body := &h1Body{pc: pc, body: resp.Body, stop: stop, keep: keep, ctx: c.ctx}
+	if resp.Body == http.NoBody {
+		body.finish(true)
+	} else {
+		resp.Body = body
+	}
+	a.resp, a.status, a.final = resp, resp.StatusCode, !retryable(resp.StatusCode)
+	return tryGeneral, nil
 }
+
+// fastRespond answers with the exchange's last try.
+func (e *entry) fastRespond(c *h1conn, st *reqState, x *exchange, a *attempt, res tryResult, pc *h1Conn) bool {
+	if res == tryPlain {
+		return e.fastRelay(c, st, x, a, pc)
+	}
+	r := e.general(c, st)
+	x.in, x.w, x.ctx = r, st, c.ctx
+	if res == tryGeneral && x.hasDeadline {
+		// respond tells the route timeout from a broken body by the
+		// context's cause.
+		var cancel context.CancelFunc
+		x.ctx, cancel = context.WithDeadlineCause(c.ctx, x.deadline, errRouteTimeout)
+		defer cancel()
+	}
+	x.respond(a)
+	return true
+}
+
+// fastDiscard abandons a try that is retried, as attempt.discard does: a
+// short answer body is read so that the connection can be reused.
+func (e *entry) fastDiscard(c *h1conn, x *exchange, a *attempt, res tryResult, pc *h1Conn) {
+	switch res {
+	case tryGeneral:
+		a.discard()
+		return
+	case tryPlain:
+		ans := &c.fc.ans
+		reuse := !ans.close && (ans.noBody || ans.length <= discardAnswerBytes)
+		if reuse && !ans.noBody {
+			_, err := pc.br.Discard(int(ans.length))
+			reuse = err == nil
+		}
+		c.up.Store(nil)
+		c.disarmWatch()
+		if reuse && pc.br.Buffered() == 0 && c.gone == nil &&
+			(!x.hasDeadline || pc.nc.SetDeadline(time.Time{}) == nil) {
+			pc.c.put(pc)
+		} else {
+			pc.nc.Close()
+		}
+	}
+	a.finish(nil)
+}
+
+// discardAnswerBytes is how much of a retried answer's body is read to keep
+// its connection, as attempt.discard reads.
+const discardAnswerBytes = 4 << 10
 
 // informational reports the status of an answer head that is 1xx.
 func informational(head string) (int, bool) {
@@ -726,9 +906,10 @@ func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writ
 		bw.WriteString("Content-Length: ")
 		bw.WriteString(strconv.FormatInt(q.contentLength, 10))
 		bw.WriteString("\r\n\r\n")
+		// The body stays in the read buffer, for retries, until the
+		// exchange ends (entry.fast).
 		body, _ := c.br.Peek(int(q.contentLength))
 		bw.Write(body)
-		_, _ = c.br.Discard(len(body))
 	case q.method == http.MethodPost || q.method == http.MethodPut || q.method == http.MethodPatch:
 		bw.WriteString("Content-Length: 0\r\n\r\n")
 	default:
@@ -736,21 +917,25 @@ func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writ
 	}
 }
 
-// fastFail ends a try that got no answer, as classify and respond do: the
-// status and reason the proxy answers with, what the endpoint is blamed for.
-// pc, when not nil, is the upstream connection, which cannot be reused.
-func (e *entry) fastFail(c *h1conn, st *reqState, x *exchange, a *attempt, err error, pc *h1Conn) bool {
+// fastClassify classifies a try that got no answer as classify does: the
+// status and reason the proxy would answer with, the retry.Kind, and what
+// the endpoint is blamed for. pc, when not nil, is the upstream connection,
+// which cannot be reused. perTryFired says the try's own timeout passed.
+func (e *entry) fastClassify(c *h1conn, x *exchange, a *attempt, err error, pc *h1Conn, perTryFired bool) {
 	if pc != nil {
 		c.up.Store(nil)
 		c.disarmWatch()
 		pc.nc.Close()
 	}
 	var de *dialError
+	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 	switch {
 	case c.ctx.Err() != nil:
 		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = statusClientClosed, ReasonClientClosed, true, true, true
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) && x.hasDeadline && !time.Now().Before(x.deadline):
+	case err == errRouteTimeout || timedOut && x.hasDeadline && !time.Now().Before(x.deadline):
 		a.status, a.reason, a.kind, a.fatal = http.StatusGatewayTimeout, ReasonRequestTimeout, retry.Timeout, true
+	case err == errPerTryTimeout || timedOut && perTryFired:
+		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonUpstreamTimeout, retry.Timeout
 	case errors.As(err, &de) && de.overflow:
 		a.status, a.reason, a.fatal, a.noRecord = http.StatusServiceUnavailable, ReasonOverflow, true, true
 	case errors.As(err, &de) && isTimeout(de.err):
@@ -760,12 +945,8 @@ func (e *entry) fastFail(c *h1conn, st *reqState, x *exchange, a *attempt, err e
 	default:
 		a.status, a.reason, a.kind = http.StatusBadGateway, ReasonUpstreamReset, retry.Reset
 	}
-	a.err, a.final, a.resp = err, true, nil
-	x.noOutcome = a.blameClient
-	e.general(c, st)
-	x.w = st
-	x.respond(a)
-	return true
+	a.err = err
+	a.final = a.fatal || x.rt.retry == nil || !x.rt.retry.Retryable(retry.Outcome{Err: a.kind})
 }
 
 // plainAnswer is what the fast path needs of an answer it relays itself.
@@ -871,15 +1052,12 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	return ans, ans.noBody || ans.length >= 0
 }
 
-// fastAnswer relays the answer whose head was read: itself when it is
-// plain (see parseAnswer), else through parseResponse and respond.
-func (e *entry) fastAnswer(c *h1conn, st *reqState, x *exchange, a *attempt, pc *h1Conn, head string) bool {
+// fastRelay relays a plain answer (fastConn.ans) whose head was read.
+func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *h1Conn) bool {
 	fc := c.fc
 	q := &fc.q
-	ans, ok := parseAnswer(head, q.method, &fc.answer)
-	if !ok {
-		return e.fastGeneral(c, st, x, a, pc, head)
-	}
+	ans := fc.ans
+	st.w = nil // an answer retried before this one may have set up the general writer; it wrote nothing
 	fc.started = true
 	out := c.bw
 	writeStatusLine(out, ans.code)
@@ -981,42 +1159,6 @@ func (e *entry) fastAnswer(c *h1conn, st *reqState, x *exchange, a *attempt, pc 
 	}
 	a.finish(nil)
 	return !closeAfter
-}
-
-// fastGeneral hands an answer the fast path does not relay itself to
-// parseResponse and respond, with the request standing in for the one the
-// fast path did not build; the connection goes back to the pool when the
-// body has been read, as the client's h1Body does.
-func (e *entry) fastGeneral(c *h1conn, st *reqState, x *exchange, a *attempt, pc *h1Conn, head string) bool {
-	r := e.general(c, st)
-	resp, err := parseResponse(head, pc.br, r)
-	if err != nil {
-		return e.fastFail(c, st, x, a, err, pc)
-	}
-	x.in, x.w, x.ctx = r, st, c.ctx
-	if x.hasDeadline {
-		var cancel context.CancelFunc
-		x.ctx, cancel = context.WithDeadlineCause(c.ctx, x.deadline, errRouteTimeout)
-		defer cancel()
-	}
-	keep := !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
-	stop := func() bool {
-		c.up.Store(nil)
-		c.disarmWatch()
-		if x.hasDeadline && (!time.Now().Before(x.deadline) || pc.nc.SetDeadline(time.Time{}) != nil) {
-			return false
-		}
-		return c.gone == nil
-	}
-	body := &h1Body{pc: pc, body: resp.Body, stop: stop, keep: keep, ctx: x.ctx}
-	if resp.Body == http.NoBody {
-		body.finish(true)
-	} else {
-		resp.Body = body
-	}
-	a.resp, a.status, a.final = resp, resp.StatusCode, true
-	x.respond(a)
-	return true
 }
 
 // writeStatusLine writes the status line the proxy answers with.
