@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/meshbench/meshbench/proxy/balancer"
+	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 	"github.com/meshbench/meshbench/proxy/breaker"
 	"github.com/meshbench/meshbench/proxy/retry"
 )
@@ -328,10 +330,11 @@ func plainQuery(s string) bool {
 }
 
 // fastRoute reports whether the fast path can serve a route: it only
-// forwards (retrying or not, but without hedges), to plain-text HTTP/1.1
-// clusters whose client is the proxy's own.
+// forwards (retrying or not, but without hedges; hashing by header or
+// client address, not by cookie), to plain-text HTTP/1.1 clusters whose
+// client is the proxy's own.
 func fastRoute(rt *route) bool {
-	if rt.handler != nil || rt.hedger != nil || rt.useHashKey {
+	if rt.handler != nil || rt.hedger != nil || rt.useHashKey && rt.hashKey.Cookie != "" {
 		return false
 	}
 	for _, c := range rt.clusters {
@@ -562,10 +565,30 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 	// The body waits in the read buffer until the exchange ends; it is
 	// replayed when the general path would have buffered it.
 	x.replayable = q.contentLength == 0 || rt.replays && q.contentLength <= rt.bufferBytes
+	if rt.useHashKey {
+		x.key = fastHashKey(rt.hashKey, q, c.remote, st)
+	}
 	if rt.budget != nil {
 		rt.budget.Deposit(now)
 	}
 	return e.fastTries(c, st, x, upPath)
+}
+
+// fastHashKey is httpkey.Of for the fast path (a route hashing by cookie
+// does not take it): the header's first value, else the client address,
+// else a random key.
+func fastHashKey(h balancer.HashKey, q *fastReq, remote string, st *reqState) uint64 {
+	if h.Header != "" {
+		if v := q.first(h.Header); v != "" {
+			return balancer.HashKeyString(v)
+		}
+	}
+	if h.SourceIP {
+		if k, ok := httpkey.SourceIP(remote); ok {
+			return k
+		}
+	}
+	return st.rng.Uint64()
 }
 
 // tryResult is how a fast-path try ended.

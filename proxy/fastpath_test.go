@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,6 +22,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshbench/meshbench/proxy/balancer"
+	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 )
 
 // scriptedUpstream is an HTTP/1.1 upstream that records every request as it
@@ -690,6 +694,16 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 			steps:  []step{{req: post, status: 503}},
 		},
 		{
+			name: "hashed by header",
+			route: func(up string) (RouteConfig, ClusterConfig) {
+				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: Policy{HashKey: HashKeyConfig{Header: "X-Api-Key"}}},
+					ClusterConfig{Name: "up", Endpoints: eps(up), Balancer: BalancerConfig{Type: "ring_hash"}}
+			},
+			answer: ok,
+			steps:  []step{{req: get, status: 200}, {req: strings.Replace(get, "k1", "k2", 1), status: 200}},
+		},
+		{
 			name: "client leaves",
 			route: func(up string) (RouteConfig, ClusterConfig) {
 				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
@@ -846,6 +860,7 @@ func FuzzFastPathRequest(f *testing.F) {
 		"POST /p?q=1&r=%20 HTTP/1.1\r\nHost: x:80\r\nContent-Length: 3\r\nX-A: 1\r\nx-a: 2\r\n\r\nabc",
 		"GET /a/b/ HTTP/1.1\r\nhost: X\r\nConnection: keep-alive, close\r\nX-Request-Id: r1\r\n" + HeaderDeadline + ": 250\r\n\r\n",
 		"GET /? HTTP/1.1\r\nHost: x\r\nVia: 1.1 a\r\nX-Forwarded-For: 1.2.3.4\r\nKeep-Alive: 1\r\n\r\n",
+		"GET /u HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nx-user: bob\r\nX-A:\r\n\r\n",
 		"DELETE /$&+,:;=@ HTTP/1.1\r\nHost: [::1]:8080\r\nContent-Length: 0\r\n\r\n",
 	} {
 		f.Add([]byte(seed))
@@ -892,6 +907,17 @@ func FuzzFastPathRequest(f *testing.F) {
 		}
 		if _, ok := q.joined("Host"); ok {
 			t.Fatal("Host among the fields routes match")
+		}
+		for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}} {
+			r.RemoteAddr = "10.1.2.3:4567"
+			want, ok := httpkey.Of(hk, r)
+			if !ok {
+				want = rand.New(rand.NewPCG(1, 2)).Uint64()
+			}
+			got := fastHashKey(hk, &q, r.RemoteAddr, &reqState{rng: rand.New(rand.NewPCG(1, 2))})
+			if got != want {
+				t.Fatalf("hash key %+v: fast path %x, general path %x", hk, got, want)
+			}
 		}
 	})
 }

@@ -26,9 +26,16 @@ func Of(h balancer.HashKey, r *http.Request) (uint64, bool) {
 		}
 	}
 	if h.SourceIP {
-		if a, ok := remoteIP(r.RemoteAddr); ok {
-			return balancer.HashKeyAddr(a), true
-		}
+		return SourceIP(r.RemoteAddr)
+	}
+	return 0, false
+}
+
+// SourceIP is the key of a client address (a RemoteAddr: host:port, or a
+// bare IP); false when it is neither.
+func SourceIP(remoteAddr string) (uint64, bool) {
+	if a, ok := remoteIP(remoteAddr); ok {
+		return balancer.HashKeyAddr(a), true
 	}
 	return 0, false
 }
