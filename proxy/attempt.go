@@ -165,11 +165,10 @@ func (a *attempt) roundTrip() {
 func (a *attempt) classify(err error) {
 	x := a.x
 	var mbe *http.MaxBytesError
-	var de *dialError
 	bodyErr := x.stream.failure()
 	switch {
 	case x.in.Context().Err() != nil:
-		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = statusClientClosed, ReasonClientClosed, true, true, true
+		a.clientClosed()
 	case a.cancel != nil && context.Cause(a.ctx) == errHedgeLost:
 		a.status, a.reason, a.fatal, a.noRecord = statusClientClosed, ReasonClientClosed, true, true
 	case errors.As(err, &mbe) || errors.As(bodyErr, &mbe):
@@ -177,9 +176,34 @@ func (a *attempt) classify(err error) {
 	case bodyErr != nil:
 		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = http.StatusBadRequest, ReasonBadRequest, true, true, true
 	case context.Cause(x.ctx) == errRouteTimeout || errors.Is(x.ctx.Err(), context.DeadlineExceeded):
-		a.status, a.reason, a.kind, a.fatal = http.StatusGatewayTimeout, ReasonRequestTimeout, retry.Timeout, true
+		a.routeTimedOut()
 	case errors.Is(err, errPerTryTimeout) || (a.cancel != nil && context.Cause(a.ctx) == errPerTryTimeout):
-		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonUpstreamTimeout, retry.Timeout
+		a.tryTimedOut()
+	default:
+		a.transportFailed(err)
+	}
+	a.settle()
+}
+
+// The outcomes classify (and the fast path's fastClassify) give a try.
+
+func (a *attempt) clientClosed() {
+	a.status, a.reason, a.fatal, a.noRecord, a.blameClient = statusClientClosed, ReasonClientClosed, true, true, true
+}
+
+func (a *attempt) routeTimedOut() {
+	a.status, a.reason, a.kind, a.fatal = http.StatusGatewayTimeout, ReasonRequestTimeout, retry.Timeout, true
+}
+
+func (a *attempt) tryTimedOut() {
+	a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonUpstreamTimeout, retry.Timeout
+}
+
+// transportFailed classifies a failure of the dial or the connection: a
+// local overflow, a connect timeout or failure, else a reset.
+func (a *attempt) transportFailed(err error) {
+	var de *dialError
+	switch {
 	case errors.As(err, &de) && de.overflow:
 		a.status, a.reason, a.fatal, a.noRecord = http.StatusServiceUnavailable, ReasonOverflow, true, true
 	case errors.As(err, &de) && isTimeout(de.err):
@@ -189,7 +213,12 @@ func (a *attempt) classify(err error) {
 	default:
 		a.status, a.reason, a.kind = http.StatusBadGateway, ReasonUpstreamReset, retry.Reset
 	}
-	a.final = a.fatal || x.rt.retry == nil || !x.rt.retry.Retryable(retry.Outcome{Err: a.kind})
+}
+
+// settle decides whether a failed try ends the exchange: it does when it
+// is fatal or the route's retry policy does not cover its kind.
+func (a *attempt) settle() {
+	a.final = a.fatal || a.x.rt.retry == nil || !a.x.rt.retry.Retryable(retry.Outcome{Err: a.kind})
 }
 
 func isTimeout(err error) bool {

@@ -112,21 +112,15 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 	*q = fastReq{method: method, target: target, path: path, query: query, fields: q.fields[:0], lastXFF: -1, lastVia: -1}
 	hosts, ids := 0, 0
 	hasCL, hasDeadline := false, false
-	for rest != "" {
-		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
-		l = strings.TrimSuffix(l, "\r")
-		if l == "" {
+	for {
+		name, value, next, err := nextField(rest)
+		if err != nil {
+			return false // obs-fold or a bad field: the general path refuses it
+		}
+		if name == "" {
 			break
 		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return false // obs-fold or a bad name: the general path refuses it
-		}
-		value = textproto.TrimString(value)
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return false
-		}
+		rest = next
 		f := rawField{name: name, value: value}
 		switch fieldKindOf(name) {
 		case fieldHost:
@@ -950,26 +944,19 @@ func (e *entry) fastClassify(c *h1conn, x *exchange, a *attempt, err error, pc *
 		c.disarmWatch()
 		pc.nc.Close()
 	}
-	var de *dialError
 	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 	switch {
 	case c.ctx.Err() != nil:
-		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = statusClientClosed, ReasonClientClosed, true, true, true
+		a.clientClosed()
 	case err == errRouteTimeout || timedOut && x.hasDeadline && !time.Now().Before(x.deadline):
-		a.status, a.reason, a.kind, a.fatal = http.StatusGatewayTimeout, ReasonRequestTimeout, retry.Timeout, true
+		a.routeTimedOut()
 	case err == errPerTryTimeout || timedOut && perTryFired:
-		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonUpstreamTimeout, retry.Timeout
-	case errors.As(err, &de) && de.overflow:
-		a.status, a.reason, a.fatal, a.noRecord = http.StatusServiceUnavailable, ReasonOverflow, true, true
-	case errors.As(err, &de) && isTimeout(de.err):
-		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonConnectTimeout, retry.ConnectFailure
-	case errors.As(err, &de):
-		a.status, a.reason, a.kind = http.StatusServiceUnavailable, ReasonConnectFailure, retry.ConnectFailure
+		a.tryTimedOut()
 	default:
-		a.status, a.reason, a.kind = http.StatusBadGateway, ReasonUpstreamReset, retry.Reset
+		a.transportFailed(err)
 	}
 	a.err = err
-	a.final = a.fatal || x.rt.retry == nil || !x.rt.retry.Retryable(retry.Outcome{Err: a.kind})
+	a.settle()
 }
 
 // plainAnswer is what the fast path needs of an answer it relays itself.
@@ -1010,21 +997,15 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	ans.code = code
 	keepAlive, closeOpt := false, false
 	fs := (*fields)[:0]
-	for rest != "" {
-		var l string
-		l, rest, _ = strings.Cut(rest, "\n")
-		l = strings.TrimSuffix(l, "\r")
-		if l == "" {
+	for {
+		name, value, next, err := nextField(rest)
+		if err != nil {
+			return ans, false
+		}
+		if name == "" {
 			break
 		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return ans, false
-		}
-		value = textproto.TrimString(value)
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return ans, false
-		}
+		rest = next
 		f := rawField{name: name, value: value}
 		switch fieldKindOf(name) {
 		case fieldContentLength:

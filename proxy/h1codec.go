@@ -233,21 +233,15 @@ func parseFields(fields string) (http.Header, error) {
 	n := strings.Count(fields, "\n") // the fields and the empty line
 	h := make(http.Header, max(n-1, 0))
 	vals := make([]string, n)
-	for i := 0; fields != ""; i++ {
-		var l string
-		l, fields, _ = strings.Cut(fields, "\n")
-		l = strings.TrimSuffix(l, "\r")
-		if l == "" {
+	for i := 0; ; i++ {
+		name, value, rest, err := nextField(fields)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
 			break
 		}
-		name, value, ok := strings.Cut(l, ":")
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return nil, fmt.Errorf("malformed header field %q", l)
-		}
-		value = textproto.TrimString(value)
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return nil, fmt.Errorf("control character in header field %q", name)
-		}
+		fields = rest
 		key := canonicalKey(name)
 		if vs, ok := h[key]; ok {
 			h[key] = append(vs, value)
@@ -257,6 +251,26 @@ func parseFields(fields string) (http.Header, error) {
 		h[key] = vals[i : i+1 : i+1]
 	}
 	return h, nil
+}
+
+// nextField takes the next header field off fields (what follows a start
+// line): its name, its value trimmed, and the rest. At the empty line that
+// ends the fields, or at the end, name is "".
+func nextField(fields string) (name, value, rest string, err error) {
+	l, rest, _ := strings.Cut(fields, "\n")
+	l = strings.TrimSuffix(l, "\r")
+	if l == "" {
+		return "", "", rest, nil
+	}
+	name, value, ok := strings.Cut(l, ":")
+	if !ok || !httpguts.ValidHeaderFieldName(name) {
+		return "", "", rest, fmt.Errorf("malformed header field %q", l)
+	}
+	value = textproto.TrimString(value)
+	if !httpguts.ValidHeaderFieldValue(value) {
+		return "", "", rest, fmt.Errorf("control character in header field %q", name)
+	}
+	return name, value, rest, nil
 }
 
 // wireBody reads an answer's body from the connection: remain bytes (-1:
