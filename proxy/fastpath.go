@@ -868,26 +868,11 @@ func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writ
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
 	via := viaValue(1, 1)
-	for i := range q.fields {
-		f := &q.fields[i]
-		if f.skip {
-			continue
-		}
-		bw.WriteString(canonicalKey(f.name))
-		bw.WriteString(": ")
-		bw.WriteString(f.value)
-		switch i {
-		case q.lastXFF:
-			if st.clientIP != "" {
-				bw.WriteString(", ")
-				bw.WriteString(st.clientIP)
-			}
-		case q.lastVia:
-			bw.WriteString(", ")
-			bw.WriteString(via)
-		}
-		bw.WriteString("\r\n")
+	xffAt := q.lastXFF
+	if st.clientIP == "" {
+		xffAt = -1
 	}
+	writeRawFields(bw, q.fields, xffAt, st.clientIP, q.lastVia, via)
 	bw.WriteString(HeaderRequestID + ": ")
 	bw.WriteString(st.id)
 	bw.WriteString("\r\n")
@@ -1075,20 +1060,7 @@ func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *
 		out.WriteString("Connection: close\r\n")
 	}
 	via := viaValue(1, ans.minor)
-	for i := range fc.answer {
-		f := &fc.answer[i]
-		if f.skip {
-			continue
-		}
-		out.WriteString(canonicalKey(f.name))
-		out.WriteString(": ")
-		out.WriteString(f.value)
-		if i == ans.lastVia {
-			out.WriteString(", ")
-			out.WriteString(via)
-		}
-		out.WriteString("\r\n")
-	}
+	writeRawFields(out, fc.answer, -1, "", ans.lastVia, via)
 	if !ans.hasID {
 		out.WriteString(HeaderRequestID + ": ")
 		out.WriteString(st.id)
@@ -1163,6 +1135,30 @@ func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *
 	}
 	a.finish(nil)
 	return !closeAfter
+}
+
+// writeRawFields writes the fields that are not skipped, with canonical
+// names, appending ", "+a to the value of the field at index atA (and b at
+// atB); -1 appends nothing.
+func writeRawFields(bw *bufio.Writer, fields []rawField, atA int, a string, atB int, b string) {
+	for i := range fields {
+		f := &fields[i]
+		if f.skip {
+			continue
+		}
+		bw.WriteString(canonicalKey(f.name))
+		bw.WriteString(": ")
+		bw.WriteString(f.value)
+		switch i {
+		case atA:
+			bw.WriteString(", ")
+			bw.WriteString(a)
+		case atB:
+			bw.WriteString(", ")
+			bw.WriteString(b)
+		}
+		bw.WriteString("\r\n")
+	}
 }
 
 // writeStatusLine writes the status line the proxy answers with.

@@ -609,7 +609,7 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 			name: "connection refused",
 			route: func(string) (RouteConfig, ClusterConfig) {
 				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
-					ClusterConfig{Name: "up", Endpoints: eps(closedPort(t))}
+					ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))}
 			},
 			answer: ok,
 			steps:  []step{{req: get, status: 503, reason: ReasonConnectFailure}},
@@ -798,17 +798,6 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 func retrying(attempts int, perTry time.Duration) Policy {
 	return Policy{Retry: RetryConfig{Attempts: attempts, RetryOn: []string{"5xx", "reset", "connect-failure"},
 		PerTryTimeout: Duration(perTry), BackoffBase: Duration(time.Millisecond)}}
-}
-
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 // leaveEarly sends a request whose upstream never answers and closes the
