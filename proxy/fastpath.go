@@ -26,15 +26,15 @@ import (
 
 // The fast path proxies the common request — HTTP/1.1, a plain path, no
 // body or a short one already read, no protocol upgrade or 100-continue —
-// to a route that only forwards: no middlewares, hedging or hash-key
-// balancing, and every cluster plain-text HTTP/1.1. It works from
-// the request head as read and writes the upstream request and the answer
-// field by field, without an http.Request, header maps or a context and
-// timer per request, which is most of what the general path spends (see
-// the proxy README's Benchmark section). The route's policies are the same
-// objects the general path uses — limiters, admission thresholds,
-// concurrency limiter, breaker, balancer, outlier detection — called in the
-// same order, and so are metrics and the access log.
+// to a route without middlewares, hedging or cookie hash keys whose
+// clusters are all plain-text HTTP/1.1. It works from the request head as
+// read and writes the upstream request and the answer field by field,
+// without an http.Request, header maps or a context and timer per request,
+// which is most of what the general path spends (see the proxy README's
+// Benchmark section). The route's policies are the same objects the general
+// path uses — limiters, admission thresholds, concurrency limiter, breaker,
+// balancer, outlier detection, retry policy and budget — called in the same
+// order, and so are metrics and the access log.
 //
 // Whatever it does not take goes to the general path untouched: the fast
 // path decides before anything has happened (no token taken, no endpoint
@@ -43,7 +43,8 @@ import (
 // (rejections, upstream failures) and answers other than a plain one with a
 // Content-Length are written by the general path's code, given a minimal
 // http.Request; fastpath_test.go checks that both paths put the same bytes
-// on the wire.
+// on the wire (but for the order of fields, which the general path writes
+// in map order).
 
 // rawField is a header field as the client sent it: the name as spelled,
 // the value trimmed.
