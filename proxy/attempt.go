@@ -32,7 +32,7 @@ type attempt struct {
 	relay  bool // the fast path relayed an answer of status, with no resp
 	err    error
 	kind   retry.Kind
-	status int    // the status the proxy answers with when resp is nil
+	status int    // the upstream's status when answered, else the one the proxy answers with
 	reason string // and its reason
 
 	final       bool // not retryable: the exchange answers with this try

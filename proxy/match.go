@@ -180,7 +180,6 @@ func (h *headerMatcher) match(hdr fieldSource) bool {
 	return ok != h.invert
 }
 
-// requestHost returns the request's host, lower-cased, without port.
 // fieldSource is what routing reads of a request's header fields: an
 // http.Header, or the fast path's fields as they came (fastpath.go).
 type fieldSource interface {
@@ -203,6 +202,7 @@ func (h headerFields) joined(name string) (string, bool) {
 	return strings.Join(vs, ","), true
 }
 
+// requestHost returns the request's host, lower-cased, without port.
 func requestHost(r *http.Request) string {
 	h := r.Host
 	if h == "" {
