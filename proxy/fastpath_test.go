@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -854,11 +853,10 @@ func FuzzFastPathRequest(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	s := newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil, false)
+	s := fuzzServer()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		c := newH1Conn(s, pipeConn{})
+		c := fuzzConn(s, raw)
 		defer c.cancel(nil)
-		c.br = bufio.NewReader(bytes.NewReader(raw))
 		head, herr := c.readHead()
 		if herr != nil {
 			return

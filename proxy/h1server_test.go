@@ -448,6 +448,19 @@ func (pipeConn) Read([]byte) (int, error)         { return 0, io.EOF }
 func (pipeConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (pipeConn) Close() error                     { return nil }
 
+// fuzzServer is the server fuzz targets read requests with.
+func fuzzServer() *h1server {
+	return newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil, false)
+}
+
+// fuzzConn is a connection of s that reads raw and writes nowhere.
+func fuzzConn(s *h1server, raw []byte) *h1conn {
+	c := newH1Conn(s, pipeConn{})
+	c.br = bufio.NewReader(bytes.NewReader(raw))
+	c.bw = bufio.NewWriter(io.Discard)
+	return c
+}
+
 // FuzzH1ServerRequest feeds arbitrary bytes to the request parser: it
 // never panics, and what it accepts is a request the handler can trust (a
 // token method, a URL, a valid Host, framing it can read to the end).
@@ -463,12 +476,10 @@ func FuzzH1ServerRequest(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	s := newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil, false)
+	s := fuzzServer()
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		c := newH1Conn(s, pipeConn{})
+		c := fuzzConn(s, raw)
 		defer c.cancel(nil)
-		c.br = bufio.NewReader(bytes.NewReader(raw))
-		c.bw = bufio.NewWriter(io.Discard)
 		r, herr := c.readRequest()
 		if herr != nil {
 			if herr.status != 0 && http.StatusText(herr.status) == "" {
