@@ -1,0 +1,64 @@
+// Package lifecycle is one request's way through the data plane's policies,
+// as a single state machine that is told the time. It is the sequence that
+// composes the leaf policies — route and consumer rate limits, the
+// cluster's concurrency limiter, Envoy's admission thresholds, the outcome
+// breaker, the balancer, per-try and request deadlines, the retry policy
+// with its budget and back-off, hedging, outlier detection — and the
+// simulator's gateway and sidecars, the proxy's general path and its
+// HTTP/1.1 fast path all drive the same Request; none of them decides
+// anything of its own. docs/architecture.md shows where it sits.
+//
+// # Shape
+//
+// A Request follows the sans-I/O style of protocol libraries such as
+// python-hyper's h11: the caller owns sockets, timers and goroutines, tells
+// the Request what happened (Begin, Answered, Failed, Ended, Wake, Expire,
+// ClientGone), each with the time it happened, and then drains what to do
+// next with Next until it returns an Action of kind None:
+//
+//	Send     start try Try on Endpoint, giving up on its answer's head at
+//	         Deadline (the per-try timeout when PerTry, else the request's)
+//	Wait     call Wake at Deadline (a retry's back-off or a hedge's delay)
+//	Cancel   stop try Try: its answer is not wanted (a lost hedge, a
+//	         retried answer to drain, a client that left)
+//	Forward  answer the client with try Try's answer, then report its end
+//	         with Ended
+//	Respond  answer the client with the proxy's own Status and Reason
+//
+// A Request never reads the clock, sleeps, starts goroutines or does I/O,
+// and it allocates nothing: the caller keeps it (by pointer; it must not be
+// copied once begun) and reuses it for the next request.
+//
+// # Semantics, chosen once
+//
+// The thresholds and the breaker count tries, not requests, as Envoy's
+// circuit breaking counts upstream requests: every try holds one unit of
+// max_requests while it is out and a retry also one of max_retries, and
+// every try asks the outcome breaker first and reports its own outcome to
+// it (resilience4j's recommended order, Retry around CircuitBreaker). A
+// retry is decided as Envoy decides it: the retry policy (retry_on, the
+// number of attempts), a jittered back-off that must end before the
+// request's deadline, a token from the retry budget and a unit of
+// max_retries; a retry refused at that point leaves the last try's outcome
+// as the answer. When the back-off has passed, the retry asks the breaker,
+// max_requests and the balancer like any try, and a refusal there is the
+// answer (503 circuit_open, overflow or no_healthy_upstream).
+//
+// Hedging (Dean and Barroso, "The Tail at Scale") runs within one retry
+// round: the round's first try goes out at once and, while nothing has
+// answered, another copy every Hedger.Delay, each paying a retry-budget
+// token, up to MaxHedges copies. The first answer the retry policy would
+// not retry wins and the other copies are cancelled unrecorded; a failure
+// does not win while a copy is still out; when every copy has failed the
+// latest failure ends the round and the retry decision follows. A hedge
+// that cannot be sent ends the round's hedging.
+//
+// A try's outcome reaches the balancer (Pick.Done), outlier detection and
+// the breaker when the lifecycle is done with it: at its failure, when a
+// retry or a better answer replaces its answer, or for the answer that is
+// forwarded, at the end of its body (a body that breaks counts as a
+// local-origin failure). Tries cancelled because another answered, or
+// because the client left, report nothing but Done. The request's deadline
+// (the route timeout, cut to the caller's own) passing before an answer
+// fails every try still out as a timeout and answers 504 request_timeout.
+package lifecycle
