@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"math"
 	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -340,8 +338,10 @@ func fastRoute(rt *route) bool {
 	return true
 }
 
-// fastConn is a connection's fast-path state, reused across its requests.
+// fastConn is a connection's fast-path state, reused across its requests
+// (the server keeps it as the connection's FastState).
 type fastConn struct {
+	c       *h1conn
 	q       fastReq
 	x       exchange
 	a       attempt
@@ -354,11 +354,13 @@ type fastConn struct {
 // fast serves a request from its head when it can (see the top of this
 // file): h1server.fast for an entry without handler middlewares.
 func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
-	if c.fc == nil {
-		c.fc = &fastConn{}
+	fc, _ := c.FastState.(*fastConn)
+	if fc == nil {
+		fc = &fastConn{c: c}
+		c.FastState = fc
 	}
-	q := &c.fc.q
-	if !q.parse(head, c.br.Buffered()) {
+	q := &fc.q
+	if !q.parse(head, len(c.Buffered())) {
 		return false, false
 	}
 	p := e.p
@@ -386,21 +388,21 @@ func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
 	m := p.env.metrics
 	m.fastPath.Inc()
 	m.active.Inc()
-	st.clientIP = clientIP(c.remote)
+	st.clientIP = clientIP(c.RemoteAddr())
 	st.id = q.requestID
 	if st.id == "" {
 		st.id = newRequestID(st.rng)
 	}
 	st.route, st.path = rt.name, path
-	keep = e.fastServe(c, st, rt, upPath)
+	keep = e.fastServe(fc, st, rt, upPath)
 	if q.contentLength > 0 {
-		_, _ = c.br.Discard(int(q.contentLength))
+		c.Discard(int(q.contentLength))
 	}
 	m.active.Dec()
 	// Logged before the end of the answer goes out, as on the general path,
 	// so that a client holding the whole answer finds its record written.
 	p.record(snap, st, requestLine{method: q.method, host: q.host, path: q.path, proto: "HTTP/1.1"})
-	keep = e.fastFinish(c, st, keep)
+	keep = e.fastFinish(fc, st, keep)
 	snap.release()
 	p.rngs.Put(st.rng)
 	*st = reqState{}
@@ -411,57 +413,52 @@ func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
 // fastServe runs the request through the route, recovering a panic as the
 // general path does: a 500 if nothing was sent, else the connection ends.
 // The answer is left in the connection's buffer for fastFinish.
-func (e *entry) fastServe(c *h1conn, st *reqState, rt *route, upPath string) (keep bool) {
-	fc := c.fc
+func (e *entry) fastServe(fc *fastConn, st *reqState, rt *route, upPath string) (keep bool) {
+	c := fc.c
 	fc.r, fc.started = nil, false
 	defer func() {
 		if v := recover(); v != nil {
 			e.p.env.log.Error("panic serving request", "panic", v, "request_id", st.id, "stack", string(debug.Stack()))
-			if pc := c.up.Swap(nil); pc != nil {
-				pc.nc.Close()
+			if pc := c.Unwatch(); pc != nil {
+				pc.Close()
 			}
-			c.disarmWatch()
 			if fc.started || st.wroteHeader {
 				st.abort = true
 			} else {
-				e.general(c, st)
+				e.general(fc, st)
 				writeError(st, st, http.StatusInternalServerError, ReasonInternal)
 			}
 			keep = false
 		}
 	}()
-	if d := c.s.sc.WriteTimeout.D(); d > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
-	}
-	keep = e.fastRoute(c, st, rt, upPath)
-	c.disarmWatch()
+	keep = e.fastRoute(fc, st, rt, upPath)
+	c.Unwatch()
 	return keep
 }
 
 // fastFinish sends what is left of the answer and reports whether the
 // connection can go on. An aborted answer (the upstream broke it off) is
 // not sent further: the connection ends.
-func (e *entry) fastFinish(c *h1conn, st *reqState, keep bool) bool {
-	if st.abort || c.gone != nil {
+func (e *entry) fastFinish(fc *fastConn, st *reqState, keep bool) bool {
+	c := fc.c
+	if st.abort || c.ClientGone() {
 		return false
 	}
 	if st.w != nil {
 		// The general path's writer answered.
-		c.held = c.resp.held[:0]
-		return c.resp.finish() && keep && !c.resp.closeAfter
+		return c.FinishResponse() && keep
 	}
-	return c.bw.Flush() == nil && keep
+	return c.Writer().Flush() == nil && keep
 }
 
 // general switches the response to the general path's writer, with a
 // minimal request standing for the one the fast path did not build: what
 // the writer, respond and writeError read of it.
-func (e *entry) general(c *h1conn, st *reqState) *http.Request {
-	fc := c.fc
+func (e *entry) general(fc *fastConn, st *reqState) *http.Request {
 	if st.w != nil {
 		return fc.r
 	}
-	q := &fc.q
+	c, q := fc.c, &fc.q
 	r := &http.Request{
 		Method:     q.method,
 		URL:        &url.URL{Path: q.path, RawQuery: q.query},
@@ -470,36 +467,30 @@ func (e *entry) general(c *h1conn, st *reqState) *http.Request {
 		ProtoMinor: 1,
 		Header:     http.Header{},
 		Host:       q.host,
-		RemoteAddr: c.remote,
+		RemoteAddr: c.RemoteAddr(),
 		RequestURI: q.target,
 		Close:      q.close,
-		TLS:        c.tls,
+		TLS:        c.TLS(),
 	}
-	r = r.WithContext(c.ctx)
+	r = r.WithContext(c.Context())
 	fc.r = r
-	if c.hdr == nil {
-		c.hdr = make(http.Header, 8)
-	} else {
-		clear(c.hdr)
-	}
-	c.resp = h1resp{c: c, req: r, header: c.hdr, cl: -1, held: c.held[:0]}
-	st.w = &c.resp
+	st.w = c.ResponseWriter(r)
 	st.idHeader = []string{st.id}
-	c.hdr[HeaderRequestID] = st.idHeader
+	st.w.Header()[HeaderRequestID] = st.idHeader
 	return r
 }
 
 // fastRoute is route.serve and exchange.run for the fast path: limits,
 // admission, the try, and its bookkeeping. It reports whether the
 // connection can go on.
-func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) bool {
-	q := &c.fc.q
+func (e *entry) fastRoute(fc *fastConn, st *reqState, rt *route, upPath string) bool {
+	q := &fc.q
 	now := st.start
 	m := rt.env.metrics
 	if rt.limiter != nil {
 		if d := rt.limiter.Allow(now); !d.Allowed {
 			m.rejected(rt.name, ReasonRateLimited)
-			e.general(c, st)
+			e.general(fc, st)
 			st.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
 			writeError(st, st, http.StatusTooManyRequests, ReasonRateLimited)
 			return true
@@ -512,7 +503,7 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 		}
 		if d := rt.consumer.Allow(now, key); !d.Allowed {
 			m.rejected(rt.name, ReasonConsumerLimited)
-			e.general(c, st)
+			e.general(fc, st)
 			st.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
 			writeError(st, st, http.StatusTooManyRequests, ReasonConsumerLimited)
 			return true
@@ -520,11 +511,11 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 	}
 	cl := rt.pickCluster(st)
 	st.cluster = cl.name
-	x := &c.fc.x
+	x := &fc.x
 	*x = exchange{rt: rt, c: cl, st: st}
 	if !cl.admission.Acquire(breaker.Requests) {
 		m.rejected(rt.name, ReasonOverflow)
-		e.general(c, st)
+		e.general(fc, st)
 		writeError(st, st, http.StatusServiceUnavailable, ReasonOverflow)
 		return true
 	}
@@ -532,7 +523,7 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 	if cl.conc != nil {
 		if !cl.conc.Acquire(now) {
 			m.rejected(rt.name, ReasonConcurrencyLimited)
-			e.general(c, st)
+			e.general(fc, st)
 			writeError(st, st, http.StatusServiceUnavailable, ReasonConcurrencyLimited)
 			return true
 		}
@@ -544,7 +535,7 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 	if cl.breaker != nil {
 		if !cl.breaker.Allow(now) {
 			m.rejected(rt.name, ReasonCircuitOpen)
-			e.general(c, st)
+			e.general(fc, st)
 			writeError(st, st, http.StatusServiceUnavailable, ReasonCircuitOpen)
 			return true
 		}
@@ -561,12 +552,12 @@ func (e *entry) fastRoute(c *h1conn, st *reqState, rt *route, upPath string) boo
 	// replayed when the general path would have buffered it.
 	x.replayable = q.contentLength == 0 || rt.replays && q.contentLength <= rt.bufferBytes
 	if rt.useHashKey {
-		x.key = fastHashKey(rt.hashKey, q, c.remote, st)
+		x.key = fastHashKey(rt.hashKey, q, fc.c.RemoteAddr(), st)
 	}
 	if rt.budget != nil {
 		rt.budget.Deposit(now)
 	}
-	return e.fastTries(c, st, x, upPath)
+	return e.fastTries(fc, st, x, upPath)
 }
 
 // fastHashKey is httpkey.Of for the fast path (a route hashing by cookie
@@ -599,14 +590,15 @@ const (
 // path: one, or more when the route retries (within its budget and the
 // cluster's max_retries threshold, after a jittered back-off), replaying
 // the body from the read buffer; then it answers with the last.
-func (e *entry) fastTries(c *h1conn, st *reqState, x *exchange, upPath string) bool {
+func (e *entry) fastTries(fc *fastConn, st *reqState, x *exchange, upPath string) bool {
 	rt, cl := x.rt, x.c
 	m := rt.env.metrics
-	a := &c.fc.a
+	ctx := fc.c.Context()
+	a := &fc.a
 	held := false
 	for try := 1; ; try++ {
 		*a = attempt{x: x}
-		res, pc := e.fastTry(c, st, x, a, try, upPath)
+		res, pc := e.fastTry(fc, st, x, a, try, upPath)
 		st.attempts = try
 		x.noOutcome = a.blameClient
 		if held {
@@ -614,36 +606,36 @@ func (e *entry) fastTries(c *h1conn, st *reqState, x *exchange, upPath string) b
 			held = false
 		}
 		if a.final || rt.retry == nil || !x.replayable {
-			return e.fastRespond(c, st, x, a, res, pc)
+			return e.fastRespond(fc, st, x, a, res, pc)
 		}
 		o := retry.Outcome{Status: a.status, Err: a.kind}
 		if res != tryFailed {
 			o = retry.Outcome{Status: a.status}
 		}
 		now := time.Now()
-		if !rt.retry.ShouldRetry(try, o) || c.ctx.Err() != nil || x.hasDeadline && !now.Before(x.deadline) {
-			return e.fastRespond(c, st, x, a, res, pc)
+		if !rt.retry.ShouldRetry(try, o) || ctx.Err() != nil || x.hasDeadline && !now.Before(x.deadline) {
+			return e.fastRespond(fc, st, x, a, res, pc)
 		}
 		wait := rt.retry.BackoffFor(try, st.rng)
 		if x.hasDeadline && now.Add(wait).After(x.deadline) {
-			return e.fastRespond(c, st, x, a, res, pc)
+			return e.fastRespond(fc, st, x, a, res, pc)
 		}
 		if !rt.budget.TryWithdraw(now) {
 			m.rejected(rt.name, ReasonRetryBudget)
-			return e.fastRespond(c, st, x, a, res, pc)
+			return e.fastRespond(fc, st, x, a, res, pc)
 		}
 		if !cl.admission.Acquire(breaker.Retries) {
 			m.rejected(rt.name, ReasonOverflow)
-			return e.fastRespond(c, st, x, a, res, pc)
+			return e.fastRespond(fc, st, x, a, res, pc)
 		}
 		held = true
 		m.retries.WithLabelValues(rt.name, cl.name).Inc()
-		e.fastDiscard(c, x, a, res, pc)
+		e.fastDiscard(fc, x, a, res, pc)
 		if wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
-			case <-c.ctx.Done():
+			case <-ctx.Done():
 				t.Stop()
 			}
 		}
@@ -654,9 +646,8 @@ func (e *entry) fastTries(c *h1conn, st *reqState, x *exchange, upPath string) b
 // head. A failed try is classified as classify does and its connection
 // closed; an answer leaves its connection to fastRelay, fastDiscard or the
 // answer's body.
-func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, a *attempt, try int, upPath string) (tryResult, *h1Conn) {
-	fc := c.fc
-	q := &fc.q
+func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try int, upPath string) (tryResult, *h1Conn) {
+	c, q := fc.c, &fc.q
 	now := st.start
 	if try > 1 {
 		now = time.Now()
@@ -694,71 +685,42 @@ func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, a *attempt, try in
 		host = x.rt.rewrite.host
 	}
 
-	pc := hc.idleConn(addr)
-	if pc == nil {
-		ctx := c.ctx
-		if hasDL {
-			cause := errRouteTimeout
-			if perTry {
-				cause = errPerTryTimeout
-			}
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadlineCause(ctx, dl, cause)
-			defer cancel()
-		}
-		if pc, err = hc.get(ctx, addr); err != nil {
-			if ctx.Err() != nil && ctx != c.ctx {
-				err = context.Cause(ctx)
-			}
-			e.fastClassify(c, x, a, err, nil, perTry && !time.Now().Before(dl))
-			return tryFailed, nil
-		}
+	var takeBy time.Time // no deadline for taking a connection without one for the try
+	if hasDL {
+		takeBy = dl
+	}
+	cause := errRouteTimeout
+	if perTry {
+		cause = errPerTryTimeout
+	}
+	pc, err := hc.Take(c.Context(), addr, takeBy, cause)
+	if err != nil {
+		e.fastClassify(fc, x, a, err, nil, perTry && !time.Now().Before(dl))
+		return tryFailed, nil
 	}
 	if hasDL {
-		_ = pc.nc.SetDeadline(dl)
+		_ = pc.SetDeadline(dl)
 	}
-	c.up.Store(pc)
-	c.armWatch()
+	c.Watch(pc)
 	if !httpguts.ValidHostHeader(host) {
-		e.fastClassify(c, x, a, errors.New("write request: invalid Host"), pc, false)
+		e.fastClassify(fc, x, a, errors.New("write request: invalid Host"), pc, false)
 		return tryFailed, nil
 	}
-	e.writeUpstream(c, x, a, pc.bw, host, upPath)
-	if err := pc.bw.Flush(); err != nil {
-		e.fastClassify(c, x, a, err, pc, perTry && !time.Now().Before(dl))
+	bw := pc.Writer()
+	e.writeUpstream(fc, x, a, bw, host, upPath)
+	if err := bw.Flush(); err != nil {
+		e.fastClassify(fc, x, a, err, pc, perTry && !time.Now().Before(dl))
 		return tryFailed, nil
 	}
-	pc.readLimit = hc.maxHeaderBytes
-	if pc.br.Buffered() == 0 {
-		// The answer cannot be there yet. Letting the other connections'
-		// goroutines run first gives the upstream time to answer, so that
-		// under load the read below finds it instead of failing with
-		// EAGAIN and parking (reads per request 4.0 → 2.5 under wrk -c64);
-		// with nothing else to run it returns at once.
-		runtime.Gosched()
+	head, err := pc.ReadAnswerHead(q.method)
+	if err != nil {
+		e.fastClassify(fc, x, a, err, pc, perTry && !time.Now().Before(dl))
+		return tryFailed, nil
 	}
-	var head string
-	for {
-		if head, err = readHeadInto(pc.br, &pc.head, 0); err != nil {
-			e.fastClassify(c, x, a, err, pc, perTry && !time.Now().Before(dl))
-			return tryFailed, nil
-		}
-		code, ok := informational(head)
-		if !ok || code == http.StatusSwitchingProtocols {
-			break
-		}
-		// An informational answer (103 Early Hints) precedes the real one;
-		// it is checked as the general path checks it, and dropped.
-		if _, err := parseResponse(head, pc.br, &http.Request{Method: q.method}); err != nil {
-			e.fastClassify(c, x, a, err, pc, false)
-			return tryFailed, nil
-		}
-	}
-	pc.readLimit = math.MaxInt64
 	if perTry {
 		// The per-try timeout covers the wait for the head; the body is
 		// bounded by the exchange's deadline.
-		_ = pc.nc.SetDeadline(x.deadline)
+		_ = pc.SetDeadline(x.deadline)
 	}
 	retryable := func(code int) bool {
 		return x.rt.retry != nil && x.rt.retry.Retryable(retry.Outcome{Status: code})
@@ -770,42 +732,35 @@ func (e *entry) fastTry(c *h1conn, st *reqState, x *exchange, a *attempt, try in
 	}
 	// Anything else is parsed and answered by the general path's code; its
 	// body gives the connection back when read, as the client's does.
-	resp, err := parseResponse(head, pc.br, &http.Request{Method: q.method})
-	if err != nil {
-		e.fastClassify(c, x, a, err, pc, false)
-		return tryFailed, nil
-	}
-	keep := !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols
-	stop := func() bool {
-		c.up.Store(nil)
-		c.disarmWatch()
-		if x.hasDeadline && (!time.Now().Before(x.deadline) || pc.nc.SetDeadline(time.Time{}) != nil) {
+	release := func() bool {
+		c.Unwatch()
+		if x.hasDeadline && (!time.Now().Before(x.deadline) || pc.SetDeadline(time.Time{}) != nil) {
 			return false
 		}
-		return c.gone == nil
+		return !c.ClientGone()
 	}
-	body := &h1Body{pc: pc, body: resp.Body, stop: stop, keep: keep, ctx: c.ctx}
-	if resp.Body == http.NoBody {
-		body.finish(true)
-	} else {
-		resp.Body = body
+	resp, err := pc.Response(head, &http.Request{Method: q.method}, c.Context(), release)
+	if err != nil {
+		e.fastClassify(fc, x, a, err, pc, false)
+		return tryFailed, nil
 	}
 	a.resp, a.status, a.final = resp, resp.StatusCode, !retryable(resp.StatusCode)
 	return tryGeneral, nil
 }
 
 // fastRespond answers with the exchange's last try.
-func (e *entry) fastRespond(c *h1conn, st *reqState, x *exchange, a *attempt, res tryResult, pc *h1Conn) bool {
+func (e *entry) fastRespond(fc *fastConn, st *reqState, x *exchange, a *attempt, res tryResult, pc *h1Conn) bool {
 	if res == tryPlain {
-		return e.fastRelay(c, st, x, a, pc)
+		return e.fastRelay(fc, st, x, a, pc)
 	}
-	r := e.general(c, st)
-	x.in, x.w, x.ctx = r, st, c.ctx
+	r := e.general(fc, st)
+	ctx := fc.c.Context()
+	x.in, x.w, x.ctx = r, st, ctx
 	if res == tryGeneral && x.hasDeadline {
 		// respond tells the route timeout from a broken body by the
 		// context's cause.
 		var cancel context.CancelFunc
-		x.ctx, cancel = context.WithDeadlineCause(c.ctx, x.deadline, errRouteTimeout)
+		x.ctx, cancel = context.WithDeadlineCause(ctx, x.deadline, errRouteTimeout)
 		defer cancel()
 	}
 	x.respond(a)
@@ -814,26 +769,19 @@ func (e *entry) fastRespond(c *h1conn, st *reqState, x *exchange, a *attempt, re
 
 // fastDiscard abandons a try that is retried, as attempt.discard does: a
 // short answer body is read so that the connection can be reused.
-func (e *entry) fastDiscard(c *h1conn, x *exchange, a *attempt, res tryResult, pc *h1Conn) {
+func (e *entry) fastDiscard(fc *fastConn, x *exchange, a *attempt, res tryResult, pc *h1Conn) {
 	switch res {
 	case tryGeneral:
 		a.discard()
 		return
 	case tryPlain:
-		ans := &c.fc.ans
+		ans := &fc.ans
 		reuse := !ans.close && (ans.noBody || ans.length <= discardAnswerBytes)
 		if reuse && !ans.noBody {
-			_, err := pc.br.Discard(int(ans.length))
-			reuse = err == nil
+			reuse = pc.Discard(ans.length) == nil
 		}
-		c.up.Store(nil)
-		c.disarmWatch()
-		if reuse && pc.br.Buffered() == 0 && c.gone == nil &&
-			(!x.hasDeadline || pc.nc.SetDeadline(time.Time{}) == nil) {
-			pc.c.put(pc)
-		} else {
-			pc.nc.Close()
-		}
+		fc.c.Unwatch()
+		pc.Release(reuse && !fc.c.ClientGone() && (!x.hasDeadline || pc.SetDeadline(time.Time{}) == nil))
 	}
 	a.finish(nil)
 }
@@ -842,21 +790,12 @@ func (e *entry) fastDiscard(c *h1conn, x *exchange, a *attempt, res tryResult, p
 // its connection, as attempt.discard reads.
 const discardAnswerBytes = 4 << 10
 
-// informational reports the status of an answer head that is 1xx.
-func informational(head string) (int, bool) {
-	if len(head) < 12 || head[9] != '1' {
-		return 0, false
-	}
-	code, err := strconv.Atoi(head[9:12])
-	return code, err == nil
-}
-
 // writeUpstream writes the request head and body to bw as the general
 // path's writeRequest would write its outbound request: Host first, the
 // client's fields less the hop-by-hop ones, then request id, deadline,
 // forwarding fields and Content-Length.
-func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writer, host, upPath string) {
-	q := &c.fc.q
+func (e *entry) writeUpstream(fc *fastConn, x *exchange, a *attempt, bw *bufio.Writer, host, upPath string) {
+	q := &fc.q
 	st := x.st
 	bw.WriteString(q.method)
 	bw.WriteByte(' ')
@@ -888,7 +827,7 @@ func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writ
 		bw.WriteString("\r\n")
 	}
 	if !q.hasXFP {
-		if c.tls != nil {
+		if fc.c.TLS() != nil {
 			bw.WriteString("X-Forwarded-Proto: https\r\n")
 		} else {
 			bw.WriteString("X-Forwarded-Proto: http\r\n")
@@ -911,8 +850,7 @@ func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writ
 		bw.WriteString("\r\n\r\n")
 		// The body stays in the read buffer, for retries, until the
 		// exchange ends (entry.fast).
-		body, _ := c.br.Peek(int(q.contentLength))
-		bw.Write(body)
+		bw.Write(fc.c.Buffered()[:q.contentLength])
 	case q.method == http.MethodPost || q.method == http.MethodPut || q.method == http.MethodPatch:
 		bw.WriteString("Content-Length: 0\r\n\r\n")
 	default:
@@ -924,15 +862,14 @@ func (e *entry) writeUpstream(c *h1conn, x *exchange, a *attempt, bw *bufio.Writ
 // status and reason the proxy would answer with, the retry.Kind, and what
 // the endpoint is blamed for. pc, when not nil, is the upstream connection,
 // which cannot be reused. perTryFired says the try's own timeout passed.
-func (e *entry) fastClassify(c *h1conn, x *exchange, a *attempt, err error, pc *h1Conn, perTryFired bool) {
+func (e *entry) fastClassify(fc *fastConn, x *exchange, a *attempt, err error, pc *h1Conn, perTryFired bool) {
 	if pc != nil {
-		c.up.Store(nil)
-		c.disarmWatch()
-		pc.nc.Close()
+		fc.c.Unwatch()
+		pc.Close()
 	}
 	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 	switch {
-	case c.ctx.Err() != nil:
+	case fc.c.Context().Err() != nil:
 		a.clientClosed()
 	case err == errRouteTimeout || timedOut && x.hasDeadline && !time.Now().Before(x.deadline):
 		a.routeTimedOut()
@@ -1043,20 +980,19 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 }
 
 // fastRelay relays a plain answer (fastConn.ans) whose head was read.
-func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *h1Conn) bool {
-	fc := c.fc
-	q := &fc.q
+func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, pc *h1Conn) bool {
+	c, q := fc.c, &fc.q
 	ans := fc.ans
 	st.w = nil // an answer retried before this one may have set up the general writer; it wrote nothing
 	fc.started = true
-	out := c.bw
+	out := c.Writer()
 	writeStatusLine(out, ans.code)
 	if !ans.hasDate {
 		out.WriteString("Date: ")
 		out.WriteString(httpDate(a.start))
 		out.WriteString("\r\n")
 	}
-	closeAfter := q.close || c.s.shut.Load()
+	closeAfter := q.close || c.ShuttingDown()
 	if closeAfter {
 		out.WriteString("Connection: close\r\n")
 	}
@@ -1078,34 +1014,19 @@ func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *
 
 	var readErr, writeErr error
 	if !ans.noBody {
-		for remain := ans.length; remain > 0; {
-			if pc.br.Buffered() == 0 {
-				if _, err := pc.br.Peek(1); err != nil {
-					readErr = err
-					break
-				}
-			}
-			n := int(min(int64(pc.br.Buffered()), remain))
-			b, _ := pc.br.Peek(n)
-			if _, err := out.Write(b); err != nil {
-				writeErr = err
-				break
-			}
-			_, _ = pc.br.Discard(n)
-			remain -= int64(n)
-			st.written += int64(n)
-		}
+		var n int64
+		n, readErr, writeErr = pc.CopyBody(out, ans.length)
+		st.written += n
 	}
-	c.up.Store(nil)
-	c.disarmWatch()
+	c.Unwatch()
 
 	a.relay, a.status = true, ans.code
 	switch {
 	case readErr != nil:
 		// The upstream broke the body after the status went out: the
 		// client's answer is cut short too (the connection ends).
-		pc.nc.Close()
-		if c.ctx.Err() != nil {
+		pc.Close()
+		if c.Context().Err() != nil {
 			x.noOutcome, a.noRecord = true, true
 			st.status, st.reason = statusClientClosed, ReasonClientClosed
 			readErr = nil
@@ -1120,7 +1041,7 @@ func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *
 		st.abort = true
 		return false
 	case writeErr != nil:
-		pc.nc.Close()
+		pc.Close()
 		x.noOutcome, a.noRecord = true, true
 		st.reason = ReasonClientClosed
 		a.finish(nil)
@@ -1128,12 +1049,7 @@ func (e *entry) fastRelay(c *h1conn, st *reqState, x *exchange, a *attempt, pc *
 	}
 	// The answer has been read: the connection goes back to the pool
 	// before the client has all of it, as the general path's does.
-	if !ans.close && pc.br.Buffered() == 0 && c.gone == nil &&
-		(!x.hasDeadline || pc.nc.SetDeadline(time.Time{}) == nil) {
-		pc.c.put(pc)
-	} else {
-		pc.nc.Close()
-	}
+	pc.Release(!ans.close && !c.ClientGone() && (!x.hasDeadline || pc.SetDeadline(time.Time{}) == nil))
 	a.finish(nil)
 	return !closeAfter
 }
@@ -1160,13 +1076,4 @@ func writeRawFields(bw *bufio.Writer, fields []rawField, atA int, a string, atB 
 		}
 		bw.WriteString("\r\n")
 	}
-}
-
-// writeStatusLine writes the status line the proxy answers with.
-func writeStatusLine(bw *bufio.Writer, code int) {
-	if code < len(statusLines) && statusLines[code] != "" {
-		_, _ = bw.WriteString(statusLines[code])
-		return
-	}
-	_, _ = bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n")
 }

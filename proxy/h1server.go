@@ -238,10 +238,13 @@ type h1conn struct {
 	gone     error                // what watch saw: the client went away
 	wmu      sync.Mutex           // see h1resp.started
 	tls      *tls.ConnectionState // every request's r.TLS on a TLS connection
-	fc       *fastConn            // the fast path's state, once it has served
 	// up is the upstream connection the fast path waits on, which watch
 	// interrupts when the client goes away.
 	up atomic.Pointer[h1Conn]
+
+	// FastState is the fast hook's own state for this connection, kept
+	// across its requests; the server never looks at it.
+	FastState any
 }
 
 var (
@@ -303,6 +306,9 @@ func (c *h1conn) serve() {
 			c.reject(herr)
 			return
 		}
+		if d := c.s.sc.WriteTimeout.D(); d > 0 {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+		}
 		keep, handled := false, false
 		if c.s.fast != nil {
 			keep, handled = c.s.fast(c, head)
@@ -362,8 +368,9 @@ func (c *h1conn) awaitRequest() bool {
 			}
 			c.rdl = time.Time{}
 		}
-		// The next request cannot have come yet; as in fastTry, yield
-		// before reading so that under load the read finds it.
+		// The next request cannot have come yet; as in
+		// h1Conn.ReadAnswerHead, yield before reading so that under load
+		// the read finds it.
 		runtime.Gosched()
 		if _, err := c.br.Peek(1); err != nil {
 			return false
@@ -695,16 +702,7 @@ func canonicalKey(name string) string {
 // serveOne runs the handler for r and finishes its response. It reports
 // whether the connection can take another request.
 func (c *h1conn) serveOne(r *http.Request) (keep bool) {
-	w := &c.resp
-	if c.hdr == nil {
-		c.hdr = make(http.Header, 8)
-	} else {
-		clear(c.hdr)
-	}
-	*w = h1resp{c: c, req: r, header: c.hdr, cl: -1, held: c.held[:0]}
-	if d := c.s.sc.WriteTimeout.D(); d > 0 {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
-	}
+	w := c.newResponse(r)
 	body, _ := r.Body.(*h1body)
 	if body == nil {
 		c.armWatch()
@@ -725,6 +723,17 @@ func (c *h1conn) serveOne(r *http.Request) (keep bool) {
 		return false
 	}
 	return !w.closeAfter && !r.Close
+}
+
+// newResponse makes the connection's response writer ready for r.
+func (c *h1conn) newResponse(r *http.Request) *h1resp {
+	if c.hdr == nil {
+		c.hdr = make(http.Header, 8)
+	} else {
+		clear(c.hdr)
+	}
+	c.resp = h1resp{c: c, req: r, header: c.hdr, cl: -1, held: c.held[:0]}
+	return &c.resp
 }
 
 // runHandler calls the handler, recovering a panic: http.ErrAbortHandler
@@ -797,6 +806,73 @@ func (c *h1conn) disarmWatch() {
 	_ = c.nc.SetReadDeadline(time.Time{})
 	c.rdl = time.Time{}
 }
+
+// Context is the connection's context, which every request on it shares:
+// it is cancelled when the client goes away or the connection ends.
+func (c *h1conn) Context() context.Context { return c.ctx }
+
+// RemoteAddr is the client's address, as net.Conn.RemoteAddr gives it.
+func (c *h1conn) RemoteAddr() string { return c.remote }
+
+// TLS is the connection's TLS state; nil on a plaintext connection.
+func (c *h1conn) TLS() *tls.ConnectionState { return c.tls }
+
+// Buffered returns what has been read past the current request head: its
+// body, when it came with the head, and any pipelined requests. It is
+// valid until the connection is read again.
+func (c *h1conn) Buffered() []byte {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return b
+}
+
+// Discard drops the first n buffered bytes: the body of a request served
+// from the buffer.
+func (c *h1conn) Discard(n int) { _, _ = c.br.Discard(n) }
+
+// Writer is where the answer to the current request is written, under the
+// server's write timeout; what is buffered goes out with Flush.
+func (c *h1conn) Writer() *bufio.Writer { return c.bw }
+
+// ShuttingDown reports whether the server is shutting down, when an answer
+// should close its connection.
+func (c *h1conn) ShuttingDown() bool { return c.s.shut.Load() }
+
+// ResponseWriter answers the current request through the server's own
+// http.ResponseWriter instead of Writer, for a request the caller built
+// itself: the writer reads its Method, ProtoMinor and Close. Its header
+// starts empty. FinishResponse completes the answer.
+func (c *h1conn) ResponseWriter(r *http.Request) http.ResponseWriter {
+	return c.newResponse(r)
+}
+
+// FinishResponse completes an answer begun with ResponseWriter, as the
+// server does when a handler returns, and reports whether the connection
+// can take another request.
+func (c *h1conn) FinishResponse() bool {
+	c.held = c.resp.held[:0]
+	return c.resp.finish() && !c.resp.closeAfter
+}
+
+// Watch starts watching for the client going away while the caller waits
+// on up, the upstream connection: if it goes, Context is cancelled and
+// up's pending reads and writes fail at once. Unwatch ends it.
+func (c *h1conn) Watch(up *h1Conn) {
+	c.up.Store(up)
+	c.armWatch()
+}
+
+// Unwatch stops the watch Watch started, waiting for a read it has begun,
+// so that the connection is the server's alone again; it returns the
+// upstream connection that was watched, if any.
+func (c *h1conn) Unwatch() *h1Conn {
+	up := c.up.Swap(nil)
+	c.disarmWatch()
+	return up
+}
+
+// ClientGone reports whether the watch saw the client go away. It is
+// meaningful after Unwatch.
+func (c *h1conn) ClientGone() bool { return c.gone != nil }
 
 // h1body is a request body: Content-Length bytes or a chunked stream. It
 // is safe to read from another goroutine than the handler's (a transport
@@ -976,6 +1052,15 @@ var statusLines = func() (lines [600]string) {
 	}
 	return lines
 }()
+
+// writeStatusLine writes the status line the proxy answers with.
+func writeStatusLine(bw *bufio.Writer, code int) {
+	if code < len(statusLines) && statusLines[code] != "" {
+		_, _ = bw.WriteString(statusLines[code])
+		return
+	}
+	_, _ = bw.WriteString("HTTP/1.1 " + strconv.Itoa(code) + " status code " + strconv.Itoa(code) + "\r\n")
+}
 
 func (w *h1resp) writeStatusLine(code int) { writeStatusLine(w.c.bw, code) }
 
