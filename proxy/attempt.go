@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/h1"
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/retry"
 )
@@ -202,11 +203,11 @@ func (a *attempt) tryTimedOut() {
 // transportFailed classifies a failure of the dial or the connection: a
 // local overflow, a connect timeout or failure, else a reset.
 func (a *attempt) transportFailed(err error) {
-	var de *dialError
+	var de *h1.DialError
 	switch {
-	case errors.As(err, &de) && de.overflow:
+	case errors.As(err, &de) && de.Overflow:
 		a.status, a.reason, a.fatal, a.noRecord = http.StatusServiceUnavailable, ReasonOverflow, true, true
-	case errors.As(err, &de) && isTimeout(de.err):
+	case errors.As(err, &de) && isTimeout(de.Err):
 		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonConnectTimeout, retry.ConnectFailure
 	case errors.As(err, &de):
 		a.status, a.reason, a.kind = http.StatusServiceUnavailable, ReasonConnectFailure, retry.ConnectFailure

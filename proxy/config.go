@@ -392,7 +392,7 @@ type ConnectionConfig struct {
 // nothing. At maxConnections a request waits for a connection to come free
 // as a pending request, and beyond maxPending waiting ones it is refused
 // (overflow). Pending is enforced on http1 clusters, whose pool is the
-// proxy's own (h1Client); h2c, https and clusters with maxConnsPerHost use
+// proxy's own (h1.Client); h2c, https and clusters with maxConnsPerHost use
 // net/http's Transport, whose queue is hidden, so there a request at
 // maxConnections is refused at once.
 type ThresholdsConfig struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/h1"
 	"github.com/meshbench/meshbench/proxy/retry"
 )
 
@@ -101,7 +102,7 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 	line = strings.TrimSuffix(line, "\r")
 	method, target, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(target, " ")
-	if !ok1 || !ok2 || proto != "HTTP/1.1" || !validMethod(method) || method == http.MethodConnect {
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !h1.ValidMethod(method) || method == http.MethodConnect {
 		return false
 	}
 	path, query, hasQuery := strings.Cut(target, "?")
@@ -112,7 +113,7 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 	hosts, ids := 0, 0
 	hasCL, hasDeadline := false, false
 	for {
-		name, value, next, err := nextField(rest)
+		name, value, next, err := h1.NextField(rest)
 		if err != nil {
 			return false // obs-fold or a bad field: the general path refuses it
 		}
@@ -184,7 +185,7 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 			}
 		}
 	}
-	if n := q.contentLength; n > 0 && (n > h1MaxBody || int64(bufferedBody) < n) {
+	if n := q.contentLength; n > 0 && (n > h1.MaxBody || int64(bufferedBody) < n) {
 		return false
 	}
 	return true
@@ -331,7 +332,7 @@ func fastRoute(rt *route) bool {
 		return false
 	}
 	for _, c := range rt.clusters {
-		if _, ok := c.rt.(*h1Client); !ok || c.scheme != "http" {
+		if _, ok := c.rt.(*h1.Client); !ok || c.scheme != "http" {
 			return false
 		}
 	}
@@ -341,7 +342,7 @@ func fastRoute(rt *route) bool {
 // fastConn is a connection's fast-path state, reused across its requests
 // (the server keeps it as the connection's FastState).
 type fastConn struct {
-	c       *h1conn
+	c       *h1.Conn
 	q       fastReq
 	x       exchange
 	a       attempt
@@ -352,8 +353,9 @@ type fastConn struct {
 }
 
 // fast serves a request from its head when it can (see the top of this
-// file): h1server.fast for an entry without handler middlewares.
-func (e *entry) fast(c *h1conn, head string) (keep, handled bool) {
+// file): the HTTP/1.1 server's Fast hook for an entry without handler
+// middlewares.
+func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 	fc, _ := c.FastState.(*fastConn)
 	if fc == nil {
 		fc = &fastConn{c: c}
@@ -646,7 +648,7 @@ func (e *entry) fastTries(fc *fastConn, st *reqState, x *exchange, upPath string
 // head. A failed try is classified as classify does and its connection
 // closed; an answer leaves its connection to fastRelay, fastDiscard or the
 // answer's body.
-func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try int, upPath string) (tryResult, *h1Conn) {
+func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try int, upPath string) (tryResult, *h1.UpstreamConn) {
 	c, q := fc.c, &fc.q
 	now := st.start
 	if try > 1 {
@@ -672,7 +674,7 @@ func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try
 		}
 	}
 
-	hc := x.c.rt.(*h1Client)
+	hc := x.c.rt.(*h1.Client)
 	addr := a.ep.addr
 	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
 		addr = net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(addr, ":"), "["), "]"), "80")
@@ -739,7 +741,7 @@ func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try
 		}
 		return !c.ClientGone()
 	}
-	resp, err := pc.Response(head, &http.Request{Method: q.method}, c.Context(), release)
+	resp, err := pc.Response(c.Context(), head, &http.Request{Method: q.method}, release)
 	if err != nil {
 		e.fastClassify(fc, x, a, err, pc, false)
 		return tryFailed, nil
@@ -749,7 +751,7 @@ func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try
 }
 
 // fastRespond answers with the exchange's last try.
-func (e *entry) fastRespond(fc *fastConn, st *reqState, x *exchange, a *attempt, res tryResult, pc *h1Conn) bool {
+func (e *entry) fastRespond(fc *fastConn, st *reqState, x *exchange, a *attempt, res tryResult, pc *h1.UpstreamConn) bool {
 	if res == tryPlain {
 		return e.fastRelay(fc, st, x, a, pc)
 	}
@@ -769,7 +771,7 @@ func (e *entry) fastRespond(fc *fastConn, st *reqState, x *exchange, a *attempt,
 
 // fastDiscard abandons a try that is retried, as attempt.discard does: a
 // short answer body is read so that the connection can be reused.
-func (e *entry) fastDiscard(fc *fastConn, x *exchange, a *attempt, res tryResult, pc *h1Conn) {
+func (e *entry) fastDiscard(fc *fastConn, x *exchange, a *attempt, res tryResult, pc *h1.UpstreamConn) {
 	switch res {
 	case tryGeneral:
 		a.discard()
@@ -862,7 +864,7 @@ func (e *entry) writeUpstream(fc *fastConn, x *exchange, a *attempt, bw *bufio.W
 // status and reason the proxy would answer with, the retry.Kind, and what
 // the endpoint is blamed for. pc, when not nil, is the upstream connection,
 // which cannot be reused. perTryFired says the try's own timeout passed.
-func (e *entry) fastClassify(fc *fastConn, x *exchange, a *attempt, err error, pc *h1Conn, perTryFired bool) {
+func (e *entry) fastClassify(fc *fastConn, x *exchange, a *attempt, err error, pc *h1.UpstreamConn, perTryFired bool) {
 	if pc != nil {
 		fc.c.Unwatch()
 		pc.Close()
@@ -898,8 +900,8 @@ type plainAnswer struct {
 // reports whether the fast path relays it: a final status with a
 // Content-Length, or one without a body, whose hop-by-hop fields are the
 // usual ones. Anything else — chunked or close-delimited bodies, trailers,
-// odd Connection options, a malformed head — goes to parseResponse and
-// respond, which also refuse what is malformed.
+// odd Connection options, a malformed head — goes to UpstreamConn.Response
+// and respond, which also refuse what is malformed.
 func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	ans := plainAnswer{length: -1, lastVia: -1}
 	line, rest, _ := strings.Cut(head, "\n")
@@ -921,7 +923,7 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	keepAlive, closeOpt := false, false
 	fs := (*fields)[:0]
 	for {
-		name, value, next, err := nextField(rest)
+		name, value, next, err := h1.NextField(rest)
 		if err != nil {
 			return ans, false
 		}
@@ -980,16 +982,16 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 }
 
 // fastRelay relays a plain answer (fastConn.ans) whose head was read.
-func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, pc *h1Conn) bool {
+func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, pc *h1.UpstreamConn) bool {
 	c, q := fc.c, &fc.q
 	ans := fc.ans
 	st.w = nil // an answer retried before this one may have set up the general writer; it wrote nothing
 	fc.started = true
 	out := c.Writer()
-	writeStatusLine(out, ans.code)
+	h1.WriteStatusLine(out, ans.code)
 	if !ans.hasDate {
 		out.WriteString("Date: ")
-		out.WriteString(httpDate(a.start))
+		out.WriteString(h1.Date(a.start))
 		out.WriteString("\r\n")
 	}
 	closeAfter := q.close || c.ShuttingDown()
@@ -1063,7 +1065,7 @@ func writeRawFields(bw *bufio.Writer, fields []rawField, atA int, a string, atB 
 		if f.skip {
 			continue
 		}
-		bw.WriteString(canonicalKey(f.name))
+		bw.WriteString(h1.CanonicalKey(f.name))
 		bw.WriteString(": ")
 		bw.WriteString(f.value)
 		switch i {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -21,9 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 )
 
 // scriptedUpstream is an HTTP/1.1 upstream that records every request as it
@@ -835,142 +831,6 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		runtime.Gosched()
 	}
-}
-
-// FuzzFastPathRequest checks the fast path's reading of a request head
-// against the general path's: whatever the fast path takes, the general
-// path must take too and see the same method, host, path, query, length,
-// connection option, request id, deadline and, for routing, the same
-// header fields.
-func FuzzFastPathRequest(f *testing.F) {
-	for _, seed := range []string{
-		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-		"POST /p?q=1&r=%20 HTTP/1.1\r\nHost: x:80\r\nContent-Length: 3\r\nX-A: 1\r\nx-a: 2\r\n\r\nabc",
-		"GET /a/b/ HTTP/1.1\r\nhost: X\r\nConnection: keep-alive, close\r\nX-Request-Id: r1\r\n" + HeaderDeadline + ": 250\r\n\r\n",
-		"GET /? HTTP/1.1\r\nHost: x\r\nVia: 1.1 a\r\nX-Forwarded-For: 1.2.3.4\r\nKeep-Alive: 1\r\n\r\n",
-		"GET /u HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nx-user: bob\r\nX-A:\r\n\r\n",
-		"DELETE /$&+,:;=@ HTTP/1.1\r\nHost: [::1]:8080\r\nContent-Length: 0\r\n\r\n",
-	} {
-		f.Add([]byte(seed))
-	}
-	s := fuzzServer()
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		c := fuzzConn(s, raw)
-		defer c.cancel(nil)
-		head, herr := c.readHead()
-		if herr != nil {
-			return
-		}
-		var q fastReq
-		if !q.parse(head, c.br.Buffered()) {
-			return
-		}
-		r, herr := c.parseRequest(head)
-		if herr != nil {
-			t.Fatalf("the fast path takes what the general path refuses (%d %s): %q", herr.status, herr.msg, head)
-		}
-		if r.Method != q.method || r.Host != q.host || r.URL.Path != q.path || r.URL.EscapedPath() != q.path ||
-			r.URL.RawQuery != q.query || r.ContentLength != q.contentLength || r.Close != q.close {
-			t.Fatalf("fast path read %+v, general path %s %q host %q query %q length %d close %v",
-				q, r.Method, r.URL.Path, r.Host, r.URL.RawQuery, r.ContentLength, r.Close)
-		}
-		if cleanPath(r.URL.Path) != q.path {
-			t.Fatalf("fast path took the unclean path %q", q.path)
-		}
-		ids := r.Header[HeaderRequestID]
-		if wantID := len(ids) == 1 && validRequestID(ids[0]); wantID != (q.requestID != "") || wantID && ids[0] != q.requestID {
-			t.Fatalf("request id: fast path %q, general path %q", q.requestID, ids)
-		}
-		budget, ok, err := parseDeadline(r.Header)
-		if err != nil || ok != q.hasBudget || budget != q.budget || ok && budget <= 0 {
-			t.Fatalf("deadline: fast path %v %v, general path %v %v %v", q.budget, q.hasBudget, budget, ok, err)
-		}
-		for k := range r.Header {
-			a, aok := headerFields(r.Header).joined(k)
-			b, bok := q.joined(k)
-			if a != b || aok != bok {
-				t.Fatalf("field %s: general path %q, fast path %q", k, a, b)
-			}
-		}
-		if _, ok := q.joined("Host"); ok {
-			t.Fatal("Host among the fields routes match")
-		}
-		for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}} {
-			r.RemoteAddr = "10.1.2.3:4567"
-			want, ok := httpkey.Of(hk, r)
-			if !ok {
-				want = rand.New(rand.NewPCG(1, 2)).Uint64()
-			}
-			got := fastHashKey(hk, &q, r.RemoteAddr, &reqState{rng: rand.New(rand.NewPCG(1, 2))})
-			if got != want {
-				t.Fatalf("hash key %+v: fast path %x, general path %x", hk, got, want)
-			}
-		}
-	})
-}
-
-// FuzzFastPathAnswer checks the fast path's reading of an answer head
-// against parseResponse and respond's field handling: whatever the fast
-// path relays itself, the general path must accept with the same status,
-// length and connection reuse, and forward the same fields.
-func FuzzFastPathAnswer(f *testing.F) {
-	for _, seed := range []string{
-		plainOK,
-		"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\nx",
-		"HTTP/1.1 204 No Content\r\nX-A: 1\r\nx-a: 2\r\nConnection: close\r\nClose: 1\r\n\r\n",
-		"HTTP/1.1 304 Not Modified\r\nVia: 1.0 a\r\nKeep-Alive: 5\r\nTrailer: X\r\nContent-Length: 7\r\n\r\n",
-		"HTTP/1.1 599 Whatever\r\nX-Request-Id: u\r\nDate: d\r\nContent-Length: 0\r\n\r\n",
-	} {
-		f.Add([]byte(seed), false)
-	}
-	f.Fuzz(func(t *testing.T, raw []byte, head bool) {
-		method := http.MethodGet
-		if head {
-			method = http.MethodHead
-		}
-		br := bufio.NewReader(bytes.NewReader(raw))
-		h, err := readHeadInto(br, new([]byte), 4096)
-		if err != nil {
-			return
-		}
-		var fields []rawField
-		ans, ok := parseAnswer(h, method, &fields)
-		if !ok {
-			return
-		}
-		resp, err := parseResponse(h, br, &http.Request{Method: method})
-		if err != nil {
-			t.Fatalf("the fast path relays what parseResponse refuses (%v): %q", err, h)
-		}
-		if resp.StatusCode != ans.code || resp.Close != ans.close || resp.ProtoMinor != ans.minor {
-			t.Fatalf("fast path read %+v, general path %d close %v minor %d", ans, resp.StatusCode, resp.Close, resp.ProtoMinor)
-		}
-		if !ans.noBody && resp.ContentLength != ans.length {
-			t.Fatalf("length: fast path %d, general path %d", ans.length, resp.ContentLength)
-		}
-		want := resp.Header.Clone()
-		removeHopByHop(want, false)
-		got := http.Header{}
-		for _, f := range fields {
-			if !f.skip {
-				k := canonicalKey(f.name)
-				got[k] = append(got[k], f.value)
-			}
-		}
-		if len(got) != len(want) {
-			t.Fatalf("forwarded fields: fast path %v, general path %v", got, want)
-		}
-		for k, vs := range want {
-			if !slices.Equal(got[k], vs) {
-				t.Fatalf("field %s: fast path %q, general path %q", k, got[k], vs)
-			}
-		}
-		_, hasID := want[HeaderRequestID]
-		_, hasDate := want["Date"]
-		if hasID != ans.hasID || hasDate != ans.hasDate || (ans.lastVia >= 0) != (want["Via"] != nil) {
-			t.Fatalf("fast path %+v against fields %v", ans, want)
-		}
-	})
 }
 
 // TestFastPathOverTLS: a request on a TLS listener takes the fast path too,

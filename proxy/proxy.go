@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/discovery"
+	"github.com/meshbench/meshbench/proxy/h1"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
@@ -290,15 +291,24 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 
 // h1Server makes the HTTP/1.1 server of a data listener, with the fast
 // path when h is an entry without handler middlewares.
-func (p *Proxy) h1Server(h http.Handler, sc ServerConfig, srv *http.Server, h2c bool) *h1server {
-	s := newH1Server(h, sc, p.env.log, srv, h2c)
-	if e, ok := h.(*entry); ok && e.chain == nil {
-		s.fast = e.fast
+func (p *Proxy) h1Server(h http.Handler, sc ServerConfig, srv *http.Server, h2c bool) *h1.Server {
+	cfg := h1.ServerConfig{
+		ReadHeaderTimeout: sc.ReadHeaderTimeout.D(),
+		ReadTimeout:       sc.ReadTimeout.D(),
+		WriteTimeout:      sc.WriteTimeout.D(),
+		IdleTimeout:       sc.IdleTimeout.D(),
+		MaxHeaderBytes:    sc.MaxHeaderBytes,
+		H2:                srv,
+		H2C:               h2c,
+		Log:               p.env.log,
 	}
-	return s
+	if e, ok := h.(*entry); ok && e.chain == nil {
+		cfg.Fast = e.fast
+	}
+	return h1.NewServer(h, cfg)
 }
 
-// server is what serves a listener: http.Server or h1server.
+// server is what serves a listener: http.Server or h1.Server.
 type server interface {
 	Serve(net.Listener) error
 	Shutdown(context.Context) error

@@ -39,7 +39,6 @@ var (
 	errPerTryTimeout = errors.New("per-try timeout")
 	errRouteTimeout  = errors.New("route timeout")
 	errHedgeLost     = errors.New("another hedged try answered first")
-	errOverflow      = errors.New("cluster connection threshold reached")
 	errPanicInTry    = errors.New("panic in upstream try")
 )
 

@@ -1,52 +1,36 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/h1"
 )
 
-// dialError marks a failure to establish an upstream connection, so that
-// the try is classified as a connect failure (retry_on connect-failure) and
-// not as a reset.
-type dialError struct {
-	err      error
-	overflow bool // refused locally by the max_connections threshold
+// upstreamClient is what a cluster sends its tries through: a RoundTripper whose
+// idle connections can be closed.
+type upstreamClient interface {
+	http.RoundTripper
+	CloseIdleConnections()
 }
-
-func (e *dialError) Error() string { return "upstream connect: " + e.err.Error() }
-func (e *dialError) Unwrap() error { return e.err }
 
 // newTransport builds a cluster's connection pool: an http.Transport tuned
 // for a proxy (many idle connections per endpoint, no transparent
 // decompression, no environment proxy) whose dialer enforces the connect
 // timeout and Envoy's max_connections threshold through admission.
 //
-// Plain-text HTTP/1.1 clusters send their requests through h1Client, which
+// Plain-text HTTP/1.1 clusters send their requests through h1.Client, which
 // falls back to the Transport for what it does not take; both dial through
 // the same admission.
 func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config) upstreamClient {
 	cc := cfg.Connection
 	d := &net.Dialer{Timeout: cc.ConnectTimeout.D(), KeepAlive: cc.KeepAlive.D()}
-	var freed func() // wakes requests waiting for a connection (h1Client)
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if !adm.Acquire(breaker.Connections) {
-			return nil, &dialError{err: errOverflow, overflow: true}
-		}
-		conn, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			adm.Release(breaker.Connections)
-			return nil, &dialError{err: err}
-		}
-		return &countedConn{Conn: conn, adm: adm, freed: freed}, nil
-	}
+	dialer := h1.NewDialer(d.DialContext, adm)
 	t := &http.Transport{
-		DialContext:           dial,
+		DialContext:           dialer.DialContext,
 		MaxIdleConns:          cc.MaxIdleConns,
 		MaxIdleConnsPerHost:   cc.MaxIdleConnsPerHost,
 		MaxConnsPerHost:       cc.MaxConnsPerHost,
@@ -68,9 +52,11 @@ func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config)
 	}
 	t.Protocols = &protos
 	if cfg.Protocol == ProtocolHTTP1 && cc.MaxConnsPerHost == 0 {
-		c := newH1Client(t, dial, cc, adm)
-		freed = c.freedOne
-		return c
+		return h1.NewClient(t, dialer, h1.ClientConfig{
+			MaxIdleConns:        cc.MaxIdleConns,
+			MaxIdleConnsPerHost: cc.MaxIdleConnsPerHost,
+			IdleConnTimeout:     cc.IdleConnTimeout.D(),
+		})
 	}
 	return t
 }
@@ -81,22 +67,3 @@ const (
 	ProtocolH2C   = "h2c"
 	ProtocolHTTPS = "https"
 )
-
-// countedConn gives its max_connections unit back when closed.
-type countedConn struct {
-	net.Conn
-	adm    *breaker.Admission
-	freed  func() // nil, or told when the unit is back
-	closed atomic.Bool
-}
-
-func (c *countedConn) Close() error {
-	err := c.Conn.Close()
-	if c.closed.CompareAndSwap(false, true) {
-		c.adm.Release(breaker.Connections)
-		if c.freed != nil {
-			c.freed()
-		}
-	}
-	return err
-}

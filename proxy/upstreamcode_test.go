@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/h1"
 )
 
 type timeoutError struct{}
@@ -12,6 +15,14 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "i/o timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
+
+// overflowError is the error of a dial refused by the max_connections
+// threshold.
+func overflowError() error {
+	d := h1.NewDialer(nil, breaker.NewAdmission(breaker.Thresholds{MaxConnections: breaker.None}))
+	_, err := d.DialContext(context.Background(), "tcp", "upstream:80")
+	return err
+}
 
 // TestTransportErrorStatuses checks how transport failures that loopback
 // cannot produce on demand map to answers, through a fake transport.
@@ -22,9 +33,9 @@ func TestTransportErrorStatuses(t *testing.T) {
 		status int
 		reason string
 	}{
-		{name: "connect timeout", err: &dialError{err: timeoutError{}}, status: 504, reason: ReasonConnectTimeout},
-		{name: "connect refused", err: &dialError{err: errors.New("connection refused")}, status: 503, reason: ReasonConnectFailure},
-		{name: "connection limit", err: &dialError{err: errOverflow, overflow: true}, status: 503, reason: ReasonOverflow},
+		{name: "connect timeout", err: &h1.DialError{Err: timeoutError{}}, status: 504, reason: ReasonConnectTimeout},
+		{name: "connect refused", err: &h1.DialError{Err: errors.New("connection refused")}, status: 503, reason: ReasonConnectFailure},
+		{name: "connection limit", err: overflowError(), status: 503, reason: ReasonOverflow},
 		{name: "reset", err: errors.New("connection reset by peer"), status: 502, reason: ReasonUpstreamReset},
 	}
 	for _, tc := range tests {

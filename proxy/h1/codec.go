@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -14,17 +14,17 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// The upstream side of the HTTP/1.1 fast path writes requests and parses
-// answers itself rather than with Request.Write and ReadResponse: those
-// sort every header map before writing it, allocate a string per field
-// name and value, and wrap each body in several readers, which together
-// cost about as much CPU as forwarding the request. What goes on the wire
-// follows RFC 9112 as net/http's client does, with two differences a proxy
-// wants: no User-Agent is made up for a request without one, and fields are
-// written in map order.
+// The client writes requests and parses answers itself rather than with
+// Request.Write and ReadResponse: those sort every header map before
+// writing it, allocate a string per field name and value, and wrap each
+// body in several readers, which together cost about as much CPU as
+// forwarding the request. What goes on the wire follows RFC 9112 as
+// net/http's client does, with two differences a proxy wants: no
+// User-Agent is made up for a request without one, and fields are written
+// in map order. The server reads request heads with the same functions.
 
 // writeRequest writes req's head and body (of req.ContentLength bytes; the
-// fast path takes no other) to bw.
+// client sends no other itself) to bw.
 func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	host := req.Host
 	if host == "" {
@@ -78,7 +78,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 }
 
 // readResponse reads one answer's head from br (within the caller's
-// limit, see h1Conn.Read) and returns it with a body reading from br.
+// limit, see UpstreamConn.Read) and returns it with a body reading from br.
 func readResponse(br *bufio.Reader, req *http.Request, buf *[]byte) (*http.Response, error) {
 	head, err := readHeadInto(br, buf, 0)
 	if err != nil {
@@ -188,6 +188,10 @@ var (
 	errBlankLines  = errors.New("blank lines instead of a start line")
 )
 
+// maxLeadingBlankLines before a start line are skipped (RFC 9112
+// section 2.2); more is a bad request.
+const maxLeadingBlankLines = 4
+
 // readHeadInto reads a head (start line and fields, to the empty line) into
 // *buf and returns it as one string, which the fields then share. limit
 // bounds its size (0: no bound). Empty lines before the start line are
@@ -234,7 +238,7 @@ func parseFields(fields string) (http.Header, error) {
 	h := make(http.Header, max(n-1, 0))
 	vals := make([]string, n)
 	for i := 0; ; i++ {
-		name, value, rest, err := nextField(fields)
+		name, value, rest, err := NextField(fields)
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +246,7 @@ func parseFields(fields string) (http.Header, error) {
 			break
 		}
 		fields = rest
-		key := canonicalKey(name)
+		key := CanonicalKey(name)
 		if vs, ok := h[key]; ok {
 			h[key] = append(vs, value)
 			continue
@@ -253,10 +257,13 @@ func parseFields(fields string) (http.Header, error) {
 	return h, nil
 }
 
-// nextField takes the next header field off fields (what follows a start
+// NextField takes the next header field off fields (what follows a start
 // line): its name, its value trimmed, and the rest. At the empty line that
-// ends the fields, or at the end, name is "".
-func nextField(fields string) (name, value, rest string, err error) {
+// ends the fields, or at the end, name is "". A malformed name, a value
+// with a control character or a folded line (obsolete, RFC 9112 section
+// 5.2) is an error. Both the server and the client read fields with it, so
+// a caller reading a head field by field accepts what they accept.
+func NextField(fields string) (name, value, rest string, err error) {
 	l, rest, _ := strings.Cut(fields, "\n")
 	l = strings.TrimSuffix(l, "\r")
 	if l == "" {
@@ -271,6 +278,21 @@ func nextField(fields string) (name, value, rest string, err error) {
 		return "", "", rest, fmt.Errorf("control character in header field %q", name)
 	}
 	return name, value, rest, nil
+}
+
+// CanonicalKey returns a field name in canonical form, as
+// textproto.CanonicalMIMEHeaderKey does, without allocating when it already
+// is (as most clients send them).
+func CanonicalKey(name string) string {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if upper && 'a' <= ch && ch <= 'z' || !upper && 'A' <= ch && ch <= 'Z' {
+			return textproto.CanonicalMIMEHeaderKey(name)
+		}
+		upper = ch == '-'
+	}
+	return name
 }
 
 // wireBody reads an answer's body from the connection: remain bytes (-1:
@@ -306,6 +328,8 @@ func (b *wireBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func (b *wireBody) Close() error { return nil }
+
 // readFixed reads from br at most *remain bytes, what is left of a body of
 // known length; it returns io.EOF with the last of them.
 func readFixed(br *bufio.Reader, p []byte, remain *int64) (int, error) {
@@ -324,11 +348,11 @@ func readFixed(br *bufio.Reader, p []byte, remain *int64) (int, error) {
 }
 
 // readTrailer reads a chunked body's trailer section, to its empty line,
-// into *trailer, within limit bytes (0: DefaultMaxHeaderBytes). It returns
+// into *trailer, within limit bytes (0: defaultMaxHeaderBytes). It returns
 // io.EOF when the body is complete.
 func readTrailer(br *bufio.Reader, limit int, trailer *http.Header) error {
 	if limit <= 0 {
-		limit = DefaultMaxHeaderBytes
+		limit = defaultMaxHeaderBytes
 	}
 	for {
 		line, err := br.ReadSlice('\n')
@@ -378,5 +402,3 @@ func writeField(bw *bufio.Writer, k string, vs []string) {
 		bw.WriteString("\r\n")
 	}
 }
-
-func (b *wireBody) Close() error { return nil }

@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -38,15 +38,34 @@ func startCounting(t *testing.T, h http.Handler) *countingServer {
 	return s
 }
 
-func newTestH1(t *testing.T) *h1Client {
+// defaultPool is the pool of an http1 cluster with the proxy's defaults.
+var defaultPool = ClientConfig{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+
+// newClient returns a client put together as the proxy does for an http1
+// cluster (a fallback Transport dialling through the same Dialer), within
+// th, closed when the test ends.
+func newClient(t *testing.T, th breaker.Thresholds, cfg ClientConfig) *Client {
 	t.Helper()
-	cfg := clusterDefaults(ClusterConfig{Name: "up"})
-	c, ok := newTransport(cfg, breaker.NewAdmission(breaker.Thresholds{}), nil).(*h1Client)
-	if !ok {
-		t.Fatal("an http1 cluster without maxConnsPerHost should get the h1 client")
+	d := NewDialer((&net.Dialer{Timeout: time.Second, KeepAlive: 30 * time.Second}).DialContext, breaker.NewAdmission(th))
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	fallback := &http.Transport{
+		DialContext:           d.DialContext,
+		MaxIdleConns:          cfg.MaxIdleConns,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
+		IdleConnTimeout:       cfg.IdleConnTimeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		Protocols:             &protos,
 	}
+	c := NewClient(fallback, d, cfg)
 	t.Cleanup(c.CloseIdleConnections)
 	return c
+}
+
+func newTestClient(t *testing.T) *Client {
+	t.Helper()
+	return newClient(t, breaker.Thresholds{}, defaultPool)
 }
 
 func get(t *testing.T, c http.RoundTripper, url string) (*http.Response, string) {
@@ -64,13 +83,13 @@ func get(t *testing.T, c http.RoundTripper, url string) (*http.Response, string)
 	return resp, string(b)
 }
 
-func TestH1ClientReusesConnections(t *testing.T) {
+func TestClientReusesConnections(t *testing.T) {
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("X-Len", strings.Repeat("x", len(b)))
 		io.WriteString(w, r.Method+" "+r.URL.RequestURI())
 	}))
-	c := newTestH1(t)
+	c := newTestClient(t)
 	for i := range 20 {
 		var req *http.Request
 		if i%2 == 0 {
@@ -100,10 +119,10 @@ func TestH1ClientReusesConnections(t *testing.T) {
 	}
 }
 
-func TestH1ClientAbandonedBodyClosesConnection(t *testing.T) {
+func TestClientAbandonedBodyClosesConnection(t *testing.T) {
 	big := strings.Repeat("z", 64<<10)
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) }))
-	c := newTestH1(t)
+	c := newTestClient(t)
 	req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
 	resp, err := c.RoundTrip(req)
 	if err != nil {
@@ -131,7 +150,7 @@ func TestH1ClientAbandonedBodyClosesConnection(t *testing.T) {
 	}
 }
 
-func TestH1ClientNoBodyAnswersReleaseAtOnce(t *testing.T) {
+func TestClientNoBodyAnswersReleaseAtOnce(t *testing.T) {
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/204" {
 			w.WriteHeader(http.StatusNoContent)
@@ -139,7 +158,7 @@ func TestH1ClientNoBodyAnswersReleaseAtOnce(t *testing.T) {
 		}
 		io.WriteString(w, "hello")
 	}))
-	c := newTestH1(t)
+	c := newTestClient(t)
 	for range 3 {
 		req, _ := http.NewRequest(http.MethodHead, s.URL, nil)
 		resp, err := c.RoundTrip(req)
@@ -159,12 +178,12 @@ func TestH1ClientNoBodyAnswersReleaseAtOnce(t *testing.T) {
 	}
 }
 
-func TestH1ClientUpstreamConnectionClose(t *testing.T) {
+func TestClientUpstreamConnectionClose(t *testing.T) {
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		io.WriteString(w, "bye")
 	}))
-	c := newTestH1(t)
+	c := newTestClient(t)
 	for range 3 {
 		if _, body := get(t, c, s.URL); body != "bye" {
 			t.Fatalf("body %q", body)
@@ -216,11 +235,11 @@ func rawUpstream(t *testing.T, serve func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-// TestH1ClientStaleIdleConnection: an upstream that closes a connection
+// TestClientStaleIdleConnection: an upstream that closes a connection
 // after each answer without saying so (an idle timeout, a restart) must not
 // fail the next request, a POST included, which can only be sent again
 // safely because nothing of it was sent on the dead connection.
-func TestH1ClientStaleIdleConnection(t *testing.T) {
+func TestClientStaleIdleConnection(t *testing.T) {
 	var served atomic.Int64
 	addr := rawUpstream(t, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
@@ -233,7 +252,7 @@ func TestH1ClientStaleIdleConnection(t *testing.T) {
 		io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 		// close without Connection: close
 	})
-	c := newTestH1(t)
+	c := newTestClient(t)
 	for i := range 5 {
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", strings.NewReader("{}"))
 		// Wait until the upstream's close has reached this side, which is
@@ -255,13 +274,13 @@ func TestH1ClientStaleIdleConnection(t *testing.T) {
 
 // waitClosedIdle waits until the pool's idle connection to addr has been
 // closed by its peer.
-func waitClosedIdle(t *testing.T, c *h1Client, addr string) {
+func waitClosedIdle(t *testing.T, c *Client, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		c.mu.Lock()
 		list := c.idle[addr]
-		var pc *h1Conn
+		var pc *UpstreamConn
 		if len(list) > 0 {
 			pc = list[len(list)-1]
 		}
@@ -282,7 +301,7 @@ func waitClosedIdle(t *testing.T, c *h1Client, addr string) {
 	}
 }
 
-func TestH1ClientSkipsInformationalAnswers(t *testing.T) {
+func TestClientSkipsInformationalAnswers(t *testing.T) {
 	addr := rawUpstream(t, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
 		for {
@@ -294,7 +313,7 @@ func TestH1ClientSkipsInformationalAnswers(t *testing.T) {
 			io.WriteString(nc, "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone")
 		}
 	})
-	c := newTestH1(t)
+	c := newTestClient(t)
 	for range 2 {
 		resp, body := get(t, c, "http://"+addr+"/")
 		if resp.StatusCode != 201 || body != "done" {
@@ -303,7 +322,7 @@ func TestH1ClientSkipsInformationalAnswers(t *testing.T) {
 	}
 }
 
-func TestH1ClientContextCancelWhileWaiting(t *testing.T) {
+func TestClientContextCancelWhileWaiting(t *testing.T) {
 	release := make(chan struct{})
 	arrived := make(chan struct{}, 1)
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +337,7 @@ func TestH1ClientContextCancelWhileWaiting(t *testing.T) {
 		io.WriteString(w, "ok")
 	}))
 	defer close(release)
-	c := newTestH1(t)
+	c := newTestClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/hang", nil)
 	errc := make(chan error, 1)
@@ -340,12 +359,12 @@ func TestH1ClientContextCancelWhileWaiting(t *testing.T) {
 	}
 }
 
-func TestH1ClientFallsBack(t *testing.T) {
+func TestClientFallsBack(t *testing.T) {
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		io.WriteString(w, r.Proto+" "+strings.Join(r.TransferEncoding, ",")+" "+http.StatusText(200)+" "+string(rune('0'+n%10)))
 	}))
-	c := newTestH1(t)
+	c := newTestClient(t)
 	for _, tc := range []struct {
 		name  string
 		req   func() *http.Request
@@ -358,7 +377,7 @@ func TestH1ClientFallsBack(t *testing.T) {
 			return r
 		}, false},
 		{"large body", func() *http.Request {
-			r, _ := http.NewRequest("POST", s.URL, strings.NewReader(strings.Repeat("a", h1MaxBody+1)))
+			r, _ := http.NewRequest("POST", s.URL, strings.NewReader(strings.Repeat("a", MaxBody+1)))
 			return r
 		}, false},
 		{"expect", func() *http.Request {
@@ -393,11 +412,11 @@ func TestH1ClientFallsBack(t *testing.T) {
 	}
 }
 
-func TestH1ClientPoolBounds(t *testing.T) {
+func TestClientPoolBounds(t *testing.T) {
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	cfg := clusterDefaults(ClusterConfig{Name: "up", Connection: ConnectionConfig{MaxIdleConnsPerHost: 2}})
-	c := newTransport(cfg, breaker.NewAdmission(breaker.Thresholds{}), nil).(*h1Client)
-	defer c.CloseIdleConnections()
+	cfg := defaultPool
+	cfg.MaxIdleConnsPerHost = 2
+	c := newClient(t, breaker.Thresholds{}, cfg)
 	// Five answers held open at once need five connections; only two stay.
 	var resps []*http.Response
 	for range 5 {
@@ -422,10 +441,10 @@ func TestH1ClientPoolBounds(t *testing.T) {
 	}
 }
 
-// TestH1ClientPendingRequests: at maxConnections a request waits for a
+// TestClientPendingRequests: at maxConnections a request waits for a
 // connection (Envoy's pending queue) and gets the one the answer before it
 // frees; beyond maxPending a request is refused at once as overflow.
-func TestH1ClientPendingRequests(t *testing.T) {
+func TestClientPendingRequests(t *testing.T) {
 	arrived := make(chan struct{}, 4)
 	release := make(chan struct{})
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -433,10 +452,7 @@ func TestH1ClientPendingRequests(t *testing.T) {
 		<-release
 		io.WriteString(w, "ok")
 	}))
-	cfg := clusterDefaults(ClusterConfig{Name: "up"})
-	adm := breaker.NewAdmission(breaker.Thresholds{MaxConnections: 1, MaxPending: 1})
-	c := newTransport(cfg, adm, nil).(*h1Client)
-	defer c.CloseIdleConnections()
+	c := newClient(t, breaker.Thresholds{MaxConnections: 1, MaxPending: 1}, defaultPool)
 
 	type result struct {
 		body string
@@ -463,8 +479,8 @@ func TestH1ClientPendingRequests(t *testing.T) {
 	waitWaiters(c, 1) // the second request is queued as pending
 	third := do()
 	r := <-third
-	var de *dialError
-	if !errors.As(r.err, &de) || !de.overflow {
+	var de *DialError
+	if !errors.As(r.err, &de) || !de.Overflow {
 		t.Fatalf("third request: %v, want an overflow refusal (maxPending 1 is taken)", r.err)
 	}
 	close(release)
@@ -478,9 +494,9 @@ func TestH1ClientPendingRequests(t *testing.T) {
 	}
 }
 
-// TestH1ClientPendingGivesUpWithContext: a pending request whose context
+// TestClientPendingGivesUpWithContext: a pending request whose context
 // ends stops waiting and returns the context's error.
-func TestH1ClientPendingGivesUpWithContext(t *testing.T) {
+func TestClientPendingGivesUpWithContext(t *testing.T) {
 	arrived := make(chan struct{}, 1)
 	release := make(chan struct{})
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -488,9 +504,7 @@ func TestH1ClientPendingGivesUpWithContext(t *testing.T) {
 		<-release
 	}))
 	defer close(release)
-	cfg := clusterDefaults(ClusterConfig{Name: "up"})
-	c := newTransport(cfg, breaker.NewAdmission(breaker.Thresholds{MaxConnections: 1, MaxPending: 5}), nil).(*h1Client)
-	defer c.CloseIdleConnections()
+	c := newClient(t, breaker.Thresholds{MaxConnections: 1, MaxPending: 5}, defaultPool)
 	go func() {
 		req, _ := http.NewRequest("GET", s.URL, nil)
 		if resp, err := c.RoundTrip(req); err == nil {
@@ -512,7 +526,7 @@ func TestH1ClientPendingGivesUpWithContext(t *testing.T) {
 	}
 }
 
-func TestH1ClientBoundsAnswerHead(t *testing.T) {
+func TestClientBoundsAnswerHead(t *testing.T) {
 	addr := rawUpstream(t, func(nc net.Conn) {
 		br := bufio.NewReader(nc)
 		for {
@@ -527,7 +541,7 @@ func TestH1ClientBoundsAnswerHead(t *testing.T) {
 			io.WriteString(nc, "HTTP/1.1 200 OK\r\nX-Small: s\r\nContent-Length: 2\r\n\r\nok")
 		}
 	})
-	c := newTestH1(t)
+	c := newTestClient(t)
 	c.maxHeaderBytes = 1024
 	// The limit is per answer: many small answers on one connection pass.
 	for range 50 {
@@ -539,32 +553,31 @@ func TestH1ClientBoundsAnswerHead(t *testing.T) {
 	}
 }
 
-// TestProxyAfterUpstreamDropsConnections: through the whole proxy, with no
-// retries configured, an upstream that closes every connection between
-// requests (a restart, an idle timeout) costs no request: the pool notices
-// the closed connections before sending on them.
-func TestProxyAfterUpstreamDropsConnections(t *testing.T) {
+// TestClientAfterUpstreamDropsConnections: with nothing retried, an
+// upstream that closes every connection between requests (a restart, an
+// idle timeout) costs no request, POSTs included: the pool notices the
+// closed connections before sending on them.
+func TestClientAfterUpstreamDropsConnections(t *testing.T) {
 	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		io.WriteString(w, "ok")
 	}))
-	p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps(s.Listener.Addr().String())}, Policy{}), quiet(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Shutdown(context.Background())
+	c := newTestClient(t)
 	send := func(round int) {
 		for i := range 8 {
-			rec := newRecorder()
-			req := httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(`{"amount":1}`))
-			p.Handler().ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("round %d request %d: %d %s", round, i, rec.Code, rec.Header().Get(HeaderReason))
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/pay", strings.NewReader(`{"amount":1}`))
+			resp, err := c.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("round %d request %d: %v", round, i, err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != http.StatusOK || string(b) != "ok" {
+				t.Fatalf("round %d request %d: %d %q %v", round, i, resp.StatusCode, b, err)
 			}
 		}
 	}
 	send(0)
-	c := p.snap.Load().clusters["up"].transport.(*h1Client)
 	addr := s.Listener.Addr().String()
 	for round := 1; round <= 3; round++ {
 		s.CloseClientConnections()
@@ -577,7 +590,7 @@ func TestProxyAfterUpstreamDropsConnections(t *testing.T) {
 }
 
 // waitWaiters spins until n requests wait for a connection in c.
-func waitWaiters(c *h1Client, n int) {
+func waitWaiters(c *Client, n int) {
 	for {
 		c.mu.Lock()
 		w := c.waiters
@@ -590,7 +603,7 @@ func waitWaiters(c *h1Client, n int) {
 }
 
 // idleCount is the number of idle connections in c's pool.
-func idleCount(c *h1Client) int {
+func idleCount(c *Client) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.nidle

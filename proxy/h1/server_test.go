@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -23,15 +22,15 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// h1Serve serves h with the HTTP/1.1 server on loopback until the test
-// ends and returns its address.
-func h1Serve(t *testing.T, h http.Handler, sc ServerConfig) (string, *h1server) {
+// serve serves h with a Server on loopback until the test ends and returns
+// its address.
+func serve(t *testing.T, h http.Handler, cfg ServerConfig) (string, *Server) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, sc, slog.New(slog.DiscardHandler), nil, false)
+	s := NewServer(h, cfg)
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -90,13 +89,36 @@ func (c *rawConn) read(method string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// rawExchange writes a raw request on a connection of its own and returns
+// the status code of the answer.
+func rawExchange(t *testing.T, addr, raw string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // closed reports whether the server has closed the connection.
 func (c *rawConn) closed() bool {
 	_, err := c.br.ReadByte()
 	return errors.Is(err, io.EOF)
 }
 
-func TestH1ServerResponseFraming(t *testing.T) {
+func TestServerResponseFraming(t *testing.T) {
 	big := strings.Repeat("x", heldBodyBytes+1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/short", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "short") })
@@ -124,7 +146,7 @@ func TestH1ServerResponseFraming(t *testing.T) {
 		w.Header().Set("Content-Length", "10")
 		io.WriteString(w, "half")
 	})
-	addr, _ := h1Serve(t, mux, ServerConfig{})
+	addr, _ := serve(t, mux, ServerConfig{})
 
 	c := dialRaw(t, addr)
 	tests := []struct {
@@ -174,12 +196,12 @@ func TestH1ServerResponseFraming(t *testing.T) {
 	}
 }
 
-func TestH1ServerKeepAlive(t *testing.T) {
+func TestServerKeepAlive(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%s %s %s", r.Method, r.URL.Path, b)
 	})
-	addr, _ := h1Serve(t, h, ServerConfig{})
+	addr, _ := serve(t, h, ServerConfig{})
 
 	t.Run("pipelined requests are answered in order", func(t *testing.T) {
 		c := dialRaw(t, addr)
@@ -222,7 +244,7 @@ func TestH1ServerKeepAlive(t *testing.T) {
 			b, _ := io.ReadAll(r.Body)
 			fmt.Fprintf(w, "%s|%s|%d", b, r.Trailer.Get("X-Check"), r.ContentLength)
 		})
-		addr, _ := h1Serve(t, tr, ServerConfig{})
+		addr, _ := serve(t, tr, ServerConfig{})
 		c := dialRaw(t, addr)
 		c.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTrailer: X-Check\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-Check: ok\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		if _, body := c.read("POST"); body != "abcde|ok|-1" {
@@ -234,7 +256,7 @@ func TestH1ServerKeepAlive(t *testing.T) {
 	})
 	t.Run("an unread body is drained", func(t *testing.T) {
 		ignore := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
-		addr, _ := h1Serve(t, ignore, ServerConfig{})
+		addr, _ := serve(t, ignore, ServerConfig{})
 		c := dialRaw(t, addr)
 		c.send("POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
 		for _, want := range []string{"/one", "/two"} {
@@ -245,7 +267,7 @@ func TestH1ServerKeepAlive(t *testing.T) {
 	})
 }
 
-func TestH1ServerExpectContinue(t *testing.T) {
+func TestServerExpectContinue(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/refuse" {
 			w.WriteHeader(http.StatusForbidden)
@@ -254,7 +276,7 @@ func TestH1ServerExpectContinue(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	})
-	addr, _ := h1Serve(t, h, ServerConfig{})
+	addr, _ := serve(t, h, ServerConfig{})
 
 	c := dialRaw(t, addr)
 	c.send("PUT /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
@@ -280,8 +302,8 @@ func TestH1ServerExpectContinue(t *testing.T) {
 	}
 }
 
-func TestH1ServerRefusesBadHeads(t *testing.T) {
-	addr, _ := h1Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ServerConfig{MaxHeaderBytes: 16 << 10})
+func TestServerRefusesBadHeads(t *testing.T) {
+	addr, _ := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ServerConfig{MaxHeaderBytes: 16 << 10})
 	tests := []struct {
 		name, raw string
 		status    int
@@ -311,7 +333,7 @@ func TestH1ServerRefusesBadHeads(t *testing.T) {
 	}
 }
 
-func TestH1ServerNoticesClientGoing(t *testing.T) {
+func TestServerNoticesClientGoing(t *testing.T) {
 	cause := make(chan error, 1)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -321,7 +343,7 @@ func TestH1ServerNoticesClientGoing(t *testing.T) {
 			cause <- errors.New("the request was not canceled within 10s of the client leaving")
 		}
 	})
-	addr, _ := h1Serve(t, h, ServerConfig{})
+	addr, _ := serve(t, h, ServerConfig{})
 	c := dialRaw(t, addr)
 	c.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	c.nc.Close()
@@ -330,7 +352,7 @@ func TestH1ServerNoticesClientGoing(t *testing.T) {
 	}
 }
 
-func TestH1ServerSlowRequestKeepsPipelinedByte(t *testing.T) {
+func TestServerSlowRequestKeepsPipelinedByte(t *testing.T) {
 	// A request that outlives clientGoneCheckAfter has its connection
 	// watched; a pipelined request arriving meanwhile must survive it.
 	release := make(chan struct{})
@@ -345,7 +367,7 @@ func TestH1ServerSlowRequestKeepsPipelinedByte(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil, false)
+	s := NewServer(h, ServerConfig{})
 	s.watchHook = func(ev string) { events <- ev }
 	go func() { _ = s.Serve(ln) }()
 	defer s.Shutdown(context.Background())
@@ -366,7 +388,7 @@ func TestH1ServerSlowRequestKeepsPipelinedByte(t *testing.T) {
 	}
 }
 
-func TestH1ServerShutdownFinishesRequests(t *testing.T) {
+func TestServerShutdownFinishesRequests(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -380,7 +402,7 @@ func TestH1ServerShutdownFinishesRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, ServerConfig{}, slog.New(slog.DiscardHandler), nil, false)
+	s := NewServer(h, ServerConfig{})
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	addr := ln.Addr().String()
@@ -417,14 +439,14 @@ func TestH1ServerShutdownFinishesRequests(t *testing.T) {
 	}
 }
 
-func TestH1ServerPanics(t *testing.T) {
+func TestServerPanics(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/abort" {
 			panic(http.ErrAbortHandler)
 		}
 		panic("bug")
 	})
-	addr, _ := h1Serve(t, h, ServerConfig{})
+	addr, _ := serve(t, h, ServerConfig{})
 	for _, path := range []string{"/abort", "/bug"} {
 		c := dialRaw(t, addr)
 		c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -449,22 +471,22 @@ func (pipeConn) Write(p []byte) (int, error)      { return len(p), nil }
 func (pipeConn) Close() error                     { return nil }
 
 // fuzzServer is the server fuzz targets read requests with.
-func fuzzServer() *h1server {
-	return newH1Server(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096}, slog.New(slog.DiscardHandler), nil, false)
+func fuzzServer() *Server {
+	return NewServer(http.NotFoundHandler(), ServerConfig{MaxHeaderBytes: 4096})
 }
 
 // fuzzConn is a connection of s that reads raw and writes nowhere.
-func fuzzConn(s *h1server, raw []byte) *h1conn {
-	c := newH1Conn(s, pipeConn{})
+func fuzzConn(s *Server, raw []byte) *Conn {
+	c := s.newConn(pipeConn{})
 	c.br = bufio.NewReader(bytes.NewReader(raw))
 	c.bw = bufio.NewWriter(io.Discard)
 	return c
 }
 
-// FuzzH1ServerRequest feeds arbitrary bytes to the request parser: it
+// FuzzServerRequest feeds arbitrary bytes to the request parser: it
 // never panics, and what it accepts is a request the handler can trust (a
 // token method, a URL, a valid Host, framing it can read to the end).
-func FuzzH1ServerRequest(f *testing.F) {
+func FuzzServerRequest(f *testing.F) {
 	for _, seed := range []string{
 		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
 		"POST /p?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
@@ -487,7 +509,7 @@ func FuzzH1ServerRequest(f *testing.F) {
 			}
 			return
 		}
-		if !validMethod(r.Method) || r.URL == nil || !httpguts.ValidHostHeader(r.Host) {
+		if !ValidMethod(r.Method) || r.URL == nil || !httpguts.ValidHostHeader(r.Host) {
 			t.Fatalf("accepted a bad request: method %q URL %v host %q", r.Method, r.URL, r.Host)
 		}
 		if _, ok := r.Header["Host"]; ok {
@@ -504,7 +526,7 @@ func FuzzH1ServerRequest(f *testing.F) {
 	})
 }
 
-func TestH1ServerTimeouts(t *testing.T) {
+func TestServerTimeouts(t *testing.T) {
 	bodyErr := make(chan error, 1)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, err := io.ReadAll(r.Body)
@@ -512,8 +534,8 @@ func TestH1ServerTimeouts(t *testing.T) {
 			bodyErr <- err
 		}
 	})
-	sc := ServerConfig{IdleTimeout: Duration(50 * time.Millisecond), ReadTimeout: Duration(50 * time.Millisecond)}
-	addr, _ := h1Serve(t, h, sc)
+	cfg := ServerConfig{IdleTimeout: 50 * time.Millisecond, ReadTimeout: 50 * time.Millisecond}
+	addr, _ := serve(t, h, cfg)
 
 	t.Run("idle keep-alive connections are closed", func(t *testing.T) {
 		c := dialRaw(t, addr)
@@ -564,7 +586,7 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 // TestH1ServerTLS: on a TLS listener the server runs the handshake, serves
 // HTTP/1.1 with r.TLS set, hands connections that chose h2 to net/http, and
 // answers a plaintext request with a plaintext 400.
-func TestH1ServerTLS(t *testing.T) {
+func TestServerTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s tls=%v", r.Proto, r.TLS != nil && r.TLS.HandshakeComplete)
@@ -578,7 +600,7 @@ func TestH1ServerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newH1Server(h, ServerConfig{ReadHeaderTimeout: Duration(5 * time.Second)}, slog.New(slog.DiscardHandler), h2, false)
+	s := NewServer(h, ServerConfig{ReadHeaderTimeout: 5 * time.Second, H2: h2})
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(tls.NewListener(ln, cfg)) }()
 	defer func() {
