@@ -1,0 +1,209 @@
+package proxy
+
+import (
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meshbench/meshbench/proxy/h1"
+)
+
+// The fast path's answer: a plain one read from the upstream and relayed
+// to the client as it arrives, or dropped when the request is retried.
+
+// plainAnswer is what the fast path needs of an answer it relays itself.
+type plainAnswer struct {
+	code    int
+	minor   int   // HTTP/1.minor
+	length  int64 // Content-Length, or -1
+	noBody  bool
+	close   bool // the upstream ends the connection after it
+	hasDate bool
+	hasID   bool // the upstream set X-Request-Id, which then wins
+	lastVia int  // index in the fields of the last Via, or -1
+}
+
+// parseAnswer takes an answer's head apart into fields (reused) and
+// reports whether the fast path relays it: a final status with a
+// Content-Length, or one without a body, whose hop-by-hop fields are the
+// usual ones. Anything else — chunked or close-delimited bodies, trailers,
+// odd Connection options, a malformed head — goes to UpstreamConn.Response
+// and respond, which also refuse what is malformed.
+func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
+	ans := plainAnswer{length: -1, lastVia: -1}
+	line, rest, _ := strings.Cut(head, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	proto, status, _ := strings.Cut(line, " ")
+	switch proto {
+	case "HTTP/1.1":
+		ans.minor = 1
+	case "HTTP/1.0":
+	default:
+		return ans, false
+	}
+	codeText, _, _ := strings.Cut(status, " ")
+	code, err := strconv.Atoi(codeText)
+	if err != nil || len(codeText) != 3 || code < 200 {
+		return ans, false
+	}
+	ans.code = code
+	keepAlive, closeOpt := false, false
+	fs := (*fields)[:0]
+	for {
+		name, value, next, err := h1.NextField(rest)
+		if err != nil {
+			return ans, false
+		}
+		if name == "" {
+			break
+		}
+		rest = next
+		f := rawField{name: name, value: value}
+		switch fieldKindOf(name) {
+		case fieldContentLength:
+			n, err := strconv.ParseUint(value, 10, 63)
+			if ans.length >= 0 || err != nil {
+				return ans, false
+			}
+			ans.length = int64(n)
+		case fieldTransferEncoding:
+			return ans, false
+		case fieldConnection:
+			for opt := range strings.SplitSeq(value, ",") {
+				switch opt = textproto.TrimString(opt); {
+				case strings.EqualFold(opt, "close"):
+					ans.close, closeOpt = true, true
+				case strings.EqualFold(opt, "keep-alive"):
+					keepAlive = true
+				case opt == "":
+				default:
+					return ans, false
+				}
+			}
+			f.skip = true
+		case fieldHopByHop, fieldTE, fieldUpgrade, fieldTrailer:
+			f.skip = true
+		case fieldRequestID:
+			ans.hasID = true
+		case fieldDate:
+			ans.hasDate = true
+		case fieldVia:
+			ans.lastVia = len(fs)
+		}
+		fs = append(fs, f)
+	}
+	*fields = fs
+	if ans.minor == 0 && !keepAlive {
+		ans.close = true
+	}
+	if closeOpt {
+		// "Connection: close" names a field too.
+		for i := range fs {
+			if strings.EqualFold(fs[i].name, "Close") {
+				fs[i].skip = true
+			}
+		}
+	}
+	ans.noBody = method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	return ans, ans.noBody || ans.length >= 0
+}
+
+// fastRelay relays a plain answer (fastConn.ans) whose head was read.
+func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, pc *h1.UpstreamConn) bool {
+	c, q := fc.c, &fc.q
+	ans := fc.ans
+	st.w = nil // an answer retried before this one may have set up the general writer; it wrote nothing
+	fc.started = true
+	out := c.Writer()
+	h1.WriteStatusLine(out, ans.code)
+	if !ans.hasDate {
+		out.WriteString("Date: ")
+		out.WriteString(h1.Date(a.start))
+		out.WriteString("\r\n")
+	}
+	closeAfter := q.close || c.ShuttingDown()
+	if closeAfter {
+		out.WriteString("Connection: close\r\n")
+	}
+	via := viaValue(1, ans.minor)
+	writeRawFields(out, fc.answer, -1, "", ans.lastVia, via)
+	if !ans.hasID {
+		out.WriteString(HeaderRequestID + ": ")
+		out.WriteString(st.id)
+		out.WriteString("\r\n")
+	}
+	if ans.lastVia < 0 {
+		out.WriteString("Via: ")
+		out.WriteString(via)
+		out.WriteString("\r\n")
+	}
+	out.WriteString("\r\n")
+	st.status, st.wroteHeader = ans.code, true
+	x.success = ans.code < 500
+
+	var readErr, writeErr error
+	if !ans.noBody {
+		var n int64
+		n, readErr, writeErr = pc.CopyBody(out, ans.length)
+		st.written += n
+	}
+	c.Unwatch()
+
+	a.relay, a.status = true, ans.code
+	switch {
+	case readErr != nil:
+		// The upstream broke the body after the status went out: the
+		// client's answer is cut short too (the connection ends).
+		pc.Close()
+		if c.Context().Err() != nil {
+			x.noOutcome, a.noRecord = true, true
+			st.status, st.reason = statusClientClosed, ReasonClientClosed
+			readErr = nil
+		} else {
+			x.success = false
+			st.reason = ReasonUpstreamReset
+			if x.hasDeadline && !time.Now().Before(x.deadline) {
+				st.reason = ReasonRequestTimeout
+			}
+		}
+		a.finish(readErr)
+		st.abort = true
+		return false
+	case writeErr != nil:
+		pc.Close()
+		x.noOutcome, a.noRecord = true, true
+		st.reason = ReasonClientClosed
+		a.finish(nil)
+		return false
+	}
+	// The answer has been read: the connection goes back to the pool
+	// before the client has all of it, as the general path's does.
+	pc.Release(!ans.close && !c.ClientGone() && (!x.hasDeadline || pc.SetDeadline(time.Time{}) == nil))
+	a.finish(nil)
+	return !closeAfter
+}
+
+// fastDiscard abandons a try that is retried, as attempt.discard does: a
+// short answer body is read so that the connection can be reused.
+func (e *entry) fastDiscard(fc *fastConn, x *exchange, a *attempt, res tryResult, pc *h1.UpstreamConn) {
+	switch res {
+	case tryGeneral:
+		a.discard()
+		return
+	case tryPlain:
+		ans := &fc.ans
+		reuse := !ans.close && (ans.noBody || ans.length <= discardAnswerBytes)
+		if reuse && !ans.noBody {
+			reuse = pc.Discard(ans.length) == nil
+		}
+		fc.c.Unwatch()
+		pc.Release(reuse && !fc.c.ClientGone() && (!x.hasDeadline || pc.SetDeadline(time.Time{}) == nil))
+	}
+	a.finish(nil)
+}
+
+// discardAnswerBytes is how much of a retried answer's body is read to keep
+// its connection, as attempt.discard reads.
+const discardAnswerBytes = 4 << 10
