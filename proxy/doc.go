@@ -22,6 +22,13 @@
 // balancer pick, a per-try timeout, retries within a budget, or hedged
 // copies. The response streams back with hop-by-hop fields removed.
 //
+// The HTTP/1.1 wire code is its own package, proxy/h1: the server of the
+// data-plane listeners (it hands HTTP/2 connections to net/http), the
+// client and connection pool of plain-text HTTP/1.1 clusters, which also
+// count connections against max_connections and queue max_pending, and
+// their codec. This package uses h1's exported API only; the fast path is
+// the server's Fast hook.
+//
 // # Time
 //
 // The policies (proxy/balancer, proxy/ratelimit, proxy/breaker,
@@ -63,14 +70,15 @@
 //	504 upstream_timeout           the per-try timeout fired
 //	504 request_timeout            the route timeout or the caller's deadline passed
 //
-// The HTTP servers (h1server.go for HTTP/1.1, net/http for HTTP/2 and the
+// The HTTP servers (proxy/h1's for HTTP/1.1, net/http for HTTP/2 and the
 // admin API) answer 400 for unparsable requests, 431 for a head over
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower
 // than server.readHeaderTimeout.
 //
 // A plain HTTP/1.1 request to a route that only forwards takes the fast
-// path (fastpath.go), which proxies it from the head as read, with the same
-// policies, metrics and access log; README.md says which requests qualify.
+// path (fastpath.go, fastrequest.go, fastanswer.go), which proxies it from
+// the head as read, with the same policies, metrics and access log;
+// README.md says which requests qualify.
 //
 // README.md documents every configuration key.
 package proxy
