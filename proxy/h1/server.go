@@ -75,10 +75,10 @@ type ServerConfig struct {
 	// chunked body's trailer section; 0 means 64 KiB.
 	MaxHeaderBytes int
 
-	// H2, when not nil, serves the connections that are HTTP/2: those that
-	// chose h2 by ALPN and, with H2C set, plaintext ones that open with the
-	// HTTP/2 preface (RFC 9113 section 3.4).
-	H2  *http.Server
+	// H2, when not nil, serves the connections that chose h2 by ALPN.
+	H2 *http.Server
+	// H2C hands H2 the plaintext connections that open with the HTTP/2
+	// preface too (prior knowledge, RFC 9113 section 3.4).
 	H2C bool
 
 	// Fast, when set, is offered every request head (request line and
