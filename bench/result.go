@@ -91,6 +91,42 @@ func KindFromStatus(status int) Kind {
 	}
 }
 
+// KindOf classifies an answer by the reason the proxy or the fleet gave
+// for it (X-Meshbench-Reason), where it has one, and otherwise by its
+// status. The simulator files its proxies' answers with it and the real
+// backends file what their clients receive, so both name an outcome alike:
+//
+//	circuit_open, overflow, concurrency_limited   breaker_open
+//	no_healthy_upstream                           no_endpoint
+//	queue_full                                    queue_full
+//	upstream_reset                                reset
+//	upstream_connect_failure                      refused
+//	upstream_connect_timeout, upstream_timeout,
+//	request_timeout, and any other 504            timeout
+//	rate_limited, consumer_rate_limited           status_429
+func KindOf(status int, reason string) Kind {
+	switch reason {
+	case "circuit_open", "overflow", "concurrency_limited":
+		return KindBreakerOpen
+	case "no_healthy_upstream":
+		return KindNoEndpoint
+	case "queue_full":
+		return KindQueueFull
+	case "upstream_reset":
+		return KindReset
+	case "upstream_connect_failure":
+		return KindRefused
+	case "upstream_connect_timeout", "upstream_timeout", "request_timeout":
+		return KindTimeout
+	case "rate_limited", "consumer_rate_limited":
+		return KindStatus429
+	}
+	if status == 504 {
+		return KindTimeout
+	}
+	return KindFromStatus(status)
+}
+
 // Result is the outcome of one client request, end to end, as the load
 // generator saw it. Every backend emits exactly one Result per request, with
 // the same meaning:

@@ -9,6 +9,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/breaker"
 	"github.com/meshbench/meshbench/proxy/health"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/ratelimit"
 	"github.com/meshbench/meshbench/proxy/retry"
@@ -85,9 +86,12 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 	}
 	drain := reqTimeout
 
-	// The gateway's clusters and routes.
+	// The gateway's clusters and routes. The policy's rate limit is one
+	// limiter shared by every route (global, or per consumer), or one per
+	// route; a route's own limit comes after it.
 	gwClusters := map[string]*cluster{}
-	if err := m.buildGatewayLimits(s); err != nil {
+	shared, err := policyLimit(s)
+	if err != nil {
 		return nil, err
 	}
 	for i := range s.gateway.routes {
@@ -99,30 +103,39 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		c, ok := gwClusters[rs.service]
 		if !ok {
 			var err error
-			c, err = m.newCluster(s, "gateway/"+svc.spec.name, svc, m.gw.node, s.gateway.zone, true, reqTimeout)
+			c, err = m.newCluster(s, "gateway/"+svc.spec.name, svc, m.gw.node, s.gateway.zone, true)
 			if err != nil {
 				return nil, err
 			}
 			gwClusters[rs.service] = c
 		}
-		r := &route{spec: rs, cl: c, timeout: int64(reqTimeout), timers: m.newExTimers()}
+		timeout := reqTimeout
 		if rs.timeout > 0 {
-			r.timeout = int64(rs.timeout)
+			timeout = rs.timeout
 		}
-		drain = max(drain, time.Duration(r.timeout))
+		drain = max(drain, timeout)
+		lc, err := newRoute(s, rs.name, c, timeout, true)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: %w", rs.name, err)
+		}
+		r := &route{spec: rs, lc: lc, cl: c, timers: m.newExTimers()}
+		if shared != nil {
+			lc.Limits = append(lc.Limits, *shared)
+			r.keyed = shared.Keyed != nil
+		}
+		if pl := s.policy.rateLimit; pl != nil && pl.key == scenarios.LimitKeyRoute && !ratelimit.IsConcurrency(pl.cfg.Type) {
+			lim, err := ratelimit.New(pl.cfg)
+			if err != nil {
+				return nil, fmt.Errorf("policy rate limit: %w", err)
+			}
+			lc.Limits = append(lc.Limits, lifecycle.Limit{Limiter: lim, Reason: lifecycle.RateLimited})
+		}
 		if rs.rateLimit != nil {
 			lim, err := ratelimit.New(rs.rateLimit.cfg)
 			if err != nil {
 				return nil, fmt.Errorf("route %q: rate limit: %w", rs.name, err)
 			}
-			r.limiter = lim
-		}
-		if pl := s.policy.rateLimit; pl != nil && pl.key == "route" && !ratelimit.IsConcurrency(pl.cfg.Type) {
-			lim, err := ratelimit.New(pl.cfg)
-			if err != nil {
-				return nil, fmt.Errorf("policy rate limit: %w", err)
-			}
-			r.perPol = lim
+			lc.Limits = append(lc.Limits, lifecycle.Limit{Limiter: lim, Reason: lifecycle.RateLimited})
 		}
 		m.gw.routes = append(m.gw.routes, r)
 	}
@@ -161,7 +174,10 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 								cname = svc.spec.name + "@" + zone + "/" + name
 							}
 							var err error
-							if c, err = m.newCluster(s, cname, callee, -1, zone, false, reqTimeout); err != nil {
+							if c, err = m.newCluster(s, cname, callee, -1, zone, false); err != nil {
+								return nil, err
+							}
+							if c.route, err = newRoute(s, cname, c, reqTimeout, false); err != nil {
 								return nil, err
 							}
 							pairs[name] = c
@@ -254,44 +270,67 @@ func operationOf(svc *serviceSpec, req scenarios.Request) int16 {
 	return 0
 }
 
-// buildGatewayLimits builds the policy's rate or concurrency limit at the
-// gateway (route-keyed limits are built per route).
-func (m *model) buildGatewayLimits(s *spec) error {
+// policyLimit builds the policy's rate limit when one limiter serves every
+// route: a global one, or one keyed per consumer (client_ip, api_key,
+// jwt_sub). A per-route limit is built per route, a concurrency limit per
+// gateway cluster.
+func policyLimit(s *spec) (*lifecycle.Limit, error) {
 	pl := s.policy.rateLimit
-	if pl == nil {
-		return nil
-	}
-	if ratelimit.IsConcurrency(pl.cfg.Type) {
-		cfg := pl.cfg
-		cfg.Rand = Stream(s.seed, "gateway/concurrency")
-		c, err := ratelimit.NewConcurrencyLimiter(cfg)
-		if err != nil {
-			return fmt.Errorf("policy concurrency limit: %w", err)
-		}
-		m.gw.conc = c
-		return nil
+	if pl == nil || ratelimit.IsConcurrency(pl.cfg.Type) {
+		return nil, nil
 	}
 	switch pl.key {
-	case "", "global":
+	case "", scenarios.LimitKeyGlobal:
 		lim, err := ratelimit.New(pl.cfg)
 		if err != nil {
-			return fmt.Errorf("policy rate limit: %w", err)
+			return nil, fmt.Errorf("policy rate limit: %w", err)
 		}
-		m.gw.limiter = lim
-	case "route":
-		// Built per route.
-	default:
-		k, err := ratelimit.NewKeyed(pl.cfg)
-		if err != nil {
-			return fmt.Errorf("policy rate limit: %w", err)
-		}
-		m.gw.keyed = k
+		return &lifecycle.Limit{Limiter: lim, Reason: lifecycle.RateLimited}, nil
+	case scenarios.LimitKeyRoute:
+		return nil, nil
 	}
-	return nil
+	k, err := ratelimit.NewKeyed(pl.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("policy rate limit: %w", err)
+	}
+	return &lifecycle.Limit{Keyed: k, Reason: lifecycle.ConsumerRateLimited}, nil
+}
+
+// newRoute builds the lifecycle route of a gateway route or a sidecar's
+// calls to c: the request timeout, the retry policy with its per-try
+// timeout, back-off and budget, and (at the gateway) hedging.
+func newRoute(s *spec, name string, c *cluster, timeout time.Duration, atGateway bool) (*lifecycle.Route, error) {
+	p := &s.policy
+	rt := &lifecycle.Route{Name: name, Clusters: []*lifecycle.Cluster{c.lc}, Timeout: timeout}
+	switch {
+	case p.retry != nil:
+		rp := *p.retry
+		if err := rp.Validate(); err != nil {
+			return nil, fmt.Errorf("retries: %w", err)
+		}
+		rt.Retry = &rp
+	case p.perTryTimeout > 0:
+		rt.Retry = &retry.Policy{Attempts: 1, PerTryTimeout: p.perTryTimeout}
+	}
+	if p.budget != nil {
+		b, err := retry.NewBudget(*p.budget)
+		if err != nil {
+			return nil, fmt.Errorf("retry budget: %w", err)
+		}
+		rt.Budget = b
+	}
+	if p.hedge != nil && atGateway {
+		h, err := retry.NewHedger(*p.hedge)
+		if err != nil {
+			return nil, fmt.Errorf("hedging: %w", err)
+		}
+		rt.Hedger = h
+	}
+	return rt, rt.Check()
 }
 
 // newCluster builds one proxy's cluster for svc with the variant's policy.
-func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZone string, atGateway bool, reqTimeout time.Duration) (*cluster, error) {
+func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZone string, atGateway bool) (*cluster, error) {
 	p := &s.policy
 	c := &cluster{
 		m:        m,
@@ -301,12 +340,8 @@ func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZ
 		src:      src,
 		rng:      Stream(s.seed, "cluster/"+name),
 		connect:  int64(p.connectTimeout),
-		timeout:  int64(reqTimeout),
 		perTryTL: m.newAttTimers(),
 		reqTL:    m.newExTimers(),
-		tags:     make(map[string]int, len(svc.reps)),
-		ejected:  make([]bool, len(svc.reps)),
-		avail:    make([]bool, len(svc.reps)),
 	}
 	bc := p.balancer
 	if bc.Locality.Enabled {
@@ -316,62 +351,43 @@ func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZ
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	c.bal = bal
+	c.lc = &lifecycle.Cluster{Name: name, Balancer: bal}
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {
 		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i}
 		c.reps = append(c.reps, r)
 		c.ids = append(c.ids, r.id)
-		c.tags[r.id] = i
-		c.avail[i] = true
-	}
-	bal.Update(m.now, eps)
-
-	if p.retry != nil {
-		rp := *p.retry
-		if err := rp.Validate(); err != nil {
-			return nil, fmt.Errorf("cluster %s: retries: %w", name, err)
-		}
-		c.retry = &rp
-		c.perTry = int64(rp.PerTryTimeout)
-	}
-	if c.perTry == 0 {
-		c.perTry = int64(p.perTryTimeout)
-	}
-	if p.budget != nil {
-		if c.budget, err = retry.NewBudget(*p.budget); err != nil {
-			return nil, fmt.Errorf("cluster %s: retry budget: %w", name, err)
-		}
-	}
-	if p.hedge != nil && atGateway {
-		if c.hedger, err = retry.NewHedger(*p.hedge); err != nil {
-			return nil, fmt.Errorf("cluster %s: hedging: %w", name, err)
-		}
 	}
 	if p.breaker != nil {
-		if c.brk, err = breaker.New(*p.breaker); err != nil {
+		if c.lc.Breaker, err = breaker.New(*p.breaker); err != nil {
 			return nil, fmt.Errorf("cluster %s: circuit breaker: %w", name, err)
 		}
 	}
 	if p.thresholds != nil {
-		c.adm = breaker.NewAdmission(*p.thresholds)
+		c.lc.Admission = breaker.NewAdmission(*p.thresholds)
 	}
 	if p.outlier != nil {
 		cfg := *p.outlier
 		cfg.Rand = Stream(s.seed, "outlier/"+name)
-		d, err := outlier.New(cfg)
-		if err != nil {
+		if c.lc.Outlier, err = outlier.New(cfg); err != nil {
 			return nil, fmt.Errorf("cluster %s: outlier detection: %w", name, err)
 		}
-		d.SetHosts(m.now, c.ids)
-		c.od = &outlierState{d: d, interval: int64(d.Interval())}
+		c.sweep = int64(c.lc.Outlier.Interval())
 	}
+	if rl := p.rateLimit; rl != nil && atGateway && ratelimit.IsConcurrency(rl.cfg.Type) {
+		cfg := rl.cfg
+		cfg.Rand = Stream(s.seed, "concurrency/"+name)
+		if c.lc.Concurrency, err = ratelimit.NewConcurrencyLimiter(cfg); err != nil {
+			return nil, fmt.Errorf("policy concurrency limit: %w", err)
+		}
+	}
+	c.lc.SetEndpoints(m.clock(), eps, nil)
 	if p.health != nil && atGateway {
 		t, err := health.New(*p.health)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: health checks: %w", name, err)
 		}
-		c.hc = &healthState{t: t, timeout: int64(t.Config().Timeout), healthy: make([]bool, len(svc.reps))}
+		c.hc = &healthState{t: t, timeout: int64(t.Config().Timeout)}
 	}
 	m.clusters = append(m.clusters, c)
 	return c, nil
@@ -450,8 +466,8 @@ func (m *model) start() {
 	}
 	m.scheduleFaults()
 	for _, c := range m.clusters {
-		if c.od != nil && c.od.interval > 0 {
-			m.at(c.od.interval, event{kind: evSweep, idx: c.idx})
+		if c.sweep > 0 {
+			m.at(c.sweep, event{kind: evSweep, idx: c.idx})
 		}
 		if c.hc != nil {
 			c.startHealthChecks()

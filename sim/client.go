@@ -3,7 +3,6 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -41,19 +40,20 @@ type load struct {
 }
 
 // hashKeyOf computes the key the policy's hash key gives the load's
-// requests, with httpkey.Of, as the proxy does, on the request the
-// load sends. A source-IP key, or a header the target does not carry, leaves
-// the per-request key (the load's keySpace) in use.
+// requests, with httpkey.Key, as the proxy does, on the headers the load
+// sends. A source-IP key, or a header the target does not carry, leaves the
+// per-request key (the load's keySpace) in use.
 func hashKeyOf(h balancer.HashKey, l *loadSpec) (uint64, bool) {
 	if h.Header == "" && h.Cookie == "" {
 		return 0, false
 	}
-	req := &http.Request{Method: l.method, Host: l.host, Header: http.Header{}}
-	for k, v := range l.headers {
-		req.Header.Set(k, v)
-	}
-	return httpkey.Of(h, req)
+	return httpkey.Key(balancer.HashKey{Header: h.Header, Cookie: h.Cookie}, loadHeaders(l.headers), "")
 }
+
+// loadHeaders are a workload's headers as httpkey reads them.
+type loadHeaders map[string]string
+
+func (h loadHeaders) Get(name string) string { return headerValue(h, name) }
 
 func timeDur(ns int64) time.Duration { return time.Duration(ns) }
 
@@ -179,16 +179,14 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 func (m *model) answer(ex *exchange, o outcome, rep *replica) {
 	l := m.loads[ex.load]
 	back := m.net.clientHop(l.users)
-	if ex.concAcq {
-		m.gw.conc.Release(m.now, timeDur(m.t-ex.start), !o.failed())
-	}
 	r := bench.Result{
 		Start:   timeDur(ex.issued),
 		Latency: timeDur(m.t + back - ex.issued),
 		Status:  int(o.status),
 		Kind:    o.kind,
-		Retries: ex.retries,
-		Hedges:  ex.hedges,
+	}
+	if ex.route != nil { // the request got past routing: its lifecycle counts
+		r.Retries, r.Hedges = uint16(ex.req.Retries()), uint16(ex.req.Hedges())
 	}
 	if rep != nil {
 		r.Instance = rep.id

@@ -3,29 +3,26 @@ package sim
 import (
 	"strings"
 
-	"github.com/meshbench/meshbench/proxy/ratelimit"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
-// gateway is the edge proxy: route matching, authentication, rate limits
-// and concurrency admission, then the route's cluster.
+// gateway is the edge proxy: route matching and authentication, then the
+// route's lifecycle (its rate limits, its cluster's admission, the tries).
 type gateway struct {
-	node    int32
-	zone    int32
-	routes  []*route
-	limiter ratelimit.Limiter // the policy's rate limit, keyed globally
-	keyed   *ratelimit.Keyed  // the policy's rate limit, keyed by client
-	conc    ratelimit.ConcurrencyLimiter
+	node   int32
+	zone   int32
+	routes []*route
 }
 
-// route is one gateway route and the cluster it forwards to.
+// route is one gateway route: its lifecycle.Route and the cluster it
+// forwards to.
 type route struct {
-	spec    *routeSpec
-	cl      *cluster
-	timeout int64
-	timers  *timerList[exchange]
-	perPol  ratelimit.Limiter // the policy's rate limit when keyed by route
-	limiter ratelimit.Limiter // the route's own rate limit
+	spec   *routeSpec
+	lc     *lifecycle.Route
+	cl     *cluster
+	keyed  bool // a limit is keyed per consumer: requests name theirs
+	timers *timerList[exchange]
 }
 
 // headerValue looks a header up case-insensitively, as HTTP does.
@@ -66,10 +63,10 @@ func (a *authSpec) authorised(l *loadSpec) bool {
 	return true
 }
 
-// gatewayIn admits a client request that reached the gateway and forwards
-// it on its route.
+// gatewayIn takes a client request that reached the gateway: no route is
+// 404, failed authentication 401, and otherwise the route's lifecycle
+// decides.
 func (m *model) gatewayIn(ex *exchange) {
-	g := m.gw
 	l := m.loads[ex.load]
 	r := l.route
 	switch {
@@ -77,29 +74,20 @@ func (m *model) gatewayIn(ex *exchange) {
 		m.reject(ex, outcomeNoRoute)
 		return
 	case !l.authOK:
-		m.reject(ex, outcomeUnauthorised)
+		m.reject(ex, outcomeUnauth)
 		return
-	case g.limiter != nil && !g.limiter.Allow(m.now).Allowed,
-		g.keyed != nil && !g.keyed.Allow(m.now, l.clientID(ex)).Allowed,
-		r.perPol != nil && !r.perPol.Allow(m.now).Allowed,
-		r.limiter != nil && !r.limiter.Allow(m.now).Allowed:
-		m.reject(ex, outcomeLimited)
-		return
-	}
-	if g.conc != nil {
-		if !g.conc.Acquire(m.now) {
-			m.reject(ex, outcomeBreaker)
-			return
-		}
-		ex.concAcq = true
 	}
 	ex.route = r
-	r.cl.start(ex, r.timeout, r.timers)
+	in := lifecycle.Arrival{Key: ex.key, Replayable: true}
+	if r.keyed {
+		in.Consumer = l.clientID(ex)
+	}
+	m.begin(ex, r.cl, r.lc, in, r.timers)
 }
 
-// reject answers a client request at the gateway without forwarding it.
+// reject answers a client request at the gateway before any route takes
+// it.
 func (m *model) reject(ex *exchange, o outcome) {
-	ex.done = true
 	m.answer(ex, o, nil)
 	m.freeExchange(ex)
 }

@@ -12,15 +12,13 @@ import (
 type healthState struct {
 	t       *health.Tracker
 	timeout int64
-	healthy []bool // by tag, as last reported by the tracker
 }
 
 func (c *cluster) startHealthChecks() {
 	m := c.m
 	for tag, id := range c.ids {
-		c.hc.t.Add(m.now, id, c.rng)
-		c.hc.healthy[tag] = c.hc.t.Healthy(id)
-		c.refreshAvailable(tag)
+		c.hc.t.Add(m.clock(), id, c.rng)
+		c.lc.SetHealthy(m.clock(), id, c.hc.t.Healthy(id))
 		c.scheduleHealthCheck(tag)
 	}
 }
@@ -63,9 +61,8 @@ func (c *cluster) healthCheck(tag int) {
 }
 
 func (c *cluster) healthReport(tag int, ok bool) {
-	if changed, healthy := c.hc.t.Report(c.m.now, c.ids[tag], ok, c.rng); changed {
-		c.hc.healthy[tag] = healthy
-		c.refreshAvailable(tag)
+	if changed, healthy := c.hc.t.Report(c.m.clock(), c.ids[tag], ok, c.rng); changed {
+		c.lc.SetHealthy(c.m.clock(), c.ids[tag], healthy)
 	}
 	c.scheduleHealthCheck(tag)
 }

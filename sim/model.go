@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // defaultRequestTimeout is the overall deadline of a request when neither the
@@ -14,9 +15,10 @@ const defaultRequestTimeout = 15 * time.Second
 // model is one simulated run: the fleet, the proxies and the clients, driven
 // by one engine on one goroutine.
 type model struct {
-	eng *Engine[event]
-	t   int64     // virtual now, ns since the start of the run
-	now time.Time // Epoch + t, handed to policies
+	eng   *Engine[event]
+	t     int64     // virtual now, ns since the start of the run
+	now   time.Time // Epoch + nowAt, handed to policies: see clock
+	nowAt int64
 
 	sink  bench.Sink
 	end   int64 // when load stops: the plan's duration
@@ -42,9 +44,17 @@ type model struct {
 }
 
 // setNow advances the model's clock to the engine's.
-func (m *model) setNow() {
-	m.t = int64(m.eng.Elapsed())
-	m.now = Epoch.Add(time.Duration(m.t))
+func (m *model) setNow() { m.t = int64(m.eng.Elapsed()) }
+
+// clock is the virtual time as the policies take it, Epoch + t. It is made
+// when an event needs it, once per instant: most events (a request reaching
+// a replica, a service time ending) call no policy, and making a time.Time
+// costs more than handling them.
+func (m *model) clock() time.Time {
+	if m.nowAt != m.t {
+		m.now, m.nowAt = Epoch.Add(time.Duration(m.t)), m.t
+	}
+	return m.now
 }
 
 // at schedules ev at absolute virtual time t.
@@ -114,13 +124,9 @@ func (m *model) dispatch(ev event) {
 		m.perTryDue(m.attTimers[ev.idx])
 	case evExTimer:
 		m.deadlineDue(m.exTimers[ev.idx])
-	case evRetry:
+	case evWake:
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
-			ex.cl.retryNow(ex)
-		}
-	case evHedge:
-		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
-			ex.cl.hedgeNow(ex)
+			m.wake(ex)
 		}
 	case evFaultStart:
 		m.faultStart(m.faults[ev.idx])
@@ -129,7 +135,7 @@ func (m *model) dispatch(ev event) {
 	case evResume:
 		m.resume(m.replicas[ev.idx])
 	case evSweep:
-		m.clusters[ev.idx].sweep()
+		m.clusters[ev.idx].runSweep()
 	case evHealthCheck:
 		m.clusters[ev.idx].healthCheck(int(ev.gen))
 	case evHealthPass:
@@ -145,7 +151,7 @@ func (m *model) perTryDue(l *timerList[attempt]) {
 		return
 	}
 	for a := l.popDue(m.t); a != nil; a = l.popDue(m.t) {
-		a.cl.attemptTimedOut(a)
+		m.attemptTimedOut(a)
 	}
 	if at := l.rearm(); at >= 0 {
 		m.at(at, event{kind: evAttTimer, idx: l.id})
@@ -158,7 +164,7 @@ func (m *model) deadlineDue(l *timerList[exchange]) {
 		return
 	}
 	for ex := l.popDue(m.t); ex != nil; ex = l.popDue(m.t) {
-		ex.cl.timedOut(ex)
+		m.timedOut(ex)
 	}
 	if at := l.rearm(); at >= 0 {
 		m.at(at, event{kind: evExTimer, idx: l.id})
@@ -195,8 +201,17 @@ func (m *model) newExTimers() *timerList[exchange] {
 // it never has anything to do; it is a guard, not a mechanism.
 func (m *model) flush() {
 	for _, r := range m.gw.routes {
-		for ex := r.timers.head; ex != nil; ex = r.timers.head {
-			ex.obj.cl.timedOut(ex.obj)
+		for n := r.timers.head; n != nil; n = r.timers.head {
+			ex := n.obj
+			ex.req.ClientGone(m.clock()) // stops its tries, blaming nobody
+			for _, a := range ex.req.Actions() {
+				if a.Kind == lifecycle.Cancel {
+					if at := ex.take(a.Try); at != nil {
+						m.stopWaiting(at)
+					}
+				}
+			}
+			m.complete(ex, outcomeTimeout, nil)
 		}
 	}
 }

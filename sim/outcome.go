@@ -1,34 +1,32 @@
 package sim
 
 import (
-	"errors"
-
 	"github.com/meshbench/meshbench/bench"
-	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // outcome is how an attempt, or a whole exchange, ended: an HTTP status or a
 // transport failure, and the bench.Kind a client would file it under. For a
 // transport failure status is what the proxy answers downstream when it
-// gives up (Envoy: 503 for a reset or connect failure, 504 for a timeout).
+// gives up (lifecycle's answers: 502 for a reset, 503 for a refused
+// connect, 504 for a timeout or a connect timeout).
 type outcome struct {
 	status int32
-	err    retry.Kind
+	fail   lifecycle.Failure
 	kind   bench.Kind
 }
 
+// The outcomes a replica, the network or a host produce. A transport
+// failure's status is the one the proxy answers with when it is the last.
 var (
-	outcomeOK           = outcome{status: 200, kind: bench.KindOK}
-	outcomeTimeout      = outcome{status: 504, err: retry.Timeout, kind: bench.KindTimeout}
-	outcomeReset        = outcome{status: 503, err: retry.Reset, kind: bench.KindReset}
-	outcomeRefused      = outcome{status: 503, err: retry.ConnectFailure, kind: bench.KindRefused}
-	outcomeConnectTO    = outcome{status: 503, err: retry.ConnectFailure, kind: bench.KindTimeout}
-	outcomeQueueFull    = outcome{status: 503, kind: bench.KindQueueFull}
-	outcomeBreaker      = outcome{status: 503, kind: bench.KindBreakerOpen}
-	outcomeNoEndpoint   = outcome{status: 503, kind: bench.KindNoEndpoint}
-	outcomeLimited      = outcome{status: 429, kind: bench.KindStatus429}
-	outcomeNoRoute      = outcome{status: 404, kind: bench.KindStatus4xx}
-	outcomeUnauthorised = outcome{status: 401, kind: bench.KindStatus4xx}
+	outcomeOK        = outcome{status: 200, kind: bench.KindOK}
+	outcomeTimeout   = outcome{status: 504, fail: lifecycle.Timeout, kind: bench.KindTimeout}
+	outcomeReset     = outcome{status: 502, fail: lifecycle.Reset, kind: bench.KindReset}
+	outcomeRefused   = outcome{status: 503, fail: lifecycle.Refused, kind: bench.KindRefused}
+	outcomeConnectTO = outcome{status: 504, fail: lifecycle.ConnectTimeout, kind: bench.KindTimeout}
+	outcomeQueueFull = outcome{status: 503, kind: bench.KindQueueFull}
+	outcomeNoRoute   = outcome{status: 404, kind: bench.KindStatus4xx}
+	outcomeUnauth    = outcome{status: 401, kind: bench.KindStatus4xx}
 )
 
 // statusOutcome is an HTTP answer with the given status.
@@ -36,18 +34,13 @@ func statusOutcome(status int) outcome {
 	return outcome{status: int32(status), kind: bench.KindFromStatus(status)}
 }
 
+// respondOutcome is the proxy's own answer, filed by its reason as the
+// real backends file it.
+func respondOutcome(a *lifecycle.Action) outcome {
+	return outcome{status: int32(a.Status), fail: a.Failure, kind: bench.KindOf(a.Status, a.Reason)}
+}
+
 // failed reports whether the outcome counts against the upstream: a 5xx or
 // no response at all. 4xx answers are the client's problem, as Envoy's
 // outlier detection and circuit breakers see it.
-func (o outcome) failed() bool { return o.err != retry.None || o.status >= 500 }
-
-func (o outcome) retryOutcome() retry.Outcome {
-	return retry.Outcome{Status: int(o.status), Err: o.err}
-}
-
-// Errors handed to balancer Pick.Done; the balancers ignore them today, but
-// they are what the proxy passes too.
-var (
-	errAttemptFailed    = errors.New("sim: attempt failed")
-	errAttemptCancelled = errors.New("sim: attempt cancelled")
-)
+func (o outcome) failed() bool { return o.fail != lifecycle.NoFailure || o.status >= 500 }

@@ -3,18 +3,16 @@ package sim
 import (
 	"math/rand/v2"
 
-	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/breaker"
-	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // cluster is one proxy's view of one upstream service, as an Envoy cluster:
 // the gateway has one per service it routes to, and the sidecars of a calling
 // service share one per callee (client-side balancing per calling service).
-// It owns that proxy's policy objects for the upstream — balancer, retry
-// policy and budget, hedger, circuit breaker and admission thresholds,
-// outlier detector, health checker — built from the variant's policy, and
-// drives them with virtual time.
+// Its policy state is a lifecycle.Cluster — balancer, breaker, thresholds,
+// outlier detection, endpoint availability — built from the variant's
+// policy; the simulator adds what only it has: the replicas behind the
+// endpoints, the timers, and the health checks it schedules.
 type cluster struct {
 	m    *model
 	idx  int32
@@ -25,56 +23,37 @@ type cluster struct {
 	src  int32
 	reps []*replica // by endpoint Tag
 	ids  []string   // endpoint IDs, by Tag
-	tags map[string]int
 
-	// Availability of each endpoint to the balancer: not ejected by
-	// outlier detection, and healthy when actively checked.
-	ejected []bool
-	avail   []bool
-
-	bal      balancer.Balancer
+	lc       *lifecycle.Cluster
+	route    *lifecycle.Route // a sidecar's route to the cluster; nil at the gateway
 	rng      *rand.Rand
-	retry    *retry.Policy // nil: a single try
-	budget   *retry.Budget
-	hedger   *retry.Hedger
-	brk      *breaker.Breaker
-	adm      *breaker.Admission
-	perTry   int64 // per-try timeout, 0: none
 	connect  int64 // connect timeout, 0: none
-	timeout  int64 // request timeout of a sidecar call
+	sweep    int64 // outlier detection's interval, 0: no sweeps
 	perTryTL *timerList[attempt]
 	reqTL    *timerList[exchange] // sidecar calls' deadlines
 
-	od *outlierState
 	hc *healthState
 }
 
 // exchange is one request through a proxy to a cluster, across all its
 // tries: a client request at the gateway, or one call made by a replica
-// through its sidecar.
+// through its sidecar. Its lifecycle decides everything; the exchange is
+// what carries those decisions out in the model.
 type exchange struct {
-	id       int32 // index in the model's table, for events
-	gen      uint32
-	cl       *cluster
-	src      int32 // node the attempts leave from
-	key      uint64
-	start    int64
-	deadline int64
-	retries  uint16
-	hedges   uint16
-	done     bool
-	live     []*attempt // attempts the proxy is still waiting for
-	last     outcome    // the latest failure, answered if nothing better comes
-	lastRep  *replica   // the replica that produced last, if one did
-	reject   outcome    // why the latest send was refused
-	timer    timerNode[exchange]
+	id    int32 // index in the model's table, for events
+	gen   uint32
+	cl    *cluster
+	src   int32 // node the attempts leave from
+	key   uint64
+	req   lifecycle.Request
+	live  []*attempt // tries out, or whose answer the lifecycle holds
+	timer timerNode[exchange]
 
 	// Client requests (load >= 0).
-	load    int32
-	user    int32
-	issued  int64
-	route   *route
-	concAcq bool // holds a gateway concurrency-limiter slot
+	load   int32
+	user   int32
+	issued int64
+	route  *route
 
 	// Sidecar calls (load < 0): the replica's attempt that made the call.
 	parent    *attempt
@@ -91,15 +70,14 @@ type attempt struct {
 	open bool // the proxy is still waiting for it
 	cl   *cluster
 	ex   *exchange // nil once the proxy stopped waiting
+	try  int       // the lifecycle's number for it
 	rep  *replica
 	src  int32
 	key  uint64
-	pick balancer.Pick
 	sent int64
 	// deadline is when the proxy stops waiting (per-try or overall); a
 	// replica drops the attempt unserved if it dequeues it later.
 	deadline int64
-	isRetry  bool
 	timer    timerNode[attempt]
 
 	// Replica side.
@@ -152,140 +130,117 @@ func (m *model) newExchange() *exchange {
 	return ex
 }
 
+// freeExchange returns ex to the pool. Its lifecycle is left as it is: the
+// next Begin starts it afresh.
 func (m *model) freeExchange(ex *exchange) {
-	*ex = exchange{id: ex.id, gen: ex.gen + 1, live: ex.live[:0]}
-	ex.timer.obj = ex
+	ex.gen++
+	ex.cl, ex.route, ex.parent = nil, nil, nil
+	ex.live = ex.live[:0]
+	ex.timer = timerNode[exchange]{obj: ex}
 	m.freeEx = append(m.freeEx, ex)
 }
 
-// start begins ex on c with an overall deadline tracked on tl.
-func (c *cluster) start(ex *exchange, timeout int64, tl *timerList[exchange]) {
-	m := c.m
+// begin starts ex's lifecycle on rt, whose one cluster is c, and carries
+// out what it decides; a deadline is tracked on tl.
+func (m *model) begin(ex *exchange, c *cluster, rt *lifecycle.Route, in lifecycle.Arrival, tl *timerList[exchange]) {
 	ex.cl = c
-	ex.start = m.t
-	ex.deadline = m.t + timeout
-	m.addExTimer(tl, &ex.timer, ex.deadline)
-	if c.budget != nil {
-		c.budget.Deposit(m.now)
+	ex.req.Begin(rt, m.clock(), in, c.rng)
+	if d, ok := ex.req.Timeout(); ok && !ex.req.Over() {
+		m.addExTimer(tl, &ex.timer, m.t+int64(d))
 	}
-	if !c.send(ex, false) {
-		c.complete(ex, ex.reject, nil)
-		return
-	}
-	if c.hedger != nil {
-		m.at(m.t+int64(c.hedger.Delay()), event{kind: evHedge, gen: ex.gen, idx: ex.id})
+	m.drive(ex)
+}
+
+// drive carries out ex's lifecycle's actions until it has none, or until it
+// has answered (ex is then back in the pool).
+func (m *model) drive(ex *exchange) {
+	acts := ex.req.Actions()
+	for i := range acts {
+		switch a := &acts[i]; a.Kind {
+		case lifecycle.Send:
+			m.sendTry(ex, a)
+		case lifecycle.Wait:
+			m.at(m.t+int64(a.Timeout), event{kind: evWake, gen: ex.gen, idx: ex.id})
+		case lifecycle.Cancel:
+			if at := ex.take(a.Try); at != nil {
+				m.stopWaiting(at)
+			}
+		case lifecycle.Forward:
+			at := ex.take(a.Try)
+			o, rep := at.resp, at.answerer()
+			m.stopWaiting(at)
+			ex.req.Ended(m.clock(), a.Try, false)
+			m.complete(ex, o, rep)
+			return
+		case lifecycle.Respond:
+			m.complete(ex, respondOutcome(a), nil)
+			return
+		}
 	}
 }
 
-// send makes one attempt: breaker, admission, pick, then the network. It
-// reports false, with ex.reject set, when the attempt could not be made.
-func (c *cluster) send(ex *exchange, isRetry bool) bool {
-	m := c.m
-	if c.brk != nil && !c.brk.Allow(m.now) {
-		ex.reject = outcomeBreaker
-		return false
-	}
-	if c.adm != nil {
-		if !c.adm.Acquire(breaker.Requests) {
-			ex.reject = outcomeBreaker
-			return false
-		}
-		if isRetry && !c.adm.Acquire(breaker.Retries) {
-			c.adm.Release(breaker.Requests)
-			ex.reject = outcomeBreaker
-			return false
-		}
-	}
-	p, err := c.bal.Pick(m.now, ex.key, c.rng)
-	if err != nil {
-		if c.adm != nil {
-			c.adm.Release(breaker.Requests)
-			if isRetry {
-				c.adm.Release(breaker.Retries)
-			}
-		}
-		ex.reject = outcomeNoEndpoint
-		return false
-	}
+// sendTry puts one try on the network.
+func (m *model) sendTry(ex *exchange, s *lifecycle.Action) {
+	c := ex.cl
 	a := m.newAttempt()
 	a.refs = 2
 	a.open = true
 	a.cl = c
 	a.ex = ex
-	a.rep = c.reps[p.Endpoint().Tag]
+	a.try = s.Try
+	a.rep = c.reps[s.Endpoint.Tag]
 	a.src = ex.src
 	a.key = ex.key
-	a.pick = p
 	a.sent = m.t
-	a.isRetry = isRetry
 	a.op = 0
 	if ex.load >= 0 {
 		// A client's request, from the gateway: its method and path pick
 		// the operation. Calls from other services get the default.
 		a.op = m.loads[ex.load].op
 	}
-	a.deadline = ex.deadline
-	if c.perTry > 0 {
-		if d := m.t + c.perTry; d < a.deadline {
-			a.deadline = d
-		}
+	a.deadline = int64(noTimeout)
+	if s.Timeout > 0 {
+		a.deadline = m.t + int64(s.Timeout)
+	}
+	if s.PerTry {
 		a.timer.obj = a
-		m.addAttTimer(c.perTryTL, &a.timer, m.t+c.perTry)
+		m.addAttTimer(c.perTryTL, &a.timer, a.deadline)
 	}
 	ex.live = append(ex.live, a)
 	m.transmit(a)
-	return true
 }
 
-// end closes the proxy's side of a: completion feedback to the balancer,
-// admission release, and — unless the attempt was merely abandoned because
-// another one answered — the outcome for the breaker, outlier detection and
-// the hedger.
-func (c *cluster) end(a *attempt, o outcome, abandoned bool) {
-	m := c.m
+// take unlinks the attempt of try from ex.
+func (ex *exchange) take(try int) *attempt {
+	for i, a := range ex.live {
+		if a.try == try {
+			last := len(ex.live) - 1
+			ex.live[i] = ex.live[last]
+			ex.live[last] = nil
+			ex.live = ex.live[:last]
+			return a
+		}
+	}
+	return nil
+}
+
+// stopWaiting ends the proxy's hold on a: its per-try timer goes, and its
+// replica drops it if it has not started it yet.
+func (m *model) stopWaiting(a *attempt) {
 	a.open = false
+	a.ex = nil
 	if l := a.timer.list; l != nil {
 		l.remove(&a.timer)
 	}
-	lat := timeDur(m.t - a.sent)
-	var err error
-	switch {
-	case abandoned:
-		err = errAttemptCancelled
-	case o.failed():
-		err = errAttemptFailed
-	}
-	a.pick.Done(m.now, lat, err)
-	if c.adm != nil {
-		c.adm.Release(breaker.Requests)
-		if a.isRetry {
-			c.adm.Release(breaker.Retries)
-		}
-	}
-	if !abandoned {
-		if c.brk != nil {
-			c.brk.Record(m.now, !o.failed())
-		}
-		if c.od != nil {
-			c.od.record(c, a.rep, o)
-		}
-		if c.hedger != nil && !o.failed() {
-			c.hedger.Observe(m.now, lat)
-		}
-	}
-	if ex := a.ex; ex != nil {
-		for i, b := range ex.live {
-			if b == a {
-				last := len(ex.live) - 1
-				ex.live[i] = ex.live[last]
-				ex.live[last] = nil
-				ex.live = ex.live[:last]
-				break
-			}
-		}
-		a.ex = nil
-	}
 	m.unref(a)
+}
+
+// answerer is the replica that produced a's answer, if its application did.
+func (a *attempt) answerer() *replica {
+	if a.produced {
+		return a.rep
+	}
+	return nil
 }
 
 // response handles an answer (or transport failure) arriving back at the
@@ -295,92 +250,38 @@ func (m *model) response(a *attempt) {
 		m.unref(a) // nobody is waiting any more
 		return
 	}
-	c, ex, o := a.cl, a.ex, a.resp
-	var rep *replica
-	if a.produced {
-		rep = a.rep
-	}
-	c.end(a, o, false)
+	ex, try, o := a.ex, a.try, a.resp
 	m.unref(a) // the path ends here
-	c.attemptEnded(ex, o, rep)
+	if o.fail != lifecycle.NoFailure {
+		ex.take(try)
+		m.stopWaiting(a)
+		ex.req.Failed(m.clock(), try, o.fail)
+	} else {
+		ex.req.Answered(m.clock(), try, int(o.status))
+	}
+	m.drive(ex)
 }
 
 // attemptTimedOut handles a per-try timeout: the attempt is abandoned (its
 // replica drops it if it is still queued) and counts as a timeout.
-func (c *cluster) attemptTimedOut(a *attempt) {
-	ex := a.ex
-	c.end(a, outcomeTimeout, false)
-	c.attemptEnded(ex, outcomeTimeout, nil)
+func (m *model) attemptTimedOut(a *attempt) {
+	ex, try := a.ex, a.try
+	ex.take(try)
+	m.stopWaiting(a)
+	ex.req.Failed(m.clock(), try, lifecycle.Timeout)
+	m.drive(ex)
 }
 
-// attemptEnded decides what ex does after one of its attempts failed or
-// succeeded: answer, wait for another attempt, or retry after a back-off.
-func (c *cluster) attemptEnded(ex *exchange, o outcome, rep *replica) {
-	m := c.m
-	if !o.failed() {
-		c.complete(ex, o, rep)
-		return
-	}
-	ex.last, ex.lastRep = o, rep
-	if len(ex.live) > 0 {
-		return // a hedge may still answer
-	}
-	if c.retry != nil && c.retry.ShouldRetry(int(ex.retries)+1, o.retryOutcome()) &&
-		(c.budget == nil || c.budget.TryWithdraw(m.now)) {
-		wait := int64(c.retry.BackoffFor(int(ex.retries)+1, c.rng))
-		if m.t+wait < ex.deadline {
-			m.at(m.t+wait, event{kind: evRetry, gen: ex.gen, idx: ex.id})
-			return
-		}
-	}
-	c.complete(ex, o, rep)
+// timedOut handles the request's deadline.
+func (m *model) timedOut(ex *exchange) {
+	ex.req.Expire(m.clock())
+	m.drive(ex)
 }
 
-// retryNow sends a retry whose back-off has elapsed.
-func (c *cluster) retryNow(ex *exchange) {
-	if ex.done {
-		return
-	}
-	ex.retries++
-	if !c.send(ex, true) {
-		c.complete(ex, ex.reject, nil)
-	}
-}
-
-// hedgeNow sends a hedged copy if the request is still unanswered, and
-// schedules the next one.
-func (c *cluster) hedgeNow(ex *exchange) {
-	m := c.m
-	if ex.done || len(ex.live) == 0 || int(ex.hedges) >= c.hedger.MaxHedges() {
-		return
-	}
-	if c.budget != nil && !c.budget.TryWithdraw(m.now) {
-		return
-	}
-	if c.send(ex, false) {
-		ex.hedges++
-	}
-	if int(ex.hedges) < c.hedger.MaxHedges() {
-		m.at(m.t+int64(c.hedger.Delay()), event{kind: evHedge, gen: ex.gen, idx: ex.id})
-	}
-}
-
-// timedOut handles the overall deadline: every attempt still out counts as a
-// timeout and the request is answered 504.
-func (c *cluster) timedOut(ex *exchange) {
-	for len(ex.live) > 0 {
-		c.end(ex.live[len(ex.live)-1], outcomeTimeout, false)
-	}
-	c.complete(ex, outcomeTimeout, nil)
-}
-
-// complete answers ex with o, abandoning attempts still out (the losers of a
-// hedge), and hands the answer to whoever made the request.
-func (c *cluster) complete(ex *exchange, o outcome, rep *replica) {
-	m := c.m
-	ex.done = true
-	for len(ex.live) > 0 {
-		c.end(ex.live[len(ex.live)-1], o, true)
+// complete hands ex's answer to whoever made the request.
+func (m *model) complete(ex *exchange, o outcome, rep *replica) {
+	for len(ex.live) > 0 { // nothing is left out after an answer; a guard
+		m.stopWaiting(ex.take(ex.live[len(ex.live)-1].try))
 	}
 	if l := ex.timer.list; l != nil {
 		l.remove(&ex.timer)
@@ -391,4 +292,10 @@ func (c *cluster) complete(ex *exchange, o outcome, rep *replica) {
 		m.callDone(ex.parent, ex.parentGen, o)
 	}
 	m.freeExchange(ex)
+}
+
+// wake handles a lifecycle's Wait coming due.
+func (m *model) wake(ex *exchange) {
+	ex.req.Wake(m.clock())
+	m.drive(ex)
 }

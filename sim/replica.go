@@ -3,6 +3,8 @@ package sim
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // service is a set of replicas.
@@ -196,7 +198,7 @@ func (m *model) call(a *attempt, c *cluster) {
 	ex.parentGen = a.gen
 	ex.src = a.rep.node
 	ex.key = a.key
-	c.start(ex, c.timeout, c.reqTL)
+	m.begin(ex, c, c.route, lifecycle.Arrival{Key: a.key, Replayable: true}, c.reqTL)
 }
 
 // callDone records the answer of one of a's calls; the last one of a group

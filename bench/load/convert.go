@@ -50,44 +50,14 @@ func headerCount(h http.Header, key string) uint16 {
 }
 
 // KindOf classifies a request's end. With an answer (status > 0) the
-// reason the proxy or the fleet gave decides where it has one, as the
-// simulator files the same outcomes:
-//
-//	circuit_open, overflow, concurrency_limited   breaker_open
-//	no_healthy_upstream                           no_endpoint
-//	queue_full                                    queue_full
-//	upstream_reset                                reset
-//	upstream_connect_failure                      refused
-//	upstream_connect_timeout, upstream_timeout,
-//	request_timeout, and any other 504            timeout
-//	rate_limited, consumer_rate_limited           status_429
-//
-// and otherwise the status does (bench.KindFromStatus). Without an answer
-// the error text does: a deadline or timeout is a timeout, a refused
-// connection is refused, a connection reset or closed before the answer
-// (EOF, broken pipe) is a reset, and anything else is other.
+// reason the proxy or the fleet gave decides where it has one
+// (bench.KindOf), as the simulator files the same outcomes. Without an
+// answer the error text does: a deadline or timeout is a timeout, a
+// refused connection is refused, a connection reset or closed before the
+// answer (EOF, broken pipe) is a reset, and anything else is other.
 func KindOf(status int, reason, errText string) bench.Kind {
 	if status > 0 {
-		switch reason {
-		case "circuit_open", "overflow", "concurrency_limited":
-			return bench.KindBreakerOpen
-		case "no_healthy_upstream":
-			return bench.KindNoEndpoint
-		case fleet.ReasonQueueFull:
-			return bench.KindQueueFull
-		case "upstream_reset":
-			return bench.KindReset
-		case "upstream_connect_failure":
-			return bench.KindRefused
-		case "upstream_connect_timeout", "upstream_timeout", "request_timeout":
-			return bench.KindTimeout
-		case "rate_limited", "consumer_rate_limited":
-			return bench.KindStatus429
-		}
-		if status == http.StatusGatewayTimeout {
-			return bench.KindTimeout
-		}
-		return bench.KindFromStatus(status)
+		return bench.KindOf(status, reason)
 	}
 	e := strings.ToLower(errText)
 	switch {

@@ -84,6 +84,16 @@ func (p Pick) Endpoint() Endpoint {
 	return p.e.ep
 }
 
+// Ref returns the chosen endpoint without copying it, or nil for the zero
+// Pick. It points into the balancer's immutable view of the endpoint set:
+// the caller must not change it.
+func (p Pick) Ref() *Endpoint {
+	if p.e == nil {
+		return nil
+	}
+	return &p.e.ep
+}
+
 // Done reports that the request finished at now after latency. Call it
 // exactly once per successful Pick. least_request releases the active request;
 // peak_ewma also folds latency into the endpoint's cost. err is accepted for

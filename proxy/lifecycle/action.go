@@ -14,10 +14,10 @@ type ActionKind uint8
 const (
 	// None: nothing more to do until the next event.
 	None ActionKind = iota
-	// Send: start try Try on Endpoint; its answer's head is due by
-	// Deadline (zero: no deadline).
+	// Send: start try Try on Endpoint; its answer's head is due within
+	// Timeout (zero: no limit).
 	Send
-	// Wait: call Wake at Deadline. A later Wait replaces an earlier one.
+	// Wait: call Wake after Timeout. A later Wait replaces an earlier one.
 	Wait
 	// Cancel: stop try Try and drop what it brought (drain or close its
 	// connection). Its outcome has been accounted for.
@@ -42,28 +42,30 @@ func (k ActionKind) String() string {
 // Action is one thing the caller is to do, drained with Request.Next.
 type Action struct {
 	Kind ActionKind
-	// Try is the try Send starts, Cancel stops or Forward answers with;
-	// tries are numbered from 1 in the order they are sent.
-	Try int
-	// Endpoint is where Send sends the try.
-	Endpoint balancer.Endpoint
-	// Deadline is, for Send, when the try stops waiting for its answer's
-	// head (zero: never) and, for Wait, when to call Wake.
-	Deadline time.Time
-	// PerTry says Send's Deadline is the per-try timeout rather than the
-	// request's own deadline.
+	// PerTry says Send's Timeout is the per-try timeout rather than what
+	// is left of the request's own deadline.
 	PerTry bool
 	// Retry and Hedge say why Send sends: a retry after a failed round, or
 	// a hedged copy within one.
 	Retry, Hedge bool
+	// Failure is what the last try ended with when Respond answers for it;
+	// NoFailure for refusals.
+	Failure Failure
+	// Try is the try Send starts, Cancel stops or Forward answers with;
+	// tries are numbered from 1 in the order they are sent.
+	Try int
 	// Status and Reason are Respond's answer: a refusal (429, 503), the
 	// failure of the last try (502, 503, 504), or 499 client_closed when
 	// the client left before an answer (nothing is to be written then).
 	Status int
 	Reason string
-	// Failure is what the last try ended with when Respond answers for it;
-	// None for refusals.
-	Failure Failure
+	// Endpoint is where Send sends the try. It is the balancer's own copy:
+	// read it, do not change it.
+	Endpoint *balancer.Endpoint
+	// Timeout is, for Send, how long the try may wait for its answer's
+	// head (zero: no limit) and, for Wait, when to call Wake; both count
+	// from the time of the call that produced the action.
+	Timeout time.Duration
 	// RetryAfter is when a rate-limited client may try again (429).
 	RetryAfter time.Duration
 }

@@ -16,9 +16,10 @@
 // ClientGone), each with the time it happened, and then drains what to do
 // next with Next until it returns an Action of kind None:
 //
-//	Send     start try Try on Endpoint, giving up on its answer's head at
-//	         Deadline (the per-try timeout when PerTry, else the request's)
-//	Wait     call Wake at Deadline (a retry's back-off or a hedge's delay)
+//	Send     start try Try on Endpoint, giving up on its answer's head
+//	         after Timeout (the per-try timeout when PerTry, else what is
+//	         left of the request's deadline)
+//	Wait     call Wake after Timeout (a retry's back-off or a hedge's delay)
 //	Cancel   stop try Try: its answer is not wanted (a lost hedge, a
 //	         retried answer to drain, a client that left)
 //	Forward  answer the client with try Try's answer, then report its end

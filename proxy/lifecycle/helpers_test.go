@@ -125,13 +125,13 @@ func (h *harness) at(d time.Duration) time.Time {
 // "wait 25ms" (from now), "cancel 1", "forward 2", "respond 503 circuit_open".
 func (h *harness) actions(r *Request) string {
 	var out []string
-	for a := r.Next(); a.Kind != None; a = r.Next() {
-		out = append(out, describe(a, h.now))
+	for _, a := range r.Actions() {
+		out = append(out, describe(a))
 	}
 	return strings.Join(out, "; ")
 }
 
-func describe(a Action, now time.Time) string {
+func describe(a Action) string {
 	switch a.Kind {
 	case Send:
 		s := fmt.Sprintf("send %d %s", a.Try, a.Endpoint.ID)
@@ -141,15 +141,15 @@ func describe(a Action, now time.Time) string {
 		if a.Hedge {
 			s += " hedge"
 		}
-		if !a.Deadline.IsZero() {
-			s += fmt.Sprintf(" by %s", a.Deadline.Sub(now))
+		if a.Timeout > 0 {
+			s += fmt.Sprintf(" by %s", a.Timeout)
 			if a.PerTry {
 				s += " per-try"
 			}
 		}
 		return s
 	case Wait:
-		return fmt.Sprintf("wait %s", a.Deadline.Sub(now))
+		return fmt.Sprintf("wait %s", a.Timeout)
 	case Cancel, Forward:
 		return fmt.Sprintf("%s %d", a.Kind, a.Try)
 	case Respond:

@@ -191,9 +191,9 @@ func maxTime(a, b time.Time) time.Time {
 // drainChecked takes d's actions and checks each against the rules.
 func drainChecked(rt *rapid.T, h *harness, d *driven, attempts, maxHedges int) {
 	dl, hasDL := d.r.Deadline()
-	for a := d.r.Next(); a.Kind != None; a = d.r.Next() {
+	for _, a := range d.r.Actions() {
 		if d.answers > 0 {
-			rt.Fatalf("%v after the answer", describe(a, h.now))
+			rt.Fatalf("%v after the answer", describe(a))
 		}
 		switch a.Kind {
 		case Send:
@@ -211,20 +211,21 @@ func drainChecked(rt *rapid.T, h *harness, d *driven, attempts, maxHedges int) {
 			if d.sends > attempts*(1+maxHedges) {
 				rt.Fatalf("%d tries for %d attempts of 1+%d copies", d.sends, attempts, maxHedges)
 			}
-			if hasDL && (a.Deadline.IsZero() || a.Deadline.After(dl)) {
-				rt.Fatalf("try %d due %v, past the request's deadline %v", a.Try, a.Deadline, dl)
+			due := h.now.Add(a.Timeout)
+			if hasDL && (a.Timeout <= 0 || due.After(dl)) {
+				rt.Fatalf("try %d due %v, past the request's deadline %v", a.Try, due, dl)
 			}
-			if pt := h.rt.Retry; pt != nil && pt.PerTryTimeout > 0 && (a.Deadline.IsZero() || a.Deadline.After(h.now.Add(pt.PerTryTimeout))) {
-				rt.Fatalf("try %d due %v, past its per-try timeout", a.Try, a.Deadline)
+			if pt := h.rt.Retry; pt != nil && pt.PerTryTimeout > 0 && (a.Timeout <= 0 || a.Timeout > pt.PerTryTimeout) {
+				rt.Fatalf("try %d due in %v, past its per-try timeout", a.Try, a.Timeout)
 			}
-			if !hasDL && !a.PerTry && !a.Deadline.IsZero() {
+			if !hasDL && !a.PerTry && a.Timeout != 0 {
 				rt.Fatalf("try %d has a deadline the request does not", a.Try)
 			}
 		case Wait:
-			if a.Deadline.Before(h.now) {
-				rt.Fatalf("wait until %v, before now %v", a.Deadline, h.now)
+			if a.Timeout < 0 {
+				rt.Fatalf("wait of %v", a.Timeout)
 			}
-			d.wakeAt = a.Deadline
+			d.wakeAt = h.now.Add(a.Timeout)
 		case Cancel:
 			if _, ok := d.out[a.Try]; !ok {
 				rt.Fatalf("cancel of try %d, which is not out", a.Try)

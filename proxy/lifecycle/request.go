@@ -17,43 +17,56 @@ import (
 // the next one on the same value. A Request is driven by one goroutine at
 // a time and must not be copied once begun.
 type Request struct {
-	rt          *Route
-	cl          *Cluster
-	rng         *rand.Rand
-	start       time.Time
-	deadline    time.Time
+	rt    *Route
+	cl    *Cluster
+	rng   *rand.Rand
+	start time.Time // when Begin was called; the other times count from it
+	// tries are the tries out or whose answer is held, in the order sent.
+	// They live in inline unless many hedges needed more room, which is
+	// then kept for the next requests.
+	tries []try
+	state
+	inline [2]try
+	acts   [maxActions]Action // what the latest event asks for: acts[:nacts]
+}
+
+// state is what Begin resets at once: it holds no pointers, so that is a
+// plain clear.
+type state struct {
+	rel         time.Duration // the time of the event being handled, since start
+	deadline    time.Duration // the request's deadline, when hasDeadline
+	wakeAt      time.Duration // when the latest Wait is due
+	key         uint64
+	retryAfter  time.Duration
+	round       int32 // retry round, from 1: a try and its hedged copies
+	sent        int32 // tries sent; the latest try's number
+	retries     int32
+	hedges      int32
+	roundHedges int32
+	pending     int32   // tries out and waiting for their answer's head
+	parked      int32   // a retryable answer kept as the round's latest outcome; 0: none
+	forward     int32   // the try whose answer the client gets
+	last        outcome // the round's latest failure
+	nacts       uint8
+	phase       phase
 	hasDeadline bool
 	replayable  bool
-	key         uint64
-
-	phase       phase
-	round       int // retry round, from 1: a try and its hedged copies
-	sent        int // tries sent; the latest try's number
-	retries     int
-	hedges      int
-	roundHedges int
+	mono        bool // start has a monotonic clock reading (see since)
 	hedging     bool // this round may still send hedges
-	pending     int  // tries out and waiting for their answer's head
-	live        [MaxLive]try
-	nlive       int
-	parked      int     // a retryable answer kept as the round's latest outcome; 0: none
-	last        outcome // the round's latest failure
-	forward     int     // the try whose answer the client gets
-	heldRetry   bool    // a max_retries unit is taken for the coming retry
-	conc        bool    // a concurrency slot is held
+	heldRetry   bool // a max_retries unit is taken for the coming retry
+	conc        bool // a concurrency slot is held
 	waiting     bool
-	wakeAt      time.Time
-
-	status     int
-	reason     string
-	failure    Failure
-	retryAfter time.Duration
-	refused    string // why the last round was not retried
-
-	q  [queueLen]queued
-	qh int
-	qn int
+	refused     notRetried // why the last failed round was not retried
 }
+
+// notRetried says why a round that the retry policy would retry was not.
+type notRetried uint8
+
+const (
+	retried     notRetried = iota
+	noBudget               // the retry budget had no credit
+	noRetryUnit            // max_retries was full
+)
 
 type phase uint8
 
@@ -65,27 +78,31 @@ const (
 	done
 )
 
-// try is one try out, or whose answer is held. Times are offsets from the
-// request's start, to keep the slots small.
+// try is one try out, or whose answer is held.
 type try struct {
-	id          int
-	pick        balancer.Pick
-	start       time.Duration
-	deadline    time.Duration
-	answeredAt  time.Duration
-	status      int
-	hasDeadline bool
-	perTry      bool
-	isRetry     bool // sent as a retry
-	holdsRetry  bool // holds a max_retries unit
-	hedge       bool
-	answered    bool
+	pick     balancer.Pick
+	start    time.Duration // since the request's start, as the deadlines
+	deadline time.Duration // zero: none
+	latency  time.Duration // to the answer's head, once answered
+	id       int32
+	status   int16
+	flags    tryFlags
 }
+
+type tryFlags uint8
+
+const (
+	perTry     tryFlags = 1 << iota // deadline is the per-try timeout's
+	isRetry                         // sent as a retry
+	holdsRetry                      // holds a max_retries unit
+	isHedge                         // sent as a hedge
+	answered                        // its answer's head came
+)
 
 // outcome is what a try came to: an answer's status, a failure, or an
 // answer whose body broke.
 type outcome struct {
-	status  int
+	status  int32
 	failure Failure
 	broken  bool
 }
@@ -93,7 +110,7 @@ type outcome struct {
 func (o outcome) failed() bool { return o.failure != NoFailure || o.broken || o.status >= 500 }
 
 func (o outcome) retryOutcome() retry.Outcome {
-	return retry.Outcome{Status: o.status, Err: o.failure.retryKind()}
+	return retry.Outcome{Status: int(o.status), Err: o.failure.retryKind()}
 }
 
 // outlierOutcome is the outcome as Envoy's outlier detection sees it: no
@@ -103,7 +120,7 @@ func (o outcome) outlierOutcome() outlier.Outcome {
 	if o.failure != NoFailure || o.broken {
 		return outlier.LocalOriginFailure
 	}
-	return outlier.FromStatus(o.status)
+	return outlier.FromStatus(int(o.status))
 }
 
 // Errors handed to Pick.Done; the balancers take them for symmetry and
@@ -113,15 +130,9 @@ var (
 	errTryCancelled = errors.New("lifecycle: try cancelled")
 )
 
-// queued is an action waiting for Next.
-type queued struct {
-	kind ActionKind
-	try  int
-}
-
-// queueLen bounds the actions one event can queue: a Cancel per try out
-// and an answer, or a Send and a Wait.
-const queueLen = MaxLive + 4
+// maxActions bounds the actions one event can ask for: a Cancel per try
+// and an answer, or a Cancel, a Send and a Wait.
+const maxActions = MaxLive + 2
 
 // Begin starts the lifecycle of a request that arrived at now on rt: an
 // expired caller deadline, the route's limits, the choice of cluster, its
@@ -129,7 +140,13 @@ const queueLen = MaxLive + 4
 // supplies the randomness (weighted clusters, balancer picks, back-off
 // jitter).
 func (r *Request) Begin(rt *Route, now time.Time, in Arrival, rng *rand.Rand) {
-	*r = Request{rt: rt, rng: rng, start: now, key: in.Key, replayable: in.Replayable, phase: trying, round: 1}
+	r.rt, r.cl, r.rng, r.start = rt, nil, rng, now
+	r.state = state{key: in.Key, replayable: in.Replayable, phase: trying, round: 1, mono: now != now.Round(0)}
+	if cap(r.tries) <= len(r.inline) {
+		r.tries = r.inline[:0]
+	} else {
+		r.tries = r.tries[:0]
+	}
 	if in.HasBudget && in.Budget <= 0 {
 		r.respond(now, 504, RequestTimeout, NoFailure)
 		return
@@ -161,7 +178,7 @@ func (r *Request) Begin(rt *Route, now time.Time, in Arrival, rng *rand.Rand) {
 		timeout = in.Budget
 	}
 	if timeout > 0 {
-		r.deadline, r.hasDeadline = now.Add(timeout), true
+		r.deadline, r.hasDeadline = timeout, true
 	}
 	if rt.Budget != nil {
 		rt.Budget.Deposit(now)
@@ -169,56 +186,70 @@ func (r *Request) Begin(rt *Route, now time.Time, in Arrival, rng *rand.Rand) {
 	r.startRound(now, false)
 }
 
-// Answered reports that try's answer head arrived at now with status.
+// Answered reports that try id's answer head arrived at now with status.
 func (r *Request) Answered(now time.Time, id, status int) {
+	r.nacts = 0
 	t := r.find(id)
-	if t == nil || t.answered || r.phase != trying {
+	if t == nil || t.flags&answered != 0 || r.phase != trying {
 		return
 	}
-	t.answered, t.status, t.answeredAt = true, status, now.Sub(r.start)
+	t.flags |= answered
+	t.status = int16(status)
 	r.pending--
-	r.observe(Event{Kind: EventAnswered, Time: now, Try: t.id, Endpoint: t.pick.Endpoint().ID, Status: status})
-	if h := r.rt.Hedger; h != nil && status < 500 {
-		h.Observe(now, t.answeredAt-t.start)
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventAnswered, Time: now, Try: id, Endpoint: t.pick.Ref().ID, Status: status})
 	}
-	o := outcome{status: status}
-	if !r.retryable(o) {
+	o := outcome{status: int32(status)}
+	final := !r.retryable(o)
+	if h := r.rt.Hedger; h != nil || !final || r.parked != 0 || len(r.tries) > 1 {
+		// The time matters beyond the common case of one final answer.
+		r.at(now)
+		t.latency = r.rel - t.start
+		if h != nil && status < 500 {
+			h.Observe(now, t.latency)
+		}
+	}
+	if final {
 		r.win(now, t)
 		return
 	}
 	if r.parked != 0 {
 		r.drop(now, r.parked)
 	}
-	r.parked, r.last = id, o
+	r.parked, r.last = int32(id), o
 	if r.pending == 0 {
 		r.roundOver(now)
 	}
 }
 
-// Failed reports that try ended at now without an answer.
+// Failed reports that try id ended at now without an answer.
 func (r *Request) Failed(now time.Time, id int, f Failure) {
+	r.nacts = 0
 	t := r.find(id)
-	if t == nil || t.answered || r.phase != trying {
+	if t == nil || t.flags&answered != 0 || r.phase != trying {
 		return
 	}
+	r.at(now)
 	r.pending--
-	r.observe(Event{Kind: EventFailed, Time: now, Try: t.id, Endpoint: t.pick.Endpoint().ID, Failure: f})
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventFailed, Time: now, Try: id, Endpoint: t.pick.Ref().ID, Failure: f})
+	}
 	o := outcome{failure: f}
 	switch {
 	case f.fatal():
 		// A local refusal or the client's fault: nobody upstream is to
 		// blame, and nothing else can answer.
-		r.end(now, t, o, false, now.Sub(r.start)-t.start)
+		r.end(now, t, o, false, r.rel-t.start)
 		r.cancelAll(now)
 		status, reason := f.answer()
 		r.respond(now, status, reason, f)
 		return
-	case f == Timeout && r.hasDeadline && !now.Before(r.deadline):
-		r.end(now, t, o, true, now.Sub(r.start)-t.start)
+	case f == Timeout && r.hasDeadline && r.rel >= r.deadline:
+		r.end(now, t, o, true, r.rel-t.start)
 		r.expire(now)
 		return
 	}
-	r.end(now, t, o, true, now.Sub(r.start)-t.start)
+	r.end(now, t, o, true, r.rel-t.start)
 	if r.parked != 0 {
 		r.drop(now, r.parked)
 	}
@@ -232,15 +263,17 @@ func (r *Request) Failed(now time.Time, id int, f Failure) {
 // complete or, with broken, cut short by the upstream (or the request's
 // deadline). It is the try's outcome for outlier detection and the breaker.
 func (r *Request) Ended(now time.Time, id int, broken bool) {
-	if r.phase != forwarding || id != r.forward {
+	r.nacts = 0
+	if r.phase != forwarding || int32(id) != r.forward {
 		return
 	}
 	t := r.find(id)
 	if t == nil {
 		return
 	}
-	o := outcome{status: t.status, broken: broken}
-	r.end(now, t, o, true, now.Sub(r.start)-t.start)
+	r.at(now)
+	o := outcome{status: int32(t.status), broken: broken}
+	r.end(now, t, o, true, r.rel-t.start)
 	r.releaseConc(now, !o.failed())
 	r.phase = done
 }
@@ -249,10 +282,18 @@ func (r *Request) Ended(now time.Time, id int, broken bool) {
 // back-off is over, or a hedge is due. Early or superseded wake-ups are
 // ignored.
 func (r *Request) Wake(now time.Time) {
-	if !r.waiting || now.Before(r.wakeAt) {
+	r.nacts = 0
+	if !r.waiting {
+		return
+	}
+	if r.at(now); r.rel < r.wakeAt {
 		return
 	}
 	r.waiting = false
+	if r.hasDeadline && r.rel >= r.deadline {
+		r.expire(now) // woken late: the deadline has passed meanwhile
+		return
+	}
 	switch r.phase {
 	case backingOff:
 		r.phase = trying
@@ -267,7 +308,11 @@ func (r *Request) Wake(now time.Time) {
 // request_timeout. An answer already being forwarded is the caller's to
 // cut (Ended with broken).
 func (r *Request) Expire(now time.Time) {
-	if (r.phase != trying && r.phase != backingOff) || !r.hasDeadline || now.Before(r.deadline) {
+	r.nacts = 0
+	if (r.phase != trying && r.phase != backingOff) || !r.hasDeadline {
+		return
+	}
+	if r.at(now); r.rel < r.deadline {
 		return
 	}
 	r.expire(now)
@@ -278,12 +323,15 @@ func (r *Request) Expire(now time.Time) {
 // unrecorded; before an answer the request ends with 499 client_closed,
 // which is logged, not written.
 func (r *Request) ClientGone(now time.Time) {
+	r.nacts = 0
 	switch r.phase {
 	case idle, done:
 		return
-	case forwarding:
-		if t := r.find(r.forward); t != nil {
-			r.end(now, t, outcome{}, false, now.Sub(r.start)-t.start)
+	}
+	r.at(now)
+	if r.phase == forwarding {
+		if t := r.find(int(r.forward)); t != nil {
+			r.end(now, t, outcome{}, false, r.rel-t.start)
 		}
 		r.releaseConc(now, false)
 		r.phase = done
@@ -293,51 +341,44 @@ func (r *Request) ClientGone(now time.Time) {
 	r.respond(now, StatusClientClosed, ClientClosed, NoFailure)
 }
 
-// Next returns the next thing to do, or an Action of kind None.
-func (r *Request) Next() Action {
-	for r.qn > 0 {
-		e := r.q[r.qh]
-		r.qh = (r.qh + 1) % queueLen
-		r.qn--
-		switch e.kind {
-		case Send:
-			t := r.find(e.try)
-			if t == nil {
-				continue
-			}
-			a := Action{Kind: Send, Try: t.id, Endpoint: t.pick.Endpoint(), PerTry: t.perTry, Retry: t.isRetry, Hedge: t.hedge}
-			if t.hasDeadline {
-				a.Deadline = r.start.Add(t.deadline)
-			}
-			return a
-		case Wait:
-			return Action{Kind: Wait, Deadline: r.wakeAt}
-		case Respond:
-			return Action{Kind: Respond, Status: r.status, Reason: r.reason, Failure: r.failure, RetryAfter: r.retryAfter}
-		default:
-			return Action{Kind: e.kind, Try: e.try}
-		}
-	}
-	return Action{}
-}
+// Actions returns what the latest event asks the caller to do, in order.
+// The slice belongs to the Request and is valid until its next event.
+func (r *Request) Actions() []Action { return r.acts[:r.nacts] }
 
 // Cluster returns the cluster the request goes to; nil before one was
 // chosen (a request refused by a limit).
 func (r *Request) Cluster() *Cluster { return r.cl }
 
 // Deadline returns the request's deadline, if it has one.
-func (r *Request) Deadline() (time.Time, bool) { return r.deadline, r.hasDeadline }
+func (r *Request) Deadline() (time.Time, bool) {
+	if !r.hasDeadline {
+		return time.Time{}, false
+	}
+	return r.start.Add(r.deadline), true
+}
+
+// Timeout returns how long after its start the request's deadline is, if
+// it has one.
+func (r *Request) Timeout() (time.Duration, bool) { return r.deadline, r.hasDeadline }
 
 // Retries and Hedges count the retries and hedged copies sent.
-func (r *Request) Retries() int { return r.retries }
-func (r *Request) Hedges() int  { return r.hedges }
+func (r *Request) Retries() int { return int(r.retries) }
+func (r *Request) Hedges() int  { return int(r.hedges) }
 
 // Tries counts every try sent.
-func (r *Request) Tries() int { return r.sent }
+func (r *Request) Tries() int { return int(r.sent) }
 
 // NotRetried says why the last failed round was not retried, when a retry
 // budget or the max_retries threshold refused it; "" otherwise.
-func (r *Request) NotRetried() string { return r.refused }
+func (r *Request) NotRetried() string {
+	switch r.refused {
+	case noBudget:
+		return RetryBudget
+	case noRetryUnit:
+		return OverflowReason
+	}
+	return ""
+}
 
 // Over reports whether the request has nothing more to do: answered with
 // the proxy's own answer, or its forwarded answer ended.
@@ -345,14 +386,14 @@ func (r *Request) Over() bool { return r.phase == done }
 
 // startRound sends a round's first try and, with hedging, asks to be woken
 // for the first hedge.
-func (r *Request) startRound(now time.Time, isRetry bool) {
+func (r *Request) startRound(now time.Time, retrying bool) {
 	r.roundHedges = 0
-	if !r.send(now, isRetry, false) {
+	if !r.send(now, retrying, false) {
 		return
 	}
 	if h := r.rt.Hedger; h != nil && r.replayable {
 		r.hedging = true
-		r.wait(now.Add(h.Delay()))
+		r.wait(r.rel + h.Delay())
 	}
 }
 
@@ -360,20 +401,23 @@ func (r *Request) startRound(now time.Time, isRetry bool) {
 // the retry budget.
 func (r *Request) hedge(now time.Time) {
 	h := r.rt.Hedger
-	if !r.hedging || r.pending == 0 || r.roundHedges >= h.MaxHedges() || r.nlive >= MaxLive {
+	if !r.hedging || r.pending == 0 || int(r.roundHedges) >= h.MaxHedges() || len(r.tries) >= MaxLive ||
+		r.hasDeadline && r.rel >= r.deadline {
 		r.hedging = false
 		return
 	}
 	if b := r.rt.Budget; b != nil && !b.TryWithdraw(now) {
-		r.observe(Event{Kind: EventRefused, Time: now, Hedge: true, Reason: RetryBudget})
+		if r.rt.Observe != nil {
+			r.observe(Event{Kind: EventRefused, Time: now, Hedge: true, Reason: RetryBudget})
+		}
 		r.hedging = false
 		return
 	}
 	if !r.send(now, false, true) {
 		return
 	}
-	if r.roundHedges < h.MaxHedges() {
-		r.wait(now.Add(h.Delay()))
+	if int(r.roundHedges) < h.MaxHedges() {
+		r.wait(r.rel + h.Delay())
 	} else {
 		r.hedging = false
 	}
@@ -382,51 +426,69 @@ func (r *Request) hedge(now time.Time) {
 // send asks the breaker, max_requests and the balancer for one try and
 // queues it. A refusal ends a hedge's round of hedging, or answers the
 // request when the try is the round's first.
-func (r *Request) send(now time.Time, isRetry, hedge bool) bool {
+func (r *Request) send(now time.Time, retrying, hedge bool) bool {
 	c := r.cl
 	if c.Breaker != nil && !c.Breaker.Allow(now) {
-		return r.refused503(now, CircuitOpen, isRetry, hedge)
+		return r.refused503(now, CircuitOpen, retrying, hedge)
 	}
 	if c.Admission != nil && !c.Admission.Acquire(breaker.Requests) {
-		return r.refused503(now, OverflowReason, isRetry, hedge)
+		return r.refused503(now, OverflowReason, retrying, hedge)
 	}
 	p, err := c.Balancer.Pick(now, r.key, r.rng)
 	if err != nil {
 		if c.Admission != nil {
 			c.Admission.Release(breaker.Requests)
 		}
-		return r.refused503(now, NoHealthyUpstream, isRetry, hedge)
+		return r.refused503(now, NoHealthyUpstream, retrying, hedge)
 	}
 	r.sent++
-	t := &r.live[r.nlive]
-	r.nlive++
-	*t = try{id: r.sent, pick: p, start: now.Sub(r.start), isRetry: isRetry, holdsRetry: isRetry && r.heldRetry, hedge: hedge}
-	if isRetry {
-		r.heldRetry = false
+	if len(r.tries) == cap(r.tries) {
+		more := make([]try, len(r.tries), MaxLive) // once per Request: it is kept
+		copy(more, r.tries)
+		r.tries = more
+	}
+	r.tries = r.tries[:len(r.tries)+1]
+	t := &r.tries[len(r.tries)-1]
+	t.pick, t.start, t.id, t.status, t.flags = p, r.rel, r.sent, 0, 0
+	if retrying {
+		t.flags |= isRetry
+		if r.heldRetry {
+			t.flags |= holdsRetry
+			r.heldRetry = false
+		}
 		r.retries++
 	}
 	if hedge {
+		t.flags |= isHedge
 		r.hedges++
 		r.roundHedges++
 	}
-	dl, has := r.deadline, r.hasDeadline
+	t.deadline = r.deadline // zero when there is none
 	if rp := r.rt.Retry; rp != nil && rp.PerTryTimeout > 0 {
-		if pt := now.Add(rp.PerTryTimeout); !has || pt.Before(dl) {
-			dl, has, t.perTry = pt, true, true
+		if pt := r.rel + rp.PerTryTimeout; !r.hasDeadline || pt < r.deadline {
+			t.deadline = pt
+			t.flags |= perTry
 		}
 	}
-	if has {
-		t.deadline, t.hasDeadline = dl.Sub(r.start), true
-	}
 	r.pending++
-	r.push(Send, t.id)
-	r.observe(Event{Kind: EventSent, Time: now, Try: t.id, Endpoint: p.Endpoint().ID, Retry: isRetry, Hedge: hedge})
+	var timeout time.Duration
+	if t.deadline > 0 {
+		timeout = t.deadline - r.rel
+	}
+	r.acts[r.nacts] = Action{Kind: Send, Try: int(t.id), Endpoint: p.Ref(), Timeout: timeout,
+		PerTry: t.flags&perTry != 0, Retry: retrying, Hedge: hedge}
+	r.nacts++
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventSent, Time: now, Try: int(t.id), Endpoint: p.Ref().ID, Retry: retrying, Hedge: hedge})
+	}
 	return true
 }
 
 // refused503 handles a try that could not be sent.
-func (r *Request) refused503(now time.Time, reason string, isRetry, hedge bool) bool {
-	r.observe(Event{Kind: EventRefused, Time: now, Retry: isRetry, Hedge: hedge, Reason: reason})
+func (r *Request) refused503(now time.Time, reason string, retrying, hedge bool) bool {
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventRefused, Time: now, Retry: retrying, Hedge: hedge, Reason: reason})
+	}
 	if hedge {
 		r.hedging = false
 		return false
@@ -442,22 +504,22 @@ func (r *Request) refused503(now time.Time, reason string, isRetry, hedge bool) 
 func (r *Request) roundOver(now time.Time) {
 	r.hedging = false
 	rp := r.rt.Retry
-	if rp == nil || !r.replayable || !rp.ShouldRetry(r.round, r.last.retryOutcome()) {
+	if rp == nil || !r.replayable || !rp.ShouldRetry(int(r.round), r.last.retryOutcome()) {
 		r.answerLast(now)
 		return
 	}
-	wait := rp.BackoffFor(r.round, r.rng)
-	if r.hasDeadline && !now.Add(wait).Before(r.deadline) {
+	wait := rp.BackoffFor(int(r.round), r.rng)
+	if r.hasDeadline && r.rel+wait >= r.deadline {
 		r.answerLast(now)
 		return
 	}
 	if b := r.rt.Budget; b != nil && !b.TryWithdraw(now) {
-		r.notRetried(now, RetryBudget)
+		r.notRetried(now, noBudget)
 		return
 	}
 	if a := r.cl.Admission; a != nil {
 		if !a.Acquire(breaker.Retries) {
-			r.notRetried(now, OverflowReason)
+			r.notRetried(now, noRetryUnit)
 			return
 		}
 		r.heldRetry = true
@@ -468,15 +530,17 @@ func (r *Request) roundOver(now time.Time) {
 	r.round++
 	if wait > 0 {
 		r.phase = backingOff
-		r.wait(now.Add(wait))
+		r.wait(r.rel + wait)
 		return
 	}
 	r.startRound(now, true)
 }
 
-func (r *Request) notRetried(now time.Time, reason string) {
-	r.refused = reason
-	r.observe(Event{Kind: EventRefused, Time: now, Retry: true, Reason: reason})
+func (r *Request) notRetried(now time.Time, why notRetried) {
+	r.refused = why
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventRefused, Time: now, Retry: true, Reason: r.NotRetried()})
+	}
 	r.answerLast(now)
 }
 
@@ -484,7 +548,7 @@ func (r *Request) notRetried(now time.Time, reason string) {
 // was one, else the proxy's own.
 func (r *Request) answerLast(now time.Time) {
 	if r.parked != 0 {
-		t := r.find(r.parked)
+		t := r.find(int(r.parked))
 		r.parked = 0
 		r.forwardTry(now, t)
 		return
@@ -497,18 +561,21 @@ func (r *Request) answerLast(now time.Time) {
 // held retryable answer is recorded and dropped.
 func (r *Request) win(now time.Time, t *try) {
 	id := t.id
-	for i := 0; i < r.nlive; {
-		switch o := &r.live[i]; {
-		case o.id == id:
-			i++
-		case o.answered:
-			r.drop(now, o.id)
-		default:
-			r.cancel(now, o)
+	if len(r.tries) > 1 {
+		for i := 0; i < len(r.tries); {
+			switch o := &r.tries[i]; {
+			case o.id == id:
+				i++
+			case o.flags&answered != 0:
+				r.drop(now, o.id)
+			default:
+				r.cancel(now, o)
+			}
 		}
+		t = r.find(int(id))
 	}
 	r.parked = 0
-	r.forwardTry(now, r.find(id))
+	r.forwardTry(now, t)
 }
 
 func (r *Request) forwardTry(now time.Time, t *try) {
@@ -517,32 +584,38 @@ func (r *Request) forwardTry(now time.Time, t *try) {
 	r.waiting = false
 	r.releaseRetry()
 	r.push(Forward, t.id)
-	r.observe(Event{Kind: EventForwarded, Time: now, Try: t.id, Endpoint: t.pick.Endpoint().ID, Status: t.status})
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventForwarded, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID, Status: int(t.status)})
+	}
 }
 
 // drop records a held answer that will not be forwarded and cancels it.
-func (r *Request) drop(now time.Time, id int) {
-	t := r.find(id)
+func (r *Request) drop(now time.Time, id int32) {
+	t := r.find(int(id))
 	if id == r.parked {
 		r.parked = 0
 	}
 	r.push(Cancel, id)
-	r.observe(Event{Kind: EventCancelled, Time: now, Try: id, Endpoint: t.pick.Endpoint().ID})
-	r.end(now, t, outcome{status: t.status}, true, t.answeredAt-t.start)
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventCancelled, Time: now, Try: int(id), Endpoint: t.pick.Ref().ID})
+	}
+	r.end(now, t, outcome{status: int32(t.status)}, true, t.latency)
 }
 
 // cancel stops a try still out, unrecorded.
 func (r *Request) cancel(now time.Time, t *try) {
 	r.pending--
 	r.push(Cancel, t.id)
-	r.observe(Event{Kind: EventCancelled, Time: now, Try: t.id, Endpoint: t.pick.Endpoint().ID})
-	r.end(now, t, outcome{}, false, now.Sub(r.start)-t.start)
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventCancelled, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID})
+	}
+	r.end(now, t, outcome{}, false, r.rel-t.start)
 }
 
 // cancelAll stops every try, unrecorded but for held answers.
 func (r *Request) cancelAll(now time.Time) {
-	for r.nlive > 0 {
-		if t := &r.live[0]; t.answered {
+	for len(r.tries) > 0 {
+		if t := &r.tries[0]; t.flags&answered != 0 {
 			r.drop(now, t.id)
 		} else {
 			r.cancel(now, t)
@@ -553,16 +626,18 @@ func (r *Request) cancelAll(now time.Time) {
 
 // expire fails every try still out as a timeout and answers 504.
 func (r *Request) expire(now time.Time) {
-	for r.nlive > 0 {
-		t := &r.live[0]
-		if t.answered {
+	for len(r.tries) > 0 {
+		t := &r.tries[0]
+		if t.flags&answered != 0 {
 			r.drop(now, t.id)
 			continue
 		}
 		r.pending--
 		r.push(Cancel, t.id)
-		r.observe(Event{Kind: EventCancelled, Time: now, Try: t.id, Endpoint: t.pick.Endpoint().ID})
-		r.end(now, t, outcome{failure: Timeout}, true, now.Sub(r.start)-t.start)
+		if r.rt.Observe != nil {
+			r.observe(Event{Kind: EventCancelled, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID})
+		}
+		r.end(now, t, outcome{failure: Timeout}, true, r.rel-t.start)
 	}
 	r.parked = 0
 	r.respond(now, 504, RequestTimeout, Timeout)
@@ -583,40 +658,52 @@ func (r *Request) end(now time.Time, t *try, o outcome, record bool, latency tim
 	t.pick.Done(now, latency, err)
 	if a := c.Admission; a != nil {
 		a.Release(breaker.Requests)
-		if t.holdsRetry {
+		if t.flags&holdsRetry != 0 {
 			a.Release(breaker.Retries)
 		}
 	}
 	if record {
-		c.record(now, t.pick.Endpoint().ID, o.outlierOutcome())
+		if c.Outlier != nil {
+			c.record(now, t.pick.Ref().ID, o.outlierOutcome())
+		}
 		if c.Breaker != nil {
 			c.breakerRecord(now, !o.failed())
 		}
 	}
 	// Remove the slot, keeping the others in the order they were sent.
+	n := len(r.tries)
+	if n == 1 {
+		r.tries = r.tries[:0]
+		return
+	}
 	i := 0
-	for &r.live[i] != t {
+	for &r.tries[i] != t {
 		i++
 	}
-	copy(r.live[i:r.nlive], r.live[i+1:r.nlive])
-	r.nlive--
-	r.live[r.nlive] = try{}
+	if i < n-1 {
+		copy(r.tries[i:n], r.tries[i+1:n])
+	}
+	r.tries = r.tries[:n-1]
 }
 
 // respond ends the request with the proxy's own answer.
 func (r *Request) respond(now time.Time, status int, reason string, f Failure) {
-	r.status, r.reason, r.failure = status, reason, f
 	r.phase = done
 	r.waiting = false
 	r.releaseRetry()
 	r.releaseConc(now, false)
-	r.push(Respond, 0)
-	r.observe(Event{Kind: EventResponded, Time: now, Status: status, Reason: reason, Failure: f})
+	a := r.push(Respond, 0)
+	a.Status, a.Reason, a.Failure, a.RetryAfter = status, reason, f, r.retryAfter
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventResponded, Time: now, Status: status, Reason: reason, Failure: f})
+	}
 }
 
 // refuse answers a request its route or cluster does not admit.
 func (r *Request) refuse(now time.Time, status int, reason string) {
-	r.observe(Event{Kind: EventRefused, Time: now, Reason: reason})
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventRefused, Time: now, Reason: reason})
+	}
 	r.respond(now, status, reason, NoFailure)
 }
 
@@ -630,37 +717,60 @@ func (r *Request) releaseRetry() {
 func (r *Request) releaseConc(now time.Time, success bool) {
 	if r.conc {
 		r.conc = false
-		r.cl.Concurrency.Release(now, now.Sub(r.start), success)
+		r.cl.Concurrency.Release(now, r.rel, success)
 	}
 }
 
 func (r *Request) retryable(o outcome) bool {
-	return r.rt.Retry != nil && r.replayable && r.rt.Retry.Retryable(o.retryOutcome())
+	rp := r.rt.Retry
+	if rp == nil || !r.replayable {
+		return false
+	}
+	if o.failure == NoFailure && o.status < 400 && len(rp.RetriableStatusCodes) == 0 {
+		return false // no condition but retriable-status-codes covers an answer below 400
+	}
+	return rp.Retryable(o.retryOutcome())
 }
 
-func (r *Request) wait(at time.Time) {
+// wait asks to be woken at at (since the start).
+func (r *Request) wait(at time.Duration) {
 	r.wakeAt, r.waiting = at, true
-	r.push(Wait, 0)
+	r.push(Wait, 0).Timeout = at - r.rel
 }
 
-func (r *Request) push(kind ActionKind, try int) {
-	r.q[(r.qh+r.qn)%queueLen] = queued{kind: kind, try: try}
-	r.qn++
+// at takes the time of an event: now - start. Times read from the clock
+// (the proxy's) carry a monotonic reading, which time.Time.Sub uses; for
+// times that have none (the simulator's virtual ones) a difference of Unix
+// nanoseconds is exact and skips Sub's overflow checks, which cost more
+// than the rest of a request's lifecycle.
+func (r *Request) at(now time.Time) {
+	if r.mono {
+		r.rel = now.Sub(r.start)
+	} else {
+		r.rel = time.Duration(now.UnixNano() - r.start.UnixNano())
+	}
+}
+
+// push adds an action for the caller and returns it to be filled in.
+func (r *Request) push(kind ActionKind, try int32) *Action {
+	a := &r.acts[r.nacts]
+	r.nacts++
+	*a = Action{Kind: kind, Try: int(try)}
+	return a
 }
 
 func (r *Request) find(id int) *try {
-	for i := 0; i < r.nlive; i++ {
-		if r.live[i].id == id {
-			return &r.live[i]
+	for i := range r.tries {
+		if r.tries[i].id == int32(id) {
+			return &r.tries[i]
 		}
 	}
 	return nil
 }
 
+// observe completes an event with the route's and cluster's names and
+// reports it; callers check that someone listens before they build it.
 func (r *Request) observe(e Event) {
-	if r.rt.Observe == nil {
-		return
-	}
 	e.Route = r.rt.Name
 	if r.cl != nil {
 		e.Cluster = r.cl.Name

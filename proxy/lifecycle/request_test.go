@@ -226,7 +226,7 @@ func TestRateLimit(t *testing.T) {
 		t.Fatal("a fresh request is over")
 	}
 	r.Begin(h.rt, h.now, Arrival{}, h.rng)
-	if a := r.Next(); a.RetryAfter <= 0 || a.RetryAfter > time.Second {
+	if a := r.Actions()[0]; a.RetryAfter <= 0 || a.RetryAfter > time.Second {
 		t.Fatalf("retry after %v", a.RetryAfter)
 	}
 }
@@ -420,14 +420,11 @@ func TestNextAllocatesNothing(t *testing.T) {
 	var r Request
 	n := testing.AllocsPerRun(1000, func() {
 		r.Begin(h.rt, h.now, Arrival{Replayable: true}, h.rng)
-		for a := r.Next(); a.Kind != None; a = r.Next() {
-		}
+		_ = r.Actions()
 		r.Answered(h.now, 1, 503)
-		for a := r.Next(); a.Kind != None; a = r.Next() {
-		}
+		_ = r.Actions()
 		r.Answered(h.now, 2, 200)
-		for a := r.Next(); a.Kind != None; a = r.Next() {
-		}
+		_ = r.Actions()
 		r.Ended(h.now, 2, false)
 	})
 	if n != 0 {

@@ -12,7 +12,7 @@ import (
 
 // MaxLive is the most tries one request may have out at once: the first
 // and up to MaxLive-1 hedged copies.
-const MaxLive = 8
+const MaxLive = 4
 
 // Route is what a gateway route, or a sidecar's service, applies to the
 // requests it takes: the policy objects of the request side, shared by every

@@ -71,3 +71,30 @@ func TestHashKeySourceIP(t *testing.T) {
 		t.Error("the IPv6 zone changed the key")
 	}
 }
+
+func TestCookie(t *testing.T) {
+	for _, tc := range []struct {
+		field, name, want string
+		ok                bool
+	}{
+		{"a=b; sid=alice", "sid", "alice", true},
+		{"sid=alice", "sid", "alice", true},
+		{`sid="alice"`, "sid", "alice", true},
+		{"a=b;sid=alice ;c=d", "sid", "alice", true},
+		{"a=b", "sid", "", false},
+		{"sidx=alice; xsid=bob", "sid", "", false},
+		{"", "sid", "", false},
+		{"sid=", "sid", "", true},
+	} {
+		got, ok := Cookie(tc.field, tc.name)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("Cookie(%q, %q) = %q, %v; want %q, %v", tc.field, tc.name, got, ok, tc.want, tc.ok)
+		}
+		// The same as net/http reads it.
+		r := &http.Request{Header: http.Header{"Cookie": {tc.field}}}
+		c, err := r.Cookie(tc.name)
+		if (err == nil) != tc.ok || err == nil && c.Value != tc.want {
+			t.Errorf("net/http reads %q for %q as %v, %v", tc.field, tc.name, c, err)
+		}
+	}
+}
