@@ -32,25 +32,55 @@ func LoadConfig(path string) (Config, error) {
 // error messages.
 func ParseConfig(name string, data []byte) (Config, error) {
 	var cfg Config
-	if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.Strict()); err != nil {
-		return Config{}, decodeError(name, err)
+	if err := DecodeYAML(name, data, &cfg); err != nil {
+		return Config{}, err
 	}
 	if err := Validate(cfg); err != nil {
-		file, perr := parser.ParseBytes(data, 0)
-		var list []error
-		for _, e := range unjoin(err) {
-			var ce *ConfigError
-			if errors.As(e, &ce) {
-				ce.File = name
-				if perr == nil {
-					ce.Line, ce.Col = position(file, ce.Path)
-				}
-			}
-			list = append(list, e)
-		}
-		return Config{}, errors.Join(list...)
+		return Config{}, LocateErrors(name, data, err)
 	}
 	return cfg, nil
+}
+
+// DecodeYAML decodes data into v as strictly as ParseConfig does: unknown
+// keys, duplicate keys and values of the wrong type are errors, returned as
+// a *ConfigError with name, line and column. It does not validate. It is
+// for files that hold a Config inline beside sections of their own, as
+// proxy/secure's FileConfig does.
+func DecodeYAML(name string, data []byte, v any) error {
+	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err != nil {
+		return decodeError(name, err)
+	}
+	return nil
+}
+
+// LocateErrors places the *ConfigErrors in err (one error or a join of
+// them, as Validate returns) in the YAML source data: each one without a
+// File gets name and the line and column of its key path, or of the
+// closest ancestor of the path that is present. Other errors pass
+// unchanged. Layers that validate sections of their own (proxy/secure)
+// use it to report them as ParseConfig reports the core's.
+func LocateErrors(name string, data []byte, err error) error {
+	file, perr := parser.ParseBytes(data, 0)
+	var list []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var ce *ConfigError
+		if errors.As(e, &ce) && ce.File == "" {
+			ce.File = name
+			if perr == nil {
+				ce.Line, ce.Col = position(file, ce.Path)
+			}
+		}
+		list = append(list, e)
+	}
+	walk(err)
+	return errors.Join(list...)
 }
 
 // Validate checks cfg as New would, without starting anything or looking up
@@ -59,13 +89,6 @@ func Validate(cfg Config) error {
 	b := &builder{env: &env{log: discardLogger()}, dry: true}
 	_, err := b.build(cfg)
 	return err
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // decodeError turns a goccy/go-yaml error (whose message starts with

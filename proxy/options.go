@@ -1,15 +1,17 @@
 package proxy
 
 import (
+	"cmp"
 	"crypto/tls"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshbench/meshbench/proxy/discovery"
-	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
 // Middleware wraps a handler, as net/http middlewares do. Route middlewares
@@ -38,9 +40,10 @@ type options struct {
 	transport   func(cluster string, next http.RoundTripper) (http.RoundTripper, error)
 	clusterTLS  func(cluster string) (*tls.Config, error)
 	serverTLS   *tls.Config
-	peerMode    mtls.Mode // how the TLS listeners treat plaintext (security.go)
+	tlsListen   func(ln net.Listener, cfg *tls.Config) (net.Listener, error)
 	resolver    discovery.Resolver
 	events      func(Event)
+	decisions   func(lifecycle.Event)
 	seed        uint64
 	seeded      bool
 	noFastPath  bool // tests: every request takes the general path
@@ -96,6 +99,16 @@ func WithTransport(f func(cluster string, next http.RoundTripper) (http.RoundTri
 // by ALPN); set ClientAuth in cfg for mTLS.
 func WithServerTLS(cfg *tls.Config) Option { return func(o *options) { o.serverTLS = cfg } }
 
+// WithTLSListener replaces how Serve and ServeInbound put WithServerTLS's
+// configuration on a listener: listen gets the plain listener and the
+// server's TLS configuration (NextProtos completed as http.Server.ServeTLS
+// does) and returns the listener to serve. The default is tls.NewListener.
+// proxy/secure uses it for Istio's PERMISSIVE mode, where one port takes
+// TLS and plaintext clients alike.
+func WithTLSListener(listen func(ln net.Listener, cfg *tls.Config) (net.Listener, error)) Option {
+	return func(o *options) { o.tlsListen = listen }
+}
+
 // WithResolver sets the DNS resolver of dns discovery; default
 // net.DefaultResolver.
 func WithResolver(r discovery.Resolver) Option { return func(o *options) { o.resolver = r } }
@@ -104,6 +117,31 @@ func WithResolver(r discovery.Resolver) Option { return func(o *options) { o.res
 // ejection, breaker transition and reload, synchronously: f must be quick.
 func WithEvents(f func(Event)) Option { return func(o *options) { o.events = f } }
 
+// WithDecisions reports every decision of every request's lifecycle — tries
+// sent, answers, failures, cancellations, refusals, the answer — and every
+// ejection and breaker transition, as they happen: a hook for conformance
+// tests and tracing. f is called on the request's goroutine and must be
+// quick and safe for concurrent use.
+func WithDecisions(f func(lifecycle.Event)) Option { return func(o *options) { o.decisions = f } }
+
 // WithSeed makes the proxy's random choices (weighted splits, balancer
 // randomness, jitter, request ids) start from seed, for reproducible tests.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed, o.seeded = seed, true } }
+
+// Settings are what a list of Options sets that a layer built around the
+// Proxy needs before New returns: proxy/secure logs where the proxy logs
+// and seeds its fault injection from the proxy's seed.
+type Settings struct {
+	Logger *slog.Logger // WithLogger's logger, or slog.Default()
+	Seed   uint64       // WithSeed's seed
+	Seeded bool         // whether WithSeed was given
+}
+
+// SettingsOf reports the Settings that opts make.
+func SettingsOf(opts ...Option) Settings {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return Settings{Logger: cmp.Or(o.log, slog.Default()), Seed: o.seed, Seeded: o.seeded}
+}

@@ -1,8 +1,8 @@
 package proxy
 
 import (
-	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,13 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/proxy/h1"
-	"github.com/meshbench/meshbench/proxy/mtls"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // ErrClosed is returned by Reload after Shutdown.
@@ -56,6 +57,8 @@ type env struct {
 	log     *slog.Logger
 	metrics *metrics
 	events  func(Event)
+	// decisions, when not nil, hears every lifecycle event (WithDecisions).
+	decisions func(lifecycle.Event)
 }
 
 func (e *env) event(ev Event) {
@@ -86,7 +89,7 @@ func New(cfg Config, opts ...Option) (*Proxy, error) {
 	if !p.opts.seeded {
 		p.seed = rand.Uint64()
 	}
-	p.env = &env{log: log, events: p.opts.events}
+	p.env = &env{log: log, events: p.opts.events, decisions: p.opts.decisions}
 	p.env.metrics = newMetrics(reg, p.clusters)
 	if p.opts.accessLog != nil {
 		p.access = slog.New(slog.NewJSONHandler(p.opts.accessLog, nil))
@@ -160,8 +163,7 @@ func (p *Proxy) Reload(cfg Config) error {
 	b := &builder{env: p.env, opts: &p.opts, reuse: old.clusters, seed: p.seed}
 	s, err := b.build(cfg)
 	if err != nil {
-		p.env.metrics.reloads.WithLabelValues("refused").Inc()
-		p.env.event(Event{Time: time.Now(), Kind: EventReload, Detail: "refused: " + err.Error()})
+		p.RecordRefusedReload(err)
 		return fmt.Errorf("reload refused: %w", err)
 	}
 	p.snap.Store(s)
@@ -178,6 +180,16 @@ func (p *Proxy) Reload(cfg Config) error {
 	p.env.metrics.reloads.WithLabelValues("applied").Inc()
 	p.env.event(Event{Time: time.Now(), Kind: EventReload, Up: true, Detail: "applied"})
 	return nil
+}
+
+// RecordRefusedReload counts and reports a reload refused for err as
+// Reload does its own refusals (meshbench_proxy_reloads_total with result
+// refused, and an EventReload): for layers that refuse a configuration
+// before it reaches Reload, as proxy/secure refuses a changed security
+// section.
+func (p *Proxy) RecordRefusedReload(err error) {
+	p.env.metrics.reloads.WithLabelValues("refused").Inc()
+	p.env.event(Event{Time: time.Now(), Kind: EventReload, Detail: "refused: " + err.Error()})
 }
 
 // ReloadFile loads a configuration file and applies it with Reload.
@@ -273,11 +285,14 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 		return p.track(p.h1Server(h, sc, srv, !sc.DisableH2C), ln)
 	}
 	if tlsOn {
-		// mtls.Listen rather than ServeTLS's tls.NewListener, so that a
-		// PERMISSIVE listener (WithPeerMode) also takes plaintext; STRICT,
-		// the default, is tls.NewListener. NextProtos as ServeTLS sets them.
+		// tls.NewListener, as ServeTLS, unless WithTLSListener replaces
+		// it; NextProtos as ServeTLS sets them.
 		srv.TLSConfig.NextProtos = tlsNextProtos(srv.TLSConfig.NextProtos)
-		tln, err := mtls.Listen(ln, cmp.Or(p.opts.peerMode, mtls.ModeStrict), srv.TLSConfig, 0)
+		listen := p.opts.tlsListen
+		if listen == nil {
+			listen = newTLSListener
+		}
+		tln, err := listen(ln, srv.TLSConfig)
 		if err != nil {
 			ln.Close()
 			return err
@@ -287,6 +302,23 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 		return p.track(p.h1Server(h, sc, srv, false), tln)
 	}
 	return p.track(srv, ln)
+}
+
+// newTLSListener is the listener of WithServerTLS without WithTLSListener.
+func newTLSListener(ln net.Listener, cfg *tls.Config) (net.Listener, error) {
+	return tls.NewListener(ln, cfg), nil
+}
+
+// tlsNextProtos offers h2 and http/1.1 by ALPN unless the configuration
+// already lists them, as http.Server.ServeTLS does.
+func tlsNextProtos(protos []string) []string {
+	if !slices.Contains(protos, "h2") {
+		protos = append([]string{"h2"}, protos...)
+	}
+	if !slices.Contains(protos, "http/1.1") {
+		protos = append(protos, "http/1.1")
+	}
+	return protos
 }
 
 // h1Server makes the HTTP/1.1 server of a data listener, with the fast

@@ -54,6 +54,32 @@ func writeError(w http.ResponseWriter, st *reqState, status int, reason string) 
 	_, _ = w.Write([]byte(reason + "\n"))
 }
 
+// RecordRejection records that a route middleware answered r by itself
+// for reason, as the proxy records its own refusals: the access log names
+// the reason and meshbench_proxy_rejections_total counts it under route.
+// The middleware writes the answer, with HeaderReason set to reason.
+func (p *Proxy) RecordRejection(r *http.Request, route, reason string) {
+	if st := stateFrom(r.Context()); st != nil {
+		st.reason = reason
+	}
+	p.env.metrics.rejected(route, reason)
+}
+
+// RefuseRateLimited answers r with 429 as the route's own limiter does:
+// Retry-After (whole seconds, at least 1), HeaderReason set to reason, a
+// plain-text body, the reason in the access log and a rejection counted
+// under route. It is for limiters in route middlewares, such as
+// proxy/secure's consumerLimit.
+func (p *Proxy) RefuseRateLimited(w http.ResponseWriter, r *http.Request, route, reason string, retryAfter time.Duration) {
+	st := stateFrom(r.Context())
+	if st == nil {
+		st = &reqState{}
+	}
+	p.env.metrics.rejected(route, reason)
+	w.Header()["Retry-After"] = []string{retryAfterSeconds(retryAfter)}
+	writeError(w, st, http.StatusTooManyRequests, reason)
+}
+
 var (
 	textPlain = []string{"text/plain; charset=utf-8"}
 	nosniff   = []string{"nosniff"}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -502,8 +503,7 @@ func (sp *SecureProxy) reload(cfg Config, sec SecurityConfig) error {
 // countRefused records a reload refused before it reached the core, as the
 // core records its own refusals.
 func (sp *SecureProxy) countRefused(err error) {
-	sp.env.metrics.reloads.WithLabelValues("refused").Inc()
-	sp.env.event(Event{Time: time.Now(), Kind: EventReload, Detail: "refused: " + err.Error()})
+	sp.RecordRefusedReload(err)
 }
 
 // Rotate renews every identity's SVID now, whatever the rotation policy
@@ -554,18 +554,10 @@ func (s SecurityConfig) sameSection(o SecurityConfig) bool {
 // Istio's PeerAuthentication modes do: mtls.ModeStrict (the default) takes
 // only TLS, mtls.ModePermissive takes TLS and plaintext on the same port,
 // telling them apart by the first byte, mtls.ModeDisable only plaintext.
-func WithPeerMode(mode mtls.Mode) Option { return func(o *options) { o.peerMode = mode } }
-
-// tlsNextProtos offers h2 and http/1.1 by ALPN unless the configuration
-// already lists them, as http.Server.ServeTLS does.
-func tlsNextProtos(protos []string) []string {
-	if !slices.Contains(protos, "h2") {
-		protos = append([]string{"h2"}, protos...)
-	}
-	if !slices.Contains(protos, "http/1.1") {
-		protos = append(protos, "http/1.1")
-	}
-	return protos
+func WithPeerMode(mode mtls.Mode) Option {
+	return WithTLSListener(func(ln net.Listener, cfg *tls.Config) (net.Listener, error) {
+		return mtls.Listen(ln, cmp.Or(mode, mtls.ModeStrict), cfg, 0)
+	})
 }
 
 // security is the running security layer of a SecureProxy.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,24 +183,6 @@ func TestIdentitySources(t *testing.T) {
 			err = sp.ReloadFile(file)
 			if err == nil || !strings.Contains(err.Error(), file+":") || !strings.Contains(err.Error(), "security: the security section changed") {
 				t.Errorf("a changed security section: %v", err)
-			}
-		})
-	}
-}
-
-func TestTLSNextProtos(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		in, want []string
-	}{
-		{"none", nil, []string{"h2", "http/1.1"}},
-		{"h1 only", []string{"http/1.1"}, []string{"h2", "http/1.1"}},
-		{"both", []string{"h2", "http/1.1"}, []string{"h2", "http/1.1"}},
-		{"custom kept", []string{"acme-tls/1"}, []string{"h2", "acme-tls/1", "http/1.1"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tlsNextProtos(tc.in); !slices.Equal(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -84,3 +84,14 @@ func stateFrom(ctx context.Context) *reqState {
 	st, _ := ctx.Value(stateKey{}).(*reqState)
 	return st
 }
+
+// RequestID returns the id the proxy gave the request r belongs to (the
+// X-Request-Id it kept or made), or "" when r did not come through a
+// Proxy's handler: for route middlewares that log, as proxy/secure's audit
+// log does.
+func RequestID(r *http.Request) string {
+	if st := stateFrom(r.Context()); st != nil {
+		return st.id
+	}
+	return ""
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 )
@@ -74,6 +75,51 @@ func TestTLSHooks(t *testing.T) {
 	e := decodeEcho(t, string(b))
 	if e.Name != "tls-upstream" || e.Proto != "HTTP/2.0" || e.Header.Get("X-Forwarded-Proto") != "https" {
 		t.Errorf("upstream saw %s %s proto=%s", e.Name, e.Proto, e.Header.Get("X-Forwarded-Proto"))
+	}
+}
+
+// TestTLSListenerHook checks that WithTLSListener puts TLS on the data
+// listener in tls.NewListener's place, given NextProtos as ServeTLS sets
+// them.
+func TestTLSListenerHook(t *testing.T) {
+	cert, pool := selfSigned(t)
+	protos := make(chan []string, 1)
+	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))}, Policy{}),
+		WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
+		WithTLSListener(func(ln net.Listener, cfg *tls.Config) (net.Listener, error) {
+			protos <- cfg.NextProtos
+			return tls.NewListener(ln, cfg), nil
+		}))
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + h.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("status %d", resp.StatusCode)
+	}
+	if got := <-protos; !slices.Equal(got, []string{"h2", "http/1.1"}) {
+		t.Errorf("the listener got NextProtos %v", got)
+	}
+}
+
+func TestTLSNextProtos(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		in, want []string
+	}{
+		{"none", nil, []string{"h2", "http/1.1"}},
+		{"h1 only", []string{"http/1.1"}, []string{"h2", "http/1.1"}},
+		{"both", []string{"h2", "http/1.1"}, []string{"h2", "http/1.1"}},
+		{"custom kept", []string{"acme-tls/1"}, []string{"h2", "acme-tls/1", "http/1.1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tlsNextProtos(tc.in); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
