@@ -91,25 +91,26 @@ func (p *Proxy) ClusterStatus() []ClusterStatus {
 	for _, c := range p.clusters() {
 		cs := ClusterStatus{
 			Name: c.name, Protocol: c.cfg.Protocol, Balancer: c.cfg.Balancer.Type,
-			Requests:    c.admission.InUse(breaker.Requests),
-			Retries:     c.admission.InUse(breaker.Retries),
-			Connections: c.admission.InUse(breaker.Connections),
+			Requests:    c.lc.Admission.InUse(breaker.Requests),
+			Retries:     c.lc.Admission.InUse(breaker.Retries),
+			Connections: c.lc.Admission.InUse(breaker.Connections),
 			Endpoints:   []EndpointStatus{},
 		}
-		if c.breaker != nil {
-			cs.Breaker = c.breaker.State(now).String()
+		if c.lc.Breaker != nil {
+			cs.Breaker = c.lc.Breaker.State(now).String()
 		}
-		if c.conc != nil {
-			cs.ConcurrencyLimit = c.conc.Limit()
+		if c.lc.Concurrency != nil {
+			cs.ConcurrencyLimit = c.lc.Concurrency.Limit()
 		}
 		eps := c.snapshotEndpoints()
 		c.mu.Lock()
 		for _, e := range eps {
-			es := EndpointStatus{ID: e.id, Address: e.addr, Zone: e.zone, Weight: e.weight, Healthy: e.healthy, Ejected: e.ejected,
-				Available: e.available(), InFlight: e.inflight.Load(), Requests: e.requests.Load(), Failures: e.failures.Load(),
+			healthy, ejected := c.lc.Healthy(e.id), c.lc.Ejected(e.id)
+			es := EndpointStatus{ID: e.id, Address: e.addr, Zone: e.zone, Weight: e.weight, Healthy: healthy, Ejected: ejected,
+				Available: healthy && !ejected, InFlight: e.inflight.Load(), Requests: e.requests.Load(), Failures: e.failures.Load(),
 				EWMAms: float64(e.ewma.Load()) / 1e6}
-			if c.outlier != nil {
-				if hs, ok := c.outlier.Status(e.id); ok {
+			if c.lc.Outlier != nil {
+				if hs, ok := c.lc.Outlier.Status(e.id); ok {
 					es.Ejections, es.SuccessRate = hs.Ejections, hs.SuccessRate
 				}
 			}

@@ -8,218 +8,124 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/breaker"
 	"github.com/meshbench/meshbench/proxy/h1"
-	"github.com/meshbench/meshbench/proxy/outlier"
-	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
-// attempt is one try of an exchange against one endpoint.
+// attempt is the I/O of one try on the general path: the outbound request,
+// its round trip under the try's timeout, and what came back.
 type attempt struct {
 	x      *exchange
+	try    int
 	ep     *endpoint
-	pick   balancer.Pick
-	picked bool
-	hedge  bool
-
 	start  time.Time
 	ctx    context.Context
 	cancel context.CancelCauseFunc // nil when the try runs in the exchange's context
-	timer  *time.Timer             // per-try timeout, until response headers
+	timer  *time.Timer             // the per-try timeout, until the answer's head
 	reqOut *http.Request
 
-	resp   *http.Response
-	relay  bool // the fast path relayed an answer of status, with no resp
-	err    error
-	kind   retry.Kind
-	status int    // the upstream's status when answered, else the one the proxy answers with
-	reason string // and its reason
-
-	final       bool // not retryable: the exchange answers with this try
-	fatal       bool // ends the exchange whatever other tries do
-	noRecord    bool // says nothing about the endpoint (client left, hedge lost, local refusal)
-	blameClient bool // the client left or sent a bad body: nothing to learn upstream
-	finished    bool
+	resp      *http.Response
+	status    int // the answer's status; 0 when there is none
+	err       error
+	fail      lifecycle.Failure // how it failed when resp is nil
+	gone      bool              // the client left while it was out
+	async     bool              // it runs on a goroutine of its own (hedging)
+	cancelled bool              // the lifecycle stopped waiting for it
+	done      bool              // finished or dropped
 }
 
-// tries runs the tries of an exchange: one, or more when the route retries
-// (Envoy's retry policy: retry_on conditions, num_retries, jittered back-off)
-// within a Finagle retry budget and Envoy's max_retries threshold. With
-// hedging each try is a race of hedged copies.
-func (x *exchange) tries() *attempt {
-	rt, c := x.rt, x.c
-	m := rt.env.metrics
-	held := false
-	for try := 1; ; try++ {
-		var a *attempt
-		if rt.hedger != nil && x.replayable {
-			a = x.hedged(try)
-		} else {
-			a = x.startTry(try, false)
-			if a.picked {
-				a.roundTrip()
-			}
+// startTry prepares the try a Send action asks for; it does not send it.
+// The first try reads the request body as the route needs it; when that
+// fails the failure is reported to the lifecycle and startTry returns false.
+func (x *exchange) startTry(s *lifecycle.Action) (*attempt, bool) {
+	if !x.prepared {
+		if f, ok := x.prepareBody(); !ok {
+			x.st.endpoint = s.Endpoint.ID
+			x.req.Failed(time.Now(), s.Try, f)
+			return nil, false
 		}
-		x.st.attempts = try
-		x.noOutcome = a.blameClient
-		if held {
-			c.admission.Release(breaker.Retries)
-			held = false
+		if !x.replayable {
+			x.req.NotReplayable()
 		}
-		if a.final || rt.retry == nil || !x.replayable {
-			return a
-		}
-		o := retry.Outcome{Status: a.status, Err: a.kind}
-		if a.resp != nil {
-			o = retry.Outcome{Status: a.resp.StatusCode}
-		}
-		if !rt.retry.ShouldRetry(try, o) || x.ctx.Err() != nil {
-			return a
-		}
-		now := time.Now()
-		wait := rt.retry.BackoffFor(try, x.st.rng)
-		if x.hasDeadline && now.Add(wait).After(x.deadline) {
-			return a
-		}
-		if !rt.budget.TryWithdraw(now) {
-			m.rejected(rt.name, ReasonRetryBudget)
-			return a
-		}
-		if !c.admission.Acquire(breaker.Retries) {
-			m.rejected(rt.name, ReasonOverflow)
-			return a
-		}
-		held = true
-		m.retries.WithLabelValues(rt.name, c.name).Inc()
-		a.discard()
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-x.ctx.Done():
-				t.Stop()
-			}
+		x.prepareRequest()
+	}
+	t := &attempt{x: x, try: s.Try, start: time.Now(), ctx: x.ctx, async: x.results != nil}
+	t.ep = x.c.endpointFor(s.Endpoint)
+	t.ep.inflight.Add(1)
+	x.st.endpoint = t.ep.id
+	if s.PerTry || t.async {
+		t.ctx, t.cancel = context.WithCancelCause(x.ctx)
+		if s.PerTry {
+			cancel := t.cancel
+			t.timer = time.AfterFunc(s.Timeout, func() { cancel(errPerTryTimeout) })
 		}
 	}
+	t.reqOut = x.newRequest(t, s.Timeout, s.Try > 1)
+	for i := range x.tries {
+		if x.tries[i] == nil {
+			x.tries[i] = t
+			break
+		}
+	}
+	return t, true
 }
 
-// startTry picks an endpoint and prepares a try; it does not send it. A
-// failed pick returns a final attempt answering 503.
-func (x *exchange) startTry(try int, hedge bool) *attempt {
-	a := &attempt{x: x, hedge: hedge}
-	now := time.Now()
-	pick, err := x.c.bal.Pick(now, x.key, x.st.rng)
-	if err != nil {
-		a.status, a.reason, a.final, a.noRecord = http.StatusServiceUnavailable, ReasonNoHealthyUpstream, true, true
-		a.err = err
-		return a
-	}
-	a.pick, a.picked = pick, true
-	a.ep = x.c.endpointFor(pick.Endpoint())
-	a.ep.inflight.Add(1)
-	a.start = now
-	a.ctx = x.ctx
-	perTry := time.Duration(0)
-	if x.rt.retry != nil {
-		perTry = x.rt.retry.PerTryTimeout
-	}
-	if perTry > 0 || x.rt.hedger != nil {
-		a.ctx, a.cancel = context.WithCancelCause(x.ctx)
-		if perTry > 0 {
-			cancel := a.cancel
-			a.timer = time.AfterFunc(perTry, func() { cancel(errPerTryTimeout) })
+// runAsync runs a hedged try and reports it on results.
+func (t *attempt) runAsync(results chan<- *attempt) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.x.rt.env.log.Error("panic in hedged try", "panic", v)
+			t.resp, t.err, t.fail = nil, errPanicInTry, lifecycle.Reset
 		}
-	}
-	x.st.endpoint = a.ep.id
-	a.reqOut = x.newRequest(a, try > 1 || hedge)
-	return a
+		results <- t
+	}()
+	t.roundTrip()
 }
 
 // roundTrip sends the try and classifies what came back.
-func (a *attempt) roundTrip() {
-	x := a.x
-	resp, err := x.c.rt.RoundTrip(a.reqOut)
-	if a.timer != nil && !a.timer.Stop() && err == nil {
-		// The per-try timeout fired as the headers arrived; the body's
-		// context is cancelled, so the response cannot be used.
+func (t *attempt) roundTrip() {
+	resp, err := t.x.c.rt.RoundTrip(t.reqOut)
+	if t.timer != nil && !t.timer.Stop() && err == nil {
+		// The per-try timeout fired as the head arrived; the body's
+		// context is cancelled, so the answer cannot be used.
 		resp.Body.Close()
 		resp, err = nil, errPerTryTimeout
 	}
-	a.resp, a.err = resp, err
-	if err == nil {
-		a.status = resp.StatusCode
-		a.final = x.rt.retry == nil || !x.rt.retry.Retryable(retry.Outcome{Status: resp.StatusCode})
-		if x.rt.hedger != nil {
-			x.rt.hedger.Observe(time.Now(), time.Since(a.start))
-		}
+	t.resp, t.err = resp, err
+	if err != nil {
+		t.classify(err)
 		return
 	}
-	a.classify(err)
+	t.status = resp.StatusCode
 }
 
-// classify turns a transport error into the status the proxy would answer
-// with, the retry.Kind the retry policy judges, and whether the endpoint is
-// to blame (outlier detection). Failures that end the whole exchange (the
-// client left or sent a bad body, the route timeout passed, a local limit)
-// are fatal; the others are final unless the retry policy covers them.
-func (a *attempt) classify(err error) {
-	x := a.x
+// classify turns a transport error into what the lifecycle judges: the
+// client left, its body failed, a timeout (the lifecycle tells the per-try
+// timeout from the request's deadline by the time), a local overflow, a
+// connect failure or timeout, or else a reset.
+func (t *attempt) classify(err error) {
+	x := t.x
 	var mbe *http.MaxBytesError
+	var de *h1.DialError
 	bodyErr := x.stream.failure()
 	switch {
 	case x.in.Context().Err() != nil:
-		a.clientClosed()
-	case a.cancel != nil && context.Cause(a.ctx) == errHedgeLost:
-		a.status, a.reason, a.fatal, a.noRecord = statusClientClosed, ReasonClientClosed, true, true
+		t.gone = true
 	case errors.As(err, &mbe) || errors.As(bodyErr, &mbe):
-		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = http.StatusRequestEntityTooLarge, ReasonBodyTooLarge, true, true, true
+		t.fail = lifecycle.BodyTooLarge
 	case bodyErr != nil:
-		a.status, a.reason, a.fatal, a.noRecord, a.blameClient = http.StatusBadRequest, ReasonBadRequest, true, true, true
-	case context.Cause(x.ctx) == errRouteTimeout || errors.Is(x.ctx.Err(), context.DeadlineExceeded):
-		a.routeTimedOut()
-	case errors.Is(err, errPerTryTimeout) || (a.cancel != nil && context.Cause(a.ctx) == errPerTryTimeout):
-		a.tryTimedOut()
-	default:
-		a.transportFailed(err)
-	}
-	a.settle()
-}
-
-// The outcomes classify (and the fast path's fastClassify) give a try.
-
-func (a *attempt) clientClosed() {
-	a.status, a.reason, a.fatal, a.noRecord, a.blameClient = statusClientClosed, ReasonClientClosed, true, true, true
-}
-
-func (a *attempt) routeTimedOut() {
-	a.status, a.reason, a.kind, a.fatal = http.StatusGatewayTimeout, ReasonRequestTimeout, retry.Timeout, true
-}
-
-func (a *attempt) tryTimedOut() {
-	a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonUpstreamTimeout, retry.Timeout
-}
-
-// transportFailed classifies a failure of the dial or the connection: a
-// local overflow, a connect timeout or failure, else a reset.
-func (a *attempt) transportFailed(err error) {
-	var de *h1.DialError
-	switch {
+		t.fail = lifecycle.BadBody
+	case x.ctx.Err() != nil, errors.Is(err, errPerTryTimeout), t.cancel != nil && context.Cause(t.ctx) == errPerTryTimeout:
+		t.fail = lifecycle.Timeout
 	case errors.As(err, &de) && de.Overflow:
-		a.status, a.reason, a.fatal, a.noRecord = http.StatusServiceUnavailable, ReasonOverflow, true, true
+		t.fail = lifecycle.Overflow
 	case errors.As(err, &de) && isTimeout(de.Err):
-		a.status, a.reason, a.kind = http.StatusGatewayTimeout, ReasonConnectTimeout, retry.ConnectFailure
+		t.fail = lifecycle.ConnectTimeout
 	case errors.As(err, &de):
-		a.status, a.reason, a.kind = http.StatusServiceUnavailable, ReasonConnectFailure, retry.ConnectFailure
+		t.fail = lifecycle.Refused
 	default:
-		a.status, a.reason, a.kind = http.StatusBadGateway, ReasonUpstreamReset, retry.Reset
+		t.fail = lifecycle.Reset
 	}
-}
-
-// settle decides whether a failed try ends the exchange: it does when it
-// is fatal or the route's retry policy does not cover its kind.
-func (a *attempt) settle() {
-	a.final = a.fatal || a.x.rt.retry == nil || !a.x.rt.retry.Retryable(retry.Outcome{Err: a.kind})
 }
 
 func isTimeout(err error) bool {
@@ -227,82 +133,77 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// finish ends the try: the pick's Done (balancer feedback), outlier
-// detection, endpoint counters and metrics. It runs once, when the try's
-// response has been consumed or abandoned. bodyErr is a failure while
-// streaming the response body.
-func (a *attempt) finish(bodyErr error) {
-	if a.finished {
+// finish ends a try whose outcome the lifecycle heard: the endpoint's
+// counters and the upstream metrics. bodyErr is a failure while reading the
+// answer's body.
+func (t *attempt) finish(now time.Time, bodyErr error) {
+	if t.done {
 		return
 	}
-	a.finished = true
-	if a.timer != nil {
-		a.timer.Stop()
+	t.release()
+	c := t.x.c
+	lat := now.Sub(t.start)
+	t.ep.requests.Add(1)
+	t.ep.observe(lat)
+	code := upstreamCode(t)
+	if t.status == 0 || bodyErr != nil || t.status >= 500 {
+		t.ep.failures.Add(1)
 	}
-	if a.cancel != nil {
-		a.cancel(context.Canceled)
-	}
-	if !a.picked {
-		return
-	}
-	x := a.x
-	c := x.c
-	now := time.Now()
-	lat := now.Sub(a.start)
-	err := a.err
-	if err == nil {
-		err = bodyErr
-	}
-	a.pick.Done(now, lat, err)
-	a.ep.inflight.Add(-1)
-	if a.noRecord {
-		return
-	}
-	a.ep.requests.Add(1)
-	a.ep.observe(lat)
-	code := upstreamCode(a)
-	c.env.metrics.upstream(c.name, a.ep.id, code, lat)
-	o := outlier.Success
-	switch {
-	case !a.answered() || bodyErr != nil:
-		o = outlier.LocalOriginFailure
-	default:
-		o = outlier.FromStatus(a.status)
-	}
-	if o != outlier.Success {
-		a.ep.failures.Add(1)
-	}
-	if c.outlier != nil {
-		c.applyOutlier(c.outlier.Record(now, a.ep.id, o))
-	}
+	c.env.metrics.upstream(c.name, t.ep.id, code, lat)
 }
 
-// answered reports whether the upstream answered the try, with a.status.
-func (a *attempt) answered() bool { return a.resp != nil || a.relay }
+// release stops the try's timer and context and its endpoint's in-flight
+// count, once.
+func (t *attempt) release() {
+	t.done = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	if t.cancel != nil {
+		t.cancel(context.Canceled)
+	}
+	t.ep.inflight.Add(-1)
+}
+
+// drop ends a try whose outcome does not count (cancelled, or out when the
+// client left): its answer, if any, is closed unread.
+func (t *attempt) drop() {
+	if t.done {
+		return
+	}
+	if t.resp != nil {
+		t.resp.Body.Close()
+	}
+	t.release()
+}
+
+// discard ends a try whose answer is not forwarded (it is retried, or a
+// better answer won): a little of its body is read, so that a short error
+// body does not cost the connection, and the try counts in the metrics.
+func (t *attempt) discard() {
+	if t.resp != nil {
+		_, _ = io.CopyN(io.Discard, t.resp.Body, 4<<10)
+		t.resp.Body.Close()
+	}
+	t.finish(time.Now(), nil)
+}
 
 // upstreamCode is the code label of an upstream try: the status, or the
 // kind of transport failure.
-func upstreamCode(a *attempt) string {
-	if a.answered() {
-		return codeLabel(a.status)
+func upstreamCode(t *attempt) string {
+	if t.status != 0 {
+		return codeLabel(t.status)
 	}
-	switch a.kind {
-	case retry.Timeout:
-		return "timeout"
-	case retry.ConnectFailure:
-		return "connect_failure"
-	default:
-		return "reset"
-	}
+	return failureCode(t.fail)
 }
 
-// discard abandons a try that will not answer the request: its response
-// body is drained a little (so a small error body does not cost the
-// connection) and closed, and the try finished.
-func (a *attempt) discard() {
-	if a.resp != nil {
-		_, _ = io.CopyN(io.Discard, a.resp.Body, 4<<10)
-		a.resp.Body.Close()
+// failureCode labels a try without an answer in the upstream metrics.
+func failureCode(f lifecycle.Failure) string {
+	switch f {
+	case lifecycle.Timeout:
+		return "timeout"
+	case lifecycle.Refused, lifecycle.ConnectTimeout:
+		return "connect_failure"
 	}
-	a.finish(nil)
+	return "reset"
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/breaker"
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/proxy/health"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/ratelimit"
 	"github.com/meshbench/meshbench/proxy/retry"
@@ -82,7 +83,7 @@ func (b *builder) build(cfg Config) (*snapshot, error) {
 			b.errs.add(p+".name", fmt.Errorf("duplicate route %q", rc.Name))
 		}
 		names[rc.Name] = true
-		rt := &route{name: rc.Name, env: b.env}
+		rt := b.newRoute(rc.Name)
 		rt.match = compileMatch(rc.Match, &b.errs, p+".match")
 		rt.rewrite = compileRewrite(rc.Rewrite, rc.Match, &b.errs, p+".rewrite")
 		b.destination(rt, s, rc.Cluster, rc.Split, p)
@@ -122,6 +123,7 @@ func (b *builder) destination(rt *route, s *snapshot, name string, split []Split
 			return
 		}
 		rt.clusters = []*cluster{c}
+		rt.lc.Clusters = []*lifecycle.Cluster{&c.lc}
 	case len(split) > 0:
 		for i, sp := range split {
 			c := s.clusters[sp.Cluster]
@@ -136,19 +138,33 @@ func (b *builder) destination(rt *route, s *snapshot, name string, split []Split
 				b.errs.add(fmt.Sprintf("%s.split[%d].weight", p, i), fmt.Errorf("weight must be positive"))
 				continue
 			}
-			rt.total += sp.Weight
 			rt.clusters = append(rt.clusters, c)
-			rt.cum = append(rt.cum, rt.total)
+			rt.lc.Clusters = append(rt.lc.Clusters, &c.lc)
+			rt.lc.Weights = append(rt.lc.Weights, sp.Weight)
 		}
 	default:
 		b.errs.add(p, fmt.Errorf("a route needs a cluster or a split"))
 	}
 }
 
+// newRoute makes a route whose lifecycle reports to it.
+func (b *builder) newRoute(name string) *route {
+	rt := &route{name: name, env: b.env}
+	rt.lc.Name, rt.lc.Observe = name, rt.observe
+	return rt
+}
+
 // policy compiles what a route applies to its requests.
 func (b *builder) policy(rt *route, pol Policy, p string) {
+	defer func() {
+		if len(rt.clusters) > 0 {
+			if err := rt.lc.Check(); err != nil {
+				b.errs.add(p, err)
+			}
+		}
+	}()
 	if pol.Timeout > 0 {
-		rt.timeout = pol.Timeout.D()
+		rt.lc.Timeout = pol.Timeout.D()
 	}
 	r := pol.Retry
 	if r.Attempts < 0 {
@@ -165,7 +181,7 @@ func (b *builder) policy(rt *route, pol Policy, p string) {
 		if err := rp.Validate(); err != nil {
 			b.errs.add(p+".retry", err)
 		}
-		rt.retry = rp
+		rt.lc.Retry = rp
 	}
 	rt.bufferBytes = r.BufferBytes
 	if pol.Hedge.Delay > 0 {
@@ -173,24 +189,24 @@ func (b *builder) policy(rt *route, pol Policy, p string) {
 		if err != nil {
 			b.errs.add(p+".hedge", err)
 		}
-		rt.hedger = h
+		rt.lc.Hedger = h
 	} else if pol.Hedge.Percentile != 0 || pol.Hedge.MaxHedges != 0 {
 		b.errs.add(p+".hedge.delay", fmt.Errorf("hedging needs a positive delay"))
 	}
-	rt.replays = (rt.retry != nil && rt.retry.Attempts > 1) || rt.hedger != nil
+	rt.replays = (rt.lc.Retry != nil && rt.lc.Retry.Attempts > 1) || rt.lc.Hedger != nil
 	if r.Budget != nil && rt.replays {
 		bg, err := retry.NewBudget(retry.BudgetConfig{Ratio: r.Budget.Ratio, MinPerSecond: r.Budget.MinPerSecond, TTL: r.Budget.TTL.D()})
 		if err != nil {
 			b.errs.add(p+".retry.budget", err)
 		}
-		rt.budget = bg
+		rt.lc.Budget = bg
 	}
 	if rl := pol.RateLimit; rl != nil {
 		l, err := ratelimit.New(rl.limiterConfig())
 		if err != nil {
 			b.errs.add(p+".rateLimit", err)
 		}
-		rt.limiter = l
+		rt.lc.Limits = append(rt.lc.Limits, lifecycle.Limit{Limiter: l, Reason: ReasonRateLimited})
 	}
 	if crl := pol.ConsumerRateLimit; crl != nil {
 		cfg := crl.limiterConfig()
@@ -199,7 +215,7 @@ func (b *builder) policy(rt *route, pol Policy, p string) {
 		if err != nil {
 			b.errs.add(p+".consumerRateLimit", err)
 		}
-		rt.consumer = k
+		rt.lc.Limits = append(rt.lc.Limits, lifecycle.Limit{Keyed: k, Reason: ReasonConsumerLimited})
 		switch {
 		case crl.Key == "ip":
 		case strings.HasPrefix(crl.Key, "header:") && len(crl.Key) > len("header:"):
@@ -257,7 +273,8 @@ func (rl RateLimitConfig) limiterConfig() ratelimit.Config {
 func (b *builder) sidecar(s *snapshot, sc SidecarConfig) {
 	t := &sidecarTable{domains: sc.Domains, pathPrefix: sc.PathPrefix, services: map[string]*route{}}
 	for _, c := range s.order {
-		rt := &route{name: c.name, env: b.env, clusters: []*cluster{c}}
+		rt := b.newRoute(c.name)
+		rt.clusters, rt.lc.Clusters = []*cluster{c}, []*lifecycle.Cluster{&c.lc}
 		b.policy(rt, policyDefaults(Policy{}), "sidecar")
 		t.services[strings.ToLower(c.name)] = rt
 	}
@@ -267,14 +284,14 @@ func (b *builder) sidecar(s *snapshot, sc SidecarConfig) {
 			b.errs.add(p+".service", fmt.Errorf("service name is required"))
 			continue
 		}
-		rt := &route{name: o.Service, env: b.env}
+		rt := b.newRoute(o.Service)
 		b.destination(rt, s, o.Cluster, nil, p)
 		b.policy(rt, o.Policy, p)
 		t.services[strings.ToLower(o.Service)] = rt
 	}
 	s.sidecar = t
 	if sc.Inbound.Cluster != "" {
-		rt := &route{name: "inbound", env: b.env}
+		rt := b.newRoute("inbound")
 		b.destination(rt, s, sc.Inbound.Cluster, nil, "sidecar.inbound")
 		b.policy(rt, sc.Inbound.Policy, "sidecar.inbound")
 		s.inbound = rt
@@ -291,6 +308,7 @@ func (b *builder) cluster(cc ClusterConfig, p string) *cluster {
 		return old
 	}
 	c := &cluster{name: cc.Name, cfg: cc, env: b.env, eps: map[string]*endpoint{}, wake: make(chan struct{}, 1)}
+	c.lc.Name, c.lc.Observe = cc.Name, c.observe
 	c.rng = rand.New(rand.NewPCG(b.seed, hashString(cc.Name)))
 	nerr := len(b.errs.list)
 	bc := cc.Balancer
@@ -306,23 +324,23 @@ func (b *builder) cluster(cc ClusterConfig, p string) *cluster {
 	if err != nil {
 		b.errs.add(p+".balancer", err)
 	}
-	c.bal = bal
+	c.lc.Balancer = bal
 	t := cc.Thresholds
-	c.admission = breaker.NewAdmission(breaker.Thresholds{MaxConnections: t.MaxConnections, MaxPending: t.MaxPending, MaxRequests: t.MaxRequests, MaxRetries: t.MaxRetries})
+	c.lc.Admission = breaker.NewAdmission(breaker.Thresholds{MaxConnections: t.MaxConnections, MaxPending: t.MaxPending, MaxRequests: t.MaxRequests, MaxRetries: t.MaxRetries})
 	if bk := cc.CircuitBreaker; bk != nil {
 		br, err := breaker.New(breaker.Config{FailureRatio: bk.FailureRatio, MinRequests: bk.MinRequests, ConsecutiveFailures: bk.ConsecutiveFailures,
 			Window: bk.Window.D(), Buckets: bk.Buckets, SleepWindow: bk.SleepWindow.D(), HalfOpenProbes: bk.HalfOpenProbes})
 		if err != nil {
 			b.errs.add(p+".circuitBreaker", err)
 		}
-		c.breaker = br
+		c.lc.Breaker = br
 	}
 	if oc := cc.Outlier; oc != nil {
 		d, err := outlier.New(oc.detectorConfig(rand.New(rand.NewPCG(b.seed, hashString(cc.Name)+1))))
 		if err != nil {
 			b.errs.add(p+".outlier", err)
 		}
-		c.outlier = d
+		c.lc.Outlier = d
 	}
 	if hc := cc.HealthCheck; hc != nil {
 		tr, err := health.New(health.Config{Interval: hc.Interval.D(), Timeout: hc.Timeout.D(), Jitter: hc.Jitter, InitialJitter: hc.InitialJitter.D(),
@@ -349,7 +367,7 @@ func (b *builder) cluster(cc ClusterConfig, p string) *cluster {
 			if err != nil {
 				b.errs.add(p+".concurrency", err)
 			}
-			c.conc = l
+			c.lc.Concurrency = l
 		}
 	}
 	c.provider = b.provider(cc, p)
@@ -366,7 +384,7 @@ func (b *builder) cluster(cc ClusterConfig, p string) *cluster {
 		return nil
 	}
 	var tlsCfg = b.clusterTLS(cc, p)
-	c.transport = newTransport(cc, c.admission, tlsCfg)
+	c.transport = newTransport(cc, c.lc.Admission, tlsCfg)
 	c.rt = c.transport
 	if b.opts != nil && b.opts.transport != nil {
 		rt, err := b.opts.transport(cc.Name, c.transport)

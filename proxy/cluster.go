@@ -13,8 +13,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/breaker"
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/proxy/health"
-	"github.com/meshbench/meshbench/proxy/outlier"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // cluster is one upstream service at run time: its endpoints, the
@@ -30,16 +29,15 @@ type cluster struct {
 	transport upstreamClient
 	rt        http.RoundTripper
 
-	bal       balancer.Balancer
-	admission *breaker.Admission
-	breaker   *breaker.Breaker             // nil: no outcome breaker
-	outlier   *outlier.Detector            // nil: no outlier detection
-	health    *health.Tracker              // nil: no active health checks
-	hcOK      [][2]int                     // expected status ranges
-	conc      ratelimit.ConcurrencyLimiter // nil: no concurrency limiter
-	provider  discovery.Provider
+	// lc is the policy state the requests' lifecycles share: balancer,
+	// thresholds, breaker, outlier detection, concurrency limiter and
+	// which endpoints may be picked.
+	lc       lifecycle.Cluster
+	health   *health.Tracker // nil: no active health checks
+	hcOK     [][2]int        // expected status ranges
+	provider discovery.Provider
 
-	mu   sync.Mutex // guards eps, availability, view swaps and policy rngs
+	mu   sync.Mutex // guards eps, view swaps and the health rng
 	eps  map[string]*endpoint
 	rng  *rand.Rand // for health jitter, under mu
 	view atomic.Pointer[[]*endpoint]
@@ -50,13 +48,11 @@ type cluster struct {
 }
 
 // endpoint is one upstream instance of a cluster, with the counters the
-// admin API shows.
+// admin API shows. Whether it may be picked is the lifecycle cluster's to
+// say (health checks and ejections).
 type endpoint struct {
 	id, addr, zone string
 	weight         int
-
-	healthy bool // active health (true when not health checked); under cluster.mu
-	ejected bool // outlier ejection; under cluster.mu
 
 	inflight atomic.Int64
 	requests atomic.Uint64
@@ -81,7 +77,7 @@ func (e *endpoint) observe(d time.Duration) {
 
 // endpointFor maps a pick back to its endpoint: through the Tag index into
 // the current view, or by ID when the view changed under the pick.
-func (c *cluster) endpointFor(ep balancer.Endpoint) *endpoint {
+func (c *cluster) endpointFor(ep *balancer.Endpoint) *endpoint {
 	if v := c.view.Load(); v != nil && ep.Tag >= 0 && ep.Tag < len(*v) {
 		if e := (*v)[ep.Tag]; e.id == ep.ID {
 			return e
@@ -92,12 +88,13 @@ func (c *cluster) endpointFor(ep balancer.Endpoint) *endpoint {
 	if e, ok := c.eps[ep.ID]; ok {
 		return e
 	}
-	return &endpoint{id: ep.ID, addr: ep.Addr, zone: ep.Zone, healthy: true}
+	return &endpoint{id: ep.ID, addr: ep.Addr, zone: ep.Zone}
 }
 
-// update applies a new endpoint set from discovery: endpoints that stay keep
-// their state, new ones enter health checking and outlier detection, and the
-// balancer gets the whole set with the unavailable ones marked.
+// update applies a new endpoint set from discovery: endpoints that stay
+// keep their state, new ones enter health checking (and wait for a passing
+// check unless the health check config starts them healthy), and the
+// lifecycle cluster gives the balancer and outlier detection the new set.
 func (c *cluster) update(eps []discovery.Endpoint) {
 	now := time.Now()
 	c.mu.Lock()
@@ -108,24 +105,15 @@ func (c *cluster) update(eps []discovery.Endpoint) {
 	next := make(map[string]*endpoint, len(eps))
 	view := make([]*endpoint, 0, len(eps))
 	bal := make([]balancer.Endpoint, 0, len(eps))
-	ids := make([]string, 0, len(eps))
 	added := false
 	for _, d := range eps {
 		e, ok := c.eps[d.ID]
 		if !ok || e.addr != d.Address || e.zone != d.Zone || e.weight != d.Weight {
-			e = &endpoint{id: d.ID, addr: d.Address, zone: d.Zone, weight: d.Weight, healthy: true}
-			if old, ok := c.eps[d.ID]; ok {
-				e.healthy, e.ejected = old.healthy, old.ejected
-			} else if c.health != nil {
-				c.health.Add(now, d.ID, c.rng)
-				e.healthy = c.health.Healthy(d.ID)
-				added = true
-			}
+			e = &endpoint{id: d.ID, addr: d.Address, zone: d.Zone, weight: d.Weight}
 		}
 		next[d.ID] = e
 		bal = append(bal, balancer.Endpoint{ID: e.id, Addr: e.addr, Zone: e.zone, Weight: e.weight, Tag: len(view)})
 		view = append(view, e)
-		ids = append(ids, e.id)
 	}
 	var removed []string
 	for id := range c.eps {
@@ -136,17 +124,17 @@ func (c *cluster) update(eps []discovery.Endpoint) {
 			}
 		}
 	}
-	c.eps = next
-	c.view.Store(&view)
-	if c.outlier != nil {
-		c.outlier.SetHosts(now, ids)
-	}
-	c.bal.Update(now, bal)
-	for _, e := range view {
-		if !e.available() {
-			c.bal.SetAvailable(now, e.id, false)
+	var healthy func(string) bool
+	if c.health != nil {
+		healthy = func(id string) bool {
+			c.health.Add(now, id, c.rng)
+			added = true
+			return c.health.Healthy(id)
 		}
 	}
+	c.eps = next
+	c.view.Store(&view)
+	c.lc.SetEndpoints(now, bal, healthy)
 	c.mu.Unlock()
 	if c.env.metrics != nil {
 		for _, id := range removed {
@@ -177,45 +165,20 @@ func (c *cluster) sameSet(eps []discovery.Endpoint) bool {
 	return true
 }
 
-func (e *endpoint) available() bool { return e.healthy && !e.ejected }
-
-// setHealthy and setEjected change one availability input and tell the
-// balancer when the combined availability changes; under mu.
-func (c *cluster) setHealthy(now time.Time, id string, ok bool) {
-	if e, found := c.eps[id]; found && e.healthy != ok {
-		was := e.available()
-		e.healthy = ok
-		if e.available() != was {
-			c.bal.SetAvailable(now, id, e.available())
-		}
+// observe is the lifecycle cluster's observer: breaker transitions,
+// ejections and returns become events and metrics.
+func (c *cluster) observe(ev lifecycle.Event) {
+	switch ev.Kind {
+	case lifecycle.EventEjected:
+		c.env.metrics.ejections.WithLabelValues(c.name, ev.Reason).Inc()
+		c.env.event(Event{Time: ev.Time, Kind: EventEjection, Cluster: c.name, Endpoint: ev.Endpoint, Detail: ev.Reason})
+	case lifecycle.EventReturned:
+		c.env.event(Event{Time: ev.Time, Kind: EventEjection, Cluster: c.name, Endpoint: ev.Endpoint, Up: true, Detail: ev.Reason})
+	case lifecycle.EventBreaker:
+		c.env.event(Event{Time: ev.Time, Kind: EventBreaker, Cluster: c.name, Up: ev.Breaker.To == breaker.Closed, Detail: ev.Breaker.String()})
 	}
-}
-
-func (c *cluster) setEjected(now time.Time, id string, ejected bool) {
-	if e, found := c.eps[id]; found && e.ejected != ejected {
-		was := e.available()
-		e.ejected = ejected
-		if e.available() != was {
-			c.bal.SetAvailable(now, id, e.available())
-		}
-	}
-}
-
-// applyOutlier applies ejection events from Record or Sweep.
-func (c *cluster) applyOutlier(events []outlier.Event) {
-	if len(events) == 0 {
-		return
-	}
-	c.mu.Lock()
-	for _, ev := range events {
-		c.setEjected(ev.At, ev.ID, ev.Ejected)
-	}
-	c.mu.Unlock()
-	for _, ev := range events {
-		if ev.Ejected {
-			c.env.metrics.ejections.WithLabelValues(c.name, ev.Reason.String()).Inc()
-		}
-		c.env.event(Event{Time: ev.At, Kind: EventEjection, Cluster: c.name, Endpoint: ev.ID, Up: !ev.Ejected, Detail: ev.Reason.String()})
+	if c.env.decisions != nil {
+		c.env.decisions(ev)
 	}
 }
 
@@ -231,7 +194,7 @@ func (c *cluster) start() {
 			c.env.log.Error("discovery stopped", "cluster", c.name, "err", err)
 		}
 	}()
-	if c.outlier != nil {
+	if c.lc.Outlier != nil {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
@@ -262,14 +225,14 @@ func (c *cluster) close() {
 // other policy call is made by a request and passes time.Now() at that
 // moment.
 func (c *cluster) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(c.outlier.Interval())
+	t := time.NewTicker(c.lc.Outlier.Interval())
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			c.applyOutlier(c.outlier.Sweep(now))
+			c.lc.Sweep(now)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/h1"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // The fast path's answer: a plain one read from the upstream and relayed
@@ -110,7 +111,8 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	return ans, ans.noBody || ans.length >= 0
 }
 
-// fastRelay relays a plain answer (fastConn.ans) whose head was read.
+// fastRelay relays a plain answer (fastConn.ans) whose head was read and
+// tells the lifecycle how its body ended.
 func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, pc *h1.UpstreamConn) bool {
 	c, q := fc.c, &fc.q
 	ans := fc.ans
@@ -141,7 +143,6 @@ func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, p
 	}
 	out.WriteString("\r\n")
 	st.status, st.wroteHeader = ans.code, true
-	x.success = ans.code < 500
 
 	var readErr, writeErr error
 	if !ans.noBody {
@@ -150,45 +151,49 @@ func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, p
 		st.written += n
 	}
 	c.Unwatch()
-
-	a.relay, a.status = true, ans.code
+	now := time.Now()
+	dl, hasDL := x.req.Deadline()
 	switch {
+	case readErr != nil && c.Context().Err() != nil, writeErr != nil:
+		// The client left mid-answer: nothing to learn upstream, and the
+		// connection ends.
+		pc.Close()
+		if readErr != nil {
+			st.status = lifecycle.StatusClientClosed
+			st.abort = true
+		}
+		st.reason = ReasonClientClosed
+		a.drop()
+		x.req.ClientGone(now)
+		return false
 	case readErr != nil:
 		// The upstream broke the body after the status went out: the
 		// client's answer is cut short too (the connection ends).
 		pc.Close()
-		if c.Context().Err() != nil {
-			x.noOutcome, a.noRecord = true, true
-			st.status, st.reason = statusClientClosed, ReasonClientClosed
-			readErr = nil
-		} else {
-			x.success = false
-			st.reason = ReasonUpstreamReset
-			if x.hasDeadline && !time.Now().Before(x.deadline) {
-				st.reason = ReasonRequestTimeout
-			}
+		st.reason = ReasonUpstreamReset
+		if hasDL && !now.Before(dl) {
+			st.reason = ReasonRequestTimeout
 		}
-		a.finish(readErr)
+		a.finish(now, readErr)
+		x.req.Ended(now, a.try, true)
 		st.abort = true
-		return false
-	case writeErr != nil:
-		pc.Close()
-		x.noOutcome, a.noRecord = true, true
-		st.reason = ReasonClientClosed
-		a.finish(nil)
 		return false
 	}
 	// The answer has been read: the connection goes back to the pool
 	// before the client has all of it, as the general path's does.
-	pc.Release(!ans.close && !c.ClientGone() && (!x.hasDeadline || pc.SetDeadline(time.Time{}) == nil))
-	a.finish(nil)
+	pc.Release(!ans.close && !c.ClientGone() && (!hasDL || pc.SetDeadline(time.Time{}) == nil))
+	a.finish(now, nil)
+	x.req.Ended(now, a.try, false)
 	return !closeAfter
 }
 
-// fastDiscard abandons a try that is retried, as attempt.discard does: a
-// short answer body is read so that the connection can be reused.
+// fastDiscard ends a try whose answer the lifecycle does not forward, as
+// attempt.discard does: a short answer body is read so that the connection
+// can be reused.
 func (e *entry) fastDiscard(fc *fastConn, x *exchange, a *attempt, res tryResult, pc *h1.UpstreamConn) {
 	switch res {
+	case tryFailed:
+		return // over, and accounted for when it was reported
 	case tryGeneral:
 		a.discard()
 		return
@@ -199,9 +204,10 @@ func (e *entry) fastDiscard(fc *fastConn, x *exchange, a *attempt, res tryResult
 			reuse = pc.Discard(ans.length) == nil
 		}
 		fc.c.Unwatch()
-		pc.Release(reuse && !fc.c.ClientGone() && (!x.hasDeadline || pc.SetDeadline(time.Time{}) == nil))
+		_, hasDL := x.req.Deadline()
+		pc.Release(reuse && !fc.c.ClientGone() && (!hasDL || pc.SetDeadline(time.Time{}) == nil))
 	}
-	a.finish(nil)
+	a.finish(time.Now(), nil)
 }
 
 // discardAnswerBytes is how much of a retried answer's body is read to keep

@@ -13,11 +13,9 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
-	"github.com/meshbench/meshbench/proxy/breaker"
 	"github.com/meshbench/meshbench/proxy/h1"
-	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // The fast path proxies the common request — HTTP/1.1, a plain path, no
@@ -49,11 +47,10 @@ import (
 // and the cluster's h1.Client its upstream connections.
 
 // fastRoute reports whether the fast path can serve a route: it only
-// forwards (retrying or not, but without hedges; hashing by header or
-// client address, not by cookie), to plain-text HTTP/1.1 clusters whose
-// client is the proxy's own.
+// forwards (retrying or not, but without hedges), to plain-text HTTP/1.1
+// clusters whose client is the proxy's own.
 func fastRoute(rt *route) bool {
-	if rt.handler != nil || rt.hedger != nil || rt.useHashKey && rt.hashKey.Cookie != "" {
+	if rt.handler != nil || rt.lc.Hedger != nil {
 		return false
 	}
 	for _, c := range rt.clusters {
@@ -207,198 +204,132 @@ func (e *entry) general(fc *fastConn, st *reqState) *http.Request {
 	return r
 }
 
-// fastRoute is route.serve and exchange.run for the fast path: limits,
-// admission, the try, and its bookkeeping. It reports whether the
-// connection can go on.
+// fastRoute is route.serve for the fast path: the request's lifecycle
+// from its arrival to its answer. It reports whether the connection can go
+// on.
 func (e *entry) fastRoute(fc *fastConn, st *reqState, rt *route, upPath string) bool {
 	q := &fc.q
-	now := st.start
-	m := rt.env.metrics
-	if rt.limiter != nil {
-		if d := rt.limiter.Allow(now); !d.Allowed {
-			m.rejected(rt.name, ReasonRateLimited)
-			e.general(fc, st)
-			st.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
-			writeError(st, st, http.StatusTooManyRequests, ReasonRateLimited)
-			return true
-		}
-	}
-	if rt.consumer != nil {
-		key := st.clientIP
-		if rt.consumerHdr != "" {
-			key = q.first(rt.consumerHdr)
-		}
-		if d := rt.consumer.Allow(now, key); !d.Allowed {
-			m.rejected(rt.name, ReasonConsumerLimited)
-			e.general(fc, st)
-			st.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
-			writeError(st, st, http.StatusTooManyRequests, ReasonConsumerLimited)
-			return true
-		}
-	}
-	cl := rt.pickCluster(st)
-	st.cluster = cl.name
 	x := &fc.x
-	*x = exchange{rt: rt, c: cl, st: st}
-	if !cl.admission.Acquire(breaker.Requests) {
-		m.rejected(rt.name, ReasonOverflow)
-		e.general(fc, st)
-		writeError(st, st, http.StatusServiceUnavailable, ReasonOverflow)
-		return true
-	}
-	defer cl.admission.Release(breaker.Requests)
-	if cl.conc != nil {
-		if !cl.conc.Acquire(now) {
-			m.rejected(rt.name, ReasonConcurrencyLimited)
-			e.general(fc, st)
-			writeError(st, st, http.StatusServiceUnavailable, ReasonConcurrencyLimited)
-			return true
-		}
-		defer func() {
-			end := time.Now()
-			cl.conc.Release(end, end.Sub(now), x.success)
-		}()
-	}
-	if cl.breaker != nil {
-		if !cl.breaker.Allow(now) {
-			m.rejected(rt.name, ReasonCircuitOpen)
-			e.general(fc, st)
-			writeError(st, st, http.StatusServiceUnavailable, ReasonCircuitOpen)
-			return true
-		}
-		defer x.recordBreaker()
-	}
-	timeout := rt.timeout
-	if q.hasBudget && (timeout <= 0 || q.budget < timeout) {
-		timeout = q.budget
-	}
-	if timeout > 0 {
-		x.deadline, x.hasDeadline = now.Add(timeout), true
-	}
+	x.rt, x.c, x.st, x.w, x.in, x.ctx = rt, nil, st, nil, nil, nil
 	// The body waits in the read buffer until the exchange ends; it is
 	// replayed when the general path would have buffered it.
-	x.replayable = q.contentLength == 0 || rt.replays && q.contentLength <= rt.bufferBytes
+	in := lifecycle.Arrival{Budget: q.budget, HasBudget: q.hasBudget,
+		Replayable: q.contentLength == 0 || rt.replays && q.contentLength <= rt.bufferBytes}
 	if rt.useHashKey {
-		x.key = fastHashKey(rt.hashKey, q, fc.c.RemoteAddr(), st)
-	}
-	if rt.budget != nil {
-		rt.budget.Deposit(now)
-	}
-	return e.fastTries(fc, st, x, upPath)
-}
-
-// fastHashKey is httpkey.Of for the fast path (a route hashing by cookie
-// does not take it): the header's first value, else the client address,
-// else a random key.
-func fastHashKey(h balancer.HashKey, q *fastReq, remote string, st *reqState) uint64 {
-	if h.Header != "" {
-		if v := q.first(h.Header); v != "" {
-			return balancer.HashKeyString(v)
+		if k, ok := httpkey.Key(rt.hashKey, q, fc.c.RemoteAddr()); ok {
+			in.Key = k
+		} else {
+			in.Key = st.rng.Uint64()
 		}
 	}
-	if h.SourceIP {
-		if k, ok := httpkey.SourceIP(remote); ok {
-			return k
-		}
+	if rt.consumerHdr != "" {
+		in.Consumer = q.Get(rt.consumerHdr)
+	} else {
+		in.Consumer = st.clientIP
 	}
-	return st.rng.Uint64()
+	x.req.Begin(&rt.lc, st.start, in, st.rng)
+	if x.c = rt.clusterOf(x.req.Cluster()); x.c != nil {
+		st.cluster = x.c.name
+	}
+	return e.fastDrive(fc, st, x, st.start, upPath)
 }
 
 // tryResult is how a fast-path try ended.
 type tryResult int
 
 const (
-	tryFailed  tryResult = iota // no answer: a.status and a.reason say what the proxy answers
+	tryFailed  tryResult = iota // no answer
 	tryPlain                    // an answer the fast path relays itself (fastConn.ans)
-	tryGeneral                  // an answer for respond (a.resp)
+	tryGeneral                  // an answer for the general path's forward (a.resp)
 )
 
-// fastTries runs the tries of an exchange as tries does for the general
-// path: one, or more when the route retries (within its budget and the
-// cluster's max_retries threshold, after a jittered back-off), replaying
-// the body from the read buffer; then it answers with the last.
-func (e *entry) fastTries(fc *fastConn, st *reqState, x *exchange, upPath string) bool {
-	rt, cl := x.rt, x.c
-	m := rt.env.metrics
-	ctx := fc.c.Context()
+// fastDrive carries out the lifecycle's actions, as exchange.run does for
+// the general path, with one try at a time (the fast path takes no hedging
+// routes) on the connection's goroutine; now is the time of the event that
+// produced the actions. It reports whether the connection can go on.
+func (e *entry) fastDrive(fc *fastConn, st *reqState, x *exchange, now time.Time, upPath string) bool {
 	a := &fc.a
-	held := false
-	for try := 1; ; try++ {
-		*a = attempt{x: x}
-		res, pc := e.fastTry(fc, st, x, a, try, upPath)
-		st.attempts = try
-		x.noOutcome = a.blameClient
-		if held {
-			cl.admission.Release(breaker.Retries)
-			held = false
+	var (
+		res tryResult
+		pc  *h1.UpstreamConn
+	)
+	for {
+		var send lifecycle.Action
+		var wait time.Duration
+		waiting := false
+		for _, act := range x.req.Actions() {
+			switch act.Kind {
+			case lifecycle.Send:
+				send = act
+			case lifecycle.Wait:
+				wait, waiting = act.Timeout, true
+			case lifecycle.Cancel:
+				e.fastDiscard(fc, x, a, res, pc)
+				res, pc = tryFailed, nil
+			case lifecycle.Forward:
+				return e.fastRespond(fc, st, x, a, res, pc)
+			case lifecycle.Respond:
+				e.general(fc, st)
+				x.w, x.ctx = st, fc.c.Context()
+				x.respondOwn(&act)
+				return true
+			}
 		}
-		if a.final || rt.retry == nil || !x.replayable {
-			return e.fastRespond(fc, st, x, a, res, pc)
-		}
-		o := retry.Outcome{Status: a.status, Err: a.kind}
-		if res != tryFailed {
-			o = retry.Outcome{Status: a.status}
-		}
-		now := time.Now()
-		if !rt.retry.ShouldRetry(try, o) || ctx.Err() != nil || x.hasDeadline && !now.Before(x.deadline) {
-			return e.fastRespond(fc, st, x, a, res, pc)
-		}
-		wait := rt.retry.BackoffFor(try, st.rng)
-		if x.hasDeadline && now.Add(wait).After(x.deadline) {
-			return e.fastRespond(fc, st, x, a, res, pc)
-		}
-		if !rt.budget.TryWithdraw(now) {
-			m.rejected(rt.name, ReasonRetryBudget)
-			return e.fastRespond(fc, st, x, a, res, pc)
-		}
-		if !cl.admission.Acquire(breaker.Retries) {
-			m.rejected(rt.name, ReasonOverflow)
-			return e.fastRespond(fc, st, x, a, res, pc)
-		}
-		held = true
-		m.retries.WithLabelValues(rt.name, cl.name).Inc()
-		e.fastDiscard(fc, x, a, res, pc)
-		if wait > 0 {
+		switch {
+		case send.Kind == lifecycle.Send:
+			*a = attempt{x: x, try: send.Try}
+			res, pc = e.fastTry(fc, st, x, a, &send, now, upPath)
+			now = time.Now()
+			switch {
+			case res != tryFailed:
+				x.req.Answered(now, a.try, a.status)
+			case a.gone:
+				a.drop()
+				x.req.ClientGone(now)
+			case a.fail == lifecycle.Overflow:
+				a.drop()
+				x.req.Failed(now, a.try, a.fail)
+			default:
+				a.finish(now, nil)
+				x.req.Failed(now, a.try, a.fail)
+			}
+		case waiting:
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
-			case <-ctx.Done():
+				now = time.Now()
+				x.req.Wake(now)
+			case <-fc.c.Context().Done():
 				t.Stop()
+				now = time.Now()
+				x.req.ClientGone(now)
 			}
+		default:
+			// Nothing to do and no answer: the lifecycle has nothing more
+			// to say, which it never leaves a request with.
+			panic("proxy: the request's lifecycle stopped without an answer")
 		}
 	}
 }
 
-// fastTry picks an endpoint, sends the request and reads the answer's
-// head. A failed try is classified as classify does and its connection
+// fastTry sends the request to the endpoint a Send action names and reads
+// the answer's head, under the action's timeout counted from now. A failed
+// try is classified as the general path's classify does and its connection
 // closed; an answer leaves its connection to fastRelay, fastDiscard or the
 // answer's body.
-func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try int, upPath string) (tryResult, *h1.UpstreamConn) {
+func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, s *lifecycle.Action, now time.Time, upPath string) (tryResult, *h1.UpstreamConn) {
 	c, q := fc.c, &fc.q
-	now := st.start
-	if try > 1 {
-		now = time.Now()
-	}
-	pick, err := x.c.bal.Pick(now, x.key, st.rng)
-	if err != nil {
-		a.status, a.reason, a.final, a.noRecord, a.err = http.StatusServiceUnavailable, ReasonNoHealthyUpstream, true, true, err
-		return tryFailed, nil
-	}
-	a.pick, a.picked = pick, true
-	a.ep = x.c.endpointFor(pick.Endpoint())
+	a.ep = x.c.endpointFor(s.Endpoint)
 	a.ep.inflight.Add(1)
 	a.start = now
 	st.endpoint = a.ep.id
 
-	// The try's deadline: the exchange's, or the per-try timeout until the
+	// The try's deadline: the request's, or the per-try timeout until the
 	// answer's head when that comes first.
-	dl, hasDL, perTry := x.deadline, x.hasDeadline, false
-	if rt := x.rt; rt.retry != nil && rt.retry.PerTryTimeout > 0 {
-		if t := now.Add(rt.retry.PerTryTimeout); !hasDL || t.Before(dl) {
-			dl, hasDL, perTry = t, true, true
-		}
+	var dl time.Time
+	if s.Timeout > 0 {
+		dl = now.Add(s.Timeout)
 	}
-
 	hc := x.c.rt.(*h1.Client)
 	addr := a.ep.addr
 	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
@@ -412,70 +343,64 @@ func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, try
 		host = x.rt.rewrite.host
 	}
 
-	var takeBy time.Time // no deadline for taking a connection without one for the try
-	if hasDL {
-		takeBy = dl
-	}
 	cause := errRouteTimeout
-	if perTry {
+	if s.PerTry {
 		cause = errPerTryTimeout
 	}
-	pc, err := hc.Take(c.Context(), addr, takeBy, cause)
+	pc, err := hc.Take(c.Context(), addr, dl, cause)
 	if err != nil {
-		e.fastClassify(fc, x, a, err, nil, perTry && !time.Now().Before(dl))
+		e.fastClassify(fc, a, err, nil)
 		return tryFailed, nil
 	}
-	if hasDL {
+	if !dl.IsZero() {
 		_ = pc.SetDeadline(dl)
 	}
 	c.Watch(pc)
 	if !httpguts.ValidHostHeader(host) {
-		e.fastClassify(fc, x, a, errors.New("write request: invalid Host"), pc, false)
+		e.fastClassify(fc, a, errors.New("write request: invalid Host"), pc)
 		return tryFailed, nil
 	}
 	bw := pc.Writer()
-	e.writeUpstream(fc, x, a, bw, host, upPath)
+	e.writeUpstream(fc, x, bw, host, upPath, s.Timeout)
 	if err := bw.Flush(); err != nil {
-		e.fastClassify(fc, x, a, err, pc, perTry && !time.Now().Before(dl))
+		e.fastClassify(fc, a, err, pc)
 		return tryFailed, nil
 	}
 	head, err := pc.ReadAnswerHead(q.method)
 	if err != nil {
-		e.fastClassify(fc, x, a, err, pc, perTry && !time.Now().Before(dl))
+		e.fastClassify(fc, a, err, pc)
 		return tryFailed, nil
 	}
-	if perTry {
+	reqDL, _ := x.req.Deadline()
+	if s.PerTry {
 		// The per-try timeout covers the wait for the head; the body is
-		// bounded by the exchange's deadline.
-		_ = pc.SetDeadline(x.deadline)
-	}
-	retryable := func(code int) bool {
-		return x.rt.retry != nil && x.rt.retry.Retryable(retry.Outcome{Status: code})
+		// bounded by the request's deadline.
+		_ = pc.SetDeadline(reqDL)
 	}
 	if ans, ok := parseAnswer(head, q.method, &fc.answer); ok {
 		fc.ans = ans
-		a.relay, a.status, a.final = true, ans.code, !retryable(ans.code)
+		a.status = ans.code
 		return tryPlain, pc
 	}
 	// Anything else is parsed and answered by the general path's code; its
 	// body gives the connection back when read, as the client's does.
 	release := func() bool {
 		c.Unwatch()
-		if x.hasDeadline && (!time.Now().Before(x.deadline) || pc.SetDeadline(time.Time{}) != nil) {
+		if !reqDL.IsZero() && (!time.Now().Before(reqDL) || pc.SetDeadline(time.Time{}) != nil) {
 			return false
 		}
 		return !c.ClientGone()
 	}
 	resp, err := pc.Response(c.Context(), head, &http.Request{Method: q.method}, release)
 	if err != nil {
-		e.fastClassify(fc, x, a, err, pc, false)
+		e.fastClassify(fc, a, err, pc)
 		return tryFailed, nil
 	}
-	a.resp, a.status, a.final = resp, resp.StatusCode, !retryable(resp.StatusCode)
+	a.resp, a.status = resp, resp.StatusCode
 	return tryGeneral, nil
 }
 
-// fastRespond answers with the exchange's last try.
+// fastRespond answers with the try the lifecycle forwards.
 func (e *entry) fastRespond(fc *fastConn, st *reqState, x *exchange, a *attempt, res tryResult, pc *h1.UpstreamConn) bool {
 	if res == tryPlain {
 		return e.fastRelay(fc, st, x, a, pc)
@@ -483,37 +408,40 @@ func (e *entry) fastRespond(fc *fastConn, st *reqState, x *exchange, a *attempt,
 	r := e.general(fc, st)
 	ctx := fc.c.Context()
 	x.in, x.w, x.ctx = r, st, ctx
-	if res == tryGeneral && x.hasDeadline {
-		// respond tells the route timeout from a broken body by the
+	if dl, ok := x.req.Deadline(); ok {
+		// forward tells the request's deadline from a broken body by the
 		// context's cause.
 		var cancel context.CancelFunc
-		x.ctx, cancel = context.WithDeadlineCause(ctx, x.deadline, errRouteTimeout)
+		x.ctx, cancel = context.WithDeadlineCause(ctx, dl, errRouteTimeout)
 		defer cancel()
 	}
-	x.respond(a)
+	x.forward(a)
 	return true
 }
 
-// fastClassify classifies a try that got no answer as classify does: the
-// status and reason the proxy would answer with, the retry.Kind, and what
-// the endpoint is blamed for. pc, when not nil, is the upstream connection,
-// which cannot be reused. perTryFired says the try's own timeout passed.
-func (e *entry) fastClassify(fc *fastConn, x *exchange, a *attempt, err error, pc *h1.UpstreamConn, perTryFired bool) {
+// fastClassify classifies a try that got no answer as the general path's
+// classify does. pc, when not nil, is the upstream connection, which cannot
+// be reused.
+func (e *entry) fastClassify(fc *fastConn, a *attempt, err error, pc *h1.UpstreamConn) {
 	if pc != nil {
 		fc.c.Unwatch()
 		pc.Close()
 	}
-	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
+	a.err = err
+	var de *h1.DialError
 	switch {
 	case fc.c.Context().Err() != nil:
-		a.clientClosed()
-	case err == errRouteTimeout || timedOut && x.hasDeadline && !time.Now().Before(x.deadline):
-		a.routeTimedOut()
-	case err == errPerTryTimeout || timedOut && perTryFired:
-		a.tryTimedOut()
+		a.gone = true
+	case err == errRouteTimeout, err == errPerTryTimeout,
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		a.fail = lifecycle.Timeout
+	case errors.As(err, &de) && de.Overflow:
+		a.fail = lifecycle.Overflow
+	case errors.As(err, &de) && isTimeout(de.Err):
+		a.fail = lifecycle.ConnectTimeout
+	case errors.As(err, &de):
+		a.fail = lifecycle.Refused
 	default:
-		a.transportFailed(err)
+		a.fail = lifecycle.Reset
 	}
-	a.err = err
-	a.settle()
 }

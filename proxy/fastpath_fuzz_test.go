@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -166,15 +165,12 @@ func FuzzFastPathRequest(f *testing.F) {
 		if _, ok := q.joined("Host"); ok {
 			t.Fatal("Host among the fields routes match")
 		}
-		for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}} {
+		for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}, {Cookie: "sid"}} {
 			r.RemoteAddr = "10.1.2.3:4567"
-			want, ok := httpkey.Of(hk, r)
-			if !ok {
-				want = rand.New(rand.NewPCG(1, 2)).Uint64()
-			}
-			got := fastHashKey(hk, q, r.RemoteAddr, &reqState{rng: rand.New(rand.NewPCG(1, 2))})
-			if got != want {
-				t.Fatalf("hash key %+v: fast path %x, general path %x", hk, got, want)
+			want, wantOK := httpkey.Of(hk, r)
+			got, ok := httpkey.Key(hk, q, r.RemoteAddr)
+			if got != want || ok != wantOK {
+				t.Fatalf("hash key %+v: fast path %x %v, general path %x %v", hk, got, ok, want, wantOK)
 			}
 		}
 	})

@@ -55,8 +55,9 @@ func (q *fastReq) joined(name string) (string, bool) {
 	return v, found
 }
 
-// first returns the first value of the field with the canonical name.
-func (q *fastReq) first(name string) string {
+// Get returns the first value of the field named name, case-insensitively
+// (httpkey.Header).
+func (q *fastReq) Get(name string) string {
 	for i := range q.fields {
 		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
 			return f.value
@@ -298,7 +299,7 @@ func plainQuery(s string) bool {
 // path's writeRequest would write its outbound request: Host first, the
 // client's fields less the hop-by-hop ones, then request id, deadline,
 // forwarding fields and Content-Length.
-func (e *entry) writeUpstream(fc *fastConn, x *exchange, a *attempt, bw *bufio.Writer, host, upPath string) {
+func (e *entry) writeUpstream(fc *fastConn, x *exchange, bw *bufio.Writer, host, upPath string, timeout time.Duration) {
 	q := &fc.q
 	st := x.st
 	bw.WriteString(q.method)
@@ -320,9 +321,9 @@ func (e *entry) writeUpstream(fc *fastConn, x *exchange, a *attempt, bw *bufio.W
 	bw.WriteString(HeaderRequestID + ": ")
 	bw.WriteString(st.id)
 	bw.WriteString("\r\n")
-	if left, ok := x.budgetLeft(a.start); ok {
+	if timeout > 0 {
 		bw.WriteString(HeaderDeadline + ": ")
-		bw.WriteString(deadlineValue(left))
+		bw.WriteString(deadlineValue(timeout))
 		bw.WriteString("\r\n")
 	}
 	if q.lastXFF < 0 && st.clientIP != "" {

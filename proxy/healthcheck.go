@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/meshbench/meshbench/proxy/outlier"
 )
 
 // healthLoop drives the cluster's health.Tracker: it starts a probe for
@@ -65,16 +63,14 @@ func (c *cluster) probe(ctx context.Context, id, addr string) {
 	c.mu.Lock()
 	changed, healthy := c.health.Report(now, id, ok, c.rng)
 	if changed {
-		c.setHealthy(now, id, healthy)
+		c.lc.SetHealthy(now, id, healthy)
 	}
 	c.mu.Unlock()
 	if changed {
 		c.env.event(Event{Time: now, Kind: EventHealth, Cluster: c.name, Endpoint: id, Up: healthy})
 	}
-	if ok && c.outlier != nil && c.outlier.Ejected(id) {
-		if ev, done := c.outlier.Uneject(now, id); done {
-			c.applyOutlier([]outlier.Event{ev})
-		}
+	if ok {
+		c.lc.Uneject(now, id)
 	}
 	select {
 	case c.wake <- struct{}{}:

@@ -131,20 +131,21 @@ func (cc *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 func (cc *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for _, c := range cc.state() {
-		if c.breaker != nil {
-			ch <- prometheus.MustNewConstMetric(descBreaker, prometheus.GaugeValue, float64(c.breaker.State(now)), c.name)
+		if c.lc.Breaker != nil {
+			ch <- prometheus.MustNewConstMetric(descBreaker, prometheus.GaugeValue, float64(c.lc.Breaker.State(now)), c.name)
 		}
 		for _, r := range []breaker.Resource{breaker.Connections, breaker.PendingRequests, breaker.Requests, breaker.Retries} {
-			ch <- prometheus.MustNewConstMetric(descInUse, prometheus.GaugeValue, float64(c.admission.InUse(r)), c.name, r.String())
-			ch <- prometheus.MustNewConstMetric(descOverflow, prometheus.CounterValue, float64(c.admission.Overflows(r)), c.name, r.String())
+			ch <- prometheus.MustNewConstMetric(descInUse, prometheus.GaugeValue, float64(c.lc.Admission.InUse(r)), c.name, r.String())
+			ch <- prometheus.MustNewConstMetric(descOverflow, prometheus.CounterValue, float64(c.lc.Admission.Overflows(r)), c.name, r.String())
 		}
-		if c.conc != nil {
-			ch <- prometheus.MustNewConstMetric(descConcLimit, prometheus.GaugeValue, float64(c.conc.Limit()), c.name)
+		if c.lc.Concurrency != nil {
+			ch <- prometheus.MustNewConstMetric(descConcLimit, prometheus.GaugeValue, float64(c.lc.Concurrency.Limit()), c.name)
 		}
 		c.mu.Lock()
 		for _, e := range c.eps {
-			ch <- prometheus.MustNewConstMetric(descEndpointUp, prometheus.GaugeValue, b2f(e.available()), c.name, e.id)
-			ch <- prometheus.MustNewConstMetric(descEndpointEjected, prometheus.GaugeValue, b2f(e.ejected), c.name, e.id)
+			ejected := c.lc.Ejected(e.id)
+			ch <- prometheus.MustNewConstMetric(descEndpointUp, prometheus.GaugeValue, b2f(c.lc.Healthy(e.id) && !ejected), c.name, e.id)
+			ch <- prometheus.MustNewConstMetric(descEndpointEjected, prometheus.GaugeValue, b2f(ejected), c.name, e.id)
 			ch <- prometheus.MustNewConstMetric(descEndpointInflight, prometheus.GaugeValue, float64(e.inflight.Load()), c.name, e.id)
 		}
 		c.mu.Unlock()

@@ -5,24 +5,31 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
+
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
-// respond writes the exchange's answer: the proxy's own error for a try
-// without a response, or the upstream response streamed through.
-func (x *exchange) respond(a *attempt) {
+// respondOwn writes the proxy's own answer, as the lifecycle decided it: a
+// refusal, or the failure of the last try. A client that left (499) gets
+// nothing; the status is only logged.
+func (x *exchange) respondOwn(a *lifecycle.Action) {
 	st := x.st
-	if a.resp == nil {
-		a.finish(nil)
-		switch {
-		case a.status == statusClientClosed:
-			st.status, st.reason = statusClientClosed, a.reason
-		default:
-			writeError(x.w, st, a.status, a.reason)
-		}
+	if a.Status == lifecycle.StatusClientClosed {
+		st.status, st.reason = a.Status, a.Reason
 		return
 	}
-	resp := a.resp
-	x.success = resp.StatusCode < 500
+	if a.Status == http.StatusTooManyRequests {
+		x.w.Header()["Retry-After"] = []string{retryAfterSeconds(a.RetryAfter)}
+	}
+	writeError(x.w, st, a.Status, a.Reason)
+}
+
+// forward streams try t's answer to the client and tells the lifecycle how
+// its body ended.
+func (x *exchange) forward(t *attempt) {
+	st := x.st
+	resp := t.resp
 	h := x.w.Header()
 	for k, vv := range resp.Header {
 		h[k] = vv
@@ -42,32 +49,31 @@ func (x *exchange) respond(a *attempt) {
 	for k, vv := range resp.Trailer {
 		h[http.TrailerPrefix+k] = vv
 	}
+	now := time.Now()
 	switch {
+	case readErr != nil && x.in.Context().Err() != nil, writeErr != nil:
+		// The client left mid-answer: nothing to learn upstream.
+		if readErr != nil {
+			st.abort = true
+			st.status = lifecycle.StatusClientClosed
+		}
+		st.reason = ReasonClientClosed
+		t.drop()
+		x.req.ClientGone(now)
 	case readErr != nil:
-		// The upstream (or the route timeout) broke the body after the
-		// status was sent: the only honest signal left is to abort the
+		// The upstream (or the request's deadline) broke the body after
+		// the status was sent: the only honest signal left is to abort the
 		// downstream stream too.
 		st.abort = true
-		if x.in.Context().Err() != nil {
-			x.noOutcome = true
-			a.noRecord = true
-			st.status, st.reason = statusClientClosed, ReasonClientClosed
-			readErr = nil
-		} else {
-			x.success = false
-			st.reason = ReasonUpstreamReset
-			if context.Cause(x.ctx) == errRouteTimeout {
-				st.reason = ReasonRequestTimeout
-			}
+		st.reason = ReasonUpstreamReset
+		if context.Cause(x.ctx) == errRouteTimeout {
+			st.reason = ReasonRequestTimeout
 		}
-		a.finish(readErr)
-	case writeErr != nil:
-		x.noOutcome = true
-		a.noRecord = true
-		st.reason = ReasonClientClosed
-		a.finish(nil)
+		t.finish(now, readErr)
+		x.req.Ended(now, t.try, true)
 	default:
-		a.finish(nil)
+		t.finish(now, nil)
+		x.req.Ended(now, t.try, false)
 	}
 }
 

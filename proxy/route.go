@@ -2,35 +2,26 @@ package proxy
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
-	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // route is a compiled route (or sidecar service): where requests go and the
-// policy they get on the way.
+// policy they get on the way. The policy is a lifecycle.Route, the same
+// object the simulator drives; the rest is what only a real proxy has.
 type route struct {
+	lc      lifecycle.Route // limits, clusters, timeout, retries, budget, hedging
 	name    string
 	env     *env
 	match   matcher
 	rewrite rewriter
 
-	clusters []*cluster // one, or the weighted split
-	cum      []int      // cumulative split weights
-	total    int
+	clusters []*cluster // lc.Clusters' proxy clusters, in the same order
 
-	timeout     time.Duration // <= 0: none
-	retry       *retry.Policy // nil: one try
-	budget      *retry.Budget
-	hedger      *retry.Hedger
 	bufferBytes int64
-	replays     bool // retries or hedges: small bodies are buffered for replay
-
-	limiter     ratelimit.Limiter
-	consumer    *ratelimit.Keyed
-	consumerHdr string // canonical header name; "" keys by client IP
+	replays     bool   // retries or hedges: small bodies are buffered for replay
+	consumerHdr string // the consumer limit's canonical header name; "" keys by client IP
 
 	hashKey    balancer.HashKey
 	useHashKey bool
@@ -40,19 +31,15 @@ type route struct {
 	fast bool // the fast path may serve it (fastpath.go)
 }
 
-// pickCluster chooses the destination of one request: the only cluster, or
-// one of the split by weight, as Envoy's weighted_clusters.
-func (rt *route) pickCluster(st *reqState) *cluster {
-	if len(rt.clusters) == 1 {
-		return rt.clusters[0]
-	}
-	n := st.rng.IntN(rt.total)
-	for i, c := range rt.cum {
-		if n < c {
-			return rt.clusters[i]
+// clusterOf returns the proxy cluster behind one of the route's lifecycle
+// clusters (nil for nil: a request refused before one was chosen).
+func (rt *route) clusterOf(lc *lifecycle.Cluster) *cluster {
+	for _, c := range rt.clusters {
+		if &c.lc == lc {
+			return c
 		}
 	}
-	return rt.clusters[len(rt.clusters)-1]
+	return nil
 }
 
 // serveFromContext is the end of a middleware chain: it recovers the
@@ -66,34 +53,28 @@ func (rt *route) serveFromContext(w http.ResponseWriter, r *http.Request) {
 	rt.serve(w, r, st)
 }
 
-// serve applies the route's rate limits and hands the request to a cluster.
+// serve runs the request's lifecycle on the general path (exchange.go).
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, st *reqState) {
-	now := time.Now()
-	if rt.limiter != nil {
-		if d := rt.limiter.Allow(now); !d.Allowed {
-			rt.env.metrics.rejected(rt.name, ReasonRateLimited)
-			w.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
-			writeError(w, st, http.StatusTooManyRequests, ReasonRateLimited)
-			return
+	x := exchange{rt: rt, w: w, in: r, st: st}
+	x.run()
+}
+
+// observe is every route's lifecycle observer: it counts what the proxy's
+// metrics count and passes each event on to the WithDecisions hook.
+func (rt *route) observe(e lifecycle.Event) {
+	m := rt.env.metrics
+	switch e.Kind {
+	case lifecycle.EventRefused:
+		m.rejected(rt.name, e.Reason)
+	case lifecycle.EventSent:
+		switch {
+		case e.Retry:
+			m.retries.WithLabelValues(rt.name, e.Cluster).Inc()
+		case e.Hedge:
+			m.hedges.WithLabelValues(rt.name, e.Cluster).Inc()
 		}
 	}
-	if rt.consumer != nil {
-		key := st.clientIP
-		if rt.consumerHdr != "" {
-			key = ""
-			if vs := r.Header[rt.consumerHdr]; len(vs) > 0 {
-				key = vs[0]
-			}
-		}
-		if d := rt.consumer.Allow(now, key); !d.Allowed {
-			rt.env.metrics.rejected(rt.name, ReasonConsumerLimited)
-			w.Header()["Retry-After"] = []string{retryAfterSeconds(d.RetryAfter)}
-			writeError(w, st, http.StatusTooManyRequests, ReasonConsumerLimited)
-			return
-		}
+	if rt.env.decisions != nil {
+		rt.env.decisions(e)
 	}
-	c := rt.pickCluster(st)
-	st.cluster = c.name
-	x := exchange{rt: rt, c: c, w: w, in: r, st: st}
-	x.run(now)
 }

@@ -33,8 +33,8 @@ type Cluster struct {
 	// returns.
 	Observe func(Event)
 
-	mu   sync.Mutex
-	down map[string]uint8 // why an endpoint may not be picked: the bits below
+	mu  sync.Mutex
+	eps map[string]uint8 // the endpoints, with why each may not be picked: the bits below (0: it may)
 }
 
 // Why an endpoint is out of rotation.
@@ -50,11 +50,13 @@ const (
 func (c *Cluster) SetEndpoints(now time.Time, eps []balancer.Endpoint, healthy func(id string) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	keep := make(map[string]uint8, len(c.down))
+	next := make(map[string]uint8, len(eps))
 	for _, e := range eps {
-		if bits, ok := c.down[e.ID]; ok {
-			keep[e.ID] = bits
+		bits, known := c.eps[e.ID]
+		if !known && healthy != nil && !healthy(e.ID) {
+			bits = unhealthy
 		}
+		next[e.ID] = bits
 	}
 	c.Balancer.Update(now, eps)
 	if c.Outlier != nil {
@@ -64,24 +66,18 @@ func (c *Cluster) SetEndpoints(now time.Time, eps []balancer.Endpoint, healthy f
 		}
 		c.Outlier.SetHosts(now, ids)
 	}
-	for _, e := range eps {
-		bits, known := keep[e.ID]
-		if !known && healthy != nil && !healthy(e.ID) {
-			bits = unhealthy
-		}
-		if c.Outlier != nil && c.Outlier.Ejected(e.ID) {
+	for id, bits := range next {
+		if c.Outlier != nil && c.Outlier.Ejected(id) {
 			bits |= ejected
 		} else {
 			bits &^= ejected
 		}
+		next[id] = bits
 		if bits != 0 {
-			keep[e.ID] = bits
-			c.Balancer.SetAvailable(now, e.ID, false)
-		} else {
-			delete(keep, e.ID)
+			c.Balancer.SetAvailable(now, id, false)
 		}
 	}
-	c.down = keep
+	c.eps = next
 }
 
 // SetHealthy applies an active health check's verdict on endpoint id.
@@ -100,14 +96,14 @@ func (c *Cluster) SetHealthy(now time.Time, id string, ok bool) {
 func (c *Cluster) Healthy(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.down[id]&unhealthy == 0
+	return c.eps[id]&unhealthy == 0
 }
 
 // Ejected reports whether outlier detection has ejected endpoint id.
 func (c *Cluster) Ejected(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.down[id]&ejected != 0
+	return c.eps[id]&ejected != 0
 }
 
 // Sweep runs outlier detection's interval at now (Envoy's success-rate and
@@ -116,6 +112,18 @@ func (c *Cluster) Ejected(id string) bool {
 func (c *Cluster) Sweep(now time.Time) {
 	if c.Outlier != nil {
 		c.apply(c.Outlier.Sweep(now))
+	}
+}
+
+// Uneject returns an ejected endpoint to service before its ejection time
+// is over: Envoy does so when an active health check passes
+// (successful_active_health_check_uneject_host).
+func (c *Cluster) Uneject(now time.Time, id string) {
+	if c.Outlier == nil || !c.Outlier.Ejected(id) {
+		return
+	}
+	if ev, ok := c.Outlier.Uneject(now, id); ok {
+		c.apply([]outlier.Event{ev})
 	}
 }
 
@@ -150,9 +158,13 @@ func (c *Cluster) apply(evs []outlier.Event) {
 }
 
 // setBit changes one reason an endpoint is out and tells the balancer when
-// that changes whether it may be picked; under mu.
+// that changes whether it may be picked; under mu. Endpoints not in the
+// set are ignored.
 func (c *Cluster) setBit(now time.Time, id string, bit uint8, on bool) {
-	old := c.down[id]
+	old, known := c.eps[id]
+	if !known {
+		return
+	}
 	nb := old &^ bit
 	if on {
 		nb |= bit
@@ -160,14 +172,7 @@ func (c *Cluster) setBit(now time.Time, id string, bit uint8, on bool) {
 	if nb == old {
 		return
 	}
-	if c.down == nil {
-		c.down = map[string]uint8{}
-	}
-	if nb == 0 {
-		delete(c.down, id)
-	} else {
-		c.down[id] = nb
-	}
+	c.eps[id] = nb
 	if (old == 0) != (nb == 0) {
 		c.Balancer.SetAvailable(now, id, nb == 0)
 	}

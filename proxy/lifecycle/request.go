@@ -345,6 +345,14 @@ func (r *Request) ClientGone(now time.Time) {
 // The slice belongs to the Request and is valid until its next event.
 func (r *Request) Actions() []Action { return r.acts[:r.nacts] }
 
+// NotReplayable tells the Request that the caller found it cannot send the
+// request again after all (a body that turned out longer than it holds):
+// no retries and no hedges from now on.
+func (r *Request) NotReplayable() {
+	r.replayable = false
+	r.hedging = false
+}
+
 // Cluster returns the cluster the request goes to; nil before one was
 // chosen (a request refused by a limit).
 func (r *Request) Cluster() *Cluster { return r.cl }
@@ -401,7 +409,7 @@ func (r *Request) startRound(now time.Time, retrying bool) {
 // the retry budget.
 func (r *Request) hedge(now time.Time) {
 	h := r.rt.Hedger
-	if !r.hedging || r.pending == 0 || int(r.roundHedges) >= h.MaxHedges() || len(r.tries) >= MaxLive ||
+	if !r.hedging || !r.replayable || r.pending == 0 || int(r.roundHedges) >= h.MaxHedges() || len(r.tries) >= MaxLive ||
 		r.hasDeadline && r.rel >= r.deadline {
 		r.hedging = false
 		return

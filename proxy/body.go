@@ -1,0 +1,170 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/meshbench/meshbench/proxy/lifecycle"
+)
+
+// reqBody is how a general-path request reaches its upstream: its body
+// (buffered for replay, or streamed to one try) and the outbound request
+// every try is made from.
+type reqBody struct {
+	prepared   bool
+	body       []byte // buffered body, replayed by every try
+	stream     *bodyReader
+	replayable bool
+
+	tmpl *http.Request // outbound request template: method, header, host, length
+	url  url.URL       // outbound URL without host
+}
+
+// bodyReader remembers why reading the downstream body failed, so a failed
+// try can be blamed on the client (400/413) rather than the upstream.
+// The transport reads the body on its own goroutine, hence the lock.
+type bodyReader struct {
+	rc  io.ReadCloser
+	mu  sync.Mutex
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// failure returns the first read error other than EOF; nil-safe.
+func (b *bodyReader) failure() error {
+	if b == nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+func (b *bodyReader) Close() error { return b.rc.Close() }
+
+// prepareBody decides how the request body reaches the upstream. A body is
+// buffered, so that retries and hedges can replay it, only when the route
+// retries or hedges and the body is at most retry.bufferBytes long (known
+// from Content-Length, or found by reading one byte past the limit). A
+// longer body is streamed to the first try only, and that request is neither
+// retried nor hedged: replaying it would mean holding an unbounded body in
+// memory. Without retries and hedges every body streams. A body that
+// cannot be read is the failure it returns.
+func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
+	x.prepared = true
+	in, rt := x.in, x.rt
+	if in.Body == nil || in.Body == http.NoBody {
+		x.replayable = true
+		return lifecycle.NoFailure, true
+	}
+	if !rt.replays || in.ContentLength > rt.bufferBytes {
+		x.stream = &bodyReader{rc: in.Body}
+		_ = http.NewResponseController(x.w).EnableFullDuplex()
+		return lifecycle.NoFailure, true
+	}
+	data, err := io.ReadAll(io.LimitReader(in.Body, rt.bufferBytes+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return lifecycle.BodyTooLarge, false
+		}
+		return lifecycle.BadBody, false
+	}
+	if int64(len(data)) > rt.bufferBytes {
+		x.stream = &bodyReader{rc: readCloser{io.MultiReader(bytes.NewReader(data), in.Body), in.Body}}
+		_ = http.NewResponseController(x.w).EnableFullDuplex()
+		return lifecycle.NoFailure, true
+	}
+	x.body = data
+	x.replayable = true
+	return lifecycle.NoFailure, true
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// prepareRequest builds the outbound template once: the path rewritten,
+// hop-by-hop fields removed, forwarding fields and request id set. The
+// downstream header map is reused in place (the proxy owns it once routing
+// is done), which saves a copy per request.
+func (x *exchange) prepareRequest() {
+	in, rt, st := x.in, x.rt, x.st
+	h := in.Header
+	removeHopByHop(h, true)
+	setForwarded(h, in, st.clientIP)
+	h[HeaderRequestID] = st.idHeader
+
+	p := rt.rewrite.rewritePath(st.path)
+	x.url = url.URL{Scheme: x.c.scheme, Path: p, RawQuery: in.URL.RawQuery}
+	if p == in.URL.Path {
+		x.url.RawPath = in.URL.RawPath
+	}
+	host := in.Host
+	if rt.rewrite.host != "" {
+		host = rt.rewrite.host
+	}
+	x.tmpl = &http.Request{
+		Method:     in.Method,
+		URL:        &x.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h,
+		Host:       host,
+		Trailer:    in.Trailer,
+	}
+	switch {
+	case x.body != nil:
+		x.tmpl.ContentLength = int64(len(x.body))
+	case x.stream != nil:
+		x.tmpl.ContentLength = in.ContentLength
+	}
+}
+
+// newRequest makes the outbound request of one try, stamped with the time
+// the try may take (its Timeout: what is left of the deadline, or the
+// per-try timeout). The first try uses the template's header; later tries
+// and hedges get a copy, since concurrent hedges must not share a map being
+// written.
+func (x *exchange) newRequest(t *attempt, timeout time.Duration, fresh bool) *http.Request {
+	out := x.tmpl.WithContext(t.ctx)
+	u := x.url
+	u.Host = t.ep.addr
+	out.URL = &u
+	if x.rt.rewrite.hostFromEndpoint {
+		out.Host = t.ep.addr
+	}
+	if fresh {
+		out.Header = x.tmpl.Header.Clone()
+	}
+	if timeout > 0 {
+		out.Header[HeaderDeadline] = []string{deadlineValue(timeout)}
+	}
+	switch {
+	case x.body != nil:
+		body := x.body
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	case x.stream != nil:
+		out.Body = x.stream
+	}
+	return out
+}
