@@ -41,6 +41,11 @@ type model struct {
 
 	inflight int // client requests issued and not yet answered
 	issued   int64
+
+	// script, when set (conformance tests), answers every attempt that
+	// reaches a live replica in place of the replica's work: an outcome
+	// after a delay, or nothing.
+	script func(a *attempt) (o outcome, after int64, answers bool)
 }
 
 // setNow advances the model's clock to the engine's.

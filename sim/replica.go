@@ -127,6 +127,8 @@ func (m *model) arrive(a *attempt) {
 		m.reply(a, outcomeRefused, false)
 	case !a.open:
 		m.unref(a) // abandoned in flight: the proxy reset the stream
+	case m.script != nil:
+		m.scripted(a)
 	case r.paused(m.t):
 		r.enqueue(a)
 	case r.busy < r.conc:
@@ -136,6 +138,19 @@ func (m *model) arrive(a *attempt) {
 	default:
 		m.reply(a, outcomeQueueFull, true)
 	}
+}
+
+// scripted answers a as the model's script says, in place of the replica's
+// work: after a delay with an outcome, or never (the proxy's timeouts then
+// end it).
+func (m *model) scripted(a *attempt) {
+	o, after, answers := m.script(a)
+	if !answers {
+		m.unref(a) // the path ends here: nothing comes back
+		return
+	}
+	a.resp, a.produced = o, o.fail == lifecycle.NoFailure
+	m.at(m.t+after, event{kind: evResponse, att: a})
 }
 
 // startWork gives a a worker for one service time.

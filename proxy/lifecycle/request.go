@@ -640,10 +640,12 @@ func (r *Request) expire(now time.Time) {
 			r.drop(now, t.id)
 			continue
 		}
+		// Out at the deadline: it failed as a timeout, as it would have had
+		// the caller seen its own timer fire first.
 		r.pending--
 		r.push(Cancel, t.id)
 		if r.rt.Observe != nil {
-			r.observe(Event{Kind: EventCancelled, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID})
+			r.observe(Event{Kind: EventFailed, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID, Failure: Timeout})
 		}
 		r.end(now, t, outcome{failure: Timeout}, true, r.rel-t.start)
 	}
