@@ -487,4 +487,3 @@ func (u *scriptedUpstreams) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, "ok")
 }
-
