@@ -39,7 +39,7 @@ func (x *exchange) run() {
 	rt, st := x.rt, x.st
 	in := lifecycle.Arrival{Budget: st.budget, HasBudget: st.hasBudget, Replayable: rt.replays}
 	if rt.useHashKey {
-		if k, ok := httpkey.Of(rt.hashKey, x.in); ok {
+		if k, ok := httpkey.Key(rt.hashKey, x.in.Header, x.in.RemoteAddr); ok {
 			in.Key = k
 		} else {
 			in.Key = st.rng.Uint64()

@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"net/http"
 	"regexp"
 	"strings"
 )
@@ -55,7 +54,7 @@ func (mt *Matcher) Matches(r Request) bool {
 	}
 	method := r.Method
 	if method == "" {
-		method = http.MethodGet
+		method = "GET"
 	}
 	if m.Method != "" && m.Method != method {
 		return false

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 )
@@ -37,11 +36,11 @@ func (s *Service) OperationFor(r Request) *Operation {
 // the request an operation of payments must match for the real backends to
 // give the lookups its service time.
 func PaymentLookup() Request {
-	return Request{Method: http.MethodGet, Path: "/v1/payments/" + examplePaymentID}
+	return Request{Method: "GET", Path: "/v1/payments/" + examplePaymentID}
 }
 
 // paymentCreate is a payment as the fleet's clients send it.
-func paymentCreate() Request { return Request{Method: http.MethodPost, Path: "/v1/payments"} }
+func paymentCreate() Request { return Request{Method: "POST", Path: "/v1/payments"} }
 
 // operations checks each service's operations: their matches and, when
 // the scenario runs on a real backend, that the fleet can serve them.

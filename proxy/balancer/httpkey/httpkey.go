@@ -8,7 +8,6 @@
 package httpkey
 
 import (
-	"net/http"
 	"net/netip"
 	"strings"
 
@@ -41,11 +40,6 @@ func Key(h balancer.HashKey, hdr Header, remoteAddr string) (uint64, bool) {
 		return SourceIP(remoteAddr)
 	}
 	return 0, false
-}
-
-// Of is Key for an http.Request.
-func Of(h balancer.HashKey, r *http.Request) (uint64, bool) {
-	return Key(h, r.Header, r.RemoteAddr)
 }
 
 // Cookie finds the cookie called name in a Cookie field's value (RFC 6265

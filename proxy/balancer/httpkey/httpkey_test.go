@@ -36,7 +36,7 @@ func TestHashKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := Of(tt.key, tt.req)
+			got, ok := Key(tt.key, tt.req.Header, tt.req.RemoteAddr)
 			if got != tt.want || ok != tt.wantOK {
 				t.Fatalf("Key = %x, %v; want %x, %v", got, ok, tt.want, tt.wantOK)
 			}
@@ -48,7 +48,7 @@ func TestHashKeySourceIP(t *testing.T) {
 	k := balancer.HashKey{SourceIP: true}
 	key := func(remote string) uint64 {
 		t.Helper()
-		v, ok := Of(k, &http.Request{RemoteAddr: remote})
+		v, ok := Key(k, http.Header{}, remote)
 		if !ok {
 			t.Fatalf("no key for %q", remote)
 		}
