@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/secure"
 )
 
 func init() { register(newProxyCmd) }
@@ -50,7 +51,7 @@ file exits with status 2 and file:line:col for every problem.`,
 				defer f.Close()
 				opts = append(opts, proxy.WithAccessLog(f))
 			}
-			p, err := proxy.NewFromFile(configPath, opts...)
+			p, err := secure.NewFromFile(configPath, opts...)
 			if err != nil {
 				return usageErr(err)
 			}
@@ -86,7 +87,7 @@ file exits with status 2 and file:line:col for every problem.`,
 
 // runProxy serves p until ctx ends, reloading configPath on SIGHUP and when
 // the file changes.
-func runProxy(ctx context.Context, p *proxy.SecureProxy, configPath string) error {
+func runProxy(ctx context.Context, p *secure.Proxy, configPath string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/secure"
 )
 
 // TestConfigs checks each proxy's configuration for the settings the
@@ -16,7 +16,7 @@ import (
 func TestConfigs(t *testing.T) {
 	dir := t.TempDir()
 	t.Run("meshbench", func(t *testing.T) {
-		if _, err := proxy.ParseFile("m.yaml", []byte(meshbenchConfig("127.0.0.1:1", "127.0.0.1:2"))); err != nil {
+		if _, err := secure.ParseFile("m.yaml", []byte(meshbenchConfig("127.0.0.1:1", "127.0.0.1:2"))); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/secure"
 )
 
 // childEnv makes the test binary act as `meshbench proxy --config FILE`,
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 func runChildProxy(file string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	p, err := proxy.NewFromFile(file, proxy.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+	p, err := secure.NewFromFile(file, proxy.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

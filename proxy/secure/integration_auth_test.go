@@ -1,6 +1,7 @@
-package proxy
+package secure
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/auth"
 )
 
@@ -71,7 +73,11 @@ func TestJWTAndAPIKeys(t *testing.T) {
 		_, _ = w.Write(good.jwks(t))
 	}))
 	t.Cleanup(idp.Close)
-	up := upstream(t, echo("up"))
+	// The upstream answers with the credentials it received: none, as the
+	// gateway strips them.
+	up := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("Authorization")+r.Header.Get("X-Api-Key"))
+	}))
 	audit := filepath.Join(dir, "audit.jsonl")
 	h := startSecure(t, fill(authYAML, "UP", up, "JWKS", jwks, "JWKSURL", idp.URL+"/jwks", "AUDIT", audit,
 		"ACME", auth.HashAPIKey("acme-secret-key"), "GLOBEX", auth.HashAPIKey("globex-secret-key")), nil)
@@ -103,7 +109,7 @@ func TestJWTAndAPIKeys(t *testing.T) {
 		{"unknown api key", "/keys/1", []string{"X-API-Key", "acme-secret-kez"}, 401, ReasonUnauthenticated, "APIKey"},
 		{"no api key", "/keys/1", nil, 401, ReasonUnauthenticated, "APIKey"},
 		{"api key, second", "/keys/1", []string{"X-API-Key", "acme-secret-key"}, 200, "", ""},
-		{"api key, over its limit", "/keys/1", []string{"X-API-Key", "acme-secret-key"}, 429, ReasonConsumerLimited, ""},
+		{"api key, over its limit", "/keys/1", []string{"X-API-Key", "acme-secret-key"}, 429, proxy.ReasonConsumerLimited, ""},
 		{"another consumer's key", "/keys/1", []string{"X-API-Key", "globex-secret-key"}, 200, "", ""},
 	}
 	for _, c := range cases {
@@ -112,7 +118,7 @@ func TestJWTAndAPIKeys(t *testing.T) {
 			t.Errorf("%s: status %d, want %d (%s)", c.name, resp.StatusCode, c.status, body)
 			continue
 		}
-		if got := resp.Header.Get(HeaderReason); got != c.reason {
+		if got := resp.Header.Get(proxy.HeaderReason); got != c.reason {
 			t.Errorf("%s: reason %q, want %q", c.name, got, c.reason)
 		}
 		if c.detail != "" && !strings.Contains(resp.Header.Get("WWW-Authenticate"), c.detail) {
@@ -121,11 +127,8 @@ func TestJWTAndAPIKeys(t *testing.T) {
 		if c.status == 429 && resp.Header.Get("Retry-After") == "" {
 			t.Errorf("%s: 429 without Retry-After", c.name)
 		}
-		if c.status == 200 {
-			e := decodeEcho(t, body)
-			if e.Header.Get("Authorization") != "" || e.Header.Get("X-Api-Key") != "" {
-				t.Errorf("%s: credentials reached the upstream: %v", c.name, e.Header)
-			}
+		if c.status == 200 && body != "" {
+			t.Errorf("%s: credentials reached the upstream: %q", c.name, body)
 		}
 	}
 

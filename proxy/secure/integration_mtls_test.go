@@ -1,4 +1,4 @@
-package proxy
+package secure
 
 import (
 	"crypto/tls"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
@@ -176,8 +177,8 @@ func TestPeerAuthzPerRoute(t *testing.T) {
 		if resp.StatusCode != c.want {
 			t.Errorf("%s %s: status %d, want %d (%s)", c.client, c.path, resp.StatusCode, c.want, body)
 		}
-		if c.want == 403 && resp.Header.Get(HeaderReason) != ReasonPeerDenied {
-			t.Errorf("%s %s: reason %q", c.client, c.path, resp.Header.Get(HeaderReason))
+		if c.want == 403 && resp.Header.Get(proxy.HeaderReason) != ReasonPeerDenied {
+			t.Errorf("%s %s: reason %q", c.client, c.path, resp.Header.Get(proxy.HeaderReason))
 		}
 	}
 	h.sp.sec.close() // flush and close the audit file before reading it

@@ -1,4 +1,4 @@
-package proxy
+package secure
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/auth"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
@@ -209,16 +210,16 @@ clusters:
 `, "UP", up, "HASH", auth.HashAPIKey("k"))
 	h := startSecure(t, src, nil)
 	resp, _ := h.get(t, nil, h.url+"/", "X-API-Key", "k")
-	if resp.StatusCode != 401 || resp.Header.Get(HeaderReason) != "" {
-		t.Errorf("upstream 401: reason %q, want none", resp.Header.Get(HeaderReason))
+	if resp.StatusCode != 401 || resp.Header.Get(proxy.HeaderReason) != "" {
+		t.Errorf("upstream 401: reason %q, want none", resp.Header.Get(proxy.HeaderReason))
 	}
 	resp, _ = h.get(t, nil, h.url+"/", "X-API-Key", "wrong")
-	if resp.StatusCode != 401 || resp.Header.Get(HeaderReason) != ReasonUnauthenticated {
-		t.Errorf("gateway 401: reason %q", resp.Header.Get(HeaderReason))
+	if resp.StatusCode != 401 || resp.Header.Get(proxy.HeaderReason) != ReasonUnauthenticated {
+		t.Errorf("gateway 401: reason %q", resp.Header.Get(proxy.HeaderReason))
 	}
 }
 
-// benchSecureYAML is BenchmarkHandler's route with the security
+// benchSecureYAML is the core BenchmarkHandler's route with the security
 // middlewares that run on every request: API-key auth, a per-consumer
 // limit, peer authorization without rules and a fault filter that does not
 // match.
@@ -233,8 +234,9 @@ clusters:
     endpoints: [{address: "127.0.0.1:1"}]
 `
 
-// BenchmarkHandlerSecure is BenchmarkHandler with security middlewares on
-// the route: ns/op and allocs/op are the proxy's, sockets excluded.
+// BenchmarkHandlerSecure is the core's BenchmarkHandler with security
+// middlewares on the route: ns/op and allocs/op are the proxy's, sockets
+// excluded, and the case "none" is the route without middlewares.
 func BenchmarkHandlerSecure(b *testing.B) {
 	for _, v := range []struct{ name, mw string }{
 		{"none", ""},
@@ -248,7 +250,7 @@ func BenchmarkHandlerSecure(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sp, err := NewSecure(fc.Config, fc.Security, inProcess(), quiet(b), WithSeed(1))
+			sp, err := New(fc.Config, fc.Security, inProcess(), quiet(b), proxy.WithSeed(1))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -277,7 +279,7 @@ func BenchmarkHandlerSecure(b *testing.B) {
 // TestDocExampleParses keeps SecurityConfig's example configuration valid:
 // it is read from the doc comment itself.
 func TestDocExampleParses(t *testing.T) {
-	src, err := os.ReadFile("security.go")
+	src, err := os.ReadFile("config.go")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,3 +298,19 @@ func TestDocExampleParses(t *testing.T) {
 		t.Fatalf("the documented example does not parse: %v\n%s", err, yml.String())
 	}
 }
+
+// inProcess makes every cluster answer 200 without a body, in process.
+func inProcess() proxy.Option {
+	return proxy.WithTransport(func(string, http.RoundTripper) (http.RoundTripper, error) {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody, ProtoMajor: 1, ProtoMinor: 1, Request: r}, nil
+		}), nil
+	})
+}
+
+// discardWriter is a ResponseWriter that keeps nothing but its header.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}

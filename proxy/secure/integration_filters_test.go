@@ -1,14 +1,15 @@
-package proxy
+package secure
 
 import (
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy"
 )
 
 // countingUpstream answers 200 with a cacheable body and counts requests.
@@ -77,7 +78,7 @@ func TestFaultPercentagesThroughProxy(t *testing.T) {
 				switch {
 				case resp.StatusCode == 503 && i <= n:
 					aborted.Add(1)
-					if resp.Header.Get(HeaderReason) != ReasonFaultInjected {
+					if resp.Header.Get(proxy.HeaderReason) != ReasonFaultInjected {
 						untagged.Add(1)
 					}
 				case resp.StatusCode != 200:
@@ -153,63 +154,5 @@ func TestCacheThroughProxy(t *testing.T) {
 	}
 	if st := h.sp.CacheStats()["catalog"]; st.Hits != 20 || st.Invalidated == 0 {
 		t.Errorf("cache stats %+v, want 20 hits and an invalidation", st)
-	}
-}
-
-const rejectionsYAML = `
-routes:
-  - name: limited
-    match: {prefix: /limited}
-    cluster: up
-    rateLimit: {rate: 0.001, burst: 1}
-  - name: full
-    match: {prefix: /full}
-    cluster: full
-  - name: slow-try
-    match: {prefix: /slow-try}
-    cluster: hang
-    retry: {perTryTimeout: 50ms}
-  - name: slow
-    match: {prefix: /slow}
-    cluster: hang
-    timeout: 50ms
-clusters:
-  - name: up
-    endpoints: [{address: "{{UP}}"}]
-  - name: full
-    endpoints: [{address: "{{UP}}"}]
-    thresholds: {maxRequests: -1}
-  - name: hang
-    endpoints: [{address: "{{HANG}}"}]
-`
-
-// TestRejections checks the answers the proxy gives by itself through a
-// configuration file: 429 with Retry-After from the route's limiter, 503
-// with its reason when a threshold admits nothing, and 504 from the per-try
-// and the route timeouts.
-func TestRejections(t *testing.T) {
-	up := upstream(t, okHandler)
-	hang := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
-	h := startSecure(t, fill(rejectionsYAML, "UP", up, "HANG", hang), nil)
-	for _, c := range []struct {
-		name, path string
-		status     int
-		reason     string
-	}{
-		{"within the limit", "/limited", 200, ""},
-		{"over the limit", "/limited", 429, ReasonRateLimited},
-		{"threshold full", "/full", 503, ReasonOverflow},
-		{"per-try timeout", "/slow-try", 504, ReasonUpstreamTimeout},
-		{"route timeout", "/slow", 504, ReasonRequestTimeout},
-	} {
-		resp, body := h.get(t, nil, h.url+c.path)
-		if resp.StatusCode != c.status || resp.Header.Get(HeaderReason) != c.reason {
-			t.Errorf("%s: %d %q (%s), want %d %q", c.name, resp.StatusCode, resp.Header.Get(HeaderReason), body, c.status, c.reason)
-		}
-		if c.status == 429 {
-			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 {
-				t.Errorf("%s: Retry-After %q", c.name, resp.Header.Get("Retry-After"))
-			}
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package proxy
+package secure
 
 import (
 	"io"
@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy"
 )
 
 // rotationYAML is a gateway that talks to its upstream over mutual TLS with
@@ -44,7 +46,7 @@ func TestRotationUnderLoad(t *testing.T) {
 		mu      sync.Mutex
 		servers = map[string]bool{} // upstream serials the gateway saw
 	)
-	record := WithTransport(func(_ string, tr http.RoundTripper) (http.RoundTripper, error) {
+	record := proxy.WithTransport(func(_ string, tr http.RoundTripper) (http.RoundTripper, error) {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			resp, err := tr.RoundTrip(r)
 			if err == nil && resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
@@ -109,7 +111,7 @@ func TestRotationUnderLoad(t *testing.T) {
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
 					failed.Add(1)
-					t.Errorf("request %d: status %d (%s)", n, resp.StatusCode, resp.Header.Get(HeaderReason))
+					t.Errorf("request %d: status %d (%s)", n, resp.StatusCode, resp.Header.Get(proxy.HeaderReason))
 				}
 			}
 		})

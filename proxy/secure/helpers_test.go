@@ -1,4 +1,4 @@
-package proxy
+package secure
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -22,21 +24,53 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"go.uber.org/goleak"
 
+	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
-// This file holds the helpers of the security integration tests: a
-// SecureProxy started from YAML on a 127.0.0.1 listener, an in-process CA
-// with SVIDs and mutual TLS clients and upstreams, and JWT signing.
+// This file holds the helpers of the security tests: a Proxy started from
+// YAML on a 127.0.0.1 listener, upstreams, an in-process CA with SVIDs and
+// mutual TLS clients and upstreams, and JWT signing.
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// quiet is the logger of tests: errors only, to the test's output.
+func quiet(t testing.TB) proxy.Option {
+	return proxy.WithLogger(slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelError})))
+}
+
+// upstream serves h on 127.0.0.1 until the test ends and returns its
+// address.
+func upstream(t testing.TB, h http.Handler) string {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.Listener.Addr().String()
+}
+
+// named answers 200 with its name, for tests that ask which upstream
+// answered.
+func named(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, name)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // epochNow is the issuance time of test certificates: the wall clock,
 // because crypto/tls checks validity against it during handshakes.
 func epochNow() time.Time { return time.Now() }
 
-// secHarness is a SecureProxy serving on 127.0.0.1.
+// secHarness is a Proxy serving on 127.0.0.1.
 type secHarness struct {
-	sp     *SecureProxy
+	sp     *Proxy
 	addr   string
 	url    string
 	file   string
@@ -53,7 +87,7 @@ func fill(tmpl string, kv ...string) string {
 
 // startSecure writes src to a file, loads it with its security section,
 // lets edit set code fields, and serves the proxy on 127.0.0.1.
-func startSecure(t testing.TB, src string, edit func(*SecurityConfig), opts ...Option) *secHarness {
+func startSecure(t testing.TB, src string, edit func(*SecurityConfig), opts ...proxy.Option) *secHarness {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "proxy.yaml")
 	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
@@ -66,9 +100,9 @@ func startSecure(t testing.TB, src string, edit func(*SecurityConfig), opts ...O
 	if edit != nil {
 		edit(&fc.Security)
 	}
-	sp, err := NewSecure(fc.Config, fc.Security, append([]Option{quiet(t), WithSeed(1)}, opts...)...)
+	sp, err := New(fc.Config, fc.Security, append([]proxy.Option{quiet(t), proxy.WithSeed(1)}, opts...)...)
 	if err != nil {
-		t.Fatalf("NewSecure: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
