@@ -22,6 +22,14 @@
 // balancer pick, a per-try timeout, retries within a budget, or hedged
 // copies. The response streams back with hop-by-hop fields removed.
 //
+// The security layer is its own package, proxy/secure: it reads a
+// configuration file's security section and plugs proxy/mtls, proxy/auth,
+// proxy/fault and proxy/cache in through this package's exported hooks
+// (WithMiddleware, WithServerTLS, WithTLSListener, WithClusterTLS, and
+// RequestID, RecordRejection, RefuseRateLimited, RecordRefusedReload,
+// DecodeYAML and LocateErrors for answering, counting and reporting errors
+// as this package does). This package imports none of those four.
+//
 // The HTTP/1.1 wire code is its own package, proxy/h1: the server of the
 // data-plane listeners (it hands HTTP/2 connections to net/http), the
 // client and connection pool of plain-text HTTP/1.1 clusters, which also
