@@ -19,7 +19,7 @@ import (
 var ErrNoDocker = errors.New("no Docker daemon is reachable")
 
 // Environment variables that testcontainers-go reads once, at its first
-// use. meshbench's machines need both (see DESIGN.md): the reaper image
+// use. meshbench's machines need both (see docs/architecture.md): the reaper image
 // cannot be pulled, so containers are removed by meshbench itself, and
 // testcontainers must not dial the default gateway when it detects that it
 // runs inside a container.

@@ -8,7 +8,7 @@
 // Interval plus jitter.
 //
 // The Tracker does not probe anything. It is a pure state machine that is told
-// the time (see DESIGN.md): the caller asks which endpoints are due (Due,
+// the time (see docs/architecture.md): the caller asks which endpoints are due (Due,
 // NextDue), runs the probes however it likes (the proxy over HTTP, the
 // simulator in virtual time), and hands each result to Report, which applies
 // the thresholds and schedules the next probe. Nothing here reads the clock,

@@ -1,5 +1,5 @@
 // Package purity checks that a policy package is a pure state machine that
-// is told the time (DESIGN.md): its non-test sources must not read the wall
+// is told the time (docs/architecture.md): its non-test sources must not read the wall
 // clock, sleep, start goroutines, use channels, do I/O or draw from a global
 // random source. The policy packages call Check from a test, so the rule the
 // simulator depends on is enforced by `go test`, not by review.

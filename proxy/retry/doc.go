@@ -2,7 +2,7 @@
 // tried again, and when a slow one deserves a hedged copy.
 //
 // It holds three independent policies, each a pure state machine that is told
-// the time (see DESIGN.md): nothing here reads the clock, sleeps, starts a
+// the time (see docs/architecture.md): nothing here reads the clock, sleeps, starts a
 // goroutine or does I/O, so the simulator and the proxy run the same objects.
 //
 //   - Policy classifies an attempt's Outcome with the retry_on conditions of
