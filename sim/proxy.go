@@ -46,7 +46,10 @@ type exchange struct {
 	src   int32 // node the attempts leave from
 	key   uint64
 	req   lifecycle.Request
-	live  []*attempt // tries out, or whose answer the lifecycle holds
+	// tries are the attempts out, or whose answer the lifecycle holds, by
+	// their try number modulo lifecycle.MaxLive: the lifecycle never has
+	// more than that many, and their numbers are consecutive.
+	tries [lifecycle.MaxLive]*attempt
 	timer timerNode[exchange]
 
 	// Client requests (load >= 0).
@@ -124,7 +127,7 @@ func (m *model) newExchange() *exchange {
 		m.freeEx = m.freeEx[:n-1]
 		return ex
 	}
-	ex := &exchange{id: int32(len(m.exchanges)), live: make([]*attempt, 0, 2)}
+	ex := &exchange{id: int32(len(m.exchanges))}
 	ex.timer.obj = ex
 	m.exchanges = append(m.exchanges, ex)
 	return ex
@@ -135,7 +138,7 @@ func (m *model) newExchange() *exchange {
 func (m *model) freeExchange(ex *exchange) {
 	ex.gen++
 	ex.cl, ex.route, ex.parent = nil, nil, nil
-	ex.live = ex.live[:0]
+	ex.tries = [lifecycle.MaxLive]*attempt{}
 	ex.timer = timerNode[exchange]{obj: ex}
 	m.freeEx = append(m.freeEx, ex)
 }
@@ -206,22 +209,19 @@ func (m *model) sendTry(ex *exchange, s *lifecycle.Action) {
 		a.timer.obj = a
 		m.addAttTimer(c.perTryTL, &a.timer, a.deadline)
 	}
-	ex.live = append(ex.live, a)
+	ex.tries[uint(s.Try-1)%lifecycle.MaxLive] = a
 	m.transmit(a)
 }
 
 // take unlinks the attempt of try from ex.
 func (ex *exchange) take(try int) *attempt {
-	for i, a := range ex.live {
-		if a.try == try {
-			last := len(ex.live) - 1
-			ex.live[i] = ex.live[last]
-			ex.live[last] = nil
-			ex.live = ex.live[:last]
-			return a
-		}
+	slot := &ex.tries[uint(try-1)%lifecycle.MaxLive]
+	a := *slot
+	if a == nil || a.try != try {
+		return nil
 	}
-	return nil
+	*slot = nil
+	return a
 }
 
 // stopWaiting ends the proxy's hold on a: its per-try timer goes, and its
@@ -278,11 +278,9 @@ func (m *model) timedOut(ex *exchange) {
 	m.drive(ex)
 }
 
-// complete hands ex's answer to whoever made the request.
+// complete hands ex's answer to whoever made the request. The lifecycle
+// has stopped every try before it answers, so none is left out.
 func (m *model) complete(ex *exchange, o outcome, rep *replica) {
-	for len(ex.live) > 0 { // nothing is left out after an answer; a guard
-		m.stopWaiting(ex.take(ex.live[len(ex.live)-1].try))
-	}
 	if l := ex.timer.list; l != nil {
 		l.remove(&ex.timer)
 	}
