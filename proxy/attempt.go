@@ -30,6 +30,7 @@ type attempt struct {
 	fail      lifecycle.Failure // how it failed when resp is nil
 	gone      bool              // the client left while it was out
 	async     bool              // it runs on a goroutine of its own (hedging)
+	back      bool              // that goroutine has reported; until then only it touches resp and err
 	cancelled bool              // the lifecycle stopped waiting for it
 	done      bool              // finished or dropped
 }

@@ -120,6 +120,7 @@ func (x *exchange) await() {
 	select {
 	case t := <-x.results:
 		x.running--
+		t.back = true
 		if t.cancelled {
 			t.drop()
 			return
@@ -183,7 +184,7 @@ func (x *exchange) cancelTry(id int) {
 	if t == nil {
 		return
 	}
-	if t.resp == nil && t.async {
+	if t.async && !t.back {
 		t.cancelled = true
 		t.cancel(errHedgeLost)
 		return
