@@ -2,42 +2,15 @@ package discovery
 
 import (
 	"cmp"
-	"fmt"
-	"net"
 	"slices"
-	"strconv"
+
+	"github.com/meshbench/meshbench/proxy/upstream"
 )
 
-// Endpoint is one upstream instance as discovery reports it.
-type Endpoint struct {
-	// ID is the endpoint's stable identity; empty means Address.
-	ID string `json:"id,omitempty" yaml:"id,omitempty"`
-	// Address is the dial address, host:port.
-	Address string `json:"address" yaml:"address"`
-	// Zone is the endpoint's locality, for zone-aware balancing.
-	Zone string `json:"zone,omitempty" yaml:"zone,omitempty"`
-	// Weight is the load-balancing weight; 0 means 1.
-	Weight int `json:"weight,omitempty" yaml:"weight,omitempty"`
-}
-
-// Validate reports whether e has a usable host:port address and a
-// non-negative weight.
-func (e Endpoint) Validate() error {
-	host, port, err := net.SplitHostPort(e.Address)
-	if err != nil {
-		return fmt.Errorf("endpoint %q: address: %w", e.Address, err)
-	}
-	if host == "" {
-		return fmt.Errorf("endpoint %q: address has no host", e.Address)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
-		return fmt.Errorf("endpoint %q: port %q is not in 1..65535", e.Address, port)
-	}
-	if e.Weight < 0 {
-		return fmt.Errorf("endpoint %q: weight %d is negative", e.Address, e.Weight)
-	}
-	return nil
-}
+// Endpoint is one upstream instance as discovery reports it. It is
+// upstream.Endpoint, which configuration also lists, so that packages that
+// must not depend on discovery's I/O (proxy/config) can name it.
+type Endpoint = upstream.Endpoint
 
 // Normalize returns a copy of eps with defaults filled in (ID from Address,
 // Weight 1), sorted by ID, with later duplicates of an ID dropped. Providers
