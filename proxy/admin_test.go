@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/discovery"
 )
 
@@ -24,7 +25,7 @@ func adminGet(t *testing.T, p *Proxy, path string) (int, string) {
 
 func TestAdminAPI(t *testing.T) {
 	up := upstream(t, echo("up"))
-	cfg := oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up), CircuitBreaker: &BreakerConfig{}}, Policy{})
+	cfg := oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up), CircuitBreaker: &config.BreakerConfig{}}, config.Policy{})
 	cfg.Registry.Enabled = true
 	var logs bytes.Buffer
 	h := start(t, cfg, WithAccessLog(&logs))
@@ -34,8 +35,8 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("/ready %d %q", code, body)
 	}
 	code, body := adminGet(t, h.p, "/config")
-	var got Config
-	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || got.Routes[0].Timeout.D() != DefaultRouteTimeout {
+	var got config.Config
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || got.Routes[0].Timeout.D() != config.DefaultRouteTimeout {
 		t.Errorf("/config %d %v: %.200s", code, err, body)
 	}
 	code, body = adminGet(t, h.p, "/clusters")

@@ -112,14 +112,14 @@ func (x *exchange) prepareRequest() {
 	setForwarded(h, in, st.clientIP)
 	h[HeaderRequestID] = st.idHeader
 
-	p := rt.rewrite.rewritePath(st.path)
+	p := rt.rewrite.Path(st.path)
 	x.url = url.URL{Scheme: x.c.scheme, Path: p, RawQuery: in.URL.RawQuery}
 	if p == in.URL.Path {
 		x.url.RawPath = in.URL.RawPath
 	}
 	host := in.Host
-	if rt.rewrite.host != "" {
-		host = rt.rewrite.host
+	if h := rt.rewrite.Host(); h != "" {
+		host = h
 	}
 	x.tmpl = &http.Request{
 		Method:     in.Method,
@@ -149,7 +149,7 @@ func (x *exchange) newRequest(t *attempt, timeout time.Duration, fresh bool) *ht
 	u := x.url
 	u.Host = t.ep.addr
 	out.URL = &u
-	if x.rt.rewrite.hostFromEndpoint {
+	if x.rt.rewrite.HostFromEndpoint() {
 		out.Host = t.ep.addr
 	}
 	if fresh {

@@ -5,12 +5,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/proxy/health"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
@@ -22,7 +24,7 @@ import (
 // cluster is where they meet the clock (time.Now() at every call) and I/O.
 type cluster struct {
 	name   string
-	cfg    ClusterConfig // defaults applied
+	cfg    config.ClusterConfig // defaults applied
 	env    *env
 	scheme string
 
@@ -33,8 +35,8 @@ type cluster struct {
 	// thresholds, breaker, outlier detection, concurrency limiter and
 	// which endpoints may be picked.
 	lc       lifecycle.Cluster
-	health   *health.Tracker // nil: no active health checks
-	hcOK     [][2]int        // expected status ranges
+	health   *health.Tracker      // nil: no active health checks
+	hcOK     []config.StatusRange // statuses of a healthy probe
 	provider discovery.Provider
 
 	mu   sync.Mutex // guards eps, view swaps and the health rng
@@ -255,3 +257,5 @@ func (c *cluster) snapshotEndpoints() []*endpoint {
 	})
 	return out
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 type staticResolver map[string][]string
@@ -33,7 +35,7 @@ func TestDiscoveryDrivesClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := newEvents()
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Discovery: &DiscoveryConfig{Type: "file", Path: path}}, Policy{}), ev.option())
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Discovery: &config.DiscoveryConfig{Type: "file", Path: path}}, config.Policy{}), ev.option())
 		if _, body := h.get(t, "/"); decodeEcho(t, body).Name != "a" {
 			t.Fatalf("before the change: %s", body)
 		}
@@ -55,7 +57,7 @@ func TestDiscoveryDrivesClusters(t *testing.T) {
 	t.Run("dns", func(t *testing.T) {
 		host, port, _ := net.SplitHostPort(a)
 		p, _ := strconv.Atoi(port)
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Discovery: &DiscoveryConfig{Type: "dns", Host: "payments.test", Port: p}}, Policy{}),
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Discovery: &config.DiscoveryConfig{Type: "dns", Host: "payments.test", Port: p}}, config.Policy{}),
 			WithResolver(staticResolver{"payments.test": {host}}))
 		if resp, body := h.get(t, "/"); resp.StatusCode != 200 || decodeEcho(t, body).Name != "a" {
 			t.Fatalf("%d %s", resp.StatusCode, body)

@@ -3,12 +3,19 @@
 //
 // # Shape
 //
-// New compiles a Config into an immutable snapshot of routes and clusters.
-// Every request takes a reference to the snapshot current when it arrives, so
-// Reload swaps in a new snapshot without disturbing requests in flight; a
-// cluster whose configuration did not change is carried over with its
-// connections, endpoint health, ejections and balancer state, and a retired
-// cluster is closed only when the last request of the snapshots using it has
+// The configuration is the package proxy/config: its types, defaults,
+// loading and validation, and the policy objects, matches and rewrites a
+// configuration describes (config.ClusterConfig.Policies,
+// config.Policy.Policies, config.MatchConfig.Compile), which the simulator
+// builds from the same configuration. New validates a config.Config, takes
+// those objects and adds what only a running proxy has (connection pools,
+// discovery providers, TLS and transport hooks, middleware chains), making
+// an immutable snapshot of routes and clusters. Every request takes a
+// reference to the snapshot current when it arrives, so Reload swaps in a
+// new snapshot without disturbing requests in flight; a cluster whose
+// configuration did not change is carried over with its connections,
+// endpoint health, ejections and balancer state, and a retired cluster is
+// closed only when the last request of the snapshots using it has
 // finished. An invalid configuration is refused as a whole and the running
 // one keeps serving.
 //
@@ -26,9 +33,10 @@
 // configuration file's security section and plugs proxy/mtls, proxy/auth,
 // proxy/fault and proxy/cache in through this package's exported hooks
 // (WithMiddleware, WithServerTLS, WithTLSListener, WithClusterTLS, and
-// RequestID, RecordRejection, RefuseRateLimited, RecordRefusedReload,
-// DecodeYAML and LocateErrors for answering, counting and reporting errors
-// as this package does). This package imports none of those four.
+// RequestID, RecordRejection, RefuseRateLimited and RecordRefusedReload for
+// answering and counting errors as this package does; config.DecodeYAML and
+// config.LocateErrors report its own section's errors as the core's). This
+// package imports none of those four.
 //
 // The HTTP/1.1 wire code is its own package, proxy/h1: the server of the
 // data-plane listeners (it hands HTTP/2 connections to net/http), the

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
@@ -96,12 +97,12 @@ func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 		snap.release()
 		return false, false
 	}
-	rt, path := snap.findBy(q.method, hostKey(q.host), q.path, q, e.inbound)
+	rt, path := snap.findBy(q.method, config.HostKey(q.host), q.path, q, e.inbound)
 	if rt == nil || !rt.fast {
 		snap.release()
 		return false, false
 	}
-	upPath := rt.rewrite.rewritePath(path)
+	upPath := rt.rewrite.Path(path)
 	if !plainPath(upPath) {
 		snap.release()
 		return false, false
@@ -337,10 +338,10 @@ func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, s *
 	}
 	host := q.host
 	switch {
-	case x.rt.rewrite.hostFromEndpoint:
+	case x.rt.rewrite.HostFromEndpoint():
 		host = a.ep.addr
-	case x.rt.rewrite.host != "":
-		host = x.rt.rewrite.host
+	case x.rt.rewrite.Host() != "":
+		host = x.rt.rewrite.Host()
 	}
 
 	cause := errRouteTimeout

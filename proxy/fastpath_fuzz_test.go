@@ -13,6 +13,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/balancer/httpkey"
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 )
 
@@ -144,7 +145,7 @@ func FuzzFastPathRequest(f *testing.F) {
 			t.Fatalf("fast path read %+v, general path %s %q host %q query %q length %d close %v",
 				q, r.Method, r.URL.Path, r.Host, r.URL.RawQuery, r.ContentLength, r.Close)
 		}
-		if cleanPath(r.URL.Path) != q.path {
+		if config.CleanPath(r.URL.Path) != q.path {
 			t.Fatalf("fast path took the unclean path %q", q.path)
 		}
 		ids := r.Header[HeaderRequestID]
@@ -156,13 +157,13 @@ func FuzzFastPathRequest(f *testing.F) {
 			t.Fatalf("deadline: fast path %v %v, general path %v %v %v", q.budget, q.hasBudget, budget, ok, err)
 		}
 		for k := range r.Header {
-			a, aok := headerFields(r.Header).joined(k)
-			b, bok := q.joined(k)
+			a, aok := headerFields(r.Header).Joined(k)
+			b, bok := q.Joined(k)
 			if a != b || aok != bok {
 				t.Fatalf("field %s: general path %q, fast path %q", k, a, b)
 			}
 		}
-		if _, ok := q.joined("Host"); ok {
+		if _, ok := q.Joined("Host"); ok {
 			t.Fatal("Host among the fields routes match")
 		}
 		for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}, {Cookie: "sid"}} {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // scriptedUpstream is an HTTP/1.1 upstream that records every request as it
@@ -154,7 +156,7 @@ type servedProxy struct {
 	reg  *prometheus.Registry
 }
 
-func serveProxy(t *testing.T, cfg Config, opts ...Option) *servedProxy {
+func serveProxy(t *testing.T, cfg config.Config, opts ...Option) *servedProxy {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	p, err := New(cfg, append([]Option{quiet(t), WithSeed(1), WithMetricsRegistry(reg)}, opts...)...)
@@ -299,21 +301,21 @@ const plainOK = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 
 // everything to the general path fails here too.
 func TestFastPathMatchesGeneralPath(t *testing.T) {
 	upFast, upSlow := startScriptedUpstream(t), startScriptedUpstream(t)
-	config := func(up string) Config {
-		return Config{
-			Clusters: []ClusterConfig{{Name: "up", Endpoints: eps(up)}},
-			Routes: []RouteConfig{
-				{Name: "retrying", Match: MatchConfig{Prefix: "/retry"}, Cluster: "up", Policy: Policy{Retry: RetryConfig{Attempts: 2}}},
-				{Name: "strip", Match: MatchConfig{Prefix: "/strip/"}, Cluster: "up", Rewrite: RewriteConfig{StripPrefix: true, Host: "inner.test"}},
-				{Name: "byheader", Match: MatchConfig{Prefix: "/", Headers: []HeaderMatchConfig{{Name: "x-canary", Exact: "a,b"}}}, Cluster: "up",
-					Rewrite: RewriteConfig{Prefix: "/canary/"}},
-				{Name: "all", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
+	cfgFor := func(up string) config.Config {
+		return config.Config{
+			Clusters: []config.ClusterConfig{{Name: "up", Endpoints: eps(up)}},
+			Routes: []config.RouteConfig{
+				{Name: "retrying", Match: config.MatchConfig{Prefix: "/retry"}, Cluster: "up", Policy: config.Policy{Retry: config.RetryConfig{Attempts: 2}}},
+				{Name: "strip", Match: config.MatchConfig{Prefix: "/strip/"}, Cluster: "up", Rewrite: config.RewriteConfig{StripPrefix: true, Host: "inner.test"}},
+				{Name: "byheader", Match: config.MatchConfig{Prefix: "/", Headers: []config.HeaderMatchConfig{{Name: "x-canary", Exact: "a,b"}}}, Cluster: "up",
+					Rewrite: config.RewriteConfig{Prefix: "/canary/"}},
+				{Name: "all", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"},
 			},
 		}
 	}
 	var logFast, logSlow syncBuffer
-	fast := serveProxy(t, config(upFast.addr()), WithAccessLog(&logFast))
-	slow := serveProxy(t, config(upSlow.addr()), withoutFastPath(), WithAccessLog(&logSlow))
+	fast := serveProxy(t, cfgFor(upFast.addr()), WithAccessLog(&logFast))
+	slow := serveProxy(t, cfgFor(upSlow.addr()), withoutFastPath(), WithAccessLog(&logSlow))
 
 	get := func(target string, fields ...string) string {
 		return "GET " + target + " HTTP/1.1\r\nHost: shop.test\r\n" + strings.Join(fields, "") + "\r\n"
@@ -552,17 +554,17 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 	post := "POST /pay HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 12\r\n\r\n{\"amount\":7}"
 	cases := []struct {
 		name   string
-		route  func(up string) (RouteConfig, ClusterConfig)
+		route  func(up string) (config.RouteConfig, config.ClusterConfig)
 		answer func(string) string
 		script []string // answers in turn (the last repeats), hangUp for one that never comes
 		steps  []step
 	}{
 		{
 			name: "route rate limit",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
-						Policy: Policy{RateLimit: &RateLimitConfig{Rate: 0.001, Burst: 2}}},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 2}}},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			answer: ok,
 			steps: []step{{req: get, status: 200}, {req: get, status: 200},
@@ -570,11 +572,11 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 		},
 		{
 			name: "consumer rate limit by header",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
-						Policy: Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "header:X-Api-Key",
-							RateLimitConfig: RateLimitConfig{Rate: 0.001, Burst: 1}}}},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: config.Policy{ConsumerRateLimit: &config.ConsumerRateLimitConfig{Key: "header:X-Api-Key",
+							RateLimitConfig: config.RateLimitConfig{Rate: 0.001, Burst: 1}}}},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			answer: ok,
 			steps: []step{{req: get, status: 200}, {req: get, status: 429, reason: ReasonConsumerLimited},
@@ -582,19 +584,19 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 		},
 		{
 			name: "route timeout",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
-						Policy: Policy{Timeout: Duration(50 * time.Millisecond)}},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: config.Policy{Timeout: config.Duration(50 * time.Millisecond)}},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			answer: hang,
 			steps:  []step{{req: get, status: 504, reason: ReasonRequestTimeout}},
 		},
 		{
 			name: "caller deadline",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			answer: hang,
 			steps: []step{{req: strings.Replace(get, "\r\n\r\n", "\r\n"+HeaderDeadline+": 40\r\n\r\n", 1),
@@ -602,19 +604,19 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 		},
 		{
 			name: "connection refused",
-			route: func(string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
-					ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))}
+			route: func(string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"},
+					config.ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))}
 			},
 			answer: ok,
 			steps:  []step{{req: get, status: 503, reason: ReasonConnectFailure}},
 		},
 		{
 			name: "breaker opens",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
-					ClusterConfig{Name: "up", Endpoints: eps(up),
-						CircuitBreaker: &BreakerConfig{ConsecutiveFailures: 2, SleepWindow: Duration(time.Hour)}}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up),
+						CircuitBreaker: &config.BreakerConfig{ConsecutiveFailures: 2, SleepWindow: config.Duration(time.Hour)}}
 			},
 			answer: func(string) string { return "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n" },
 			steps: []step{{req: get, status: 500}, {req: get, status: 500},
@@ -622,18 +624,18 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 		},
 		{
 			name: "retried after 503",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			script: []string{"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", plainOK},
 			steps:  []step{{req: post, status: 200}},
 		},
 		{
 			name: "retried after a long 503 and a chunked 502",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			script: []string{"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat("x", 5000),
 				"HTTP/1.1 502 Bad Gateway\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n", plainOK},
@@ -641,68 +643,68 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 		},
 		{
 			name: "retries run out",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(2, 0)},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(2, 0)},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			script: []string{"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy"},
 			steps:  []step{{req: get, status: 503}},
 		},
 		{
 			name: "retried after a reset",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			script: []string{"", plainOK},
 			steps:  []step{{req: post, status: 200}},
 		},
 		{
 			name: "retried on another endpoint after a refused connection",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 0)},
 					// Port 1 refuses, and sorts before any ephemeral port,
 					// so that both proxies try the endpoints in one order.
-					ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1", up)}
+					config.ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1", up)}
 			},
 			script: []string{plainOK},
 			steps:  []step{{req: get, status: 200}, {req: get, status: 200}, {req: get, status: 200}},
 		},
 		{
 			name: "per-try timeout",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 50*time.Millisecond)},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: retrying(3, 50*time.Millisecond)},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			script: []string{hangUpMark, plainOK},
 			steps:  []step{{req: post, status: 200}},
 		},
 		{
 			name: "body too long to replay",
-			route: func(up string) (RouteConfig, ClusterConfig) {
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
 				p := retrying(3, 0)
 				p.Retry.BufferBytes = 4
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: p},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: p},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			script: []string{"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", plainOK},
 			steps:  []step{{req: post, status: 503}},
 		},
 		{
 			name: "hashed by header",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up",
-						Policy: Policy{HashKey: HashKeyConfig{Header: "X-Api-Key"}}},
-					ClusterConfig{Name: "up", Endpoints: eps(up), Balancer: BalancerConfig{Type: "ring_hash"}}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up",
+						Policy: config.Policy{HashKey: config.HashKeyConfig{Header: "X-Api-Key"}}},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up), Balancer: config.BalancerConfig{Type: "ring_hash"}}
 			},
 			answer: ok,
 			steps:  []step{{req: get, status: 200}, {req: strings.Replace(get, "k1", "k2", 1), status: 200}},
 		},
 		{
 			name: "client leaves",
-			route: func(up string) (RouteConfig, ClusterConfig) {
-				return RouteConfig{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: "up"},
-					ClusterConfig{Name: "up", Endpoints: eps(up)}
+			route: func(up string) (config.RouteConfig, config.ClusterConfig) {
+				return config.RouteConfig{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"},
+					config.ClusterConfig{Name: "up", Endpoints: eps(up)}
 			},
 			answer: hang,
 			steps:  []step{{req: get, leave: true}},
@@ -740,7 +742,7 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 				if i == 1 {
 					opts = append(opts, withoutFastPath())
 				}
-				proxies[i] = serveProxy(t, Config{Clusters: []ClusterConfig{cc}, Routes: []RouteConfig{rc}}, opts...)
+				proxies[i] = serveProxy(t, config.Config{Clusters: []config.ClusterConfig{cc}, Routes: []config.RouteConfig{rc}}, opts...)
 			}
 			// First of the cleanups: a hanging upstream lets go, then the
 			// proxies shut down, then the upstreams.
@@ -790,9 +792,9 @@ func TestFastPathFailuresMatchGeneralPath(t *testing.T) {
 
 // retrying is a policy of attempts tries on 5xx answers, resets and
 // refused connections, with a short back-off.
-func retrying(attempts int, perTry time.Duration) Policy {
-	return Policy{Retry: RetryConfig{Attempts: attempts, RetryOn: []string{"5xx", "reset", "connect-failure"},
-		PerTryTimeout: Duration(perTry), BackoffBase: Duration(time.Millisecond)}}
+func retrying(attempts int, perTry time.Duration) config.Policy {
+	return config.Policy{Retry: config.RetryConfig{Attempts: attempts, RetryOn: []string{"5xx", "reset", "connect-failure"},
+		PerTryTimeout: config.Duration(perTry), BackoffBase: config.Duration(time.Millisecond)}}
 }
 
 // leaveEarly sends a request whose upstream never answers and closes the
@@ -844,7 +846,7 @@ func TestFastPathOverTLS(t *testing.T) {
 		if !fast {
 			opts = append(opts, withoutFastPath())
 		}
-		p := serveProxy(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, Policy{}), opts...)
+		p := serveProxy(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, config.Policy{}), opts...)
 		c, err := tls.Dial("tcp", p.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
 		if err != nil {
 			t.Fatal(err)
@@ -879,7 +881,7 @@ func TestFastPathPipelined(t *testing.T) {
 		echo := line + "|" + body
 		return "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(echo)) + "\r\n\r\n" + echo
 	})
-	p := serveProxy(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, Policy{}))
+	p := serveProxy(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, config.Policy{}))
 	c, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)

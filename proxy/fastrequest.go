@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 )
 
@@ -40,8 +41,8 @@ type fastReq struct {
 	hasXFP, hasXFH bool
 }
 
-// joined makes fastReq a fieldSource for routing.
-func (q *fastReq) joined(name string) (string, bool) {
+// Joined makes fastReq the fields a route match reads (config.Fields).
+func (q *fastReq) Joined(name string) (string, bool) {
 	v, found := "", false
 	for i := range q.fields {
 		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
@@ -78,7 +79,7 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 		return false
 	}
 	path, query, hasQuery := strings.Cut(target, "?")
-	if !plainPath(path) || hasQuery && !plainQuery(query) || cleanPath(path) != path {
+	if !plainPath(path) || hasQuery && !plainQuery(query) || config.CleanPath(path) != path {
 		return false
 	}
 	*q = fastReq{method: method, target: target, path: path, query: query, fields: q.fields[:0], lastXFF: -1, lastVia: -1}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestRemoveHopByHop(t *testing.T) {
@@ -67,9 +69,9 @@ func TestForwardedHeaders(t *testing.T) {
 		w.Header().Set("Keep-Alive", "timeout=1")
 		echo("up")(w, r)
 	}))
-	h := start(t, Config{
-		Clusters: []ClusterConfig{{Name: "up", Endpoints: eps(up)}},
-		Routes:   []RouteConfig{{Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: Policy{Timeout: Duration(5 * time.Second)}}},
+	h := start(t, config.Config{
+		Clusters: []config.ClusterConfig{{Name: "up", Endpoints: eps(up)}},
+		Routes:   []config.RouteConfig{{Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: config.Policy{Timeout: config.Duration(5 * time.Second)}}},
 	})
 
 	t.Run("request fields", func(t *testing.T) {

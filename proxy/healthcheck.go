@@ -96,7 +96,7 @@ func (c *cluster) probeOnce(ctx context.Context, addr, path string, timeout time
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	for _, r := range c.hcOK {
-		if resp.StatusCode >= r[0] && resp.StatusCode <= r[1] {
+		if r.Contains(resp.StatusCode) {
 			return true
 		}
 	}

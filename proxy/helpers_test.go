@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/discovery"
 )
 
@@ -93,7 +94,7 @@ type harness struct {
 	client *http.Client
 }
 
-func start(t testing.TB, cfg Config, opts ...Option) *harness {
+func start(t testing.TB, cfg config.Config, opts ...Option) *harness {
 	t.Helper()
 	opts = append([]Option{quiet(t), WithSeed(1)}, opts...)
 	p, err := New(cfg, opts...)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // rawExchange writes a raw request and reads the status line's code.
@@ -36,8 +38,8 @@ func rawExchange(t *testing.T, addr, raw string) int {
 
 func TestBadInput(t *testing.T) {
 	up := upstream(t, echo("up"))
-	cfg := oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up)}, Policy{})
-	cfg.Server = ServerConfig{MaxHeaderBytes: 4 << 10, MaxBodyBytes: 1 << 10, ReadHeaderTimeout: Duration(100 * time.Millisecond)}
+	cfg := oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up)}, config.Policy{})
+	cfg.Server = config.ServerConfig{MaxHeaderBytes: 4 << 10, MaxBodyBytes: 1 << 10, ReadHeaderTimeout: config.Duration(100 * time.Millisecond)}
 	h := start(t, cfg)
 	tests := []struct {
 		name   string
@@ -98,9 +100,9 @@ func TestPanicRecovery(t *testing.T) {
 			})
 		}, nil
 	}
-	cfg := Config{
-		Clusters: []ClusterConfig{{Name: "up", Endpoints: eps(up)}},
-		Routes:   []RouteConfig{{Match: MatchConfig{Prefix: "/"}, Cluster: "up", Policy: Policy{Middlewares: []MiddlewareConfig{{Name: "panicky"}}}}},
+	cfg := config.Config{
+		Clusters: []config.ClusterConfig{{Name: "up", Endpoints: eps(up)}},
+		Routes:   []config.RouteConfig{{Match: config.MatchConfig{Prefix: "/"}, Cluster: "up", Policy: config.Policy{Middlewares: []config.MiddlewareConfig{{Name: "panicky"}}}}},
 	}
 	h := start(t, cfg, WithMiddleware("panicky", panicky))
 	resp, _ := h.get(t, "/panic")

@@ -4,13 +4,15 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestMiddlewareParams(t *testing.T) {
 	type headerConfig struct {
-		Name  string   `yaml:"name"`
-		Value string   `yaml:"value"`
-		TTL   Duration `yaml:"ttl"`
+		Name  string          `yaml:"name"`
+		Value string          `yaml:"value"`
+		TTL   config.Duration `yaml:"ttl"`
 	}
 	var got headerConfig
 	setHeader := func(route string, params map[string]any) (Middleware, error) {
@@ -37,7 +39,7 @@ routes:
       - name: set-header
         params: {name: X-Tag, value: blue, ttl: 2s}
 `
-	cfg, err := ParseConfig("mw.yaml", []byte(yml))
+	cfg, err := config.Parse("mw.yaml", []byte(yml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ routes:
 	}
 
 	bad := cfg
-	bad.Routes = []RouteConfig{{Name: "x", Cluster: "up", Policy: Policy{Middlewares: []MiddlewareConfig{{Name: "set-header", Params: map[string]any{"colour": "red"}}}}}}
+	bad.Routes = []config.RouteConfig{{Name: "x", Cluster: "up", Policy: config.Policy{Middlewares: []config.MiddlewareConfig{{Name: "set-header", Params: map[string]any{"colour": "red"}}}}}}
 	if err := h.p.Reload(bad); err == nil {
 		t.Error("unknown middleware param accepted")
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/proxy/h1"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
@@ -72,7 +73,7 @@ func (e *env) event(ev Event) {
 // problem is reported, as *ConfigError values joined), resolves the
 // clusters' endpoints and starts their discovery watches, outlier sweeps and
 // health checks. It does not listen; see Serve and Run.
-func New(cfg Config, opts ...Option) (*Proxy, error) {
+func New(cfg config.Config, opts ...Option) (*Proxy, error) {
 	p := &Proxy{servers: map[server]struct{}{}}
 	for _, o := range opts {
 		o(&p.opts)
@@ -144,7 +145,7 @@ func (p *Proxy) AdminHandler() http.Handler { return p.admin }
 func (p *Proxy) Registry() *discovery.Store { return p.store }
 
 // Config returns the configuration in effect, with defaults applied.
-func (p *Proxy) Config() Config { return p.snap.Load().cfg }
+func (p *Proxy) Config() config.Config { return p.snap.Load().cfg }
 
 // Reload applies cfg without dropping requests: the new routes and
 // clusters take every request that starts after Reload returns, requests in
@@ -153,7 +154,7 @@ func (p *Proxy) Config() Config { return p.snap.Load().cfg }
 // ejections, balancer state). An invalid cfg is refused with the same errors
 // New reports and the running configuration keeps serving. Listener
 // addresses and server timeouts apply to listeners started afterwards.
-func (p *Proxy) Reload(cfg Config) error {
+func (p *Proxy) Reload(cfg config.Config) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.shut {
@@ -194,7 +195,7 @@ func (p *Proxy) RecordRefusedReload(err error) {
 
 // ReloadFile loads a configuration file and applies it with Reload.
 func (p *Proxy) ReloadFile(path string) error {
-	cfg, err := LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return err
 	}
@@ -323,7 +324,7 @@ func tlsNextProtos(protos []string) []string {
 
 // h1Server makes the HTTP/1.1 server of a data listener, with the fast
 // path when h is an entry without handler middlewares.
-func (p *Proxy) h1Server(h http.Handler, sc ServerConfig, srv *http.Server, h2c bool) *h1.Server {
+func (p *Proxy) h1Server(h http.Handler, sc config.ServerConfig, srv *http.Server, h2c bool) *h1.Server {
 	cfg := h1.ServerConfig{
 		ReadHeaderTimeout: sc.ReadHeaderTimeout.D(),
 		ReadTimeout:       sc.ReadTimeout.D(),
@@ -411,7 +412,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if cfg.Admin != "" {
 		svcs = append(svcs, svc{cfg.Admin, p.ServeAdmin})
 	}
-	if cfg.Mode == ModeSidecar && cfg.Sidecar.Inbound.Listen != "" {
+	if cfg.Mode == config.ModeSidecar && cfg.Sidecar.Inbound.Listen != "" {
 		svcs = append(svcs, svc{cfg.Sidecar.Inbound.Listen, p.ServeInbound})
 	}
 	var lns []net.Listener

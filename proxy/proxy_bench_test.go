@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // BenchmarkProxy measures the hot path: a GET through the proxy to an
@@ -43,20 +45,20 @@ func BenchmarkProxy(b *testing.B) {
 	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
 	variants := []struct {
 		name string
-		cfg  Config
+		cfg  config.Config
 		tls  bool
 		opts []Option
 	}{
-		{name: "minimal", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{})},
-		{name: "general", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{}), opts: []Option{withoutFastPath()}},
-		{name: "tls", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr)}, Policy{}), tls: true},
-		{name: "policies", cfg: oneRoute(ClusterConfig{Name: "up", Endpoints: eps(addr, up2.Listener.Addr().String()),
-			Balancer:       BalancerConfig{Type: "least_request"},
-			CircuitBreaker: &BreakerConfig{},
-			Outlier:        &OutlierConfig{},
-		}, Policy{
-			Retry:     RetryConfig{Attempts: 2},
-			RateLimit: &RateLimitConfig{Rate: 1e9, Burst: 1 << 20},
+		{name: "minimal", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{})},
+		{name: "general", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{}), opts: []Option{withoutFastPath()}},
+		{name: "tls", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{}), tls: true},
+		{name: "policies", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr, up2.Listener.Addr().String()),
+			Balancer:       config.BalancerConfig{Type: "least_request"},
+			CircuitBreaker: &config.BreakerConfig{},
+			Outlier:        &config.OutlierConfig{},
+		}, config.Policy{
+			Retry:     config.RetryConfig{Attempts: 2},
+			RateLimit: &config.RateLimitConfig{Rate: 1e9, Burst: 1 << 20},
 		})},
 	}
 	for _, v := range variants {
@@ -158,7 +160,7 @@ func runLoad(n int, parallel bool, f func()) {
 // through Handler() to an in-process RoundTripper, so ns/op and allocs/op
 // are the proxy's (plus the fake upstream's response value).
 func BenchmarkHandler(b *testing.B) {
-	p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, Policy{}), inProcess(), quiet(b), WithSeed(1))
+	p, err := New(oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, config.Policy{}), inProcess(), quiet(b), WithSeed(1))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,18 +8,20 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestReloadUnderLoad(t *testing.T) {
 	blue := upstream(t, echo("blue"))
 	green := upstream(t, echo("green"))
-	config := func(target string, timeout time.Duration) Config {
-		return Config{
-			Clusters: []ClusterConfig{{Name: "blue", Endpoints: eps(blue)}, {Name: "green", Endpoints: eps(green)}},
-			Routes:   []RouteConfig{{Name: "main", Match: MatchConfig{Prefix: "/"}, Cluster: target, Policy: Policy{Timeout: Duration(timeout)}}},
+	cfgFor := func(target string, timeout time.Duration) config.Config {
+		return config.Config{
+			Clusters: []config.ClusterConfig{{Name: "blue", Endpoints: eps(blue)}, {Name: "green", Endpoints: eps(green)}},
+			Routes:   []config.RouteConfig{{Name: "main", Match: config.MatchConfig{Prefix: "/"}, Cluster: target, Policy: config.Policy{Timeout: config.Duration(timeout)}}},
 		}
 	}
-	h := start(t, config("blue", 5*time.Second))
+	h := start(t, cfgFor("blue", 5*time.Second))
 
 	// Workers send until told to stop: the load must outlast the reloads
 	// however fast either goes.
@@ -60,20 +62,20 @@ func TestReloadUnderLoad(t *testing.T) {
 	for i := range reloads {
 		// Alternate the route's target, and change a cluster's pool so
 		// clusters are rebuilt and retired under load too.
-		cfg := config(targets[i%2], time.Duration(5+i%3)*time.Second)
+		cfg := cfgFor(targets[i%2], time.Duration(5+i%3)*time.Second)
 		cfg.Clusters[i%2].Connection.MaxIdleConnsPerHost = 10 + i
 		if err := h.p.Reload(cfg); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
 		}
 		// A refused configuration must leave the running one in place.
-		bad := config("nope", time.Second)
+		bad := cfgFor("nope", time.Second)
 		if err := h.p.Reload(bad); err == nil {
 			t.Fatal("a route to an unknown cluster was accepted")
 		}
 	}
 	// The last configuration sends everything to green: the next request
 	// any worker makes proves the reloaded target serves.
-	if err := h.p.Reload(config("green", 5*time.Second)); err != nil {
+	if err := h.p.Reload(cfgFor("green", 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -90,10 +92,10 @@ func TestReloadUnderLoad(t *testing.T) {
 
 func TestReloadRefusedKeepsServing(t *testing.T) {
 	up := upstream(t, echo("up"))
-	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up)}, Policy{}))
-	bad := oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up), Balancer: BalancerConfig{Type: "fastest"}}, Policy{})
+	h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up)}, config.Policy{}))
+	bad := oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up), Balancer: config.BalancerConfig{Type: "fastest"}}, config.Policy{})
 	err := h.p.Reload(bad)
-	var ce *ConfigError
+	var ce *config.ConfigError
 	if !errors.As(err, &ce) || ce.Path != "clusters[0].balancer" {
 		t.Fatalf("reload error %v, want a ConfigError at clusters[0].balancer", err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // failing answers 503 to its first n requests and echoes after that.
@@ -25,18 +27,18 @@ func failing(n int64, name string) (http.Handler, *atomic.Int64) {
 	}), &count
 }
 
-func oneRoute(cluster ClusterConfig, pol Policy) Config {
-	return Config{
-		Clusters: []ClusterConfig{cluster},
-		Routes:   []RouteConfig{{Name: "r", Match: MatchConfig{Prefix: "/"}, Cluster: cluster.Name, Policy: pol}},
+func oneRoute(cluster config.ClusterConfig, pol config.Policy) config.Config {
+	return config.Config{
+		Clusters: []config.ClusterConfig{cluster},
+		Routes:   []config.RouteConfig{{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: cluster.Name, Policy: pol}},
 	}
 }
 
 func TestRetries(t *testing.T) {
 	t.Run("5xx retried until success", func(t *testing.T) {
 		hd, count := failing(2, "up")
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
-			Policy{Retry: RetryConfig{Attempts: 3, RetryOn: []string{"5xx"}, BackoffBase: Duration(time.Millisecond)}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			config.Policy{Retry: config.RetryConfig{Attempts: 3, RetryOn: []string{"5xx"}, BackoffBase: config.Duration(time.Millisecond)}}))
 		resp, body := h.get(t, "/")
 		if resp.StatusCode != 200 || count.Load() != 3 {
 			t.Fatalf("status %d after %d tries: %s", resp.StatusCode, count.Load(), body)
@@ -45,8 +47,8 @@ func TestRetries(t *testing.T) {
 
 	t.Run("attempts bound the tries", func(t *testing.T) {
 		hd, count := failing(10, "up")
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
-			Policy{Retry: RetryConfig{Attempts: 2, BackoffBase: Duration(time.Millisecond)}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			config.Policy{Retry: config.RetryConfig{Attempts: 2, BackoffBase: config.Duration(time.Millisecond)}}))
 		resp, _ := h.get(t, "/")
 		if resp.StatusCode != 503 || count.Load() != 2 {
 			t.Fatalf("status %d after %d tries, want 503 after 2", resp.StatusCode, count.Load())
@@ -55,8 +57,8 @@ func TestRetries(t *testing.T) {
 
 	t.Run("buffered body replayed", func(t *testing.T) {
 		hd, count := failing(1, "up")
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
-			Policy{Retry: RetryConfig{Attempts: 2, BackoffBase: Duration(time.Millisecond)}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			config.Policy{Retry: config.RetryConfig{Attempts: 2, BackoffBase: config.Duration(time.Millisecond)}}))
 		req, _ := http.NewRequest(http.MethodPost, h.url+"/", strings.NewReader("hello body"))
 		resp, body := h.do(t, req)
 		if resp.StatusCode != 200 || count.Load() != 2 || decodeEcho(t, body).BodyLen != len("hello body") {
@@ -66,8 +68,8 @@ func TestRetries(t *testing.T) {
 
 	t.Run("body over the buffer is not retried", func(t *testing.T) {
 		hd, count := failing(1, "up")
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
-			Policy{Retry: RetryConfig{Attempts: 3, BackoffBase: Duration(time.Millisecond), BufferBytes: 16}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			config.Policy{Retry: config.RetryConfig{Attempts: 3, BackoffBase: config.Duration(time.Millisecond), BufferBytes: 16}}))
 		req, _ := http.NewRequest(http.MethodPost, h.url+"/", bytes.NewReader(make([]byte, 1000)))
 		resp, _ := h.do(t, req)
 		if resp.StatusCode != 503 || count.Load() != 1 {
@@ -77,8 +79,8 @@ func TestRetries(t *testing.T) {
 
 	t.Run("connect failure retried on another endpoint", func(t *testing.T) {
 		live := upstream(t, echo("live"))
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t), live)},
-			Policy{Retry: RetryConfig{Attempts: 3, RetryOn: []string{"connect-failure"}, BackoffBase: Duration(time.Millisecond)}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t), live)},
+			config.Policy{Retry: config.RetryConfig{Attempts: 3, RetryOn: []string{"connect-failure"}, BackoffBase: config.Duration(time.Millisecond)}}))
 		for i := range 10 {
 			if resp, body := h.get(t, "/"); resp.StatusCode != 200 {
 				t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
@@ -88,9 +90,9 @@ func TestRetries(t *testing.T) {
 
 	t.Run("budget exhausted", func(t *testing.T) {
 		hd, count := failing(1000, "up")
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
-			Policy{Retry: RetryConfig{Attempts: 5, BackoffBase: Duration(time.Millisecond),
-				Budget: &BudgetConfig{Ratio: 0, MinPerSecond: 1, TTL: Duration(time.Minute)}}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			config.Policy{Retry: config.RetryConfig{Attempts: 5, BackoffBase: config.Duration(time.Millisecond),
+				Budget: &config.BudgetConfig{Ratio: 0, MinPerSecond: 1, TTL: config.Duration(time.Minute)}}}))
 		// The reserve is 1/s × 60s = 60 retries; requests beyond that are
 		// tried once.
 		tries := int64(0)
@@ -125,8 +127,8 @@ func TestHedging(t *testing.T) {
 		echo("hedge")(w, r)
 	})
 	a, b := upstream(t, hd), upstream(t, hd)
-	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(a, b)},
-		Policy{Hedge: HedgeConfig{Delay: Duration(20 * time.Millisecond)}}))
+	h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(a, b)},
+		config.Policy{Hedge: config.HedgeConfig{Delay: config.Duration(20 * time.Millisecond)}}))
 	resp, body := h.get(t, "/")
 	if resp.StatusCode != 200 || decodeEcho(t, body).Name != "hedge" {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -144,8 +146,8 @@ func TestHedging(t *testing.T) {
 func TestLocalRejections(t *testing.T) {
 	t.Run("circuit breaker opens", func(t *testing.T) {
 		hd, _ := failing(1000, "up")
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd)),
-			CircuitBreaker: &BreakerConfig{ConsecutiveFailures: 2, SleepWindow: Duration(time.Hour)}}, Policy{}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd)),
+			CircuitBreaker: &config.BreakerConfig{ConsecutiveFailures: 2, SleepWindow: config.Duration(time.Hour)}}, config.Policy{}))
 		for range 2 {
 			if resp, _ := h.get(t, "/"); resp.StatusCode != 503 || resp.Header.Get(HeaderReason) != "" {
 				t.Fatalf("status %d reason %q, want the upstream's 503", resp.StatusCode, resp.Header.Get(HeaderReason))
@@ -167,7 +169,7 @@ func TestLocalRejections(t *testing.T) {
 			entered <- struct{}{}
 			<-release
 		}))
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up), Thresholds: ThresholdsConfig{MaxRequests: 1}}, Policy{}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up), Thresholds: config.ThresholdsConfig{MaxRequests: 1}}, config.Policy{}))
 		done := make(chan int)
 		go func() {
 			resp, err := h.client.Get(h.url + "/")
@@ -196,7 +198,7 @@ func TestLocalRejections(t *testing.T) {
 			entered <- struct{}{}
 			<-release
 		}))
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up), Concurrency: &ConcurrencyConfig{Type: "concurrency", Limit: 1}}, Policy{}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up), Concurrency: &config.ConcurrencyConfig{Type: "concurrency", Limit: 1}}, config.Policy{}))
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -214,8 +216,8 @@ func TestLocalRejections(t *testing.T) {
 	})
 
 	t.Run("route rate limit", func(t *testing.T) {
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
-			Policy{RateLimit: &RateLimitConfig{Rate: 0.001, Burst: 2}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 2}}))
 		for range 2 {
 			if resp, _ := h.get(t, "/"); resp.StatusCode != 200 {
 				t.Fatalf("status %d within the burst", resp.StatusCode)
@@ -231,8 +233,8 @@ func TestLocalRejections(t *testing.T) {
 	})
 
 	t.Run("consumer rate limit by header", func(t *testing.T) {
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
-			Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "header:X-Api-Key", RateLimitConfig: RateLimitConfig{Rate: 0.001, Burst: 1}}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			config.Policy{ConsumerRateLimit: &config.ConsumerRateLimitConfig{Key: "header:X-Api-Key", RateLimitConfig: config.RateLimitConfig{Rate: 0.001, Burst: 1}}}))
 		if resp, _ := h.get(t, "/", "X-Api-Key", "alice"); resp.StatusCode != 200 {
 			t.Fatalf("alice's first: %d", resp.StatusCode)
 		}
@@ -246,8 +248,8 @@ func TestLocalRejections(t *testing.T) {
 	})
 
 	t.Run("consumer rate limit by client IP", func(t *testing.T) {
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
-			Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{RateLimitConfig: RateLimitConfig{Type: "sliding_window", Limit: 1, Window: Duration(time.Hour)}}}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			config.Policy{ConsumerRateLimit: &config.ConsumerRateLimitConfig{RateLimitConfig: config.RateLimitConfig{Type: "sliding_window", Limit: 1, Window: config.Duration(time.Hour)}}}))
 		h.get(t, "/")
 		if resp, _ := h.get(t, "/"); resp.StatusCode != 429 {
 			t.Fatalf("second from the same IP: %d", resp.StatusCode)
@@ -258,27 +260,29 @@ func TestLocalRejections(t *testing.T) {
 func TestUpstreamFailures(t *testing.T) {
 	tests := []struct {
 		name   string
-		cfg    func(t *testing.T) ClusterConfig
-		pol    Policy
+		cfg    func(t *testing.T) config.ClusterConfig
+		pol    config.Policy
 		status int
 		reason string
 	}{
 		{
 			name: "empty cluster",
-			cfg: func(t *testing.T) ClusterConfig {
-				return ClusterConfig{Name: "up", Discovery: &DiscoveryConfig{Type: "file", Path: emptyFile(t)}}
+			cfg: func(t *testing.T) config.ClusterConfig {
+				return config.ClusterConfig{Name: "up", Discovery: &config.DiscoveryConfig{Type: "file", Path: emptyFile(t)}}
 			},
 			status: 503, reason: ReasonNoHealthyUpstream,
 		},
 		{
-			name:   "connection refused",
-			cfg:    func(t *testing.T) ClusterConfig { return ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))} },
+			name: "connection refused",
+			cfg: func(t *testing.T) config.ClusterConfig {
+				return config.ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))}
+			},
 			status: 503, reason: ReasonConnectFailure,
 		},
 		{
 			name: "connection reset",
-			cfg: func(t *testing.T) ClusterConfig {
-				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cfg: func(t *testing.T) config.ClusterConfig {
+				return config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					conn, _, err := http.NewResponseController(w).Hijack()
 					if err == nil {
 						if tc, ok := conn.(*net.TCPConn); ok {
@@ -292,26 +296,26 @@ func TestUpstreamFailures(t *testing.T) {
 		},
 		{
 			name: "route timeout",
-			cfg: func(t *testing.T) ClusterConfig {
-				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
+			cfg: func(t *testing.T) config.ClusterConfig {
+				return config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
 			},
-			pol:    Policy{Timeout: Duration(50 * time.Millisecond)},
+			pol:    config.Policy{Timeout: config.Duration(50 * time.Millisecond)},
 			status: 504, reason: ReasonRequestTimeout,
 		},
 		{
 			name: "per-try timeout",
-			cfg: func(t *testing.T) ClusterConfig {
-				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
+			cfg: func(t *testing.T) config.ClusterConfig {
+				return config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
 			},
-			pol:    Policy{Retry: RetryConfig{PerTryTimeout: Duration(30 * time.Millisecond)}},
+			pol:    config.Policy{Retry: config.RetryConfig{PerTryTimeout: config.Duration(30 * time.Millisecond)}},
 			status: 504, reason: ReasonUpstreamTimeout,
 		},
 		{
 			name: "per-try timeouts retried then given up",
-			cfg: func(t *testing.T) ClusterConfig {
-				return ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
+			cfg: func(t *testing.T) config.ClusterConfig {
+				return config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}
 			},
-			pol:    Policy{Retry: RetryConfig{Attempts: 2, RetryOn: []string{"reset"}, PerTryTimeout: Duration(20 * time.Millisecond), BackoffBase: Duration(time.Millisecond)}},
+			pol:    config.Policy{Retry: config.RetryConfig{Attempts: 2, RetryOn: []string{"reset"}, PerTryTimeout: config.Duration(20 * time.Millisecond), BackoffBase: config.Duration(time.Millisecond)}},
 			status: 504, reason: ReasonUpstreamTimeout,
 		},
 	}
@@ -326,7 +330,7 @@ func TestUpstreamFailures(t *testing.T) {
 	}
 
 	t.Run("caller deadline", func(t *testing.T) {
-		h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}, Policy{Timeout: Duration(time.Hour)}))
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, blockUntilDone()))}, config.Policy{Timeout: config.Duration(time.Hour)}))
 		resp, _ := h.get(t, "/", HeaderDeadline, "30")
 		if resp.StatusCode != 504 || resp.Header.Get(HeaderReason) != ReasonRequestTimeout {
 			t.Fatalf("status %d reason %q", resp.StatusCode, resp.Header.Get(HeaderReason))
@@ -378,7 +382,7 @@ clusters:
 func TestRejections(t *testing.T) {
 	up := upstream(t, echo("up"))
 	hang := upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
-	cfg, err := ParseConfig("rejections.yaml", []byte(strings.NewReplacer("{{UP}}", up, "{{HANG}}", hang).Replace(rejectionsYAML)))
+	cfg, err := config.Parse("rejections.yaml", []byte(strings.NewReplacer("{{UP}}", up, "{{HANG}}", hang).Replace(rejectionsYAML)))
 	if err != nil {
 		t.Fatal(err)
 	}

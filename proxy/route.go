@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
@@ -14,8 +15,8 @@ type route struct {
 	lc      lifecycle.Route // limits, clusters, timeout, retries, budget, hedging
 	name    string
 	env     *env
-	match   matcher
-	rewrite rewriter
+	match   config.Matcher
+	rewrite config.Rewriter
 
 	clusters []*cluster // lc.Clusters' proxy clusters, in the same order
 

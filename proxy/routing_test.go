@@ -3,32 +3,34 @@ package proxy
 import (
 	"net/http"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestGatewayRoutingTable(t *testing.T) {
 	api := upstream(t, echo("api"))
 	web := upstream(t, echo("web"))
 	admin := upstream(t, echo("admin"))
-	cfg := Config{
-		Clusters: []ClusterConfig{
+	cfg := config.Config{
+		Clusters: []config.ClusterConfig{
 			{Name: "api", Endpoints: eps(api)},
 			{Name: "web", Endpoints: eps(web)},
 			{Name: "admin", Endpoints: eps(admin)},
 		},
-		Routes: []RouteConfig{
-			{Name: "exact", Match: MatchConfig{Path: "/exact"}, Cluster: "admin"},
-			{Name: "hosted", Match: MatchConfig{Host: "admin.example.com"}, Cluster: "admin"},
-			{Name: "wild", Match: MatchConfig{Host: "*.wild.test", Prefix: "/"}, Cluster: "web"},
-			{Name: "strip", Match: MatchConfig{Prefix: "/api/"}, Cluster: "api", Rewrite: RewriteConfig{StripPrefix: true}},
-			{Name: "prefixrw", Match: MatchConfig{Prefix: "/v1/"}, Cluster: "api", Rewrite: RewriteConfig{Prefix: "/v2/"}},
-			{Name: "regex", Match: MatchConfig{Regex: `/users/[0-9]+`}, Cluster: "api",
-				Rewrite: RewriteConfig{Regex: &RegexRewriteConfig{Pattern: `^/users/([0-9]+)$`, Substitution: "/u/$1"}}},
-			{Name: "post", Match: MatchConfig{Prefix: "/submit", Methods: []string{"POST"}}, Cluster: "api"},
-			{Name: "canary", Match: MatchConfig{Prefix: "/feature", Headers: []HeaderMatchConfig{{Name: "x-canary", Exact: "yes"}}}, Cluster: "admin"},
-			{Name: "nocookie", Match: MatchConfig{Prefix: "/feature", Headers: []HeaderMatchConfig{{Name: "cookie", Invert: true}}}, Cluster: "web"},
-			{Name: "hostrw", Match: MatchConfig{Prefix: "/hostrw"}, Cluster: "api", Rewrite: RewriteConfig{Host: "internal.api"}},
-			{Name: "autohost", Match: MatchConfig{Prefix: "/autohost"}, Cluster: "api", Rewrite: RewriteConfig{HostFromEndpoint: true}},
-			{Name: "web", Match: MatchConfig{Prefix: "/web"}, Cluster: "web"},
+		Routes: []config.RouteConfig{
+			{Name: "exact", Match: config.MatchConfig{Path: "/exact"}, Cluster: "admin"},
+			{Name: "hosted", Match: config.MatchConfig{Host: "admin.example.com"}, Cluster: "admin"},
+			{Name: "wild", Match: config.MatchConfig{Host: "*.wild.test", Prefix: "/"}, Cluster: "web"},
+			{Name: "strip", Match: config.MatchConfig{Prefix: "/api/"}, Cluster: "api", Rewrite: config.RewriteConfig{StripPrefix: true}},
+			{Name: "prefixrw", Match: config.MatchConfig{Prefix: "/v1/"}, Cluster: "api", Rewrite: config.RewriteConfig{Prefix: "/v2/"}},
+			{Name: "regex", Match: config.MatchConfig{Regex: `/users/[0-9]+`}, Cluster: "api",
+				Rewrite: config.RewriteConfig{Regex: &config.RegexRewriteConfig{Pattern: `^/users/([0-9]+)$`, Substitution: "/u/$1"}}},
+			{Name: "post", Match: config.MatchConfig{Prefix: "/submit", Methods: []string{"POST"}}, Cluster: "api"},
+			{Name: "canary", Match: config.MatchConfig{Prefix: "/feature", Headers: []config.HeaderMatchConfig{{Name: "x-canary", Exact: "yes"}}}, Cluster: "admin"},
+			{Name: "nocookie", Match: config.MatchConfig{Prefix: "/feature", Headers: []config.HeaderMatchConfig{{Name: "cookie", Invert: true}}}, Cluster: "web"},
+			{Name: "hostrw", Match: config.MatchConfig{Prefix: "/hostrw"}, Cluster: "api", Rewrite: config.RewriteConfig{Host: "internal.api"}},
+			{Name: "autohost", Match: config.MatchConfig{Prefix: "/autohost"}, Cluster: "api", Rewrite: config.RewriteConfig{HostFromEndpoint: true}},
+			{Name: "web", Match: config.MatchConfig{Prefix: "/web"}, Cluster: "web"},
 		},
 	}
 	h := start(t, cfg)
@@ -107,9 +109,9 @@ func TestGatewayRoutingTable(t *testing.T) {
 func TestWeightedSplit(t *testing.T) {
 	stable := upstream(t, echo("stable"))
 	canary := upstream(t, echo("canary"))
-	h := start(t, Config{
-		Clusters: []ClusterConfig{{Name: "stable", Endpoints: eps(stable)}, {Name: "canary", Endpoints: eps(canary)}},
-		Routes:   []RouteConfig{{Match: MatchConfig{Prefix: "/"}, Split: []SplitConfig{{Cluster: "stable", Weight: 90}, {Cluster: "canary", Weight: 10}}}},
+	h := start(t, config.Config{
+		Clusters: []config.ClusterConfig{{Name: "stable", Endpoints: eps(stable)}, {Name: "canary", Endpoints: eps(canary)}},
+		Routes:   []config.RouteConfig{{Match: config.MatchConfig{Prefix: "/"}, Split: []config.SplitConfig{{Cluster: "stable", Weight: 90}, {Cluster: "canary", Weight: 10}}}},
 	})
 	const n = 1000
 	counts := map[string]int{}

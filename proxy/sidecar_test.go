@@ -4,25 +4,27 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestSidecarOutboundAndInbound(t *testing.T) {
 	risk := upstream(t, echo("risk"))
 	fraud := upstream(t, echo("fraud"))
 	local := upstream(t, echo("local"))
-	cfg := Config{
-		Mode: ModeSidecar,
-		Clusters: []ClusterConfig{
+	cfg := config.Config{
+		Mode: config.ModeSidecar,
+		Clusters: []config.ClusterConfig{
 			{Name: "risk", Endpoints: eps(risk)},
 			{Name: "fraud-v2", Endpoints: eps(fraud)},
 			{Name: "local", Endpoints: eps(local)},
 		},
-		Sidecar: SidecarConfig{
+		Sidecar: config.SidecarConfig{
 			Service:    "payments",
 			Domains:    []string{".mesh"},
 			PathPrefix: true,
-			Outbound:   []OutboundConfig{{Service: "fraud", Cluster: "fraud-v2"}},
-			Inbound:    InboundConfig{Cluster: "local"},
+			Outbound:   []config.OutboundConfig{{Service: "fraud", Cluster: "fraud-v2"}},
+			Inbound:    config.InboundConfig{Cluster: "local"},
 		},
 	}
 	h := start(t, cfg)

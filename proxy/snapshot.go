@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // snapshot is one applied configuration: routes and clusters, immutable
@@ -12,7 +14,7 @@ import (
 // a reload never changes the routes or clusters under a request in flight;
 // the old snapshot is retired when its last request finishes.
 type snapshot struct {
-	cfg      Config // with defaults applied
+	cfg      config.Config // with defaults applied
 	routes   []*route
 	sidecar  *sidecarTable
 	inbound  *route
@@ -48,20 +50,20 @@ func (s *snapshot) release() {
 // returns the route and the path the route sees (cleaned, and without the
 // service segment when a sidecar path prefix named the service).
 func (s *snapshot) find(r *http.Request, inbound bool) (*route, string) {
-	return s.findBy(r.Method, requestHost(r), cleanPath(r.URL.Path), headerFields(r.Header), inbound)
+	return s.findBy(r.Method, requestHost(r), config.CleanPath(r.URL.Path), headerFields(r.Header), inbound)
 }
 
-// findBy is find for a request given by its method, host (see hostKey),
-// cleaned path and header fields.
-func (s *snapshot) findBy(method, host, p string, hdr fieldSource, inbound bool) (*route, string) {
+// findBy is find for a request given by its method, host (see
+// config.HostKey), cleaned path (config.CleanPath) and header fields.
+func (s *snapshot) findBy(method, host, p string, hdr config.Fields, inbound bool) (*route, string) {
 	if inbound {
 		return s.inbound, p
 	}
-	if s.cfg.Mode == ModeSidecar {
+	if s.cfg.Mode == config.ModeSidecar {
 		return s.sidecar.find(host, p)
 	}
 	for _, rt := range s.routes {
-		if rt.match.match(method, hdr, host, p) {
+		if rt.match.Match(method, host, p, hdr) {
 			return rt, p
 		}
 	}
@@ -81,6 +83,31 @@ func (s *snapshot) allRoutes() []*route {
 		all = append(all, s.inbound)
 	}
 	return all
+}
+
+// requestHost returns the request's host as routes match it (see
+// config.HostKey).
+func requestHost(r *http.Request) string {
+	h := r.Host
+	if h == "" {
+		h = r.URL.Host
+	}
+	return config.HostKey(h)
+}
+
+// headerFields is an http.Header as the fields a route match reads.
+type headerFields http.Header
+
+// Joined returns the field's values joined with ",".
+func (h headerFields) Joined(name string) (string, bool) {
+	vs, ok := h[name]
+	switch {
+	case !ok:
+		return "", false
+	case len(vs) == 1:
+		return vs[0], true
+	}
+	return strings.Join(vs, ","), true
 }
 
 // sidecarTable maps service names to outbound routes.

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestStreamingBodies(t *testing.T) {
@@ -29,9 +31,9 @@ func TestStreamingBodies(t *testing.T) {
 			_, _ = io.WriteString(w, "data: second\n\n")
 		}
 	}))
-	h := start(t, Config{
-		Clusters: []ClusterConfig{{Name: "up", Endpoints: eps(up)}},
-		Routes:   []RouteConfig{{Match: MatchConfig{Prefix: "/"}, Cluster: "up"}},
+	h := start(t, config.Config{
+		Clusters: []config.ClusterConfig{{Name: "up", Endpoints: eps(up)}},
+		Routes:   []config.RouteConfig{{Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"}},
 	})
 
 	t.Run("large upload streams through", func(t *testing.T) {
@@ -76,9 +78,9 @@ func TestHTTP2(t *testing.T) {
 	us.Config.Protocols.SetUnencryptedHTTP2(true)
 	us.Start()
 	t.Cleanup(us.Close)
-	h := start(t, Config{
-		Clusters: []ClusterConfig{{Name: "up", Protocol: ProtocolH2C, Endpoints: eps(us.Listener.Addr().String())}},
-		Routes:   []RouteConfig{{Match: MatchConfig{Prefix: "/"}, Cluster: "up"}},
+	h := start(t, config.Config{
+		Clusters: []config.ClusterConfig{{Name: "up", Protocol: config.ProtocolH2C, Endpoints: eps(us.Listener.Addr().String())}},
+		Routes:   []config.RouteConfig{{Match: config.MatchConfig{Prefix: "/"}, Cluster: "up"}},
 	})
 	tr := &http.Transport{Protocols: new(http.Protocols)}
 	tr.Protocols.SetUnencryptedHTTP2(true)

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // selfSigned returns a TLS certificate for 127.0.0.1 and a pool trusting it.
@@ -52,7 +54,7 @@ func TestTLSHooks(t *testing.T) {
 	upTLS := up.Client().Transport.(*http.Transport).TLSClientConfig
 
 	var asked string
-	h := start(t, oneRoute(ClusterConfig{Name: "secure", Protocol: ProtocolHTTPS, Endpoints: eps(up.Listener.Addr().String())}, Policy{}),
+	h := start(t, oneRoute(config.ClusterConfig{Name: "secure", Protocol: config.ProtocolHTTPS, Endpoints: eps(up.Listener.Addr().String())}, config.Policy{}),
 		WithServerTLS(&tls.Config{Certificates: up.TLS.Certificates}),
 		WithClusterTLS(func(cluster string) (*tls.Config, error) {
 			asked = cluster
@@ -84,7 +86,7 @@ func TestTLSHooks(t *testing.T) {
 func TestTLSListenerHook(t *testing.T) {
 	cert, pool := selfSigned(t)
 	protos := make(chan []string, 1)
-	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))}, Policy{}),
+	h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))}, config.Policy{}),
 		WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}}),
 		WithTLSListener(func(ln net.Listener, cfg *tls.Config) (net.Listener, error) {
 			protos <- cfg.NextProtos
@@ -125,7 +127,7 @@ func TestTLSNextProtos(t *testing.T) {
 
 func TestRunServesAndStops(t *testing.T) {
 	up := upstream(t, echo("up"))
-	cfg := oneRoute(ClusterConfig{Name: "up", Endpoints: eps(up)}, Policy{})
+	cfg := oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up)}, config.Policy{})
 	cfg.Listen, cfg.Admin = "127.0.0.1:0", "127.0.0.1:0"
 	p, err := New(cfg, quiet(t))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 )
 
@@ -25,7 +26,7 @@ type upstreamClient interface {
 // Plain-text HTTP/1.1 clusters send their requests through h1.Client, which
 // falls back to the Transport for what it does not take; both dial through
 // the same admission.
-func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config) upstreamClient {
+func newTransport(cfg config.ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config) upstreamClient {
 	cc := cfg.Connection
 	d := &net.Dialer{Timeout: cc.ConnectTimeout.D(), KeepAlive: cc.KeepAlive.D()}
 	dialer := h1.NewDialer(d.DialContext, adm)
@@ -42,16 +43,16 @@ func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config)
 	}
 	var protos http.Protocols
 	switch cfg.Protocol {
-	case ProtocolH2C:
+	case config.ProtocolH2C:
 		protos.SetUnencryptedHTTP2(true)
-	case ProtocolHTTPS:
+	case config.ProtocolHTTPS:
 		protos.SetHTTP1(true)
 		protos.SetHTTP2(true)
 	default:
 		protos.SetHTTP1(true)
 	}
 	t.Protocols = &protos
-	if cfg.Protocol == ProtocolHTTP1 && cc.MaxConnsPerHost == 0 {
+	if cfg.Protocol == config.ProtocolHTTP1 && cc.MaxConnsPerHost == 0 {
 		return h1.NewClient(t, dialer, h1.ClientConfig{
 			MaxIdleConns:        cc.MaxIdleConns,
 			MaxIdleConnsPerHost: cc.MaxIdleConnsPerHost,
@@ -60,10 +61,3 @@ func newTransport(cfg ClusterConfig, adm *breaker.Admission, tlsCfg *tls.Config)
 	}
 	return t
 }
-
-// Cluster protocols.
-const (
-	ProtocolHTTP1 = "http1"
-	ProtocolH2C   = "h2c"
-	ProtocolHTTPS = "https"
-)

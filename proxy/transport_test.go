@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 )
 
@@ -14,17 +15,17 @@ import (
 func TestClusterClients(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  ClusterConfig
+		cfg  config.ClusterConfig
 		own  bool
 	}{
-		{name: "http1", cfg: ClusterConfig{Name: "up"}, own: true},
-		{name: "http1 with maxConnsPerHost", cfg: ClusterConfig{Name: "up", Connection: ConnectionConfig{MaxConnsPerHost: 4}}},
-		{name: "h2c", cfg: ClusterConfig{Name: "up", Protocol: ProtocolH2C}},
-		{name: "https", cfg: ClusterConfig{Name: "up", Protocol: ProtocolHTTPS}},
+		{name: "http1", cfg: config.ClusterConfig{Name: "up"}, own: true},
+		{name: "http1 with maxConnsPerHost", cfg: config.ClusterConfig{Name: "up", Connection: config.ConnectionConfig{MaxConnsPerHost: 4}}},
+		{name: "h2c", cfg: config.ClusterConfig{Name: "up", Protocol: config.ProtocolH2C}},
+		{name: "https", cfg: config.ClusterConfig{Name: "up", Protocol: config.ProtocolHTTPS}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newTransport(clusterDefaults(tc.cfg), breaker.NewAdmission(breaker.Thresholds{}), nil)
+			c := newTransport(config.Defaults(config.Config{Clusters: []config.ClusterConfig{tc.cfg}}).Clusters[0], breaker.NewAdmission(breaker.Thresholds{}), nil)
 			defer c.CloseIdleConnections()
 			_, own := c.(*h1.Client)
 			_, std := c.(*http.Transport)

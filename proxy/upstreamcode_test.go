@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/meshbench/meshbench/proxy/breaker"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 )
 
@@ -43,7 +44,7 @@ func TestTransportErrorStatuses(t *testing.T) {
 			fail := WithTransport(func(string, http.RoundTripper) (http.RoundTripper, error) {
 				return roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, tc.err }), nil
 			})
-			p, err := New(oneRoute(ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, Policy{}), fail, quiet(t))
+			p, err := New(oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps("127.0.0.1:1")}, config.Policy{}), fail, quiet(t))
 			if err != nil {
 				t.Fatal(err)
 			}

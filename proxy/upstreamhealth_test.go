@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestOutlierEjection(t *testing.T) {
@@ -13,9 +15,9 @@ func TestOutlierEjection(t *testing.T) {
 		http.Error(w, "broken", http.StatusInternalServerError)
 	}))
 	ev := newEvents()
-	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(good, bad),
-		Outlier: &OutlierConfig{Consecutive5xx: 2, MaxEjectionPercent: 100, BaseEjectionTime: Duration(time.Hour), Interval: Duration(time.Hour)}},
-		Policy{}), ev.option())
+	h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(good, bad),
+		Outlier: &config.OutlierConfig{Consecutive5xx: 2, MaxEjectionPercent: 100, BaseEjectionTime: config.Duration(time.Hour), Interval: config.Duration(time.Hour)}},
+		config.Policy{}), ev.option())
 	// Round robin alternates: within a bounded number of requests the bad
 	// endpoint answers 500 twice in a row from its point of view.
 	for range 10 {
@@ -53,9 +55,9 @@ func TestActiveHealthChecks(t *testing.T) {
 	}))
 	steady := upstream(t, echo("steady"))
 	ev := newEvents()
-	h := start(t, oneRoute(ClusterConfig{Name: "up", Endpoints: eps(flaky, steady),
-		HealthCheck: &HealthCheckConfig{Interval: Duration(10 * time.Millisecond), Timeout: Duration(time.Second), UnhealthyThreshold: 2, HealthyThreshold: 1}},
-		Policy{}), ev.option())
+	h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(flaky, steady),
+		HealthCheck: &config.HealthCheckConfig{Interval: config.Duration(10 * time.Millisecond), Timeout: config.Duration(time.Second), UnhealthyThreshold: 2, HealthyThreshold: 1}},
+		config.Policy{}), ev.option())
 	// New endpoints wait for their first probe (Envoy's rule).
 	for range 2 {
 		ev.wait(t, "first healthy", func(e Event) bool { return e.Kind == EventHealth && e.Up })

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // startGateway starts the edge proxy: the scenario's routes in order, each
@@ -19,9 +20,9 @@ func (e *env) startGateway() error {
 	if err != nil {
 		return err
 	}
-	cfg := proxy.Config{
-		Mode:   proxy.ModeGateway,
-		Server: proxy.ServerConfig{ShutdownTimeout: proxy.Duration(5 * time.Second)},
+	cfg := config.Config{
+		Mode:   config.ModeGateway,
+		Server: config.ServerConfig{ShutdownTimeout: config.Duration(5 * time.Second)},
 	}
 	routed := map[string]bool{}
 	for _, r := range e.plan.Gateway.Routes {
@@ -29,17 +30,17 @@ func (e *env) startGateway() error {
 		if timeout <= 0 {
 			timeout = e.pol.Timeouts.Request
 		}
-		rc := proxy.RouteConfig{
+		rc := config.RouteConfig{
 			Name:    r.Name,
 			Match:   matchConfig(r.Match),
 			Cluster: r.Service,
 			Policy:  routePolicy(e.pol, timeout, true),
 		}
 		if r.Auth != nil && r.Auth.Type != "" && r.Auth.Type != "none" {
-			rc.Middlewares = append(rc.Middlewares, proxy.MiddlewareConfig{Name: mwAuth})
+			rc.Middlewares = append(rc.Middlewares, config.MiddlewareConfig{Name: mwAuth})
 		}
 		if limits.perRoute != nil {
-			rc.Middlewares = append(rc.Middlewares, proxy.MiddlewareConfig{Name: mwPolicyLimit})
+			rc.Middlewares = append(rc.Middlewares, config.MiddlewareConfig{Name: mwPolicyLimit})
 		}
 		if r.RateLimit != nil {
 			rl, err := proxyRateLimit(r.RateLimit)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -118,11 +119,11 @@ func (e *env) wire(r *replica, rt http.RoundTripper, base func(string) string) {
 }
 
 // sidecarConfig is the outbound proxy of replica r, calling callees.
-func (e *env) sidecarConfig(r *replica, callees []string) (proxy.Config, error) {
-	cfg := proxy.Config{
-		Mode:    proxy.ModeSidecar,
-		Sidecar: proxy.SidecarConfig{Service: r.svc.spec.Name, PathPrefix: true},
-		Server:  proxy.ServerConfig{ShutdownTimeout: proxy.Duration(5 * time.Second)},
+func (e *env) sidecarConfig(r *replica, callees []string) (config.Config, error) {
+	cfg := config.Config{
+		Mode:    config.ModeSidecar,
+		Sidecar: config.SidecarConfig{Service: r.svc.spec.Name, PathPrefix: true},
+		Server:  config.ServerConfig{ShutdownTimeout: config.Duration(5 * time.Second)},
 	}
 	for _, name := range callees {
 		callee := e.byName[name]
@@ -136,12 +137,12 @@ func (e *env) sidecarConfig(r *replica, callees []string) (proxy.Config, error) 
 		pol := routePolicy(e.pol, e.pol.Timeouts.Request, false)
 		cc := clusterConfig(name, e.pol, eps, r.zone, false)
 		if !callee.generic && callee.role == fleet.RoleLedger {
-			pol.HashKey = proxy.HashKeyConfig{Header: fleet.HeaderPaymentID}
+			pol.HashKey = config.HashKeyConfig{Header: fleet.HeaderPaymentID}
 			if !hashBalancers[cc.Balancer.Type] || cc.Balancer.Type == scenarios.BalancerIPHash {
 				cc.Balancer.Type = ledgerBalancer
 			}
 		}
-		cfg.Sidecar.Outbound = append(cfg.Sidecar.Outbound, proxy.OutboundConfig{Service: name, Policy: pol})
+		cfg.Sidecar.Outbound = append(cfg.Sidecar.Outbound, config.OutboundConfig{Service: name, Policy: pol})
 		cfg.Clusters = append(cfg.Clusters, cc)
 	}
 	return cfg, nil

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench/load"
-	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/ratelimit"
@@ -27,7 +27,7 @@ const unbounded = 1 << 30
 // noBudget is a retry budget that never binds: the proxy gives every
 // retrying route Linkerd's budget by default, while a scenario's retries
 // are unbudgeted unless it has a budget block, as in the simulator.
-var noBudget = &proxy.BudgetConfig{Ratio: 1000, MinPerSecond: 1_000_000, TTL: proxy.Duration(10 * time.Second)}
+var noBudget = &config.BudgetConfig{Ratio: 1000, MinPerSecond: 1_000_000, TTL: config.Duration(10 * time.Second)}
 
 // hashBalancers are the balancer types that hash a request key.
 var hashBalancers = map[string]bool{
@@ -42,48 +42,48 @@ var hashBalancers = map[string]bool{
 // gateway only, as in the simulator) active health checks and the
 // gateway's concurrency limit. localZone is the caller's zone, for
 // locality-aware balancing.
-func clusterConfig(name string, pol *scenarios.Policy, eps []discovery.Endpoint, localZone string, atGateway bool) proxy.ClusterConfig {
+func clusterConfig(name string, pol *scenarios.Policy, eps []discovery.Endpoint, localZone string, atGateway bool) config.ClusterConfig {
 	b := pol.Balancer
-	cc := proxy.ClusterConfig{
+	cc := config.ClusterConfig{
 		Name:      name,
 		Endpoints: eps,
-		Balancer: proxy.BalancerConfig{
+		Balancer: config.BalancerConfig{
 			Type:        b.Type,
 			Choices:     b.Choices,
-			DecayTime:   proxy.Duration(b.DecayTime),
+			DecayTime:   config.Duration(b.DecayTime),
 			MinRingSize: b.MinRingSize,
 			MaxRingSize: b.MaxRingSize,
 			TableSize:   b.TableSize,
 		},
-		Connection: proxy.ConnectionConfig{ConnectTimeout: proxy.Duration(pol.Timeouts.Connect)},
-		Thresholds: proxy.ThresholdsConfig{MaxConnections: unbounded, MaxPending: unbounded, MaxRequests: unbounded, MaxRetries: unbounded},
+		Connection: config.ConnectionConfig{ConnectTimeout: config.Duration(pol.Timeouts.Connect)},
+		Thresholds: config.ThresholdsConfig{MaxConnections: unbounded, MaxPending: unbounded, MaxRequests: unbounded, MaxRetries: unbounded},
 	}
 	if ss := b.SlowStart; ss.Window > 0 {
-		cc.Balancer.SlowStart = &proxy.SlowStartConfig{Window: proxy.Duration(ss.Window), Aggression: ss.Aggression, MinWeightPercent: ss.MinWeightPercent}
+		cc.Balancer.SlowStart = &config.SlowStartConfig{Window: config.Duration(ss.Window), Aggression: ss.Aggression, MinWeightPercent: ss.MinWeightPercent}
 	}
 	if b.Locality.Enabled {
-		cc.Balancer.Locality = &proxy.LocalityConfig{LocalZone: localZone, OverprovisioningFactor: b.Locality.OverprovisioningFactor}
+		cc.Balancer.Locality = &config.LocalityConfig{LocalZone: localZone, OverprovisioningFactor: b.Locality.OverprovisioningFactor}
 	}
 	if cb := pol.CircuitBreaker; cb != nil {
-		cc.CircuitBreaker = &proxy.BreakerConfig{
+		cc.CircuitBreaker = &config.BreakerConfig{
 			FailureRatio:        float64(cb.FailureRatio),
 			MinRequests:         cb.MinRequests,
 			ConsecutiveFailures: cb.ConsecutiveFailures,
-			Window:              proxy.Duration(cb.Window),
+			Window:              config.Duration(cb.Window),
 			Buckets:             cb.Buckets,
-			SleepWindow:         proxy.Duration(cb.SleepWindow),
+			SleepWindow:         config.Duration(cb.SleepWindow),
 			HalfOpenProbes:      cb.HalfOpenProbes,
 		}
-		cc.Thresholds = proxy.ThresholdsConfig{MaxConnections: cb.MaxConnections, MaxPending: cb.MaxPending, MaxRequests: cb.MaxRequests, MaxRetries: cb.MaxRetries}
+		cc.Thresholds = config.ThresholdsConfig{MaxConnections: cb.MaxConnections, MaxPending: cb.MaxPending, MaxRequests: cb.MaxRequests, MaxRetries: cb.MaxRetries}
 	}
 	if od := pol.OutlierDetection; od != nil {
 		cc.Outlier = outlierConfig(od)
 	}
 	if hc := pol.HealthCheck; hc != nil && atGateway {
-		cc.HealthCheck = &proxy.HealthCheckConfig{
+		cc.HealthCheck = &config.HealthCheckConfig{
 			Path:               hc.Path,
-			Interval:           proxy.Duration(hc.Interval),
-			Timeout:            proxy.Duration(hc.Timeout),
+			Interval:           config.Duration(hc.Interval),
+			Timeout:            config.Duration(hc.Timeout),
 			Jitter:             float64(hc.Jitter),
 			HealthyThreshold:   hc.HealthyThreshold,
 			UnhealthyThreshold: hc.UnhealthyThreshold,
@@ -91,7 +91,7 @@ func clusterConfig(name string, pol *scenarios.Policy, eps []discovery.Endpoint,
 		}
 	}
 	if rl := pol.RateLimit; rl != nil && atGateway && ratelimit.IsConcurrency(rl.Type) {
-		cc.Concurrency = &proxy.ConcurrencyConfig{Type: rl.Type, Limit: rl.Limit, MinLimit: rl.MinLimit, MaxLimit: rl.MaxLimit}
+		cc.Concurrency = &config.ConcurrencyConfig{Type: rl.Type, Limit: rl.Limit, MinLimit: rl.MinLimit, MaxLimit: rl.MaxLimit}
 	}
 	return cc
 }
@@ -109,25 +109,25 @@ func orNone(n int) int {
 // off, success-rate and failure-percentage ejection are on exactly when
 // their blocks are present, and consecutive gateway failures are enforced
 // when asked for (Envoy detects but does not enforce them by default).
-func outlierConfig(od *scenarios.OutlierDetection) *proxy.OutlierConfig {
-	oc := &proxy.OutlierConfig{
-		Interval:                  proxy.Duration(od.Interval),
-		BaseEjectionTime:          proxy.Duration(od.BaseEjectionTime),
-		MaxEjectionTime:           proxy.Duration(od.MaxEjectionTime),
+func outlierConfig(od *scenarios.OutlierDetection) *config.OutlierConfig {
+	oc := &config.OutlierConfig{
+		Interval:                  config.Duration(od.Interval),
+		BaseEjectionTime:          config.Duration(od.BaseEjectionTime),
+		MaxEjectionTime:           config.Duration(od.MaxEjectionTime),
 		MaxEjectionPercent:        orNone(od.MaxEjectionPercent),
 		Consecutive5xx:            orNone(od.Consecutive5xx),
 		ConsecutiveGatewayFailure: orNone(od.ConsecutiveGatewayFailure),
-		SuccessRate:               &proxy.OutlierSuccessRateConfig{Enforcing: outlier.None},
-		FailurePercentage:         &proxy.OutlierFailurePercentageConfig{Enforcing: outlier.None},
+		SuccessRate:               &config.OutlierSuccessRateConfig{Enforcing: outlier.None},
+		FailurePercentage:         &config.OutlierFailurePercentageConfig{Enforcing: outlier.None},
 	}
 	if od.ConsecutiveGatewayFailure > 0 {
 		oc.EnforcingConsecutiveGatewayFailure = 100
 	}
 	if sr := od.SuccessRate; sr != nil {
-		oc.SuccessRate = &proxy.OutlierSuccessRateConfig{StdevFactor: sr.StdevFactor, MinimumHosts: sr.MinimumHosts, RequestVolume: sr.RequestVolume, Enforcing: 100}
+		oc.SuccessRate = &config.OutlierSuccessRateConfig{StdevFactor: sr.StdevFactor, MinimumHosts: sr.MinimumHosts, RequestVolume: sr.RequestVolume, Enforcing: 100}
 	}
 	if fp := od.FailurePercentage; fp != nil {
-		oc.FailurePercentage = &proxy.OutlierFailurePercentageConfig{Threshold: fp.Threshold, MinimumHosts: fp.MinimumHosts, RequestVolume: fp.RequestVolume, Enforcing: 100}
+		oc.FailurePercentage = &config.OutlierFailurePercentageConfig{Threshold: fp.Threshold, MinimumHosts: fp.MinimumHosts, RequestVolume: fp.RequestVolume, Enforcing: 100}
 	}
 	return oc
 }
@@ -136,31 +136,31 @@ func outlierConfig(od *scenarios.OutlierDetection) *proxy.OutlierConfig {
 // applies: the request timeout (0 in a scenario is no limit), the retry
 // policy with its per-try timeout, back-off and budget, hedging (at the
 // gateway only, as in the simulator), and the hash key.
-func routePolicy(pol *scenarios.Policy, timeout time.Duration, atGateway bool) proxy.Policy {
-	p := proxy.Policy{Timeout: proxy.Duration(-1)}
+func routePolicy(pol *scenarios.Policy, timeout time.Duration, atGateway bool) config.Policy {
+	p := config.Policy{Timeout: config.Duration(-1)}
 	if timeout > 0 {
-		p.Timeout = proxy.Duration(timeout)
+		p.Timeout = config.Duration(timeout)
 	}
-	perTry := proxy.Duration(pol.PerTryTimeout())
+	perTry := config.Duration(pol.PerTryTimeout())
 	if r := pol.Retries; r != nil {
-		p.Retry = proxy.RetryConfig{
+		p.Retry = config.RetryConfig{
 			Attempts:             r.Attempts,
 			RetryOn:              r.RetryOn,
 			RetriableStatusCodes: r.RetriableStatusCodes,
 			PerTryTimeout:        perTry,
-			BackoffBase:          proxy.Duration(r.Backoff.Base),
-			BackoffMax:           proxy.Duration(r.Backoff.Max),
+			BackoffBase:          config.Duration(r.Backoff.Base),
+			BackoffMax:           config.Duration(r.Backoff.Max),
 			Budget:               noBudget,
 		}
 		if bu := r.Budget; bu != nil {
-			p.Retry.Budget = &proxy.BudgetConfig{Ratio: float64(bu.Ratio), MinPerSecond: bu.MinPerSecond, TTL: proxy.Duration(bu.TTL)}
+			p.Retry.Budget = &config.BudgetConfig{Ratio: float64(bu.Ratio), MinPerSecond: bu.MinPerSecond, TTL: config.Duration(bu.TTL)}
 		}
 		if h := r.Hedging; h != nil && atGateway {
-			p.Hedge = proxy.HedgeConfig{Delay: proxy.Duration(h.Delay), MaxHedges: h.MaxHedges}
+			p.Hedge = config.HedgeConfig{Delay: config.Duration(h.Delay), MaxHedges: h.MaxHedges}
 			if h.Percentile > 0 {
 				p.Hedge.Percentile = 100 * float64(h.Percentile)
 				if p.Hedge.Delay <= 0 {
-					p.Hedge.Delay = proxy.Duration(hedgeFallbackDelay)
+					p.Hedge.Delay = config.Duration(hedgeFallbackDelay)
 				}
 			}
 		}
@@ -168,8 +168,8 @@ func routePolicy(pol *scenarios.Policy, timeout time.Duration, atGateway bool) p
 		p.Retry.PerTryTimeout = perTry
 	}
 	hk := pol.Balancer.HashKey
-	p.HashKey = proxy.HashKeyConfig{Header: hk.Header, Cookie: hk.Cookie, SourceIP: hk.SourceIP}
-	if p.HashKey == (proxy.HashKeyConfig{}) && hashBalancers[pol.Balancer.Type] {
+	p.HashKey = config.HashKeyConfig{Header: hk.Header, Cookie: hk.Cookie, SourceIP: hk.SourceIP}
+	if p.HashKey == (config.HashKeyConfig{}) && hashBalancers[pol.Balancer.Type] {
 		// As the simulator: with no hash key named, hash balancers hash the
 		// workload's key, which the load generator sends in a header.
 		p.HashKey.Header = load.HeaderKey
@@ -184,21 +184,21 @@ func limiterConfig(rl *scenarios.RateLimit) ratelimit.Config {
 
 // proxyRateLimit is a scenario route's own rate limit as the proxy's
 // route-wide limiter.
-func proxyRateLimit(rl *scenarios.RateLimit) (*proxy.RateLimitConfig, error) {
+func proxyRateLimit(rl *scenarios.RateLimit) (*config.RateLimitConfig, error) {
 	if ratelimit.IsConcurrency(rl.Type) {
 		return nil, fmt.Errorf("a route's rate limit of type %s is not supported on the local backend (use the policy's rateLimit)", rl.Type)
 	}
-	return &proxy.RateLimitConfig{Type: rl.Type, Rate: float64(rl.Rate), Burst: rl.Burst, Window: proxy.Duration(rl.Window)}, nil
+	return &config.RateLimitConfig{Type: rl.Type, Rate: float64(rl.Rate), Burst: rl.Burst, Window: config.Duration(rl.Window)}, nil
 }
 
 // matchConfig is a scenario route match as the proxy's.
-func matchConfig(m scenarios.Match) proxy.MatchConfig {
-	mc := proxy.MatchConfig{Host: m.Host, Path: m.Path, Prefix: m.PathPrefix, Regex: m.PathRegex}
+func matchConfig(m scenarios.Match) config.MatchConfig {
+	mc := config.MatchConfig{Host: m.Host, Path: m.Path, Prefix: m.PathPrefix, Regex: m.PathRegex}
 	if m.Method != "" {
 		mc.Methods = []string{m.Method}
 	}
 	for _, k := range sortedKeys(m.Headers) {
-		mc.Headers = append(mc.Headers, proxy.HeaderMatchConfig{Name: k, Exact: m.Headers[k]})
+		mc.Headers = append(mc.Headers, config.HeaderMatchConfig{Name: k, Exact: m.Headers[k]})
 	}
 	return mc
 }

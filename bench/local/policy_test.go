@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench/load"
-	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -33,11 +33,11 @@ func TestRoutePolicy(t *testing.T) {
 		policy    string
 		timeout   time.Duration
 		atGateway bool
-		check     func(t *testing.T, p proxy.Policy)
+		check     func(t *testing.T, p config.Policy)
 	}{
 		{
 			name: "no retries: one try, the per-try timeout still applies", policy: "  timeouts: {request: 2s, perTry: 100ms}\n", timeout: 2 * time.Second, atGateway: true,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				if p.Timeout.D() != 2*time.Second || p.Retry.Attempts != 0 || p.Retry.PerTryTimeout.D() != 100*time.Millisecond {
 					t.Errorf("policy %+v", p)
 				}
@@ -45,7 +45,7 @@ func TestRoutePolicy(t *testing.T) {
 		},
 		{
 			name: "no request timeout is none, not the proxy's 15s", policy: "  timeouts: {request: 0s}\n", atGateway: true,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				if p.Timeout.D() >= 0 {
 					t.Errorf("timeout %s, want negative (none)", p.Timeout)
 				}
@@ -53,7 +53,7 @@ func TestRoutePolicy(t *testing.T) {
 		},
 		{
 			name: "retries without a budget are unbudgeted", policy: "  retries: {attempts: 3, retryOn: [5xx], perTryTimeout: 50ms, backoff: {base: 5ms, max: 40ms}}\n", timeout: time.Second,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				r := p.Retry
 				if r.Attempts != 3 || len(r.RetryOn) != 1 || r.RetryOn[0] != "5xx" || r.PerTryTimeout.D() != 50*time.Millisecond ||
 					r.BackoffBase.D() != 5*time.Millisecond || r.BackoffMax.D() != 40*time.Millisecond {
@@ -66,7 +66,7 @@ func TestRoutePolicy(t *testing.T) {
 		},
 		{
 			name: "a budget block is the proxy's budget", policy: "  retries: {attempts: 2, budget: {ratio: 0.1, minPerSecond: 3, ttl: 5s}}\n", timeout: time.Second,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				b := p.Retry.Budget
 				if b == nil || b.Ratio != 0.1 || b.MinPerSecond != 3 || b.TTL.D() != 5*time.Second {
 					t.Errorf("budget %+v", b)
@@ -75,7 +75,7 @@ func TestRoutePolicy(t *testing.T) {
 		},
 		{
 			name: "hedging by percentile at the gateway", policy: "  retries: {attempts: 2, hedging: {percentile: p95, maxHedges: 2}}\n", timeout: time.Second, atGateway: true,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				h := p.Hedge
 				if h.Percentile != 95 || h.MaxHedges != 2 || h.Delay.D() != hedgeFallbackDelay {
 					t.Errorf("hedge %+v", h)
@@ -84,15 +84,15 @@ func TestRoutePolicy(t *testing.T) {
 		},
 		{
 			name: "no hedging at sidecars, as in the simulator", policy: "  retries: {attempts: 2, hedging: {delay: 10ms}}\n", timeout: time.Second,
-			check: func(t *testing.T, p proxy.Policy) {
-				if p.Hedge != (proxy.HedgeConfig{}) {
+			check: func(t *testing.T, p config.Policy) {
+				if p.Hedge != (config.HedgeConfig{}) {
 					t.Errorf("hedge %+v at a sidecar", p.Hedge)
 				}
 			},
 		},
 		{
 			name: "hash balancers hash the workload's key by default", policy: "  balancer: {type: maglev}\n", timeout: time.Second, atGateway: true,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				if p.HashKey.Header != load.HeaderKey {
 					t.Errorf("hash key %+v", p.HashKey)
 				}
@@ -100,7 +100,7 @@ func TestRoutePolicy(t *testing.T) {
 		},
 		{
 			name: "a named hash key wins", policy: "  balancer: {type: ring_hash, hashKey: {header: X-User}}\n", timeout: time.Second, atGateway: true,
-			check: func(t *testing.T, p proxy.Policy) {
+			check: func(t *testing.T, p config.Policy) {
 				if p.HashKey.Header != "X-User" {
 					t.Errorf("hash key %+v", p.HashKey)
 				}
@@ -119,11 +119,11 @@ func TestClusterConfig(t *testing.T) {
 		name      string
 		policy    string
 		atGateway bool
-		check     func(t *testing.T, c proxy.ClusterConfig)
+		check     func(t *testing.T, c config.ClusterConfig)
 	}{
 		{
 			name: "balancer and connect timeout; no breaker means no thresholds", policy: "  balancer: {type: peak_ewma, decayTime: 3s, choices: 3}\n  timeouts: {connect: 150ms}\n",
-			check: func(t *testing.T, c proxy.ClusterConfig) {
+			check: func(t *testing.T, c config.ClusterConfig) {
 				if c.Balancer.Type != "peak_ewma" || c.Balancer.DecayTime.D() != 3*time.Second || c.Balancer.Choices != 3 || c.Connection.ConnectTimeout.D() != 150*time.Millisecond {
 					t.Errorf("cluster %+v", c)
 				}
@@ -134,7 +134,7 @@ func TestClusterConfig(t *testing.T) {
 		},
 		{
 			name: "breaker with Envoy's thresholds", policy: "  circuitBreaker: {failureRatio: 0.3, minRequests: 10, sleepWindow: 2s, maxRetries: 5}\n",
-			check: func(t *testing.T, c proxy.ClusterConfig) {
+			check: func(t *testing.T, c config.ClusterConfig) {
 				b := c.CircuitBreaker
 				if b == nil || b.FailureRatio != 0.3 || b.MinRequests != 10 || b.SleepWindow.D() != 2*time.Second || c.Thresholds.MaxRetries != 5 || c.Thresholds.MaxRequests != 1024 {
 					t.Errorf("breaker %+v thresholds %+v", b, c.Thresholds)
@@ -143,7 +143,7 @@ func TestClusterConfig(t *testing.T) {
 		},
 		{
 			name: "health checks at the gateway only", policy: "  healthCheck: {interval: 1s, path: /readyz}\n", atGateway: true,
-			check: func(t *testing.T, c proxy.ClusterConfig) {
+			check: func(t *testing.T, c config.ClusterConfig) {
 				h := c.HealthCheck
 				if h == nil || h.Interval.D() != time.Second || h.Path != "/readyz" || !h.StartHealthy {
 					t.Errorf("health check %+v", h)
@@ -152,7 +152,7 @@ func TestClusterConfig(t *testing.T) {
 		},
 		{
 			name: "no health checks at sidecars", policy: "  healthCheck: {interval: 1s}\n",
-			check: func(t *testing.T, c proxy.ClusterConfig) {
+			check: func(t *testing.T, c config.ClusterConfig) {
 				if c.HealthCheck != nil {
 					t.Errorf("health check %+v at a sidecar", c.HealthCheck)
 				}
@@ -160,7 +160,7 @@ func TestClusterConfig(t *testing.T) {
 		},
 		{
 			name: "locality uses the caller's zone", policy: "  balancer: {locality: {enabled: true, overprovisioningFactor: 1.2}}\n", atGateway: true,
-			check: func(t *testing.T, c proxy.ClusterConfig) {
+			check: func(t *testing.T, c config.ClusterConfig) {
 				l := c.Balancer.Locality
 				if l == nil || l.LocalZone != "a" || l.OverprovisioningFactor != 1.2 {
 					t.Errorf("locality %+v", l)
@@ -169,7 +169,7 @@ func TestClusterConfig(t *testing.T) {
 		},
 		{
 			name: "concurrency limit on the gateway's clusters", policy: "  rateLimit: {type: adaptive_concurrency, minLimit: 2, maxLimit: 50}\n", atGateway: true,
-			check: func(t *testing.T, c proxy.ClusterConfig) {
+			check: func(t *testing.T, c config.ClusterConfig) {
 				k := c.Concurrency
 				if k == nil || k.Type != "adaptive_concurrency" || k.MinLimit != 2 || k.MaxLimit != 50 {
 					t.Errorf("concurrency %+v", k)
@@ -188,11 +188,11 @@ func TestOutlierConfigFollowsTheSimulator(t *testing.T) {
 	tests := []struct {
 		name  string
 		block string
-		want  func(t *testing.T, o *proxy.OutlierConfig)
+		want  func(t *testing.T, o *config.OutlierConfig)
 	}{
 		{
 			name: "zero turns a detector off; absent blocks are off", block: "{consecutive5xx: 0, consecutiveGatewayFailure: 0, maxEjectionPercent: 0}",
-			want: func(t *testing.T, o *proxy.OutlierConfig) {
+			want: func(t *testing.T, o *config.OutlierConfig) {
 				if o.Consecutive5xx != outlier.None || o.ConsecutiveGatewayFailure != outlier.None || o.MaxEjectionPercent != outlier.None {
 					t.Errorf("%+v", o)
 				}
@@ -203,7 +203,7 @@ func TestOutlierConfigFollowsTheSimulator(t *testing.T) {
 		},
 		{
 			name: "gateway failures are enforced when asked for", block: "{consecutiveGatewayFailure: 3, interval: 500ms, baseEjectionTime: 20s, maxEjectionPercent: 50}",
-			want: func(t *testing.T, o *proxy.OutlierConfig) {
+			want: func(t *testing.T, o *config.OutlierConfig) {
 				if o.ConsecutiveGatewayFailure != 3 || o.EnforcingConsecutiveGatewayFailure != 100 || o.Interval.D() != 500*time.Millisecond ||
 					o.BaseEjectionTime.D() != 20*time.Second || o.MaxEjectionPercent != 50 {
 					t.Errorf("%+v", o)
@@ -212,7 +212,7 @@ func TestOutlierConfigFollowsTheSimulator(t *testing.T) {
 		},
 		{
 			name: "success rate on when present", block: "{successRate: {stdevFactor: 1.5, minimumHosts: 3, requestVolume: 20}}",
-			want: func(t *testing.T, o *proxy.OutlierConfig) {
+			want: func(t *testing.T, o *config.OutlierConfig) {
 				s := o.SuccessRate
 				if s.Enforcing != 100 || s.StdevFactor != 1.5 || s.MinimumHosts != 3 || s.RequestVolume != 20 {
 					t.Errorf("%+v", s)

@@ -11,15 +11,15 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
-	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
-// FileConfig is a proxy configuration file: the core's proxy.Config and
+// FileConfig is a proxy configuration file: the core's config.Config and
 // the security section, which only this package understands.
 type FileConfig struct {
-	proxy.Config `yaml:",inline"`
-	Security     SecurityConfig `yaml:"security,omitempty" json:"security"`
+	config.Config `yaml:",inline"`
+	Security      SecurityConfig `yaml:"security,omitempty" json:"security"`
 }
 
 // SecurityConfig is the security section of a configuration file: the
@@ -112,7 +112,7 @@ type IdentityConfig struct {
 	// CADir is a CA directory (ca.crt, ca.key) to issue the SVID from.
 	CADir string `yaml:"caDir,omitempty" json:"caDir,omitempty"`
 	// TTL is the lifetime of CA-issued SVIDs; default one hour (SPIRE's).
-	TTL proxy.Duration `yaml:"ttl,omitempty" json:"ttl,omitempty"`
+	TTL config.Duration `yaml:"ttl,omitempty" json:"ttl,omitempty"`
 	// Rotation says when the SVID is renewed.
 	Rotation RotationConfig `yaml:"rotation,omitempty" json:"rotation"`
 }
@@ -121,8 +121,8 @@ type IdentityConfig struct {
 // lifetime (default 0.5, SPIRE's), retry failed renewals after
 // RetryInterval (default 5s).
 type RotationConfig struct {
-	RenewFraction float64        `yaml:"renewFraction,omitempty" json:"renewFraction,omitempty"`
-	RetryInterval proxy.Duration `yaml:"retryInterval,omitempty" json:"retryInterval,omitempty"`
+	RenewFraction float64         `yaml:"renewFraction,omitempty" json:"renewFraction,omitempty"`
+	RetryInterval config.Duration `yaml:"retryInterval,omitempty" json:"retryInterval,omitempty"`
 }
 
 // ListenerTLSConfig is the mutual TLS of the data-plane listeners, after
@@ -151,7 +151,7 @@ type ClusterTLSConfig struct {
 }
 
 // validate checks the section without reading files.
-func (s SecurityConfig) validate(cfg proxy.Config) error {
+func (s SecurityConfig) validate(cfg config.Config) error {
 	var errs problems
 	if s.Identity != nil {
 		s.Identity.validate(&errs, "security.identity")
@@ -171,13 +171,13 @@ func (s SecurityConfig) validate(cfg proxy.Config) error {
 	seen := map[string]bool{}
 	for i, c := range s.Clusters {
 		p := fmt.Sprintf("security.clusters[%d]", i)
-		switch i := slices.IndexFunc(cfg.Clusters, func(cc proxy.ClusterConfig) bool { return cc.Name == c.Cluster }); {
+		switch i := slices.IndexFunc(cfg.Clusters, func(cc config.ClusterConfig) bool { return cc.Name == c.Cluster }); {
 		case c.Cluster == "":
 			errs.add(p+".cluster", errors.New("required"))
 		case i < 0:
 			errs.add(p+".cluster", fmt.Errorf("unknown cluster %q", c.Cluster))
-		case cfg.Clusters[i].Protocol != proxy.ProtocolHTTPS:
-			errs.add(p+".cluster", fmt.Errorf("cluster %q has protocol %q; mutual TLS needs https", c.Cluster, cmp.Or(cfg.Clusters[i].Protocol, proxy.ProtocolHTTP1)))
+		case cfg.Clusters[i].Protocol != config.ProtocolHTTPS:
+			errs.add(p+".cluster", fmt.Errorf("cluster %q has protocol %q; mutual TLS needs https", c.Cluster, cmp.Or(cfg.Clusters[i].Protocol, config.ProtocolHTTP1)))
 		case seen[c.Cluster]:
 			errs.add(p+".cluster", fmt.Errorf("cluster %q is listed twice", c.Cluster))
 		}
@@ -239,7 +239,7 @@ func (s SecurityConfig) sameSection(o SecurityConfig) bool {
 type problems []error
 
 func (p *problems) add(path string, err error) {
-	*p = append(*p, &proxy.ConfigError{Path: path, Err: err})
+	*p = append(*p, &config.ConfigError{Path: path, Err: err})
 }
 
 func (p problems) err() error { return errors.Join(p...) }

@@ -6,11 +6,11 @@
 //
 // # Shape
 //
-// A configuration file (FileConfig) is the core's proxy.Config with a
+// A configuration file (FileConfig) is the core's config.Config with a
 // top-level security section (SecurityConfig): the audit log, the SPIFFE
 // identities of the workload, mutual TLS on the data-plane listeners after
 // Istio's PeerAuthentication (STRICT, PERMISSIVE, DISABLE) and towards https
-// clusters. LoadFile and ParseFile read it as strictly as proxy.LoadConfig,
+// clusters. LoadFile and ParseFile read it as strictly as config.Load,
 // and name file:line:col and the key path of every problem.
 //
 // New builds a proxy.Proxy and registers, with proxy.WithMiddleware, five

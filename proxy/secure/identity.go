@@ -7,7 +7,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
-	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
@@ -30,7 +30,7 @@ func (l *layer) newIdentity(ic IdentityConfig, p string) (*identity, error) {
 	caIssuer := func(ca *mtls.CA) (mtls.Issuer, error) {
 		id, err := spiffeid.FromString(ic.SPIFFEID)
 		if err != nil {
-			return nil, &proxy.ConfigError{Path: p + ".spiffeId", Err: err}
+			return nil, &config.ConfigError{Path: p + ".spiffeId", Err: err}
 		}
 		return &mtls.CAIssuer{CA: ca, ID: id, TTL: ic.TTL.D()}, nil
 	}
@@ -40,7 +40,7 @@ func (l *layer) newIdentity(ic IdentityConfig, p string) (*identity, error) {
 	case ic.CADir != "":
 		ca, err := mtls.LoadCA(ic.CADir)
 		if err != nil {
-			return nil, &proxy.ConfigError{Path: p + ".caDir", Err: err}
+			return nil, &config.ConfigError{Path: p + ".caDir", Err: err}
 		}
 		if issuer, err = caIssuer(ca); err != nil {
 			return nil, err
@@ -53,21 +53,21 @@ func (l *layer) newIdentity(ic IdentityConfig, p string) (*identity, error) {
 		}
 		bundle = l.cfg.CA.Bundle()
 	default:
-		return nil, &proxy.ConfigError{Path: p, Err: errors.New("no certFile, no caDir and no in-process CA to issue the certificate")}
+		return nil, &config.ConfigError{Path: p, Err: errors.New("no certFile, no caDir and no in-process CA to issue the certificate")}
 	}
 	if ic.CABundle != "" {
 		b, err := mtls.LoadBundle(ic.CABundle)
 		if err != nil {
-			return nil, &proxy.ConfigError{Path: p + ".caBundle", Err: err}
+			return nil, &config.ConfigError{Path: p + ".caBundle", Err: err}
 		}
 		bundle = b
 	}
 	svid, err := issuer.Issue(l.clock())
 	if err != nil {
-		return nil, &proxy.ConfigError{Path: p, Err: fmt.Errorf("first certificate: %w", err)}
+		return nil, &config.ConfigError{Path: p, Err: fmt.Errorf("first certificate: %w", err)}
 	}
 	if ic.SPIFFEID != "" && svid.ID.String() != ic.SPIFFEID {
-		return nil, &proxy.ConfigError{Path: p + ".spiffeId", Err: fmt.Errorf("the certificate is for %s, not %s", svid.ID, ic.SPIFFEID)}
+		return nil, &config.ConfigError{Path: p + ".spiffeId", Err: fmt.Errorf("the certificate is for %s, not %s", svid.ID, ic.SPIFFEID)}
 	}
 	src := mtls.NewSource(svid)
 	rot := mtls.NewRotator(src, issuer, mtls.RotationPolicy{RenewFraction: ic.Rotation.RenewFraction, RetryInterval: ic.Rotation.RetryInterval.D()})

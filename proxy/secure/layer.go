@@ -14,6 +14,7 @@ import (
 	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/auth"
 	"github.com/meshbench/meshbench/proxy/cache"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
@@ -70,7 +71,7 @@ func newLayer(cfg SecurityConfig, seed uint64, log *slog.Logger) (*layer, error)
 	case cfg.AuditLog != "":
 		f, err := os.OpenFile(cfg.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
-			return nil, &proxy.ConfigError{Path: "security.auditLog", Err: err}
+			return nil, &config.ConfigError{Path: "security.auditLog", Err: err}
 		}
 		l.auditF, l.audit = f, auth.NewAudit(f)
 	}
@@ -88,9 +89,9 @@ func newLayer(cfg SecurityConfig, seed uint64, log *slog.Logger) (*layer, error)
 		}
 		id, err := l.newIdentity(*ic, p)
 		if err != nil {
-			var ce *proxy.ConfigError
+			var ce *config.ConfigError
 			if !errors.As(err, &ce) {
-				ce = &proxy.ConfigError{Path: p, Err: err}
+				ce = &config.ConfigError{Path: p, Err: err}
 			}
 			errs = append(errs, ce)
 			return nil

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // LoadFile reads a configuration file with its security section. Decoding
-// is as strict as proxy.LoadConfig's and every error names file:line:col
+// is as strict as config.Load's and every error names file:line:col
 // and the key path.
 func LoadFile(path string) (FileConfig, error) {
 	data, err := os.ReadFile(path)
@@ -23,11 +23,11 @@ func LoadFile(path string) (FileConfig, error) {
 // section; name is used in error messages.
 func ParseFile(name string, data []byte) (FileConfig, error) {
 	var fc FileConfig
-	if err := proxy.DecodeYAML(name, data, &fc); err != nil {
+	if err := config.DecodeYAML(name, data, &fc); err != nil {
 		return FileConfig{}, err
 	}
-	if err := errors.Join(proxy.Validate(fc.Config), fc.Security.validate(fc.Config)); err != nil {
-		return FileConfig{}, proxy.LocateErrors(name, data, err)
+	if err := errors.Join(config.Validate(fc.Config), fc.Security.validate(fc.Config)); err != nil {
+		return FileConfig{}, config.LocateErrors(name, data, err)
 	}
 	return fc, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/cache"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/mtls"
 )
 
@@ -39,7 +40,7 @@ func NewFromFile(path string, opts ...proxy.Option) (*Proxy, error) {
 	}
 	sp, err := New(fc.Config, fc.Security, opts...)
 	if err != nil {
-		return nil, proxy.LocateErrors(path, data, err)
+		return nil, config.LocateErrors(path, data, err)
 	}
 	return sp, nil
 }
@@ -51,7 +52,7 @@ func NewFromFile(path string, opts ...proxy.Option) (*Proxy, error) {
 // renews its SVID when due (mtls.Runner) until Shutdown or the end of Run.
 // Its logger and, with proxy.WithSeed, the seed of fault injection are
 // those of opts.
-func New(cfg proxy.Config, sec SecurityConfig, opts ...proxy.Option) (*Proxy, error) {
+func New(cfg config.Config, sec SecurityConfig, opts ...proxy.Option) (*Proxy, error) {
 	if err := sec.validate(cfg); err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func (sp *Proxy) ReloadFile(path string) error {
 		return fmt.Errorf("reload refused: %w", err)
 	}
 	if err := sp.reload(fc.Config, fc.Security); err != nil {
-		return fmt.Errorf("reload refused: %w", proxy.LocateErrors(path, data, err))
+		return fmt.Errorf("reload refused: %w", config.LocateErrors(path, data, err))
 	}
 	return nil
 }
@@ -140,7 +141,7 @@ func (sp *Proxy) ReloadFile(path string) error {
 // are read again and file-based SVIDs reloaded; a failure there is logged
 // and the previous ones stay in use. Caches of routes whose cache params
 // did not change keep their entries.
-func (sp *Proxy) Reload(cfg proxy.Config, sec SecurityConfig) error {
+func (sp *Proxy) Reload(cfg config.Config, sec SecurityConfig) error {
 	if err := sp.reload(cfg, sec); err != nil {
 		return fmt.Errorf("reload refused: %w", err)
 	}
@@ -149,12 +150,12 @@ func (sp *Proxy) Reload(cfg proxy.Config, sec SecurityConfig) error {
 
 // reload is Reload with the errors unwrapped, so that ReloadFile can name
 // their positions.
-func (sp *Proxy) reload(cfg proxy.Config, sec SecurityConfig) error {
+func (sp *Proxy) reload(cfg config.Config, sec SecurityConfig) error {
 	l := sp.sec
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	if !l.cfg.sameSection(sec) {
-		err := &proxy.ConfigError{Path: "security", Err: errors.New("the security section changed; it applies at start, restart the proxy to change it")}
+		err := &config.ConfigError{Path: "security", Err: errors.New("the security section changed; it applies at start, restart the proxy to change it")}
 		sp.RecordRefusedReload(err)
 		return err
 	}

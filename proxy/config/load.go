@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 )
 
-// LoadConfig reads and validates a YAML configuration file. Decoding is
+// Load reads and validates a YAML configuration file. Decoding is
 // strict: unknown keys, duplicate keys and values of the wrong type are
 // errors. Every error is a *ConfigError naming the file, line and column and
 // the key path, e.g.
@@ -19,18 +19,19 @@ import (
 //	proxy.yaml:12:14: routes[1].cluster: unknown cluster "payment"
 //
 // and all problems found are reported together (errors.Join). Middleware
-// names are checked by New and Reload, which know the registered factories.
-func LoadConfig(path string) (Config, error) {
+// names are checked by the proxy's New and Reload, which know the
+// registered factories.
+func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("load config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return Parse(path, data)
 }
 
-// ParseConfig decodes and validates a YAML configuration; name is used in
-// error messages.
-func ParseConfig(name string, data []byte) (Config, error) {
+// Parse decodes and validates a YAML configuration; name is used in error
+// messages.
+func Parse(name string, data []byte) (Config, error) {
 	var cfg Config
 	if err := DecodeYAML(name, data, &cfg); err != nil {
 		return Config{}, err
@@ -41,7 +42,7 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	return cfg, nil
 }
 
-// DecodeYAML decodes data into v as strictly as ParseConfig does: unknown
+// DecodeYAML decodes data into v as strictly as Parse does: unknown
 // keys, duplicate keys and values of the wrong type are errors, returned as
 // a *ConfigError with name, line and column. It does not validate. It is
 // for files that hold a Config inline beside sections of their own, as
@@ -58,18 +59,11 @@ func DecodeYAML(name string, data []byte, v any) error {
 // File gets name and the line and column of its key path, or of the
 // closest ancestor of the path that is present. Other errors pass
 // unchanged. Layers that validate sections of their own (proxy/secure)
-// use it to report them as ParseConfig reports the core's.
+// use it to report them as Parse reports the core's.
 func LocateErrors(name string, data []byte, err error) error {
 	file, perr := parser.ParseBytes(data, 0)
 	var list []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
+	each(err, func(e error) {
 		var ce *ConfigError
 		if errors.As(e, &ce) && ce.File == "" {
 			ce.File = name
@@ -78,17 +72,8 @@ func LocateErrors(name string, data []byte, err error) error {
 			}
 		}
 		list = append(list, e)
-	}
-	walk(err)
+	})
 	return errors.Join(list...)
-}
-
-// Validate checks cfg as New would, without starting anything or looking up
-// DNS names and registries.
-func Validate(cfg Config) error {
-	b := &builder{env: &env{log: discardLogger()}, dry: true}
-	_, err := b.build(cfg)
-	return err
 }
 
 // decodeError turns a goccy/go-yaml error (whose message starts with

@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"fmt"
@@ -6,8 +6,10 @@ import (
 	"strings"
 )
 
-// rewriter is a compiled RewriteConfig.
-type rewriter struct {
+// Rewriter is a compiled RewriteConfig: what a route changes in the
+// request it forwards. The zero Rewriter forwards the path and Host
+// unchanged. A Rewriter is immutable and safe for concurrent use.
+type Rewriter struct {
 	kind        rewriteKind
 	path        string // replacement path or prefix
 	matchPrefix string // the route's match.prefix, for prefix and strip
@@ -18,7 +20,7 @@ type rewriter struct {
 	hostFromEndpoint bool
 }
 
-type rewriteKind int
+type rewriteKind uint8
 
 const (
 	rewriteNone rewriteKind = iota
@@ -28,14 +30,19 @@ const (
 	rewriteRegex
 )
 
-func compileRewrite(rw RewriteConfig, m MatchConfig, errs *fieldErrors, p string) rewriter {
-	var c rewriter
+// Compile checks rw and compiles it for a route whose match is m (prefix
+// rewrites replace the part m.Prefix matched). Errors are *ConfigErrors
+// with key paths relative to the rewrite ("regex.pattern"; "" for the
+// rewrite as a whole), all of them joined; see Under.
+func (rw RewriteConfig) Compile(m MatchConfig) (Rewriter, error) {
+	var c Rewriter
+	var errs fieldErrors
 	n := 0
 	if rw.Path != "" {
 		n++
 		c.kind, c.path = rewritePath, rw.Path
 		if !strings.HasPrefix(rw.Path, "/") {
-			errs.add(p+".path", fmt.Errorf("must start with /"))
+			errs.add("path", fmt.Errorf("must start with /"))
 		}
 	}
 	if rw.Prefix != "" {
@@ -50,26 +57,27 @@ func compileRewrite(rw RewriteConfig, m MatchConfig, errs *fieldErrors, p string
 		n++
 		re, err := regexp.Compile(rw.Regex.Pattern)
 		if err != nil {
-			errs.add(p+".regex.pattern", err)
+			errs.add("regex.pattern", err)
 		}
 		c.kind, c.re, c.sub = rewriteRegex, re, rw.Regex.Substitution
 	}
 	if n > 1 {
-		errs.add(p, fmt.Errorf("set only one of path, prefix, stripPrefix and regex"))
+		errs.add("", fmt.Errorf("set only one of path, prefix, stripPrefix and regex"))
 	}
 	if (c.kind == rewritePrefix || c.kind == rewriteStrip) && m.Prefix == "" {
-		errs.add(p, fmt.Errorf("prefix and stripPrefix need match.prefix"))
+		errs.add("", fmt.Errorf("prefix and stripPrefix need match.prefix"))
 	}
 	c.matchPrefix = m.Prefix
 	c.host, c.hostFromEndpoint = rw.Host, rw.HostFromEndpoint
 	if rw.Host != "" && rw.HostFromEndpoint {
-		errs.add(p, fmt.Errorf("set only one of host and hostFromEndpoint"))
+		errs.add("", fmt.Errorf("set only one of host and hostFromEndpoint"))
 	}
-	return c
+	return c, errs.err()
 }
 
-// rewritePath returns the path to forward for the (cleaned) request path p.
-func (c *rewriter) rewritePath(p string) string {
+// Path returns the path to forward for the request path p, cleaned as
+// CleanPath does.
+func (c *Rewriter) Path(p string) string {
 	switch c.kind {
 	case rewritePath:
 		return c.path
@@ -93,3 +101,10 @@ func (c *rewriter) rewritePath(p string) string {
 	}
 	return p
 }
+
+// Host returns the Host to forward; "" keeps the request's.
+func (c *Rewriter) Host() string { return c.host }
+
+// HostFromEndpoint reports whether the Host forwarded is the chosen
+// endpoint's address, as Envoy's auto_host_rewrite.
+func (c *Rewriter) HostFromEndpoint() bool { return c.hostFromEndpoint }

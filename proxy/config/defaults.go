@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"slices"
@@ -31,9 +31,10 @@ const (
 	DefaultRegistryTTL         = 30 * time.Second
 )
 
-// withDefaults returns a copy of cfg with every zero value that has a
-// default filled in. The caller's slices and pointers are not modified.
-func withDefaults(cfg Config) Config {
+// Defaults returns a copy of cfg with every zero value that has a default
+// filled in; applying it again changes nothing. The caller's slices and
+// pointers are not modified.
+func Defaults(cfg Config) Config {
 	if cfg.Mode == "" {
 		cfg.Mode = ModeGateway
 	}

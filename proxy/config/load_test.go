@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestLoadConfigExample(t *testing.T) {
-	cfg, err := LoadConfig("testdata/gateway.yaml")
+	cfg, err := Load("testdata/gateway.yaml")
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
 	}
@@ -70,7 +70,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig("cfg.yaml", []byte(tc.yaml))
+			_, err := Parse("cfg.yaml", []byte(tc.yaml))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -91,11 +91,11 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add([]byte("routes:\n  - match: {prefix: /}\n    cluster: a\nclusters:\n  - name: a\n    endpoints: [{address: 127.0.0.1:1}]\n"))
 	f.Add([]byte("mode: sidecar\nsidecar: {inbound: {cluster: a}}\n"))
 	f.Add([]byte("routes: [{match: {regex: '('}}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = ParseConfig("fuzz.yaml", data)
+		_, _ = Parse("fuzz.yaml", data)
 	})
 }

@@ -1,4 +1,4 @@
-package proxy
+package config
 
 import (
 	"strings"
@@ -18,20 +18,20 @@ func TestCleanPathProperties(t *testing.T) {
 		if rapid.Bool().Draw(t, "rooted") {
 			p = "/" + p
 		}
-		c := cleanPath(p)
+		c := CleanPath(p)
 		if !strings.HasPrefix(c, "/") {
-			t.Fatalf("cleanPath(%q) = %q is not rooted", p, c)
+			t.Fatalf("CleanPath(%q) = %q is not rooted", p, c)
 		}
-		if cleanPath(c) != c {
-			t.Fatalf("cleanPath not idempotent on %q: %q then %q", p, c, cleanPath(c))
+		if CleanPath(c) != c {
+			t.Fatalf("cleanPath not idempotent on %q: %q then %q", p, c, CleanPath(c))
 		}
 		for _, s := range strings.Split(strings.Trim(c, "/"), "/") {
 			if s == "." || s == ".." || (s == "" && c != "/") {
-				t.Fatalf("cleanPath(%q) = %q keeps segment %q", p, c, s)
+				t.Fatalf("CleanPath(%q) = %q keeps segment %q", p, c, s)
 			}
 		}
 		if strings.HasSuffix(p, "/") && !strings.HasSuffix(c, "/") {
-			t.Fatalf("cleanPath(%q) = %q lost the trailing slash", p, c)
+			t.Fatalf("CleanPath(%q) = %q lost the trailing slash", p, c)
 		}
 	})
 }
@@ -42,12 +42,11 @@ func TestStripPrefixProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		prefix := "/" + rapid.StringMatching(`[a-z]{1,5}/?`).Draw(t, "prefix")
 		rest := rapid.StringMatching(`[a-z/]{0,10}`).Draw(t, "rest")
-		var errs fieldErrors
-		rw := compileRewrite(RewriteConfig{StripPrefix: true}, MatchConfig{Prefix: prefix}, &errs, "r")
-		if errs.err() != nil {
-			t.Fatal(errs.err())
+		rw, err := RewriteConfig{StripPrefix: true}.Compile(MatchConfig{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
 		}
-		got := rw.rewritePath(prefix + rest)
+		got := rw.Path(prefix + rest)
 		if !strings.HasPrefix(got, "/") {
 			t.Fatalf("strip %q from %q = %q", prefix, prefix+rest, got)
 		}

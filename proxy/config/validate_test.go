@@ -1,0 +1,68 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/meshbench/meshbench/proxy/upstream"
+)
+
+func TestValidate(t *testing.T) {
+	ep := []ClusterConfig{{Name: "a"}}
+	route := func(rc RouteConfig) Config { return Config{Clusters: ep, Routes: []RouteConfig{rc}} }
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string // every error, in order
+	}{
+		{name: "valid", cfg: route(RouteConfig{Cluster: "a"})},
+		{name: "mode and server", cfg: Config{Mode: "mesh", Server: ServerConfig{MaxBodyBytes: -2, MaxHeaderBytes: -1}},
+			want: []string{`mode: unknown mode "mesh"`, "server.maxBodyBytes: ", "server.maxHeaderBytes: "}},
+		{name: "gateway without routes", cfg: Config{}, want: []string{"routes: gateway mode needs at least one route"}},
+		{name: "cluster names", cfg: Config{Mode: ModeSidecar, Clusters: []ClusterConfig{{}, {Name: "a"}, {Name: "a"}}},
+			want: []string{"clusters[0].name: cluster name is required", `clusters[2].name: duplicate cluster "a"`}},
+		{name: "duplicate route", cfg: Config{Clusters: ep, Routes: []RouteConfig{{Name: "r", Cluster: "a"}, {Name: "r", Cluster: "a"}}},
+			want: []string{`routes[1].name: duplicate route "r"`}},
+		{name: "unknown cluster", cfg: route(RouteConfig{Cluster: "b"}), want: []string{`routes[0].cluster: unknown cluster "b"`}},
+		{name: "no destination", cfg: route(RouteConfig{}), want: []string{"routes[0]: a route needs a cluster or a split"}},
+		{name: "cluster and split", cfg: route(RouteConfig{Cluster: "a", Split: []SplitConfig{{Cluster: "a", Weight: 1}}}),
+			want: []string{"routes[0]: set cluster or split, not both"}},
+		{name: "split", cfg: route(RouteConfig{Split: []SplitConfig{{Cluster: "a"}, {Cluster: "b", Weight: 1}}}),
+			want: []string{"routes[0].split[0].weight: weight must be positive", `routes[0].split[1].cluster: unknown cluster "b"`}},
+		{name: "a broken cluster is not also unknown",
+			cfg:  Config{Clusters: []ClusterConfig{{Name: "a", Balancer: BalancerConfig{Type: "fastest"}}}, Routes: []RouteConfig{{Cluster: "a"}, {Split: []SplitConfig{{Cluster: "a"}}}}},
+			want: []string{"clusters[0].balancer: "}},
+		{name: "match, rewrite and policy", cfg: route(RouteConfig{Cluster: "a", Match: MatchConfig{Regex: "("}, Rewrite: RewriteConfig{StripPrefix: true},
+			Policy: Policy{Retry: RetryConfig{Attempts: -1}, ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "x", RateLimitConfig: RateLimitConfig{Rate: 1, Burst: 1}}}}),
+			want: []string{"routes[0].match.regex: ", "routes[0].rewrite: prefix and stripPrefix need match.prefix",
+				"routes[0].retry.attempts: ", "routes[0].consumerRateLimit.key: "}},
+		{name: "cluster policies, protocol and endpoints", cfg: Config{Mode: ModeSidecar, Clusters: []ClusterConfig{{Name: "a", Protocol: "spdy",
+			Endpoints: []upstream.Endpoint{{Address: "nowhere"}}, HealthCheck: &HealthCheckConfig{ExpectedStatuses: []string{"ok"}}}}},
+			want: []string{"clusters[0].healthCheck.expectedStatuses[0]: ", `clusters[0].protocol: unknown protocol "spdy"`,
+				`clusters[0].discovery: invalid discovery input: endpoint "nowhere": address: `}},
+		{name: "discovery fields", cfg: Config{Mode: ModeSidecar, Clusters: []ClusterConfig{
+			{Name: "static", Discovery: &DiscoveryConfig{Type: "static"}},
+			{Name: "file", Discovery: &DiscoveryConfig{Type: "file"}, Endpoints: []upstream.Endpoint{{Address: "a:1"}}},
+			{Name: "dns", Discovery: &DiscoveryConfig{Type: "dns"}},
+			{Name: "srv", Discovery: &DiscoveryConfig{Type: "dns", Host: "h", SRV: true}},
+			{Name: "registry", Discovery: &DiscoveryConfig{Type: "registry"}},
+			{Name: "consul", Discovery: &DiscoveryConfig{Type: "consul"}},
+		}}, want: []string{
+			"clusters[0].endpoints: static discovery needs endpoints",
+			`clusters[1].endpoints: endpoints are only for static discovery, not "file"`, "clusters[1].discovery.path: ",
+			"clusters[2].discovery.host: ", "clusters[2].discovery.port: ",
+			"clusters[4].discovery.url: ",
+			`clusters[5].discovery.type: unknown discovery type "consul"`}},
+		{name: "sidecar", cfg: Config{Mode: ModeSidecar, Clusters: ep, Sidecar: SidecarConfig{
+			Outbound: []OutboundConfig{{}, {Service: "b"}, {Service: "c", Cluster: "a", Policy: Policy{Hedge: HedgeConfig{MaxHedges: 1}}}},
+			Inbound:  InboundConfig{Listen: "127.0.0.1:0"}}},
+			want: []string{"sidecar.outbound[0].service: service name is required", `sidecar.outbound[1].cluster: unknown cluster "b"`,
+				"sidecar.outbound[2].hedge.delay: ", "sidecar.inbound.cluster: an inbound listener needs the local cluster"}},
+		{name: "inbound", cfg: Config{Mode: ModeSidecar, Clusters: ep, Sidecar: SidecarConfig{Inbound: InboundConfig{Cluster: "x", Policy: Policy{Retry: RetryConfig{Attempts: -1}}}}},
+			want: []string{`sidecar.inbound.cluster: unknown cluster "x"`, "sidecar.inbound.retry.attempts: "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkErrors(t, Validate(tc.cfg), tc.want)
+		})
+	}
+}
