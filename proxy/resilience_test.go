@@ -111,6 +111,23 @@ func TestRetries(t *testing.T) {
 			t.Errorf("budget rejections %v", got)
 		}
 	})
+
+	t.Run("budget disabled", func(t *testing.T) {
+		hd, count := failing(1000, "up")
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, hd))},
+			config.Policy{Retry: config.RetryConfig{Attempts: 5, BackoffBase: config.Duration(time.Millisecond),
+				Budget: &config.BudgetConfig{Disabled: true}}}))
+		// The default budget would allow 100 retries from its reserve and
+		// 0.2 per request; without one every request takes its 5 tries.
+		for range 40 {
+			if resp, _ := h.get(t, "/"); resp.StatusCode != 503 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+		if got := count.Load(); got != 40*5 {
+			t.Errorf("%d tries for 40 requests, want 5 each", got)
+		}
+	})
 }
 
 func TestHedging(t *testing.T) {

@@ -49,11 +49,16 @@ type RetryConfig struct {
 	BufferBytes int64 `yaml:"bufferBytes,omitempty" json:"bufferBytes,omitempty"`
 }
 
-// BudgetConfig is a retry budget (proxy/retry.BudgetConfig).
+// BudgetConfig is a retry budget (proxy/retry.BudgetConfig), or with
+// Disabled none at all.
 type BudgetConfig struct {
 	Ratio        float64  `yaml:"ratio,omitempty" json:"ratio,omitempty"`
 	MinPerSecond int      `yaml:"minPerSecond,omitempty" json:"minPerSecond,omitempty"`
 	TTL          Duration `yaml:"ttl,omitempty" json:"ttl,omitempty"`
+	// Disabled means no budget: retries and hedges are bounded only by
+	// attempts and the cluster's max_retries. It excludes the other
+	// fields.
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
 
 // HedgeConfig turns on hedged requests (proxy/retry.HedgeConfig): when the

@@ -23,7 +23,8 @@ type RoutePolicies struct {
 	// Retry is the retry policy; nil: one round of tries. It is set for a
 	// per-try timeout alone too.
 	Retry *retry.Policy
-	// Budget bounds retries and hedges to a share of requests; nil: none.
+	// Budget bounds retries and hedges to a share of requests; nil: none
+	// (retry.budget.disabled, or neither retries nor hedging).
 	Budget *retry.Budget
 	// Hedger sends hedged copies; nil: no hedging.
 	Hedger *retry.Hedger
@@ -84,7 +85,11 @@ func (p Policy) Policies() (RoutePolicies, error) {
 		errs.add("hedge.delay", fmt.Errorf("hedging needs a positive delay"))
 	}
 	rp.Replays = (rp.Retry != nil && rp.Retry.Attempts > 1) || rp.Hedger != nil
-	if b := r.Budget; b != nil && rp.Replays {
+	switch b := r.Budget; {
+	case b == nil:
+	case b.Disabled && (b.Ratio != 0 || b.MinPerSecond != 0 || b.TTL != 0):
+		errs.add("retry.budget", fmt.Errorf("set disabled or ratio, minPerSecond and ttl, not both"))
+	case !b.Disabled && rp.Replays:
 		if rp.Budget, err = retry.NewBudget(retry.BudgetConfig{Ratio: b.Ratio, MinPerSecond: b.MinPerSecond, TTL: b.TTL.D()}); err != nil {
 			errs.add("retry.budget", err)
 		}

@@ -60,6 +60,8 @@ func TestRoutePoliciesDefaults(t *testing.T) {
 		{name: "per-try timeout alone", pol: Policy{Retry: RetryConfig{PerTryTimeout: Duration(time.Second)}}, timeout: DefaultRouteTimeout, retry: true},
 		{name: "retries", pol: Policy{Retry: RetryConfig{Attempts: 2}}, timeout: DefaultRouteTimeout, retry: true, replays: true, budget: true},
 		{name: "hedging", pol: Policy{Hedge: HedgeConfig{Delay: Duration(time.Millisecond)}}, timeout: DefaultRouteTimeout, replays: true, budget: true},
+		{name: "retries without a budget", pol: Policy{Retry: RetryConfig{Attempts: 2, Budget: &BudgetConfig{Disabled: true}}},
+			timeout: DefaultRouteTimeout, retry: true, replays: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +93,8 @@ func TestRoutePoliciesErrors(t *testing.T) {
 		{name: "too many hedges", pol: Policy{Hedge: HedgeConfig{Delay: Duration(time.Millisecond), MaxHedges: 5}},
 			want: []string{"hedging: at most 3 hedges, got 5"}},
 		{name: "budget", pol: Policy{Retry: RetryConfig{Attempts: 2, Budget: &BudgetConfig{Ratio: -1}}}, want: []string{"retry.budget: "}},
+		{name: "disabled budget with a ratio", pol: Policy{Retry: RetryConfig{Attempts: 2, Budget: &BudgetConfig{Disabled: true, Ratio: 0.5}}},
+			want: []string{"retry.budget: set disabled or ratio, minPerSecond and ttl, not both"}},
 		{name: "rate limit", pol: Policy{RateLimit: &RateLimitConfig{Type: "leaky"}}, want: []string{"rateLimit: "}},
 		{name: "consumer limit and key", pol: Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "cookie:x", RateLimitConfig: RateLimitConfig{Rate: -1}}},
 			want: []string{"consumerRateLimit: ", `consumerRateLimit.key: want "ip" or "header:<Name>", got "cookie:x"`}},
@@ -100,5 +104,19 @@ func TestRoutePoliciesErrors(t *testing.T) {
 			_, err := tc.pol.Policies()
 			checkErrors(t, err, tc.want)
 		})
+	}
+}
+
+func TestBudgetDisabledInYAML(t *testing.T) {
+	cfg, err := Parse("cfg.yaml", []byte("routes:\n  - cluster: a\n    retry: {attempts: 3, budget: {disabled: true}}\nclusters:\n  - name: a\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := cfg.Routes[0].Policies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Budget != nil || p.Retry == nil || p.Retry.Attempts != 3 {
+		t.Errorf("budget %v, retry %+v: want retries without a budget", p.Budget, p.Retry)
 	}
 }
