@@ -249,6 +249,21 @@ func TestLocalRejections(t *testing.T) {
 		}
 	})
 
+	t.Run("further route rate limits", func(t *testing.T) {
+		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
+			config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 5},
+				RateLimits: []config.RateLimitConfig{{Type: "sliding_window", Limit: 2, Window: config.Duration(time.Hour)}}}))
+		for range 2 {
+			if resp, _ := h.get(t, "/"); resp.StatusCode != 200 {
+				t.Fatalf("status %d within both limits", resp.StatusCode)
+			}
+		}
+		resp, _ := h.get(t, "/")
+		if resp.StatusCode != 429 || resp.Header.Get(HeaderReason) != ReasonRateLimited {
+			t.Fatalf("status %d reason %q, want 429 from the second limiter", resp.StatusCode, resp.Header.Get(HeaderReason))
+		}
+	})
+
 	t.Run("consumer rate limit by header", func(t *testing.T) {
 		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
 			config.Policy{ConsumerRateLimit: &config.ConsumerRateLimitConfig{Key: "header:X-Api-Key", RateLimitConfig: config.RateLimitConfig{Rate: 0.001, Burst: 1}}}))

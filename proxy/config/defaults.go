@@ -96,22 +96,30 @@ func policyDefaults(p Policy) Policy {
 		d := retry.DefaultBudgetConfig()
 		r.Budget = &BudgetConfig{Ratio: d.Ratio, MinPerSecond: d.MinPerSecond, TTL: Duration(d.TTL)}
 	}
-	if p.RateLimit != nil && p.RateLimit.Type == "" {
-		rl := *p.RateLimit
-		rl.Type = "token_bucket"
+	if p.RateLimit != nil {
+		rl := rateLimitDefaults(*p.RateLimit)
 		p.RateLimit = &rl
+	}
+	p.RateLimits = slices.Clone(p.RateLimits)
+	for i := range p.RateLimits {
+		p.RateLimits[i] = rateLimitDefaults(p.RateLimits[i])
 	}
 	if p.ConsumerRateLimit != nil {
 		c := *p.ConsumerRateLimit
 		if c.Key == "" {
 			c.Key = "ip"
 		}
-		if c.Type == "" {
-			c.Type = "token_bucket"
-		}
+		c.RateLimitConfig = rateLimitDefaults(c.RateLimitConfig)
 		p.ConsumerRateLimit = &c
 	}
 	return p
+}
+
+func rateLimitDefaults(rl RateLimitConfig) RateLimitConfig {
+	if rl.Type == "" {
+		rl.Type = "token_bucket"
+	}
+	return rl
 }
 
 func clusterDefaults(c ClusterConfig) ClusterConfig {

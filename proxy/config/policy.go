@@ -12,6 +12,10 @@ type Policy struct {
 	Hedge HedgeConfig `yaml:"hedge,omitempty" json:"hedge"`
 	// RateLimit limits the route's requests as a whole.
 	RateLimit *RateLimitConfig `yaml:"rateLimit,omitempty" json:"rateLimit,omitempty"`
+	// RateLimits are further limiters of the route's requests as a whole,
+	// asked in order after RateLimit, as nginx applies several limit_req
+	// directives (a burst limit and a sustained one, say).
+	RateLimits []RateLimitConfig `yaml:"rateLimits,omitempty" json:"rateLimits,omitempty"`
 	// ConsumerRateLimit limits each consumer separately.
 	ConsumerRateLimit *ConsumerRateLimitConfig `yaml:"consumerRateLimit,omitempty" json:"consumerRateLimit,omitempty"`
 	// HashKey keys the hash balancers (ring_hash, maglev, ip_hash).

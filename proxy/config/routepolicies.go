@@ -29,8 +29,9 @@ type RoutePolicies struct {
 	// Hedger sends hedged copies; nil: no hedging.
 	Hedger *retry.Hedger
 	// Limits are the route's rate limits, in the order they are asked:
-	// route limiters (reason lifecycle.RateLimited), then the
-	// per-consumer limiter (lifecycle.ConsumerRateLimited).
+	// the route limiters of rateLimit and rateLimits (reason
+	// lifecycle.RateLimited), then the per-consumer limiter
+	// (lifecycle.ConsumerRateLimited).
 	Limits []lifecycle.Limit
 	// HashKey is the part of a request that keys the hash balancers.
 	HashKey balancer.HashKey
@@ -97,6 +98,11 @@ func (p Policy) Policies() (RoutePolicies, error) {
 	if rl := p.RateLimit; rl != nil {
 		l, err := rateLimit(*rl)
 		errs.addUnder("rateLimit", err)
+		rp.Limits = append(rp.Limits, l)
+	}
+	for i, rl := range p.RateLimits {
+		l, err := rateLimit(rl)
+		errs.addUnder(fmt.Sprintf("rateLimits[%d]", i), err)
 		rp.Limits = append(rp.Limits, l)
 	}
 	if crl := p.ConsumerRateLimit; crl != nil {

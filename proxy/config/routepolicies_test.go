@@ -16,6 +16,7 @@ func TestRoutePolicies(t *testing.T) {
 		Retry:             RetryConfig{Attempts: 3, PerTryTimeout: Duration(100 * time.Millisecond), BufferBytes: 1024},
 		Hedge:             HedgeConfig{Delay: Duration(10 * time.Millisecond), MaxHedges: 2},
 		RateLimit:         &RateLimitConfig{Rate: 100, Burst: 10},
+		RateLimits:        []RateLimitConfig{{Rate: 1000, Burst: 100}, {Type: "sliding_window", Window: Duration(time.Minute), Limit: 5000}},
 		ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "header:x-api-key", RateLimitConfig: RateLimitConfig{Rate: 5, Burst: 1}},
 		HashKey:           HashKeyConfig{Header: "X-Account"},
 	}.Policies()
@@ -34,9 +35,24 @@ func TestRoutePolicies(t *testing.T) {
 	if p.Hedger == nil || p.Hedger.MaxHedges() != 2 {
 		t.Errorf("hedger %+v", p.Hedger)
 	}
-	if len(p.Limits) != 2 || p.Limits[0].Limiter == nil || p.Limits[0].Reason != lifecycle.RateLimited ||
-		p.Limits[1].Keyed == nil || p.Limits[1].Reason != lifecycle.ConsumerRateLimited {
-		t.Errorf("limits %+v, want the route's limiter, then the consumer's", p.Limits)
+	if len(p.Limits) != 4 || p.Limits[3].Keyed == nil || p.Limits[3].Reason != lifecycle.ConsumerRateLimited {
+		t.Fatalf("limits %+v, want the route's three limiters, then the consumer's", p.Limits)
+	}
+	for i, l := range p.Limits[:3] {
+		if l.Limiter == nil || l.Reason != lifecycle.RateLimited {
+			t.Errorf("limit %d is %+v, want a route limiter", i, l)
+		}
+	}
+	// rateLimit's burst of 10 refuses first; rateLimits[0] (burst 100) is
+	// asked after it.
+	now := time.Unix(0, 0)
+	for i := range 10 {
+		if !p.Limits[0].Limiter.Allow(now).Allowed || !p.Limits[1].Limiter.Allow(now).Allowed {
+			t.Fatalf("request %d refused within both bursts", i)
+		}
+	}
+	if p.Limits[0].Limiter.Allow(now).Allowed || !p.Limits[1].Limiter.Allow(now).Allowed {
+		t.Error("the limiters are not rateLimit's and rateLimits[0]'s, in that order")
 	}
 	if p.ConsumerHeader != "X-Api-Key" {
 		t.Errorf("consumer header %q, want the canonical X-Api-Key", p.ConsumerHeader)
@@ -96,6 +112,7 @@ func TestRoutePoliciesErrors(t *testing.T) {
 		{name: "disabled budget with a ratio", pol: Policy{Retry: RetryConfig{Attempts: 2, Budget: &BudgetConfig{Disabled: true, Ratio: 0.5}}},
 			want: []string{"retry.budget: set disabled or ratio, minPerSecond and ttl, not both"}},
 		{name: "rate limit", pol: Policy{RateLimit: &RateLimitConfig{Type: "leaky"}}, want: []string{"rateLimit: "}},
+		{name: "further rate limits", pol: Policy{RateLimits: []RateLimitConfig{{Rate: 1, Burst: 1}, {Rate: -1}}}, want: []string{"rateLimits[1]: "}},
 		{name: "consumer limit and key", pol: Policy{ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "cookie:x", RateLimitConfig: RateLimitConfig{Rate: -1}}},
 			want: []string{"consumerRateLimit: ", `consumerRateLimit.key: want "ip" or "header:<Name>", got "cookie:x"`}},
 	}
