@@ -55,16 +55,17 @@ func (b *builder) build(cfg config.Config) (*snapshot, error) {
 		}
 	}
 	slices.SortFunc(s.order, func(a, c *cluster) int { return strings.Compare(a.name, c.name) })
+	shared, err := cfg.SharedPolicies() // every gateway route's, before its own
+	b.addUnder("", err)
 	for i, rc := range cfg.Routes {
 		p := fmt.Sprintf("routes[%d]", i)
 		rt := b.newRoute(rc.Name)
-		var err error
 		rt.match, err = rc.Match.Compile()
 		b.addUnder(p+".match", err)
 		rt.rewrite, err = rc.Rewrite.Compile(rc.Match)
 		b.addUnder(p+".rewrite", err)
 		b.destination(rt, s, rc.Cluster, rc.Split)
-		b.policy(rt, rc.Policy, p)
+		b.policy(rt, rc.Policy, shared, p)
 		s.routes = append(s.routes, rt)
 	}
 	b.sidecar(s, cfg.Sidecar)
@@ -118,10 +119,12 @@ func (b *builder) newRoute(name string) *route {
 	return rt
 }
 
-// policy gives a route the policy objects of pol and its middlewares.
-func (b *builder) policy(rt *route, pol config.Policy, p string) {
+// policy gives a route the policy objects of pol, under the shared ones,
+// and its middlewares.
+func (b *builder) policy(rt *route, pol config.Policy, shared config.SharedPolicies, p string) {
 	rp, err := pol.Policies()
 	b.addUnder(p, err)
+	rp = shared.Apply(rp)
 	rt.lc.Timeout, rt.lc.Retry, rt.lc.Budget, rt.lc.Hedger, rt.lc.Limits = rp.Timeout, rp.Retry, rp.Budget, rp.Hedger, rp.Limits
 	rt.bufferBytes, rt.replays, rt.consumerHdr = rp.BufferBytes, rp.Replays, rp.ConsumerHeader
 	rt.hashKey = rp.HashKey
@@ -192,20 +195,20 @@ func (b *builder) sidecar(s *snapshot, sc config.SidecarConfig) {
 	for _, c := range s.order {
 		rt := b.newRoute(c.name)
 		rt.clusters, rt.lc.Clusters = []*cluster{c}, []*lifecycle.Cluster{&c.lc}
-		b.policy(rt, config.Policy{}, "sidecar")
+		b.policy(rt, config.Policy{}, config.SharedPolicies{}, "sidecar")
 		t.services[strings.ToLower(c.name)] = rt
 	}
 	for i, o := range sc.Outbound {
 		rt := b.newRoute(o.Service)
 		b.destination(rt, s, o.Cluster, nil)
-		b.policy(rt, o.Policy, fmt.Sprintf("sidecar.outbound[%d]", i))
+		b.policy(rt, o.Policy, config.SharedPolicies{}, fmt.Sprintf("sidecar.outbound[%d]", i))
 		t.services[strings.ToLower(o.Service)] = rt
 	}
 	s.sidecar = t
 	if sc.Inbound.Cluster != "" {
 		rt := b.newRoute("inbound")
 		b.destination(rt, s, sc.Inbound.Cluster, nil)
-		b.policy(rt, sc.Inbound.Policy, "sidecar.inbound")
+		b.policy(rt, sc.Inbound.Policy, config.SharedPolicies{}, "sidecar.inbound")
 		s.inbound = rt
 	}
 }

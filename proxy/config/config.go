@@ -26,6 +26,14 @@ type Config struct {
 	Server ServerConfig `yaml:"server,omitempty" json:"server"`
 	// Routes is the gateway's route table, matched in order.
 	Routes []RouteConfig `yaml:"routes,omitempty" json:"routes,omitempty"`
+	// RateLimit limits the requests of every gateway route together: one
+	// limiter, asked before each route's own limits (gateway mode only).
+	RateLimit *RateLimitConfig `yaml:"rateLimit,omitempty" json:"rateLimit,omitempty"`
+	// ConsumerRateLimit limits each consumer over every gateway route
+	// together, asked after RateLimit and before each route's own limits
+	// (gateway mode only). A route's own consumerRateLimit must key by the
+	// same key, which it takes by default: a request has one consumer.
+	ConsumerRateLimit *ConsumerRateLimitConfig `yaml:"consumerRateLimit,omitempty" json:"consumerRateLimit,omitempty"`
 	// Sidecar configures sidecar mode.
 	Sidecar SidecarConfig `yaml:"sidecar,omitempty" json:"sidecar"`
 	// Clusters are the upstream services.

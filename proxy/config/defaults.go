@@ -51,11 +51,16 @@ func Defaults(cfg Config) Config {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	cfg.RateLimit = limitDefaults(cfg.RateLimit)
+	cfg.ConsumerRateLimit = consumerDefaults(cfg.ConsumerRateLimit, "ip")
 	cfg.Routes = slices.Clone(cfg.Routes)
 	for i := range cfg.Routes {
 		r := &cfg.Routes[i]
 		if r.Name == "" {
 			r.Name = "route" + strconv.Itoa(i)
+		}
+		if shared := cfg.ConsumerRateLimit; shared != nil {
+			r.ConsumerRateLimit = consumerDefaults(r.ConsumerRateLimit, shared.Key)
 		}
 		r.Policy = policyDefaults(r.Policy)
 	}
@@ -96,22 +101,12 @@ func policyDefaults(p Policy) Policy {
 		d := retry.DefaultBudgetConfig()
 		r.Budget = &BudgetConfig{Ratio: d.Ratio, MinPerSecond: d.MinPerSecond, TTL: Duration(d.TTL)}
 	}
-	if p.RateLimit != nil {
-		rl := rateLimitDefaults(*p.RateLimit)
-		p.RateLimit = &rl
-	}
+	p.RateLimit = limitDefaults(p.RateLimit)
 	p.RateLimits = slices.Clone(p.RateLimits)
 	for i := range p.RateLimits {
 		p.RateLimits[i] = rateLimitDefaults(p.RateLimits[i])
 	}
-	if p.ConsumerRateLimit != nil {
-		c := *p.ConsumerRateLimit
-		if c.Key == "" {
-			c.Key = "ip"
-		}
-		c.RateLimitConfig = rateLimitDefaults(c.RateLimitConfig)
-		p.ConsumerRateLimit = &c
-	}
+	p.ConsumerRateLimit = consumerDefaults(p.ConsumerRateLimit, "ip")
 	return p
 }
 
@@ -120,6 +115,29 @@ func rateLimitDefaults(rl RateLimitConfig) RateLimitConfig {
 		rl.Type = "token_bucket"
 	}
 	return rl
+}
+
+// limitDefaults returns a copy of rl with defaults, or nil for nil.
+func limitDefaults(rl *RateLimitConfig) *RateLimitConfig {
+	if rl == nil {
+		return nil
+	}
+	c := rateLimitDefaults(*rl)
+	return &c
+}
+
+// consumerDefaults returns a copy of c with defaults, key the default key,
+// or nil for nil.
+func consumerDefaults(c *ConsumerRateLimitConfig, key string) *ConsumerRateLimitConfig {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	if d.Key == "" {
+		d.Key = key
+	}
+	d.RateLimitConfig = rateLimitDefaults(d.RateLimitConfig)
+	return &d
 }
 
 func clusterDefaults(c ClusterConfig) ClusterConfig {

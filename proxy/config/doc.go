@@ -9,7 +9,9 @@
 // ClusterConfig.Policies builds a cluster's balancer, admission thresholds,
 // outcome breaker, outlier detector, concurrency limiter and health
 // tracker; Policy.Policies a route's timeout, retry policy, retry budget,
-// hedger and rate limits; MatchConfig.Compile and RewriteConfig.Compile a
+// hedger and rate limits; Config.SharedPolicies the limiters every gateway
+// route shares, which SharedPolicies.Apply puts before a route's own;
+// MatchConfig.Compile and RewriteConfig.Compile a
 // route's Matcher and Rewriter. The proxy builds its routes and clusters
 // from them, and the simulator builds its gateway and sidecars from them,
 // so both run the same objects from the same configuration. That is why

@@ -9,9 +9,9 @@ import (
 // proxy's New does before it starts anything, and reports every problem it
 // finds as *ConfigErrors joined, each naming its key path: modes and server
 // limits, names and duplicates, destinations (unknown clusters, splits),
-// matches and rewrites, each route's and cluster's policies (by building
-// them, as Policies does), and each cluster's protocol, static endpoints
-// and discovery fields. It does no I/O: an endpoints file (discovery type
+// matches and rewrites, the policies of the top level, of each route and
+// of each cluster (by building them, as the Policies methods do), and each
+// cluster's protocol, static endpoints and discovery fields. It does no I/O: an endpoints file (discovery type
 // file) is read, and DNS names and registries are looked up, by the proxy
 // when it applies the configuration; middleware names are checked by the
 // proxy too, which knows the registered factories.
@@ -29,6 +29,7 @@ func Validate(cfg Config) error {
 	if cfg.Server.MaxHeaderBytes < 0 {
 		errs.add("server.maxHeaderBytes", fmt.Errorf("must be positive"))
 	}
+	checkShared(cfg, &errs)
 	// clusters maps each cluster's name to whether it is valid: routes to
 	// an invalid cluster are not reported again as unknown.
 	clusters := map[string]bool{}
@@ -60,6 +61,9 @@ func Validate(cfg Config) error {
 		checkDestination(&errs, clusters, rc.Cluster, rc.Split, p)
 		_, err = rc.Policies()
 		errs.addUnder(p, err)
+		if own, shared := rc.ConsumerRateLimit, cfg.ConsumerRateLimit; own != nil && shared != nil && own.Key != shared.Key {
+			errs.add(p+".consumerRateLimit.key", fmt.Errorf("%q differs from the shared consumerRateLimit's %q: a request has one consumer", own.Key, shared.Key))
+		}
 	}
 	if cfg.Mode == ModeGateway && len(cfg.Routes) == 0 {
 		errs.add("routes", fmt.Errorf("gateway mode needs at least one route"))
