@@ -232,37 +232,32 @@ func TestLocalRejections(t *testing.T) {
 		}
 	})
 
-	t.Run("route rate limit", func(t *testing.T) {
-		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
-			config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 2}}))
-		for range 2 {
-			if resp, _ := h.get(t, "/"); resp.StatusCode != 200 {
-				t.Fatalf("status %d within the burst", resp.StatusCode)
+	// A route limiter refuses past its burst; with rateLimits, a tighter
+	// limiter asked after rateLimit refuses first.
+	for _, tc := range []struct {
+		name string
+		pol  config.Policy
+	}{
+		{name: "route rate limit", pol: config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 2}}},
+		{name: "further route rate limits", pol: config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 5},
+			RateLimits: []config.RateLimitConfig{{Type: "sliding_window", Limit: 2, Window: config.Duration(time.Hour)}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))}, tc.pol))
+			for range 2 {
+				if resp, _ := h.get(t, "/"); resp.StatusCode != 200 {
+					t.Fatalf("status %d within the limits", resp.StatusCode)
+				}
 			}
-		}
-		resp, _ := h.get(t, "/")
-		if resp.StatusCode != 429 || resp.Header.Get(HeaderReason) != ReasonRateLimited {
-			t.Fatalf("status %d reason %q, want 429", resp.StatusCode, resp.Header.Get(HeaderReason))
-		}
-		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
-			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
-		}
-	})
-
-	t.Run("further route rate limits", func(t *testing.T) {
-		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
-			config.Policy{RateLimit: &config.RateLimitConfig{Rate: 0.001, Burst: 5},
-				RateLimits: []config.RateLimitConfig{{Type: "sliding_window", Limit: 2, Window: config.Duration(time.Hour)}}}))
-		for range 2 {
-			if resp, _ := h.get(t, "/"); resp.StatusCode != 200 {
-				t.Fatalf("status %d within both limits", resp.StatusCode)
+			resp, _ := h.get(t, "/")
+			if resp.StatusCode != 429 || resp.Header.Get(HeaderReason) != ReasonRateLimited {
+				t.Fatalf("status %d reason %q, want 429", resp.StatusCode, resp.Header.Get(HeaderReason))
 			}
-		}
-		resp, _ := h.get(t, "/")
-		if resp.StatusCode != 429 || resp.Header.Get(HeaderReason) != ReasonRateLimited {
-			t.Fatalf("status %d reason %q, want 429 from the second limiter", resp.StatusCode, resp.Header.Get(HeaderReason))
-		}
-	})
+			if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+				t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+			}
+		})
+	}
 
 	t.Run("consumer rate limit by header", func(t *testing.T) {
 		h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))},
