@@ -172,9 +172,13 @@ func (b *builder) checkMiddlewares(cfg config.Config) {
 		b.middlewares(rc.Name, rc.Middlewares, fmt.Sprintf("routes[%d]", i))
 	}
 	for i, o := range cfg.Sidecar.Outbound {
-		b.middlewares(o.Service, o.Middlewares, fmt.Sprintf("sidecar.outbound[%d]", i))
+		if o.Service != "" {
+			b.middlewares(o.Service, o.Middlewares, fmt.Sprintf("sidecar.outbound[%d]", i))
+		}
 	}
-	b.middlewares("inbound", cfg.Sidecar.Inbound.Middlewares, "sidecar.inbound")
+	if in := cfg.Sidecar.Inbound; in.Cluster != "" {
+		b.middlewares("inbound", in.Middlewares, "sidecar.inbound")
+	}
 }
 
 func (b *builder) middlewareNames() []string {

@@ -143,7 +143,7 @@ func (c *cluster) update(eps []discovery.Endpoint) {
 			c.env.metrics.forgetEndpoint(c.name, id)
 		}
 	}
-	c.env.event(Event{Time: now, Kind: EventEndpoints, Cluster: c.name, Detail: itoa(len(eps)) + " endpoints"})
+	c.env.event(Event{Time: now, Kind: EventEndpoints, Cluster: c.name, Detail: strconv.Itoa(len(eps)) + " endpoints"})
 	if added {
 		select {
 		case c.wake <- struct{}{}:
@@ -257,5 +257,3 @@ func (c *cluster) snapshotEndpoints() []*endpoint {
 	})
 	return out
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

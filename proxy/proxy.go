@@ -70,7 +70,7 @@ func (e *env) event(ev Event) {
 }
 
 // New builds a Proxy from cfg: it validates the whole configuration (every
-// problem is reported, as *ConfigError values joined), resolves the
+// problem is reported, as *config.ConfigError values joined), resolves the
 // clusters' endpoints and starts their discovery watches, outlier sweeps and
 // health checks. It does not listen; see Serve and Run.
 func New(cfg config.Config, opts ...Option) (*Proxy, error) {

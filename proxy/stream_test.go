@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ func TestStreamingBodies(t *testing.T) {
 		case "/upload":
 			sum := sha256.New()
 			n, _ := io.Copy(sum, r.Body)
-			w.Header().Set("X-Len", itoa(int(n)))
+			w.Header().Set("X-Len", strconv.Itoa(int(n)))
 			_, _ = io.WriteString(w, hex.EncodeToString(sum.Sum(nil)))
 		case "/events":
 			w.Header().Set("Content-Type", "text/event-stream")
@@ -47,7 +48,7 @@ func TestStreamingBodies(t *testing.T) {
 		}()
 		req, _ := http.NewRequest(http.MethodPost, h.url+"/upload", pr)
 		resp, body := h.do(t, req)
-		if resp.StatusCode != 200 || body != hex.EncodeToString(want[:]) || resp.Header.Get("X-Len") != itoa(len(data)) {
+		if resp.StatusCode != 200 || body != hex.EncodeToString(want[:]) || resp.Header.Get("X-Len") != strconv.Itoa(len(data)) {
 			t.Fatalf("status %d len %s body %q", resp.StatusCode, resp.Header.Get("X-Len"), body)
 		}
 	})
