@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"github.com/meshbench/meshbench/scenarios"
 	"runtime"
 	"syscall"
 	"testing"
@@ -29,13 +30,13 @@ func gatewayRetriesSpec(rate float64, dur time.Duration) *spec {
 	s.services[0].errorRate = 0.01
 	s.services[0].queue = 100
 	s.network.latency = constDist(200 * time.Microsecond)
-	s.policy.requestTimeout = 2 * time.Second
-	s.policy.retry = &retry.Policy{
+	s.policy.Timeouts.Request = 2 * time.Second
+	s.policy.Retries = &scenarios.Retries{
 		Attempts:      2,
 		RetryOn:       []string{retry.On5xx},
 		PerTryTimeout: 250 * time.Millisecond,
+		Budget:        &scenarios.RetryBudget{Ratio: 0.2, MinPerSecond: 10},
 	}
-	s.policy.budget = &retry.BudgetConfig{Ratio: 0.2, MinPerSecond: 10}
 	return s
 }
 

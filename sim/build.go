@@ -2,17 +2,16 @@ package sim
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/breaker"
-	"github.com/meshbench/meshbench/proxy/health"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
-	"github.com/meshbench/meshbench/proxy/outlier"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
-	"github.com/meshbench/meshbench/proxy/retry"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -80,19 +79,23 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 	m.net.zoneOf[m.gw.node] = m.gw.zone
 	m.net.buildLinks(&s.network, m.gw.zone)
 
-	reqTimeout := s.policy.requestTimeout
-	if reqTimeout <= 0 {
-		reqTimeout = defaultRequestTimeout
+	// How long requests in flight may take when the load stops: the
+	// longest request timeout, capped for plans without one.
+	drain := s.policy.Timeouts.Request
+	if drain <= 0 {
+		drain = maxDrain
 	}
-	drain := reqTimeout
 
-	// The gateway's clusters and routes. The policy's rate limit is one
-	// limiter shared by every route (global, or per consumer), or one per
-	// route; a route's own limit comes after it.
+	// The gateway's clusters and routes, configured by bench/dataplane as
+	// the real backends configure their gateway, and built by proxy/config
+	// as the proxy builds them. Limits shared by every route (the policy's
+	// global or per-consumer limit) are one limiter object in each route's
+	// list.
 	gwClusters := map[string]*cluster{}
-	shared, err := policyLimit(s)
+	gl, gc := dataplane.GatewayLimits(&s.policy)
+	shared, err := config.Policy{RateLimit: gl, ConsumerRateLimit: gc}.Policies()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("policy rate limit: %w", err)
 	}
 	for i := range s.gateway.routes {
 		rs := &s.gateway.routes[i]
@@ -102,41 +105,26 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		}
 		c, ok := gwClusters[rs.service]
 		if !ok {
-			var err error
-			c, err = m.newCluster(s, "gateway/"+svc.spec.name, svc, m.gw.node, s.gateway.zone, true)
+			cc := dataplane.Cluster(&s.policy, "gateway/"+svc.spec.name, s.gateway.zone, true)
+			c, err = m.newCluster(s, cc, svc, m.gw.node)
 			if err != nil {
 				return nil, err
 			}
 			gwClusters[rs.service] = c
 		}
-		timeout := reqTimeout
-		if rs.timeout > 0 {
-			timeout = rs.timeout
+		pol, err := dataplane.Route(&s.policy, &scenarios.Route{Name: rs.name, Timeout: rs.timeout, RateLimit: rs.rateLimit})
+		if err != nil {
+			return nil, err
 		}
-		drain = max(drain, timeout)
-		lc, err := newRoute(s, rs.name, c, timeout, true)
+		lc, hk, err := newRoute(rs.name, pol, c)
 		if err != nil {
 			return nil, fmt.Errorf("route %q: %w", rs.name, err)
 		}
-		r := &route{spec: rs, lc: lc, cl: c, timers: m.newExTimers()}
-		if shared != nil {
-			lc.Limits = append(lc.Limits, *shared)
-			r.keyed = shared.Keyed != nil
+		if d := lc.Timeout; d > 0 {
+			drain = max(drain, d)
 		}
-		if pl := s.policy.rateLimit; pl != nil && pl.key == scenarios.LimitKeyRoute && !ratelimit.IsConcurrency(pl.cfg.Type) {
-			lim, err := ratelimit.New(pl.cfg)
-			if err != nil {
-				return nil, fmt.Errorf("policy rate limit: %w", err)
-			}
-			lc.Limits = append(lc.Limits, lifecycle.Limit{Limiter: lim, Reason: lifecycle.RateLimited})
-		}
-		if rs.rateLimit != nil {
-			lim, err := ratelimit.New(rs.rateLimit.cfg)
-			if err != nil {
-				return nil, fmt.Errorf("route %q: rate limit: %w", rs.name, err)
-			}
-			lc.Limits = append(lc.Limits, lifecycle.Limit{Limiter: lim, Reason: lifecycle.RateLimited})
-		}
+		lc.Limits = append(slices.Clip(shared.Limits), lc.Limits...)
+		r := &route{spec: rs, lc: lc, cl: c, hashKey: hk, keyed: gc != nil, timers: m.newExTimers()}
 		m.gw.routes = append(m.gw.routes, r)
 	}
 
@@ -174,10 +162,10 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 								cname = svc.spec.name + "@" + zone + "/" + name
 							}
 							var err error
-							if c, err = m.newCluster(s, cname, callee, -1, zone, false); err != nil {
+							if c, err = m.newCluster(s, dataplane.Cluster(&s.policy, cname, zone, false), callee, -1); err != nil {
 								return nil, err
 							}
-							if c.route, err = newRoute(s, cname, c, reqTimeout, false); err != nil {
+							if c.route, _, err = newRoute(cname, dataplane.Sidecar(&s.policy), c); err != nil {
 								return nil, err
 							}
 							pairs[name] = c
@@ -225,7 +213,6 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			l.end = int64(ls.end)
 		}
 		l.window = timeDur(l.end - l.start)
-		l.fixedKey, l.hasFixedKey = hashKeyOf(s.policy.hashKey, ls)
 		l.shift = -1
 		if m.net.client.isFixed {
 			l.shift = int64(m.net.client.fixed)
@@ -235,6 +222,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		for _, r := range m.gw.routes {
 			if r.spec.match.Matches(req) {
 				l.route = r
+				l.fixedKey, l.hasFixedKey = hashKeyOf(r.hashKey, ls)
 				l.authOK = r.spec.auth == nil || r.spec.auth.authorised(ls)
 				l.op = operationOf(r.cl.svc.spec, req)
 				break
@@ -270,68 +258,25 @@ func operationOf(svc *serviceSpec, req scenarios.Request) int16 {
 	return 0
 }
 
-// policyLimit builds the policy's rate limit when one limiter serves every
-// route: a global one, or one keyed per consumer (client_ip, api_key,
-// jwt_sub). A per-route limit is built per route, a concurrency limit per
-// gateway cluster.
-func policyLimit(s *spec) (*lifecycle.Limit, error) {
-	pl := s.policy.rateLimit
-	if pl == nil || ratelimit.IsConcurrency(pl.cfg.Type) {
-		return nil, nil
-	}
-	switch pl.key {
-	case "", scenarios.LimitKeyGlobal:
-		lim, err := ratelimit.New(pl.cfg)
-		if err != nil {
-			return nil, fmt.Errorf("policy rate limit: %w", err)
-		}
-		return &lifecycle.Limit{Limiter: lim, Reason: lifecycle.RateLimited}, nil
-	case scenarios.LimitKeyRoute:
-		return nil, nil
-	}
-	k, err := ratelimit.NewKeyed(pl.cfg)
+// newRoute builds the lifecycle route of a gateway route, or of a
+// sidecar's calls, to c from its configuration, and returns its hash key.
+func newRoute(name string, pol config.Policy, c *cluster) (*lifecycle.Route, balancer.HashKey, error) {
+	rp, err := pol.Policies()
 	if err != nil {
-		return nil, fmt.Errorf("policy rate limit: %w", err)
+		return nil, balancer.HashKey{}, err
 	}
-	return &lifecycle.Limit{Keyed: k, Reason: lifecycle.ConsumerRateLimited}, nil
+	rt := &lifecycle.Route{Name: name, Clusters: []*lifecycle.Cluster{c.lc}, Limits: rp.Limits,
+		Timeout: rp.Timeout, Retry: rp.Retry, Budget: rp.Budget, Hedger: rp.Hedger}
+	return rt, rp.HashKey, rt.Check()
 }
 
-// newRoute builds the lifecycle route of a gateway route or a sidecar's
-// calls to c: the request timeout, the retry policy with its per-try
-// timeout, back-off and budget, and (at the gateway) hedging.
-func newRoute(s *spec, name string, c *cluster, timeout time.Duration, atGateway bool) (*lifecycle.Route, error) {
-	p := &s.policy
-	rt := &lifecycle.Route{Name: name, Clusters: []*lifecycle.Cluster{c.lc}, Timeout: timeout}
-	switch {
-	case p.retry != nil:
-		rp := *p.retry
-		if err := rp.Validate(); err != nil {
-			return nil, fmt.Errorf("retries: %w", err)
-		}
-		rt.Retry = &rp
-	case p.perTryTimeout > 0:
-		rt.Retry = &retry.Policy{Attempts: 1, PerTryTimeout: p.perTryTimeout}
+// newCluster builds one proxy's cluster of svc from its configuration.
+func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src int32) (*cluster, error) {
+	name := cc.Name
+	cp, err := cc.Policies(func(stream string) *rand.Rand { return Stream(s.seed, stream+"/"+name) })
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	if p.budget != nil {
-		b, err := retry.NewBudget(*p.budget)
-		if err != nil {
-			return nil, fmt.Errorf("retry budget: %w", err)
-		}
-		rt.Budget = b
-	}
-	if p.hedge != nil && atGateway {
-		h, err := retry.NewHedger(*p.hedge)
-		if err != nil {
-			return nil, fmt.Errorf("hedging: %w", err)
-		}
-		rt.Hedger = h
-	}
-	return rt, rt.Check()
-}
-
-// newCluster builds one proxy's cluster for svc with the variant's policy.
-func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZone string, atGateway bool) (*cluster, error) {
-	p := &s.policy
 	c := &cluster{
 		m:        m,
 		idx:      int32(len(m.clusters)),
@@ -339,54 +284,23 @@ func (m *model) newCluster(s *spec, name string, svc *service, src int32, localZ
 		svc:      svc,
 		src:      src,
 		rng:      Stream(s.seed, "cluster/"+name),
-		connect:  int64(p.connectTimeout),
+		connect:  int64(config.Defaults(config.Config{Clusters: []config.ClusterConfig{cc}}).Clusters[0].Connection.ConnectTimeout.D()),
 		perTryTL: m.newAttTimers(),
 		reqTL:    m.newExTimers(),
+		lc: &lifecycle.Cluster{Name: name, Balancer: cp.Balancer, Admission: cp.Admission, Breaker: cp.Breaker,
+			Outlier: cp.Outlier, Concurrency: cp.Concurrency},
 	}
-	bc := p.balancer
-	if bc.Locality.Enabled {
-		bc.Locality.LocalZone = localZone
-	}
-	bal, err := balancer.New(bc)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", name, err)
-	}
-	c.lc = &lifecycle.Cluster{Name: name, Balancer: bal}
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {
 		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i}
 		c.reps = append(c.reps, r)
 		c.ids = append(c.ids, r.id)
 	}
-	if p.breaker != nil {
-		if c.lc.Breaker, err = breaker.New(*p.breaker); err != nil {
-			return nil, fmt.Errorf("cluster %s: circuit breaker: %w", name, err)
-		}
-	}
-	if p.thresholds != nil {
-		c.lc.Admission = breaker.NewAdmission(*p.thresholds)
-	}
-	if p.outlier != nil {
-		cfg := *p.outlier
-		cfg.Rand = Stream(s.seed, "outlier/"+name)
-		if c.lc.Outlier, err = outlier.New(cfg); err != nil {
-			return nil, fmt.Errorf("cluster %s: outlier detection: %w", name, err)
-		}
-		c.sweep = int64(c.lc.Outlier.Interval())
-	}
-	if rl := p.rateLimit; rl != nil && atGateway && ratelimit.IsConcurrency(rl.cfg.Type) {
-		cfg := rl.cfg
-		cfg.Rand = Stream(s.seed, "concurrency/"+name)
-		if c.lc.Concurrency, err = ratelimit.NewConcurrencyLimiter(cfg); err != nil {
-			return nil, fmt.Errorf("policy concurrency limit: %w", err)
-		}
+	if cp.Outlier != nil {
+		c.sweep = int64(cp.Outlier.Interval())
 	}
 	c.lc.SetEndpoints(m.clock(), eps, nil)
-	if p.health != nil && atGateway {
-		t, err := health.New(*p.health)
-		if err != nil {
-			return nil, fmt.Errorf("cluster %s: health checks: %w", name, err)
-		}
+	if t := cp.Health; t != nil {
 		c.hc = &healthState{t: t, timeout: int64(t.Config().Timeout)}
 	}
 	m.clusters = append(m.clusters, c)

@@ -14,14 +14,12 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/proxy"
-	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/breaker"
-	"github.com/meshbench/meshbench/proxy/discovery"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
-	"github.com/meshbench/meshbench/proxy/outlier"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
 	"github.com/meshbench/meshbench/proxy/retry"
+	"github.com/meshbench/meshbench/proxy/upstream"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -60,19 +58,16 @@ type reqScript struct {
 func req(tries ...tryScript) reqScript { return reqScript{tries: tries} }
 
 // conformanceCase is one trace: the fleet, the policy and the requests.
+// The policy is a scenario's, which bench/dataplane turns into the proxy's
+// configuration for both the simulator and the real proxy, as it does for
+// every run.
 type conformanceCase struct {
 	name        string
 	endpoints   int   // svc[0], svc[1], ... balanced round robin
 	dead        []int // endpoints nothing listens on: their connects are refused
-	timeout     time.Duration
-	retry       *retry.Policy
-	budget      *retry.BudgetConfig
-	hedge       *retry.HedgeConfig // the fast path does not take hedging routes
-	breaker     *breaker.Config
-	outlier     *outlier.Config
-	limit       *ratelimit.Config
+	policy      scenarios.Policy
 	requests    []reqScript
-	generalOnly bool
+	generalOnly bool // hedging: the fast path does not take hedging routes
 }
 
 func (tc *conformanceCase) try(i, n int) tryScript {
@@ -96,11 +91,23 @@ func (tr *trace) record(e lifecycle.Event) {
 	tr.mu.Unlock()
 }
 
+// policy is a round-robin policy with a 10s request timeout, changed by
+// edit.
+func policy(edit func(p *scenarios.Policy)) scenarios.Policy {
+	p := scenarios.Policy{Balancer: scenarios.Balancer{Type: scenarios.BalancerRoundRobin}, Timeouts: scenarios.Timeouts{Request: 10 * time.Second}}
+	if edit != nil {
+		edit(&p)
+	}
+	return p
+}
+
 func conformanceCases() []conformanceCase {
-	fiveXX := &retry.Policy{Attempts: 3, RetryOn: []string{retry.On5xx}, Backoff: retry.Backoff{Base: time.Millisecond}}
+	fiveXX := func() *scenarios.Retries {
+		return &scenarios.Retries{Attempts: 3, RetryOn: []string{retry.On5xx}, Backoff: scenarios.Backoff{Base: time.Millisecond}}
+	}
 	return []conformanceCase{
 		{
-			name: "answers, 5xx and retries", endpoints: 3, retry: fiveXX,
+			name: "answers, 5xx and retries", endpoints: 3, policy: policy(func(p *scenarios.Policy) { p.Retries = fiveXX() }),
 			requests: []reqScript{
 				req(answer(200)),
 				req(answer(503), answer(200)),
@@ -110,7 +117,9 @@ func conformanceCases() []conformanceCase {
 		},
 		{
 			name: "resets and refused connects", endpoints: 3, dead: []int{1},
-			retry: &retry.Policy{Attempts: 3, RetryOn: []string{retry.OnReset, retry.OnConnectFailure}, Backoff: retry.Backoff{Base: time.Millisecond}},
+			policy: policy(func(p *scenarios.Policy) {
+				p.Retries = &scenarios.Retries{Attempts: 3, RetryOn: []string{retry.OnReset, retry.OnConnectFailure}, Backoff: scenarios.Backoff{Base: time.Millisecond}}
+			}),
 			requests: []reqScript{
 				req(reset), // svc[0] resets, svc[1] refuses, svc[2] answers
 				req(),
@@ -118,15 +127,23 @@ func conformanceCases() []conformanceCase {
 			},
 		},
 		{
-			name: "per-try timeout, slow answers and the deadline", endpoints: 2, timeout: 500 * time.Millisecond,
-			retry: &retry.Policy{Attempts: 5, RetryOn: []string{retry.OnReset}, PerTryTimeout: 150 * time.Millisecond, Backoff: retry.Backoff{Base: time.Millisecond}},
+			name: "per-try timeout, slow answers and the deadline", endpoints: 2,
+			policy: policy(func(p *scenarios.Policy) {
+				p.Timeouts.Request = 500 * time.Millisecond
+				p.Retries = &scenarios.Retries{Attempts: 5, RetryOn: []string{retry.OnReset}, PerTryTimeout: 150 * time.Millisecond,
+					Backoff: scenarios.Backoff{Base: time.Millisecond}}
+			}),
 			requests: []reqScript{
 				req(hang, slow(20*time.Millisecond)),
 				req(hang, hang, hang, hang), // the fourth try meets the deadline
 			},
 		},
 		{
-			name: "retry budget", endpoints: 2, retry: fiveXX, budget: &retry.BudgetConfig{Ratio: 0.5, TTL: time.Hour},
+			name: "retry budget", endpoints: 2,
+			policy: policy(func(p *scenarios.Policy) {
+				p.Retries = fiveXX()
+				p.Retries.Budget = &scenarios.RetryBudget{Ratio: 0.5, TTL: time.Hour}
+			}),
 			requests: []reqScript{
 				req(answer(503)), // half a retry's credit: none
 				req(answer(503), answer(200)),
@@ -136,7 +153,9 @@ func conformanceCases() []conformanceCase {
 		},
 		{
 			name: "breaker opens and a half-open probe closes it", endpoints: 2,
-			breaker: &breaker.Config{ConsecutiveFailures: 2, SleepWindow: 300 * time.Millisecond},
+			policy: policy(func(p *scenarios.Policy) {
+				p.CircuitBreaker = &scenarios.CircuitBreaker{ConsecutiveFailures: 2, SleepWindow: 300 * time.Millisecond}
+			}),
 			requests: []reqScript{
 				req(answer(503)),
 				req(answer(500)),
@@ -147,9 +166,9 @@ func conformanceCases() []conformanceCase {
 		},
 		{
 			name: "outlier ejection", endpoints: 3,
-			outlier: &outlier.Config{Consecutive5xx: 2, MaxEjectionPercent: 100, Interval: time.Hour, BaseEjectionTime: time.Hour,
-				ConsecutiveGatewayFailure: outlier.None, SuccessRate: outlier.SuccessRate{Enforcing: outlier.None},
-				FailurePercentage: outlier.FailurePercentage{Enforcing: outlier.None}},
+			policy: policy(func(p *scenarios.Policy) {
+				p.OutlierDetection = &scenarios.OutlierDetection{Consecutive5xx: 2, MaxEjectionPercent: 100, Interval: time.Hour, BaseEjectionTime: time.Hour}
+			}),
 			requests: []reqScript{
 				req(answer(503)), req(), req(),
 				req(answer(503)), // svc[0]'s second 5xx in a row ejects it
@@ -157,12 +176,19 @@ func conformanceCases() []conformanceCase {
 			},
 		},
 		{
-			name: "rate limit", endpoints: 2, limit: &ratelimit.Config{Type: "token_bucket", Rate: 0.001, Burst: 2},
+			name: "rate limit", endpoints: 2,
+			policy: policy(func(p *scenarios.Policy) {
+				p.RateLimit = &scenarios.RateLimit{Key: scenarios.LimitKeyGlobal, Type: scenarios.LimiterTokenBucket, Rate: 0.001, Burst: 2}
+			}),
 			requests: []reqScript{req(), req(), req(), req()},
 		},
 		{
-			name: "hedging", endpoints: 3, generalOnly: true, timeout: 2 * time.Second, retry: fiveXX,
-			hedge: &retry.HedgeConfig{Delay: 100 * time.Millisecond, MaxHedges: 1},
+			name: "hedging", endpoints: 3, generalOnly: true,
+			policy: policy(func(p *scenarios.Policy) {
+				p.Timeouts.Request = 2 * time.Second
+				p.Retries = fiveXX()
+				p.Retries.Hedging = &scenarios.Hedging{Delay: 100 * time.Millisecond, MaxHedges: 1}
+			}),
 			requests: []reqScript{
 				req(slow(600*time.Millisecond), answer(200)), // the hedge wins, the original is cancelled
 				req(answer(200)),
@@ -220,10 +246,6 @@ func compareTraces(t *testing.T, name string, want, got *trace) {
 // another.
 func simTrace(t *testing.T, tc *conformanceCase) *trace {
 	t.Helper()
-	timeout := tc.timeout
-	if timeout == 0 {
-		timeout = 10 * time.Second
-	}
 	s := &spec{
 		seed:     1,
 		duration: time.Hour,
@@ -232,13 +254,7 @@ func simTrace(t *testing.T, tc *conformanceCase) *trace {
 		}}},
 		services: []serviceSpec{{name: "svc", replicas: tc.endpoints, concurrency: 100, queue: 100, serviceTime: constDist(0)}},
 		loads:    []loadSpec{{name: "load", path: "/", shape: rateShape{kind: shapeConstant}}},
-		policy: policySpec{
-			balancer: balancer.Config{Type: "round_robin"}, requestTimeout: timeout,
-			retry: tc.retry, budget: tc.budget, hedge: tc.hedge, breaker: tc.breaker, outlier: tc.outlier,
-		},
-	}
-	if tc.limit != nil {
-		s.policy.rateLimit = &rateLimitSpec{key: scenarios.LimitKeyGlobal, cfg: *tc.limit}
+		policy:   tc.policy,
 	}
 	tr := &trace{}
 	sink := &sequencer{tc: tc, tr: tr}
@@ -309,15 +325,22 @@ func proxyTrace(t *testing.T, tc *conformanceCase, fast bool) *trace {
 	t.Helper()
 	up := newScriptedUpstreams(t, tc)
 	tr := &trace{}
-	cfg := proxy.Config{
-		Mode:     proxy.ModeGateway,
-		Routes:   []proxy.RouteConfig{{Name: "r", Match: proxy.MatchConfig{Prefix: "/"}, Cluster: "svc", Policy: routePolicy(tc)}},
-		Clusters: []proxy.ClusterConfig{clusterPolicy(tc, up.endpoints)},
+	pol, err := dataplane.Route(&tc.policy, &scenarios.Route{Name: "r"})
+	if err != nil {
+		t.Fatal(err)
 	}
+	cc := dataplane.Cluster(&tc.policy, "svc", "", true)
+	cc.Endpoints = up.endpoints
+	cfg := config.Config{
+		Mode:     config.ModeGateway,
+		Routes:   []config.RouteConfig{{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "svc", Policy: pol}},
+		Clusters: []config.ClusterConfig{cc},
+	}
+	cfg.RateLimit, cfg.ConsumerRateLimit = dataplane.GatewayLimits(&tc.policy)
 	opts := []proxy.Option{proxy.WithDecisions(tr.record), proxy.WithLogger(slog.New(slog.DiscardHandler))}
 	if !fast {
 		// A route middleware takes the route off the fast path.
-		cfg.Routes[0].Middlewares = []proxy.MiddlewareConfig{{Name: "pass"}}
+		cfg.Routes[0].Middlewares = []config.MiddlewareConfig{{Name: "pass"}}
 		opts = append(opts, proxy.WithMiddleware("pass", func(string, map[string]any) (proxy.Middleware, error) {
 			return func(next http.Handler) http.Handler { return next }, nil
 		}))
@@ -360,57 +383,12 @@ func proxyTrace(t *testing.T, tc *conformanceCase, fast bool) *trace {
 	return tr
 }
 
-// routePolicy and clusterPolicy are the case's policy as the proxy's
-// configuration.
-func routePolicy(tc *conformanceCase) proxy.Policy {
-	pol := proxy.Policy{Timeout: proxy.Duration(10 * time.Second)}
-	if tc.timeout > 0 {
-		pol.Timeout = proxy.Duration(tc.timeout)
-	}
-	// A budget that never binds unless the case has one: the proxy gives
-	// retrying routes Linkerd's by default.
-	budget := &proxy.BudgetConfig{Ratio: 1000, MinPerSecond: 1_000_000, TTL: proxy.Duration(10 * time.Second)}
-	if b := tc.budget; b != nil {
-		budget = &proxy.BudgetConfig{Ratio: b.Ratio, MinPerSecond: b.MinPerSecond, TTL: proxy.Duration(b.TTL)}
-	}
-	if r := tc.retry; r != nil {
-		pol.Retry = proxy.RetryConfig{Attempts: r.Attempts, RetryOn: r.RetryOn, PerTryTimeout: proxy.Duration(r.PerTryTimeout),
-			BackoffBase: proxy.Duration(r.Backoff.Base), BackoffMax: proxy.Duration(r.Backoff.Max), Budget: budget}
-	}
-	if h := tc.hedge; h != nil {
-		pol.Hedge = proxy.HedgeConfig{Delay: proxy.Duration(h.Delay), MaxHedges: h.MaxHedges}
-		pol.Retry.Budget = budget
-	}
-	if l := tc.limit; l != nil {
-		pol.RateLimit = &proxy.RateLimitConfig{Type: l.Type, Rate: l.Rate, Burst: l.Burst}
-	}
-	return pol
-}
-
-func clusterPolicy(tc *conformanceCase, eps []discovery.Endpoint) proxy.ClusterConfig {
-	const many = 1 << 20 // the simulator applies no thresholds without a breaker block
-	cc := proxy.ClusterConfig{Name: "svc", Endpoints: eps, Balancer: proxy.BalancerConfig{Type: "round_robin"},
-		Thresholds: proxy.ThresholdsConfig{MaxConnections: many, MaxPending: many, MaxRequests: many, MaxRetries: many}}
-	if b := tc.breaker; b != nil {
-		cc.CircuitBreaker = &proxy.BreakerConfig{ConsecutiveFailures: b.ConsecutiveFailures, SleepWindow: proxy.Duration(b.SleepWindow),
-			FailureRatio: b.FailureRatio, MinRequests: b.MinRequests, HalfOpenProbes: b.HalfOpenProbes}
-	}
-	if o := tc.outlier; o != nil {
-		cc.Outlier = &proxy.OutlierConfig{Consecutive5xx: o.Consecutive5xx, MaxEjectionPercent: o.MaxEjectionPercent,
-			Interval: proxy.Duration(o.Interval), BaseEjectionTime: proxy.Duration(o.BaseEjectionTime),
-			ConsecutiveGatewayFailure: o.ConsecutiveGatewayFailure,
-			SuccessRate:               &proxy.OutlierSuccessRateConfig{Enforcing: o.SuccessRate.Enforcing},
-			FailurePercentage:         &proxy.OutlierFailurePercentageConfig{Enforcing: o.FailurePercentage.Enforcing}}
-	}
-	return cc
-}
-
 // scriptedUpstreams are one HTTP server per live endpoint on loopback; a
 // try meets what the script says for its request (X-Request-Id) and its
 // place among that request's tries, counted across all of them.
 type scriptedUpstreams struct {
 	tc        *conformanceCase
-	endpoints []discovery.Endpoint
+	endpoints []upstream.Endpoint
 	mu        sync.Mutex
 	tries     map[int]int
 }
@@ -424,7 +402,7 @@ func newScriptedUpstreams(t *testing.T, tc *conformanceCase) *scriptedUpstreams 
 			t.Fatal(err)
 		}
 		addr := ln.Addr().String()
-		u.endpoints = append(u.endpoints, discovery.Endpoint{ID: "svc[" + strconv.Itoa(i) + "]", Address: addr})
+		u.endpoints = append(u.endpoints, upstream.Endpoint{ID: "svc[" + strconv.Itoa(i) + "]", Address: addr})
 		if dead(tc, i) {
 			ln.Close() // nothing listens: connects are refused
 			continue

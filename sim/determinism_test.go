@@ -3,15 +3,13 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/meshbench/meshbench/scenarios"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
-	"github.com/meshbench/meshbench/proxy/breaker"
-	"github.com/meshbench/meshbench/proxy/health"
-	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/retry"
 	"pgregory.net/rapid"
 )
@@ -79,8 +77,8 @@ func TestInvariants(t *testing.T) {
 		}
 		hop := s.network.latency.Sample(nil)
 		maxRetries := 0
-		if s.policy.retry != nil {
-			maxRetries = s.policy.retry.Attempts - 1
+		if s.policy.Retries != nil {
+			maxRetries = s.policy.Retries.Attempts - 1
 		}
 		for _, r := range c.rs {
 			if r.Start < 0 || r.Start >= s.duration || r.Latency < 0 {
@@ -94,8 +92,8 @@ func TestInvariants(t *testing.T) {
 			}
 			// The gateway answers by the request timeout, whatever happens
 			// behind it; the client adds its two hops.
-			if limit := s.policy.requestTimeout + 2*hop; r.Latency > limit {
-				t.Fatalf("answered after %v, past the request timeout %v and two hops", r.Latency, s.policy.requestTimeout)
+			if limit := s.policy.Timeouts.Request + 2*hop; r.Latency > limit {
+				t.Fatalf("answered after %v, past the request timeout %v and two hops", r.Latency, s.policy.Timeouts.Request)
 			}
 		}
 	})
@@ -113,31 +111,32 @@ func randomSpec(t *rapid.T) *spec {
 	s.services[0].zones = []string{"a", "b"}
 	s.network.latency = constDist(time.Duration(rapid.IntRange(0, 2000).Draw(t, "latencyUs")) * time.Microsecond)
 	s.network.loss = rapid.Float64Range(0, 0.05).Draw(t, "loss")
-	s.policy.requestTimeout = time.Duration(rapid.IntRange(20, 1000).Draw(t, "timeoutMs")) * time.Millisecond
-	s.policy.connectTimeout = time.Duration(rapid.IntRange(0, 100).Draw(t, "connectMs")) * time.Millisecond
+	s.policy.Timeouts.Request = time.Duration(rapid.IntRange(20, 1000).Draw(t, "timeoutMs")) * time.Millisecond
+	s.policy.Timeouts.Connect = time.Duration(rapid.IntRange(0, 100).Draw(t, "connectMs")) * time.Millisecond
 	if rapid.Bool().Draw(t, "calls") {
 		s.services = append(s.services, serviceSpec{name: "down", replicas: 2, concurrency: 2, queue: 5, serviceTime: expDist{time.Millisecond}, errorRate: 0.05})
 		s.services[0].calls = [][]string{{"down", "down"}, {"down"}}
 	}
 	if rapid.Bool().Draw(t, "retries") {
-		s.policy.retry = &retry.Policy{
+		s.policy.Retries = &scenarios.Retries{
 			Attempts:      rapid.IntRange(1, 4).Draw(t, "attempts"),
 			RetryOn:       []string{retry.On5xx, retry.OnReset, retry.OnConnectFailure},
 			PerTryTimeout: time.Duration(rapid.IntRange(0, 100).Draw(t, "perTryMs")) * time.Millisecond,
 		}
 		if rapid.Bool().Draw(t, "hedge") {
-			s.policy.hedge = &retry.HedgeConfig{Delay: 5 * time.Millisecond, MaxHedges: 2}
+			s.policy.Retries.Hedging = &scenarios.Hedging{Delay: 5 * time.Millisecond, MaxHedges: 2}
 		}
 	}
 	if rapid.Bool().Draw(t, "outlier") {
-		s.policy.outlier = &outlier.Config{Interval: 200 * time.Millisecond, BaseEjectionTime: 500 * time.Millisecond, MaxEjectionPercent: 50}
+		s.policy.OutlierDetection = &scenarios.OutlierDetection{Interval: 200 * time.Millisecond, BaseEjectionTime: 500 * time.Millisecond,
+			MaxEjectionPercent: 50, Consecutive5xx: 5}
 	}
 	if rapid.Bool().Draw(t, "breaker") {
-		s.policy.breaker = &breaker.Config{FailureRatio: 0.5, MinRequests: 10, Window: time.Second, SleepWindow: 200 * time.Millisecond}
-		s.policy.thresholds = &breaker.Thresholds{MaxRequests: 50, MaxRetries: 3}
+		s.policy.CircuitBreaker = &scenarios.CircuitBreaker{FailureRatio: 0.5, MinRequests: 10, Window: time.Second,
+			SleepWindow: 200 * time.Millisecond, MaxRequests: 50, MaxRetries: 3}
 	}
 	if rapid.Bool().Draw(t, "health") {
-		s.policy.health = &health.Config{Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond, StartHealthy: true}
+		s.policy.HealthCheck = &scenarios.HealthCheck{Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond}
 	}
 	actions := []string{faultKill, faultRestart, faultPause, faultSlow, faultErrors, faultLatency, faultPartition}
 	for range rapid.IntRange(0, 4).Draw(t, "faults") {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
-	"github.com/meshbench/meshbench/proxy/outlier"
 	"github.com/meshbench/meshbench/proxy/retry"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -54,8 +53,8 @@ func killSpec() *spec {
 	s.services[0].name = "payments"
 	s.gateway.routes[0].service = "payments"
 	s.network.latency = constDist(100 * time.Microsecond)
-	s.policy.connectTimeout = 250 * time.Millisecond
-	s.policy.requestTimeout = time.Second
+	s.policy.Timeouts.Connect = 250 * time.Millisecond
+	s.policy.Timeouts.Request = time.Second
 	s.faults = []faultSpec{{at: 3 * time.Second, dur: 3 * time.Second, action: faultKill,
 		target: targetSpec{service: "payments", index: 0}}}
 	return s
@@ -101,7 +100,7 @@ func TestKillRetriedOnConnectFailure(t *testing.T) {
 	s := killSpec()
 	// Each retry picks afresh, so a quarter of retries land on the dead
 	// replica again: four retries leave (1/4)^4 of its share failing.
-	s.policy.retry = &retry.Policy{Attempts: 5, RetryOn: []string{retry.OnConnectFailure, retry.OnReset}}
+	s.policy.Retries = &scenarios.Retries{Attempts: 5, RetryOn: []string{retry.OnConnectFailure, retry.OnReset}}
 	rs := runSpec(t, s)
 	sum := summarize(rs, 0)
 	t.Logf("with retries: %s", sum)
@@ -149,7 +148,7 @@ func TestPauseHoldsRequests(t *testing.T) {
 
 func TestPartitionTimesOutConnects(t *testing.T) {
 	s := fleetSpec(2, 2, time.Millisecond, 200, 6*time.Second, "round_robin")
-	s.policy.connectTimeout = 100 * time.Millisecond
+	s.policy.Timeouts.Connect = 100 * time.Millisecond
 	s.faults = []faultSpec{{at: 2 * time.Second, dur: 2 * time.Second, action: faultPartition,
 		target: targetSpec{service: "svc", index: 0}, peer: &targetSpec{gateway: true}}}
 	rs := runSpec(t, s)
@@ -173,7 +172,7 @@ func TestPartitionTimesOutConnects(t *testing.T) {
 func TestLossSurfacesAsTimeout(t *testing.T) {
 	s := fleetSpec(2, 4, time.Millisecond, 1000, 10*time.Second, "round_robin")
 	s.network.loss = 0.05
-	s.policy.requestTimeout = 200 * time.Millisecond
+	s.policy.Timeouts.Request = 200 * time.Millisecond
 	rs := runSpec(t, s)
 	to := float64(countKind(rs, bench.KindTimeout)) / float64(len(rs))
 	// Two lossy hops per request (gateway→replica, replica→gateway); the
@@ -207,7 +206,8 @@ func TestOutlierEjection(t *testing.T) {
 	s := fleetSpec(10, 4, time.Millisecond, 1000, 10*time.Second, "round_robin")
 	s.faults = []faultSpec{{at: time.Second, action: faultErrors, rate: 1, status: 500,
 		target: targetSpec{service: "svc", index: 3}}}
-	s.policy.outlier = &outlier.Config{Interval: time.Second, BaseEjectionTime: 30 * time.Second}
+	s.policy.OutlierDetection = &scenarios.OutlierDetection{Interval: time.Second, BaseEjectionTime: 30 * time.Second,
+		MaxEjectionPercent: 10, Consecutive5xx: 5}
 	rs := runSpec(t, s)
 	var failed int
 	var last time.Duration
@@ -229,15 +229,14 @@ func TestOutlierEjection(t *testing.T) {
 // TestRetryBudgetCaps: half of all answers fail; four retries each would
 // nearly double the load, a 10% budget holds retries to 10% of requests.
 func TestRetryBudgetCaps(t *testing.T) {
-	run := func(budget *retry.BudgetConfig) summary {
+	run := func(budget *scenarios.RetryBudget) summary {
 		s := fleetSpec(4, 8, time.Millisecond, 1000, 20*time.Second, "round_robin")
 		s.services[0].errorRate = 0.5
-		s.policy.retry = &retry.Policy{Attempts: 5, RetryOn: []string{retry.On5xx}}
-		s.policy.budget = budget
+		s.policy.Retries = &scenarios.Retries{Attempts: 5, RetryOn: []string{retry.On5xx}, Budget: budget}
 		return summarize(runSpec(t, s), 0)
 	}
 	free := run(nil)
-	capped := run(&retry.BudgetConfig{Ratio: 0.1, MinPerSecond: 1, TTL: 10 * time.Second})
+	capped := run(&scenarios.RetryBudget{Ratio: 0.1, MinPerSecond: 1, TTL: 10 * time.Second})
 	t.Logf("no budget: %s", free)
 	t.Logf("10%% budget: %s", capped)
 	if free.retries < free.n/2 {
@@ -255,14 +254,14 @@ func TestRetryBudgetCaps(t *testing.T) {
 // TestHedgingCutsTail: a bimodal service (1% of requests take 100ms) behind
 // a 10ms hedge: the tail collapses, every request still has one result.
 func TestHedgingCutsTail(t *testing.T) {
-	run := func(hedge *retry.HedgeConfig) summary {
+	run := func(hedge *scenarios.Hedging) summary {
 		s := fleetSpec(8, 8, time.Millisecond, 500, 20*time.Second, "round_robin")
 		s.services[0].serviceTime = bimodal{fast: time.Millisecond, slow: 100 * time.Millisecond, pSlow: 0.01}
-		s.policy.hedge = hedge
+		s.policy.Retries = &scenarios.Retries{Attempts: 1, Hedging: hedge}
 		return summarize(runSpec(t, s), 0)
 	}
 	plain := run(nil)
-	hedged := run(&retry.HedgeConfig{Delay: 10 * time.Millisecond, MaxHedges: 1})
+	hedged := run(&scenarios.Hedging{Delay: 10 * time.Millisecond, MaxHedges: 1})
 	t.Logf("plain:  %s", plain)
 	t.Logf("hedged: %s", hedged)
 	if plain.n != hedged.n {
@@ -309,7 +308,7 @@ func TestCallsFanOut(t *testing.T) {
 			{name: "checkout", method: "POST", path: "/pay", shape: rateShape{kind: shapeConstant, rate: 20}},
 			{name: "lost", method: "GET", path: "/nowhere", shape: rateShape{kind: shapeConstant, rate: 5}},
 		},
-		policy: policySpec{balancer: balancerConfig("round_robin"), requestTimeout: time.Second},
+		policy: scenarios.Policy{Balancer: scenarios.Balancer{Type: "round_robin"}, Timeouts: scenarios.Timeouts{Request: time.Second}},
 	}
 	rs := runSpec(t, s)
 	want := 2*hop + 4*time.Millisecond + (2*hop + 3*time.Millisecond) + (2*hop + 2*time.Millisecond) + 2*hop
@@ -347,7 +346,7 @@ func TestDownstreamFailurePropagates(t *testing.T) {
 			{name: "ledger", replicas: 1, concurrency: 4, queue: 10, serviceTime: constDist(time.Millisecond), errorRate: 1},
 		},
 		loads:  []loadSpec{{name: "checkout", path: "/", shape: rateShape{kind: shapeConstant, rate: 10}}},
-		policy: policySpec{balancer: balancerConfig("round_robin"), requestTimeout: time.Second},
+		policy: scenarios.Policy{Balancer: scenarios.Balancer{Type: "round_robin"}, Timeouts: scenarios.Timeouts{Request: time.Second}},
 	}
 	for _, r := range runSpec(t, s) {
 		if r.Status != 500 || r.Kind != bench.KindStatus5xx || r.Instance != "payments[0]" {

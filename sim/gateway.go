@@ -3,6 +3,7 @@ package sim
 import (
 	"strings"
 
+	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -18,11 +19,12 @@ type gateway struct {
 // route is one gateway route: its lifecycle.Route and the cluster it
 // forwards to.
 type route struct {
-	spec   *routeSpec
-	lc     *lifecycle.Route
-	cl     *cluster
-	keyed  bool // a limit is keyed per consumer: requests name theirs
-	timers *timerList[exchange]
+	spec    *routeSpec
+	lc      *lifecycle.Route
+	cl      *cluster
+	hashKey balancer.HashKey
+	keyed   bool // a limit is keyed per consumer: requests name theirs
+	timers  *timerList[exchange]
 }
 
 // headerValue looks a header up case-insensitively, as HTTP does.

@@ -1,11 +1,11 @@
 package sim
 
 import (
+	"github.com/meshbench/meshbench/scenarios"
 	"testing"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
 )
 
 func TestAuth(t *testing.T) {
@@ -47,23 +47,23 @@ func TestUnauthorisedLoad(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		policy *rateLimitSpec
-		route  *rateLimitSpec
+		policy *scenarios.RateLimit
+		route  *scenarios.RateLimit
 		want   float64
 	}{
-		{"global token bucket", &rateLimitSpec{key: "global", cfg: ratelimit.Config{Type: "token_bucket", Rate: 100, Burst: 1}}, nil, 100},
-		{"per route", &rateLimitSpec{key: "route", cfg: ratelimit.Config{Type: "token_bucket", Rate: 200, Burst: 1}}, nil, 200},
+		{"global token bucket", &scenarios.RateLimit{Key: "global", Type: "token_bucket", Rate: 100, Burst: 1}, nil, 100},
+		{"per route", &scenarios.RateLimit{Key: "route", Type: "token_bucket", Rate: 200, Burst: 1}, nil, 200},
 		// Each client's token then waits for its next request, ~10ms later
 		// at 100/s per client: 4 × 10/s × 100/110.
-		{"per client", &rateLimitSpec{key: "client_ip", cfg: ratelimit.Config{Type: "token_bucket", Rate: 10, Burst: 1}}, nil, 36.4},
-		{"route after policy", &rateLimitSpec{key: "global", cfg: ratelimit.Config{Type: "token_bucket", Rate: 200, Burst: 1}},
-			&rateLimitSpec{cfg: ratelimit.Config{Type: "sliding_window", Rate: 50}}, 50},
+		{"per client", &scenarios.RateLimit{Key: "client_ip", Type: "token_bucket", Rate: 10, Burst: 1}, nil, 36.4},
+		{"route after policy", &scenarios.RateLimit{Key: "global", Type: "token_bucket", Rate: 200, Burst: 1},
+			&scenarios.RateLimit{Type: "sliding_window", Rate: 50}, 50},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := fleetSpec(2, 8, time.Millisecond, 400, 10*time.Second, "round_robin")
 			s.loads[0].poisson = false
 			s.loads[0].keySpace = 4 // four clients
-			s.policy.rateLimit = tc.policy
+			s.policy.RateLimit = tc.policy
 			s.gateway.routes[0].rateLimit = tc.route
 			rs := runSpec(t, s)
 			ok := float64(countKind(rs, bench.KindOK)) / 10
@@ -80,7 +80,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	s := fleetSpec(1, 100, 100*time.Millisecond, 200, 5*time.Second, "round_robin")
 	s.loads[0].poisson = false
 	s.services[0].serviceTime = constDist(100 * time.Millisecond)
-	s.policy.rateLimit = &rateLimitSpec{cfg: ratelimit.Config{Type: "concurrency", Limit: 10}}
+	s.policy.RateLimit = &scenarios.RateLimit{Type: "concurrency", Limit: 10}
 	rs := runSpec(t, s)
 	// Ten in flight for 100ms each: 100/s admitted of 200/s.
 	ok := float64(countKind(rs, bench.KindOK)) / 5

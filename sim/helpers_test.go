@@ -47,7 +47,7 @@ func fleetSpec(replicas, workers int, serviceMean time.Duration, rate float64, d
 			name: "load", path: "/", poisson: true,
 			shape: rateShape{kind: shapeConstant, rate: rate},
 		}},
-		policy: policySpec{balancer: balancerConfig(lb), requestTimeout: time.Hour},
+		policy: scenarios.Policy{Balancer: scenarios.Balancer{Type: lb}, Timeouts: scenarios.Timeouts{Request: time.Hour}},
 	}
 }
 

@@ -43,7 +43,7 @@ func operationsSpec(hop time.Duration) *spec {
 			{name: "lookups", method: "GET", path: "/v1/payments/{payment}", shape: rateShape{kind: shapeConstant, rate: 10}},
 			{name: "audit", method: "GET", path: "/v1/ledger/audit", shape: rateShape{kind: shapeConstant, rate: 5}},
 		},
-		policy: policySpec{balancer: balancerConfig("round_robin"), requestTimeout: time.Second},
+		policy: scenarios.Policy{Balancer: scenarios.Balancer{Type: "round_robin"}, Timeouts: scenarios.Timeouts{Request: time.Second}},
 	}
 }
 

@@ -2,25 +2,9 @@ package sim
 
 import (
 	"fmt"
-	"time"
 
-	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/breaker"
-	"github.com/meshbench/meshbench/proxy/health"
-	"github.com/meshbench/meshbench/proxy/outlier"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
-	"github.com/meshbench/meshbench/proxy/retry"
 	"github.com/meshbench/meshbench/scenarios"
 )
-
-// hedgeFallbackDelay is the hedging delay used in percentile mode until the
-// hedger has seen enough latencies: a scenario's hedging block names either
-// a delay or a percentile, and retry.Hedger needs a positive fallback.
-const hedgeFallbackDelay = 50 * time.Millisecond
-
-// noTimeout stands for "no limit" (a timeout written as 0): far beyond any
-// run, yet safe to add to a virtual time.
-const noTimeout = time.Duration(1 << 60)
 
 // specFromPlan resolves variant of plan, seeded with seed, into a spec.
 // Plans from scenarios.Load have every default applied; specFromPlan reads
@@ -57,9 +41,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		if r.Auth != nil && r.Auth.Type != scenarios.AuthNone {
 			rs.auth = &authSpec{typ: r.Auth.Type, header: r.Auth.Header, keys: r.Auth.Keys}
 		}
-		if r.RateLimit != nil {
-			rs.rateLimit = rateLimitFrom(r.RateLimit)
-		}
+		rs.rateLimit = r.RateLimit
 		s.gateway.routes = append(s.gateway.routes, rs)
 	}
 
@@ -132,9 +114,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		s.loads = append(s.loads, ls)
 	}
 
-	if s.policy, err = policyFrom(&p.Variants[variant].Policy); err != nil {
-		return nil, fmt.Errorf("variant %q: %w", p.Variants[variant].Name, err)
-	}
+	s.policy = p.Variants[variant].Policy
 
 	for i, f := range p.Faults {
 		fs := faultSpec{
@@ -180,155 +160,6 @@ func shapeFrom(sh *scenarios.Shape) rateShape {
 		return rateShape{kind: shapeSine, mean: float64(sh.Mean), amplitude: float64(sh.Amplitude), period: sh.Period}
 	}
 	return rateShape{kind: shapeConstant, rate: float64(sh.Rate)}
-}
-
-func rateLimitFrom(r *scenarios.RateLimit) *rateLimitSpec {
-	return &rateLimitSpec{
-		key: r.Key,
-		cfg: ratelimit.Config{
-			Type:     r.Type,
-			Rate:     float64(r.Rate),
-			Burst:    r.Burst,
-			Window:   r.Window,
-			Limit:    r.Limit,
-			MinLimit: r.MinLimit,
-			MaxLimit: r.MaxLimit,
-		},
-	}
-}
-
-// orNone maps a scenario's "0 turns it off" to the outlier package's
-// explicit zero.
-func orNone(n int) int {
-	if n == 0 {
-		return outlier.None
-	}
-	return n
-}
-
-// policyFrom translates a merged scenario policy into the policy packages'
-// configurations.
-func policyFrom(p *scenarios.Policy) (policySpec, error) {
-	b := p.Balancer
-	ps := policySpec{
-		balancer: balancer.Config{
-			Type:        b.Type,
-			Choices:     b.Choices,
-			DecayTime:   b.DecayTime,
-			MinRingSize: b.MinRingSize,
-			MaxRingSize: b.MaxRingSize,
-			TableSize:   b.TableSize,
-			SlowStart: balancer.SlowStart{
-				Window:           b.SlowStart.Window,
-				Aggression:       b.SlowStart.Aggression,
-				MinWeightPercent: b.SlowStart.MinWeightPercent,
-			},
-			Locality: balancer.Locality{
-				Enabled:                b.Locality.Enabled,
-				OverprovisioningFactor: b.Locality.OverprovisioningFactor,
-			},
-		},
-		hashKey:        balancer.HashKey{Header: b.HashKey.Header, Cookie: b.HashKey.Cookie, SourceIP: b.HashKey.SourceIP},
-		connectTimeout: p.Timeouts.Connect,
-		perTryTimeout:  p.PerTryTimeout(),
-		requestTimeout: p.Timeouts.Request,
-	}
-	if ps.requestTimeout == 0 {
-		ps.requestTimeout = noTimeout
-	}
-	if r := p.Retries; r != nil {
-		ps.retry = &retry.Policy{
-			Attempts:             r.Attempts,
-			RetryOn:              r.RetryOn,
-			RetriableStatusCodes: r.RetriableStatusCodes,
-			PerTryTimeout:        p.PerTryTimeout(),
-			Backoff:              retry.Backoff{Base: r.Backoff.Base, Max: r.Backoff.Max},
-		}
-		if err := ps.retry.Validate(); err != nil {
-			return ps, fmt.Errorf("retries: %w", err)
-		}
-		if bu := r.Budget; bu != nil {
-			ps.budget = &retry.BudgetConfig{Ratio: float64(bu.Ratio), MinPerSecond: bu.MinPerSecond, TTL: bu.TTL}
-		}
-		if h := r.Hedging; h != nil {
-			hc := retry.HedgeConfig{Delay: h.Delay, MaxHedges: h.MaxHedges}
-			if h.Percentile > 0 {
-				hc.Percentile = 100 * float64(h.Percentile)
-				if hc.Delay <= 0 {
-					hc.Delay = hedgeFallbackDelay
-				}
-			}
-			ps.hedge = &hc
-		}
-	}
-	if cb := p.CircuitBreaker; cb != nil {
-		ps.breaker = &breaker.Config{
-			FailureRatio:        float64(cb.FailureRatio),
-			MinRequests:         cb.MinRequests,
-			ConsecutiveFailures: cb.ConsecutiveFailures,
-			Window:              cb.Window,
-			Buckets:             cb.Buckets,
-			SleepWindow:         cb.SleepWindow,
-			HalfOpenProbes:      cb.HalfOpenProbes,
-		}
-		ps.thresholds = &breaker.Thresholds{
-			MaxConnections: cb.MaxConnections,
-			MaxPending:     cb.MaxPending,
-			MaxRequests:    cb.MaxRequests,
-			MaxRetries:     cb.MaxRetries,
-		}
-	}
-	if od := p.OutlierDetection; od != nil {
-		oc := &outlier.Config{
-			Interval:                  od.Interval,
-			BaseEjectionTime:          od.BaseEjectionTime,
-			MaxEjectionTime:           od.MaxEjectionTime,
-			MaxEjectionPercent:        orNone(od.MaxEjectionPercent),
-			Consecutive5xx:            orNone(od.Consecutive5xx),
-			ConsecutiveGatewayFailure: orNone(od.ConsecutiveGatewayFailure),
-			// The scenario's blocks are on when present and off when absent.
-			SuccessRate:       outlier.SuccessRate{Enforcing: outlier.None},
-			FailurePercentage: outlier.FailurePercentage{Enforcing: outlier.None},
-		}
-		if od.ConsecutiveGatewayFailure > 0 {
-			oc.EnforcingConsecutiveGatewayFailure = 100
-		}
-		if sr := od.SuccessRate; sr != nil {
-			oc.SuccessRate = outlier.SuccessRate{
-				StdevFactor:   sr.StdevFactor,
-				MinimumHosts:  sr.MinimumHosts,
-				RequestVolume: sr.RequestVolume,
-				Enforcing:     100,
-			}
-		}
-		if fp := od.FailurePercentage; fp != nil {
-			oc.FailurePercentage = outlier.FailurePercentage{
-				Threshold:     fp.Threshold,
-				MinimumHosts:  fp.MinimumHosts,
-				RequestVolume: fp.RequestVolume,
-				Enforcing:     100,
-			}
-		}
-		if err := oc.Validate(); err != nil {
-			return ps, fmt.Errorf("outlierDetection: %w", err)
-		}
-		ps.outlier = oc
-	}
-	if rl := p.RateLimit; rl != nil {
-		ps.rateLimit = rateLimitFrom(rl)
-	}
-	if hc := p.HealthCheck; hc != nil {
-		ps.health = &health.Config{
-			Interval:           hc.Interval,
-			Timeout:            hc.Timeout,
-			Jitter:             float64(hc.Jitter),
-			HealthyThreshold:   hc.HealthyThreshold,
-			UnhealthyThreshold: hc.UnhealthyThreshold,
-			Path:               hc.Path,
-			StartHealthy:       true,
-		}
-	}
-	return ps, nil
 }
 
 // callGroups names the callees of each stage of calls.

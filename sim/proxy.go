@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math/rand/v2"
+	"time"
 
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
@@ -40,12 +41,12 @@ type cluster struct {
 // through its sidecar. Its lifecycle decides everything; the exchange is
 // what carries those decisions out in the model.
 type exchange struct {
-	id    int32 // index in the model's table, for events
-	gen   uint32
-	cl    *cluster
-	src   int32 // node the attempts leave from
-	key   uint64
-	req   lifecycle.Request
+	id  int32 // index in the model's table, for events
+	gen uint32
+	cl  *cluster
+	src int32 // node the attempts leave from
+	key uint64
+	req lifecycle.Request
 	// tries are the attempts out, or whose answer the lifecycle holds, by
 	// their try number modulo lifecycle.MaxLive: the lifecycle never has
 	// more than that many, and their numbers are consecutive.
@@ -148,7 +149,13 @@ func (m *model) freeExchange(ex *exchange) {
 func (m *model) begin(ex *exchange, c *cluster, rt *lifecycle.Route, in lifecycle.Arrival, tl *timerList[exchange]) {
 	ex.cl = c
 	ex.req.Begin(rt, m.clock(), in, c.rng)
-	if d, ok := ex.req.Timeout(); ok && !ex.req.Over() {
+	if !ex.req.Over() {
+		// A request without a deadline is tracked too, far out, so that
+		// the end of the run finds it (flush).
+		d, ok := ex.req.Timeout()
+		if !ok {
+			d = noTimeout
+		}
 		m.addExTimer(tl, &ex.timer, m.t+int64(d))
 	}
 	m.drive(ex)
@@ -277,6 +284,10 @@ func (m *model) timedOut(ex *exchange) {
 	ex.req.Expire(m.clock())
 	m.drive(ex)
 }
+
+// noTimeout stands for "no deadline" where the model needs a time: far
+// beyond any run, yet safe to add to a virtual time.
+const noTimeout = time.Duration(1 << 60)
 
 // complete hands ex's answer to whoever made the request. The lifecycle
 // has stopped every try before it answers, so none is left out.

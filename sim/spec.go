@@ -4,12 +4,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/meshbench/meshbench/proxy/balancer"
-	"github.com/meshbench/meshbench/proxy/breaker"
-	"github.com/meshbench/meshbench/proxy/health"
-	"github.com/meshbench/meshbench/proxy/outlier"
-	"github.com/meshbench/meshbench/proxy/ratelimit"
-	"github.com/meshbench/meshbench/proxy/retry"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -30,7 +24,7 @@ type spec struct {
 	services []serviceSpec
 	network  networkSpec
 	loads    []loadSpec
-	policy   policySpec
+	policy   scenarios.Policy // the variant's merged policy; bench/dataplane says what it means
 	faults   []faultSpec
 }
 
@@ -45,7 +39,7 @@ type routeSpec struct {
 	match     *scenarios.Matcher
 	service   string
 	timeout   time.Duration // 0: the policy's request timeout
-	rateLimit *rateLimitSpec
+	rateLimit *scenarios.RateLimit
 	auth      *authSpec
 }
 
@@ -107,31 +101,6 @@ type loadSpec struct {
 	think    distribution
 	start    time.Duration
 	end      time.Duration // exclusive; 0 means the run's duration
-}
-
-// policySpec is a variant's merged policy as the policy packages' configs.
-// A nil pointer is an absent block: that mechanism is off.
-type policySpec struct {
-	balancer       balancer.Config
-	hashKey        balancer.HashKey
-	connectTimeout time.Duration
-	perTryTimeout  time.Duration
-	requestTimeout time.Duration
-	retry          *retry.Policy
-	budget         *retry.BudgetConfig
-	hedge          *retry.HedgeConfig
-	breaker        *breaker.Config
-	thresholds     *breaker.Thresholds
-	outlier        *outlier.Config
-	rateLimit      *rateLimitSpec
-	health         *health.Config
-}
-
-// rateLimitSpec is a limiter and what it is keyed by (global, route,
-// client_ip, api_key, jwt_sub).
-type rateLimitSpec struct {
-	cfg ratelimit.Config
-	key string
 }
 
 // Fault actions.
