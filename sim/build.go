@@ -89,11 +89,11 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 	// The gateway's clusters and routes, configured by bench/dataplane as
 	// the real backends configure their gateway, and built by proxy/config
 	// as the proxy builds them. Limits shared by every route (the policy's
-	// global or per-consumer limit) are one limiter object in each route's
-	// list.
+	// global or per-consumer limit, config.Config's top level) are one
+	// limiter object at the head of each route's list, as in the proxy.
 	gwClusters := map[string]*cluster{}
 	gl, gc := dataplane.GatewayLimits(&s.policy)
-	shared, err := config.Policy{RateLimit: gl, ConsumerRateLimit: gc}.Policies()
+	shared, err := config.Config{RateLimit: gl, ConsumerRateLimit: gc}.SharedPolicies()
 	if err != nil {
 		return nil, fmt.Errorf("policy rate limit: %w", err)
 	}

@@ -325,18 +325,11 @@ func proxyTrace(t *testing.T, tc *conformanceCase, fast bool) *trace {
 	t.Helper()
 	up := newScriptedUpstreams(t, tc)
 	tr := &trace{}
-	pol, err := dataplane.Route(&tc.policy, &scenarios.Route{Name: "r"})
+	cfg, err := dataplane.Gateway(&tc.policy, []scenarios.Route{{Name: "r", Service: "svc", Match: scenarios.Match{PathPrefix: "/"}}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := dataplane.Cluster(&tc.policy, "svc", "", true)
-	cc.Endpoints = up.endpoints
-	cfg := config.Config{
-		Mode:     config.ModeGateway,
-		Routes:   []config.RouteConfig{{Name: "r", Match: config.MatchConfig{Prefix: "/"}, Cluster: "svc", Policy: pol}},
-		Clusters: []config.ClusterConfig{cc},
-	}
-	cfg.RateLimit, cfg.ConsumerRateLimit = dataplane.GatewayLimits(&tc.policy)
+	cfg.Clusters[0].Endpoints = up.endpoints
 	opts := []proxy.Option{proxy.WithDecisions(tr.record), proxy.WithLogger(slog.New(slog.DiscardHandler))}
 	if !fast {
 		// A route middleware takes the route off the fast path.

@@ -21,6 +21,7 @@ package dataplane
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -50,8 +51,31 @@ const HedgeFallbackDelay = 50 * time.Millisecond
 // the scenario format applies them only with a circuitBreaker block.
 const unbounded = 1 << 30
 
-// hashBalancers are the balancer types that hash a request key.
-var hashBalancers = []string{scenarios.BalancerRingHash, scenarios.BalancerMaglev, scenarios.BalancerIPHash}
+// HashBalancers are the balancer types that hash a request key.
+var HashBalancers = []string{scenarios.BalancerRingHash, scenarios.BalancerMaglev, scenarios.BalancerIPHash}
+
+// Gateway is the gateway's configuration under pol for the scenario's
+// routes, in order: each route with its match, its policy (Route) and its
+// service's cluster (Cluster, one per service, balancing from zone), and
+// the limits every route shares (GatewayLimits). The caller adds the
+// clusters' endpoints, the server settings and the routes' middlewares
+// (authentication).
+func Gateway(pol *scenarios.Policy, routes []scenarios.Route, zone string) (config.Config, error) {
+	cfg := config.Config{Mode: config.ModeGateway}
+	cfg.RateLimit, cfg.ConsumerRateLimit = GatewayLimits(pol)
+	for i := range routes {
+		r := &routes[i]
+		p, err := Route(pol, r)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: r.Name, Match: Match(r.Match), Cluster: r.Service, Policy: p})
+		if !slices.ContainsFunc(cfg.Clusters, func(c config.ClusterConfig) bool { return c.Name == r.Service }) {
+			cfg.Clusters = append(cfg.Clusters, Cluster(pol, r.Service, zone, true))
+		}
+	}
+	return cfg, nil
+}
 
 // Route is the policy of one gateway route under pol: the route's timeout
 // (the policy's request timeout when it has none; 0 in a scenario is no
@@ -193,7 +217,7 @@ func policy(pol *scenarios.Policy, timeout time.Duration, atGateway bool) config
 	}
 	hk := pol.Balancer.HashKey
 	p.HashKey = config.HashKeyConfig{Header: hk.Header, Cookie: hk.Cookie, SourceIP: hk.SourceIP}
-	if p.HashKey == (config.HashKeyConfig{}) && slices.Contains(hashBalancers, pol.Balancer.Type) {
+	if p.HashKey == (config.HashKeyConfig{}) && slices.Contains(HashBalancers, pol.Balancer.Type) {
 		// With no hash key named, hash balancers hash the workload's key,
 		// which the load generator sends in a header.
 		p.HashKey.Header = HeaderKey
@@ -240,4 +264,18 @@ func orNone(n int) int {
 		return outlier.None
 	}
 	return n
+}
+
+// Match is a scenario route's match as the proxy's: host, path (exact,
+// prefix or regular expression), method, and exact header values in name
+// order.
+func Match(m scenarios.Match) config.MatchConfig {
+	mc := config.MatchConfig{Host: m.Host, Path: m.Path, Prefix: m.PathPrefix, Regex: m.PathRegex}
+	if m.Method != "" {
+		mc.Methods = []string{m.Method}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Headers)) {
+		mc.Headers = append(mc.Headers, config.HeaderMatchConfig{Name: k, Exact: m.Headers[k]})
+	}
+	return mc
 }

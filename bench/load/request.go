@@ -12,6 +12,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -21,13 +22,14 @@ import (
 // fleet.HeaderClientPaymentID).
 const (
 	// HeaderKey carries the request's hash key, the scenario's keySpace
-	// key: a backend points hash balancers without a hashKey of their own
-	// at it, as the simulator hashes the workload's key.
-	HeaderKey = "X-Meshbench-Key"
+	// key, which the data plane's hash balancers hash when the policy
+	// names no hash key of their own (dataplane.HeaderKey).
+	HeaderKey = dataplane.HeaderKey
 	// HeaderClient names the client behind the request, as the
 	// simulator's keyed rate limits see it: the user, or the hash key of an
-	// open-loop request, or the workload when requests carry no key.
-	HeaderClient = "X-Meshbench-Client"
+	// open-loop request, or the workload when requests carry no key
+	// (dataplane.HeaderClient).
+	HeaderClient = dataplane.HeaderClient
 	// HeaderRequestID is the proxy's request id, unique per request here.
 	HeaderRequestID = "X-Request-Id"
 )

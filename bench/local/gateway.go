@@ -5,67 +5,38 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/config"
 )
 
-// startGateway starts the edge proxy: the scenario's routes in order, each
-// to its service's cluster under the variant's policy (the route's timeout
-// or the policy's request timeout, retries, hedging), the route's
-// authentication and rate limits, and the policy's rate limit as the
-// simulator applies it (see gatewayLimits). Its clusters' transports count
-// each request's tries for the results.
+// startGateway starts the edge proxy as bench/dataplane configures it under
+// the variant's policy (the translation the simulator builds its gateway
+// from), with each cluster's endpoints and each route's authentication.
+// Its clusters' transports count each request's tries for the results.
 func (e *env) startGateway() error {
-	limits, err := newGatewayLimits(e.pol)
+	cfg, err := dataplane.Gateway(e.pol, e.plan.Gateway.Routes, e.plan.Gateway.Zone)
 	if err != nil {
 		return err
 	}
-	cfg := config.Config{
-		Mode:   config.ModeGateway,
-		Server: config.ServerConfig{ShutdownTimeout: config.Duration(5 * time.Second)},
-	}
-	routed := map[string]bool{}
-	for _, r := range e.plan.Gateway.Routes {
-		timeout := r.Timeout
-		if timeout <= 0 {
-			timeout = e.pol.Timeouts.Request
-		}
-		rc := config.RouteConfig{
-			Name:    r.Name,
-			Match:   matchConfig(r.Match),
-			Cluster: r.Service,
-			Policy:  routePolicy(e.pol, timeout, true),
-		}
-		if r.Auth != nil && r.Auth.Type != "" && r.Auth.Type != "none" {
-			rc.Middlewares = append(rc.Middlewares, config.MiddlewareConfig{Name: mwAuth})
-		}
-		if limits.perRoute != nil {
-			rc.Middlewares = append(rc.Middlewares, config.MiddlewareConfig{Name: mwPolicyLimit})
-		}
-		if r.RateLimit != nil {
-			rl, err := proxyRateLimit(r.RateLimit)
-			if err != nil {
-				return fmt.Errorf("route %s: %w", r.Name, err)
-			}
-			rc.RateLimit = rl
-		}
-		cfg.Routes = append(cfg.Routes, rc)
-		if routed[r.Service] {
-			continue
-		}
-		routed[r.Service] = true
-		svc := e.byName[r.Service]
+	cfg.Server = config.ServerConfig{ShutdownTimeout: config.Duration(5 * time.Second)}
+	for i := range cfg.Clusters {
+		cc := &cfg.Clusters[i]
+		svc := e.byName[cc.Name]
 		if svc == nil {
-			return fmt.Errorf("route %s: unknown service %q", r.Name, r.Service)
+			return fmt.Errorf("gateway: unknown service %q", cc.Name)
 		}
-		eps, err := e.endpoints(gatewayNode, e.plan.Gateway.Zone, svc)
-		if err != nil {
+		if cc.Endpoints, err = e.endpoints(gatewayNode, e.plan.Gateway.Zone, svc); err != nil {
 			return err
 		}
-		cfg.Clusters = append(cfg.Clusters, clusterConfig(r.Service, e.pol, eps, e.plan.Gateway.Zone, true))
+	}
+	for i, r := range e.plan.Gateway.Routes {
+		if r.Auth != nil && r.Auth.Type != "" && r.Auth.Type != "none" {
+			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwAuth})
+		}
 	}
 
-	opts := e.proxyOptions(
+	p, err := proxy.New(cfg, e.proxyOptions(
 		proxy.WithTransport(func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
 			return e.tries.transport(t), nil
 		}),
@@ -77,16 +48,7 @@ func (e *env) startGateway() error {
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
 		}),
-	)
-	if limits.perRoute != nil {
-		opts = append(opts, proxy.WithMiddleware(mwPolicyLimit, func(string, map[string]any) (proxy.Middleware, error) {
-			return limits.perRoute()
-		}))
-	}
-	if limits.handler != nil {
-		opts = append(opts, proxy.WithHandlerMiddleware(limits.handler))
-	}
-	p, err := proxy.New(cfg, opts...)
+	)...)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/config"
@@ -134,11 +135,12 @@ func (e *env) sidecarConfig(r *replica, callees []string) (config.Config, error)
 		if err != nil {
 			return cfg, err
 		}
-		pol := routePolicy(e.pol, e.pol.Timeouts.Request, false)
-		cc := clusterConfig(name, e.pol, eps, r.zone, false)
+		pol := dataplane.Sidecar(e.pol)
+		cc := dataplane.Cluster(e.pol, name, r.zone, false)
+		cc.Endpoints = eps
 		if !callee.generic && callee.role == fleet.RoleLedger {
 			pol.HashKey = config.HashKeyConfig{Header: fleet.HeaderPaymentID}
-			if !hashBalancers[cc.Balancer.Type] || cc.Balancer.Type == scenarios.BalancerIPHash {
+			if !slices.Contains(dataplane.HashBalancers, cc.Balancer.Type) || cc.Balancer.Type == scenarios.BalancerIPHash {
 				cc.Balancer.Type = ledgerBalancer
 			}
 		}

@@ -244,13 +244,3 @@ func copyHeader(dst, src http.Header, key string) {
 		dst[http.CanonicalHeaderKey(key)] = slices.Clone(v)
 	}
 }
-
-// sortedKeys returns m's keys in order, for deterministic configurations.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
