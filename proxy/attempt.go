@@ -107,7 +107,6 @@ func (t *attempt) roundTrip() {
 func (t *attempt) classify(err error) {
 	x := t.x
 	var mbe *http.MaxBytesError
-	var de *h1.DialError
 	bodyErr := x.stream.failure()
 	switch {
 	case x.in.Context().Err() != nil:
@@ -118,15 +117,25 @@ func (t *attempt) classify(err error) {
 		t.fail = lifecycle.BadBody
 	case x.ctx.Err() != nil, errors.Is(err, errPerTryTimeout), t.cancel != nil && context.Cause(t.ctx) == errPerTryTimeout:
 		t.fail = lifecycle.Timeout
-	case errors.As(err, &de) && de.Overflow:
-		t.fail = lifecycle.Overflow
-	case errors.As(err, &de) && isTimeout(de.Err):
-		t.fail = lifecycle.ConnectTimeout
-	case errors.As(err, &de):
-		t.fail = lifecycle.Refused
 	default:
-		t.fail = lifecycle.Reset
+		t.fail = connFailure(err)
 	}
+}
+
+// connFailure classifies a try's error that is none of the proxy's own
+// timeouts, on both paths: a local overflow (an Envoy threshold), a
+// connect timeout or failure, or else a reset of the connection.
+func connFailure(err error) lifecycle.Failure {
+	var de *h1.DialError
+	switch {
+	case errors.As(err, &de) && de.Overflow:
+		return lifecycle.Overflow
+	case errors.As(err, &de) && isTimeout(de.Err):
+		return lifecycle.ConnectTimeout
+	case errors.As(err, &de):
+		return lifecycle.Refused
+	}
+	return lifecycle.Reset
 }
 
 func isTimeout(err error) bool {

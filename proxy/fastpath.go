@@ -429,20 +429,13 @@ func (e *entry) fastClassify(fc *fastConn, a *attempt, err error, pc *h1.Upstrea
 		pc.Close()
 	}
 	a.err = err
-	var de *h1.DialError
 	switch {
 	case fc.c.Context().Err() != nil:
 		a.gone = true
 	case err == errRouteTimeout, err == errPerTryTimeout,
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		a.fail = lifecycle.Timeout
-	case errors.As(err, &de) && de.Overflow:
-		a.fail = lifecycle.Overflow
-	case errors.As(err, &de) && isTimeout(de.Err):
-		a.fail = lifecycle.ConnectTimeout
-	case errors.As(err, &de):
-		a.fail = lifecycle.Refused
 	default:
-		a.fail = lifecycle.Reset
+		a.fail = connFailure(err)
 	}
 }
