@@ -22,12 +22,18 @@
 // A request goes through entry (request id, validation, body and header
 // limits, panic recovery, metrics, access log), a route (gateway: Envoy-style
 // first match on host, path, method and headers; sidecar: the service named
-// by the Host or the first path segment; inbound: the local service), the
-// route's middlewares (the hook for security, fault injection and caching),
-// its rate limits, the cluster's admission checks (Envoy's thresholds, a
-// concurrency limiter, the outcome breaker), and then one or more tries: a
-// balancer pick, a per-try timeout, retries within a budget, or hedged
-// copies. The response streams back with hop-by-hop fields removed.
+// by the Host or the first path segment; inbound: the local service) and
+// the route's middlewares (the hook for security, fault injection and
+// caching). From there on every decision is proxy/lifecycle's Request: the
+// route's rate limits, then for each try the cluster's admission (a
+// concurrency limiter, Envoy's thresholds, the outcome breaker) and a
+// balancer pick, the per-try and route timeouts, retries within a budget
+// after a back-off, hedged copies, and the outcome each try reports to the
+// balancer, outlier detection and the breaker. The general path
+// (exchange.go, attempt.go) and the fast path (fastpath.go) only do what
+// the Request asks: send a try, wait, cancel a try, forward an answer or
+// answer by themselves; WithDecisions reports its decisions as they are
+// made. The response streams back with hop-by-hop fields removed.
 //
 // The security layer is its own package, proxy/secure: it reads a
 // configuration file's security section and plugs proxy/mtls, proxy/auth,

@@ -6,33 +6,36 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // Reasons the proxy answers by itself, sent in HeaderReason and logged.
-// They play the role of Envoy's response flags.
+// They play the role of Envoy's response flags; those of the request's
+// lifecycle are proxy/lifecycle's.
 const (
-	ReasonNoRoute            = "no_route"                 // 404: no route or service matched
-	ReasonRateLimited        = "rate_limited"             // 429: the route's limiter refused
-	ReasonConsumerLimited    = "consumer_rate_limited"    // 429: the consumer's limiter refused
-	ReasonConcurrencyLimited = "concurrency_limited"      // 503: the cluster's concurrency limiter refused
-	ReasonCircuitOpen        = "circuit_open"             // 503: the outcome breaker is open
-	ReasonOverflow           = "overflow"                 // 503: an Envoy threshold is full (x-envoy-overloaded)
-	ReasonNoHealthyUpstream  = "no_healthy_upstream"      // 503: no endpoint available
-	ReasonConnectFailure     = "upstream_connect_failure" // 503: no try could connect (refused, unreachable)
-	ReasonConnectTimeout     = "upstream_connect_timeout" // 504: the connect timeout fired
-	ReasonUpstreamReset      = "upstream_reset"           // 502: the connection broke before a response
-	ReasonUpstreamTimeout    = "upstream_timeout"         // 504: the per-try timeout fired
-	ReasonRequestTimeout     = "request_timeout"          // 504: the route timeout or caller's deadline passed
-	ReasonBadRequest         = "bad_request"              // 400: the request cannot be forwarded
-	ReasonBodyTooLarge       = "body_too_large"           // 413: the body exceeds server.maxBodyBytes
-	ReasonInternal           = "internal_error"           // 500: a bug (a recovered panic)
-	ReasonClientClosed       = "client_closed"            // 499 in logs only: the client went away
-	ReasonRetryBudget        = "retry_budget_exhausted"   // metrics only: a retry was denied by the budget
+	ReasonNoRoute            = "no_route"                     // 404: no route or service matched
+	ReasonRateLimited        = lifecycle.RateLimited          // 429: the route's limiter refused
+	ReasonConsumerLimited    = lifecycle.ConsumerRateLimited  // 429: the consumer's limiter refused
+	ReasonConcurrencyLimited = lifecycle.ConcurrencyLimited   // 503: the cluster's concurrency limiter refused
+	ReasonCircuitOpen        = lifecycle.CircuitOpen          // 503: the outcome breaker is open
+	ReasonOverflow           = lifecycle.OverflowReason       // 503: an Envoy threshold is full (x-envoy-overloaded)
+	ReasonNoHealthyUpstream  = lifecycle.NoHealthyUpstream    // 503: no endpoint available
+	ReasonConnectFailure     = lifecycle.ConnectFailure       // 503: no try could connect (refused, unreachable)
+	ReasonConnectTimeout     = lifecycle.ConnectTimeoutReason // 504: the connect timeout fired
+	ReasonUpstreamReset      = lifecycle.UpstreamReset        // 502: the connection broke before a response
+	ReasonUpstreamTimeout    = lifecycle.UpstreamTimeout      // 504: the per-try timeout fired
+	ReasonRequestTimeout     = lifecycle.RequestTimeout       // 504: the route timeout or caller's deadline passed
+	ReasonBadRequest         = lifecycle.BadRequest           // 400: the request cannot be forwarded
+	ReasonBodyTooLarge       = lifecycle.BodyTooLargeReason   // 413: the body exceeds server.maxBodyBytes
+	ReasonInternal           = "internal_error"               // 500: a bug (a recovered panic)
+	ReasonClientClosed       = lifecycle.ClientClosed         // 499 in logs only: the client went away
+	ReasonRetryBudget        = lifecycle.RetryBudget          // metrics only: a retry was denied by the budget
 )
 
 // statusClientClosed is nginx's 499, used in logs and metrics for requests
 // whose client went away before the answer; nothing is sent.
-const statusClientClosed = 499
+const statusClientClosed = lifecycle.StatusClientClosed
 
 var (
 	errBadDeadline   = errors.New("malformed " + HeaderDeadline)

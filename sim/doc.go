@@ -6,6 +6,16 @@
 // the wall clock — and emits one bench.Result per client request. Backend
 // adapts it to bench.Backend; Engine and Stream are its reusable parts.
 //
+// Its gateway and sidecars make no decision of their own: each request is
+// a proxy/lifecycle Request, which the simulator drives by scheduling its
+// sends, timers and answers as events, as the real proxy drives it with
+// connections. The policy objects come from the variant's policy through
+// bench/dataplane (the translation the real backends configure their
+// proxies with) and proxy/config's builders; sim/conformance_test.go runs
+// scripted requests through the simulator and the real proxy and requires
+// the same decisions. docs/architecture.md shows how the pieces fit. The
+// package imports nothing that imports net/http.
+//
 // # Engine
 //
 // Engine is a priority queue of small value-type events ordered by virtual
@@ -31,18 +41,22 @@
 //   - Gateway: route matching as Envoy (first match of exact path, prefix or
 //     whole-path regex plus method, host and headers; no match is 404),
 //     authentication as far as it can be checked without keys (an API key
-//     present and listed; a bearer token present), the policy's and the
-//     route's rate limits (429) and concurrency limit (503 breaker_open),
-//     then the route's cluster.
-//   - Proxies (the gateway's clusters and the sidecars'): circuit breaker and
-//     Envoy admission thresholds (503 breaker_open), balancer pick (503
-//     no_endpoint), per-try and overall timeouts, retries by the retry
-//     policy with its jittered back-off under the retry budget, hedged
-//     copies whose losers are cancelled, outlier detection (Record on every
-//     try, Sweep on its interval as an event, ejections applied to the
-//     balancer) and, at the gateway, active health checks on the tracker's
-//     schedule. A transport failure is answered 503 (reset, refused, connect
-//     timeout) or 504 (timeout), as Envoy does.
+//     present and listed; a bearer token present), then the route's
+//     lifecycle: the policy's and the route's rate limits (429
+//     rate_limited, consumer_rate_limited), and the cluster's concurrency
+//     limit (503 concurrency_limited) before each try.
+//   - Proxies (the gateway's clusters and the sidecars'): before each try
+//     Envoy's admission thresholds (503 overflow), the circuit breaker (503
+//     circuit_open) and a balancer pick (503 no_healthy_upstream); per-try
+//     and overall timeouts; retries by the retry policy after its jittered
+//     back-off under the retry budget, as Envoy orders them; hedged copies
+//     within a retry round, whose losers are cancelled; outlier detection
+//     (every settled try recorded, Sweep on its interval as an event,
+//     ejections applied to the balancer) and, at the gateway, active health
+//     checks on the tracker's schedule. A transport failure is answered as
+//     the proxy answers it: 502 upstream_reset, 503
+//     upstream_connect_failure, 504 upstream_connect_timeout or
+//     upstream_timeout, 504 request_timeout.
 //   - Replicas: an M/G/c/K station — concurrency workers in front of a
 //     bounded FIFO queue (overflow answers 503 queue_full); a request holds
 //     its worker for its service time and then for its downstream calls,

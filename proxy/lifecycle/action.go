@@ -12,7 +12,7 @@ import (
 type ActionKind uint8
 
 const (
-	// None: nothing more to do until the next event.
+	// None is the zero Action's kind; Actions never returns it.
 	None ActionKind = iota
 	// Send: start try Try on Endpoint; its answer's head is due within
 	// Timeout (zero: no limit).
@@ -39,7 +39,7 @@ func (k ActionKind) String() string {
 	return "ActionKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Action is one thing the caller is to do, drained with Request.Next.
+// Action is one thing the caller is to do, from Request.Actions.
 type Action struct {
 	Kind ActionKind
 	// PerTry says Send's Timeout is the per-try timeout rather than what

@@ -13,8 +13,9 @@
 // A Request follows the sans-I/O style of protocol libraries such as
 // python-hyper's h11: the caller owns sockets, timers and goroutines, tells
 // the Request what happened (Begin, Answered, Failed, Ended, Wake, Expire,
-// ClientGone), each with the time it happened, and then drains what to do
-// next with Next until it returns an Action of kind None:
+// ClientGone), each with the time it happened, and then does what
+// Actions returns, in order (the slice is the Request's until its next
+// event):
 //
 //	Send     start try Try on Endpoint, giving up on its answer's head
 //	         after Timeout (the per-try timeout when PerTry, else what is
