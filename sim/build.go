@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -116,14 +115,13 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		if err != nil {
 			return nil, err
 		}
-		lc, hk, err := newRoute(rs.name, pol, c)
+		lc, hk, err := newRoute(rs.name, pol, shared, c)
 		if err != nil {
 			return nil, fmt.Errorf("route %q: %w", rs.name, err)
 		}
 		if d := lc.Timeout; d > 0 {
 			drain = max(drain, d)
 		}
-		lc.Limits = append(slices.Clip(shared.Limits), lc.Limits...)
 		r := &route{spec: rs, lc: lc, cl: c, hashKey: hk, keyed: gc != nil, timers: m.newExTimers()}
 		m.gw.routes = append(m.gw.routes, r)
 	}
@@ -165,7 +163,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 							if c, err = m.newCluster(s, dataplane.Cluster(&s.policy, cname, zone, false), callee, -1); err != nil {
 								return nil, err
 							}
-							if c.route, _, err = newRoute(cname, dataplane.Sidecar(&s.policy), c); err != nil {
+							if c.route, _, err = newRoute(cname, dataplane.Sidecar(&s.policy), config.SharedPolicies{}, c); err != nil {
 								return nil, err
 							}
 							pairs[name] = c
@@ -259,12 +257,14 @@ func operationOf(svc *serviceSpec, req scenarios.Request) int16 {
 }
 
 // newRoute builds the lifecycle route of a gateway route, or of a
-// sidecar's calls, to c from its configuration, and returns its hash key.
-func newRoute(name string, pol config.Policy, c *cluster) (*lifecycle.Route, balancer.HashKey, error) {
+// sidecar's calls, to c from its configuration under the limits every
+// gateway route shares, and returns its hash key.
+func newRoute(name string, pol config.Policy, shared config.SharedPolicies, c *cluster) (*lifecycle.Route, balancer.HashKey, error) {
 	rp, err := pol.Policies()
 	if err != nil {
 		return nil, balancer.HashKey{}, err
 	}
+	rp = shared.Apply(rp)
 	rt := &lifecycle.Route{Name: name, Clusters: []*lifecycle.Cluster{c.lc}, Limits: rp.Limits,
 		Timeout: rp.Timeout, Retry: rp.Retry, Budget: rp.Budget, Hedger: rp.Hedger}
 	return rt, rp.HashKey, rt.Check()
@@ -289,6 +289,12 @@ func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src i
 		reqTL:    m.newExTimers(),
 		lc: &lifecycle.Cluster{Name: name, Balancer: cp.Balancer, Admission: cp.Admission, Breaker: cp.Breaker,
 			Outlier: cp.Outlier, Concurrency: cp.Concurrency},
+	}
+	if t := cc.Thresholds; t.MaxRequests >= dataplane.Unbounded && t.MaxRetries >= dataplane.Unbounded {
+		// Only max_requests and max_retries can refuse here (the simulator
+		// has no connections for the others to count), and neither can:
+		// the lifecycle need not count tries at all.
+		c.lc.Admission = nil
 	}
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {

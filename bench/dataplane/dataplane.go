@@ -46,10 +46,10 @@ const (
 // hedger needs a positive delay to start from.
 const HedgeFallbackDelay = 50 * time.Millisecond
 
-// unbounded stands for "no limit" where the proxy always applies one:
+// Unbounded stands for "no limit" where the proxy always applies one:
 // Envoy's thresholds exist whether or not a scenario asks for them, but
 // the scenario format applies them only with a circuitBreaker block.
-const unbounded = 1 << 30
+const Unbounded = 1 << 30
 
 // HashBalancers are the balancer types that hash a request key.
 var HashBalancers = []string{scenarios.BalancerRingHash, scenarios.BalancerMaglev, scenarios.BalancerIPHash}
@@ -148,7 +148,7 @@ func Cluster(pol *scenarios.Policy, name, localZone string, atGateway bool) conf
 			TableSize:   b.TableSize,
 		},
 		Connection: config.ConnectionConfig{ConnectTimeout: config.Duration(pol.Timeouts.Connect)},
-		Thresholds: config.ThresholdsConfig{MaxConnections: unbounded, MaxPending: unbounded, MaxRequests: unbounded, MaxRetries: unbounded},
+		Thresholds: config.ThresholdsConfig{MaxConnections: Unbounded, MaxPending: Unbounded, MaxRequests: Unbounded, MaxRetries: Unbounded},
 	}
 	if ss := b.SlowStart; ss.Window > 0 {
 		cc.Balancer.SlowStart = &config.SlowStartConfig{Window: config.Duration(ss.Window), Aggression: ss.Aggression, MinWeightPercent: ss.MinWeightPercent}

@@ -176,7 +176,7 @@ func TestCluster(t *testing.T) {
 				if c.Balancer.Type != "peak_ewma" || c.Balancer.DecayTime.D() != 3*time.Second || c.Balancer.Choices != 3 || c.Connection.ConnectTimeout.D() != 150*time.Millisecond {
 					t.Errorf("cluster %+v", c)
 				}
-				if c.CircuitBreaker != nil || c.Thresholds.MaxRetries != unbounded || c.Outlier != nil || c.HealthCheck != nil {
+				if c.CircuitBreaker != nil || c.Thresholds.MaxRetries != Unbounded || c.Outlier != nil || c.HealthCheck != nil {
 					t.Errorf("features without policy blocks: %+v", c)
 				}
 			},
