@@ -39,6 +39,11 @@ type model struct {
 	freeEx    []*exchange
 	exchanges []*exchange // every exchange ever made, by id
 
+	// acts is the action buffer every exchange's lifecycle shares (see
+	// drive): one buffer instead of one per exchange keeps the exchanges
+	// in flight small enough to stay in the cache.
+	acts lifecycle.ActionBuffer
+
 	inflight int // client requests issued and not yet answered
 	issued   int64
 
@@ -57,10 +62,15 @@ func (m *model) setNow() { m.t = int64(m.eng.Elapsed()) }
 // costs more than handling them.
 func (m *model) clock() time.Time {
 	if m.nowAt != m.t {
-		m.now, m.nowAt = Epoch.Add(time.Duration(m.t)), m.t
+		// The same Time as Epoch.Add(m.t), made without Add's carries
+		// and overflow checks: m.t is never negative.
+		m.now, m.nowAt = time.Unix(epochUnix+m.t/1e9, m.t%1e9).UTC(), m.t
 	}
 	return m.now
 }
+
+// epochUnix is Epoch in Unix seconds.
+var epochUnix = Epoch.Unix()
 
 // at schedules ev at absolute virtual time t.
 func (m *model) at(t int64, ev event) { m.eng.At(time.Duration(t), ev) }

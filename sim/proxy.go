@@ -130,6 +130,7 @@ func (m *model) newExchange() *exchange {
 	}
 	ex := &exchange{id: int32(len(m.exchanges))}
 	ex.timer.obj = ex
+	ex.req.UseBuffer(&m.acts)
 	m.exchanges = append(m.exchanges, ex)
 	return ex
 }
@@ -163,6 +164,12 @@ func (m *model) begin(ex *exchange, c *cluster, rt *lifecycle.Route, in lifecycl
 
 // drive carries out ex's lifecycle's actions until it has none, or until it
 // has answered (ex is then back in the pool).
+//
+// The actions are in the buffer all lifecycles share (model.acts), so no
+// other lifecycle may hear an event before the loop is done with them:
+// Send, Wait and Cancel only schedule events, and Forward and Respond,
+// which answer the caller at once (and so may start its next call), end
+// the loop.
 func (m *model) drive(ex *exchange) {
 	acts := ex.req.Actions()
 	for i := range acts {
@@ -179,7 +186,11 @@ func (m *model) drive(ex *exchange) {
 			at := ex.take(a.Try)
 			o, rep := at.resp, at.answerer()
 			m.stopWaiting(at)
-			ex.req.Ended(m.clock(), a.Try, false)
+			if !ex.req.Over() {
+				// Forwarded by another event than its own answer, which
+				// Completed closes at once: the body ends now.
+				ex.req.Ended(m.clock(), a.Try, false)
+			}
 			m.complete(ex, o, rep)
 			return
 		case lifecycle.Respond:
@@ -264,7 +275,8 @@ func (m *model) response(a *attempt) {
 		m.stopWaiting(a)
 		ex.req.Failed(m.clock(), try, o.fail)
 	} else {
-		ex.req.Answered(m.clock(), try, int(o.status))
+		// A simulated answer has no body to stream: it is whole on arrival.
+		ex.req.Completed(m.clock(), try, int(o.status))
 	}
 	m.drive(ex)
 }

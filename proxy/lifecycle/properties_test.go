@@ -22,6 +22,7 @@ type driven struct {
 	answered map[int]bool      // tries the driver reported answered and still holds
 	wakeAt   time.Time         // the latest Wait; zero: none
 	forward  int               // the try being forwarded; 0: none
+	whole    int               // the try last reported by Completed; 0: none
 	answers  int               // Forward and Respond actions seen
 	over     bool
 	rounds   int // 1 + retries sent
@@ -164,6 +165,12 @@ func act(rt *rapid.T, h *harness, d *driven) {
 		if rapid.Bool().Draw(rt, "answers") {
 			status := rapid.SampledFrom([]int{200, 200, 404, 409, 500, 502, 503, 504}).Draw(rt, "status")
 			d.answered[id] = true
+			d.whole = 0
+			if rapid.Bool().Draw(rt, "whole") {
+				d.whole = id
+				d.r.Completed(h.now, id, status)
+				return
+			}
 			d.r.Answered(h.now, id, status)
 			return
 		}
@@ -253,6 +260,13 @@ func drainChecked(rt *rapid.T, h *harness, d *driven, attempts, maxHedges int) {
 				rt.Fatalf("request_timeout at %v, before the deadline %v", h.now, dl)
 			}
 		}
+	}
+	if d.forward != 0 && d.r.Over() {
+		// Only Completed ends a forwarded answer with its own event.
+		if d.forward != d.whole {
+			rt.Fatalf("try %d forwarded and over, but try %d was the one completed", d.forward, d.whole)
+		}
+		d.over, d.forward = true, 0
 	}
 	if d.r.Over() != (d.over && d.forward == 0) && !(d.forward != 0 && !d.r.Over()) {
 		rt.Fatalf("Over() = %v, driver thinks over=%v forward=%d", d.r.Over(), d.over, d.forward)

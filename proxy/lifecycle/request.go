@@ -26,13 +26,14 @@ type Request struct {
 	tries []try
 	state
 	inline [2]try
-	acts   [maxActions]Action // what the latest event asks for: acts[:nacts]
+	acts   *ActionBuffer // what the latest event asks for: acts[:nacts]
 }
 
 // state is what Begin resets at once: it holds no pointers, so that is a
 // plain clear.
 type state struct {
 	rel         time.Duration // the time of the event being handled, since start
+	startNs     int64         // start in Unix nanoseconds, when !mono (see at)
 	deadline    time.Duration // the request's deadline, when hasDeadline
 	wakeAt      time.Duration // when the latest Wait is due
 	key         uint64
@@ -50,7 +51,7 @@ type state struct {
 	phase       phase
 	hasDeadline bool
 	replayable  bool
-	mono        bool // start has a monotonic clock reading (see since)
+	mono        bool // start has a monotonic clock reading (see at)
 	hedging     bool // this round may still send hedges
 	heldRetry   bool // a max_retries unit is taken for the coming retry
 	conc        bool // a concurrency slot is held
@@ -133,6 +134,19 @@ var (
 // and an answer, or a Cancel, a Send and a Wait.
 const maxActions = MaxLive + 2
 
+// ActionBuffer is room for the actions of one event. A Request writes
+// them into the buffer its driver gives it with UseBuffer, or into one of
+// its own, made at its first Begin and kept. A driver that handles many
+// Requests one event at a time, as the simulator does, gives them one
+// shared buffer, which keeps each Request small (the actions are more
+// than half of it); it must then be done with, or have copied, one
+// Request's actions before another Request's event.
+type ActionBuffer [maxActions]Action
+
+// UseBuffer has the Request write the actions of its events into b from
+// its next event on.
+func (r *Request) UseBuffer(b *ActionBuffer) { r.acts = b }
+
 // Begin starts the lifecycle of a request that arrived at now on rt: an
 // expired caller deadline, the route's limits, the choice of cluster, its
 // concurrency limiter, the retry budget's deposit and the first try. rng
@@ -140,7 +154,14 @@ const maxActions = MaxLive + 2
 // jitter).
 func (r *Request) Begin(rt *Route, now time.Time, in Arrival, rng *rand.Rand) {
 	r.rt, r.cl, r.rng, r.start = rt, nil, rng, now
-	r.state = state{key: in.Key, replayable: in.Replayable, phase: trying, round: 1, mono: now != now.Round(0)}
+	if r.acts == nil {
+		r.acts = new(ActionBuffer) // once: the Request keeps it
+	}
+	r.state = state{}
+	r.key, r.replayable, r.phase, r.round = in.Key, in.Replayable, trying, 1
+	if r.mono = now != now.Round(0); !r.mono {
+		r.startNs = now.UnixNano()
+	}
 	if cap(r.tries) <= len(r.inline) {
 		r.tries = r.inline[:0]
 	} else {
@@ -263,6 +284,20 @@ func (r *Request) Failed(now time.Time, id int, f Failure) {
 // deadline). It is the try's outcome for outlier detection and the breaker.
 func (r *Request) Ended(now time.Time, id int, broken bool) {
 	r.nacts = 0
+	r.ended(now, id, broken)
+}
+
+// Completed reports that try id's whole answer arrived at now with
+// status: it is Answered and, when that answer is the one forwarded, Ended
+// at once, with the Forward action left for the caller. It is for drivers
+// whose answers carry no body to stream, as the simulator's.
+func (r *Request) Completed(now time.Time, id, status int) {
+	r.Answered(now, id, status)
+	r.ended(now, id, false)
+}
+
+// ended is Ended without clearing the actions.
+func (r *Request) ended(now time.Time, id int, broken bool) {
 	if r.phase != forwarding || int32(id) != r.forward {
 		return
 	}
@@ -341,8 +376,14 @@ func (r *Request) ClientGone(now time.Time) {
 }
 
 // Actions returns what the latest event asks the caller to do, in order.
-// The slice belongs to the Request and is valid until its next event.
-func (r *Request) Actions() []Action { return r.acts[:r.nacts] }
+// The slice is the Request's action buffer, valid until its next event
+// (or, with a shared buffer, the next event of any Request sharing it).
+func (r *Request) Actions() []Action {
+	if r.acts == nil {
+		return nil
+	}
+	return r.acts[:r.nacts]
+}
 
 // NotReplayable tells the Request that the caller found it cannot send the
 // request again after all (a body that turned out longer than it holds):

@@ -36,6 +36,27 @@ func TestOneTry(t *testing.T) {
 	want(t, "events", h.events(), "sent try=1 ep=a; answered try=1 ep=a status=200; forwarded try=1 ep=a status=200")
 }
 
+func TestCompletedIsAnsweredAndEnded(t *testing.T) {
+	h := newHarness(t, setup{retry: retries(2, retry.On5xx), thresholds: &breaker.Thresholds{MaxRequests: 10, MaxRetries: 10}})
+	var r Request
+	want(t, "begin", h.begin(&r, Arrival{Replayable: true}), "send 1 a")
+	r.Completed(h.at(2*time.Millisecond), 1, 503)
+	// A retried answer is not forwarded, so nothing ends with it.
+	want(t, "503", h.actions(&r), "cancel 1; send 2 b retry")
+	if r.Over() {
+		t.Fatal("over after a retried answer")
+	}
+	r.Completed(h.at(5*time.Millisecond), 2, 200)
+	want(t, "200", h.actions(&r), "forward 2")
+	if !r.Over() {
+		t.Fatal("not over after the forwarded answer completed")
+	}
+	if n := h.cl.Admission.InUse(breaker.Requests); n != 0 {
+		t.Fatalf("%d requests in use after the answer", n)
+	}
+	want(t, "events", h.events(), "sent try=1 ep=a; answered try=1 ep=a status=503; cancelled try=1 ep=a; sent try=2 ep=b retry; answered try=2 ep=b status=200; forwarded try=2 ep=b status=200")
+}
+
 func TestRetryOnAnswer(t *testing.T) {
 	h := newHarness(t, setup{retry: retries(3, retry.On5xx)})
 	var r Request

@@ -100,8 +100,10 @@ func (r *Request) send(now time.Time, retrying, hedge bool) bool {
 	if t.deadline > 0 {
 		timeout = t.deadline - r.rel
 	}
-	r.acts[r.nacts] = Action{Kind: Send, Try: int(t.id), Endpoint: p.Ref(), Timeout: timeout,
-		PerTry: t.flags&perTry != 0, Retry: retrying, Hedge: hedge}
+	a := &r.acts[r.nacts]
+	*a = Action{}
+	a.Kind, a.Try, a.Endpoint, a.Timeout = Send, int(t.id), p.Ref(), timeout
+	a.PerTry, a.Retry, a.Hedge = t.flags&perTry != 0, retrying, hedge
 	r.nacts++
 	if r.rt.Observe != nil {
 		r.observe(Event{Kind: EventSent, Time: now, Try: int(t.id), Endpoint: p.Ref().ID, Retry: retrying, Hedge: hedge})
@@ -374,7 +376,7 @@ func (r *Request) at(now time.Time) {
 	if r.mono {
 		r.rel = now.Sub(r.start)
 	} else {
-		r.rel = time.Duration(now.UnixNano() - r.start.UnixNano())
+		r.rel = time.Duration(now.UnixNano() - r.startNs)
 	}
 }
 

@@ -75,6 +75,7 @@ type Budget struct {
 	origin  time.Time
 	next    time.Time // start of the slice after the current one
 	cur     int64     // index of the current slice, counted from origin
+	idx     int       // cur % budgetSlices, its place in slices
 	sum     int64     // sum of slices
 	slices  [budgetSlices]int64
 }
@@ -152,7 +153,7 @@ func (b *Budget) advance(now time.Time) int {
 		return 0
 	}
 	if now.Before(b.next) { // the common case: still in the current slice
-		return int(b.cur % budgetSlices)
+		return b.idx
 	}
 	k := int64(now.Sub(b.origin) / b.width)
 	if k > b.cur {
@@ -166,8 +167,8 @@ func (b *Budget) advance(now time.Time) int {
 				b.slices[i] = 0
 			}
 		}
-		b.cur = k
+		b.cur, b.idx = k, int(k%budgetSlices)
 		b.next = b.origin.Add(time.Duration(k+1) * b.width)
 	}
-	return int(b.cur % budgetSlices)
+	return b.idx
 }
