@@ -22,6 +22,9 @@ type exchange struct {
 	in  *http.Request
 	st  *reqState
 	req lifecycle.Request
+	// acts holds what req's events ask for; embedding it spares the
+	// Request allocating one of its own.
+	acts lifecycle.ActionBuffer
 
 	ctx context.Context // the client's context bounded by the request's deadline
 
@@ -50,6 +53,7 @@ func (x *exchange) run() {
 	} else {
 		in.Consumer = st.clientIP
 	}
+	x.req.UseBuffer(&x.acts)
 	x.req.Begin(&rt.lc, st.start, in, st.rng)
 	if x.c = rt.clusterOf(x.req.Cluster()); x.c != nil {
 		st.cluster = x.c.name

@@ -228,6 +228,7 @@ func (e *entry) fastRoute(fc *fastConn, st *reqState, rt *route, upPath string) 
 	} else {
 		in.Consumer = st.clientIP
 	}
+	x.req.UseBuffer(&x.acts)
 	x.req.Begin(&rt.lc, st.start, in, st.rng)
 	if x.c = rt.clusterOf(x.req.Cluster()); x.c != nil {
 		st.cluster = x.c.name
