@@ -126,24 +126,17 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		m.gw.routes = append(m.gw.routes, r)
 	}
 
-	// The sidecars: the replicas of a calling service in one zone share one
-	// cluster per callee, so that locality-aware balancing sees the zone
-	// the calls leave from.
+	// The sidecars: every replica that calls other services has its own
+	// data plane, as on the real backends (a sidecar per pod, or the proxy
+	// embedded in it), with one cluster per callee — its own balancer
+	// state, thresholds, breaker and outlier detection — balancing from
+	// the replica's zone.
 	for _, svc := range m.services {
-		type zoneGroups struct {
-			groups   [][]*cluster
-			opGroups [][][]*cluster
-		}
-		byZone := map[int32]zoneGroups{}
 		for _, r := range svc.reps {
-			if zg, ok := byZone[r.zone]; ok {
-				r.groups, r.opGroups = zg.groups, zg.opGroups
-				continue
-			}
 			zone := m.net.zones[r.zone]
 			// One cluster per callee, whether the service's own calls or an
 			// operation's reach it.
-			pairs := map[string]*cluster{}
+			clusters := map[string]*cluster{}
 			groupsOf := func(calls [][]string) ([][]*cluster, error) {
 				var groups [][]*cluster
 				for _, grp := range calls {
@@ -153,12 +146,9 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 						if !ok {
 							return nil, fmt.Errorf("service %q calls unknown service %q", svc.spec.name, name)
 						}
-						c, ok := pairs[name]
+						c, ok := clusters[name]
 						if !ok {
-							cname := svc.spec.name + "/" + name
-							if zone != "" {
-								cname = svc.spec.name + "@" + zone + "/" + name
-							}
+							cname := r.id + "/" + name
 							var err error
 							if c, err = m.newCluster(s, dataplane.Cluster(&s.policy, cname, zone, false), callee, -1); err != nil {
 								return nil, err
@@ -166,7 +156,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 							if c.route, _, err = newRoute(cname, dataplane.Sidecar(&s.policy), config.SharedPolicies{}, c); err != nil {
 								return nil, err
 							}
-							pairs[name] = c
+							clusters[name] = c
 						}
 						cs = append(cs, c)
 					}
@@ -176,9 +166,8 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 				}
 				return groups, nil
 			}
-			var zg zoneGroups
 			var err error
-			if zg.groups, err = groupsOf(svc.spec.calls); err != nil {
+			if r.groups, err = groupsOf(svc.spec.calls); err != nil {
 				return nil, err
 			}
 			for _, op := range svc.spec.operations {
@@ -186,10 +175,8 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 				if err != nil {
 					return nil, fmt.Errorf("operation %q: %w", op.name, err)
 				}
-				zg.opGroups = append(zg.opGroups, g)
+				r.opGroups = append(r.opGroups, g)
 			}
-			byZone[r.zone] = zg
-			r.groups, r.opGroups = zg.groups, zg.opGroups
 		}
 	}
 	// Requests in flight when the load stops may finish for as long as the

@@ -99,9 +99,10 @@
 // in its clusters until health checking or outlier detection removes it),
 // active health checks from sidecars (the gateway's clusters only), hedging
 // at sidecars, Envoy's retry host predicates, JWT signatures and claims, and
-// request bodies. Sidecars of the replicas of one service in one zone share
-// one cluster per callee (client-side balancing per calling service and
-// zone), rather than one per replica.
+// request bodies. Every calling replica has a sidecar of its own, with its
+// own balancer state, thresholds, breaker and outlier detection per
+// callee, as on the real backends; a large fleet of callers therefore
+// holds callers × callees clusters (hash balancers' tables included).
 //
 // # End of a run
 //

@@ -8,8 +8,8 @@ import (
 )
 
 // cluster is one proxy's view of one upstream service, as an Envoy cluster:
-// the gateway has one per service it routes to, and the sidecars of a calling
-// service share one per callee (client-side balancing per calling service).
+// the gateway has one per service it routes to, and each calling replica's
+// sidecar one per callee.
 // Its policy state is a lifecycle.Cluster — balancer, breaker, thresholds,
 // outlier detection, endpoint availability — built from the variant's
 // policy; the simulator adds what only it has: the replicas behind the

@@ -26,8 +26,8 @@ type replica struct {
 	svc  *service
 	rng  *rand.Rand
 	// groups are the calls each request makes, stage by stage, through the
-	// sidecar clusters of the replica's service in its zone; opGroups[i]
-	// are those of the service's operation i.
+	// clusters of the replica's own sidecar; opGroups[i] are those of the
+	// service's operation i.
 	groups   [][]*cluster
 	opGroups [][][]*cluster
 
