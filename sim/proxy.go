@@ -41,16 +41,19 @@ type cluster struct {
 // through its sidecar. Its lifecycle decides everything; the exchange is
 // what carries those decisions out in the model.
 type exchange struct {
+	// What every event reads comes first, in one cache line: hundreds of
+	// thousands of exchanges may be in flight, most of them untouched
+	// for milliseconds.
 	id  int32 // index in the model's table, for events
 	gen uint32
-	cl  *cluster
 	src int32 // node the attempts leave from
+	cl  *cluster
 	key uint64
-	req lifecycle.Request
 	// tries are the attempts out, or whose answer the lifecycle holds, by
 	// their try number modulo lifecycle.MaxLive: the lifecycle never has
 	// more than that many, and their numbers are consecutive.
 	tries [lifecycle.MaxLive]*attempt
+	req   lifecycle.Request
 	timer timerNode[exchange]
 
 	// Client requests (load >= 0).

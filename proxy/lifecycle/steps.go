@@ -389,9 +389,10 @@ func (r *Request) push(kind ActionKind, try int32) *Action {
 }
 
 func (r *Request) find(id int) *try {
-	for i := range r.tries {
-		if r.tries[i].id == int32(id) {
-			return &r.tries[i]
+	ts := r.tries
+	for i := range ts {
+		if ts[i].id == int32(id) {
+			return &ts[i]
 		}
 	}
 	return nil
