@@ -11,6 +11,8 @@ package bench
 import (
 	"fmt"
 	"time"
+
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // Kind classifies how a request ended. KindOK is a success; every other kind is
@@ -106,19 +108,19 @@ func KindFromStatus(status int) Kind {
 //	rate_limited, consumer_rate_limited           status_429
 func KindOf(status int, reason string) Kind {
 	switch reason {
-	case "circuit_open", "overflow", "concurrency_limited":
+	case lifecycle.CircuitOpen, lifecycle.OverflowReason, lifecycle.ConcurrencyLimited:
 		return KindBreakerOpen
-	case "no_healthy_upstream":
+	case lifecycle.NoHealthyUpstream:
 		return KindNoEndpoint
 	case "queue_full":
 		return KindQueueFull
-	case "upstream_reset":
+	case lifecycle.UpstreamReset:
 		return KindReset
-	case "upstream_connect_failure":
+	case lifecycle.ConnectFailure:
 		return KindRefused
-	case "upstream_connect_timeout", "upstream_timeout", "request_timeout":
+	case lifecycle.ConnectTimeoutReason, lifecycle.UpstreamTimeout, lifecycle.RequestTimeout:
 		return KindTimeout
-	case "rate_limited", "consumer_rate_limited":
+	case lifecycle.RateLimited, lifecycle.ConsumerRateLimited:
 		return KindStatus429
 	}
 	if status == 504 {
