@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshbench/meshbench/internal/testnet"
 	"github.com/meshbench/meshbench/proxy/config"
 )
 
@@ -840,7 +841,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestFastPathOverTLS(t *testing.T) {
 	up := startScriptedUpstream(t)
 	up.setAnswer(func(string) string { return plainOK })
-	cert, pool := selfSigned(t)
+	cert, pool := testnet.SelfSigned(t)
 	for _, fast := range []bool{true, false} {
 		opts := []Option{WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}})}
 		if !fast {

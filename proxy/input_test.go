@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -11,30 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/internal/testnet"
 	"github.com/meshbench/meshbench/proxy/config"
 )
-
-// rawExchange writes a raw request and reads the status line's code.
-func rawExchange(t *testing.T, addr, raw string) int {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
 
 func TestBadInput(t *testing.T) {
 	up := upstream(t, echo("up"))
@@ -61,7 +39,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := rawExchange(t, h.addr, tc.raw); got != tc.status {
+			if got := testnet.RawExchange(t, h.addr, tc.raw); got != tc.status {
 				t.Errorf("status %d, want %d", got, tc.status)
 			}
 		})

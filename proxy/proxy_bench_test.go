@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/internal/testnet"
 	"github.com/meshbench/meshbench/proxy/config"
 )
 
@@ -41,7 +42,7 @@ func BenchmarkProxy(b *testing.B) {
 	up2 := httptest.NewServer(up.Config.Handler)
 	defer up2.Close()
 
-	cert, pool := selfSigned(b)
+	cert, pool := testnet.SelfSigned(b)
 	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}}
 	variants := []struct {
 		name string

@@ -2,13 +2,8 @@ package proxy
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,32 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/internal/testnet"
 	"github.com/meshbench/meshbench/proxy/config"
 )
-
-// selfSigned returns a TLS certificate for 127.0.0.1 and a pool trusting it.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
 
 // TestTLSHooks checks the hook points the security layer builds on: TLS
 // termination with WithServerTLS (HTTP/2 by ALPN) and TLS to an upstream
@@ -84,7 +56,7 @@ func TestTLSHooks(t *testing.T) {
 // listener in tls.NewListener's place, given NextProtos as ServeTLS sets
 // them.
 func TestTLSListenerHook(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool := testnet.SelfSigned(t)
 	protos := make(chan []string, 1)
 	h := start(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(upstream(t, echo("up")))}, config.Policy{}),
 		WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}}),

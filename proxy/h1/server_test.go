@@ -4,15 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -20,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/meshbench/meshbench/internal/testnet"
 )
 
 // serve serves h with a Server on loopback until the test ends and returns
@@ -87,29 +84,6 @@ func (c *rawConn) read(method string) (*http.Response, string) {
 	}
 	resp.Body.Close()
 	return resp, string(b)
-}
-
-// rawExchange writes a raw request on a connection of its own and returns
-// the status code of the answer.
-func rawExchange(t *testing.T, addr, raw string) int {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 // closed reports whether the server has closed the connection.
@@ -326,7 +300,7 @@ func TestServerRefusesBadHeads(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := rawExchange(t, addr, tc.raw); got != tc.status {
+			if got := testnet.RawExchange(t, addr, tc.raw); got != tc.status {
 				t.Errorf("status %d, want %d", got, tc.status)
 			}
 		})
@@ -559,35 +533,11 @@ func TestServerTimeouts(t *testing.T) {
 	})
 }
 
-// selfSigned returns a TLS certificate for 127.0.0.1 and a pool trusting it.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
 // TestH1ServerTLS: on a TLS listener the server runs the handshake, serves
 // HTTP/1.1 with r.TLS set, hands connections that chose h2 to net/http, and
 // answers a plaintext request with a plaintext 400.
 func TestServerTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool := testnet.SelfSigned(t)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%s tls=%v", r.Proto, r.TLS != nil && r.TLS.HandshakeComplete)
 	})
@@ -630,7 +580,7 @@ func TestServerTLS(t *testing.T) {
 		}
 	}
 
-	if got := rawExchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); got != http.StatusBadRequest {
+	if got := testnet.RawExchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); got != http.StatusBadRequest {
 		t.Errorf("plaintext request to the TLS port: status %d, want 400", got)
 	}
 }
