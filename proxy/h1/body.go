@@ -17,6 +17,7 @@ type requestBody struct {
 	remain  int64     // Content-Length bytes left; -1 when chunked
 	chunked io.Reader // the chunked decoder, or nil
 	expect  bool      // a 100 Continue is owed before the first read
+	unsent  bool      // the answer began before the 100 Continue: the body stays unread
 	err     error     // sticky: io.EOF once the body is done
 	closed  bool      // the handler has returned
 }
@@ -38,8 +39,10 @@ func (b *requestBody) readLocked(p []byte) (int, error) {
 		b.expect = false
 		if !b.c.resp.sendContinue() {
 			// The answer has begun without reading the body: it will not
-			// be read, and the connection will not be reused.
-			b.err = io.EOF
+			// be read, and the connection will not be reused (drain), or
+			// what the client sends of it anyway would be read as its
+			// next request.
+			b.err, b.unsent = io.EOF, true
 			return 0, b.err
 		}
 	}
@@ -80,7 +83,7 @@ func (b *requestBody) drain() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.err == io.EOF {
-		return true
+		return !b.unsent
 	}
 	if b.err != nil || b.expect {
 		// A client waiting for 100 Continue has not sent the body.

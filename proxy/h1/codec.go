@@ -139,7 +139,14 @@ func parseResponse(head string, br *bufio.Reader, req *http.Request) (*http.Resp
 	noBody := req.Method == http.MethodHead || code < 200 || code == http.StatusNoContent || code == http.StatusNotModified
 	te, chunked := h["Transfer-Encoding"]
 	if chunked {
-		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+		if minor == 0 {
+			// RFC 9112 section 6.1: a server must not send it to an
+			// HTTP/1.1 request in an HTTP/1.0 answer, and a recipient treats
+			// the framing as faulty. Refused (the proxy answers 502) rather
+			// than guessed at, and the connection is closed, never reused.
+			return nil, errors.New("Transfer-Encoding in an HTTP/1.0 answer")
+		}
+		if len(te) != 1 || !EqualFoldASCII(te[0], "chunked") {
 			return nil, fmt.Errorf("unsupported Transfer-Encoding %q in the answer", te)
 		}
 		delete(h, "Transfer-Encoding")
@@ -148,14 +155,7 @@ func parseResponse(head string, br *bufio.Reader, req *http.Request) (*http.Resp
 	}
 	if tr, ok := h["Trailer"]; ok && chunked {
 		delete(h, "Trailer")
-		resp.Trailer = http.Header{}
-		for _, v := range tr {
-			for k := range strings.SplitSeq(v, ",") {
-				if k = textproto.TrimString(k); k != "" {
-					resp.Trailer[textproto.CanonicalMIMEHeaderKey(k)] = nil
-				}
-			}
-		}
+		resp.Trailer = declaredTrailer(tr)
 	}
 	switch {
 	case noBody:
@@ -373,14 +373,62 @@ func readTrailer(br *bufio.Reader, limit int, trailer *http.Header) error {
 			return io.EOF
 		}
 		name, value, ok := strings.Cut(l, ":")
-		if !ok || !httpguts.ValidHeaderFieldName(name) {
+		value = textproto.TrimString(value)
+		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
 			return fmt.Errorf("malformed trailer field %q", l)
 		}
-		if *trailer == nil {
-			*trailer = http.Header{}
+		if key := CanonicalKey(name); !forbiddenTrailers[key] {
+			if *trailer == nil {
+				*trailer = http.Header{}
+			}
+			(*trailer)[key] = append((*trailer)[key], value)
 		}
-		trailer.Add(name, textproto.TrimString(value))
 	}
+}
+
+// Trailer fields (RFC 9110 section 6.5). A malformed trailer line (a bad
+// name, a control character such as NUL or CR in the value) fails the body,
+// as net/http's and Envoy's codecs fail the stream: the message cannot be
+// trusted. A well-formed field that section 6.5.1 keeps out of trailers —
+// one that frames the message, routes it, authenticates, modifies the
+// request, controls the response or says how to process the content — is
+// dropped, as section 6.5.2 lets a recipient discard trailers, and the
+// message goes on: it was framed correctly, and forwarding such a field
+// could make a later hop act on it as if it were in the header section.
+// The same names are dropped from a Trailer declaration.
+var forbiddenTrailers = map[string]bool{
+	// Framing and connection management.
+	"Content-Length": true, "Transfer-Encoding": true, "Trailer": true, "Te": true,
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Upgrade": true,
+	// Routing and request modifiers.
+	"Host": true, "Expect": true, "Max-Forwards": true, "Range": true, "If-Match": true,
+	"If-None-Match": true, "If-Modified-Since": true, "If-Unmodified-Since": true, "If-Range": true,
+	// Authentication and cookies.
+	"Authorization": true, "Proxy-Authorization": true, "Www-Authenticate": true,
+	"Proxy-Authenticate": true, "Cookie": true, "Set-Cookie": true,
+	// Response control data.
+	"Age": true, "Cache-Control": true, "Expires": true, "Date": true, "Location": true,
+	"Retry-After": true, "Vary": true, "Pragma": true,
+	// How to process the content.
+	"Content-Type": true, "Content-Encoding": true, "Content-Range": true,
+}
+
+// declaredTrailer returns the trailer fields a Trailer field declares, as
+// keys without values, less malformed and forbidden names.
+func declaredTrailer(decl []string) http.Header {
+	tr := http.Header{}
+	for _, v := range decl {
+		for k := range strings.SplitSeq(v, ",") {
+			k = textproto.TrimString(k)
+			if !httpguts.ValidHeaderFieldName(k) {
+				continue
+			}
+			if key := CanonicalKey(k); !forbiddenTrailers[key] {
+				tr[key] = nil
+			}
+		}
+	}
+	return tr
 }
 
 // writeField writes a field line per value, CR and LF in values turned
@@ -401,4 +449,31 @@ func writeField(bw *bufio.Writer, k string, vs []string) {
 		bw.WriteString(v)
 		bw.WriteString("\r\n")
 	}
+}
+
+// EqualFoldASCII reports whether a and b are equal under ASCII case
+// folding. Protocol elements (transfer codings, Connection options,
+// expectations) are compared with it: strings.EqualFold folds Unicode too,
+// so that "chun\u212Aed" (with the Kelvin sign) would be chunked, where
+// net/http and nginx refuse it.
+func EqualFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 func TestWriteRequest(t *testing.T) {
@@ -169,15 +171,32 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: A\r\n\r\n1\r\nx\r\n0\r\nA: b\r\n\r\n"))
 	f.Add([]byte("HTTP/1.0 204 No Content\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chun\u212Aed\r\n\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: Host, X\r\n\r\n0\r\nContent-Length: 1\r\nX: a\x00b\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var buf []byte
 		resp, err := readResponse(bufio.NewReader(bytes.NewReader(raw)), &http.Request{Method: "GET"}, &buf)
 		if err != nil {
 			return
 		}
-		n, _ := io.Copy(io.Discard, resp.Body)
+		if resp.ProtoMinor == 0 && resp.TransferEncoding != nil {
+			t.Fatal("accepted Transfer-Encoding in an HTTP/1.0 answer")
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
 		if resp.ContentLength >= 0 && n > resp.ContentLength {
 			t.Fatalf("read %d bytes of a declared %d", n, resp.ContentLength)
+		}
+		for k, vs := range resp.Trailer {
+			if forbiddenTrailers[k] || !httpguts.ValidHeaderFieldName(k) {
+				t.Fatalf("trailer field %q kept", k)
+			}
+			for _, v := range vs {
+				if err == nil && !httpguts.ValidHeaderFieldValue(v) {
+					t.Fatalf("trailer value %q kept", v)
+				}
+			}
 		}
 	})
 }

@@ -53,10 +53,11 @@ func (c *Conn) ResponseWriter(r *http.Request) http.ResponseWriter {
 
 // FinishResponse completes an answer begun with ResponseWriter, as the
 // server does when a handler returns, and reports whether the connection
-// can take another request.
+// can take another request: not after a request that asked to close it
+// (its Close), whose answer said so.
 func (c *Conn) FinishResponse() bool {
 	c.held = c.resp.held[:0]
-	return c.resp.finish() && !c.resp.closeAfter
+	return c.resp.finish() && !c.resp.closeAfter && !c.resp.req.Close
 }
 
 // Watch starts watching for the client going away while the caller waits

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -156,7 +155,7 @@ func (c *Conn) parseRequest(head string) (*http.Request, *headError) {
 		if minor == 0 {
 			return nil, badRequest("Transfer-Encoding in an HTTP/1.0 request")
 		}
-		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+		if len(te) != 1 || !EqualFoldASCII(te[0], "chunked") {
 			return nil, &headError{http.StatusNotImplemented, "unsupported transfer coding"}
 		}
 		if _, ok := h["Content-Length"]; ok {
@@ -190,7 +189,7 @@ func (c *Conn) parseRequest(head string) (*http.Request, *headError) {
 	r := req.WithContext(c.ctx)
 	expect := false
 	if ex, ok := h["Expect"]; ok && minor >= 1 {
-		if len(ex) != 1 || !strings.EqualFold(ex[0], "100-continue") {
+		if len(ex) != 1 || !EqualFoldASCII(ex[0], "100-continue") {
 			return nil, &headError{http.StatusExpectationFailed, "unsupported expectation"}
 		}
 		expect = cl != 0
@@ -203,14 +202,7 @@ func (c *Conn) parseRequest(head string) (*http.Request, *headError) {
 		if chunked {
 			b.chunked = httputil.NewChunkedReader(c.br)
 			if tr, ok := h["Trailer"]; ok {
-				r.Trailer = http.Header{}
-				for _, v := range tr {
-					for k := range strings.SplitSeq(v, ",") {
-						if k = textproto.TrimString(k); k != "" {
-							r.Trailer[textproto.CanonicalMIMEHeaderKey(k)] = nil
-						}
-					}
-				}
+				r.Trailer = declaredTrailer(tr)
 			}
 		}
 		r.Body = b

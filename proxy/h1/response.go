@@ -166,7 +166,9 @@ func (w *response) writeFields(dropTrailer bool) {
 				continue
 			}
 		case "Content-Length":
-			if w.cl < 0 {
+			// Not in a 1xx or 204 answer (RFC 9110 section 8.6); a 304's
+			// is the length a 200 would have had, and goes out.
+			if w.cl < 0 || w.status < 200 || w.status == http.StatusNoContent {
 				continue
 			}
 		}

@@ -45,6 +45,11 @@ const maxAnswerHeadBytes = 10 << 20
 
 var errHeaderTooLarge = errors.New("upstream answer's head is over the size limit")
 
+// ErrUnaskedSwitch is a 101 Switching Protocols answer to a request that
+// asked for no upgrade: the proxy never forwards Upgrade, so it is no
+// answer it can relay.
+var ErrUnaskedSwitch = errors.New("upstream switched protocols (101) though no upgrade was asked for")
+
 // limitedReader feeds a connection's bufio.Reader from the socket within
 // its readLimit.
 type limitedReader struct{ pc *UpstreamConn }
@@ -114,9 +119,12 @@ func (pc *UpstreamConn) roundTrip(req *http.Request) (*http.Response, error) {
 			return fail(err)
 		}
 		// Informational answers (103 Early Hints, a stray 100) precede the
-		// real one; 101 is final, and only sent to an Upgrade, which
-		// RoundTrip leaves to the fallback.
-		if r.StatusCode >= 100 && r.StatusCode < 200 && r.StatusCode != http.StatusSwitchingProtocols {
+		// real one. 101 is final, and only an answer to an Upgrade, which
+		// RoundTrip leaves to the fallback: here it is no answer at all.
+		if r.StatusCode == http.StatusSwitchingProtocols {
+			return fail(ErrUnaskedSwitch)
+		}
+		if r.StatusCode >= 100 && r.StatusCode < 200 {
 			continue
 		}
 		resp = r
@@ -149,8 +157,10 @@ func (pc *UpstreamConn) SetDeadline(t time.Time) error { return pc.nc.SetDeadlin
 
 // ReadAnswerHead reads the head of the answer to a request of the given
 // method, within the client's bound on an answer's head. Informational
-// answers before it (103 Early Hints, a stray 100) are checked and dropped;
-// 101 is final.
+// answers before it (103 Early Hints, a stray 100) are checked and dropped.
+// A 101 Switching Protocols is an error: the caller sends no Upgrade (the
+// proxy drops it as hop-by-hop), so the upstream switched to a protocol
+// nobody asked for, and the connection must be closed.
 func (pc *UpstreamConn) ReadAnswerHead(method string) (string, error) {
 	pc.readLimit = pc.c.maxHeaderBytes
 	if pc.br.Buffered() == 0 {
@@ -167,7 +177,10 @@ func (pc *UpstreamConn) ReadAnswerHead(method string) (string, error) {
 			return "", err
 		}
 		code, ok := informational(head)
-		if !ok || code == http.StatusSwitchingProtocols {
+		if ok && code == http.StatusSwitchingProtocols {
+			return "", ErrUnaskedSwitch
+		}
+		if !ok {
 			pc.readLimit = math.MaxInt64
 			return head, nil
 		}
