@@ -92,6 +92,13 @@ func (t *attempt) roundTrip() {
 		resp.Body.Close()
 		resp, err = nil, errPerTryTimeout
 	}
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		// The proxy forwards no Upgrade (removeHopByHop), so a switch is
+		// to a protocol nobody asked for, whichever transport heard it:
+		// no answer (502), and the connection is not reused.
+		resp.Body.Close()
+		resp, err = nil, h1.ErrUnaskedSwitch
+	}
 	t.resp, t.err = resp, err
 	if err != nil {
 		t.classify(err)

@@ -74,9 +74,9 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 		case fieldConnection:
 			for opt := range strings.SplitSeq(value, ",") {
 				switch opt = textproto.TrimString(opt); {
-				case strings.EqualFold(opt, "close"):
+				case h1.EqualFoldASCII(opt, "close"):
 					ans.close, closeOpt = true, true
-				case strings.EqualFold(opt, "keep-alive"):
+				case h1.EqualFoldASCII(opt, "keep-alive"):
 					keepAlive = true
 				case opt == "":
 				default:
@@ -102,12 +102,21 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 	if closeOpt {
 		// "Connection: close" names a field too.
 		for i := range fs {
-			if strings.EqualFold(fs[i].name, "Close") {
+			if h1.EqualFoldASCII(fs[i].name, "Close") {
 				fs[i].skip = true
 			}
 		}
 	}
 	ans.noBody = method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
+	if code == http.StatusNoContent {
+		// No Content-Length in a 204 (RFC 9110 section 8.6), as the
+		// general path's writer drops it.
+		for i := range fs {
+			if fieldKindOf(fs[i].name) == fieldContentLength {
+				fs[i].skip = true
+			}
+		}
+	}
 	return ans, ans.noBody || ans.length >= 0
 }
 

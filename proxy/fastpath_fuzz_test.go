@@ -111,6 +111,8 @@ func FuzzFastPathRequest(f *testing.F) {
 		"GET /? HTTP/1.1\r\nHost: x\r\nVia: 1.1 a\r\nX-Forwarded-For: 1.2.3.4\r\nKeep-Alive: 1\r\n\r\n",
 		"GET /u HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nx-user: bob\r\nX-A:\r\n\r\n",
 		"DELETE /$&+,:;=@ HTTP/1.1\r\nHost: [::1]:8080\r\nContent-Length: 0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nConnection: \u212Aeep-alive\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chun\u212Aed\r\n\r\n0\r\n\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -189,6 +191,10 @@ func FuzzFastPathAnswer(f *testing.F) {
 		"HTTP/1.1 204 No Content\r\nX-A: 1\r\nx-a: 2\r\nConnection: close\r\nClose: 1\r\n\r\n",
 		"HTTP/1.1 304 Not Modified\r\nVia: 1.0 a\r\nKeep-Alive: 5\r\nTrailer: X\r\nContent-Length: 7\r\n\r\n",
 		"HTTP/1.1 599 Whatever\r\nX-Request-Id: u\r\nDate: d\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nConnection: \u212Aeep-alive\r\nContent-Length: 1\r\n\r\nx",
+		"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n",
+		"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 	} {
 		f.Add([]byte(seed), false)
 	}
@@ -228,6 +234,9 @@ func FuzzFastPathAnswer(f *testing.F) {
 		}
 		want := resp.Header.Clone()
 		removeHopByHop(want, false)
+		if resp.StatusCode == http.StatusNoContent {
+			delete(want, "Content-Length") // the general path's writer drops it
+		}
 		got := http.Header{}
 		for _, f := range fields {
 			if !f.skip {

@@ -45,7 +45,7 @@ type fastReq struct {
 func (q *fastReq) Joined(name string) (string, bool) {
 	v, found := "", false
 	for i := range q.fields {
-		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
+		if f := &q.fields[i]; h1.EqualFoldASCII(f.name, name) {
 			if found {
 				v += "," + f.value
 			} else {
@@ -60,7 +60,7 @@ func (q *fastReq) Joined(name string) (string, bool) {
 // (httpkey.Header).
 func (q *fastReq) Get(name string) string {
 	for i := range q.fields {
-		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
+		if f := &q.fields[i]; h1.EqualFoldASCII(f.name, name) {
 			return f.value
 		}
 	}
@@ -111,9 +111,9 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 		case fieldConnection:
 			for opt := range strings.SplitSeq(value, ",") {
 				switch opt = textproto.TrimString(opt); {
-				case strings.EqualFold(opt, "close"):
+				case h1.EqualFoldASCII(opt, "close"):
 					q.close = true
-				case opt == "", strings.EqualFold(opt, "keep-alive"):
+				case opt == "", h1.EqualFoldASCII(opt, "keep-alive"):
 				default:
 					return false // a field named hop-by-hop: the general path drops it
 				}
@@ -153,7 +153,7 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 	if q.close {
 		// "Connection: close" names a field too.
 		for i := range q.fields {
-			if strings.EqualFold(q.fields[i].name, "Close") {
+			if h1.EqualFoldASCII(q.fields[i].name, "Close") {
 				q.fields[i].skip = true
 			}
 		}
@@ -190,7 +190,7 @@ const (
 // fieldKindOf sorts a field name, case-insensitively, comparing it only
 // with the names of its length.
 func fieldKindOf(name string) fieldKind {
-	is := func(s string) bool { return strings.EqualFold(name, s) }
+	is := func(s string) bool { return h1.EqualFoldASCII(name, s) }
 	switch len(name) {
 	case 2:
 		if is("Te") {

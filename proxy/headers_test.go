@@ -44,6 +44,12 @@ func TestRemoveHopByHop(t *testing.T) {
 			want: http.Header{},
 		},
 		{
+			name:    "TE trailers only under Unicode folding dropped",
+			in:      http.Header{"Te": {"trailer\u017F"}},
+			request: true,
+			want:    http.Header{},
+		},
+		{
 			name:    "TE without trailers dropped",
 			in:      http.Header{"Te": {"gzip"}},
 			request: true,

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"github.com/meshbench/meshbench/proxy/h1"
 )
 
 // hopByHopFields are the fields RFC 9110 §7.6.1 says a proxy must not
@@ -53,7 +55,7 @@ var teTrailersValue = []string{"trailers"}
 func teTrailers(vs []string) bool {
 	for _, v := range vs {
 		for opt := range strings.SplitSeq(v, ",") {
-			if name, _, _ := strings.Cut(opt, ";"); strings.EqualFold(textproto.TrimString(name), "trailers") {
+			if name, _, _ := strings.Cut(opt, ";"); h1.EqualFoldASCII(textproto.TrimString(name), "trailers") {
 				return true
 			}
 		}
