@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,11 +113,8 @@ func (x *exchange) prepareRequest() {
 	setForwarded(h, in, st.clientIP)
 	h[HeaderRequestID] = st.idHeader
 
-	p := rt.rewrite.Path(st.path)
-	x.url = url.URL{Scheme: x.c.scheme, Path: p, RawQuery: in.URL.RawQuery}
-	if p == in.URL.Path {
-		x.url.RawPath = in.URL.RawPath
-	}
+	x.url = url.URL{Scheme: x.c.scheme, RawQuery: in.URL.RawQuery}
+	setPath(&x.url, rt.rewrite.Path(st.path))
 	host := in.Host
 	if h := rt.rewrite.Host(); h != "" {
 		host = h
@@ -167,4 +165,19 @@ func (x *exchange) newRequest(t *attempt, timeout time.Duration, fresh bool) *ht
 		out.Body = x.stream
 	}
 	return out
+}
+
+// setPath makes raw, a path in escaped form (as received, then normalised
+// and rewritten as the route says), the path u's RequestURI writes, byte
+// for byte: Path and RawPath when that is how url.URL escapes it, else
+// Opaque (which a path beginning "//" cannot be: such a path goes out with
+// url.URL's escaping of what it decodes to).
+func setPath(u *url.URL, raw string) {
+	u.Path, u.RawPath = raw, ""
+	if p, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = p, raw
+	}
+	if u.EscapedPath() != raw && !strings.HasPrefix(raw, "//") {
+		u.Opaque = raw
+	}
 }

@@ -64,6 +64,8 @@ func (b *builder) build(cfg config.Config) (*snapshot, error) {
 		b.addUnder(p+".match", err)
 		rt.rewrite, err = rc.Rewrite.Compile(rc.Match)
 		b.addUnder(p+".rewrite", err)
+		rt.norm, err = rc.PathNormalization.Compile()
+		b.addUnder(p+".pathNormalization", err)
 		b.destination(rt, s, rc.Cluster, rc.Split)
 		b.policy(rt, rc.Policy, shared, p)
 		s.routes = append(s.routes, rt)

@@ -124,9 +124,14 @@ func (e *entry) route(w http.ResponseWriter, st *reqState, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(st.w, r.Body, limit)
 	}
-	rt, path := snap.find(r, e.inbound)
-	if rt == nil {
+	rt, path, err := snap.find(r, e.inbound)
+	switch {
+	case rt == nil:
 		writeError(w, st, http.StatusNotFound, ReasonNoRoute)
+		return
+	case err != nil:
+		st.route = rt.name
+		writeError(w, st, http.StatusBadRequest, ReasonBadRequest)
 		return
 	}
 	st.route, st.path = rt.name, path

@@ -97,8 +97,8 @@ func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 		snap.release()
 		return false, false
 	}
-	rt, path := snap.findBy(q.method, config.HostKey(q.host), q.path, q, e.inbound)
-	if rt == nil || !rt.fast {
+	rt, path, err := snap.findBy(q.method, config.HostKey(q.host), q.path, q, e.inbound)
+	if rt == nil || !rt.fast || err != nil {
 		snap.release()
 		return false, false
 	}

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/h1"
 )
 
@@ -79,7 +78,7 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 		return false
 	}
 	path, query, hasQuery := strings.Cut(target, "?")
-	if !plainPath(path) || hasQuery && !plainQuery(query) || config.CleanPath(path) != path {
+	if !plainPath(path) || hasQuery && !plainQuery(query) {
 		return false
 	}
 	*q = fastReq{method: method, target: target, path: path, query: query, fields: q.fields[:0], lastXFF: -1, lastVia: -1}

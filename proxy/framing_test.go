@@ -199,3 +199,68 @@ func TestConnectionCloseEndsPipeline(t *testing.T) {
 		})
 	}
 }
+
+// TestPathForwardedAsMatched: by default a route matches the path byte
+// for byte as the client sent it, escapes and dot segments included, and
+// the same bytes go upstream (after any rewrite); a route's
+// pathNormalization normalises the path before it is matched, and the
+// normalised path is what is forwarded. Both request paths.
+func TestPathForwardedAsMatched(t *testing.T) {
+	fast, slow, upFast, upSlow := framingProxies(t,
+		config.RouteConfig{Name: "norm", Match: config.MatchConfig{Prefix: "/norm/"},
+			PathNormalization: config.PathNormalizationConfig{MergeSlashes: true, DotSegments: true, EscapedSlashes: config.EscapedSlashesUnescape}},
+		config.RouteConfig{Name: "strict", Match: config.MatchConfig{Prefix: "/strict/"},
+			PathNormalization: config.PathNormalizationConfig{EscapedSlashes: config.EscapedSlashesReject}},
+		config.RouteConfig{Name: "public", Match: config.MatchConfig{Prefix: "/public/"}, Rewrite: config.RewriteConfig{StripPrefix: true}},
+		config.RouteConfig{Name: "admin", Match: config.MatchConfig{Prefix: "/admin"}, Rewrite: config.RewriteConfig{Prefix: "/private"}},
+	)
+	cases := []struct {
+		target, want string // want: the path upstream; "" for a 400
+	}{
+		{"/public/..%2fadmin", "/..%2fadmin"},
+		{"/public/../admin", "/../admin"},
+		{"/public/%2e%2e/admin", "/%2e%2e/admin"},
+		{"/a%2Fb?q=1", "/a%2Fb?q=1"},
+		{"/x/./y//z", "/x/./y//z"},
+		{"/a|b%7C", "/a|b%7C"},
+		{"//double", "//double"},
+		{"/norm/a/..%2Fb//c/./", "/norm/b/c/"},
+		// Normalised out of the norm route, so not its; the catch-all,
+		// without normalisation, forwards it as sent.
+		{"/norm/x/../../admin", "/norm/x/../../admin"},
+		{"/strict/a%2fb", ""},
+		{"/strict/a/../b", "/strict/a/../b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.target, func(t *testing.T) {
+			for _, p := range []struct {
+				name string
+				sp   *servedProxy
+				up   *scriptedUpstream
+			}{{"fast path", fast, upFast}, {"general path", slow, upSlow}} {
+				t.Run(p.name, func(t *testing.T) {
+					p.up.setAnswer(func(string) string { return plainOK })
+					p.up.mu.Lock()
+					n0 := len(p.up.got)
+					p.up.mu.Unlock()
+					a := sendRaw(t, p.sp.addr, "GET "+tc.target+" HTTP/1.1\r\nHost: shop.test\r\n\r\n", http.MethodGet, false)
+					p.up.mu.Lock()
+					got := p.up.got[n0:]
+					p.up.mu.Unlock()
+					if tc.want == "" {
+						if a.status != http.StatusBadRequest || len(got) != 0 {
+							t.Errorf("status %d, %d requests upstream; want 400 and none", a.status, len(got))
+						}
+						return
+					}
+					if a.status != 200 || len(got) != 1 {
+						t.Fatalf("status %d, %d requests upstream", a.status, len(got))
+					}
+					if line, _, _ := strings.Cut(got[0], "\r\n"); line != "GET "+tc.want+" HTTP/1.1" {
+						t.Errorf("upstream request line %q, want the path %q", line, tc.want)
+					}
+				})
+			}
+		})
+	}
+}

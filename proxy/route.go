@@ -17,6 +17,7 @@ type route struct {
 	env     *env
 	match   config.Matcher
 	rewrite config.Rewriter
+	norm    config.PathNormalizer // applied to the path before match
 
 	clusters []*cluster // lc.Clusters' proxy clusters, in the same order
 

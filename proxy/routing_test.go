@@ -31,6 +31,8 @@ func TestGatewayRoutingTable(t *testing.T) {
 			{Name: "hostrw", Match: config.MatchConfig{Prefix: "/hostrw"}, Cluster: "api", Rewrite: config.RewriteConfig{Host: "internal.api"}},
 			{Name: "autohost", Match: config.MatchConfig{Prefix: "/autohost"}, Cluster: "api", Rewrite: config.RewriteConfig{HostFromEndpoint: true}},
 			{Name: "web", Match: config.MatchConfig{Prefix: "/web"}, Cluster: "web"},
+			{Name: "clean", Match: config.MatchConfig{Path: "/clean/exact"}, Cluster: "admin",
+				PathNormalization: config.PathNormalizationConfig{DotSegments: true, MergeSlashes: true}},
 		},
 	}
 	h := start(t, cfg)
@@ -60,7 +62,8 @@ func TestGatewayRoutingTable(t *testing.T) {
 		{name: "no header route left", path: "/feature", hdr: []string{"Cookie", "a=b"}, status: 404},
 		{name: "host rewrite", path: "/hostrw", status: 200, upstream: "api", wantHost: "internal.api"},
 		{name: "host from endpoint", path: "/autohost", status: 200, upstream: "api", wantHost: api},
-		{name: "dot segments are resolved before matching", path: "/web/../exact", status: 200, upstream: "admin", wantPath: "/exact"},
+		{name: "dot segments are matched and forwarded as sent", path: "/web/../exact", status: 200, upstream: "web", wantPath: "/web/../exact"},
+		{name: "dot segments resolved by the route's normalisation", path: "/clean/a/../exact", status: 200, upstream: "admin", wantPath: "/clean/exact"},
 		{name: "no route", path: "/nothing", status: 404},
 	}
 	for _, tc := range tests {

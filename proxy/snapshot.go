@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -47,27 +49,64 @@ func (s *snapshot) release() {
 
 // find routes a request: the inbound route on the inbound listener, else
 // the first matching gateway route or the sidecar service it names. It
-// returns the route and the path the route sees (cleaned, and without the
-// service segment when a sidecar path prefix named the service).
-func (s *snapshot) find(r *http.Request, inbound bool) (*route, string) {
-	return s.findBy(r.Method, requestHost(r), config.CleanPath(r.URL.Path), headerFields(r.Header), inbound)
+// returns the route and the path the route sees and forwards (as sent,
+// normalised as the route says, and without the service segment when a
+// sidecar path prefix named the service), or errPathRejected when the
+// route refuses the path (400).
+func (s *snapshot) find(r *http.Request, inbound bool) (*route, string, error) {
+	return s.findBy(r.Method, requestHost(r), receivedPath(r.URL), headerFields(r.Header), inbound)
 }
 
+// errPathRejected is a path the route that matches it refuses: an escaped
+// slash where its pathNormalization says reject.
+var errPathRejected = errors.New("escaped slash in the path")
+
 // findBy is find for a request given by its method, host (see
-// config.HostKey), cleaned path (config.CleanPath) and header fields.
-func (s *snapshot) findBy(method, host, p string, hdr config.Fields, inbound bool) (*route, string) {
+// config.HostKey), path as sent (escaped, see receivedPath) and header
+// fields. Each gateway route matches the path as its own normalisation
+// makes it, computed once for routes that share one.
+func (s *snapshot) findBy(method, host, p string, hdr config.Fields, inbound bool) (*route, string, error) {
 	if inbound {
-		return s.inbound, p
+		return s.inbound, p, nil
 	}
 	if s.cfg.Mode == config.ModeSidecar {
-		return s.sidecar.find(host, p)
+		rt, p := s.sidecar.find(host, p)
+		return rt, p, nil
 	}
+	var (
+		last     config.PathNormalizer
+		lastPath = p
+		rejected bool
+	)
 	for _, rt := range s.routes {
-		if rt.match.Match(method, host, p, hdr) {
-			return rt, p
+		if rt.norm != last {
+			last = rt.norm
+			lastPath, rejected = last.Normalize(p)
+		}
+		if rt.match.Match(method, host, lastPath, hdr) {
+			if rejected {
+				return rt, lastPath, errPathRejected
+			}
+			return rt, lastPath, nil
 		}
 	}
-	return nil, p
+	return nil, p, nil
+}
+
+// receivedPath is a request's path as the client sent it, escapes
+// included, which routes match and the proxy forwards: url.URL keeps it in
+// RawPath when its escaping is not the default one, and Path is it
+// otherwise. "" (an absolute-form target without a path) is "/".
+func receivedPath(u *url.URL) string {
+	if u.RawPath != "" {
+		if p, err := url.PathUnescape(u.RawPath); err == nil && p == u.Path {
+			return u.RawPath
+		}
+	}
+	if u.Path == "" {
+		return "/"
+	}
+	return u.EscapedPath()
 }
 
 // allRoutes returns every route of the snapshot: gateway routes, sidecar

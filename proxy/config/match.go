@@ -149,8 +149,8 @@ func compileAnchored(pattern string, errs *fieldErrors, p string) *regexp.Regexp
 }
 
 // Match reports whether a request matches: method as sent, host as HostKey
-// returns it, p the path as CleanPath returns it, and fields its header
-// fields.
+// returns it, p the path as sent (escapes included) after the route's
+// PathNormalizer, and fields its header fields.
 func (m *Matcher) Match(method, host, p string, fields Fields) bool {
 	switch m.hostKind {
 	case hostSuffix:
@@ -221,9 +221,9 @@ func HostKey(h string) string {
 // CleanPath normalises a path the way Envoy's normalize_path and
 // merge_slashes do, so that "/public/../admin" cannot reach a route meant
 // for "/admin" through one for "/public/": dot segments are resolved and
-// repeated slashes merged; a trailing slash is kept. Routes match the
-// cleaned path and the proxy forwards it. Clean paths (the common case)
-// are returned without allocating.
+// repeated slashes merged; a trailing slash is kept. The proxy's routes
+// normalise paths with their PathNormalizer instead (none by default).
+// Clean paths (the common case) are returned without allocating.
 func CleanPath(p string) string {
 	if p == "" {
 		return "/"

@@ -75,8 +75,8 @@ func (rw RewriteConfig) Compile(m MatchConfig) (Rewriter, error) {
 	return c, errs.err()
 }
 
-// Path returns the path to forward for the request path p, cleaned as
-// CleanPath does.
+// Path returns the path to forward for the request path p, as the route
+// matched it (escaped, normalised by its PathNormalizer).
 func (c *Rewriter) Path(p string) string {
 	switch c.kind {
 	case rewritePath:

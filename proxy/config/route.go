@@ -13,6 +13,10 @@ type RouteConfig struct {
 	Split []SplitConfig `yaml:"split,omitempty" json:"split,omitempty"`
 	// Rewrite changes the path and Host before forwarding.
 	Rewrite RewriteConfig `yaml:"rewrite,omitempty" json:"rewrite"`
+	// PathNormalization is how the path is normalised before the route
+	// matches it (and then forwarded so); by default it is matched and
+	// forwarded byte for byte as sent. See PathNormalizationConfig.
+	PathNormalization PathNormalizationConfig `yaml:"pathNormalization,omitempty" json:"pathNormalization"`
 	// Policy is inlined: timeout, retry, hedge, limits, middlewares.
 	Policy `yaml:",inline" json:",inline"`
 }
@@ -24,7 +28,9 @@ type MatchConfig struct {
 	// "api.example.com", "*.example.com" (any subdomain) or empty/"*"
 	// (any host).
 	Host string `yaml:"host,omitempty" json:"host,omitempty"`
-	// Path matches the whole path exactly.
+	// Path matches the whole path exactly. Paths are matched as the
+	// client sent them, percent-escapes included, after the route's
+	// PathNormalization.
 	Path string `yaml:"path,omitempty" json:"path,omitempty"`
 	// Prefix matches a path prefix (a plain string prefix, as Envoy's
 	// prefix match).

@@ -58,6 +58,8 @@ func Validate(cfg Config) error {
 		errs.addUnder(p+".match", err)
 		_, err = rc.Rewrite.Compile(rc.Match)
 		errs.addUnder(p+".rewrite", err)
+		_, err = rc.PathNormalization.Compile()
+		errs.addUnder(p+".pathNormalization", err)
 		checkDestination(&errs, clusters, rc.Cluster, rc.Split, p)
 		_, err = rc.Policies()
 		errs.addUnder(p, err)

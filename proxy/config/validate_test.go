@@ -35,6 +35,8 @@ func TestValidate(t *testing.T) {
 			Policy: Policy{Retry: RetryConfig{Attempts: -1}, ConsumerRateLimit: &ConsumerRateLimitConfig{Key: "x", RateLimitConfig: RateLimitConfig{Rate: 1, Burst: 1}}}}),
 			want: []string{"routes[0].match.regex: ", "routes[0].rewrite: prefix and stripPrefix need match.prefix",
 				"routes[0].retry.attempts: ", "routes[0].consumerRateLimit.key: "}},
+		{name: "path normalization", cfg: route(RouteConfig{Cluster: "a", PathNormalization: PathNormalizationConfig{EscapedSlashes: "decode"}}),
+			want: []string{`routes[0].pathNormalization.escapedSlashes: "decode" is not one of keep, reject and unescape`}},
 		{name: "cluster policies, protocol and endpoints", cfg: Config{Mode: ModeSidecar, Clusters: []ClusterConfig{{Name: "a", Protocol: "spdy",
 			Endpoints: []upstream.Endpoint{{Address: "nowhere"}}, HealthCheck: &HealthCheckConfig{ExpectedStatuses: []string{"ok"}}}}},
 			want: []string{"clusters[0].healthCheck.expectedStatuses[0]: ", `clusters[0].protocol: unknown protocol "spdy"`,
