@@ -43,6 +43,9 @@ func FuzzHandler(f *testing.F) {
 			{Match: config.MatchConfig{Regex: "/u/([0-9]+)"}, Cluster: "b", Rewrite: config.RewriteConfig{Regex: &config.RegexRewriteConfig{Pattern: "/u/([0-9]+)", Substitution: "/user/$1"}}},
 			{Match: config.MatchConfig{Prefix: "/h", Headers: []config.HeaderMatchConfig{{Name: "x-v", Regex: "v[0-9]"}}}, Cluster: "a", Rewrite: config.RewriteConfig{Prefix: "/hh"}},
 			{Match: config.MatchConfig{Path: "/exact", Methods: []string{"GET"}}, Split: []config.SplitConfig{{Cluster: "a", Weight: 1}, {Cluster: "b", Weight: 3}}},
+			{Match: config.MatchConfig{Prefix: "/n/"}, Cluster: "a",
+				PathNormalization: config.PathNormalizationConfig{MergeSlashes: true, DotSegments: true, EscapedSlashes: config.EscapedSlashesUnescape}},
+			{Match: config.MatchConfig{Prefix: "/r/"}, Cluster: "a", PathNormalization: config.PathNormalizationConfig{EscapedSlashes: config.EscapedSlashesReject}},
 		},
 	}
 	p, err := New(cfg, inProcess(), quiet(f), WithSeed(7))
@@ -54,6 +57,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "", "/u/12", "a=b", "Te", "trailers", "")
 	f.Add("GET", "[::1]:80", "/h/../exact", "", "X-Request-Id", "\x00", "")
 	f.Add("DELETE", "A.EXAMPLE.COM:443", "//api//x/./y", "q", HeaderDeadline, "-1", "")
+	f.Add("GET", "", "/n/a/..//b/%2F/./", "", "Te", "trailer\u017F", "")
+	f.Add("GET", "", "/r/a%2Fb|c", "", "Connection", "\u212Aeep-alive", "")
 	f.Fuzz(func(t *testing.T, method, host, path, query, hname, hval, xv string) {
 		if !validToken(method) || !validToken(hname) || strings.ContainsAny(hval+xv+host, "\r\n\x00") {
 			t.Skip()
