@@ -11,8 +11,9 @@
 // tracker; Policy.Policies a route's timeout, retry policy, retry budget,
 // hedger and rate limits; Config.SharedPolicies the limiters every gateway
 // route shares, which SharedPolicies.Apply puts before a route's own;
-// MatchConfig.Compile and RewriteConfig.Compile a
-// route's Matcher and Rewriter. The proxy builds its routes and clusters
+// MatchConfig.Compile, RewriteConfig.Compile and
+// PathNormalizationConfig.Compile a route's Matcher, Rewriter and
+// PathNormalizer. The proxy builds its routes and clusters
 // from them, and the simulator builds its gateway and sidecars from them,
 // so both run the same objects from the same configuration. That is why
 // this package imports neither net/http nor anything that does (a test
