@@ -78,7 +78,7 @@ func (b *builder) adminAccess(a config.AdminAccessConfig) *adminAccess {
 		acc.tokens = append(acc.tokens, adminToken{name: t.Name, digest: digest})
 	}
 	if len(a.AllowSpiffeIDs) > 0 && b.opts.adminPeer == nil {
-		b.add("adminAccess.allowSpiffeIds", errors.New("mutual TLS peers need the security layer (meshbench proxy, proxy/secure) to identify them"))
+		b.add("adminAccess.allowSpiffeIds", errors.New("mutual TLS peers need the security layer (meshbench proxy, proxy/secure) with security.identity, at start, to identify them"))
 	}
 	return acc
 }
