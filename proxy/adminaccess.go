@@ -60,7 +60,7 @@ func (b *builder) adminAccess(a config.AdminAccessConfig) *adminAccess {
 	for i, t := range a.Tokens {
 		var digest []byte
 		if t.SHA256 != "" {
-			digest, _ = hex.DecodeString(t.SHA256) // Validate checked it
+			digest, _ = hex.DecodeString(strings.TrimPrefix(t.SHA256, "sha256:")) // Validate checked it
 		} else {
 			data, err := os.ReadFile(t.File)
 			tok := strings.TrimSpace(string(data))

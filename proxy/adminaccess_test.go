@@ -55,6 +55,7 @@ func TestAdminRegistryWrites(t *testing.T) {
 	p := registryProxy(t, config.AdminAccessConfig{
 		Tokens: []config.AdminTokenConfig{
 			{Name: "fleet", SHA256: digest("s3cret-fleet")},
+			{Name: "ci", SHA256: "sha256:" + digest("s3cret-ci")}, // as meshbench ca hash-key prints it
 			{Name: "ops", File: tokFile},
 		},
 		AllowSpiffeIDs: []string{"spiffe://mesh.local/ns/pay/sa/payments"},
@@ -78,6 +79,7 @@ func TestAdminRegistryWrites(t *testing.T) {
 		{name: "disallowed peer", peer: "spiffe://mesh.local/ns/edge/sa/gateway", status: 403, reason: AdminPeerNotAllowed},
 		{name: "right token", token: "s3cret-fleet", reason: AdminToken},
 		{name: "token from file", token: "file-token", reason: AdminToken},
+		{name: "token with a prefixed digest", token: "s3cret-ci", reason: AdminToken},
 		{name: "allowed peer", peer: "spiffe://mesh.local/ns/pay/sa/payments", reason: AdminPeer},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -46,8 +46,9 @@ type AdminAccessConfig struct {
 type AdminTokenConfig struct {
 	// Name identifies the token in metrics and logs (required, unique).
 	Name string `yaml:"name" json:"name"`
-	// SHA256 is the hex SHA-256 digest of the token (64 hex digits), e.g.
-	// the output of `printf %s "$TOKEN" | sha256sum`.
+	// SHA256 is the hex SHA-256 digest of the token (64 hex digits,
+	// optionally after "sha256:"), e.g. the output of `printf %s "$TOKEN"
+	// | meshbench ca hash-key` or of sha256sum.
 	SHA256 string `yaml:"sha256,omitempty" json:"sha256,omitempty"`
 	// File holds the token in clear; surrounding white space is ignored.
 	File string `yaml:"file,omitempty" json:"file,omitempty"`
@@ -76,7 +77,7 @@ func checkAdmin(cfg Config, errs *fieldErrors) {
 		case t.SHA256 == "" && t.File == "":
 			errs.add(p, errors.New("a token needs sha256 or file"))
 		case t.SHA256 != "":
-			if b, err := hex.DecodeString(t.SHA256); err != nil || len(b) != 32 {
+			if b, err := hex.DecodeString(strings.TrimPrefix(t.SHA256, "sha256:")); err != nil || len(b) != 32 {
 				errs.add(p+".sha256", errors.New("want the 64 hex digits of a SHA-256 digest"))
 			}
 		}
