@@ -23,7 +23,7 @@ const (
 	AdminMissingCredentials = "missing_credentials"   // 401: no token and no verified peer
 	AdminInvalidToken       = "invalid_token"         // 401: a bearer token that matches none
 	AdminPeerNotAllowed     = "peer_not_allowed"      // 403: a verified peer no pattern matches
-	AdminNonLoopback        = "non_loopback_listener" // ServeAdmin refused a listener off loopback without adminAccess
+	AdminNonLoopback        = "non_loopback_listener" // no adminAccess off loopback: ServeAdmin refused the listener, or 403 for a write
 )
 
 // AdminPeerFunc tells the admin listener who the mutual TLS peer of r is
@@ -87,6 +87,12 @@ func (b *builder) adminAccess(a config.AdminAccessConfig) *adminAccess {
 // who it is (the token's name or the peer's ID).
 func (a *adminAccess) decide(r *http.Request, peerOf AdminPeerFunc) (ok bool, reason, who string) {
 	if a == nil || !a.enabled {
+		// An open API is for loopback only, also when the listener was
+		// bound before a reload dropped adminAccess, or the handler is
+		// served by someone else's server.
+		if local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && !local.IP.IsLoopback() {
+			return false, AdminNonLoopback, ""
+		}
 		return true, AdminOpen, ""
 	}
 	tok, hasToken := bearerToken(r)
@@ -152,8 +158,12 @@ func (p *Proxy) guardWrites(next http.Handler) http.Handler {
 		}
 		p.env.log.Warn("admin write refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", reason, "peer", who)
 		w.Header()[HeaderReason] = []string{reason}
-		if reason == AdminPeerNotAllowed {
+		switch reason {
+		case AdminPeerNotAllowed:
 			http.Error(w, "admin: peer not allowed", http.StatusForbidden)
+			return
+		case AdminNonLoopback:
+			http.Error(w, "admin: writes off loopback need adminAccess", http.StatusForbidden)
 			return
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="meshbench-admin"`)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,4 +233,55 @@ func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestAdminAccessReload: adminAccess follows reloads (token files are read
+// again), and an open API refuses writes that arrive off loopback, as when
+// a reload dropped adminAccess under a listener bound elsewhere.
+func TestAdminAccessReload(t *testing.T) {
+	p := registryProxy(t, config.AdminAccessConfig{})
+	body := `{"address":"127.0.0.1:9"}`
+	post := func(local net.Addr, token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/registry/v1/services/pay/instances", strings.NewReader(body))
+		if local != nil {
+			req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, local))
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		rec := httptest.NewRecorder()
+		p.AdminHandler().ServeHTTP(rec, req)
+		return rec
+	}
+	loop, off := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9901}, &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 9901}
+	if rec := post(loop, ""); rec.Code != http.StatusCreated {
+		t.Fatalf("open write on loopback: %d", rec.Code)
+	}
+	if rec := post(off, ""); rec.Code != http.StatusForbidden || rec.Header().Get(HeaderReason) != AdminNonLoopback {
+		t.Errorf("open write off loopback: %d %q", rec.Code, rec.Header().Get(HeaderReason))
+	}
+
+	cfg := p.Config()
+	cfg.AdminAccess = config.AdminAccessConfig{Tokens: []config.AdminTokenConfig{{Name: "ops", File: writeFile(t, "token", "one")}}}
+	if err := p.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if rec := post(loop, ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("write without token after the reload: %d", rec.Code)
+	}
+	if rec := post(off, "one"); rec.Code != http.StatusCreated {
+		t.Errorf("write with the token off loopback: %d", rec.Code)
+	}
+	if err := os.WriteFile(cfg.AdminAccess.Tokens[0].File, []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if rec := post(loop, "one"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("the old token after the file changed: %d", rec.Code)
+	}
+	if rec := post(loop, "two"); rec.Code != http.StatusCreated {
+		t.Errorf("the new token: %d", rec.Code)
+	}
 }
