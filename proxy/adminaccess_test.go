@@ -285,3 +285,34 @@ func TestAdminAccessReload(t *testing.T) {
 		t.Errorf("the new token: %d", rec.Code)
 	}
 }
+
+// TestAdminConfigRedacted: /config shows the configuration with its
+// secrets redacted (config.Redacted has the field-by-field test), and the
+// proxy keeps using the real values.
+func TestAdminConfigRedacted(t *testing.T) {
+	var seen map[string]any
+	pass := func(_ string, params map[string]any) (Middleware, error) {
+		seen = params
+		return func(h http.Handler) http.Handler { return h }, nil
+	}
+	cfg := oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(deadAddr(t))}, config.Policy{
+		Middlewares: []config.MiddlewareConfig{{Name: "check", Params: map[string]any{"apiKey": "k-MARK", "header": "X-Api-Key"}}},
+	})
+	cfg.Routes[0].Match.Headers = []config.HeaderMatchConfig{{Name: "Authorization", Exact: "Bearer MARK"}}
+	cfg.AdminAccess.Tokens = []config.AdminTokenConfig{{Name: "ops", SHA256: digest("MARK")}}
+	p, err := New(cfg, quiet(t), WithMiddleware("check", pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	code, body := adminGet(t, p, "/config")
+	if code != 200 || strings.Contains(body, "MARK") || strings.Contains(body, digest("MARK")) || strings.Count(body, config.Redacted) != 3 {
+		t.Errorf("/config %d:\n%s", code, body)
+	}
+	if !strings.Contains(body, `"header": "X-Api-Key"`) || !strings.Contains(body, `"name": "Authorization"`) {
+		t.Errorf("/config lost what is not secret:\n%s", body)
+	}
+	if seen["apiKey"] != "k-MARK" || p.Config().Routes[0].Match.Headers[0].Exact != "Bearer MARK" {
+		t.Errorf("the proxy's own configuration was redacted: %v", seen)
+	}
+}
