@@ -89,17 +89,17 @@ func checkAdmin(cfg Config, errs *fieldErrors) {
 		}
 	}
 	if cfg.Admin != "" && !a.Enabled() {
-		if loopback, known := LoopbackAddr(cfg.Admin); known && !loopback {
+		if loopback, known := loopbackAddr(cfg.Admin); known && !loopback {
 			errs.add("admin", fmt.Errorf("%q is not a loopback address and the admin listener has no access control: configure adminAccess (tokens or allowSpiffeIds) or listen on 127.0.0.1", cfg.Admin))
 		}
 	}
 }
 
-// LoopbackAddr tells whether the listen address addr (host:port) is on
+// loopbackAddr tells whether the listen address addr (host:port) is on
 // loopback: known is false for a host name other than localhost, which
 // only resolving tells. An empty host or an unspecified IP listens on every
 // interface, so it is not loopback.
-func LoopbackAddr(addr string) (loopback, known bool) {
+func loopbackAddr(addr string) (loopback, known bool) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr

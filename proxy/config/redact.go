@@ -16,10 +16,10 @@ const Redacted = "REDACTED"
 //   - adminAccess.tokens[].sha256 (a digest of a short token can be
 //     guessed);
 //   - the values a route matches on a secret header (routes[].match.headers[]
-//     whose name SecretName or SecretHeader calls secret);
+//     whose name secretName or secretHeader calls secret);
 //   - the password and query values of clusters[].discovery.url;
 //   - in every middleware's params (routes, sidecar.outbound,
-//     sidecar.inbound), every string under a key that SecretName calls
+//     sidecar.inbound), every string under a key that secretName calls
 //     secret (auth's apiKey keys and their hashes, any *secret*, *token*,
 //     *password*, *key), the values beside a secret header name (fault's
 //     match: {name: Authorization, value: ...}), and the password and
@@ -40,7 +40,7 @@ func (c Config) Redacted() Config {
 		r.Match.Headers = slices.Clone(r.Match.Headers)
 		for j := range r.Match.Headers {
 			h := &r.Match.Headers[j]
-			if SecretHeader(h.Name) {
+			if secretHeader(h.Name) {
 				h.Exact, h.Prefix, h.Regex = redactSet(h.Exact), redactSet(h.Prefix), redactSet(h.Regex)
 			}
 		}
@@ -80,18 +80,18 @@ func redactValue(v any, secret bool) any {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		header, _ := v["name"].(string)
-		beside := SecretHeader(header)
+		beside := secretHeader(header)
 		for k, e := range v {
-			out[k] = redactValue(e, secret || SecretName(k) || beside && k != "name")
+			out[k] = redactValue(e, secret || secretName(k) || beside && k != "name")
 		}
 		return out
 	case map[any]any:
 		out := make(map[any]any, len(v))
 		header, _ := v["name"].(string)
-		beside := SecretHeader(header)
+		beside := secretHeader(header)
 		for k, e := range v {
 			ks, _ := k.(string)
-			out[k] = redactValue(e, secret || SecretName(ks) || beside && ks != "name")
+			out[k] = redactValue(e, secret || secretName(ks) || beside && ks != "name")
 		}
 		return out
 	case []any:
@@ -115,12 +115,12 @@ func redactValue(v any, secret bool) any {
 	return v
 }
 
-// SecretName reports whether a configuration key names a secret: one
+// secretName reports whether a configuration key names a secret: one
 // that, with '-' and '_' removed and case folded, contains secret, token,
 // password, passwd, credential, apikey or privatekey, or ends in key, keys
 // or hash. Keys of other types than strings (maxKeys: 1000) keep their
 // values: only strings are redacted.
-func SecretName(k string) bool {
+func secretName(k string) bool {
 	k = strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(k))
 	for _, s := range []string{"secret", "token", "password", "passwd", "credential", "apikey", "privatekey"} {
 		if strings.Contains(k, s) {
@@ -130,17 +130,17 @@ func SecretName(k string) bool {
 	return strings.HasSuffix(k, "key") || strings.HasSuffix(k, "keys") || strings.HasSuffix(k, "hash")
 }
 
-// SecretHeader reports whether a header's values are secrets:
+// secretHeader reports whether a header's values are secrets:
 // Authorization, Proxy-Authorization, Cookie, Set-Cookie, and names
-// SecretName calls secret (X-Api-Key, X-Auth-Token).
-func SecretHeader(name string) bool {
+// secretName calls secret (X-Api-Key, X-Auth-Token).
+func secretHeader(name string) bool {
 	switch strings.ToLower(name) {
 	case "":
 		return false
 	case "authorization", "proxy-authorization", "cookie", "set-cookie":
 		return true
 	}
-	return SecretName(name)
+	return secretName(name)
 }
 
 // redactSet redacts s unless it is empty.

@@ -221,23 +221,23 @@ func TestRedactedEveryField(t *testing.T) {
 	}
 }
 
-func TestSecretName(t *testing.T) {
+func TestSecretNames(t *testing.T) {
 	for name, want := range map[string]bool{
 		"secret": true, "clientSecret": true, "token": true, "api_token": true, "password": true, "PASSWD": true,
 		"key": true, "keys": true, "apiKey": true, "signing-key": true, "hash": true, "privateKeyPem": true,
 		"credentials": true, "maxKeys": true,
 		"keyFile": false, "jwksFile": false, "header": false, "issuer": false, "name": false, "monkeyPatch": false,
 	} {
-		if got := SecretName(name); got != want {
-			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
+		if got := secretName(name); got != want {
+			t.Errorf("secretName(%q) = %v, want %v", name, got, want)
 		}
 	}
 	for name, want := range map[string]bool{
 		"Authorization": true, "proxy-authorization": true, "Cookie": true, "X-Api-Key": true, "X-Auth-Token": true,
 		"X-Chaos": false, "Host": false, "": false,
 	} {
-		if got := SecretHeader(name); got != want {
-			t.Errorf("SecretHeader(%q) = %v, want %v", name, got, want)
+		if got := secretHeader(name); got != want {
+			t.Errorf("secretHeader(%q) = %v, want %v", name, got, want)
 		}
 	}
 }
