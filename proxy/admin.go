@@ -14,11 +14,16 @@ import (
 // adminHandler serves the admin API, as Envoy's admin interface:
 //
 //	GET /ready     200 "LIVE" while serving, 503 once shutting down
-//	GET /config    the configuration in effect, defaults applied (JSON)
+//	GET /config    the configuration in effect, defaults applied, secrets
+//	               redacted (config.Config.Redacted; JSON)
 //	GET /clusters  clusters and their endpoints with health, ejection,
 //	               in-flight tries, counters and latency EWMA (JSON)
 //	GET /metrics   Prometheus metrics
-//	    /registry/ the discovery registry API, when registry.enabled
+//	    /registry/ the discovery registry API, when registry.enabled;
+//	               its writes need adminAccess's token or peer, when set
+//
+// Reads are open to whoever reaches the listener; see
+// config.AdminAccessConfig.
 func (p *Proxy) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
@@ -29,13 +34,13 @@ func (p *Proxy) adminHandler() http.Handler {
 		_, _ = w.Write([]byte("LIVE\n"))
 	})
 	mux.HandleFunc("GET /config", func(w http.ResponseWriter, r *http.Request) {
-		writeAdminJSON(w, p.Config())
+		writeAdminJSON(w, p.Config().Redacted())
 	})
 	mux.HandleFunc("GET /clusters", func(w http.ResponseWriter, r *http.Request) {
 		writeAdminJSON(w, p.ClusterStatus())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.env.metrics.reg, promhttp.HandlerOpts{}))
-	reg := http.StripPrefix("/registry", discovery.NewServer(p.store))
+	reg := p.guardWrites(http.StripPrefix("/registry", discovery.NewServer(p.store)))
 	mux.HandleFunc("/registry/", func(w http.ResponseWriter, r *http.Request) {
 		if !p.Config().Registry.Enabled {
 			http.NotFound(w, r)

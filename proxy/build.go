@@ -71,6 +71,7 @@ func (b *builder) build(cfg config.Config) (*snapshot, error) {
 		s.routes = append(s.routes, rt)
 	}
 	b.sidecar(s, cfg.Sidecar)
+	s.admin = b.adminAccess(cfg.AdminAccess)
 	if !b.opts.noFastPath {
 		for _, rt := range s.allRoutes() {
 			rt.fast = fastRoute(rt)

@@ -26,6 +26,7 @@ type metrics struct {
 	ejections  *prometheus.CounterVec   // outlier ejections by cluster, reason
 	reloads    *prometheus.CounterVec   // configuration reloads by result
 	fastPath   prometheus.Counter       // downstream requests the fast path served
+	admin      *prometheus.CounterVec   // admin access decisions by decision, reason
 }
 
 // latencyBuckets span 100µs to ~13s in factors of two: loopback proxies
@@ -70,10 +71,21 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 		fastPath: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meshbench_proxy_fast_path_requests_total", Help: "Downstream requests served by the HTTP/1.1 fast path (see the proxy README).",
 		}),
+		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbench_proxy_admin_decisions_total", Help: "Admin listener access decisions (registry writes, listeners refused) by decision and reason.",
+		}, []string{"decision", "reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upRequests, m.upDuration, m.active,
-		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, &clusterCollector{state: state})
+		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, m.admin, &clusterCollector{state: state})
 	return m
+}
+
+func (m *metrics) adminDecided(ok bool, reason string) {
+	decision := "refused"
+	if ok {
+		decision = "allowed"
+	}
+	m.admin.WithLabelValues(decision, reason).Inc()
 }
 
 func (m *metrics) rejected(route, reason string) {

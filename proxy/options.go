@@ -41,6 +41,8 @@ type options struct {
 	clusterTLS  func(cluster string) (*tls.Config, error)
 	serverTLS   *tls.Config
 	tlsListen   func(ln net.Listener, cfg *tls.Config) (net.Listener, error)
+	adminListen func(net.Listener) (net.Listener, error)
+	adminPeer   AdminPeerFunc
 	resolver    discovery.Resolver
 	events      func(Event)
 	decisions   func(lifecycle.Event)

@@ -255,8 +255,24 @@ func (p *Proxy) Serve(ln net.Listener) error { return p.serve(ln, p.data, true) 
 // ServeInbound serves the sidecar's inbound side on ln.
 func (p *Proxy) ServeInbound(ln net.Listener) error { return p.serve(ln, p.inbound, true) }
 
-// ServeAdmin serves the admin API on ln (plain HTTP/1.1).
-func (p *Proxy) ServeAdmin(ln net.Listener) error { return p.serve(ln, p.admin, false) }
+// ServeAdmin serves the admin API on ln (HTTP/1.1; plaintext, or as
+// WithAdminTLS's listener has it). Without adminAccess it refuses, with a
+// *config.ConfigError at "admin", a TCP listener off loopback.
+func (p *Proxy) ServeAdmin(ln net.Listener) error {
+	if err := p.checkAdminListener(ln.Addr()); err != nil {
+		ln.Close()
+		return err
+	}
+	if p.opts.adminListen != nil {
+		wrapped, err := p.opts.adminListen(ln)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = wrapped
+	}
+	return p.serve(ln, p.admin, false)
+}
 
 func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 	sc := p.Config().Server

@@ -22,6 +22,7 @@ type snapshot struct {
 	inbound  *route
 	clusters map[string]*cluster
 	order    []*cluster // by name
+	admin    *adminAccess
 
 	refs    atomic.Int64 // 1 while current, plus one per request in flight
 	drained chan struct{}

@@ -85,12 +85,18 @@ func TestProxyCommandErrorsExit2(t *testing.T) {
 	if err := os.WriteFile(broken, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	open := filepath.Join(dir, "open-admin.yaml")
+	src = "listen: 127.0.0.1:0\nadmin: 0.0.0.0:9901\nroutes:\n  - name: r\n    match: {prefix: /}\n    cluster: up\nclusters:\n  - name: up\n    endpoints: [{address: 127.0.0.1:9}]\n"
+	if err := os.WriteFile(open, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 		want []string
 	}{
 		{"no --config", []string{"proxy"}, []string{"--config is required"}},
+		{"open admin off loopback", []string{"proxy", "--config", open}, []string{open + ":2:8: admin: \"0.0.0.0:9901\" is not a loopback address and the admin listener has no access control: configure adminAccess"}},
 		{"missing file", []string{"proxy", "--config", filepath.Join(dir, "none.yaml")}, []string{"no such file"}},
 		{"invalid file", []string{"proxy", "--config", broken}, []string{broken + ":5:14: routes[0].cluster: unknown cluster \"nowhere\"", broken + ":7:20: security.listener.mode"}},
 		{"extra argument", []string{"proxy", "--config", broken, "more"}, []string{"accepts 0 arg"}},

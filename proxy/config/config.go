@@ -20,8 +20,12 @@ type Config struct {
 	// or the sidecar's outbound side. Default 127.0.0.1:10000.
 	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
 	// Admin is the admin listener's address used by Run (/metrics,
-	// /config, /clusters, /ready); empty disables it.
+	// /config, /clusters, /ready); empty disables it. Without AdminAccess
+	// it must be a loopback address.
 	Admin string `yaml:"admin,omitempty" json:"admin,omitempty"`
+	// AdminAccess is who may write through the admin listener (the
+	// registry); unset, the listener is open and must be on loopback.
+	AdminAccess AdminAccessConfig `yaml:"adminAccess,omitempty" json:"adminAccess"`
 	// Server holds the downstream connection limits and timeouts.
 	Server ServerConfig `yaml:"server,omitempty" json:"server"`
 	// Routes is the gateway's route table, matched in order.

@@ -30,6 +30,7 @@ func Validate(cfg Config) error {
 		errs.add("server.maxHeaderBytes", fmt.Errorf("must be positive"))
 	}
 	checkShared(cfg, &errs)
+	checkAdmin(cfg, &errs)
 	// clusters maps each cluster's name to whether it is valid: routes to
 	// an invalid cluster are not reported again as unknown.
 	clusters := map[string]bool{}

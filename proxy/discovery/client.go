@@ -15,8 +15,14 @@ import (
 type Client struct {
 	// BaseURL is where the API is mounted, e.g. "http://127.0.0.1:9901/registry".
 	BaseURL string
-	// HTTP is the client used; nil means http.DefaultClient.
+	// HTTP is the client used; nil means http.DefaultClient. For a proxy
+	// whose adminAccess allows mutual TLS peers, give it a transport with
+	// the workload's SVID (proxy/mtls.ClientConfig).
 	HTTP *http.Client
+	// Token, when set, is sent as "Authorization: Bearer TOKEN" with every
+	// request: a proxy with adminAccess tokens requires it for Register,
+	// Heartbeat and Deregister (reads are open).
+	Token string
 }
 
 // Register registers inst under service and returns it as stored.
@@ -66,6 +72,9 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, want int
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hc := c.HTTP
 	if hc == nil {

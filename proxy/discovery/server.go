@@ -62,7 +62,9 @@ const maxRegisterBody = 64 << 10
 //	GET    /v1/services                                     list services → 200 + JSON array of names
 //
 // Each request first expires lapsed instances, so the Store needs no
-// goroutine of its own. The Server reads the clock through Now.
+// goroutine of its own. The Server reads the clock through Now. It does no
+// access control of its own: the proxy's admin listener puts its
+// adminAccess in front of every method but GET and HEAD.
 type Server struct {
 	Store *Store
 	// Now is the clock; nil means time.Now. Tests inject a fake.

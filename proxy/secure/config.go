@@ -168,6 +168,12 @@ func (s SecurityConfig) validate(cfg config.Config) error {
 		}
 		validPatterns(&errs, "security.listener.peers", l.Peers)
 	}
+	if allow := cfg.AdminAccess.AllowSpiffeIDs; len(allow) > 0 {
+		validPatterns(&errs, "adminAccess.allowSpiffeIds", allow)
+		if s.Identity == nil {
+			errs.add("adminAccess.allowSpiffeIds", errors.New("mutual TLS peers on the admin listener need security.identity, which the listener presents"))
+		}
+	}
 	seen := map[string]bool{}
 	for i, c := range s.Clusters {
 		p := fmt.Sprintf("security.clusters[%d]", i)

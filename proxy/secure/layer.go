@@ -31,6 +31,7 @@ type layer struct {
 	proxy *proxy.Proxy
 
 	ids        []*identity
+	defaultID  *identity // security.identity's, when set
 	serverTLS  *tls.Config
 	mode       mtls.Mode
 	clusterTLS map[string]*tls.Config
@@ -101,7 +102,7 @@ func newLayer(cfg SecurityConfig, seed uint64, log *slog.Logger) (*layer, error)
 		return id
 	}
 	if cfg.Identity != nil {
-		identityFor(nil, "") // load it now, so that its errors show at start
+		l.defaultID = identityFor(nil, "") // load it now, so that its errors show at start
 	}
 	if lc := cfg.Listener; lc != nil {
 		l.mode, _ = mtls.ParseMode(cmp.Or(lc.Mode, string(mtls.ModeStrict)))

@@ -75,6 +75,9 @@ func New(cfg config.Config, sec SecurityConfig, opts ...proxy.Option) (*Proxy, e
 	if l.serverTLS != nil {
 		all = append(all, proxy.WithServerTLS(l.serverTLS), WithPeerMode(l.mode))
 	}
+	if len(cfg.AdminAccess.AllowSpiffeIDs) > 0 && l.defaultID != nil {
+		all = append(all, proxy.WithAdminTLS(l.adminListener, adminPeer))
+	}
 	if len(l.clusterTLS) > 0 {
 		all = append(all, proxy.WithClusterTLS(func(name string) (*tls.Config, error) { return l.clusterTLS[name], nil }))
 	}
