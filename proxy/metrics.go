@@ -26,6 +26,7 @@ type metrics struct {
 	ejections  *prometheus.CounterVec   // outlier ejections by cluster, reason
 	reloads    *prometheus.CounterVec   // configuration reloads by result
 	fastPath   prometheus.Counter       // downstream requests the fast path served
+	downstream *prometheus.CounterVec   // clients cut for slowness, by reason
 }
 
 // latencyBuckets span 100µs to ~13s in factors of two: loopback proxies
@@ -70,14 +71,24 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 		fastPath: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meshbench_proxy_fast_path_requests_total", Help: "Downstream requests served by the HTTP/1.1 fast path (see the proxy README).",
 		}),
+		downstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbench_proxy_downstream_rejections_total",
+			Help: "Downstream clients cut off for slowness, by reason: header_timeout, body_timeout, send_timeout, slow_connections.",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upRequests, m.upDuration, m.active,
-		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, &clusterCollector{state: state})
+		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, m.downstream, &clusterCollector{state: state})
 	return m
 }
 
 func (m *metrics) rejected(route, reason string) {
 	m.rejections.WithLabelValues(route, reason).Inc()
+}
+
+// downstreamRejected counts a client the HTTP/1.1 server cut off for
+// slowness (h1.ServerConfig.Rejected).
+func (m *metrics) downstreamRejected(reason string) {
+	m.downstream.WithLabelValues(reason).Inc()
 }
 
 func (m *metrics) upstream(cluster, endpoint, code string, d time.Duration) {
