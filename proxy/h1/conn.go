@@ -221,13 +221,13 @@ func (c *Conn) awaitRequest() bool {
 				}
 				c.rdl = dl
 			}
-			c.rdlSoft = false
 		} else if !c.rdl.IsZero() {
 			if c.nc.SetReadDeadline(time.Time{}) != nil {
 				return false
 			}
 			c.rdl = time.Time{}
 		}
+		c.rdlSoft = false // an idle connection is not slow
 		// The next request cannot have come yet; as in
 		// UpstreamConn.ReadAnswerHead, yield before reading so that under
 		// load the read finds it.
