@@ -239,3 +239,46 @@ func TestServerMaxSlowConns(t *testing.T) {
 		t.Errorf("%d connections still counted slow after both ended", n)
 	}
 }
+
+// TestServerMaxSlowConnsWriting: writes to clients that do not read count
+// as slow too: of two such clients with room for one slow connection, one
+// is cut as the second slow one and the other by the send timeout.
+func TestServerMaxSlowConnsWriting(t *testing.T) {
+	rej := newRejections()
+	writeErr := make(chan error, 2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		var err error
+		for i := 0; i < 1<<14 && err == nil; i++ { // at most 1 GiB
+			_, err = w.Write(chunk)
+		}
+		writeErr <- err
+	})
+	cfg := ServerConfig{SendTimeout: 400 * time.Millisecond, MaxSlowConns: 1, Rejected: rej.hook}
+	addr, s := serve(t, h, cfg)
+	a, b := dialRaw(t, addr), dialRaw(t, addr)
+	a.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	b.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	var errs []error
+	for range 2 {
+		select {
+		case err := <-writeErr:
+			errs = append(errs, err)
+		case <-time.After(5 * time.Second):
+			a.nc.Close()
+			b.nc.Close()
+			t.Fatal("answers to clients that read nothing still written after 5s")
+		}
+	}
+	if !(errors.Is(errs[0], ErrSlowConnection) && errors.Is(errs[1], ErrSendTimeout)) {
+		t.Errorf("write errors %v, want ErrSlowConnection then ErrSendTimeout", errs)
+	}
+	rej.mu.Lock()
+	if n := rej.n; n[RejectSlowConnections] != 1 || n[RejectSendTimeout] != 1 {
+		t.Errorf("rejections %v, want one slow_connections and one send_timeout", n)
+	}
+	rej.mu.Unlock()
+	if n := s.slow.Load(); n != 0 {
+		t.Errorf("%d connections still counted slow", n)
+	}
+}
