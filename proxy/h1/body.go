@@ -53,13 +53,17 @@ func (b *requestBody) readLocked(p []byte) (int, error) {
 	var n int
 	var err error
 	c := b.c
-	hard := b.end
-	if d := c.s.cfg.BodyReadTimeout; d > 0 {
-		if dl := time.Now().Add(d); hard.IsZero() || dl.Before(hard) {
-			hard = dl
+	if b.chunked != nil || b.remain > 0 && c.br.Buffered() == 0 {
+		// This read may wait on the client (a fixed-length body's bytes
+		// already buffered are read without waiting).
+		hard := b.end
+		if d := c.s.cfg.BodyReadTimeout; d > 0 {
+			if dl := time.Now().Add(d); hard.IsZero() || dl.Before(hard) {
+				hard = dl
+			}
 		}
+		_ = c.readWithin(hard)
 	}
-	_ = c.readWithin(hard)
 	c.cutMu.Lock()
 	cut := c.readCut
 	c.inRead = !cut

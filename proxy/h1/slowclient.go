@@ -88,6 +88,9 @@ func (s *Server) slowCheck(now, hard time.Time) time.Time {
 	}
 	after := slowAfter
 	if !hard.IsZero() {
+		if !hard.After(now) {
+			return time.Time{}
+		}
 		after = min(after, hard.Sub(now)/2)
 	}
 	return now.Add(after)
