@@ -159,3 +159,28 @@ func TestLeadingBlankLinesHeaderTimeout(t *testing.T) {
 		t.Errorf("sendTimeout %v, want the 60s default", h.p.Config().Server.SendTimeout)
 	}
 }
+
+// TestMaxSlowConnectionsConfigured: server.maxSlowConnections reaches the
+// HTTP/1.1 server: with room for one slow connection, the second of two
+// clients stalled mid-head is cut as slow, and counted.
+func TestMaxSlowConnectionsConfigured(t *testing.T) {
+	one := 1
+	h := start(t, slowClientConfig(deadAddr(t), config.ServerConfig{
+		ReadHeaderTimeout: config.Duration(400 * time.Millisecond), MaxSlowConnections: &one}))
+	var readers []*bufio.Reader
+	for range 2 {
+		nc, br := rawClient(t, h.addr)
+		if _, err := io.WriteString(nc, "GET / HTTP/1.1\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		readers = append(readers, br)
+	}
+	for _, br := range readers {
+		if _, err := io.ReadAll(br); err != nil {
+			t.Fatalf("connection not cut within 5s: %v", err)
+		}
+	}
+	if got := metricValue(t, h.p, `meshbench_proxy_downstream_rejections_total{reason="slow_connections"}`); got != 1 {
+		t.Errorf("slow_connections rejections %v, want 1", got)
+	}
+}
