@@ -32,7 +32,10 @@ import (
 //     starts one for every request);
 //   - the idle read deadline is moved at most once a second;
 //   - a response whose length is unknown is held up to heldBodyBytes and
-//     then sent with a Content-Length, as net/http does, or chunked.
+//     then sent with a Content-Length, as net/http does, or chunked;
+//   - every wait on a client is bounded, as nginx bounds them (header,
+//     body and send timeouts), and so is the number of connections slow at
+//     once (slowclient.go).
 //
 // On a TLS listener it runs the handshake itself and serves connections
 // that chose HTTP/1.1 (or nothing) by ALPN. Connections that chose h2, and
