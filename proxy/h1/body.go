@@ -1,6 +1,7 @@
 package h1
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"sync"
@@ -84,7 +85,7 @@ func (b *requestBody) readLocked(p []byte) (int, error) {
 		c.cutMu.Unlock()
 	}
 	switch {
-	case err == nil || err == io.EOF || err == ErrSlowConnection:
+	case err == nil || err == io.EOF || errors.Is(err, ErrSlowConnection):
 	case cut:
 		err = errBodyCut
 	case isTimeout(err):
@@ -110,13 +111,15 @@ func (b *requestBody) closeForServer() {
 	c := b.c
 	c.cutMu.Lock()
 	c.readCut = true
-	if c.inRead {
+	interrupted := c.inRead
+	if interrupted {
 		_ = c.nc.SetReadDeadline(aLongTimeAgo)
 	}
 	c.cutMu.Unlock()
 	b.mu.Lock()
 	b.closed = true
-	if b.err == errBodyCut {
+	if interrupted {
+		// Even a read that got its bytes just then left this deadline.
 		c.rdl, c.rdlSoft = aLongTimeAgo, false
 	}
 	b.mu.Unlock()
