@@ -21,6 +21,7 @@ type reqBody struct {
 	body       []byte // buffered body, replayed by every try
 	stream     *bodyReader
 	replayable bool
+	readErr    error // why reading the body to buffer it failed
 
 	tmpl *http.Request // outbound request template: method, header, host, length
 	url  url.URL       // outbound URL without host
@@ -59,6 +60,17 @@ func (b *bodyReader) failure() error {
 
 func (b *bodyReader) Close() error { return b.rc.Close() }
 
+// bodyTimedOut reports whether the request body failed because the client
+// stopped sending it in time (server.bodyTimeout or readTimeout): the
+// request is answered 408, as nginx does, not 400.
+func (x *exchange) bodyTimedOut() bool {
+	err := x.readErr
+	if err == nil {
+		err = x.stream.failure()
+	}
+	return err != nil && isTimeout(err)
+}
+
 // prepareBody decides how the request body reaches the upstream. A body is
 // buffered, so that retries and hedges can replay it, only when the route
 // retries or hedges and the body is at most retry.bufferBytes long (known
@@ -81,6 +93,7 @@ func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
 	}
 	data, err := io.ReadAll(io.LimitReader(in.Body, rt.bufferBytes+1))
 	if err != nil {
+		x.readErr = err
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return lifecycle.BodyTooLarge, false

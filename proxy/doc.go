@@ -78,6 +78,7 @@
 //	400 bad_request                malformed request, bad deadline header, body read failure
 //	404 no_route                   no route or service matched
 //	405 bad_request                CONNECT
+//	408 body_timeout               the client stopped sending its body (server.bodyTimeout)
 //	413 body_too_large             body over server.maxBodyBytes
 //	429 rate_limited               route limiter (with Retry-After)
 //	429 consumer_rate_limited      per-consumer limiter (with Retry-After)
@@ -95,7 +96,11 @@
 // The HTTP servers (proxy/h1's for HTTP/1.1, net/http for HTTP/2 and the
 // admin API) answer 400 for unparsable requests, 431 for a head over
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower
-// than server.readHeaderTimeout.
+// than server.readHeaderTimeout. The HTTP/1.1 server also cuts off clients
+// that stall a body (server.bodyTimeout) or do not read their answer
+// (server.sendTimeout), and slow connections beyond
+// server.maxSlowConnections, counting each in
+// meshbench_proxy_downstream_rejections_total.
 //
 // A plain HTTP/1.1 request to a route that only forwards takes the fast
 // path (fastpath.go, fastrequest.go, fastanswer.go), which proxies it from

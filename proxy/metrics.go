@@ -27,6 +27,7 @@ type metrics struct {
 	reloads    *prometheus.CounterVec   // configuration reloads by result
 	fastPath   prometheus.Counter       // downstream requests the fast path served
 	admin      *prometheus.CounterVec   // admin access decisions by decision, reason
+	downstream *prometheus.CounterVec   // clients cut for slowness, by reason
 }
 
 // latencyBuckets span 100µs to ~13s in factors of two: loopback proxies
@@ -74,9 +75,13 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbench_proxy_admin_decisions_total", Help: "Admin listener access decisions (registry writes, listeners refused) by decision and reason.",
 		}, []string{"decision", "reason"}),
+		downstream: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbench_proxy_downstream_rejections_total",
+			Help: "Downstream clients cut off for slowness, by reason: header_timeout, body_timeout, send_timeout, slow_connections.",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upRequests, m.upDuration, m.active,
-		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, m.admin, &clusterCollector{state: state})
+		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, m.admin, m.downstream, &clusterCollector{state: state})
 	return m
 }
 
@@ -90,6 +95,12 @@ func (m *metrics) adminDecided(ok bool, reason string) {
 
 func (m *metrics) rejected(route, reason string) {
 	m.rejections.WithLabelValues(route, reason).Inc()
+}
+
+// downstreamRejected counts a client the HTTP/1.1 server cut off for
+// slowness (h1.ServerConfig.Rejected).
+func (m *metrics) downstreamRejected(reason string) {
+	m.downstream.WithLabelValues(reason).Inc()
 }
 
 func (m *metrics) upstream(cluster, endpoint, code string, d time.Duration) {

@@ -284,6 +284,9 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 		IdleTimeout:       sc.IdleTimeout.D(),
 		MaxHeaderBytes:    sc.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(p.env.log.Handler(), slog.LevelDebug),
+		// net/http has no per-read body timeout; its HTTP/2 server has the
+		// send timeout (a write that makes no progress).
+		HTTP2: &http.HTTP2Config{WriteByteTimeout: optDur(sc.SendTimeout)},
 	}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
@@ -347,14 +350,29 @@ func (p *Proxy) h1Server(h http.Handler, sc config.ServerConfig, srv *http.Serve
 		WriteTimeout:      sc.WriteTimeout.D(),
 		IdleTimeout:       sc.IdleTimeout.D(),
 		MaxHeaderBytes:    sc.MaxHeaderBytes,
+		BodyReadTimeout:   optDur(sc.BodyTimeout),
+		SendTimeout:       optDur(sc.SendTimeout),
+		Rejected:          p.env.metrics.downstreamRejected,
 		H2:                srv,
 		H2C:               h2c,
 		Log:               p.env.log,
+	}
+	if n := sc.MaxSlowConnections; n != nil {
+		cfg.MaxSlowConns = *n
 	}
 	if e, ok := h.(*entry); ok && e.chain == nil {
 		cfg.Fast = e.fast
 	}
 	return h1.NewServer(h, cfg)
+}
+
+// optDur is an optional duration of the configuration; nil (absent, before
+// config.Defaults) is zero.
+func optDur(d *config.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	return d.D()
 }
 
 // server is what serves a listener: http.Server or h1.Server.

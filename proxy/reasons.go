@@ -28,6 +28,7 @@ const (
 	ReasonRequestTimeout     = lifecycle.RequestTimeout       // 504: the route timeout or caller's deadline passed
 	ReasonBadRequest         = lifecycle.BadRequest           // 400: the request cannot be forwarded
 	ReasonBodyTooLarge       = lifecycle.BodyTooLargeReason   // 413: the body exceeds server.maxBodyBytes
+	ReasonBodyTimeout        = "body_timeout"                 // 408: the client stopped sending its body (server.bodyTimeout)
 	ReasonInternal           = "internal_error"               // 500: a bug (a recovered panic)
 	ReasonClientClosed       = lifecycle.ClientClosed         // 499 in logs only: the client went away
 	ReasonRetryBudget        = lifecycle.RetryBudget          // metrics only: a retry was denied by the budget

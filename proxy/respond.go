@@ -19,6 +19,10 @@ func (x *exchange) respondOwn(a *lifecycle.Action) {
 		st.status, st.reason = a.Status, a.Reason
 		return
 	}
+	if a.Status == http.StatusBadRequest && x.bodyTimedOut() {
+		writeError(x.w, st, http.StatusRequestTimeout, ReasonBodyTimeout)
+		return
+	}
 	if a.Status == http.StatusTooManyRequests {
 		x.w.Header()["Retry-After"] = []string{retryAfterSeconds(a.RetryAfter)}
 	}

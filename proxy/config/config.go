@@ -60,6 +60,25 @@ type ServerConfig struct {
 	ReadTimeout Duration `yaml:"readTimeout,omitempty" json:"readTimeout,omitempty"`
 	// WriteTimeout bounds writing a response; zero means none.
 	WriteTimeout Duration `yaml:"writeTimeout,omitempty" json:"writeTimeout,omitempty"`
+	// BodyTimeout bounds each wait for request body bytes: the time
+	// between two successive reads of the body, as nginx's
+	// client_body_timeout. A client that stalls longer has its upstream try
+	// cancelled and gets 408 if nothing was answered yet. Default 60s; 0,
+	// written explicitly, means none (absent means the default, hence the
+	// pointer).
+	BodyTimeout *Duration `yaml:"bodyTimeout,omitempty" json:"bodyTimeout,omitempty"`
+	// SendTimeout bounds each wait to write to a client: the time between
+	// two successive writes that make progress, as nginx's send_timeout. A
+	// client that reads nothing of its answer for longer is disconnected
+	// and its upstream connection closed. Default 60s; 0, written
+	// explicitly, means none.
+	SendTimeout *Duration `yaml:"sendTimeout,omitempty" json:"sendTimeout,omitempty"`
+	// MaxSlowConnections bounds the downstream connections of a listener
+	// that may be slow at once: waiting over a second for head or body
+	// bytes, or to write to a client that does not read. A connection that
+	// turns slow beyond it is cut. Default 512 (DefaultMaxSlowConnections
+	// says why); 0, written explicitly, means no limit.
+	MaxSlowConnections *int `yaml:"maxSlowConnections,omitempty" json:"maxSlowConnections,omitempty"`
 	// IdleTimeout closes keep-alive connections idle this long; default 60s.
 	IdleTimeout Duration `yaml:"idleTimeout,omitempty" json:"idleTimeout,omitempty"`
 	// MaxHeaderBytes bounds the request line and headers; a larger request

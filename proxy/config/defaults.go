@@ -29,6 +29,18 @@ const (
 	DefaultKeepAlive           = 30 * time.Second
 	DefaultHealthPath          = "/healthz"
 	DefaultRegistryTTL         = 30 * time.Second
+
+	// DefaultBodyTimeout and DefaultSendTimeout are nginx's
+	// client_body_timeout and send_timeout.
+	DefaultBodyTimeout = 60 * time.Second
+	DefaultSendTimeout = 60 * time.Second
+	// DefaultMaxSlowConnections is half a cluster's default
+	// maxConnections (Envoy's 1024): a slow client can hold an upstream
+	// connection (a stalled body streams to one, an unread answer comes
+	// from one), so slow clients together hold at most half of a
+	// cluster's, and the others still serve fast clients. A healthy client
+	// is seldom a second late mid-request, so few honest connections count.
+	DefaultMaxSlowConnections = 512
 )
 
 // Defaults returns a copy of cfg with every zero value that has a default
@@ -45,6 +57,15 @@ func Defaults(cfg Config) Config {
 	setDur(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDur(&s.IdleTimeout, DefaultIdleTimeout)
 	setDur(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	if s.BodyTimeout == nil {
+		s.BodyTimeout = ptr(Duration(DefaultBodyTimeout))
+	}
+	if s.SendTimeout == nil {
+		s.SendTimeout = ptr(Duration(DefaultSendTimeout))
+	}
+	if s.MaxSlowConnections == nil {
+		s.MaxSlowConnections = ptr(DefaultMaxSlowConnections)
+	}
 	if s.MaxHeaderBytes == 0 {
 		s.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
@@ -81,6 +102,8 @@ func Defaults(cfg Config) Config {
 	setDur(&cfg.Registry.DefaultTTL, DefaultRegistryTTL)
 	return cfg
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func setDur(d *Duration, def time.Duration) {
 	if *d == 0 {

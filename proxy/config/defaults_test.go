@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,48 @@ func TestDefaults(t *testing.T) {
 	}
 	if again := Defaults(got); !reflect.DeepEqual(again, got) {
 		t.Errorf("Defaults is not idempotent:\n%+v\nthen\n%+v", got, again)
+	}
+}
+
+// TestServerSlowClientDefaults: the slow-client bounds get their defaults
+// when absent, keep an explicit 0 (none), and refuse negative values by
+// their key path.
+func TestServerSlowClientDefaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		yaml       string
+		body, send time.Duration
+		slow       int
+		err        string
+	}{
+		{name: "absent", yaml: "server: {}\n", body: DefaultBodyTimeout, send: DefaultSendTimeout, slow: DefaultMaxSlowConnections},
+		{name: "explicit zero", yaml: "server: {bodyTimeout: 0s, sendTimeout: 0s, maxSlowConnections: 0}\n"},
+		{name: "set", yaml: "server: {bodyTimeout: 250ms, sendTimeout: 2s, maxSlowConnections: 7}\n",
+			body: 250 * time.Millisecond, send: 2 * time.Second, slow: 7},
+		{name: "negative", yaml: "server: {bodyTimeout: -1s}\n", err: "server.bodyTimeout"},
+		{name: "negative limit", yaml: "server: {maxSlowConnections: -1}\n", err: "server.maxSlowConnections"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var cfg Config
+			if err := DecodeYAML("cfg.yaml", []byte(tc.yaml), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			err := Validate(cfg)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil && strings.Contains(err.Error(), "server.") {
+				t.Fatal(err)
+			}
+			s := Defaults(cfg).Server
+			if s.BodyTimeout.D() != tc.body || s.SendTimeout.D() != tc.send || *s.MaxSlowConnections != tc.slow {
+				t.Errorf("bodyTimeout %v sendTimeout %v maxSlowConnections %d, want %v %v %d",
+					s.BodyTimeout, s.SendTimeout, *s.MaxSlowConnections, tc.body, tc.send, tc.slow)
+			}
+		})
 	}
 }

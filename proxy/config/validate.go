@@ -29,6 +29,15 @@ func Validate(cfg Config) error {
 	if cfg.Server.MaxHeaderBytes < 0 {
 		errs.add("server.maxHeaderBytes", fmt.Errorf("must be positive"))
 	}
+	if *cfg.Server.BodyTimeout < 0 {
+		errs.add("server.bodyTimeout", fmt.Errorf("must not be negative (0 means none)"))
+	}
+	if *cfg.Server.SendTimeout < 0 {
+		errs.add("server.sendTimeout", fmt.Errorf("must not be negative (0 means none)"))
+	}
+	if *cfg.Server.MaxSlowConnections < 0 {
+		errs.add("server.maxSlowConnections", fmt.Errorf("must not be negative (0 means no limit)"))
+	}
 	checkShared(cfg, &errs)
 	checkAdmin(cfg, &errs)
 	// clusters maps each cluster's name to whether it is valid: routes to

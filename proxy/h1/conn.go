@@ -63,6 +63,25 @@ type Conn struct {
 	// connection, kept across its requests (its reusable buffers); the
 	// server never looks at it.
 	FastState any
+
+	// The defences against slow clients (slowclient.go).
+	rdlHard  time.Time // the deadline reads wait until once slow (slowclient.go)
+	rdlSoft  bool      // rdl is the slow check before rdlHard
+	readSlow bool      // a wait for the head or body counts the connection slow
+	rerr     error     // connReader's last error
+	wdl      time.Time // the write deadline currently set (zero: none)
+	wend     time.Time // the current answer's write timeout (zero: none)
+	isTLS    bool
+	// slowWaits counts the connection's waits that are slow (a body read
+	// and a write may be at once); the server counts it slow while any is.
+	slowWaits atomic.Int32
+	// cutMu orders the server cutting off a body read (readCut) with the
+	// read setting its deadlines (inRead).
+	cutMu      sync.Mutex
+	readCut    bool
+	inRead     bool
+	watchMu    sync.Mutex // orders watch clearing its deadline with disarmWatch
+	unwatching bool
 }
 
 var (
@@ -75,13 +94,15 @@ var errClientGone = errors.New("client closed the connection")
 
 func (s *Server) newConn(nc net.Conn) *Conn {
 	c := &Conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), first: true, pending: -1}
+	_, c.isTLS = nc.(*tls.Conn)
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
 	return c
 }
 
 // connReader is what the connection's bufio.Reader reads from: the
 // connection, after a byte the watch took while a request was being
-// served.
+// served. A read that passes the slow check (readWithin) counts the
+// connection as slow and waits on.
 type connReader struct{ c *Conn }
 
 func (r connReader) Read(p []byte) (int, error) {
@@ -91,7 +112,14 @@ func (r connReader) Read(p []byte) (int, error) {
 		c.pending = -1
 		return 1, nil
 	}
-	return c.nc.Read(p)
+	n, err := c.nc.Read(p)
+	if err != nil && n == 0 && c.rdlSoft && isTimeout(err) {
+		n, err = c.readSlowly(p)
+	}
+	if err != nil {
+		c.rerr = err
+	}
+	return n, err
 }
 
 func (c *Conn) closeIfIdle() {
@@ -106,7 +134,7 @@ func (c *Conn) serve() {
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(connReader{c})
 	c.bw = writerPool.Get().(*bufio.Writer)
-	c.bw.Reset(c.nc)
+	c.bw.Reset(sendWriter{c})
 	defer func() {
 		if v := recover(); v != nil {
 			c.s.log.Error("panic in the HTTP/1.1 server", "panic", v, "stack", string(debug.Stack()))
@@ -126,12 +154,17 @@ func (c *Conn) serve() {
 		}
 		c.first = false
 		head, herr := c.readHead()
+		c.endReadWait()
 		if herr != nil {
+			if isTimeout(c.rerr) && c.rerr != ErrSlowConnection {
+				c.rejected(RejectHeaderTimeout)
+			}
 			c.reject(herr)
 			return
 		}
+		c.wend = time.Time{}
 		if d := c.s.cfg.WriteTimeout; d > 0 {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+			c.wend = time.Now().Add(d)
 		}
 		keep, handled := false, false
 		if fast := c.s.cfg.Fast; fast != nil {
@@ -145,6 +178,7 @@ func (c *Conn) serve() {
 			}
 			keep = c.serveOne(req)
 		}
+		c.endReadWait()
 		if !keep || c.s.shut.Load() {
 			return
 		}
@@ -167,6 +201,7 @@ func (c *Conn) finish() {
 	if c.watchT != nil {
 		c.watchT.Stop()
 	}
+	c.endReadWait()
 	c.br.Reset(nil)
 	readerPool.Put(c.br)
 	c.bw.Reset(nil)
@@ -180,7 +215,7 @@ func (c *Conn) awaitRequest() bool {
 	if c.br.Buffered() == 0 && c.pending < 0 {
 		if d := c.s.cfg.IdleTimeout; d > 0 {
 			now := time.Now()
-			if dl := now.Add(d); c.rdl.IsZero() || dl.Sub(c.rdl) > idleDeadlineSlack {
+			if dl := now.Add(d); c.rdl.IsZero() || dl.Sub(c.rdl) > idleDeadlineSlack || c.rdl.After(dl) {
 				if c.nc.SetReadDeadline(dl) != nil {
 					return false
 				}
@@ -192,6 +227,7 @@ func (c *Conn) awaitRequest() bool {
 			}
 			c.rdl = time.Time{}
 		}
+		c.rdlSoft = false // an idle connection is not slow
 		// The next request cannot have come yet; as in
 		// UpstreamConn.ReadAnswerHead, yield before reading so that under
 		// load the read finds it.
@@ -203,18 +239,29 @@ func (c *Conn) awaitRequest() bool {
 	if !c.state.CompareAndSwap(connIdle, connBusy) {
 		return false
 	}
-	// Headers that have not all arrived get the header timeout.
-	if d := c.s.cfg.ReadHeaderTimeout; d > 0 {
-		b, _ := c.br.Peek(c.br.Buffered())
-		if !bytes.Contains(b, []byte("\n\r\n")) && !bytes.Contains(b, []byte("\n\n")) {
-			dl := time.Now().Add(d)
-			if c.nc.SetReadDeadline(dl) != nil {
-				return false
-			}
-			c.rdl = dl
+	c.rerr = nil
+	// A head that has not all arrived, blank lines before it included, gets
+	// the header timeout (the read timeout without one, as net/http does),
+	// whatever deadline the previous request left.
+	b, _ := c.br.Peek(c.br.Buffered())
+	if !headBuffered(b) {
+		var hard time.Time
+		if d := cmp.Or(c.s.cfg.ReadHeaderTimeout, c.s.cfg.ReadTimeout); d > 0 {
+			hard = time.Now().Add(d)
+		}
+		if c.readWithin(hard) != nil {
+			return false
 		}
 	}
 	return true
+}
+
+// headBuffered reports whether b holds a whole request head: past the
+// blank lines that may come before it (RFC 9112 section 2.2), a line and
+// the empty line that ends the fields.
+func headBuffered(b []byte) bool {
+	b = bytes.TrimLeft(b, "\r\n")
+	return len(b) > 0 && (bytes.Contains(b, []byte("\n\r\n")) || bytes.Contains(b, []byte("\n\n")))
 }
 
 // handshake runs the TLS handshake within the header timeout (the read

@@ -36,7 +36,7 @@ func (c *Conn) Buffered() []byte {
 func (c *Conn) Discard(n int) { _, _ = c.br.Discard(n) }
 
 // Writer is where the answer to the current request is written, under the
-// server's write timeout; what is buffered goes out with Flush.
+// server's write and send timeouts; what is buffered goes out with Flush.
 func (c *Conn) Writer() *bufio.Writer { return c.bw }
 
 // ShuttingDown reports whether the server is shutting down, when an answer

@@ -36,7 +36,7 @@ func (c *Conn) reject(e *headError) {
 		return
 	}
 	text := strconv.Itoa(e.status) + " " + http.StatusText(e.status)
-	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	c.wend = time.Now().Add(time.Second)
 	_, _ = io.WriteString(c.bw, "HTTP/1.1 "+text+"\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: "+
 		strconv.Itoa(len(text)+2+len(e.msg)+1)+"\r\n\r\n"+text+": "+e.msg+"\n")
 	_ = c.bw.Flush()
@@ -206,15 +206,10 @@ func (c *Conn) parseRequest(head string) (*http.Request, *headError) {
 			}
 		}
 		r.Body = b
-		// The body is read under the read timeout, not the idle or header
-		// deadline left from waiting for the head.
-		var dl time.Time
+		// The body is read under the read timeout and the body timeout
+		// (body.go), not the idle or header deadline left from the head.
 		if d := c.s.cfg.ReadTimeout; d > 0 {
-			dl = time.Now().Add(d)
-		}
-		if dl != c.rdl {
-			_ = c.nc.SetReadDeadline(dl)
-			c.rdl = dl
+			b.end = time.Now().Add(d)
 		}
 	}
 	return r, nil

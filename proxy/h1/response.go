@@ -2,7 +2,6 @@ package h1
 
 import (
 	"bufio"
-	"io"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -77,7 +76,7 @@ func (w *response) sendContinue() bool {
 		return false
 	}
 	w.continued = true
-	_, err := io.WriteString(w.c.nc, "HTTP/1.1 100 Continue\r\n\r\n")
+	_, err := sendWriter{w.c}.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n"))
 	return err == nil
 }
 

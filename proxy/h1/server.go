@@ -32,7 +32,10 @@ import (
 //     starts one for every request);
 //   - the idle read deadline is moved at most once a second;
 //   - a response whose length is unknown is held up to heldBodyBytes and
-//     then sent with a Content-Length, as net/http does, or chunked.
+//     then sent with a Content-Length, as net/http does, or chunked;
+//   - every wait on a client is bounded, as nginx bounds them (header,
+//     body and send timeouts), and so is the number of connections slow at
+//     once (slowclient.go).
 //
 // On a TLS listener it runs the handshake itself and serves connections
 // that chose HTTP/1.1 (or nothing) by ALPN. Connections that chose h2, and
@@ -52,6 +55,7 @@ type Server struct {
 	conns   map[*Conn]struct{}
 	shut    atomic.Bool
 	changed chan struct{} // a connection ended (Shutdown waits on it)
+	slow    atomic.Int64  // connections slow now (slowclient.go)
 
 	watchHook func(string) // tests: told "watching" and "pending" by watch
 }
@@ -60,14 +64,36 @@ type Server struct {
 // no limit, except where noted.
 type ServerConfig struct {
 	// ReadHeaderTimeout bounds the wait for a request's head once its
-	// first byte has come, and the TLS handshake.
+	// first byte has come (blank lines before it included), on every
+	// request of a connection, and the TLS handshake.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a request body, from the end of its head;
-	// without a ReadHeaderTimeout it bounds the TLS handshake too.
+	// without a ReadHeaderTimeout it bounds the head and the TLS handshake
+	// too.
 	ReadTimeout time.Duration
+	// BodyReadTimeout bounds each wait for request body bytes: the time
+	// between two successive reads of the body, as nginx's
+	// client_body_timeout. A body that stalls longer fails the read with
+	// ErrBodyTimeout, and the connection ends after the answer.
+	BodyReadTimeout time.Duration
 	// WriteTimeout bounds writing each answer, from the end of its
 	// request's head.
 	WriteTimeout time.Duration
+	// SendTimeout bounds each wait to write to the client: the time between
+	// two successive writes that make progress, as nginx's send_timeout. A
+	// client that reads nothing for longer has its writes fail with
+	// ErrSendTimeout and its connection closed.
+	SendTimeout time.Duration
+	// MaxSlowConns bounds how many connections may be slow at once: waiting
+	// for head or body bytes, or to write to a client that does not read,
+	// for longer than a second (half the timeout of the wait when that is
+	// shorter). A connection that turns slow beyond it is cut, its wait
+	// failing with ErrSlowConnection.
+	MaxSlowConns int
+	// Rejected, when set, is told every time the server cuts a client for
+	// slowness, with the reason (RejectHeaderTimeout and the others). It is
+	// called from the connection's goroutines.
+	Rejected func(reason string)
 	// IdleTimeout closes a keep-alive connection that waits this long for
 	// its next request.
 	IdleTimeout time.Duration

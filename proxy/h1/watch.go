@@ -25,22 +25,35 @@ func (c *Conn) watch() {
 	if hook != nil {
 		hook("watching")
 	}
-	n, err := c.nc.Read(c.pend[:])
-	if n == 1 {
-		// The next request (pipelined) has begun: keep its first byte.
-		c.pending = int(c.pend[0])
-		if hook != nil {
-			hook("pending")
-		}
-	} else if err != nil {
-		var ne net.Error
-		if !errors.As(err, &ne) || !ne.Timeout() {
-			c.gone = err
-			c.cancel(errClientGone)
-			if pc := c.up.Load(); pc != nil {
-				_ = pc.nc.SetDeadline(aLongTimeAgo)
+	for {
+		n, err := c.nc.Read(c.pend[:])
+		if n == 1 {
+			// The next request (pipelined) has begun: keep its first byte.
+			c.pending = int(c.pend[0])
+			if hook != nil {
+				hook("pending")
+			}
+		} else if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// A deadline the request's reads left (a body or header
+				// timeout) passed: the watch goes on without one, unless
+				// disarmWatch is ending it.
+				c.watchMu.Lock()
+				again := !c.unwatching && c.nc.SetReadDeadline(time.Time{}) == nil
+				c.watchMu.Unlock()
+				if again {
+					continue
+				}
+			} else {
+				c.gone = err
+				c.cancel(errClientGone)
+				if pc := c.up.Load(); pc != nil {
+					_ = pc.nc.SetDeadline(aLongTimeAgo)
+				}
 			}
 		}
+		break
 	}
 	c.watchEnd <- struct{}{}
 }
@@ -55,8 +68,12 @@ func (c *Conn) disarmWatch() {
 	if c.watchT.Stop() {
 		return
 	}
+	c.watchMu.Lock()
+	c.unwatching = true
 	_ = c.nc.SetReadDeadline(aLongTimeAgo)
+	c.watchMu.Unlock()
 	<-c.watchEnd
+	c.unwatching = false
 	_ = c.nc.SetReadDeadline(time.Time{})
-	c.rdl = time.Time{}
+	c.rdl, c.rdlSoft = time.Time{}, false
 }
