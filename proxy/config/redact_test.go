@@ -36,7 +36,7 @@ var publicFields = []string{
 	"routes[].cluster", "routes[].consumerRateLimit.key", "routes[].consumerRateLimit.type",
 	"routes[].hashKey.cookie", "routes[].hashKey.header", "routes[].match.headers[].name", "routes[].match.host",
 	"routes[].match.methods[]", "routes[].match.path", "routes[].match.prefix", "routes[].match.regex",
-	"routes[].middlewares[].name", "routes[].name", "routes[].rateLimit.type", "routes[].rateLimits[].type",
+	"routes[].middlewares[].name", "routes[].name", "routes[].pathNormalization.escapedSlashes", "routes[].rateLimit.type", "routes[].rateLimits[].type",
 	"routes[].retry.retryOn[]", "routes[].rewrite.host", "routes[].rewrite.path", "routes[].rewrite.prefix",
 	"routes[].rewrite.regex.pattern", "routes[].rewrite.regex.substitution", "routes[].split[].cluster",
 	"sidecar.domains[]", "sidecar.inbound.cluster", "sidecar.inbound.consumerRateLimit.key",
