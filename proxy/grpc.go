@@ -150,9 +150,12 @@ func parseGRPCTimeout(h http.Header) (d time.Duration, ok bool, err error) {
 	if len(v) < 2 || len(v) > 9 {
 		return 0, true, errBadGRPCTimout
 	}
-	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
-	if err != nil || n < 0 {
-		return 0, true, errBadGRPCTimout
+	var n int64
+	for _, c := range []byte(v[:len(v)-1]) {
+		if c < '0' || c > '9' {
+			return 0, true, errBadGRPCTimout
+		}
+		n = n*10 + int64(c-'0')
 	}
 	var unit time.Duration
 	switch v[len(v)-1] {

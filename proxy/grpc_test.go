@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"io"
 
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -56,7 +58,7 @@ type grpcUpstream struct {
 
 type echoService interface{}
 
-func startGRPCUpstream(t *testing.T, name string, failWith codes.Code) *grpcUpstream {
+func startGRPCUpstream(t *testing.T, name string, failWith codes.Code, opts ...grpc.ServerOption) *grpcUpstream {
 	t.Helper()
 	u := &grpcUpstream{name: name, failWith: failWith, arrived: make(chan struct{}, 1024), release: make(chan struct{}),
 		stopped: make(chan struct{}), deadlines: make(chan time.Duration, 16)}
@@ -65,7 +67,7 @@ func startGRPCUpstream(t *testing.T, name string, failWith codes.Code) *grpcUpst
 		t.Fatal(err)
 	}
 	u.addr = ln.Addr().String()
-	u.srv = grpc.NewServer()
+	u.srv = grpc.NewServer(opts...)
 	u.srv.RegisterService(&grpc.ServiceDesc{
 		ServiceName: "meshbench.test.Echo",
 		HandlerType: (*echoService)(nil),
@@ -517,4 +519,88 @@ func TestGRPCHealthCheckUnknownService(t *testing.T) {
 			Timeout: config.Duration(time.Second), HealthyThreshold: 1, UnhealthyThreshold: 1, StartHealthy: true}}, config.Policy{})
 	start(t, cfg, ev.option())
 	ev.wait(t, "unhealthy", func(e Event) bool { return e.Kind == EventHealth && !e.Up })
+}
+
+// TestGRPCReconnect: the h2c pool's one connection per endpoint is
+// replaced when the server closes it (GOAWAY at its MaxConnectionAge), so
+// the cap never strands a request.
+func TestGRPCReconnect(t *testing.T) {
+	up := startGRPCUpstream(t, "up", codes.OK, grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: 20 * time.Millisecond, MaxConnectionAgeGrace: time.Second}))
+	h := start(t, oneRoute(h2cCluster("up", up.addr), config.Policy{}))
+	cc := grpcClient(t, h.addr, nil)
+	ctx := testCtx(t)
+	calls, failed := 0, 0
+	for up.conns.Load() < 4 && ctx.Err() == nil && calls < 100_000 {
+		calls++
+		if _, _, _, st := call(ctx, cc, "hello"); st.Code() != codes.OK {
+			failed++
+			t.Logf("call %d: %v", calls, st)
+		}
+	}
+	t.Logf("%d calls over %d upstream connections, %d failed", calls, up.conns.Load(), failed)
+	if up.conns.Load() < 4 {
+		t.Fatalf("only %d upstream connections after %d calls", up.conns.Load(), calls)
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d calls failed across connection replacements", failed, calls)
+	}
+}
+
+// TestTrailersBothWays: over h2c on both sides, a request's trailers reach
+// the upstream and the answer's trailers reach the client, gRPC's and
+// custom ones alike.
+func TestTrailersBothWays(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Protocols: &protos, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/grpc")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte{0, 0, 0, 0, 0})
+		w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
+		w.Header().Set(http.TrailerPrefix+"Grpc-Message", "fine%20thanks")
+		w.Header().Set(http.TrailerPrefix+"X-Echo-Request-Trailer", r.Trailer.Get("X-Client-Trailer"))
+	})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	h := start(t, oneRoute(h2cCluster("up", ln.Addr().String()), config.Policy{}))
+	tr := &http.Transport{Protocols: &protos}
+	defer tr.CloseIdleConnections()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, "http://"+h.addr+"/svc/Method", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	req.Trailer = http.Header{"X-Client-Trailer": nil}
+	go func() {
+		_, _ = pw.Write([]byte{0, 0, 0, 0, 0})
+		req.Trailer.Set("X-Client-Trailer", "sent-last")
+		pw.Close()
+	}()
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"Grpc-Status": "0", "Grpc-Message": "fine%20thanks", "X-Echo-Request-Trailer": "sent-last"} {
+		if got := resp.Trailer.Get(k); got != want {
+			t.Errorf("trailer %s = %q, want %q (trailers %v)", k, got, want, resp.Trailer)
+		}
+	}
 }
