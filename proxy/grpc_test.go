@@ -604,3 +604,30 @@ func TestTrailersBothWays(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPCOutlierEjection: an endpoint that answers every call with
+// UNAVAILABLE (HTTP 200, trailers-only) is ejected by consecutive-5xx
+// outlier detection, as Envoy's router reports gRPC answers; then every
+// call goes to the other endpoint.
+func TestGRPCOutlierEjection(t *testing.T) {
+	bad := startGRPCUpstream(t, "bad", codes.Unavailable)
+	good := startGRPCUpstream(t, "good", codes.OK)
+	ev := newEvents()
+	cl := h2cCluster("up", bad.addr, good.addr)
+	cl.Outlier = &config.OutlierConfig{Consecutive5xx: 2, MaxEjectionPercent: 50, BaseEjectionTime: config.Duration(time.Minute)}
+	h := start(t, oneRoute(cl, config.Policy{}), ev.option())
+	cc := grpcClient(t, h.addr, nil)
+	ctx := testCtx(t)
+	for range 4 { // round robin: bad answers two of them
+		call(ctx, cc, "hello")
+	}
+	e := ev.wait(t, "ejection", func(e Event) bool { return e.Kind == EventEjection && !e.Up })
+	if e.Endpoint != bad.addr {
+		t.Fatalf("ejected %q, want the failing %q", e.Endpoint, bad.addr)
+	}
+	for range 4 {
+		if got, _, _, st := call(ctx, cc, "hello"); st.Code() != codes.OK || got != "good" {
+			t.Errorf("after the ejection: %q %v", got, st)
+		}
+	}
+}
