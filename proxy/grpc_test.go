@@ -58,7 +58,7 @@ type grpcUpstream struct {
 
 type echoService interface{}
 
-func startGRPCUpstream(t *testing.T, name string, failWith codes.Code, opts ...grpc.ServerOption) *grpcUpstream {
+func startGRPCUpstream(t testing.TB, name string, failWith codes.Code, opts ...grpc.ServerOption) *grpcUpstream {
 	t.Helper()
 	u := &grpcUpstream{name: name, failWith: failWith, arrived: make(chan struct{}, 1024), release: make(chan struct{}),
 		stopped: make(chan struct{}), deadlines: make(chan time.Duration, 16)}
@@ -148,7 +148,7 @@ func (l countingListener) Accept() (net.Conn, error) {
 }
 
 // grpcClient dials the proxy at addr over h2c, or over TLS with pool.
-func grpcClient(t *testing.T, addr string, tlsCfg *tls.Config) *grpc.ClientConn {
+func grpcClient(t testing.TB, addr string, tlsCfg *tls.Config) *grpc.ClientConn {
 	t.Helper()
 	creds := insecure.NewCredentials()
 	if tlsCfg != nil {
@@ -629,5 +629,28 @@ func TestGRPCOutlierEjection(t *testing.T) {
 		if got, _, _, st := call(ctx, cc, "hello"); st.Code() != codes.OK || got != "good" {
 			t.Errorf("after the ejection: %q %v", got, st)
 		}
+	}
+}
+
+// BenchmarkGRPCUnary compares unary calls made by grpc-go directly to a
+// grpc-go upstream with the same calls through the proxy (h2c both sides),
+// from parallel callers on one client connection.
+func BenchmarkGRPCUnary(b *testing.B) {
+	up := startGRPCUpstream(b, "up", codes.OK)
+	h := start(b, oneRoute(h2cCluster("up", up.addr), config.Policy{}))
+	for _, bc := range []struct{ name, addr string }{{"direct", up.addr}, {"proxied", h.addr}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cc := grpcClient(b, bc.addr, nil)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, _, st := call(ctx, cc, "hello"); st.Code() != codes.OK {
+						b.Error(st)
+						return
+					}
+				}
+			})
+		})
 	}
 }
