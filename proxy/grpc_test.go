@@ -222,6 +222,11 @@ func TestGRPCUnary(t *testing.T) {
 			}
 		})
 	}
+	for _, h := range []*harness{plain, secure} {
+		if n := metricValue(t, h.p, "meshbench_proxy_fast_path_requests_total"); n != 0 {
+			t.Errorf("the HTTP/1.1 fast path served %v gRPC calls", n)
+		}
+	}
 }
 
 // TestGRPCMultiplexing holds many concurrent calls open on the upstream at
@@ -340,6 +345,10 @@ func TestGRPCOwnAnswers(t *testing.T) {
 				t.Errorf("%s %v", HeaderReason, v)
 			}
 		})
+	}
+	// The metrics keep the status the answer stands for.
+	if n := metricValue(t, h.p, `meshbench_proxy_requests_total{cluster="",code="429",route="limited"}`); n != 1 {
+		t.Errorf("rate limited gRPC calls counted as 429: %v", n)
 	}
 }
 
