@@ -15,17 +15,19 @@ import (
 // attempt is the I/O of one try on the general path: the outbound request,
 // its round trip under the try's timeout, and what came back.
 type attempt struct {
-	x      *exchange
-	try    int
-	ep     *endpoint
-	start  time.Time
-	ctx    context.Context
-	cancel context.CancelCauseFunc // nil when the try runs in the exchange's context
-	timer  *time.Timer             // the per-try timeout, until the answer's head
-	reqOut *http.Request
+	x       *exchange
+	try     int
+	ep      *endpoint
+	start   time.Time
+	ctx     context.Context
+	cancel  context.CancelCauseFunc // nil when the try runs in the exchange's context
+	timer   *time.Timer             // the per-try timeout, until the answer's head
+	timeout time.Duration           // the time the try was given (and told, in grpc-timeout); 0: none
+	reqOut  *http.Request
 
 	resp      *http.Response
 	status    int // the answer's status; 0 when there is none
+	grpc      int // the grpc-status of a gRPC answer's head, then of its trailers; 0: OK or none
 	err       error
 	fail      lifecycle.Failure // how it failed when resp is nil
 	gone      bool              // the client left while it was out
@@ -50,7 +52,7 @@ func (x *exchange) startTry(s *lifecycle.Action) (*attempt, bool) {
 		}
 		x.prepareRequest()
 	}
-	t := &attempt{x: x, try: s.Try, start: time.Now(), ctx: x.ctx, async: x.results != nil}
+	t := &attempt{x: x, try: s.Try, start: time.Now(), ctx: x.ctx, async: x.results != nil, timeout: s.Timeout}
 	t.ep = x.c.endpointFor(s.Endpoint)
 	t.ep.inflight.Add(1)
 	x.st.endpoint = t.ep.id
@@ -126,6 +128,12 @@ func (t *attempt) classify(err error) {
 		t.fail = lifecycle.Timeout
 	default:
 		t.fail = connFailure(err)
+		if t.fail == lifecycle.Reset && x.st.grpc && t.timeout > 0 && time.Since(t.start) >= t.timeout {
+			// A gRPC server resets the stream (CANCEL) when the
+			// grpc-timeout it was sent passes, which can come just
+			// before the proxy's own timer: it is that timeout.
+			t.fail = lifecycle.Timeout
+		}
 	}
 }
 
@@ -163,7 +171,7 @@ func (t *attempt) finish(now time.Time, bodyErr error) {
 	t.ep.requests.Add(1)
 	t.ep.observe(lat)
 	code := upstreamCode(t)
-	if t.status == 0 || bodyErr != nil || t.status >= 500 {
+	if t.status == 0 || bodyErr != nil || t.status >= 500 || lifecycle.GRPCToHTTP(t.grpc) >= 500 {
 		t.ep.failures.Add(1)
 	}
 	c.env.metrics.upstream(c.name, t.ep.id, code, lat)

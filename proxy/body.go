@@ -31,16 +31,17 @@ type reqBody struct {
 // try can be blamed on the client (400/413) rather than the upstream.
 // The transport reads the body on its own goroutine, hence the lock.
 type bodyReader struct {
-	rc  io.ReadCloser
-	mu  sync.Mutex
-	err error
+	rc     io.ReadCloser
+	mu     sync.Mutex
+	err    error
+	closed bool // the transport closed it: later read errors are its doing
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil && err != io.EOF {
 		b.mu.Lock()
-		if b.err == nil {
+		if b.err == nil && !b.closed {
 			b.err = err
 		}
 		b.mu.Unlock()
@@ -58,7 +59,15 @@ func (b *bodyReader) failure() error {
 	return b.err
 }
 
-func (b *bodyReader) Close() error { return b.rc.Close() }
+// Close closes the downstream body. The transport closes it when the
+// upstream's stream ends early (a reset, a cancelled try), which makes a
+// read still under way fail: that failure is not the client's.
+func (b *bodyReader) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return b.rc.Close()
+}
 
 // bodyTimedOut reports whether the request body failed because the client
 // stopped sending it in time (server.bodyTimeout or readTimeout): the
@@ -168,6 +177,9 @@ func (x *exchange) newRequest(t *attempt, timeout time.Duration, fresh bool) *ht
 	}
 	if timeout > 0 {
 		out.Header[HeaderDeadline] = []string{deadlineValue(timeout)}
+		if x.st.grpc {
+			out.Header[headerGRPCTimeout] = []string{grpcTimeoutValue(timeout)}
+		}
 	}
 	switch {
 	case x.body != nil:

@@ -93,6 +93,12 @@
 //	504 upstream_timeout           the per-try timeout fired
 //	504 request_timeout            the route timeout or the caller's deadline passed
 //
+// A gRPC request (content-type application/grpc*) gets each of these as a
+// trailers-only gRPC answer instead: HTTP 200 with grpc-status
+// (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, UNIMPLEMENTED,
+// INTERNAL ...) and grpc-message "meshbench: <reason>"; grpc.go has the
+// mapping and README.md's gRPC section the rest of gRPC's handling.
+//
 // The HTTP servers (proxy/h1's for HTTP/1.1, net/http for HTTP/2 and the
 // admin API) answer 400 for unparsable requests, 431 for a head over
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower

@@ -25,7 +25,12 @@ func (e *entry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := e.p
 	snap := p.acquire()
 	if snap == nil {
-		w.Header()[HeaderReason] = []string{"shutting_down"}
+		w.Header()[HeaderReason] = []string{reasonShuttingDown}
+		if isGRPC(r) {
+			grpcAnswer(w.Header(), http.StatusServiceUnavailable)
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -68,6 +73,7 @@ func (e *entry) safeServe(st *reqState, r *http.Request) (abort bool) {
 // serve validates the request and routes it.
 func (e *entry) serve(st *reqState, r *http.Request) {
 	st.clientIP = clientIP(r.RemoteAddr)
+	st.grpc = isGRPC(r)
 	if vs := r.Header[HeaderRequestID]; len(vs) == 1 && validRequestID(vs[0]) {
 		st.id, st.idHeader = vs[0], vs
 	} else {
@@ -116,6 +122,21 @@ func (e *entry) route(w http.ResponseWriter, st *reqState, r *http.Request) {
 		return
 	case ok:
 		st.budget, st.hasBudget = budget, true
+	}
+	if st.grpc {
+		// grpc-timeout is the gRPC caller's deadline: the smaller of it
+		// and any other bounds the request, as Envoy's max_grpc_timeout.
+		gt, ok, err := parseGRPCTimeout(r.Header)
+		switch {
+		case err != nil:
+			writeError(w, st, http.StatusBadRequest, ReasonBadRequest)
+			return
+		case ok && gt <= 0:
+			writeError(w, st, http.StatusGatewayTimeout, ReasonRequestTimeout)
+			return
+		case ok && (!st.hasBudget || gt < st.budget):
+			st.budget, st.hasBudget = gt, true
+		}
 	}
 	if limit := snap.cfg.Server.MaxBodyBytes; limit > 0 && r.Body != nil && r.Body != http.NoBody {
 		if r.ContentLength > limit {

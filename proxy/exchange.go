@@ -162,6 +162,9 @@ func (x *exchange) arm(d time.Duration) {
 func (x *exchange) report(t *attempt) {
 	now := time.Now()
 	switch {
+	case t.resp != nil && x.st.grpc:
+		t.grpc = grpcStatusOf(t.resp.Header)
+		x.req.AnsweredGRPC(now, t.try, t.resp.StatusCode, t.grpc)
 	case t.resp != nil:
 		x.req.Answered(now, t.try, t.resp.StatusCode)
 	case t.gone:

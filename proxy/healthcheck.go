@@ -1,10 +1,17 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"io"
 	"net/http"
 	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // healthLoop drives the cluster's health.Tracker: it starts a probe for
@@ -55,7 +62,12 @@ func (c *cluster) healthLoop(ctx context.Context) {
 func (c *cluster) probe(ctx context.Context, id, addr string) {
 	defer c.wg.Done()
 	hc := c.health.Config()
-	ok := c.probeOnce(ctx, addr, hc.Path, hc.Timeout)
+	var ok bool
+	if g := c.cfg.HealthCheck; g != nil && g.Type == config.HealthCheckGRPC {
+		ok = c.probeGRPC(ctx, addr, g.Service, hc.Timeout)
+	} else {
+		ok = c.probeOnce(ctx, addr, hc.Path, hc.Timeout)
+	}
 	if ctx.Err() != nil {
 		return
 	}
@@ -101,4 +113,65 @@ func (c *cluster) probeOnce(ctx context.Context, addr, path string, timeout time
 		}
 	}
 	return false
+}
+
+// healthCheckPath is the gRPC health protocol's method.
+const healthCheckPath = healthpb.Health_Check_FullMethodName
+
+// probeGRPC asks one endpoint the gRPC health protocol's
+// grpc.health.v1.Health/Check about service, as Envoy's gRPC health
+// checker: healthy is an answer with grpc-status OK whose
+// HealthCheckResponse says SERVING; UNIMPLEMENTED (no health service),
+// NOT_FOUND (an unknown service), NOT_SERVING, a timeout or a broken
+// answer are not. The call is made by hand over the cluster's own HTTP/2
+// pool (one message each way), so that it shares the connections the
+// requests use and their TLS, rather than a grpc-go ClientConn of its own.
+func (c *cluster) probeGRPC(ctx context.Context, addr, service string, timeout time.Duration) bool {
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	msg, err := proto.Marshal(&healthpb.HealthCheckRequest{Service: service})
+	if err != nil {
+		return false
+	}
+	frame := make([]byte, 5+len(msg))
+	binary.BigEndian.PutUint32(frame[1:5], uint32(len(msg)))
+	copy(frame[5:], msg)
+	req, err := http.NewRequestWithContext(pctx, http.MethodPost, c.scheme+"://"+addr+healthCheckPath, bytes.NewReader(frame))
+	if err != nil {
+		return false
+	}
+	req.Header["Content-Type"] = grpcContentType
+	req.Header["Te"] = teTrailersValue
+	req.Header["User-Agent"] = []string{"meshbench-health-check"}
+	req.Header[headerGRPCTimeout] = []string{grpcTimeoutValue(timeout)}
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return false
+	}
+	// grpc-status is in the head of a trailers-only answer, else in the
+	// trailers; it must be there, and OK.
+	vs := resp.Header[headerGRPCStatus]
+	if len(vs) == 0 {
+		vs = resp.Trailer[headerGRPCStatus]
+	}
+	if len(vs) != 1 || vs[0] != "0" || len(body) < 5 || body[0] != 0 {
+		return false
+	}
+	n := binary.BigEndian.Uint32(body[1:5])
+	if uint64(n) != uint64(len(body)-5) {
+		return false
+	}
+	var hr healthpb.HealthCheckResponse
+	if err := proto.Unmarshal(body[5:], &hr); err != nil {
+		return false
+	}
+	return hr.GetStatus() == healthpb.HealthCheckResponse_SERVING
 }

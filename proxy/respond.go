@@ -40,6 +40,7 @@ func (x *exchange) forward(t *attempt) {
 	}
 	removeHopByHop(h, false)
 	appendHeader(h, "Via", viaValue(resp.ProtoMajor, resp.ProtoMinor))
+	st.upstream = true
 	if len(resp.Trailer) > 0 {
 		keys := make([]string, 0, len(resp.Trailer))
 		for k := range resp.Trailer {
@@ -75,6 +76,12 @@ func (x *exchange) forward(t *attempt) {
 		}
 		t.finish(now, readErr)
 		x.req.Ended(now, t.try, true)
+	case st.grpc:
+		if code := grpcStatusOf(resp.Trailer); code != 0 {
+			t.grpc = code
+		}
+		t.finish(now, nil)
+		x.req.EndedGRPC(now, t.try, false, t.grpc)
 	default:
 		t.finish(now, nil)
 		x.req.Ended(now, t.try, false)

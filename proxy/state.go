@@ -31,8 +31,11 @@ type reqState struct {
 	rng       *rand.Rand
 	path      string // the cleaned (and sidecar-stripped) path routes see
 	snap      *snapshot
-	budget    time.Duration // the caller's deadline budget from HeaderDeadline
+	budget    time.Duration // the caller's deadline budget from HeaderDeadline and grpc-timeout
 	hasBudget bool
+	grpc      bool // a gRPC request: the proxy's own answers are gRPC's (grpc.go)
+	upstream  bool // the answer being written is an upstream's, not the proxy's own
+	swallow   bool // a gRPC own answer was written trailers-only: its body is dropped
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
@@ -40,7 +43,11 @@ var statePool = sync.Pool{New: func() any { return new(reqState) }}
 // Header returns the downstream response header.
 func (s *reqState) Header() http.Header { return s.w.Header() }
 
-// WriteHeader records and sends the status.
+// WriteHeader records and sends the status. The proxy's own answer to a
+// gRPC request (anything but a 200 that is not an upstream's: a refusal, a
+// failed try, a middleware's 401) is sent as a trailers-only gRPC answer
+// instead, whose body is dropped; the status it stands for is what the
+// metrics and the access log record.
 func (s *reqState) WriteHeader(code int) {
 	if s.wroteHeader {
 		return
@@ -48,6 +55,11 @@ func (s *reqState) WriteHeader(code int) {
 	if code >= 200 {
 		s.wroteHeader = true
 		s.status = code
+		if s.grpc && !s.upstream && code != http.StatusOK {
+			grpcAnswer(s.w.Header(), code)
+			s.swallow = true
+			code = http.StatusOK
+		}
 	}
 	s.w.WriteHeader(code)
 }
@@ -56,6 +68,9 @@ func (s *reqState) WriteHeader(code int) {
 func (s *reqState) Write(b []byte) (int, error) {
 	if !s.wroteHeader {
 		s.WriteHeader(http.StatusOK)
+	}
+	if s.swallow {
+		return len(b), nil
 	}
 	n, err := s.w.Write(b)
 	s.written += int64(n)

@@ -10,6 +10,10 @@ const (
 	ProtocolH2C = "h2c"
 	// ProtocolHTTPS is TLS with ALPN h2 or http/1.1.
 	ProtocolHTTPS = "https"
+
+	// HealthCheckHTTP and HealthCheckGRPC are the health check types.
+	HealthCheckHTTP = "http"
+	HealthCheckGRPC = "grpc"
 )
 
 // ClusterConfig is one upstream service: its endpoints and how the proxy
@@ -133,10 +137,20 @@ type BreakerConfig struct {
 	HalfOpenProbes      int      `yaml:"halfOpenProbes,omitempty" json:"halfOpenProbes,omitempty"`
 }
 
-// HealthCheckConfig is active health checking (proxy/health.Config): the
-// proxy GETs Path on every endpoint and counts ExpectedStatuses (default
-// 200-399) as healthy.
+// HealthCheckConfig is active health checking (proxy/health.Config): with
+// type http the proxy GETs Path on every endpoint and counts
+// ExpectedStatuses (default 200-399) as healthy; with type grpc it calls
+// the gRPC health protocol's grpc.health.v1.Health/Check for Service and
+// counts a SERVING answer as healthy, as Envoy's grpc_health_check.
 type HealthCheckConfig struct {
+	// Type is "http" (the default) or "grpc"; grpc needs a cluster of
+	// protocol h2c or https.
+	Type string `yaml:"type,omitempty" json:"type,omitempty"`
+	// Service is the service name a grpc check asks about; empty asks
+	// about the server as a whole. Only for type grpc.
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	// Path is what an http check GETs; default /healthz. Only for type
+	// http.
 	Path               string   `yaml:"path,omitempty" json:"path,omitempty"`
 	Interval           Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
 	Timeout            Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
@@ -147,7 +161,8 @@ type HealthCheckConfig struct {
 	// StartHealthy puts new endpoints in rotation before their first
 	// probe; otherwise they wait for it, as Envoy.
 	StartHealthy bool `yaml:"startHealthy,omitempty" json:"startHealthy,omitempty"`
-	// ExpectedStatuses is a list of "200" or "200-299" ranges.
+	// ExpectedStatuses is a list of "200" or "200-299" ranges; only for
+	// type http.
 	ExpectedStatuses []string `yaml:"expectedStatuses,omitempty" json:"expectedStatuses,omitempty"`
 }
 

@@ -182,10 +182,13 @@ func clusterDefaults(c ClusterConfig) ClusterConfig {
 	}
 	if c.HealthCheck != nil {
 		hc := *c.HealthCheck
-		if hc.Path == "" {
+		if hc.Type == "" {
+			hc.Type = HealthCheckHTTP
+		}
+		if hc.Path == "" && hc.Type == HealthCheckHTTP {
 			hc.Path = DefaultHealthPath
 		}
-		if len(hc.ExpectedStatuses) == 0 {
+		if len(hc.ExpectedStatuses) == 0 && hc.Type == HealthCheckHTTP {
 			hc.ExpectedStatuses = []string{"200-399"}
 		}
 		c.HealthCheck = &hc

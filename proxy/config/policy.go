@@ -32,8 +32,11 @@ type RetryConfig struct {
 	// means no retries.
 	Attempts int `yaml:"attempts,omitempty" json:"attempts,omitempty"`
 	// RetryOn lists Envoy retry_on conditions: 5xx, gateway-error, reset,
-	// connect-failure, retriable-4xx, retriable-status-codes. Default
-	// ["gateway-error"] when Attempts > 1.
+	// connect-failure, retriable-4xx, retriable-status-codes, and the gRPC
+	// ones of Envoy's retry-grpc-on (cancelled, deadline-exceeded,
+	// internal, resource-exhausted, unavailable), which retry a gRPC
+	// answer by the grpc-status of its head (a trailers-only answer).
+	// Default ["gateway-error"] when Attempts > 1.
 	RetryOn []string `yaml:"retryOn,omitempty" json:"retryOn,omitempty"`
 	// RetriableStatusCodes are retried under retriable-status-codes.
 	RetriableStatusCodes []int `yaml:"retriableStatusCodes,omitempty" json:"retriableStatusCodes,omitempty"`

@@ -150,6 +150,9 @@ func (cc ClusterConfig) check() error {
 	default:
 		errs.add("protocol", fmt.Errorf("unknown protocol %q: want http1, h2c or https", cc.Protocol))
 	}
+	if hc := cc.HealthCheck; hc != nil {
+		hc.check(cc.Protocol, &errs)
+	}
 	if static {
 		for _, e := range cc.Endpoints {
 			if err := e.Validate(); err != nil {
@@ -160,6 +163,29 @@ func (cc ClusterConfig) check() error {
 		}
 	}
 	return errs.err()
+}
+
+// check checks a health check's type and the keys that belong to it;
+// errors are relative to the cluster.
+func (hc *HealthCheckConfig) check(protocol string, errs *fieldErrors) {
+	switch hc.Type {
+	case HealthCheckHTTP:
+		if hc.Service != "" {
+			errs.add("healthCheck.service", fmt.Errorf("only for type grpc, not http"))
+		}
+	case HealthCheckGRPC:
+		if protocol != ProtocolH2C && protocol != ProtocolHTTPS {
+			errs.add("healthCheck.type", fmt.Errorf("grpc checks need HTTP/2: protocol h2c or https, not %q", protocol))
+		}
+		if hc.Path != "" {
+			errs.add("healthCheck.path", fmt.Errorf("only for type http, not grpc (the path is /grpc.health.v1.Health/Check)"))
+		}
+		if len(hc.ExpectedStatuses) > 0 {
+			errs.add("healthCheck.expectedStatuses", fmt.Errorf("only for type http, not grpc (a grpc check wants SERVING)"))
+		}
+	default:
+		errs.add("healthCheck.type", fmt.Errorf("unknown health check type %q: want http or grpc", hc.Type))
+	}
 }
 
 // check checks the fields of a dynamic discovery type; errors are relative

@@ -41,6 +41,21 @@ func TestValidate(t *testing.T) {
 			Endpoints: []upstream.Endpoint{{Address: "nowhere"}}, HealthCheck: &HealthCheckConfig{ExpectedStatuses: []string{"ok"}}}}},
 			want: []string{"clusters[0].healthCheck.expectedStatuses[0]: ", `clusters[0].protocol: unknown protocol "spdy"`,
 				`clusters[0].discovery: invalid discovery input: endpoint "nowhere": address: `}},
+		{name: "grpc health checks and retry conditions", cfg: Config{Mode: ModeSidecar, Clusters: []ClusterConfig{
+			{Name: "ok", Protocol: ProtocolH2C, HealthCheck: &HealthCheckConfig{Type: HealthCheckGRPC, Service: "payments.v1.Payments"}},
+			{Name: "http1", HealthCheck: &HealthCheckConfig{Type: HealthCheckGRPC}},
+			{Name: "grpc keys", Protocol: ProtocolHTTPS, HealthCheck: &HealthCheckConfig{Type: HealthCheckGRPC, Path: "/x", ExpectedStatuses: []string{"200"}}},
+			{Name: "http service", HealthCheck: &HealthCheckConfig{Service: "s"}},
+			{Name: "unknown", HealthCheck: &HealthCheckConfig{Type: "tcp"}},
+		}, Sidecar: SidecarConfig{Outbound: []OutboundConfig{
+			{Service: "ok", Policy: Policy{Retry: RetryConfig{Attempts: 2, RetryOn: []string{"unavailable", "cancelled", "deadline-exceeded", "internal", "resource-exhausted", "5xx"}}}},
+			{Service: "http1", Policy: Policy{Retry: RetryConfig{Attempts: 2, RetryOn: []string{"unavailable", "not-found"}}}},
+		}}}, want: []string{
+			`clusters[1].healthCheck.type: grpc checks need HTTP/2: protocol h2c or https, not "http1"`,
+			"clusters[2].healthCheck.path: only for type http, not grpc", "clusters[2].healthCheck.expectedStatuses: only for type http, not grpc",
+			"clusters[3].healthCheck.service: only for type grpc, not http",
+			`clusters[4].healthCheck.type: unknown health check type "tcp": want http or grpc`,
+			`sidecar.outbound[1].retry: retry policy: retry_on[1]: unknown retry_on condition "not-found"`}},
 		{name: "discovery fields", cfg: Config{Mode: ModeSidecar, Clusters: []ClusterConfig{
 			{Name: "static", Discovery: &DiscoveryConfig{Type: "static"}},
 			{Name: "file", Discovery: &DiscoveryConfig{Type: "file"}, Endpoints: []upstream.Endpoint{{Address: "a:1"}}},

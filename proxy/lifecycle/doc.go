@@ -63,4 +63,24 @@
 // because the client left, report nothing but Done. The request's deadline
 // (the route timeout, cut to the caller's own) passing before an answer
 // fails every try still out as a timeout and answers 504 request_timeout.
+//
+// # gRPC
+//
+// A gRPC answer is HTTP 200 with its outcome in grpc-status, in the head
+// of a trailers-only answer (how servers report most errors) or in the
+// trailers after the messages. Three events carry it: AnsweredGRPC (the
+// head's grpc-status), EndedGRPC (the trailers') and CompletedGRPC (both at
+// once, for the simulator); Answered, Ended and Completed are these with
+// code 0, which stands for OK and for no gRPC status alike. The retry
+// policy's gRPC conditions (unavailable, cancelled, deadline-exceeded,
+// internal, resource-exhausted) judge the head's code only, as Envoy's
+// retry-grpc-on: once a body has started the answer is the client's.
+// Outlier detection, the breaker, the concurrency limiter and the hedger
+// judge a code other than OK as the HTTP status GRPCToHTTP maps it to
+// (Envoy's grpcToHttpStatus): UNAVAILABLE counts as a 503 gateway failure,
+// DEADLINE_EXCEEDED a 504, INTERNAL, UNKNOWN and DATA_LOSS a 500 and
+// UNIMPLEMENTED a 501, while the caller's errors (NOT_FOUND,
+// INVALID_ARGUMENT, RESOURCE_EXHAUSTED ...) count as successes. Events
+// show the code as Event.GRPC. The deadline a gRPC caller sets with
+// grpc-timeout reaches the Request as Arrival.Budget, like any caller's.
 package lifecycle

@@ -17,7 +17,7 @@ const (
 	// EventRefused: a request, a retry or a hedge was refused for Reason
 	// (a limiter, the breaker, a threshold, no endpoint, the retry budget).
 	EventRefused
-	// EventAnswered: try Try's answer head came with Status.
+	// EventAnswered: try Try's answer head came with Status (and GRPC).
 	EventAnswered
 	// EventFailed: try Try ended without an answer (Failure).
 	EventFailed
@@ -60,9 +60,12 @@ type Event struct {
 	Retry    bool
 	Hedge    bool
 	Status   int
-	Reason   string
-	Failure  Failure
-	Breaker  breaker.Transition
+	// GRPC is the grpc-status of the answer's head (AnsweredGRPC); 0 for
+	// OK or none.
+	GRPC    int
+	Reason  string
+	Failure Failure
+	Breaker breaker.Transition
 }
 
 // String writes the event without its time, as conformance tests compare
@@ -87,6 +90,10 @@ func (e Event) String() string {
 	if e.Status != 0 {
 		b.WriteString(" status=")
 		b.WriteString(strconv.Itoa(e.Status))
+	}
+	if e.GRPC != 0 {
+		b.WriteString(" grpc=")
+		b.WriteString(strconv.Itoa(e.GRPC))
 	}
 	if e.Failure != NoFailure {
 		b.WriteString(" failure=")

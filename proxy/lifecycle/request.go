@@ -85,6 +85,7 @@ const (
 type try struct {
 	id       int32
 	status   int16
+	grpc     uint8 // the grpc-status of the answer's head; 0: OK or none
 	flags    tryFlags
 	pick     balancer.Pick
 	start    time.Duration // since the request's start, as the deadlines
@@ -102,28 +103,39 @@ const (
 	answered                        // its answer's head came
 )
 
-// outcome is what a try came to: an answer's status, a failure, or an
-// answer whose body broke.
+// outcome is what a try came to: an answer's status (and gRPC status), a
+// failure, or an answer whose body broke.
 type outcome struct {
 	status  int32
 	failure Failure
 	broken  bool
+	grpc    uint8
 }
 
-func (o outcome) failed() bool { return o.failure != NoFailure || o.broken || o.status >= 500 }
+// judged is the HTTP status the policies judge an answer by: a gRPC
+// status other than OK stands for the HTTP status GRPCToHTTP gives it, as
+// Envoy's router reports gRPC answers to outlier detection.
+func (o outcome) judged() int {
+	if o.grpc != 0 {
+		return GRPCToHTTP(int(o.grpc))
+	}
+	return int(o.status)
+}
+
+func (o outcome) failed() bool { return o.failure != NoFailure || o.broken || o.judged() >= 500 }
 
 func (o outcome) retryOutcome() retry.Outcome {
-	return retry.Outcome{Status: int(o.status), Err: o.failure.retryKind()}
+	return retry.Outcome{Status: int(o.status), Err: o.failure.retryKind(), GRPCStatus: int(o.grpc)}
 }
 
 // outlierOutcome is the outcome as Envoy's outlier detection sees it: no
 // answer (or a broken one) is a local-origin failure, an answer goes by
-// its status.
+// its status, a gRPC answer by the HTTP status of its grpc-status.
 func (o outcome) outlierOutcome() outlier.Outcome {
 	if o.failure != NoFailure || o.broken {
 		return outlier.LocalOriginFailure
 	}
-	return outlier.FromStatus(int(o.status))
+	return outlier.FromStatus(o.judged())
 }
 
 // Errors handed to Pick.Done; the balancers take them for symmetry and
@@ -211,6 +223,15 @@ func (r *Request) Begin(rt *Route, now time.Time, in Arrival, rng *rand.Rand) {
 
 // Answered reports that try id's answer head arrived at now with status.
 func (r *Request) Answered(now time.Time, id, status int) {
+	r.AnsweredGRPC(now, id, status, 0)
+}
+
+// AnsweredGRPC is Answered for an answer whose head carries a gRPC status
+// (grpc-status, as a trailers-only answer does): a code other than 0 (OK)
+// is what the retry policy's gRPC conditions, outlier detection and the
+// breaker judge the answer by (see GRPCToHTTP). Codes outside 0-255 are
+// taken as 2 (UNKNOWN).
+func (r *Request) AnsweredGRPC(now time.Time, id, status, code int) {
 	r.nacts = 0
 	t := r.find(id)
 	if t == nil || t.flags&answered != 0 || r.phase != trying {
@@ -218,17 +239,18 @@ func (r *Request) Answered(now time.Time, id, status int) {
 	}
 	t.flags |= answered
 	t.status = int16(status)
+	t.grpc = grpcCode(code)
 	r.pending--
 	if r.rt.Observe != nil {
-		r.observe(Event{Kind: EventAnswered, Time: now, Try: id, Endpoint: t.pick.Ref().ID, Status: status})
+		r.observe(Event{Kind: EventAnswered, Time: now, Try: id, Endpoint: t.pick.Ref().ID, Status: status, GRPC: int(t.grpc)})
 	}
-	o := outcome{status: int32(status)}
+	o := outcome{status: int32(status), grpc: t.grpc}
 	final := !r.retryable(o)
 	if h := r.rt.Hedger; h != nil || !final || r.parked != 0 || len(r.tries) > 1 {
 		// The time matters beyond the common case of one final answer.
 		r.at(now)
 		t.latency = r.rel - t.start
-		if h != nil && status < 500 {
+		if h != nil && o.judged() < 500 {
 			h.Observe(now, t.latency)
 		}
 	}
@@ -287,7 +309,17 @@ func (r *Request) Failed(now time.Time, id int, f Failure) {
 // deadline). It is the try's outcome for outlier detection and the breaker.
 func (r *Request) Ended(now time.Time, id int, broken bool) {
 	r.nacts = 0
-	r.ended(now, id, broken)
+	r.ended(now, id, broken, 0)
+}
+
+// EndedGRPC is Ended for a gRPC answer whose trailers carried grpc-status
+// code: a code other than 0 replaces the head's as what outlier detection
+// and the breaker judge the try by, as Envoy's router reports the
+// grpc-status of trailers. It cannot make the answer retried: its body
+// has gone to the client.
+func (r *Request) EndedGRPC(now time.Time, id int, broken bool, code int) {
+	r.nacts = 0
+	r.ended(now, id, broken, grpcCode(code))
 }
 
 // Completed reports that try id's whole answer arrived at now with
@@ -296,11 +328,27 @@ func (r *Request) Ended(now time.Time, id int, broken bool) {
 // whose answers carry no body to stream, as the simulator's.
 func (r *Request) Completed(now time.Time, id, status int) {
 	r.Answered(now, id, status)
-	r.ended(now, id, false)
+	r.ended(now, id, false, 0)
 }
 
-// ended is Ended without clearing the actions.
-func (r *Request) ended(now time.Time, id int, broken bool) {
+// CompletedGRPC is Completed for a gRPC answer with grpc-status code: a
+// trailers-only answer, judged as AnsweredGRPC judges one.
+func (r *Request) CompletedGRPC(now time.Time, id, status, code int) {
+	r.AnsweredGRPC(now, id, status, code)
+	r.ended(now, id, false, 0)
+}
+
+// grpcCode keeps a gRPC status code in a byte; out of range is UNKNOWN.
+func grpcCode(code int) uint8 {
+	if code < 0 || code > 255 {
+		return 2
+	}
+	return uint8(code)
+}
+
+// ended is Ended without clearing the actions; code is the trailers'
+// grpc-status, 0 for none.
+func (r *Request) ended(now time.Time, id int, broken bool, code uint8) {
 	if r.phase != forwarding || int32(id) != r.forward {
 		return
 	}
@@ -309,7 +357,10 @@ func (r *Request) ended(now time.Time, id int, broken bool) {
 		return
 	}
 	r.at(now)
-	o := outcome{status: int32(t.status), broken: broken}
+	if code == 0 {
+		code = t.grpc
+	}
+	o := outcome{status: int32(t.status), broken: broken, grpc: code}
 	r.end(now, t, o, true, r.rel-t.start)
 	r.releaseConc(now, !o.failed())
 	r.phase = done

@@ -74,7 +74,7 @@ func (r *Request) send(now time.Time, retrying, hedge bool) bool {
 	}
 	r.tries = r.tries[:len(r.tries)+1]
 	t := &r.tries[len(r.tries)-1]
-	t.pick, t.start, t.id, t.status, t.flags = p, r.rel, r.sent, 0, 0
+	t.pick, t.start, t.id, t.status, t.grpc, t.flags = p, r.rel, r.sent, 0, 0, 0
 	if retrying {
 		t.flags |= isRetry
 		if r.heldRetry {
@@ -212,7 +212,7 @@ func (r *Request) forwardTry(now time.Time, t *try) {
 	r.releaseRetry()
 	r.push(Forward, t.id)
 	if r.rt.Observe != nil {
-		r.observe(Event{Kind: EventForwarded, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID, Status: int(t.status)})
+		r.observe(Event{Kind: EventForwarded, Time: now, Try: int(t.id), Endpoint: t.pick.Ref().ID, Status: int(t.status), GRPC: int(t.grpc)})
 	}
 }
 
@@ -226,7 +226,7 @@ func (r *Request) drop(now time.Time, id int32) {
 	if r.rt.Observe != nil {
 		r.observe(Event{Kind: EventCancelled, Time: now, Try: int(id), Endpoint: t.pick.Ref().ID})
 	}
-	r.end(now, t, outcome{status: int32(t.status)}, true, t.latency)
+	r.end(now, t, outcome{status: int32(t.status), grpc: t.grpc}, true, t.latency)
 }
 
 // cancel stops a try still out, unrecorded.
@@ -355,8 +355,8 @@ func (r *Request) retryable(o outcome) bool {
 	if rp == nil || !r.replayable {
 		return false
 	}
-	if o.failure == NoFailure && o.status < 400 && len(rp.RetriableStatusCodes) == 0 {
-		return false // no condition but retriable-status-codes covers an answer below 400
+	if o.failure == NoFailure && o.status < 400 && o.grpc == 0 && len(rp.RetriableStatusCodes) == 0 {
+		return false // no condition but retriable-status-codes or a gRPC one covers an answer below 400
 	}
 	return rp.Retryable(o.retryOutcome())
 }

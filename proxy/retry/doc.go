@@ -7,7 +7,9 @@
 //
 //   - Policy classifies an attempt's Outcome with the retry_on conditions of
 //     Envoy's route retry policy (x-envoy-retry-on: 5xx, gateway-error, reset,
-//     connect-failure, retriable-4xx, retriable-status-codes), caps the total
+//     connect-failure, retriable-4xx, retriable-status-codes, and the gRPC
+//     ones of x-envoy-retry-grpc-on: cancelled, deadline-exceeded, internal,
+//     resource-exhausted, unavailable), caps the total
 //     number of tries, and draws Envoy's fully jittered exponential back-off
 //     (base 25ms, cap 10 × base by default).
 //   - Budget bounds retries to a ratio of recent requests plus a minimum rate,

@@ -37,7 +37,10 @@ func (k Kind) noResponse() bool {
 
 // Outcome is what one attempt produced: either a response status (Err is
 // None) or a transport failure (Err is not None, Status is ignored).
+// GRPCStatus is the grpc-status of a gRPC answer's headers (a trailers-only
+// answer); zero when it is OK or there is none, which no condition retries.
 type Outcome struct {
-	Status int
-	Err    Kind
+	Status     int
+	Err        Kind
+	GRPCStatus int
 }

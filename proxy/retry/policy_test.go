@@ -26,8 +26,16 @@ func TestRetryableClassification(t *testing.T) {
 		connect = Outcome{Err: ConnectFailure}
 		// A transport failure carries no status; a stray one is ignored.
 		resetWithStatus = Outcome{Status: 409, Err: Reset}
+		// gRPC trailers-only answers: HTTP 200 with a grpc-status.
+		gCancelled   = Outcome{Status: 200, GRPCStatus: GRPCCancelled}
+		gDeadline    = Outcome{Status: 200, GRPCStatus: GRPCDeadlineExceeded}
+		gExhausted   = Outcome{Status: 200, GRPCStatus: GRPCResourceExhausted}
+		gInternal    = Outcome{Status: 200, GRPCStatus: GRPCInternal}
+		gUnavailable = Outcome{Status: 200, GRPCStatus: GRPCUnavailable}
+		gNotFound    = Outcome{Status: 200, GRPCStatus: 5}
 	)
-	all := []Outcome{ok200, s404, s409, s429, s500, s501, s502, s503, s504, timeout, reset, connect}
+	all := []Outcome{ok200, s404, s409, s429, s500, s501, s502, s503, s504, timeout, reset, connect,
+		gCancelled, gDeadline, gExhausted, gInternal, gUnavailable, gNotFound}
 	tests := []struct {
 		name  string
 		on    []string
@@ -44,6 +52,13 @@ func TestRetryableClassification(t *testing.T) {
 		{name: "status codes without the condition do nothing", on: []string{OnConnectFailure}, codes: []int{429, 503}, retry: []Outcome{connect}},
 		{name: "union of conditions", on: []string{OnConnectFailure, OnRetriable4xx, OnRetriableStatusCodes}, codes: []int{501}, retry: []Outcome{connect, s409, s501}},
 		{name: "unknown names match nothing", on: []string{"5XX", "refused-stream"}},
+		{name: "grpc cancelled", on: []string{OnCancelled}, retry: []Outcome{gCancelled}},
+		{name: "grpc deadline-exceeded", on: []string{OnDeadlineExceeded}, retry: []Outcome{gDeadline}},
+		{name: "grpc resource-exhausted", on: []string{OnResourceExhausted}, retry: []Outcome{gExhausted}},
+		{name: "grpc internal", on: []string{OnInternal}, retry: []Outcome{gInternal}},
+		{name: "grpc unavailable", on: []string{OnUnavailable}, retry: []Outcome{gUnavailable}},
+		{name: "grpc conditions do not cover transport failures", on: []string{OnUnavailable, OnCancelled, OnDeadlineExceeded}, retry: []Outcome{gUnavailable, gCancelled, gDeadline}},
+		{name: "gateway-error and unavailable", on: []string{OnGatewayError, OnUnavailable}, retry: []Outcome{s502, s503, s504, timeout, reset, connect, gUnavailable}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +117,7 @@ func TestParseRetryOn(t *testing.T) {
 		{name: "header form with spaces", in: " 5xx, reset ,connect-failure", want: []string{"5xx", "reset", "connect-failure"}},
 		{name: "blank items skipped", in: "gateway-error,,retriable-4xx,", want: []string{"gateway-error", "retriable-4xx"}},
 		{name: "all names", in: strings.Join(Names(), ","), want: Names()},
-		{name: "unknown lists valid names", in: "5xx,refused-stream", wantErr: `unknown retry_on condition "refused-stream" (valid: 5xx, gateway-error, reset, connect-failure, retriable-4xx, retriable-status-codes)`},
+		{name: "unknown lists valid names", in: "5xx,refused-stream", wantErr: `unknown retry_on condition "refused-stream" (valid: 5xx, gateway-error, reset, connect-failure, retriable-4xx, retriable-status-codes, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable)`},
 		{name: "case matters", in: "5XX", wantErr: `"5XX"`},
 	}
 	for _, tc := range tests {

@@ -29,10 +29,36 @@ const (
 	OnRetriableStatusCodes = "retriable-status-codes"
 )
 
-var conditionNames = []string{On5xx, OnGatewayError, OnReset, OnConnectFailure, OnRetriable4xx, OnRetriableStatusCodes}
+// The gRPC retry_on conditions, as Envoy's x-envoy-retry-grpc-on: each
+// retries an answer whose grpc-status is that code. Envoy judges them, and
+// so does this package, on the grpc-status of the answer's headers (a
+// trailers-only answer, the way a gRPC server reports an error before any
+// message); a status that arrives in trailers after a body has started
+// cannot be retried, since part of the answer has gone to the client.
+const (
+	OnCancelled         = "cancelled"          // CANCELLED (1)
+	OnDeadlineExceeded  = "deadline-exceeded"  // DEADLINE_EXCEEDED (4)
+	OnInternal          = "internal"           // INTERNAL (13)
+	OnResourceExhausted = "resource-exhausted" // RESOURCE_EXHAUSTED (8)
+	OnUnavailable       = "unavailable"        // UNAVAILABLE (14)
+)
+
+// The gRPC status codes the gRPC conditions name (google.golang.org/grpc/codes).
+const (
+	GRPCCancelled         = 1
+	GRPCDeadlineExceeded  = 4
+	GRPCResourceExhausted = 8
+	GRPCInternal          = 13
+	GRPCUnavailable       = 14
+)
+
+var conditionNames = []string{
+	On5xx, OnGatewayError, OnReset, OnConnectFailure, OnRetriable4xx, OnRetriableStatusCodes,
+	OnCancelled, OnDeadlineExceeded, OnInternal, OnResourceExhausted, OnUnavailable,
+}
 
 // Names returns the retry_on condition names this package understands, in a
-// fixed order. Envoy's other conditions (refused-stream, retriable-headers,
+// fixed order: the HTTP ones, then the gRPC ones. Envoy's other conditions (refused-stream, retriable-headers,
 // envoy-ratelimited, reset-before-request, http3-post-connect-failure) are
 // not modelled.
 func Names() []string { return slices.Clone(conditionNames) }
@@ -78,6 +104,16 @@ func matches(name string, o Outcome, codes []int) bool {
 		return o.Err == None && o.Status == 409
 	case OnRetriableStatusCodes:
 		return o.Err == None && slices.Contains(codes, o.Status)
+	case OnCancelled:
+		return o.Err == None && o.GRPCStatus == GRPCCancelled
+	case OnDeadlineExceeded:
+		return o.Err == None && o.GRPCStatus == GRPCDeadlineExceeded
+	case OnInternal:
+		return o.Err == None && o.GRPCStatus == GRPCInternal
+	case OnResourceExhausted:
+		return o.Err == None && o.GRPCStatus == GRPCResourceExhausted
+	case OnUnavailable:
+		return o.Err == None && o.GRPCStatus == GRPCUnavailable
 	}
 	return false
 }
