@@ -31,7 +31,7 @@ var publicFields = []string{
 	"clusters[].discovery.proto", "clusters[].discovery.service", "clusters[].discovery.type", "clusters[].discovery.zone",
 	"clusters[].balancer.locality.localZone",
 	"clusters[].endpoints[].address", "clusters[].endpoints[].id", "clusters[].endpoints[].zone",
-	"clusters[].healthCheck.expectedStatuses[]", "clusters[].healthCheck.path", "clusters[].name", "clusters[].protocol",
+	"clusters[].healthCheck.expectedStatuses[]", "clusters[].healthCheck.path", "clusters[].healthCheck.service", "clusters[].healthCheck.type", "clusters[].name", "clusters[].protocol",
 	"consumerRateLimit.key", "consumerRateLimit.type", "listen", "mode", "rateLimit.type",
 	"routes[].cluster", "routes[].consumerRateLimit.key", "routes[].consumerRateLimit.type",
 	"routes[].hashKey.cookie", "routes[].hashKey.header", "routes[].match.headers[].name", "routes[].match.host",
