@@ -19,7 +19,8 @@ type snapshot struct {
 	sidecar  *sidecarTable
 	inbound  *route
 	clusters map[string]*cluster
-	order    []*cluster // by name
+	order    []*cluster  // by name
+	tls      *edgeTLSSet // the tls section's certificates; nil without one
 
 	refs    atomic.Int64 // 1 while current, plus one per request in flight
 	drained chan struct{}

@@ -22,6 +22,10 @@ type Config struct {
 	// Admin is the admin listener's address used by Run (/metrics,
 	// /config, /clusters, /ready); empty disables it.
 	Admin string `yaml:"admin,omitempty" json:"admin,omitempty"`
+	// TLS, when set, terminates TLS on the listen listener with the
+	// gateway's own certificates (see TLSConfig); unset means plaintext
+	// (HTTP/1.1 and h2c).
+	TLS *TLSConfig `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// Server holds the downstream connection limits and timeouts.
 	Server ServerConfig `yaml:"server,omitempty" json:"server"`
 	// Routes is the gateway's route table, matched in order.

@@ -29,6 +29,9 @@ func Validate(cfg Config) error {
 	if cfg.Server.MaxHeaderBytes < 0 {
 		errs.add("server.maxHeaderBytes", fmt.Errorf("must be positive"))
 	}
+	if cfg.TLS != nil {
+		cfg.TLS.check(&errs, "tls")
+	}
 	checkShared(cfg, &errs)
 	// clusters maps each cluster's name to whether it is valid: routes to
 	// an invalid cluster are not reported again as unknown.

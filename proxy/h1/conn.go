@@ -132,7 +132,7 @@ func (c *Conn) serve() {
 			c.reject(herr)
 			return
 		}
-		if first && c.s.h2c && c.tls == nil && !http1RequestLine(head) {
+		if first && c.s.h2c && c.tls == nil && otherProtocol(head) {
 			// Neither HTTP/1.x nor the HTTP/2 preface: an invalid preface,
 			// which closes the connection (RFC 9113 section 3.4). An
 			// HTTP/1.1 answer would be read as frames.
@@ -280,12 +280,14 @@ func (c *Conn) h2cPreface() bool {
 	return true
 }
 
-// http1RequestLine reports whether a request head's line ends with an
-// HTTP/1.x version.
-func http1RequestLine(head string) bool {
+// otherProtocol reports whether a request head's line names a protocol
+// other than HTTP/1.x. A line without one is a malformed HTTP/1.x request
+// line, answered 400.
+func otherProtocol(head string) bool {
 	line, _, _ := strings.Cut(head, "\n")
-	_, proto, ok := strings.Cut(strings.TrimSuffix(line, "\r"), " HTTP/1.")
-	return ok && !strings.Contains(proto, " ")
+	line = strings.TrimSuffix(line, "\r")
+	i := strings.LastIndexByte(line, ' ')
+	return strings.Count(line, " ") >= 2 && !strings.HasPrefix(line[i+1:], "HTTP/1.")
 }
 
 // handoff serves the connection, with what has been read of it, as

@@ -334,9 +334,10 @@ func TestH2FrameSizeLimit(t *testing.T) {
 }
 
 // TestH2CInvalidPreface: on a listener that takes h2c, a connection that
-// opens with neither HTTP/1.x nor the whole HTTP/2 preface is closed
-// without an answer (RFC 9113 section 3.4; h2spec 3.5), while HTTP/1.1
-// and a request line spelt in lower case still get their answers.
+// opens with a request line naming a protocol other than HTTP/1.x (so
+// not the whole HTTP/2 preface either) is closed without an answer (RFC
+// 9113 section 3.4; h2spec 3.5), while HTTP/1.x, malformed request lines
+// included, still get their answers.
 func TestH2CInvalidPreface(t *testing.T) {
 	dials, _ := h2Listeners(t, "ok")
 	dial := dials["h2c"]
@@ -348,6 +349,7 @@ func TestH2CInvalidPreface(t *testing.T) {
 		{"preface cut short", "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", ""},
 		{"HTTP/2.0 request line", "GET / HTTP/2.0\r\n\r\n", ""},
 		{"HTTP/1.1", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 OK"},
+		{"HTTP/1.x request line without a protocol", "GET\r\n\r\n", "HTTP/1.1 400 Bad Request"},
 		{"HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
