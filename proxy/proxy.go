@@ -159,7 +159,10 @@ func (p *Proxy) Config() config.Config { return p.snap.Load().cfg }
 // configuration is unchanged are kept as they are (connections, health,
 // ejections, balancer state). An invalid cfg is refused with the same errors
 // New reports and the running configuration keeps serving. Listener
-// addresses and server timeouts apply to listeners started afterwards.
+// addresses and server timeouts apply to listeners started afterwards; the
+// tls section's files are read again and take the handshakes after Reload
+// returns (connections already open keep theirs), but the section cannot be
+// added or removed.
 func (p *Proxy) Reload(cfg config.Config) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -142,6 +142,9 @@ func NewServer(h http.Handler, cfg ServerConfig) *Server {
 // serveH2 serves an HTTP/2 connection (nc, over tc when it is TLS) until
 // it ends.
 func (s *Server) serveH2(nc net.Conn, tc *tls.Conn) {
+	if s.shut.Load() {
+		return // Shutdown's GOAWAY to every connection may have gone
+	}
 	s.h2.ServeConn(guardH2(nc, tc), &http2.ServeConnOpts{BaseConfig: s.cfg.H2, Handler: s.h}) //lint:ignore SA1019 see NewServer.
 }
 
