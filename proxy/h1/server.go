@@ -2,7 +2,6 @@ package h1
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,8 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // Server is the data plane's own HTTP/1.x server, for plaintext and TLS
@@ -49,8 +46,8 @@ type Server struct {
 	h   http.Handler
 	cfg ServerConfig
 	log *slog.Logger
-	h2  *http2.Server // serves cfg.H2's connections; nil without cfg.H2
-	h2c bool          // plaintext connections may open with the preface
+	h2  *h2Server // serves the HTTP/2 connections; nil without cfg.H2
+	h2c bool      // plaintext connections may open with the preface
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -129,23 +126,9 @@ func NewServer(h http.Handler, cfg ServerConfig) *Server {
 	}
 	s := &Server{h: h, cfg: cfg, log: log, h2c: cfg.H2C && cfg.H2 != nil, conns: map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
 	if cfg.H2 != nil {
-		s.h2 = &http2.Server{MaxReadFrameSize: h2MaxFrame}
-		// ConfigureServer registers the graceful shutdown of the
-		// connections ServeConn serves with cfg.H2's Shutdown; its only
-		// error is a cipher suite list without HTTP/2's, which a server
-		// it never serves does not care about.
-		_ = http2.ConfigureServer(cfg.H2, s.h2) //lint:ignore SA1019 ServeConn is how a server that is not net/http's hands a connection to HTTP/2.
+		s.h2 = newH2Server(cfg.H2, h)
 	}
 	return s
-}
-
-// serveH2 serves an HTTP/2 connection (nc, over tc when it is TLS) until
-// it ends.
-func (s *Server) serveH2(nc net.Conn, tc *tls.Conn) {
-	if s.shut.Load() {
-		return // Shutdown's GOAWAY to every connection may have gone
-	}
-	s.h2.ServeConn(guardH2(nc, tc), &http2.ServeConnOpts{BaseConfig: s.cfg.H2, Handler: s.h}) //lint:ignore SA1019 see NewServer.
 }
 
 // Serve accepts connections on ln until Shutdown. It returns
