@@ -385,12 +385,11 @@ func (c bytesConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 func FuzzH2Guard(f *testing.F) {
 	var b bytes.Buffer
 	fr := http2.NewFramer(&b, nil)
-	enc := hpack.NewEncoder(&b)
 	_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1})
 	f.Add(bytes.Clone(b.Bytes()))
 	b.Reset()
 	var hb bytes.Buffer
-	enc = hpack.NewEncoder(&hb)
+	enc := hpack.NewEncoder(&hb)
 	_ = enc.WriteField(hpack.HeaderField{Name: ":method", Value: "GET"})
 	_ = enc.WriteField(hpack.HeaderField{Name: "connection", Value: "close"})
 	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes()[:3], PadLength: 2})
