@@ -415,3 +415,58 @@ func FuzzH2Guard(f *testing.F) {
 		}
 	})
 }
+
+// TestH2ShutdownDrains: Shutdown sends an HTTP/2 connection GOAWAY, lets
+// the request in flight finish, and returns once the connection has
+// ended.
+func TestH2ShutdownDrains(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "done")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(h, ServerConfig{H2: &http.Server{Handler: h}, H2C: true})
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	c := handshake(t, nc)
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: c.block(), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	for {
+		if ga, ok := c.read().(*http2.GoAwayFrame); ok {
+			if ga.ErrCode != http2.ErrCodeNo {
+				t.Fatalf("GOAWAY %v, want NO_ERROR", ga.ErrCode)
+			}
+			break
+		}
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) with a request in flight", err)
+	default:
+	}
+	close(release)
+	if status, body, rst, goaway, _ := c.answer(); status != "200" || body != "done" {
+		t.Errorf("request in flight: %q %q RST_STREAM %v GOAWAY %v", status, body, rst, goaway)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
+	}
+}
