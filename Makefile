@@ -4,11 +4,13 @@
 GO          ?= go
 BIN         := bin/meshbench
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+H2SPEC      := github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+H2SPEC_DIR  := $(CURDIR)/.cache/h2spec
 COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev -X github.com/meshbench/meshbench/bench.Commit=$(COMMIT)
 DEMO_OUT    ?= runs/demo
 
-.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean
+.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshbench
@@ -55,3 +57,11 @@ clean:
 # installed) on loopback, pinned to separate cores; see proxy/proxybench.
 bench-proxy: build
 	./$(BIN) bench-proxy
+
+# h2spec: the HTTP/2 conformance suite (h2spec, installed with go install
+# into .cache/h2spec) against the gateway's h2c listener and its TLS
+# listener with h2 by ALPN (proxy's TestH2Spec, which skips without h2spec
+# and so is not in test's way).
+h2spec:
+	GOBIN=$(H2SPEC_DIR) $(GO) install $(H2SPEC)
+	H2SPEC=$(H2SPEC_DIR)/h2spec $(GO) test -count=1 -run '^TestH2Spec$$' -v ./proxy/

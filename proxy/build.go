@@ -31,6 +31,9 @@ type builder struct {
 	reuse map[string]*cluster // clusters of the running snapshot, by name
 	fresh []*cluster          // clusters built anew, to start
 	seed  uint64
+	// edgeTLS, on Reload, is whether the running listener terminates the
+	// tls section's TLS; nil on New.
+	edgeTLS *bool
 }
 
 // resolveTimeout bounds the first discovery lookup of a new cluster.
@@ -72,6 +75,7 @@ func (b *builder) build(cfg config.Config) (*snapshot, error) {
 	}
 	b.sidecar(s, cfg.Sidecar)
 	s.admin = b.adminAccess(cfg.AdminAccess)
+	b.edge(s, cfg.TLS)
 	if !b.opts.noFastPath {
 		for _, rt := range s.allRoutes() {
 			rt.fast = fastRoute(rt)
@@ -333,4 +337,26 @@ func hashString(s string) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// edge reads the tls section's files into the snapshot, the listener's
+// certificates for the handshakes after it is applied.
+func (b *builder) edge(s *snapshot, sec *config.TLSConfig) {
+	if b.edgeTLS != nil && *b.edgeTLS != (sec != nil) {
+		b.add("tls", errors.New("cannot be added or removed by a reload: the listener is already serving; restart the proxy"))
+		return
+	}
+	if sec == nil {
+		return
+	}
+	if b.opts.serverTLS != nil {
+		b.add("tls", errors.New("the listener already terminates mutual TLS (proxy/secure's security.listener, or WithServerTLS): a listener terminates one TLS, so set one of them"))
+		return
+	}
+	set, err := loadEdgeTLS(*sec)
+	if err != nil {
+		b.errs = append(b.errs, err)
+		return
+	}
+	s.tls = set
 }

@@ -45,7 +45,8 @@
 // package imports none of those four.
 //
 // The HTTP/1.1 wire code is its own package, proxy/h1: the server of the
-// data-plane listeners (it hands HTTP/2 connections to net/http), the
+// data-plane listeners (it serves HTTP/2 connections with
+// golang.org/x/net/http2's server behind a conformance guard), the
 // client and connection pool of plain-text HTTP/1.1 clusters, which also
 // count connections against max_connections and queue max_pending, and
 // their codec. This package uses h1's exported API only; the fast path is
@@ -99,8 +100,9 @@
 // INTERNAL ...) and grpc-message "meshbench: <reason>"; grpc.go has the
 // mapping and README.md's gRPC section the rest of gRPC's handling.
 //
-// The HTTP servers (proxy/h1's for HTTP/1.1, net/http for HTTP/2 and the
-// admin API) answer 400 for unparsable requests, 431 for a head over
+// The HTTP servers (proxy/h1's for HTTP/1.1, x/net/http2's for HTTP/2,
+// net/http for the admin API) answer 400 for unparsable requests (HTTP/2:
+// RST_STREAM PROTOCOL_ERROR for malformed ones), 431 for a head over
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower
 // than server.readHeaderTimeout. The HTTP/1.1 server also cuts off clients
 // that stall a body (server.bodyTimeout) or do not read their answer

@@ -51,6 +51,9 @@ type Proxy struct {
 	retiring sync.WaitGroup
 
 	data, inbound, admin http.Handler
+	// edge terminates TLS on the primary listener with the tls section's
+	// certificates; nil without one.
+	edge *edgeTLS
 }
 
 // env is what routes and clusters share with the Proxy.
@@ -104,6 +107,9 @@ func New(cfg config.Config, opts ...Option) (*Proxy, error) {
 	}
 	p.store = discovery.NewStore(s.cfg.Registry.DefaultTTL.D())
 	p.snap.Store(s)
+	if s.tls != nil {
+		p.edge = newEdgeTLS(s.tls, log)
+	}
 	for _, c := range b.fresh {
 		c.start()
 	}
@@ -153,7 +159,10 @@ func (p *Proxy) Config() config.Config { return p.snap.Load().cfg }
 // configuration is unchanged are kept as they are (connections, health,
 // ejections, balancer state). An invalid cfg is refused with the same errors
 // New reports and the running configuration keeps serving. Listener
-// addresses and server timeouts apply to listeners started afterwards.
+// addresses and server timeouts apply to listeners started afterwards; the
+// tls section's files are read again and take the handshakes after Reload
+// returns (connections already open keep theirs), but the section cannot be
+// added or removed.
 func (p *Proxy) Reload(cfg config.Config) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -161,13 +170,17 @@ func (p *Proxy) Reload(cfg config.Config) error {
 		return ErrClosed
 	}
 	old := p.snap.Load()
-	b := &builder{env: p.env, opts: &p.opts, reuse: old.clusters, seed: p.seed}
+	edgeOn := p.edge != nil
+	b := &builder{env: p.env, opts: &p.opts, reuse: old.clusters, seed: p.seed, edgeTLS: &edgeOn}
 	s, err := b.build(cfg)
 	if err != nil {
 		p.RecordRefusedReload(err)
 		return fmt.Errorf("reload refused: %w", err)
 	}
 	p.snap.Store(s)
+	if s.tls != nil {
+		p.edge.use(s.tls) // its files read again: rotated certificates
+	}
 	for _, c := range b.fresh {
 		c.start()
 	}
@@ -248,12 +261,14 @@ func (p *Proxy) rand() *rand.Rand {
 
 // Serve accepts connections on ln and serves the data plane (gateway or
 // sidecar outbound) with HTTP/1.1 and, unless server.disableH2C, cleartext
-// HTTP/2; with WithServerTLS it terminates TLS and offers h2 by ALPN. It
-// returns http.ErrServerClosed after Shutdown.
-func (p *Proxy) Serve(ln net.Listener) error { return p.serve(ln, p.data, true) }
+// HTTP/2. With the configuration's tls section it terminates TLS with the
+// gateway's certificates, and with WithServerTLS (mutual TLS) otherwise,
+// offering h2 by ALPN. It returns http.ErrServerClosed after Shutdown.
+func (p *Proxy) Serve(ln net.Listener) error { return p.serve(ln, p.data, true, true) }
 
-// ServeInbound serves the sidecar's inbound side on ln.
-func (p *Proxy) ServeInbound(ln net.Listener) error { return p.serve(ln, p.inbound, true) }
+// ServeInbound serves the sidecar's inbound side on ln, with
+// WithServerTLS's TLS when set.
+func (p *Proxy) ServeInbound(ln net.Listener) error { return p.serve(ln, p.inbound, true, false) }
 
 // ServeAdmin serves the admin API on ln (HTTP/1.1; plaintext, or as
 // WithAdminTLS's listener has it). Without adminAccess it refuses, with a
@@ -271,10 +286,13 @@ func (p *Proxy) ServeAdmin(ln net.Listener) error {
 		}
 		ln = wrapped
 	}
-	return p.serve(ln, p.admin, false)
+	return p.serve(ln, p.admin, false, false)
 }
 
-func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
+// serve serves h on ln: a data listener (data) with the proxy's own
+// HTTP/1.1 server and HTTP/2, the primary one (primary) with the tls
+// section's TLS when configured; the admin listener with net/http.
+func (p *Proxy) serve(ln net.Listener, h http.Handler, data, primary bool) error {
 	sc := p.Config().Server
 	srv := &http.Server{
 		Handler:           h,
@@ -290,25 +308,33 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 	}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	tlsOn := data && p.opts.serverTLS != nil
+	listen := p.opts.tlsListen
+	switch {
+	case !data:
+	case primary && p.edge != nil:
+		// The gateway's own certificates, on a plain TLS listener.
+		srv.TLSConfig, listen = p.edge.serverConfig(), nil
+	case p.opts.serverTLS != nil:
+		// NextProtos as ServeTLS sets them.
+		srv.TLSConfig = p.opts.serverTLS.Clone()
+		srv.TLSConfig.NextProtos = tlsNextProtos(srv.TLSConfig.NextProtos)
+	}
+	tlsOn := srv.TLSConfig != nil
 	if data && !sc.DisableH2C && !tlsOn {
 		protos.SetUnencryptedHTTP2(true)
 	}
 	if tlsOn {
 		protos.SetHTTP2(true)
-		srv.TLSConfig = p.opts.serverTLS.Clone()
 	}
 	srv.Protocols = &protos
 	if data && !tlsOn {
-		// Plaintext data plane: the proxy's own HTTP/1.1 server, with
-		// net/http behind it for h2c connections.
+		// Plaintext data plane: the proxy's own HTTP/1.1 server, serving
+		// h2c connections with HTTP/2.
 		return p.track(p.h1Server(h, sc, srv, !sc.DisableH2C), ln)
 	}
 	if tlsOn {
 		// tls.NewListener, as ServeTLS, unless WithTLSListener replaces
-		// it; NextProtos as ServeTLS sets them.
-		srv.TLSConfig.NextProtos = tlsNextProtos(srv.TLSConfig.NextProtos)
-		listen := p.opts.tlsListen
+		// it.
 		if listen == nil {
 			listen = newTLSListener
 		}
@@ -317,8 +343,8 @@ func (p *Proxy) serve(ln net.Listener, h http.Handler, data bool) error {
 			ln.Close()
 			return err
 		}
-		// The proxy's own HTTP/1.1 server runs the handshakes; connections
-		// that choose h2 go on to net/http.
+		// The proxy's own HTTP/1.1 server runs the handshakes and serves
+		// connections that choose h2 with HTTP/2.
 		return p.track(p.h1Server(h, sc, srv, false), tln)
 	}
 	return p.track(srv, ln)

@@ -23,6 +23,7 @@ type snapshot struct {
 	clusters map[string]*cluster
 	order    []*cluster // by name
 	admin    *adminAccess
+	tls      *edgeTLSSet // the tls section's certificates; nil without one
 
 	refs    atomic.Int64 // 1 while current, plus one per request in flight
 	drained chan struct{}

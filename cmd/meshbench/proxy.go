@@ -27,11 +27,15 @@ func newProxyCmd() *cobra.Command {
 		Short: "Run the meshbench proxy (gateway or sidecar) from a configuration file",
 		Long: `proxy runs meshbench's data plane as described by a configuration file (see
 proxy/README.md): routes or sidecar services, clusters and their policies, and
-a security section for mutual TLS and the audit log. It serves until SIGINT
-or SIGTERM, then drains within server.shutdownTimeout.
+a tls section for TLS termination with the gateway's own certificates, and
+a security section for mutual TLS and the audit log (tls and
+security.listener exclude each other). It serves until SIGINT or SIGTERM,
+then drains within server.shutdownTimeout.
 
 SIGHUP, or any change of the file, reloads it: requests in flight finish on
-the configuration they started with. An invalid file is refused, the error
+the configuration they started with, and the tls section's certificate files
+are read again (a handshake also notices changed files, at most every
+tls.reloadInterval); connections already open keep their certificate. An invalid file is refused, the error
 is logged and the running configuration keeps serving. At start, an invalid
 file exits with status 2 and file:line:col for every problem.`,
 		Example: `  meshbench proxy --config gateway.yaml

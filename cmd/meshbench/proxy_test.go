@@ -3,8 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -224,5 +232,94 @@ func TestProxyCommandServesAndReloads(t *testing.T) {
 		if prev := debug.SetGCPercent(100); prev != 250 {
 			t.Errorf("GC percent %d after --gc-percent 250", prev)
 		}
+	}
+}
+
+// selfSignedFiles writes a self-signed certificate for site.example named
+// cn and its key to certFile and keyFile, and returns a pool trusting it.
+func selfSignedFiles(t *testing.T, cn, certFile, keyFile string) *x509.CertPool {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{"site.example"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return pool
+}
+
+// TestProxyCommandTerminatesTLS: `meshbench proxy` with a tls section
+// serves HTTPS (HTTP/2 by ALPN) with the configured certificate, and
+// SIGHUP makes new handshakes take a rotated one.
+func TestProxyCommandTerminatesTLS(t *testing.T) {
+	blue := httptest.NewServer(named("blue"))
+	defer blue.Close()
+	dir := t.TempDir()
+	file, certFile, keyFile := filepath.Join(dir, "proxy.yaml"), filepath.Join(dir, "site.crt"), filepath.Join(dir, "site.key")
+	pool := selfSignedFiles(t, "v1", certFile, keyFile)
+	src := strings.NewReplacer("{{TO}}", "blue", "{{BLUE}}", blue.Listener.Addr().String(), "{{GREEN}}", blue.Listener.Addr().String()).Replace(proxyCmdYAML) +
+		"tls:\n  certificates: [{certFile: " + certFile + ", keyFile: " + keyFile + "}]\n"
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := newSyncBuffer()
+	exited := make(chan int)
+	go func() { exited <- execute(ctx, []string{"proxy", "--config", file}, io.Discard, stderr) }()
+	addr := stderr.waitFor(t, regexp.MustCompile(`msg="proxy listening" addr=(\S+)`), 1)[1]
+
+	get := func(pool *x509.CertPool) (string, string, error) {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "site.example"}, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://" + addr + "/x")
+		if err != nil {
+			return "", "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.Proto, string(b), nil
+	}
+	if proto, body, err := get(pool); err != nil || proto != "HTTP/2.0" || body != "blue" {
+		t.Fatalf("HTTPS: %s %q %v, want HTTP/2.0 blue", proto, body, err)
+	}
+
+	pool2 := selfSignedFiles(t, "v2", certFile, keyFile)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, regexp.MustCompile(`msg="config reloaded" trigger=signal`), 1)
+	if _, body, err := get(pool2); err != nil || body != "blue" {
+		t.Errorf("after rotation and SIGHUP, trusting the new certificate: %q %v", body, err)
+	}
+	if _, _, err := get(pool); err == nil {
+		t.Error("after rotation and SIGHUP the old certificate is still served")
+	}
+
+	cancel()
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the proxy did not stop after its context was cancelled")
 	}
 }

@@ -26,6 +26,10 @@ type Config struct {
 	// AdminAccess is who may write through the admin listener (the
 	// registry); unset, the listener is open and must be on loopback.
 	AdminAccess AdminAccessConfig `yaml:"adminAccess,omitempty" json:"adminAccess"`
+	// TLS, when set, terminates TLS on the listen listener with the
+	// gateway's own certificates (see TLSConfig); unset means plaintext
+	// (HTTP/1.1 and h2c).
+	TLS *TLSConfig `yaml:"tls,omitempty" json:"tls,omitempty"`
 	// Server holds the downstream connection limits and timeouts.
 	Server ServerConfig `yaml:"server,omitempty" json:"server"`
 	// Routes is the gateway's route table, matched in order.

@@ -32,6 +32,8 @@ var publicFields = []string{
 	"clusters[].balancer.locality.localZone",
 	"clusters[].endpoints[].address", "clusters[].endpoints[].id", "clusters[].endpoints[].zone",
 	"clusters[].healthCheck.expectedStatuses[]", "clusters[].healthCheck.path", "clusters[].healthCheck.service", "clusters[].healthCheck.type", "clusters[].name", "clusters[].protocol",
+	"tls.alpn[]", "tls.certificates[].certFile", "tls.certificates[].keyFile", "tls.certificates[].ocspStapleFile",
+	"tls.certificates[].serverNames[]", "tls.cipherSuites[]", "tls.clientAuth", "tls.clientCAFile", "tls.minVersion",
 	"consumerRateLimit.key", "consumerRateLimit.type", "listen", "mode", "rateLimit.type",
 	"routes[].cluster", "routes[].consumerRateLimit.key", "routes[].consumerRateLimit.type",
 	"routes[].hashKey.cookie", "routes[].hashKey.header", "routes[].match.headers[].name", "routes[].match.host",

@@ -38,6 +38,9 @@ func Validate(cfg Config) error {
 	if *cfg.Server.MaxSlowConnections < 0 {
 		errs.add("server.maxSlowConnections", fmt.Errorf("must not be negative (0 means no limit)"))
 	}
+	if cfg.TLS != nil {
+		cfg.TLS.check(&errs, "tls")
+	}
 	checkShared(cfg, &errs)
 	checkAdmin(cfg, &errs)
 	// clusters maps each cluster's name to whether it is valid: routes to

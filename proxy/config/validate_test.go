@@ -74,6 +74,15 @@ func TestValidate(t *testing.T) {
 			Inbound:  InboundConfig{Listen: "127.0.0.1:0"}}},
 			want: []string{"sidecar.outbound[0].service: service name is required", `sidecar.outbound[1].cluster: unknown cluster "b"`,
 				"sidecar.outbound[2].hedge.delay: ", "sidecar.inbound.cluster: an inbound listener needs the local cluster"}},
+		{name: "tls values", cfg: Config{Clusters: ep, Routes: []RouteConfig{{Cluster: "a"}}, TLS: &TLSConfig{
+			Certificates: []CertificateConfig{{CertFile: "a.crt"}, {KeyFile: "b.key", ServerNames: []string{"a b", "*.x.*"}}},
+			MinVersion:   "1.3", CipherSuites: []string{"TLS_AES_128_GCM_SHA256"}, ALPN: []string{"h2", "h2"},
+			ClientAuth: ClientAuthRequest, ClientCAFile: "ca.pem", ReloadInterval: -1}},
+			want: []string{"tls.certificates[0].keyFile: is required", "tls.certificates[1].certFile: is required",
+				`tls.certificates[1].serverNames[0]: "a b" is not a server name`, `tls.certificates[1].serverNames[1]: "*.x.*" is not a server name`,
+				"tls.cipherSuites[0]: TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite", "tls.cipherSuites: only apply to TLS 1.2",
+				`tls.alpn[1]: "h2" listed twice`, "tls.clientCAFile: is only used by clientAuth verify-if-given or require",
+				"tls.reloadInterval: must be positive"}},
 		{name: "inbound", cfg: Config{Mode: ModeSidecar, Clusters: ep, Sidecar: SidecarConfig{Inbound: InboundConfig{Cluster: "x", Policy: Policy{Retry: RetryConfig{Attempts: -1}}}}},
 			want: []string{`sidecar.inbound.cluster: unknown cluster "x"`, "sidecar.inbound.retry.attempts: "}},
 	}

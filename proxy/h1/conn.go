@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,6 +153,7 @@ func (c *Conn) serve() {
 			c.handoff()
 			return
 		}
+		first := c.first
 		c.first = false
 		head, herr := c.readHead()
 		c.endReadWait()
@@ -160,6 +162,12 @@ func (c *Conn) serve() {
 				c.rejected(RejectHeaderTimeout)
 			}
 			c.reject(herr)
+			return
+		}
+		if first && c.s.h2c && c.tls == nil && otherProtocol(head) {
+			// Neither HTTP/1.x nor the HTTP/2 preface: an invalid preface,
+			// which closes the connection (RFC 9113 section 3.4). An
+			// HTTP/1.1 answer would be read as frames.
 			return
 		}
 		c.wend = time.Time{}
@@ -285,8 +293,8 @@ func (c *Conn) handshake(tc *tls.Conn) bool {
 	_ = tc.SetDeadline(time.Time{})
 	cs := tc.ConnectionState()
 	if cs.NegotiatedProtocol == "h2" {
-		if c.s.hl != nil && c.s.hl.deliver(tc) {
-			c.nc = nil
+		if c.s.h2 != nil && c.state.CompareAndSwap(connIdle, connBusy) {
+			c.s.serveH2(tc, tc)
 		}
 		return false
 	}
@@ -319,17 +327,25 @@ func (c *Conn) h2cPreface() bool {
 	return true
 }
 
-// handoff gives the connection, with what has been read of it, to the
-// net/http server behind hl.
+// otherProtocol reports whether a request head's line names a protocol
+// other than HTTP/1.x. A line without one is a malformed HTTP/1.x request
+// line, answered 400.
+func otherProtocol(head string) bool {
+	line, _, _ := strings.Cut(head, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	i := strings.LastIndexByte(line, ' ')
+	return strings.Count(line, " ") >= 2 && !strings.HasPrefix(line[i+1:], "HTTP/1.")
+}
+
+// handoff serves the connection, with what has been read of it, as
+// HTTP/2 (the connection stays busy until it ends).
 func (c *Conn) handoff() {
 	rest := make([]byte, c.br.Buffered())
 	_, _ = io.ReadFull(c.br, rest)
 	if c.rdl != (time.Time{}) {
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
-	if c.s.hl.deliver(mtls.WithPrefix(c.nc, rest)) {
-		c.nc = nil
-	}
+	c.s.serveH2(mtls.WithPrefix(c.nc, rest), nil)
 }
 
 // serveOne runs the handler for r and finishes its response. It reports

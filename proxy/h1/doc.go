@@ -8,8 +8,18 @@
 // hand-offs, a context per request, sorted header output. Server and
 // Client keep net/http's interfaces (http.Handler, http.RoundTripper) and
 // the semantics the proxy relies on (RFC 9112 framing, keep-alive,
-// pipelining, 100-continue, TLS and h2/h2c hand-off to net/http), and drop
-// that machinery; what they do not take they leave to net/http.
+// pipelining, 100-continue, TLS, and h2/h2c hand-off to
+// golang.org/x/net/http2's server), and drop that machinery; what they do
+// not take they leave to net/http.
+//
+// # HTTP/2
+//
+// HTTP/2 connections (h2 by ALPN, or h2c by prior knowledge) are served by
+// golang.org/x/net/http2's server with a 16 KiB SETTINGS_MAX_FRAME_SIZE,
+// behind an h2Guard that makes it refuse what RFC 9113 says to refuse and
+// it does not (h2guard.go); a plaintext connection that opens with neither
+// HTTP/1.x nor the HTTP/2 preface is closed unanswered. h2spec passes in
+// full on both (make h2spec).
 //
 // # Serving a request from its head
 //

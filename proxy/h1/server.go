@@ -40,15 +40,17 @@ import (
 // On a TLS listener it runs the handshake itself and serves connections
 // that chose HTTP/1.1 (or nothing) by ALPN. Connections that chose h2, and
 // plaintext ones that open with the HTTP/2 preface (h2c prior knowledge),
-// are handed to net/http, which has the HTTP/2 server. Upgrades are not
+// are served by golang.org/x/net/http2's server (ServeConn) behind an
+// h2Guard, on the connection's goroutine, with cfg.H2 as its base
+// configuration. Upgrades are not
 // proxied (the proxy drops Upgrade as a hop-by-hop field), so the server
 // has no Hijack.
 type Server struct {
 	h   http.Handler
 	cfg ServerConfig
 	log *slog.Logger
-	hl  *handoffListener // feeds cfg.H2
-	h2c bool             // plaintext connections may open with the preface
+	h2  *h2Server // serves the HTTP/2 connections; nil without cfg.H2
+	h2c bool      // plaintext connections may open with the preface
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -101,7 +103,11 @@ type ServerConfig struct {
 	// chunked body's trailer section; 0 means 64 KiB.
 	MaxHeaderBytes int
 
-	// H2, when not nil, serves the connections that chose h2 by ALPN.
+	// H2, when not nil, is the base configuration (handler, timeouts, error
+	// log) of the HTTP/2 server of the connections that chose h2 by ALPN;
+	// NewServer configures it for golang.org/x/net/http2 (ConfigureServer)
+	// and Shutdown shuts it down, which ends those connections gracefully.
+	// It is never served itself.
 	H2 *http.Server
 	// H2C hands H2 the plaintext connections that open with the HTTP/2
 	// preface too (prior knowledge, RFC 9113 section 3.4).
@@ -144,7 +150,11 @@ func NewServer(h http.Handler, cfg ServerConfig) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{h: h, cfg: cfg, log: log, h2c: cfg.H2C && cfg.H2 != nil, conns: map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
+	s := &Server{h: h, cfg: cfg, log: log, h2c: cfg.H2C && cfg.H2 != nil, conns: map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
+	if cfg.H2 != nil {
+		s.h2 = newH2Server(cfg.H2, h)
+	}
+	return s
 }
 
 // Serve accepts connections on ln until Shutdown. It returns
@@ -157,10 +167,6 @@ func (s *Server) Serve(ln net.Listener) error {
 		return http.ErrServerClosed
 	}
 	s.ln = ln
-	if h2 := s.cfg.H2; h2 != nil {
-		s.hl = newHandoffListener(ln.Addr())
-		go func() { _ = h2.Serve(s.hl) }()
-	}
 	s.mu.Unlock()
 	var backoff time.Duration
 	for {
@@ -216,13 +222,13 @@ func (s *Server) untrack(c *Conn) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shut.Store(true)
-	ln, hl := s.ln, s.hl
+	ln := s.ln
 	s.mu.Unlock()
 	if ln != nil {
 		ln.Close()
 	}
 	var h2err chan error
-	if h2 := s.cfg.H2; h2 != nil && hl != nil {
+	if h2 := s.cfg.H2; h2 != nil {
 		h2err = make(chan error, 1)
 		go func() { h2err <- h2.Shutdown(ctx) }()
 	}
@@ -247,41 +253,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return nil
 }
-
-// handoffListener hands connections the HTTP/1.1 server will not serve to
-// an http.Server.
-type handoffListener struct {
-	addr net.Addr
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func newHandoffListener(addr net.Addr) *handoffListener {
-	return &handoffListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *handoffListener) deliver(c net.Conn) bool {
-	select {
-	case l.ch <- c:
-		return true
-	case <-l.done:
-		return false
-	}
-}
-
-func (l *handoffListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *handoffListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *handoffListener) Addr() net.Addr { return l.addr }

@@ -167,6 +167,9 @@ func (s SecurityConfig) validate(cfg config.Config) error {
 			errs.add("security.listener", errors.New("needs an identity (security.identity or security.listener.identity)"))
 		}
 		validPatterns(&errs, "security.listener.peers", l.Peers)
+		if cfg.TLS != nil && mode != mtls.ModeDisable {
+			errs.add("security.listener", errors.New("the tls section already terminates TLS on listen with the gateway's own certificates: a listener terminates one TLS, so set tls or security.listener, not both"))
+		}
 	}
 	if allow := cfg.AdminAccess.AllowSpiffeIDs; len(allow) > 0 {
 		validPatterns(&errs, "adminAccess.allowSpiffeIds", allow)

@@ -54,6 +54,9 @@ func TestParseFileErrors(t *testing.T) {
 		{"bad id", "security:\n  identity: {spiffeId: \"spiffe://UPPER/x\"}\n", []string{"proxy.yaml:13:24: security.identity.spiffeId"}},
 		{"bad rotation", "security:\n  identity: {spiffeId: \"spiffe://a/b\", rotation: {renewFraction: 2}}\n", []string{"security.identity.rotation.renewFraction"}},
 		{"core and security errors together", "security:\n  identity: {caDir: ca}\n", []string{"security.identity.spiffeId"}},
+		{"edge tls and mutual TLS on one listener", "tls:\n  certificates: [{certFile: a.crt, keyFile: a.key}]\nsecurity:\n  identity: {spiffeId: \"spiffe://a/b\"}\n  listener: {mode: PERMISSIVE}\n",
+			[]string{"proxy.yaml:16:13: security.listener: the tls section already terminates TLS on listen", "set tls or security.listener, not both"}},
+		{"edge tls and a plaintext security listener", "tls:\n  certificates: [{certFile: a.crt, keyFile: a.key}]\nsecurity:\n  listener: {mode: DISABLE}\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseFile("proxy.yaml", []byte(minimalYAML+tc.security))
@@ -94,11 +97,13 @@ func TestNewFromFileLocatesBuildErrors(t *testing.T) {
       - name: waf
 `, []string{":7:15: routes[0].middlewares[0].name: unknown middleware \"waf\"", "auth, cache, consumerLimit, fault, peerAuthz"}},
 		{"missing CA directory", "security:\n  identity: {spiffeId: \"spiffe://mesh.test/gw\", caDir: /nonexistent/ca}\n", []string{":13:56: security.identity.caDir"}},
+		{"edge tls certificate missing", "tls:\n  certificates: [{certFile: /nonexistent/site.crt, keyFile: /nonexistent/site.key}]\n",
+			[]string{":13:29: tls.certificates[0].certFile: open /nonexistent/site.crt: no such file or directory", "tls.certificates[0].keyFile: open /nonexistent/site.key"}},
 		{"no CA at all", "security:\n  identity: {spiffeId: \"spiffe://mesh.test/gw\"}\n  listener: {mode: STRICT}\n", []string{"security.identity: no certFile, no caDir and no in-process CA"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(minimalYAML, "    cluster: up\n", "    cluster: up\n"+tc.extra, 1)
-			if strings.HasPrefix(tc.extra, "security") {
+			if strings.HasPrefix(tc.extra, "security") || strings.HasPrefix(tc.extra, "tls") {
 				src = minimalYAML + tc.extra
 			}
 			file := filepath.Join(t.TempDir(), "proxy.yaml")
