@@ -80,6 +80,7 @@ figure that compares proxies fairly.`,
 	fl.IntVar(&cfg.Connections, "connections", proxybench.DefaultConnections, "connections of the saturation phase")
 	fl.StringVar(&jsonFile, "json", "", "also write the report as JSON to `FILE`")
 	fl.StringSliceVar(&targets, "targets", nil, "targets to measure besides direct ("+strings.Join(proxybench.AllTargets[1:], ",")+"; default all)")
+	fl.BoolVar(&cfg.NoTools, "no-tools", false, "do not run wrk and h2load even when installed")
 	fl.BoolVar(&noPin, "no-pin", false, "do not pin the proxy and the load to separate cores")
 	return cmd
 }

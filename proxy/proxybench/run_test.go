@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,25 @@ func TestRunShort(t *testing.T) {
 		for _, ph := range []Phase{tg.Rate, tg.Saturation} {
 			if ph.Requests == 0 || ph.Errors != 0 || ph.Throughput <= 0 || ph.P50Ms <= 0 || ph.P99Ms < ph.P50Ms {
 				t.Errorf("%s: phase %+v", tg.Name, ph)
+			}
+		}
+		// The middleware route answers through every proxy (the key is
+		// accepted, the rate limit never refuses); wrk and h2load, when
+		// installed, measure without errors.
+		for i, rd := range tg.Rounds {
+			if tg.Name != TargetDirect && rd.Middleware == nil {
+				t.Errorf("%s round %d: no middleware phase", tg.Name, i)
+			}
+			if _, err := exec.LookPath("wrk"); err == nil && (rd.Wrk == nil || tg.Name != TargetDirect && rd.WrkMiddleware == nil) {
+				t.Errorf("%s round %d: wrk installed but not run", tg.Name, i)
+			}
+			if _, err := exec.LookPath("h2load"); err == nil && tg.Name != TargetDirect && rd.H2load == nil {
+				t.Errorf("%s round %d: h2load installed but not run", tg.Name, i)
+			}
+			for _, ph := range []*Phase{rd.Middleware, rd.Wrk, rd.WrkMiddleware, rd.H2load} {
+				if ph != nil && (ph.Requests == 0 || ph.Errors != 0 || ph.Throughput <= 0) {
+					t.Errorf("%s round %d: %s phase %+v: %s", tg.Name, i, ph.Tool, ph, ph.firstError)
+				}
 			}
 		}
 		if tg.Name != TargetDirect && (tg.Saturation.CPUSeconds < 0 || tg.ThroughputRatio <= 0) {
