@@ -11,11 +11,12 @@ import (
 // reuse on both sides, no logging per request, one worker on one core.
 //
 // The plain route (/) only forwards. The middleware route (MiddlewarePath)
-// checks an API key (BenchAPIKey in the X-Api-Key header, removed before
-// forwarding; a request without it is answered 401) and a rate limit per
-// key set so high (mwRate per second, a burst as large) that it never
-// refuses in the bench: both are pure overhead, expressed in each proxy's
-// own terms.
+// checks an API key (BenchAPIKey in the X-Api-Key header; a request
+// without it is answered 401) and a rate limit per key set so high (mwRate
+// per second, a burst as large) that it never refuses in the bench: both
+// are pure overhead, expressed in each proxy's own terms. Every proxy
+// forwards the key: meshbench's auth would otherwise remove it before its
+// route's consumer limit, keyed by the same header, could read it.
 
 // MiddlewarePath prefixes the middleware route's paths.
 const MiddlewarePath = "/mw/"
@@ -45,7 +46,7 @@ routes:
     consumerRateLimit: {key: "header:{{HDR}}", type: token_bucket, rate: {{RATE}}, burst: {{RATE}}}
     middlewares:
       - name: auth
-        params: {type: apiKey, header: {{HDR}}, keys: [{name: bench, hash: "{{HASH}}"}]}
+        params: {type: apiKey, header: {{HDR}}, forward: true, keys: [{name: bench, hash: "{{HASH}}"}]}
   - name: bench
     match: {prefix: /}
     cluster: up
@@ -64,7 +65,7 @@ clusters:
 // requests per key (limit_req_zone keyed by the header).
 func nginxConfig(prefix, addr, h2addr, upstream string) string {
 	return strings.NewReplacer("{{PREFIX}}", prefix, "{{ADDR}}", addr, "{{H2ADDR}}", h2addr, "{{UP}}", upstream, "{{MW}}", MiddlewarePath,
-		"{{KEY}}", BenchAPIKey, "{{RATE}}", strconv.Itoa(mwRate), "{{HDR}}", APIKeyHeader).Replace(`# meshbench bench-proxy
+		"{{KEY}}", BenchAPIKey, "{{RATE}}", strconv.Itoa(mwRate)).Replace(`# meshbench bench-proxy
 worker_processes 1;
 daemon off;
 pid {{PREFIX}}/nginx.pid;
@@ -108,7 +109,6 @@ http {
             proxy_pass http://up;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header {{HDR}} "";
         }
     }
 }
@@ -142,7 +142,6 @@ frontend bench
     http-request deny deny_status 401 if mw !key_ok
     http-request track-sc0 req.hdr({{HDR}}) if mw
     http-request deny deny_status 429 if mw { sc_http_req_rate(0) gt {{RATE}} }
-    http-request del-header {{HDR}} if mw
     default_backend up
 backend up
     http-reuse always
