@@ -54,9 +54,18 @@ clean:
 	rm -rf bin
 
 # bench-proxy: the meshbench proxy against direct, nginx and HAProxy (when
-# installed) on loopback, pinned to separate cores; see proxy/proxybench.
+# installed) on loopback, pinned to separate cores, loaded by the bench's own
+# clients and by wrk and h2load (when installed); see proxy/proxybench.
+# Whatever is missing is named here and skipped by the bench; Debian:
+#   apt-get install -y nginx-light haproxy wrk nghttp2-client
+# BENCH_PROXY_FLAGS passes flags on (e.g. --rounds 5 --duration 5s).
+BENCH_PROXY_TOOLS := nginx haproxy wrk h2load
 bench-proxy: build
-	./$(BIN) bench-proxy
+	@for t in $(BENCH_PROXY_TOOLS); do \
+		command -v $$t >/dev/null 2>&1 || [ -x /usr/sbin/$$t ] || \
+		echo "bench-proxy: $$t not installed, its part is skipped (apt-get install -y nginx-light haproxy wrk nghttp2-client)"; \
+	done
+	./$(BIN) bench-proxy $(BENCH_PROXY_FLAGS)
 
 # h2spec: the HTTP/2 conformance suite (h2spec, installed with go install
 # into .cache/h2spec) against the gateway's h2c listener and its TLS

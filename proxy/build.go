@@ -144,10 +144,16 @@ func (b *builder) policy(rt *route, pol config.Policy, shared config.SharedPolic
 	if len(pol.Middlewares) > 0 {
 		var h http.Handler = http.HandlerFunc(rt.serveFromContext)
 		chain := b.middlewares(rt.name, pol.Middlewares, p)
+		checks := make([]HeadChecker, len(chain))
 		for i := len(chain) - 1; i >= 0; i-- {
 			h = chain[i](h)
+			if hc, ok := h.(HeadChecker); ok && checks != nil {
+				checks[i] = hc
+			} else {
+				checks = nil
+			}
 		}
-		rt.handler = h
+		rt.handler, rt.checks = h, checks
 	}
 }
 

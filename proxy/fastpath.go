@@ -47,11 +47,28 @@ import (
 // proxy/h1's: the server hands the fast path each head (h1.ServerConfig.Fast)
 // and the cluster's h1.Client its upstream connections.
 
+// HeadChecker is implemented by the handler a Middleware returns (around
+// the rest of the route) when it can decide on a request from its head,
+// so that the fast path may serve the routes it guards: proxy/auth's API
+// key check is one. CheckHead reports whether the request would pass the
+// middleware and reach the rest of the route unchanged but for the header
+// fields it removes with strip; field returns the first value of the field
+// named name (case-insensitively) and how many fields have that name. It
+// must reach its verdict with the same code as ServeHTTP and have no other
+// effect. False sends the request to the general path, where ServeHTTP
+// decides (and answers, when it refuses): the fast path judges before
+// anything has happened.
+type HeadChecker interface {
+	http.Handler
+	CheckHead(field func(name string) (value string, n int), strip func(name string)) bool
+}
+
 // fastRoute reports whether the fast path can serve a route: it only
 // forwards (retrying or not, but without hedges), to plain-text HTTP/1.1
-// clusters whose client is the proxy's own.
+// clusters whose client is the proxy's own, behind no middlewares but
+// HeadCheckers.
 func fastRoute(rt *route) bool {
-	if rt.handler != nil || rt.lc.Hedger != nil {
+	if rt.handler != nil && rt.checks == nil || rt.lc.Hedger != nil {
 		return false
 	}
 	for _, c := range rt.clusters {
@@ -73,6 +90,20 @@ type fastConn struct {
 	answer  []rawField    // the answer's fields, reused
 	ans     plainAnswer   // the last try's plain answer
 	started bool          // the answer has begun on the connection
+
+	field func(string) (string, int) // q.field and q.strip, for HeadCheckers
+	strip func(string)
+}
+
+// passes reports whether the request passes all of a route's middlewares
+// (HeadChecker), removing the fields they remove.
+func (fc *fastConn) passes(rt *route) bool {
+	for _, hc := range rt.checks {
+		if !hc.CheckHead(fc.field, fc.strip) {
+			return false
+		}
+	}
+	return true
 }
 
 // fast serves a request from its head when it can (see the top of this
@@ -82,6 +113,7 @@ func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 	fc, _ := c.FastState.(*fastConn)
 	if fc == nil {
 		fc = &fastConn{c: c}
+		fc.field, fc.strip = fc.q.field, fc.q.strip
 		c.FastState = fc
 	}
 	q := &fc.q
@@ -103,7 +135,7 @@ func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 		return false, false
 	}
 	upPath := rt.rewrite.Path(path)
-	if !plainPath(upPath) {
+	if !plainPath(upPath) || !fc.passes(rt) {
 		snap.release()
 		return false, false
 	}

@@ -66,6 +66,32 @@ func (q *fastReq) Get(name string) string {
 	return ""
 }
 
+// field returns the first value of the field named name,
+// case-insensitively, and how many fields have that name (HeadChecker).
+func (q *fastReq) field(name string) (value string, n int) {
+	for i := range q.fields {
+		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
+			if n == 0 {
+				value = f.value
+			}
+			n++
+		}
+	}
+	return value, n
+}
+
+// strip removes the fields named name, case-insensitively, as a
+// middleware removes them from the request's header (HeadChecker): they
+// are not forwarded, and neither the route's policies (consumer and hash
+// keys) nor later middlewares see them.
+func (q *fastReq) strip(name string) {
+	for i := range q.fields {
+		if f := &q.fields[i]; strings.EqualFold(f.name, name) {
+			f.name, f.skip = "", true
+		}
+	}
+}
+
 // parse takes head apart and reports whether the fast path can take the
 // request; bufferedBody is how many bytes past the head the connection has
 // already read.

@@ -29,6 +29,10 @@ type route struct {
 	useHashKey bool
 
 	handler http.Handler // the middleware chain ending in serveFromContext; nil without middlewares
+	// checks are the chain's middlewares, outermost first, when every one
+	// of them is a HeadChecker (nil otherwise): the fast path may then
+	// serve the requests they all pass.
+	checks []HeadChecker
 
 	fast bool // the fast path may serve it (fastpath.go)
 }

@@ -33,6 +33,15 @@ round measures every target back to back, and the table gives medians over
 the rounds, so that a burst of noise on the machine moves one round and not
 the result.
 
+Each proxy also serves a middleware route (/mw/: an API key checked and a
+per-key rate limit too high to refuse, in each proxy's own terms), loaded at
+saturation. When installed, wrk (HTTP/1.1, both routes) and h2load (h2c,
+the plain route) load every target too, so that the verdict does not rest
+on the bench's own client; a second table gives each load generator's
+figures, and a third meshbench's targets against nginx in the same rounds:
+CPU per request on the plain route (≤ 1.0 ×), throughput on the middleware
+route (≥ 0.8 ×), added p99 at the fixed rate (≤ 1.0 ×).
+
 With two cores and taskset, the proxy runs on core 1 and this process (load
 and upstream) on core 0; see proxy/proxybench for why CPU per request is the
 figure that compares proxies fairly.`,
@@ -80,6 +89,7 @@ figure that compares proxies fairly.`,
 	fl.IntVar(&cfg.Connections, "connections", proxybench.DefaultConnections, "connections of the saturation phase")
 	fl.StringVar(&jsonFile, "json", "", "also write the report as JSON to `FILE`")
 	fl.StringSliceVar(&targets, "targets", nil, "targets to measure besides direct ("+strings.Join(proxybench.AllTargets[1:], ",")+"; default all)")
+	fl.BoolVar(&cfg.NoTools, "no-tools", false, "do not run wrk and h2load even when installed")
 	fl.BoolVar(&noPin, "no-pin", false, "do not pin the proxy and the load to separate cores")
 	return cmd
 }

@@ -104,15 +104,32 @@ func parseKeyHash(h string) ([sha256.Size]byte, error) {
 // Authenticate implements Authenticator.
 func (a *APIKeys) Authenticate(r *http.Request) (Consumer, error) {
 	values := r.Header.Values(a.header)
+	var first string
+	if len(values) > 0 {
+		first = values[0]
+	}
+	return a.check(first, len(values))
+}
+
+// AuthenticateHead is Authenticate for a request known by its head alone
+// (headAuthenticator): field returns the first value of the named field
+// and how many fields have that name.
+func (a *APIKeys) AuthenticateHead(field func(name string) (string, int)) (Consumer, error) {
+	return a.check(field(a.header))
+}
+
+// check authenticates the first of n values of the key header: both
+// Authenticate and AuthenticateHead decide here.
+func (a *APIKeys) check(value string, n int) (Consumer, error) {
 	switch {
-	case len(values) == 0:
+	case n == 0:
 		return Consumer{}, ErrNoCredentials
-	case len(values) > 1:
-		return Consumer{}, fmt.Errorf("%w: %d %s headers", ErrMalformedCredentials, len(values), a.header)
-	case values[0] == "":
+	case n > 1:
+		return Consumer{}, fmt.Errorf("%w: %d %s headers", ErrMalformedCredentials, n, a.header)
+	case value == "":
 		return Consumer{}, fmt.Errorf("%w: empty %s", ErrMalformedCredentials, a.header)
 	}
-	sum := sha256.Sum256([]byte(values[0]))
+	sum := sha256.Sum256([]byte(value))
 	if len(a.keys) == 0 {
 		return Consumer{ID: "key-" + hex.EncodeToString(sum[:6]), Method: MethodAPIKey}, nil
 	}
@@ -132,6 +149,9 @@ func (a *APIKeys) Authenticate(r *http.Request) (Consumer, error) {
 // Strip removes the key before the request is forwarded, so upstreams never
 // see it.
 func (a *APIKeys) Strip(h http.Header) { h.Del(a.header) }
+
+// StripHead is Strip for a request known by its head alone.
+func (a *APIKeys) StripHead(strip func(name string)) { strip(a.header) }
 
 // Challenge implements Authenticator. There is no registered scheme for API
 // keys; this follows the common "APIKey" form with the header named, so a

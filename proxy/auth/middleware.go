@@ -22,6 +22,15 @@ type Authenticator interface {
 // reach the upstream.
 type stripper interface{ Strip(http.Header) }
 
+// headAuthenticator is implemented by authenticators that can decide from
+// a request's header fields alone, without an http.Request (APIKeys), and
+// remove their credentials from such a request: the proxy's fast path
+// (HeadChecker in package proxy) then serves the requests they admit.
+type headAuthenticator interface {
+	AuthenticateHead(field func(name string) (value string, n int)) (Consumer, error)
+	StripHead(strip func(name string))
+}
+
 // Policy is the authentication and authorization of one route.
 type Policy struct {
 	// Route names the route in the audit log.
@@ -59,10 +68,44 @@ func Middleware(p Policy) (func(http.Handler) http.Handler, error) {
 		p.RequestID = HeaderRequestID
 	}
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p.serve(w, r, next)
-		})
+		return &handler{p: &p, next: next}
 	}, nil
+}
+
+// handler is the middleware around next.
+type handler struct {
+	p    *Policy
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.p.serve(w, r, h.next) }
+
+// CheckHead reports whether a request, known by its header fields alone,
+// would pass the middleware (package proxy's HeadChecker): field returns
+// the first value of a field and how many fields have that name; strip
+// removes the fields the middleware would remove before forwarding. It
+// decides with the same Authenticate and Require checks as ServeHTTP, and
+// says false whenever ServeHTTP would do more than pass the request on
+// with its credentials removed: a refusal (ServeHTTP answers it), an
+// authenticator that needs the whole request, or an audit log (whose
+// record names the request).
+func (h *handler) CheckHead(field func(name string) (value string, n int), strip func(name string)) bool {
+	p := h.p
+	ha, ok := p.Authenticator.(headAuthenticator)
+	if !ok || p.Audit != nil {
+		return false
+	}
+	c, err := ha.AuthenticateHead(field)
+	if err != nil {
+		return false
+	}
+	if !p.Require.IsZero() && p.Require.Check(c) != nil {
+		return false
+	}
+	if !p.Forward {
+		ha.StripHead(strip)
+	}
+	return true
 }
 
 func (p *Policy) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {

@@ -16,14 +16,15 @@ import (
 )
 
 // closedLoop keeps conns connections to addr busy for d, each sending its
-// next GET as soon as the previous answer has been read (a closed loop, as
+// next GET of path, with the extra header lines hdrs (each ending in
+// "\r\n"), as soon as the previous answer has been read (a closed loop, as
 // wrk and h2load do), and returns what it measured. It speaks just enough
 // HTTP/1.1 to do so cheaply: the load side shares one core with the
 // upstream, so a heavier client would cap every target sooner.
-func closedLoop(ctx context.Context, addr string, conns int, d time.Duration) Phase {
+func closedLoop(ctx context.Context, addr, path, hdrs string, conns int, d time.Duration) Phase {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	req := []byte("GET /bench HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: meshbench-bench\r\nAccept: */*\r\n\r\n")
+	req := []byte("GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: meshbench-bench\r\nAccept: */*\r\n" + hdrs + "\r\n")
 	type worker struct {
 		hist     *hdrhistogram.Histogram
 		n, fails int64
@@ -78,7 +79,7 @@ func closedLoop(ctx context.Context, addr string, conns int, d time.Duration) Ph
 	}
 	wg.Wait()
 	el := time.Since(start)
-	p := Phase{Seconds: el.Seconds()}
+	p := Phase{Tool: ToolOwn, Seconds: el.Seconds()}
 	h := newHist()
 	for _, w := range ws {
 		h.Merge(w.hist)

@@ -50,6 +50,9 @@ type Config struct {
 	// Targets to measure, in AllTargets' names; direct is always measured
 	// since the others are reported against it. Empty means all.
 	Targets []string
+	// NoTools skips the independent load generators (wrk, h2load) even
+	// when they are installed.
+	NoTools bool
 	// Pin the proxy to core 1 and this process to core 0 (needs taskset
 	// and two cores; skipped with a note otherwise).
 	Pin bool

@@ -21,8 +21,8 @@ func TestConfigs(t *testing.T) {
 		}
 	})
 	t.Run("nginx", func(t *testing.T) {
-		conf := nginxConfig(dir, "127.0.0.1:1", "127.0.0.1:2")
-		for _, want := range []string{"worker_processes 1;", "keepalive 256;", "keepalive_requests 10000000;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "access_log off;"} {
+		conf := nginxConfig(dir, "127.0.0.1:1", "127.0.0.1:3", "127.0.0.1:2")
+		for _, want := range []string{"listen 127.0.0.1:3 http2;", "limit_req zone=perkey", "map $http_x_api_key", `"` + BenchAPIKey + `" 1;`, "return 401;", "worker_processes 1;", "keepalive 256;", "keepalive_requests 10000000;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`, "access_log off;"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("nginx config lacks %q", want)
 			}
@@ -45,8 +45,8 @@ func TestConfigs(t *testing.T) {
 		}
 	})
 	t.Run("haproxy", func(t *testing.T) {
-		conf := haproxyConfig("127.0.0.1:1", "127.0.0.1:2")
-		for _, want := range []string{"nbthread 1", "http-reuse always", "option http-keep-alive"} {
+		conf := haproxyConfig("127.0.0.1:1", "127.0.0.1:3", "127.0.0.1:2")
+		for _, want := range []string{"bind 127.0.0.1:3 proto h2", "req.hdr(x-api-key) -m str " + BenchAPIKey, "deny_status 401", "sc_http_req_rate(0)", "nbthread 1", "http-reuse always", "option http-keep-alive"} {
 			if !strings.Contains(conf, want) {
 				t.Errorf("haproxy config lacks %q", want)
 			}

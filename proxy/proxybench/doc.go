@@ -16,7 +16,18 @@
 //     from which the latency each proxy adds over direct is computed;
 //   - saturation (Config.Connections keep-alive connections in a closed
 //     loop, each sending its next request when the previous answer has
-//     arrived, as wrk does): throughput, reported as a ratio to direct.
+//     arrived, as wrk does): throughput, reported as a ratio to direct;
+//   - for the proxies, saturation of the middleware route (MiddlewarePath:
+//     an API key checked, a per-key rate limit that never refuses; see
+//     configs.go for each proxy's terms);
+//   - when installed (external.go), wrk at saturation on both routes and
+//     h2load over h2c on the plain route, as independent load generators:
+//     their own latency figures (wrk's percentiles, h2load's mean and
+//     deviation) and the proxy's CPU per request, measured as for the
+//     others.
+//
+// Report.Goals compares meshbench with nginx on the project's targets, per
+// load generator, as medians of per-round ratios.
 //
 // A VM's noise (a descheduled core, a neighbour's burst) lands on whatever
 // phase is running. So the comparisons are made within a round, where the

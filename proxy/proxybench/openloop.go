@@ -35,7 +35,7 @@ func fixedRate(ctx context.Context, url string, rate int, d time.Duration) Phase
 	)
 	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: url})
 	h := newHist()
-	var p Phase
+	p := Phase{Tool: ToolOwn}
 	start := time.Now()
 	results := atk.Attack(targeter, burstPacer{rate: float64(rate), slack: time.Millisecond}, d, "bench")
 	stopped := false

@@ -18,6 +18,7 @@ type process struct {
 	name    string
 	version string
 	addr    string // where it listens
+	h2addr  string // where it takes h2c; "" when it does not
 	log     string // its stdout and stderr
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -147,6 +148,7 @@ func launchMeshbench(dir, upstream string, pin pinning, cfg Config) (*process, e
 		return nil, err
 	}
 	p.version = "this build"
+	p.h2addr = addr // its listener takes h2c with prior knowledge as well
 	return p, nil
 }
 
@@ -162,12 +164,16 @@ func launchNginx(dir, upstream string, pin pinning, _ Config) (*process, error) 
 	if err != nil {
 		return nil, err
 	}
+	h2addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	prefix := filepath.Join(dir, "nginx")
 	if err := os.MkdirAll(prefix, 0o755); err != nil {
 		return nil, err
 	}
 	conf := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(prefix, addr, upstream)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConfig(prefix, addr, h2addr, upstream)), 0o644); err != nil {
 		return nil, err
 	}
 	args := []string{bin, "-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log")}
@@ -176,6 +182,7 @@ func launchNginx(dir, upstream string, pin pinning, _ Config) (*process, error) 
 		return nil, err
 	}
 	p.version = versionOf(bin, "-v")
+	p.h2addr = h2addr
 	return p, nil
 }
 
@@ -191,8 +198,12 @@ func launchHAProxy(dir, upstream string, pin pinning, _ Config) (*process, error
 	if err != nil {
 		return nil, err
 	}
+	h2addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	conf := filepath.Join(dir, "haproxy.cfg")
-	if err := os.WriteFile(conf, []byte(haproxyConfig(addr, upstream)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(haproxyConfig(addr, h2addr, upstream)), 0o644); err != nil {
 		return nil, err
 	}
 	p, err := startProcess(TargetHAProxy, addr, filepath.Join(dir, "haproxy.log"), pin.wrap([]string{bin, "-f", conf, "-db"}), nil)
@@ -200,6 +211,7 @@ func launchHAProxy(dir, upstream string, pin pinning, _ Config) (*process, error
 		return nil, err
 	}
 	p.version = versionOf(bin, "-v")
+	p.h2addr = h2addr
 	return p, nil
 }
 

@@ -39,6 +39,14 @@ type Target struct {
 	// Saturation the closed loop of the round with the median throughput.
 	Rate       Phase `json:"rate"`
 	Saturation Phase `json:"saturation"`
+	// Middleware, Wrk, WrkMiddleware and H2load are the further phases of
+	// the round with the median throughput of each (nil when not run):
+	// the middleware route with the bench's client, wrk on the plain and
+	// the middleware route, h2load over h2c on the plain route.
+	Middleware    *Phase `json:"middleware,omitempty"`
+	Wrk           *Phase `json:"wrk,omitempty"`
+	WrkMiddleware *Phase `json:"wrkMiddleware,omitempty"`
+	H2load        *Phase `json:"h2load,omitempty"`
 	// ThroughputRatio is the median over rounds of saturation throughput
 	// over direct's in the same round.
 	ThroughputRatio float64 `json:"throughputRatio"`
@@ -56,6 +64,40 @@ type Target struct {
 type Round struct {
 	Rate       Phase `json:"rate"`
 	Saturation Phase `json:"saturation"`
+	// Middleware is the middleware route at saturation with the bench's
+	// client (proxies only).
+	Middleware *Phase `json:"middleware,omitempty"`
+	// Wrk and WrkMiddleware are wrk at saturation on the plain and the
+	// middleware route, H2load h2load over h2c on the plain route, when
+	// installed (and, for h2load, when the target takes h2c).
+	Wrk           *Phase `json:"wrk,omitempty"`
+	WrkMiddleware *Phase `json:"wrkMiddleware,omitempty"`
+	H2load        *Phase `json:"h2load,omitempty"`
+}
+
+// Getters of a round's phases, for medians and comparisons.
+var (
+	ownSat   = func(r Round) *Phase { return &r.Saturation }
+	ownMw    = func(r Round) *Phase { return r.Middleware }
+	wrkPlain = func(r Round) *Phase { return r.Wrk }
+	wrkMw    = func(r Round) *Phase { return r.WrkMiddleware }
+	h2Plain  = func(r Round) *Phase { return r.H2load }
+)
+
+// medianPhase is the phase of the round with the median throughput among
+// those that ran it (nil for none).
+func medianPhase(rounds []Round, get func(Round) *Phase) *Phase {
+	var ps []Phase
+	for _, r := range rounds {
+		if p := get(r); p != nil {
+			ps = append(ps, *p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(ps, func(a, b Phase) int { return cmp.Compare(a.Throughput, b.Throughput) })
+	return &ps[(len(ps)-1)/2]
 }
 
 // pickMedians sets Rate and Saturation from the rounds.
@@ -69,6 +111,10 @@ func (t *Target) pickMedians() {
 	byThroughput := slices.Clone(t.Rounds)
 	slices.SortStableFunc(byThroughput, func(a, b Round) int { return cmp.Compare(a.Saturation.Throughput, b.Saturation.Throughput) })
 	t.Saturation = byThroughput[(len(byThroughput)-1)/2].Saturation
+	t.Middleware = medianPhase(t.Rounds, ownMw)
+	t.Wrk = medianPhase(t.Rounds, wrkPlain)
+	t.WrkMiddleware = medianPhase(t.Rounds, wrkMw)
+	t.H2load = medianPhase(t.Rounds, h2Plain)
 }
 
 // rounds returns t's rounds, or its one pair of phases for a target built
@@ -110,15 +156,25 @@ func throughputRatio(a, b Target) (float64, bool) {
 
 // Phase is one measured phase of one target.
 type Phase struct {
+	// Tool is the load generator: meshbench's own client (ToolOwn, or
+	// empty), wrk or h2load.
+	Tool       string  `json:"tool,omitempty"`
 	Requests   int64   `json:"requests"`
 	Errors     int64   `json:"errors"`
 	Seconds    float64 `json:"seconds"`
 	Throughput float64 `json:"throughput"` // successful requests per second
 	P50Ms      float64 `json:"p50Ms"`
+	P75Ms      float64 `json:"p75Ms,omitempty"` // wrk only
 	P90Ms      float64 `json:"p90Ms"`
 	P99Ms      float64 `json:"p99Ms"`
 	P999Ms     float64 `json:"p999Ms"`
 	MaxMs      float64 `json:"maxMs"`
+	// MinMs, MeanMs and SdMs are the latency's minimum, mean and standard
+	// deviation as wrk (mean, deviation) and h2load (all three; it gives
+	// no percentiles) report them.
+	MinMs  float64 `json:"minMs,omitempty"`
+	MeanMs float64 `json:"meanMs,omitempty"`
+	SdMs   float64 `json:"sdMs,omitempty"`
 	// CPUSeconds is the proxy process's CPU time over the phase (0 for
 	// direct); CPUPerRequestUs divides it by the requests served, and
 	// CPUUtilization by the phase's wall time (1 = one core). The user and
@@ -238,10 +294,199 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "by load generator and route (figures of the median round by throughput; CPU µs/req the median over rounds):")
+	if err := r.writeLoads(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	if err := r.writeGoals(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
 	for _, line := range r.Verdicts() {
 		fmt.Fprintln(w, line)
 	}
 	return nil
+}
+
+// Goal is one of the project's targets for meshbench against nginx,
+// measured with one load generator: medians over the rounds of each
+// proxy's figure and of their per-round ratio.
+type Goal struct {
+	What      string  `json:"what"`
+	Load      string  `json:"load"`
+	Meshbench float64 `json:"meshbench"`
+	Nginx     float64 `json:"nginx"`
+	Unit      string  `json:"unit"`
+	Ratio     float64 `json:"ratio"`
+	// Want is "≤ 1.00", "≥ 0.80" or "" for a figure given for information.
+	Want string `json:"want,omitempty"`
+	Met  bool   `json:"met"`
+}
+
+// Goals compares meshbench with nginx in the same rounds: CPU per request
+// on the plain route (want ≤ 1.0 × nginx's), throughput on the middleware
+// route (want ≥ 0.8 ×), added p99 at the fixed rate (want ≤ 1.0 ×), each
+// with every load generator that measured it. Nil when either was not
+// measured.
+func (r *Report) Goals() []Goal {
+	m, ok1 := r.Find(TargetMeshbench)
+	n, ok2 := r.Find(TargetNginx)
+	if !ok1 || !ok2 || m.Skipped != "" || n.Skipped != "" {
+		return nil
+	}
+	var out []Goal
+	add := func(what, load, unit, want string, get func(Round) *Phase, val func(Phase) float64) {
+		f := func(x, y Round) (float64, bool) {
+			a, b := get(x), get(y)
+			if a == nil || b == nil || a.Errors > 0 || b.Errors > 0 || val(*b) <= 0 {
+				return 0, false
+			}
+			return val(*a) / val(*b), true
+		}
+		ratio, ok := pairedMedian(m, n, f)
+		if !ok {
+			return
+		}
+		g := Goal{What: what, Load: load, Unit: unit, Want: want, Ratio: ratio,
+			Meshbench: medianOf(m, get, val), Nginx: medianOf(n, get, val)}
+		switch want {
+		case "≤ 1.00":
+			g.Met = ratio <= 1
+		case "≥ 0.80":
+			g.Met = ratio >= 0.8
+		}
+		out = append(out, g)
+	}
+	cpu := func(p Phase) float64 { return p.CPUPerRequestUs }
+	tput := func(p Phase) float64 { return p.Throughput }
+	add("CPU per request, plain route", "own closed loop", "µs", "≤ 1.00", ownSat, cpu)
+	add("CPU per request, plain route", "wrk", "µs", "≤ 1.00", wrkPlain, cpu)
+	add("CPU per request, plain route", "h2load h2c", "µs", "≤ 1.00", h2Plain, cpu)
+	add("throughput, middleware route", "own closed loop", "req/s", "≥ 0.80", ownMw, tput)
+	add("throughput, middleware route", "wrk", "req/s", "≥ 0.80", wrkMw, tput)
+	add("CPU per request, middleware route", "own closed loop", "µs", "", ownMw, cpu)
+	add("CPU per request, middleware route", "wrk", "µs", "", wrkMw, cpu)
+	add("throughput, plain route", "own closed loop", "req/s", "", ownSat, tput)
+	add("throughput, plain route", "wrk", "req/s", "", wrkPlain, tput)
+	// The added p99 of a round can be near zero or negative for either
+	// proxy, which makes a per-round ratio meaningless: the ratio is that
+	// of the medians.
+	if d, ok := r.Find(TargetDirect); ok && len(d.rounds()) > 0 {
+		g := Goal{What: fmt.Sprintf("added p99 at %d req/s", r.Rate), Load: "vegeta open loop", Unit: "ms", Want: "≤ 1.00",
+			Meshbench: m.AddedP99Ms, Nginx: n.AddedP99Ms}
+		switch {
+		case n.AddedP99Ms > 0:
+			g.Ratio = m.AddedP99Ms / n.AddedP99Ms
+			g.Met = g.Ratio <= 1
+		default: // no ratio to speak of (JSON has no NaN): compared as is
+			g.Met = m.AddedP99Ms <= n.AddedP99Ms
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// medianOf is the median over t's rounds of val of the phase get returns.
+func medianOf(t Target, get func(Round) *Phase, val func(Phase) float64) float64 {
+	var vs []float64
+	for _, r := range t.rounds() {
+		if p := get(r); p != nil {
+			vs = append(vs, val(*p))
+		}
+	}
+	if len(vs) == 0 {
+		return 0
+	}
+	slices.Sort(vs)
+	if n := len(vs); n%2 == 0 {
+		return (vs[n/2-1] + vs[n/2]) / 2
+	}
+	return vs[len(vs)/2]
+}
+
+// writeLoads prints every target's phase with each load generator and
+// route: what each generator reports of the latency, and the proxy's CPU
+// per request.
+func (r *Report) writeLoads(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "target	load	route	req/s	latency (ms)	CPU µs/req	user+sys	errors	\n")
+	loads := []struct {
+		load, route string
+		get         func(Round) *Phase
+		pick        func(Target) *Phase
+	}{
+		{"own closed loop", "plain", ownSat, func(t Target) *Phase { return &t.Saturation }},
+		{"own closed loop", "middleware", ownMw, func(t Target) *Phase { return t.Middleware }},
+		{"wrk", "plain", wrkPlain, func(t Target) *Phase { return t.Wrk }},
+		{"wrk", "middleware", wrkMw, func(t Target) *Phase { return t.WrkMiddleware }},
+		{"h2load h2c", "plain", h2Plain, func(t Target) *Phase { return t.H2load }},
+	}
+	for _, t := range r.Targets {
+		if t.Skipped != "" {
+			continue
+		}
+		for _, l := range loads {
+			p := l.pick(t)
+			if p == nil {
+				continue
+			}
+			var lat string
+			switch p.Tool {
+			case ToolWrk:
+				lat = fmt.Sprintf("p50 %.3f p75 %.3f p90 %.3f p99 %.3f max %.2f", p.P50Ms, p.P75Ms, p.P90Ms, p.P99Ms, p.MaxMs)
+			case ToolH2load:
+				lat = fmt.Sprintf("mean %.3f sd %.3f min %.3f max %.2f", p.MeanMs, p.SdMs, p.MinMs, p.MaxMs)
+			default:
+				lat = fmt.Sprintf("p50 %.3f p90 %.3f p99 %.3f max %.2f", p.P50Ms, p.P90Ms, p.P99Ms, p.MaxMs)
+			}
+			cpu, split := "-", "-"
+			if t.Name != TargetDirect {
+				cpu = fmt.Sprintf("%.1f", medianOf(t, l.get, func(p Phase) float64 { return p.CPUPerRequestUs }))
+				split = fmt.Sprintf("%.1f + %.1f", p.UserCPUPerRequestUs, p.SysCPUPerRequestUs)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%d\t\n", t.Name, l.load, l.route, p.Throughput, lat, cpu, split, p.Errors)
+			if p.firstError != "" {
+				fmt.Fprintf(tw, "\t\t\t\tfirst error: %s\t\t\t\t\n", p.firstError)
+			}
+		}
+	}
+	return tw.Flush()
+}
+
+// writeGoals prints Goals as a table.
+func (r *Report) writeGoals(w io.Writer) error {
+	goals := r.Goals()
+	if len(goals) == 0 {
+		_, err := fmt.Fprintln(w, "targets against nginx: not measured (nginx or meshbench skipped)")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "meshbench vs nginx, same rounds\tload\tmeshbench\tnginx\tratio\twant\t\t\n")
+	for _, g := range goals {
+		verdict := ""
+		if g.Want != "" {
+			verdict = "met"
+			if !g.Met {
+				verdict = "MISSED"
+			}
+		}
+		val := func(v float64) string {
+			switch g.Unit {
+			case "ms":
+				return fmt.Sprintf("%+.3f ms", v)
+			case "req/s":
+				return fmt.Sprintf("%.0f req/s", v)
+			}
+			return fmt.Sprintf("%.1f %s", v, g.Unit)
+		}
+		ratio := fmt.Sprintf("%.2f×", g.Ratio)
+		if g.Ratio == 0 {
+			ratio = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", g.What, g.Load, val(g.Meshbench), val(g.Nginx), ratio, cmpOr(g.Want, "-"), verdict)
+	}
+	return tw.Flush()
 }
 
 // Verdicts states meshbench's standing against the project's targets:

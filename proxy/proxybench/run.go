@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 )
@@ -89,20 +90,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		sl.p, sl.addr, sl.t.Version = p, p.addr, p.version
 		if err := p.ready(ctx); err != nil {
 			sl.t.Skipped = err.Error()
+		} else if err := checkMiddleware(ctx, p.addr); err != nil {
+			sl.t.Skipped = err.Error()
 		}
 	}
 	for _, sl := range slots {
 		if sl.t.Skipped == "" && ctx.Err() == nil {
 			fmt.Fprintf(cfg.Progress, "%s: warm-up %s\n", sl.t.Name, cfg.Warmup)
-			warmUp(ctx, cfg, sl.addr)
+			warmUp(ctx, cfg, sl.addr, sl.p != nil)
 		}
+	}
+	tl := tools{wrk: lookTool("wrk"), h2load: lookTool("h2load")}
+	switch {
+	case cfg.NoTools:
+		rep.Notes = append(rep.Notes, "wrk and h2load not run (--no-tools)")
+	case tl.wrk == "" || tl.h2load == "":
+		rep.Notes = append(rep.Notes, fmt.Sprintf("independent load generators: wrk %s, h2load %s (apt-get install wrk nghttp2-client)", found(tl.wrk), found(tl.h2load)))
 	}
 	for round := 1; round <= cfg.Rounds && ctx.Err() == nil; round++ {
 		for _, sl := range slots {
 			if sl.t.Skipped != "" || ctx.Err() != nil {
 				continue
 			}
-			rd, other := measure(ctx, cfg, round, sl.t.Name, sl.addr, sl.p)
+			rd, other := measure(ctx, cfg, round, sl, pin, tl)
 			if ctx.Err() != nil {
 				break // an interrupted round is not a round
 			}
@@ -126,17 +136,34 @@ type slot struct {
 }
 
 // warmUp fills connections and pools; nothing is recorded.
-func warmUp(ctx context.Context, cfg Config, addr string) {
-	_ = fixedRate(ctx, "http://"+addr+"/bench", cfg.Rate, cfg.Warmup/2)
-	_ = closedLoop(ctx, addr, cfg.Connections, cfg.Warmup/2)
+func warmUp(ctx context.Context, cfg Config, addr string, proxied bool) {
+	_ = fixedRate(ctx, "http://"+addr+benchPath, cfg.Rate, cfg.Warmup/2)
+	_ = closedLoop(ctx, addr, benchPath, "", cfg.Connections, cfg.Warmup/4)
+	if proxied {
+		_ = closedLoop(ctx, addr, mwBenchPath, mwHeaderLine, cfg.Connections, cfg.Warmup/4)
+	}
 }
 
-// measure runs one round's two phases against addr, reading the CPU time
-// of p (nil for direct) around each, and returns them with the CPU, in
-// cores, that other processes used meanwhile.
-func measure(ctx context.Context, cfg Config, round int, name, addr string, p *process) (Round, float64) {
+// The paths the load asks for, and the middleware route's key header.
+const (
+	benchPath    = "/bench"
+	mwBenchPath  = MiddlewarePath + "bench"
+	mwHeaderLine = APIKeyHeader + ": " + BenchAPIKey + "\r\n"
+	mwHeader     = APIKeyHeader + ": " + BenchAPIKey
+)
+
+// tools are the external load generators found installed.
+type tools struct{ wrk, h2load string }
+
+// measure runs one round's phases against a target, reading the CPU time
+// of its process (nil for direct) around each, and returns them with the
+// CPU, in cores, that other processes used meanwhile: the fixed rate and
+// the saturation of the plain route with the bench's own clients, the
+// saturation of the middleware route (proxies only), then wrk on both
+// routes and h2load over h2c where installed and the target takes h2c.
+func measure(ctx context.Context, cfg Config, round int, sl *slot, pin pinning, tl tools) (Round, float64) {
 	var rd Round
-	url := "http://" + addr + "/bench"
+	name, addr, p := sl.t.Name, sl.addr, sl.p
 	n := startNoise()
 	cpuOf := func() cpuTime {
 		if p == nil {
@@ -148,16 +175,90 @@ func measure(ctx context.Context, cfg Config, round int, name, addr string, p *p
 		}
 		return d
 	}
-	fmt.Fprintf(cfg.Progress, "round %d/%d: %s: %d req/s for %s\n", round, cfg.Rounds, name, cfg.Rate, cfg.Duration)
-	c0 := cpuOf()
-	rd.Rate = fixedRate(ctx, url, cfg.Rate, cfg.Duration)
-	c1 := cpuOf()
-	fmt.Fprintf(cfg.Progress, "round %d/%d: %s: %d connections closed-loop for %s\n", round, cfg.Rounds, name, cfg.Connections, cfg.Duration)
-	rd.Saturation = closedLoop(ctx, addr, cfg.Connections, cfg.Duration)
-	c2 := cpuOf()
-	if p != nil {
-		rd.Rate.cpu(c1.sub(c0))
-		rd.Saturation.cpu(c2.sub(c1))
+	// phase runs one phase and fills its CPU figures.
+	phase := func(what string, run func() Phase) Phase {
+		if ctx.Err() != nil {
+			return Phase{}
+		}
+		fmt.Fprintf(cfg.Progress, "round %d/%d: %s: %s\n", round, cfg.Rounds, name, what)
+		c0 := cpuOf()
+		ph := run()
+		if p != nil {
+			ph.cpu(cpuOf().sub(c0))
+		}
+		return ph
+	}
+	// tool runs an external load generator's phase, or says why not.
+	tool := func(what string, args []string, parse func(string) (Phase, error)) *Phase {
+		ph := phase(what, func() Phase {
+			out, err := runTool(ctx, pin, cfg.Duration, args)
+			if err != nil {
+				return Phase{Tool: filepath.Base(args[0]), firstError: err.Error(), Errors: 1}
+			}
+			ph, err := parse(out)
+			if err != nil {
+				ph.firstError, ph.Errors = err.Error(), max(ph.Errors, 1)
+			}
+			return ph
+		})
+		return &ph
+	}
+	proxied := p != nil
+	rd.Rate = phase(fmt.Sprintf("%d req/s for %s", cfg.Rate, cfg.Duration), func() Phase {
+		return fixedRate(ctx, "http://"+addr+benchPath, cfg.Rate, cfg.Duration)
+	})
+	rd.Saturation = phase(fmt.Sprintf("%d connections closed-loop for %s", cfg.Connections, cfg.Duration), func() Phase {
+		return closedLoop(ctx, addr, benchPath, "", cfg.Connections, cfg.Duration)
+	})
+	if proxied {
+		mw := phase(fmt.Sprintf("middleware route, %d connections closed-loop for %s", cfg.Connections, cfg.Duration), func() Phase {
+			return closedLoop(ctx, addr, mwBenchPath, mwHeaderLine, cfg.Connections, cfg.Duration)
+		})
+		rd.Middleware = &mw
+	}
+	if tl.wrk != "" && !cfg.NoTools {
+		rd.Wrk = tool("wrk", wrkArgs(tl.wrk, "http://"+addr+benchPath, cfg.Connections, cfg.Duration, nil), parseWrk)
+		if proxied {
+			rd.WrkMiddleware = tool("wrk, middleware route", wrkArgs(tl.wrk, "http://"+addr+mwBenchPath, cfg.Connections, cfg.Duration, []string{mwHeader}), parseWrk)
+		}
+	}
+	if tl.h2load != "" && !cfg.NoTools && p != nil && p.h2addr != "" {
+		rd.H2load = tool("h2load (h2c)", h2loadArgs(tl.h2load, "http://"+p.h2addr+benchPath, cfg.Connections, cfg.Duration, nil), parseH2load)
 	}
 	return rd, n.cores()
+}
+
+func found(bin string) string {
+	if bin == "" {
+		return "not installed"
+	}
+	return "installed"
+}
+
+// checkMiddleware makes sure the middleware route of a proxy is what it
+// claims: a request without the key is refused, one with it answered.
+func checkMiddleware(ctx context.Context, addr string) error {
+	for _, c := range []struct {
+		hdrs string
+		want bool
+	}{{"", false}, {mwHeaderLine, true}} {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		lc, err := dialLoop(pctx, addr)
+		if err != nil {
+			cancel()
+			return err
+		}
+		ok, _, err := lc.roundTrip([]byte("GET " + mwBenchPath + " HTTP/1.1\r\nHost: " + addr + "\r\n" + c.hdrs + "\r\n"))
+		lc.Close()
+		cancel()
+		switch {
+		case err != nil:
+			return fmt.Errorf("middleware route: %w", err)
+		case ok != c.want && c.want:
+			return fmt.Errorf("middleware route: a request with the API key was refused")
+		case ok != c.want:
+			return fmt.Errorf("middleware route: a request without the API key was answered 2xx")
+		}
+	}
+	return nil
 }

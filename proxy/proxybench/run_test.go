@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,25 @@ func TestRunShort(t *testing.T) {
 		for _, ph := range []Phase{tg.Rate, tg.Saturation} {
 			if ph.Requests == 0 || ph.Errors != 0 || ph.Throughput <= 0 || ph.P50Ms <= 0 || ph.P99Ms < ph.P50Ms {
 				t.Errorf("%s: phase %+v", tg.Name, ph)
+			}
+		}
+		// The middleware route answers through every proxy (the key is
+		// accepted, the rate limit never refuses); wrk and h2load, when
+		// installed, measure without errors.
+		for i, rd := range tg.Rounds {
+			if tg.Name != TargetDirect && rd.Middleware == nil {
+				t.Errorf("%s round %d: no middleware phase", tg.Name, i)
+			}
+			if _, err := exec.LookPath("wrk"); err == nil && (rd.Wrk == nil || tg.Name != TargetDirect && rd.WrkMiddleware == nil) {
+				t.Errorf("%s round %d: wrk installed but not run", tg.Name, i)
+			}
+			if _, err := exec.LookPath("h2load"); err == nil && tg.Name != TargetDirect && rd.H2load == nil {
+				t.Errorf("%s round %d: h2load installed but not run", tg.Name, i)
+			}
+			for _, ph := range []*Phase{rd.Middleware, rd.Wrk, rd.WrkMiddleware, rd.H2load} {
+				if ph != nil && (ph.Requests == 0 || ph.Errors != 0 || ph.Throughput <= 0) {
+					t.Errorf("%s round %d: %s phase %+v: %s", tg.Name, i, ph.Tool, ph, ph.firstError)
+				}
 			}
 		}
 		if tg.Name != TargetDirect && (tg.Saturation.CPUSeconds < 0 || tg.ThroughputRatio <= 0) {
@@ -153,4 +173,58 @@ func mustFind(t *testing.T, r *Report, name string) Target {
 		t.Fatalf("no target %s", name)
 	}
 	return tg
+}
+
+// TestGoals checks the table of targets against nginx: medians of
+// per-round ratios per load generator, rounds with errors left out, the
+// added p99 compared as the ratio of the medians, and the verdicts.
+func TestGoals(t *testing.T) {
+	round := func(p99, cpu, mwTput, wrkCPU float64, wrkErr int64) Round {
+		return Round{Rate: Phase{P99Ms: p99}, Saturation: Phase{Throughput: 1000, CPUPerRequestUs: cpu},
+			Middleware: &Phase{Throughput: mwTput}, Wrk: &Phase{Tool: ToolWrk, CPUPerRequestUs: wrkCPU, Errors: wrkErr}}
+	}
+	rep := &Report{Rate: 5000, Rounds: 3, Targets: []Target{
+		{Name: TargetDirect, Rounds: []Round{{Rate: Phase{P99Ms: 1}}, {Rate: Phase{P99Ms: 1}}, {Rate: Phase{P99Ms: 1}}}},
+		{Name: TargetMeshbench, Rounds: []Round{round(1.5, 20, 700, 20, 0), round(1.6, 22, 900, 99, 3), round(1.4, 18, 800, 30, 0)}},
+		{Name: TargetNginx, Rounds: []Round{round(2.0, 20, 1000, 25, 0), round(1.8, 20, 1000, 25, 0), round(2.2, 20, 1000, 25, 0)}},
+	}}
+	for i := range rep.Targets {
+		rep.Targets[i].pickMedians()
+	}
+	rep.compare()
+	goals := map[string]Goal{}
+	for _, g := range rep.Goals() {
+		goals[g.What+"/"+g.Load] = g
+	}
+	check := func(key string, ratio float64, met bool) {
+		t.Helper()
+		g, ok := goals[key]
+		if !ok {
+			t.Errorf("no goal %s in %v", key, goals)
+			return
+		}
+		if !near(g.Ratio, ratio) || g.Met != met {
+			t.Errorf("%s: ratio %.4f met %v, want %.4f %v", key, g.Ratio, g.Met, ratio, met)
+		}
+	}
+	// CPU ratios 1.0, 1.1, 0.9 → 1.0: met (≤ 1).
+	check("CPU per request, plain route/own closed loop", 1.0, true)
+	// wrk: round 2 had errors; ratios 0.8 and 1.2 → 1.0.
+	check("CPU per request, plain route/wrk", 1.0, true)
+	// Middleware throughput 0.7, 0.9, 0.8 → 0.8: met (≥ 0.8).
+	check("throughput, middleware route/own closed loop", 0.8, true)
+	// Added p99: meshbench 0.5 (median of 0.5, 0.6, 0.4), nginx 1.0 → 0.5.
+	check("added p99 at 5000 req/s/vegeta open loop", 0.5, true)
+	if _, ok := goals["CPU per request, plain route/h2load h2c"]; ok {
+		t.Error("a goal for h2load, which did not run")
+	}
+	var table bytes.Buffer
+	if err := rep.writeGoals(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"meshbench vs nginx", "1.00×", "≥ 0.80", "met"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("goals table lacks %q:\n%s", want, table.String())
+		}
+	}
 }

@@ -33,15 +33,33 @@ func (l *layer) tagged(route string, mw proxy.Middleware, reason func(status int
 			}
 			next.ServeHTTP(w, r)
 		}))
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return &taggedHandler{inner: inner, serve: func(w http.ResponseWriter, r *http.Request) {
 			tw := tagWriters.Get().(*tagWriter)
 			*tw = tagWriter{ResponseWriter: w, l: l, route: route, reason: reason, r: r}
 			inner.ServeHTTP(tw, r)
 			*tw = tagWriter{}
 			tagWriters.Put(tw)
-		})
+		}}
 	}
 }
+
+// taggedHandler is a tagged middleware around the rest of the route. It is
+// a proxy.HeadChecker when the wrapped middleware is: a request that
+// passes it untouched gets no answer of its own to tag.
+type taggedHandler struct {
+	inner http.Handler
+	serve http.HandlerFunc
+}
+
+func (h *taggedHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.serve(w, r) }
+
+// CheckHead implements proxy.HeadChecker.
+func (h *taggedHandler) CheckHead(field func(name string) (string, int), strip func(name string)) bool {
+	hc, ok := h.inner.(proxy.HeadChecker)
+	return ok && hc.CheckHead(field, strip)
+}
+
+var _ proxy.HeadChecker = (*taggedHandler)(nil)
 
 // tagWriters are pooled: a request's writer is not used once its handler
 // has returned, and the security middlewares run on every request.
