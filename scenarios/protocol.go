@@ -63,24 +63,51 @@ func workloadProtocolIssue(t *Topology, w *Workload, serviceProtocol func(*Servi
 // fleetGRPCServices are the services the real fleet serves a gRPC API for.
 var fleetGRPCServices = []string{"payments", "risk", "fraud", "ledger"}
 
-// fleetGRPCCalls are the requests of the fleet's HTTP API that its gRPC
-// API carries, as method and path (a trailing '/' takes an id after it).
-var fleetGRPCCalls = []struct{ method, path string }{
-	{"POST", "/v1/payments"}, {"GET", "/v1/payments/"},
-	{"POST", "/v1/risk"}, {"POST", "/v1/fraud"},
-	{"POST", "/v1/ledger/entries"}, {"GET", "/v1/ledger/payments/"},
+// FleetGRPCCall is one call of the real fleet's gRPC API
+// (bench/fleet/paymentspb): the request of its HTTP API that it carries
+// (Method, and Path, where a trailing '/' takes a payment id after it),
+// the service that serves it and its gRPC full method name. The data
+// plane matches a route to a gRPC service against them.
+type FleetGRPCCall struct {
+	Service    string // payments, risk, fraud or ledger
+	Method     string
+	Path       string
+	FullMethod string // "/meshbench.payments.v1.Payments/CreatePayment"
 }
+
+// ExamplePath is the call's path with a payment id in place when it takes
+// one.
+func (c FleetGRPCCall) ExamplePath() string {
+	if strings.HasSuffix(c.Path, "/") {
+		return c.Path + examplePaymentID
+	}
+	return c.Path
+}
+
+const fleetGRPCPackage = "/meshbench.payments.v1."
+
+var fleetGRPCCalls = []FleetGRPCCall{
+	{"payments", "POST", "/v1/payments", fleetGRPCPackage + "Payments/CreatePayment"},
+	{"payments", "GET", "/v1/payments/", fleetGRPCPackage + "Payments/GetPayment"},
+	{"risk", "POST", "/v1/risk", fleetGRPCPackage + "Risk/Score"},
+	{"fraud", "POST", "/v1/fraud", fleetGRPCPackage + "Fraud/Check"},
+	{"ledger", "POST", "/v1/ledger/entries", fleetGRPCPackage + "Ledger/Record"},
+	{"ledger", "GET", "/v1/ledger/payments/", fleetGRPCPackage + "Ledger/GetPayment"},
+}
+
+// FleetGRPCCalls lists the calls of the real fleet's gRPC API.
+func FleetGRPCCalls() []FleetGRPCCall { return slices.Clone(fleetGRPCCalls) }
 
 // isFleetGRPCCall reports whether the fleet's gRPC API carries r.
 func isFleetGRPCCall(r Request) bool {
 	for _, c := range fleetGRPCCalls {
-		if !strings.EqualFold(r.Method, c.method) {
+		if !strings.EqualFold(r.Method, c.Method) {
 			continue
 		}
-		if id, ok := strings.CutPrefix(r.Path, c.path); ok && strings.HasSuffix(c.path, "/") && id != "" && !strings.Contains(id, "/") {
+		if id, ok := strings.CutPrefix(r.Path, c.Path); ok && strings.HasSuffix(c.Path, "/") && id != "" && !strings.Contains(id, "/") {
 			return true
 		}
-		if strings.TrimSuffix(r.Path, "/") == c.path {
+		if strings.TrimSuffix(r.Path, "/") == c.Path {
 			return true
 		}
 	}

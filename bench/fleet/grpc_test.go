@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // grpcClient is an HTTP client whose requests of the fleet's API travel
@@ -126,4 +128,23 @@ func TestGRPCFaults(t *testing.T) {
 		t.Errorf("hung replica over gRPC: %v, want the deadline", err)
 	}
 	mustDo(t, h, http.MethodDelete, base+"/admin/fault", nil, nil)
+}
+
+// TestGRPCCallsAgree: the fleet's gRPC calls as the scenario format and
+// the data plane know them (scenarios.FleetGRPCCalls) are the ones the
+// fleet serves.
+func TestGRPCCallsAgree(t *testing.T) {
+	calls := scenarios.FleetGRPCCalls()
+	if len(calls) != 6 {
+		t.Fatalf("%d calls, want the six of paymentspb", len(calls))
+	}
+	for _, c := range calls {
+		full, ok := fleet.GRPCMethod(c.Method, c.ExamplePath())
+		if !ok || full != c.FullMethod {
+			t.Errorf("%s %s: fleet's method %q %v, scenarios' %q", c.Method, c.ExamplePath(), full, ok, c.FullMethod)
+		}
+		if svc := fleet.GRPCService(fleet.Role(c.Service)); !strings.HasPrefix(c.FullMethod, "/"+svc+"/") {
+			t.Errorf("%s is not a method of %s's service %s", c.FullMethod, c.Service, svc)
+		}
+	}
 }
