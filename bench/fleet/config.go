@@ -79,9 +79,10 @@ type Config struct {
 	// GRPCCallees are the callees payments calls over their gRPC API
 	// (package paymentspb) instead of HTTP/JSON, at the host of their base
 	// URL, whose path must then be empty or "/" (a gRPC method's path is
-	// fixed: a mesh routes it by its service name). Such calls use a
-	// transport of the service's own, whatever Transport is. Empty: every
-	// call is HTTP/JSON.
+	// fixed); the call's :authority is the callee's role ("risk"), by
+	// which a sidecar routes it. Such calls use a transport of the
+	// service's own, whatever Transport is. Empty: every call is
+	// HTTP/JSON.
 	GRPCCallees []Role
 	// OptionalIdempotencyKey lets payments accept requests without an
 	// Idempotency-Key, giving each a fresh random key: clients whose

@@ -114,7 +114,9 @@ func (c *caller) do(ctx context.Context, method string, callee Role, path string
 	}
 	client := c.client
 	if c.byGRPC[callee] {
-		client = c.grpc
+		// The call's :authority names the callee, as gRPC targets name
+		// services in a mesh: a sidecar routes it by that name.
+		client, req.Host = c.grpc, string(callee)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -93,6 +94,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	defer cancel()
 	client, closeIdle := newClient(runCtx, timeout, cfg.Attempts, cfg.Transport)
 	defer closeIdle()
+	var grpcClient *http.Client // gRPC workloads' calls, streams on shared connections
+	if slices.ContainsFunc(cfg.Plan.Load, func(w scenarios.Workload) bool { return w.GRPC() }) {
+		gt := fleet.NewGRPCTransport()
+		defer gt.Close()
+		grpcClient, _ = newClient(runCtx, timeout, cfg.Attempts, gt)
+	}
 	rc := &recorder{ctx: runCtx, epoch: epoch, attack: cfg.Attack, sink: cfg.Sink, raw: cfg.Raw}
 
 	plan := cfg.Plan
@@ -120,6 +127,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
 		seed := cfg.Seed ^ splitmix(uint64(i)+1)
+		client := client
+		if w.GRPC() {
+			client = grpcClient
+		}
 		if w.Users != nil {
 			wg.Go(func() {
 				if err := runUsers(runCtx, w, q, client, rc, epoch, start, end, seed); err != nil {
