@@ -54,6 +54,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 			serviceTime: dist("service "+sv.Name+": serviceTime", sv.ServiceTime),
 			errorRate:   float64(sv.ErrorRate),
 			zones:       sv.Zones,
+			grpc:        sv.GRPC(),
 		}
 		if len(ss.zones) == 0 && sv.Zone != "" {
 			ss.zones = []string{sv.Zone}
