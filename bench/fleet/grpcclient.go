@@ -39,9 +39,17 @@ const HeaderGRPCStatus = "Grpc-Status"
 // NewGRPCTransport; Close ends its connections.
 type GRPCTransport struct {
 	opts []grpc.DialOption
+	// Conns is how many connections carry the calls to one address, each
+	// call on the next in turn; set it before the first call. 0 or 1: one,
+	// as a single gRPC client has. A load generator standing for many
+	// clients spreads its calls over several, so that one connection's
+	// stream limit (the server's MAX_CONCURRENT_STREAMS) does not queue
+	// its calls on the client side.
+	Conns int
 
 	mu     sync.Mutex
-	conns  map[string]*grpc.ClientConn // by host:port and authority
+	conns  map[string]*grpc.ClientConn // by host:port, authority and index
+	next   map[string]int
 	closed bool
 }
 
@@ -51,6 +59,7 @@ func NewGRPCTransport(opts ...grpc.DialOption) *GRPCTransport {
 	return &GRPCTransport{
 		opts:  append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...),
 		conns: map[string]*grpc.ClientConn{},
+		next:  map[string]int{},
 	}
 }
 
@@ -61,6 +70,11 @@ func (t *GRPCTransport) conn(addr, authority string) (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("grpc transport: closed")
 	}
 	key := addr + "\x00" + authority
+	if t.Conns > 1 {
+		i := t.next[key]
+		t.next[key] = (i + 1) % t.Conns
+		key += "\x00" + strconv.Itoa(i)
+	}
 	if c, ok := t.conns[key]; ok {
 		return c, nil
 	}

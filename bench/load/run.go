@@ -52,6 +52,11 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+// grpcConns is how many connections a run's gRPC workloads spread their
+// calls over: the load stands for many clients, and one connection's
+// stream limit would queue calls in the load generator itself.
+const grpcConns = 16
+
 // DefaultTimeout bounds a request when Config.Timeout is zero (vegeta's
 // default).
 const DefaultTimeout = vegeta.DefaultTimeout
@@ -97,6 +102,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var grpcClient *http.Client // gRPC workloads' calls, streams on shared connections
 	if slices.ContainsFunc(cfg.Plan.Load, func(w scenarios.Workload) bool { return w.GRPC() }) {
 		gt := fleet.NewGRPCTransport()
+		gt.Conns = grpcConns
 		defer gt.Close()
 		grpcClient, _ = newClient(runCtx, timeout, cfg.Attempts, gt)
 	}

@@ -78,11 +78,19 @@ func (e *env) buildMesh() error {
 				}
 				base = func(svc string) string { return "http://" + addr + "/" + svc }
 				grpcBase = "http://" + addr
-				e.downstream[r.name] = Downstream{
+				d := Downstream{
 					Risk:   base(string(fleet.RoleRisk)),
 					Fraud:  base(string(fleet.RoleFraud)),
 					Ledger: base(string(fleet.RoleLedger)),
 				}
+				urls := map[fleet.Role]*string{fleet.RoleRisk: &d.Risk, fleet.RoleFraud: &d.Fraud, fleet.RoleLedger: &d.Ledger}
+				for _, role := range []fleet.Role{fleet.RoleRisk, fleet.RoleFraud, fleet.RoleLedger} {
+					if callee := e.byName[string(role)]; callee != nil && callee.spec.GRPC() {
+						*urls[role] = "http://" + addr
+						d.GRPC = append(d.GRPC, role)
+					}
+				}
+				e.downstream[r.name] = d
 			}
 			e.wire(r, rt, base, grpcBase)
 		}
