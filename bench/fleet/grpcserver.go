@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -35,6 +36,7 @@ func newGRPCServer(role Role, api http.Handler) *grpc.Server {
 	case RoleLedger:
 		pb.RegisterLedgerServer(srv, grpcLedger{t: t})
 	}
+	healthpb.RegisterHealthServer(srv, grpcHealth{t: t})
 	return srv
 }
 
@@ -52,7 +54,7 @@ var answerMetadata = []string{HeaderInstance, HeaderIdempotencyKey, HeaderIdempo
 
 // call makes the HTTP request method path (with body as JSON when not
 // nil) carrying the call's metadata as headers, and decodes a 2xx or 402
-// answer into out; any other answer is an error with the status's gRPC
+// answer into out (unless nil); any other answer is an error with the status's gRPC
 // code. The answer's headers of answerMetadata are sent as header
 // metadata.
 func (t *transcoder) call(ctx context.Context, method, path string, body any, out any) (err error) {
@@ -99,6 +101,9 @@ func (t *transcoder) call(ctx context.Context, method, path string, body any, ou
 		code = http.StatusOK
 	}
 	if code >= 200 && code < 300 || code == http.StatusPaymentRequired {
+		if out == nil {
+			return nil
+		}
 		if err := json.Unmarshal(w.body.Bytes(), out); err != nil {
 			return status.Errorf(codes.Internal, "answer %d: %v", code, err)
 		}
@@ -217,4 +222,25 @@ func (g grpcLedger) GetPayment(ctx context.Context, in *pb.GetPaymentRequest) (*
 		return nil, err
 	}
 	return ledgerEntryToPB(e), nil
+}
+
+// grpcHealth is the standard gRPC health service (grpc.health.v1) of the
+// replica: Check is GET /readyz, so a hang fault holds it as it holds
+// every probe, and a replica shutting down is NOT_SERVING. The service
+// name is not looked at: a replica serves one service. Watch is not
+// offered (UNIMPLEMENTED), as health checkers poll.
+type grpcHealth struct {
+	healthpb.UnimplementedHealthServer
+	t *transcoder
+}
+
+func (g grpcHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	err := g.t.call(ctx, http.MethodGet, "/readyz", nil, nil)
+	if status.Code(err) == codes.Unavailable {
+		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
