@@ -58,3 +58,25 @@ func TestPoolHTTP2BoundsEndpoints(t *testing.T) {
 		t.Errorf("overflow share %.4f, want 0.5", got)
 	}
 }
+
+// TestLibraryGRPCVsHTTP: in the shipped grpc-vs-http scenario the
+// connection limits refuse some HTTP/1.1 requests in the burst and no
+// gRPC ones, and HTTP/1.1's tail is the longer.
+func TestLibraryGRPCVsHTTP(t *testing.T) {
+	p := loadLibrary(t, "grpc-vs-http")
+	byName := map[string]summary{}
+	for v := range p.Variants {
+		rs := runBackend(t, p, v)
+		byName[p.Variants[v].Name] = summarize(rs, p.Warmup)
+		if v == 0 && overflowShare(rs) == 0 {
+			t.Errorf("http1: no overflow in the burst")
+		}
+		if v == 1 && overflowShare(rs) != 0 {
+			t.Errorf("grpc: overflow share %.4f, want none", overflowShare(rs))
+		}
+	}
+	t.Logf("http1 %s; grpc %s", byName["http1"], byName["grpc"])
+	if h1, h2 := byName["http1"].p99, byName["grpc"].p99; h1 <= h2 {
+		t.Errorf("p99 over HTTP/1.1 %s, over gRPC %s: want waiting for connections to show in the tail", h1, h2)
+	}
+}
