@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -182,4 +183,29 @@ func TestGRPCHealth(t *testing.T) {
 		t.Errorf("health check of a hung replica: %v, want the deadline", err)
 	}
 	mustDo(t, h, http.MethodDelete, base+"/admin/fault", nil, nil)
+}
+
+// TestGRPCPlainHTTPAnswer: an answer in plain HTTP, as a proxy gives it
+// for its own refusals, keeps its status (the call got an answer), where
+// grpc-go reports it as UNAVAILABLE or UNKNOWN.
+func TestGRPCPlainHTTPAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{
+		Protocols: fleet.ServeProtocols(),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("no_healthy_upstream\n"))
+		}),
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close(); <-done }()
+	r := mustDo(t, grpcClient(t), http.MethodPost, "http://"+ln.Addr().String()+"/v1/risk", nil, jsonBody(t, payment(10, "tok_ok")))
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("plain 503: answered %d %s, want 503", r.status, r.body)
+	}
 }

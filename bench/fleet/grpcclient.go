@@ -168,7 +168,11 @@ func (t *GRPCTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("grpc transport: %w", req.Context().Err())
 	}
 	answered := len(header) > 0 || len(trailer) > 0
+	httpStatus := 0
 	if err != nil && !answered {
+		httpStatus = plainHTTPStatus(st.Message())
+	}
+	if err != nil && !answered && httpStatus == 0 {
 		switch st.Code() {
 		case codes.DeadlineExceeded:
 			return nil, fmt.Errorf("grpc transport: %w: %s", context.DeadlineExceeded, st.Message())
@@ -200,6 +204,9 @@ func (t *GRPCTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.StatusCode, answer = op.answer(out, resp.Header.Get(HeaderIdempotentReplayed) == "true")
 	} else {
 		resp.StatusCode = HTTPStatus(st.Code())
+		if httpStatus != 0 {
+			resp.StatusCode = httpStatus
+		}
 		answer = errorBody{Error: st.Message()}
 	}
 	b := append(mustJSON(answer), '\n')
@@ -207,4 +214,21 @@ func (t *GRPCTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	resp.ContentLength = int64(len(b))
 	return resp, nil
+}
+
+// plainHTTPStatus is the status of an answer that was not gRPC, which
+// grpc-go reports as "unexpected HTTP status code received from server:
+// 503 (Service Unavailable)" (a proxy answering in plain HTTP): 0 when msg
+// is not such a report. The answer's headers are lost; its status is not.
+func plainHTTPStatus(msg string) int {
+	const marker = "unexpected HTTP status code received from server: "
+	_, rest, ok := strings.Cut(msg, marker)
+	if !ok || len(rest) < 3 {
+		return 0
+	}
+	n, err := strconv.Atoi(rest[:3])
+	if err != nil || n < 100 || n > 599 {
+		return 0
+	}
+	return n
 }
