@@ -10,7 +10,7 @@ COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev -X github.com/meshbench/meshbench/bench.Commit=$(COMMIT)
 DEMO_OUT    ?= runs/demo
 
-.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec
+.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec proto
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshbench
@@ -52,6 +52,16 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# proto: regenerate the payment fleet's gRPC code (bench/fleet/paymentspb)
+# from payments.proto; needs protoc (Debian's protobuf-compiler) and the
+# two Go plugins at the versions the generated files name.
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0
+proto:
+	$(GO) install $(PROTOC_GEN_GO)
+	$(GO) install $(PROTOC_GEN_GO_GRPC)
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate ./bench/fleet/paymentspb/
 
 # bench-proxy: the meshbench proxy against direct, nginx and HAProxy (when
 # installed) on loopback, pinned to separate cores, loaded by the bench's own

@@ -26,6 +26,7 @@ func (t *Topology) setDefaults() { t.Mesh = MeshSidecar }
 func (s *Service) setDefaults() {
 	s.Concurrency = 1
 	s.Queue = 100
+	s.Protocol = ProtocolHTTP
 }
 
 func (n *Network) setDefaults() {
@@ -34,6 +35,7 @@ func (n *Network) setDefaults() {
 
 func (w *Workload) setDefaults() {
 	w.Arrival = ArrivalPoisson
+	w.Protocol = ProtocolHTTP
 	w.Target.setDefaults()
 }
 

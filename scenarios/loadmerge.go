@@ -131,15 +131,24 @@ func mergeVariantLoads(d *decoder, s *Scenario) {
 // Variants included, so i still indexes Variants. Backends run the plan a
 // job gives them; the runner gives each job its variant's plan. When the
 // variant overrides no workload (or i is out of range) the result is p
-// itself.
+// itself. A variant with a protocol runs every service and workload with
+// it.
 func (p *Plan) ForVariant(i int) *Plan {
-	if i < 0 || i >= len(p.Variants) || len(p.Variants[i].Load) == 0 {
+	if i < 0 || i >= len(p.Variants) || len(p.Variants[i].Load) == 0 && p.Variants[i].Protocol == "" {
 		return p
 	}
 	c := deepCopy(*p)
 	for j, w := range c.Load {
 		if o, ok := c.Variants[i].Load[w.Name]; ok {
 			c.Load[j] = o
+		}
+	}
+	if proto := c.Variants[i].Protocol; proto != "" {
+		for j := range c.Services {
+			c.Services[j].Protocol = proto
+		}
+		for j := range c.Load {
+			c.Load[j].Protocol = proto
 		}
 	}
 	return &c

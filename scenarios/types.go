@@ -156,6 +156,8 @@ type Service struct {
 	Calls []Call `json:"calls,omitempty"`
 	// Operations give requests from the gateway that they match work of their own; the first that matches applies, and other requests (and every call from another service) get serviceTime and calls.
 	Operations []Operation `json:"operations,omitempty"`
+	// Protocol is the service's API: http (HTTP/1.1) or grpc (gRPC over cleartext HTTP/2: its callers' proxies reach it over h2c, requests multiplexed as streams on shared connections); default http.
+	Protocol string `json:"protocol" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
 }
 
 // Operation is one kind of request a service serves (a read, a write) with
@@ -236,6 +238,8 @@ type Variant struct {
 	Policy Policy `json:"policy"`
 	// Load overrides workloads of the scenario's load by name, each deep-merged over the workload of that name as policy is; a rate, shape or users written here replaces the workload's rate, shape and users.
 	Load LoadOverrides `json:"load,omitempty"`
+	// Protocol, when set, runs every service and every workload of the variant with this protocol (http or grpc), whatever theirs: the way to compare the two on one fleet.
+	Protocol string `json:"protocol,omitempty" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
 }
 
 // LoadOverrides maps a workload's name to what a variant changes in it. In

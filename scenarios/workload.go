@@ -50,6 +50,8 @@ type Workload struct {
 	Start time.Duration `json:"start"`
 	// For is how long it lasts (default: to the end of the scenario).
 	For time.Duration `json:"for"`
+	// Protocol is how requests are sent: http (HTTP/1.1) or grpc (the request's gRPC call over cleartext HTTP/2, which the service it is routed to must speak); default http.
+	Protocol string `json:"protocol" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
 }
 
 // Request is the request a workload sends.

@@ -105,6 +105,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		c, ok := gwClusters[rs.service]
 		if !ok {
 			cc := dataplane.Cluster(&s.policy, "gateway/"+svc.spec.name, s.gateway.zone, true)
+			cc.Protocol = svc.spec.clusterProtocol()
 			c, err = m.newCluster(s, cc, svc, m.gw.node)
 			if err != nil {
 				return nil, err
@@ -150,7 +151,9 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 						if !ok {
 							cname := r.id + "/" + name
 							var err error
-							if c, err = m.newCluster(s, dataplane.Cluster(&s.policy, cname, zone, false), callee, -1); err != nil {
+							cc := dataplane.Cluster(&s.policy, cname, zone, false)
+							cc.Protocol = callee.spec.clusterProtocol()
+							if c, err = m.newCluster(s, cc, callee, -1); err != nil {
 								return nil, err
 							}
 							if c.route, _, err = newRoute(cname, dataplane.Sidecar(&s.policy), config.SharedPolicies{}, c); err != nil {
@@ -283,6 +286,7 @@ func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src i
 		// the lifecycle need not count tries at all.
 		c.lc.Admission = nil
 	}
+	c.pool = newPool(cc, len(svc.reps))
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {
 		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i}

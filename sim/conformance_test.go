@@ -325,7 +325,10 @@ func proxyTrace(t *testing.T, tc *conformanceCase, fast bool) *trace {
 	t.Helper()
 	up := newScriptedUpstreams(t, tc)
 	tr := &trace{}
-	cfg, err := dataplane.Gateway(&tc.policy, []scenarios.Route{{Name: "r", Service: "svc", Match: scenarios.Match{PathPrefix: "/"}}}, "")
+	cfg, err := dataplane.Gateway(&tc.policy, &scenarios.Topology{
+		Gateway:  scenarios.Gateway{Routes: []scenarios.Route{{Name: "r", Service: "svc", Match: scenarios.Match{PathPrefix: "/"}}}},
+		Services: []scenarios.Service{{Name: "svc"}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

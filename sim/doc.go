@@ -90,12 +90,26 @@
 // M/M/c queue, which the tests check against theory (M/M/1, Erlang C, and the
 // supermarket model for least_request with two choices).
 //
+// # Connections and protocols
+//
+// A cluster's connections are modelled only as far as Envoy's thresholds
+// see them (see pool): over HTTP/1.1 each try in flight holds a connection,
+// so max_connections bounds the cluster's concurrency, tries beyond it wait
+// FIFO as pending requests, and beyond max_pending they are refused (503
+// overflow); a service with protocol grpc is reached over HTTP/2, where
+// every try to an endpoint is a stream on its one connection, so
+// max_connections bounds only how many endpoints are reachable and
+// max_requests bounds concurrency. Without a circuitBreaker block the
+// thresholds are unbounded and neither protocol ever waits. Head-of-line
+// blocking is not modelled: a simulated answer has no body for a slow
+// stream to hold up others behind, and the network has no loss that TCP
+// would retransmit in order.
+//
 // # What is not modelled
 //
 // Proxy CPU and queueing (the gateway and sidecars are infinitely fast;
-// mesh: sidecar and proxyless behave alike), connection pools and TCP
-// (MaxConnections and MaxPending thresholds have no connections to count;
-// retransmission), HTTP/2 streams, service discovery (a killed replica stays
+// mesh: sidecar and proxyless behave alike), TCP (connection set-up,
+// retransmission, idle timeouts), service discovery (a killed replica stays
 // in its clusters until health checking or outlier detection removes it),
 // active health checks from sidecars (the gateway's clusters only), hedging
 // at sidecars, Envoy's retry host predicates, JWT signatures and claims, and

@@ -13,6 +13,9 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 	if variant < 0 || variant >= len(p.Variants) {
 		return nil, fmt.Errorf("variant %d out of range: the plan has %d", variant, len(p.Variants))
 	}
+	// The variant's protocol, if any, is every service's (ForVariant is
+	// the plan a job already has; applying it again changes nothing).
+	p = p.ForVariant(variant)
 	s := &spec{seed: seed, duration: p.Duration, gateway: gatewaySpec{zone: p.Gateway.Zone}}
 	var err error
 	dist := func(what string, d scenarios.DistributionSpec) distribution {
@@ -54,6 +57,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 			serviceTime: dist("service "+sv.Name+": serviceTime", sv.ServiceTime),
 			errorRate:   float64(sv.ErrorRate),
 			zones:       sv.Zones,
+			grpc:        sv.GRPC(),
 		}
 		if len(ss.zones) == 0 && sv.Zone != "" {
 			ss.zones = []string{sv.Zone}

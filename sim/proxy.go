@@ -34,6 +34,8 @@ type cluster struct {
 	reqTL    *timerList[exchange] // sidecar calls' deadlines
 
 	hc *healthState
+
+	pool *pool // nil: no connection thresholds to model
 }
 
 // exchange is one request through a proxy to a cluster, across all its
@@ -94,6 +96,8 @@ type attempt struct {
 	op         int16 // 1 + the service's operation serving it; 0: the service's own work
 	group      int16
 	pending    int16
+	waiting    bool // in its cluster's pool, waiting for a connection
+	conn       bool // holds one of its cluster's HTTP/1.1 connections
 	hasFailed  bool
 	failed     outcome
 	resp       outcome // the answer travelling back
@@ -231,7 +235,7 @@ func (m *model) sendTry(ex *exchange, s *lifecycle.Action) {
 		m.addAttTimer(c.perTryTL, &a.timer, a.deadline)
 	}
 	ex.tries[uint(s.Try-1)%lifecycle.MaxLive] = a
-	m.transmit(a)
+	m.send(a, s.Endpoint.Tag)
 }
 
 // take unlinks the attempt of try from ex.
@@ -248,6 +252,7 @@ func (ex *exchange) take(try int) *attempt {
 // stopWaiting ends the proxy's hold on a: its per-try timer goes, and its
 // replica drops it if it has not started it yet.
 func (m *model) stopWaiting(a *attempt) {
+	m.leavePool(a)
 	a.open = false
 	a.ex = nil
 	if l := a.timer.list; l != nil {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -63,6 +64,17 @@ type serviceSpec struct {
 	// operations give the gateway's requests they match work of their own;
 	// the first match applies. Calls from other services use the default.
 	operations []operationSpec
+	// grpc: the service speaks gRPC, which its callers' clusters reach over
+	// HTTP/2 (see pool).
+	grpc bool
+}
+
+// clusterProtocol is the protocol of the clusters that reach s.
+func (s *serviceSpec) clusterProtocol() string {
+	if s.grpc {
+		return config.ProtocolH2C
+	}
+	return config.ProtocolHTTP1
 }
 
 // operationSpec is one operation of a service: the work of the requests

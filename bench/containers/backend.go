@@ -79,7 +79,7 @@ type localPlane struct{ *local.Mesh }
 
 func (p localPlane) Downstream(replica string) DownstreamURLs {
 	d := p.Mesh.Downstream(replica)
-	return DownstreamURLs{Risk: d.Risk, Fraud: d.Fraud, Ledger: d.Ledger}
+	return DownstreamURLs{Risk: d.Risk, Fraud: d.Fraud, Ledger: d.Ledger, GRPC: d.GRPC}
 }
 
 // errNoMesh is returned by a run without a data plane.

@@ -148,6 +148,13 @@ func (f *Fleet) Launch(ctx context.Context) error {
 				d = f.Downstream(r.ReplicaSpec)
 			}
 			env["PAYMENTSVC_RISK_URL"], env["PAYMENTSVC_FRAUD_URL"], env["PAYMENTSVC_LEDGER_URL"] = d.Risk, d.Fraud, d.Ledger
+			if len(d.GRPC) > 0 {
+				callees := make([]string, len(d.GRPC))
+				for i, c := range d.GRPC {
+					callees[i] = string(c)
+				}
+				env["PAYMENTSVC_GRPC_CALLEES"] = strings.Join(callees, ",")
+			}
 		}
 		r.Env = env
 	}

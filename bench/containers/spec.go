@@ -38,6 +38,9 @@ type Spec struct {
 // DownstreamURLs are the base URLs one payments replica calls.
 type DownstreamURLs struct {
 	Risk, Fraud, Ledger string
+	// GRPC are the callees payments calls over gRPC (paymentsvc's
+	// --grpc-callees), at their URL's host.
+	GRPC []fleet.Role
 }
 
 // ReplicaSpec is one container of the fleet.
@@ -69,6 +72,9 @@ func SpecFromPlan(plan *scenarios.Plan, seed uint64) (Spec, error) {
 	var spec Spec
 	var errs []string
 	if err := plan.CheckFleetOperations(scenarios.BackendContainers); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if err := plan.CheckProtocols(scenarios.BackendContainers); err != nil {
 		errs = append(errs, err.Error())
 	}
 	have := map[string]bool{}

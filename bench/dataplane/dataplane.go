@@ -22,7 +22,9 @@ package dataplane
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/meshbench/meshbench/proxy/config"
@@ -54,27 +56,85 @@ const Unbounded = 1 << 30
 // HashBalancers are the balancer types that hash a request key.
 var HashBalancers = []string{scenarios.BalancerRingHash, scenarios.BalancerMaglev, scenarios.BalancerIPHash}
 
-// Gateway is the gateway's configuration under pol for the scenario's
-// routes, in order: each route with its match, its policy (Route) and its
-// service's cluster (Cluster, one per service, balancing from zone), and
-// the limits every route shares (GatewayLimits). The caller adds the
-// clusters' endpoints, the server settings and the routes' middlewares
-// (authentication).
-func Gateway(pol *scenarios.Policy, routes []scenarios.Route, zone string) (config.Config, error) {
+// Gateway is the gateway's configuration under pol for the routes of
+// topology t, in order: each route with its match, its policy (Route) and
+// its service's cluster (Cluster, one per service, balancing from the
+// gateway's zone), and the limits every route shares (GatewayLimits). A
+// route to a gRPC service matches the gRPC paths of the fleet's calls its
+// match takes (GRPCMatch), and the service's cluster is h2c
+// (ClusterProtocol). The caller adds the clusters' endpoints, the server
+// settings and the routes' middlewares (authentication).
+func Gateway(pol *scenarios.Policy, t *scenarios.Topology) (config.Config, error) {
 	cfg := config.Config{Mode: config.ModeGateway}
 	cfg.RateLimit, cfg.ConsumerRateLimit = GatewayLimits(pol)
+	routes := t.Gateway.Routes
 	for i := range routes {
 		r := &routes[i]
 		p, err := Route(pol, r)
 		if err != nil {
 			return cfg, err
 		}
-		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: r.Name, Match: Match(r.Match), Cluster: r.Service, Policy: p})
+		m := Match(r.Match)
+		svc, _ := t.Service(r.Service)
+		if svc != nil && svc.GRPC() {
+			if m, err = GRPCMatch(r.Match, r.Service); err != nil {
+				return cfg, fmt.Errorf("route %s: %w", r.Name, err)
+			}
+		}
+		cfg.Routes = append(cfg.Routes, config.RouteConfig{Name: r.Name, Match: m, Cluster: r.Service, Policy: p})
 		if !slices.ContainsFunc(cfg.Clusters, func(c config.ClusterConfig) bool { return c.Name == r.Service }) {
-			cfg.Clusters = append(cfg.Clusters, Cluster(pol, r.Service, zone, true))
+			cc := Cluster(pol, r.Service, t.Gateway.Zone, true)
+			cc.Protocol = ClusterProtocol(svc)
+			cfg.Clusters = append(cfg.Clusters, cc)
 		}
 	}
 	return cfg, nil
+}
+
+// ClusterProtocol is the protocol of the proxies' clusters of svc: h2c
+// (cleartext HTTP/2 with prior knowledge, which gRPC speaks) for a gRPC
+// service, http1 otherwise.
+func ClusterProtocol(svc *scenarios.Service) string {
+	if svc != nil && svc.GRPC() {
+		return config.ProtocolH2C
+	}
+	return config.ProtocolHTTP1
+}
+
+// GRPCMatch is a route's match for gRPC calls to service: the paths
+// (/package.Service/Method) of the calls of the fleet's gRPC API
+// (scenarios.FleetGRPCCalls) served by service whose HTTP request m
+// matches, with m's host and headers; gRPC calls are all POSTs, so m's
+// method is not kept. It is an error when m matches none of them.
+func GRPCMatch(m scenarios.Match, service string) (config.MatchConfig, error) {
+	mt, err := m.Compile()
+	if err != nil {
+		return config.MatchConfig{}, err
+	}
+	var paths []string
+	for _, c := range scenarios.FleetGRPCCalls() {
+		if c.Service != service {
+			continue
+		}
+		if mt.Matches(scenarios.Request{Method: c.Method, Path: c.ExamplePath(), Host: m.Host, Headers: m.Headers}) {
+			paths = append(paths, c.FullMethod)
+		}
+	}
+	mc := Match(m)
+	mc.Methods, mc.Path, mc.Prefix, mc.Regex = nil, "", "", ""
+	switch len(paths) {
+	case 0:
+		return mc, fmt.Errorf("service %s is gRPC, and the route's match takes none of its calls", service)
+	case 1:
+		mc.Path = paths[0]
+	default:
+		quoted := make([]string, len(paths))
+		for i, p := range paths {
+			quoted[i] = regexp.QuoteMeta(p)
+		}
+		mc.Regex = "(" + strings.Join(quoted, "|") + ")"
+	}
+	return mc, nil
 }
 
 // Route is the policy of one gateway route under pol: the route's timeout

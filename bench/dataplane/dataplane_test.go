@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -330,7 +331,7 @@ func TestLimits(t *testing.T) {
 			}
 			plan := planOf(t, routes, tt.policy)
 			pol := &plan.Variants[0].Policy
-			cfg, err := Gateway(pol, plan.Gateway.Routes, "")
+			cfg, err := Gateway(pol, &plan.Topology)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -374,7 +375,7 @@ func TestGatewayRoutesAndClusters(t *testing.T) {
 	plan := planOf(t, `[{name: a, service: s, match: {pathPrefix: /pay, method: POST, headers: {X-B: "2", X-A: "1"}}},
     {name: b, service: t, match: {host: api.example, pathRegex: "/v[0-9]+/.*"}},
     {name: c, service: s}]`, "  balancer: {type: round_robin}\n")
-	cfg, err := Gateway(&plan.Variants[0].Policy, plan.Gateway.Routes, "z1")
+	cfg, err := Gateway(&plan.Variants[0].Policy, withZone(plan.Topology, "z1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +412,7 @@ func TestEveryShippedVariantIsAValidProxyConfiguration(t *testing.T) {
 		for _, v := range plan.Variants {
 			t.Run(e.Name+"/"+v.Name, func(t *testing.T) {
 				ep := []upstream.Endpoint{{Address: "127.0.0.1:1", Zone: plan.Gateway.Zone}}
-				gw, err := Gateway(&v.Policy, plan.Gateway.Routes, plan.Gateway.Zone)
+				gw, err := Gateway(&v.Policy, &plan.Topology)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -433,5 +434,51 @@ func TestEveryShippedVariantIsAValidProxyConfiguration(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// withZone is t with the gateway in zone.
+func withZone(t scenarios.Topology, zone string) *scenarios.Topology {
+	t.Gateway.Zone = zone
+	return &t
+}
+
+// TestGatewayGRPC: a route to a gRPC service matches the gRPC paths of
+// the calls its match takes, and the service's cluster is h2c; an HTTP
+// service keeps its match and an http1 cluster.
+func TestGatewayGRPC(t *testing.T) {
+	topo := scenarios.Topology{
+		Gateway: scenarios.Gateway{Routes: []scenarios.Route{
+			{Name: "create", Match: scenarios.Match{Method: "POST", Path: "/v1/payments"}, Service: "payments"},
+			{Name: "all", Match: scenarios.Match{PathPrefix: "/v1/payments", Host: "pay.example"}, Service: "payments"},
+			{Name: "search", Match: scenarios.Match{PathPrefix: "/search"}, Service: "search"},
+		}},
+		Services: []scenarios.Service{{Name: "payments", Protocol: scenarios.ProtocolGRPC}, {Name: "search", Protocol: scenarios.ProtocolHTTP}},
+	}
+	pol := &scenarios.Policy{}
+	cfg, err := Gateway(pol, &topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := cfg.Routes[0].Match; m.Path != "/meshbench.payments.v1.Payments/CreatePayment" || m.Methods != nil || m.Prefix != "" || m.Regex != "" {
+		t.Errorf("route create: %+v", m)
+	}
+	if m := cfg.Routes[1].Match; m.Regex != `(/meshbench\.payments\.v1\.Payments/CreatePayment|/meshbench\.payments\.v1\.Payments/GetPayment)` || m.Host != "pay.example" {
+		t.Errorf("route all: %+v", m)
+	}
+	if m := cfg.Routes[2].Match; m.Prefix != "/search" {
+		t.Errorf("route search: %+v", m)
+	}
+	protocols := map[string]string{}
+	for _, c := range cfg.Clusters {
+		protocols[c.Name] = c.Protocol
+	}
+	if protocols["payments"] != config.ProtocolH2C || protocols["search"] != config.ProtocolHTTP1 {
+		t.Errorf("cluster protocols %v, want payments h2c and search http1", protocols)
+	}
+
+	topo.Gateway.Routes = []scenarios.Route{{Name: "odd", Match: scenarios.Match{PathPrefix: "/v1/risk"}, Service: "payments"}}
+	if _, err := Gateway(pol, &topo); err == nil || !strings.Contains(err.Error(), "route odd") {
+		t.Errorf("a route to a gRPC service that takes none of its calls: %v", err)
 	}
 }

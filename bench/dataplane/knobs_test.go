@@ -82,8 +82,11 @@ func TestEveryPolicyKnobReachesTheProxy(t *testing.T) {
 // generated is everything the translation makes of pol.
 func generated(t *testing.T, pol *scenarios.Policy) []any {
 	t.Helper()
-	routes := []scenarios.Route{{Name: "r", Service: "s"}}
-	gw, err := Gateway(pol, routes, "z")
+	topo := scenarios.Topology{
+		Gateway:  scenarios.Gateway{Zone: "z", Routes: []scenarios.Route{{Name: "r", Service: "s"}}},
+		Services: []scenarios.Service{{Name: "s"}},
+	}
+	gw, err := Gateway(pol, &topo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,14 @@ type Config struct {
 	// injects the proxy library's transport here. Nil: a transport of the
 	// service's own, closed with it.
 	Transport http.RoundTripper
+	// GRPCCallees are the callees payments calls over their gRPC API
+	// (package paymentspb) instead of HTTP/JSON, at the host of their base
+	// URL, whose path must then be empty or "/" (a gRPC method's path is
+	// fixed); the call's :authority is the callee's role ("risk"), by
+	// which a sidecar routes it. Such calls use a transport of the
+	// service's own, whatever Transport is. Empty: every call is
+	// HTTP/JSON.
+	GRPCCallees []Role
 	// OptionalIdempotencyKey lets payments accept requests without an
 	// Idempotency-Key, giving each a fresh random key: clients whose
 	// retries carry no key then double-charge, which the audit reports.
@@ -155,9 +163,20 @@ func (c Config) validate() error {
 	}
 	switch c.Role {
 	case RolePayments:
+		urls := map[Role]string{RoleRisk: c.RiskURL, RoleFraud: c.FraudURL, RoleLedger: c.LedgerURL}
 		for _, u := range []struct{ name, url string }{{"risk", c.RiskURL}, {"fraud", c.FraudURL}, {"ledger", c.LedgerURL}} {
 			if err := checkBaseURL(u.url); err != nil {
 				bad("%s URL: %v", u.name, err)
+			}
+		}
+		for _, r := range c.GRPCCallees {
+			base, ok := urls[r]
+			if !ok {
+				bad("gRPC callee %q: payments calls risk, fraud and ledger only", r)
+				continue
+			}
+			if u, err := url.Parse(base); err == nil && u.Path != "" && u.Path != "/" {
+				bad("%s URL %q: a callee called over gRPC takes a base URL without a path", r, base)
 			}
 		}
 	case RoleFraud:

@@ -26,11 +26,15 @@ func (e *callError) Error() string { return fmt.Sprintf("%s: %v", e.callee, e.er
 func (e *callError) Unwrap() error { return e.err }
 
 // caller makes payments' downstream calls: JSON POSTs to a base URL per
-// callee, through the configured transport.
+// callee, through the configured transport, or over gRPC to the callees
+// of Config.GRPCCallees.
 type caller struct {
-	client *http.Client
-	own    *http.Transport // closed with the service; nil when injected
-	base   map[Role]*url.URL
+	client  *http.Client
+	grpc    *http.Client    // for the callees in byGRPC
+	byGRPC  map[Role]bool   // callees called over gRPC
+	own     *http.Transport // closed with the service; nil when injected
+	ownGRPC *GRPCTransport  // closed with the service; nil without gRPC callees
+	base    map[Role]*url.URL
 }
 
 // maxAnswer bounds downstream answer bodies.
@@ -52,6 +56,14 @@ func newCaller(cfg Config) *caller {
 		Transport: rt,
 		// A redirect between services is a misconfiguration; surface it.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if len(cfg.GRPCCallees) > 0 {
+		c.ownGRPC = NewGRPCTransport()
+		c.grpc = &http.Client{Transport: c.ownGRPC}
+		c.byGRPC = map[Role]bool{}
+		for _, r := range cfg.GRPCCallees {
+			c.byGRPC[r] = true
+		}
 	}
 	for role, s := range map[Role]string{RoleRisk: cfg.RiskURL, RoleFraud: cfg.FraudURL, RoleLedger: cfg.LedgerURL} {
 		u, _ := url.Parse(s) // validated
@@ -100,7 +112,13 @@ func (c *caller) do(ctx context.Context, method string, callee Role, path string
 	if budget, ok := formatDeadline(ctx); ok {
 		req.Header.Set(HeaderDeadline, budget)
 	}
-	resp, err := c.client.Do(req)
+	client := c.client
+	if c.byGRPC[callee] {
+		// The call's :authority names the callee, as gRPC targets name
+		// services in a mesh: a sidecar routes it by that name.
+		client, req.Host = c.grpc, string(callee)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		status := http.StatusBadGateway
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -132,5 +150,8 @@ func (c *caller) do(ctx context.Context, method string, callee Role, path string
 func (c *caller) close() {
 	if c.own != nil {
 		c.own.CloseIdleConnections()
+	}
+	if c.ownGRPC != nil {
+		_ = c.ownGRPC.Close()
 	}
 }

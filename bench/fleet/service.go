@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -34,6 +36,7 @@ type Service struct {
 	errRand     *lockedRand
 	latRand     *lockedRand
 	handler     http.Handler
+	grpc        *grpc.Server // the role's gRPC API, served by handler
 
 	pay    *payments    // RolePayments
 	risk   *risk        // RoleRisk
@@ -114,7 +117,15 @@ func NewService(cfg Config) (*Service, error) {
 	mux.HandleFunc("GET /admin/fault", s.serveFaultGet)
 	mux.HandleFunc("POST /admin/fault", s.serveFaultPost)
 	mux.HandleFunc("DELETE /admin/fault", s.serveFaultDelete)
-	s.handler = s.track(mux)
+	api := s.track(mux)
+	s.grpc = newGRPCServer(cfg.Role, api)
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isGRPC(r) {
+			s.grpc.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 	return s, nil
 }
 
@@ -125,7 +136,10 @@ func (s *Service) Name() string { return s.cfg.Name }
 func (s *Service) Role() Role { return s.cfg.Role }
 
 // Handler serves every endpoint of the replica: the role's API, /healthz,
-// /readyz, /metrics and /admin/fault.
+// /readyz, /metrics and /admin/fault, and the role's gRPC API (package
+// paymentspb) to HTTP/2 requests with a gRPC content type; serve it with
+// cleartext HTTP/2 enabled (http.Protocols' UnencryptedHTTP2) for h2c
+// callers, as Serve does.
 func (s *Service) Handler() http.Handler { return s.handler }
 
 // Serve accepts connections on ln until the service is closed or crashes,
@@ -137,6 +151,7 @@ func (s *Service) Serve(ln net.Listener) error {
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Protocols:         ServeProtocols(),
 	}
 	s.mu.Lock()
 	if s.closing {
@@ -220,6 +235,7 @@ func (s *Service) teardown() error {
 			errs = append(errs, fmt.Errorf("close server: %w", err))
 		}
 	}
+	s.grpc.Stop()
 	s.inflight.Wait()
 	if s.pay != nil {
 		s.pay.close()
@@ -291,4 +307,14 @@ func (s *Service) requestContext(r *http.Request) (context.Context, context.Canc
 		return ctx, func() { cancelT(); stop(); cancel() }
 	}
 	return ctx, func() { stop(); cancel() }
+}
+
+// ServeProtocols are the protocols a server of a replica's Handler
+// accepts: HTTP/1.1, and cleartext HTTP/2 with prior knowledge, which
+// gRPC callers (and a proxy's h2c clusters) use.
+func ServeProtocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &p
 }

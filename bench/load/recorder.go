@@ -32,8 +32,9 @@ type recorder struct {
 }
 
 // keptHeaders are the answer's headers written to the results file: enough
-// to see who answered and why, without every answer's full header set.
-var keptHeaders = []string{fleet.HeaderInstance, HeaderReason, fleet.HeaderIdempotencyKey, HeaderRequestID}
+// to see who answered and why, without every answer's full header set; a
+// gRPC call's status code is kept in Grpc-Status.
+var keptHeaders = []string{fleet.HeaderInstance, HeaderReason, fleet.HeaderIdempotencyKey, HeaderRequestID, fleet.HeaderGRPCStatus}
 
 // record takes one result. payment says whether the request was a payment,
 // whose 2xx answer the audit must find in the ledger.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,11 @@ type Config struct {
 	Transport http.RoundTripper
 }
 
+// grpcConns is how many connections a run's gRPC workloads spread their
+// calls over: the load stands for many clients, and one connection's
+// stream limit would queue calls in the load generator itself.
+const grpcConns = 16
+
 // DefaultTimeout bounds a request when Config.Timeout is zero (vegeta's
 // default).
 const DefaultTimeout = vegeta.DefaultTimeout
@@ -93,6 +99,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	defer cancel()
 	client, closeIdle := newClient(runCtx, timeout, cfg.Attempts, cfg.Transport)
 	defer closeIdle()
+	var grpcClient *http.Client // gRPC workloads' calls, streams on shared connections
+	if slices.ContainsFunc(cfg.Plan.Load, func(w scenarios.Workload) bool { return w.GRPC() }) {
+		gt := fleet.NewGRPCTransport()
+		gt.Conns = grpcConns
+		defer gt.Close()
+		grpcClient, _ = newClient(runCtx, timeout, cfg.Attempts, gt)
+	}
 	rc := &recorder{ctx: runCtx, epoch: epoch, attack: cfg.Attack, sink: cfg.Sink, raw: cfg.Raw}
 
 	plan := cfg.Plan
@@ -120,6 +133,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
 		seed := cfg.Seed ^ splitmix(uint64(i)+1)
+		client := client
+		if w.GRPC() {
+			client = grpcClient
+		}
 		if w.Users != nil {
 			wg.Go(func() {
 				if err := runUsers(runCtx, w, q, client, rc, epoch, start, end, seed); err != nil {

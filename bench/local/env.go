@@ -124,6 +124,11 @@ func (e *env) buildServices(external map[string][]discovery.Endpoint) error {
 	if err := topo.CheckFleetOperations(scenarios.BackendLocal); err != nil {
 		return err
 	}
+	if external == nil {
+		if err := e.plan.CheckProtocols(scenarios.BackendLocal); err != nil {
+			return err
+		}
+	}
 	roles := map[string]fleet.Role{}
 	for i := range topo.Services {
 		sp := &topo.Services[i]

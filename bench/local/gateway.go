@@ -15,7 +15,7 @@ import (
 // from), with each cluster's endpoints and each route's authentication.
 // Its clusters' transports count each request's tries for the results.
 func (e *env) startGateway() error {
-	cfg, err := dataplane.Gateway(e.pol, e.plan.Gateway.Routes, e.plan.Gateway.Zone)
+	cfg, err := dataplane.Gateway(e.pol, &e.plan.Topology)
 	if err != nil {
 		return err
 	}

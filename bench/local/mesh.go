@@ -60,8 +60,9 @@ func (e *env) buildMesh() error {
 			e.mu.Unlock()
 
 			var (
-				rt   http.RoundTripper
-				base func(string) string
+				rt       http.RoundTripper
+				base     func(string) string
+				grpcBase string // where calls to gRPC services go; routed by :authority
 			)
 			if proxyless {
 				rt = handlerTransport{h: p.Handler()}
@@ -76,25 +77,44 @@ func (e *env) buildMesh() error {
 					return fmt.Errorf("%s: sidecar: %w", r.name, err)
 				}
 				base = func(svc string) string { return "http://" + addr + "/" + svc }
-				e.downstream[r.name] = Downstream{
+				grpcBase = "http://" + addr
+				d := Downstream{
 					Risk:   base(string(fleet.RoleRisk)),
 					Fraud:  base(string(fleet.RoleFraud)),
 					Ledger: base(string(fleet.RoleLedger)),
 				}
+				urls := map[fleet.Role]*string{fleet.RoleRisk: &d.Risk, fleet.RoleFraud: &d.Fraud, fleet.RoleLedger: &d.Ledger}
+				for _, role := range []fleet.Role{fleet.RoleRisk, fleet.RoleFraud, fleet.RoleLedger} {
+					if callee := e.byName[string(role)]; callee != nil && callee.spec.GRPC() {
+						*urls[role] = "http://" + addr
+						d.GRPC = append(d.GRPC, role)
+					}
+				}
+				e.downstream[r.name] = d
 			}
-			e.wire(r, rt, base)
+			e.wire(r, rt, base, grpcBase)
 		}
 	}
 	return nil
 }
 
-// wire points a replica's calls at its data plane.
-func (e *env) wire(r *replica, rt http.RoundTripper, base func(string) string) {
+// wire points a replica's calls at its data plane: payments calls a gRPC
+// service over gRPC at grpcBase (its sidecar, which routes the call by its
+// :authority, the callee's name). A generic replica's calls are HTTP
+// whatever the callee's protocol; its sidecar reaches a gRPC callee over
+// h2c all the same.
+func (e *env) wire(r *replica, rt http.RoundTripper, base func(string) string, grpcBase string) {
 	s := r.svc
 	if !s.generic && s.role == fleet.RolePayments {
-		r.cfg.RiskURL = base(string(fleet.RoleRisk))
-		r.cfg.FraudURL = base(string(fleet.RoleFraud))
-		r.cfg.LedgerURL = base(string(fleet.RoleLedger))
+		urls := map[fleet.Role]*string{fleet.RoleRisk: &r.cfg.RiskURL, fleet.RoleFraud: &r.cfg.FraudURL, fleet.RoleLedger: &r.cfg.LedgerURL}
+		r.cfg.GRPCCallees = nil
+		for _, role := range []fleet.Role{fleet.RoleRisk, fleet.RoleFraud, fleet.RoleLedger} {
+			*urls[role] = base(string(role))
+			if callee := e.byName[string(role)]; callee != nil && callee.spec.GRPC() && grpcBase != "" {
+				*urls[role] = grpcBase
+				r.cfg.GRPCCallees = append(r.cfg.GRPCCallees, role)
+			}
+		}
 		r.cfg.Transport = rt
 		return
 	}
@@ -137,6 +157,7 @@ func (e *env) sidecarConfig(r *replica, callees []string) (config.Config, error)
 		}
 		pol := dataplane.Sidecar(e.pol)
 		cc := dataplane.Cluster(e.pol, name, r.zone, false)
+		cc.Protocol = dataplane.ClusterProtocol(callee.spec)
 		cc.Endpoints = eps
 		if !callee.generic && callee.role == fleet.RoleLedger {
 			pol.HashKey = config.HashKeyConfig{Header: fleet.HeaderPaymentID}

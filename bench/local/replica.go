@@ -87,7 +87,7 @@ func (r *replica) start() error {
 	if r.wrap != nil {
 		h = r.wrap(h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0), Protocols: fleet.ServeProtocols()}
 	r.live, r.srv = s, srv
 	r.served.Go(func() { _ = srv.Serve(ln) })
 	return nil

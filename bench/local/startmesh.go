@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -26,6 +27,10 @@ type Mesh struct {
 // segment (http://ADDR/risk).
 type Downstream struct {
 	Risk, Fraud, Ledger string
+	// GRPC are the callees with protocol grpc, called over gRPC at their
+	// URL (the sidecar, without a path; the call's :authority names the
+	// callee).
+	GRPC []fleet.Role
 }
 
 // StartMesh starts the data plane of variant of plan in front of replicas

@@ -53,6 +53,7 @@ func run(args []string) error {
 		riskURL     = fs.String("risk-url", "", "base URL of risk (payments)")
 		fraudURL    = fs.String("fraud-url", "", "base URL of fraud (payments)")
 		ledgerURL   = fs.String("ledger-url", "", "base URL of ledger (payments)")
+		grpcCallees = fs.String("grpc-callees", "", "comma-separated callees (risk, fraud, ledger) called over gRPC at their URL's host, the :authority naming them (payments)")
 		requireKey  = fs.Bool("require-idempotency-key", true, "answer 400 without Idempotency-Key; false gives each such request a fresh key (payments)")
 		idemCap     = fs.Int("idempotency-capacity", fleet.DefaultIdempotencyCapacity, "keys remembered by payments")
 		maxAmount   = fs.Int64("fraud-max-amount", fleet.DefaultFraudRules().MaxAmount, "largest amount fraud approves, in minor units; 0: no limit (fraud)")
@@ -95,10 +96,16 @@ func run(args []string) error {
 			rules.BlockedTokenPrefixes = append(rules.BlockedTokenPrefixes, p)
 		}
 	}
+	var callees []fleet.Role
+	for _, c := range strings.Split(*grpcCallees, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			callees = append(callees, fleet.Role(c))
+		}
+	}
 	svc, err := fleet.NewService(fleet.Config{
 		Role: r, Name: *name, Seed: *seed,
 		ServiceTime: st, LookupServiceTime: lookupST, ErrorRate: *errorRate, Concurrency: *concurrency, Queue: *queue,
-		RiskURL: *riskURL, FraudURL: *fraudURL, LedgerURL: *ledgerURL,
+		RiskURL: *riskURL, FraudURL: *fraudURL, LedgerURL: *ledgerURL, GRPCCallees: callees,
 		OptionalIdempotencyKey: !*requireKey, IdempotencyCapacity: *idemCap,
 		Fraud:      &rules,
 		LedgerPath: *ledgerPath, LedgerNoSync: *noSync,
