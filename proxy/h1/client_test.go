@@ -608,3 +608,70 @@ func idleCount(c *Client) int {
 	defer c.mu.Unlock()
 	return c.nidle
 }
+
+// TestClientTakeRecent: TakeRecent hands out a connection used within
+// RecentIdle without looking whether the upstream closed it, marked
+// Unchecked, and a request on a dead one fails Stale; an older one, and
+// any Take, is looked at and a dead one dropped.
+func TestClientTakeRecent(t *testing.T) {
+	addr := rawUpstream(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(nc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		// close without Connection: close
+	})
+	c := newTestClient(t)
+	ctx := context.Background()
+	// answered runs one GET on a connection from take and reports whether
+	// it was handed out unchecked and how its answer's head read ended.
+	answered := func(take func(context.Context, string, time.Time, error) (*UpstreamConn, error)) (bool, error) {
+		t.Helper()
+		pc, err := take(ctx, addr, time.Time{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unchecked := pc.Unchecked()
+		io.WriteString(pc.Writer(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		err = pc.Writer().Flush()
+		if err == nil {
+			_, err = pc.ReadAnswerHead(http.MethodGet)
+		}
+		if err != nil {
+			if unchecked && !pc.Stale(err) {
+				t.Fatalf("request on an unchecked connection failed, not Stale: %v", err)
+			}
+			pc.Close()
+			return unchecked, err
+		}
+		if err := pc.Discard(2); err != nil {
+			t.Fatal(err)
+		}
+		pc.Release(true)
+		return unchecked, nil
+	}
+	if unchecked, err := answered(c.TakeRecent); unchecked || err != nil {
+		t.Fatalf("first request (dialled): unchecked %v, error %v", unchecked, err)
+	}
+	waitClosedIdle(t, c, addr)
+	if unchecked, err := answered(c.TakeRecent); !unchecked || err == nil {
+		t.Fatalf("TakeRecent of a connection just used and closed: unchecked %v, error %v; want unchecked, Stale", unchecked, err)
+	}
+	if unchecked, err := answered(c.TakeRecent); unchecked || err != nil { // dialled again
+		t.Fatalf("third request: unchecked %v, error %v", unchecked, err)
+	}
+	waitClosedIdle(t, c, addr)
+	if unchecked, err := answered(c.Take); unchecked || err != nil {
+		t.Fatalf("Take of a closed connection: unchecked %v, error %v; want it dropped and a new one dialled", unchecked, err)
+	}
+	waitClosedIdle(t, c, addr)
+	c.mu.Lock()
+	for _, pc := range c.idle[addr] {
+		pc.idleAt = pc.idleAt.Add(-RecentIdle)
+	}
+	c.mu.Unlock()
+	if unchecked, err := answered(c.TakeRecent); unchecked || err != nil {
+		t.Fatalf("TakeRecent of a connection idle for RecentIdle: unchecked %v, error %v; want it looked at, dropped and a new one dialled", unchecked, err)
+	}
+}

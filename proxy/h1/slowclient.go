@@ -179,6 +179,18 @@ func (c *Conn) leaveSlow() {
 // whole, and is not counted as slow.
 type sendWriter struct{ c *Conn }
 
+// waitDeadlineKept reports whether a write whose deadline bounds this
+// wait alone (the slow check or the send timeout, both counted from now)
+// can keep the deadline an earlier write set (old) instead of moving it to
+// dl: old is still ahead and at most a 64th of the wait (and a second)
+// earlier. Moving a deadline is a timer update, which both moved on every
+// write, once per answer; the slow check and the send timeout are
+// honoured to within that slack, as the idle timeout is to within
+// idleDeadlineSlack.
+func waitDeadlineKept(now, old, dl time.Time) bool {
+	return old.After(now) && !old.After(dl) && dl.Sub(old) <= min(dl.Sub(now)/64, time.Second)
+}
+
 func (w sendWriter) Write(p []byte) (int, error) {
 	c := w.c
 	cfg := &c.s.cfg
@@ -212,7 +224,7 @@ func (w sendWriter) Write(p []byte) (int, error) {
 				dl, soft = s, true
 			}
 		}
-		if dl != c.wdl {
+		if dl != c.wdl && !((soft || bySend) && waitDeadlineKept(now, c.wdl, dl)) {
 			c.wdl = dl
 			if err := c.nc.SetWriteDeadline(dl); err != nil {
 				return written, err

@@ -282,3 +282,31 @@ func TestServerMaxSlowConnsWriting(t *testing.T) {
 		t.Errorf("%d connections still counted slow", n)
 	}
 }
+
+// TestWaitDeadlineKept: a write keeps the deadline an earlier write set
+// only while it is ahead, not later than the one it would set, and at most
+// a 64th of the wait (and a second) earlier.
+func TestWaitDeadlineKept(t *testing.T) {
+	now := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	for _, c := range []struct {
+		name    string
+		old, dl time.Time
+		want    bool
+	}{
+		{"a send timeout's, 10ms older", at(60*time.Second - 10*time.Millisecond), at(60 * time.Second), true},
+		{"a send timeout's, a 64th older", at(60*time.Second - 937*time.Millisecond), at(60 * time.Second), true},
+		{"a send timeout's, over a 64th older", at(60*time.Second - 938*time.Millisecond), at(60 * time.Second), false},
+		{"a long send timeout's, a second older", at(119 * time.Second), at(120 * time.Second), true},
+		{"a long send timeout's, over a second older", at(119*time.Second - time.Millisecond), at(120 * time.Second), false},
+		{"a slow check's, 15ms older", at(985 * time.Millisecond), at(time.Second), true},
+		{"a slow check's, 16ms older", at(984 * time.Millisecond), at(time.Second), false},
+		{"later than the new one", at(61 * time.Second), at(60 * time.Second), false},
+		{"passed", at(-time.Millisecond), at(time.Millisecond), false},
+		{"none", time.Time{}, at(time.Second), false},
+	} {
+		if got := waitDeadlineKept(now, c.old, c.dl); got != c.want {
+			t.Errorf("%s: kept %v, want %v", c.name, got, c.want)
+		}
+	}
+}
