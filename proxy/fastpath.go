@@ -381,53 +381,29 @@ func (e *entry) fastTry(fc *fastConn, st *reqState, x *exchange, a *attempt, s *
 	if s.PerTry {
 		cause = errPerTryTimeout
 	}
-	// A GET or HEAD without a body can be sent again when it meets a
-	// connection the upstream had closed, so it may take a recently used
-	// one without the look at whether it is still open (TakeRecent).
-	take := hc.Take
-	if q.contentLength == 0 && (q.method == http.MethodGet || q.method == http.MethodHead) {
-		take = hc.TakeRecent
-	}
-	pc, err := take(c.Context(), addr, dl, cause)
+	pc, err := hc.Take(c.Context(), addr, dl, cause)
 	if err != nil {
 		e.fastClassify(fc, a, err, nil)
 		return tryFailed, nil
 	}
-	var head string
-	for {
-		if !dl.IsZero() {
-			_ = pc.SetDeadline(dl)
-		}
-		c.Watch(pc)
-		if !httpguts.ValidHostHeader(host) {
-			e.fastClassify(fc, a, errors.New("write request: invalid Host"), pc)
-			return tryFailed, nil
-		}
-		bw := pc.Writer()
-		e.writeUpstream(fc, x, bw, host, upPath, s.Timeout)
-		err = bw.Flush()
-		if err == nil {
-			head, err = pc.ReadAnswerHead(q.method)
-		}
-		if err == nil {
-			break
-		}
-		if !pc.Unchecked() || !pc.Stale(err) {
-			e.fastClassify(fc, a, err, pc)
-			return tryFailed, nil
-		}
-		// The upstream had closed the connection, unanswered: the same
-		// try goes again on a connection Take has looked at, as it would
-		// have gone had Take handed out this one.
-		c.Unwatch()
-		pc.Close()
-		if c.Context().Err() == nil {
-			pc, err = hc.Take(c.Context(), addr, dl, cause)
-		}
-		if err != nil {
-			e.fastClassify(fc, a, err, nil)
-			return tryFailed, nil
-		}
+	if !dl.IsZero() {
+		_ = pc.SetDeadline(dl)
+	}
+	c.Watch(pc)
+	if !httpguts.ValidHostHeader(host) {
+		e.fastClassify(fc, a, errors.New("write request: invalid Host"), pc)
+		return tryFailed, nil
+	}
+	bw := pc.Writer()
+	e.writeUpstream(fc, x, bw, host, upPath, s.Timeout)
+	if err := bw.Flush(); err != nil {
+		e.fastClassify(fc, a, err, pc)
+		return tryFailed, nil
+	}
+	head, err := pc.ReadAnswerHead(q.method)
+	if err != nil {
+		e.fastClassify(fc, a, err, pc)
+		return tryFailed, nil
 	}
 	reqDL, _ := x.req.Deadline()
 	if s.PerTry {

@@ -36,7 +36,6 @@ type scriptedUpstream struct {
 	gotConn  []int // the connection (by accept order) each request came on
 	accepted int
 	answer   func(req string) string // the raw answer; "" resets the connection
-	closed   chan int                // when set, gets each connection's id once it is closed
 }
 
 func startScriptedUpstream(t *testing.T) *scriptedUpstream {
@@ -79,9 +78,6 @@ func (u *scriptedUpstream) addr() string { return u.ln.Addr().String() }
 
 func (u *scriptedUpstream) serve(c net.Conn, id int) {
 	defer u.wg.Done()
-	if u.closed != nil {
-		defer func() { u.closed <- id }()
-	}
 	defer c.Close()
 	br := bufio.NewReader(c)
 	for {

@@ -129,33 +129,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 // request at max_connections as RoundTrip does. With a deadline (zero:
 // none), dialling and waiting stop then, and fail with cause.
 func (c *Client) Take(ctx context.Context, addr string, deadline time.Time, cause error) (*UpstreamConn, error) {
-	return c.take(ctx, addr, deadline, cause, false)
-}
-
-// RecentIdle is how recently a pooled connection must have been used for
-// TakeRecent to hand it out without looking whether the upstream closed
-// it. Upstreams close idle connections after a keep-alive timeout of
-// seconds (nginx 75s, Node.js 5s, gunicorn 2s); one used within the last
-// RecentIdle is still open unless the upstream closed it just after
-// answering (a graceful shutdown does), which the caller of TakeRecent
-// recovers from by sending its request again (UpstreamConn.Stale).
-const RecentIdle = 100 * time.Millisecond
-
-// TakeRecent is Take for a request that can be sent again when it meets a
-// connection the upstream closed (an idempotent one without a body): an
-// idle connection used within RecentIdle is handed out without the look
-// (a system call) at whether the upstream closed it, and marked Unchecked.
-// A request on it that fails with UpstreamConn.Stale must be sent again,
-// on a connection from Take: the upstream never saw it, or, having closed
-// the connection, never answered it. Under load, connections come back
-// to the pool microseconds before their next use, and the look is one of
-// the fast path's 5 to 6 system calls per request (`make bench-proxy`).
-func (c *Client) TakeRecent(ctx context.Context, addr string, deadline time.Time, cause error) (*UpstreamConn, error) {
-	return c.take(ctx, addr, deadline, cause, true)
-}
-
-func (c *Client) take(ctx context.Context, addr string, deadline time.Time, cause error, recent bool) (*UpstreamConn, error) {
-	if pc := c.idleConnRecent(addr, recent); pc != nil {
+	if pc := c.idleConn(addr); pc != nil {
 		return pc, nil
 	}
 	if deadline.IsZero() {
@@ -228,11 +202,7 @@ func (c *Client) get(ctx context.Context, addr string) (*UpstreamConn, error) {
 
 // idleConn takes the most recently used idle connection to addr that is
 // still open, or returns nil.
-func (c *Client) idleConn(addr string) *UpstreamConn { return c.idleConnRecent(addr, false) }
-
-// idleConnRecent is idleConn, which with recent hands out a connection
-// used within RecentIdle unchecked (TakeRecent).
-func (c *Client) idleConnRecent(addr string, recent bool) *UpstreamConn {
+func (c *Client) idleConn(addr string) *UpstreamConn {
 	for {
 		c.mu.Lock()
 		list := c.idle[addr]
@@ -246,17 +216,10 @@ func (c *Client) idleConnRecent(addr string, recent bool) *UpstreamConn {
 		c.idle[addr] = list[:n-1]
 		c.nidle--
 		c.mu.Unlock()
-		idle := time.Since(pc.idleAt)
-		if recent && idle < RecentIdle && pc.br.Buffered() == 0 && (c.idleTimeout <= 0 || idle < c.idleTimeout) {
-			pc.unchecked = true
-			pc.readLimit = c.maxHeaderBytes // nothing read yet (Stale)
-			return pc
-		}
-		if c.idleTimeout > 0 && idle >= c.idleTimeout || pc.closedByPeer() {
+		if c.idleTimeout > 0 && time.Since(pc.idleAt) >= c.idleTimeout || pc.closedByPeer() {
 			pc.nc.Close()
 			continue
 		}
-		pc.unchecked = false
 		return pc
 	}
 }

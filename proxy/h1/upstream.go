@@ -34,9 +34,6 @@ type UpstreamConn struct {
 	bw     *bufio.Writer
 	head   []byte // the answer's head being read, reused
 	idleAt time.Time
-	// unchecked is set when TakeRecent handed the connection out without
-	// looking whether the upstream had closed it (closedByPeer).
-	unchecked bool
 	// readLimit bounds what an answer's head may take: bytes left, as
 	// net/http's Transport bounds it by MaxResponseHeaderBytes.
 	readLimit int64
@@ -89,22 +86,6 @@ func (pc *UpstreamConn) closedByPeer() bool {
 	var b [1]byte
 	n, _, err := syscall.Recvfrom(pc.fd, b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	return n > 0 || (n == 0 && err == nil) || (err != nil && !errors.Is(err, syscall.EAGAIN))
-}
-
-// Unchecked reports whether TakeRecent handed the connection out without
-// looking whether the upstream had closed it: a request that fails on it
-// with Stale true was never answered, and can be sent again on another.
-func (pc *UpstreamConn) Unchecked() bool { return pc.unchecked }
-
-// Stale reports whether err, from writing a request on a connection
-// TakeRecent handed out or from ReadAnswerHead after it, says that the
-// connection was closed before any byte of an answer came back: the end
-// of the stream or a reset, with nothing read.
-func (pc *UpstreamConn) Stale(err error) bool {
-	if pc.readLimit != pc.c.maxHeaderBytes || pc.br.Buffered() > 0 {
-		return false // something was read
-	}
-	return err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // roundTrip writes req and reads the answer's head. The connection is
