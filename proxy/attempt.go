@@ -23,6 +23,7 @@ type attempt struct {
 	cancel  context.CancelCauseFunc // nil when the try runs in the exchange's context
 	timer   *time.Timer             // the per-try timeout, until the answer's head
 	timeout time.Duration           // the time the try was given (and told, in grpc-timeout); 0: none
+	rpc     bool                    // a gRPC request: copied from the request's state when the try starts, as a hedged try's goroutine may outlive that state
 	reqOut  *http.Request
 
 	resp      *http.Response
@@ -52,7 +53,7 @@ func (x *exchange) startTry(s *lifecycle.Action) (*attempt, bool) {
 		}
 		x.prepareRequest()
 	}
-	t := &attempt{x: x, try: s.Try, start: time.Now(), ctx: x.ctx, async: x.results != nil, timeout: s.Timeout}
+	t := &attempt{x: x, try: s.Try, start: time.Now(), ctx: x.ctx, async: x.results != nil, timeout: s.Timeout, rpc: x.st.grpc}
 	t.ep = x.c.endpointFor(s.Endpoint)
 	t.ep.inflight.Add(1)
 	x.st.endpoint = t.ep.id
@@ -128,7 +129,7 @@ func (t *attempt) classify(err error) {
 		t.fail = lifecycle.Timeout
 	default:
 		t.fail = connFailure(err)
-		if t.fail == lifecycle.Reset && x.st.grpc && t.timeout > 0 && time.Since(t.start) >= t.timeout {
+		if t.fail == lifecycle.Reset && t.rpc && t.timeout > 0 && time.Since(t.start) >= t.timeout {
 			// A gRPC server resets the stream (CANCEL) when the
 			// grpc-timeout it was sent passes, which can come just
 			// before the proxy's own timer: it is that timeout.
