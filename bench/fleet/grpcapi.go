@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/meshbench/meshbench/bench/fleet/paymentspb"
+	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
 // The fleet's gRPC API (package paymentspb) is its HTTP/JSON API spelt in
@@ -257,29 +258,7 @@ func GRPCCode(status int) codes.Code {
 // 429, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, INTERNAL and UNKNOWN 500,
 // ...).
 func HTTPStatus(c codes.Code) int {
-	switch c {
-	case codes.OK:
-		return http.StatusOK
-	case codes.InvalidArgument, codes.OutOfRange, codes.FailedPrecondition:
-		return http.StatusBadRequest
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	case codes.PermissionDenied:
-		return http.StatusForbidden
-	case codes.NotFound:
-		return http.StatusNotFound
-	case codes.AlreadyExists, codes.Aborted:
-		return http.StatusConflict
-	case codes.ResourceExhausted:
-		return http.StatusTooManyRequests
-	case codes.Canceled:
-		return statusClientClosed
-	case codes.Unimplemented:
-		return http.StatusNotImplemented
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	}
-	return http.StatusInternalServerError
+	// The proxy's lifecycle judges gRPC answers by the same mapping
+	// (Envoy's grpcToHttpStatus, which follows the guide).
+	return lifecycle.GRPCToHTTP(int(c))
 }
