@@ -132,9 +132,9 @@ func mergeVariantLoads(d *decoder, s *Scenario) {
 // job gives them; the runner gives each job its variant's plan. When the
 // variant overrides no workload (or i is out of range) the result is p
 // itself. A variant with a protocol runs every service and workload with
-// it.
+// it, and a variant with weights gives its services those replica weights.
 func (p *Plan) ForVariant(i int) *Plan {
-	if i < 0 || i >= len(p.Variants) || len(p.Variants[i].Load) == 0 && p.Variants[i].Protocol == "" {
+	if i < 0 || i >= len(p.Variants) || len(p.Variants[i].Load) == 0 && p.Variants[i].Protocol == "" && len(p.Variants[i].Weights) == 0 {
 		return p
 	}
 	c := deepCopy(*p)
@@ -151,5 +151,6 @@ func (p *Plan) ForVariant(i int) *Plan {
 			c.Load[j].Protocol = proto
 		}
 	}
+	c.applyVariantWeights(i)
 	return &c
 }

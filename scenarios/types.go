@@ -152,6 +152,10 @@ type Service struct {
 	Zone string `json:"zone,omitempty"`
 	// Zones spreads the replicas round-robin over these zones. Exclusive with zone.
 	Zones []string `json:"zones,omitempty"`
+	// Weights are the replicas' load-balancing weights, one per replica in index order, each at least 1 (default: all 1); every balancer but round_robin honours them, at the gateway and at every sidecar. Exclusive with zoneWeights.
+	Weights []int `json:"weights,omitempty" jsonschema:"minItems=1"`
+	// ZoneWeights give every replica in a zone that zone's weight, one entry per zone of the service, each at least 1. Exclusive with weights.
+	ZoneWeights map[string]int `json:"zoneWeights,omitempty"`
 	// Calls are made to other services for each request (see Call).
 	Calls []Call `json:"calls,omitempty"`
 	// Operations give requests from the gateway that they match work of their own; the first that matches applies, and other requests (and every call from another service) get serviceTime and calls.
@@ -240,6 +244,8 @@ type Variant struct {
 	Load LoadOverrides `json:"load,omitempty"`
 	// Protocol, when set, runs every service and every workload of the variant with this protocol (http or grpc), whatever theirs: the way to compare the two on one fleet.
 	Protocol string `json:"protocol,omitempty" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
+	// Weights replace, for this variant, the replica weights of the services it names: one weight per replica, each at least 1 (the way to compare a canary's share of the traffic on one fleet).
+	Weights map[string][]int `json:"weights,omitempty"`
 }
 
 // LoadOverrides maps a workload's name to what a variant changes in it. In

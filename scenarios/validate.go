@@ -15,6 +15,7 @@ func validate(d *decoder, s *Scenario) {
 	v.timeline()
 	v.uniqueNames()
 	v.topology()
+	v.weights()
 	v.calls()
 	v.operations()
 	v.network()

@@ -289,7 +289,7 @@ func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src i
 	c.pool = newPool(cc, len(svc.reps))
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {
-		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i}
+		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i, Weight: svc.spec.weight(i)}
 		c.reps = append(c.reps, r)
 		c.ids = append(c.ids, r.id)
 	}

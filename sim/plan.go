@@ -62,6 +62,12 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		if len(ss.zones) == 0 && sv.Zone != "" {
 			ss.zones = []string{sv.Zone}
 		}
+		if sv.Weighted() {
+			ss.weights = make([]int, sv.Replicas)
+			for i := range ss.weights {
+				ss.weights[i] = sv.ReplicaWeight(i)
+			}
+		}
 		ss.calls = callGroups(sv.Stages())
 		for _, op := range sv.Operations {
 			match, merr := op.Match.Compile()

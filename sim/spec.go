@@ -60,6 +60,7 @@ type serviceSpec struct {
 	serviceTime distribution
 	errorRate   float64
 	zones       []string   // replicas spread round-robin; empty means zone ""
+	weights     []int      // load-balancing weight by replica; nil: all 1
 	calls       [][]string // sequential groups of parallel calls, by callee name
 	// operations give the gateway's requests they match work of their own;
 	// the first match applies. Calls from other services use the default.
@@ -67,6 +68,15 @@ type serviceSpec struct {
 	// grpc: the service speaks gRPC, which its callers' clusters reach over
 	// HTTP/2 (see pool).
 	grpc bool
+}
+
+// weight is replica i's load-balancing weight, as every proxy's cluster
+// of s gives its endpoint (scenarios.Service.ReplicaWeight).
+func (s *serviceSpec) weight(i int) int {
+	if i < len(s.weights) {
+		return s.weights[i]
+	}
+	return 1
 }
 
 // clusterProtocol is the protocol of the clusters that reach s.

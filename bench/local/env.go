@@ -189,7 +189,8 @@ func (e *env) buildServices(external map[string][]discovery.Endpoint) error {
 }
 
 // endpoints lists the replicas of service svc as the node from sees them:
-// through the network's hops when there is a network, else directly.
+// through the network's hops when there is a network, else directly, each
+// with its scenario weight.
 func (e *env) endpoints(from, fromZone string, svc *service) ([]discovery.Endpoint, error) {
 	var eps []discovery.Endpoint
 	for _, r := range svc.reps {
@@ -204,7 +205,7 @@ func (e *env) endpoints(from, fromZone string, svc *service) ([]discovery.Endpoi
 			}
 			addr = l.addr
 		}
-		eps = append(eps, discovery.Endpoint{ID: r.name, Address: addr, Zone: r.zone})
+		eps = append(eps, discovery.Endpoint{ID: r.name, Address: addr, Zone: r.zone, Weight: svc.spec.ReplicaWeight(r.index)})
 	}
 	return eps, nil
 }
