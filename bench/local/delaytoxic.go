@@ -45,8 +45,9 @@ const closeDelay = 250 * time.Millisecond
 // while it waits, so the stages before it never block, and which ends
 // when its input ends, after at most flushTimeout per chunk it holds.
 type delayToxic struct {
-	Dist string `json:"dist"`
-	Net  uint64 `json:"net"` // the network, to count the toxic's work
+	Dist string  `json:"dist"`
+	Loss float64 `json:"loss"` // the hop's loss probability (see lose)
+	Net  uint64  `json:"net"`  // the network, to count the toxic's work
 
 	once sync.Once
 	d    scenarios.Distribution
@@ -55,9 +56,11 @@ type delayToxic struct {
 // delayStreams numbers the streams of the delay toxics' states.
 var delayStreams atomic.Uint64
 
-// delayState is a link's own random stream.
+// delayState is a link's own random stream, and whether the link has
+// lost a message (from then on it drops everything).
 type delayState struct {
-	rng *rand.Rand
+	rng  *rand.Rand
+	lost bool
 }
 
 // NewState gives each link its own stream.
@@ -96,12 +99,11 @@ func (t *delayToxic) Pipe(stub *toxics.ToxicStub) {
 		defer n.pipes.Add(-1)
 	}
 	d := t.dist()
-	var rng *rand.Rand
-	if st, ok := stub.State.(*delayState); ok {
-		rng = st.rng
-	} else {
-		rng = rand.New(rand.NewPCG(0x64656c6179, delayStreams.Add(1)))
+	st, ok := stub.State.(*delayState)
+	if !ok {
+		st = t.NewState().(*delayState)
 	}
+	rng := st.rng
 	var (
 		queue []delayed
 		last  time.Time
@@ -141,6 +143,9 @@ func (t *delayToxic) Pipe(stub *toxics.ToxicStub) {
 				stub.Close()
 				return
 			}
+			if t.lose(st) {
+				continue
+			}
 			at := c.Timestamp
 			if d != nil {
 				at = at.Add(max(d.Sample(rng), 0))
@@ -155,6 +160,24 @@ func (t *delayToxic) Pipe(stub *toxics.ToxicStub) {
 		case <-alarm:
 		}
 	}
+}
+
+// lose reports whether the chunk just read is lost, as the simulator loses
+// a message on a hop (sim/network.go): each message that crosses the hop,
+// request or answer, is lost with probability Loss, and its caller finds
+// out by its own timeouts. A chunk is one write of the sender, which for
+// HTTP/1.1 is a whole request or answer of the fleet's size; once one is
+// lost, the connection drops everything after it in this direction, held
+// open (a connection that lost a request in the middle of a stream cannot
+// carry the next one), until its caller gives up and closes it.
+func (t *delayToxic) lose(st *delayState) bool {
+	if st.lost {
+		return true
+	}
+	if t.Loss > 0 && st.rng.Float64() < t.Loss {
+		st.lost = true
+	}
+	return st.lost
 }
 
 // flush hands on the chunks held: when wait is set, on time but waiting at
@@ -199,9 +222,10 @@ func earliest(a, b time.Time) time.Time {
 	return b
 }
 
-// delayToxicFor is a delay toxic drawing from spec (nil: no delay).
-func delayToxicFor(name, stream string, spec *scenarios.DistributionSpec) toxic {
-	attrs := map[string]any{"dist": ""}
+// delayToxicFor is a delay toxic drawing from spec (nil: no delay) that
+// loses messages with probability loss.
+func delayToxicFor(name, stream string, spec *scenarios.DistributionSpec, loss float64) toxic {
+	attrs := map[string]any{"dist": "", "loss": loss}
 	if spec != nil {
 		attrs["dist"] = fleet.FormatDistribution(*spec)
 	}

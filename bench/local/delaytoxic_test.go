@@ -54,10 +54,10 @@ func TestDelayToxicDelaysInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := scenarios.DistributionSpec{Type: "uniform", Min: 5 * time.Millisecond, Max: 15 * time.Millisecond}
-	if err := l.addToxic(delayToxicFor("hop_up", "upstream", &up)); err != nil {
+	if err := l.addToxic(delayToxicFor("hop_up", "upstream", &up, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.addToxic(delayToxicFor("hop_down", "downstream", nil)); err != nil {
+	if err := l.addToxic(delayToxicFor("hop_down", "downstream", nil, 0)); err != nil {
 		t.Fatal(err)
 	}
 	c, err := net.Dial("tcp", l.addr)
@@ -97,7 +97,7 @@ func TestDelayToxicEndsWhenTheUpstreamDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	lat := scenarios.DistributionSpec{Type: "constant", Value: 30 * time.Millisecond}
-	for _, tx := range []toxic{delayToxicFor("hop_up", "upstream", &lat), delayToxicFor("hop_down", "downstream", &lat)} {
+	for _, tx := range []toxic{delayToxicFor("hop_up", "upstream", &lat, 0), delayToxicFor("hop_down", "downstream", &lat, 0)} {
 		if err := l.addToxic(tx); err != nil {
 			t.Fatal(err)
 		}

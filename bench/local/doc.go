@@ -85,11 +85,15 @@
 // # The network and the faults
 //
 // Loopback is the network unless the plan needs more: a partition, a
-// latency fault, or a hop whose mean latency is a millisecond or more. Then
-// every hop from a caller (the gateway, a replica's data plane) to a
-// replica goes through its own toxiproxy (github.com/Shopify/toxiproxy/v2,
-// in process, on loopback), each direction ending in a delay toxic of this
-// package that draws the hop's latency from the scenario's distribution.
+// latency fault, a hop whose mean latency is a millisecond or more, or a
+// hop with loss. Then every hop from a caller (the gateway, a replica's
+// data plane) to a replica goes through its own toxiproxy
+// (github.com/Shopify/toxiproxy/v2, in process, on loopback), each
+// direction ending in a delay toxic of this package that draws the hop's
+// latency from the scenario's distribution and loses each message (a
+// request on the way in, an answer on the way back) with the hop's loss
+// probability, as the simulator does: the connection then holds on to the
+// lost message and everything after it until the caller's timeout.
 // Faults run on the plan's timeline (see timeline): kill crashes replicas
 // (requests reset, new connections refused, the hops into them closed),
 // restart brings them back on the same port and ledger file, pause hangs
@@ -99,7 +103,8 @@
 //
 // # Not modelled
 //
-// Network loss; the client-to-gateway hop's latency; per-hop latency below
+// The client-to-gateway hop's latency (and loss, which the simulator does
+// not model either); per-hop latency below
 // a millisecond (loopback and the proxies cost about that); inbound
 // sidecars; JWT signatures and claims; a per-route rate limit of a
 // concurrency type.

@@ -212,21 +212,22 @@ func (e *env) endpoints(from, fromZone string, svc *service) ([]discovery.Endpoi
 
 // hopLatency gives a hop its two delay toxics: the scenario's network
 // latency between its zones, there and back, when it is a millisecond or
-// more, and no delay otherwise.
+// more, and no delay otherwise; and the hop's loss, each way.
 func (e *env) hopLatency(l *link) error {
-	lat, err := hopLatency(e.plan.Network.Between(l.fromZone, l.to.zone).Latency)
+	hop := e.plan.Network.Between(l.fromZone, l.to.zone)
+	lat, err := hopLatency(hop.Latency)
 	if err != nil {
 		return fmt.Errorf("network latency %s: %w", l.p.Name, err)
 	}
-	if err := l.addToxic(delayToxicFor("hop_up", "upstream", lat)); err != nil {
+	if err := l.addToxic(delayToxicFor("hop_up", "upstream", lat, hop.Loss)); err != nil {
 		return err
 	}
-	return l.addToxic(delayToxicFor("hop_down", "downstream", lat))
+	return l.addToxic(delayToxicFor("hop_down", "downstream", lat, hop.Loss))
 }
 
 // needsNetwork reports whether the plan asks for anything on the network
-// that loopback does not give: a partition, a latency fault, or a hop
-// whose mean latency is a millisecond or more.
+// that loopback does not give: a partition, a latency fault, a hop whose
+// mean latency is a millisecond or more, or a hop that loses messages.
 func needsNetwork(plan *scenarios.Plan) bool {
 	for _, f := range plan.Faults {
 		if f.Action == scenarios.ActionPartition || f.Action == scenarios.ActionLatency {
@@ -236,7 +237,8 @@ func needsNetwork(plan *scenarios.Plan) bool {
 	zones := append([]string{""}, plan.Topology.Zones()...)
 	for _, a := range zones {
 		for _, b := range zones {
-			if lat, _ := hopLatency(plan.Network.Between(a, b).Latency); lat != nil {
+			hop := plan.Network.Between(a, b)
+			if lat, _ := hopLatency(hop.Latency); lat != nil || hop.Loss > 0 {
 				return true
 			}
 		}

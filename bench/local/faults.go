@@ -192,7 +192,7 @@ func (e *env) latencyFault(id int, f scenarios.Fault, reps []*replica) (on, off 
 	on = func() error {
 		var errs []error
 		for _, l := range links {
-			errs = append(errs, l.addToxic(delayToxicFor(name, "upstream", f.Add)))
+			errs = append(errs, l.addToxic(delayToxicFor(name, "upstream", f.Add, 0)))
 		}
 		return errors.Join(errs...)
 	}

@@ -88,6 +88,8 @@ topology:
 		{"a partition", "faults: [{at: 1s, action: partition, target: \"risk[0]\", peer: payments}]\n", true},
 		{"a latency fault", "faults: [{at: 1s, action: latency, target: \"risk[0]\", add: 300us}]\n", true},
 		{"a kill", "faults: [{at: 1s, action: kill, target: \"risk[0]\"}]\n", false},
+		{"lossy hops", "network: {loss: 0.001}\n", true},
+		{"lossy hops in a zone", "network: {zones: {a: {loss: 1%}}}\n", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
