@@ -144,16 +144,19 @@ func (b Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out b
 			err = errors.Join(err, fmt.Errorf("containers: data plane: %w", cerr))
 		}
 	}()
-	steps, err := Timeline(plan, f)
-	if err != nil {
-		return out, fmt.Errorf("containers: %w", err)
-	}
 	dp, err = mesh(plan, job.Variant, job.Seed, f.Endpoints(), func(string) (net.Listener, error) {
 		return net.Listen("tcp", net.JoinHostPort(f.HostAddr.String(), "0"))
 	})
 	if err != nil {
 		dp = nil // a failed builder cleans up after itself
 		return out, fmt.Errorf("containers: data plane: %w", err)
+	}
+	if p, ok := dp.(Partitioner); ok {
+		f.Partitions = p
+	}
+	steps, err := Timeline(plan, f)
+	if err != nil {
+		return out, fmt.Errorf("containers: %w", err)
 	}
 	f.Downstream = func(r ReplicaSpec) DownstreamURLs { return dp.Downstream(r.Name()) }
 	if err := f.Launch(ctx); err != nil {

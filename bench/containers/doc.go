@@ -60,7 +60,10 @@
 // Process faults go through the Docker API (kill: SIGKILL; restart: stop
 // and start, or Docker's restart; pause: the cgroup freezer), behaviour
 // faults through each replica's /admin/fault (slow, errors, latency); see
-// Timeline. partition is not supported. The ledger's bbolt file lives in
+// Timeline. A partition cuts the data plane's hops between its target and
+// its peer (the mesh's toxiproxies on the host, which every call between
+// containers crosses; Fleet.Partitions), as on the local backend, and so
+// does the network's loss. The ledger's bbolt file lives in
 // the container's writable layer, so a killed and restarted ledger keeps
 // what it recorded; after the run, Heal brings every replica back and
 // Audit checks the union of the ledgers against the payments the clients

@@ -47,6 +47,9 @@ type Fleet struct {
 	Replicas []*Replica
 	// Downstream wires payments for Launch; see Spec.Downstream.
 	Downstream func(r ReplicaSpec) DownstreamURLs
+	// Partitions cuts the data plane's hops for partition faults (see
+	// Timeline); nil: a timeline with a partition is refused.
+	Partitions Partitioner
 
 	cli      *testcontainers.DockerClient
 	tr       *http.Transport // carries admin calls and probes, to 127.0.0.1 only

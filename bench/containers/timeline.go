@@ -26,7 +26,19 @@ const (
 	OpPause    Op = "pause"     // Docker pause (cgroup freezer)
 	OpUnpause  Op = "unpause"   // Docker unpause
 	OpSetFault Op = "set-fault" // POST /admin/fault with Patch
+	OpCut      Op = "cut"       // the data plane cuts a partition's hops (Fleet.Partitions)
+	OpRestore  Op = "restore"   // the data plane restores them
 )
+
+// Partitioner cuts and restores the network hops of the data plane in
+// front of the fleet for the plan's partition fault number fault: every
+// hop from the gateway or a sidecar (on the host) into a container
+// between the fault's target and its peer. local.Mesh is one: it carries
+// every call between replicas, so cutting its hops partitions the fleet
+// as the local backend does, without a packet filter in the containers.
+type Partitioner interface {
+	Partition(fault int) (cut, restore func() error, err error)
+}
 
 // Step is one operation of a fault timeline on one replica.
 type Step struct {
@@ -38,8 +50,11 @@ type Step struct {
 	// OpSetFault.
 	Op    Op
 	Patch []byte
-	// Replica is the target.
+	// Replica is the target; nil for OpCut and OpRestore, which act on
+	// the data plane.
 	Replica *Replica
+
+	net func() error // OpCut, OpRestore
 }
 
 // Timeline turns a plan's faults into the steps that inject and end them
@@ -55,8 +70,12 @@ type Step struct {
 //	errors    /admin/fault {"errorRate", "errorStatus"}, cleared at at+for
 //	latency   /admin/fault {"latency": add}, cleared at at+for
 //
-// partition is refused: dropping traffic between two sets of containers
-// needs packet filtering that a scratch image cannot do. Steps at or after
+//	partition the data plane cuts the hops between target and peer at at
+//	          (toxiproxy's timeout toxic, as on the local backend; every
+//	          call between containers crosses it) and restores them at
+//	          at+for; refused when the fleet has no Partitions
+//
+// Steps at or after
 // the plan's end are left out; faults left on at the end are undone by
 // Heal before the audit.
 func Timeline(plan *scenarios.Plan, f *Fleet) ([]Step, error) {
@@ -111,7 +130,24 @@ func Timeline(plan *scenarios.Plan, f *Fleet) ([]Step, error) {
 				add(end, fi, OpSetFault, clear, reps, true)
 			}
 		case scenarios.ActionPartition:
-			errs = append(errs, fmt.Errorf("fault %d (partition %s): the containers backend cannot partition containers (a scratch image has no packet filter); run it on sim or local", fi, ft.Target))
+			if f.Partitions == nil {
+				errs = append(errs, fmt.Errorf("fault %d (partition %s): no data plane to partition (Fleet.Partitions): a scratch image has no packet filter, so partitions cut the mesh's hops", fi, ft.Target))
+				continue
+			}
+			cut, restore, err := f.Partitions.Partition(fi)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("fault %d (partition %s): %w", fi, ft.Target, err))
+				continue
+			}
+			addNet := func(at time.Duration, op Op, do func() error, end bool) {
+				if at < plan.Duration {
+					steps = append(steps, timed{Step{At: at, Fault: fi, Op: op, net: do}, end})
+				}
+			}
+			addNet(ft.At, OpCut, cut, false)
+			if ends {
+				addNet(end, OpRestore, restore, true)
+			}
 		default:
 			errs = append(errs, fmt.Errorf("fault %d: unknown action %q", fi, ft.Action))
 		}
@@ -196,6 +232,11 @@ func (f *Fleet) Apply(ctx context.Context, s Step) error {
 		return f.Unpause(ctx, s.Replica)
 	case OpSetFault:
 		return f.SetFault(ctx, s.Replica, s.Patch)
+	case OpCut, OpRestore:
+		if s.net == nil {
+			return fmt.Errorf("step %s of fault %d without the data plane's network", s.Op, s.Fault)
+		}
+		return s.net()
 	}
 	return fmt.Errorf("unknown step %q", s.Op)
 }

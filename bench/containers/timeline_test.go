@@ -37,6 +37,10 @@ func target(t *testing.T, s string) scenarios.Target {
 func render(steps []Step) string {
 	var b strings.Builder
 	for _, s := range steps {
+		if s.Replica == nil {
+			fmt.Fprintf(&b, "%v %s fault %d\n", s.At, s.Op, s.Fault)
+			continue
+		}
 		fmt.Fprintf(&b, "%v %s %s", s.At, s.Op, s.Replica.Name())
 		if s.Patch != nil {
 			fmt.Fprintf(&b, " %s", s.Patch)
@@ -96,7 +100,7 @@ func TestTimelineRefuses(t *testing.T) {
 		fault scenarios.Fault
 		want  string
 	}{
-		{"partition", scenarios.Fault{Action: "partition", Target: target(t, "payments"), Peer: ptr(target(t, "ledger"))}, "cannot partition"},
+		{"partition without a data plane", scenarios.Fault{Action: "partition", Target: target(t, "payments"), Peer: ptr(target(t, "ledger"))}, "no data plane to partition"},
 		{"a target beyond the fleet", scenarios.Fault{Action: "kill", Target: target(t, "payments[9]")}, "matches no replica"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -121,5 +125,41 @@ func TestTimelineStopsAtTheEnd(t *testing.T) {
 	}
 	if got, want := render(steps), "1m29s pause risk[1]\n"; got != want {
 		t.Errorf("timeline %q, want %q: the unpause is past the end", got, want)
+	}
+}
+
+// fakePartitions records which partition faults were cut and restored.
+type fakePartitions struct{ log []string }
+
+func (p *fakePartitions) Partition(fault int) (cut, restore func() error, err error) {
+	return func() error { p.log = append(p.log, fmt.Sprintf("cut %d", fault)); return nil },
+		func() error { p.log = append(p.log, fmt.Sprintf("restore %d", fault)); return nil }, nil
+}
+
+// TestTimelinePartition: a partition is two steps on the data plane's
+// network, the cut at at and the restore at at+for, which Apply runs.
+func TestTimelinePartition(t *testing.T) {
+	plan := libraryPlan(t, "replica-crash")
+	plan.Faults = []scenarios.Fault{
+		{At: time.Second, Action: "kill", Target: target(t, "risk[0]")},
+		{At: time.Second, For: 2 * time.Second, Action: "partition", Target: target(t, "payments"), Peer: ptr(target(t, "ledger"))},
+	}
+	f := paperFleet(t, plan)
+	parts := &fakePartitions{}
+	f.Partitions = parts
+	steps, err := Timeline(plan, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := render(steps), "1s kill risk[0]\n1s cut fault 1\n3s restore fault 1\n"; got != want {
+		t.Fatalf("timeline:\n%s\nwant:\n%s", got, want)
+	}
+	for _, s := range steps[1:] {
+		if err := f.Apply(t.Context(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(parts.log, ", "); got != "cut 1, restore 1" {
+		t.Errorf("data plane saw %q, want the cut then the restore", got)
 	}
 }

@@ -83,6 +83,18 @@ func (m *Mesh) Timeout() time.Duration { return m.e.timeout() }
 // without one.
 func (m *Mesh) Downstream(replica string) Downstream { return m.e.downstream[replica] }
 
+// Partition returns what cuts and what restores the hops of the plan's
+// fault number fault, a partition, as the local backend's timeline does:
+// every hop between the fault's target and its peer (or everything else),
+// both ways, held open by toxiproxy's timeout toxic. The mesh has its
+// network whenever the plan has a partition.
+func (m *Mesh) Partition(fault int) (cut, restore func() error, err error) {
+	if fault < 0 || fault >= len(m.e.plan.Faults) || m.e.plan.Faults[fault].Action != scenarios.ActionPartition {
+		return nil, nil, fmt.Errorf("fault %d is not a partition", fault)
+	}
+	return m.e.partition(fault, m.e.plan.Faults[fault])
+}
+
 // Close stops the gateway, the sidecars and the network, and every
 // in-process replica.
 func (m *Mesh) Close() error {
