@@ -24,6 +24,7 @@ func validate(d *decoder, s *Scenario) {
 	v.policies()
 	v.faults()
 	v.slos()
+	v.backends()
 }
 
 type validator struct {

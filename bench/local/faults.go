@@ -45,55 +45,8 @@ func (e *env) timeline() ([]step, error) {
 		}
 	}
 	for i, f := range e.plan.Faults {
-		reps := e.targets(f.Target)
-		if len(reps) == 0 {
-			return nil, fmt.Errorf("fault %d: target %s matches no replica", i, f.Target)
-		}
-		what := fmt.Sprintf("fault %d (%s %s)", i, f.Action, f.Target)
-		start, end := 2*i, 2*i+1
-		switch f.Action {
-		case scenarios.ActionKill:
-			add(f.At, start, what, func() error { return e.kill(reps) })
-			if f.For > 0 {
-				add(f.At+f.For, end, what+" end", func() error { return e.revive(reps) })
-			}
-		case scenarios.ActionRestart:
-			add(f.At, start, what, func() error { return e.kill(reps) })
-			add(f.At+f.Downtime, end, what+" end", func() error { return e.revive(reps) })
-		case scenarios.ActionPause, scenarios.ActionSlow, scenarios.ActionErrors:
-			var ff fleet.Fault
-			switch f.Action {
-			case scenarios.ActionPause:
-				ff.Hang = true
-			case scenarios.ActionSlow:
-				ff.Slow = f.Factor
-			case scenarios.ActionErrors:
-				ff.ErrorRate, ff.ErrorStatus = float64(f.Rate), f.Status
-			}
-			add(f.At, start, what, func() error { return setFaults(reps, i, ff, true) })
-			if f.For > 0 {
-				add(f.At+f.For, end, what+" end", func() error { return setFaults(reps, i, ff, false) })
-			}
-		case scenarios.ActionLatency:
-			on, off, err := e.latencyFault(i, f, reps)
-			if err != nil {
-				return nil, err
-			}
-			add(f.At, start, what, on)
-			if f.For > 0 {
-				add(f.At+f.For, end, what+" end", off)
-			}
-		case scenarios.ActionPartition:
-			on, off, err := e.partition(i, f)
-			if err != nil {
-				return nil, err
-			}
-			add(f.At, start, what, on)
-			if f.For > 0 {
-				add(f.At+f.For, end, what+" end", off)
-			}
-		default:
-			return nil, fmt.Errorf("fault %d: action %q is not supported on the local backend", i, f.Action)
+		if err := e.faultSteps(i, f, add); err != nil {
+			return nil, err
 		}
 	}
 	slices.SortStableFunc(steps, func(a, b step) int {
@@ -103,6 +56,61 @@ func (e *env) timeline() ([]step, error) {
 		return a.order - b.order
 	})
 	return steps, nil
+}
+
+// faultSteps adds the steps of fault i, f.
+func (e *env) faultSteps(i int, f scenarios.Fault, add func(at time.Duration, order int, what string, apply func() error)) error {
+	reps := e.targets(f.Target)
+	if len(reps) == 0 {
+		return fmt.Errorf("fault %d: target %s matches no replica", i, f.Target)
+	}
+	what := fmt.Sprintf("fault %d (%s %s)", i, f.Action, f.Target)
+	start, end := 2*i, 2*i+1
+	switch f.Action {
+	case scenarios.ActionKill:
+		add(f.At, start, what, func() error { return e.kill(reps) })
+		if f.For > 0 {
+			add(f.At+f.For, end, what+" end", func() error { return e.revive(reps) })
+		}
+	case scenarios.ActionRestart:
+		add(f.At, start, what, func() error { return e.kill(reps) })
+		add(f.At+f.Downtime, end, what+" end", func() error { return e.revive(reps) })
+	case scenarios.ActionPause, scenarios.ActionSlow, scenarios.ActionErrors:
+		var ff fleet.Fault
+		switch f.Action {
+		case scenarios.ActionPause:
+			ff.Hang = true
+		case scenarios.ActionSlow:
+			ff.Slow = f.Factor
+		case scenarios.ActionErrors:
+			ff.ErrorRate, ff.ErrorStatus = float64(f.Rate), f.Status
+		}
+		add(f.At, start, what, func() error { return setFaults(reps, i, ff, true) })
+		if f.For > 0 {
+			add(f.At+f.For, end, what+" end", func() error { return setFaults(reps, i, ff, false) })
+		}
+	case scenarios.ActionLatency:
+		on, off, err := e.latencyFault(i, f, reps)
+		if err != nil {
+			return err
+		}
+		add(f.At, start, what, on)
+		if f.For > 0 {
+			add(f.At+f.For, end, what+" end", off)
+		}
+	case scenarios.ActionPartition:
+		on, off, err := e.partition(i, f)
+		if err != nil {
+			return err
+		}
+		add(f.At, start, what, on)
+		if f.For > 0 {
+			add(f.At+f.For, end, what+" end", off)
+		}
+	default:
+		return fmt.Errorf("fault %d: action %q is not supported on the local backend", i, f.Action)
+	}
+	return nil
 }
 
 // runTimeline applies steps at their times from epoch until ctx ends. It

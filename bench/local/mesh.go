@@ -1,7 +1,6 @@
 package local
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,7 +33,7 @@ const ledgerBalancer = scenarios.BalancerMaglev
 func (e *env) buildMesh() error {
 	proxyless := e.plan.Topology.Mesh == scenarios.MeshProxyless
 	if proxyless && e.listen != nil {
-		return errors.New("mesh: proxyless embeds the proxy in the replica, which runs elsewhere; use mesh: sidecar")
+		return fmt.Errorf("mesh: %w", ErrProxylessElsewhere)
 	}
 	for _, s := range e.services {
 		if len(s.calls) == 0 {
