@@ -76,6 +76,9 @@ func CheckMesh(plan *scenarios.Plan, variant int, external bool) []scenarios.Bac
 	out = append(out, e.checkGateway()...)
 	out = append(out, e.checkSidecars()...)
 	report("network", checkHops(plan))
+	if path, err := checkGRPCLoss(plan); err != nil {
+		report(path, err)
+	}
 	if needsNetwork(plan) {
 		e.net = &network{} // the faults need one; it has no hops to change
 	}
@@ -187,6 +190,32 @@ func checkHops(plan *scenarios.Plan) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkGRPCLoss refuses loss on the hops into a gRPC service: its callers
+// share one HTTP/2 connection per replica, so a message lost on it would
+// stall every stream the connection carries, where the simulator loses
+// one request. It returns the key to report at.
+func checkGRPCLoss(plan *scenarios.Plan) (string, error) {
+	zones := append([]string{"", plan.Gateway.Zone}, plan.Topology.Zones()...)
+	for i := range plan.Services {
+		svc := &plan.Services[i]
+		if !svc.GRPC() {
+			continue
+		}
+		for r := range svc.Replicas {
+			for _, from := range zones {
+				if plan.Network.Between(from, svc.ReplicaZone(r)).Loss > 0 {
+					path := "network"
+					if plan.Network.Loss > 0 {
+						path = "network.loss"
+					}
+					return path, fmt.Errorf("loss on the hops into gRPC service %s: its callers multiplex every call on one HTTP/2 connection per replica, so a lost message would stall them all, where the simulator loses one request; use protocol http, or list only sim in backends", svc.Name)
+				}
+			}
+		}
+	}
+	return "", nil
 }
 
 // splitJoined lists the errors of an errors.Join, or err alone.
