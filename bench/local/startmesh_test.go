@@ -123,3 +123,71 @@ func TestStartMeshRefuses(t *testing.T) {
 		})
 	}
 }
+
+// status sends one request and returns its status.
+func status(t *testing.T, method, url string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// TestStartMeshLosesAndPartitions: the data plane in front of replicas
+// that run elsewhere (the containers backend's) loses messages on its hops
+// as the network says, and cuts and restores a partition's hops.
+func TestStartMeshLosesAndPartitions(t *testing.T) {
+	base := strings.Replace(externalFleet, "MESH", "mesh: sidecar", 1)
+	base = strings.Replace(base, "timeouts: {request: 2s}", "timeouts: {request: 300ms}", 1)
+
+	t.Run("loss", func(t *testing.T) {
+		plan := loadPlan(t, base+"network: {loss: 100%}\n")
+		m, err := StartMesh(context.Background(), plan, 0, 1, stubFleet(t, ""), loopback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if got := status(t, http.MethodPost, m.GatewayURL()+"/v1/payments"); got != http.StatusGatewayTimeout {
+			t.Errorf("through a hop that loses everything: status %d, want 504", got)
+		}
+	})
+
+	t.Run("partition", func(t *testing.T) {
+		plan := loadPlan(t, base+"faults: [{at: 100ms, action: partition, target: risk, peer: payments}]\n")
+		m, err := StartMesh(context.Background(), plan, 0, 1, stubFleet(t, ""), loopback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		cut, restore, err := m.Partition(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		risk := m.Downstream("payments[0]").Risk + "/v1/risk"
+		if got := status(t, http.MethodPost, risk); got != http.StatusOK {
+			t.Fatalf("before the cut: status %d", got)
+		}
+		if err := cut(); err != nil {
+			t.Fatal(err)
+		}
+		if got := status(t, http.MethodPost, risk); got != http.StatusGatewayTimeout {
+			t.Errorf("across the partition: status %d, want 504", got)
+		}
+		if err := restore(); err != nil {
+			t.Fatal(err)
+		}
+		if got := status(t, http.MethodPost, risk); got != http.StatusOK {
+			t.Errorf("after the restore: status %d, want 200", got)
+		}
+		if _, _, err := m.Partition(1); err == nil {
+			t.Error("Partition of a fault the plan does not have succeeded")
+		}
+	})
+}
