@@ -46,6 +46,12 @@ func (r *Request) setDefaults() {
 
 func (u *Users) setDefaults() { u.ThinkTime = Constant(0) }
 
+// RouteCache defaults: answers stay fresh 30s, and up to 10000 are kept.
+func (c *RouteCache) setDefaults() {
+	c.TTL = 30 * time.Second
+	c.MaxEntries = 10000
+}
+
 func (p *Policy) setDefaults() {
 	p.Balancer.setDefaults()
 	p.Timeouts.setDefaults()
@@ -180,8 +186,12 @@ func (s *Scenario) finalize(has func(path string) bool) {
 		}
 	}
 	for i := range s.Faults {
-		if f := &s.Faults[i]; f.Action == ActionErrors && f.Status == 0 {
+		f := &s.Faults[i]
+		if (f.Action == ActionErrors || f.Action == ActionAbort) && f.Status == 0 {
 			f.Status = 503
+		}
+		if f.HTTPFault() && !has(fmt.Sprintf("faults[%d].percentage", i)) {
+			f.Percentage = 100
 		}
 	}
 	s.Policy.finalize()

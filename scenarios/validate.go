@@ -148,6 +148,9 @@ func (v *validator) topology() {
 		if r.Auth != nil {
 			v.auth(path+".auth", r.Auth)
 		}
+		if r.Cache != nil {
+			v.routeCache(path+".cache", r)
+		}
 		if r.RateLimit != nil {
 			checkRateLimit(r.RateLimit, func(rel, format string, args ...any) {
 				v.errorf(joinPath(path+".rateLimit", rel), format, args...)

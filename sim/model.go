@@ -44,6 +44,8 @@ type model struct {
 	// in flight small enough to stay in the cache.
 	acts lifecycle.ActionBuffer
 
+	edge edgeState // the gateway routes' caches and fault filters (edge.go)
+
 	inflight int // client requests issued and not yet answered
 	issued   int64
 
@@ -157,6 +159,10 @@ func (m *model) dispatch(ev event) {
 		m.clusters[ev.idx].healthReport(int(ev.gen), true)
 	case evHealthFail:
 		m.clusters[ev.idx].healthReport(int(ev.gen), false)
+	case evGatewayDelayed:
+		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
+			m.gatewayDelayed(ex)
+		}
 	}
 }
 

@@ -42,6 +42,7 @@ type routeSpec struct {
 	timeout   time.Duration // 0: the policy's request timeout
 	rateLimit *scenarios.RateLimit
 	auth      *authSpec
+	cache     *scenarios.RouteCache // nil: no cache
 }
 
 // authSpec is a route's authentication: apiKey (header, accepted keys) or
@@ -124,6 +125,8 @@ const (
 	faultErrors    = "errors"
 	faultLatency   = "latency"
 	faultPartition = "partition"
+	faultAbort     = "abort"
+	faultDelay     = "delay"
 )
 
 type faultSpec struct {
@@ -137,6 +140,7 @@ type faultSpec struct {
 	status   int         // errors
 	add      distribution
 	downtime time.Duration // restart
+	http     *scenarios.Fault // abort, delay: the gateway's fault filter on a route (edge.go)
 }
 
 // targetSpec selects replicas: a service (index -1 for all of it) or a

@@ -38,6 +38,7 @@ type env struct {
 
 	gateway *proxy.Proxy
 	gwAddr  string
+	edge    *edge // the gateway's route fault filters and caches (edge.go)
 
 	// listen opens a sidecar's listener (StartMesh); nil: loopback.
 	listen func(replica string) (net.Listener, error)

@@ -33,6 +33,8 @@ type step struct {
 //	           delay toxic on the toxiproxy of each such hop)
 //	partition  every hop between target and peer (or everything else)
 //	           drops its traffic, held open (toxiproxy's timeout toxic)
+//	abort,     the gateway's fault filter on the target route aborts
+//	delay      or delays percentage of its requests (edge.go)
 //
 // A zone target takes every replica in the zone, and for partitions the
 // gateway too when it is in the zone, as in the simulator. Steps at or
@@ -45,6 +47,10 @@ func (e *env) timeline() ([]step, error) {
 		}
 	}
 	for i, f := range e.plan.Faults {
+		if f.HTTPFault() {
+			e.routeFaultSteps(i, add)
+			continue
+		}
 		reps := e.targets(f.Target)
 		if len(reps) == 0 {
 			return nil, fmt.Errorf("fault %d: target %s matches no replica", i, f.Target)

@@ -36,7 +36,8 @@ func (e *env) startGateway() error {
 		}
 	}
 
-	p, err := proxy.New(cfg, e.proxyOptions(
+	edgeOpts := e.edgeMiddlewares(&cfg)
+	p, err := proxy.New(cfg, e.proxyOptions(append(edgeOpts,
 		proxy.WithTransport(func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
 			return e.tries.transport(t), nil
 		}),
@@ -48,7 +49,7 @@ func (e *env) startGateway() error {
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
 		}),
-	)...)
+	)...)...)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

@@ -1,0 +1,129 @@
+package scenarios
+
+import "time"
+
+// RouteCache is the gateway's shared response cache on one route (RFC 9111
+// for a shared cache, as proxy/cache implements it): the route's GET and
+// HEAD requests are answered from a stored answer while it is fresh,
+// without reaching the service.
+//
+// What is stored: a GET answer whose status is heuristically cacheable
+// (RFC 9110 §15.1: 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501)
+// and which states no freshness of its own (the payment fleet's answers
+// state none), fresh for ttl from when the gateway received it. The key is
+// the request's Host and path (with its query): a workload with a fixed
+// path has one entry, and a status lookup (a path with {payment}) has one
+// entry per payment. Concurrent misses of one key are all forwarded (no
+// request collapsing); at most maxEntries answers are kept, the least
+// recently used evicted first. A POST, PUT, PATCH or DELETE that succeeds
+// drops the entry of its path.
+//
+// The simulator models exactly that: a request on a cached route is a hit
+// when an answer for its key reached the gateway less than ttl ago, and is
+// then answered by the gateway without the upstream (0 tries, no
+// instance). A lookup's key is a payment drawn uniformly, from a stream
+// seeded by the run's seed, among the payments the run's clients saw
+// created so far (2xx answers to POST /v1/payments), as the real load
+// generator draws its lookups; before the first one every lookup names the
+// same unknown payment.
+type RouteCache struct {
+	// TTL is how long a stored answer stays fresh (default 30s).
+	TTL time.Duration `json:"ttl"`
+	// MaxEntries bounds the stored answers; the least recently used go first (default 10000).
+	MaxEntries int `json:"maxEntries" jsonschema:"minimum=1"`
+}
+
+// CacheableStatus reports whether the gateway's cache stores an answer
+// with this status (RFC 9110 §15.1's heuristically cacheable statuses, as
+// proxy/cache stores answers that state no freshness).
+func CacheableStatus(status int) bool {
+	switch status {
+	case 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
+
+// routeCache checks a route's cache block.
+func (v *validator) routeCache(path string, r Route) {
+	c := r.Cache
+	if v.ok(path+".ttl") && c.TTL <= 0 {
+		v.errorf(path+".ttl", "must be greater than 0")
+	}
+	if m := r.Match.Method; m != "" && m != "GET" && m != "HEAD" {
+		v.errorf(path, "the cache answers GET and HEAD requests only, and the route matches method %s", m)
+	}
+	if r.Auth != nil && r.Auth.Type == AuthJWT {
+		v.errorf(path, "a shared cache does not store answers to requests with Authorization (RFC 9111 §3.5), which auth type jwt sends: leave the cache out or use apiKey")
+	}
+}
+
+// httpFault checks a fault of the gateway's fault filter (abort, delay),
+// and any fault that targets a route. It reports whether it took the
+// fault, whose target then needs no other check.
+func (v *validator) httpFault(path string, i int, f Fault) bool {
+	http := f.Action == ActionAbort || f.Action == ActionDelay
+	if !http {
+		return false
+	}
+	tp := path + ".target"
+	if v.ok(tp) && v.d.has(tp) {
+		if f.Target.Route == "" {
+			v.errorf(tp, "action %s targets a gateway route, as \"route:NAME\", not %s", f.Action, f.Target)
+		} else if !v.routeRef(f.Target.Route) {
+			routes := names(v.s.Gateway.Routes, func(r Route) string { return r.Name })
+			v.errorf(tp, "unknown route %q%s", f.Target.Route, hintOrList(f.Target.Route, routes))
+		}
+	}
+	for j, b := range v.s.Backends {
+		if b == BackendContainers {
+			v.errorf(path+".action", "action %s is not supported on backend containers (backends[%d]): its fault timeline drives the fleet's containers, not the gateway's fault filter; run it on sim and local", f.Action, j)
+		}
+	}
+	if v.ok(path+".percentage") && (f.Percentage < 0 || f.Percentage > 100) {
+		v.errorf(path+".percentage", "must be in 0..100, got %v", f.Percentage)
+	}
+	switch f.Action {
+	case ActionAbort:
+		if v.ok(path+".status") && (f.Status < 200 || f.Status > 599) {
+			v.errorf(path+".status", "an abort's status must be in 200..599, got %d", f.Status)
+		}
+	case ActionDelay:
+		if f.Delay == nil && v.ok(path+".delay") {
+			v.errorf(path, "action delay needs \"delay\" (a distribution, e.g. 50ms)")
+		}
+	}
+	// Two faults of one kind on one route at once would each draw their
+	// share; the fault filter holds one abort and one delay per route.
+	for j, g := range v.s.Faults[:i] {
+		if g.Action == f.Action && g.Target.Route != "" && g.Target.Route == f.Target.Route && overlaps(g, f, v.s.Duration) {
+			v.errorf(path, "overlaps faults[%d], another %s of route %s: a route has at most one abort and one delay at a time", j, f.Action, f.Target.Route)
+		}
+	}
+	return true
+}
+
+// overlaps reports whether two faults' periods intersect.
+func overlaps(a, b Fault, end time.Duration) bool {
+	aEnd, bEnd := a.At+a.For, b.At+b.For
+	if a.For == 0 {
+		aEnd = end
+	}
+	if b.For == 0 {
+		bEnd = end
+	}
+	return a.At < bEnd && b.At < aEnd
+}
+
+func (v *validator) routeRef(name string) bool {
+	for _, r := range v.s.Gateway.Routes {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// HTTPFault reports whether a fault is one of the gateway's HTTP faults,
+// applied by the fault filter of a route rather than to replicas.
+func (f Fault) HTTPFault() bool { return f.Action == ActionAbort || f.Action == ActionDelay }
