@@ -139,7 +139,7 @@ type faultSpec struct {
 	rate     float64     // errors
 	status   int         // errors
 	add      distribution
-	downtime time.Duration // restart
+	downtime time.Duration    // restart
 	http     *scenarios.Fault // abort, delay: the gateway's fault filter on a route (edge.go)
 }
 
