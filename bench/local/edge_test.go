@@ -1,0 +1,165 @@
+package local
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/dataplane"
+	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/bench/load"
+	"github.com/meshbench/meshbench/proxy/cache"
+)
+
+const edgePlan = `apiVersion: meshbench/v1
+kind: Scenario
+name: edge
+duration: 30s
+backends: [local]
+topology:
+  gateway:
+    routes:
+      - {name: items, match: {method: GET, pathPrefix: /items/}, service: catalog%s}
+  services:
+    - {name: catalog, replicas: 2, concurrency: 8, serviceTime: 1ms}
+load:
+  - target: {path: /items/1}
+    rate: 10/s
+%s`
+
+// edgeGet sends one GET through the gateway with a request id of its own and
+// returns the answer's status and headers.
+func edgeGet(t *testing.T, e *env, path string, n int) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+e.gwAddr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(load.HeaderRequestID, fmt.Sprintf("edge-%d", n))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+// reached reports whether the gateway sent request n upstream.
+func reached(e *env, n int) bool {
+	e.tries.mu.Lock()
+	defer e.tries.mu.Unlock()
+	_, ok := e.tries.m[fmt.Sprintf("edge-%d", n)]
+	return ok
+}
+
+// TestGatewayCacheHitSkipsReplica: with a cache block on the route, the
+// first GET of a path reaches a replica, and the next ones within ttl are
+// answered by the gateway's cache (X-Cache: HIT), without a try upstream
+// and without a replica's instance header; another path misses.
+func TestGatewayCacheHitSkipsReplica(t *testing.T) {
+	plan := loadPlan(t, fmt.Sprintf(edgePlan, ", cache: {ttl: 1m, maxEntries: 100}", ""))
+	e, err := start(plan, 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	status, h := edgeGet(t, e, "/items/1", 0)
+	if status != http.StatusOK || h.Get(dataplane.HeaderCache) != cache.StatusMiss || h.Get(fleet.HeaderInstance) == "" || !reached(e, 0) {
+		t.Fatalf("first GET: %d %v, reached upstream %v; want a 200 MISS from a replica", status, h, reached(e, 0))
+	}
+	for n := 1; n <= 20; n++ {
+		status, h := edgeGet(t, e, "/items/1", n)
+		if status != http.StatusOK || h.Get(dataplane.HeaderCache) != cache.StatusHit {
+			t.Fatalf("GET %d: %d %s, want a 200 HIT", n, status, h.Get(dataplane.HeaderCache))
+		}
+		if reached(e, n) || h.Get(fleet.HeaderInstance) != "" {
+			t.Fatalf("GET %d was a hit but reached the upstream (%v) or names replica %q", n, reached(e, n), h.Get(fleet.HeaderInstance))
+		}
+	}
+	if _, h := edgeGet(t, e, "/items/2", 21); h.Get(dataplane.HeaderCache) != cache.StatusMiss || !reached(e, 21) {
+		t.Errorf("another path: %s, reached %v; want a miss", h.Get(dataplane.HeaderCache), reached(e, 21))
+	}
+	st, _ := e.edge.cacheStats("items")
+	if st.Hits != 20 || st.Entries != 2 {
+		t.Errorf("cache stats %+v, want 20 hits and 2 entries", st)
+	}
+}
+
+// TestGatewayAbortShare: an abort fault on the route, switched on as the
+// timeline does, answers its percentage of the route's requests with its
+// status without sending them upstream; switched off, none.
+func TestGatewayAbortShare(t *testing.T) {
+	faults := "faults:\n  - {at: 5s, for: 10s, action: abort, target: \"route:items\", status: 418, percentage: 30}\n"
+	plan := loadPlan(t, fmt.Sprintf(edgePlan, "", faults))
+	e, err := start(plan, 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	steps, err := e.timeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 2 || steps[0].at != 5*time.Second || steps[1].at != 15*time.Second {
+		t.Fatalf("timeline %+v, want the abort on at 5s and off at 15s", steps)
+	}
+	count := func(from, n int) (aborted int) {
+		for i := from; i < from+n; i++ {
+			status, _ := edgeGet(t, e, "/items/1", i)
+			switch {
+			case status == 418:
+				aborted++
+				if reached(e, i) {
+					t.Fatalf("request %d was aborted and reached the upstream", i)
+				}
+			case status != http.StatusOK:
+				t.Fatalf("request %d: status %d", i, status)
+			}
+		}
+		return aborted
+	}
+	if err := steps[0].apply(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 600
+	on := count(0, n)
+	if err := steps[1].apply(); err != nil {
+		t.Fatal(err)
+	}
+	off := count(n, 100)
+	t.Logf("aborted %d of %d while on, %d of 100 after", on, n, off)
+	if share := float64(on) / n; share < 0.25 || share > 0.35 {
+		t.Errorf("aborted share %.3f, want about 0.30", share)
+	}
+	if off != 0 {
+		t.Errorf("%d aborted after the fault ended", off)
+	}
+}
+
+// TestGatewayDelay: a delay fault at 100% holds every request for its
+// delay before the gateway routes it.
+func TestGatewayDelay(t *testing.T) {
+	faults := "faults:\n  - {at: 5s, action: delay, target: \"route:items\", delay: 40ms}\n"
+	plan := loadPlan(t, fmt.Sprintf(edgePlan, "", faults))
+	e, err := start(plan, 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if err := e.edge.switchFault(&plan.Faults[0], true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		begin := time.Now()
+		if status, _ := edgeGet(t, e, "/items/1", i); status != http.StatusOK {
+			t.Fatalf("status %d", status)
+		}
+		// A lower bound only: the delay is a timer of at least 40ms.
+		if d := time.Since(begin); d < 40*time.Millisecond {
+			t.Fatalf("request %d took %s, less than the 40ms delay", i, d)
+		}
+	}
+}
