@@ -1,11 +1,17 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
-// RouteCache is the gateway's shared response cache on one route (RFC 9111
-// for a shared cache, as proxy/cache implements it): the route's GET and
-// HEAD requests are answered from a stored answer while it is fresh,
-// without reaching the service.
+// RouteCache is the gateway's shared response cache on the routes it names
+// (RFC 9111 for a shared cache, as proxy/cache implements it): their GET
+// and HEAD requests are answered from a stored answer while it is fresh,
+// without reaching the service. It is a policy block, so that variants
+// compare a cache against none (cache: null) or ttls against each other;
+// each route named has a cache of its own.
 //
 // What is stored: a GET answer whose status is heuristically cacheable
 // (RFC 9110 §15.1: 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501)
@@ -27,6 +33,8 @@ import "time"
 // generator draws its lookups; before the first one every lookup names the
 // same unknown payment.
 type RouteCache struct {
+	// Routes names the gateway routes that are cached; each must take GET requests.
+	Routes []string `json:"routes"`
 	// TTL is how long a stored answer stays fresh (default 30s).
 	TTL time.Duration `json:"ttl"`
 	// MaxEntries bounds the stored answers; the least recently used go first (default 10000).
@@ -44,17 +52,41 @@ func CacheableStatus(status int) bool {
 	return false
 }
 
-// routeCache checks a route's cache block.
-func (v *validator) routeCache(path string, r Route) {
-	c := r.Cache
-	if v.ok(path+".ttl") && c.TTL <= 0 {
-		v.errorf(path+".ttl", "must be greater than 0")
+// CacheOf returns the cache block that applies to a route, or nil.
+func (p *Policy) CacheOf(route string) *RouteCache {
+	if p.Cache != nil && slices.Contains(p.Cache.Routes, route) {
+		return p.Cache
 	}
-	if m := r.Match.Method; m != "" && m != "GET" && m != "HEAD" {
-		v.errorf(path, "the cache answers GET and HEAD requests only, and the route matches method %s", m)
+	return nil
+}
+
+// policyEdge checks one effective policy's edge blocks against the
+// topology: the cache's routes.
+func (v *validator) policyEdge(p *Policy, report reportFunc) {
+	c := p.Cache
+	if c == nil {
+		return
 	}
-	if r.Auth != nil && r.Auth.Type == AuthJWT {
-		v.errorf(path, "a shared cache does not store answers to requests with Authorization (RFC 9111 §3.5), which auth type jwt sends: leave the cache out or use apiKey")
+	if c.TTL <= 0 {
+		report("cache.ttl", "must be greater than 0")
+	}
+	if len(c.Routes) == 0 {
+		report("cache", "the cache needs \"routes\": the names of the GET routes it answers")
+	}
+	routes := names(v.s.Gateway.Routes, func(r Route) string { return r.Name })
+	for i, name := range c.Routes {
+		rel := fmt.Sprintf("cache.routes[%d]", i)
+		r, ok := v.route(name)
+		if !ok {
+			report(rel, "unknown route %q%s", name, hintOrList(name, routes))
+			continue
+		}
+		if m := r.Match.Method; m != "" && m != "GET" && m != "HEAD" {
+			report(rel, "the cache answers GET and HEAD requests only, and route %s matches method %s", name, m)
+		}
+		if r.Auth != nil && r.Auth.Type == AuthJWT {
+			report(rel, "a shared cache does not store answers to requests with Authorization (RFC 9111 §3.5), which route %s's auth type jwt needs: leave it out or use apiKey", name)
+		}
 	}
 }
 
@@ -116,12 +148,17 @@ func overlaps(a, b Fault, end time.Duration) bool {
 }
 
 func (v *validator) routeRef(name string) bool {
+	_, ok := v.route(name)
+	return ok
+}
+
+func (v *validator) route(name string) (Route, bool) {
 	for _, r := range v.s.Gateway.Routes {
 		if r.Name == name {
-			return true
+			return r, true
 		}
 	}
-	return false
+	return Route{}, false
 }
 
 // HTTPFault reports whether a fault is one of the gateway's HTTP faults,

@@ -90,8 +90,6 @@ type Route struct {
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 	// Timeout overrides the policy's request timeout for this route (0: use the policy's).
 	Timeout time.Duration `json:"timeout,omitempty"`
-	// Cache, when present, answers the route's GET requests from the gateway's response cache while a stored answer is fresh (see RouteCache).
-	Cache *RouteCache `json:"cache,omitempty"`
 }
 
 // Match selects requests as Envoy's route match does: at most one of path

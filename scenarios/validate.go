@@ -148,9 +148,6 @@ func (v *validator) topology() {
 		if r.Auth != nil {
 			v.auth(path+".auth", r.Auth)
 		}
-		if r.Cache != nil {
-			v.routeCache(path+".cache", r)
-		}
 		if r.RateLimit != nil {
 			checkRateLimit(r.RateLimit, func(rel, format string, args ...any) {
 				v.errorf(joinPath(path+".rateLimit", rel), format, args...)
@@ -285,12 +282,14 @@ func (v *validator) policies() {
 		if !declared {
 			prefix = "policy"
 		}
-		checkPolicy(&v.s.Variants[i].Policy, func(rel, format string, args ...any) {
+		report := func(rel, format string, args ...any) {
 			path := joinPath(prefix, rel)
 			if declared && !v.d.has(path) && v.d.has(joinPath("policy", rel)) {
 				path = joinPath("policy", rel)
 			}
 			v.errorf(path, format, args...)
-		})
+		}
+		checkPolicy(&v.s.Variants[i].Policy, report)
+		v.policyEdge(&v.s.Variants[i].Policy, report)
 	}
 }

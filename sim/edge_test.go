@@ -31,14 +31,14 @@ duration: 10s
 topology:
   gateway:
     routes:
-      - {name: lookup, service: payments, match: {pathPrefix: /v1/payments/, method: GET}%s}
+      - {name: lookup, service: payments, match: {pathPrefix: /v1/payments/, method: GET}}
       - {name: pay, service: payments, match: {path: /v1/payments}}
   services:
     - {name: payments, replicas: 2, concurrency: 4, serviceTime: 2ms}
 load:
   - {name: pay, target: {method: POST, path: /v1/payments}, rate: 50/s}
   - {name: lookup, target: {path: "/v1/payments/{payment}"}, rate: 400/s}
-`
+%s`
 
 // replicaAnswers counts the answers a replica gave, and the successes no
 // replica gave (the cache's hits).
@@ -60,8 +60,8 @@ func replicaAnswers(rs []bench.Result) (answeredByReplica, hits int) {
 // fewer hits than a long one.
 func TestCacheHitsSkipTheUpstream(t *testing.T) {
 	off := runYAML(t, fmt.Sprintf(edgeFleet, ""))
-	on := runYAML(t, fmt.Sprintf(edgeFleet, ", cache: {ttl: 30s}"))
-	short := runYAML(t, fmt.Sprintf(edgeFleet, ", cache: {ttl: 200ms}"))
+	on := runYAML(t, fmt.Sprintf(edgeFleet, "policy: {cache: {routes: [lookup], ttl: 30s}}\n"))
+	short := runYAML(t, fmt.Sprintf(edgeFleet, "policy: {cache: {routes: [lookup], ttl: 200ms}}\n"))
 	if len(off) != len(on) {
 		t.Fatalf("%d results without the cache, %d with: the load must not depend on it", len(off), len(on))
 	}

@@ -45,7 +45,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 			rs.auth = &authSpec{typ: r.Auth.Type, header: r.Auth.Header, keys: r.Auth.Keys}
 		}
 		rs.rateLimit = r.RateLimit
-		rs.cache = r.Cache
+		rs.cache = p.Variants[variant].Policy.CacheOf(r.Name)
 		s.gateway.routes = append(s.gateway.routes, rs)
 	}
 

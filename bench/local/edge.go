@@ -54,7 +54,7 @@ func (e *env) edgeMiddlewares(cfg *config.Config) []proxy.Option {
 		if hasRouteFault(e.plan, r.Name) {
 			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwFault})
 		}
-		if r.Cache != nil {
+		if e.pol.CacheOf(r.Name) != nil {
 			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwCache})
 		}
 	}
@@ -63,11 +63,11 @@ func (e *env) edgeMiddlewares(cfg *config.Config) []proxy.Option {
 			return ed.faultMiddleware(route), nil
 		}),
 		proxy.WithMiddleware(mwCache, func(route string, _ map[string]any) (proxy.Middleware, error) {
-			i, ok := ed.byRoute[route]
-			if !ok || e.plan.Gateway.Routes[i].Cache == nil {
+			rc := e.pol.CacheOf(route)
+			if rc == nil {
 				return nil, fmt.Errorf("route %s has no cache", route)
 			}
-			return ed.cacheMiddleware(route, e.plan.Gateway.Routes[i].Cache)
+			return ed.cacheMiddleware(route, rc)
 		}),
 	}
 }

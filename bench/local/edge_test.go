@@ -21,13 +21,13 @@ backends: [local]
 topology:
   gateway:
     routes:
-      - {name: items, match: {method: GET, pathPrefix: /items/}, service: catalog%s}
+      - {name: items, match: {method: GET, pathPrefix: /items/}, service: catalog}
   services:
     - {name: catalog, replicas: 2, concurrency: 8, serviceTime: 1ms}
 load:
   - target: {path: /items/1}
     rate: 10/s
-%s`
+%s%s`
 
 // edgeGet sends one GET through the gateway with a request id of its own and
 // returns the answer's status and headers.
@@ -60,7 +60,7 @@ func reached(e *env, n int) bool {
 // answered by the gateway's cache (X-Cache: HIT), without a try upstream
 // and without a replica's instance header; another path misses.
 func TestGatewayCacheHitSkipsReplica(t *testing.T) {
-	plan := loadPlan(t, fmt.Sprintf(edgePlan, ", cache: {ttl: 1m, maxEntries: 100}", ""))
+	plan := loadPlan(t, fmt.Sprintf(edgePlan, "policy: {cache: {routes: [items], ttl: 1m, maxEntries: 100}}\n", ""))
 	e, err := start(plan, 0, 1, false)
 	if err != nil {
 		t.Fatal(err)
