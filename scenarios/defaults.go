@@ -46,6 +46,12 @@ func (r *Request) setDefaults() {
 
 func (u *Users) setDefaults() { u.ThinkTime = Constant(0) }
 
+// Discovery defaults: static; a registry keeps a registration 10s without
+// a heartbeat (Consul's TTL checks are commonly set so), and heartbeat
+// defaults to a third of the ttl (finalize), as Eureka renews a 90s lease
+// every 30s.
+func (d *Discovery) setDefaults() { d.Type = DiscoveryStatic }
+
 // RouteCache defaults: answers stay fresh 30s, and up to 10000 are kept.
 func (c *RouteCache) setDefaults() {
 	c.TTL = 30 * time.Second
@@ -248,6 +254,14 @@ func (p *Policy) finalize() {
 	}
 	if p.RateLimit != nil {
 		p.RateLimit.finalize()
+	}
+	if d := p.Discovery; d != nil && d.Type == DiscoveryRegistry {
+		if d.TTL == 0 {
+			d.TTL = 10 * time.Second
+		}
+		if d.Heartbeat == 0 {
+			d.Heartbeat = d.TTL / 3
+		}
 	}
 }
 

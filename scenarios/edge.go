@@ -60,9 +60,10 @@ func (p *Policy) CacheOf(route string) *RouteCache {
 	return nil
 }
 
-// policyEdge checks one effective policy's edge blocks against the
-// topology: the cache's routes.
+// policyEdge checks one effective policy's edge blocks: discovery, and
+// the cache against the routes it names.
 func (v *validator) policyEdge(p *Policy, report reportFunc) {
+	v.checkDiscovery(p, report)
 	c := p.Cache
 	if c == nil {
 		return
@@ -164,3 +165,76 @@ func (v *validator) route(name string) (Route, bool) {
 // HTTPFault reports whether a fault is one of the gateway's HTTP faults,
 // applied by the fault filter of a route rather than to replicas.
 func (f Fault) HTTPFault() bool { return f.Action == ActionAbort || f.Action == ActionDelay }
+
+// Discovery types.
+const (
+	DiscoveryStatic   = "static"
+	DiscoveryRegistry = "registry"
+)
+
+// RegistryRefresh is how often the gateway lists a service's instances
+// from the registry (proxy/discovery's default polling period): a change
+// in the registry reaches the gateway's clusters at the next listing.
+const RegistryRefresh = time.Second
+
+// Discovery is how the gateway learns its clusters' endpoints: static (the
+// topology's replicas, always; the default when the block is absent) or
+// registry, as Consul's TTL checks and Eureka's leases work: every replica
+// registers itself in a service registry with a ttl and renews it with a
+// heartbeat every heartbeat; an instance whose last heartbeat is older
+// than ttl is dropped from the registry, and the gateway, which lists the
+// registry every RegistryRefresh, stops sending to it at its next listing.
+// A killed (or restarted) replica stops heartbeating at once, so it leaves
+// the gateway's rotation between ttl − heartbeat and ttl + RegistryRefresh
+// after the kill; when it comes back it registers again and rejoins at the
+// next listing. A paused replica's heartbeats go on: the registry, like a
+// liveness lease, tells a dead process from a live one, not a slow one.
+//
+// Discovery applies to the gateway's clusters (the sidecars keep static
+// endpoints), as active health checks do. Unlike a health check, which
+// the gateway sends and judges itself, the registry hears from the replica;
+// unlike outlier detection, it needs no failed request to act. The real
+// backends run proxy/discovery's registry (Store, Server) on loopback, the
+// replicas' heartbeats through its Client and the gateway's Registry
+// provider; the simulator models the same timings: heartbeats from each
+// replica's (re)start, expiry ttl after the last one, listings every
+// RegistryRefresh from the start of the run.
+type Discovery struct {
+	// Type is static or registry (default static).
+	Type string `json:"type" noun:"discovery type" jsonschema:"enum=static,enum=registry"`
+	// TTL is how long a registration lives without a heartbeat (registry; default 10s).
+	TTL time.Duration `json:"ttl"`
+	// Heartbeat is how often a replica renews its registration (registry; default ttl/3).
+	Heartbeat time.Duration `json:"heartbeat"`
+}
+
+// Registry reports whether the policy discovers endpoints through the
+// registry.
+func (p *Policy) Registry() bool { return p.Discovery != nil && p.Discovery.Type == DiscoveryRegistry }
+
+// checkDiscovery checks a policy's discovery block.
+func (v *validator) checkDiscovery(p *Policy, report reportFunc) {
+	d := p.Discovery
+	if d == nil {
+		return
+	}
+	if d.Type != DiscoveryRegistry {
+		if d.TTL != 0 || d.Heartbeat != 0 {
+			report("discovery", "ttl and heartbeat apply to discovery type registry, not %s", d.Type)
+		}
+		return
+	}
+	switch {
+	case d.TTL <= 0:
+		report("discovery.ttl", "must be greater than 0")
+	case d.Heartbeat <= 0:
+		report("discovery.heartbeat", "must be greater than 0")
+	case d.Heartbeat >= d.TTL:
+		report("discovery.heartbeat", "heartbeat (%s) must be shorter than ttl (%s), or every registration lapses between two heartbeats", d.Heartbeat, d.TTL)
+	}
+	for j, b := range v.s.Backends {
+		if b == BackendContainers {
+			report("discovery.type", "discovery type registry is not supported on backend containers (backends[%d]): its replicas are containers that do not register themselves; run it on sim and local", j)
+		}
+	}
+}
