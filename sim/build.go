@@ -227,6 +227,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		m.faults = append(m.faults, f)
 	}
 	m.buildEdge(s)
+	m.buildRegistry(s)
 	return m, nil
 }
 
@@ -380,6 +381,7 @@ func (m *model) start() {
 		m.firstArrival(l)
 	}
 	m.scheduleFaults()
+	m.startRegistry()
 	for _, c := range m.clusters {
 		if c.sweep > 0 {
 			m.at(c.sweep, event{kind: evSweep, idx: c.idx})

@@ -168,3 +168,62 @@ func TestHTTPFaults(t *testing.T) {
 		}
 	}
 }
+
+const discoveryFleet = `
+apiVersion: meshbench/v1
+kind: Scenario
+name: discovery
+duration: 10s
+topology:
+  gateway:
+    routes:
+      - {name: pay, service: payments}
+  services:
+    - {name: payments, replicas: 4, concurrency: 4, serviceTime: 1ms}
+load:
+  - {name: pay, target: {path: /v1/payments}, rate: 1000/s}
+policy:
+  balancer: {type: round_robin}
+  timeouts: {connect: 100ms, request: 1s}
+%s
+faults:
+  - {at: 3200ms, for: 4s, action: kill, target: "payments[0]"}
+`
+
+// TestRegistryLapse: with a registry (ttl 2s, heartbeats every 500ms), a
+// replica killed at 3.2s last heartbeated at 3.0s, lapses at 5.0s, and
+// leaves the gateway's endpoints at the listing of 5s: refused requests
+// until then, none after. It registers again when it comes back at 7.2s
+// and is listed at 8s. With static discovery, the dead replica is tried
+// for the whole kill.
+func TestRegistryLapse(t *testing.T) {
+	reg := runYAML(t, fmt.Sprintf(discoveryFleet, "  discovery: {type: registry, ttl: 2s, heartbeat: 500ms}"))
+	static := runYAML(t, fmt.Sprintf(discoveryFleet, ""))
+	refused := func(rs []bench.Result, from, to time.Duration) int {
+		return countKind(window(rs, from, to), bench.KindRefused)
+	}
+	answered := func(rs []bench.Result, from, to time.Duration) int {
+		n := 0
+		for _, r := range window(rs, from, to) {
+			if r.Instance == "payments[0]" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := refused(reg, 3300*time.Millisecond, 4900*time.Millisecond); n < 300 {
+		t.Errorf("registry: %d refused before the registration lapsed, want about a quarter of 1600", n)
+	}
+	if n := refused(reg, 5010*time.Millisecond, 10*time.Second); n != 0 {
+		t.Errorf("registry: %d refused after the registration lapsed at 5s", n)
+	}
+	if n := answered(reg, 7300*time.Millisecond, 7900*time.Millisecond); n != 0 {
+		t.Errorf("registry: payments[0] answered %d requests before the listing that finds it back", n)
+	}
+	if n := answered(reg, 8100*time.Millisecond, 10*time.Second); n < 300 {
+		t.Errorf("registry: payments[0] answered %d requests after it registered again, want about a quarter", n)
+	}
+	if n := refused(static, 5010*time.Millisecond, 7100*time.Millisecond); n < 300 {
+		t.Errorf("static: %d refused late in the kill, want the dead replica still tried", n)
+	}
+}

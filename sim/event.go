@@ -21,6 +21,7 @@ const (
 	evHealthCheck                  // an active health check is sent (idx: cluster, gen: endpoint)
 	evHealthPass                   // a health check answered (idx: cluster, gen: endpoint)
 	evHealthFail                   // a health check failed (idx: cluster, gen: endpoint)
+	evRegistryList                 // the gateway lists the registry (discovery.go)
 	evGatewayDelayed               // the gateway's fault filter releases a delayed request (ex, gen)
 )
 

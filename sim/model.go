@@ -45,6 +45,7 @@ type model struct {
 	acts lifecycle.ActionBuffer
 
 	edge edgeState // the gateway routes' caches and fault filters (edge.go)
+	reg  *registry // discovery through a registry (discovery.go); nil: static
 
 	inflight int // client requests issued and not yet answered
 	issued   int64
@@ -159,6 +160,8 @@ func (m *model) dispatch(ev event) {
 		m.clusters[ev.idx].healthReport(int(ev.gen), true)
 	case evHealthFail:
 		m.clusters[ev.idx].healthReport(int(ev.gen), false)
+	case evRegistryList:
+		m.registryList()
 	case evGatewayDelayed:
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
 			m.gatewayDelayed(ex)
