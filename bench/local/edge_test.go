@@ -163,3 +163,62 @@ func TestGatewayDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryDropsKilledReplica: with registry discovery, every replica
+// is registered and the gateway reaches them all; a killed replica stops
+// heartbeating and leaves the registry once its last heartbeat is ttl old
+// (never sooner than ttl − heartbeat after the kill), after which the
+// gateway sends it nothing; revived, it registers again.
+func TestRegistryDropsKilledReplica(t *testing.T) {
+	plan := loadPlan(t, fmt.Sprintf(edgePlan, "policy: {discovery: {type: registry, ttl: 1s, heartbeat: 250ms}}\n", ""))
+	e, err := start(plan, 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	victim := e.byName["catalog"].reps[0]
+	for _, r := range e.byName["catalog"].reps {
+		if !e.reg.listed(r.name) {
+			t.Fatalf("%s is not registered", r.name)
+		}
+	}
+	killed := time.Now()
+	if err := e.kill([]*replica{victim}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.reg.listed(victim.name) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still registered 10s after its kill", victim.name)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the registry, not synchronising
+	}
+	lapsed := time.Since(killed)
+	t.Logf("%s left the registry %s after its kill", victim.name, lapsed)
+	if lapsed < 750*time.Millisecond {
+		t.Errorf("left after %s, before its last heartbeat could be ttl old (≥ 750ms)", lapsed)
+	}
+	// The gateway lists the registry every second: from its next listing
+	// on it sends nothing to the dead replica, whose tries fail (no retry
+	// policy), so 40 successes in a row show it out of rotation.
+	ok, failed := 0, 0
+	for i := 0; ok < 40; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway still tries %s: %d in a row answered", victim.name, ok)
+		}
+		status, _ := edgeGet(t, e, "/items/1", 1000+i)
+		if status != http.StatusOK {
+			ok = 0
+			failed++
+			continue
+		}
+		ok++
+	}
+	t.Logf("%d requests failed on the dead replica before the gateway's listing", failed)
+	if err := e.revive([]*replica{victim}); err != nil {
+		t.Fatal(err)
+	}
+	if !e.reg.listed(victim.name) {
+		t.Errorf("%s did not register again when it came back", victim.name)
+	}
+}

@@ -151,6 +151,9 @@ func (e *env) kill(reps []*replica) error {
 				l.stop()
 			}
 		}
+		if e.reg != nil {
+			e.reg.down(r.name)
+		}
 		errs = append(errs, r.kill())
 	}
 	return errors.Join(errs...)
@@ -163,6 +166,9 @@ func (e *env) revive(reps []*replica) error {
 		if err := r.start(); err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if e.reg != nil {
+			errs = append(errs, e.reg.up(r.name))
 		}
 		if e.net != nil {
 			for _, l := range e.net.to(r) {

@@ -20,6 +20,9 @@ func (e *env) startGateway() error {
 		return err
 	}
 	cfg.Server = config.ServerConfig{ShutdownTimeout: config.Duration(5 * time.Second)}
+	if err := e.startRegistry(); err != nil {
+		return err
+	}
 	for i := range cfg.Clusters {
 		cc := &cfg.Clusters[i]
 		svc := e.byName[cc.Name]
@@ -28,6 +31,11 @@ func (e *env) startGateway() error {
 		}
 		if cc.Endpoints, err = e.endpoints(gatewayNode, e.plan.Gateway.Zone, svc); err != nil {
 			return err
+		}
+		if e.reg != nil {
+			if err := e.discover(cc); err != nil {
+				return fmt.Errorf("gateway: %w", err)
+			}
 		}
 	}
 	for i, r := range e.plan.Gateway.Routes {
