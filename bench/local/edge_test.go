@@ -1,9 +1,13 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +15,7 @@ import (
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/bench/load"
 	"github.com/meshbench/meshbench/proxy/cache"
+	"github.com/meshbench/meshbench/proxy/discovery"
 )
 
 const edgePlan = `apiVersion: meshbench/v1
@@ -220,5 +225,36 @@ func TestRegistryDropsKilledReplica(t *testing.T) {
 	}
 	if !e.reg.listed(victim.name) {
 		t.Errorf("%s did not register again when it came back", victim.name)
+	}
+}
+
+// TestStartMeshCache: the containers backend's data plane (StartMesh, in
+// front of replicas that run elsewhere) caches as the local backend's
+// does: repeated GETs of one path reach the replicas once.
+func TestStartMeshCache(t *testing.T) {
+	src := strings.Replace(externalFleet, "MESH", "mesh: sidecar", 1)
+	src = strings.Replace(src, "      - {name: pay,", "      - {name: status, match: {method: GET, pathPrefix: /v1/payments/}, service: payments}\n      - {name: pay,", 1)
+	src += "  cache: {routes: [status], ttl: 1m}\n"
+	plan := loadPlan(t, src)
+	var seen atomic.Int64
+	eps := stubFleet(t, "")
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		fmt.Fprintf(w, "payments[0] %s", r.URL.Path)
+	}))
+	t.Cleanup(counting.Close)
+	eps["payments"] = []discovery.Endpoint{{ID: "payments[0]", Address: counting.Listener.Addr().String()}, {ID: "payments[1]", Address: counting.Listener.Addr().String()}}
+	m, err := StartMesh(context.Background(), plan, 0, 1, eps, loopback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for range 10 {
+		if body := get(t, http.MethodGet, m.GatewayURL()+"/v1/payments/pay_1"); body != "payments[0] /v1/payments/pay_1" {
+			t.Fatalf("answer %q", body)
+		}
+	}
+	if n := seen.Load(); n != 1 {
+		t.Errorf("the replicas saw %d of 10 GETs of one path, want 1", n)
 	}
 }
