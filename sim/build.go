@@ -226,7 +226,9 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		}
 		m.faults = append(m.faults, f)
 	}
-	m.buildEdge(s)
+	if err := m.buildEdge(s); err != nil {
+		return nil, err
+	}
 	m.buildRegistry(s)
 	return m, nil
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"container/list"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -116,8 +117,9 @@ type routeFaults struct {
 	rng          *rand.Rand
 }
 
-// buildEdge sets up the routes' caches and fault filters.
-func (m *model) buildEdge(s *spec) {
+// buildEdge sets up the routes' caches and fault filters, and checks that
+// every HTTP fault makes a filter.
+func (m *model) buildEdge(s *spec) error {
 	m.edge = edgeState{pending: map[int32]pendingCache{}, aborts: map[int32]int{}, lookups: Stream(s.seed, "gateway/lookups")}
 	for _, ls := range s.loads {
 		m.edge.payment = append(m.edge.payment, strings.EqualFold(ls.method, "POST") && strings.TrimSuffix(ls.path, "/") == "/v1/payments")
@@ -131,12 +133,24 @@ func (m *model) buildEdge(s *spec) {
 		if f.http == nil {
 			continue
 		}
+		abort, delay := f.http, (*scenarios.Fault)(nil)
+		if f.http.Action == scenarios.ActionDelay {
+			abort, delay = nil, f.http
+		}
+		cfg, err := dataplane.RouteFault(abort, delay)
+		if err == nil {
+			_, err = faultfilter.New(cfg, rand.New(rand.NewPCG(0, 0))) // checks only
+		}
+		if err != nil {
+			return fmt.Errorf("fault on %s: %w", f.http.Target, err)
+		}
 		for _, r := range m.gw.routes {
 			if r.spec.name == f.http.Target.Route && r.faults == nil {
 				r.faults = &routeFaults{rng: Stream(s.seed, "gateway/fault/"+r.spec.name)}
 			}
 		}
 	}
+	return nil
 }
 
 // switchRouteFault turns an HTTP fault on or off on its route.
@@ -160,7 +174,7 @@ func (m *model) switchRouteFault(f *fault, on bool) {
 		if rf.abort == nil && rf.delay == nil {
 			continue
 		}
-		// Plan validation has checked what these could refuse.
+		// buildEdge has checked that each of these makes a filter.
 		cfg, err := dataplane.RouteFault(rf.abort, rf.delay)
 		if err != nil {
 			panic("sim: " + err.Error())

@@ -39,7 +39,8 @@ type edge struct {
 type routeFaults struct {
 	abort, delay *scenarios.Fault
 	filter       atomic.Pointer[fault.Filter]
-	rng          *rand.Rand // the route's stream, kept across switches
+	index        uint64 // the route's index, for its streams
+	switches     uint64 // filters built so far: each draws from a stream of its own
 }
 
 // edgeMiddlewares adds the fault and cache middlewares to the routes of cfg
@@ -87,7 +88,7 @@ func (ed *edge) route(name string) *routeFaults {
 	defer ed.mu.Unlock()
 	rf := ed.faults[name]
 	if rf == nil {
-		rf = &routeFaults{rng: rand.New(rand.NewPCG(ed.seed, 0xfa17^uint64(ed.byRoute[name])))}
+		rf = &routeFaults{index: uint64(ed.byRoute[name])}
 		ed.faults[name] = rf
 	}
 	return rf
@@ -130,7 +131,10 @@ func (ed *edge) switchFault(f *scenarios.Fault, on bool) error {
 	if err != nil {
 		return err
 	}
-	flt, err := fault.New(cfg, rf.rng)
+	// A filter still serving the requests it took keeps its own stream: a
+	// *rand.Rand is not safe for concurrent use.
+	rf.switches++
+	flt, err := fault.New(cfg, rand.New(rand.NewPCG(ed.seed, 0xfa17<<32|rf.index<<16|rf.switches)))
 	if err != nil {
 		return err
 	}
@@ -193,6 +197,14 @@ func (h *hitWriter) Write(b []byte) (int, error) {
 		h.WriteHeader(http.StatusOK)
 	}
 	return h.ResponseWriter.Write(b)
+}
+
+// Flush passes a flush on, for answers streamed through the cache.
+func (h *hitWriter) Flush() {
+	if !h.wrote {
+		h.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(h.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
