@@ -52,7 +52,7 @@ func (m *model) buildRegistry(s *spec) {
 // where every replica is registered.
 func (m *model) startRegistry() {
 	if m.reg != nil {
-		m.at(m.reg.refresh, event{kind: evRegistryList})
+		m.at(m.reg.refresh, event{kind: evRegList})
 	}
 }
 
@@ -104,6 +104,6 @@ func (m *model) registryList() {
 		c.lc.SetEndpoints(m.clock(), eps, nil)
 	}
 	if next := m.t + g.refresh; next < m.end+m.drain {
-		m.at(next, event{kind: evRegistryList})
+		m.at(next, event{kind: evRegList})
 	}
 }

@@ -194,7 +194,7 @@ func (m *model) gatewayEdge(ex *exchange, r *route) {
 			if d.Abort != 0 {
 				m.edge.aborts[ex.id] = d.Abort
 			}
-			m.at(m.t+int64(d.Delay), event{kind: evGatewayDelayed, idx: ex.id, gen: ex.gen})
+			m.at(m.t+int64(d.Delay), event{kind: evFaultHold, idx: ex.id, gen: ex.gen})
 			return
 		}
 		if d.Abort != 0 {

@@ -160,9 +160,9 @@ func (m *model) dispatch(ev event) {
 		m.clusters[ev.idx].healthReport(int(ev.gen), true)
 	case evHealthFail:
 		m.clusters[ev.idx].healthReport(int(ev.gen), false)
-	case evRegistryList:
+	case evRegList:
 		m.registryList()
-	case evGatewayDelayed:
+	case evFaultHold:
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
 			m.gatewayDelayed(ex)
 		}
