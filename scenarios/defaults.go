@@ -46,6 +46,18 @@ func (r *Request) setDefaults() {
 
 func (u *Users) setDefaults() { u.ThinkTime = Constant(0) }
 
+// Discovery defaults: static; a registry keeps a registration 10s without
+// a heartbeat (Consul's TTL checks are commonly set so), and heartbeat
+// defaults to a third of the ttl (finalize), as Eureka renews a 90s lease
+// every 30s.
+func (d *Discovery) setDefaults() { d.Type = DiscoveryStatic }
+
+// RouteCache defaults: answers stay fresh 30s, and up to 10000 are kept.
+func (c *RouteCache) setDefaults() {
+	c.TTL = 30 * time.Second
+	c.MaxEntries = 10000
+}
+
 func (p *Policy) setDefaults() {
 	p.Balancer.setDefaults()
 	p.Timeouts.setDefaults()
@@ -180,8 +192,12 @@ func (s *Scenario) finalize(has func(path string) bool) {
 		}
 	}
 	for i := range s.Faults {
-		if f := &s.Faults[i]; f.Action == ActionErrors && f.Status == 0 {
+		f := &s.Faults[i]
+		if (f.Action == ActionErrors || f.Action == ActionAbort) && f.Status == 0 {
 			f.Status = 503
+		}
+		if f.HTTPFault() && !has(fmt.Sprintf("faults[%d].percentage", i)) {
+			f.Percentage = 100
 		}
 	}
 	s.Policy.finalize()
@@ -238,6 +254,14 @@ func (p *Policy) finalize() {
 	}
 	if p.RateLimit != nil {
 		p.RateLimit.finalize()
+	}
+	if d := p.Discovery; d != nil && d.Type == DiscoveryRegistry {
+		if d.TTL == 0 {
+			d.TTL = 10 * time.Second
+		}
+		if d.Heartbeat == 0 {
+			d.Heartbeat = d.TTL / 3
+		}
 	}
 }
 

@@ -18,26 +18,30 @@ const (
 	ActionLatency   = "latency"   // add is added to every hop into the target
 	ActionPartition = "partition" // traffic between target and peer is dropped
 	ActionRestart   = "restart"   // the replicas go down for downtime, then start fresh
+	ActionAbort     = "abort"     // the gateway answers percentage of a route's requests with status (edge.go)
+	ActionDelay     = "delay"     // the gateway holds percentage of a route's requests for a draw of delay (edge.go)
 )
 
 // Fault is one fault injected on the timeline at At, lasting For (0: to the
 // end of the scenario). The parameters that apply depend on Action: factor
 // (slow), rate and status (errors), add (latency), peer (partition),
-// downtime (restart).
+// downtime (restart), status and percentage (abort), delay and percentage
+// (delay). Abort and delay target a gateway route ("route:NAME"), every
+// other action replicas.
 type Fault struct {
 	// At is when the fault starts.
 	At time.Duration `json:"at"`
 	// For is how long it lasts (default: to the end; not for restart).
 	For time.Duration `json:"for,omitempty"`
-	// Action is kill, pause, slow, errors, latency, partition or restart.
-	Action string `json:"action" noun:"fault action" jsonschema:"required,enum=kill,enum=pause,enum=slow,enum=errors,enum=latency,enum=partition,enum=restart"`
-	// Target selects replicas: "payments[0]", "payments[*]", "payments" or "zone:b".
+	// Action is kill, pause, slow, errors, latency, partition, restart, abort or delay.
+	Action string `json:"action" noun:"fault action" jsonschema:"required,enum=kill,enum=pause,enum=slow,enum=errors,enum=latency,enum=partition,enum=restart,enum=abort,enum=delay"`
+	// Target selects replicas: "payments[0]", "payments[*]", "payments" or "zone:b"; or, for abort and delay, a gateway route: "route:NAME".
 	Target Target `json:"target" jsonschema:"required"`
 	// Factor multiplies service time (slow; greater than 0).
 	Factor float64 `json:"factor,omitempty" jsonschema:"exclusiveMinimum=0"`
 	// Rate is the fraction of requests that fail (errors).
 	Rate Fraction `json:"rate,omitempty"`
-	// Status is the status of the failed requests (errors; default 503).
+	// Status is the status of the failed requests (errors, abort; default 503).
 	Status int `json:"status,omitempty" jsonschema:"minimum=100,maximum=599"`
 	// Add is the latency added to every hop into the target (latency).
 	Add *DistributionSpec `json:"add,omitempty"`
@@ -45,6 +49,10 @@ type Fault struct {
 	Peer *Target `json:"peer,omitempty"`
 	// Downtime is how long the replicas stay down before starting again (restart; default 0).
 	Downtime time.Duration `json:"downtime,omitempty"`
+	// Percentage is the share of the route's requests faulted, 0 to 100 (abort, delay; default 100).
+	Percentage float64 `json:"percentage,omitempty" jsonschema:"minimum=0,maximum=100"`
+	// Delay is how long the gateway holds a delayed request before routing it (delay).
+	Delay *DistributionSpec `json:"delay,omitempty"`
 }
 
 // faultParams lists, per action, the parameter keys that apply to it.
@@ -56,6 +64,8 @@ var faultParams = map[string][]string{
 	ActionLatency:   {"add"},
 	ActionPartition: {"peer"},
 	ActionRestart:   {"downtime"},
+	ActionAbort:     {"status", "percentage"},
+	ActionDelay:     {"delay", "percentage"},
 }
 
 // AllReplicas is Target.Replica when a target names every replica of a service.
@@ -71,12 +81,20 @@ type Target struct {
 	Replica int
 	// Zone is the zone named by a zone target.
 	Zone string
+	// Route is the gateway route named by a route target.
+	Route string
 }
 
 var targetRE = regexp.MustCompile(`^([a-z0-9-]+)(?:\[(\*|[0-9]+)\])?$`)
 
 // ParseTarget parses the target syntax of faults.
 func ParseTarget(s string) (Target, error) {
+	if route, ok := strings.CutPrefix(s, "route:"); ok {
+		if route == "" {
+			return Target{}, fmt.Errorf("invalid target %q: no route after \"route:\"", s)
+		}
+		return Target{Route: route, Replica: AllReplicas}, nil
+	}
 	if zone, ok := strings.CutPrefix(s, "zone:"); ok {
 		if zone == "" {
 			return Target{}, fmt.Errorf("invalid target %q: no zone after \"zone:\"", s)
@@ -85,7 +103,7 @@ func ParseTarget(s string) (Target, error) {
 	}
 	m := targetRE.FindStringSubmatch(s)
 	if m == nil {
-		return Target{}, fmt.Errorf(`invalid target %q: want "service", "service[N]", "service[*]" or "zone:NAME"`, s)
+		return Target{}, fmt.Errorf(`invalid target %q: want "service", "service[N]", "service[*]", "zone:NAME" or "route:NAME"`, s)
 	}
 	t := Target{Service: m[1], Replica: AllReplicas}
 	if m[2] != "" && m[2] != "*" {
@@ -101,6 +119,8 @@ func ParseTarget(s string) (Target, error) {
 // String writes the target in its file syntax.
 func (t Target) String() string {
 	switch {
+	case t.Route != "":
+		return "route:" + t.Route
 	case t.Service == "":
 		return "zone:" + t.Zone
 	case t.Replica == AllReplicas:

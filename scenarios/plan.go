@@ -169,6 +169,9 @@ type Replica struct {
 // A zone target selects service replicas only; whether the gateway shares
 // the zone's fate is for the backend to decide from Gateway.Zone.
 func (t *Topology) Replicas(target Target) []Replica {
+	if target.Route != "" {
+		return nil // a route target names the gateway's route, no replica
+	}
 	var out []Replica
 	for _, s := range t.Services {
 		if target.Service != "" && s.Name != target.Service {

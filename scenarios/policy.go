@@ -28,6 +28,10 @@ type Policy struct {
 	RateLimit *RateLimit `json:"rateLimit" jsonschema:"nullable"`
 	// HealthCheck, when present, probes endpoints actively.
 	HealthCheck *HealthCheck `json:"healthCheck" jsonschema:"nullable"`
+	// Cache, when present, answers the GET requests of the routes it names from the gateway's response cache while a stored answer is fresh (see RouteCache).
+	Cache *RouteCache `json:"cache" jsonschema:"nullable"`
+	// Discovery, when present, says how the gateway learns its endpoints: static, or a registry with heartbeats (see Discovery).
+	Discovery *Discovery `json:"discovery" jsonschema:"nullable"`
 }
 
 // Balancer types.

@@ -284,12 +284,14 @@ func (v *validator) policies() {
 		if !declared {
 			prefix = "policy"
 		}
-		checkPolicy(&v.s.Variants[i].Policy, func(rel, format string, args ...any) {
+		report := func(rel, format string, args ...any) {
 			path := joinPath(prefix, rel)
 			if declared && !v.d.has(path) && v.d.has(joinPath("policy", rel)) {
 				path = joinPath("policy", rel)
 			}
 			v.errorf(path, format, args...)
-		})
+		}
+		checkPolicy(&v.s.Variants[i].Policy, report)
+		v.policyEdge(&v.s.Variants[i].Policy, report)
 	}
 }

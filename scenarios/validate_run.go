@@ -263,7 +263,7 @@ func (v *validator) faults() {
 		if !known {
 			continue
 		}
-		for _, k := range []string{"factor", "rate", "status", "add", "peer", "downtime"} {
+		for _, k := range []string{"factor", "rate", "status", "add", "peer", "downtime", "percentage", "delay"} {
 			if v.d.has(path+"."+k) && !slices.Contains(params, k) {
 				v.errorf(path+"."+k, "%q does not apply to action %s%s", k, f.Action, paramsNote(params))
 			}
@@ -294,6 +294,9 @@ func (v *validator) faults() {
 				v.errorf(path+".for", "a restart is an event, not a period: use downtime")
 			}
 		}
+		if v.httpFault(path, i, f) {
+			continue
+		}
 		if v.d.has(path + ".target") {
 			v.targetMatches(path+".target", f.Target)
 		}
@@ -310,6 +313,10 @@ func paramsNote(params []string) string {
 // targetMatches reports a fault target that selects no replica.
 func (v *validator) targetMatches(path string, t Target) {
 	if !v.ok(path) {
+		return
+	}
+	if t.Route != "" {
+		v.errorf(path, "a route target (%s) applies to the gateway's HTTP faults abort and delay only", t)
 		return
 	}
 	if t.Zone != "" {

@@ -226,6 +226,10 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		}
 		m.faults = append(m.faults, f)
 	}
+	if err := m.buildEdge(s); err != nil {
+		return nil, err
+	}
+	m.buildRegistry(s)
 	return m, nil
 }
 
@@ -307,6 +311,9 @@ func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src i
 // resolveFault turns a fault's targets into replicas and node sets.
 func (m *model) resolveFault(idx int32, fs *faultSpec, svcs map[string]*service) (*fault, error) {
 	f := &fault{idx: idx, spec: fs}
+	if fs.http != nil {
+		return f, nil // a route's fault filter: no replica (edge.go)
+	}
 	nodes := len(m.replicas) + 1
 	a, err := m.targetNodes(fs.target, svcs)
 	if err != nil {
@@ -376,6 +383,7 @@ func (m *model) start() {
 		m.firstArrival(l)
 	}
 	m.scheduleFaults()
+	m.startRegistry()
 	for _, c := range m.clusters {
 		if c.sweep > 0 {
 			m.at(c.sweep, event{kind: evSweep, idx: c.idx})

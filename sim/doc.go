@@ -79,6 +79,15 @@
 //     (between target and peer, or everything else), and zone targets
 //     (zone:b) for any of them; a zone partition includes the gateway when
 //     it is in the zone.
+//   - The gateway's edge features (edge.go), before a route's lifecycle:
+//     the route's fault filter (abort and delay faults, proxy/fault's own
+//     decision on the route's stream) and its response cache (a hit, an
+//     answer for the request's key stored less than ttl ago, is answered
+//     by the gateway with no try; status lookups key on a payment drawn
+//     among those the clients saw created); and discovery through a
+//     registry (discovery.go): heartbeats from each replica's start, a
+//     killed replica's registration lapsing ttl after its last heartbeat,
+//     the gateway's clusters relisted every second.
 //
 // # Queueing assumptions
 //

@@ -21,6 +21,8 @@ const (
 	evHealthCheck               // an active health check is sent (idx: cluster, gen: endpoint)
 	evHealthPass                // a health check answered (idx: cluster, gen: endpoint)
 	evHealthFail                // a health check failed (idx: cluster, gen: endpoint)
+	evRegList                   // the gateway lists the registry (discovery.go)
+	evFaultHold                 // the gateway's fault filter releases a delayed request (ex, gen)
 )
 
 // event is the engine's payload: 24 bytes, one pointer, no closures, so

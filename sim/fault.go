@@ -63,6 +63,8 @@ func (m *model) faultStart(f *fault) {
 		}
 	case faultPartition:
 		m.net.addPartition(f.part)
+	case faultAbort, faultDelay:
+		m.switchRouteFault(f, true)
 	}
 	if end >= 0 {
 		m.at(end, event{kind: evFaultEnd, idx: f.idx})
@@ -82,5 +84,7 @@ func (m *model) faultEnd(f *fault) {
 		}
 	case faultPartition:
 		m.net.removePartition(f.part)
+	case faultAbort, faultDelay:
+		m.switchRouteFault(f, false)
 	}
 }

@@ -25,6 +25,8 @@ type route struct {
 	hashKey balancer.HashKey
 	keyed   bool // a limit is keyed per consumer: requests name theirs
 	timers  *timerList[exchange]
+	cache   *routeCache  // nil: no cache block
+	faults  *routeFaults // nil: no abort or delay fault targets the route
 }
 
 // headerValue looks a header up case-insensitively, as HTTP does.
@@ -66,8 +68,8 @@ func (a *authSpec) authorised(l *loadSpec) bool {
 }
 
 // gatewayIn takes a client request that reached the gateway: no route is
-// 404, failed authentication 401, and otherwise the route's lifecycle
-// decides.
+// 404, failed authentication 401, and otherwise the route's fault filter,
+// its cache (edge.go) and then its lifecycle decide.
 func (m *model) gatewayIn(ex *exchange) {
 	l := m.loads[ex.load]
 	r := l.route
@@ -79,6 +81,13 @@ func (m *model) gatewayIn(ex *exchange) {
 		m.reject(ex, outcomeUnauth)
 		return
 	}
+	m.gatewayEdge(ex, r)
+}
+
+// routeIn starts the route's lifecycle on a request its edge features
+// (edge.go) let through.
+func (m *model) routeIn(ex *exchange, r *route) {
+	l := m.loads[ex.load]
 	ex.route = r
 	in := lifecycle.Arrival{Key: ex.key, Replayable: true}
 	if r.keyed {

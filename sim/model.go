@@ -44,6 +44,9 @@ type model struct {
 	// in flight small enough to stay in the cache.
 	acts lifecycle.ActionBuffer
 
+	edge edgeState // the gateway routes' caches and fault filters (edge.go)
+	reg  *registry // discovery through a registry (discovery.go); nil: static
+
 	inflight int // client requests issued and not yet answered
 	issued   int64
 
@@ -157,6 +160,12 @@ func (m *model) dispatch(ev event) {
 		m.clusters[ev.idx].healthReport(int(ev.gen), true)
 	case evHealthFail:
 		m.clusters[ev.idx].healthReport(int(ev.gen), false)
+	case evRegList:
+		m.registryList()
+	case evFaultHold:
+		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
+			m.gatewayDelayed(ex)
+		}
 	}
 }
 

@@ -45,6 +45,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 			rs.auth = &authSpec{typ: r.Auth.Type, header: r.Auth.Header, keys: r.Auth.Keys}
 		}
 		rs.rateLimit = r.RateLimit
+		rs.cache = p.Variants[variant].Policy.CacheOf(r.Name)
 		s.gateway.routes = append(s.gateway.routes, rs)
 	}
 
@@ -143,6 +144,9 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		if f.Peer != nil {
 			t := targetFrom(*f.Peer)
 			fs.peer = &t
+		}
+		if f.HTTPFault() {
+			fs.http = &p.Faults[i]
 		}
 		s.faults = append(s.faults, fs)
 	}

@@ -316,6 +316,7 @@ func (m *model) complete(ex *exchange, o outcome, rep *replica) {
 		l.remove(&ex.timer)
 	}
 	if ex.load >= 0 {
+		m.edgeAnswer(ex, o)
 		m.answer(ex, o, rep)
 	} else {
 		m.callDone(ex.parent, ex.parentGen, o)

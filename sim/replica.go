@@ -339,6 +339,7 @@ func (m *model) kill(r *replica) {
 		return
 	}
 	r.down = true
+	m.registryDown(r)
 	for r.ahead != nil {
 		a := r.ahead
 		r.deactivate(a)
@@ -354,6 +355,7 @@ func (m *model) kill(r *replica) {
 func (m *model) restart(r *replica) {
 	r.down = false
 	r.pausedUntil = 0
+	m.registryUp(r)
 }
 
 // pause stops the world on r for d: no work progresses, nothing is answered,

@@ -42,6 +42,7 @@ type routeSpec struct {
 	timeout   time.Duration // 0: the policy's request timeout
 	rateLimit *scenarios.RateLimit
 	auth      *authSpec
+	cache     *scenarios.RouteCache // nil: no cache
 }
 
 // authSpec is a route's authentication: apiKey (header, accepted keys) or
@@ -134,6 +135,8 @@ const (
 	faultErrors    = "errors"
 	faultLatency   = "latency"
 	faultPartition = "partition"
+	faultAbort     = "abort"
+	faultDelay     = "delay"
 )
 
 type faultSpec struct {
@@ -146,7 +149,8 @@ type faultSpec struct {
 	rate     float64     // errors
 	status   int         // errors
 	add      distribution
-	downtime time.Duration // restart
+	downtime time.Duration    // restart
+	http     *scenarios.Fault // abort, delay: the gateway's fault filter on a route (edge.go)
 }
 
 // targetSpec selects replicas: a service (index -1 for all of it) or a

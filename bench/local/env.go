@@ -38,6 +38,8 @@ type env struct {
 
 	gateway *proxy.Proxy
 	gwAddr  string
+	edge    *edge     // the gateway's route fault filters and caches (edge.go)
+	reg     *registry // the service registry of discovery type registry (discovery.go); nil: static
 
 	// listen opens a sidecar's listener (StartMesh); nil: loopback.
 	listen func(replica string) (net.Listener, error)
@@ -290,6 +292,9 @@ func (e *env) close() {
 	defer cancel()
 	if e.gateway != nil {
 		_ = e.gateway.Shutdown(ctx)
+	}
+	if e.reg != nil {
+		e.reg.close()
 	}
 	for _, s := range e.services {
 		for _, r := range s.reps {

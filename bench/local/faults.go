@@ -33,6 +33,8 @@ type step struct {
 //	           delay toxic on the toxiproxy of each such hop)
 //	partition  every hop between target and peer (or everything else)
 //	           drops its traffic, held open (toxiproxy's timeout toxic)
+//	abort,     the gateway's fault filter on the target route aborts
+//	delay      or delays percentage of its requests (edge.go)
 //
 // A zone target takes every replica in the zone, and for partitions the
 // gateway too when it is in the zone, as in the simulator. Steps at or
@@ -45,6 +47,10 @@ func (e *env) timeline() ([]step, error) {
 		}
 	}
 	for i, f := range e.plan.Faults {
+		if f.HTTPFault() {
+			e.routeFaultSteps(i, add)
+			continue
+		}
 		if err := e.faultSteps(i, f, add); err != nil {
 			return nil, err
 		}
@@ -153,6 +159,9 @@ func (e *env) kill(reps []*replica) error {
 				l.stop()
 			}
 		}
+		if e.reg != nil {
+			e.reg.down(r.name)
+		}
 		errs = append(errs, r.kill())
 	}
 	return errors.Join(errs...)
@@ -165,6 +174,9 @@ func (e *env) revive(reps []*replica) error {
 		if err := r.start(); err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if e.reg != nil {
+			errs = append(errs, e.reg.up(r.name))
 		}
 		if e.net != nil {
 			for _, l := range e.net.to(r) {

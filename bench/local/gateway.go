@@ -20,6 +20,9 @@ func (e *env) startGateway() error {
 		return err
 	}
 	cfg.Server = config.ServerConfig{ShutdownTimeout: config.Duration(5 * time.Second)}
+	if err := e.startRegistry(); err != nil {
+		return err
+	}
 	for i := range cfg.Clusters {
 		cc := &cfg.Clusters[i]
 		svc := e.byName[cc.Name]
@@ -29,6 +32,11 @@ func (e *env) startGateway() error {
 		if cc.Endpoints, err = e.endpoints(gatewayNode, e.plan.Gateway.Zone, svc); err != nil {
 			return err
 		}
+		if e.reg != nil {
+			if err := e.discover(cc); err != nil {
+				return fmt.Errorf("gateway: %w", err)
+			}
+		}
 	}
 	for i, r := range e.plan.Gateway.Routes {
 		if r.Auth != nil && r.Auth.Type != "" && r.Auth.Type != "none" {
@@ -36,7 +44,8 @@ func (e *env) startGateway() error {
 		}
 	}
 
-	p, err := proxy.New(cfg, e.proxyOptions(
+	edgeOpts := e.edgeMiddlewares(&cfg)
+	p, err := proxy.New(cfg, e.proxyOptions(append(edgeOpts,
 		proxy.WithTransport(func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
 			return e.tries.transport(t), nil
 		}),
@@ -48,7 +57,7 @@ func (e *env) startGateway() error {
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
 		}),
-	)...)
+	)...)...)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}

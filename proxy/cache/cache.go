@@ -29,6 +29,9 @@ type Config struct {
 	// MaxEntryBytes bounds one stored response (default MaxBytes/8); larger
 	// responses pass through unstored.
 	MaxEntryBytes int64 `yaml:"maxEntryBytes,omitempty" json:"maxEntryBytes,omitempty"`
+	// MaxEntries bounds the number of stored responses as well (default
+	// 0: only MaxBytes bounds them).
+	MaxEntries int `yaml:"maxEntries,omitempty" json:"maxEntries,omitempty"`
 	// DefaultTTL is the freshness of responses that state none (default 0:
 	// such responses are not stored).
 	DefaultTTL time.Duration `yaml:"defaultTtl,omitempty" json:"defaultTtl,omitempty"`
@@ -68,10 +71,14 @@ func New(cfg Config) (*Cache, error) {
 	if cfg.DefaultTTL < 0 {
 		return nil, errors.New("cache: negative defaultTTL")
 	}
+	if cfg.MaxEntries < 0 {
+		return nil, fmt.Errorf("cache: negative maxEntries %d", cfg.MaxEntries)
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
 	c := &Cache{cfg: cfg, store: NewStore(cfg.MaxBytes), policy: storePolicy{vary: map[string]bool{}, defaultTTL: cfg.DefaultTTL}}
+	c.store.SetMaxEntries(cfg.MaxEntries)
 	for _, h := range cfg.Vary {
 		k := http.CanonicalHeaderKey(strings.TrimSpace(h))
 		if k == "" || c.policy.vary[k] {

@@ -24,7 +24,8 @@
 //     request headers named in Config.Vary, as an nginx proxy_cache_key
 //     that includes them: never wrong, at worst a few more misses.
 //
-// Memory is bounded by MaxBytes, counting bodies, headers and keys; the
+// Memory is bounded by MaxBytes, counting bodies, headers and keys, and
+// optionally the number of entries by MaxEntries; the
 // least recently used entries are evicted first. Expired entries are
 // dropped when looked up or evicted. The clock is injectable, so freshness
 // is tested on virtual time. Concurrent misses for one key are all

@@ -57,6 +57,7 @@ func (e *Entry) computeSize() int64 {
 type Store struct {
 	mu       sync.Mutex
 	maxBytes int64
+	maxCount int // 0: no bound on the number of entries
 	bytes    int64
 	lru      *list.List // front: most recently used; values are *Entry
 	entries  map[string]map[string]*Entry
@@ -97,6 +98,15 @@ func (s *Store) Get(primary, variant string, now time.Time) (*Entry, bool) {
 	return e, true
 }
 
+// SetMaxEntries bounds the number of entries as well as their bytes (0:
+// no bound), as nginx's keys_zone size bounds keys; Put evicts the least
+// recently used entries beyond it.
+func (s *Store) SetMaxEntries(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxCount = n
+}
+
 // Put stores e under primary and variant, replacing what was there and
 // evicting least recently used entries until it fits. An entry larger than
 // the whole budget is refused.
@@ -111,7 +121,7 @@ func (s *Store) Put(primary, variant string, e *Entry) bool {
 	if old := s.entries[primary][variant]; old != nil {
 		s.remove(old)
 	}
-	for s.bytes+e.size > s.maxBytes {
+	for s.bytes+e.size > s.maxBytes || (s.maxCount > 0 && s.lru.Len() >= s.maxCount) {
 		s.remove(s.lru.Back().Value.(*Entry))
 		s.stats.Evictions++
 	}

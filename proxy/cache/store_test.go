@@ -47,3 +47,29 @@ func TestStoreInvariants(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreMaxEntries checks that an entry bound evicts the least recently
+// used entry, whatever the byte budget.
+func TestStoreMaxEntries(t *testing.T) {
+	s := NewStore(1 << 20)
+	s.SetMaxEntries(2)
+	now := time.Unix(0, 0)
+	put := func(k string) { s.Put(k, "", &Entry{Status: 200, StoredAt: now, Lifetime: time.Minute}) }
+	put("a")
+	put("b")
+	if _, ok := s.Get("a", "", now); !ok { // a is now the most recently used
+		t.Fatal("a missing")
+	}
+	put("c")
+	if _, ok := s.Get("b", "", now); ok {
+		t.Error("b survived: the least recently used entry must go first")
+	}
+	for _, k := range []string{"a", "c"} {
+		if _, ok := s.Get(k, "", now); !ok {
+			t.Errorf("%s evicted", k)
+		}
+	}
+	if st := s.Stats(); st.Entries != 2 || st.Evictions != 1 {
+		t.Errorf("stats %+v, want 2 entries and 1 eviction", st)
+	}
+}
