@@ -19,6 +19,7 @@ func validate(d *decoder, s *Scenario) {
 	v.operations()
 	v.network()
 	v.workloads()
+	v.consumerBackends()
 	v.protocols()
 	v.policies()
 	v.faults()

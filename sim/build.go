@@ -124,6 +124,9 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			drain = max(drain, d)
 		}
 		r := &route{spec: rs, lc: lc, cl: c, hashKey: hk, keyed: gc != nil, timers: m.newExTimers()}
+		if gc != nil {
+			r.key = s.policy.RateLimit.Key
+		}
 		m.gw.routes = append(m.gw.routes, r)
 	}
 

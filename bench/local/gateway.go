@@ -30,8 +30,12 @@ func (e *env) startGateway() error {
 			return err
 		}
 	}
+	authn, err := e.authMiddlewares()
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 	for i, r := range e.plan.Gateway.Routes {
-		if r.Auth != nil && r.Auth.Type != "" && r.Auth.Type != "none" {
+		if authn[r.Name] != nil {
 			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwAuth})
 		}
 	}
@@ -41,10 +45,8 @@ func (e *env) startGateway() error {
 			return e.tries.transport(t), nil
 		}),
 		proxy.WithMiddleware(mwAuth, func(route string, _ map[string]any) (proxy.Middleware, error) {
-			for _, r := range e.plan.Gateway.Routes {
-				if r.Name == route && r.Auth != nil {
-					return authMiddleware(r.Auth), nil
-				}
+			if mw := authn[route]; mw != nil {
+				return mw, nil
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
 		}),
