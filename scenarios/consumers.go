@@ -191,8 +191,9 @@ func (v *validator) consumers(w Workload, k workloadKeys) {
 	}
 }
 
-// consumerBackends bounds the consumers of all workloads together, and
-// refuses consumers on the containers backend: the load
+// consumerBackends bounds the consumers of all workloads together, asks
+// the issuer local's JWT verification needs, and refuses consumers on the
+// containers backend: the load
 // reaches the containers through published ports, where the source address
 // is the bridge's, and route authentication is not configured there.
 func (v *validator) consumerBackends() {
@@ -214,6 +215,13 @@ func (v *validator) consumerBackends() {
 		}
 	}
 	for k, b := range v.s.Backends {
+		if b == BackendLocal {
+			for i, r := range v.s.Gateway.Routes {
+				if r.Auth != nil && r.Auth.Type == AuthJWT && r.Auth.Issuer == "" {
+					v.errorf(fmt.Sprintf("topology.gateway.routes[%d].auth", i), "auth type jwt needs an issuer on backend local, whose gateway verifies tokens of the run's test issuer")
+				}
+			}
+		}
 		if b == BackendContainers && len(with) > 0 {
 			v.errorf(fmt.Sprintf("backends[%d]", k), "the containers backend does not support workload consumers (%s): the gateway container sees the bridge's address, not theirs, and holds no test issuer; run them on sim and local", strings.Join(with, ", "))
 		}

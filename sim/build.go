@@ -214,6 +214,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			if r.spec.match.Matches(req) {
 				l.route = r
 				l.fixedKey, l.hasFixedKey = hashKeyOf(r.hashKey, ls)
+				l.keyBySource(r.hashKey)
 				l.authOK = r.spec.auth == nil || r.spec.auth.authorised(ls)
 				l.op = operationOf(r.cl.svc.spec, req)
 				break

@@ -32,6 +32,8 @@ type load struct {
 	shift int64
 	seq   uint64         // requests issued: the consumer draw's sequence number
 	who   *consumerNames // the consumers' identities for keyed limits, built on first use
+	// bySource: the hash key is the consumer's source address (hashKey.sourceIp).
+	bySource []uint64
 	// fixedKey is set when the policy hashes a header or cookie that the
 	// load's target carries: every request then has the same key, as with
 	// Envoy's hash policy.
@@ -41,8 +43,8 @@ type load struct {
 
 // hashKeyOf computes the key the policy's hash key gives the load's
 // requests, with httpkey.Key, as the proxy does, on the headers the load
-// sends. A source-IP key, or a header the target does not carry, leaves the
-// per-request key (the load's keySpace) in use.
+// sends. A header the target does not carry leaves the per-request key
+// (the load's keySpace) in use; a source-IP key is keyBySource's.
 func hashKeyOf(h balancer.HashKey, l *loadSpec) (uint64, bool) {
 	if h.Header == "" && h.Cookie == "" {
 		return 0, false
@@ -164,6 +166,9 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 	ex.key = key
 	ex.src = m.gw.node
 	ex.who = l.pick()
+	if l.bySource != nil {
+		ex.key = l.bySource[ex.who.Consumer]
+	}
 	m.inflight++
 	m.issued++
 	if l.shift < 0 {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"github.com/meshbench/meshbench/bench/consumer"
+	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -99,4 +100,24 @@ func (l *load) consumerKey(ex *exchange, r *route) string {
 		}
 	}
 	return ""
+}
+
+// keyBySource makes a hash key on the source address (hashKey.sourceIp,
+// when no header or cookie of the policy's is on the load's requests) the
+// address each request comes from on the real backends, hashed as the
+// proxy hashes it (balancer.HashKeyAddr): its consumer's, or 127.0.0.1 for
+// every request of a load without consumers.
+func (l *load) keyBySource(h balancer.HashKey) {
+	if !h.SourceIP || l.hasFixedKey {
+		return
+	}
+	cs := l.spec.consumers
+	if cs == nil {
+		l.fixedKey, l.hasFixedKey = balancer.HashKeyAddr(consumer.Anonymous), true
+		return
+	}
+	l.bySource = make([]uint64, cs.Count())
+	for i := range l.bySource {
+		l.bySource[i] = balancer.HashKeyAddr(cs.Source(i))
+	}
 }

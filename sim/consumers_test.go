@@ -58,16 +58,16 @@ func TestTenantFairness(t *testing.T) {
 		t.Logf("%s: quiet %.3f (%d), noisy %.3f (%d)", x.Name, got[quiet].availability(), got[quiet].n, got[noisy].availability(), got[noisy].n)
 		switch x.Name {
 		case "global":
-			// 500/s of 900/s offered, whoever sends it.
-			if a := got[quiet].availability(); a < 0.45 || a > 0.65 {
-				t.Errorf("global: quiet availability %.3f, want about 0.56", a)
+			// 200/s of 450/s offered, whoever sends it.
+			if a := got[quiet].availability(); a < 0.35 || a > 0.55 {
+				t.Errorf("global: quiet availability %.3f, want about 0.44", a)
 			}
 		default:
 			if a := got[quiet].availability(); a < 0.98 {
 				t.Errorf("%s: quiet availability %.3f, want at least 0.98", x.Name, a)
 			}
-			if a := got[noisy].availability(); a > 0.1 {
-				t.Errorf("%s: noisy availability %.3f, want about 40/600", x.Name, a)
+			if a := got[noisy].availability(); a > 0.15 {
+				t.Errorf("%s: noisy availability %.3f, want about 30/300", x.Name, a)
 			}
 		}
 	}
@@ -130,6 +130,57 @@ func TestConsumerKeys(t *testing.T) {
 			}
 			if got := l.consumerKey(ex, tc.r); got != tc.want {
 				t.Errorf("consumer %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSourceIPHash: hashKey.sourceIp hashes the address each request
+// comes from, as on the real backends: one address (127.0.0.1) without
+// consumers, so one replica takes everything; the consumers' own addresses
+// with them, so the load spreads.
+func TestSourceIPHash(t *testing.T) {
+	src := func(consumers string) string {
+		return `apiVersion: meshbench/v1
+kind: Scenario
+name: source-hash
+duration: 5s
+topology:
+  gateway:
+    routes: [{name: all, service: payments}]
+  services:
+    - {name: payments, replicas: 4, concurrency: 8, serviceTime: 1ms}
+load:
+  - target: {path: /, keySpace: 1000}
+    rate: 200/s
+` + consumers + `
+policy:
+  balancer: {type: ring_hash, hashKey: {sourceIP: true}}
+`
+	}
+	for _, tc := range []struct {
+		name      string
+		consumers string
+		replicas  int
+	}{
+		{"no consumers", "", 1},
+		{"50 consumers", "    consumers: {count: 50}", 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := scenarios.LoadBytes("source-hash.yaml", []byte(src(tc.consumers)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := specFromPlan(p, 0, p.Seed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			used := map[string]int{}
+			for _, r := range runSpec(t, s) {
+				used[r.Instance]++
+			}
+			if len(used) != tc.replicas {
+				t.Errorf("replicas used %v, want %d", used, tc.replicas)
 			}
 		})
 	}
