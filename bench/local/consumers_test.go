@@ -131,3 +131,53 @@ func TestConsumerLimitsAndJWT(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceIPHashSpreads: a hash balancer keyed on the source address
+// sends every request of a load without consumers (all from 127.0.0.1) to
+// one replica, and spreads consumers, each from its own 127.1.0.0/16
+// address, over the replicas.
+func TestSourceIPHashSpreads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the local backend twice")
+	}
+	for _, tc := range []struct {
+		name      string
+		consumers string
+		min, max  int
+	}{
+		{"one address", "", 1, 1},
+		{"forty consumers", "    consumers: {count: 40}\n", 3, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := loadPlan(t, `apiVersion: meshbench/v1
+kind: Scenario
+name: source-hash
+duration: 1500ms
+topology:
+  gateway:
+    routes: [{name: all, service: api}]
+  services:
+    - {name: api, replicas: 4, concurrency: 8, serviceTime: 1ms}
+load:
+  - name: browse
+    target: {path: /v1/products/1, keySpace: 1000}
+    rate: 80/s
+`+tc.consumers+`policy:
+  balancer: {type: ring_hash, hashKey: {sourceIP: true}}
+`)
+			sink := &collect{}
+			if _, err := (Backend{}).Run(context.Background(), bench.Job{Plan: plan, Seed: 1}, sink); err != nil {
+				t.Fatal(err)
+			}
+			used := map[string]int{}
+			for _, r := range sink.rs {
+				if r.OK() {
+					used[r.Instance]++
+				}
+			}
+			if len(used) < tc.min || len(used) > tc.max {
+				t.Errorf("replicas used %v, want %d to %d", used, tc.min, tc.max)
+			}
+		})
+	}
+}
