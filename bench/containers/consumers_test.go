@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/meshbench/meshbench/bench"
@@ -60,21 +59,21 @@ func TestConsumersOnContainers(t *testing.T) {
 	if _, err := b.Run(context.Background(), bench.Job{Plan: plan, Seed: plan.Seed}, &got); err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]int{}
+	kinds := map[bench.Kind]int{}
 	for _, r := range got.all {
-		kinds[strings.TrimSpace(string(r.Kind))]++
+		kinds[r.Kind]++
 	}
 	t.Logf("%d results: %v", len(got.all), kinds)
 	// Quiet: 40% of 160 bad → ~64 refused 401. Noisy: 240 at 60/s under
 	// 20/s → ~150 limited; quiet's 6/s per address never is.
-	n401, n429 := kinds[string(bench.KindStatus4xx)], kinds[string(bench.KindStatus429)]
+	n401, n429 := kinds[bench.KindStatus4xx], kinds[bench.KindStatus429]
 	if n401 < 35 || n401 > 100 {
 		t.Errorf("%d refused 401, want about 64", n401)
 	}
 	if n429 < 90 || n429 > 200 {
 		t.Errorf("%d limited, want about 150 (the noisy consumer's excess)", n429)
 	}
-	if kinds[string(bench.KindOK)] < 150 {
-		t.Errorf("%d ok, want quiet's good tokens and noisy's 20/s", kinds[string(bench.KindOK)])
+	if kinds[bench.KindOK] < 150 {
+		t.Errorf("%d ok, want quiet's good tokens and noisy's 20/s", kinds[bench.KindOK])
 	}
 }
