@@ -8,6 +8,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/dataplane"
 )
 
 // consumerLimits runs the real gateway with two authenticated routes and
@@ -179,5 +180,55 @@ load:
 				t.Errorf("replicas used %v, want %d to %d", used, tc.min, tc.max)
 			}
 		})
+	}
+}
+
+// TestForgedConsumerHeaders: on a route without authentication a client
+// cannot pick its jwt_sub limiter by sending the header the gateway's
+// authentication sets: two workloads forging two subs share the one
+// anonymous limiter.
+func TestForgedConsumerHeaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the local backend")
+	}
+	plan := loadPlan(t, `apiVersion: meshbench/v1
+kind: Scenario
+name: forged
+duration: 2s
+topology:
+  gateway:
+    routes: [{name: all, service: api}]
+  services:
+    - {name: api, replicas: 2, concurrency: 8, serviceTime: 1ms}
+load:
+  - name: alice
+    target: {path: /v1/products/1, headers: {X-Meshbench-Jwt-Sub: alice}}
+    rate: 40/s
+    arrival: constant
+  - name: bob
+    target: {path: /v1/products/1, headers: {X-Meshbench-Jwt-Sub: bob}}
+    rate: 40/s
+    arrival: constant
+policy:
+  rateLimit: {type: token_bucket, rate: 20/s, burst: 1, key: jwt_sub}
+`)
+	sink := &collect{}
+	if _, err := (Backend{}).Run(context.Background(), bench.Job{Plan: plan, Seed: 1}, sink); err != nil {
+		t.Fatal(err)
+	}
+	kinds := sink.kinds()
+	t.Logf("%v", kinds)
+	// One 20/s limiter for 80/s: about 40 admitted in 2s; a limiter per
+	// forged sub would admit about 80.
+	if ok := kinds[bench.KindOK]; ok < 25 || ok > 60 {
+		t.Errorf("%d admitted, want about 40 (one shared limiter)", ok)
+	}
+}
+
+func TestForgetConsumerHead(t *testing.T) {
+	var stripped []string
+	if !(forgetConsumer{}).CheckHead(func(string) (string, int) { return "", 0 }, func(n string) { stripped = append(stripped, n) }) ||
+		strings.Join(stripped, ",") != dataplane.HeaderJWTSub+","+dataplane.HeaderAPIKeyConsumer {
+		t.Errorf("stripped %v", stripped)
 	}
 }

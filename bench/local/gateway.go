@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/meshbench/meshbench/bench/dataplane"
@@ -34,9 +35,13 @@ func (e *env) startGateway() error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	keyedByConsumer := cfg.ConsumerRateLimit != nil && strings.HasPrefix(cfg.ConsumerRateLimit.Key, "header:")
 	for i, r := range e.plan.Gateway.Routes {
-		if authn[r.Name] != nil {
+		switch {
+		case authn[r.Name] != nil:
 			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwAuth})
+		case keyedByConsumer:
+			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwForgetConsumer})
 		}
 	}
 
@@ -49,6 +54,9 @@ func (e *env) startGateway() error {
 				return mw, nil
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
+		}),
+		proxy.WithMiddleware(mwForgetConsumer, func(string, map[string]any) (proxy.Middleware, error) {
+			return forgetConsumerMiddleware, nil
 		}),
 	)...)
 	if err != nil {

@@ -17,6 +17,11 @@ import (
 // mwAuth names the route middleware that checks a route's authentication.
 const mwAuth = "meshbench_auth"
 
+// mwForgetConsumer names the route middleware that removes the
+// verified-consumer headers from requests on routes without
+// authentication (forgetConsumer).
+const mwForgetConsumer = "meshbench_forget_consumer"
+
 // reasonUnauthorised is the authentication middleware's reason, in
 // X-Meshbench-Reason.
 const reasonUnauthorised = "unauthorized"
@@ -143,3 +148,31 @@ func (w *reasonWriter) WriteHeader(code int) {
 
 // Unwrap lets http.ResponseController reach the proxy's writer.
 func (w *reasonWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// forgetConsumer removes the verified-consumer headers
+// (dataplane.HeaderAPIKeyConsumer, dataplane.HeaderJWTSub) from requests on
+// a route that verifies no one, so that a client cannot name the limiter
+// it is counted against there: they share the anonymous one. It is a
+// proxy.HeadChecker, so the route keeps the proxy's fast path.
+type forgetConsumer struct{ next http.Handler }
+
+func forgetConsumerMiddleware(next http.Handler) http.Handler { return forgetConsumer{next} }
+
+func (f forgetConsumer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get(dataplane.HeaderJWTSub) != "" || r.Header.Get(dataplane.HeaderAPIKeyConsumer) != "" {
+		r.Header = r.Header.Clone()
+		r.Header.Del(dataplane.HeaderJWTSub)
+		r.Header.Del(dataplane.HeaderAPIKeyConsumer)
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+// CheckHead implements proxy.HeadChecker: every request passes, without
+// the headers.
+func (forgetConsumer) CheckHead(_ func(string) (string, int), strip func(string)) bool {
+	strip(dataplane.HeaderJWTSub)
+	strip(dataplane.HeaderAPIKeyConsumer)
+	return true
+}
+
+var _ proxy.HeadChecker = forgetConsumer{}
