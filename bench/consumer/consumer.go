@@ -16,7 +16,7 @@ import (
 	"encoding/hex"
 	"math"
 	"net/netip"
-	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/meshbench/meshbench/proxy/auth"
@@ -30,6 +30,7 @@ type Set struct {
 	seed     uint64 // the workload's stream: the run's seed and the workload's index
 	base     int    // consumers of the plan's earlier workloads: the first source address
 	cdf      []float64
+	last     int       // the last consumer with a weight
 	kinds    []string  // bad credential kinds with a share
 	badCDF   []float64 // cumulative shares of kinds
 }
@@ -66,7 +67,13 @@ func newSet(w *scenarios.Workload, index int, seed uint64) *Set {
 		return nil
 	}
 	s := &Set{workload: w.Name, identity: c.Identity, seed: splitmix(seed ^ splitmix(uint64(index)+0x636f6e73756d))}
-	s.cdf = cumulative(Weights(c))
+	weights := Weights(c)
+	s.cdf = cumulative(weights)
+	for i, x := range weights {
+		if x > 0 {
+			s.last = i
+		}
+	}
 	kinds, shares := c.BadCredentials.Kinds()
 	s.kinds = kinds
 	sum := 0.0
@@ -138,13 +145,12 @@ func (s *Set) Pick(n uint64) Pick {
 	h1 := splitmix(s.seed ^ splitmix(2*n))
 	h2 := splitmix(s.seed ^ splitmix(2*n+1))
 	u1, u2 := unit(h1), unit(h2)
-	i, _ := slices.BinarySearch(s.cdf, u1)
-	if i >= len(s.cdf) {
-		i = len(s.cdf) - 1
-	}
-	// BinarySearch finds the first cdf >= u1; skip consumers of zero weight.
-	for i < len(s.cdf)-1 && (i == 0 && s.cdf[0] == 0 || i > 0 && s.cdf[i] == s.cdf[i-1]) {
-		i++
+	// The first consumer whose cumulative weight exceeds u1: never one of
+	// weight zero, whose cumulative weight equals its predecessor's. Past
+	// the end (rounding) is the last consumer that has weight.
+	i := sort.Search(len(s.cdf), func(i int) bool { return s.cdf[i] > u1 })
+	if i == len(s.cdf) {
+		i = s.last
 	}
 	p := Pick{Consumer: i}
 	for k, c := range s.badCDF {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"pgregory.net/rapid"
 
 	"github.com/meshbench/meshbench/proxy/auth"
 	"github.com/meshbench/meshbench/scenarios"
@@ -213,4 +215,46 @@ func TestGatewayKeys(t *testing.T) {
 	if _, ok := got["any"]; ok {
 		t.Errorf("route any holds %+v", got["any"])
 	}
+}
+
+// TestPickProperties: whatever the shares, every pick names a consumer in
+// range whose weight is not zero, and a bad kind only when some are set.
+func TestPickProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		count := rapid.IntRange(1, 40).Draw(t, "count")
+		c := scenarios.Consumers{Count: count, Identity: scenarios.IdentityJWT}
+		switch rapid.IntRange(0, 2).Draw(t, "mode") {
+		case 1:
+			c.Skew = &scenarios.Skew{Type: scenarios.SkewZipf, S: rapid.Float64Range(0.01, 4).Draw(t, "s")}
+		case 2:
+			n := rapid.IntRange(1, count).Draw(t, "shares")
+			left := 1.0
+			for range n {
+				f := rapid.Float64Range(0, left).Draw(t, "share")
+				c.Shares = append(c.Shares, scenarios.Fraction(f))
+				left -= f
+			}
+			if n == count {
+				c.Shares[n-1] += scenarios.Fraction(left)
+			}
+		}
+		if rapid.Bool().Draw(t, "bad") {
+			c.BadCredentials = &scenarios.BadCredentials{Expired: scenarios.Fraction(rapid.Float64Range(0, 0.5).Draw(t, "expired"))}
+		}
+		w := workload("w", c)
+		s := ForPlan([]scenarios.Workload{w}, rapid.Uint64().Draw(t, "seed"))[0]
+		weights := Weights(&c)
+		for n := range uint64(200) {
+			p := s.Pick(n)
+			if p.Consumer < 0 || p.Consumer >= count {
+				t.Fatalf("consumer %d of %d", p.Consumer, count)
+			}
+			if weights[p.Consumer] == 0 && slices.ContainsFunc(weights, func(x float64) bool { return x > 0 }) {
+				t.Fatalf("consumer %d has weight 0 (weights %v)", p.Consumer, weights)
+			}
+			if p.Bad != "" && (c.BadCredentials == nil || c.BadCredentials.Expired == 0) {
+				t.Fatalf("bad %q with none set", p.Bad)
+			}
+		}
+	})
 }
