@@ -32,7 +32,7 @@ type load struct {
 	shift int64
 	seq   uint64         // requests issued: the consumer draw's sequence number
 	who   *consumerNames // the consumers' identities for keyed limits, built on first use
-	// bySource: the hash key is the consumer's source address (hashKey.sourceIp).
+	// bySource: the hash key is the consumer's source address (hashKey.sourceIP).
 	bySource []uint64
 	// fixedKey is set when the policy hashes a header or cookie that the
 	// load's target carries: every request then has the same key, as with
