@@ -145,6 +145,10 @@ func (f *FailurePercentage) setDefaults() {
 
 func (r *RateLimit) setDefaults() { r.Key = LimitKeyGlobal }
 
+func (c *Consumers) setDefaults() { c.Identity = IdentitySourceIP }
+
+func (s *Skew) setDefaults() { s.S = 1.1 }
+
 // HealthCheck defaults: Envoy's common thresholds, a 5s interval.
 func (h *HealthCheck) setDefaults() {
 	h.Interval = 5 * time.Second

@@ -20,6 +20,7 @@ func validate(d *decoder, s *Scenario) {
 	v.operations()
 	v.network()
 	v.workloads()
+	v.consumerBackends()
 	v.protocols()
 	v.policies()
 	v.faults()

@@ -152,6 +152,7 @@ func (v *validator) checkWorkload(w Workload, k workloadKeys) {
 		v.shape(w.Shape, w.For, k)
 	}
 	v.target(w.Target, k)
+	v.consumers(w, k)
 }
 
 // shape checks a workload's shape: its type's parameters and their values.

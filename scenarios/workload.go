@@ -52,6 +52,8 @@ type Workload struct {
 	For time.Duration `json:"for"`
 	// Protocol is how requests are sent: http (HTTP/1.1) or grpc (the request's gRPC call over cleartext HTTP/2, which the service it is routed to must speak); default http.
 	Protocol string `json:"protocol" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
+	// Consumers are the callers behind an open-loop workload, each with an identity of its own (default: one anonymous client, 127.0.0.1 on the real backends).
+	Consumers *Consumers `json:"consumers,omitempty"`
 }
 
 // Request is the request a workload sends.

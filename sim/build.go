@@ -124,6 +124,9 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			drain = max(drain, d)
 		}
 		r := &route{spec: rs, lc: lc, cl: c, hashKey: hk, keyed: gc != nil, timers: m.newExTimers()}
+		if gc != nil {
+			r.key = s.policy.RateLimit.Key
+		}
 		m.gw.routes = append(m.gw.routes, r)
 	}
 
@@ -211,6 +214,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			if r.spec.match.Matches(req) {
 				l.route = r
 				l.fixedKey, l.hasFixedKey = hashKeyOf(r.hashKey, ls)
+				l.keyBySource(r.hashKey)
 				l.authOK = r.spec.auth == nil || r.spec.auth.authorised(ls)
 				l.op = operationOf(r.cl.svc.spec, req)
 				break

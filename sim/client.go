@@ -3,7 +3,6 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
@@ -31,7 +30,10 @@ type load struct {
 	// when a request reaches the gateway, issued shift earlier, which saves
 	// an event per request. -1 when the hop varies.
 	shift int64
-	ids   map[uint64]string // client identities for keyed rate limits
+	seq   uint64         // requests issued: the consumer draw's sequence number
+	who   *consumerNames // the consumers' identities for keyed limits, built on first use
+	// bySource: the hash key is the consumer's source address (hashKey.sourceIP).
+	bySource []uint64
 	// fixedKey is set when the policy hashes a header or cookie that the
 	// load's target carries: every request then has the same key, as with
 	// Envoy's hash policy.
@@ -41,8 +43,8 @@ type load struct {
 
 // hashKeyOf computes the key the policy's hash key gives the load's
 // requests, with httpkey.Key, as the proxy does, on the headers the load
-// sends. A source-IP key, or a header the target does not carry, leaves the
-// per-request key (the load's keySpace) in use.
+// sends. A header the target does not carry leaves the per-request key
+// (the load's keySpace) in use; a source-IP key is keyBySource's.
 func hashKeyOf(h balancer.HashKey, l *loadSpec) (uint64, bool) {
 	if h.Header == "" && h.Cookie == "" {
 		return 0, false
@@ -163,6 +165,10 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 	ex.issued = t
 	ex.key = key
 	ex.src = m.gw.node
+	ex.who = l.pick()
+	if l.bySource != nil {
+		ex.key = l.bySource[ex.who.Consumer]
+	}
 	m.inflight++
 	m.issued++
 	if l.shift < 0 {
@@ -192,6 +198,9 @@ func (m *model) answer(ex *exchange, o outcome, rep *replica) {
 		r.Instance = rep.id
 	}
 	m.sink.Record(r)
+	if m.answered != nil {
+		m.answered(ex.load, r)
+	}
 	m.inflight--
 	if ex.user >= 0 {
 		t := m.t + back
@@ -202,22 +211,4 @@ func (m *model) answer(ex *exchange, o outcome, rep *replica) {
 			m.at(t+max(l.shift, 0), event{kind: evUserWake, idx: l.idx, gen: uint32(ex.user)})
 		}
 	}
-}
-
-// clientID names the client behind a request for keyed rate limits: the
-// user, or the hash key standing for a user of an open-loop load, or the
-// load itself when its requests carry no identity.
-func (l *load) clientID(ex *exchange) string {
-	if ex.user < 0 && l.spec.keySpace == 0 {
-		return l.spec.name
-	}
-	id, ok := l.ids[ex.key]
-	if !ok {
-		if l.ids == nil {
-			l.ids = make(map[uint64]string)
-		}
-		id = l.spec.name + "/" + strconv.FormatUint(ex.key, 10)
-		l.ids[ex.key] = id
-	}
-	return id
 }

@@ -40,10 +40,13 @@
 //     request's timeouts). The client hop never loses.
 //   - Gateway: route matching as Envoy (first match of exact path, prefix or
 //     whole-path regex plus method, host and headers; no match is 404),
-//     authentication as far as it can be checked without keys (an API key
-//     present and listed; a bearer token present), then the route's
+//     authentication decided as the real gateway decides it, without
+//     cryptography (a workload's consumers' good credentials pass and their
+//     bad ones are 401, as bench/consumer draws them; a fixed API key passes
+//     when present and held, a fixed bearer token never), then the route's
 //     lifecycle: the policy's and the route's rate limits (429
-//     rate_limited, consumer_rate_limited), and the cluster's concurrency
+//     rate_limited, consumer_rate_limited, keyed by the consumer's source
+//     address or verified identity), and the cluster's concurrency
 //     limit (503 concurrency_limited) before each try.
 //   - Proxies (the gateway's clusters and the sidecars'): before each try
 //     Envoy's admission thresholds (503 overflow), the circuit breaker (503

@@ -1,7 +1,7 @@
 package sim
 
 import (
-	"strings"
+	"slices"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
@@ -23,7 +23,8 @@ type route struct {
 	lc      *lifecycle.Route
 	cl      *cluster
 	hashKey balancer.HashKey
-	keyed   bool // a limit is keyed per consumer: requests name theirs
+	keyed   bool   // a limit is keyed per consumer: requests name theirs
+	key     string // the keyed limit's key: client_ip, api_key or jwt_sub
 	timers  *timerList[exchange]
 	cache   *routeCache  // nil: no cache block
 	faults  *routeFaults // nil: no abort or delay fault targets the route
@@ -35,11 +36,12 @@ func headerValue(h map[string]string, name string) string {
 	return v
 }
 
-// authorised reports whether a load's requests pass the route's auth. The
-// simulator checks what it can without cryptography: an API key must be
-// present in its header (and listed, when keys are listed); a JWT route
-// needs an "Authorization: Bearer" header. Signatures and claims are the
-// real backends' business.
+// authorised reports whether the fixed headers of a load without
+// consumers (or with consumers that carry no credential of the route's
+// type) pass the route's auth, as the real gateway decides: an API key
+// must be present in its header, and one the gateway holds when it holds
+// any; a JWT route refuses every fixed token, which the run's test issuer
+// did not sign (consumers with identity jwt carry signed ones).
 func (a *authSpec) authorised(l *loadSpec) bool {
 	switch a.typ {
 	case "apiKey":
@@ -51,18 +53,9 @@ func (a *authSpec) authorised(l *loadSpec) bool {
 		if v == "" {
 			return false
 		}
-		if len(a.keys) == 0 {
-			return true
-		}
-		for _, k := range a.keys {
-			if k == v {
-				return true
-			}
-		}
-		return false
+		return !a.held || slices.Contains(a.keys, v)
 	case "jwt":
-		v := headerValue(l.headers, "Authorization")
-		return len(v) > 7 && strings.EqualFold(v[:7], "bearer ")
+		return false
 	}
 	return true
 }
@@ -77,7 +70,7 @@ func (m *model) gatewayIn(ex *exchange) {
 	case r == nil:
 		m.reject(ex, outcomeNoRoute)
 		return
-	case !l.authOK:
+	case !l.authorised(ex):
 		m.reject(ex, outcomeUnauth)
 		return
 	}
@@ -91,7 +84,7 @@ func (m *model) routeIn(ex *exchange, r *route) {
 	ex.route = r
 	in := lifecycle.Arrival{Key: ex.key, Replayable: true}
 	if r.keyed {
-		in.Consumer = l.clientID(ex)
+		in.Consumer = l.consumerKey(ex, r)
 	}
 	m.begin(ex, r.cl, r.lc, in, r.timers)
 }

@@ -1,11 +1,12 @@
 package sim
 
 import (
-	"github.com/meshbench/meshbench/scenarios"
 	"testing"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/consumer"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 func TestAuth(t *testing.T) {
@@ -17,10 +18,12 @@ func TestAuth(t *testing.T) {
 	}{
 		{"api key present", authSpec{typ: "apiKey"}, map[string]string{"X-API-Key": "k1"}, true},
 		{"api key missing", authSpec{typ: "apiKey"}, nil, false},
-		{"api key listed", authSpec{typ: "apiKey", keys: []string{"k0", "k1"}}, map[string]string{"x-api-key": "k1"}, true},
-		{"api key not listed", authSpec{typ: "apiKey", keys: []string{"k0"}}, map[string]string{"X-API-Key": "k1"}, false},
+		{"api key listed", authSpec{typ: "apiKey", keys: []string{"k0", "k1"}, held: true}, map[string]string{"x-api-key": "k1"}, true},
+		{"api key not listed", authSpec{typ: "apiKey", keys: []string{"k0"}, held: true}, map[string]string{"X-API-Key": "k1"}, false},
+		{"api key of no consumer, where consumers' keys are held", authSpec{typ: "apiKey", held: true}, map[string]string{"X-API-Key": "k1"}, false},
 		{"api key own header", authSpec{typ: "apiKey", header: "Authorization"}, map[string]string{"Authorization": "k"}, true},
-		{"jwt bearer", authSpec{typ: "jwt"}, map[string]string{"Authorization": "Bearer eyJ.x.y"}, true},
+		// A fixed token was not signed by the run's test issuer.
+		{"jwt fixed bearer", authSpec{typ: "jwt"}, map[string]string{"Authorization": "Bearer eyJ.x.y"}, false},
 		{"jwt missing", authSpec{typ: "jwt"}, nil, false},
 		{"jwt not bearer", authSpec{typ: "jwt"}, map[string]string{"Authorization": "Basic abc"}, false},
 	} {
@@ -53,8 +56,9 @@ func TestRateLimits(t *testing.T) {
 	}{
 		{"global token bucket", &scenarios.RateLimit{Key: "global", Type: "token_bucket", Rate: 100, Burst: 1}, nil, 100},
 		{"per route", &scenarios.RateLimit{Key: "route", Type: "token_bucket", Rate: 200, Burst: 1}, nil, 200},
-		// Each client's token then waits for its next request, ~10ms later
-		// at 100/s per client: 4 × 10/s × 100/110.
+		// Four consumers with their own source addresses, 100/s each:
+		// each one's token then waits for its next request, ~10ms later:
+		// 4 × 10/s × 100/110.
 		{"per client", &scenarios.RateLimit{Key: "client_ip", Type: "token_bucket", Rate: 10, Burst: 1}, nil, 36.4},
 		{"route after policy", &scenarios.RateLimit{Key: "global", Type: "token_bucket", Rate: 200, Burst: 1},
 			&scenarios.RateLimit{Type: "sliding_window", Rate: 50}, 50},
@@ -62,7 +66,9 @@ func TestRateLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := fleetSpec(2, 8, time.Millisecond, 400, 10*time.Second, "round_robin")
 			s.loads[0].poisson = false
-			s.loads[0].keySpace = 4 // four clients
+			s.loads[0].keySpace = 4
+			w := scenarios.Workload{Name: "load", Consumers: &scenarios.Consumers{Count: 4, Identity: scenarios.IdentitySourceIP}}
+			s.loads[0].consumers = consumer.ForPlan([]scenarios.Workload{w}, 1)[0]
 			s.policy.RateLimit = tc.policy
 			s.gateway.routes[0].rateLimit = tc.route
 			rs := runSpec(t, s)

@@ -24,6 +24,10 @@ type model struct {
 	end   int64 // when load stops: the plan's duration
 	drain int64 // how long after end in-flight requests may take
 
+	// answered, when set (tests), sees each client request's result with
+	// the index of its load.
+	answered func(load int32, r bench.Result)
+
 	loads    []*load
 	services []*service
 	replicas []*replica

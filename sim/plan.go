@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 
+	"github.com/meshbench/meshbench/bench/consumer"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -30,6 +31,8 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		return built
 	}
 
+	sets := consumer.ForPlan(p.Load, seed)
+	held := consumer.GatewayKeys(&p.Topology, p.Load, sets)
 	for _, r := range p.Gateway.Routes {
 		rs := routeSpec{
 			name:    r.Name,
@@ -42,7 +45,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		}
 		rs.match = match
 		if r.Auth != nil && r.Auth.Type != scenarios.AuthNone {
-			rs.auth = &authSpec{typ: r.Auth.Type, header: r.Auth.Header, keys: r.Auth.Keys}
+			rs.auth = &authSpec{typ: r.Auth.Type, header: r.Auth.Header, keys: r.Auth.Keys, held: len(held[r.Name]) > 0}
 		}
 		rs.rateLimit = r.RateLimit
 		rs.cache = p.Variants[variant].Policy.CacheOf(r.Name)
@@ -99,7 +102,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		s.network.crossZone = &linkSpec{latency: dist("network.crossZone", h.Latency), loss: h.Loss}
 	}
 
-	for _, w := range p.Load {
+	for i, w := range p.Load {
 		ls := loadSpec{
 			name:     w.Name,
 			method:   w.Target.Method,
@@ -113,6 +116,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		if w.For > 0 {
 			ls.end = w.Start + w.For
 		}
+		ls.consumers = sets[i]
 		switch {
 		case w.Users != nil:
 			ls.users = w.Users.Count

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/meshbench/meshbench/bench/consumer"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
@@ -63,6 +64,7 @@ type exchange struct {
 	user   int32
 	issued int64
 	route  *route
+	who    consumer.Pick // the consumer that sent it (loads with consumers)
 
 	// Sidecar calls (load < 0): the replica's attempt that made the call.
 	parent    *attempt

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/meshbench/meshbench/bench/consumer"
 	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -51,6 +52,9 @@ type authSpec struct {
 	typ    string
 	header string
 	keys   []string
+	// held says the gateway holds keys for the route (its own or its
+	// consumers'), so only listed keys pass (apiKey).
+	held bool
 }
 
 type serviceSpec struct {
@@ -124,6 +128,9 @@ type loadSpec struct {
 	think    distribution
 	start    time.Duration
 	end      time.Duration // exclusive; 0 means the run's duration
+
+	// consumers say who sends each request; nil: one anonymous client.
+	consumers *consumer.Set
 }
 
 // Fault actions.

@@ -12,8 +12,9 @@
 // active health checks, hedging and the policy's concurrency limit apply at
 // the gateway only; the policy's rate limit is one limiter shared by every
 // gateway route (key global), one per consumer shared by every route
-// (client_ip, api_key, jwt_sub: the consumer the load generator names in
-// HeaderClient), or one per route (key route), ahead of a route's own.
+// (ConsumerKey: client_ip the client's source address, api_key and jwt_sub
+// the consumer the route's authentication verified), or one per route (key
+// route), ahead of a route's own.
 // Features a scenario leaves out are off, where the proxy would otherwise
 // apply a default: no retry budget without a budget block, and Envoy's
 // thresholds only with a circuitBreaker block (unbounded without).
@@ -38,10 +39,33 @@ const (
 	// HeaderKey carries the request's hash key (the workload's keySpace),
 	// which hash balancers hash when the policy names no key of its own.
 	HeaderKey = "X-Meshbench-Key"
-	// HeaderClient names the client (consumer) behind a request, which a
-	// per-consumer rate limit keys on.
+	// HeaderClient names the client behind a request in the load's own
+	// terms (its user or hash key), for logs; no limit keys on it.
 	HeaderClient = "X-Meshbench-Client"
+	// HeaderAPIKeyConsumer and HeaderJWTSub carry the consumer a route's
+	// authentication verified: the name of the API key the gateway holds,
+	// or the verified JWT's sub. The gateway's authentication sets them
+	// after verifying, and removes what a client sent, as Envoy's
+	// jwt_authn claim_to_headers; the per-consumer limits keyed api_key
+	// and jwt_sub key on them.
+	HeaderAPIKeyConsumer = "X-Meshbench-Api-Key-Consumer"
+	HeaderJWTSub         = "X-Meshbench-Jwt-Sub"
 )
+
+// ConsumerKey is the proxy's consumer key (config.ConsumerRateLimitConfig)
+// of a scenario's per-consumer limit key: client_ip the client's address
+// ("ip"), api_key and jwt_sub the header the gateway's authentication sets
+// (HeaderAPIKeyConsumer, HeaderJWTSub). Requests on routes that do not
+// authenticate that way have no such header and share one limiter.
+func ConsumerKey(key string) string {
+	switch key {
+	case scenarios.LimitKeyAPIKey:
+		return "header:" + HeaderAPIKeyConsumer
+	case scenarios.LimitKeyJWTSub:
+		return "header:" + HeaderJWTSub
+	}
+	return "ip"
+}
 
 // HedgeFallbackDelay is the hedging delay in percentile mode until enough
 // latencies are known: a scenario names a delay or a percentile, and the
@@ -186,7 +210,7 @@ func GatewayLimits(pol *scenarios.Policy) (*config.RateLimitConfig, *config.Cons
 	case scenarios.LimitKeyRoute:
 		return nil, nil
 	}
-	return nil, &config.ConsumerRateLimitConfig{Key: "header:" + HeaderClient, RateLimitConfig: limiter(rl)}
+	return nil, &config.ConsumerRateLimitConfig{Key: ConsumerKey(rl.Key), RateLimitConfig: limiter(rl)}
 }
 
 // Cluster is the cluster of calls to service name under pol, from

@@ -310,8 +310,16 @@ func TestLimits(t *testing.T) {
 		{name: "global: shared", policy: "  rateLimit: {type: token_bucket, rate: 10/s}\n", want: []string{"shared:" + lifecycle.RateLimited}},
 		{name: "per route: the route's first", policy: "  rateLimit: {type: token_bucket, rate: 10/s, key: route}\n", want: []string{"route:" + lifecycle.RateLimited}},
 		{
-			name: "per consumer: shared, keyed by the client header", policy: "  rateLimit: {type: sliding_window, rate: 10/s, key: client_ip}\n",
-			want: []string{"shared:" + lifecycle.ConsumerRateLimited}, consumerHdr: HeaderClient,
+			name: "per consumer: shared, keyed by the client's address", policy: "  rateLimit: {type: sliding_window, rate: 10/s, key: client_ip}\n",
+			want: []string{"shared:" + lifecycle.ConsumerRateLimited}, consumerHdr: "",
+		},
+		{
+			name: "per consumer: keyed by the verified API key", policy: "  rateLimit: {type: token_bucket, rate: 10/s, key: api_key}\n",
+			want: []string{"shared:" + lifecycle.ConsumerRateLimited}, consumerHdr: HeaderAPIKeyConsumer,
+		},
+		{
+			name: "per consumer: keyed by the verified JWT's sub", policy: "  rateLimit: {type: token_bucket, rate: 10/s, key: jwt_sub}\n",
+			want: []string{"shared:" + lifecycle.ConsumerRateLimited}, consumerHdr: HeaderJWTSub,
 		},
 		{name: "concurrency: the gateway clusters'", policy: "  rateLimit: {type: concurrency, limit: 5}\n", concurrency: true},
 		{

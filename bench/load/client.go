@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"sync"
@@ -29,26 +30,13 @@ type clientTransport struct {
 }
 
 // newClient builds the HTTP client of a run: keep-alive connections to
-// loopback only, no redirects followed, no proxy from the environment, and
-// every request bounded by timeout and ended when ctx is.
+// loopback only, each from the source address its request names
+// (sourceTransport), no redirects followed, no proxy from the environment,
+// and every request bounded by timeout and ended when ctx is.
 func newClient(ctx context.Context, timeout time.Duration, attempts Attempts, next http.RoundTripper) (*http.Client, func()) {
-	own := next == nil
-	var tr *http.Transport
-	if own {
-		d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-		tr = &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if err := checkLoopback(addr); err != nil {
-					return nil, err
-				}
-				return d.DialContext(ctx, network, addr)
-			},
-			MaxIdleConns:        0,
-			MaxIdleConnsPerHost: 16384,
-			IdleConnTimeout:     30 * time.Second,
-			DisableCompression:  true,
-		}
+	var tr *sourceTransport
+	if next == nil {
+		tr = newSourceTransport(loopbackTransport(netip.Addr{}))
 		next = tr
 	}
 	c := &http.Client{

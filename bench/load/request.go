@@ -88,6 +88,8 @@ type requests struct {
 
 	lookup  bool             // the path names a created payment (scenarios.PaymentPlaceholder)
 	created *createdPayments // where lookups draw it from; nil: none known
+
+	who *consumers // who sends each request; nil: one anonymous client
 }
 
 // newRequests prepares the requests of workload w (number index in the

@@ -15,6 +15,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/consumer"
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -109,6 +110,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rc := &recorder{ctx: runCtx, epoch: epoch, attack: cfg.Attack, sink: cfg.Sink, raw: cfg.Raw}
 
 	plan := cfg.Plan
+	sets := consumer.ForPlan(plan.Load, cfg.Seed)
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -130,6 +132,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 		q, err := newRequests(w, i, base, cfg.Seed, &rc.created)
 		if err != nil {
+			return Report{}, fmt.Errorf("load: %w", err)
+		}
+		if q.who, err = newConsumers(sets[i], &w, &plan.Topology, cfg.Seed, epoch); err != nil {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
 		seed := cfg.Seed ^ splitmix(uint64(i)+1)
@@ -184,6 +189,9 @@ func runOpen(ctx context.Context, w scenarios.Workload, q *requests, pacer veget
 		n := seq.Add(1) - 1
 		key := q.openKey(n)
 		q.target(t, q.name+"-"+strconv.FormatUint(n, 10), key, q.openClient(key))
+		if q.who != nil {
+			return q.who.apply(t.Header, n)
+		}
 		return nil
 	}
 	peak := pacer.Rate(0)

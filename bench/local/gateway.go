@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/meshbench/meshbench/bench/dataplane"
@@ -38,9 +39,17 @@ func (e *env) startGateway() error {
 			}
 		}
 	}
+	authn, err := e.authMiddlewares()
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	keyedByConsumer := cfg.ConsumerRateLimit != nil && strings.HasPrefix(cfg.ConsumerRateLimit.Key, "header:")
 	for i, r := range e.plan.Gateway.Routes {
-		if r.Auth != nil && r.Auth.Type != "" && r.Auth.Type != "none" {
+		switch {
+		case authn[r.Name] != nil:
 			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwAuth})
+		case keyedByConsumer:
+			cfg.Routes[i].Middlewares = append(cfg.Routes[i].Middlewares, config.MiddlewareConfig{Name: mwForgetConsumer})
 		}
 	}
 
@@ -50,12 +59,13 @@ func (e *env) startGateway() error {
 			return e.tries.transport(t), nil
 		}),
 		proxy.WithMiddleware(mwAuth, func(route string, _ map[string]any) (proxy.Middleware, error) {
-			for _, r := range e.plan.Gateway.Routes {
-				if r.Name == route && r.Auth != nil {
-					return authMiddleware(r.Auth), nil
-				}
+			if mw := authn[route]; mw != nil {
+				return mw, nil
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
+		}),
+		proxy.WithMiddleware(mwForgetConsumer, func(string, map[string]any) (proxy.Middleware, error) {
+			return forgetConsumerMiddleware, nil
 		}),
 	)...)...)
 	if err != nil {
