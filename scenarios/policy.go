@@ -28,6 +28,8 @@ type Policy struct {
 	RateLimit *RateLimit `json:"rateLimit" jsonschema:"nullable"`
 	// HealthCheck, when present, probes endpoints actively.
 	HealthCheck *HealthCheck `json:"healthCheck" jsonschema:"nullable"`
+	// Security, when present, secures the connections between workloads (mutual TLS).
+	Security *Security `json:"security" jsonschema:"nullable"`
 }
 
 // Balancer types.

@@ -21,6 +21,7 @@ func validate(d *decoder, s *Scenario) {
 	v.workloads()
 	v.protocols()
 	v.policies()
+	v.security()
 	v.faults()
 	v.slos()
 }
