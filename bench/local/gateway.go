@@ -36,10 +36,19 @@ func (e *env) startGateway() error {
 		}
 	}
 
-	p, err := proxy.New(cfg, e.proxyOptions(
-		proxy.WithTransport(func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
-			return e.tries.transport(t), nil
-		}),
+	countTries := func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
+		return e.tries.transport(t), nil
+	}
+	opts := []proxy.Option{proxy.WithTransport(countTries)}
+	if e.tls != nil {
+		for i := range cfg.Clusters {
+			cfg.Clusters[i].Protocol = config.ProtocolHTTPS
+		}
+		if opts, err = e.tls.gatewayOptions(countTries); err != nil {
+			return err
+		}
+	}
+	p, err := proxy.New(cfg, e.proxyOptions(append(opts,
 		proxy.WithMiddleware(mwAuth, func(route string, _ map[string]any) (proxy.Middleware, error) {
 			for _, r := range e.plan.Gateway.Routes {
 				if r.Name == route && r.Auth != nil {
@@ -48,7 +57,7 @@ func (e *env) startGateway() error {
 			}
 			return nil, fmt.Errorf("route %s has no auth", route)
 		}),
-	)...)
+	)...)...)
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
