@@ -198,4 +198,3 @@ func TestMTLSRotates(t *testing.T) {
 		t.Error("the replica's certificate did not change")
 	}
 }
-
