@@ -13,7 +13,7 @@ import (
 // every fault and load fits the timeline.
 func TestLibrary(t *testing.T) {
 	entries := Library()
-	want := []string{"balancer-brownout", "capacity-knee", "gateway-burst", "grpc-vs-http", "hedging-tail", "idempotency-keys", "replica-crash", "retry-storm", "zone-failure"}
+	want := []string{"balancer-brownout", "capacity-knee", "gateway-burst", "grpc-vs-http", "hedging-tail", "idempotency-keys", "mtls-cost", "replica-crash", "retry-storm", "zone-failure"}
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name)
