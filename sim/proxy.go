@@ -126,6 +126,7 @@ func (m *model) newAttempt() *attempt {
 func (m *model) unref(a *attempt) {
 	a.refs--
 	if a.refs == 0 {
+		m.connLost(a)
 		*a = attempt{gen: a.gen + 1}
 		m.freeAtt = append(m.freeAtt, a)
 	}

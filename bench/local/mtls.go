@@ -195,3 +195,19 @@ func (e *env) secure() error {
 	}
 	return nil
 }
+
+// auditClient is how the audit reads the ledger replicas: in plaintext
+// (nil, the fleet's own client), or under mutual TLS as a workload of the
+// mesh with an identity of its own.
+func (e *env) auditClient() (*http.Client, string, error) {
+	if e.tls == nil {
+		return nil, "http://", nil
+	}
+	src, err := e.tls.identity("ops", "audit")
+	if err != nil {
+		return nil, "", err
+	}
+	cfg := mtls.ClientConfig(src, e.tls.verifier())
+	cfg.NextProtos = []string{"http/1.1"}
+	return &http.Client{Transport: &http.Transport{Proxy: nil, TLSClientConfig: cfg, DisableKeepAlives: true}}, "https://", nil
+}

@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -144,6 +145,13 @@ func TestMTLSStrict(t *testing.T) {
 		t.Errorf("the replica presents certificate %s before and after the renewal", before)
 	}
 	pay(t, e, "k2")
+	audit, err := e.audit(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("audit under mTLS: %v", err)
+	}
+	if audit.Recorded < 2 {
+		t.Errorf("audit found %d payments recorded, want the two", audit.Recorded)
+	}
 }
 
 // TestMTLSPermissive checks that a PERMISSIVE replica serves plaintext and
