@@ -113,9 +113,6 @@ func peerSerial(t *testing.T, e *env, addr string, withCert bool) (string, error
 // without a certificate of the run's CA, and a renewal changes the
 // certificate new connections see while the mesh keeps working.
 func TestMTLSStrict(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the fleet")
-	}
 	e, err := start(loadPlan(t, mtlsPlan("STRICT", "30m")), 0, 1, false)
 	if err != nil {
 		t.Fatal(err)
@@ -157,9 +154,6 @@ func TestMTLSStrict(t *testing.T) {
 // TestMTLSPermissive checks that a PERMISSIVE replica serves plaintext and
 // mutual TLS on one port, and that the mesh speaks mutual TLS.
 func TestMTLSPermissive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the fleet")
-	}
 	e, err := start(loadPlan(t, mtlsPlan("PERMISSIVE", "30m")), 0, 1, false)
 	if err != nil {
 		t.Fatal(err)
@@ -178,9 +172,6 @@ func TestMTLSPermissive(t *testing.T) {
 // TestMTLSRotates checks that certificates are renewed on the run's clock
 // at rotateEvery.
 func TestMTLSRotates(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the fleet")
-	}
 	e, err := start(loadPlan(t, mtlsPlan("STRICT", "100ms")), 0, 1, false)
 	if err != nil {
 		t.Fatal(err)
@@ -205,4 +196,21 @@ func TestMTLSRotates(t *testing.T) {
 	if first == later {
 		t.Error("the replica's certificate did not change")
 	}
+}
+
+// TestMTLSGRPC checks that a gRPC service is reached over HTTP/2 inside
+// mutual TLS (ALPN h2) as it is over h2c in plaintext.
+func TestMTLSGRPC(t *testing.T) {
+	src := strings.Replace(mtlsPlan("STRICT", "30m"), "{name: risk, replicas: 2, concurrency: 16, serviceTime: 1ms}",
+		"{name: risk, replicas: 2, concurrency: 16, serviceTime: 1ms, protocol: grpc}", 1)
+	if !strings.Contains(src, "protocol: grpc") {
+		t.Fatal("the plan has no gRPC service")
+	}
+	e, err := start(loadPlan(t, src), 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	pay(t, e, "k1")
+	pay(t, e, "k2")
 }
