@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -213,4 +214,20 @@ func TestMTLSGRPC(t *testing.T) {
 	defer e.close()
 	pay(t, e, "k1")
 	pay(t, e, "k2")
+}
+
+// TestMTLSNeedsInProcessFleet: the containers backend's data plane
+// (StartMesh) fronts replicas that serve plaintext; mutual TLS there is
+// an error, not a silent plaintext run (validation refuses it first).
+func TestMTLSNeedsInProcessFleet(t *testing.T) {
+	src := strings.Replace(externalFleet, "MESH", "mesh: sidecar", 1) + "  security: {mtls: {mode: STRICT}}\n"
+	listen := func(string) (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+	m, err := StartMesh(context.Background(), loadPlan(t, src), 0, 1, stubFleet(t, ""), listen)
+	if err == nil {
+		m.Close()
+		t.Fatal("StartMesh ran mutual TLS in front of plaintext replicas")
+	}
+	if !strings.Contains(err.Error(), "mtls") {
+		t.Errorf("error %v does not name mtls", err)
+	}
 }
