@@ -158,6 +158,22 @@ func (h *HealthCheck) setDefaults() {
 	h.Path = "/healthz"
 }
 
+// MTLS defaults: STRICT, Istio's default mode; certificates living an hour
+// (SPIRE's default X509-SVID TTL), renewed at half their lifetime
+// (finalize).
+func (m *MTLS) setDefaults() {
+	m.Mode = MTLSStrict
+	m.CertTTL = time.Hour
+}
+
+// finalize renews certificates at half their lifetime, as SPIRE's agents
+// do, unless rotateEvery says otherwise.
+func (m *MTLS) finalize() {
+	if m.RotateEvery == 0 {
+		m.RotateEvery = m.CertTTL / 2
+	}
+}
+
 // finalize fills in the defaults that depend on other values. has reports
 // whether the file wrote a key path. It runs before validation, and does
 // not assume the values are valid.
@@ -266,6 +282,9 @@ func (p *Policy) finalize() {
 		if d.Heartbeat == 0 {
 			d.Heartbeat = d.TTL / 3
 		}
+	}
+	if p.Security != nil && p.Security.MTLS != nil {
+		p.Security.MTLS.finalize()
 	}
 }
 

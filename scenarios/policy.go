@@ -32,6 +32,8 @@ type Policy struct {
 	Cache *RouteCache `json:"cache" jsonschema:"nullable"`
 	// Discovery, when present, says how the gateway learns its endpoints: static, or a registry with heartbeats (see Discovery).
 	Discovery *Discovery `json:"discovery" jsonschema:"nullable"`
+	// Security, when present, secures the connections between workloads (mutual TLS).
+	Security *Security `json:"security" jsonschema:"nullable"`
 }
 
 // Balancer types.

@@ -39,6 +39,9 @@ func checkPolicy(p *Policy, report reportFunc) {
 	if p.RateLimit != nil {
 		checkRateLimit(p.RateLimit, sub(report, "rateLimit"))
 	}
+	if p.Security != nil {
+		checkSecurity(p.Security, sub(report, "security"))
+	}
 	if hc := p.HealthCheck; hc != nil {
 		if hc.Interval <= 0 {
 			report("healthCheck.interval", "must be greater than 0")

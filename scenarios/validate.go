@@ -23,6 +23,7 @@ func validate(d *decoder, s *Scenario) {
 	v.consumerBackends()
 	v.protocols()
 	v.policies()
+	v.security()
 	v.faults()
 	v.slos()
 	v.backends()

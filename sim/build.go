@@ -295,6 +295,7 @@ func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src i
 		c.lc.Admission = nil
 	}
 	c.pool = newPool(cc, len(svc.reps))
+	c.tls = newConns(&s.policy, cc, svc.reps)
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {
 		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i, Weight: svc.spec.weight(i)}

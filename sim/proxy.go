@@ -36,7 +36,8 @@ type cluster struct {
 
 	hc *healthState
 
-	pool *pool // nil: no connection thresholds to model
+	pool *pool  // nil: no connection thresholds to model
+	tls  *conns // nil: no mutual TLS, whose handshakes need connections
 }
 
 // exchange is one request through a proxy to a cluster, across all its
@@ -100,6 +101,7 @@ type attempt struct {
 	pending    int16
 	waiting    bool // in its cluster's pool, waiting for a connection
 	conn       bool // holds one of its cluster's HTTP/1.1 connections
+	tls        bool // holds a connection of its cluster's conns (mutual TLS)
 	hasFailed  bool
 	failed     outcome
 	resp       outcome // the answer travelling back
@@ -126,6 +128,7 @@ func (m *model) newAttempt() *attempt {
 func (m *model) unref(a *attempt) {
 	a.refs--
 	if a.refs == 0 {
+		m.connLost(a)
 		*a = attempt{gen: a.gen + 1}
 		m.freeAtt = append(m.freeAtt, a)
 	}
@@ -274,6 +277,7 @@ func (a *attempt) answerer() *replica {
 // response handles an answer (or transport failure) arriving back at the
 // proxy.
 func (m *model) response(a *attempt) {
+	m.connDone(a)
 	if !a.open {
 		m.unref(a) // nobody is waiting any more
 		return

@@ -313,6 +313,7 @@ func (m *model) transmit(a *attempt) {
 	d, st := m.net.hop(a.src, a.rep.node, a.cl.rng)
 	switch st {
 	case hopOK:
+		d += m.hopCost(a, d)
 		if x := a.rep.extra; x != nil {
 			d += int64(x.Sample(a.cl.rng)) // a latency fault on the hop into the replica
 		}

@@ -22,6 +22,10 @@ func (e *env) audit(ctx context.Context, acks []fleet.Ack) (*bench.Audit, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	client, scheme, err := e.auditClient()
+	if err != nil {
+		return nil, err
+	}
 	var all fleet.Listing
 	var errs []error
 	for _, r := range s.reps {
@@ -31,7 +35,7 @@ func (e *env) audit(ctx context.Context, acks []fleet.Ack) (*bench.Audit, error)
 				continue
 			}
 		}
-		l, err := fleet.FetchLedger(ctx, nil, "http://"+r.addr)
+		l, err := fleet.FetchLedger(ctx, client, scheme+r.addr)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("audit %s: %w", r.name, err))
 			continue

@@ -40,6 +40,7 @@ type env struct {
 	gwAddr  string
 	edge    *edge     // the gateway's route fault filters and caches (edge.go)
 	reg     *registry // the service registry of discovery type registry (discovery.go); nil: static
+	tls     *meshTLS  // nil: plaintext between workloads
 
 	// listen opens a sidecar's listener (StartMesh); nil: loopback.
 	listen func(replica string) (net.Listener, error)
@@ -102,6 +103,9 @@ func (e *env) startDataPlane() error {
 	if needsNetwork(e.plan) {
 		e.net = newNetwork()
 	}
+	if err := e.secure(); err != nil {
+		return err
+	}
 	if err := e.buildMesh(); err != nil {
 		return err
 	}
@@ -115,7 +119,13 @@ func (e *env) startDataPlane() error {
 			}
 		}
 	}
-	return e.startGateway()
+	if err := e.startGateway(); err != nil {
+		return err
+	}
+	if e.tls != nil {
+		e.tls.start()
+	}
+	return nil
 }
 
 // buildServices maps every scenario service onto the fleet and reserves
@@ -290,6 +300,9 @@ func (e *env) timeout() time.Duration {
 func (e *env) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	if e.tls != nil {
+		e.tls.close()
+	}
 	if e.gateway != nil {
 		_ = e.gateway.Shutdown(ctx)
 	}

@@ -54,10 +54,19 @@ func (e *env) startGateway() error {
 	}
 
 	edgeOpts := e.edgeMiddlewares(&cfg)
-	p, err := proxy.New(cfg, e.proxyOptions(append(edgeOpts,
-		proxy.WithTransport(func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
-			return e.tries.transport(t), nil
-		}),
+	countTries := func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
+		return e.tries.transport(t), nil
+	}
+	opts := []proxy.Option{proxy.WithTransport(countTries)}
+	if e.tls != nil {
+		for i := range cfg.Clusters {
+			cfg.Clusters[i].Protocol = config.ProtocolHTTPS
+		}
+		if opts, err = e.tls.gatewayOptions(countTries); err != nil {
+			return err
+		}
+	}
+	p, err := proxy.New(cfg, e.proxyOptions(append(append(edgeOpts, opts...),
 		proxy.WithMiddleware(mwAuth, func(route string, _ map[string]any) (proxy.Middleware, error) {
 			if mw := authn[route]; mw != nil {
 				return mw, nil

@@ -50,7 +50,11 @@ func (e *env) buildMesh() error {
 			if err != nil {
 				return err
 			}
-			p, err := proxy.New(cfg, e.proxyOptions()...)
+			var opts []proxy.Option
+			if e.tls != nil {
+				opts = e.tls.proxyOptions(r.src, nil)
+			}
+			p, err := proxy.New(cfg, e.proxyOptions(opts...)...)
 			if err != nil {
 				return fmt.Errorf("%s: outbound proxy: %w", r.name, err)
 			}
@@ -157,6 +161,9 @@ func (e *env) sidecarConfig(r *replica, callees []string) (config.Config, error)
 		pol := dataplane.Sidecar(e.pol)
 		cc := dataplane.Cluster(e.pol, name, r.zone, false)
 		cc.Protocol = dataplane.ClusterProtocol(callee.spec)
+		if e.tls != nil {
+			cc.Protocol = config.ProtocolHTTPS
+		}
 		cc.Endpoints = eps
 		if !callee.generic && callee.role == fleet.RoleLedger {
 			pol.HashKey = config.HashKeyConfig{Header: fleet.HeaderPaymentID}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/proxy/discovery"
+	"github.com/meshbench/meshbench/proxy/mtls"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -31,6 +32,10 @@ type replica struct {
 
 	cfg  fleet.Config
 	wrap func(http.Handler) http.Handler // the generic wrapper; nil for fleet roles
+	// tls puts the replica's listener under the run's mutual TLS; nil:
+	// plaintext. src is the replica's identity, which its sidecar shares.
+	tls *meshTLS
+	src *mtls.Source
 
 	mu     sync.Mutex
 	ln     net.Listener // opened before the service, so callers know the address
@@ -73,6 +78,16 @@ func (r *replica) start() error {
 			return fmt.Errorf("%s: restart: %w", r.name, err)
 		}
 	}
+	protocols := fleet.ServeProtocols()
+	if r.tls != nil {
+		secured, err := r.tls.listen(ln, r.src, r.svc.spec.GRPC())
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("%s: mtls: %w", r.name, err)
+		}
+		ln = secured
+		protocols.SetHTTP2(r.svc.spec.GRPC())
+	}
 	s, err := fleet.NewService(r.cfg)
 	if err != nil {
 		ln.Close()
@@ -87,7 +102,7 @@ func (r *replica) start() error {
 	if r.wrap != nil {
 		h = r.wrap(h)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0), Protocols: fleet.ServeProtocols()}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0), Protocols: protocols}
 	r.live, r.srv = s, srv
 	r.served.Go(func() { _ = srv.Serve(ln) })
 	return nil
