@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"github.com/meshbench/meshbench/bench/consumer"
 	"slices"
 	"testing"
 	"time"
@@ -125,7 +126,8 @@ func TestBusyConnectionSurvivesRenewal(t *testing.T) {
 func TestJWTVerifyCost(t *testing.T) {
 	s := tlsSpec("", 0)
 	s.gateway.routes[0].auth = &authSpec{typ: scenarios.AuthJWT}
-	s.loads[0].headers = map[string]string{"Authorization": "Bearer x.y.z"}
+	w := scenarios.Workload{Name: "load", Consumers: &scenarios.Consumers{Count: 4, Identity: scenarios.IdentityJWT}}
+	s.loads[0].consumers = consumer.ForPlan([]scenarios.Workload{w}, 1)[0] // signed tokens, which the route accepts
 	rs, _ := runModel(t, s)
 	for i, r := range rs {
 		if want := time.Millisecond + JWTVerifyCost; r.Latency != want {
