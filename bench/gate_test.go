@@ -21,12 +21,14 @@ func gateNoisySummary(r *rand.Rand, n int, spread, p99Factor float64) *Summary {
 		req := int64(30000)
 		s.Runs = append(s.Runs, RunSummary{
 			Backend: "sim", Variant: "peak-ewma", Repeat: i, Seed: uint64(i + 1),
-			Requests: req, Successes: int64(math.Round(avail * float64(req))),
-			Availability:  avail,
-			ThroughputRPS: noise(500),
-			LatencyMS: Latency{
-				Mean: noise(14), P50: noise(12), P90: noise(30),
-				P99: noise(120 * p99Factor), P999: noise(300), Max: 900,
+			Stats: Stats{
+				Requests: req, Successes: int64(math.Round(avail * float64(req))),
+				Availability:  avail,
+				ThroughputRPS: noise(500),
+				LatencyMS: Latency{
+					Mean: noise(14), P50: noise(12), P90: noise(30),
+					P99: noise(120 * p99Factor), P999: noise(300), Max: 900,
+				},
 			},
 		})
 	}
@@ -83,8 +85,8 @@ func TestGateVerdicts(t *testing.T) {
 			// A little spread so the U test sees no ties.
 			d := float64(i) * 0.001
 			s.Runs = append(s.Runs, RunSummary{Backend: "sim", Variant: "v", Repeat: i,
-				Requests: 1000, Successes: int64(avail * 1000), Availability: avail,
-				ThroughputRPS: tput + d, LatencyMS: Latency{P50: 10 + d, P90: 20 + d, P99: p99 + d, P999: 200 + d, Mean: 12 + d}})
+				Stats: Stats{Requests: 1000, Successes: int64(avail * 1000), Availability: avail,
+					ThroughputRPS: tput + d, LatencyMS: Latency{P50: 10 + d, P90: 20 + d, P99: p99 + d, P999: 200 + d, Mean: 12 + d}}})
 		}
 		return s
 	}
@@ -149,13 +151,13 @@ func TestGateVerdicts(t *testing.T) {
 
 func TestGateExcludesFailedRunsAndReportsUnmatched(t *testing.T) {
 	base := &Summary{Runs: []RunSummary{
-		{Backend: "sim", Variant: "a", Requests: 10, Successes: 10, Availability: 1},
-		{Backend: "sim", Variant: "gone", Requests: 10, Successes: 10, Availability: 1},
+		{Backend: "sim", Variant: "a", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
+		{Backend: "sim", Variant: "gone", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
 	}}
 	cur := &Summary{Runs: []RunSummary{
-		{Backend: "sim", Variant: "a", Requests: 10, Successes: 10, Availability: 1},
+		{Backend: "sim", Variant: "a", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
 		{Backend: "sim", Variant: "a", Repeat: 1, Error: "backend crashed"},
-		{Backend: "sim", Variant: "new", Requests: 10, Successes: 10, Availability: 1},
+		{Backend: "sim", Variant: "new", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
 	}}
 	res, err := Gate(base, cur, GateOptions{})
 	if err != nil {
@@ -176,8 +178,8 @@ func TestGateExcludesFailedRunsAndReportsUnmatched(t *testing.T) {
 }
 
 func TestGateNothingInCommon(t *testing.T) {
-	a := &Summary{Runs: []RunSummary{{Backend: "sim", Variant: "a", Requests: 1}}}
-	b := &Summary{Runs: []RunSummary{{Backend: "local", Variant: "a", Requests: 1}}}
+	a := &Summary{Runs: []RunSummary{{Backend: "sim", Variant: "a", Stats: Stats{Requests: 1}}}}
+	b := &Summary{Runs: []RunSummary{{Backend: "local", Variant: "a", Stats: Stats{Requests: 1}}}}
 	if _, err := Gate(a, b, GateOptions{}); !errors.Is(err, ErrNothingToGate) {
 		t.Fatalf("err = %v, want ErrNothingToGate", err)
 	}
@@ -218,9 +220,9 @@ func TestGateSelfPassesProperty(t *testing.T) {
 			req := rapid.Int64Range(1, 1e6).Draw(t, "requests")
 			succ := rapid.Int64Range(0, req).Draw(t, "successes")
 			s.Runs = append(s.Runs, RunSummary{Backend: "sim", Variant: "v", Repeat: i,
-				Requests: req, Successes: succ, Availability: float64(succ) / float64(req),
-				ThroughputRPS: rapid.Float64Range(0, 1e5).Draw(t, "tput"),
-				LatencyMS:     Latency{P50: rapid.Float64Range(0, 1e4).Draw(t, "p50"), P99: rapid.Float64Range(0, 1e4).Draw(t, "p99")}})
+				Stats: Stats{Requests: req, Successes: succ, Availability: float64(succ) / float64(req),
+					ThroughputRPS: rapid.Float64Range(0, 1e5).Draw(t, "tput"),
+					LatencyMS:     Latency{P50: rapid.Float64Range(0, 1e4).Draw(t, "p50"), P99: rapid.Float64Range(0, 1e4).Draw(t, "p99")}}})
 		}
 		res, err := Gate(s, s, GateOptions{})
 		if err != nil {

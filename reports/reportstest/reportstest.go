@@ -118,7 +118,7 @@ func run(c Config, backend, variant string, bi, vi, rep int, seed uint64) bench.
 	h := hdr.New(1, int64(time.Hour/time.Microsecond), 3)
 	rs := bench.RunSummary{
 		Backend: backend, Variant: variant, Repeat: rep, Seed: seed,
-		DurationS: measured.Seconds(), Errors: map[string]int64{}, PerInstance: map[string]int64{},
+		DurationS: measured.Seconds(), Stats: bench.Stats{Errors: map[string]int64{}}, PerInstance: map[string]int64{},
 	}
 	nb := int(math.Ceil(float64(c.Duration) / float64(c.Bucket)))
 	for i := range nb {
