@@ -73,19 +73,32 @@ func (o *openLoop) run(ctx context.Context) {
 		return
 	}
 	hits := make(chan openHit)
+	// One goroutine records the answers, as vegeta's attacker hands its
+	// results to one reader: workers waiting on the recorder's lock would
+	// rather be sending.
+	done := make(chan openDone, 256)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for d := range done {
+			o.rc.record(d.res, o.q.meta(true, d.lag))
+		}
+	}()
 	var wg sync.WaitGroup
 	workers := uint64(0)
 	addWorker := func() {
 		workers++
 		wg.Go(func() {
 			for h := range hits {
-				o.send(ctx, h)
+				done <- o.send(ctx, h)
 			}
 		})
 	}
 	defer func() {
 		close(hits)
 		wg.Wait()
+		close(done)
+		<-recorded
 	}()
 	window := o.end - o.start
 	cutoff := o.epoch.Add(o.end + o.timeout)
@@ -122,16 +135,22 @@ func (o *openLoop) run(ctx context.Context) {
 	}
 }
 
-// send sends one request of the schedule and records it, timed from its
-// intended send time.
-func (o *openLoop) send(ctx context.Context, h openHit) {
+// openDone is an answered request of the schedule and its lag.
+type openDone struct {
+	res *vegeta.Result
+	lag time.Duration
+}
+
+// send sends one request of the schedule, timed from its intended send
+// time.
+func (o *openLoop) send(ctx context.Context, h openHit) openDone {
 	actual := o.clock.Now().Sub(o.epoch)
 	var t vegeta.Target
 	key := o.q.openKey(h.n)
 	o.q.target(&t, o.q.name+"-"+strconv.FormatUint(h.n, 10), key, o.q.openClient(key))
 	intended := o.epoch.Add(h.intended)
 	res := do(ctx, o.client, &t, h.n, intended, o.clock)
-	o.rc.record(res, o.q.meta(true, max(actual-h.intended, 0)))
+	return openDone{res: res, lag: max(actual-h.intended, 0)}
 }
 
 // openWorkers is how many workers an open-loop workload may have waiting on
