@@ -149,7 +149,7 @@ func (o *openLoop) send(ctx context.Context, h openHit) openDone {
 	key := o.q.openKey(h.n)
 	o.q.target(&t, o.q.name+"-"+strconv.FormatUint(h.n, 10), key, o.q.openClient(key))
 	intended := o.epoch.Add(h.intended)
-	res := do(ctx, o.client, &t, h.n, intended, o.clock)
+	res := do(o.client, &t, h.n, intended, o.clock)
 	return openDone{res: res, lag: max(actual-h.intended, 0)}
 }
 
@@ -167,8 +167,11 @@ func openWorkers(w scenarios.Workload, pacer vegeta.Pacer, timeout time.Duration
 // do sends one request and describes it as vegeta's attacker does — its
 // latency to the end of the body, the status, the error text, the bytes
 // each way and the answer's headers — with Timestamp the given send time
-// and the latency counted from it on clock.
-func do(ctx context.Context, c *http.Client, t *vegeta.Target, seq uint64, sent time.Time, clock Clock) *vegeta.Result {
+// and the latency counted from it on clock. The client's transport ends
+// the request with the run (clientTransport), as vegeta's requests, which
+// carry no context, were ended; a context of the run's on every request
+// too would register each with it, one lock for all requests in flight.
+func do(c *http.Client, t *vegeta.Target, seq uint64, sent time.Time, clock Clock) *vegeta.Result {
 	res := &vegeta.Result{Seq: seq, Method: t.Method, URL: t.URL, Timestamp: sent}
 	defer func() { res.Latency = clock.Now().Sub(res.Timestamp) }()
 	req, err := t.Request()
@@ -176,7 +179,6 @@ func do(ctx context.Context, c *http.Client, t *vegeta.Target, seq uint64, sent 
 		res.Error = err.Error()
 		return res
 	}
-	req = req.WithContext(ctx)
 	resp, err := c.Do(req)
 	if err != nil {
 		res.Error = err.Error()

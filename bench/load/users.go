@@ -50,7 +50,7 @@ func runUsers(ctx context.Context, w scenarios.Workload, q *requests, client *ht
 				}
 				var t vegeta.Target
 				q.target(&t, q.name+"-u"+strconv.Itoa(u)+"-"+strconv.FormatUint(n, 10), key, who)
-				res := do(ctx, client, &t, n, time.Now(), wallClock{})
+				res := do(client, &t, n, time.Now(), wallClock{})
 				rc.record(res, q.meta(false, 0))
 				next = time.Since(epoch) + pause()
 			}
