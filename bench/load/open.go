@@ -90,7 +90,7 @@ func (o *openLoop) run(ctx context.Context) {
 		workers++
 		wg.Go(func() {
 			for h := range hits {
-				done <- o.send(ctx, h)
+				done <- o.send(h)
 			}
 		})
 	}
@@ -143,7 +143,7 @@ type openDone struct {
 
 // send sends one request of the schedule, timed from its intended send
 // time.
-func (o *openLoop) send(ctx context.Context, h openHit) openDone {
+func (o *openLoop) send(h openHit) openDone {
 	actual := o.clock.Now().Sub(o.epoch)
 	var t vegeta.Target
 	key := o.q.openKey(h.n)
