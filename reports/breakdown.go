@@ -14,6 +14,8 @@ type partRow struct {
 	Backend, Variant, Name                       string
 	Requests, Availability, P50, P99, P999, Rate string
 	Errors                                       string
+	// Lag is a workload's p99 schedule lag, or why it has none.
+	Lag string
 }
 
 // partRows lists the breakdown of every group by kind (ByRoute,
@@ -28,7 +30,11 @@ func partRows(groups []Group, kind string) []partRow {
 				Requests: fmtCount(t.Requests), Availability: fmtPct(t.Availability()),
 				P50: fmtMS(t.P50.Median), P99: fmtMS(t.P99.Median), P999: fmtMS(t.P999.Median),
 				Rate: fmtRPS(t.Throughput.Median), Errors: errorsText(t.Errors),
+				Lag: "closed loop: no schedule",
 			})
+			if t.LagP99.N > 0 {
+				rows[len(rows)-1].Lag = fmtMS(t.LagP99.Median)
+			}
 		}
 	}
 	return rows
@@ -87,6 +93,8 @@ func lagRows(s *bench.Summary) []lagRow {
 type breakdownView struct {
 	Title, Column string
 	Rows          []partRow
+	// Lag shows the rows' schedule lag (workloads).
+	Lag bool
 }
 
 // breakdownViews lists the breakdown tables that have rows.
@@ -94,7 +102,7 @@ func breakdownViews(groups []Group) []breakdownView {
 	var out []breakdownView
 	for _, b := range breakdownTitles {
 		if rows := partRows(groups, b.kind); len(rows) > 0 {
-			out = append(out, breakdownView{Title: b.title, Column: b.column, Rows: rows})
+			out = append(out, breakdownView{Title: b.title, Column: b.column, Rows: rows, Lag: b.kind == ByWorkload})
 		}
 	}
 	return out
@@ -129,12 +137,24 @@ func writeMarkdownBreakdowns(w io.Writer, s *bench.Summary, groups []Group) {
 		if len(rows) == 0 {
 			continue
 		}
+		lag := b.kind == ByWorkload
 		fmt.Fprintf(w, "\n### %s\n\n", b.title)
-		fmt.Fprintf(w, "| backend | variant | %s | requests | availability | p50 ms | p99 ms | p99.9 ms | throughput req/s | errors |\n", b.column)
-		fmt.Fprintln(w, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+		fmt.Fprintf(w, "| backend | variant | %s | requests | availability | p50 ms | p99 ms | p99.9 ms | throughput req/s | errors |", b.column)
+		if lag {
+			fmt.Fprint(w, " schedule lag p99 ms |")
+		}
+		fmt.Fprint(w, "\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+		if lag {
+			fmt.Fprint(w, " ---: |")
+		}
+		fmt.Fprintln(w)
 		for _, r := range rows {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
 				mdEscape(r.Backend), mdEscape(r.Variant), mdEscape(r.Name), r.Requests, r.Availability, r.P50, r.P99, r.P999, r.Rate, mdEscape(r.Errors))
+			if lag {
+				fmt.Fprintf(w, " %s |", mdEscape(r.Lag))
+			}
+			fmt.Fprintln(w)
 		}
 	}
 }

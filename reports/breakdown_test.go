@@ -38,7 +38,7 @@ func TestReportShowsBreakdownsAndScheduleLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"### By route", "| sim | peak-ewma | checkout |", "### By workload", "### By instance of the entry service",
-		"payments[3]", "### Schedule lag", "NOT TRUSTWORTHY", "closed-loop (users) workloads have no schedule", "1 of 2 runs are not trustworthy"} {
+		"payments[3]", "### Schedule lag", "| schedule lag p99 ms |", "| 25.00 |", "NOT TRUSTWORTHY", "closed-loop (users) workloads have no schedule", "1 of 2 runs are not trustworthy"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md)
 		}

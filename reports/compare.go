@@ -95,7 +95,7 @@ func (c *Comparison) blockRows() []blockRow {
 	}
 	for pi := range c.parts {
 		for _, r := range compareRows {
-			if r.name == "SLO verdicts passed" {
+			if r.name == "SLO verdicts passed" || r.name == "schedule lag p99 ms" {
 				continue
 			}
 			out = append(out, blockRow{row: r, part: &c.parts[pi]})
@@ -164,6 +164,16 @@ var compareRows = []compareRow{
 	numberRow("p99 ms", func(t Totals) float64 { return t.P99.Median }, fmtMS),
 	numberRow("p99.9 ms", func(t Totals) float64 { return t.P999.Median }, fmtMS),
 	numberRow("throughput req/s", func(t Totals) float64 { return t.Throughput.Median }, fmtRPS),
+	{name: "schedule lag p99 ms", cell: func(t Totals) (float64, string) {
+		if t.LagP99.N == 0 {
+			return math.NaN(), noValue
+		}
+		s := fmtMS(t.LagP99.Median)
+		if t.Untrusted > 0 {
+			s += fmt.Sprintf(" (%d untrustworthy)", t.Untrusted)
+		}
+		return t.LagP99.Median, s
+	}},
 	{name: "SLO verdicts passed", cell: func(t Totals) (float64, string) {
 		if t.SLOTotal == 0 {
 			return math.NaN(), noValue

@@ -82,6 +82,11 @@ type Totals struct {
 	P999       Stat
 	Mean       Stat
 	Throughput Stat
+	// LagP99 is the p99 schedule lag of the repeats that sent open-loop
+	// requests (N 0 when none did: closed loop, or an older summary), and
+	// Untrusted counts the repeats marked untrustworthy.
+	LagP99    Stat
+	Untrusted int
 	// SLOPassed and SLOTotal count verdicts over all repeats.
 	SLOPassed, SLOTotal int
 	Partial             bool
@@ -112,6 +117,9 @@ func (g Group) Totals() Totals {
 			}
 		}
 		t.Partial = t.Partial || r.Partial
+		if r.Untrustworthy != "" {
+			t.Untrusted++
+		}
 		if r.Error != "" {
 			t.Failed = append(t.Failed, fmt.Sprintf("repeat %d: %s", r.Repeat, r.Error))
 		}
@@ -143,6 +151,13 @@ func totalsOf(runs []bench.RunSummary, pick func(bench.RunSummary) (bench.Stats,
 	t.P999 = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.P999 })
 	t.Mean = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.Mean })
 	t.Throughput = statOf(picked, func(r bench.RunSummary) float64 { return r.ThroughputRPS })
+	var lagged []bench.RunSummary
+	for _, r := range picked {
+		if r.ScheduleLag != nil {
+			lagged = append(lagged, r)
+		}
+	}
+	t.LagP99 = statOf(lagged, func(r bench.RunSummary) float64 { return r.ScheduleLag.P99MS })
 	return t
 }
 

@@ -244,6 +244,10 @@ func run(c Config, backend, variant string, bi, vi, rep int, seed uint64) bench.
 		if rs.ScheduleLag.Exceeded {
 			rs.Untrustworthy = "the load generator fell behind its schedule"
 		}
+		for k, st := range rs.Workloads {
+			st.ScheduleLag = &bench.ScheduleLag{Requests: st.Requests, P50MS: rs.ScheduleLag.P50MS, P99MS: p99, MaxMS: rs.ScheduleLag.MaxMS}
+			rs.Workloads[k] = st
+		}
 	}
 	rs.SLO = []bench.SLOVerdict{
 		{Metric: "p99", Bound: "max", Threshold: 250, Value: rs.LatencyMS.P99, Unit: "ms", Pass: rs.LatencyMS.P99 <= 250},
