@@ -89,6 +89,10 @@ type GateResult struct {
 	// Excluded lists runs left out of the samples because they failed or
 	// measured nothing ("sim/x repeat 2: <error>").
 	Excluded []string
+	// Untrustworthy lists runs in the samples whose load generator fell
+	// behind its schedule past the bound (RunSummary.Untrustworthy): they
+	// are judged, but the load they offered was not the scenario's.
+	Untrustworthy []string
 	// Pass is true when every check passed.
 	Pass bool
 }
@@ -161,6 +165,14 @@ func Gate(baseline, current *Summary, opts GateOptions) (*GateResult, error) {
 	res := &GateResult{Alpha: alpha, Pass: true}
 	base, baseKeys := gateGroupRepeats(baseline, "baseline", &res.Excluded)
 	cur, curKeys := gateGroupRepeats(current, "current", &res.Excluded)
+	for side, s := range map[string]*Summary{"baseline": baseline, "current": current} {
+		for _, r := range s.Runs {
+			if r.Untrustworthy != "" && r.Error == "" && r.Requests > 0 {
+				res.Untrustworthy = append(res.Untrustworthy, fmt.Sprintf("%s %s repeat %d", side, RunKey{r.Backend, r.Variant}, r.Repeat))
+			}
+		}
+	}
+	sort.Strings(res.Untrustworthy)
 	for _, k := range curKeys {
 		if _, ok := base[k]; !ok {
 			res.OnlyCurrent = append(res.OnlyCurrent, k.String())

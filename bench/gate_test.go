@@ -409,3 +409,15 @@ func TestGateChecksARoute(t *testing.T) {
 		t.Errorf("old summaries: err %v, want a word on their age", err)
 	}
 }
+
+func TestGateNamesUntrustworthyRuns(t *testing.T) {
+	base, cur := scopedSummary(2, 1), scopedSummary(2, 1)
+	cur.Runs[1].Untrustworthy = "behind"
+	res, err := Gate(base, cur, GateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Untrustworthy) != 1 || res.Untrustworthy[0] != "current sim/v repeat 1" {
+		t.Errorf("untrustworthy %v", res.Untrustworthy)
+	}
+}
