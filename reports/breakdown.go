@@ -19,8 +19,16 @@ type partRow struct {
 }
 
 // partRows lists the breakdown of every group by kind (ByRoute,
-// ByWorkload, ByInstance); none for summaries without breakdowns.
+// ByWorkload, ByInstance); none for summaries without breakdowns, and
+// none when no group has more than one part, whose figures are the totals.
 func partRows(groups []Group, kind string) []partRow {
+	split := false
+	for _, g := range groups {
+		split = split || len(g.Parts(kind)) > 1
+	}
+	if !split {
+		return nil
+	}
 	var rows []partRow
 	for _, g := range groups {
 		for _, name := range g.Parts(kind) {
