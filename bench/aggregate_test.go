@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 func TestAggregatorCountsAndPercentiles(t *testing.T) {
@@ -209,4 +211,51 @@ func TestSummaryReadsOldFiles(t *testing.T) {
 	if r.Requests != 3 || r.PerInstance["p[0]"] != 3 || r.Routes != nil || r.ScheduleLag != nil || r.Untrustworthy != "" {
 		t.Fatalf("old summary read as %+v", r)
 	}
+}
+
+// TestBreakdownsAddUp: whatever the results, the routes' counts add up to
+// the totals, so do the workloads' of requests that name one, and every
+// instance's stats agree with per_instance.
+func TestBreakdownsAddUp(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		a := NewAggregator(time.Duration(rapid.IntRange(0, 3).Draw(t, "warmup"))*time.Second, 0)
+		n := rapid.IntRange(0, 200).Draw(t, "n")
+		for i := range n {
+			a.Record(Result{
+				Start:     time.Duration(rapid.IntRange(0, 9999).Draw(t, "start")) * time.Millisecond,
+				Latency:   time.Duration(rapid.IntRange(0, 5000).Draw(t, "latency")) * time.Millisecond,
+				Kind:      Kind(rapid.IntRange(0, int(numKinds)-1).Draw(t, "kind")),
+				Route:     rapid.SampledFrom([]string{"", "a", "b"}).Draw(t, "route"),
+				Workload:  rapid.SampledFrom([]string{"w1", "w2"}).Draw(t, "workload"),
+				Instance:  rapid.SampledFrom([]string{"", "p[0]", "p[1]"}).Draw(t, "instance"),
+				Scheduled: i%2 == 0,
+				Lag:       time.Duration(rapid.IntRange(0, 50).Draw(t, "lag")) * time.Millisecond,
+			})
+		}
+		s, err := a.Summarize(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, parts := range map[string]map[string]Stats{"routes": s.Routes, "workloads": s.Workloads} {
+			var req, ok int64
+			for _, p := range parts {
+				req += p.Requests
+				ok += p.Successes
+			}
+			if req != s.Requests || ok != s.Successes {
+				t.Fatalf("%s add up to %d requests, %d successes; totals %d, %d", name, req, ok, s.Requests, s.Successes)
+			}
+		}
+		for id, st := range s.Instances {
+			if st.Requests != s.PerInstance[id] || st.ScheduleLag != nil {
+				t.Fatalf("instance %s: %+v, per_instance %d", id, st, s.PerInstance[id])
+			}
+		}
+		if len(s.Instances) != len(s.PerInstance) {
+			t.Fatalf("instances %d, per_instance %d", len(s.Instances), len(s.PerInstance))
+		}
+		if s.ScheduleLag != nil && (s.ScheduleLag.Requests > s.Requests || s.ScheduleLag.Exceeded != (s.ScheduleLag.P99MS > 10)) {
+			t.Fatalf("schedule lag %+v of %d requests", s.ScheduleLag, s.Requests)
+		}
+	})
 }
