@@ -100,7 +100,7 @@ func RenderPlots(dir string, s *bench.Summary, tl Timeline, opts PlotOptions) ([
 			"p50, p99 and availability of each variant on each backend.",
 			variantFigure(groups)},
 		{"instances", "Requests per instance",
-			"How each balancer spread requests over the entry service's replicas.",
+			"How each balancer spread requests over the entry service's replicas, and, where the summary has per-instance statistics, the p99 each replica gave.",
 			instanceFigure(groups)},
 		{"prediction", "Prediction beside measurement",
 			"The simulator's latency distribution over the one measured on a real backend, for the same variant.",
