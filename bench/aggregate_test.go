@@ -2,8 +2,11 @@ package bench
 
 import (
 	"math"
+	"os"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 func TestAggregatorCountsAndPercentiles(t *testing.T) {
@@ -138,4 +141,121 @@ func BenchmarkAggregatorRecord(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		a.Record(Result{Start: time.Duration(i%600) * time.Second, Latency: time.Duration(i%5000) * time.Microsecond, Status: 200, Instance: "payments[0]"})
 	}
+}
+
+func TestAggregatorBreakdowns(t *testing.T) {
+	a := NewAggregator(time.Second, time.Second)
+	// In the warm-up: counted nowhere but the buckets.
+	a.Record(Result{Start: 0, Latency: time.Hour, Route: "checkout", Workload: "pay", Instance: "p[0]", Scheduled: true, Lag: time.Hour})
+	for i := range 100 {
+		a.Record(Result{Start: 2 * time.Second, Latency: 10 * time.Millisecond, Route: "checkout", Workload: "pay",
+			Instance: []string{"p[0]", "p[1]"}[i%2], Scheduled: true, Lag: time.Duration(i) * 100 * time.Microsecond})
+	}
+	a.Record(Result{Start: 2 * time.Second, Latency: time.Millisecond, Kind: KindStatus429, Route: "checkout", Workload: "pay", Scheduled: true})
+	for range 10 {
+		a.Record(Result{Start: 3 * time.Second, Latency: 100 * time.Millisecond, Route: "lookup", Workload: "users", Instance: "p[1]"})
+	}
+	a.Record(Result{Start: 3 * time.Second, Latency: time.Millisecond, Kind: KindStatus4xx, Workload: "stray"})
+
+	s, err := a.Summarize(11 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := s.Routes["checkout"]
+	if co.Requests != 101 || co.Successes != 100 || co.Errors["status_429"] != 1 || co.ThroughputRPS != 10 || math.Abs(co.LatencyMS.P99-10) > 0.01 {
+		t.Errorf("route checkout: %+v", co)
+	}
+	if lu := s.Routes["lookup"]; lu.Requests != 10 || math.Abs(lu.LatencyMS.P50-100) > 0.1 || lu.ScheduleLag != nil {
+		t.Errorf("route lookup (closed loop): %+v", lu)
+	}
+	if n := s.Routes[NoRoute]; n.Requests != 1 || n.Errors["status_4xx"] != 1 {
+		t.Errorf("unrouted: %+v", n)
+	}
+	if w := s.Workloads["pay"]; w.Requests != 101 || w.ScheduleLag == nil || w.ScheduleLag.Requests != 101 {
+		t.Errorf("workload pay: %+v", w)
+	}
+	if p1 := s.Instances["p[1]"]; p1.Requests != 60 || p1.Requests != s.PerInstance["p[1]"] || p1.ScheduleLag != nil {
+		t.Errorf("instance p[1]: %+v (per_instance %d)", p1, s.PerInstance["p[1]"])
+	}
+	// Lags 0, 0.1, ..., 9.9 ms and one 0: p99 ≈ 9.8 ms, under the default 10 ms.
+	lag := s.ScheduleLag
+	if lag == nil || lag.Requests != 101 || lag.MaxMS < 9.9 || lag.MaxMS > 9.91 || lag.Exceeded || lag.BoundP99MS != 10 || s.Untrustworthy != "" {
+		t.Fatalf("schedule lag %+v, untrustworthy %q", lag, s.Untrustworthy)
+	}
+	a.SetMaxScheduleLag(5 * time.Millisecond)
+	s, err = a.Summarize(11 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.ScheduleLag.Exceeded || s.Untrustworthy == "" {
+		t.Errorf("past a 5 ms bound: %+v, untrustworthy %q", s.ScheduleLag, s.Untrustworthy)
+	}
+}
+
+// TestSummaryReadsOldFiles reads a summary written before the breakdowns
+// and the schedule lag existed.
+func TestSummaryReadsOldFiles(t *testing.T) {
+	old := `{"schema":"meshbench.summary/v1","scenario":"x","seed":1,"partial":false,"slo_pass":true,
+"runs":[{"backend":"sim","variant":"v","repeat":0,"seed":1,"duration_s":1,"requests":3,"successes":3,
+"errors":{},"availability":1,"throughput_rps":3,"latency_ms":{"mean":1,"p50":1,"p90":1,"p99":1,"p999":1,"max":1},
+"latency_hdr":"","retries":0,"hedges":0,"per_instance":{"p[0]":3},"slo":[],"buckets":[]}]}`
+	path := t.TempDir() + "/summary.json"
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadSummary(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Runs[0]
+	if r.Requests != 3 || r.PerInstance["p[0]"] != 3 || r.Routes != nil || r.ScheduleLag != nil || r.Untrustworthy != "" {
+		t.Fatalf("old summary read as %+v", r)
+	}
+}
+
+// TestBreakdownsAddUp: whatever the results, the routes' counts add up to
+// the totals, so do the workloads' of requests that name one, and every
+// instance's stats agree with per_instance.
+func TestBreakdownsAddUp(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		a := NewAggregator(time.Duration(rapid.IntRange(0, 3).Draw(t, "warmup"))*time.Second, 0)
+		n := rapid.IntRange(0, 200).Draw(t, "n")
+		for i := range n {
+			a.Record(Result{
+				Start:     time.Duration(rapid.IntRange(0, 9999).Draw(t, "start")) * time.Millisecond,
+				Latency:   time.Duration(rapid.IntRange(0, 5000).Draw(t, "latency")) * time.Millisecond,
+				Kind:      Kind(rapid.IntRange(0, int(numKinds)-1).Draw(t, "kind")),
+				Route:     rapid.SampledFrom([]string{"", "a", "b"}).Draw(t, "route"),
+				Workload:  rapid.SampledFrom([]string{"w1", "w2"}).Draw(t, "workload"),
+				Instance:  rapid.SampledFrom([]string{"", "p[0]", "p[1]"}).Draw(t, "instance"),
+				Scheduled: i%2 == 0,
+				Lag:       time.Duration(rapid.IntRange(0, 50).Draw(t, "lag")) * time.Millisecond,
+			})
+		}
+		s, err := a.Summarize(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, parts := range map[string]map[string]Stats{"routes": s.Routes, "workloads": s.Workloads} {
+			var req, ok int64
+			for _, p := range parts {
+				req += p.Requests
+				ok += p.Successes
+			}
+			if req != s.Requests || ok != s.Successes {
+				t.Fatalf("%s add up to %d requests, %d successes; totals %d, %d", name, req, ok, s.Requests, s.Successes)
+			}
+		}
+		for id, st := range s.Instances {
+			if st.Requests != s.PerInstance[id] || st.ScheduleLag != nil {
+				t.Fatalf("instance %s: %+v, per_instance %d", id, st, s.PerInstance[id])
+			}
+		}
+		if len(s.Instances) != len(s.PerInstance) {
+			t.Fatalf("instances %d, per_instance %d", len(s.Instances), len(s.PerInstance))
+		}
+		if s.ScheduleLag != nil && (s.ScheduleLag.Requests > s.Requests || s.ScheduleLag.Exceeded != (s.ScheduleLag.P99MS > 10)) {
+			t.Fatalf("schedule lag %+v of %d requests", s.ScheduleLag, s.Requests)
+		}
+	})
 }

@@ -22,6 +22,9 @@ type GateOptions struct {
 	Alpha float64
 	// Tolerances by metric name; metrics missing here use their default.
 	Tolerances map[string]Tolerance
+	// Scoped adds checks of single routes' or workloads' metrics
+	// (ParseRegressions), beside the totals' checks.
+	Scoped []ScopedTolerance
 }
 
 // GateSample is one side of a comparison: the per-repeat values of a metric
@@ -86,6 +89,10 @@ type GateResult struct {
 	// Excluded lists runs left out of the samples because they failed or
 	// measured nothing ("sim/x repeat 2: <error>").
 	Excluded []string
+	// Untrustworthy lists runs in the samples whose load generator fell
+	// behind its schedule past the bound (RunSummary.Untrustworthy): they
+	// are judged, but the load they offered was not the scenario's.
+	Untrustworthy []string
 	// Pass is true when every check passed.
 	Pass bool
 }
@@ -150,9 +157,22 @@ func Gate(baseline, current *Summary, opts GateOptions) (*GateResult, error) {
 		}
 		tols[m.Name] = v
 	}
+	scoped, err := resolveScopes(opts.Scoped, baseline, current)
+	if err != nil {
+		return nil, err
+	}
+	scopedChecks := make([]int, len(scoped))
 	res := &GateResult{Alpha: alpha, Pass: true}
 	base, baseKeys := gateGroupRepeats(baseline, "baseline", &res.Excluded)
 	cur, curKeys := gateGroupRepeats(current, "current", &res.Excluded)
+	for side, s := range map[string]*Summary{"baseline": baseline, "current": current} {
+		for _, r := range s.Runs {
+			if r.Untrustworthy != "" && r.Error == "" && r.Requests > 0 {
+				res.Untrustworthy = append(res.Untrustworthy, fmt.Sprintf("%s %s repeat %d", side, RunKey{r.Backend, r.Variant}, r.Repeat))
+			}
+		}
+	}
+	sort.Strings(res.Untrustworthy)
 	for _, k := range curKeys {
 		if _, ok := base[k]; !ok {
 			res.OnlyCurrent = append(res.OnlyCurrent, k.String())
@@ -169,6 +189,25 @@ func Gate(baseline, current *Summary, opts GateOptions) (*GateResult, error) {
 			c := gateMeasure(m, base[k], curRuns, tols[m.Name], &thresholds)
 			c.Backend, c.Variant = k.Backend, k.Variant
 			res.Checks = append(res.Checks, c)
+		}
+		for i, st := range scoped {
+			label := opts.Scoped[i].Label()
+			b, c := scopedRuns(base[k], st), scopedRuns(curRuns, st)
+			if len(b) == 0 || len(c) == 0 {
+				res.Excluded = append(res.Excluded, fmt.Sprintf("%s %s: %s %s has no requests in the baseline or the current run", k, label, st.Kind, st.Name))
+				continue
+			}
+			chk := gateMeasure(scopedMetric(st, label), b, c, st.Tolerance, &thresholds)
+			chk.Backend, chk.Variant = k.Backend, k.Variant
+			res.Checks = append(res.Checks, chk)
+			scopedChecks[i]++
+		}
+	}
+	if len(res.Checks) > 0 {
+		for i, n := range scopedChecks {
+			if n == 0 {
+				return res, fmt.Errorf("%s: %s %s has requests in no backend × variant of both baseline and current", opts.Scoped[i].Label(), scoped[i].Kind, scoped[i].Name)
+			}
 		}
 	}
 	if len(res.Checks) == 0 {

@@ -21,12 +21,14 @@ func gateNoisySummary(r *rand.Rand, n int, spread, p99Factor float64) *Summary {
 		req := int64(30000)
 		s.Runs = append(s.Runs, RunSummary{
 			Backend: "sim", Variant: "peak-ewma", Repeat: i, Seed: uint64(i + 1),
-			Requests: req, Successes: int64(math.Round(avail * float64(req))),
-			Availability:  avail,
-			ThroughputRPS: noise(500),
-			LatencyMS: Latency{
-				Mean: noise(14), P50: noise(12), P90: noise(30),
-				P99: noise(120 * p99Factor), P999: noise(300), Max: 900,
+			Stats: Stats{
+				Requests: req, Successes: int64(math.Round(avail * float64(req))),
+				Availability:  avail,
+				ThroughputRPS: noise(500),
+				LatencyMS: Latency{
+					Mean: noise(14), P50: noise(12), P90: noise(30),
+					P99: noise(120 * p99Factor), P999: noise(300), Max: 900,
+				},
 			},
 		})
 	}
@@ -83,8 +85,8 @@ func TestGateVerdicts(t *testing.T) {
 			// A little spread so the U test sees no ties.
 			d := float64(i) * 0.001
 			s.Runs = append(s.Runs, RunSummary{Backend: "sim", Variant: "v", Repeat: i,
-				Requests: 1000, Successes: int64(avail * 1000), Availability: avail,
-				ThroughputRPS: tput + d, LatencyMS: Latency{P50: 10 + d, P90: 20 + d, P99: p99 + d, P999: 200 + d, Mean: 12 + d}})
+				Stats: Stats{Requests: 1000, Successes: int64(avail * 1000), Availability: avail,
+					ThroughputRPS: tput + d, LatencyMS: Latency{P50: 10 + d, P90: 20 + d, P99: p99 + d, P999: 200 + d, Mean: 12 + d}}})
 		}
 		return s
 	}
@@ -149,13 +151,13 @@ func TestGateVerdicts(t *testing.T) {
 
 func TestGateExcludesFailedRunsAndReportsUnmatched(t *testing.T) {
 	base := &Summary{Runs: []RunSummary{
-		{Backend: "sim", Variant: "a", Requests: 10, Successes: 10, Availability: 1},
-		{Backend: "sim", Variant: "gone", Requests: 10, Successes: 10, Availability: 1},
+		{Backend: "sim", Variant: "a", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
+		{Backend: "sim", Variant: "gone", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
 	}}
 	cur := &Summary{Runs: []RunSummary{
-		{Backend: "sim", Variant: "a", Requests: 10, Successes: 10, Availability: 1},
+		{Backend: "sim", Variant: "a", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
 		{Backend: "sim", Variant: "a", Repeat: 1, Error: "backend crashed"},
-		{Backend: "sim", Variant: "new", Requests: 10, Successes: 10, Availability: 1},
+		{Backend: "sim", Variant: "new", Stats: Stats{Requests: 10, Successes: 10, Availability: 1}},
 	}}
 	res, err := Gate(base, cur, GateOptions{})
 	if err != nil {
@@ -176,8 +178,8 @@ func TestGateExcludesFailedRunsAndReportsUnmatched(t *testing.T) {
 }
 
 func TestGateNothingInCommon(t *testing.T) {
-	a := &Summary{Runs: []RunSummary{{Backend: "sim", Variant: "a", Requests: 1}}}
-	b := &Summary{Runs: []RunSummary{{Backend: "local", Variant: "a", Requests: 1}}}
+	a := &Summary{Runs: []RunSummary{{Backend: "sim", Variant: "a", Stats: Stats{Requests: 1}}}}
+	b := &Summary{Runs: []RunSummary{{Backend: "local", Variant: "a", Stats: Stats{Requests: 1}}}}
 	if _, err := Gate(a, b, GateOptions{}); !errors.Is(err, ErrNothingToGate) {
 		t.Fatalf("err = %v, want ErrNothingToGate", err)
 	}
@@ -218,9 +220,9 @@ func TestGateSelfPassesProperty(t *testing.T) {
 			req := rapid.Int64Range(1, 1e6).Draw(t, "requests")
 			succ := rapid.Int64Range(0, req).Draw(t, "successes")
 			s.Runs = append(s.Runs, RunSummary{Backend: "sim", Variant: "v", Repeat: i,
-				Requests: req, Successes: succ, Availability: float64(succ) / float64(req),
-				ThroughputRPS: rapid.Float64Range(0, 1e5).Draw(t, "tput"),
-				LatencyMS:     Latency{P50: rapid.Float64Range(0, 1e4).Draw(t, "p50"), P99: rapid.Float64Range(0, 1e4).Draw(t, "p99")}})
+				Stats: Stats{Requests: req, Successes: succ, Availability: float64(succ) / float64(req),
+					ThroughputRPS: rapid.Float64Range(0, 1e5).Draw(t, "tput"),
+					LatencyMS:     Latency{P50: rapid.Float64Range(0, 1e4).Draw(t, "p50"), P99: rapid.Float64Range(0, 1e4).Draw(t, "p99")}}})
 		}
 		res, err := Gate(s, s, GateOptions{})
 		if err != nil {
@@ -306,5 +308,116 @@ func BenchmarkGate(b *testing.B) {
 		if _, err := Gate(base, cur, GateOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestParseRegressionsScoped(t *testing.T) {
+	tols, scoped, err := ParseRegressions("p99=20%,checkout.p99=10%,route:api.v1.p99.9=5%,workload:pay.availability=0.2pp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tols["p99"].Value != 0.2 || tols["p50"].Value != 0.1 {
+		t.Errorf("totals' tolerances %v", tols)
+	}
+	want := []struct{ label, kind, name, metric string }{
+		{"checkout.p99", "", "checkout", "p99"},
+		{"route:api.v1.p999", "route", "api.v1", "p999"},
+		{"workload:pay.availability", "workload", "pay", "availability"},
+	}
+	if len(scoped) != len(want) {
+		t.Fatalf("scoped %+v", scoped)
+	}
+	for i, w := range want {
+		s := scoped[i]
+		if s.Label() != w.label || s.Kind != w.kind || s.Name != w.name || s.Metric.Name != w.metric {
+			t.Errorf("scoped[%d] = %+v (%s), want %+v", i, s, s.Label(), w)
+		}
+	}
+	if !scoped[2].Absolute || scoped[2].Value != 0.2 {
+		t.Errorf("pp tolerance %+v", scoped[2].Tolerance)
+	}
+	for _, bad := range []string{"checkout.p98=10%", "zone:a.p99=10%", ".p99=10%", "checkout.p99=10%,checkout.p99=5%", "checkout.p99=1pp"} {
+		if _, _, err := ParseRegressions(bad); err == nil {
+			t.Errorf("ParseRegressions(%q) accepted", bad)
+		}
+	}
+}
+
+// scopedSummary is n repeats of one run with routes checkout and lookup,
+// checkout's p99 scaled by factor.
+func scopedSummary(n int, factor float64) *Summary {
+	s := &Summary{Schema: SummarySchema}
+	for i := range n {
+		d := float64(i) * 0.1
+		st := func(p99 float64) Stats {
+			return Stats{Requests: 1000, Successes: 1000, Availability: 1, ThroughputRPS: 100,
+				LatencyMS: Latency{P50: 10 + d, P90: 20 + d, P99: p99 + d, P999: 200 + d, Mean: 12 + d}}
+		}
+		r := RunSummary{Backend: "sim", Variant: "v", Repeat: i, Stats: st(100)}
+		r.Routes = map[string]Stats{"checkout": st(100 * factor), "lookup": st(100)}
+		r.Workloads = map[string]Stats{"pay": st(100 * factor), "lookup": st(100)}
+		s.Runs = append(s.Runs, r)
+	}
+	return s
+}
+
+func TestGateChecksARoute(t *testing.T) {
+	base := scopedSummary(8, 1)
+	cur := scopedSummary(8, 1.5) // checkout's p99 up 50%, the totals unchanged
+	check := func(spec string) (*GateResult, error) {
+		tols, scoped, err := ParseRegressions(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Gate(base, cur, GateOptions{Tolerances: tols, Scoped: scoped})
+	}
+	res, err := check("")
+	if err != nil || !res.Pass {
+		t.Fatalf("totals only: pass %v, err %v; the totals did not change", res != nil && res.Pass, err)
+	}
+	for _, spec := range []string{"checkout.p99=10%", "route:checkout.p99=10%", "pay.p99=10%"} {
+		res, err := check(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		failed := res.Failed()
+		if res.Pass || len(failed) != 1 || failed[0].Metric.Name != strings.Split(spec, "=")[0] {
+			t.Errorf("%s: pass %v, failed %v; want the route's p99 alone to fail", spec, res.Pass, failed)
+		}
+		if len(res.Checks) != len(gateMetrics)+1 {
+			t.Errorf("%s: %d checks, want the %d totals' and one", spec, len(res.Checks), len(gateMetrics))
+		}
+	}
+	if res, err := check("lookup.p99=10%"); err == nil {
+		t.Errorf("lookup is both a route and a workload: accepted (%v)", res.Pass)
+	}
+	if res, err := check("route:lookup.p99=10%"); err != nil || !res.Pass {
+		t.Errorf("route:lookup.p99: pass %v, err %v; want a pass", res != nil && res.Pass, err)
+	}
+	for _, spec := range []string{"nope.p99=10%", "route:pay.p99=10%", "workload:checkout.p99=10%"} {
+		if _, err := check(spec); err == nil || !strings.Contains(err.Error(), "unknown") {
+			t.Errorf("%s: err %v, want an unknown route or workload", spec, err)
+		}
+	}
+	// Summaries written before per-route statistics.
+	old := scopedSummary(2, 1)
+	for i := range old.Runs {
+		old.Runs[i].Routes, old.Runs[i].Workloads = nil, nil
+	}
+	_, scoped, _ := ParseRegressions("checkout.p99=10%")
+	if _, err := Gate(old, old, GateOptions{Scoped: scoped}); err == nil || !strings.Contains(err.Error(), "older") {
+		t.Errorf("old summaries: err %v, want a word on their age", err)
+	}
+}
+
+func TestGateNamesUntrustworthyRuns(t *testing.T) {
+	base, cur := scopedSummary(2, 1), scopedSummary(2, 1)
+	cur.Runs[1].Untrustworthy = "behind"
+	res, err := Gate(base, cur, GateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Untrustworthy) != 1 || res.Untrustworthy[0] != "current sim/v repeat 1" {
+		t.Errorf("untrustworthy %v", res.Untrustworthy)
 	}
 }

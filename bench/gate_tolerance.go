@@ -70,7 +70,7 @@ func ParseTolerances(spec string) (map[string]Tolerance, error) {
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 		m, ok := LookupGateMetric(key)
 		if !ok {
-			return nil, fmt.Errorf("%q: unknown metric %q (metrics: %s)", item, key, strings.Join(gateMetricNames(), ", "))
+			return nil, fmt.Errorf("%q: unknown metric %q (metrics: %s; a route's or workload's as NAME.METRIC, e.g. checkout.p99, with ParseRegressions)", item, key, strings.Join(gateMetricNames(), ", "))
 		}
 		if seen[m.Name] {
 			return nil, fmt.Errorf("%q: metric %s given twice", item, m.Name)

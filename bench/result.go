@@ -134,20 +134,37 @@ func KindOf(status int, reason string) Kind {
 // the same meaning:
 //
 //   - Start is when the request was issued, measured from the start of the run
-//     (virtual time in the simulator, wall time on real backends).
-//   - Latency is from issue to the final answer or error, retries and hedges
-//     included.
+//     (virtual time in the simulator, wall time on real backends). For an
+//     open-loop request (Scheduled) it is the intended send time, the time
+//     its arrival process scheduled it for, whether or not the load
+//     generator managed to send it then.
+//   - Latency is from Start to the final answer or error, retries and hedges
+//     included: for an open-loop request, from the intended send time, so a
+//     load generator that falls behind its schedule adds its delay to the
+//     latency instead of hiding it (coordinated omission).
 //   - Instance names the replica of the entry service that produced the final
 //     answer ("payments[2]"); empty when none did (rejected at the gateway, no
 //     endpoint, refused).
+//   - Workload names the scenario workload that sent the request, and Route
+//     the gateway route its target matches (bench.RouteOf: computed from the
+//     scenario on the client side, the same on every backend; "" when none
+//     does).
+//   - Scheduled is true for an open-loop request, one sent by an arrival
+//     process; Lag is then how late it was actually sent (actual − intended
+//     send time; always 0 in the simulator). A closed-loop request (users)
+//     has no schedule: Scheduled false, Lag 0.
 type Result struct {
-	Start    time.Duration
-	Latency  time.Duration
-	Status   int    // final HTTP status; 0 when no response arrived
-	Kind     Kind   // KindOK on success
-	Instance string // replica of the entry service that answered, or ""
-	Retries  uint16 // retry attempts made by the gateway for this request
-	Hedges   uint16 // hedged attempts made by the gateway for this request
+	Start     time.Duration
+	Latency   time.Duration
+	Lag       time.Duration // open loop: actual − intended send time
+	Status    int           // final HTTP status; 0 when no response arrived
+	Kind      Kind          // KindOK on success
+	Instance  string        // replica of the entry service that answered, or ""
+	Workload  string        // the workload that sent the request
+	Route     string        // the gateway route the request matched, or ""
+	Retries   uint16        // retry attempts made by the gateway for this request
+	Hedges    uint16        // hedged attempts made by the gateway for this request
+	Scheduled bool          // an open-loop request: Start is its intended send time
 }
 
 // OK reports whether the request succeeded.

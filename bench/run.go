@@ -28,6 +28,10 @@ type RunOptions struct {
 	Workers int
 	// BucketWidth is the width of each run's time buckets (default 1s).
 	BucketWidth time.Duration
+	// MaxScheduleLag bounds a run's p99 schedule lag: a run whose load
+	// generator sent its open-loop requests later than this at the 99th
+	// percentile is marked untrustworthy (0: DefaultMaxScheduleLag).
+	MaxScheduleLag time.Duration
 	// Progress, when not nil, is told how far job number i (in Jobs order)
 	// has got through its timeline. It may be called from several goroutines.
 	Progress func(i int, elapsed time.Duration)
@@ -151,7 +155,7 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		if opts.Progress != nil {
 			job.Progress = func(elapsed time.Duration) { opts.Progress(i, elapsed) }
 		}
-		runs[i], errs[i] = runJob(ctx, backends[i], job, opts.BucketWidth)
+		runs[i], errs[i] = runJob(ctx, backends[i], job, opts)
 		done[i] = true
 	}
 
@@ -248,9 +252,10 @@ func (w *rawFile) close() error {
 
 // runJob runs one job through an aggregator. A cancelled or failed run still
 // yields the summary of what it measured.
-func runJob(ctx context.Context, b Backend, job Job, width time.Duration) (RunSummary, error) {
+func runJob(ctx context.Context, b Backend, job Job, opts RunOptions) (RunSummary, error) {
 	plan := job.Plan
-	agg := NewAggregator(plan.Warmup, width)
+	agg := NewAggregator(plan.Warmup, opts.BucketWidth)
+	agg.SetMaxScheduleLag(opts.MaxScheduleLag)
 	out, err := b.Run(ctx, job, agg)
 	end := min(out.End, plan.Duration)
 	if end <= 0 && err == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 )
 
 // SummarySchema names version 1 of summary.json. Later versions may add
@@ -43,6 +44,40 @@ type RunSummary struct {
 
 	// DurationS is the measured window in seconds: duration − warmup.
 	DurationS float64 `json:"duration_s"`
+	// Stats are the run's totals: requests, outcomes and latency.
+	Stats
+	// Retries and Hedges count extra attempts the gateway made.
+	Retries int64 `json:"retries"`
+	Hedges  int64 `json:"hedges"`
+	// PerInstance counts requests answered by each replica of the entry
+	// service, by instance name ("payments[0]"). Instances has the same
+	// with outcomes and latencies; this map is kept for older readers.
+	PerInstance map[string]int64 `json:"per_instance"`
+	// Routes, Workloads and Instances break the totals down by the
+	// gateway route a request matched, the workload that sent it, and the
+	// replica of the entry service that answered it, each entry of the
+	// same shape as the totals. Requests that matched no route are under
+	// NoRoute. Absent in summaries written before they existed.
+	Routes    map[string]Stats `json:"routes,omitempty"`
+	Workloads map[string]Stats `json:"workloads,omitempty"`
+	Instances map[string]Stats `json:"instances,omitempty"`
+	// Untrustworthy, when set, says why this run's figures should not be
+	// trusted: its load generator fell behind its schedule by more than
+	// the bound (ScheduleLag.Exceeded). Empty for a run with nothing
+	// against it, and in summaries written before it existed.
+	Untrustworthy string `json:"untrustworthy,omitempty"`
+	// SLO holds one verdict per SLO that applies to this run.
+	SLO []SLOVerdict `json:"slo"`
+	// Buckets is the run as a time series, from t=0 (warm-up included).
+	Buckets []Bucket `json:"buckets"`
+	// Audit is the ledger audit of a real backend; absent for the simulator.
+	Audit *Audit `json:"audit,omitempty"`
+}
+
+// Stats describe a set of requests: the run's totals, or one route's,
+// workload's or instance's share of them. The fields mean the same at
+// every level.
+type Stats struct {
 	// Requests counts requests issued after the warm-up (all outcomes).
 	Requests  int64 `json:"requests"`
 	Successes int64 `json:"successes"`
@@ -55,23 +90,44 @@ type RunSummary struct {
 	// ThroughputRPS is successful requests per second over the window
 	// (goodput, as vegeta reports throughput).
 	ThroughputRPS float64 `json:"throughput_rps"`
-	// LatencyMS describes successful requests only, end to end, in ms.
+	// LatencyMS describes successful requests only, end to end, in ms:
+	// from the intended send time for open-loop requests.
 	LatencyMS Latency `json:"latency_ms"`
-	// LatencyHDR is the whole-run latency histogram (µs) in HdrHistogram's
-	// base64 V2 compressed encoding, for percentile spectra and comparison.
+	// LatencyHDR is the latency histogram (µs) in HdrHistogram's base64 V2
+	// compressed encoding, for percentile spectra and comparison.
 	LatencyHDR string `json:"latency_hdr"`
-	// Retries and Hedges count extra attempts the gateway made.
-	Retries int64 `json:"retries"`
-	Hedges  int64 `json:"hedges"`
-	// PerInstance counts requests answered by each replica of the entry
-	// service, by instance name ("payments[0]").
-	PerInstance map[string]int64 `json:"per_instance"`
-	// SLO holds one verdict per SLO that applies to this run.
-	SLO []SLOVerdict `json:"slo"`
-	// Buckets is the run as a time series, from t=0 (warm-up included).
-	Buckets []Bucket `json:"buckets"`
-	// Audit is the ledger audit of a real backend; absent for the simulator.
-	Audit *Audit `json:"audit,omitempty"`
+	// ScheduleLag is how far behind its schedule the load generator sent
+	// the open-loop requests; nil when there were none (closed-loop
+	// workloads have no schedule) and in older summaries.
+	ScheduleLag *ScheduleLag `json:"schedule_lag,omitempty"`
+}
+
+// NoRoute is the key in RunSummary.Routes of requests that matched no
+// gateway route (route names cannot contain parentheses).
+const NoRoute = "(none)"
+
+// DefaultMaxScheduleLag is the bound on the p99 schedule lag past which a
+// run is marked untrustworthy: a load generator 10 ms late at the 99th
+// percentile no longer offers the arrival process the scenario describes,
+// so the comparison between variants is of different loads.
+const DefaultMaxScheduleLag = 10 * time.Millisecond
+
+// ScheduleLag summarises how late a load generator sent open-loop requests
+// against their intended send times (actual − intended), in ms. Latencies
+// are measured from the intended times whatever the lag, so a lagging
+// generator cannot hide queueing (coordinated omission); but the load it
+// offered was not the scenario's, which is what Exceeded flags. The
+// simulator sends on time: its lag is 0.
+type ScheduleLag struct {
+	// Requests counts the open-loop requests measured.
+	Requests int64   `json:"requests"`
+	P50MS    float64 `json:"p50_ms"`
+	P99MS    float64 `json:"p99_ms"`
+	MaxMS    float64 `json:"max_ms"`
+	// BoundP99MS is the bound P99MS was checked against (run level only).
+	BoundP99MS float64 `json:"bound_p99_ms,omitempty"`
+	// Exceeded is P99MS > BoundP99MS (run level only).
+	Exceeded bool `json:"exceeded,omitempty"`
 }
 
 // Latency is a latency distribution's summary in milliseconds.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -28,6 +29,84 @@ type Comparison struct {
 	Keys []bench.RunKey
 	// cells[k][i] is run i's group for Keys[k]; Runs empty when absent.
 	cells [][]Group
+	// parts are the routes and workloads compared beside the totals
+	// (AddPart).
+	parts []comparedPart
+}
+
+// comparedPart is a route or workload compared beside the totals.
+type comparedPart struct{ kind, name string }
+
+// AddPart compares one route (kind ByRoute) or workload (ByWorkload) too,
+// from the runs' per-route and per-workload statistics. A name that no run
+// has is an error; a run without it shows it absent.
+func (c *Comparison) AddPart(kind, name string) error {
+	var known []string
+	seen := map[string]bool{}
+	for k := range c.cells {
+		for _, g := range c.cells[k] {
+			for _, n := range g.Parts(kind) {
+				if !seen[n] {
+					seen[n] = true
+					known = append(known, n)
+				}
+			}
+		}
+	}
+	if !seen[name] {
+		if len(known) == 0 {
+			return fmt.Errorf("unknown %s %q: the runs have no per-%s statistics (written by an older meshbench)", kind, name, kind)
+		}
+		sort.Strings(known)
+		return fmt.Errorf("unknown %s %q (%ss: %s)", kind, name, kind, strings.Join(known, ", "))
+	}
+	c.parts = append(c.parts, comparedPart{kind, name})
+	return nil
+}
+
+// totals reads the figures of run i for key k: the group's totals, or a
+// part's; false when the run has none.
+func (c *Comparison) totals(k, i int, part *comparedPart) (Totals, bool) {
+	g := c.cells[k][i]
+	if len(g.Runs) == 0 {
+		return Totals{}, false
+	}
+	if part == nil {
+		return g.Totals(), true
+	}
+	t := g.PartTotals(part.kind, part.name)
+	return t, t.Repeats > 0
+}
+
+// rowName names a row of a part: "route checkout: p99 ms".
+func rowName(row compareRow, part *comparedPart) string {
+	if part == nil {
+		return row.name
+	}
+	return part.kind + " " + part.name + ": " + row.name
+}
+
+// blockRows lists the rows of one backend × variant block: the totals',
+// then each part's (without SLO verdicts, which apply to the totals).
+func (c *Comparison) blockRows() []blockRow {
+	var out []blockRow
+	for _, r := range compareRows {
+		out = append(out, blockRow{row: r})
+	}
+	for pi := range c.parts {
+		for _, r := range compareRows {
+			if r.name == "SLO verdicts passed" || r.name == "schedule lag p99 ms" {
+				continue
+			}
+			out = append(out, blockRow{row: r, part: &c.parts[pi]})
+		}
+	}
+	return out
+}
+
+type blockRow struct {
+	row  compareRow
+	part *comparedPart
 }
 
 // NewComparison lines runs up.
@@ -85,6 +164,16 @@ var compareRows = []compareRow{
 	numberRow("p99 ms", func(t Totals) float64 { return t.P99.Median }, fmtMS),
 	numberRow("p99.9 ms", func(t Totals) float64 { return t.P999.Median }, fmtMS),
 	numberRow("throughput req/s", func(t Totals) float64 { return t.Throughput.Median }, fmtRPS),
+	{name: "schedule lag p99 ms", cell: func(t Totals) (float64, string) {
+		if t.LagP99.N == 0 {
+			return math.NaN(), noValue
+		}
+		s := fmtMS(t.LagP99.Median)
+		if t.Untrusted > 0 {
+			s += fmt.Sprintf(" (%d untrustworthy)", t.Untrusted)
+		}
+		return t.LagP99.Median, s
+	}},
 	{name: "SLO verdicts passed", cell: func(t Totals) (float64, string) {
 		if t.SLOTotal == 0 {
 			return math.NaN(), noValue
@@ -95,20 +184,20 @@ var compareRows = []compareRow{
 
 // cellText prints run i's value of row for key k, with its change against
 // run 0 after the first column.
-func (c *Comparison) cellText(row compareRow, k, i int) string {
-	g := c.cells[k][i]
-	if len(g.Runs) == 0 {
+func (c *Comparison) cellText(row compareRow, part *comparedPart, k, i int) string {
+	t, ok := c.totals(k, i, part)
+	if !ok {
 		return "absent"
 	}
-	v, s := row.cell(g.Totals())
+	v, s := row.cell(t)
 	if i == 0 || math.IsNaN(v) {
 		return s
 	}
-	ref := c.cells[k][0]
-	if len(ref.Runs) == 0 {
+	ref, ok := c.totals(k, 0, part)
+	if !ok {
 		return s
 	}
-	r, _ := row.cell(ref.Totals())
+	r, _ := row.cell(ref)
 	switch {
 	case math.IsNaN(r):
 	case row.ratio:
@@ -139,10 +228,10 @@ func (c *Comparison) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "\t[%d]", i+1)
 		}
 		fmt.Fprintln(tw, "\t")
-		for _, row := range compareRows {
-			fmt.Fprintf(tw, "  %s", row.name)
+		for _, br := range c.blockRows() {
+			fmt.Fprintf(tw, "  %s", rowName(br.row, br.part))
 			for i := range c.Runs {
-				fmt.Fprintf(tw, "\t%s", c.cellText(row, k, i))
+				fmt.Fprintf(tw, "\t%s", c.cellText(br.row, br.part, k, i))
 			}
 			fmt.Fprintln(tw, "\t")
 		}
@@ -174,10 +263,10 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 			fmt.Fprint(bw, " ---: |")
 		}
 		fmt.Fprintln(bw)
-		for _, row := range compareRows {
-			fmt.Fprintf(bw, "| %s |", row.name)
+		for _, br := range c.blockRows() {
+			fmt.Fprintf(bw, "| %s |", mdEscape(rowName(br.row, br.part)))
 			for i := range c.Runs {
-				fmt.Fprintf(bw, " %s |", mdEscape(c.cellText(row, k, i)))
+				fmt.Fprintf(bw, " %s |", mdEscape(c.cellText(br.row, br.part, k, i)))
 			}
 			fmt.Fprintln(bw)
 		}

@@ -174,6 +174,9 @@ func gateNotes(g *bench.GateResult) []string {
 	for _, e := range g.Excluded {
 		notes = append(notes, "left out: "+e)
 	}
+	if len(g.Untrustworthy) > 0 {
+		notes = append(notes, "not trustworthy (the load generator fell behind its schedule, so the load offered was not the scenario's): "+strings.Join(g.Untrustworthy, ", "))
+	}
 	if len(g.OnlyBaseline) > 0 {
 		notes = append(notes, "only in the baseline (not judged): "+strings.Join(g.OnlyBaseline, ", "))
 	}

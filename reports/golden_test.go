@@ -133,7 +133,7 @@ func TestJUnitWithGateHasBothKinds(t *testing.T) {
 func TestMarkdownEscapesAndCapsList(t *testing.T) {
 	s := &bench.Summary{Scenario: "x", Question: "Is a|b <script> safe?"}
 	for i := range maxListed + 5 {
-		s.Runs = append(s.Runs, bench.RunSummary{Backend: "sim", Variant: "v", Repeat: i, Requests: 1,
+		s.Runs = append(s.Runs, bench.RunSummary{Backend: "sim", Variant: "v", Repeat: i, Stats: bench.Stats{Requests: 1},
 			SLO: []bench.SLOVerdict{{Metric: "p99", Bound: "max", Threshold: 1, Value: 2, Unit: "ms"}}})
 	}
 	var b bytes.Buffer

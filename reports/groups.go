@@ -82,6 +82,11 @@ type Totals struct {
 	P999       Stat
 	Mean       Stat
 	Throughput Stat
+	// LagP99 is the p99 schedule lag of the repeats that sent open-loop
+	// requests (N 0 when none did: closed loop, or an older summary), and
+	// Untrusted counts the repeats marked untrustworthy.
+	LagP99    Stat
+	Untrusted int
 	// SLOPassed and SLOTotal count verdicts over all repeats.
 	SLOPassed, SLOTotal int
 	Partial             bool
@@ -102,14 +107,9 @@ func (t Totals) SLOPass() bool { return t.SLOPassed == t.SLOTotal }
 
 // Totals adds up the group's repeats.
 func (g Group) Totals() Totals {
-	t := Totals{Repeats: len(g.Runs), Errors: map[string]int64{}}
+	t := totalsOf(g.Runs, func(r bench.RunSummary) (bench.Stats, bool) { return r.Stats, true })
 	for _, r := range g.Runs {
-		t.Requests += r.Requests
-		t.Successes += r.Successes
 		t.Retries += r.Retries
-		for k, n := range r.Errors {
-			t.Errors[k] += n
-		}
 		for _, v := range r.SLO {
 			t.SLOTotal++
 			if v.Pass {
@@ -117,17 +117,122 @@ func (g Group) Totals() Totals {
 			}
 		}
 		t.Partial = t.Partial || r.Partial
+		if r.Untrustworthy != "" {
+			t.Untrusted++
+		}
 		if r.Error != "" {
 			t.Failed = append(t.Failed, fmt.Sprintf("repeat %d: %s", r.Repeat, r.Error))
 		}
 	}
-	t.P50 = statOf(g.Runs, func(r bench.RunSummary) float64 { return r.LatencyMS.P50 })
-	t.P90 = statOf(g.Runs, func(r bench.RunSummary) float64 { return r.LatencyMS.P90 })
-	t.P99 = statOf(g.Runs, func(r bench.RunSummary) float64 { return r.LatencyMS.P99 })
-	t.P999 = statOf(g.Runs, func(r bench.RunSummary) float64 { return r.LatencyMS.P999 })
-	t.Mean = statOf(g.Runs, func(r bench.RunSummary) float64 { return r.LatencyMS.Mean })
-	t.Throughput = statOf(g.Runs, func(r bench.RunSummary) float64 { return r.ThroughputRPS })
 	return t
+}
+
+// totalsOf adds up the Stats that pick reads from each repeat; repeats
+// where it finds none are left out.
+func totalsOf(runs []bench.RunSummary, pick func(bench.RunSummary) (bench.Stats, bool)) Totals {
+	t := Totals{Errors: map[string]int64{}}
+	var picked []bench.RunSummary
+	for _, r := range runs {
+		st, ok := pick(r)
+		if !ok {
+			continue
+		}
+		t.Repeats++
+		t.Requests += st.Requests
+		t.Successes += st.Successes
+		for k, n := range st.Errors {
+			t.Errors[k] += n
+		}
+		picked = append(picked, bench.RunSummary{Stats: st})
+	}
+	t.P50 = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.P50 })
+	t.P90 = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.P90 })
+	t.P99 = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.P99 })
+	t.P999 = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.P999 })
+	t.Mean = statOf(picked, func(r bench.RunSummary) float64 { return r.LatencyMS.Mean })
+	t.Throughput = statOf(picked, func(r bench.RunSummary) float64 { return r.ThroughputRPS })
+	var lagged []bench.RunSummary
+	for _, r := range picked {
+		if r.ScheduleLag != nil {
+			lagged = append(lagged, r)
+		}
+	}
+	t.LagP99 = statOf(lagged, func(r bench.RunSummary) float64 { return r.ScheduleLag.P99MS })
+	return t
+}
+
+// Breakdowns of a run's statistics (bench.RunSummary's Routes, Workloads
+// and Instances).
+const (
+	ByRoute    = "route"
+	ByWorkload = "workload"
+	ByInstance = "instance"
+)
+
+// breakdown returns run r's statistics by kind (ByRoute, ByWorkload,
+// ByInstance).
+func breakdown(r bench.RunSummary, kind string) map[string]bench.Stats {
+	switch kind {
+	case ByRoute:
+		return r.Routes
+	case ByWorkload:
+		return r.Workloads
+	case ByInstance:
+		return r.Instances
+	}
+	return nil
+}
+
+// Parts lists the names of the group's routes, workloads or instances
+// (kind ByRoute, ByWorkload, ByInstance) in natural order; none for a
+// summary written before the breakdowns existed.
+func (g Group) Parts(kind string) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range g.Runs {
+		for k := range breakdown(r, kind) {
+			if !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	return names
+}
+
+// PartTotals adds up one route's, workload's or instance's statistics over
+// the group's repeats.
+func (g Group) PartTotals(kind, name string) Totals {
+	return totalsOf(g.Runs, func(r bench.RunSummary) (bench.Stats, bool) {
+		st, ok := breakdown(r, kind)[name]
+		return st, ok
+	})
+}
+
+// PartHistogram merges one route's, workload's or instance's latency
+// histograms over the group's repeats; nil when none recorded a success.
+func (g Group) PartHistogram(kind, name string) (*hdr.Histogram, error) {
+	var merged *hdr.Histogram
+	for _, r := range g.Runs {
+		st, ok := breakdown(r, kind)[name]
+		if !ok || st.LatencyHDR == "" {
+			continue
+		}
+		h, err := bench.DecodeHistogram(st.LatencyHDR)
+		if err != nil {
+			return nil, fmt.Errorf("%s repeat %d %s %s: %w", g.Label(), r.Repeat, kind, name, err)
+		}
+		if h.TotalCount() == 0 {
+			continue
+		}
+		if merged == nil {
+			merged = h
+			continue
+		}
+		merged.Merge(h)
+	}
+	return merged, nil
 }
 
 // Histogram merges the latency histograms of the group's repeats: the

@@ -38,6 +38,12 @@ type indexPage struct {
 	Env                             *bench.Environment
 	Warnings                        []string
 	Gate                            string
+	// Untrusted counts the runs marked untrustworthy; Lag is every run's
+	// schedule lag (none for older summaries); Breakdowns are the
+	// per-route, per-workload and per-instance tables.
+	Untrusted  int
+	Lag        []lagRow
+	Breakdowns []breakdownView
 }
 
 type groupRow struct {
@@ -125,6 +131,9 @@ func WriteIndex(w io.Writer, run *Run, plots []PlotFile, gate string) error {
 		}
 	}
 	page.SLOPass = page.SLOFailed == 0
+	page.Untrusted = untrustworthyRuns(s)
+	page.Lag = lagRows(s)
+	page.Breakdowns = breakdownViews(Groups(s))
 	for _, p := range plots {
 		img := p.File(FormatPNG)
 		vec := p.File(FormatSVG)

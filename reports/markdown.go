@@ -44,6 +44,9 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	if s.Partial {
 		fmt.Fprint(bw, "⚠️ **The run was interrupted: these results are partial.**\n\n")
 	}
+	if n := untrustworthyRuns(s); n > 0 {
+		fmt.Fprintf(bw, "⚠️ **%d of %d runs are not trustworthy: their load generator fell behind its schedule (see Schedule lag).**\n\n", n, len(s.Runs))
+	}
 	repeated := false
 	for _, g := range groups {
 		repeated = repeated || len(g.Runs) > 1
@@ -67,6 +70,7 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	if repeated {
 		fmt.Fprintln(bw, "\nLatencies and throughput are medians over the repeats; requests and availability are totals.")
 	}
+	writeMarkdownBreakdowns(bw, s, groups)
 
 	var failed []string
 	var problems []string
@@ -79,6 +83,9 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 		}
 		if r.Error != "" {
 			problems = append(problems, who+": run failed: "+r.Error)
+		}
+		if r.Untrustworthy != "" {
+			problems = append(problems, who+": not trustworthy: "+r.Untrustworthy)
 		}
 		if r.Audit != nil && !r.Audit.Clean() {
 			problems = append(problems, fmt.Sprintf("%s: ledger audit found %d lost and %d duplicated payments", who, r.Audit.Lost, r.Audit.Duplicates))
@@ -107,4 +114,15 @@ func writeList(w io.Writer, title string, items []string) {
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+// untrustworthyRuns counts the runs marked untrustworthy.
+func untrustworthyRuns(s *bench.Summary) int {
+	n := 0
+	for _, r := range s.Runs {
+		if r.Untrustworthy != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -56,13 +56,11 @@ func instanceFigure(groups []Group) *figure {
 	p := newPanel("", "replica", "share of requests (%)")
 	categoryAxis(p, instances, width-legendBudget)
 	addGrid(p)
-	colours, _ := seriesStyles(groupKeys(func() []Group {
-		gs := make([]Group, len(shares))
-		for i, s := range shares {
-			gs[i] = s.g
-		}
-		return gs
-	}()))
+	shareGroups := make([]Group, len(shares))
+	for i, s := range shares {
+		shareGroups[i] = s.g
+	}
+	colours, _ := seriesStyles(groupKeys(shareGroups))
 	var marks []*groupedMarks
 	backends := map[string]bool{}
 	for _, s := range shares {
@@ -95,7 +93,41 @@ func instanceFigure(groups []Group) *figure {
 	p.Add(ref)
 	f.addLegend(fmt.Sprintf("even share (%.1f%%)", even), lineThumb{ref.LineStyle})
 	f.panels = [][]*plot.Plot{{p}}
+	if lp := instanceLatencyPanel(shareGroups, instances, width, marks); lp != nil {
+		f.panels = append(f.panels, []*plot.Plot{lp})
+		f.title = "Requests and latency per instance"
+		f.note = "Top: share of answered requests per replica of the entry service. Bottom: p99 of each replica's successes (median of repeats)."
+		f.height += 3.6 * vg.Inch
+	}
 	return f
+}
+
+// instanceLatencyPanel plots each backend × variant's p99 per replica of
+// the entry service (RunSummary.Instances), in the colours of the share
+// panel's marks; nil when the summary has no per-instance statistics.
+func instanceLatencyPanel(groups []Group, instances []string, width vg.Length, shareMarks []*groupedMarks) *plot.Plot {
+	any := false
+	for _, g := range groups {
+		any = any || len(g.Parts(ByInstance)) > 0
+	}
+	if !any {
+		return nil
+	}
+	p := newPanel("", "replica", "p99 latency (ms)")
+	categoryAxis(p, instances, width-legendBudget)
+	addGrid(p)
+	var marks []*groupedMarks
+	for i, g := range groups {
+		vals := make([]Stat, len(instances))
+		for j, inst := range instances {
+			vals[j] = g.PartTotals(ByInstance, inst).P99
+		}
+		m := &groupedMarks{vals: vals, series: i, nSeries: len(groups), colour: shareMarks[i].colour, whiskers: true}
+		marks = append(marks, m)
+		p.Add(m)
+	}
+	fitMarks(p, marks, false)
+	return p
 }
 
 // naturalLess orders "payments[2]" before "payments[10]".

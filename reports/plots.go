@@ -72,6 +72,14 @@ func RenderPlots(dir string, s *bench.Summary, tl Timeline, opts PlotOptions) ([
 	if err != nil {
 		return nil, err
 	}
+	routes, err := partSpectrumFigure(groups, ByRoute, "Latency percentile spectrum by route")
+	if err != nil {
+		return nil, err
+	}
+	workloads, err := partSpectrumFigure(groups, ByWorkload, "Latency percentile spectrum by workload")
+	if err != nil {
+		return nil, err
+	}
 	figs := []namedFigure{
 		{"latency-over-time", "Latency percentiles over time",
 			"p50, p99 and p99.9 of successful requests per time bucket, one panel per backend and variant, fault windows shaded.",
@@ -82,11 +90,17 @@ func RenderPlots(dir string, s *bench.Summary, tl Timeline, opts PlotOptions) ([
 		{"latency-spectrum", "Latency percentile spectrum",
 			"Latency against percentile from p50 to p99.99, on HdrHistogram's 1/(1−q) scale.",
 			spectrum},
+		{"latency-spectrum-routes", "Latency percentile spectrum by route",
+			"Each gateway route's latency against percentile, one panel per route, every backend and variant on it.",
+			routes},
+		{"latency-spectrum-workloads", "Latency percentile spectrum by workload",
+			"Each workload's latency against percentile, one panel per workload.",
+			workloads},
 		{"variants", "Variants compared",
 			"p50, p99 and availability of each variant on each backend.",
 			variantFigure(groups)},
 		{"instances", "Requests per instance",
-			"How each balancer spread requests over the entry service's replicas.",
+			"How each balancer spread requests over the entry service's replicas, and, where the summary has per-instance statistics, the p99 each replica gave.",
 			instanceFigure(groups)},
 		{"prediction", "Prediction beside measurement",
 			"The simulator's latency distribution over the one measured on a real backend, for the same variant.",

@@ -163,11 +163,11 @@ func TestFormatting(t *testing.T) {
 
 func TestGroupsAndTotals(t *testing.T) {
 	s := &bench.Summary{Runs: []bench.RunSummary{
-		{Backend: "sim", Variant: "a", Repeat: 1, Requests: 100, Successes: 90, LatencyMS: bench.Latency{P99: 30}, Errors: map[string]int64{"timeout": 10}},
-		{Backend: "sim", Variant: "b", Repeat: 0, Requests: 100, Successes: 100},
-		{Backend: "sim", Variant: "a", Repeat: 0, Requests: 100, Successes: 100, LatencyMS: bench.Latency{P99: 10},
+		{Backend: "sim", Variant: "a", Repeat: 1, Stats: bench.Stats{Requests: 100, Successes: 90, LatencyMS: bench.Latency{P99: 30}, Errors: map[string]int64{"timeout": 10}}},
+		{Backend: "sim", Variant: "b", Repeat: 0, Stats: bench.Stats{Requests: 100, Successes: 100}},
+		{Backend: "sim", Variant: "a", Repeat: 0, Stats: bench.Stats{Requests: 100, Successes: 100, LatencyMS: bench.Latency{P99: 10}},
 			SLO: []bench.SLOVerdict{{Pass: true}, {Pass: false}}},
-		{Backend: "sim", Variant: "a", Repeat: 2, Requests: 100, Successes: 95, LatencyMS: bench.Latency{P99: 20}},
+		{Backend: "sim", Variant: "a", Repeat: 2, Stats: bench.Stats{Requests: 100, Successes: 95, LatencyMS: bench.Latency{P99: 20}}},
 		{Backend: "sim", Variant: "a", Repeat: 3, Error: "boom"},
 	}}
 	gs := Groups(s)

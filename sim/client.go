@@ -186,10 +186,19 @@ func (m *model) answer(ex *exchange, o outcome, rep *replica) {
 	l := m.loads[ex.load]
 	back := m.net.clientHop(l.users)
 	r := bench.Result{
-		Start:   timeDur(ex.issued),
-		Latency: timeDur(m.t + back - ex.issued),
-		Status:  int(o.status),
-		Kind:    o.kind,
+		Start:    timeDur(ex.issued),
+		Latency:  timeDur(m.t + back - ex.issued),
+		Status:   int(o.status),
+		Kind:     o.kind,
+		Workload: l.spec.name,
+		// An open-loop request is issued at its arrival's time exactly:
+		// the simulator's schedule lag is 0.
+		Scheduled: ex.user < 0,
+	}
+	if l.route != nil {
+		// The first route whose match takes the load's target, as
+		// bench.RouteOf names it for the real backends.
+		r.Route = l.route.spec.name
 	}
 	if ex.route != nil { // the request got past routing: its lifecycle counts
 		r.Retries, r.Hedges = uint16(ex.req.Retries()), uint16(ex.req.Hedges())

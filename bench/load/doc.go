@@ -7,9 +7,12 @@
 //
 // # Arrival processes
 //
-// Open-loop workloads (a rate or a shape) are vegeta attacks, one per
-// workload, paced by a vegeta.Pacer. Pace(elapsed, hits) is a pure function
-// of time in vegeta's design, and every pacer here keeps it so:
+// Open-loop workloads (a rate or a shape) are sent by this package's own
+// sender (openLoop), one per workload, on the schedule of a vegeta.Pacer.
+// Pace(elapsed, hits) is a pure function of time in vegeta's design, and
+// every pacer here keeps it so; that lets the schedule be computed from the
+// pacer alone, each request's intended send time, independent of when a
+// worker gets round to sending it:
 //
 //   - constant arrivals: vegeta's ConstantPacer (constant), LinearPacer
 //     (ramp: the rate goes from "from" to "to" over the window; a ramp from
@@ -50,8 +53,16 @@
 //
 // # Results
 //
-// Start is measured from Config.Epoch, the run's time zero, and Latency is
-// vegeta's (from issue to the end of the body). Kind comes from the status
+// Start is measured from Config.Epoch, the run's time zero. For an
+// open-loop request it is the intended send time, and Latency runs from it
+// to the end of the body, so a load generator that falls behind its
+// schedule (every worker busy) adds its delay to the latency rather than
+// hiding the queueing it should measure (coordinated omission); Lag is how
+// late it actually sent (Result.Scheduled, Result.Lag). vegeta's attacker
+// stamps a hit when a worker picks it up, which is why it is not used to
+// send. A closed-loop user's request is stamped when it is sent: it has no
+// schedule. Workload and Route name the workload and the gateway route its
+// target matches (bench.RouteOf). Kind comes from the status
 // and the X-Meshbench-Reason the proxy and the fleet answer with (a 503
 // circuit_open is breaker_open, no_healthy_upstream is no_endpoint,
 // queue_full is queue_full, a 504 is a timeout, ...), or from the error

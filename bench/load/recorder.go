@@ -36,15 +36,29 @@ type recorder struct {
 // gRPC call's status code is kept in Grpc-Status.
 var keptHeaders = []string{fleet.HeaderInstance, HeaderReason, fleet.HeaderIdempotencyKey, HeaderRequestID, fleet.HeaderGRPCStatus}
 
-// record takes one result. payment says whether the request was a payment,
-// whose 2xx answer the audit must find in the ledger.
-func (rc *recorder) record(res *vegeta.Result, payment bool) {
+// resultMeta is what the recorder knows of a request beside its vegeta
+// result: whether it was a payment, whose 2xx answer the audit must find
+// in the ledger, the workload and route it is filed under, and for an
+// open-loop request its schedule lag.
+type resultMeta struct {
+	payment   bool
+	workload  string
+	route     string
+	scheduled bool
+	lag       time.Duration
+}
+
+// record takes one result.
+func (rc *recorder) record(res *vegeta.Result, m resultMeta) {
+	payment := m.payment
 	if res.Code == 0 && rc.ctx.Err() != nil && strings.Contains(res.Error, context.Canceled.Error()) {
 		// Cut short by the end of the run (Ctrl-C), not an outcome of the
 		// system under test.
 		return
 	}
 	r := Convert(res, rc.epoch)
+	r.Workload, r.Route = m.workload, m.route
+	r.Scheduled, r.Lag = m.scheduled, m.lag
 	var ack fleet.Ack
 	acked := false
 	if payment && res.Code >= 200 && res.Code <= 299 {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -89,7 +90,14 @@ type requests struct {
 	lookup  bool             // the path names a created payment (scenarios.PaymentPlaceholder)
 	created *createdPayments // where lookups draw it from; nil: none known
 
-	who *consumers // who sends each request; nil: one anonymous client
+	who   *consumers // who sends each request; nil: one anonymous client
+	route string     // the gateway route the requests match (bench.RouteOf), for the results
+}
+
+// meta describes a request of the workload for the recorder; lag is an
+// open-loop request's schedule lag.
+func (q *requests) meta(scheduled bool, lag time.Duration) resultMeta {
+	return resultMeta{payment: q.payment, workload: q.name, route: q.route, scheduled: scheduled, lag: lag}
 }
 
 // newRequests prepares the requests of workload w (number index in the

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -51,6 +48,11 @@ type Config struct {
 	// Transport, when not nil, carries the requests instead of the load's
 	// own loopback transport (tests).
 	Transport http.RoundTripper
+
+	// clock and maxWorkers replace the wall clock and the workers' bound
+	// of open-loop workloads (tests).
+	clock      Clock
+	maxWorkers uint64
 }
 
 // grpcConns is how many connections a run's gRPC workloads spread their
@@ -92,9 +94,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	clock := cfg.clock
+	if clock == nil {
+		clock = wallClock{}
+	}
 	epoch := cfg.Epoch
 	if epoch.IsZero() {
-		epoch = time.Now()
+		epoch = clock.Now()
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -137,6 +143,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if q.who, err = newConsumers(sets[i], &w, &plan.Topology, cfg.Seed, epoch); err != nil {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
+		q.route = bench.RouteOf(plan, w)
 		seed := cfg.Seed ^ splitmix(uint64(i)+1)
 		client := client
 		if w.GRPC() {
@@ -154,11 +161,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if err != nil {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
-		wg.Go(func() {
-			if err := runOpen(runCtx, w, q, pacer, client, rc, epoch, start, end, timeout); err != nil {
-				fail(err)
-			}
-		})
+		o := &openLoop{
+			clock: clock, epoch: epoch, start: start, end: end, timeout: timeout,
+			pacer: pacer, q: q, client: client, rc: rc,
+			maxWorkers: openWorkers(w, pacer, timeout),
+		}
+		if cfg.maxWorkers > 0 {
+			o.maxWorkers = cfg.maxWorkers
+		}
+		wg.Go(func() { o.run(runCtx) })
 	}
 	wg.Wait()
 
@@ -173,46 +184,4 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, err
 	}
 	return rep, errors.Join(errs...)
-}
-
-// runOpen runs an open-loop workload as one vegeta attack over
-// [start, end) of the timeline.
-func runOpen(ctx context.Context, w scenarios.Workload, q *requests, pacer vegeta.Pacer, client *http.Client, rc *recorder, epoch time.Time, start, end, timeout time.Duration) error {
-	if !sleepUntil(ctx, epoch.Add(start)) {
-		return nil
-	}
-	var seq atomic.Uint64
-	targeter := func(t *vegeta.Target) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		n := seq.Add(1) - 1
-		key := q.openKey(n)
-		q.target(t, q.name+"-"+strconv.FormatUint(n, 10), key, q.openClient(key))
-		if q.who != nil {
-			return q.who.apply(t.Header, n)
-		}
-		return nil
-	}
-	peak := pacer.Rate(0)
-	if sh := w.Shape; sh != nil {
-		peak = max(peak, peakRate(sh))
-	}
-	workers := uint64(math.Min(maxWorkers, math.Ceil(peak*timeout.Seconds())+64))
-	atk := vegeta.NewAttacker(
-		vegeta.Client(client),
-		vegeta.Workers(min(workers, 16)),
-		vegeta.MaxWorkers(workers),
-	)
-	stop := context.AfterFunc(ctx, func() { atk.Stop() })
-	defer stop()
-	// The attack ends with its window, measured from when it began.
-	window := end - max(time.Since(epoch), start)
-	if window <= 0 {
-		return nil
-	}
-	for res := range atk.Attack(vegeta.Targeter(targeter), pacer, window, w.Name) {
-		rc.record(res, q.payment)
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -51,49 +50,14 @@ func runUsers(ctx context.Context, w scenarios.Workload, q *requests, client *ht
 				}
 				var t vegeta.Target
 				q.target(&t, q.name+"-u"+strconv.Itoa(u)+"-"+strconv.FormatUint(n, 10), key, who)
-				res := hit(ctx, client, &t, n)
-				rc.record(res, q.payment)
+				res := do(client, &t, n, time.Now(), wallClock{})
+				rc.record(res, q.meta(false, 0))
 				next = time.Since(epoch) + pause()
 			}
 		})
 	}
 	wg.Wait()
 	return nil
-}
-
-// hit sends one request and describes it as vegeta's attacker does: the
-// time it was issued, its latency to the end of the body, the status, the
-// error text, the bytes each way and the answer's headers.
-func hit(ctx context.Context, c *http.Client, t *vegeta.Target, seq uint64) *vegeta.Result {
-	res := &vegeta.Result{Seq: seq, Method: t.Method, URL: t.URL, Timestamp: time.Now()}
-	defer func() { res.Latency = time.Since(res.Timestamp) }()
-	req, err := t.Request()
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	req = req.WithContext(ctx)
-	resp, err := c.Do(req)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
-	res.BytesIn = uint64(n)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	if req.ContentLength > 0 {
-		res.BytesOut = uint64(req.ContentLength)
-	}
-	res.Code = uint16(resp.StatusCode)
-	if res.Code < 200 || res.Code >= 400 {
-		res.Error = resp.Status
-	}
-	res.Headers = resp.Header
-	return res
 }
 
 // sleepUntil waits until t, or returns false when ctx ends first.

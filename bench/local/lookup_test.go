@@ -58,6 +58,25 @@ func TestPaymentLookups(t *testing.T) {
 		if r.Error != "" || r.Audit == nil || !r.Audit.Clean() {
 			t.Errorf("%s: error %q, audit %+v", r.Variant, r.Error, r.Audit)
 		}
+		// Per-route and per-workload statistics, filed as the simulator
+		// files them, and the open-loop requests' schedule lag.
+		create, status := r.Routes["create-payment"], r.Routes["payment-status"]
+		if create.Requests != r.Workloads["checkout"].Requests || status.Requests != r.Workloads["lookups"].Requests ||
+			create.Requests+status.Requests != r.Requests || create.LatencyHDR == "" {
+			t.Errorf("%s: routes %v, workloads %v: want create-payment = checkout, payment-status = lookups", r.Variant, statsCounts(r.Routes), statsCounts(r.Workloads))
+		}
+		var inst int64
+		for id, st := range r.Instances {
+			inst += st.Requests
+			if st.Requests != r.PerInstance[id] {
+				t.Errorf("%s: instance %s: %d requests, per_instance %d", r.Variant, id, st.Requests, r.PerInstance[id])
+			}
+		}
+		if lag := r.ScheduleLag; lag == nil || lag.Requests != r.Requests || lag.BoundP99MS != 10 {
+			t.Errorf("%s: schedule lag %+v, want one over all %d open-loop requests", r.Variant, lag, r.Requests)
+		} else {
+			t.Logf("%s: schedule lag p50 %v ms, p99 %v ms, max %v ms", r.Variant, lag.P50MS, lag.P99MS, lag.MaxMS)
+		}
 	}
 
 	lookups := map[string]int{}
@@ -75,4 +94,12 @@ func TestPaymentLookups(t *testing.T) {
 	if base < 35 || base > 45 || busier < 75 || busier > 85 {
 		t.Errorf("lookups: base %d, busier %d; want about 40 and 80", base, busier)
 	}
+}
+
+func statsCounts(m map[string]bench.Stats) map[string]int64 {
+	out := map[string]int64{}
+	for k, v := range m {
+		out[k] = v.Requests
+	}
+	return out
 }

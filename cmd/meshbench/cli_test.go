@@ -45,6 +45,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown backend", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--out", t.TempDir()}},
 		{"unknown variant", []string{"run", "balancer-brownout", "--variant", "fastest", "--out", t.TempDir()}},
 		{"missing scenario file", []string{"run", "no/such/file.yaml"}},
+		{"schedule lag bound zero", []string{"run", "balancer-brownout", "--max-schedule-lag", "0", "--out", t.TempDir()}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)

@@ -15,8 +15,10 @@ func init() { register(newCompareCmd) }
 
 func newCompareCmd() *cobra.Command {
 	var (
-		out     string
-		noPlots bool
+		out       string
+		noPlots   bool
+		routes    []string
+		workloads []string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare RUN_A RUN_B...",
@@ -27,9 +29,14 @@ its change against the first run. It writes the same table as comparison.md
 and comparison plots (plots/compare-*.png, .svg) into --out, by default
 runs/compare-<UTC timestamp>.
 
+--route and --workload add a route's or a workload's figures (from the runs'
+per-route and per-workload statistics) below each block; a name no run has
+is a usage error.
+
 compare describes differences; 'meshbench gate' tests them for significance.`,
 		Example: `  meshbench compare runs/baseline runs/current
-  meshbench compare runs/a/summary.json runs/b runs/c --out /tmp/abc`,
+  meshbench compare runs/a/summary.json runs/b runs/c --out /tmp/abc
+  meshbench compare runs/baseline runs/current --route checkout --workload lookups`,
 		Args: minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			labels := reports.RunLabels(args)
@@ -42,6 +49,16 @@ compare describes differences; 'meshbench gate' tests them for significance.`,
 				runs = append(runs, reports.ComparedRun{Label: labels[i], Summary: s})
 			}
 			c := reports.NewComparison(runs)
+			for _, p := range []struct {
+				kind  string
+				names []string
+			}{{reports.ByRoute, routes}, {reports.ByWorkload, workloads}} {
+				for _, n := range p.names {
+					if err := c.AddPart(p.kind, n); err != nil {
+						return usageErr(fmt.Errorf("compare: --%s: %w", p.kind, err))
+					}
+				}
+			}
 			if err := c.WriteTable(cmd.OutOrStdout()); err != nil {
 				return err
 			}
@@ -70,5 +87,7 @@ compare describes differences; 'meshbench gate' tests them for significance.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "folder for comparison.md and plots (`DIR`; default runs/compare-<UTC timestamp>)")
 	cmd.Flags().BoolVar(&noPlots, "no-plots", false, "write comparison.md without plots")
+	cmd.Flags().StringSliceVar(&routes, "route", nil, "also compare these gateway routes (`NAME`,...)")
+	cmd.Flags().StringSliceVar(&workloads, "workload", nil, "also compare these workloads (`NAME`,...)")
 	return cmd
 }

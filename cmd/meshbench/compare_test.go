@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/meshbench/meshbench/reports/reportstest"
@@ -45,6 +46,39 @@ func TestCompareWritesPlots(t *testing.T) {
 	for _, f := range []string{"compare-metrics.png", "compare-metrics.svg", "compare-spectrum.png", "compare-spectrum.svg"} {
 		if _, err := os.Stat(filepath.Join(out, "plots", f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestCompareRoutes(t *testing.T) {
+	routes := []reportstest.Route{{Name: "checkout", Share: 0.4}, {Name: "lookup", Share: 0.6}}
+	a := writeRun(t, "a", reportstest.Config{Routes: routes})
+	slow := []reportstest.Route{{Name: "checkout", Share: 0.4, LatencyFactor: 2}, {Name: "lookup", Share: 0.6}}
+	b := writeRun(t, "b", reportstest.Config{Seed: 2, Routes: slow})
+	old := writeRun(t, "old", reportstest.Config{Seed: 3})
+	out := filepath.Join(t.TempDir(), "cmp")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"a route and a workload", []string{"compare", a, b, old, "--route", "checkout", "--workload", "lookup", "--out", out, "--no-plots"}, exitOK},
+		{"unknown route", []string{"compare", a, b, "--route", "refunds", "--out", out, "--no-plots"}, exitUsage},
+		{"old runs only", []string{"compare", old, old, "--route", "checkout", "--out", out, "--no-plots"}, exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := run(tc.args); got != tc.want {
+				t.Errorf("meshbench %v = %d, want %d", tc.args, got, tc.want)
+			}
+		})
+	}
+	md, err := os.ReadFile(filepath.Join(out, "comparison.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| route checkout: p99 ms |", "| workload lookup: availability |", "absent"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("comparison.md lacks %q:\n%s", want, md)
 		}
 	}
 }

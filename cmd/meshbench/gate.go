@@ -43,10 +43,17 @@ percentage of the baseline (p99=10%), or for availability and error_rate
 percentage points (availability=0.1pp). Defaults: latencies 10%, throughput
 5%, availability and error_rate 0.1pp.
 
+A metric of one gateway route or one workload is checked too when named
+as NAME.METRIC (checkout.p99=10%), from the run's per-route and
+per-workload statistics; write route:NAME.METRIC or workload:NAME.METRIC
+when a route and a workload share the name. An unknown name is a usage
+error.
+
 Exit status: 0 pass, 1 regression, 2 usage error (bad flags, missing or
 unreadable runs, nothing in common).`,
 		Example: `  meshbench gate --baseline runs/baseline runs/current
-  meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml`,
+  meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml
+  meshbench gate --baseline runs/baseline runs/current --max-regression checkout.p99=10%,lookup.availability=0.1pp`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGate(cmd, args[0], f)
@@ -54,7 +61,7 @@ unreadable runs, nothing in common).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.baseline, "baseline", "", "baseline run folder or summary.json (`PATH`, required)")
-	fl.StringVar(&f.maxRegression, "max-regression", "", "allowed regressions, `METRIC=AMOUNT,...` (e.g. p99=10%,throughput=5%,availability=0.1pp)")
+	fl.StringVar(&f.maxRegression, "max-regression", "", "allowed regressions, `METRIC=AMOUNT,...` (e.g. p99=10%,throughput=5%,availability=0.1pp; a route's or workload's: checkout.p99=10%)")
 	fl.Float64Var(&f.alpha, "alpha", bench.DefaultGateAlpha, "significance level of the Mann–Whitney U test")
 	fl.StringVar(&f.junit, "junit", "", "also write the checks as JUnit XML to `FILE`")
 	fl.StringVar(&f.markdown, "markdown", "", "also append the verdict as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
@@ -68,7 +75,7 @@ func runGate(cmd *cobra.Command, current string, f gateFlags) error {
 	if !(f.alpha > 0 && f.alpha < 1) {
 		return usageErr(fmt.Errorf("gate: --alpha %v: want a number between 0 and 1", f.alpha))
 	}
-	tols, err := bench.ParseTolerances(f.maxRegression)
+	tols, scoped, err := bench.ParseRegressions(f.maxRegression)
 	if err != nil {
 		return usageErr(fmt.Errorf("gate: --max-regression: %w", err))
 	}
@@ -80,7 +87,7 @@ func runGate(cmd *cobra.Command, current string, f gateFlags) error {
 	if err != nil {
 		return usageErr(fmt.Errorf("gate: current: %w", err))
 	}
-	res, err := bench.Gate(base, cur, bench.GateOptions{Alpha: f.alpha, Tolerances: tols})
+	res, err := bench.Gate(base, cur, bench.GateOptions{Alpha: f.alpha, Tolerances: tols, Scoped: scoped})
 	if err != nil {
 		return usageErr(fmt.Errorf("gate: %w", err))
 	}

@@ -68,3 +68,32 @@ func TestGateExitCodes(t *testing.T) {
 		t.Errorf("--markdown output:\n%s", mdRaw)
 	}
 }
+
+func TestGateRouteExitCodes(t *testing.T) {
+	routes := []reportstest.Route{{Name: "checkout", Share: 0.3}, {Name: "lookup", Share: 0.7}}
+	cfg := reportstest.Config{Variants: []string{"peak-ewma"}, Repeats: 6, Routes: routes}
+	base := writeRun(t, "baseline", cfg)
+	slow := cfg
+	slow.Seed = 2
+	slow.Routes = []reportstest.Route{{Name: "checkout", Share: 0.3, LatencyFactor: 1.5}, {Name: "lookup", Share: 0.7}}
+	regressed := writeRun(t, "regressed", slow)
+	old := writeRun(t, "old", reportstest.Config{Variants: []string{"peak-ewma"}, Repeats: 6})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"checkout's p99 up 50% fails", []string{"gate", "--baseline", base, regressed, "--max-regression", "route:checkout.p99=10%"}, exitFailure},
+		{"lookup unchanged passes", []string{"gate", "--baseline", base, regressed, "--max-regression", "route:lookup.p99=10%"}, exitOK},
+		{"unknown route", []string{"gate", "--baseline", base, regressed, "--max-regression", "route:refunds.p99=10%"}, exitUsage},
+		{"a route and a workload", []string{"gate", "--baseline", base, regressed, "--max-regression", "checkout.p99=10%"}, exitUsage},
+		{"unknown route metric", []string{"gate", "--baseline", base, regressed, "--max-regression", "route:checkout.p98=10%"}, exitUsage},
+		{"old summaries", []string{"gate", "--baseline", old, old, "--max-regression", "route:checkout.p99=10%"}, exitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := run(tc.args); got != tc.want {
+				t.Errorf("meshbench %v = %d, want %d", tc.args, got, tc.want)
+			}
+		})
+	}
+}

@@ -26,6 +26,7 @@ type runFlags struct {
 	duration  time.Duration
 	repeat    int
 	failOnSLO bool
+	maxLag    time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -37,6 +38,11 @@ func newRunCmd() *cobra.Command {
 variant on each backend, and writes a run folder: the scenario as read,
 the resolved plan, summary.json, environment.json and the report
 (summary.md, slo.xml, index.html, plots/).
+
+Open-loop requests are timed from their intended send times. A run whose
+load generator sent them later than --max-schedule-lag at the 99th
+percentile (the schedule lag) did not offer the scenario's load: the
+summary and the report mark it untrustworthy.
 
 Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Example: `  meshbench run scenarios/library/balancer-brownout.yaml
@@ -56,6 +62,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.DurationVar(&f.duration, "duration", 0, "rescale the scenario's whole timeline (load, faults, warm-up) to this `duration`")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each backend × variant `N` times with different seeds")
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
+	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
 
@@ -93,7 +100,10 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if f.duration > 0 {
 		plan = plan.WithDuration(f.duration)
 	}
-	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat}
+	if f.maxLag <= 0 {
+		return usageErr(fmt.Errorf("--max-schedule-lag must be positive, got %s", f.maxLag))
+	}
+	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
 	jobs, _, err := bench.Jobs(plan, opts)
 	if err != nil {
 		return usageErr(err)

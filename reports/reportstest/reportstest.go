@@ -46,6 +46,22 @@ type Config struct {
 	// LatencyFactor scales every latency of every run (default 1), to make a
 	// "current" run that regressed.
 	LatencyFactor float64
+	// Routes, when set, breaks each run down by route, and by a workload
+	// of the same name sending to it (default: no breakdown, as a summary
+	// written before they existed).
+	Routes []Route
+	// ScheduleLagP99 sets each run's schedule lag (default: none, a
+	// closed-loop or older run); runs past bench.DefaultMaxScheduleLag are
+	// marked untrustworthy.
+	ScheduleLagP99 time.Duration
+}
+
+// Route is one route of a synthetic run: its share of the requests and a
+// factor on the run's latencies.
+type Route struct {
+	Name          string
+	Share         float64
+	LatencyFactor float64 // default 1
 }
 
 func (c *Config) defaults() {
@@ -118,7 +134,7 @@ func run(c Config, backend, variant string, bi, vi, rep int, seed uint64) bench.
 	h := hdr.New(1, int64(time.Hour/time.Microsecond), 3)
 	rs := bench.RunSummary{
 		Backend: backend, Variant: variant, Repeat: rep, Seed: seed,
-		DurationS: measured.Seconds(), Errors: map[string]int64{}, PerInstance: map[string]int64{},
+		DurationS: measured.Seconds(), Stats: bench.Stats{Errors: map[string]int64{}}, PerInstance: map[string]int64{},
 	}
 	nb := int(math.Ceil(float64(c.Duration) / float64(c.Bucket)))
 	for i := range nb {
@@ -207,6 +223,32 @@ func run(c Config, backend, variant string, bi, vi, rep int, seed uint64) bench.
 		given += n
 		rs.PerInstance[fmt.Sprintf("payments[%d]", i)] = n
 	}
+	for _, rt := range c.Routes {
+		st := scaledStats(rs.Stats, h, rt, measured)
+		if rs.Routes == nil {
+			rs.Routes, rs.Workloads = map[string]bench.Stats{}, map[string]bench.Stats{}
+		}
+		rs.Routes[rt.Name], rs.Workloads[rt.Name] = st, st
+	}
+	if len(c.Routes) > 0 {
+		rs.Instances = map[string]bench.Stats{}
+		for id, n := range rs.PerInstance {
+			st := scaledStats(rs.Stats, h, Route{Share: float64(n) / float64(max(rs.Successes, 1))}, measured)
+			rs.Instances[id] = st
+		}
+	}
+	if lag := c.ScheduleLagP99; lag > 0 {
+		p99 := round4(lag.Seconds() * 1000)
+		bound := round4(bench.DefaultMaxScheduleLag.Seconds() * 1000)
+		rs.ScheduleLag = &bench.ScheduleLag{Requests: rs.Requests, P50MS: round4(p99 / 10), P99MS: p99, MaxMS: round4(p99 * 2), BoundP99MS: bound, Exceeded: p99 > bound}
+		if rs.ScheduleLag.Exceeded {
+			rs.Untrustworthy = "the load generator fell behind its schedule"
+		}
+		for k, st := range rs.Workloads {
+			st.ScheduleLag = &bench.ScheduleLag{Requests: st.Requests, P50MS: rs.ScheduleLag.P50MS, P99MS: p99, MaxMS: rs.ScheduleLag.MaxMS}
+			rs.Workloads[k] = st
+		}
+	}
 	rs.SLO = []bench.SLOVerdict{
 		{Metric: "p99", Bound: "max", Threshold: 250, Value: rs.LatencyMS.P99, Unit: "ms", Pass: rs.LatencyMS.P99 <= 250},
 		{Metric: "availability", Bound: "min", Threshold: 0.999, Value: rs.Availability, Unit: "ratio", Pass: rs.Availability >= 0.999},
@@ -215,6 +257,46 @@ func run(c Config, backend, variant string, bi, vi, rep int, seed uint64) bench.
 		rs.Audit = &bench.Audit{Acknowledged: rs.Successes, Recorded: rs.Successes}
 	}
 	return rs
+}
+
+// scaledStats is a share of a run's totals with its latencies scaled by
+// the route's factor.
+func scaledStats(t bench.Stats, h *hdr.Histogram, rt Route, measured time.Duration) bench.Stats {
+	f := rt.LatencyFactor
+	if f == 0 {
+		f = 1
+	}
+	st := bench.Stats{
+		Requests:  int64(math.Round(float64(t.Requests) * rt.Share)),
+		Successes: int64(math.Round(float64(t.Successes) * rt.Share)),
+		Errors:    map[string]int64{},
+	}
+	for k, n := range t.Errors {
+		if m := int64(math.Round(float64(n) * rt.Share)); m > 0 {
+			st.Errors[k] = m
+		}
+	}
+	if st.Requests > 0 {
+		st.Availability = round6(float64(st.Successes) / float64(st.Requests))
+	}
+	st.ThroughputRPS = round3(float64(st.Successes) / measured.Seconds())
+	sh := hdr.New(1, int64(time.Hour/time.Microsecond), 3)
+	for _, b := range h.Distribution() {
+		if b.Count > 0 {
+			_ = sh.RecordValues(max(int64(float64(b.From)*f), 1), b.Count)
+		}
+	}
+	st.LatencyMS = bench.Latency{
+		Mean: round4(sh.Mean() / 1000),
+		P50:  ms(sh.ValueAtQuantile(50)), P90: ms(sh.ValueAtQuantile(90)),
+		P99: ms(sh.ValueAtQuantile(99)), P999: ms(sh.ValueAtQuantile(99.9)), Max: ms(sh.Max()),
+	}
+	enc, err := sh.Encode(hdr.V2CompressedEncodingCookieBase)
+	if err != nil {
+		panic(fmt.Sprintf("reportstest: encode histogram: %v", err))
+	}
+	st.LatencyHDR = string(enc)
+	return st
 }
 
 func ms(us int64) float64      { return round4(float64(us) / 1000) }
