@@ -374,6 +374,10 @@ func Agreement(s *bench.Summary, real string) string {
 	switch {
 	case simW != realW && len(rows) > 1:
 		word = "disagree"
+	case 2*match < total:
+		// Fewer than half the verdicts match: the same winner is not
+		// agreement.
+		word = "disagree"
 	case match < total:
 		word = "partly agree"
 	}
@@ -535,6 +539,8 @@ func fmtValue(v float64, unit string) string {
 		return fmtPct(v)
 	case "rps":
 		return trimFloat(v, 1) + " req/s"
+	case "payments":
+		return trimFloat(v, 0) + " payments"
 	}
 	return trimFloat(v, 3) + " " + unit
 }

@@ -112,4 +112,13 @@ func TestAgreement(t *testing.T) {
 		run("local", "lr", 10000, 10000, 9, 50),
 	)
 	mustContain(t, Agreement(partly, "local"), "partly agree: both rank lr first, and 3 of 4 SLO verdicts match")
+
+	// The same winner, but no verdict in common: that is no agreement.
+	apart := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 9800, 30, 200),
+		run("local", "lr", 10000, 9800, 29, 180),
+	)
+	mustContain(t, Agreement(apart, "local"), "disagree: both rank lr first, and 0 of 4 SLO verdicts match")
 }

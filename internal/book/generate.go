@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -281,6 +282,11 @@ func runAndRender(ctx context.Context, plan *scenarios.Plan, backends []string, 
 		}
 		refs = append(refs, plotRef{File: filepath.Base(out) + "/" + base, Title: f.Title, Caption: f.Caption})
 	}
+	// The prediction beside the measurement is the local page's point:
+	// it goes first.
+	sort.SliceStable(refs, func(i, j int) bool {
+		return strings.HasSuffix(refs[i].File, "/prediction.png") && !strings.HasSuffix(refs[j].File, "/prediction.png")
+	})
 	return res, refs, nil
 }
 

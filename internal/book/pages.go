@@ -3,8 +3,10 @@ package book
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/meshbench/meshbench/bench"
@@ -36,7 +38,9 @@ the simulator, a policy or a scenario shows up in review as a change here.
 **Simulator part** (this folder): every scenario that lists the simulator,
 at its full length and with its own seed. The simulator runs in virtual time,
 so these files (Markdown, results.json and the PNG plots) are byte-identical
-on any machine; they carry no date and no machine fact. CI regenerates them
+wherever they are generated (on amd64, as CI; see docs/ci.md for why other
+architectures may round differently); they carry no date and no machine
+fact. CI regenerates them
 (`+"`make book-check`"+`) and fails when they differ from what is checked in: a
 change that moves a result must regenerate the book (`+"`make book-sim`"+`).
 
@@ -327,7 +331,11 @@ was rescaled.
 
 func sloBoundText(v bench.SLOVerdict) string { return v.Metric + " " + sloBound(v) }
 
-func secs(s float64) string { return trimFloat(s, 0) + " s" }
+// secs prints seconds as a scenario would: "60 s", "3.3 s" (a rescaled
+// warm-up).
+func secs(s float64) string {
+	return strconv.FormatFloat(math.Round(s*10)/10, 'f', -1, 64) + " s"
+}
 
 func plural(n int) string {
 	if n == 1 {
