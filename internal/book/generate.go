@@ -156,7 +156,14 @@ func GenerateLocal(ctx context.Context, dir string, entries []scenarios.Entry, o
 		start := time.Now()
 		machine := CurrentMachine(opts.Now())
 		machine.Rescaled = opts.Duration > 0
-		res, plots, err := runAndRender(ctx, plan, []string{"sim", "local"}, filepath.Join(work, e.Name), filepath.Join(ldir, e.Name), localPlots, machine)
+		// The simulator runs beside the machine at the same duration,
+		// unless the scenario leaves it out (a question only a real
+		// backend answers, such as a ledger's double charges).
+		backends := []string{"local"}
+		if contains(plan.Backends, "sim") {
+			backends = []string{"sim", "local"}
+		}
+		res, plots, err := runAndRender(ctx, plan, backends, filepath.Join(work, e.Name), filepath.Join(ldir, e.Name), localPlots, machine)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Name, err)
 		}
@@ -250,7 +257,7 @@ func runAndRender(ctx context.Context, plan *scenarios.Plan, backends []string, 
 	}
 	res := NewResults(sum, plan.Duration.Seconds(), plan.Warmup.Seconds())
 	res.Machine = machine
-	if contains(backends, "local") {
+	if contains(backends, "local") && contains(backends, "sim") {
 		res.Agreement = Agreement(sum, "local")
 	}
 	if err := os.RemoveAll(out); err != nil {

@@ -106,12 +106,23 @@ func writeLocalPage(w io.Writer, plan *scenarios.Plan, res *Results, plots []plo
 	if m.Rescaled {
 		scale = "rescaled with --duration (load, faults and warm-up scaled together)"
 	}
-	fmt.Fprintf(w, "Local backend and simulator side by side, seed %d, %s timeline (%s warm-up) %s, %d variant%s.\n\n",
-		res.Seed, secs(res.DurationS), secs(res.WarmupS), scale, variantCount(res, "local"), plural(variantCount(res, "local")))
+	side := "Local backend and simulator side by side"
+	if res.Agreement == "" {
+		side = "Local backend"
+	}
+	fmt.Fprintf(w, "%s, seed %d, %s timeline (%s warm-up) %s, %d variant%s.\n\n",
+		side, res.Seed, secs(res.DurationS), secs(res.WarmupS), scale, variantCount(res, "local"), plural(variantCount(res, "local")))
 	fmt.Fprintf(w, "Machine: %s\n\n", machineText(m))
-	fmt.Fprintf(w, "## Answer\n\n%s\n\n%s\n\n", res.Answer["local"], res.Agreement)
+	fmt.Fprintf(w, "## Answer\n\n%s\n\n", res.Answer["local"])
+	if res.Agreement != "" {
+		fmt.Fprintf(w, "%s\n\n", res.Agreement)
+	} else {
+		fmt.Fprintf(w, "The scenario does not list the simulator, so there is no prediction to compare.\n\n")
+	}
 	writeTables(w, res, "local")
-	writePredictionTable(w, res)
+	if res.Agreement != "" {
+		writePredictionTable(w, res)
+	}
 	writePlots(w, plots)
 }
 
