@@ -258,8 +258,71 @@ func Answer(s *bench.Summary, backend string) string {
 		}
 	}
 	writeFailures(&b, st)
+	writePartsAnswer(&b, s, backend, reports.ByRoute)
+	writePartsAnswer(&b, s, backend, reports.ByWorkload)
 	writeUntrusted(&b, st)
 	return b.String()
+}
+
+// writePartsAnswer adds, when the scenario has several routes (or workloads) and
+// several variants, which variant serves each one best and worst: by
+// availability when that differs, else by p99. A question about one
+// tenant or one route is answered there, not in the run's totals.
+func writePartsAnswer(b *strings.Builder, s *bench.Summary, backend, kind string) {
+	var groups []reports.Group
+	for _, g := range reports.Groups(s) {
+		if g.Key.Backend == backend {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) < 2 {
+		return
+	}
+	parts := groups[0].Parts(kind)
+	if len(parts) < 2 {
+		return
+	}
+	avail := metric{Name: "availability", Unit: "ratio"}
+	p99 := metric{Name: "p99", Lower: true, Unit: "ms"}
+	var said []string
+	for _, part := range parts {
+		type val struct {
+			variant    string
+			avail, lat float64
+		}
+		var vs []val
+		for _, g := range groups {
+			t := g.PartTotals(kind, part)
+			if t.Requests == 0 {
+				continue
+			}
+			vs = append(vs, val{g.Key.Variant, t.Availability(), t.P99.Median})
+		}
+		if len(vs) < 2 {
+			continue
+		}
+		sort.SliceStable(vs, func(i, j int) bool {
+			if c := compareValues(vs[i].avail, vs[j].avail, avail); c != 0 {
+				return c < 0
+			}
+			return compareValues(vs[i].lat, vs[j].lat, p99) < 0
+		})
+		best, worst := vs[0], vs[len(vs)-1]
+		switch {
+		case differ(best.avail, worst.avail, avail):
+			said = append(said, fmt.Sprintf("%s %s gets the highest availability under %s (%s) and the lowest under %s (%s)",
+				kind, part, name(best.variant), fmtPct(best.avail), name(worst.variant), fmtPct(worst.avail)))
+		case differ(best.lat, worst.lat, p99):
+			said = append(said, fmt.Sprintf("%s %s gets the lowest p99 under %s (%s) and the highest under %s (%s)",
+				kind, part, name(best.variant), fmtValue(best.lat, "ms"), name(worst.variant), fmtValue(worst.lat, "ms")))
+		default:
+			said = append(said, fmt.Sprintf("%s %s is served alike by every variant (availability %s, p99 %s)",
+				kind, part, fmtPct(best.avail), fmtValue(best.lat, "ms")))
+		}
+	}
+	if len(said) > 0 {
+		fmt.Fprintf(b, " By %s: %s.", kind, strings.Join(said, "; "))
+	}
 }
 
 // by says how a compares with b on m, from a's side: "38% lower than",

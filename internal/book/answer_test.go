@@ -122,3 +122,16 @@ func TestAgreement(t *testing.T) {
 	)
 	mustContain(t, Agreement(apart, "local"), "disagree: both rank lr first, and 0 of 4 SLO verdicts match")
 }
+
+// With several workloads, the answer says which variant serves each best.
+func TestAnswerByWorkload(t *testing.T) {
+	part := func(req, ok int64, p99 float64) bench.Stats {
+		return bench.Stats{Requests: req, Successes: ok, Availability: float64(ok) / float64(req), LatencyMS: bench.Latency{P50: 5, P99: p99}}
+	}
+	global := run("sim", "global", 3000, 1500, 10, 28)
+	global.Workloads = map[string]bench.Stats{"noisy": part(2000, 900, 27), "quiet": part(1000, 600, 29)}
+	per := run("sim", "per-key", 3000, 1200, 10, 28)
+	per.Workloads = map[string]bench.Stats{"noisy": part(2000, 200, 29), "quiet": part(1000, 1000, 28)}
+	got := Answer(summary(global, per), "sim")
+	mustContain(t, got, "By workload: workload noisy gets the highest availability under global (45.000%) and the lowest under per-key (10.000%); workload quiet gets the highest availability under per-key (100.000%) and the lowest under global (60.000%).")
+}
