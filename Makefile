@@ -10,7 +10,7 @@ COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev -X github.com/meshbench/meshbench/bench.Commit=$(COMMIT)
 DEMO_OUT    ?= runs/demo
 
-.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec proto
+.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec proto book book-sim book-local book-check
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshbench
@@ -49,6 +49,29 @@ bench-sim:
 # the measurement; about four minutes on two cores.
 demo: build
 	./$(BIN) run scenarios/library/balancer-brownout.yaml --backend sim,local --out $(DEMO_OUT)
+
+# The results book (docs/results, see its README.md): one page per shipped
+# scenario with its question, an answer written from the figures, tables
+# and plots. book-sim writes the simulator part (whole library, full
+# length, byte-identical on any machine; a few seconds); book-local the
+# local part (the scenarios that list local, on this machine beside the
+# simulator; about 40 minutes at full length on two cores, or set
+# BOOK_DURATION=20s to rescale every timeline, and BOOK_SCENARIOS=a,b to run
+# a few); book both. book-check regenerates the simulator part into a
+# temporary folder and fails when docs/results differs (CI runs it).
+BOOK_DIR       ?= docs/results
+BOOK_DURATION  ?=
+BOOK_SCENARIOS ?=
+book: book-sim book-local
+
+book-sim: build
+	./$(BIN) book --out $(BOOK_DIR) --backend sim
+
+book-local: build
+	./$(BIN) book --out $(BOOK_DIR) --backend local $(if $(BOOK_DURATION),--duration $(BOOK_DURATION)) $(if $(BOOK_SCENARIOS),--scenario $(BOOK_SCENARIOS))
+
+book-check: build
+	./$(BIN) book --out $(BOOK_DIR) --backend sim --check
 
 clean:
 	rm -rf bin

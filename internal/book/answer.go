@@ -1,0 +1,649 @@
+package book
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/reports"
+)
+
+// metric is one figure variants are ranked on: an SLO's metric, or p99 and
+// availability when the scenario sets no SLO.
+type metric struct {
+	Name string
+	// Lower is true when a smaller value is better (latencies, error rate).
+	Lower bool
+	// Unit is "ms", "ratio" or "rps", as in bench.SLOVerdict.
+	Unit string
+}
+
+// standing is one variant's result on one backend, as the ranking sees it.
+type standing struct {
+	Variant      string
+	Passed, SLOs int
+	// Failed lists the SLOs the variant missed, in the scenario's order.
+	Failed []bench.SLOVerdict
+	// Values holds the variant's value of each ranking metric.
+	Values map[string]float64
+	// Untrusted is true when a repeat of the run was untrustworthy.
+	Untrusted bool
+}
+
+// tie is the relative difference under which two values count as equal for
+// the ranking (0.5%): closer than that, a simulator's seed or a machine's
+// noise decides, not the design.
+const tie = 0.005
+
+// rankingMetrics lists the distinct metrics the SLOs of backend's runs
+// name, in the scenario's order; without SLOs, p99 then availability.
+func rankingMetrics(s *bench.Summary, backend string) []metric {
+	var out []metric
+	seen := map[string]bool{}
+	for _, r := range s.Runs {
+		if r.Backend != backend {
+			continue
+		}
+		for _, v := range r.SLO {
+			if v.Metric == "audit" || seen[v.Metric] {
+				continue
+			}
+			seen[v.Metric] = true
+			out = append(out, metric{Name: v.Metric, Lower: v.Bound == "max", Unit: v.Unit})
+		}
+	}
+	if len(out) == 0 {
+		out = []metric{{Name: "p99", Lower: true, Unit: "ms"}, {Name: "availability", Unit: "ratio"}}
+	}
+	return out
+}
+
+// metricValue reads a metric from a group's totals (medians over repeats).
+func metricValue(t reports.Totals, name string) float64 {
+	switch name {
+	case "p50":
+		return t.P50.Median
+	case "p90":
+		return t.P90.Median
+	case "p99":
+		return t.P99.Median
+	case "p999":
+		return t.P999.Median
+	case "mean":
+		return t.Mean.Median
+	case "availability":
+		return t.Availability()
+	case "error_rate":
+		return 1 - t.Availability()
+	case "throughput":
+		return t.Throughput.Median
+	}
+	return math.NaN()
+}
+
+// standings ranks backend's variants, best first: most SLOs met, then each
+// ranking metric in turn (a difference under tie is no difference), then
+// the scenario's variant order.
+func standings(s *bench.Summary, backend string, ms []metric) []standing {
+	var out []standing
+	for _, g := range reports.Groups(s) {
+		if g.Key.Backend != backend {
+			continue
+		}
+		t := g.Totals()
+		st := standing{Variant: g.Key.Variant, Values: map[string]float64{}, Untrusted: t.Untrusted > 0}
+		for _, r := range g.Runs {
+			for _, v := range r.SLO {
+				st.SLOs++
+				if v.Pass {
+					st.Passed++
+				} else {
+					st.Failed = append(st.Failed, v)
+				}
+			}
+		}
+		for _, m := range ms {
+			st.Values[m.Name] = metricValue(t, m.Name)
+		}
+		out = append(out, st)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if len(a.Failed) != len(b.Failed) {
+			return len(a.Failed) < len(b.Failed)
+		}
+		if a.Passed != b.Passed {
+			return a.Passed > b.Passed
+		}
+		for _, m := range ms {
+			if c := compareValues(a.Values[m.Name], b.Values[m.Name], m); c != 0 {
+				return c < 0
+			}
+		}
+		return false
+	})
+	return out
+}
+
+// compareValues returns −1 when a is better than b on m, +1 when worse, 0
+// when they are within tie of each other (or either is missing).
+func compareValues(a, b float64, m metric) int {
+	if math.IsNaN(a) || math.IsNaN(b) {
+		switch {
+		case math.IsNaN(a) && !math.IsNaN(b):
+			return 1
+		case !math.IsNaN(a) && math.IsNaN(b):
+			return -1
+		}
+		return 0
+	}
+	if !differ(a, b, m) {
+		return 0
+	}
+	if (a < b) == m.Lower {
+		return -1
+	}
+	return 1
+}
+
+// differ reports whether a and b differ materially on m: availability and
+// error rate by more than 0.01 percentage points, others by more than tie.
+func differ(a, b float64, m metric) bool {
+	if m.Unit == "ratio" {
+		return math.Abs(a-b) > 0.0001
+	}
+	scale := math.Max(math.Abs(a), math.Abs(b))
+	return scale > 0 && math.Abs(a-b)/scale > tie
+}
+
+// Winner returns the variant that does best on backend by the ranking
+// Answer explains, or "" when backend has no runs.
+func Winner(s *bench.Summary, backend string) string {
+	st := standings(s, backend, rankingMetrics(s, backend))
+	if len(st) == 0 {
+		return ""
+	}
+	return st[0].Variant
+}
+
+// BackendLabel names a backend in prose.
+func BackendLabel(b string) string {
+	switch b {
+	case "sim":
+		return "the simulator"
+	case "local":
+		return "the local backend"
+	case "containers":
+		return "the containers backend"
+	}
+	return "the " + b + " backend"
+}
+
+// Answer is the one-paragraph answer to a scenario's question on one
+// backend, written from the summary alone: which variant does best on the
+// metrics the scenario's SLOs name and by how much against the runner-up
+// and the worst, and which SLOs fail where. Nothing in it is written by
+// hand, so it cannot go stale: a changed result changes the sentence.
+func Answer(s *bench.Summary, backend string) string {
+	ms := rankingMetrics(s, backend)
+	st := standings(s, backend, ms)
+	if len(st) == 0 {
+		return fmt.Sprintf("No run on %s.", BackendLabel(backend))
+	}
+	var b strings.Builder
+	on := "On " + BackendLabel(backend)
+	noSLO := st[0].SLOs == 0
+	best := st[0]
+	if len(st) == 1 {
+		fmt.Fprintf(&b, "%s, the only variant, %s, ", on, name(best.Variant))
+		if noSLO {
+			fmt.Fprintf(&b, "gives %s (the scenario sets no SLO).", valuesText(best, ms))
+		} else {
+			fmt.Fprintf(&b, "meets %d of %d SLOs, with %s.", best.Passed, best.SLOs, valuesText(best, ms))
+		}
+		writeFailures(&b, st)
+		writeUntrusted(&b, st)
+		return b.String()
+	}
+	if noSLO {
+		fmt.Fprintf(&b, "The scenario sets no SLO, so variants are ranked by p99, then availability. ")
+	}
+	// The deciding metric: the first one on which the winner and the
+	// runner-up differ; with none, they tie.
+	second := st[1]
+	worst := st[len(st)-1]
+	var decide *metric
+	for i, m := range ms {
+		if differ(best.Values[m.Name], second.Values[m.Name], m) {
+			decide = &ms[i]
+			break
+		}
+	}
+	switch {
+	case len(best.Failed) < len(second.Failed):
+		fmt.Fprintf(&b, "%s, %s does best: it misses %s, fewer than any other variant (next: %s, which misses %d)",
+			on, name(best.Variant), missText(len(best.Failed), best.SLOs), name(second.Variant), len(second.Failed))
+		if decide != nil {
+			fmt.Fprintf(&b, ", with %s %s against %s", decide.Name, fmtValue(best.Values[decide.Name], decide.Unit), fmtValue(second.Values[decide.Name], decide.Unit))
+		}
+		b.WriteString(".")
+	case decide == nil:
+		fmt.Fprintf(&b, "%s, %s and %s tie at the top on every metric the SLOs name (%s)",
+			on, name(best.Variant), name(second.Variant), valuesText(best, ms))
+		if !noSLO {
+			fmt.Fprintf(&b, ", each meeting %d of %d SLOs", best.Passed, best.SLOs)
+		}
+		b.WriteString(".")
+	default:
+		d := *decide
+		fmt.Fprintf(&b, "%s, %s does best", on, name(best.Variant))
+		if !noSLO {
+			fmt.Fprintf(&b, " (%d of %d SLOs met)", best.Passed, best.SLOs)
+		}
+		fmt.Fprintf(&b, ": its %s is %s, %s the runner-up %s's %s",
+			d.Name, fmtValue(best.Values[d.Name], d.Unit), by(best.Values[d.Name], second.Values[d.Name], d), name(second.Variant), fmtValue(second.Values[d.Name], d.Unit))
+		b.WriteString(".")
+	}
+	if len(st) > 2 && decide != nil {
+		d := *decide
+		// Only when the last is also worse than the runner-up on it: a
+		// variant ranked last for its missed SLOs may beat the runner-up
+		// on the deciding metric, and the sentence would mislead.
+		if differ(best.Values[d.Name], worst.Values[d.Name], d) && compareValues(worst.Values[d.Name], second.Values[d.Name], d) > 0 {
+			fmt.Fprintf(&b, " The last, %s, gives %s %s (%s %s).", name(worst.Variant), d.Name, fmtValue(worst.Values[d.Name], d.Unit),
+				by(worst.Values[d.Name], best.Values[d.Name], d), name(best.Variant)+"'s")
+		}
+	}
+	writeFailures(&b, st)
+	writePartsAnswer(&b, s, backend, reports.ByRoute)
+	writePartsAnswer(&b, s, backend, reports.ByWorkload)
+	writeUntrusted(&b, st)
+	return b.String()
+}
+
+// writePartsAnswer adds, when the scenario has several routes (or workloads) and
+// several variants, which variant serves each one best and worst: by
+// availability when that differs, else by p99. A question about one
+// tenant or one route is answered there, not in the run's totals.
+func writePartsAnswer(b *strings.Builder, s *bench.Summary, backend, kind string) {
+	var groups []reports.Group
+	for _, g := range reports.Groups(s) {
+		if g.Key.Backend == backend {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) < 2 {
+		return
+	}
+	parts := groups[0].Parts(kind)
+	if len(parts) < 2 {
+		return
+	}
+	avail := metric{Name: "availability", Unit: "ratio"}
+	p99 := metric{Name: "p99", Lower: true, Unit: "ms"}
+	var said []string
+	for _, part := range parts {
+		type val struct {
+			variant    string
+			avail, lat float64
+		}
+		var vs []val
+		for _, g := range groups {
+			t := g.PartTotals(kind, part)
+			if t.Requests == 0 {
+				continue
+			}
+			vs = append(vs, val{g.Key.Variant, t.Availability(), t.P99.Median})
+		}
+		if len(vs) < 2 {
+			continue
+		}
+		sort.SliceStable(vs, func(i, j int) bool {
+			if c := compareValues(vs[i].avail, vs[j].avail, avail); c != 0 {
+				return c < 0
+			}
+			return compareValues(vs[i].lat, vs[j].lat, p99) < 0
+		})
+		best, worst := vs[0], vs[len(vs)-1]
+		switch {
+		case differ(best.avail, worst.avail, avail):
+			said = append(said, fmt.Sprintf("%s %s gets the highest availability under %s (%s) and the lowest under %s (%s)",
+				kind, part, name(best.variant), fmtPct(best.avail), name(worst.variant), fmtPct(worst.avail)))
+		case differ(best.lat, worst.lat, p99):
+			said = append(said, fmt.Sprintf("%s %s gets the lowest p99 under %s (%s) and the highest under %s (%s)",
+				kind, part, name(best.variant), fmtValue(best.lat, "ms"), name(worst.variant), fmtValue(worst.lat, "ms")))
+		default:
+			said = append(said, fmt.Sprintf("%s %s is served alike by every variant (availability %s, p99 %s)",
+				kind, part, fmtPct(best.avail), fmtValue(best.lat, "ms")))
+		}
+	}
+	if len(said) > 0 {
+		fmt.Fprintf(b, " By %s: %s.", kind, strings.Join(said, "; "))
+	}
+}
+
+// by says how a compares with b on m, from a's side: "38% lower than",
+// "0.42 percentage points higher than", "the same as".
+func by(a, b float64, m metric) string {
+	if !differ(a, b, m) {
+		return "the same as"
+	}
+	dir := "lower"
+	if a > b {
+		dir = "higher"
+	}
+	if m.Unit == "ratio" {
+		return fmt.Sprintf("%s percentage points %s than", trimFloat(math.Abs(a-b)*100, 2), dir)
+	}
+	if b > 0 && a/b >= 2 {
+		return fmt.Sprintf("%s times", trimFloat(a/b, 1))
+	}
+	pct := math.Abs(a-b) / math.Abs(b) * 100
+	return fmt.Sprintf("%s%% %s than", trimFloat(pct, 0), dir)
+}
+
+func writeFailures(b *strings.Builder, st []standing) {
+	var failing []string
+	any := false
+	for _, s := range st {
+		if s.SLOs > 0 {
+			any = true
+		}
+		if len(s.Failed) == 0 {
+			continue
+		}
+		var what []string
+		for _, v := range s.Failed {
+			what = append(what, fmt.Sprintf("%s %s (%s)", v.Metric, fmtValue(v.Value, v.Unit), sloBound(v)))
+		}
+		failing = append(failing, fmt.Sprintf("%s — %s", name(s.Variant), strings.Join(what, ", ")))
+	}
+	switch {
+	case !any:
+	case len(failing) == 0 && len(st) > 1:
+		b.WriteString(" Every variant meets every SLO that applies to it.")
+	case len(failing) == 0:
+	default:
+		if len(st[0].Failed) > 0 {
+			b.WriteString(" No variant meets every SLO.")
+		}
+		fmt.Fprintf(b, " SLOs missed: %s.", strings.Join(failing, "; "))
+	}
+}
+
+// missText words a count of missed SLOs: "no SLO", "1 of 3 SLOs".
+func missText(n, total int) string {
+	if n == 0 {
+		return "no SLO"
+	}
+	return fmt.Sprintf("%d of %d SLOs", n, total)
+}
+
+func writeUntrusted(b *strings.Builder, st []standing) {
+	var names []string
+	for _, s := range st {
+		if s.Untrusted {
+			names = append(names, name(s.Variant))
+		}
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(b, " The load generator fell behind its schedule on %s: those figures are not trustworthy.", strings.Join(names, ", "))
+	}
+}
+
+func valuesText(s standing, ms []metric) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, m.Name+" "+fmtValue(s.Values[m.Name], m.Unit))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Agreement says whether the simulator's prediction and the real backend's
+// measurement agree, for a summary holding both: the same winner, the same
+// SLO verdicts, and how far the simulator's p50, p99 and availability are
+// from the measurement.
+func Agreement(s *bench.Summary, real string) string {
+	simW, realW := Winner(s, "sim"), Winner(s, real)
+	if simW == "" || realW == "" {
+		return fmt.Sprintf("No pair of simulator and %s runs to compare.", real)
+	}
+	rows := Predictions(s, real)
+	var b strings.Builder
+	// Verdicts: per variant and SLO metric, in order.
+	match, total := 0, 0
+	var differ []string
+	for _, r := range rows {
+		for i := range r.SimSLO {
+			if i >= len(r.RealSLO) || r.SimSLO[i].Metric != r.RealSLO[i].Metric {
+				continue
+			}
+			total++
+			if r.SimSLO[i].Pass == r.RealSLO[i].Pass {
+				match++
+				continue
+			}
+			sv, rv := "passes", "fails"
+			if !r.SimSLO[i].Pass {
+				sv, rv = "fails", "passes"
+			}
+			differ = append(differ, fmt.Sprintf("%s's %s %s on the simulator and %s on %s", name(r.Variant), r.SimSLO[i].Metric, sv, rv, real))
+		}
+	}
+	word := "agree"
+	switch {
+	case simW != realW && len(rows) > 1:
+		word = "disagree"
+	case 2*match < total:
+		// Fewer than half the verdicts match: the same winner is not
+		// agreement.
+		word = "disagree"
+	case match < total:
+		word = "partly agree"
+	}
+	fmt.Fprintf(&b, "The simulator and %s %s", BackendLabel(real), word)
+	switch {
+	case len(rows) <= 1:
+		b.WriteString(" on the one variant")
+	case simW == realW:
+		fmt.Fprintf(&b, ": both rank %s first", name(simW))
+	default:
+		fmt.Fprintf(&b, ": the simulator ranks %s first, %s measures %s best", name(simW), real, name(realW))
+	}
+	if total > 0 {
+		fmt.Fprintf(&b, ", and %d of %d SLO verdicts match", match, total)
+	}
+	b.WriteString(".")
+	if len(differ) > 0 {
+		fmt.Fprintf(&b, " Verdicts that differ: %s.", strings.Join(differ, "; "))
+	}
+	p50lo, p50hi := errRange(rows, func(r Prediction) float64 { return r.P50Err })
+	p99lo, p99hi := errRange(rows, func(r Prediction) float64 { return r.P99Err })
+	avMax := 0.0
+	for _, r := range rows {
+		avMax = math.Max(avMax, math.Abs(r.AvailPP))
+	}
+	fmt.Fprintf(&b, " The simulator's p50 is %s and its p99 %s the measured one; availability differs by at most %s percentage points.",
+		spanText(p50lo, p50hi), spanText(p99lo, p99hi), trimFloat(avMax, 2))
+	return b.String()
+}
+
+// Prediction is one variant's simulator figures beside a real backend's.
+type Prediction struct {
+	Variant                     string
+	SimP50, RealP50, P50Err     float64
+	SimP99, RealP99, P99Err     float64
+	SimP999, RealP999, P999Err  float64
+	SimAvail, RealAvail         float64
+	AvailPP                     float64 // sim − real, percentage points
+	SimSLO, RealSLO             []bench.SLOVerdict
+	SimPassed, RealPassed, SLOs int
+	RealUntrusted               bool
+}
+
+// Predictions pairs each variant's simulator group with its real one.
+// Errors are relative, (sim − real)/real.
+func Predictions(s *bench.Summary, real string) []Prediction {
+	groups := reports.Groups(s)
+	simG := map[string]reports.Group{}
+	for _, g := range groups {
+		if g.Key.Backend == "sim" {
+			simG[g.Key.Variant] = g
+		}
+	}
+	var out []Prediction
+	for _, g := range groups {
+		if g.Key.Backend != real {
+			continue
+		}
+		sg, ok := simG[g.Key.Variant]
+		if !ok {
+			continue
+		}
+		st, rt := sg.Totals(), g.Totals()
+		p := Prediction{Variant: g.Key.Variant,
+			SimP50: st.P50.Median, RealP50: rt.P50.Median,
+			SimP99: st.P99.Median, RealP99: rt.P99.Median,
+			SimP999: st.P999.Median, RealP999: rt.P999.Median,
+			SimAvail: st.Availability(), RealAvail: rt.Availability(),
+			SimPassed: st.SLOPassed, RealPassed: rt.SLOPassed, SLOs: rt.SLOTotal,
+			RealUntrusted: rt.Untrusted > 0,
+		}
+		p.P50Err = relErr(p.SimP50, p.RealP50)
+		p.P99Err = relErr(p.SimP99, p.RealP99)
+		p.P999Err = relErr(p.SimP999, p.RealP999)
+		p.AvailPP = (p.SimAvail - p.RealAvail) * 100
+		p.SimSLO = sg.Runs[0].SLO
+		p.RealSLO = g.Runs[0].SLO
+		out = append(out, p)
+	}
+	return out
+}
+
+func relErr(sim, real float64) float64 {
+	if real == 0 || math.IsNaN(real) || math.IsNaN(sim) {
+		return math.NaN()
+	}
+	return (sim - real) / real
+}
+
+func errRange(rows []Prediction, f func(Prediction) float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, r := range rows {
+		v := f(r)
+		if math.IsNaN(v) {
+			continue
+		}
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return lo, hi
+}
+
+// spanText words a range of relative errors: "12–16% below", "4% below to
+// 12% above", "within 1% of".
+func spanText(lo, hi float64) string {
+	if math.IsInf(lo, 1) {
+		return "not comparable with"
+	}
+	pct := func(v float64) string { return trimFloat(math.Abs(v)*100, 0) + "%" }
+	switch {
+	case math.Abs(lo) < 0.01 && math.Abs(hi) < 0.01:
+		return "within 1% of"
+	case hi < 0 && lo == hi:
+		return pct(lo) + " below"
+	case hi < 0:
+		return rangePct(-hi, -lo) + " below"
+	case lo > 0 && lo == hi:
+		return pct(lo) + " above"
+	case lo > 0:
+		return rangePct(lo, hi) + " above"
+	}
+	return pct(lo) + " below to " + pct(hi) + " above"
+}
+
+func rangePct(a, b float64) string {
+	x, y := trimFloat(a*100, 0), trimFloat(b*100, 0)
+	if x == y {
+		return x + "%"
+	}
+	return x + "–" + y + "%"
+}
+
+// name prints a variant name in prose; a scenario without variants runs
+// one called "" or "default".
+func name(v string) string {
+	if v == "" {
+		return "the scenario's policy"
+	}
+	return v
+}
+
+func sloBound(v bench.SLOVerdict) string {
+	op := "≤"
+	if v.Bound == "min" {
+		op = "≥"
+	}
+	return op + " " + fmtThreshold(v.Threshold, v.Unit)
+}
+
+// fmtValue prints a metric's value in its unit: "41.2 ms", "99.95%",
+// "398 req/s".
+func fmtValue(v float64, unit string) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	switch unit {
+	case "ms":
+		return fmtMS(v) + " ms"
+	case "ratio":
+		return fmtPct(v)
+	case "rps":
+		return trimFloat(v, 1) + " req/s"
+	case "payments":
+		return trimFloat(v, 0) + " payments"
+	}
+	return trimFloat(v, 3) + " " + unit
+}
+
+func fmtThreshold(v float64, unit string) string {
+	short := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	switch unit {
+	case "ms":
+		return short(v) + " ms"
+	case "ratio":
+		return short(math.Round(v*100*1e6)/1e6) + "%"
+	case "rps":
+		return short(v) + " req/s"
+	}
+	return short(v) + " " + unit
+}
+
+// fmtMS prints a latency with three significant digits or so.
+func fmtMS(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// fmtPct prints a ratio as a percentage with up to three decimals.
+func fmtPct(r float64) string {
+	if math.IsNaN(r) {
+		return "–"
+	}
+	return strconv.FormatFloat(r*100, 'f', 3, 64) + "%"
+}
+
+func trimFloat(v float64, prec int) string {
+	return strconv.FormatFloat(v, 'f', prec, 64)
+}

@@ -1,0 +1,137 @@
+package book
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/meshbench/meshbench/bench"
+)
+
+// run builds a fixture run: requests, successes, p50 and p99 in ms, and the
+// verdicts of an SLO set {p99 ≤ 150 ms, availability ≥ 99.9%}.
+func run(backend, variant string, req, ok int64, p50, p99 float64) bench.RunSummary {
+	avail := float64(ok) / float64(req)
+	r := bench.RunSummary{Backend: backend, Variant: variant,
+		Stats: bench.Stats{Requests: req, Successes: ok, Availability: avail,
+			LatencyMS: bench.Latency{P50: p50, P99: p99, P999: p99 * 2}}}
+	r.SLO = []bench.SLOVerdict{
+		{Metric: "p99", Bound: "max", Threshold: 150, Value: p99, Unit: "ms", Pass: p99 <= 150},
+		{Metric: "availability", Bound: "min", Threshold: 0.999, Value: avail, Unit: "ratio", Pass: avail >= 0.999},
+	}
+	return r
+}
+
+func summary(runs ...bench.RunSummary) *bench.Summary {
+	return &bench.Summary{Schema: bench.SummarySchema, Scenario: "fixture", Runs: runs}
+}
+
+func mustContain(t *testing.T, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("answer lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+func TestAnswerWinnerBySLOMetric(t *testing.T) {
+	s := summary(
+		run("sim", "round_robin", 10000, 9996, 12, 497),
+		run("sim", "least_request", 10000, 10000, 12, 82.8),
+		run("sim", "peak_ewma", 10000, 10000, 11.8, 38.3),
+	)
+	if w := Winner(s, "sim"); w != "peak_ewma" {
+		t.Fatalf("winner %q, want peak_ewma", w)
+	}
+	got := Answer(s, "sim")
+	mustContain(t, got,
+		"On the simulator, peak_ewma does best (2 of 2 SLOs met)",
+		"its p99 is 38.3 ms, 54% lower than the runner-up least_request's 82.8 ms",
+		"The last, round_robin, gives p99 497 ms (13.0 times peak_ewma's)",
+		"SLOs missed: round_robin — p99 497 ms (≤ 150 ms)",
+	)
+}
+
+func TestAnswerFewestMissedSLOsWins(t *testing.T) {
+	// fast has the lower p99 but loses requests: meeting the SLOs comes
+	// before the metric.
+	s := summary(
+		run("sim", "fast", 10000, 9000, 5, 20),
+		run("sim", "safe", 10000, 10000, 6, 30),
+	)
+	got := Answer(s, "sim")
+	mustContain(t, got, "safe does best: it misses no SLO, fewer than any other variant (next: fast, which misses 1)",
+		"with p99 30.0 ms against 20.0 ms", "fast — availability 90.000% (≥ 99.9%)")
+}
+
+func TestAnswerTie(t *testing.T) {
+	s := summary(
+		run("sim", "a", 10000, 10000, 5, 30.0),
+		run("sim", "b", 10000, 10000, 5, 30.1), // within 0.5%: a tie
+	)
+	mustContain(t, Answer(s, "sim"), "a and b tie at the top", "Every variant meets every SLO")
+}
+
+func TestAnswerNoSLOAndOneVariant(t *testing.T) {
+	r := run("local", "only", 1000, 1000, 3, 9)
+	r.SLO = nil
+	got := Answer(summary(r), "local")
+	mustContain(t, got, "On the local backend, the only variant, only, gives p99 9.00 ms, availability 100.000% (the scenario sets no SLO).")
+	if Answer(summary(r), "sim") != "No run on the simulator." {
+		t.Errorf("a backend without runs: %q", Answer(summary(r), "sim"))
+	}
+}
+
+func TestAgreement(t *testing.T) {
+	agree := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 10000, 12, 110),
+		run("local", "lr", 10000, 10000, 11, 55),
+	)
+	mustContain(t, Agreement(agree, "local"),
+		"The simulator and the local backend agree: both rank lr first, and 4 of 4 SLO verdicts match.",
+		"The simulator's p50 is 17–18% below and its p99 9% below the measured one",
+		"availability differs by at most 0.00 percentage points")
+
+	disagree := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 10000, 12, 60),
+		run("local", "lr", 10000, 10000, 11, 170),
+	)
+	mustContain(t, Agreement(disagree, "local"),
+		"The simulator and the local backend disagree: the simulator ranks lr first, local measures rr best, and 3 of 4 SLO verdicts match.",
+		"lr's p99 passes on the simulator and fails on local",
+		"its p99 71% below to 67% above the measured one")
+
+	partly := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 10000, 10, 160),
+		run("local", "lr", 10000, 10000, 9, 50),
+	)
+	mustContain(t, Agreement(partly, "local"), "partly agree: both rank lr first, and 3 of 4 SLO verdicts match")
+
+	// The same winner, but no verdict in common: that is no agreement.
+	apart := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 9800, 30, 200),
+		run("local", "lr", 10000, 9800, 29, 180),
+	)
+	mustContain(t, Agreement(apart, "local"), "disagree: both rank lr first, and 0 of 4 SLO verdicts match")
+}
+
+// With several workloads, the answer says which variant serves each best.
+func TestAnswerByWorkload(t *testing.T) {
+	part := func(req, ok int64, p99 float64) bench.Stats {
+		return bench.Stats{Requests: req, Successes: ok, Availability: float64(ok) / float64(req), LatencyMS: bench.Latency{P50: 5, P99: p99}}
+	}
+	global := run("sim", "global", 3000, 1500, 10, 28)
+	global.Workloads = map[string]bench.Stats{"noisy": part(2000, 900, 27), "quiet": part(1000, 600, 29)}
+	per := run("sim", "per-key", 3000, 1200, 10, 28)
+	per.Workloads = map[string]bench.Stats{"noisy": part(2000, 200, 29), "quiet": part(1000, 1000, 28)}
+	got := Answer(summary(global, per), "sim")
+	mustContain(t, got, "By workload: workload noisy gets the highest availability under global (45.000%) and the lowest under per-key (10.000%); workload quiet gets the highest availability under per-key (100.000%) and the lowest under global (60.000%).")
+}
