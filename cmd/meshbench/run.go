@@ -70,7 +70,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 // file exists. It returns the plan and the exact bytes read.
 func loadScenario(arg string) (*scenarios.Plan, []byte, error) {
 	if _, err := os.Stat(arg); err != nil && !strings.ContainsAny(arg, `/\.`) {
-		if e, lerr := scenarios.LibraryScenario(arg); lerr == nil {
+		if e, lerr := scenarios.Shipped(arg); lerr == nil {
 			plan, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
 			return plan, e.Source, err
 		}
