@@ -220,3 +220,25 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 			r.P50.Values(), r.P99.Values(), r.P999.Values(), r.Availability.Values())
 	}
 }
+
+// PredictionFailures describes each prediction whose verdict failed, one
+// line each: "round_robin on local: p50 −11.5% (tolerance ±10%), p99 …".
+func PredictionFailures(preds []bench.Prediction) []string {
+	names := map[string]string{bench.PredictP50: "p50", bench.PredictP99: "p99", bench.PredictP999: "p99.9", bench.PredictAvailability: "availability"}
+	var out []string
+	for _, p := range preds {
+		if p.Pass {
+			continue
+		}
+		var parts []string
+		for _, m := range p.Metrics {
+			if m.WithinTolerance || m.WithinSpread {
+				continue
+			}
+			tol := "±" + strings.TrimPrefix(fmtPredictionError(m.Tolerance, m.ErrorUnit), "+")
+			parts = append(parts, fmt.Sprintf("%s %s (tolerance %s)", names[m.Metric], fmtPredictionError(m.Error, m.ErrorUnit), tol))
+		}
+		out = append(out, fmt.Sprintf("%s on %s: %s", p.Variant, p.Backend, strings.Join(parts, ", ")))
+	}
+	return out
+}
