@@ -27,7 +27,7 @@ func routeMean(route string) func(bench.RunSummary) float64 {
 	return func(r bench.RunSummary) float64 { return r.Routes[route].LatencyMS.Mean }
 }
 
-// e1Sigma solves σ = A*(μ(1−σ)) for the E_k/M/1 queue, whose interarrival
+// ekSigma solves σ = A*(μ(1−σ)) for the E_k/M/1 queue, whose interarrival
 // times are Erlang-k with mean 1/λ: A*(s) = (kλ/(kλ+s))^k (Kleinrock,
 // Queueing Systems Vol. 1, 1975, §6.4). Fixed-point iteration from 0
 // converges to the root inside (0, 1) when λ < μ.

@@ -19,15 +19,15 @@ import (
 func init() { register(newRunCmd) }
 
 type runFlags struct {
-	backends         []string
-	variants         []string
-	out              string
-	seed             uint64
-	duration         time.Duration
-	repeat           int
-	failOnSLO        bool
-	failOnPrediction bool
-	maxLag           time.Duration
+	backends  []string
+	variants  []string
+	out       string
+	seed      uint64
+	duration  time.Duration
+	repeat    int
+	failOnSLO bool
+	maxLag    time.Duration
+	failPred  bool // --fail-on-prediction
 }
 
 func newRunCmd() *cobra.Command {
@@ -69,7 +69,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.DurationVar(&f.duration, "duration", 0, "rescale the scenario's whole timeline (load, faults, warm-up) to this `duration`")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each backend × variant `N` times with different seeds")
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
-	fl.BoolVar(&f.failOnPrediction, "fail-on-prediction", false, "exit 1 when the simulator's prediction of a real backend is outside the scenario's prediction tolerance")
+	fl.BoolVar(&f.failPred, "fail-on-prediction", false, "exit 1 when the simulator's prediction of a real backend is outside the scenario's prediction tolerance")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
@@ -178,7 +178,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return errors.New("interrupted")
 	case f.failOnSLO && !sum.SLOPass:
 		return failErr(errors.New("SLO verdicts failed (see summary.md)"))
-	case f.failOnPrediction && len(reports.PredictionFailures(sum.Predictions)) > 0:
+	case f.failPred && len(reports.PredictionFailures(sum.Predictions)) > 0:
 		return failErr(fmt.Errorf("predictions outside their tolerance: %s", strings.Join(reports.PredictionFailures(sum.Predictions), "; ")))
 	}
 	return nil
