@@ -45,6 +45,10 @@ type Prediction struct {
 	// SimRepeats and RealRepeats count the repeats that measured anything.
 	SimRepeats  int `json:"sim_repeats"`
 	RealRepeats int `json:"real_repeats"`
+	// RealUntrustworthy counts the real backend's repeats marked
+	// untrustworthy (RunSummary.Untrustworthy): they are counted, but
+	// the measurement they give is not the scenario's load.
+	RealUntrustworthy int `json:"real_untrustworthy,omitempty"`
 	// Metrics are p50, p99, p999 and availability, in that order; a
 	// latency is left out when either side had no successful request.
 	Metrics []PredictionMetric `json:"metrics"`
@@ -159,6 +163,11 @@ func predict(simRuns, realRuns []RunSummary, tol scenarios.PredictionTolerance) 
 		return Prediction{}, false, nil
 	}
 	p := Prediction{SimRepeats: len(simRuns), RealRepeats: len(realRuns)}
+	for _, r := range realRuns {
+		if r.Untrustworthy != "" {
+			p.RealUntrustworthy++
+		}
+	}
 	sh, err := MergedHistogram(simRuns)
 	if err != nil {
 		return p, false, err

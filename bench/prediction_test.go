@@ -111,6 +111,7 @@ func TestPredictSpread(t *testing.T) {
 		// A repeat that failed outright measures nothing and is left out.
 		{Backend: "local", Variant: "rr", Repeat: 3, Error: "refused"},
 	}
+	real[2].Untrustworthy = "schedule lag p99 12ms > 10ms"
 	tol := scenarios.PredictionTolerance{P50: 0.02, P99: 0.02, P999: 0.02, Availability: 0.1}
 	judge := func(simUS int64) Prediction {
 		t.Helper()
@@ -126,8 +127,8 @@ func TestPredictSpread(t *testing.T) {
 	}
 
 	p := judge(9500)
-	if p.RealRepeats != 3 || p.SimRepeats != 2 {
-		t.Errorf("repeats sim %d real %d, want 2 and 3", p.SimRepeats, p.RealRepeats)
+	if p.RealRepeats != 3 || p.SimRepeats != 2 || p.RealUntrustworthy != 1 {
+		t.Errorf("repeats sim %d real %d (%d untrustworthy), want 2 and 3 (1)", p.SimRepeats, p.RealRepeats, p.RealUntrustworthy)
 	}
 	p50 := metricOf(t, p, PredictP50)
 	if p50.RealSpread == nil || !near(p50.RealSpread.Min, 9, 0.02) || !near(p50.RealSpread.Max, 11, 0.02) || p50.RealSpread.Repeats != 3 {

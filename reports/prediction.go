@@ -19,6 +19,8 @@ type predictionRow struct {
 	Pass, Noise bool
 	// Spread is true when either backend had two or more repeats.
 	Spread bool
+	// Untrusted counts the real backend's untrustworthy repeats.
+	Untrusted int
 }
 
 // predictionCell is one metric of a prediction: the error, and the values
@@ -87,6 +89,7 @@ func predictionRows(preds []bench.Prediction) []predictionRow {
 			P999:         predictionCellOf(p, bench.PredictP999),
 			Availability: predictionCellOf(p, bench.PredictAvailability),
 			Pass:         p.Pass, Noise: p.Verdict == bench.PredictionNoise,
+			Untrusted: p.RealUntrustworthy,
 		}
 		switch p.Verdict {
 		case bench.PredictionPass:
@@ -170,6 +173,23 @@ func predictionCounts(rows []predictionRow) (pass, noise, fail int) {
 	return
 }
 
+// predictionHeadline counts the verdicts: "❌ 1 of 4 fail, ≈ 1 within
+// the real backend's noise, ✅ 2 pass".
+func predictionHeadline(rows []predictionRow) string {
+	pass, noise, fail := predictionCounts(rows)
+	var parts []string
+	if fail > 0 {
+		parts = append(parts, fmt.Sprintf("❌ %d of %d fail", fail, len(rows)))
+	}
+	if noise > 0 {
+		parts = append(parts, fmt.Sprintf("≈ %d within the real backend's noise", noise))
+	}
+	if pass > 0 {
+		parts = append(parts, fmt.Sprintf("✅ %d pass", pass))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // writeMarkdownPredictions writes summary.md's prediction section: the
 // errors with the verdict per variant and real backend, and, with
 // repeats, each backend's spread beside the prediction.
@@ -178,18 +198,11 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 	if len(rows) == 0 {
 		return
 	}
-	pass, noise, fail := predictionCounts(rows)
-	head := fmt.Sprintf("✅ %d pass", pass)
-	if noise > 0 {
-		head += fmt.Sprintf(", ≈ %d within the real backend's noise", noise)
-	}
-	if fail > 0 {
-		head = fmt.Sprintf("❌ %d of %d fail", fail, len(rows)) + strings.TrimPrefix(head, "✅")
-	}
+	head := predictionHeadline(rows)
 	fmt.Fprintf(w, "\n### Prediction: sim beside the real backends — %s\n\n", head)
 	fmt.Fprintln(w, "| variant | real backend | p50 error | p99 error | p99.9 error | availability error | verdict |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | :---: |")
-	spread := false
+	spread, untrusted := false, false
 	for _, r := range rows {
 		mark := "✅"
 		switch {
@@ -204,11 +217,19 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 			}
 			return c.Error + c.Mark()
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s %s |\n", mdEscape(r.Variant), mdEscape(r.Backend),
+		backend := mdEscape(r.Backend)
+		if r.Untrusted > 0 {
+			backend += " ⚠️"
+			untrusted = true
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s %s |\n", mdEscape(r.Variant), backend,
 			cell(r.P50), cell(r.P99), cell(r.P999), cell(r.Availability), mark, r.Verdict)
 		spread = spread || r.Spread
 	}
 	fmt.Fprintf(w, "\nError = (sim − real) / real of the percentiles over all repeats; availability in percentage points. Tolerance: %s. ✗ outside the tolerance, ≈ outside it but inside the real backend's run-to-run spread.\n", predictionTolerance(preds))
+	if untrusted {
+		fmt.Fprintln(w, "\n⚠️ Some of the real backend's repeats are not trustworthy (see Schedule lag): the measurement, not only the prediction, may be off.")
+	}
 	if !spread {
 		return
 	}

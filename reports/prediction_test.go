@@ -36,7 +36,7 @@ func TestPredictionSection(t *testing.T) {
 	if err := WriteMarkdown(&md, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"### Prediction: sim beside the real backends — ❌", "| round-robin | local | −1.6% ✗ |", "❌ FAIL |",
+	for _, want := range []string{"### Prediction: sim beside the real backends — ❌ 2 of 2 fail\n", "| round-robin | local | −1.6% ✗ |", "❌ FAIL |",
 		"Tolerance: p50 ±1%, p99 ±5%, p99.9 ±5%, availability ±0.01 pp", "**Run-to-run spread beside the prediction**", "13.36 (13.32–13.44) · 13.58 (13.57–13.65)"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
