@@ -196,6 +196,9 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		sum.Runs = append(sum.Runs, runs[i])
 	}
 	sum.SLOPass = EvaluateSLOs(plan, sum)
+	if sum.Predictions, err = Predict(sum, plan.Prediction); err != nil {
+		failed = append(failed, err)
+	}
 	if err := raw.close(); err != nil {
 		failed = append(failed, err)
 	}

@@ -28,6 +28,11 @@ type Summary struct {
 	Runs    []RunSummary `json:"runs"`
 	// SLOPass is true when every SLO verdict of every run passed.
 	SLOPass bool `json:"slo_pass"`
+	// Predictions set the simulator's prediction of each variant beside
+	// each real backend's measurement of it, judged against the
+	// scenario's prediction tolerance. Absent when the run did not have
+	// both, and in summaries written before they existed.
+	Predictions []Prediction `json:"predictions,omitempty"`
 }
 
 // RunSummary is one backend × variant × repeat.

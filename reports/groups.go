@@ -239,25 +239,7 @@ func (g Group) PartHistogram(kind, name string) (*hdr.Histogram, error) {
 // distribution over all of them. It returns nil when no repeat recorded a
 // successful request.
 func (g Group) Histogram() (*hdr.Histogram, error) {
-	var merged *hdr.Histogram
-	for _, r := range g.Runs {
-		if r.LatencyHDR == "" {
-			continue
-		}
-		h, err := bench.DecodeHistogram(r.LatencyHDR)
-		if err != nil {
-			return nil, fmt.Errorf("%s repeat %d: %w", g.Label(), r.Repeat, err)
-		}
-		if h.TotalCount() == 0 {
-			continue
-		}
-		if merged == nil {
-			merged = h
-			continue
-		}
-		merged.Merge(h)
-	}
-	return merged, nil
+	return bench.MergedHistogram(g.Runs)
 }
 
 // availabilityStat is the per-repeat availability spread.

@@ -44,6 +44,13 @@ type indexPage struct {
 	Untrusted  int
 	Lag        []lagRow
 	Breakdowns []breakdownView
+	// Predictions set the simulator beside each real backend, with the
+	// tolerance they were judged against, the verdicts counted, and
+	// whether any backend had repeats to show a spread.
+	Predictions                                     []predictionRow
+	PredictionTolerance                             string
+	PredictionPass, PredictionNoise, PredictionFail int
+	PredictionSpread                                bool
 }
 
 type groupRow struct {
@@ -134,6 +141,16 @@ func WriteIndex(w io.Writer, run *Run, plots []PlotFile, gate string) error {
 	page.Untrusted = untrustworthyRuns(s)
 	page.Lag = lagRows(s)
 	page.Breakdowns = breakdownViews(Groups(s))
+	if preds, err := bench.PredictionsOf(s); err != nil {
+		page.Warnings = append(page.Warnings, fmt.Sprintf("prediction not shown: %v", err))
+	} else {
+		page.Predictions = predictionRows(preds)
+		page.PredictionTolerance = predictionTolerance(preds)
+		page.PredictionPass, page.PredictionNoise, page.PredictionFail = predictionCounts(page.Predictions)
+		for _, r := range page.Predictions {
+			page.PredictionSpread = page.PredictionSpread || r.Spread
+		}
+	}
 	for _, p := range plots {
 		img := p.File(FormatPNG)
 		vec := p.File(FormatSVG)

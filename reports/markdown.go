@@ -70,6 +70,11 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	if repeated {
 		fmt.Fprintln(bw, "\nLatencies and throughput are medians over the repeats; requests and availability are totals.")
 	}
+	if preds, err := bench.PredictionsOf(s); err != nil {
+		fmt.Fprintf(bw, "\n⚠️ Prediction not shown: %s\n", mdEscape(err.Error()))
+	} else {
+		writeMarkdownPredictions(bw, preds)
+	}
 	writeMarkdownBreakdowns(bw, s, groups)
 
 	var failed []string

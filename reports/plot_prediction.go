@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/meshbench/meshbench/bench"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 )
@@ -15,68 +16,69 @@ const (
 	backendSim = "sim"
 )
 
-// Prediction pairs the simulator's run of a variant with a real backend's
-// run of the same variant: how well the model predicted the measurement.
-type Prediction struct {
-	Variant string
-	Real    string // the real backend: local or containers
-	// P50Err and P99Err are the prediction's relative errors,
-	// (sim − real) / real, from the repeats' merged histograms.
-	P50Err, P99Err float64
-
+// predictionView is one of the summary's predictions (bench.Prediction,
+// where the errors are computed) with the two histograms its figure
+// overlays.
+type predictionView struct {
+	bench.Prediction
 	sim, real *hdr.Histogram
 }
 
-// Predictions finds every variant that ran on the simulator and on a real
-// backend, in the summary's order.
-func Predictions(groups []Group) ([]Prediction, error) {
-	sims := map[string]Group{}
-	for _, g := range groups {
-		if g.Key.Backend == backendSim {
-			sims[g.Key.Variant] = g
+func predictionMetric(p bench.Prediction, name string) *bench.PredictionMetric {
+	for i := range p.Metrics {
+		if p.Metrics[i].Metric == name {
+			return &p.Metrics[i]
 		}
 	}
-	var out []Prediction
-	for _, g := range groups {
-		if g.Key.Backend == backendSim {
-			continue
-		}
-		sg, ok := sims[g.Key.Variant]
-		if !ok {
-			continue
-		}
-		sh, err := sg.Histogram()
-		if err != nil {
-			return nil, err
-		}
-		rh, err := g.Histogram()
-		if err != nil {
-			return nil, err
-		}
-		if sh == nil || rh == nil {
-			continue
-		}
-		out = append(out, Prediction{
-			Variant: g.Key.Variant, Real: g.Key.Backend,
-			P50Err: relErr(sh.ValueAtQuantile(50), rh.ValueAtQuantile(50)),
-			P99Err: relErr(sh.ValueAtQuantile(99), rh.ValueAtQuantile(99)),
-			sim:    sh, real: rh,
-		})
-	}
-	return out, nil
+	return nil
 }
 
-func relErr(pred, meas int64) float64 {
-	if meas == 0 {
-		return math.NaN()
+// metricErr is a metric's error, NaN when the prediction lacks it.
+func metricErr(p bench.Prediction, name string) float64 {
+	if m := predictionMetric(p, name); m != nil {
+		return m.Error
 	}
-	return float64(pred-meas) / float64(meas)
+	return math.NaN()
+}
+
+// predictionViews pairs each of the summary's predictions (computed with
+// the default tolerance for a summary written before they were stored)
+// with the merged histograms of its two groups.
+func predictionViews(s *bench.Summary, groups []Group) ([]predictionView, error) {
+	preds, err := bench.PredictionsOf(s)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[bench.RunKey]Group{}
+	for _, g := range groups {
+		byKey[g.Key] = g
+	}
+	var out []predictionView
+	for _, p := range preds {
+		v := predictionView{Prediction: p}
+		for _, side := range []struct {
+			backend string
+			h       **hdr.Histogram
+		}{{backendSim, &v.sim}, {p.Backend, &v.real}} {
+			g, ok := byKey[bench.RunKey{Backend: side.backend, Variant: p.Variant}]
+			if !ok {
+				continue
+			}
+			h, err := g.Histogram()
+			if err != nil {
+				return nil, err
+			}
+			*side.h = h
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // formatErr prints a relative error as a signed percentage: "+4.1%".
 func formatErr(e float64) string {
 	if math.IsNaN(e) {
-		return "n/a"
+		return noValue
 	}
 	return strings.Replace(fmt.Sprintf("%+.1f%%", e*100), "-", "−", 1)
 }
@@ -84,8 +86,14 @@ func formatErr(e float64) string {
 // predictionFigure overlays, per variant, the simulator's latency spectrum
 // on the real backend's, with the prediction errors of p50 and p99 in each
 // panel's title.
-func predictionFigure(preds []Prediction) *figure {
-	if len(preds) == 0 {
+func predictionFigure(preds []predictionView) *figure {
+	var drawn []predictionView
+	for _, p := range preds {
+		if p.sim != nil && p.real != nil {
+			drawn = append(drawn, p)
+		}
+	}
+	if len(drawn) == 0 {
 		return nil
 	}
 	f := &figure{
@@ -94,24 +102,25 @@ func predictionFigure(preds []Prediction) *figure {
 		width: figWidth,
 	}
 	var hists []*hdr.Histogram
-	for _, p := range preds {
+	for _, p := range drawn {
 		hists = append(hists, p.sim, p.real)
 	}
 	lo, hi := spectrumRange(hists...)
 	realSty, simSty := lineStyle(0, 0), lineStyle(1, 1)
-	for i, p := range preds {
-		title := fmt.Sprintf("%s — sim vs %s: p50 error %s, p99 error %s", p.Variant, p.Real, formatErr(p.P50Err), formatErr(p.P99Err))
+	for i, p := range drawn {
+		title := fmt.Sprintf("%s — sim vs %s: p50 error %s, p99 error %s", p.Variant, p.Backend,
+			formatErr(metricErr(p.Prediction, bench.PredictP50)), formatErr(metricErr(p.Prediction, bench.PredictP99)))
 		panel := spectrumPanel(title, []spectrumSeries{
-			{label: p.Real, hist: p.real, sty: realSty},
+			{label: p.Backend, hist: p.real, sty: realSty},
 			{label: backendSim, hist: p.sim, sty: simSty},
 		}, lo, hi)
-		if i < len(preds)-1 {
+		if i < len(drawn)-1 {
 			panel.X.Label.Text = ""
 		}
 		f.panels = append(f.panels, []*plot.Plot{panel})
 	}
 	f.addLegend("measured (real backend)", thickLegend(realSty))
 	f.addLegend("predicted (sim)", thickLegend(simSty))
-	f.height = figChrome + vg.Length(len(preds))*3.2*vg.Inch
+	f.height = figChrome + vg.Length(len(drawn))*3.2*vg.Inch
 	return f
 }

@@ -68,7 +68,7 @@ func RenderPlots(dir string, s *bench.Summary, tl Timeline, opts PlotOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	preds, err := Predictions(groups)
+	preds, err := predictionViews(s, groups)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ func (s *Scenario) setDefaults() {
 	s.Topology.setDefaults()
 	s.Network.setDefaults()
 	s.Policy.setDefaults()
+	s.Prediction.setDefaults()
 }
 
 func (t *Topology) setDefaults() { t.Mesh = MeshSidecar }

@@ -86,3 +86,51 @@ func TestReadmeExample(t *testing.T) {
 		t.Error("README's full example differs from library/balancer-brownout.yaml")
 	}
 }
+
+// TestChecks loads every shipped check: named after its file, opening
+// with a question, citing the test that checks its figures, runnable on
+// the simulator, and named unlike every library scenario so that a name
+// finds one file.
+func TestChecks(t *testing.T) {
+	checks := Checks()
+	if len(checks) < 2 {
+		t.Fatalf("%d shipped checks, want at least two published results", len(checks))
+	}
+	library := map[string]bool{}
+	for _, e := range Library() {
+		library[e.Name] = true
+	}
+	for _, e := range checks {
+		t.Run(e.Name, func(t *testing.T) {
+			p, err := LoadBytes(e.Name+".yaml", e.Source)
+			if err != nil {
+				t.Fatalf("does not load:\n%v", err)
+			}
+			if p.Name != e.Name {
+				t.Errorf("name %q in file %s.yaml", p.Name, e.Name)
+			}
+			if !strings.HasSuffix(e.Question, "?") || e.Question != p.Question() {
+				t.Errorf("the description must open with a question, got %q", e.Question)
+			}
+			if !strings.Contains(p.Description, "TestPublishedChecks") {
+				t.Error("the description does not say which test checks its figures")
+			}
+			if len(p.Backends) != 1 || p.Backends[0] != BackendSim {
+				t.Errorf("backends %v: a check's figures are the simulator's", p.Backends)
+			}
+			if library[e.Name] {
+				t.Errorf("%s is also a library scenario", e.Name)
+			}
+			got, err := Shipped(e.Name)
+			if err != nil || string(got.Source) != string(e.Source) {
+				t.Errorf("Shipped(%q): %v", e.Name, err)
+			}
+		})
+	}
+	if e, err := Shipped("balancer-brownout"); err != nil || e.Name != "balancer-brownout" {
+		t.Errorf("Shipped does not find the library: %v", err)
+	}
+	if _, err := Shipped("erlang-k"); err == nil || !strings.Contains(err.Error(), `did you mean "erlang-c"?`) {
+		t.Errorf("Shipped misspelt: %v", err)
+	}
+}

@@ -49,6 +49,8 @@ type Scenario struct {
 	Faults []Fault `json:"faults"`
 	// SLO lists the service-level objectives judged for every run.
 	SLO []SLO `json:"slo"`
+	// Prediction is how close the simulator must come to a real backend in a run of both (see PredictionTolerance).
+	Prediction PredictionTolerance `json:"prediction"`
 }
 
 // Mesh modes: where the data-plane policies run for service-to-service calls.

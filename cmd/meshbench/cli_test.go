@@ -102,10 +102,17 @@ func TestScenariosListAndShow(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("list: exit %d", code)
 	}
-	for _, e := range scenarios.Library() {
+	for _, e := range append(scenarios.Library(), scenarios.Checks()...) {
 		if !strings.Contains(out, e.Name) || !strings.Contains(out, e.Question) {
 			t.Errorf("list lacks %s and its question", e.Name)
 		}
+	}
+	if !strings.Contains(out, "checks (published results):") {
+		t.Errorf("list does not set the checks apart:\n%s", out)
+	}
+	code, out, _ = cli(t, context.Background(), "scenarios", "show", "erlang-c")
+	if check, err := scenarios.Shipped("erlang-c"); code != exitOK || err != nil || out != string(check.Source) {
+		t.Fatalf("show erlang-c: exit %d, %v", code, err)
 	}
 	code, out, _ = cli(t, context.Background(), "scenarios", "show", "retry-storm")
 	if code != exitOK || out != string(mustLibrary(t, "retry-storm").Source) {
@@ -124,11 +131,12 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-// TestRunEveryShippedScenarioShortOnSim runs each shipped scenario's short
-// form on the simulator through the CLI and checks the run folder: every
-// variant measured, SLOs evaluated, the report written.
+// TestRunEveryShippedScenarioShortOnSim runs each shipped scenario's and
+// check's short form on the simulator through the CLI, by name, and checks
+// the run folder: every variant measured, SLOs evaluated, the report
+// written.
 func TestRunEveryShippedScenarioShortOnSim(t *testing.T) {
-	for _, e := range scenarios.Library() {
+	for _, e := range append(scenarios.Library(), scenarios.Checks()...) {
 		t.Run(e.Name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
 			code, _, stderr := cli(t, context.Background(), "run", e.Name, "--backend", "sim", "--duration", "6s", "--out", dir)

@@ -19,6 +19,7 @@ type gateFlags struct {
 	alpha         float64
 	junit         string
 	markdown      string
+	prediction    bool
 }
 
 func newGateCmd() *cobra.Command {
@@ -49,7 +50,13 @@ per-workload statistics; write route:NAME.METRIC or workload:NAME.METRIC
 when a route and a workload share the name. An unknown name is a usage
 error.
 
-Exit status: 0 pass, 1 regression, 2 usage error (bad flags, missing or
+--fail-on-prediction also fails the gate when CURRENT ran the simulator
+beside a real backend and a prediction's verdict failed: an error of p50,
+p99, p99.9 or availability outside the scenario's prediction tolerance and
+outside the real backend's run-to-run spread (a summary written before
+predictions were stored is judged with the default tolerance).
+
+Exit status: 0 pass, 1 regression (or failed prediction), 2 usage error (bad flags, missing or
 unreadable runs, nothing in common).`,
 		Example: `  meshbench gate --baseline runs/baseline runs/current
   meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml
@@ -64,6 +71,7 @@ unreadable runs, nothing in common).`,
 	fl.StringVar(&f.maxRegression, "max-regression", "", "allowed regressions, `METRIC=AMOUNT,...` (e.g. p99=10%,throughput=5%,availability=0.1pp; a route's or workload's: checkout.p99=10%)")
 	fl.Float64Var(&f.alpha, "alpha", bench.DefaultGateAlpha, "significance level of the Mann–Whitney U test")
 	fl.StringVar(&f.junit, "junit", "", "also write the checks as JUnit XML to `FILE`")
+	fl.BoolVar(&f.prediction, "fail-on-prediction", false, "also fail when a prediction of CURRENT (sim beside a real backend) is outside its tolerance")
 	fl.StringVar(&f.markdown, "markdown", "", "also append the verdict as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	return cmd
 }
@@ -113,8 +121,22 @@ func runGate(cmd *cobra.Command, current string, f gateFlags) error {
 			return fmt.Errorf("gate: write --markdown: %w", err)
 		}
 	}
-	if !res.Pass {
+	var failedPreds []string
+	if f.prediction {
+		preds, err := bench.PredictionsOf(cur)
+		if err != nil {
+			return usageErr(fmt.Errorf("gate: current: %w", err))
+		}
+		failedPreds = reports.PredictionFailures(preds)
+		for _, line := range failedPreds {
+			fmt.Fprintf(cmd.OutOrStdout(), "prediction FAIL: %s\n", line)
+		}
+	}
+	switch {
+	case !res.Pass:
 		return failErr(fmt.Errorf("gate: %d of %d checks regressed", len(res.Failed()), len(res.Checks)))
+	case len(failedPreds) > 0:
+		return failErr(fmt.Errorf("gate: %d predictions outside their tolerance", len(failedPreds)))
 	}
 	return nil
 }

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/reports/reportstest"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 func TestGateExitCodes(t *testing.T) {
@@ -95,5 +98,40 @@ func TestGateRouteExitCodes(t *testing.T) {
 				t.Errorf("meshbench %v = %d, want %d", tc.args, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestGateFailOnPrediction fails the gate on a failed prediction verdict
+// of the current run only when asked to.
+func TestGateFailOnPrediction(t *testing.T) {
+	cfg := reportstest.Config{Backends: []string{"sim", "local"}, Variants: []string{"peak-ewma"}, Duration: 10 * time.Second}
+	// Stored predictions judged against a tolerance no run meets.
+	s := reportstest.Summary(cfg)
+	var err error
+	if s.Predictions, err = bench.Predict(s, scenarios.PredictionTolerance{}); err != nil {
+		t.Fatal(err)
+	}
+	strict := filepath.Join(t.TempDir(), "strict")
+	if err := reportstest.WriteRun(strict, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	// No stored predictions: judged with the default tolerance, which
+	// the synthetic backends (a few percent apart) meet.
+	lenient := writeRun(t, "lenient", cfg)
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"gate", "--baseline", strict, strict}, exitOK},
+		{[]string{"gate", "--baseline", strict, strict, "--fail-on-prediction"}, exitFailure},
+		{[]string{"gate", "--baseline", lenient, lenient, "--fail-on-prediction"}, exitOK},
+	} {
+		if got := run(tc.args); got != tc.want {
+			t.Errorf("meshbench %v = %d, want %d", tc.args, got, tc.want)
+		}
+	}
+	code, out, _ := cli(t, t.Context(), "gate", "--baseline", strict, strict, "--fail-on-prediction")
+	if code != exitFailure || !strings.Contains(out, "prediction FAIL: peak-ewma on local: p50 ") || !strings.Contains(out, "(tolerance ±0.0%)") {
+		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 }

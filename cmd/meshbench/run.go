@@ -27,6 +27,7 @@ type runFlags struct {
 	repeat    int
 	failOnSLO bool
 	maxLag    time.Duration
+	failPred  bool // --fail-on-prediction
 }
 
 func newRunCmd() *cobra.Command {
@@ -43,6 +44,12 @@ Open-loop requests are timed from their intended send times. A run whose
 load generator sent them later than --max-schedule-lag at the 99th
 percentile (the schedule lag) did not offer the scenario's load: the
 summary and the report mark it untrustworthy.
+
+A run with the simulator and a real backend sets the simulator's
+prediction beside the measurement of each variant (summary.json's
+predictions, summary.md, index.html): relative errors of p50, p99 and p99.9,
+availability in percentage points, and a verdict against the scenario's
+prediction tolerance; with --repeat N, each backend's spread over repeats.
 
 Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Example: `  meshbench run scenarios/library/balancer-brownout.yaml
@@ -62,6 +69,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.DurationVar(&f.duration, "duration", 0, "rescale the scenario's whole timeline (load, faults, warm-up) to this `duration`")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each backend × variant `N` times with different seeds")
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
+	fl.BoolVar(&f.failPred, "fail-on-prediction", false, "exit 1 when the simulator's prediction of a real backend is outside the scenario's prediction tolerance")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
@@ -70,7 +78,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 // file exists. It returns the plan and the exact bytes read.
 func loadScenario(arg string) (*scenarios.Plan, []byte, error) {
 	if _, err := os.Stat(arg); err != nil && !strings.ContainsAny(arg, `/\.`) {
-		if e, lerr := scenarios.LibraryScenario(arg); lerr == nil {
+		if e, lerr := scenarios.Shipped(arg); lerr == nil {
 			plan, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
 			return plan, e.Source, err
 		}
@@ -170,6 +178,8 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return errors.New("interrupted")
 	case f.failOnSLO && !sum.SLOPass:
 		return failErr(errors.New("SLO verdicts failed (see summary.md)"))
+	case f.failPred && len(reports.PredictionFailures(sum.Predictions)) > 0:
+		return failErr(fmt.Errorf("predictions outside their tolerance: %s", strings.Join(reports.PredictionFailures(sum.Predictions), "; ")))
 	}
 	return nil
 }

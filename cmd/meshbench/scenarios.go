@@ -17,11 +17,21 @@ func newScenariosCmd() *cobra.Command {
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
-		Short: "List the shipped scenarios and the question each answers",
-		Args:  exactArgs(0),
+		Short: "List the shipped scenarios and checks, and the question each answers",
+		Long: `list prints the scenario library, then the checks: published results of
+queueing theory and load balancing as scenarios, whose descriptions cite
+the expected figures (run one with meshbench run NAME).`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			for _, e := range scenarios.Library() {
+				fmt.Fprintf(w, "%s\t%s\n", e.Name, e.Question)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "\nchecks (published results):")
+			for _, e := range scenarios.Checks() {
 				fmt.Fprintf(w, "%s\t%s\n", e.Name, e.Question)
 			}
 			return w.Flush()
@@ -34,7 +44,7 @@ func newScenariosCmd() *cobra.Command {
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeScenarioNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := scenarios.LibraryScenario(args[0])
+			e, err := scenarios.Shipped(args[0])
 			if err != nil {
 				return usageErr(err)
 			}
@@ -50,7 +60,7 @@ func completeScenarioNames(_ *cobra.Command, args []string, _ string) ([]string,
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	var names []string
-	for _, e := range scenarios.Library() {
+	for _, e := range append(scenarios.Library(), scenarios.Checks()...) {
 		names = append(names, e.Name+"\t"+e.Question)
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp

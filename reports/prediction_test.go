@@ -1,0 +1,139 @@
+package reports
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/reports/reportstest"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// TestPredictionSection renders a run whose stored predictions have each
+// verdict and checks summary.md and index.html show the errors, the
+// verdicts, the tolerance and the real backend's spread.
+func TestPredictionSection(t *testing.T) {
+	s := goldenSummary() // sim and local, two repeats each
+	var err error
+	tol := scenarios.PredictionTolerance{P50: 0.01, P99: 0.05, P999: 0.05, Availability: 0.01}
+	if s.Predictions, err = bench.Predict(s, tol); err != nil {
+		t.Fatal(err)
+	}
+	verdicts := map[string]string{}
+	for _, p := range s.Predictions {
+		verdicts[p.Variant] = p.Verdict
+	}
+	// round-robin: p50 −1.6% is outside 1% and outside local's spread
+	// (13.57–13.65 ms against sim's 13.36).
+	if verdicts["round-robin"] != bench.PredictionFail {
+		t.Errorf("round-robin verdict %q, want fail: %+v", verdicts["round-robin"], s.Predictions)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### Prediction: sim beside the real backends — ❌ 2 of 2 fail\n", "| round-robin | local | −1.6% ✗ |", "❌ FAIL |",
+		"Tolerance: p50 ±1%, p99 ±5%, p99.9 ±5%, availability ±0.01 pp", "**Run-to-run spread beside the prediction**", "13.36 (13.32–13.44) · 13.58 (13.57–13.65)"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
+	}
+
+	dir := t.TempDir()
+	if err := reportstest.WriteRun(dir, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}}); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`id="prediction-table"`, `id="prediction-spread-table"`, `href="#prediction"`, "<td class=\"bad\">−1.6%</td>", "FAIL</td>", "availability ±0.01 pp"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, PlotsDir, "prediction.svg")); err != nil {
+		t.Errorf("no prediction plot: %v", err)
+	}
+}
+
+// TestPredictionNoise marks a metric outside the tolerance but inside the
+// real backend's spread as within noise, in both outputs.
+func TestPredictionNoise(t *testing.T) {
+	s := goldenSummary()
+	// Latencies pass a loose tolerance; availability, −0.039 pp, does not
+	// pass 0.01 pp, but sim's 98.976% lies inside local's 98.975%–99.054%.
+	tol := scenarios.PredictionTolerance{P50: 0.5, P99: 0.5, P999: 0.5, Availability: 0.01}
+	preds, err := bench.Predict(s, tol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Predictions = preds
+	var pe bench.Prediction
+	for _, p := range preds {
+		if p.Variant == "peak-ewma" {
+			pe = p
+		}
+	}
+	if pe.Verdict != bench.PredictionNoise {
+		t.Fatalf("peak-ewma verdict %q, want noise: %+v", pe.Verdict, pe.Metrics)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| −0.039 pp ≈ | ≈ within noise |") || !strings.Contains(md.String(), "≈ 2 within the real backend's noise") {
+		t.Errorf("summary.md:\n%s", md.String())
+	}
+	var page bytes.Buffer
+	if err := WriteIndex(&page, &Run{Summary: s}, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), `<td class="near">−0.039 pp</td>`) || !strings.Contains(page.String(), "within noise</td>") {
+		t.Error("index.html does not mark the noise")
+	}
+}
+
+// TestOldSummaryWithoutPredictions reads a run folder and compares
+// summaries written before predictions were stored: the report computes
+// them with the default tolerance, and compare does not mind.
+func TestOldSummaryWithoutPredictions(t *testing.T) {
+	old := reportstest.Summary(reportstest.Config{Backends: []string{"sim", "local"}, Duration: 10 * time.Second})
+	dir := t.TempDir()
+	if err := reportstest.WriteRun(dir, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(`"predictions"`)) {
+		t.Fatal("the old summary has predictions")
+	}
+	run, err := LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, run.Summary); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "Tolerance: p50 ±10%, p99 ±15%, p99.9 ±25%, availability ±0.5 pp") {
+		t.Errorf("no prediction with the default tolerance:\n%s", md.String())
+	}
+	c := NewComparison([]ComparedRun{{Label: "old", Summary: run.Summary}, {Label: "new", Summary: old}})
+	var out bytes.Buffer
+	if err := c.WriteTable(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "local / peak-ewma") {
+		t.Errorf("comparison:\n%s", out.String())
+	}
+}
