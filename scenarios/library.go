@@ -24,6 +24,9 @@ type Entry struct {
 	Question string
 	// Source is the file's exact bytes; LoadBytes(Name+".yaml", Source) loads it.
 	Source []byte
+	// Path is the file's path in the repository, e.g.
+	// "scenarios/library/retry-storm.yaml" or "scenarios/checks/erlang-c.yaml".
+	Path string
 }
 
 // library and checks read the embedded files once; the tests guarantee
@@ -45,7 +48,7 @@ func entriesOf(fsys embed.FS, pattern string) []Entry {
 		if err != nil {
 			panic(err) // embedded files are always readable
 		}
-		e := Entry{Name: strings.TrimSuffix(path.Base(f), ".yaml"), Source: src}
+		e := Entry{Name: strings.TrimSuffix(path.Base(f), ".yaml"), Source: src, Path: "scenarios/" + f}
 		if plan, err := LoadBytes(f, src); err == nil {
 			e.Question = plan.Question()
 		}

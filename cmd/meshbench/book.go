@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/meshbench/meshbench/internal/book"
@@ -55,7 +56,9 @@ duration, with the machine facts. --duration rescales every timeline, and
 func runBook(cmd *cobra.Command, f bookFlags) error {
 	stderr := cmd.ErrOrStderr()
 	log := book.Log(func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })
-	entries := scenarios.Library()
+	// The library and the published-result checks: both are shipped, and
+	// the checks' pages show the published figures beside the simulator's.
+	entries := slices.Concat(scenarios.Library(), scenarios.Checks())
 	switch f.backend {
 	case "sim":
 		if f.duration != 0 || len(f.scenarios) > 0 {

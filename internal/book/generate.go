@@ -102,7 +102,7 @@ func GenerateSim(ctx context.Context, dir string, entries []scenarios.Entry, log
 			log.printf("book: sim %-20s %s", e.Name, time.Since(start).Round(time.Millisecond))
 		}
 		var page bytes.Buffer
-		writeSimPage(&page, plan, res, plots)
+		writeSimPage(&page, e.Path, plan, res, plots)
 		if err := os.WriteFile(filepath.Join(dir, e.Name+".md"), page.Bytes(), 0o644); err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func GenerateLocal(ctx context.Context, dir string, entries []scenarios.Entry, o
 			return fmt.Errorf("%s: %w", e.Name, err)
 		}
 		var page bytes.Buffer
-		writeLocalPage(&page, plan, res, plots)
+		writeLocalPage(&page, e.Path, plan, res, plots)
 		if err := os.WriteFile(filepath.Join(ldir, e.Name+".md"), page.Bytes(), 0o644); err != nil {
 			return err
 		}
