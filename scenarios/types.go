@@ -49,6 +49,8 @@ type Scenario struct {
 	Faults []Fault `json:"faults"`
 	// SLO lists the service-level objectives judged for every run.
 	SLO []SLO `json:"slo"`
+	// Host, when present, has the simulator model the machine's cores shared by the load generator, proxies and fleet (see Host).
+	Host *Host `json:"host" jsonschema:"nullable"`
 }
 
 // Mesh modes: where the data-plane policies run for service-to-service calls.
