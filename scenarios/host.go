@@ -1,6 +1,9 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Host is the machine the real backends run on, as the simulator models
 // it: the load generator, the gateway, the sidecars and the fleet's
@@ -30,4 +33,20 @@ type HostCPU struct {
 	Sidecar time.Duration `json:"sidecar"`
 	// Replica is a replica's CPU per request it serves, on top of its serviceTime (which is waiting).
 	Replica time.Duration `json:"replica"`
+}
+
+// WithHostCores returns a copy of p whose host has n cores, for sweeping
+// the machine's size without editing the file (run --host-cores). The
+// plan must have a host block: cores without CPU costs would model
+// nothing.
+func (p *Plan) WithHostCores(n int) (*Plan, error) {
+	if p.Host == nil {
+		return nil, fmt.Errorf("the scenario has no host block: add host: {cores: N, cpu: {...}} with the components' CPU per request (see scenarios/README.md, host)")
+	}
+	if n < 1 || n > 4096 {
+		return nil, fmt.Errorf("host cores must be from 1 to 4096, got %d", n)
+	}
+	c := deepCopy(*p)
+	c.Host.Cores = n
+	return &c, nil
 }
