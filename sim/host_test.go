@@ -277,3 +277,35 @@ func TestHostMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestHostRunsSecurityCosts: with a host, the security CPU of hopcost.go
+// (here the gateway's JWT verification, and mutual TLS in mtls-cost) runs
+// on its cores as jobs, even when no component has a CPU cost of its own.
+func TestHostRunsSecurityCosts(t *testing.T) {
+	for _, name := range []string{"jwt-edge", "mtls-cost"} {
+		t.Run(name, func(t *testing.T) {
+			p := loadLibrary(t, name)
+			p = p.WithDuration(p.Duration / size(8, 16))
+			p.Host = &scenarios.Host{Cores: 1}
+			for v := range p.Variants {
+				s, err := specFromPlan(p, v, p.Seed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var c collector
+				m, err := build(s, &c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.start()
+				if _, err := m.run(t.Context(), nil); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: %d CPU jobs, %d results", p.Variants[v].Name, m.host.done, len(c.rs))
+				if (name == "jwt-edge" || p.Variants[v].Policy.MTLSOn()) && m.host.done == 0 {
+					t.Errorf("%s: JWT or mutual TLS on, but no CPU job ran", p.Variants[v].Name)
+				}
+			}
+		})
+	}
+}
