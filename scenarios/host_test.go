@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,17 @@ func TestHostLoads(t *testing.T) {
 	want := Host{Cores: 2, CPU: HostCPU{Client: 25 * time.Microsecond, Gateway: 40 * time.Microsecond, Sidecar: 35 * time.Microsecond, Replica: 15 * time.Microsecond}}
 	if p.Host == nil || *p.Host != want {
 		t.Fatalf("host = %+v, want %+v", p.Host, want)
+	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadBytes("plan.json", js)
+	if err != nil {
+		t.Fatalf("plan.json with a host does not load back: %v", err)
+	}
+	if back.Host == nil || *back.Host != want {
+		t.Fatalf("host after plan.json = %+v, want %+v", back.Host, want)
 	}
 	q, err := p.WithHostCores(4)
 	if err != nil {
