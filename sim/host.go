@@ -210,6 +210,22 @@ func (m *model) cpuDone(j cpuJob) {
 	}
 }
 
+// flushHost answers, as timeouts, the client requests still waiting for
+// the load generator's or the gateway's CPU at the drain limit (see flush):
+// they are on no route's timer list yet. Only an overloaded host leaves
+// any.
+func (m *model) flushHost() {
+	for _, j := range m.host.jobs {
+		if j.kind != jobClient && j.kind != jobGateway {
+			continue
+		}
+		if ex := m.exchanges[j.idx]; ex.gen == j.gen {
+			m.answer(ex, outcomeTimeout, nil)
+			m.freeExchange(ex)
+		}
+	}
+}
+
 // The jobs' heap: a binary min-heap by (target, seq), by hand so that jobs
 // stay values and pushing allocates nothing once the slice has grown.
 

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/scenarios"
+	"pgregory.net/rapid"
 )
 
 // psRun feeds CPU jobs (arrival time, size) to a bare host of the given
@@ -310,4 +312,41 @@ func TestHostRunsSecurityCosts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHostInvariants drives random fleets, policies and faults (the
+// generator of TestInvariants) on a random host: every request still gets
+// exactly one result, in range, with a consistent status, whatever the
+// CPU jobs were doing when replicas were killed, paused or partitioned.
+func TestHostInvariants(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := randomSpec(t)
+		us := func(name string) time.Duration {
+			return time.Duration(rapid.IntRange(0, 2000).Draw(t, name)) * time.Microsecond
+		}
+		s.host = &scenarios.Host{
+			Cores: rapid.IntRange(1, 4).Draw(t, "cores"),
+			CPU:   scenarios.HostCPU{Client: us("client"), Gateway: us("gateway"), Sidecar: us("sidecar"), Replica: us("replica")},
+		}
+		var c collector
+		m, err := build(s, &c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.start()
+		if _, err := m.run(t.Context(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(c.rs)) != m.issued || m.inflight != 0 {
+			t.Fatalf("%d results for %d requests, %d in flight", len(c.rs), m.issued, m.inflight)
+		}
+		for _, r := range c.rs {
+			if r.Start < 0 || r.Start >= s.duration || r.Latency < 0 {
+				t.Fatalf("result out of range: %+v", r)
+			}
+			if r.Status == 0 || (r.OK() != (bench.KindFromStatus(r.Status) == bench.KindOK)) {
+				t.Fatalf("inconsistent status and kind: %+v", r)
+			}
+		}
+	})
 }

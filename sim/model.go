@@ -253,4 +253,7 @@ func (m *model) flush() {
 			m.complete(ex, outcomeTimeout, nil)
 		}
 	}
+	if m.host != nil {
+		m.flushHost()
+	}
 }
