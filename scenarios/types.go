@@ -51,6 +51,8 @@ type Scenario struct {
 	SLO []SLO `json:"slo"`
 	// Prediction is how close the simulator must come to a real backend in a run of both (see PredictionTolerance).
 	Prediction PredictionTolerance `json:"prediction"`
+	// Host, when present, has the simulator model the machine's cores shared by the load generator, proxies and fleet (see Host).
+	Host *Host `json:"host" jsonschema:"nullable"`
 }
 
 // Mesh modes: where the data-plane policies run for service-to-service calls.

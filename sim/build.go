@@ -26,6 +26,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		sink: sink,
 		end:  int64(s.duration),
 		now:  Epoch,
+		host: newHost(s.host),
 	}
 	svcByName := map[string]*service{}
 	for i := range s.services {

@@ -171,7 +171,19 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 	}
 	m.inflight++
 	m.issued++
-	if l.shift < 0 {
+	if h := m.host; h != nil && h.cpu.client > 0 {
+		// The load generator's CPU for the request comes first.
+		m.cpu(cpuJob{kind: jobClient, idx: ex.id, gen: ex.gen}, h.cpu.client)
+		return
+	}
+	m.toGateway(ex)
+}
+
+// toGateway sends a client request across the client hop to the gateway.
+// A constant hop was already taken (the arrival event fired when the
+// request reached the gateway: load.shift).
+func (m *model) toGateway(ex *exchange) {
+	if l := m.loads[ex.load]; l.shift < 0 {
 		if d := m.net.clientHop(l.users); d > 0 {
 			m.at(m.t+d, event{kind: evGatewayIn, idx: ex.id})
 			return

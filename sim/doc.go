@@ -130,10 +130,22 @@
 // closed at every certificate renewal (rotateEvery), as bench/local's mesh
 // does. Without a security block nothing changes and nothing is drawn.
 //
+// # Host
+//
+// A scenario's host block (scenarios.Host) turns on a model of the machine
+// the real backends share (host.go): the load generator's, the gateway's,
+// the sidecars' and the replicas' CPU per request, and the security costs
+// above, run as jobs on the host's cores under egalitarian processor
+// sharing (Kleinrock; Harchol-Balter, ch. 22), so that latency grows as
+// the machine fills and the run shows where it saturates. A replica's
+// service time stays waiting (the fleet sleeps it); its CPU comes first
+// and holds the worker. Without a host block nothing is scheduled and the
+// stream is what it was before the model existed.
+//
 // # What is not modelled
 //
-// Proxy CPU and queueing apart from the security costs above (the gateway
-// and sidecars are otherwise infinitely fast;
+// Proxy CPU and queueing apart from the security costs above and the host
+// model (without a host block the gateway and sidecars are infinitely fast;
 // mesh: sidecar and proxyless behave alike), TCP (connection set-up,
 // retransmission, idle timeouts), service discovery (a killed replica stays
 // in its clusters until health checking or outlier detection removes it),

@@ -23,6 +23,8 @@ const (
 	evHealthFail                // a health check failed (idx: cluster, gen: endpoint)
 	evRegList                   // the gateway lists the registry (discovery.go)
 	evFaultHold                 // the gateway's fault filter releases a delayed request (ex, gen)
+	evCPU                       // the host's next CPU job completes (gen: the host's schedule)
+	evTest                      // tests: calls model.testEvent (idx)
 )
 
 // event is the engine's payload: 24 bytes, one pointer, no closures, so

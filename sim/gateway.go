@@ -64,6 +64,17 @@ func (a *authSpec) authorised(l *loadSpec) bool {
 // 404, failed authentication 401, and otherwise the route's fault filter,
 // its cache (edge.go) and then its lifecycle decide.
 func (m *model) gatewayIn(ex *exchange) {
+	if h := m.host; h != nil && h.cpu.gateway > 0 {
+		// The gateway's CPU for the request, answer included, is spent
+		// before it decides anything.
+		m.cpu(cpuJob{kind: jobGateway, idx: ex.id, gen: ex.gen}, h.cpu.gateway)
+		return
+	}
+	m.gatewayRoute(ex)
+}
+
+// gatewayRoute routes and authenticates a client request at the gateway.
+func (m *model) gatewayRoute(ex *exchange) {
 	l := m.loads[ex.load]
 	r := l.route
 	switch {

@@ -118,40 +118,41 @@ func (c *conns) renew(t int64) {
 }
 
 // hopCost is what security adds to try a's way to its replica, whose hop
-// was drawn as hop: the gateway's JWT verification before a client
-// request's first try on a route with auth type jwt, and under mutual TLS
-// the records of the try and its answer plus, on a new connection, a
-// handshake and the round trip it takes (twice hop: no draw of its own, so
-// that every other draw stays where it was and variants keep their common
-// random numbers). It is a delay of the hop: the proxies' CPU is not a
-// queue in this model (see the package doc).
-func (m *model) hopCost(a *attempt, hop int64) int64 {
-	var d int64
+// was drawn as hop, split into CPU and waiting: the CPU of the gateway's
+// JWT verification before a client request's first try on a route with
+// auth type jwt, and under mutual TLS the CPU of the records of the try and
+// its answer plus, on a new connection, of a handshake; the waiting is the
+// handshake's round trip (twice hop: no draw of its own, so that every
+// other draw stays where it was and variants keep their common random
+// numbers). Without a host model both are a delay of the hop (the proxies'
+// CPU is not a queue then, see the package doc); with one the CPU runs on
+// the host's cores (host.go).
+func (m *model) hopCost(a *attempt, hop int64) (cpu, wait int64) {
 	if ex := a.ex; ex != nil && ex.route != nil && a.try == 1 {
 		if au := ex.route.spec.auth; au != nil && au.typ == scenarios.AuthJWT {
-			d += int64(JWTVerifyCost)
+			cpu += int64(JWTVerifyCost)
 		}
 	}
 	c := a.cl.tls
 	if c == nil || a.rep.down {
-		return d
+		return cpu, 0
 	}
-	d += int64(TLSRequestCost)
+	cpu += int64(TLSRequestCost)
 	c.renew(m.t)
 	tag := c.tagOf[a.rep]
 	a.tls = true
 	if c.h2 {
 		c.streams[tag]++
 		if c.open[tag] {
-			return d
+			return cpu, 0
 		}
 		c.open[tag] = true
 	} else if c.idle[tag] > 0 {
 		c.idle[tag]--
-		return d
+		return cpu, 0
 	}
 	c.handshakes++
-	return d + int64(HandshakeCost) + 2*hop
+	return cpu + int64(HandshakeCost), 2 * hop
 }
 
 // connLost ends the stream of a try that is recycled without its answer

@@ -48,6 +48,8 @@ type model struct {
 	// in flight small enough to stay in the cache.
 	acts lifecycle.ActionBuffer
 
+	host *host // the machine's cores (host.go); nil: CPU work is free
+
 	edge edgeState // the gateway routes' caches and fault filters (edge.go)
 	reg  *registry // discovery through a registry (discovery.go); nil: static
 
@@ -58,6 +60,11 @@ type model struct {
 	// reaches a live replica in place of the replica's work: an outcome
 	// after a delay, or nothing.
 	script func(a *attempt) (o outcome, after int64, answers bool)
+
+	// cpuTestDone, when set (tests), sees each jobTest the host completes;
+	// testEvent handles evTest events (tests).
+	cpuTestDone func(idx int32, at time.Duration)
+	testEvent   func(idx int32)
 }
 
 // setNow advances the model's clock to the engine's.
@@ -170,6 +177,10 @@ func (m *model) dispatch(ev event) {
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
 			m.gatewayDelayed(ex)
 		}
+	case evCPU:
+		m.cpuDue(ev.gen)
+	case evTest:
+		m.testEvent(ev.idx)
 	}
 }
 
@@ -241,5 +252,8 @@ func (m *model) flush() {
 			}
 			m.complete(ex, outcomeTimeout, nil)
 		}
+	}
+	if m.host != nil {
+		m.flushHost()
 	}
 }

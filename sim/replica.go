@@ -157,6 +157,20 @@ func (m *model) scripted(a *attempt) {
 func (m *model) startWork(a *attempt) {
 	r := a.rep
 	r.activate(a)
+	if h := m.host; h != nil && h.cpu.replica > 0 {
+		// The replica's CPU for the request (reading it, and the work
+		// around its service time, which is waiting) holds the worker
+		// too; a kill meanwhile bumps a.gen and the job is ignored.
+		a.pauseMark = r.pauseTotal
+		m.cpu(cpuJob{kind: jobReplica, att: a, gen: a.gen}, h.cpu.replica)
+		return
+	}
+	m.serve(a)
+}
+
+// serve starts a's service time on the worker it holds.
+func (m *model) serve(a *attempt) {
+	r := a.rep
 	st := r.serviceTime(a).Sample(r.rng)
 	if r.slow != 1 {
 		st = time.Duration(float64(st) * r.slow)
@@ -213,7 +227,19 @@ func (m *model) call(a *attempt, c *cluster) {
 	ex.parentGen = a.gen
 	ex.src = a.rep.node
 	ex.key = a.key
-	m.begin(ex, c, c.route, lifecycle.Arrival{Key: a.key, Replayable: true}, c.reqTL)
+	ex.cl = c
+	if h := m.host; h != nil && h.cpu.sidecar > 0 {
+		// The caller's proxy spends its CPU on the call first.
+		m.cpu(cpuJob{kind: jobSidecar, idx: ex.id, gen: ex.gen}, h.cpu.sidecar)
+		return
+	}
+	m.callBegin(ex)
+}
+
+// callBegin starts a call's lifecycle on its sidecar's route.
+func (m *model) callBegin(ex *exchange) {
+	c := ex.cl
+	m.begin(ex, c, c.route, lifecycle.Arrival{Key: ex.key, Replayable: true}, c.reqTL)
 }
 
 // callDone records the answer of one of a's calls; the last one of a group
@@ -313,11 +339,18 @@ func (m *model) transmit(a *attempt) {
 	d, st := m.net.hop(a.src, a.rep.node, a.cl.rng)
 	switch st {
 	case hopOK:
-		d += m.hopCost(a, d)
+		cpu, wait := m.hopCost(a, d)
+		d += wait
 		if x := a.rep.extra; x != nil {
 			d += int64(x.Sample(a.cl.rng)) // a latency fault on the hop into the replica
 		}
-		m.at(m.t+d, event{kind: evArrive, att: a})
+		if m.host != nil && cpu > 0 {
+			// The security CPU runs on the host's cores, then the try
+			// goes on its way.
+			m.cpu(cpuJob{kind: jobHop, att: a, gen: a.gen, rest: d}, cpu)
+			return
+		}
+		m.at(m.t+d+cpu, event{kind: evArrive, att: a})
 	case hopPartitioned:
 		// No route to the host: the connection attempt times out when a
 		// connect timeout is set; otherwise the request hangs until the

@@ -28,6 +28,7 @@ type spec struct {
 	loads    []loadSpec
 	policy   scenarios.Policy // the variant's merged policy; bench/dataplane says what it means
 	faults   []faultSpec
+	host     *scenarios.Host // nil: CPU work is free (host.go)
 }
 
 type gatewaySpec struct {

@@ -69,6 +69,36 @@
 // Audit checks the union of the ledgers against the payments the clients
 // saw acknowledged.
 //
+// # CPU, and why runs swing
+//
+// The containers path costs the machine far more CPU per request than the
+// local backend's single process, and the project's machines have two
+// cores. Sampled from /proc every second on the flagship
+// (balancer-brownout, round_robin, 400 requests/s, --duration 20s,
+// 2026-12-06, on a machine other jobs kept busy): the fleet's paymentsvc
+// processes used 0.6 to 0.9 of a core, docker-proxy (Docker's userland
+// proxy, which carries every connection to a port published on 127.0.0.1:
+// four per client request) 0.1 to 0.4, beside the data plane and load
+// generator in this process; the local backend runs the same load in
+// about half a core. Each replica is its own Go runtime, idle between its
+// requests, and waking an idle runtime is what costs (a risk replica alone
+// at 100/s: 350 µs of CPU per request; see replicaGOMAXPROCS).
+//
+// Near saturation, latency depends on whatever else the machine runs, and
+// a scenario with retries turns a slow spell into a lasting one: once tries
+// outlive the per-try timeout (or queues fill and answer 503, which
+// gateway-error retries), every request sends two, the timed-out tries'
+// connections are closed and re-opened through docker-proxy, and the
+// extra work keeps latency above the timeout after the cause has gone: a
+// metastable overload. Four runs of that flagship variant on the busy
+// machine gave availability 90.1%, 51.3% and 0.03% (the last collapsed in
+// its first second, at start-up, and never recovered at a constant
+// 400/s), and 87.2% with the retries removed, whose failures were only
+// queue_full during the brownout and no collapse. The 65.5% and
+// 99.7% are the same bistability: whether a run tips depends on the
+// machine's other load, not on the scenario. Compare containers runs only
+// on a quiet machine, with --repeat, and read their spread.
+//
 // # Cleanup
 //
 // Every container and the network carry the label meshbench.run=<id>.

@@ -94,6 +94,7 @@ func SpecFromPlan(plan *scenarios.Plan, seed uint64) (Spec, error) {
 				"PAYMENTSVC_CONCURRENCY": strconv.Itoa(s.Concurrency),
 				"PAYMENTSVC_QUEUE":       strconv.Itoa(s.Queue),
 				"PAYMENTSVC_ERROR_RATE":  strconv.FormatFloat(float64(s.ErrorRate), 'g', -1, 64),
+				"GOMAXPROCS":             replicaGOMAXPROCS,
 			}
 			if s.ServiceTime.Type != "" {
 				env["PAYMENTSVC_SERVICE_TIME"] = fleet.FormatDistribution(s.ServiceTime)
@@ -135,3 +136,17 @@ func ReplicaSeed(seed uint64, name string) uint64 {
 	_, _ = h.Write([]byte(name))
 	return seed ^ h.Sum64()
 }
+
+// replicaGOMAXPROCS runs each replica's Go runtime on one processor. A
+// fleet is many small processes (15 in the flagship) on a machine of few
+// cores, each idle between its requests; with a processor per core every
+// request that wakes an idle replica also wakes spinning scheduler threads.
+// Measured on a 2-core development VM (2026-12-06, a risk replica on
+// loopback, 100 requests/s for 10s, process CPU from /proc/PID/stat): 350
+// µs of CPU per request with GOMAXPROCS=2, 240–260 µs with 1. In the
+// flagship at 400/s the fleet's containers used 0.6–0.9 of the machine's
+// two cores, the largest share of a run that, with the machine already
+// busy, tips into timeouts and retries (bench/containers/doc.go, "CPU").
+// One processor is what a replica would get as a pod with a CPU limit of
+// one (Go sets GOMAXPROCS from the cgroup's limit since 1.25).
+const replicaGOMAXPROCS = "1"

@@ -31,6 +31,9 @@ func TestSpecFromPlan(t *testing.T) {
 	}
 	seeds := map[string]bool{}
 	for _, r := range spec.Replicas {
+		if r.Env["GOMAXPROCS"] != "1" {
+			t.Errorf("%s: GOMAXPROCS %q, want 1", r.Name(), r.Env["GOMAXPROCS"])
+		}
 		if r.Env["PAYMENTSVC_ROLE"] != r.Service || r.Env["PAYMENTSVC_NAME"] != r.Name() {
 			t.Errorf("%s: role %q name %q", r.Name(), r.Env["PAYMENTSVC_ROLE"], r.Env["PAYMENTSVC_NAME"])
 		}

@@ -28,6 +28,7 @@ type runFlags struct {
 	failOnSLO bool
 	maxLag    time.Duration
 	failPred  bool // --fail-on-prediction
+	hostCores int
 }
 
 func newRunCmd() *cobra.Command {
@@ -70,6 +71,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.IntVar(&f.repeat, "repeat", 1, "run each backend × variant `N` times with different seeds")
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
 	fl.BoolVar(&f.failPred, "fail-on-prediction", false, "exit 1 when the simulator's prediction of a real backend is outside the scenario's prediction tolerance")
+	fl.IntVar(&f.hostCores, "host-cores", 0, "the simulator's host model has `N` cores (overrides the scenario's host.cores; needs a host block)")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
@@ -107,6 +109,11 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	if f.duration > 0 {
 		plan = plan.WithDuration(f.duration)
+	}
+	if cmd.Flags().Changed("host-cores") {
+		if plan, err = plan.WithHostCores(f.hostCores); err != nil {
+			return usageErr(fmt.Errorf("--host-cores: %w", err))
+		}
 	}
 	if f.maxLag <= 0 {
 		return usageErr(fmt.Errorf("--max-schedule-lag must be positive, got %s", f.maxLag))

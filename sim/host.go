@@ -1,0 +1,273 @@
+package sim
+
+import (
+	"math"
+	"time"
+
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// host models the machine the real backends run on (a scenario's host
+// block): its cores, shared by every piece of CPU work in flight — the load
+// generator's, the gateway's, the sidecars', the replicas' and the
+// security costs of hopcost.go — as egalitarian processor sharing (PS):
+// with n jobs in the system each is served at rate min(1, cores/n) cores,
+// so a lone job runs at the speed of one core (a request's work is one
+// goroutine at a time) and beyond `cores` jobs everyone slows down alike.
+// PS is the classic idealisation of a time-sharing scheduler with a small
+// quantum (Kleinrock, "Time-shared systems: a theoretical treatment",
+// JACM 14(2), 1967; Kleinrock, Queueing Systems vol. 2, ch. 4), and the
+// multi-server form used here is Harchol-Balter's (Performance Modeling and
+// Design of Computer Systems, 2013, ch. 22): Linux's CFS and Go's
+// scheduler both hand every runnable thread or goroutine a fair share of
+// the cores at a granularity (milliseconds and below) far finer than the
+// latencies that matter here, and with many small jobs the order in which
+// a real scheduler runs them changes little beside the share each gets.
+// What PS leaves out: cache and context-switch costs that grow with load,
+// the Go runtime's GC bursts, and work whose CPU depends on load (a
+// proxy's CPU per request falls as batching rises; proxy/README.md).
+//
+// Jobs are tracked by attained service, which every job in the system
+// shares under egalitarian PS: s(t) grows at rate min(1, cores/n). A job
+// that needs c of CPU and arrives when the clock reads s0 finishes when
+// s reaches s0 + c; the jobs sit in a heap by that target (ties in arrival
+// order), and one engine event, rescheduled whenever n changes, fires at
+// the next completion. An arrival or a completion costs O(log n), and the
+// run stays a deterministic function of plan, variant and seed: the model
+// draws no random numbers.
+//
+// Every hook that hands work to the host (client.go, gateway.go,
+// replica.go, the hop costs in replica.go's transmit) checks for a nil
+// host first: without a host block nothing is scheduled and nothing
+// changes.
+type host struct {
+	cores float64
+	cpu   hostCPU
+
+	s    float64 // attained service per job, ns of CPU, at time last
+	last int64   // virtual time s was last brought up to date
+	jobs []cpuJob
+	seq  uint64
+	gen  uint32   // generation of the pending completion event
+	due  []cpuJob // the jobs cpuDue completes, reused
+
+	// busyNS is the integral of the cores in use (min(n, cores)) over
+	// time, in core-ns: utilisation over a span is its growth over
+	// cores × span.
+	busyNS float64
+	done   int64 // jobs completed
+}
+
+// hostCPU is the CPU time per request of each component, in ns.
+type hostCPU struct {
+	client, gateway, sidecar, replica int64
+}
+
+// jobKind says what a CPU job was doing, so that its completion continues
+// the work that waited for it.
+type jobKind uint8
+
+const (
+	jobClient  jobKind = iota // the load generator sends a request (idx: exchange)
+	jobGateway                // the gateway takes a client request (idx: exchange)
+	jobSidecar                // a caller's proxy takes a call (idx: exchange)
+	jobReplica                // a replica handles a request it serves (att)
+	jobHop                    // a proxy's security CPU on a try's hop (att; rest: the hop's delay after it)
+	jobTest                   // tests: the completion is only recorded
+)
+
+// cpuJob is one piece of CPU work in the host.
+type cpuJob struct {
+	target float64 // attained service at which it is done
+	seq    uint64  // arrival order, for ties
+	att    *attempt
+	rest   int64
+	gen    uint32
+	idx    int32
+	kind   jobKind
+}
+
+func newHost(h *scenarios.Host) *host {
+	if h == nil {
+		return nil
+	}
+	return &host{
+		cores: float64(max(h.Cores, 1)),
+		cpu: hostCPU{
+			client:  int64(h.CPU.Client),
+			gateway: int64(h.CPU.Gateway),
+			sidecar: int64(h.CPU.Sidecar),
+			replica: int64(h.CPU.Replica),
+		},
+	}
+}
+
+// rate is the cores each job gets with n in the system.
+func (h *host) rate(n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return math.Min(1, h.cores/float64(n))
+}
+
+// advance brings the attained-service clock up to t.
+func (h *host) advance(t int64) {
+	if dt := t - h.last; dt > 0 && len(h.jobs) > 0 {
+		n := len(h.jobs)
+		h.s += float64(dt) * h.rate(n)
+		h.busyNS += float64(dt) * math.Min(float64(n), h.cores)
+	}
+	h.last = t
+}
+
+// nextDone is when, with nobody arriving, the earliest job completes.
+func (h *host) nextDone() int64 {
+	left := h.jobs[0].target - h.s
+	if left <= 0 {
+		return h.last
+	}
+	return h.last + int64(math.Ceil(left/h.rate(len(h.jobs))))
+}
+
+// busy is the core-time used up to t, in core-ns.
+func (h *host) busy(t int64) float64 {
+	h.advance(t)
+	return h.busyNS
+}
+
+// cpu starts CPU job j needing c ns of CPU at the model's now, and
+// reschedules the next completion.
+func (m *model) cpu(j cpuJob, c int64) {
+	h := m.host
+	h.advance(m.t)
+	j.target = h.s + float64(c)
+	j.seq = h.seq
+	h.seq++
+	h.push(j)
+	m.armHost()
+}
+
+// armHost schedules the event of the next completion; events of earlier
+// schedules become stale (their generation no longer matches).
+func (m *model) armHost() {
+	h := m.host
+	h.gen++
+	if len(h.jobs) > 0 {
+		m.at(h.nextDone(), event{kind: evCPU, gen: h.gen})
+	}
+}
+
+// cpuDue completes the jobs that are done by now and continues their work.
+// Completions are taken before any continuation runs, since a
+// continuation may start new jobs.
+func (m *model) cpuDue(gen uint32) {
+	h := m.host
+	if gen != h.gen {
+		return
+	}
+	h.advance(m.t)
+	// Half a nanosecond of slack: nextDone rounds up to whole ns, so a
+	// job due now has at most rounding error left.
+	due := h.due[:0]
+	for len(h.jobs) > 0 && h.jobs[0].target <= h.s+0.5 {
+		due = append(due, h.pop())
+	}
+	h.due = due
+	h.done += int64(len(due))
+	m.armHost()
+	for i := range due {
+		m.cpuDone(due[i])
+	}
+}
+
+// cpuDone continues the work that waited for job j.
+func (m *model) cpuDone(j cpuJob) {
+	switch j.kind {
+	case jobClient:
+		if ex := m.exchanges[j.idx]; ex.gen == j.gen {
+			m.toGateway(ex)
+		}
+	case jobGateway:
+		if ex := m.exchanges[j.idx]; ex.gen == j.gen {
+			m.gatewayRoute(ex)
+		}
+	case jobSidecar:
+		if ex := m.exchanges[j.idx]; ex.gen == j.gen {
+			m.callBegin(ex)
+		}
+	case jobReplica:
+		if a := j.att; a.gen == j.gen {
+			m.serve(a)
+		}
+	case jobHop:
+		if a := j.att; a.gen == j.gen {
+			m.at(m.t+j.rest, event{kind: evArrive, att: a})
+		}
+	case jobTest:
+		if m.cpuTestDone != nil {
+			m.cpuTestDone(j.idx, time.Duration(m.t))
+		}
+	}
+}
+
+// flushHost answers, as timeouts, the client requests still waiting for
+// the load generator's or the gateway's CPU at the drain limit (see flush):
+// they are on no route's timer list yet. Only an overloaded host leaves
+// any.
+func (m *model) flushHost() {
+	for _, j := range m.host.jobs {
+		if j.kind != jobClient && j.kind != jobGateway {
+			continue
+		}
+		if ex := m.exchanges[j.idx]; ex.gen == j.gen {
+			m.answer(ex, outcomeTimeout, nil)
+			m.freeExchange(ex)
+		}
+	}
+}
+
+// The jobs' heap: a binary min-heap by (target, seq), by hand so that jobs
+// stay values and pushing allocates nothing once the slice has grown.
+
+func (h *host) less(i, k int) bool {
+	a, b := &h.jobs[i], &h.jobs[k]
+	if a.target != b.target {
+		return a.target < b.target
+	}
+	return a.seq < b.seq
+}
+
+func (h *host) push(j cpuJob) {
+	h.jobs = append(h.jobs, j)
+	for i := len(h.jobs) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h.jobs[i], h.jobs[p] = h.jobs[p], h.jobs[i]
+		i = p
+	}
+}
+
+func (h *host) pop() cpuJob {
+	top := h.jobs[0]
+	n := len(h.jobs) - 1
+	h.jobs[0] = h.jobs[n]
+	h.jobs[n] = cpuJob{}
+	h.jobs = h.jobs[:n]
+	for i := 0; ; {
+		l, r, small := 2*i+1, 2*i+2, i
+		if l < n && h.less(l, small) {
+			small = l
+		}
+		if r < n && h.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		h.jobs[i], h.jobs[small] = h.jobs[small], h.jobs[i]
+		i = small
+	}
+	return top
+}
