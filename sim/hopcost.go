@@ -127,6 +127,9 @@ func (c *conns) renew(t int64) {
 // queue in this model (see the package doc).
 func (m *model) hopCost(a *attempt, hop int64) int64 {
 	var d int64
+	if m.cal != nil {
+		d += m.cal.tryCost(a)
+	}
 	if ex := a.ex; ex != nil && ex.route != nil && a.try == 1 {
 		if au := ex.route.spec.auth; au != nil && au.typ == scenarios.AuthJWT {
 			d += int64(JWTVerifyCost)
@@ -136,7 +139,10 @@ func (m *model) hopCost(a *attempt, hop int64) int64 {
 	if c == nil || a.rep.down {
 		return d
 	}
-	d += int64(TLSRequestCost)
+	if m.cal == nil {
+		// A calibration's mtls hop measured the records with the rest.
+		d += int64(TLSRequestCost)
+	}
 	c.renew(m.t)
 	tag := c.tagOf[a.rep]
 	a.tls = true

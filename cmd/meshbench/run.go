@@ -27,6 +27,8 @@ type runFlags struct {
 	repeat    int
 	failOnSLO bool
 	maxLag    time.Duration
+	calib     string
+	anyCalib  bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -62,6 +64,8 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.DurationVar(&f.duration, "duration", 0, "rescale the scenario's whole timeline (load, faults, warm-up) to this `duration`")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each backend × variant `N` times with different seeds")
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
+	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
+	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
@@ -102,6 +106,13 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	if f.maxLag <= 0 {
 		return usageErr(fmt.Errorf("--max-schedule-lag must be positive, got %s", f.maxLag))
+	}
+	calBackends := f.backends
+	if len(calBackends) == 0 {
+		calBackends = plan.Backends
+	}
+	if err := applyCalibration(plan, f.calib, f.anyCalib, calBackends); err != nil {
+		return usageErr(err)
 	}
 	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
 	jobs, _, err := bench.Jobs(plan, opts)

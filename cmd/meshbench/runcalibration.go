@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// applyCalibration loads the calibration profile the run asks for (file,
+// from --calibration, or else the scenario's calibration key, relative to
+// the scenario file) into the plan, for the simulator to charge. The
+// simulator charges the section of the run's real backend: containers when
+// the run has containers and not local, else local. A profile of another
+// machine is refused unless anyMachine.
+func applyCalibration(plan *scenarios.Plan, file string, anyMachine bool, backends []string) error {
+	if file == "" && plan.Calibration != "" {
+		file = plan.Calibration
+		if !filepath.IsAbs(file) && plan.Path != "" {
+			file = filepath.Join(filepath.Dir(plan.Path), file)
+		}
+	}
+	if file == "" {
+		return nil
+	}
+	p, err := calibration.Load(file)
+	if err != nil {
+		return err
+	}
+	if !anyMachine {
+		if diff := p.Machine.Differs(calibration.ThisMachine()); len(diff) > 0 {
+			return fmt.Errorf("calibration profile %s was measured on another machine (%s); measure this one with `meshbench calibrate`, or pass --calibration-any-machine to apply it anyway",
+				file, strings.Join(diff, "; "))
+		}
+	}
+	backend := calibration.BackendLocal
+	if slices.Contains(backends, scenarios.BackendContainers) && !slices.Contains(backends, scenarios.BackendLocal) {
+		backend = calibration.BackendContainers
+	}
+	if _, _, ok := p.Section(backend); !ok {
+		return fmt.Errorf("calibration profile %s has no %s section: measure it with `meshbench calibrate --backend local,%s`", file, backend, backend)
+	}
+	plan.Profile = p
+	plan.ProfileBackend = backend
+	return nil
+}
