@@ -94,6 +94,13 @@ func TestRunCalibrationApplies(t *testing.T) {
 	}
 	plain := p50("balancer-brownout")
 	flagged := p50("balancer-brownout", "--calibration", good)
+	out := t.TempDir()
+	if code, _, stderr := cli(t, context.Background(), "run", "balancer-brownout", "--backend", "sim", "--variant", "peak_ewma", "--duration", "1s", "--calibration", good, "--out", out); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := calibration.Load(filepath.Join(out, "calibration.yaml")); err != nil {
+		t.Errorf("the run folder's profile: %v", err)
+	}
 	if keyedP50 := p50(keyed); keyedP50 != flagged {
 		t.Errorf("p50 %s with the scenario key, %s with the flag", keyedP50, flagged)
 	}

@@ -143,6 +143,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err := writeJSON(filepath.Join(dir, "plan.json"), plan); err != nil {
 		return err
 	}
+	if err := writeCalibration(dir, plan); err != nil {
+		return err
+	}
 	env := bench.CurrentEnvironment(started, os.Args)
 
 	stderr := cmd.ErrOrStderr()

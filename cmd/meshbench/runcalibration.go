@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,5 +46,21 @@ func applyCalibration(plan *scenarios.Plan, file string, anyMachine bool, backen
 	}
 	plan.Profile = p
 	plan.ProfileBackend = backend
+	return nil
+}
+
+// writeCalibration keeps the profile a run's simulator charged in the run
+// folder (calibration.yaml), so that the run can be told and repeated.
+func writeCalibration(dir string, plan *scenarios.Plan) error {
+	if plan.Profile == nil {
+		return nil
+	}
+	b, err := plan.Profile.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode calibration: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "calibration.yaml"), b, 0o644); err != nil {
+		return fmt.Errorf("write run folder: %w", err)
+	}
 	return nil
 }
