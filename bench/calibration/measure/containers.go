@@ -83,7 +83,9 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 			return nil, "", fmt.Errorf("calibrate: containers: warm-up of %s: %w", t.name, err)
 		}
 	}
-	per := max(cfg.Requests/cfg.Rounds, 1)
+	// Half the local phases' requests: the image and the container's
+	// start take their share of calibrate's two minutes.
+	per := max(cfg.Requests/2/cfg.Rounds, 1)
 	var outside time.Duration // CPU of the container's processes
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, t := range targets {

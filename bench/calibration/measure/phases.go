@@ -74,7 +74,8 @@ type Config struct {
 	// Rate is the load of every phase, requests per second. Zero: 400
 	// (the flagship's rate).
 	Rate int
-	// Requests per phase, over all rounds. Zero: 4000.
+	// Requests per phase, over all rounds (the containers' phases send
+	// half as many). Zero: 3600.
 	Requests int
 	// Rounds interleaves the phases. Zero: 8.
 	Rounds int
@@ -102,7 +103,7 @@ func (c Config) withDefaults() Config {
 		c.Rate = 400
 	}
 	if c.Requests <= 0 {
-		c.Requests = 4000
+		c.Requests = 3600
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 8
