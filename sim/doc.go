@@ -130,6 +130,16 @@
 // closed at every certificate renewal (rotateEvery), as bench/local's mesh
 // does. Without a security block nothing changes and nothing is drawn.
 //
+// # Calibration
+//
+// A plan may carry a calibration profile (bench/calibration, measured by
+// `meshbench calibrate` on the machine of the real backend): the
+// simulator then charges the measured costs of the load generator, the
+// proxy's path (fast, general, mutual TLS) and the replica on every hop,
+// and drops the scenario's network latency where the local backend makes
+// plain loopback of it (calibration.go, docs/calibration.md). Without a
+// profile nothing is charged and nothing is drawn.
+//
 // # What is not modelled
 //
 // Proxy CPU and queueing apart from the security costs above (the gateway
