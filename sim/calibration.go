@@ -41,6 +41,10 @@ const loopbackBelow = time.Millisecond
 //     still hopcost.go's. A sidecar's try also pays the client cost: the
 //     replica calls its sidecar with net/http's client, as the load
 //     generator calls the gateway;
+//   - every try into a replica of a service named payments that makes
+//     calls (bench/local runs it as the fleet's payment role): the
+//     payment role's own work beyond its service time and calls
+//     (payments);
 //   - on the containers backend, every try also pays the containers
 //     section's hop: Docker's published port and bridge.
 //
@@ -52,11 +56,13 @@ type calib struct {
 	rng     *rand.Rand
 	client  *calibration.Dist
 	replica *calibration.Dist
+	pay     *calibration.Dist // the payment role's own cost
 	extra   *calibration.Dist // containers: the bridge; nil on local
 	hops    *calibration.Hops
 	mtls    bool
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
+	payTo   []bool              // the cluster's replicas run the payment role
 }
 
 // newCalib is the plan's calibration, or nil.
@@ -76,6 +82,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		rng:     Stream(seed, "calibration"),
 		client:  local.Client,
 		replica: local.Replica,
+		pay:     local.Payments,
 		extra:   extra,
 		hops:    local.Hops,
 		mtls:    policy.MTLSOn(),
@@ -97,7 +104,11 @@ func (k *calib) addCluster(c *cluster, cc config.ClusterConfig) {
 	for len(k.byCl) <= int(c.idx) {
 		k.byCl = append(k.byCl, nil)
 		k.sidecar = append(k.sidecar, false)
+		k.payTo = append(k.payTo, false)
 	}
+	// bench/local runs a service named payments that calls others as the
+	// fleet's payment role (its flow: risk ‖ fraud, then the ledger).
+	k.payTo[c.idx] = c.svc.spec.name == "payments" && len(c.svc.spec.calls) > 0
 	k.byCl[c.idx] = d
 	k.sidecar[c.idx] = c.src < 0
 }
@@ -136,6 +147,9 @@ func (k *calib) tryCost(a *attempt) int64 {
 	d := k.byCl[i].Sample(k.rng) + k.replica.Sample(k.rng)
 	if k.sidecar[i] {
 		d += k.client.Sample(k.rng)
+	}
+	if k.payTo[i] {
+		d += k.pay.Sample(k.rng)
 	}
 	if k.extra != nil {
 		d += k.extra.Sample(k.rng)

@@ -19,7 +19,7 @@ func constProfile(client, replica, fast, general, mtls, bridge time.Duration) *c
 	p := &calibration.Profile{
 		Schema: calibration.Schema,
 		Backends: calibration.Backends{Local: &calibration.Local{
-			Client: c(client), Replica: c(replica),
+			Client: c(client), Replica: c(replica), Payments: c(cPay),
 			Hops: &calibration.Hops{Fast: c(fast), General: c(general), MTLS: c(mtls)},
 			Host: host,
 		}},
@@ -43,13 +43,15 @@ const (
 	cGeneral = 40 * time.Microsecond
 	cMTLS    = 50 * time.Microsecond
 	cBridge  = 70 * time.Microsecond
+	cPay     = 80 * time.Microsecond
 )
 
 // TestCalibrationCharges: in the payment fleet with constant times, a
 // calibrated run's latencies are the work's critical path plus, exactly,
 // the costs calibration.go documents: the client's once; at the gateway's
 // try the general path and the replica; at each sidecar try the fast path,
-// the replica and the caller's client. The scenario's 500µs hops are
+// the replica and the caller's client; a try into payments (which calls
+// others) its role's own cost. The scenario's 500µs hops are
 // loopback on the local backend (under a millisecond) and cost nothing
 // more; 2ms hops are kept.
 func TestCalibrationCharges(t *testing.T) {
@@ -70,8 +72,8 @@ func TestCalibrationCharges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := runSpec(t, calibrated(operationsSpec(tc.hop), p, tc.backend))
 			g, sd := gw+tc.bridge+tc.net, side+tc.bridge+tc.net
-			checkout := cClient + g + 4*time.Millisecond + (sd + 3*time.Millisecond) + (sd + 2*time.Millisecond)
-			lookup := cClient + g + time.Millisecond + (sd + 2*time.Millisecond)
+			checkout := cClient + g + cPay + 4*time.Millisecond + (sd + 3*time.Millisecond) + (sd + 2*time.Millisecond)
+			lookup := cClient + g + cPay + time.Millisecond + (sd + 2*time.Millisecond)
 			audit := cClient + g + 7*time.Millisecond
 			count := map[time.Duration]int{}
 			for _, r := range rs {

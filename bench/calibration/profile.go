@@ -81,6 +81,12 @@ type Local struct {
 	// time: loopback both ways, the replica's HTTP server, its timer's
 	// lateness.
 	Replica *Dist `yaml:"replica"`
+	// Payments is the payment role's own latency beyond its service time
+	// and its calls (its idempotency store, the fan-out to risk and
+	// fraud, the ledger's write beyond a plain replica's): the real
+	// payment flow measured directly, minus a replica hop and two calls by
+	// net/http (a stage of parallel risk and fraud, then the ledger).
+	Payments *Dist `yaml:"payments"`
 	// Hops are the latency the proxy adds per hop (proxied minus direct to
 	// the same replica), by the proxy's path.
 	Hops *Hops `yaml:"hops"`
@@ -225,6 +231,7 @@ func (p *Profile) Validate() error {
 	} else {
 		checkDist(bad, "backends.local.client", l.Client)
 		checkDist(bad, "backends.local.replica", l.Replica)
+		checkDist(bad, "backends.local.payments", l.Payments)
 		if l.Hops == nil {
 			bad("backends.local.hops", "missing")
 		} else {

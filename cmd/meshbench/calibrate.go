@@ -124,10 +124,10 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 
 func printLocal(out io.Writer, res *measure.Result) {
 	l := res.Local
-	for _, name := range []string{"direct", "client", "fast", "general", "mtls"} {
+	for _, name := range []string{"direct", "client", "fast", "general", "mtls", "payments"} {
 		ph := res.Phases[name]
 		if ph.Errors > 0 {
-			fmt.Fprintf(out, "  note: %s had %d answers other than 200\n", name, ph.Errors)
+			fmt.Fprintf(out, "  note: %s had %d answers other than 2xx\n", name, ph.Errors)
 		}
 	}
 	fmt.Fprintf(out, "local, %d requests per phase at %d/s:\n", res.Phases["direct"].Requests, res.Config.Rate)
@@ -136,6 +136,7 @@ func printLocal(out io.Writer, res *measure.Result) {
 	fmt.Fprintf(out, "  proxy hop, mutual TLS:     %s\n", distLine(l.Hops.MTLS))
 	fmt.Fprintf(out, "  load generator (client):   %s\n", distLine(l.Client))
 	fmt.Fprintf(out, "  replica beyond service:    %s\n", distLine(l.Replica))
+	fmt.Fprintf(out, "  payment role's own work:   %s\n", distLine(l.Payments))
 	fmt.Fprintf(out, "  CPU per request:           %s\n", hostLine(l.Host))
 }
 

@@ -62,7 +62,7 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 	defer r.close()
 
 	pids := containerPIDs(name, rep.HostPort)
-	targets := []target{{"direct", r.replica, true}, {"container", rep.Endpoint(), true}}
+	targets := []target{{"direct", r.replica, true, ""}, {"container", rep.Endpoint(), true, ""}}
 	phases := map[string]*Phase{}
 	clients := map[string][]client{}
 	defer func() {

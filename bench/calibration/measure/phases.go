@@ -152,7 +152,8 @@ type Result struct {
 type target struct {
 	name string
 	addr string
-	raw  bool // the minimal client; else the load generator's
+	raw  bool   // the minimal client; else the load generator's
+	path string // the minimal client's path; "": the risk call's
 }
 
 // Local measures the local backend's costs.
@@ -164,12 +165,13 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.close()
 	targets := []target{
-		{"null", r.raw, true},
-		{"direct", r.replica, true},
-		{"client", r.replica, false},
-		{"fast", r.fast, true},
-		{"general", r.general, true},
-		{"mtls", r.mtls, true},
+		{"null", r.raw, true, ""},
+		{"direct", r.replica, true, ""},
+		{"client", r.replica, false, ""},
+		{"fast", r.fast, true, ""},
+		{"general", r.general, true, ""},
+		{"mtls", r.mtls, true, ""},
+		{"payments", r.payments, true, "/v1/payments"},
 	}
 	res := &Result{Config: cfg, Phases: map[string]*Phase{}}
 	clients := map[string][]client{}
@@ -185,6 +187,9 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 		for i := range cs {
 			if t.raw {
 				cs[i] = newRawClient()
+				if t.path != "" {
+					cs[i] = newRawClientFor(t.path)
+				}
 			} else {
 				cs[i] = newNetClient()
 			}
@@ -215,7 +220,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	for _, t := range targets {
 		if ph := res.Phases[t.name]; ph.Errors*100 > ph.Requests {
-			return nil, fmt.Errorf("calibrate: %s: %d of %d answers were not 200", t.name, ph.Errors, ph.Requests)
+			return nil, fmt.Errorf("calibrate: %s: %d of %d answers were not 2xx", t.name, ph.Errors, ph.Requests)
 		}
 	}
 	res.Local = res.local()
@@ -235,6 +240,11 @@ func (res *Result) local() *calibration.Local {
 	return &calibration.Local{
 		Client:  diff(p["client"], direct, 0),
 		Replica: roundsDiff(direct, nil, st),
+		Payments: roundsCombine(len(direct.Rounds), func(r int, q float64) time.Duration {
+			return quantile(p["payments"].Rounds[r], q) - quantile(direct.Rounds[r], q) - 2*quantile(p["client"].Rounds[r], q)
+		}, func(r int) time.Duration {
+			return mean(p["payments"].Rounds[r]) - mean(direct.Rounds[r]) - 2*mean(p["client"].Rounds[r])
+		}),
 		Hops: &calibration.Hops{
 			Fast:    diff(p["fast"], direct, 0),
 			General: diff(p["general"], direct, 0),
@@ -254,7 +264,7 @@ func (res *Result) local() *calibration.Local {
 
 // load sends n requests to addr at rate per second over the clients (one
 // worker each), recording each latency in h (when not nil). It returns
-// how many answers were not 200; a transport error stops it.
+// how many answers were not 2xx; a transport error stops it.
 func load(ctx context.Context, clients []client, addr string, rate, n int, h *hdrhistogram.Histogram) (int, error) {
 	w := len(clients)
 	interval := time.Duration(float64(time.Second) / float64(rate))
@@ -337,7 +347,13 @@ func roundsDiff(a, b *Phase, off time.Duration) *calibration.Dist {
 		}
 		return mean(ph.Rounds[r])
 	}
-	n := len(a.Rounds)
+	return roundsCombine(len(a.Rounds), func(r int, q float64) time.Duration { return at(a, r, q) - at(b, r, q) - off },
+		func(r int) time.Duration { return meanAt(a, r) - meanAt(b, r) - off })
+}
+
+// roundsCombine is the distribution whose quantile q is the median over
+// n rounds of quantile(r, q), and whose mean the median of mean(r).
+func roundsCombine(n int, quantile func(r int, q float64) time.Duration, mean func(r int) time.Duration) *calibration.Dist {
 	med := func(f func(r int) time.Duration) time.Duration {
 		v := make([]time.Duration, n)
 		for r := range v {
@@ -350,6 +366,6 @@ func roundsDiff(a, b *Phase, off time.Duration) *calibration.Dist {
 		return (v[n/2-1] + v[n/2]) / 2
 	}
 	return calibration.NewDist(func(q float64) time.Duration {
-		return med(func(r int) time.Duration { return at(a, r, q) - at(b, r, q) - off })
-	}, med(func(r int) time.Duration { return meanAt(a, r) - meanAt(b, r) - off }))
+		return med(func(r int) time.Duration { return quantile(r, q) })
+	}, med(mean))
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -32,8 +34,11 @@ type rig struct {
 	replica, tlsReplica string // addresses
 	fast, general, mtls string // proxies' addresses
 	raw                 string // rawServer's address
+	payments            string // payments, calling risk, fraud and ledger directly
 
 	svc     *fleet.Service
+	flow    []*fleet.Service
+	dir     string
 	closers []func()
 	proxies []*proxy.Proxy
 	lns     []net.Listener
@@ -96,6 +101,9 @@ func (r *rig) start(serviceTime time.Duration) error {
 	if err != nil {
 		return err
 	}
+	if err := r.startFlow(spec); err != nil {
+		return err
+	}
 
 	wrap := proxy.WithTransport(func(_ string, next http.RoundTripper) (http.RoundTripper, error) {
 		return roundTripFunc(next.RoundTrip), nil
@@ -115,6 +123,42 @@ func (r *rig) start(serviceTime time.Duration) error {
 		return err
 	}
 	return nil
+}
+
+// startFlow starts the real payment flow, without proxies: a payments
+// replica that calls a risk, a fraud and a ledger replica directly (each
+// with the same service time; the ledger's file unsynced, as on the local
+// backend).
+func (r *rig) startFlow(spec scenarios.DistributionSpec) error {
+	dir, err := os.MkdirTemp("", "meshbench-calibrate-")
+	if err != nil {
+		return err
+	}
+	r.dir = dir
+	start := func(cfg fleet.Config) (string, error) {
+		cfg.Seed, cfg.ServiceTime, cfg.Logger = 1, spec, slog.New(slog.DiscardHandler)
+		s, err := fleet.NewService(cfg)
+		if err != nil {
+			return "", err
+		}
+		r.flow = append(r.flow, s)
+		return r.serve(nil, s.Serve)
+	}
+	urls := map[fleet.Role]string{}
+	for _, role := range []fleet.Role{fleet.RoleRisk, fleet.RoleFraud, fleet.RoleLedger} {
+		cfg := fleet.Config{Role: role, Name: string(role) + "[0]"}
+		if role == fleet.RoleLedger {
+			cfg.LedgerPath, cfg.LedgerNoSync = filepath.Join(dir, "ledger.db"), true
+		}
+		addr, err := start(cfg)
+		if err != nil {
+			return err
+		}
+		urls[role] = "http://" + addr
+	}
+	r.payments, err = start(fleet.Config{Role: fleet.RolePayments, Name: "payments[0]", OptionalIdempotencyKey: true,
+		RiskURL: urls[fleet.RoleRisk], FraudURL: urls[fleet.RoleFraud], LedgerURL: urls[fleet.RoleLedger]})
+	return err
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -174,6 +218,12 @@ func (r *rig) close() {
 	for _, c := range r.closers {
 		c()
 	}
+	for _, s := range r.flow {
+		_ = s.Close()
+	}
+	if r.dir != "" {
+		_ = os.RemoveAll(r.dir)
+	}
 	if r.svc != nil {
 		_ = r.svc.Close()
 	}
@@ -181,7 +231,7 @@ func (r *rig) close() {
 	r.wg.Wait()
 }
 
-var errNotOK = errors.New("answer not 200")
+var errNotOK = errors.New("answer not 2xx")
 
 func statusErr(code int) error { return fmt.Errorf("%w: %d", errNotOK, code) }
 
