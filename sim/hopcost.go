@@ -124,7 +124,9 @@ func (c *conns) renew(t int64) {
 // handshake and the round trip it takes (twice hop: no draw of its own, so
 // that every other draw stays where it was and variants keep their common
 // random numbers). It is a delay of the hop: the proxies' CPU is not a
-// queue in this model (see the package doc).
+// queue in this model (see the package doc). With a calibration profile
+// the hop also pays the measured costs of calibration.go (tryCost), whose
+// mtls figure replaces TLSRequestCost.
 func (m *model) hopCost(a *attempt, hop int64) int64 {
 	var d int64
 	if m.cal != nil {
