@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/meshbench/meshbench/bench/calibration"
 )
 
 // Plan is a loaded scenario, ready to run: every default applied, every
@@ -23,6 +25,14 @@ type Plan struct {
 	Path string `json:"-"`
 	// Source is the file's exact bytes.
 	Source []byte `json:"-"`
+	// Profile is the calibration profile the simulator applies, loaded by
+	// the caller from the scenario's calibration key or a flag (see
+	// bench/calibration); nil: none, and the simulator charges nothing.
+	Profile *calibration.Profile `json:"-"`
+	// ProfileBackend is the real backend whose costs the simulator
+	// charges from Profile: calibration.BackendLocal or
+	// calibration.BackendContainers.
+	ProfileBackend string `json:"-"`
 	Scenario
 }
 

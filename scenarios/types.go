@@ -35,6 +35,11 @@ type Scenario struct {
 	Warmup time.Duration `json:"warmup"`
 	// Backends lists where the scenario runs: sim, local, containers (default [sim]).
 	Backends []string `json:"backends" noun:"backend" jsonschema:"enum=sim,enum=local,enum=containers"`
+	// Calibration is a calibration profile written by `meshbench calibrate`,
+	// as a path relative to the scenario file: the simulator then charges
+	// the hop costs measured on this machine (docs/calibration.md). A run's
+	// --calibration flag takes its place.
+	Calibration string `json:"calibration,omitempty"`
 	// Topology is the fleet: gateway, services and the calls between them.
 	Topology `json:"topology" jsonschema:"required" jsonschema_description:"Topology is the fleet: gateway, services and the calls between them."`
 	// Network is the latency and loss of every hop.

@@ -32,6 +32,7 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 	if err != nil {
 		return bench.Outcome{}, fmt.Errorf("sim: %w", err)
 	}
+	s.calib = newCalib(job.Plan, job.Seed, &s.policy)
 	m, err := build(s, sink)
 	if err != nil {
 		return bench.Outcome{}, fmt.Errorf("sim: %w", err)

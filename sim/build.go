@@ -22,6 +22,7 @@ const maxDrain = time.Minute
 // objects, clients and faults, every component with its own random stream.
 func build(s *spec, sink bench.Sink) (*model, error) {
 	m := &model{
+		cal:  s.calib,
 		eng:  NewEngine[event](),
 		sink: sink,
 		end:  int64(s.duration),
@@ -78,6 +79,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 	}
 	m.net.zoneOf[m.gw.node] = m.gw.zone
 	m.net.buildLinks(&s.network, m.gw.zone)
+	m.cal.loopback(&m.net)
 
 	// How long requests in flight may take when the load stops: the
 	// longest request timeout, capped for plans without one.
@@ -206,7 +208,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		}
 		l.window = timeDur(l.end - l.start)
 		l.shift = -1
-		if m.net.client.isFixed {
+		if m.net.client.isFixed && m.cal == nil {
 			l.shift = int64(m.net.client.fixed)
 		}
 		l.maxR = ls.shape.maxRate()
@@ -297,6 +299,7 @@ func (m *model) newCluster(s *spec, cc config.ClusterConfig, svc *service, src i
 	}
 	c.pool = newPool(cc, len(svc.reps))
 	c.tls = newConns(&s.policy, cc, svc.reps)
+	m.cal.addCluster(c, cc)
 	eps := make([]balancer.Endpoint, len(svc.reps))
 	for i, r := range svc.reps {
 		eps[i] = balancer.Endpoint{ID: r.id, Zone: m.net.zones[r.zone], Tag: i, Weight: svc.spec.weight(i)}

@@ -96,7 +96,8 @@
 //
 // Service times are independent draws per request from the service's
 // distribution; queues are FIFO with no priorities; workers are identical; a
-// proxy adds no processing time of its own; a hop's latency does not depend
+// proxy adds no processing time of its own (unless the security costs, a
+// calibration profile or a host model below say so); a hop's latency does not depend
 // on load (no bandwidth or congestion model). With exponential service
 // times, zero network latency and Poisson arrivals a replica is exactly an
 // M/M/c queue, which the tests check against theory (M/M/1, Erlang C, and the
@@ -141,6 +142,16 @@
 // service time stays waiting (the fleet sleeps it); its CPU comes first
 // and holds the worker. Without a host block nothing is scheduled and the
 // stream is what it was before the model existed.
+//
+// # Calibration
+//
+// A plan may carry a calibration profile (bench/calibration, measured by
+// `meshbench calibrate` on the machine of the real backend): the
+// simulator then charges the measured costs of the load generator, the
+// proxy's path (fast, general, mutual TLS) and the replica on every hop,
+// and drops the scenario's network latency where the local backend makes
+// plain loopback of it (calibration.go, docs/calibration.md). Without a
+// profile nothing is charged and nothing is drawn.
 //
 // # What is not modelled
 //

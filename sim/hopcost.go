@@ -126,8 +126,14 @@ func (c *conns) renew(t int64) {
 // other draw stays where it was and variants keep their common random
 // numbers). Without a host model both are a delay of the hop (the proxies'
 // CPU is not a queue then, see the package doc); with one the CPU runs on
-// the host's cores (host.go).
+// the host's cores (host.go). With a calibration profile the hop also
+// waits the measured costs of calibration.go (tryCost): latencies measured
+// on the machine, which delay the hop with or without a host model, and
+// whose mtls figure replaces TLSRequestCost.
 func (m *model) hopCost(a *attempt, hop int64) (cpu, wait int64) {
+	if m.cal != nil {
+		wait += m.cal.tryCost(a)
+	}
 	if ex := a.ex; ex != nil && ex.route != nil && a.try == 1 {
 		if au := ex.route.spec.auth; au != nil && au.typ == scenarios.AuthJWT {
 			cpu += int64(JWTVerifyCost)
@@ -135,24 +141,27 @@ func (m *model) hopCost(a *attempt, hop int64) (cpu, wait int64) {
 	}
 	c := a.cl.tls
 	if c == nil || a.rep.down {
-		return cpu, 0
+		return cpu, wait
 	}
-	cpu += int64(TLSRequestCost)
+	if m.cal == nil {
+		// A calibration's mtls hop measured the records with the rest.
+		cpu += int64(TLSRequestCost)
+	}
 	c.renew(m.t)
 	tag := c.tagOf[a.rep]
 	a.tls = true
 	if c.h2 {
 		c.streams[tag]++
 		if c.open[tag] {
-			return cpu, 0
+			return cpu, wait
 		}
 		c.open[tag] = true
 	} else if c.idle[tag] > 0 {
 		c.idle[tag]--
-		return cpu, 0
+		return cpu, wait
 	}
 	c.handshakes++
-	return cpu + int64(HandshakeCost), 2 * hop
+	return cpu + int64(HandshakeCost), wait + 2*hop
 }
 
 // connLost ends the stream of a try that is recycled without its answer

@@ -15,6 +15,7 @@ const defaultRequestTimeout = 15 * time.Second
 // model is one simulated run: the fleet, the proxies and the clients, driven
 // by one engine on one goroutine.
 type model struct {
+	cal   *calib // nil: no calibration profile (calibration.go)
 	eng   *Engine[event]
 	t     int64     // virtual now, ns since the start of the run
 	now   time.Time // Epoch + nowAt, handed to policies: see clock

@@ -20,6 +20,7 @@ type distribution interface {
 // can use. It is built from a scenarios.Plan (plan.go) or, in tests and
 // benchmarks, in code, so the model does not depend on the scenario format.
 type spec struct {
+	calib    *calib // a calibration profile's hop costs (calibration.go); nil: none
 	seed     uint64
 	duration time.Duration
 	gateway  gatewaySpec

@@ -29,6 +29,8 @@ type runFlags struct {
 	maxLag    time.Duration
 	failPred  bool // --fail-on-prediction
 	hostCores int
+	calib     string
+	anyCalib  bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -72,6 +74,8 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
 	fl.BoolVar(&f.failPred, "fail-on-prediction", false, "exit 1 when the simulator's prediction of a real backend is outside the scenario's prediction tolerance")
 	fl.IntVar(&f.hostCores, "host-cores", 0, "the simulator's host model has `N` cores (overrides the scenario's host.cores; needs a host block)")
+	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
+	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
@@ -118,6 +122,13 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if f.maxLag <= 0 {
 		return usageErr(fmt.Errorf("--max-schedule-lag must be positive, got %s", f.maxLag))
 	}
+	calBackends := f.backends
+	if len(calBackends) == 0 {
+		calBackends = plan.Backends
+	}
+	if err := applyCalibration(plan, f.calib, f.anyCalib, calBackends); err != nil {
+		return usageErr(err)
+	}
 	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
 	jobs, _, err := bench.Jobs(plan, opts)
 	if err != nil {
@@ -145,6 +156,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return fmt.Errorf("write run folder: %w", err)
 	}
 	if err := writeJSON(filepath.Join(dir, "plan.json"), plan); err != nil {
+		return err
+	}
+	if err := writeCalibration(dir, plan); err != nil {
 		return err
 	}
 	env := bench.CurrentEnvironment(started, os.Args)

@@ -1,0 +1,371 @@
+// Package measure is `meshbench calibrate`'s measurement: on this machine,
+// on 127.0.0.1 only, it loads a real fleet replica directly and through the
+// real proxy (package proxy: its fast path, its general path, and the
+// general path to a replica behind mutual TLS) with a bounded open-loop
+// load, and turns the latency and CPU figures into a calibration profile
+// (package bench/calibration).
+//
+// # Method
+//
+// Each phase sends Config.Requests requests at Config.Rate per second from
+// Config.Workers workers, each on its own kept connection, paced on a
+// fixed schedule (a worker behind schedule sends at once; latency is
+// measured from the actual send, so the figures are service latencies,
+// not schedule lag). The phases run in Config.Rounds interleaved rounds
+// (every phase in turn, then again) so that a burst of noise from the
+// machine's other tenants lands on all of them alike, and their
+// figures are medians over the rounds (roundsDiff). Before the first round every
+// target gets a short warm-up (connections opened, code paths hot).
+//
+// The phases, all to the same replica (role risk, constant service time
+// Config.ServiceTime, no queue):
+//
+//	null     the minimal client to a minimal server (the load side's own cost)
+//	direct   the minimal client to the replica
+//	client   the load generator's client (net/http, as vegeta) to the replica
+//	fast     the minimal client through a proxy whose route the fast path serves
+//	general  the same through a proxy forced onto the general path
+//	mtls     the same through a proxy whose cluster speaks mutual TLS
+//
+// Latency distributions are differences of quantiles, quantile by
+// quantile (q_proxied(p) − q_direct(p), clamped at 0 and made
+// non-decreasing): the added latency of a hop whose own variability is
+// independent of the replica's is not exactly that (a difference of
+// quantiles is not the quantile of a difference), but it is what makes
+// the simulator's sum of the two match the measured distribution at each
+// quantile when they are comonotone, which is the error that matters for
+// p50 and p99 predictions.
+//
+//	replica  = direct − ServiceTime
+//	client   = client − direct
+//	fast, general, mtls = that phase − direct
+//
+// CPU time per request comes from getrusage(RUSAGE_SELF) (user + system,
+// the whole process: every component runs in it) before and after each
+// phase's share of a round, divided by the requests sent. Components are
+// separated by differences of phases: the minimal client's own CPU is
+// taken as half the null phase (a minimal client and a minimal server do
+// the same system calls); replica = direct − that; client (the load
+// generator) = client − replica; sidecar = fast − direct (the fast path
+// is the mesh's sidecars' path on the local backend); gateway = general −
+// direct (bench/local's gateway wraps its transports, which puts it on
+// the general path).
+//
+// Every load loop is bounded by its request count and by the context.
+package measure
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+)
+
+// Config bounds a measurement.
+type Config struct {
+	// Rate is the load of every phase, requests per second. Zero: 400
+	// (the flagship's rate).
+	Rate int
+	// Requests per phase, over all rounds (the containers' phases send
+	// half as many). Zero: 3600.
+	Requests int
+	// Rounds interleaves the phases. Zero: 8.
+	Rounds int
+	// Workers are the concurrent connections per phase. Zero: 4.
+	Workers int
+	// ServiceTime is the replica's constant service time. Zero: 1ms
+	// (so that its timer's lateness is part of the replica's figure, as
+	// in every fleet replica with a service time).
+	ServiceTime time.Duration
+	// Warmup requests per target before the first round. Zero: 200.
+	Warmup int
+	// Quick marks the profile as measured with few requests.
+	Quick bool
+	// Log receives a line per round, or nil.
+	Log io.Writer
+}
+
+// Quick is the configuration of --quick: about 10 s of load.
+func Quick() Config {
+	return Config{Requests: 900, Rounds: 3, Warmup: 50, Quick: true}
+}
+
+func (c Config) withDefaults() Config {
+	if c.Rate <= 0 {
+		c.Rate = 400
+	}
+	if c.Requests <= 0 {
+		c.Requests = 3600
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 8
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.ServiceTime <= 0 {
+		c.ServiceTime = time.Millisecond
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = 200
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	return c
+}
+
+// Phase is one phase's merged figures.
+type Phase struct {
+	Name     string
+	Hist     *hdrhistogram.Histogram   // merged over the rounds
+	Rounds   []*hdrhistogram.Histogram // one per round
+	CPU      time.Duration             // process CPU over the phase
+	Requests int
+	Errors   int
+}
+
+// CPUPerRequest is the process CPU per request of the phase.
+func (p *Phase) CPUPerRequest() time.Duration {
+	if p.Requests == 0 {
+		return 0
+	}
+	return p.CPU / time.Duration(p.Requests)
+}
+
+// Result is a measurement: every phase, and the profile's local section
+// made from them.
+type Result struct {
+	Config Config
+	Phases map[string]*Phase
+	Local  *calibration.Local
+}
+
+type target struct {
+	name string
+	addr string
+	raw  bool   // the minimal client; else the load generator's
+	path string // the minimal client's path; "": the risk call's
+}
+
+// Local measures the local backend's costs.
+func Local(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.withDefaults()
+	r, err := startRig(cfg.ServiceTime)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: start: %w", err)
+	}
+	defer r.close()
+	targets := []target{
+		{"null", r.raw, true, ""},
+		{"direct", r.replica, true, ""},
+		{"client", r.replica, false, ""},
+		{"fast", r.fast, true, ""},
+		{"general", r.general, true, ""},
+		{"mtls", r.mtls, true, ""},
+		{"payments", r.payments, true, "/v1/payments"},
+	}
+	res := &Result{Config: cfg, Phases: map[string]*Phase{}}
+	clients := map[string][]client{}
+	defer func() {
+		for _, cs := range clients {
+			for _, c := range cs {
+				c.close()
+			}
+		}
+	}()
+	for _, t := range targets {
+		cs := make([]client, cfg.Workers)
+		for i := range cs {
+			if t.raw {
+				cs[i] = newRawClient()
+				if t.path != "" {
+					cs[i] = newRawClientFor(t.path)
+				}
+			} else {
+				cs[i] = newNetClient()
+			}
+		}
+		clients[t.name] = cs
+		res.Phases[t.name] = &Phase{Name: t.name, Hist: newHist()}
+		if _, err := load(ctx, cs, t.addr, cfg.Rate, cfg.Warmup, nil); err != nil {
+			return nil, fmt.Errorf("calibrate: warm-up of %s: %w", t.name, err)
+		}
+	}
+	per := max(cfg.Requests/cfg.Rounds, 1)
+	for round := 1; round <= cfg.Rounds; round++ {
+		for _, t := range targets {
+			ph := res.Phases[t.name]
+			h := newHist()
+			before := processCPU()
+			n, err := load(ctx, clients[t.name], t.addr, cfg.Rate, per, h)
+			ph.CPU += processCPU() - before
+			ph.Hist.Merge(h)
+			ph.Rounds = append(ph.Rounds, h)
+			ph.Requests += per
+			ph.Errors += n
+			if err != nil {
+				return nil, fmt.Errorf("calibrate: %s: %w", t.name, err)
+			}
+		}
+		fmt.Fprintf(cfg.Log, "  round %d/%d: %d requests per phase\n", round, cfg.Rounds, per)
+	}
+	for _, t := range targets {
+		if ph := res.Phases[t.name]; ph.Errors*100 > ph.Requests {
+			return nil, fmt.Errorf("calibrate: %s: %d of %d answers were not 2xx", t.name, ph.Errors, ph.Requests)
+		}
+	}
+	res.Local = res.local()
+	return res, nil
+}
+
+// local turns the phases into the profile's local section.
+func (res *Result) local() *calibration.Local {
+	p := res.Phases
+	direct := p["direct"]
+	st := res.Config.ServiceTime
+	diff := func(a, b *Phase, off time.Duration) *calibration.Dist {
+		return roundsDiff(a, b, off)
+	}
+	rawCPU := p["null"].CPUPerRequest() / 2
+	replicaCPU := max(direct.CPUPerRequest()-rawCPU, 0)
+	return &calibration.Local{
+		Client:  diff(p["client"], direct, 0),
+		Replica: roundsDiff(direct, nil, st),
+		Payments: roundsCombine(len(direct.Rounds), func(r int, q float64) time.Duration {
+			return quantile(p["payments"].Rounds[r], q) - quantile(direct.Rounds[r], q) - 2*quantile(p["client"].Rounds[r], q)
+		}, func(r int) time.Duration {
+			return mean(p["payments"].Rounds[r]) - mean(direct.Rounds[r]) - 2*mean(p["client"].Rounds[r])
+		}),
+		Hops: &calibration.Hops{
+			Fast:    diff(p["fast"], direct, 0),
+			General: diff(p["general"], direct, 0),
+			MTLS:    diff(p["mtls"], direct, 0),
+		},
+		Host: &calibration.Host{
+			Cores: runtime.NumCPU(),
+			CPU: &calibration.HostCPU{
+				Client:  calibration.D(max(p["client"].CPUPerRequest()-replicaCPU, 0)),
+				Gateway: calibration.D(max(p["general"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
+				Sidecar: calibration.D(max(p["fast"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
+				Replica: calibration.D(replicaCPU),
+			},
+		},
+	}
+}
+
+// load sends n requests to addr at rate per second over the clients (one
+// worker each), recording each latency in h (when not nil). It returns
+// how many answers were not 2xx; a transport error stops it.
+func load(ctx context.Context, clients []client, addr string, rate, n int, h *hdrhistogram.Histogram) (int, error) {
+	w := len(clients)
+	interval := time.Duration(float64(time.Second) / float64(rate))
+	start := time.Now()
+	var (
+		mu     sync.Mutex
+		bad    int
+		first  error
+		wg     sync.WaitGroup
+		hLocal = make([]*hdrhistogram.Histogram, w)
+	)
+	for i, c := range clients {
+		hLocal[i] = newHist()
+		wg.Go(func() {
+			for k := i; k < n; k += w {
+				if ctx.Err() != nil {
+					return
+				}
+				if d := time.Until(start.Add(time.Duration(k) * interval)); d > 0 {
+					time.Sleep(d)
+				}
+				t0 := time.Now()
+				err := c.do(addr)
+				lat := time.Since(t0)
+				if err != nil {
+					mu.Lock()
+					if errorsIsStatus(err) {
+						bad++
+					} else if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					if !errorsIsStatus(err) {
+						return
+					}
+					continue
+				}
+				record(hLocal[i], lat)
+			}
+		})
+	}
+	wg.Wait()
+	if h != nil {
+		for _, x := range hLocal {
+			h.Merge(x)
+		}
+	}
+	if first == nil {
+		first = ctx.Err()
+	}
+	return bad, first
+}
+
+func errorsIsStatus(err error) bool { return err != nil && isStatus(err) }
+
+// processCPU is this process's user + system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// roundsDiff is the distribution of a − b − off (b nil: a − off), quantile
+// by quantile, each quantile the median over the rounds of that round's
+// difference (a round runs a and b back to back): a round disturbed by the
+// machine's other tenants moves no figure, as in proxy/proxybench's
+// comparisons.
+func roundsDiff(a, b *Phase, off time.Duration) *calibration.Dist {
+	at := func(ph *Phase, r int, q float64) time.Duration {
+		if ph == nil {
+			return 0
+		}
+		return quantile(ph.Rounds[r], q)
+	}
+	meanAt := func(ph *Phase, r int) time.Duration {
+		if ph == nil {
+			return 0
+		}
+		return mean(ph.Rounds[r])
+	}
+	return roundsCombine(len(a.Rounds), func(r int, q float64) time.Duration { return at(a, r, q) - at(b, r, q) - off },
+		func(r int) time.Duration { return meanAt(a, r) - meanAt(b, r) - off })
+}
+
+// roundsCombine is the distribution whose quantile q is the median over
+// n rounds of quantile(r, q), and whose mean the median of mean(r).
+func roundsCombine(n int, quantile func(r int, q float64) time.Duration, mean func(r int) time.Duration) *calibration.Dist {
+	med := func(f func(r int) time.Duration) time.Duration {
+		v := make([]time.Duration, n)
+		for r := range v {
+			v[r] = f(r)
+		}
+		slices.Sort(v)
+		if n%2 == 1 {
+			return v[n/2]
+		}
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return calibration.NewDist(func(q float64) time.Duration {
+		return med(func(r int) time.Duration { return quantile(r, q) })
+	}, med(mean))
+}

@@ -1,0 +1,238 @@
+package measure
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
+	"github.com/meshbench/meshbench/proxy/mtls"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// rig is what the phases measure against, all in this process on
+// 127.0.0.1: a fleet replica (role risk) served in plain text, the same
+// replica's handler behind mutual TLS, a minimal server (rawServer) for the
+// load side's own cost, and three proxies in front of the replica: one
+// whose route the fast path serves, one forced onto the general path (its
+// cluster's transport wrapped, as bench/local's gateway wraps it to count
+// tries), and one whose cluster speaks mutual TLS to the TLS replica.
+type rig struct {
+	replica, tlsReplica string // addresses
+	fast, general, mtls string // proxies' addresses
+	raw                 string // rawServer's address
+	payments            string // payments, calling risk, fraud and ledger directly
+
+	svc     *fleet.Service
+	flow    []*fleet.Service
+	dir     string
+	closers []func()
+	proxies []*proxy.Proxy
+	lns     []net.Listener
+	wg      sync.WaitGroup
+}
+
+const trustDomain = "meshbench.local"
+
+func startRig(serviceTime time.Duration) (*rig, error) {
+	r := &rig{}
+	if err := r.start(serviceTime); err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *rig) start(serviceTime time.Duration) error {
+	spec := scenarios.DistributionSpec{Type: "constant", Value: serviceTime}
+	svc, err := fleet.NewService(fleet.Config{Role: fleet.RoleRisk, Name: "risk[0]", Seed: 1, ServiceTime: spec, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	r.svc = svc
+	if r.replica, err = r.serve(nil, svc.Serve); err != nil {
+		return err
+	}
+
+	ca, err := mtls.NewCA(mtls.CAOptions{TrustDomain: trustDomain, CommonName: "meshbench calibrate CA", Now: time.Now()})
+	if err != nil {
+		return err
+	}
+	td := spiffeid.RequireTrustDomainFromString(trustDomain)
+	verifier := &mtls.Verifier{Bundle: ca.Bundle(), Authorize: mtls.AuthorizeMemberOf(td)}
+	identity := func(name string) (*mtls.Source, error) {
+		id, err := spiffeid.FromSegments(td, "ns", "calibrate", "sa", name)
+		if err != nil {
+			return nil, err
+		}
+		svid, err := (&mtls.CAIssuer{CA: ca, ID: id, TTL: time.Hour}).Issue(time.Now())
+		if err != nil {
+			return nil, err
+		}
+		return mtls.NewSource(svid), nil
+	}
+	srvID, err := identity("risk")
+	if err != nil {
+		return err
+	}
+	scfg := mtls.ServerConfig(srvID, verifier)
+	scfg.NextProtos = []string{"http/1.1"}
+	tlsSrv := &http.Server{Handler: svc.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	r.closers = append(r.closers, func() { _ = tlsSrv.Close() })
+	if r.tlsReplica, err = r.serve(func(ln net.Listener) (net.Listener, error) {
+		return mtls.Listen(ln, mtls.ModeStrict, scfg, 0)
+	}, tlsSrv.Serve); err != nil {
+		return err
+	}
+	r.raw, err = r.serve(nil, serveRaw)
+	if err != nil {
+		return err
+	}
+	if err := r.startFlow(spec); err != nil {
+		return err
+	}
+
+	wrap := proxy.WithTransport(func(_ string, next http.RoundTripper) (http.RoundTripper, error) {
+		return roundTripFunc(next.RoundTrip), nil
+	})
+	if r.fast, err = r.startProxy(r.replica, config.ProtocolHTTP1); err != nil {
+		return err
+	}
+	if r.general, err = r.startProxy(r.replica, config.ProtocolHTTP1, wrap); err != nil {
+		return err
+	}
+	cliID, err := identity("gateway")
+	if err != nil {
+		return err
+	}
+	clusterTLS := proxy.WithClusterTLS(func(string) (*tls.Config, error) { return mtls.ClientConfig(cliID, verifier), nil })
+	if r.mtls, err = r.startProxy(r.tlsReplica, config.ProtocolHTTPS, clusterTLS); err != nil {
+		return err
+	}
+	return nil
+}
+
+// startFlow starts the real payment flow, without proxies: a payments
+// replica that calls a risk, a fraud and a ledger replica directly (each
+// with the same service time; the ledger's file unsynced, as on the local
+// backend).
+func (r *rig) startFlow(spec scenarios.DistributionSpec) error {
+	dir, err := os.MkdirTemp("", "meshbench-calibrate-")
+	if err != nil {
+		return err
+	}
+	r.dir = dir
+	start := func(cfg fleet.Config) (string, error) {
+		cfg.Seed, cfg.ServiceTime, cfg.Logger = 1, spec, slog.New(slog.DiscardHandler)
+		s, err := fleet.NewService(cfg)
+		if err != nil {
+			return "", err
+		}
+		r.flow = append(r.flow, s)
+		return r.serve(nil, s.Serve)
+	}
+	urls := map[fleet.Role]string{}
+	for _, role := range []fleet.Role{fleet.RoleRisk, fleet.RoleFraud, fleet.RoleLedger} {
+		cfg := fleet.Config{Role: role, Name: string(role) + "[0]"}
+		if role == fleet.RoleLedger {
+			cfg.LedgerPath, cfg.LedgerNoSync = filepath.Join(dir, "ledger.db"), true
+		}
+		addr, err := start(cfg)
+		if err != nil {
+			return err
+		}
+		urls[role] = "http://" + addr
+	}
+	r.payments, err = start(fleet.Config{Role: fleet.RolePayments, Name: "payments[0]", OptionalIdempotencyKey: true,
+		RiskURL: urls[fleet.RoleRisk], FraudURL: urls[fleet.RoleFraud], LedgerURL: urls[fleet.RoleLedger]})
+	return err
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// startProxy starts a proxy with one route to one cluster of one endpoint,
+// Envoy's thresholds raised so that nothing is refused.
+func (r *rig) startProxy(upstream, protocol string, opts ...proxy.Option) (string, error) {
+	y := strings.NewReplacer("{{UP}}", upstream, "{{PROTO}}", protocol).Replace(`routes:
+  - name: calibrate
+    match: {prefix: /}
+    cluster: up
+clusters:
+  - name: up
+    protocol: {{PROTO}}
+    endpoints: [{address: "{{UP}}"}]
+    thresholds: {maxConnections: 100000, maxPending: 100000, maxRequests: 100000}
+`)
+	cfg, err := config.Parse("calibrate-proxy.yaml", []byte(y))
+	if err != nil {
+		return "", err
+	}
+	p, err := proxy.New(cfg, append([]proxy.Option{proxy.WithLogger(slog.New(slog.DiscardHandler)), proxy.WithSeed(1)}, opts...)...)
+	if err != nil {
+		return "", err
+	}
+	r.proxies = append(r.proxies, p)
+	return r.serve(nil, p.Serve)
+}
+
+func (r *rig) serve(wrap func(net.Listener) (net.Listener, error), serve func(net.Listener) error) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	if wrap != nil {
+		if ln, err = wrap(ln); err != nil {
+			return "", err
+		}
+	}
+	r.lns = append(r.lns, ln)
+	r.wg.Go(func() { _ = serve(ln) })
+	return addr, nil
+}
+
+func (r *rig) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, p := range r.proxies {
+		_ = p.Shutdown(ctx)
+	}
+	for _, ln := range r.lns {
+		_ = ln.Close()
+	}
+	for _, c := range r.closers {
+		c()
+	}
+	for _, s := range r.flow {
+		_ = s.Close()
+	}
+	if r.dir != "" {
+		_ = os.RemoveAll(r.dir)
+	}
+	if r.svc != nil {
+		_ = r.svc.Close()
+	}
+	closeRaw()
+	r.wg.Wait()
+}
+
+var errNotOK = errors.New("answer not 2xx")
+
+func statusErr(code int) error { return fmt.Errorf("%w: %d", errNotOK, code) }
+
+func isStatus(err error) bool { return errors.Is(err, errNotOK) }

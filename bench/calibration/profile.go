@@ -1,0 +1,280 @@
+// Package calibration holds meshbench's calibration profile: what a hop of
+// the real backends costs on one machine, as `meshbench calibrate` measured
+// it (bench/calibration/measure), in a versioned YAML file that the
+// simulator reads to charge those costs on every hop (sim/calibration.go).
+//
+// The profile is documented key by key in docs/calibration.md. This
+// package only reads, writes and validates it, and gathers the machine's
+// facts; it imports nothing that imports net/http, so that the simulator
+// may use it.
+package calibration
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/meshbench/meshbench/proxy/config"
+)
+
+// Schema names the profile format and its version. A file of another
+// schema is refused.
+const Schema = "meshbench.calibration/v1"
+
+// The backends a profile may have a section for.
+const (
+	BackendLocal      = "local"
+	BackendContainers = "containers"
+)
+
+// Profile is one calibration of one machine.
+type Profile struct {
+	// Schema is always Schema.
+	Schema string `yaml:"schema"`
+	// Machine are the facts of the machine measured; a profile applies
+	// only on a machine with the same facts (Machine.Differs).
+	Machine Machine `yaml:"machine"`
+	// Measured says how the figures were measured.
+	Measured Measured `yaml:"measured"`
+	// Backends holds one section per real backend measured.
+	Backends Backends `yaml:"backends"`
+}
+
+// Measured describes the measurement.
+type Measured struct {
+	// At is when the measurement ended (UTC, RFC 3339).
+	At string `yaml:"at"`
+	// Quick is true for a profile measured with --quick: fewer requests,
+	// wider error.
+	Quick bool `yaml:"quick"`
+	// Rate is the load of every phase, requests per second.
+	Rate int `yaml:"rate"`
+	// Requests is how many requests each phase sent.
+	Requests int `yaml:"requests"`
+	// ServiceTime is the replica's constant service time during the
+	// measurement (it is subtracted from the replica's figures).
+	ServiceTime config.Duration `yaml:"serviceTime"`
+}
+
+// Backends are the per-backend sections.
+type Backends struct {
+	// Local is the local backend: the real proxy and fleet on loopback.
+	// Required.
+	Local *Local `yaml:"local"`
+	// Containers is the containers backend's extra cost over Local: the
+	// Docker published port and bridge on every hop into a replica.
+	// Optional (absent when Docker was not available or --backend local).
+	Containers *Containers `yaml:"containers,omitempty"`
+}
+
+// Local is what a hop costs on the local backend.
+type Local struct {
+	// Client is the load generator's own latency per request: its HTTP
+	// client (net/http, as vegeta's) minus a minimal HTTP/1.1 client, to
+	// the same replica.
+	Client *Dist `yaml:"client"`
+	// Replica is a direct hop into a fleet replica minus its service
+	// time: loopback both ways, the replica's HTTP server, its timer's
+	// lateness.
+	Replica *Dist `yaml:"replica"`
+	// Payments is the payment role's own latency beyond its service time
+	// and its calls (its idempotency store, the fan-out to risk and
+	// fraud, the ledger's write beyond a plain replica's): the real
+	// payment flow measured directly, minus a replica hop and two calls by
+	// net/http (a stage of parallel risk and fraud, then the ledger).
+	Payments *Dist `yaml:"payments"`
+	// Hops are the latency the proxy adds per hop (proxied minus direct to
+	// the same replica), by the proxy's path.
+	Hops *Hops `yaml:"hops"`
+	// Host is the CPU time per request of each component (see Host).
+	Host *Host `yaml:"host"`
+}
+
+// Hops are the proxy's added latency per hop, by path.
+type Hops struct {
+	// Fast is the proxy's HTTP/1.1 fast path (plain-text cluster, no
+	// middlewares or hedging; proxy/fastpath.go).
+	Fast *Dist `yaml:"fast"`
+	// General is the general path (net/http's types; any route the fast
+	// path does not take).
+	General *Dist `yaml:"general"`
+	// MTLS is the general path to an upstream behind mutual TLS, on kept
+	// connections (an https cluster never takes the fast path). The
+	// handshakes of new connections are the simulator's own model
+	// (sim/hopcost.go) and not part of it.
+	MTLS *Dist `yaml:"mtls"`
+}
+
+// Containers is the containers backend's extra cost.
+type Containers struct {
+	// Hop is what a hop into a replica costs more through the Docker
+	// published port and bridge than on loopback: direct to a replica in a
+	// container minus direct to the same replica in process.
+	Hop *Dist `yaml:"hop"`
+	// Host is the CPU time per request on the containers backend.
+	Host *Host `yaml:"host"`
+}
+
+// Host is the machine's share between components, in the shape of the
+// scenario's host: key (the simulator's host model), so that it can be
+// taken from the profile: {cores: 2, cpu: {client: 25us, ...}}.
+type Host struct {
+	// Cores are the machine's cores.
+	Cores int `yaml:"cores"`
+	// CPU is each component's CPU time per request.
+	CPU *HostCPU `yaml:"cpu"`
+}
+
+// HostCPU is CPU time per request by component.
+type HostCPU struct {
+	Client  *config.Duration `yaml:"client"`
+	Gateway *config.Duration `yaml:"gateway"`
+	Sidecar *config.Duration `yaml:"sidecar"`
+	Replica *config.Duration `yaml:"replica"`
+}
+
+// Section returns the profile's section for the hop costs the simulator
+// charges when it predicts backend: the local section, with the
+// containers' extra hop cost when backend is containers. ok is false
+// when the profile has no section for backend.
+func (p *Profile) Section(backend string) (local *Local, extra *Dist, ok bool) {
+	switch backend {
+	case BackendLocal:
+		return p.Backends.Local, nil, p.Backends.Local != nil
+	case BackendContainers:
+		if p.Backends.Containers == nil {
+			return nil, nil, false
+		}
+		return p.Backends.Local, p.Backends.Containers.Hop, true
+	}
+	return nil, nil, false
+}
+
+// Load reads, decodes and validates the profile at path. Errors name the
+// file, line, column and key path.
+func Load(path string) (*Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("calibration profile: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a profile; name is used in errors.
+func Parse(name string, data []byte) (*Profile, error) {
+	// The schema first: a file of another schema or version is refused
+	// before its keys are checked against this one.
+	var head struct {
+		Schema string `yaml:"schema"`
+	}
+	_ = yaml.Unmarshal(data, &head)
+	if head.Schema != Schema {
+		err := &config.ConfigError{Path: "schema", Err: fmt.Errorf("want %q, got %q: not a calibration profile this meshbench reads (make one with `meshbench calibrate`)", Schema, head.Schema)}
+		return nil, config.LocateErrors(name, data, err)
+	}
+	var p Profile
+	if err := config.DecodeYAML(name, data, &p); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, config.LocateErrors(name, data, err)
+	}
+	return &p, nil
+}
+
+// Marshal writes the profile as YAML, with a header comment.
+func (p *Profile) Marshal() ([]byte, error) {
+	b, err := yaml.MarshalWithOptions(p, yaml.Indent(2))
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.WriteString("# meshbench calibration profile, written by `meshbench calibrate`.\n")
+	out.WriteString("# Every key is documented in docs/calibration.md.\n")
+	out.Write(b)
+	return out.Bytes(), nil
+}
+
+// Validate reports every problem of the profile together, each a
+// *config.ConfigError with its key path.
+func (p *Profile) Validate() error {
+	var errs []error
+	bad := func(path, format string, a ...any) {
+		errs = append(errs, &config.ConfigError{Path: path, Err: fmt.Errorf(format, a...)})
+	}
+	if p.Schema != Schema {
+		bad("schema", "want %q, got %q", Schema, p.Schema)
+	}
+	m := p.Machine
+	if m.CPU == "" {
+		bad("machine.cpu", "missing")
+	}
+	if m.Cores <= 0 {
+		bad("machine.cores", "missing or not positive")
+	}
+	if m.OS == "" {
+		bad("machine.os", "missing")
+	}
+	if m.Host == "" {
+		bad("machine.host", "missing")
+	}
+	if p.Measured.Requests <= 0 {
+		bad("measured.requests", "missing or not positive")
+	}
+	l := p.Backends.Local
+	if l == nil {
+		bad("backends.local", "missing")
+	} else {
+		checkDist(bad, "backends.local.client", l.Client)
+		checkDist(bad, "backends.local.replica", l.Replica)
+		checkDist(bad, "backends.local.payments", l.Payments)
+		if l.Hops == nil {
+			bad("backends.local.hops", "missing")
+		} else {
+			checkDist(bad, "backends.local.hops.fast", l.Hops.Fast)
+			checkDist(bad, "backends.local.hops.general", l.Hops.General)
+			checkDist(bad, "backends.local.hops.mtls", l.Hops.MTLS)
+		}
+		checkHost(bad, "backends.local.host", l.Host)
+	}
+	if c := p.Backends.Containers; c != nil {
+		checkDist(bad, "backends.containers.hop", c.Hop)
+		checkHost(bad, "backends.containers.host", c.Host)
+	}
+	return errors.Join(errs...)
+}
+
+func checkHost(bad func(string, string, ...any), path string, h *Host) {
+	if h == nil {
+		bad(path, "missing")
+		return
+	}
+	if h.Cores <= 0 {
+		bad(path+".cores", "missing or not positive")
+	}
+	if h.CPU == nil {
+		bad(path+".cpu", "missing")
+		return
+	}
+	for _, f := range []struct {
+		name string
+		d    *config.Duration
+	}{{"client", h.CPU.Client}, {"gateway", h.CPU.Gateway}, {"sidecar", h.CPU.Sidecar}, {"replica", h.CPU.Replica}} {
+		switch {
+		case f.d == nil:
+			bad(path+".cpu."+f.name, "missing")
+		case *f.d < 0:
+			bad(path+".cpu."+f.name, "negative: %s", f.d)
+		}
+	}
+}
+
+// D is a convenience for a *config.Duration of d.
+func D(d time.Duration) *config.Duration {
+	c := config.Duration(d)
+	return &c
+}

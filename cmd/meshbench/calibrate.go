@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/bench/calibration/measure"
+)
+
+func init() { register(newCalibrateCmd) }
+
+type calibrateFlags struct {
+	out      string
+	quick    bool
+	backends []string
+}
+
+func newCalibrateCmd() *cobra.Command {
+	var f calibrateFlags
+	cmd := &cobra.Command{
+		Use:   "calibrate",
+		Short: "Measure what a hop costs on this machine and write a calibration profile",
+		Long: `calibrate measures, on this machine and on 127.0.0.1 only, what the real
+backends' hops cost: the latency the proxy adds per hop (fast path, general
+path, general path with mutual TLS; proxied minus direct to the same fleet
+replica) as distributions, the load generator's own latency, a replica's
+own latency beyond its service time, and the CPU time per request of the
+client, the gateway, a sidecar and a replica. With Docker available it also
+measures the containers backend's extra cost per hop (a Docker published
+port and bridge). It writes a calibration profile (YAML, schema
+` + calibration.Schema + `, documented in docs/calibration.md) that
+` + "`meshbench run --calibration FILE`" + ` or a scenario's calibration: key applies
+to the simulator. It takes under two minutes (--quick: about 15 seconds).`,
+		Example: `  meshbench calibrate --out calibration.yaml
+  meshbench calibrate --quick --backend local --out /tmp/quick.yaml`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return calibrate(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.out, "out", "calibration.yaml", "profile to write (`FILE`)")
+	fl.BoolVar(&f.quick, "quick", false, "measure with few requests (about 15 s; for tests and smoke checks)")
+	fl.StringSliceVar(&f.backends, "backend", []string{calibration.BackendLocal, calibration.BackendContainers},
+		"backends to calibrate (`NAME`,...: local, containers; local is always measured); containers is skipped with a note when Docker is not available")
+	return cmd
+}
+
+func calibrate(cmd *cobra.Command, f calibrateFlags) error {
+	for _, b := range f.backends {
+		if b != calibration.BackendLocal && b != calibration.BackendContainers {
+			return usageErr(fmt.Errorf("--backend: unknown backend %q (local, containers)", b))
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+	defer stop()
+	out := cmd.OutOrStdout()
+	cfg := measure.Config{}
+	if f.quick {
+		cfg = measure.Quick()
+	}
+	cfg.Log = out
+	begin := time.Now()
+	machine := calibration.ThisMachine()
+	fmt.Fprintf(out, "calibrating on %s, %d cores, %s, kernel %s, %s\n", machine.CPU, machine.Cores, machine.OS, machine.Kernel, machine.Go)
+	fmt.Fprintln(out, "local: the real proxy and a fleet replica on 127.0.0.1:")
+	res, err := measure.Local(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cfg = res.Config
+	p := &calibration.Profile{
+		Schema:  calibration.Schema,
+		Machine: machine,
+		Measured: calibration.Measured{
+			Quick:       cfg.Quick,
+			Rate:        cfg.Rate,
+			Requests:    res.Phases["direct"].Requests,
+			ServiceTime: *calibration.D(cfg.ServiceTime),
+		},
+		Backends: calibration.Backends{Local: res.Local},
+	}
+	printLocal(out, res)
+	if slices.Contains(f.backends, calibration.BackendContainers) {
+		c, note, err := measure.Containers(ctx, cfg, res)
+		switch {
+		case err != nil:
+			return err
+		case c == nil:
+			fmt.Fprintf(out, "containers: not measured: %s\n", note)
+		default:
+			p.Backends.Containers = c
+			fmt.Fprintf(out, "containers: extra per hop (Docker published port and bridge): %s\n", distLine(c.Hop))
+			fmt.Fprintf(out, "  CPU per request: %s\n", hostLine(c.Host))
+		}
+	}
+	p.Measured.At = time.Now().UTC().Format(time.RFC3339)
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("calibrate: the measurement gave an invalid profile: %w", err)
+	}
+	b, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(f.out); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(f.out, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s (%s) in %s\n", f.out, calibration.Schema, time.Since(begin).Round(100*time.Millisecond))
+	return nil
+}
+
+func printLocal(out io.Writer, res *measure.Result) {
+	l := res.Local
+	for _, name := range []string{"direct", "client", "fast", "general", "mtls", "payments"} {
+		ph := res.Phases[name]
+		if ph.Errors > 0 {
+			fmt.Fprintf(out, "  note: %s had %d answers other than 2xx\n", name, ph.Errors)
+		}
+	}
+	fmt.Fprintf(out, "local, %d requests per phase at %d/s:\n", res.Phases["direct"].Requests, res.Config.Rate)
+	fmt.Fprintf(out, "  proxy hop, fast path:      %s\n", distLine(l.Hops.Fast))
+	fmt.Fprintf(out, "  proxy hop, general path:   %s\n", distLine(l.Hops.General))
+	fmt.Fprintf(out, "  proxy hop, mutual TLS:     %s\n", distLine(l.Hops.MTLS))
+	fmt.Fprintf(out, "  load generator (client):   %s\n", distLine(l.Client))
+	fmt.Fprintf(out, "  replica beyond service:    %s\n", distLine(l.Replica))
+	fmt.Fprintf(out, "  payment role's own work:   %s\n", distLine(l.Payments))
+	fmt.Fprintf(out, "  CPU per request:           %s\n", hostLine(l.Host))
+}
+
+func distLine(d *calibration.Dist) string {
+	q := d.Quantiles()
+	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  mean %s", us(q[4]), us(q[6]), us(q[8]), us(q[9]), us(d.Mean.D()))
+}
+
+func hostLine(h *calibration.Host) string {
+	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s (%d cores)",
+		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), h.Cores)
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// thisMachineProfile is the test profile with this machine's facts.
+func thisMachineProfile(t *testing.T, dir string, mutate func(*calibration.Profile)) string {
+	t.Helper()
+	p, err := calibration.Load("../../bench/calibration/testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Machine = calibration.ThisMachine()
+	if mutate != nil {
+		mutate(p)
+	}
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "profile.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRunCalibrationErrors: a profile of the wrong schema, with missing
+// keys, of another machine, or without the run's backend exits 2 with a
+// message saying which.
+func TestRunCalibrationErrors(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.MkdirAll(filepath.Join(dir, "other"), 0o755)
+	other := thisMachineProfile(t, filepath.Join(dir, "other"), func(p *calibration.Profile) { p.Machine.Host = "sha256:0000000000000000" })
+	good := thisMachineProfile(t, dir, nil)
+	for _, c := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"wrong schema", `schema: want "meshbench.calibration/v1"`, []string{"--calibration", "../../bench/calibration/testdata/invalid/wrong-schema.yaml"}},
+		{"missing keys", "backends.local.hops.mtls: missing", []string{"--calibration", "../../bench/calibration/testdata/invalid/missing-keys.yaml"}},
+		{"other machine", "measured on another machine (host:", []string{"--calibration", other}},
+		{"no containers section", "has no containers section", []string{"--calibration", good, "--backend", "sim,containers"}},
+		{"no such file", "no such file", []string{"--calibration", filepath.Join(dir, "none.yaml")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"run", "balancer-brownout", "--backend", "sim", "--duration", "1s", "--out", t.TempDir()}, c.args...)
+			code, _, stderr := cli(t, context.Background(), args...)
+			if code != exitUsage || !strings.Contains(stderr, c.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitUsage, c.want)
+			}
+		})
+	}
+}
+
+// TestRunCalibrationApplies: the simulator charges a profile given by
+// flag or by the scenario's calibration key (relative to the scenario
+// file), and another machine's profile runs with
+// --calibration-any-machine; each changes the simulated latencies.
+func TestRunCalibrationApplies(t *testing.T) {
+	dir := t.TempDir()
+	good := thisMachineProfile(t, dir, nil)
+	e, err := scenarios.LibraryScenario("balancer-brownout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyed := filepath.Join(dir, "keyed.yaml")
+	src := strings.Replace(string(e.Source), "backends: [sim, local]\n", "backends: [sim, local]\ncalibration: profile.yaml\n", 1)
+	if err := os.WriteFile(keyed, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p50 := func(args ...string) string {
+		t.Helper()
+		args = append([]string{"run", "--backend", "sim", "--variant", "peak_ewma", "--duration", "2s", "--out", t.TempDir()}, args...)
+		code, out, stderr := cli(t, context.Background(), args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 6 && f[0] == "sim" {
+				return f[5]
+			}
+		}
+		t.Fatalf("no result line in %q", out)
+		return ""
+	}
+	plain := p50("balancer-brownout")
+	flagged := p50("balancer-brownout", "--calibration", good)
+	out := t.TempDir()
+	if code, _, stderr := cli(t, context.Background(), "run", "balancer-brownout", "--backend", "sim", "--variant", "peak_ewma", "--duration", "1s", "--calibration", good, "--out", out); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := calibration.Load(filepath.Join(out, "calibration.yaml")); err != nil {
+		t.Errorf("the run folder's profile: %v", err)
+	}
+	if keyedP50 := p50(keyed); keyedP50 != flagged {
+		t.Errorf("p50 %s with the scenario key, %s with the flag", keyedP50, flagged)
+	}
+	if plain == flagged {
+		t.Errorf("the profile changed nothing (p50 %s)", plain)
+	}
+	_ = os.MkdirAll(filepath.Join(dir, "o"), 0o755)
+	other := thisMachineProfile(t, filepath.Join(dir, "o"), func(p *calibration.Profile) { p.Machine.CPU = "another CPU" })
+	if got := p50("balancer-brownout", "--calibration", other, "--calibration-any-machine"); got != flagged {
+		t.Errorf("p50 %s with another machine's same costs, want %s", got, flagged)
+	}
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// applyCalibration loads the calibration profile the run asks for (file,
+// from --calibration, or else the scenario's calibration key, relative to
+// the scenario file) into the plan, for the simulator to charge. The
+// simulator charges the section of the run's real backend: containers when
+// the run has containers and not local, else local. A profile of another
+// machine is refused unless anyMachine.
+func applyCalibration(plan *scenarios.Plan, file string, anyMachine bool, backends []string) error {
+	if file == "" && plan.Calibration != "" {
+		file = plan.Calibration
+		if !filepath.IsAbs(file) && plan.Path != "" {
+			file = filepath.Join(filepath.Dir(plan.Path), file)
+		}
+	}
+	if file == "" {
+		return nil
+	}
+	p, err := calibration.Load(file)
+	if err != nil {
+		return err
+	}
+	if !anyMachine {
+		if diff := p.Machine.Differs(calibration.ThisMachine()); len(diff) > 0 {
+			return fmt.Errorf("calibration profile %s was measured on another machine (%s); measure this one with `meshbench calibrate`, or pass --calibration-any-machine to apply it anyway",
+				file, strings.Join(diff, "; "))
+		}
+	}
+	backend := calibration.BackendLocal
+	if slices.Contains(backends, scenarios.BackendContainers) && !slices.Contains(backends, scenarios.BackendLocal) {
+		backend = calibration.BackendContainers
+	}
+	if _, _, ok := p.Section(backend); !ok {
+		return fmt.Errorf("calibration profile %s has no %s section: measure it with `meshbench calibrate --backend local,%s`", file, backend, backend)
+	}
+	plan.Profile = p
+	plan.ProfileBackend = backend
+	return nil
+}
+
+// writeCalibration keeps the profile a run's simulator charged in the run
+// folder (calibration.yaml), so that the run can be told and repeated.
+func writeCalibration(dir string, plan *scenarios.Plan) error {
+	if plan.Profile == nil {
+		return nil
+	}
+	b, err := plan.Profile.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode calibration: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "calibration.yaml"), b, 0o644); err != nil {
+		return fmt.Errorf("write run folder: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/proxy/config"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// loopbackBelow is bench/local's minHopLatency: the local backend (and
+// the containers backend, which uses its data plane) delays a hop only
+// when the scenario's latency for it has a mean of a millisecond or more;
+// a shorter hop is plain loopback, whose cost a calibration profile
+// measured.
+const loopbackBelow = time.Millisecond
+
+// calib charges a calibration profile's hop costs (bench/calibration,
+// measured by `meshbench calibrate` on the machine that runs the real
+// backend), so that the simulator predicts that backend on that machine
+// rather than an ideal one. It exists only when the plan carries a
+// profile; without one nothing is charged and nothing is drawn.
+//
+// What is charged, each an independent draw from the profile's measured
+// distribution (the calibration stream, so that no other component's
+// draws move):
+//
+//   - a client request, once, on its way to the gateway: the load
+//     generator's own latency (client);
+//   - every try, on its hop into the replica: the replica's own latency
+//     beyond its service time (replica: loopback both ways, its HTTP
+//     server, its timer's lateness), and the proxy's added latency on the
+//     path the real proxy takes for that try: at the gateway the general
+//     path (bench/local's gateway wraps its clusters' transports to count
+//     tries, which keeps it off the fast path); at a sidecar the fast
+//     path for plain-text HTTP/1.1 clusters and the general path for
+//     h2c (gRPC) ones; with mutual TLS on, the mtls hop at both (an https
+//     cluster never takes the fast path), in place of hopcost.go's
+//     TLSRequestCost, which the measurement includes; its handshakes are
+//     still hopcost.go's. A sidecar's try also pays the client cost: the
+//     replica calls its sidecar with net/http's client, as the load
+//     generator calls the gateway;
+//   - every try into a replica of a service named payments that makes
+//     calls (bench/local runs it as the fleet's payment role): the
+//     payment role's own work beyond its service time and calls
+//     (payments);
+//   - on the containers backend, every try also pays the containers
+//     section's hop: Docker's published port and bridge.
+//
+// And the scenario's network latency is dropped where the real backend
+// does not make it: the client's hop (the load generator reaches the
+// gateway on loopback) and every hop whose latency has a mean under
+// loopbackBelow, which the profile's loopback figures stand for.
+type calib struct {
+	rng     *rand.Rand
+	client  *calibration.Dist
+	replica *calibration.Dist
+	pay     *calibration.Dist // the payment role's own cost
+	extra   *calibration.Dist // containers: the bridge; nil on local
+	hops    *calibration.Hops
+	mtls    bool
+	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
+	sidecar []bool              // the cluster is a sidecar's, by index
+	payTo   []bool              // the cluster's replicas run the payment role
+}
+
+// newCalib is the plan's calibration, or nil.
+func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
+	if p == nil || p.Profile == nil {
+		return nil
+	}
+	backend := p.ProfileBackend
+	if backend == "" {
+		backend = calibration.BackendLocal
+	}
+	local, extra, ok := p.Profile.Section(backend)
+	if !ok || local == nil {
+		return nil
+	}
+	return &calib{
+		rng:     Stream(seed, "calibration"),
+		client:  local.Client,
+		replica: local.Replica,
+		pay:     local.Payments,
+		extra:   extra,
+		hops:    local.Hops,
+		mtls:    policy.MTLSOn(),
+	}
+}
+
+// addCluster records which path the real proxy takes for cluster c.
+func (k *calib) addCluster(c *cluster, cc config.ClusterConfig) {
+	if k == nil {
+		return
+	}
+	d := k.hops.Fast
+	switch {
+	case k.mtls:
+		d = k.hops.MTLS
+	case c.src >= 0 || cc.Protocol == config.ProtocolH2C:
+		d = k.hops.General
+	}
+	for len(k.byCl) <= int(c.idx) {
+		k.byCl = append(k.byCl, nil)
+		k.sidecar = append(k.sidecar, false)
+		k.payTo = append(k.payTo, false)
+	}
+	// bench/local runs a service named payments that calls others as the
+	// fleet's payment role (its flow: risk ‖ fraud, then the ledger).
+	k.payTo[c.idx] = c.svc.spec.name == "payments" && len(c.svc.spec.calls) > 0
+	k.byCl[c.idx] = d
+	k.sidecar[c.idx] = c.src < 0
+}
+
+// loopback drops the network latency the real backend does not make.
+func (k *calib) loopback(n *network) {
+	if k == nil {
+		return
+	}
+	n.client = link{isFixed: true}
+	for i := range n.links {
+		l := &n.links[i]
+		mean := time.Duration(-1)
+		if l.isFixed {
+			mean = l.fixed
+		} else if m, ok := l.latency.(interface{ Mean() time.Duration }); ok {
+			mean = m.Mean()
+		}
+		if mean >= 0 && mean < loopbackBelow {
+			*l = link{isFixed: true, loss: l.loss}
+		}
+	}
+}
+
+// clientCost is the load generator's cost for one client request.
+func (k *calib) clientCost() int64 {
+	if k == nil {
+		return 0
+	}
+	return int64(k.client.Sample(k.rng))
+}
+
+// tryCost is what try a's hop costs on the calibrated backend.
+func (k *calib) tryCost(a *attempt) int64 {
+	i := a.cl.idx
+	d := k.byCl[i].Sample(k.rng) + k.replica.Sample(k.rng)
+	if k.sidecar[i] {
+		d += k.client.Sample(k.rng)
+	}
+	if k.payTo[i] {
+		d += k.pay.Sample(k.rng)
+	}
+	if k.extra != nil {
+		d += k.extra.Sample(k.rng)
+	}
+	return int64(d)
+}

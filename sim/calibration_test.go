@@ -1,0 +1,138 @@
+package sim
+
+import (
+	"testing"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// constProfile is a profile whose every distribution is one value, so
+// that a run's latencies are exact sums.
+func constProfile(client, replica, fast, general, mtls, bridge time.Duration) *calibration.Profile {
+	c := func(d time.Duration) *calibration.Dist {
+		return calibration.NewDist(func(float64) time.Duration { return d }, d)
+	}
+	host := &calibration.Host{Cores: 2, CPU: &calibration.HostCPU{
+		Client: calibration.D(0), Gateway: calibration.D(0), Sidecar: calibration.D(0), Replica: calibration.D(0)}}
+	p := &calibration.Profile{
+		Schema: calibration.Schema,
+		Backends: calibration.Backends{Local: &calibration.Local{
+			Client: c(client), Replica: c(replica), Payments: c(cPay),
+			Hops: &calibration.Hops{Fast: c(fast), General: c(general), MTLS: c(mtls)},
+			Host: host,
+		}},
+	}
+	if bridge > 0 {
+		p.Backends.Containers = &calibration.Containers{Hop: c(bridge), Host: host}
+	}
+	return p
+}
+
+// calibrated gives s the profile's costs for backend.
+func calibrated(s *spec, p *calibration.Profile, backend string) *spec {
+	s.calib = newCalib(&scenarios.Plan{Profile: p, ProfileBackend: backend}, s.seed, &s.policy)
+	return s
+}
+
+const (
+	cClient  = 10 * time.Microsecond
+	cReplica = 20 * time.Microsecond
+	cFast    = 30 * time.Microsecond
+	cGeneral = 40 * time.Microsecond
+	cMTLS    = 50 * time.Microsecond
+	cBridge  = 70 * time.Microsecond
+	cPay     = 80 * time.Microsecond
+)
+
+// TestCalibrationCharges: in the payment fleet with constant times, a
+// calibrated run's latencies are the work's critical path plus, exactly,
+// the costs calibration.go documents: the client's once; at the gateway's
+// try the general path and the replica; at each sidecar try the fast path,
+// the replica and the caller's client; a try into payments (which calls
+// others) its role's own cost. The scenario's 500µs hops are
+// loopback on the local backend (under a millisecond) and cost nothing
+// more; 2ms hops are kept.
+func TestCalibrationCharges(t *testing.T) {
+	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, cBridge)
+	gw := cGeneral + cReplica
+	side := cFast + cReplica + cClient
+	for _, tc := range []struct {
+		name    string
+		hop     time.Duration
+		backend string
+		net     time.Duration // network per hop, both ways, as charged
+		bridge  time.Duration // per try
+	}{
+		{"loopback", 500 * time.Microsecond, calibration.BackendLocal, 0, 0},
+		{"delayed-hops", 2 * time.Millisecond, calibration.BackendLocal, 4 * time.Millisecond, 0},
+		{"containers", 500 * time.Microsecond, calibration.BackendContainers, 0, cBridge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := runSpec(t, calibrated(operationsSpec(tc.hop), p, tc.backend))
+			g, sd := gw+tc.bridge+tc.net, side+tc.bridge+tc.net
+			checkout := cClient + g + cPay + 4*time.Millisecond + (sd + 3*time.Millisecond) + (sd + 2*time.Millisecond)
+			lookup := cClient + g + cPay + time.Millisecond + (sd + 2*time.Millisecond)
+			audit := cClient + g + 7*time.Millisecond
+			count := map[time.Duration]int{}
+			for _, r := range rs {
+				if r.Status != 200 {
+					t.Fatalf("unexpected result %+v", r)
+				}
+				count[r.Latency]++
+			}
+			if len(count) != 3 || count[checkout] != 40 || count[lookup] != 20 || count[audit] != 10 {
+				t.Errorf("latencies %v, want 40 checkouts of %v, 20 lookups of %v and 10 audits of %v", count, checkout, lookup, audit)
+			}
+		})
+	}
+}
+
+// TestCalibrationMTLS: under mutual TLS the gateway's try pays the mtls
+// hop in place of the general path and of TLSRequestCost (which the
+// measurement includes), and a new connection still its handshake.
+func TestCalibrationMTLS(t *testing.T) {
+	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	rs, _ := runModel(t, calibrated(tlsSpec(scenarios.MTLSStrict, 0), p, calibration.BackendLocal))
+	reused := time.Millisecond + cClient + cMTLS + cReplica
+	for i, r := range rs {
+		want := reused
+		if i < 2 {
+			want += HandshakeCost
+		}
+		if r.Latency != want {
+			t.Fatalf("request %d: latency %v, want %v", i, r.Latency, want)
+		}
+	}
+}
+
+// TestCalibrationDeterministic: a calibrated run with distributions is a
+// function of its seed, and without a profile nothing changes.
+func TestCalibrationDeterministic(t *testing.T) {
+	spread := func(lo, hi time.Duration) *calibration.Dist {
+		return calibration.NewDist(func(q float64) time.Duration { return lo + time.Duration(q*float64(hi-lo)) }, (lo+hi)/2)
+	}
+	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	p.Backends.Local.Hops.General = spread(10*time.Microsecond, 900*time.Microsecond)
+	a := runSpec(t, calibrated(fleetSpec(2, 4, time.Millisecond, 200, 5*time.Second, scenarios.BalancerRoundRobin), p, ""))
+	b := runSpec(t, calibrated(fleetSpec(2, 4, time.Millisecond, 200, 5*time.Second, scenarios.BalancerRoundRobin), p, ""))
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("%d and %d results", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("result %d differs: %+v vs %+v", i, a[i], b[i])
+		}
+	}
+	plain := runSpec(t, fleetSpec(2, 4, time.Millisecond, 200, 5*time.Second, scenarios.BalancerRoundRobin))
+	none := runSpec(t, calibrated(fleetSpec(2, 4, time.Millisecond, 200, 5*time.Second, scenarios.BalancerRoundRobin), nil, ""))
+	if len(plain) != len(none) {
+		t.Fatalf("%d and %d results", len(plain), len(none))
+	}
+	for i := range plain {
+		if plain[i] != none[i] {
+			t.Fatalf("result %d differs without a profile", i)
+		}
+	}
+}
