@@ -156,3 +156,39 @@ func (k *calib) tryCost(a *attempt) int64 {
 	}
 	return int64(d)
 }
+
+// hostOf is the plan's host block, with the calibration profile's CPU
+// figures in place of CPU costs the block leaves out entirely: a scenario
+// with `host: {cores: 2}` run with a profile models the machine with the
+// CPU per request that `meshbench calibrate` measured for the backend it
+// predicts. A block that gives any cost of its own is taken as written.
+func hostOf(p *scenarios.Plan) *scenarios.Host {
+	h := p.Host
+	if h == nil || h.CPU != (scenarios.HostCPU{}) || p.Profile == nil {
+		return h
+	}
+	var measured *calibration.Host
+	switch b := p.Profile.Backends; p.ProfileBackend {
+	case calibration.BackendContainers:
+		if b.Containers != nil {
+			measured = b.Containers.Host
+		}
+	default:
+		if b.Local != nil {
+			measured = b.Local.Host
+		}
+	}
+	if measured == nil || measured.CPU == nil {
+		return h
+	}
+	d := func(x *config.Duration) time.Duration {
+		if x == nil {
+			return 0
+		}
+		return x.D()
+	}
+	c := measured.CPU
+	out := *h
+	out.CPU = scenarios.HostCPU{Client: d(c.Client), Gateway: d(c.Gateway), Sidecar: d(c.Sidecar), Replica: d(c.Replica)}
+	return &out
+}

@@ -136,3 +136,39 @@ func TestCalibrationDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestHostFromProfile: a host block without CPU costs takes the profile's
+// measured CPU for the backend predicted; a block with costs of its own,
+// or a plan without a profile, keeps what it says.
+func TestHostFromProfile(t *testing.T) {
+	p := constProfile(0, 0, 0, 0, 0, time.Millisecond)
+	p.Backends.Local.Host = &calibration.Host{Cores: 2, CPU: &calibration.HostCPU{
+		Client: calibration.D(10 * time.Microsecond), Gateway: calibration.D(20 * time.Microsecond),
+		Sidecar: calibration.D(30 * time.Microsecond), Replica: calibration.D(40 * time.Microsecond)}}
+	p.Backends.Containers.Host = &calibration.Host{Cores: 2, CPU: &calibration.HostCPU{Replica: calibration.D(90 * time.Microsecond)}}
+	plan := func(h *scenarios.Host, prof *calibration.Profile, backend string) *scenarios.Plan {
+		pl := &scenarios.Plan{Profile: prof, ProfileBackend: backend}
+		pl.Host = h
+		return pl
+	}
+	bare := &scenarios.Host{Cores: 2}
+	if got := hostOf(plan(bare, p, calibration.BackendLocal)); got.Cores != 2 || got.CPU != (scenarios.HostCPU{Client: 10 * time.Microsecond, Gateway: 20 * time.Microsecond, Sidecar: 30 * time.Microsecond, Replica: 40 * time.Microsecond}) {
+		t.Errorf("local: host %+v", got)
+	}
+	if got := hostOf(plan(bare, p, calibration.BackendContainers)); got.CPU != (scenarios.HostCPU{Replica: 90 * time.Microsecond}) {
+		t.Errorf("containers: host %+v", got)
+	}
+	if bare.CPU != (scenarios.HostCPU{}) {
+		t.Error("hostOf changed the plan's own host block")
+	}
+	own := &scenarios.Host{Cores: 1, CPU: scenarios.HostCPU{Gateway: time.Microsecond}}
+	if got := hostOf(plan(own, p, calibration.BackendLocal)); got != own {
+		t.Errorf("a host with costs of its own became %+v", got)
+	}
+	if got := hostOf(plan(bare, nil, "")); got != bare {
+		t.Errorf("without a profile: %+v", got)
+	}
+	if got := hostOf(plan(nil, p, calibration.BackendLocal)); got != nil {
+		t.Errorf("without a host block: %+v", got)
+	}
+}
