@@ -75,9 +75,9 @@ func fmtUnit(v float64, unit string) string {
 	return strconv.FormatFloat(v, 'g', 6, 64) + " " + unit
 }
 
-// fmtThreshold prints an SLO's bound as its author would write it: "250
+// FormatThreshold prints an SLO's bound as its author would write it: "250
 // ms", "99.9%", "400 req/s".
-func fmtThreshold(v float64, unit string) string {
+func FormatThreshold(v float64, unit string) string {
 	short := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	switch unit {
 	case "ms":
@@ -96,7 +96,7 @@ func sloText(v bench.SLOVerdict) string {
 	if v.Bound == "min" {
 		op = "≥"
 	}
-	return v.Metric + " " + op + " " + fmtThreshold(v.Threshold, v.Unit)
+	return v.Metric + " " + op + " " + FormatThreshold(v.Threshold, v.Unit)
 }
 
 // sloOutcome explains a verdict: "p99 412.3 ms exceeds the maximum 250 ms".
@@ -105,8 +105,8 @@ func sloOutcome(v bench.SLOVerdict) string {
 	case v.Pass:
 		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " meets " + sloText(v)
 	case v.Bound == "min":
-		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " is below the minimum " + fmtThreshold(v.Threshold, v.Unit)
+		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " is below the minimum " + FormatThreshold(v.Threshold, v.Unit)
 	default:
-		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " exceeds the maximum " + fmtThreshold(v.Threshold, v.Unit)
+		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " exceeds the maximum " + FormatThreshold(v.Threshold, v.Unit)
 	}
 }

@@ -148,7 +148,7 @@ func TestFormatting(t *testing.T) {
 	tests := []struct{ got, want string }{
 		{fmtMS(0.5123), "0.512"}, {fmtMS(12.345), "12.35"}, {fmtMS(180.24), "180.2"}, {fmtMS(1234.5), "1234"}, {fmtMS(math.NaN()), "–"},
 		{fmtPct(0.999123), "99.912%"}, {fmtCount(0), "0"}, {fmtCount(1234567), "1,234,567"}, {fmtCount(-1234), "-1,234"},
-		{fmtThreshold(250, "ms"), "250 ms"}, {fmtThreshold(0.999, "ratio"), "99.9%"}, {fmtThreshold(400, "rps"), "400 req/s"},
+		{FormatThreshold(250, "ms"), "250 ms"}, {FormatThreshold(0.999, "ratio"), "99.9%"}, {FormatThreshold(400, "rps"), "400 req/s"},
 		{signed(-0.04, 1), "0.0"}, {signed(2.5, 1), "+2.5"}, {signed(-2.5, 1), "−2.5"}, {signed(0, 2), "0.00"},
 		{formatErr(0.041), "+4.1%"}, {formatErr(-0.12), "−12.0%"},
 		{sloOutcome(bench.SLOVerdict{Metric: "p99", Bound: "max", Threshold: 250, Value: 412.3, Unit: "ms"}), "p99 412.3 ms exceeds the maximum 250 ms"},

@@ -3,7 +3,6 @@ package local
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -152,12 +151,7 @@ func (e *env) checkSidecars() []scenarios.BackendIssue {
 		if len(s.calls) == 0 {
 			continue
 		}
-		var names []string
-		for _, st := range s.calls {
-			names = append(names, st...)
-		}
-		slices.Sort(names)
-		names = slices.Compact(names)
+		names := s.callees()
 		for _, r := range s.reps {
 			cfg, err := e.sidecarConfig(r, names)
 			if err != nil {

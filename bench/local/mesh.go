@@ -39,12 +39,7 @@ func (e *env) buildMesh() error {
 		if len(s.calls) == 0 {
 			continue
 		}
-		var names []string
-		for _, st := range s.calls {
-			names = append(names, st...)
-		}
-		slices.Sort(names)
-		names = slices.Compact(names)
+		names := s.callees()
 		for _, r := range s.reps {
 			cfg, err := e.sidecarConfig(r, names)
 			if err != nil {
@@ -175,4 +170,15 @@ func (e *env) sidecarConfig(r *replica, callees []string) (config.Config, error)
 		cfg.Clusters = append(cfg.Clusters, cc)
 	}
 	return cfg, nil
+}
+
+// callees names the services s calls, each once, sorted: the clusters of
+// its replicas' sidecars.
+func (s *service) callees() []string {
+	var names []string
+	for _, st := range s.calls {
+		names = append(names, st...)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

@@ -586,7 +586,7 @@ func sloBound(v bench.SLOVerdict) string {
 	if v.Bound == "min" {
 		op = "≥"
 	}
-	return op + " " + fmtThreshold(v.Threshold, v.Unit)
+	return op + " " + reports.FormatThreshold(v.Threshold, v.Unit)
 }
 
 // fmtValue prints a metric's value in its unit: "41.2 ms", "99.95%",
@@ -606,19 +606,6 @@ func fmtValue(v float64, unit string) string {
 		return trimFloat(v, 0) + " payments"
 	}
 	return trimFloat(v, 3) + " " + unit
-}
-
-func fmtThreshold(v float64, unit string) string {
-	short := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
-	switch unit {
-	case "ms":
-		return short(v) + " ms"
-	case "ratio":
-		return short(math.Round(v*100*1e6)/1e6) + "%"
-	case "rps":
-		return short(v) + " req/s"
-	}
-	return short(v) + " " + unit
 }
 
 // fmtMS prints a latency with three significant digits or so.
