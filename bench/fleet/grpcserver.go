@@ -81,7 +81,7 @@ func (t *transcoder) call(ctx context.Context, method, path string, body any, ou
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	w := &bufferedAnswer{header: http.Header{}}
+	w := NewRecorder()
 	if aborted := serveCatchingAbort(t.api, w, req); aborted {
 		// The replica crashed under the call: as its HTTP connection
 		// would break, the call fails without an answer.
@@ -89,14 +89,14 @@ func (t *transcoder) call(ctx context.Context, method, path string, body any, ou
 	}
 	md := metadata.MD{}
 	for _, k := range answerMetadata {
-		if v := w.header.Get(k); v != "" {
+		if v := w.Headers.Get(k); v != "" {
 			md.Set(k, v)
 		}
 	}
 	if len(md) > 0 {
 		_ = grpc.SetHeader(ctx, md)
 	}
-	code := w.status
+	code := w.Status
 	if code == 0 {
 		code = http.StatusOK
 	}
@@ -104,14 +104,14 @@ func (t *transcoder) call(ctx context.Context, method, path string, body any, ou
 		if out == nil {
 			return nil
 		}
-		if err := json.Unmarshal(w.body.Bytes(), out); err != nil {
+		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
 			return status.Errorf(codes.Internal, "answer %d: %v", code, err)
 		}
 		return nil
 	}
 	var eb errorBody
-	msg := strings.TrimSpace(w.body.String())
-	if json.Unmarshal(w.body.Bytes(), &eb) == nil && eb.Error != "" {
+	msg := strings.TrimSpace(w.Body.String())
+	if json.Unmarshal(w.Body.Bytes(), &eb) == nil && eb.Error != "" {
 		msg = strings.Join(append([]string{eb.Error}, eb.Details...), "; ")
 	}
 	return status.Error(GRPCCode(code), msg)
@@ -133,26 +133,47 @@ func serveCatchingAbort(h http.Handler, w http.ResponseWriter, req *http.Request
 	return false
 }
 
-// bufferedAnswer is an http.ResponseWriter that keeps the answer.
-type bufferedAnswer struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
+// Recorder is an http.ResponseWriter that keeps the answer in memory: the
+// gRPC server transcodes a call through the HTTP handlers with it, and the
+// local backend runs handlers in process with it.
+type Recorder struct {
+	Headers http.Header
+	Status  int // 0 until the handler writes
+	Body    bytes.Buffer
 }
 
-func (b *bufferedAnswer) Header() http.Header { return b.header }
+// NewRecorder returns an empty Recorder.
+func NewRecorder() *Recorder { return &Recorder{Headers: http.Header{}} }
 
-func (b *bufferedAnswer) WriteHeader(status int) {
-	if b.status == 0 {
-		b.status = status
+func (r *Recorder) Header() http.Header { return r.Headers }
+
+func (r *Recorder) WriteHeader(status int) {
+	if r.Status == 0 {
+		r.Status = status
 	}
 }
 
-func (b *bufferedAnswer) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
+func (r *Recorder) Write(p []byte) (int, error) {
+	if r.Status == 0 {
+		r.Status = http.StatusOK
 	}
-	return b.body.Write(p)
+	return r.Body.Write(p)
+}
+
+// Flush is a no-op: the answer is delivered whole.
+func (r *Recorder) Flush() {}
+
+// CopyTo copies the recorded answer to w.
+func (r *Recorder) CopyTo(w http.ResponseWriter) {
+	for k, v := range r.Headers {
+		w.Header()[k] = v
+	}
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(r.Body.Bytes())
 }
 
 type grpcPayments struct {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/meshbench/meshbench/bench/fleet"
 )
 
 // errAborted is what a caller sees when the embedded proxy aborts an
@@ -39,7 +41,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 	if in.Body == nil {
 		in.Body = http.NoBody
 	}
-	rec := &recorder{header: http.Header{}}
+	rec := fleet.NewRecorder()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -50,7 +52,7 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 		}
 	}()
 	t.h.ServeHTTP(rec, in)
-	status := rec.status
+	status := rec.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -60,9 +62,9 @@ func (t handlerTransport) RoundTrip(req *http.Request) (resp *http.Response, err
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        rec.header,
-		Body:          io.NopCloser(bytes.NewReader(rec.body.Bytes())),
-		ContentLength: int64(rec.body.Len()),
+		Header:        rec.Headers,
+		Body:          io.NopCloser(bytes.NewReader(rec.Body.Bytes())),
+		ContentLength: int64(rec.Body.Len()),
 		Request:       req,
 	}, nil
 }

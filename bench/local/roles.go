@@ -105,20 +105,20 @@ func (g *generic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in.Body = io.NopCloser(strings.NewReader(genericPayment))
 	in.ContentLength = int64(len(genericPayment))
 	in.Header.Set("Content-Type", "application/json")
-	rec := &recorder{header: http.Header{}}
+	rec := fleet.NewRecorder()
 	g.inner.ServeHTTP(rec, in)
-	if rec.status != http.StatusOK || len(g.stages) == 0 {
-		rec.writeTo(w)
+	if rec.Status != http.StatusOK || len(g.stages) == 0 {
+		rec.CopyTo(w)
 		return
 	}
 	for _, stage := range g.stages {
 		if status := g.callStage(r.Context(), stage, r.Header); status != 0 {
-			copyHeader(w.Header(), rec.header, fleet.HeaderInstance)
+			copyHeader(w.Header(), rec.Headers, fleet.HeaderInstance)
 			http.Error(w, "call failed", status)
 			return
 		}
 	}
-	copyHeader(w.Header(), rec.header, fleet.HeaderInstance)
+	copyHeader(w.Header(), rec.Headers, fleet.HeaderInstance)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte("{}\n"))
@@ -199,44 +199,6 @@ func checkGenericCalls(s *scenarios.Service, roles map[string]fleet.Role) error 
 		}
 	}
 	return nil
-}
-
-// recorder keeps a handler's answer in memory.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
-}
-
-// Flush is a no-op: the answer is delivered whole.
-func (r *recorder) Flush() {}
-
-// writeTo copies the recorded answer to w.
-func (r *recorder) writeTo(w http.ResponseWriter) {
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	status := r.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(r.body.Bytes())
 }
 
 func copyHeader(dst, src http.Header, key string) {
