@@ -110,6 +110,7 @@ type bucketAgg struct {
 	requests  int64
 	successes int64
 	retries   int64
+	hedges    int64
 	hist      *hdr.Histogram
 }
 
@@ -185,6 +186,7 @@ func (a *Aggregator) Record(r Result) {
 		}
 		b.requests++
 		b.retries += int64(r.Retries)
+		b.hedges += int64(r.Hedges)
 		if r.OK() {
 			b.successes++
 			// Only successful answers describe the latency a client gets;
@@ -270,6 +272,7 @@ func (a *Aggregator) Summarize(end time.Duration) (RunSummary, error) {
 			bs.Requests = b.requests
 			bs.Successes = b.successes
 			bs.Retries = b.retries
+			bs.Hedges = b.hedges
 			bs.ThroughputRPS = round(float64(b.successes)/a.bucketWidth.Seconds(), 3)
 			if b.requests > 0 {
 				bs.Availability = round(float64(b.successes)/float64(b.requests), 6)

@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"encoding/json"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +83,38 @@ func TestAggregatorCountsAndPercentiles(t *testing.T) {
 	}
 	if h.TotalCount() != 1000 {
 		t.Errorf("decoded histogram holds %d values, want 1000", h.TotalCount())
+	}
+}
+
+// Buckets count the retries and hedges of the requests that started in
+// them; a bucket without hedges leaves the field out of the JSON.
+func TestAggregatorBucketRetriesAndHedges(t *testing.T) {
+	a := NewAggregator(0, time.Second)
+	a.Record(Result{Start: 100 * time.Millisecond, Latency: time.Millisecond, Status: 200, Retries: 2, Hedges: 1})
+	a.Record(Result{Start: 900 * time.Millisecond, Latency: time.Millisecond, Status: 200, Hedges: 3})
+	a.Record(Result{Start: 1500 * time.Millisecond, Latency: time.Millisecond, Status: 200, Retries: 1})
+	s, err := a.Summarize(2 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Buckets) != 2 {
+		t.Fatalf("%d buckets, want 2", len(s.Buckets))
+	}
+	if b := s.Buckets[0]; b.Retries != 2 || b.Hedges != 4 {
+		t.Errorf("bucket 0 retries=%d hedges=%d, want 2 and 4", b.Retries, b.Hedges)
+	}
+	if b := s.Buckets[1]; b.Retries != 1 || b.Hedges != 0 {
+		t.Errorf("bucket 1 retries=%d hedges=%d, want 1 and 0", b.Retries, b.Hedges)
+	}
+	if s.Hedges != 4 {
+		t.Errorf("run hedges=%d, want 4", s.Hedges)
+	}
+	raw, err := json.Marshal(s.Buckets[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "hedges") {
+		t.Errorf("a bucket without hedges is written %s; want the field omitted", raw)
 	}
 }
 

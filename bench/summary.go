@@ -146,13 +146,17 @@ type Latency struct {
 }
 
 // Bucket is one time slice of a run. Percentiles are of successful requests
-// that started in the slice, in ms.
+// that started in the slice, in ms. Retries and Hedges count the extra
+// attempts the gateway made for the requests that started in the slice;
+// Hedges is omitted when 0 (and absent in summaries written before it
+// existed).
 type Bucket struct {
 	StartS        float64 `json:"t_s"`
 	WidthS        float64 `json:"width_s"`
 	Requests      int64   `json:"requests"`
 	Successes     int64   `json:"successes"`
 	Retries       int64   `json:"retries"`
+	Hedges        int64   `json:"hedges,omitempty"`
 	Availability  float64 `json:"availability"`
 	ThroughputRPS float64 `json:"throughput_rps"`
 	P50MS         float64 `json:"p50_ms"`
