@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"math"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
@@ -32,10 +33,7 @@ func (c *Comparison) metricsFigure() *figure {
 	if len(c.Keys) == 0 {
 		return nil
 	}
-	cats := make([]string, len(c.Keys))
-	for k, key := range c.Keys {
-		cats[k] = key.Backend + " / " + key.Variant
-	}
+	cats, common := c.categoryNames()
 	repeated := false
 	type cols struct{ p50, p99, avail, tput []Stat }
 	series := make([]cols, len(c.Runs))
@@ -58,10 +56,13 @@ func (c *Comparison) metricsFigure() *figure {
 	if repeated {
 		note = "Bars and dots: median of the repeats; whiskers: lowest to highest repeat."
 	}
+	if common != "" {
+		note = common + ". " + note
+	}
 	width := min(max(figWidth, vg.Length(len(cats)*len(c.Runs))*0.45*vg.Inch+3*vg.Inch), 18*vg.Inch)
 	f := &figure{title: "Runs compared", note: note, width: width, height: 7.6 * vg.Inch}
 	panelW := (width - legendBudget) / 2
-	mk := func(title, ylabel string, pick func(cols) []Stat, dots bool) *plot.Plot {
+	mk := func(title, ylabel string, pick func(cols) []Stat, dots bool, limit ...float64) *plot.Plot {
 		p := newPanel(title, "", ylabel)
 		categoryAxis(p, cats, panelW)
 		addGrid(p)
@@ -71,19 +72,46 @@ func (c *Comparison) metricsFigure() *figure {
 			marks = append(marks, m)
 			p.Add(m)
 		}
-		fitMarks(p, marks, dots)
+		lim := math.Inf(1)
+		if len(limit) > 0 {
+			lim = limit[0]
+		}
+		fitMarksTo(p, marks, dots, nil, lim)
 		return p
 	}
 	f.panels = [][]*plot.Plot{
 		{mk("p50 latency", "latency (ms)", func(s cols) []Stat { return s.p50 }, false),
 			mk("p99 latency", "latency (ms)", func(s cols) []Stat { return s.p99 }, false)},
-		{mk("Availability", "availability (%)", func(s cols) []Stat { return s.avail }, true),
+		{mk("Availability", "availability (%)", func(s cols) []Stat { return s.avail }, true, 100),
 			mk("Throughput", "throughput (req/s)", func(s cols) []Stat { return s.tput }, false)},
 	}
 	for i, r := range c.Runs {
 		f.addLegend(fmt.Sprintf("[%d] %s", i+1, r.Label), &groupedMarks{colour: seriesColor(i)})
 	}
 	return f
+}
+
+// categoryNames names the comparison's backend × variant keys for a
+// chart's x axis: "backend / variant", or just the variant when every key
+// has the same backend (and the other way round), with common saying what
+// was left out ("backend: sim").
+func (c *Comparison) categoryNames() (cats []string, common string) {
+	backends, variants := map[string]bool{}, map[string]bool{}
+	for _, k := range c.Keys {
+		backends[k.Backend], variants[k.Variant] = true, true
+	}
+	cats = make([]string, len(c.Keys))
+	for i, k := range c.Keys {
+		switch {
+		case len(backends) == 1 && len(c.Keys) > 1:
+			cats[i], common = k.Variant, "Backend: "+k.Backend
+		case len(variants) == 1 && len(c.Keys) > 1:
+			cats[i], common = k.Backend, "Variant: "+k.Variant
+		default:
+			cats[i] = k.Backend + " / " + k.Variant
+		}
+	}
+	return cats, common
 }
 
 func (c *Comparison) spectrumFigure() (*figure, error) {

@@ -32,7 +32,7 @@ func PlanTimeline(plan *scenarios.Plan) Timeline {
 		case f.For > 0:
 			end = f.At + f.For
 		}
-		tl.Faults = append(tl.Faults, FaultWindow{Start: f.At, End: max(end, f.At), Label: faultLabel(f)})
+		tl.Faults = append(tl.Faults, FaultWindow{Start: f.At, End: max(end, f.At), Label: faultLabel(f), Target: f.Target.String()})
 	}
 	return tl
 }

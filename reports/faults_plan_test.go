@@ -25,9 +25,9 @@ func TestRunReadsTimelineFromScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []FaultWindow{
-		{Start: 10 * time.Second, End: 20 * time.Second, Label: "slow ×6 payments[0]"},
-		{Start: 22 * time.Second, End: 24 * time.Second, Label: "restart payments[1] (down 2s)"},
-		{Start: 26 * time.Second, End: 30 * time.Second, Label: "errors 20% (503) payments"},
+		{Start: 10 * time.Second, End: 20 * time.Second, Label: "slow ×6 payments[0]", Target: "payments[0]"},
+		{Start: 22 * time.Second, End: 24 * time.Second, Label: "restart payments[1] (down 2s)", Target: "payments[1]"},
+		{Start: 26 * time.Second, End: 30 * time.Second, Label: "errors 20% (503) payments", Target: "payments"},
 	}
 	if len(run.Timeline.Faults) != len(want) {
 		t.Fatalf("faults = %+v, want %+v", run.Timeline.Faults, want)

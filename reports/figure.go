@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/text"
@@ -76,8 +77,9 @@ func (f *figure) draw(c draw.Canvas) {
 	bottom := vg.Length(0)
 	if f.note != "" {
 		sty := text.Style{Font: fontOf(noteSize, false), Color: color.NRGBA{0x55, 0x55, 0x55, 0xFF}, XAlign: draw.XLeft, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler}
-		c.FillText(sty, vg.Point{X: c.Min.X + figPad, Y: c.Min.Y + figPad/2}, f.note)
-		bottom = sty.Height(f.note) + figPad
+		note := wrapText(sty, f.note, c.Max.X-c.Min.X-2*figPad)
+		c.FillText(sty, vg.Point{X: c.Min.X + figPad, Y: c.Min.Y + figPad/2}, note)
+		bottom = sty.Height(note) + figPad
 	}
 	if legend != nil {
 		// Line the legend up with the top of the first panel's data area.
@@ -100,6 +102,28 @@ func (f *figure) draw(c draw.Canvas) {
 			}
 		}
 	}
+}
+
+// wrapText breaks s into lines no wider than width in sty, at spaces,
+// keeping the line breaks it has.
+func wrapText(sty text.Style, s string, width vg.Length) string {
+	var out []string
+	for _, para := range strings.Split(s, "\n") {
+		line := ""
+		for _, w := range strings.Fields(para) {
+			if line != "" && sty.Width(line+" "+w) > width {
+				out = append(out, line)
+				line = w
+				continue
+			}
+			if line != "" {
+				line += " "
+			}
+			line += w
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n")
 }
 
 // Formats of plot files.

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,8 +15,9 @@ import (
 
 // instanceFigure shows how each backend × variant spread requests over the
 // entry service's replicas, as a share of its answered requests, against
-// the even share a perfectly fair balancer would give.
-func instanceFigure(groups []Group) *figure {
+// the even share a perfectly fair balancer would give. Replicas that a
+// fault of tl hit are shaded and named with the fault under their label.
+func instanceFigure(groups []Group, tl Timeline) *figure {
 	set := map[string]bool{}
 	type share struct {
 		g      Group
@@ -53,8 +55,11 @@ func instanceFigure(groups []Group) *figure {
 		width:  width,
 		height: 4.6 * vg.Inch,
 	}
+	hit := faultedInstances(instances, tl)
+	names := instanceLabels(instances, hit)
 	p := newPanel("", "replica", "share of requests (%)")
-	categoryAxis(p, instances, width-legendBudget)
+	categoryAxis(p, names, width-legendBudget)
+	p.Add(hitBands{instances: instances, hit: hit})
 	addGrid(p)
 	shareGroups := make([]Group, len(shares))
 	for i, s := range shares {
@@ -92,8 +97,11 @@ func instanceFigure(groups []Group) *figure {
 	ref.LineStyle = draw.LineStyle{Color: textColor, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
 	p.Add(ref)
 	f.addLegend(fmt.Sprintf("even share (%.1f%%)", even), lineThumb{ref.LineStyle})
+	if len(hit) > 0 {
+		f.addLegend("replica a fault hit", bandThumb{faultFill})
+	}
 	f.panels = [][]*plot.Plot{{p}}
-	if lp := instanceLatencyPanel(shareGroups, instances, width, marks); lp != nil {
+	if lp := instanceLatencyPanel(shareGroups, instances, names, hit, width, marks); lp != nil {
 		f.panels = append(f.panels, []*plot.Plot{lp})
 		f.title = "Requests and latency per instance"
 		f.note = "Top: share of answered requests per replica of the entry service. Bottom: p99 of each replica's successes (median of repeats)."
@@ -105,7 +113,7 @@ func instanceFigure(groups []Group) *figure {
 // instanceLatencyPanel plots each backend × variant's p99 per replica of
 // the entry service (RunSummary.Instances), in the colours of the share
 // panel's marks; nil when the summary has no per-instance statistics.
-func instanceLatencyPanel(groups []Group, instances []string, width vg.Length, shareMarks []*groupedMarks) *plot.Plot {
+func instanceLatencyPanel(groups []Group, instances, names []string, hit map[string][]string, width vg.Length, shareMarks []*groupedMarks) *plot.Plot {
 	any := false
 	for _, g := range groups {
 		any = any || len(g.Parts(ByInstance)) > 0
@@ -114,7 +122,8 @@ func instanceLatencyPanel(groups []Group, instances []string, width vg.Length, s
 		return nil
 	}
 	p := newPanel("", "replica", "p99 latency (ms)")
-	categoryAxis(p, instances, width-legendBudget)
+	categoryAxis(p, names, width-legendBudget)
+	p.Add(hitBands{instances: instances, hit: hit})
 	addGrid(p)
 	var marks []*groupedMarks
 	for i, g := range groups {
@@ -128,6 +137,63 @@ func instanceLatencyPanel(groups []Group, instances []string, width vg.Length, s
 	}
 	fitMarks(p, marks, false)
 	return p
+}
+
+// faultedInstances maps each of instances that a fault of tl targeted to
+// what the faults did to it ("slow ×10"): a replica target
+// ("payments[1]") hits that replica, a service target ("payments") all of
+// its replicas. Zone and route targets name no replica and mark none.
+func faultedInstances(instances []string, tl Timeline) map[string][]string {
+	hit := map[string][]string{}
+	for _, f := range tl.Faults {
+		t := f.Target
+		if t == "" || strings.Contains(t, ":") {
+			continue
+		}
+		what := strings.TrimSpace(strings.Replace(f.Label, " "+t, "", 1))
+		if what == "" {
+			what = "fault"
+		}
+		for _, inst := range instances {
+			if inst == t || (!strings.Contains(t, "[") && strings.HasPrefix(inst, t+"[")) {
+				if !slices.Contains(hit[inst], what) {
+					hit[inst] = append(hit[inst], what)
+				}
+			}
+		}
+	}
+	return hit
+}
+
+// instanceLabels are the category labels of the instance chart: the
+// replica's name, and under it what the faults did to it.
+func instanceLabels(instances []string, hit map[string][]string) []string {
+	out := make([]string, len(instances))
+	for i, inst := range instances {
+		out[i] = inst
+		if h := hit[inst]; len(h) > 0 {
+			out[i] += "\n" + strings.Join(h, ", ")
+		}
+	}
+	return out
+}
+
+// hitBands shades the columns of the replicas a fault hit.
+type hitBands struct {
+	instances []string
+	hit       map[string][]string
+}
+
+// Plot implements plot.Plotter.
+func (b hitBands) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	for i, inst := range b.instances {
+		if len(b.hit[inst]) == 0 {
+			continue
+		}
+		x0, x1 := trX(float64(i)-0.5), trX(float64(i)+0.5)
+		c.FillPolygon(faultFill, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+	}
 }
 
 // naturalLess orders "payments[2]" before "payments[10]".

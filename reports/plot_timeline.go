@@ -7,6 +7,7 @@ import (
 	"github.com/meshbench/meshbench/bench"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // Figure sizes in inches.
@@ -22,7 +23,10 @@ const (
 // to say (no request, or no success for a latency).
 type timeSeries struct {
 	t, p50, p99, p999, avail, tput []float64
-	end                            float64
+	// retries and hedges are the gateway's extra attempts per 100
+	// requests of the bucket.
+	retries, hedges []float64
+	end             float64
 }
 
 func seriesOf(r bench.RunSummary) timeSeries {
@@ -30,14 +34,18 @@ func seriesOf(r bench.RunSummary) timeSeries {
 	s := timeSeries{
 		t: make([]float64, n), p50: make([]float64, n), p99: make([]float64, n), p999: make([]float64, n),
 		avail: make([]float64, n), tput: make([]float64, n),
+		retries: make([]float64, n), hedges: make([]float64, n),
 	}
 	for i, b := range r.Buckets {
 		s.t[i] = b.StartS + b.WidthS/2
 		s.end = math.Max(s.end, b.StartS+b.WidthS)
 		s.tput[i] = b.ThroughputRPS
 		s.avail[i], s.p50[i], s.p99[i], s.p999[i] = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		s.retries[i], s.hedges[i] = math.NaN(), math.NaN()
 		if b.Requests > 0 {
 			s.avail[i] = b.Availability * 100
+			s.retries[i] = float64(b.Retries) / float64(b.Requests) * 100
+			s.hedges[i] = float64(b.Hedges) / float64(b.Requests) * 100
 		}
 		if b.Successes > 0 {
 			s.p50[i], s.p99[i], s.p999[i] = b.P50MS, b.P99MS, b.P999MS
@@ -130,7 +138,7 @@ func latencyTimeFigure(groups []Group, tl Timeline) *figure {
 		ph = 1.8 * vg.Inch
 	}
 	head := headroomFor(labelRows(tl, figWidth-legendBudget, span), ph)
-	p50Sty, p99Sty, p999Sty := lineStyle(0, 0), lineStyle(1, 1), lineStyle(3, 2)
+	p50Sty, p99Sty, p999Sty := percentileStyles()
 
 	f := &figure{
 		title: "Latency percentiles over time",
@@ -165,12 +173,16 @@ func latencyTimeFigure(groups []Group, tl Timeline) *figure {
 	return f
 }
 
-// availabilityTimeFigure shows availability and throughput over time, one
-// line per backend × variant.
-func availabilityTimeFigure(groups []Group, tl Timeline) *figure {
-	var series []timeSeries
-	var labels []string
-	var keys []bench.RunKey
+// percentileStyles are the lines of p50, p99 and p99.9: blue, vermillion
+// and black (Okabe–Ito), solid, dashed and dotted, told apart by hue,
+// lightness and pattern alike.
+func percentileStyles() (p50, p99, p999 draw.LineStyle) {
+	return lineStyle(0, 0), lineStyle(3, 1), lineStyle(6, 2)
+}
+
+// timeSeriesOf is the first repeat of each group as columns, with the
+// groups' labels and keys, leaving out groups without buckets.
+func timeSeriesOf(groups []Group) (series []timeSeries, labels []string, keys []bench.RunKey) {
 	for _, g := range groups {
 		r, ok := firstRepeat(g)
 		if !ok {
@@ -180,11 +192,20 @@ func availabilityTimeFigure(groups []Group, tl Timeline) *figure {
 		labels = append(labels, g.Label())
 		keys = append(keys, g.Key)
 	}
+	return series, labels, keys
+}
+
+// availabilityTimeFigure shows availability and throughput over time, one
+// line per backend × variant. Variants often coincide (100% availability,
+// the offered throughput): markedLine keeps each one visible.
+func availabilityTimeFigure(groups []Group, tl Timeline) *figure {
+	series, labels, keys := timeSeriesOf(groups)
 	if len(series) == 0 {
 		return nil
 	}
 	span := timeSpan(tl, series)
-	head := headroomFor(labelRows(tl, figWidth-legendBudget, span), panelHeight*1.2)
+	rows := labelRows(tl, figWidth-legendBudget, span)
+	head := headroomFor(rows, panelHeight*1.2)
 
 	availP := newPanel("Availability", "", "availability (%)")
 	tputP := newPanel("Throughput (successful requests)", "time since start (s)", "throughput (req/s)")
@@ -201,34 +222,119 @@ func availabilityTimeFigure(groups []Group, tl Timeline) *figure {
 
 	f := &figure{
 		title: "Availability and throughput over time",
-		note:  fmt.Sprintf("Per %s bucket, by request start time; the first repeat of each backend / variant.", bucketWidthNote(groups)),
+		note:  fmt.Sprintf("Per %s bucket, by request start time; the first repeat of each backend / variant. Lines on the same values nest (earlier ones wider) and keep their own markers.", bucketWidthNote(groups)),
 		width: figWidth,
 	}
-	minAvail, maxTput := 100.0, 0.0
+	maxTput := 0.0
 	colours, dashIdx := seriesStyles(keys)
 	for i, s := range series {
 		sty := lineStyle(colours[i], dashIdx[i])
-		availP.Add(gappedLine(s.t, s.avail, sty)...)
-		tputP.Add(gappedLine(s.t, s.tput, sty)...)
-		f.addLegend(labels[i], thickLegend(sty))
+		availP.Add(markedLine(s.t, s.avail, sty, i, len(series))...)
+		tputP.Add(markedLine(s.t, s.tput, sty, i, len(series))...)
+		f.addLegend(labels[i], markedLegend(sty, i))
 		for j := range s.t {
-			if !math.IsNaN(s.avail[j]) {
-				minAvail = math.Min(minAvail, s.avail[j])
-			}
 			maxTput = math.Max(maxTput, s.tput[j])
 		}
 	}
-	// Availability lives near 100%: zoom to the data, but never so far that
-	// a 0.01% wobble looks like an outage.
-	lo := math.Min(math.Floor(minAvail-0.5), 99)
-	lo = math.Max(lo, 0)
-	availP.Y.Min = lo
-	availP.Y.Max = 100 + (100-lo)*head/(1-head) + (100-lo)*0.02
+	availP.Y.Min, availP.Y.Max = availabilityRange(series, head, rows > 0)
 	tputP.Y.Min = 0
 	tputP.Y.Max = math.Max(maxTput*1.08, 1)
 	f.panels = [][]*plot.Plot{{availP}, {tputP}}
 	addTimelineLegend(f, tl)
 	f.height = figChrome + 2*panelHeight*1.2
+	return f
+}
+
+// availabilityRange is the y-range of an availability-over-time panel, in
+// percent: zoomed to the data, but never so far that a 0.01% wobble looks
+// like an outage. The axis ends at 100%, unless fault labels need
+// headroom above the data (head, a fraction of the axis), which gets no
+// ticks.
+func availabilityRange(series []timeSeries, head float64, labels bool) (lo, hi float64) {
+	minAvail := 100.0
+	for _, s := range series {
+		for _, v := range s.avail {
+			if !math.IsNaN(v) {
+				minAvail = math.Min(minAvail, v)
+			}
+		}
+	}
+	lo = math.Max(math.Min(math.Floor(minAvail-0.5), 99), 0)
+	hi = 100
+	if labels {
+		hi += (100 - lo) * head / (1 - head)
+	}
+	return lo, hi
+}
+
+// retriesTimeFigure shows the gateway's extra attempts over time, retries
+// and hedges per 100 requests, one line per backend × variant; nil when no
+// run made any.
+func retriesTimeFigure(groups []Group, tl Timeline) *figure {
+	series, labels, keys := timeSeriesOf(groups)
+	var anyRetry, anyHedge bool
+	for _, s := range series {
+		for j := range s.t {
+			anyRetry = anyRetry || s.retries[j] > 0
+			anyHedge = anyHedge || s.hedges[j] > 0
+		}
+	}
+	if !anyRetry && !anyHedge {
+		return nil
+	}
+	span := timeSpan(tl, series)
+	rows := labelRows(tl, figWidth-legendBudget, span)
+	head := headroomFor(rows, panelHeight*1.2)
+	type metric struct {
+		title string
+		pick  func(timeSeries) []float64
+	}
+	var metrics []metric
+	if anyRetry {
+		metrics = append(metrics, metric{"Retries", func(s timeSeries) []float64 { return s.retries }})
+	}
+	if anyHedge {
+		metrics = append(metrics, metric{"Hedges", func(s timeSeries) []float64 { return s.hedges }})
+	}
+	f := &figure{
+		title: "Retries and hedges over time",
+		note:  fmt.Sprintf("Extra attempts the gateway made for the requests that started in each %s bucket, per 100 of them; the first repeat of each backend / variant.", bucketWidthNote(groups)),
+		width: figWidth,
+	}
+	colours, dashIdx := seriesStyles(keys)
+	for m, mt := range metrics {
+		xl := ""
+		if m == len(metrics)-1 {
+			xl = "time since start (s)"
+		}
+		p := newPanel(mt.title, xl, "per 100 requests")
+		p.X.Min, p.X.Max = 0, span
+		p.X.Tick.Marker = timeTicks(10)
+		p.Y.Tick.Marker = niceTicks(5)
+		p.Add(faultBands{tl: tl, labels: m == 0})
+		addGrid(p)
+		hi := 0.0
+		for i, s := range series {
+			ys := mt.pick(s)
+			p.Add(markedLine(s.t, ys, lineStyle(colours[i], dashIdx[i]), i, len(series))...)
+			for _, v := range ys {
+				if !math.IsNaN(v) {
+					hi = math.Max(hi, v)
+				}
+			}
+		}
+		p.Y.Min = 0
+		p.Y.Max = math.Max(hi*1.08, 1)
+		if m == 0 {
+			p.Y.Max /= 1 - head
+		}
+		f.panels = append(f.panels, []*plot.Plot{p})
+	}
+	for i := range series {
+		f.addLegend(labels[i], markedLegend(lineStyle(colours[i], dashIdx[i]), i))
+	}
+	addTimelineLegend(f, tl)
+	f.height = figChrome + vg.Length(len(metrics))*panelHeight*1.2
 	return f
 }
 

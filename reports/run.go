@@ -122,4 +122,8 @@ type FaultWindow struct {
 	Start, End time.Duration
 	// Label names the fault in a few words: "kill payments[0]".
 	Label string
+	// Target is what the fault hit, in the scenario's target syntax:
+	// "payments[1]", "payments" (every replica), "zone:a", "route:pay".
+	// Empty when unknown.
+	Target string
 }
