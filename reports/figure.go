@@ -29,6 +29,9 @@ type figure struct {
 	// note is a line of small print under the panels ("shaded: faults").
 	note          string
 	width, height vg.Length
+	// body, when set, draws the area below the title instead of panels
+	// (a heat map beside its colour bar).
+	body func(c draw.Canvas)
 }
 
 type legendEntry struct {
@@ -88,6 +91,10 @@ func (f *figure) draw(c draw.Canvas) {
 	}
 
 	area := draw.Crop(c, figPad, -legendW-figPad/2, bottom, -top)
+	if f.body != nil {
+		f.body(area)
+		return
+	}
 	rows := len(f.panels)
 	if rows == 0 {
 		return
