@@ -83,7 +83,7 @@ func markerStyle(i int, sty draw.LineStyle) draw.GlyphStyle {
 func stackedWidth(sty draw.LineStyle, i, n int) draw.LineStyle {
 	n = min(n, 5)
 	if i < n {
-		sty.Width += vg.Points(1.1) * vg.Length(n-1-i)
+		sty.Width += vg.Points(0.9) * vg.Length(n-1-i)
 	}
 	return sty
 }

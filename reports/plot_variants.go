@@ -201,6 +201,7 @@ func (b sloBounds) values() []float64 {
 	for _, vs := range b {
 		out = append(out, vs...)
 	}
+	sort.Float64s(out)
 	return out
 }
 
@@ -240,8 +241,15 @@ var sloStyle = draw.LineStyle{Color: textColor, Width: vg.Points(1.3), Dashes: [
 // Plot implements plot.Plotter.
 func (s sloSegments) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	for cat, vs := range s.bounds {
-		for _, v := range vs {
+	// In category order, so that the image (an SVG's element order
+	// included) is the same every time.
+	cats := make([]int, 0, len(s.bounds))
+	for cat := range s.bounds {
+		cats = append(cats, cat)
+	}
+	sort.Ints(cats)
+	for _, cat := range cats {
+		for _, v := range s.bounds[cat] {
 			if v < p.Y.Min || v > p.Y.Max {
 				continue
 			}

@@ -117,7 +117,9 @@ func niceTicksIn(min, max float64, target int, limit float64) []plot.Tick {
 	if mag < 0 {
 		decimals = -mag
 	}
-	if m := step / math.Pow10(mag); math.Abs(m-2.5) < 1e-9 {
+	// 2.5 and 0.25 need a digit more than their magnitude; 25 and 250
+	// need none.
+	if m := step / math.Pow10(mag); math.Abs(m-2.5) < 1e-9 && mag <= 0 {
 		decimals++
 	}
 	var ticks []plot.Tick
