@@ -38,7 +38,7 @@ func TestNiceTicksLabels(t *testing.T) {
 		{"availability capped", 97.5, 100.4, 5, 100, []string{"97.5", "98.0", "98.5", "99.0", "99.5", "100.0"}},
 		{"two and a half", 0, 12, 5, math.Inf(1), []string{"0.0", "2.5", "5.0", "7.5", "10.0"}},
 		{"quarter steps", 0, 1, 4, math.Inf(1), []string{"0.00", "0.25", "0.50", "0.75", "1.00"}},
-		{"steps of 250", 0, 1100, 5, math.Inf(1), []string{"0", "250", "500", "750", "1000"}},
+		{"steps of 250", 0, 1100, 4, math.Inf(1), []string{"0", "250", "500", "750", "1000"}},
 		{"negative zero", -0.0000001, 10, 5, math.Inf(1), []string{"0", "2", "4", "6", "8", "10"}},
 	}
 	for _, tc := range tests {
