@@ -291,14 +291,14 @@ func retriesTimeFigure(groups []Group, tl Timeline) *figure {
 	}
 	var metrics []metric
 	if anyRetry {
-		metrics = append(metrics, metric{"Retries", func(s timeSeries) []float64 { return s.retries }})
+		metrics = append(metrics, metric{"Retries by the gateway", func(s timeSeries) []float64 { return s.retries }})
 	}
 	if anyHedge {
-		metrics = append(metrics, metric{"Hedges", func(s timeSeries) []float64 { return s.hedges }})
+		metrics = append(metrics, metric{"Hedges by the gateway", func(s timeSeries) []float64 { return s.hedges }})
 	}
 	f := &figure{
 		title: "Retries and hedges over time",
-		note:  fmt.Sprintf("Extra attempts the gateway made for the requests that started in each %s bucket, per 100 of them; the first repeat of each backend / variant.", bucketWidthNote(groups)),
+		note:  fmt.Sprintf("Extra attempts the gateway made for the requests that started in each %s bucket, per 100 of them (sidecars' retries further in are not counted); the first repeat of each backend / variant.", bucketWidthNote(groups)),
 		width: figWidth,
 	}
 	colours, dashIdx := seriesStyles(keys)

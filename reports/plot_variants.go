@@ -20,6 +20,8 @@ type barSeries struct {
 	light                 bool
 	colour                int
 	p50, p99, p999, avail []Stat // avail in percent
+	// retries and hedges are extra attempts per 100 requests.
+	retries, hedges []Stat
 }
 
 // faultFigures are a run's figures over the time buckets that overlap a
@@ -29,6 +31,8 @@ type barSeries struct {
 type faultFigures struct {
 	Buckets             int
 	Requests, Successes int64
+	// Retries and Hedges are the extra attempts made for the requests.
+	Retries, Hedges int64
 	// Availability is Successes / Requests (NaN with no request).
 	Availability float64
 	// P50, P99 and P999 are estimated from the buckets' percentiles
@@ -66,6 +70,8 @@ func faultFiguresOf(r bench.RunSummary, tl Timeline) (faultFigures, bool) {
 		ff.Buckets++
 		ff.Requests += b.Requests
 		ff.Successes += b.Successes
+		ff.Retries += b.Retries
+		ff.Hedges += b.Hedges
 		in = append(in, b)
 	}
 	if ff.Buckets == 0 {
@@ -166,11 +172,17 @@ func statOfValues(vals []float64) Stat {
 	return Stat{Median: med, Min: keep[0], Max: keep[n-1], N: n}
 }
 
-// groupFaultStats are a group's during-fault figures over its repeats, in
-// the units of the variants chart (ms, percent); ok is false when no
-// repeat has a bucket in a fault window.
-func groupFaultStats(g Group, tl Timeline) (p50, p99, p999, avail Stat, ok bool) {
-	var v50, v99, v999, va []float64
+// faultStats are a group's during-fault figures over its repeats, in the
+// units of the variants chart (ms, percent, per 100 requests).
+type faultStats struct {
+	p50, p99, p999, avail, retries, hedges Stat
+}
+
+// groupFaultStats computes g's faultStats; false when no repeat has a
+// bucket in a fault window.
+func groupFaultStats(g Group, tl Timeline) (faultStats, bool) {
+	var v50, v99, v999, va, vr, vh []float64
+	ok := false
 	for _, r := range g.Runs {
 		ff, in := faultFiguresOf(r, tl)
 		if !in {
@@ -179,8 +191,17 @@ func groupFaultStats(g Group, tl Timeline) (p50, p99, p999, avail Stat, ok bool)
 		ok = true
 		v50, v99, v999 = append(v50, ff.P50), append(v99, ff.P99), append(v999, ff.P999)
 		va = append(va, ff.Availability*100)
+		if ff.Requests > 0 {
+			vr = append(vr, float64(ff.Retries)/float64(ff.Requests)*100)
+			vh = append(vh, float64(ff.Hedges)/float64(ff.Requests)*100)
+		}
 	}
-	return statOfValues(v50), statOfValues(v99), statOfValues(v999), statOfValues(va), ok
+	return faultStats{statOfValues(v50), statOfValues(v99), statOfValues(v999), statOfValues(va), statOfValues(vr), statOfValues(vh)}, ok
+}
+
+// perHundred is extra attempts n per 100 of r's requests.
+func perHundred(n int64, r bench.RunSummary) float64 {
+	return float64(n) / float64(r.Requests) * 100
 }
 
 // sloBounds are the SLO thresholds of a chart's panel, by category: a
@@ -283,10 +304,10 @@ func variantFigure(groups []Group, tl Timeline) *figure {
 	whole := make([]barSeries, len(backends))
 	during := make([]barSeries, len(backends))
 	for i, b := range backends {
-		whole[i] = barSeries{label: b, colour: i, p50: nanStats(n), p99: nanStats(n), p999: nanStats(n), avail: nanStats(n)}
-		during[i] = barSeries{label: b, colour: i, light: true, p50: nanStats(n), p99: nanStats(n), p999: nanStats(n), avail: nanStats(n)}
+		whole[i] = barSeries{label: b, colour: i, p50: nanStats(n), p99: nanStats(n), p999: nanStats(n), avail: nanStats(n), retries: nanStats(n), hedges: nanStats(n)}
+		during[i] = barSeries{label: b, colour: i, light: true, p50: nanStats(n), p99: nanStats(n), p999: nanStats(n), avail: nanStats(n), retries: nanStats(n), hedges: nanStats(n)}
 	}
-	repeated, faulted := false, false
+	repeated, faulted, anyRetry, anyHedge := false, false, false, false
 	for _, g := range groups {
 		t := g.Totals()
 		b, j := bi[g.Key.Backend], vi[g.Key.Variant]
@@ -294,11 +315,18 @@ func variantFigure(groups []Group, tl Timeline) *figure {
 		s.p50[j], s.p99[j], s.p999[j] = t.P50, t.P99, t.P999
 		a := g.availabilityStat()
 		s.avail[j] = Stat{Median: a.Median * 100, Min: a.Min * 100, Max: a.Max * 100, N: a.N}
+		s.retries[j] = statOf(g.Runs, func(r bench.RunSummary) float64 { return perHundred(r.Retries, r) })
+		s.hedges[j] = statOf(g.Runs, func(r bench.RunSummary) float64 { return perHundred(r.Hedges, r) })
+		anyRetry = anyRetry || t.Retries > 0
+		for _, r := range g.Runs {
+			anyHedge = anyHedge || r.Hedges > 0
+		}
 		repeated = repeated || t.P50.N > 1
-		if p50, p99, p999, av, ok := groupFaultStats(g, tl); ok {
+		if fs, ok := groupFaultStats(g, tl); ok {
 			faulted = true
 			d := &during[b]
-			d.p50[j], d.p99[j], d.p999[j], d.avail[j] = p50, p99, p999, av
+			d.p50[j], d.p99[j], d.p999[j], d.avail[j] = fs.p50, fs.p99, fs.p999, fs.avail
+			d.retries[j], d.hedges[j] = fs.retries, fs.hedges
 		}
 	}
 	var series []barSeries
@@ -311,6 +339,9 @@ func variantFigure(groups []Group, tl Timeline) *figure {
 	note := "Bars and dots: one run per backend / variant."
 	if repeated {
 		note = "Bars and dots: median of the repeats; whiskers: lowest to highest repeat."
+	}
+	if anyRetry || anyHedge {
+		note += " Retries and hedges: the gateway's, per 100 requests (sidecars' retries further in are not counted)."
 	}
 	if faulted {
 		note += fmt.Sprintf("\nHatched bars and triangles: during faults, over the %s buckets that overlap a fault window (percentiles estimated from the buckets').", bucketWidthNote(groups))
@@ -353,6 +384,21 @@ func variantFigure(groups []Group, tl Timeline) *figure {
 			mk("p99 latency", "latency (ms)", func(s barSeries) []Stat { return s.p99 }, false, ms, slo99, inf)},
 		{mk("p99.9 latency", "latency (ms)", func(s barSeries) []Stat { return s.p999 }, false, ms, slo999, inf),
 			mk("Availability", "availability (%)", func(s barSeries) []Stat { return s.avail }, true, nil, sloAvail, 100)},
+	}
+	// The cost side: the extra attempts retries and hedges made.
+	if anyRetry || anyHedge {
+		var row []*plot.Plot
+		if anyRetry {
+			row = append(row, mk("Retries by the gateway", "per 100 requests", func(s barSeries) []Stat { return s.retries }, false, ms, nil, inf))
+		}
+		if anyHedge {
+			row = append(row, mk("Hedges by the gateway", "per 100 requests", func(s barSeries) []Stat { return s.hedges }, false, ms, nil, inf))
+		}
+		if len(row) == 1 {
+			row = append(row, nil)
+		}
+		f.panels = append(f.panels, row)
+		f.height += 3.4 * vg.Inch
 	}
 	for _, s := range series {
 		label := "backend: " + s.label

@@ -100,7 +100,7 @@ func RenderPlots(dir string, s *bench.Summary, tl Timeline, opts PlotOptions) ([
 			"The gateway's extra attempts per 100 requests in each time bucket: the load that retries and hedges add.",
 			retriesTimeFigure(groups, tl)},
 		{"variants", "Variants compared",
-			"p50, p99, p99.9 and availability of each variant on each backend over the whole run and, when faults were injected, during them, with the SLO thresholds.",
+			"p50, p99, p99.9 and availability of each variant on each backend over the whole run and, when faults were injected, during them, with the SLO thresholds; and the retries and hedges they cost, when there were any.",
 			variantFigure(groups, tl)},
 		{"instances", "Requests per instance",
 			"How each balancer spread requests over the entry service's replicas, and, where the summary has per-instance statistics, the p99 each replica gave; replicas a fault hit are shaded.",

@@ -21,6 +21,7 @@ func faultySummary() (*bench.Summary, Timeline) {
 		r := &s.Runs[i]
 		for j := range r.Buckets {
 			r.Buckets[j].Hedges = int64(j%7) * int64(i+1)
+			r.Hedges += r.Buckets[j].Hedges
 		}
 		r.SLO = []bench.SLOVerdict{
 			{Metric: "p99", Bound: "max", Threshold: 150, Unit: "ms"},
@@ -121,8 +122,11 @@ func TestAvailabilityAxesEndAt100(t *testing.T) {
 	if avail.Y.Max > 100 {
 		t.Errorf("variants availability axis ends at %v", avail.Y.Max)
 	}
-	if len(f.panels) != 2 || f.panels[1][0].Title.Text != "p99.9 latency" {
-		t.Errorf("variants chart has no p99.9 panel")
+	if len(f.panels) != 3 || f.panels[1][0].Title.Text != "p99.9 latency" {
+		t.Fatalf("variants chart has %d rows, want latency, p99.9 and availability, retries and hedges", len(f.panels))
+	}
+	if f.panels[2][0].Title.Text != "Retries by the gateway" || f.panels[2][1] == nil || f.panels[2][1].Title.Text != "Hedges by the gateway" {
+		t.Errorf("variants chart's cost row is wrong")
 	}
 	var during bool
 	for _, e := range f.legend {
