@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/reports/reportstest"
+	"gonum.org/v1/plot/vg"
 )
 
 // faultySummary is a run of two variants with a slowdown and errors from
@@ -179,5 +180,27 @@ func TestMarkedLinesStagger(t *testing.T) {
 	base := lineStyle(0, 0)
 	if w0, w3 := stackedWidth(base, 0, 4).Width, stackedWidth(base, 3, 4).Width; w0 <= w3 || w3 != base.Width {
 		t.Errorf("stacked widths %v, %v", w0, w3)
+	}
+}
+
+func TestCategoryLabels(t *testing.T) {
+	p := newPanel("", "", "")
+	sty := p.X.Tick.Label
+	names, angle := categoryLabels(sty, []string{"a", "b"}, 4*vg.Inch)
+	if angle != 0 || names[0] != "a" {
+		t.Errorf("short names: %q turned %v", names, angle)
+	}
+	long := []string{"containers / round_robin", "containers / least_request", "containers / peak_ewma", "local / round_robin"}
+	names, angle = categoryLabels(sty, long, 7*vg.Inch)
+	if angle != 0 || names[0] != "containers\nround_robin" {
+		t.Errorf("backend / variant: %q turned %v, want two lines, level", names, angle)
+	}
+	many := make([]string, 16)
+	for i := range many {
+		many[i] = "a-rather-long-variant-name"
+	}
+	_, angle = categoryLabels(sty, many, 4*vg.Inch)
+	if angle < math.Pi/4 {
+		t.Errorf("16 long names in 4 in turned only %v rad", angle)
 	}
 }
