@@ -976,9 +976,9 @@ func sweepParetoFigure(pts []*sweepPoint, params []string, obj [2]string) *figur
 		var line plotter.XYs
 		for i, q := range front {
 			if i > 0 {
-				// A step: the front holds between its points.
-				prev := front[i-1]
-				line = append(line, plotter.XY{X: q.a, Y: prev.b})
+				// A step through the corner both neighbours dominate:
+				// the edge of what the front attains.
+				line = append(line, paretoCorner(front[i-1], q, maxA, maxB))
 			}
 			line = append(line, plotter.XY{X: q.a, Y: q.b})
 		}
@@ -1046,6 +1046,18 @@ func sweepParetoFigure(pts []*sweepPoint, params []string, obj [2]string) *figur
 	}
 	f.addLegend(frontLabel, markedThumb{line: frontSty, glyph: frontGlyph})
 	return f
+}
+
+// paretoCorner is the worse of p's and q's value in each objective: the
+// corner of the staircase between two neighbours of a front.
+func paretoCorner(p, q paretoPoint, maxA, maxB bool) plotter.XY {
+	worse := func(x, y float64, mx bool) float64 {
+		if mx {
+			return math.Min(x, y)
+		}
+		return math.Max(x, y)
+	}
+	return plotter.XY{X: worse(p.a, q.a, maxA), Y: worse(p.b, q.b, maxB)}
 }
 
 func frontXYs(front []paretoPoint) plotter.XYs {

@@ -142,6 +142,14 @@ func TestWriteSweepPlotsEdgeCases(t *testing.T) {
 		{"all failed", failed, SweepPlotSpec{Params: []string{"p"}, Objectives: [2]string{sweep.MetricP99, sweep.MetricAvailability}}, 0},
 		{"three parameters", three, SweepPlotSpec{Params: []string{"policy.retries.budget.ratio", "b", "c"}, Objectives: [2]string{sweep.MetricP99, sweep.MetricAvailability}}, 1},
 		{"no rows", nil, SweepPlotSpec{Params: []string{"p"}}, 0},
+		{"one point", []sweep.Row{{X: map[string]float64{"p": 3}, Params: map[string]string{"p": "3"}, Metrics: map[string]float64{sweep.MetricP99: 5, sweep.MetricAvailability: 1}, Feasible: true}},
+			SweepPlotSpec{Params: []string{"p"}, Objectives: [2]string{sweep.MetricP99, sweep.MetricAvailability}}, 2},
+		{"one cell", []sweep.Row{{X: map[string]float64{"p": 3, "q": 0}, Metrics: map[string]float64{sweep.MetricP99: 5, sweep.MetricAvailability: 1}}},
+			SweepPlotSpec{Params: []string{"p", "q"}}, 2},
+		{"one row of cells", []sweep.Row{
+			{Point: 0, X: map[string]float64{"p": 1, "q": 0}, Metrics: map[string]float64{sweep.MetricP99: 5}},
+			{Point: 1, X: map[string]float64{"p": 2, "q": 0}, Metrics: map[string]float64{sweep.MetricP99: 7}, Feasible: true}},
+			SweepPlotSpec{Params: []string{"p", "q"}, Metrics: []string{sweep.MetricP99}}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -222,10 +230,20 @@ func TestParetoFront(t *testing.T) {
 			t.Fatalf("front %v, want %v", got, want)
 		}
 	}
-	// Maximising b: (1,5) beats (2,3) and (3,4); (4,1) is cheapest... no,
-	// it has the largest a: minimising a, maximising b leaves (1,5) alone.
+	// Minimising a and maximising b: (1,5) has the least a and the most
+	// b, so it dominates every other point.
 	if f := paretoFront(pts, false, true); len(f) != 1 || f[0].a != 1 {
 		t.Errorf("min a, max b: %v", f)
+	}
+}
+
+func TestParetoCorner(t *testing.T) {
+	p, q := paretoPoint{a: 1, b: 9}, paretoPoint{a: 2, b: 5}
+	if c := paretoCorner(p, q, false, false); c.X != 2 || c.Y != 9 {
+		t.Errorf("min/min corner %v, want (2, 9)", c)
+	}
+	if c := paretoCorner(p, q, true, true); c.X != 1 || c.Y != 5 {
+		t.Errorf("max/max corner %v, want (1, 5)", c)
 	}
 }
 
