@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/scenarios"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -126,6 +127,9 @@ func latencyTimeFigure(groups []Group, tl Timeline) *figure {
 				hi = math.Max(hi, v)
 			}
 		}
+		for _, t := range latencySLOs(r) {
+			hi = math.Max(hi, t.threshold)
+		}
 	}
 	if len(data) == 0 {
 		return nil
@@ -139,6 +143,7 @@ func latencyTimeFigure(groups []Group, tl Timeline) *figure {
 	}
 	head := headroomFor(labelRows(tl, figWidth-legendBudget, span), ph)
 	p50Sty, p99Sty, p999Sty := percentileStyles()
+	anySLO := false
 
 	f := &figure{
 		title: "Latency percentiles over time",
@@ -163,14 +168,64 @@ func latencyTimeFigure(groups []Group, tl Timeline) *figure {
 		p.Add(gappedLine(d.s.t, d.s.p50, p50Sty)...)
 		p.Add(gappedLine(d.s.t, d.s.p99, p99Sty)...)
 		p.Add(gappedLine(d.s.t, d.s.p999, p999Sty)...)
+		for _, t := range latencySLOs(d.r) {
+			sty := map[string]draw.LineStyle{scenarios.MetricP50: p50Sty, scenarios.MetricP99: p99Sty, scenarios.MetricP999: p999Sty}[t.metric]
+			p.Add(hLine{y: t.threshold, sty: sloLineStyle(sty)})
+			anySLO = true
+		}
 		f.panels = append(f.panels, []*plot.Plot{p})
 	}
 	f.addLegend("p50", thickLegend(p50Sty))
 	f.addLegend("p99", thickLegend(p99Sty))
 	f.addLegend("p99.9", thickLegend(p999Sty))
+	if anySLO {
+		f.addLegend("SLO threshold", lineThumb{sloLineStyle(draw.LineStyle{Color: textColor})})
+		f.note += " Long dashes: the SLO's threshold on the percentile of that colour (over the whole run, not per bucket)."
+	}
 	addTimelineLegend(f, tl)
 	f.height = figChrome + vg.Length(len(data))*ph
 	return f
+}
+
+// latencySLO is a latency SLO's threshold (ms) on one percentile.
+type latencySLO struct {
+	metric    string
+	threshold float64
+}
+
+// latencySLOs are the thresholds of r's SLOs on p50, p99 and p99.9, the
+// percentiles a latency-over-time panel draws.
+func latencySLOs(r bench.RunSummary) []latencySLO {
+	var out []latencySLO
+	for _, v := range r.SLO {
+		switch v.Metric {
+		case scenarios.MetricP50, scenarios.MetricP99, scenarios.MetricP999:
+			out = append(out, latencySLO{v.Metric, v.Threshold})
+		}
+	}
+	return out
+}
+
+// sloLineStyle is an SLO threshold drawn in the colour of the line it
+// bounds: long dashes, thin.
+func sloLineStyle(of draw.LineStyle) draw.LineStyle {
+	return draw.LineStyle{Color: of.Color, Width: vg.Points(1.1), Dashes: []vg.Length{vg.Points(10), vg.Points(4)}}
+}
+
+// hLine is a horizontal line across a panel at y.
+type hLine struct {
+	y   float64
+	sty draw.LineStyle
+}
+
+// Plot implements plot.Plotter.
+func (h hLine) Plot(c draw.Canvas, p *plot.Plot) {
+	if h.y < p.Y.Min || h.y > p.Y.Max {
+		return
+	}
+	_, trY := p.Transforms(&c)
+	y := trY(h.y)
+	c.StrokeLine2(h.sty, c.Min.X, y, c.Max.X, y)
 }
 
 // percentileStyles are the lines of p50, p99 and p99.9: blue, vermillion

@@ -204,3 +204,11 @@ func TestCategoryLabels(t *testing.T) {
 		t.Errorf("16 long names in 4 in turned only %v rad", angle)
 	}
 }
+
+func TestLatencySLOs(t *testing.T) {
+	r := bench.RunSummary{SLO: []bench.SLOVerdict{{Metric: "p99", Threshold: 60}, {Metric: "availability", Threshold: 0.999}, {Metric: "p999", Threshold: 250}}}
+	got := latencySLOs(r)
+	if len(got) != 2 || got[0] != (latencySLO{"p99", 60}) || got[1] != (latencySLO{"p999", 250}) {
+		t.Errorf("latency SLOs %v", got)
+	}
+}
