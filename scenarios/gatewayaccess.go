@@ -344,3 +344,13 @@ func (v *validator) introspection(path string, a *Auth) {
 		v.errorf(path+".introspection.latency", "%v", err)
 	}
 }
+
+// Route returns the gateway's route named name, or nil.
+func (g *Gateway) Route(name string) *Route {
+	for i := range g.Routes {
+		if g.Routes[i].Name == name {
+			return &g.Routes[i]
+		}
+	}
+	return nil
+}

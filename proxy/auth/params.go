@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// Types of Params.
+const (
+	TypeJWT           = "jwt"
+	TypeAPIKey        = "apiKey"
+	TypeIntrospection = "introspection"
+)
+
 // Params is the configuration of one route's authentication as it appears
 // in a proxy configuration file (a route middleware's params, decoded with
 // the proxy's YAML decoder). Build turns it into the middleware.
@@ -91,7 +98,7 @@ func Build(route string, p Params, env Env) (func(http.Handler) http.Handler, er
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 		a = k
-	case "introspection":
+	case TypeIntrospection:
 		in, err := NewIntrospector(IntrospectionConfig{URL: p.IntrospectionURL, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
 			Issuer: p.Issuer, Audiences: p.Audiences, CacheTTL: p.CacheTTL, NegativeTTL: p.NegativeTTL, Timeout: p.Timeout, Clock: env.Clock})
 		if err != nil {
