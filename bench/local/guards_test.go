@@ -100,4 +100,3 @@ func TestGuardsAgreeWithSim(t *testing.T) {
 		t.Errorf("statuses differ: sim %v, local %v", simulated, real)
 	}
 }
-
