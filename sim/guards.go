@@ -80,8 +80,8 @@ func buildGuards(p *scenarios.Plan, pol *scenarios.Policy, rs *routeSpec, r *sce
 	}
 	if r.Auth != nil && r.Auth.Type == scenarios.AuthIntrospection {
 		in := r.Auth.Introspection
-		if in == nil {
-			in = &scenarios.Introspection{CacheTTL: 0, Latency: scenarios.Constant(0)}
+		if in == nil { // scenarios.Load gives every introspection route one
+			return fmt.Errorf("route %s: auth type introspection without its introspection block", r.Name)
 		}
 		g.intro = &introspectSpec{ttl: int64(in.CacheTTL), negTTL: int64(min(scenarios.IntrospectionNegativeTTL, in.CacheTTL)),
 			latency: dist("route "+r.Name+" introspection latency", in.Latency)}
