@@ -119,7 +119,13 @@ func (l *load) verified(ex *exchange, r *route) (auth.Consumer, bool) {
 	if a == nil {
 		return auth.Consumer{}, false
 	}
-	method := map[string]string{scenarios.AuthJWT: auth.MethodJWT, scenarios.AuthAPIKey: auth.MethodAPIKey, scenarios.AuthIntrospection: auth.MethodOAuth2}[a.typ]
+	method := auth.MethodJWT
+	switch a.typ {
+	case scenarios.AuthAPIKey:
+		method = auth.MethodAPIKey
+	case scenarios.AuthIntrospection:
+		method = auth.MethodOAuth2
+	}
 	if l.credentialed(a) {
 		return auth.Consumer{ID: l.spec.consumers.Name(ex.who.Consumer), Method: method}, true
 	}

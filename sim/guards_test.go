@@ -158,3 +158,44 @@ func TestIntrospectionBadTokens(t *testing.T) {
 		t.Errorf("%d of %d refused 401, %d ok: want about 40%% refused, the rest ok", w.unauth, w.n, w.ok)
 	}
 }
+
+// TestACLByConsumerGroups: the acl admits the verified consumers of its
+// allowed groups unless a denied group holds them too: of four equal
+// consumers, gold holds 0 and 1 and suspended holds 1, so only consumer
+// 0's quarter passes and the rest is 403.
+func TestACLByConsumerGroups(t *testing.T) {
+	src := `apiVersion: meshbench/v1
+kind: Scenario
+name: acl
+duration: 4s
+topology:
+  gateway:
+    consumerGroups:
+      - {name: gold, consumers: [0, 1]}
+      - {name: suspended, workload: w, consumers: [1]}
+    routes:
+      - {name: all, service: api, auth: {type: apiKey}, acl: {allow: [gold], deny: [suspended]}}
+  services:
+    - {name: api, replicas: 2, concurrency: 8, serviceTime: 1ms}
+load:
+  - name: w
+    target: {path: /v1/things}
+    rate: 100/s
+    arrival: constant
+    consumers: {count: 4, identity: apiKey, shares: [25%, 25%, 25%, 25%]}
+`
+	_, got, rs := runGuards(t, src)
+	forbidden := 0
+	for _, r := range rs {
+		if r.Status == 403 {
+			forbidden++
+		}
+	}
+	w := got[0]
+	if w.ok+forbidden != w.n {
+		t.Fatalf("%d ok, %d forbidden of %d", w.ok, forbidden, w.n)
+	}
+	if share := float64(w.ok) / float64(w.n); share < 0.2 || share > 0.3 {
+		t.Errorf("%.3f passed, want consumer 0's quarter", share)
+	}
+}
