@@ -187,6 +187,10 @@ func (s *Scenario) finalize(has func(path string) bool) {
 		if r.Auth != nil && r.Auth.Type == AuthAPIKey && r.Auth.Header == "" {
 			r.Auth.Header = "X-API-Key"
 		}
+		if r.Auth != nil && r.Auth.Type == AuthIntrospection && r.Auth.Introspection == nil {
+			r.Auth.Introspection = &Introspection{}
+			r.Auth.Introspection.setDefaults()
+		}
 		if r.RateLimit != nil {
 			r.RateLimit.finalize()
 		}

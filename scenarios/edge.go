@@ -85,8 +85,8 @@ func (v *validator) policyEdge(p *Policy, report reportFunc) {
 		if m := r.Match.Method; m != "" && m != "GET" && m != "HEAD" {
 			report(rel, "the cache answers GET and HEAD requests only, and route %s matches method %s", name, m)
 		}
-		if r.Auth != nil && r.Auth.Type == AuthJWT {
-			report(rel, "a shared cache does not store answers to requests with Authorization (RFC 9111 §3.5), which route %s's auth type jwt needs: leave it out or use apiKey", name)
+		if r.Auth.Bearer() {
+			report(rel, "a shared cache does not store answers to requests with Authorization (RFC 9111 §3.5), which route %s's auth type %s needs: leave it out or use apiKey", name, r.Auth.Type)
 		}
 	}
 }

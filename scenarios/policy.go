@@ -34,6 +34,8 @@ type Policy struct {
 	Discovery *Discovery `json:"discovery" jsonschema:"nullable"`
 	// Security, when present, secures the connections between workloads (mutual TLS).
 	Security *Security `json:"security" jsonschema:"nullable"`
+	// Quota, when present, gives every consumer a number of requests per renewal period at the gateway, 429 once spent (Kong's rate-limiting with day/month limits; see Quota).
+	Quota *Quota `json:"quota" jsonschema:"nullable"`
 }
 
 // Balancer types.

@@ -83,6 +83,8 @@ type Gateway struct {
 	Zone string `json:"zone,omitempty"`
 	// Routes are matched in order; the first match wins.
 	Routes []Route `json:"routes" jsonschema:"required,minItems=1"`
+	// ConsumerGroups put workloads' consumers in named groups, which routes' acl blocks admit or refuse (see ConsumerGroup).
+	ConsumerGroups []ConsumerGroup `json:"consumerGroups,omitempty"`
 }
 
 // Route sends the requests it matches to one service.
@@ -99,6 +101,10 @@ type Route struct {
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 	// Timeout overrides the policy's request timeout for this route (0: use the policy's).
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// ACL admits or refuses the route's verified consumers by their consumer groups, 403 when refused (Kong's acl; see ACL).
+	ACL *ACL `json:"acl,omitempty"`
+	// IPRestriction admits or refuses requests by client address, 403 when refused (Kong's ip-restriction; see IPRestriction).
+	IPRestriction *IPRestriction `json:"ipRestriction,omitempty"`
 }
 
 // Match selects requests as Envoy's route match does: at most one of path
@@ -124,20 +130,25 @@ const (
 	AuthNone   = "none"
 	AuthJWT    = "jwt"
 	AuthAPIKey = "apiKey"
+	// AuthIntrospection checks a bearer token by OAuth 2.0 token
+	// introspection (RFC 7662; see Introspection).
+	AuthIntrospection = "introspection"
 )
 
 // Auth is the gateway's authentication of a route.
 type Auth struct {
-	// Type is none, jwt (a bearer token checked for issuer and audience) or apiKey (a key in a header).
-	Type string `json:"type" noun:"auth type" jsonschema:"required,enum=none,enum=jwt,enum=apiKey"`
-	// Issuer is the required "iss" claim (jwt).
+	// Type is none, jwt (a bearer token checked for issuer and audience), apiKey (a key in a header) or introspection (a bearer token the authorization server vouches for, RFC 7662).
+	Type string `json:"type" noun:"auth type" jsonschema:"required,enum=none,enum=jwt,enum=apiKey,enum=introspection"`
+	// Issuer is the required "iss" claim (jwt, introspection).
 	Issuer string `json:"issuer,omitempty"`
-	// Audience is the required "aud" claim (jwt).
+	// Audience is the required "aud" claim (jwt, introspection).
 	Audience string `json:"audience,omitempty"`
 	// Header carries the key (apiKey; default "X-API-Key").
 	Header string `json:"header,omitempty"`
 	// Keys are the accepted keys (apiKey); empty means any non-empty key.
 	Keys []string `json:"keys,omitempty"`
+	// Introspection configures the introspection call and its cache (introspection; see Introspection).
+	Introspection *Introspection `json:"introspection,omitempty"`
 }
 
 // Service is one service of the fleet: replicas that each serve up to

@@ -15,6 +15,7 @@ func validate(d *decoder, s *Scenario) {
 	v.timeline()
 	v.uniqueNames()
 	v.topology()
+	v.consumerGroups()
 	v.weights()
 	v.calls()
 	v.operations()
@@ -151,7 +152,9 @@ func (v *validator) topology() {
 		v.match(path+".match", r.Match)
 		if r.Auth != nil {
 			v.auth(path+".auth", r.Auth)
+			v.introspection(path+".auth", r.Auth)
 		}
+		v.routeAccess(path, r)
 		if r.RateLimit != nil {
 			checkRateLimit(r.RateLimit, func(rel, format string, args ...any) {
 				v.errorf(joinPath(path+".rateLimit", rel), format, args...)
@@ -183,8 +186,8 @@ func (v *validator) match(path string, m Match) {
 }
 
 func (v *validator) auth(path string, a *Auth) {
-	if a.Type != AuthJWT && (a.Issuer != "" || a.Audience != "") {
-		v.errorf(path, "issuer and audience apply to auth type jwt, not %s", a.Type)
+	if !a.Bearer() && (a.Issuer != "" || a.Audience != "") {
+		v.errorf(path, "issuer and audience apply to auth types jwt and introspection, not %s", a.Type)
 	}
 	if a.Type != AuthAPIKey && (a.Header != "" || len(a.Keys) > 0) {
 		v.errorf(path, "header and keys apply to auth type apiKey, not %s", a.Type)
@@ -295,5 +298,6 @@ func (v *validator) policies() {
 		}
 		checkPolicy(&v.s.Variants[i].Policy, report)
 		v.policyEdge(&v.s.Variants[i].Policy, report)
+		v.checkQuota(&v.s.Variants[i].Policy, report)
 	}
 }

@@ -56,7 +56,7 @@ func (l *load) credentialed(a *authSpec) bool {
 	}
 	switch cs.Identity() {
 	case scenarios.IdentityJWT:
-		return a.typ == scenarios.AuthJWT
+		return a.typ == scenarios.AuthJWT || a.typ == scenarios.AuthIntrospection
 	case scenarios.IdentityAPIKey:
 		return a.typ == scenarios.AuthAPIKey
 	}
@@ -89,7 +89,7 @@ func (l *load) consumerKey(ex *exchange, r *route) string {
 		if r.key == scenarios.LimitKeyJWTSub {
 			want = scenarios.AuthJWT
 		}
-		if a == nil || a.typ != want {
+		if a == nil || a.typ != want && !(want == scenarios.AuthJWT && a.typ == scenarios.AuthIntrospection) {
 			return ""
 		}
 		if l.credentialed(a) {

@@ -43,7 +43,11 @@
 //     authentication decided as the real gateway decides it, without
 //     cryptography (a workload's consumers' good credentials pass and their
 //     bad ones are 401, as bench/consumer draws them; a fixed API key passes
-//     when present and held, a fixed bearer token never), then the route's
+//     when present and held, a fixed bearer token never; token introspection
+//     with its cache, a miss holding the request for a draw of the call's
+//     latency), the route's ipRestriction and acl (403) and the policy's
+//     quota on its virtual calendar (429), with proxy/access's and
+//     proxy/quota's own objects (guards.go), then the route's
 //     lifecycle: the policy's and the route's rate limits (429
 //     rate_limited, consumer_rate_limited, keyed by the consumer's source
 //     address or verified identity), and the cluster's concurrency

@@ -128,6 +128,13 @@ func (m *model) buildEdge(s *spec) error {
 		if r.spec.cache != nil {
 			r.cache = newRouteCache(r.spec.cache)
 		}
+		if g := r.spec.guards; g != nil && g.intro != nil {
+			r.intro = &introCache{entries: map[tokenID]introEntry{}}
+			r.introRNG = Stream(s.seed, "gateway/introspection/"+r.spec.name)
+		}
+	}
+	if err := m.buildQuota(s); err != nil {
+		return err
 	}
 	for _, f := range s.faults {
 		if f.http == nil {

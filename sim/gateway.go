@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math/rand/v2"
 	"slices"
 
 	"github.com/meshbench/meshbench/proxy/balancer"
@@ -19,15 +20,17 @@ type gateway struct {
 // route is one gateway route: its lifecycle.Route and the cluster it
 // forwards to.
 type route struct {
-	spec    *routeSpec
-	lc      *lifecycle.Route
-	cl      *cluster
-	hashKey balancer.HashKey
-	keyed   bool   // a limit is keyed per consumer: requests name theirs
-	key     string // the keyed limit's key: client_ip, api_key or jwt_sub
-	timers  *timerList[exchange]
-	cache   *routeCache  // nil: no cache block
-	faults  *routeFaults // nil: no abort or delay fault targets the route
+	spec     *routeSpec
+	lc       *lifecycle.Route
+	cl       *cluster
+	hashKey  balancer.HashKey
+	keyed    bool   // a limit is keyed per consumer: requests name theirs
+	key      string // the keyed limit's key: client_ip, api_key or jwt_sub
+	timers   *timerList[exchange]
+	cache    *routeCache  // nil: no cache block
+	faults   *routeFaults // nil: no abort or delay fault targets the route
+	intro    *introCache  // nil: the route's auth is not introspection
+	introRNG *rand.Rand   // introspection calls' latencies
 }
 
 // headerValue looks a header up case-insensitively, as HTTP does.
@@ -81,11 +84,14 @@ func (m *model) gatewayRoute(ex *exchange) {
 	case r == nil:
 		m.reject(ex, outcomeNoRoute)
 		return
+	case r.intro != nil:
+		m.introspect(ex, r) // guards.go
+		return
 	case !l.authorised(ex):
 		m.reject(ex, outcomeUnauth)
 		return
 	}
-	m.gatewayEdge(ex, r)
+	m.gatewayGuards(ex, r)
 }
 
 // routeIn starts the route's lifecycle on a request its edge features

@@ -6,6 +6,8 @@ import (
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
+	"github.com/meshbench/meshbench/proxy/quota"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // defaultRequestTimeout is the overall deadline of a request when neither the
@@ -52,7 +54,11 @@ type model struct {
 	host *host // the machine's cores (host.go); nil: CPU work is free
 
 	edge edgeState // the gateway routes' caches and fault filters (edge.go)
-	reg  *registry // discovery through a registry (discovery.go); nil: static
+	// quota is the policy's quota, shared by the routes it counts on
+	// (guards.go); nil: none.
+	quota     *quota.Quota
+	quotaSpec *scenarios.Quota
+	reg       *registry // discovery through a registry (discovery.go); nil: static
 
 	inflight int // client requests issued and not yet answered
 	issued   int64
@@ -177,6 +183,10 @@ func (m *model) dispatch(ev event) {
 	case evFaultHold:
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
 			m.gatewayDelayed(ex)
+		}
+	case evIntrospected:
+		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
+			m.introspectionAnswered(ex)
 		}
 	case evCPU:
 		m.cpuDue(ev.gen)

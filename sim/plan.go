@@ -49,6 +49,9 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 		}
 		rs.rateLimit = r.RateLimit
 		rs.cache = p.Variants[variant].Policy.CacheOf(r.Name)
+		if gerr := buildGuards(p, &p.Variants[variant].Policy, &rs, &r, dist); gerr != nil {
+			return nil, gerr
+		}
 		s.gateway.routes = append(s.gateway.routes, rs)
 	}
 

@@ -46,6 +46,7 @@ type routeSpec struct {
 	rateLimit *scenarios.RateLimit
 	auth      *authSpec
 	cache     *scenarios.RouteCache // nil: no cache
+	guards    *guardSpec            // nil: no ipRestriction, acl, quota or introspection (guards.go)
 }
 
 // authSpec is a route's authentication: apiKey (header, accepted keys) or

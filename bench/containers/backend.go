@@ -174,7 +174,12 @@ func (b Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out b
 			Sink:     sink,
 			Raw:      job.Raw,
 		},
-		Timeline: func(ctx context.Context, epoch time.Time) error { return f.RunTimeline(ctx, epoch, steps) },
+		Timeline: func(ctx context.Context, epoch time.Time) error {
+			if c, ok := dp.(interface{ StartClock(time.Time) }); ok {
+				c.StartClock(epoch) // the gateway's quota calendar
+			}
+			return f.RunTimeline(ctx, epoch, steps)
+		},
 		Progress: job.Progress,
 	}.Run(ctx)
 	rep, loadErr, faultErr := run.Report, run.LoadErr, run.FaultErr

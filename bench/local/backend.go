@@ -64,7 +64,10 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 			Sink:     sink,
 			Raw:      job.Raw,
 		},
-		Timeline: func(ctx context.Context, epoch time.Time) error { return runTimeline(ctx, epoch, steps) },
+		Timeline: func(ctx context.Context, epoch time.Time) error {
+			mesh.StartClock(epoch)
+			return runTimeline(ctx, epoch, steps)
+		},
 		Progress: job.Progress,
 	}.Run(ctx)
 	rep, loadErr, faultErr := run.Report, run.LoadErr, run.FaultErr

@@ -38,7 +38,10 @@ type env struct {
 
 	gateway *proxy.Proxy
 	gwAddr  string
-	edge    *edge     // the gateway's route fault filters and caches (edge.go)
+	edge    *edge                // the gateway's route fault filters and caches (edge.go)
+	guards  *guards              // the gateway's quota and its clock (guards.go)
+	as      *authorizationServer // the introspection endpoint (introspection.go); nil: none
+	asURL   string
 	reg     *registry // the service registry of discovery type registry (discovery.go); nil: static
 	tls     *meshTLS  // nil: plaintext between workloads
 

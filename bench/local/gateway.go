@@ -53,7 +53,11 @@ func (e *env) startGateway() error {
 		}
 	}
 
-	edgeOpts := e.edgeMiddlewares(&cfg)
+	guardOpts, err := e.guardMiddlewares(&cfg)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	edgeOpts := append(guardOpts, e.edgeMiddlewares(&cfg)...)
 	countTries := func(_ string, t http.RoundTripper) (http.RoundTripper, error) {
 		return e.tries.transport(t), nil
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/meshbench/meshbench/bench/consumer"
 	"github.com/meshbench/meshbench/bench/dataplane"
@@ -71,13 +72,45 @@ func (e *env) authMiddlewares() (map[string]proxy.Middleware, error) {
 				return nil, err
 			}
 		}
-		mw, err := auth.Build(r.Name, authParams(r, jwks, keys[r.Name]), auth.Env{})
+		params := authParams(r, jwks, keys[r.Name])
+		if r.Auth.Type == scenarios.AuthIntrospection {
+			base, err := e.startAuthorizationServer()
+			if err != nil {
+				return nil, err
+			}
+			params = e.as.params(r, base)
+		}
+		mw, err := auth.Build(r.Name, params, auth.Env{})
 		if err != nil {
 			return nil, fmt.Errorf("route %s: %w", r.Name, err)
 		}
 		mws[r.Name] = verifiedConsumer(mw)
 	}
 	return mws, nil
+}
+
+// startAuthorizationServer starts the run's introspection endpoint on
+// loopback, once, and returns its base URL.
+func (e *env) startAuthorizationServer() (string, error) {
+	if e.asURL != "" {
+		return e.asURL, nil
+	}
+	as, err := newAuthorizationServer(e.plan, e.seed)
+	if err != nil {
+		return "", fmt.Errorf("introspection endpoint: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(introspectionPath(""), as)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	addr, err := e.serve(srv.Serve)
+	if err != nil {
+		return "", fmt.Errorf("introspection endpoint: %w", err)
+	}
+	e.mu.Lock()
+	e.closers = append(e.closers, func() { _ = srv.Close() })
+	e.mu.Unlock()
+	e.as, e.asURL = as, "http://"+addr
+	return e.asURL, nil
 }
 
 // writeJWKS writes the run's test issuer's JWKS to the env's folder and
@@ -114,7 +147,7 @@ func verifiedConsumer(authn func(http.Handler) http.Handler) proxy.Middleware {
 		inner := authn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if c, ok := auth.ConsumerFrom(r.Context()); ok {
 				switch c.Method {
-				case auth.MethodJWT:
+				case auth.MethodJWT, auth.MethodOAuth2:
 					r.Header.Set(dataplane.HeaderJWTSub, c.ID)
 				case auth.MethodAPIKey:
 					r.Header.Set(dataplane.HeaderAPIKeyConsumer, c.ID)

@@ -149,6 +149,8 @@ func methodOf(a Authenticator) string {
 		return MethodJWT
 	case *APIKeys:
 		return MethodAPIKey
+	case *Introspector:
+		return MethodOAuth2
 	}
 	return ""
 }

@@ -7,11 +7,18 @@ import (
 	"time"
 )
 
+// Types of Params.
+const (
+	TypeJWT           = "jwt"
+	TypeAPIKey        = "apiKey"
+	TypeIntrospection = "introspection"
+)
+
 // Params is the configuration of one route's authentication as it appears
 // in a proxy configuration file (a route middleware's params, decoded with
 // the proxy's YAML decoder). Build turns it into the middleware.
 type Params struct {
-	// Type is "jwt" or "apiKey".
+	// Type is "jwt", "apiKey" or "introspection".
 	Type string `yaml:"type" json:"type"`
 
 	// Issuer, Audiences, Algorithms and ClockSkew configure jwt (see
@@ -29,6 +36,16 @@ type Params struct {
 	// stored hashed (HashAPIKey).
 	Header string   `yaml:"header,omitempty" json:"header,omitempty"`
 	Keys   []APIKey `yaml:"keys,omitempty" json:"keys,omitempty"`
+
+	// IntrospectionURL, ClientID, ClientSecret, CacheTTL, NegativeTTL
+	// and Timeout configure introspection (see IntrospectionConfig), with
+	// Issuer and Audiences; the URL must be on loopback.
+	IntrospectionURL string        `yaml:"introspectionUrl,omitempty" json:"introspectionUrl,omitempty"`
+	ClientID         string        `yaml:"clientId,omitempty" json:"clientId,omitempty"`
+	ClientSecret     string        `yaml:"clientSecret,omitempty" json:"clientSecret,omitempty"`
+	CacheTTL         time.Duration `yaml:"cacheTtl,omitempty" json:"cacheTtl,omitempty"`
+	NegativeTTL      time.Duration `yaml:"negativeTtl,omitempty" json:"negativeTtl,omitempty"`
+	Timeout          time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 
 	// Scopes and Claims are the route's Requirement.
 	Scopes []string            `yaml:"scopes,omitempty" json:"scopes,omitempty"`
@@ -81,8 +98,15 @@ func Build(route string, p Params, env Env) (func(http.Handler) http.Handler, er
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 		a = k
+	case TypeIntrospection:
+		in, err := NewIntrospector(IntrospectionConfig{URL: p.IntrospectionURL, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+			Issuer: p.Issuer, Audiences: p.Audiences, CacheTTL: p.CacheTTL, NegativeTTL: p.NegativeTTL, Timeout: p.Timeout, Clock: env.Clock})
+		if err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+		a = in
 	default:
-		return nil, fmt.Errorf("auth: type %q: want jwt or apiKey", p.Type)
+		return nil, fmt.Errorf("auth: type %q: want jwt, apiKey or introspection", p.Type)
 	}
 	return Middleware(Policy{
 		Route: route, Authenticator: a, Require: Requirement{Scopes: p.Scopes, Claims: p.Claims},

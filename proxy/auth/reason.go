@@ -16,6 +16,8 @@ var reasons = []struct {
 	{ErrNoCredentials, "no credentials"},
 	{ErrMalformedCredentials, "malformed credentials"},
 	{ErrUnknownAPIKey, "unknown api key"},
+	{ErrTokenInactive, "token inactive"},
+	{ErrIntrospectionFailed, "introspection failed"},
 	{ErrUnknownKey, "unknown signing key"},
 	{jwt.ErrTokenExpired, "token expired"},
 	{jwt.ErrTokenNotValidYet, "token not yet valid"},

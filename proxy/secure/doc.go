@@ -13,10 +13,13 @@
 // clusters. LoadFile and ParseFile read it as strictly as config.Load,
 // and name file:line:col and the key path of every problem.
 //
-// New builds a proxy.Proxy and registers, with proxy.WithMiddleware, five
+// New builds a proxy.Proxy and registers, with proxy.WithMiddleware, eight
 // route middlewares that routes name in their middlewares lists:
 //
-//	auth           JWT or API key, scopes and claims (proxy/auth)
+//	auth           JWT, API key or token introspection, scopes and claims (proxy/auth)
+//	ipRestriction  allow and deny by client address range (proxy/access)
+//	acl            allow and deny by the consumer's groups (proxy/access)
+//	quota          requests per consumer per second to month (proxy/quota)
 //	peerAuthz      allow and deny by the peer's SPIFFE ID (proxy/mtls.Authz)
 //	consumerLimit  a rate limit per authenticated consumer (proxy/ratelimit.Keyed)
 //	fault          delays and aborts (proxy/fault)

@@ -16,6 +16,7 @@ import (
 	"github.com/meshbench/meshbench/proxy/cache"
 	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/mtls"
+	"github.com/meshbench/meshbench/proxy/quota"
 )
 
 // layer is the running security layer of a Proxy.
@@ -40,6 +41,7 @@ type layer struct {
 	mu       sync.Mutex // guards gen and caches
 	gen      uint64
 	caches   map[cacheKey]*cacheEntry
+	quotas   map[quotaKey]*quota.Quota
 
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -56,7 +58,7 @@ type cacheEntry struct {
 // newLayer opens the audit log and loads or issues the identities of the
 // listeners and clusters, with their TLS configurations.
 func newLayer(cfg SecurityConfig, seed uint64, log *slog.Logger) (*layer, error) {
-	l := &layer{cfg: cfg, log: log, clock: cfg.Clock, seed: seed, clusterTLS: map[string]*tls.Config{}, caches: map[cacheKey]*cacheEntry{}}
+	l := &layer{cfg: cfg, log: log, clock: cfg.Clock, seed: seed, clusterTLS: map[string]*tls.Config{}, caches: map[cacheKey]*cacheEntry{}, quotas: map[quotaKey]*quota.Quota{}}
 	if l.clock == nil {
 		l.clock = time.Now
 	}

@@ -71,6 +71,9 @@ func New(cfg config.Config, sec SecurityConfig, opts ...proxy.Option) (*Proxy, e
 		proxy.WithMiddleware(MiddlewareFault, l.faultFactory),
 		proxy.WithMiddleware(MiddlewareCache, l.cacheFactory),
 		proxy.WithMiddleware(MiddlewareConsumerLimit, l.consumerLimitFactory),
+		proxy.WithMiddleware(MiddlewareIPRestriction, l.ipRestrictionFactory),
+		proxy.WithMiddleware(MiddlewareACL, l.aclFactory),
+		proxy.WithMiddleware(MiddlewareQuota, l.quotaFactory),
 	}
 	if l.serverTLS != nil {
 		all = append(all, proxy.WithServerTLS(l.serverTLS), WithPeerMode(l.mode))

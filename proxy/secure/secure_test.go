@@ -95,7 +95,7 @@ func TestNewFromFileLocatesBuildErrors(t *testing.T) {
 `, []string{":8:17: routes[0].middlewares[0].params", "chance"}},
 		{"unknown middleware", `    middlewares:
       - name: waf
-`, []string{":7:15: routes[0].middlewares[0].name: unknown middleware \"waf\"", "auth, cache, consumerLimit, fault, peerAuthz"}},
+`, []string{":7:15: routes[0].middlewares[0].name: unknown middleware \"waf\"", "acl, auth, cache, consumerLimit, fault, ipRestriction, peerAuthz, quota"}},
 		{"missing CA directory", "security:\n  identity: {spiffeId: \"spiffe://mesh.test/gw\", caDir: /nonexistent/ca}\n", []string{":13:56: security.identity.caDir"}},
 		{"edge tls certificate missing", "tls:\n  certificates: [{certFile: /nonexistent/site.crt, keyFile: /nonexistent/site.key}]\n",
 			[]string{":13:29: tls.certificates[0].certFile: open /nonexistent/site.crt: no such file or directory", "tls.certificates[0].keyFile: open /nonexistent/site.key"}},
