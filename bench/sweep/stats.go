@@ -1,10 +1,9 @@
 package sweep
 
 import (
-	"math"
 	"sort"
 
-	"gonum.org/v1/gonum/stat/distuv"
+	"github.com/meshbench/meshbench/bench/tune"
 )
 
 // MetricNames lists the metrics a Row holds, in the order files write them.
@@ -20,37 +19,12 @@ func Maximised(metric string) bool {
 	return metric == MetricAvailability || metric == MetricThroughput || metric == MetricFaultAvailability
 }
 
-// Interval is a metric's mean over a point's repeats with a 95% confidence
-// interval (Student's t; Lo = Hi = Mean with one repeat).
-type Interval struct {
-	Mean float64 `json:"mean"`
-	Lo   float64 `json:"lo"`
-	Hi   float64 `json:"hi"`
-	N    int     `json:"n"`
-}
+// Interval is a metric's mean over a point's repeats with its 95%
+// confidence interval (Student's t; Lo = Hi = Mean with one repeat).
+type Interval = tune.Interval
 
 // Estimate is the mean of xs with its 95% confidence interval.
-func Estimate(xs []float64) Interval {
-	n := len(xs)
-	if n == 0 {
-		return Interval{Mean: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
-	}
-	var sum float64
-	for _, x := range xs {
-		sum += x
-	}
-	mean := sum / float64(n)
-	if n == 1 {
-		return Interval{Mean: mean, Lo: mean, Hi: mean, N: 1}
-	}
-	var ss float64
-	for _, x := range xs {
-		ss += (x - mean) * (x - mean)
-	}
-	se := math.Sqrt(ss / float64(n-1) / float64(n))
-	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975)
-	return Interval{Mean: mean, Lo: mean - t*se, Hi: mean + t*se, N: n}
-}
+func Estimate(xs []float64) Interval { return tune.Estimate(xs) }
 
 // PointSummary is one point over its repeats.
 type PointSummary struct {
