@@ -319,7 +319,7 @@ func (p *Plan) checkSweep(d *decoder) {
 		d.errorf("sweep.variant", "unknown variant %q%s", sw.Variant, hintOrList(sw.Variant, p.variantNames()))
 		return
 	}
-	for _, is := range p.CheckSweepParams(sw.Variant, sw.Params, sw.Mode == SweepZip) {
+	for _, is := range p.CheckSweepParams(sw.Variant, sw.Params, sw.Mode == SweepZip, sw.Tune != nil) {
 		d.issues = append(d.issues, is)
 	}
 	if t := sw.Tune; t != nil {
@@ -347,8 +347,9 @@ func (d *decoder) ok(path string) bool {
 // CheckSweepParams checks swept parameters against the plan: each key path
 // must name a setting of the base variant (did-you-mean for typos), each
 // value (a range's ends) must load, and zipped parameters must have as many
-// values each. Issues are located at the parameter's At and its values'.
-func (p *Plan) CheckSweepParams(variant string, params SweepParams, zip bool) []Issue {
+// values each. For a tune (forTune), a range needs only its ends. Issues
+// are located at the parameter's At and its values'.
+func (p *Plan) CheckSweepParams(variant string, params SweepParams, zip, forTune bool) []Issue {
 	var issues []Issue
 	add := func(at, path, format string, args ...any) {
 		issues = append(issues, issueAt(at, path, fmt.Sprintf(format, args...)))
@@ -359,7 +360,16 @@ func (p *Plan) CheckSweepParams(variant string, params SweepParams, zip bool) []
 			add(sp.At, sp.Path, "%s", err)
 			continue
 		}
-		values, err := sp.Expand()
+		var values []string
+		var err error
+		if forTune && sp.Range != nil {
+			var d SweepDomain
+			if d, err = sp.Range.Bounds(); err == nil {
+				values = []string{d.Format(d.From), d.Format(d.To)}
+			}
+		} else {
+			values, err = sp.Expand()
+		}
 		if err != nil {
 			add(firstOr(sp.valueAt, sp.At), sp.Path, "%s", err)
 			continue

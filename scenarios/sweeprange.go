@@ -56,8 +56,15 @@ type SweepDomain struct {
 	Steps int `json:"steps,omitempty"`
 }
 
-// Domain reads a range's ends, step and scale.
-func (r *SweepRange) Domain() (SweepDomain, error) {
+// Domain reads a range's ends, step and scale, for a sweep: it needs a
+// step or a count of steps (integers step by 1 by default).
+func (r *SweepRange) Domain() (SweepDomain, error) { return r.domain(true) }
+
+// Bounds reads a range's ends and scale, for a tune, which searches
+// between them: step and steps are checked when given but not needed.
+func (r *SweepRange) Bounds() (SweepDomain, error) { return r.domain(false) }
+
+func (r *SweepRange) domain(needStep bool) (SweepDomain, error) {
 	from, fu, ok1 := SweepNumber(string(r.From))
 	to, tu, ok2 := SweepNumber(string(r.To))
 	switch {
@@ -84,9 +91,9 @@ func (r *SweepRange) Domain() (SweepDomain, error) {
 	switch {
 	case r.Step != "" && r.Steps != 0:
 		return d, fmt.Errorf("give step or steps, not both")
-	case r.Step == "" && r.Steps == 0 && !d.Int:
+	case needStep && r.Step == "" && r.Steps == 0 && !d.Int:
 		return d, fmt.Errorf("give step (the distance between values) or steps (how many values)")
-	case d.Log && r.Steps == 0:
+	case d.Log && r.Step != "":
 		return d, fmt.Errorf("a log range needs steps (how many values), not step")
 	case d.Log && (from <= 0 || to <= 0):
 		return d, fmt.Errorf("a log range needs from and to greater than 0")

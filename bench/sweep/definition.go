@@ -50,6 +50,9 @@ type DefineOptions struct {
 	Repeat int
 	// MaxPoints refuses a larger grid (0: scenarios.DefaultMaxPoints).
 	MaxPoints int
+	// Tune defines a tune's box instead of a grid: a range needs only its
+	// ends (its Values are then from and to), and there is no point count.
+	Tune bool
 }
 
 // NewDefinition expands params over plan and checks them (key paths,
@@ -69,7 +72,7 @@ func NewDefinition(plan *scenarios.Plan, params scenarios.SweepParams, opts Defi
 	if !found {
 		return nil, fmt.Errorf("scenario %q has no variant %q", plan.Name, variant)
 	}
-	if issues := plan.CheckSweepParams(variant, params, opts.Zip); len(issues) > 0 {
+	if issues := plan.CheckSweepParams(variant, params, opts.Zip && !opts.Tune, opts.Tune); len(issues) > 0 {
 		return nil, &scenarios.ValidationError{Issues: issues}
 	}
 	def := &Definition{Scenario: plan.Name, Variant: variant, Mode: scenarios.SweepCross, Repeat: max(opts.Repeat, 1), Seed: plan.Seed}
@@ -82,7 +85,16 @@ func NewDefinition(plan *scenarios.Plan, params scenarios.SweepParams, opts Defi
 			return nil, fmt.Errorf("%s: %s is swept twice", sp.At, sp.Path)
 		}
 		seen[sp.Path] = true
-		values, err := sp.Expand()
+		var values []string
+		var err error
+		if opts.Tune && sp.Range != nil {
+			var d scenarios.SweepDomain
+			if d, err = sp.Range.Bounds(); err == nil {
+				values = []string{d.Format(d.From), d.Format(d.To)}
+			}
+		} else {
+			values, err = sp.Expand()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", sp.At, sp.Path, err)
 		}
@@ -97,7 +109,9 @@ func NewDefinition(plan *scenarios.Plan, params scenarios.SweepParams, opts Defi
 	if maxPoints <= 0 {
 		maxPoints = scenarios.DefaultMaxPoints
 	}
-	if n := def.Points(); n > maxPoints {
+	if opts.Tune {
+		def.Mode = "tune"
+	} else if n := def.Points(); n > maxPoints {
 		return nil, fmt.Errorf("the sweep has %d points (%s), more than the maximum of %d: narrow the ranges or raise --max-points", n, def.shape(), maxPoints)
 	}
 	h := sha256.New()

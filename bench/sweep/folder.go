@@ -149,9 +149,12 @@ func WriteFolder(dir string, res *Result, question string) error {
 	def := res.Definition
 	points := Summarize(res.Rows)
 	f := Folder{Schema: FolderSchema, Definition: def, CommonRandomNumbers: CRNNote, Rows: len(res.Rows), Partial: res.Partial, Best: []int{}}
-	for i := range def.Points() {
-		params, _ := ParamsOf(def.Point(i))
-		f.Points = append(f.Points, params)
+	f.Points = res.Points
+	if f.Points == nil {
+		for i := range def.Points() {
+			params, _ := ParamsOf(def.Point(i))
+			f.Points = append(f.Points, params)
+		}
 	}
 	for r := range def.Repeat {
 		f.Seeds = append(f.Seeds, RepeatSeedOf(def, r))

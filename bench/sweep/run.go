@@ -38,6 +38,9 @@ type Result struct {
 	Rows       []Row       `json:"-"`
 	// Partial is true when the sweep stopped (Ctrl-C) before every run ended.
 	Partial bool `json:"partial"`
+	// Points, when set, are the settings of each point by number, for
+	// points that are not the definition's grid (a tune's).
+	Points []map[string]string `json:"-"`
 }
 
 // Run runs every point × repeat of def on plan. Points go to the workers

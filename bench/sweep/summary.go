@@ -15,12 +15,20 @@ func SummaryMarkdown(res *Result, question string, points []PointSummary) string
 	if question != "" {
 		fmt.Fprintf(&b, "%s\n\n", question)
 	}
-	fmt.Fprintf(&b, "Base variant `%s`, %s of %d point(s) × %d repeat(s): %d row(s)", def.Variant, def.Mode, def.Points(), def.Repeat, len(res.Rows))
+	if res.Points != nil {
+		fmt.Fprintf(&b, "Base variant `%s`, tuned over %d point(s): %d row(s)", def.Variant, len(res.Points), len(res.Rows))
+	} else {
+		fmt.Fprintf(&b, "Base variant `%s`, %s of %d point(s) × %d repeat(s): %d row(s)", def.Variant, def.Mode, def.Points(), def.Repeat, len(res.Rows))
+	}
 	if res.Partial {
 		b.WriteString(" — **partial**: interrupted before every run ended; `meshbench sweep --resume DIR` completes it")
 	}
 	b.WriteString(".\n\n")
 	for _, p := range def.Params {
+		if res.Points != nil {
+			fmt.Fprintf(&b, "- `%s`: %s to %s\n", p.Path, p.Values[0], p.Values[len(p.Values)-1])
+			continue
+		}
 		fmt.Fprintf(&b, "- `%s`: %s\n", p.Path, strings.Join(p.Values, ", "))
 	}
 	fmt.Fprintf(&b, "\n%s\n\n", CRNNote)

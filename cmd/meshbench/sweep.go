@@ -85,6 +85,40 @@ func sweepPlan(cmd *cobra.Command, arg string, f sweepFlags) (*scenarios.Plan, *
 	if err != nil {
 		return nil, nil, usageErr(err)
 	}
+	return definePlan(cmd, plan, f, false)
+}
+
+// tunePlan is sweepPlan for tune: ranges need only their ends.
+func tunePlan(cmd *cobra.Command, plan *scenarios.Plan, f sweepFlags) (*scenarios.Plan, *sweep.Definition, error) {
+	return definePlan(cmd, plan, f, true)
+}
+
+// tuneParams are the parameters a tune searches: the --param flags, else
+// the sweep section's (definePlan has checked them).
+func tuneParams(plan *scenarios.Plan, f sweepFlags) scenarios.SweepParams {
+	params, _ := sweepParams(plan, f)
+	return params
+}
+
+func sweepParams(plan *scenarios.Plan, f sweepFlags) (scenarios.SweepParams, error) {
+	var params scenarios.SweepParams
+	if plan.Sweep != nil {
+		params = plan.Sweep.Params
+	}
+	if len(f.params) > 0 {
+		params = nil
+		for _, p := range f.params {
+			sp, err := scenarios.ParseSweepParam(p)
+			if err != nil {
+				return nil, err
+			}
+			params = append(params, sp)
+		}
+	}
+	return params, nil
+}
+
+func definePlan(cmd *cobra.Command, plan *scenarios.Plan, f sweepFlags, forTune bool) (*scenarios.Plan, *sweep.Definition, error) {
 	if f.duration < 0 {
 		return nil, nil, usageErr(fmt.Errorf("--duration must be positive, got %s", f.duration))
 	}
@@ -98,22 +132,15 @@ func sweepPlan(cmd *cobra.Command, arg string, f sweepFlags) (*scenarios.Plan, *
 	if sw == nil {
 		sw = &scenarios.Sweep{Mode: scenarios.SweepCross, Repeat: 1, MaxPoints: scenarios.DefaultMaxPoints}
 	}
-	params := sw.Params
-	if len(f.params) > 0 {
-		params = nil
-		for _, p := range f.params {
-			sp, err := scenarios.ParseSweepParam(p)
-			if err != nil {
-				return nil, nil, usageErr(err)
-			}
-			params = append(params, sp)
-		}
+	params, err := sweepParams(plan, f)
+	if err != nil {
+		return nil, nil, usageErr(err)
 	}
-	opts := sweep.DefineOptions{Variant: sw.Variant, Zip: sw.Mode == scenarios.SweepZip, Repeat: sw.Repeat, MaxPoints: sw.MaxPoints}
+	opts := sweep.DefineOptions{Variant: sw.Variant, Zip: sw.Mode == scenarios.SweepZip, Repeat: sw.Repeat, MaxPoints: sw.MaxPoints, Tune: forTune}
 	if f.variant != "" {
 		opts.Variant = f.variant
 	}
-	if cmd.Flags().Changed("zip") {
+	if !forTune && cmd.Flags().Changed("zip") {
 		opts.Zip = f.zip
 	}
 	if cmd.Flags().Changed("repeat") {
@@ -122,7 +149,7 @@ func sweepPlan(cmd *cobra.Command, arg string, f sweepFlags) (*scenarios.Plan, *
 		}
 		opts.Repeat = f.repeat
 	}
-	if cmd.Flags().Changed("max-points") {
+	if !forTune && cmd.Flags().Changed("max-points") {
 		if f.maxPoints < 1 {
 			return nil, nil, usageErr(fmt.Errorf("--max-points must be at least 1, got %d", f.maxPoints))
 		}
@@ -236,4 +263,13 @@ func confirmBest(cmd *cobra.Command, plan *scenarios.Plan, def *sweep.Definition
 		return fmt.Errorf("confirm: %w", err)
 	}
 	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
