@@ -30,7 +30,7 @@ func TestSweepExpand(t *testing.T) {
 		{"policy.balancer.choices={from: 2, to: 5}", "2 3 4 5"},
 		{"policy.balancer.choices={from: 1, to: 100, steps: 5, scale: log}", "1 3 10 32 100"},
 		{"load.load-1.rate={from: 200/s, to: 2000/s, steps: 4}", "200/s 800/s 1400/s 2000/s"},
-		{"policy.timeouts.request={from: 10ms, to: 1s, steps: 3, scale: log}", "10ms 100ms 1000ms"},
+		{"policy.timeouts.request={from: 10ms, to: 1s, steps: 3, scale: log}", "10ms 100ms 1s"},
 		{"policy.timeouts.request={from: 500us, to: 1ms, step: 250us}", "500us 750us 1ms"},
 		{"policy.retries.budget.ratio={from: 10%, to: 50%, step: 20%}", "10% 30% 50%"},
 		{"policy.retries.budget.ratio=[10%, 20%]", "10% 20%"},

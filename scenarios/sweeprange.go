@@ -163,6 +163,9 @@ func FormatSweepNumber(x float64, unit string) string {
 	switch unit {
 	case UnitDuration:
 		d := time.Duration(math.Round(x * float64(time.Millisecond)))
+		if d >= time.Second {
+			return short(float64(d)/float64(time.Second)) + "s"
+		}
 		if d >= time.Millisecond {
 			return short(float64(d)/float64(time.Millisecond)) + "ms"
 		}
