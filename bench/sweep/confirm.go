@@ -94,9 +94,15 @@ func ConfirmMarkdown(cs []Confirmation) string {
 			continue
 		}
 		for _, p := range c.Predictions {
+			verdict := p.Verdict
+			for _, r := range c.Runs {
+				if r.Backend == p.Backend && r.Untrustworthy != "" {
+					verdict += " (the real run is untrustworthy: its load generator fell behind schedule)"
+				}
+			}
 			for _, m := range p.Metrics {
 				fmt.Fprintf(&b, "| %s | %s | %s | %.4g %s | %.4g %s | %+.3g %s | %.3g | %s |\n", c.Label, strings.Join(params, " "),
-					m.Metric, m.Sim, m.Unit, m.Real, m.Unit, m.Error, m.ErrorUnit, m.Tolerance, p.Verdict)
+					m.Metric, m.Sim, m.Unit, m.Real, m.Unit, m.Error, m.ErrorUnit, m.Tolerance, verdict)
 			}
 		}
 	}
