@@ -24,11 +24,19 @@ type Options struct {
 	// OnRow, when not nil, is told each row as its run ends, from one
 	// goroutine at a time (the folder's journal).
 	OnRow func(Row) error
-	// Progress, when not nil, is told after each row how many of the
-	// sweep's runs are done, of how many, and the estimated time left.
-	Progress func(done, total int, eta time.Duration)
+	// Progress, when not nil, is told after each row how far the sweep
+	// has got (from one goroutine at a time).
+	Progress func(Progress)
 	// Clock tells the time for the ETA (default time.Now).
 	Clock func() time.Time
+}
+
+// Progress is how far a sweep or a tune has got: runs (point × repeat)
+// and points done, of how many, and the estimated time left.
+type Progress struct {
+	Runs, TotalRuns     int
+	Points, TotalPoints int
+	ETA                 time.Duration
 }
 
 // Result is a sweep's outcome: one row per point and repeat that ran,
@@ -64,10 +72,18 @@ func Run(ctx context.Context, plan *scenarios.Plan, def *Definition, opts Option
 	total := npoints * def.Repeat
 	have := make(map[[2]int]bool, len(opts.Done))
 	res := &Result{Definition: def}
+	perPoint := map[int]int{} // rows done by point
 	for _, r := range opts.Done {
 		if r.Point < npoints && r.Repeat < def.Repeat && r.Error == "" && !have[[2]int{r.Point, r.Repeat}] {
 			have[[2]int{r.Point, r.Repeat}] = true
 			res.Rows = append(res.Rows, r)
+			perPoint[r.Point]++
+		}
+	}
+	pointsDone := 0
+	for _, n := range perPoint {
+		if n == def.Repeat {
+			pointsDone++
 		}
 	}
 	var (
@@ -83,13 +99,16 @@ func Run(ctx context.Context, plan *scenarios.Plan, def *Definition, opts Option
 		res.Rows = append(res.Rows, row)
 		done++
 		ran++
+		if perPoint[row.Point]++; perPoint[row.Point] == def.Repeat {
+			pointsDone++
+		}
 		if opts.OnRow != nil && journal == nil {
 			journal = opts.OnRow(row)
 		}
 		if opts.Progress != nil {
 			elapsed := clock().Sub(start)
 			eta := time.Duration(float64(elapsed) / float64(ran) * float64(total-done))
-			opts.Progress(done, total, eta)
+			opts.Progress(Progress{Runs: done, TotalRuns: total, Points: pointsDone, TotalPoints: npoints, ETA: eta})
 		}
 	}
 	points := make(chan int)

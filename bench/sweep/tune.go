@@ -211,7 +211,7 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 			if spec.BudgetTime > 0 {
 				eta = min(eta, max(spec.BudgetTime-elapsed, 0))
 			}
-			opts.Progress(done, spec.BudgetRuns, eta)
+			opts.Progress(Progress{Runs: done, TotalRuns: spec.BudgetRuns, Points: len(res.Points), ETA: eta})
 		}
 		return out, nil
 	}

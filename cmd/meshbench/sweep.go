@@ -222,22 +222,30 @@ func runSweep(cmd *cobra.Command, arg string, f sweepFlags) error {
 	return runErr
 }
 
-// sweepProgress prints runs done and the time left on one line of w.
-func sweepProgress(w io.Writer) func(done, total int, eta time.Duration) {
+// sweepProgress prints points and runs done and the time left on one
+// line of w, at most five times a second.
+func sweepProgress(w io.Writer) func(sweep.Progress) {
 	last := time.Time{}
-	return func(done, total int, eta time.Duration) {
-		if now := time.Now(); done < total && now.Sub(last) < 200*time.Millisecond {
+	return func(p sweep.Progress) {
+		if now := time.Now(); p.Runs < p.TotalRuns && now.Sub(last) < 200*time.Millisecond {
 			return
 		} else {
 			last = now
 		}
-		fmt.Fprintf(w, "\rsweep: %d/%d runs, ETA %s   ", done, total, eta.Round(time.Second))
+		points := fmt.Sprintf("%d/%d points", p.Points, p.TotalPoints)
+		if p.TotalPoints == 0 { // a tune: the points are found as it goes
+			points = fmt.Sprintf("%d points", p.Points)
+		}
+		fmt.Fprintf(w, "\r%s, %d/%d runs, ETA %s   ", points, p.Runs, p.TotalRuns, p.ETA.Round(time.Second))
 	}
 }
 
-// writePlots writes the sweep's plots into dir: response curves with 95%
-// bands for one parameter, heatmaps for two, the Pareto front of objective
-// (p99_ms) against extra_load_ratio, SLO-infeasible rows drawn apart.
+// writePlots writes the sweep's plots into dir with reports.WriteSweepPlots:
+// the spec's Params are def's key paths in order; its Metrics p99_ms and
+// availability (a tune's objective first when it is another); its
+// Objectives p99_ms against extra_load_ratio for a sweep, a tune's
+// objective against its first constraint's metric. objective is "" for a
+// sweep.
 func writePlots(dir string, def *sweep.Definition, rows []sweep.Row, objective string) error {
 	// coordinator wires reports.WriteSweepPlots here
 	return nil

@@ -19,7 +19,7 @@ func TestSweepCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(out, "sweep folder: "+dir) || !strings.Contains(stderr, "common random numbers") || !strings.Contains(stderr, "4/4 runs") {
+	if !strings.Contains(out, "sweep folder: "+dir) || !strings.Contains(stderr, "common random numbers") || !strings.Contains(stderr, "4/4 points, 4/4 runs") {
 		t.Errorf("stdout %q\nstderr %q", out, stderr)
 	}
 	var f sweep.Folder
