@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -217,7 +218,10 @@ func runSweep(cmd *cobra.Command, arg string, f sweepFlags) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "sweep folder: %s\n", dir)
 	if res.Partial {
-		fmt.Fprintf(stderr, "sweep interrupted: %d of %d runs kept; complete it with --resume %s\n", len(res.Rows), def.Points()*def.Repeat, dir)
+		fmt.Fprintf(stderr, "meshbench: the sweep was interrupted: %d of %d runs kept, marked partial; complete it with --resume %s\n", len(res.Rows), def.Points()*def.Repeat, dir)
+	}
+	if runErr == nil && cmd.Context().Err() != nil {
+		return errors.New("interrupted")
 	}
 	return runErr
 }

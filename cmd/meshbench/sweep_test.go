@@ -87,3 +87,22 @@ func TestSweepUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSweepInterruptedKeepsAPartialFolder(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, _, stderr := cli(t, ctx, "sweep", "balancer-brownout", "--variant", "least_request",
+		"--param", "policy.balancer.choices=2,3", "--duration", "4s", "--out", dir)
+	if code != exitFailure || !strings.Contains(stderr, "--resume "+dir) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var f sweep.Folder
+	raw, err := os.ReadFile(filepath.Join(dir, sweep.SweepJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &f); err != nil || !f.Partial || f.Rows != 0 {
+		t.Fatalf("sweep.json: %v %+v", err, f)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -146,6 +147,9 @@ func runTune(cmd *cobra.Command, arg string, f tuneFlags) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprint(out, sweep.TuneMarkdown(tr))
 	fmt.Fprintf(out, "tune folder: %s\n", dir)
+	if cmd.Context().Err() != nil {
+		return errors.New("interrupted")
+	}
 	return nil
 }
 
