@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/scenarios"
@@ -230,5 +231,41 @@ func TestConfirmMarkdown(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("missing %q in\n%s", want, md)
 		}
+	}
+}
+
+func TestTuneStopsOnTimeBudget(t *testing.T) {
+	plan, _ := smallDef(t, 1, "topology.services.worker.replicas=4")
+	sp, _ := scenarios.ParseSweepParam("topology.services.worker.replicas={from: 4, to: 12}")
+	params := scenarios.SweepParams{sp}
+	def, err := NewDefinition(plan, params, DefineOptions{Tune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now time.Time
+	clock := func() time.Time { now = now.Add(time.Second); return now } // a second per look
+	var seen []Progress
+	tr, err := Tune(context.Background(), plan, def, params,
+		TuneSpec{Metric: MetricP99, BudgetRuns: 100, BudgetTime: 5 * time.Second, Repeats: 2},
+		Options{Backend: sim.Backend{}, Clock: clock, Progress: func(p Progress) { seen = append(seen, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Search.StoppedBy != "stopped" || tr.Search.Runs >= 100 || len(tr.Rows) != tr.Search.Runs {
+		t.Errorf("stopped by %q after %d runs (%d rows)", tr.Search.StoppedBy, tr.Search.Runs, len(tr.Rows))
+	}
+	if len(seen) == 0 || seen[len(seen)-1].Runs != tr.Search.Runs || seen[len(seen)-1].ETA > 5*time.Second {
+		t.Errorf("progress %+v", seen)
+	}
+	if tr.Best == nil || tr.Best.Repeats < 2 {
+		t.Errorf("best %+v", tr.Best)
+	}
+	dir := t.TempDir()
+	if err := WriteTune(dir, def, tr, "q?"); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, SummaryMD))
+	if !strings.Contains(string(md), "## Tuning") || !strings.Contains(string(md), "stopped by stopped") {
+		t.Errorf("summary.md:\n%s", md)
 	}
 }
