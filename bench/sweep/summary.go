@@ -103,3 +103,12 @@ func FormatInterval(iv Interval) string {
 	}
 	return fmt.Sprintf("%s [%s, %s]", f(iv.Mean), f(iv.Lo), f(iv.Hi))
 }
+
+// BestMarkdown is the table of the n best points by metric (summary.md's
+// "Best by" table), for a terminal.
+func BestMarkdown(res *Result, metric string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Best by %s (mean [95%% interval] over repeats):\n\n", metric)
+	writeTable(&b, res.Definition, Best(Summarize(res.Rows), metric), n, false)
+	return b.String()
+}

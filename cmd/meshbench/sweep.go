@@ -216,6 +216,9 @@ func runSweep(cmd *cobra.Command, arg string, f sweepFlags) error {
 			return err
 		}
 	}
+	if len(res.Rows) > 0 {
+		fmt.Fprint(cmd.OutOrStdout(), sweep.BestMarkdown(res, sweep.MetricP99, 5))
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "sweep folder: %s\n", dir)
 	if res.Partial {
 		fmt.Fprintf(stderr, "meshbench: the sweep was interrupted: %d of %d runs kept, marked partial; complete it with --resume %s\n", len(res.Rows), def.Points()*def.Repeat, dir)
