@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,7 +174,7 @@ func ParseConstraint(s string) (Constraint, error) {
 		}
 	}
 	c.Metric, c.Min = strings.TrimSpace(name), op == ">="
-	if !contains(SweepMetrics, c.Metric) {
+	if !slices.Contains(SweepMetrics, c.Metric) {
 		return c, fmt.Errorf("invalid constraint %q: unknown metric %q%s", s, c.Metric, hintOrList(c.Metric, SweepMetrics))
 	}
 	val = strings.TrimSpace(val)
@@ -187,15 +188,6 @@ func ParseConstraint(s string) (Constraint, error) {
 	}
 	c.Value = f
 	return c, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // decodeNode reads the params mapping in order: each key a key path, each
@@ -323,7 +315,7 @@ func (p *Plan) checkSweep(d *decoder) {
 		d.issues = append(d.issues, is)
 	}
 	if t := sw.Tune; t != nil {
-		if (t.Minimize == "") == (t.Maximize == "") && d.ok("sweep.tune") {
+		if (t.Minimize == "") == (t.Maximize == "") && d.decodedCleanly("sweep.tune") {
 			d.errorf("sweep.tune", "give one of minimize and maximize")
 		}
 		for i, c := range t.SubjectTo {
@@ -334,8 +326,8 @@ func (p *Plan) checkSweep(d *decoder) {
 	}
 }
 
-// ok reports whether path and what is inside it decoded cleanly.
-func (d *decoder) ok(path string) bool {
+// decodedCleanly reports whether path and what is inside it decoded cleanly.
+func (d *decoder) decodedCleanly(path string) bool {
 	for p := range d.bad {
 		if p == path || strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") {
 			return false
@@ -352,7 +344,7 @@ func (d *decoder) ok(path string) bool {
 func (p *Plan) CheckSweepParams(variant string, params SweepParams, zip, forTune bool) []Issue {
 	var issues []Issue
 	add := func(at, path, format string, args ...any) {
-		issues = append(issues, issueAt(at, path, fmt.Sprintf(format, args...)))
+		issues = append(issues, sweepIssueAt(at, path, fmt.Sprintf(format, args...)))
 	}
 	n, first := -1, ""
 	for _, sp := range params {
@@ -408,8 +400,8 @@ func firstOr(list []string, or string) string {
 	return or
 }
 
-// issueAt builds an Issue from a "file:line:col" location.
-func issueAt(at, path, msg string) Issue {
+// sweepIssueAt builds an Issue from a "file:line:col" location.
+func sweepIssueAt(at, path, msg string) Issue {
 	is := Issue{File: at, Line: 1, Col: 1, Path: "sweep.params." + path, Msg: msg}
 	if i := strings.LastIndexByte(at, ':'); i > 0 {
 		if j := strings.LastIndexByte(at[:i], ':'); j > 0 {

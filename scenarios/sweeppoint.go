@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -47,7 +48,7 @@ func (p *Plan) sweepTarget(path string) (root string, t reflect.Type, rest []str
 		if len(keys) < 3 {
 			return "", nil, nil, fmt.Errorf("key path %q: write load.WORKLOAD.KEY, e.g. load.%s.rate", path, p.Load[0].Name)
 		}
-		if !contains(p.loadNames(), keys[1]) {
+		if !slices.Contains(p.loadNames(), keys[1]) {
 			return "", nil, nil, fmt.Errorf("key path %q: unknown workload %q%s", path, keys[1], hintOrList(keys[1], p.loadNames()))
 		}
 		return "load", workloadType, keys[2:], nil
@@ -175,7 +176,7 @@ func (p *Plan) override(doc, v0 map[string]any, o Override) error {
 	}
 	switch root {
 	case "policy":
-		setIn(mapAt(v0, "policy"), rest, value)
+		jsonSetIn(jsonMapAt(v0, "policy"), rest, value)
 	case "load":
 		name := strings.Split(o.Path, ".")[1]
 		loads := doc["load"].([]any)
@@ -192,27 +193,27 @@ func (p *Plan) override(doc, v0 map[string]any, o Override) error {
 				}
 			}
 			wm := loads[j].(map[string]any)
-			if len(rest) == 1 && contains(loadKinds, rest[0]) {
+			if len(rest) == 1 && slices.Contains(loadKinds, rest[0]) {
 				for _, k := range loadKinds {
 					delete(wm, k)
 				}
 			}
-			setIn(wm, rest, value)
+			jsonSetIn(wm, rest, value)
 		}
 	case "topology.services":
 		name := strings.Split(o.Path, ".")[2]
-		svcs := mapAt(doc, "topology")["services"].([]any)
+		svcs := jsonMapAt(doc, "topology")["services"].([]any)
 		for i, s := range p.Services {
 			if s.Name == name {
-				setIn(svcs[i].(map[string]any), rest, value)
+				jsonSetIn(svcs[i].(map[string]any), rest, value)
 			}
 		}
 	}
 	return nil
 }
 
-// mapAt returns m[k] as a mapping, making one where it is absent or null.
-func mapAt(m map[string]any, k string) map[string]any {
+// jsonMapAt returns m[k] as a mapping, making one where it is absent or null.
+func jsonMapAt(m map[string]any, k string) map[string]any {
 	if sub, ok := m[k].(map[string]any); ok {
 		return sub
 	}
@@ -221,9 +222,9 @@ func mapAt(m map[string]any, k string) map[string]any {
 	return sub
 }
 
-func setIn(m map[string]any, keys []string, value any) {
+func jsonSetIn(m map[string]any, keys []string, value any) {
 	for _, k := range keys[:len(keys)-1] {
-		m = mapAt(m, k)
+		m = jsonMapAt(m, k)
 	}
 	m[keys[len(keys)-1]] = value
 }

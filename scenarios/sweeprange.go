@@ -76,7 +76,7 @@ func (r *SweepRange) domain(needStep bool) (SweepDomain, error) {
 		return SweepDomain{}, fmt.Errorf("range from %q and to %q are in different units (%s, %s)", r.From, r.To, fu, tu)
 	}
 	d := SweepDomain{Unit: fu, From: from, To: to, Steps: r.Steps, Log: r.Scale == ScaleLog}
-	d.Int = fu == UnitNumber && isInt(string(r.From)) && isInt(string(r.To))
+	d.Int = fu == UnitNumber && isIntText(string(r.From)) && isIntText(string(r.To))
 	if r.Step != "" {
 		step, su, ok := SweepNumber(string(r.Step))
 		if !ok || su != fu {
@@ -86,7 +86,7 @@ func (r *SweepRange) domain(needStep bool) (SweepDomain, error) {
 			return SweepDomain{}, fmt.Errorf("range step %q must be greater than 0", r.Step)
 		}
 		d.Step = step
-		d.Int = d.Int && isInt(string(r.Step))
+		d.Int = d.Int && isIntText(string(r.Step))
 	}
 	switch {
 	case r.Step != "" && r.Steps != 0:
@@ -106,7 +106,7 @@ func (r *SweepRange) domain(needStep bool) (SweepDomain, error) {
 	return d, nil
 }
 
-func isInt(s string) bool {
+func isIntText(s string) bool {
 	_, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	return err == nil
 }

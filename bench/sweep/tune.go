@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -58,7 +59,7 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 	if opts.Backend == nil {
 		return nil, fmt.Errorf("tune: no backend")
 	}
-	if !contains(MetricNames, spec.Metric) {
+	if !slices.Contains(MetricNames, spec.Metric) {
 		return nil, fmt.Errorf("tune: unknown metric %q (metrics: %s)", spec.Metric, strings.Join(MetricNames, ", "))
 	}
 	clock := opts.Clock
@@ -245,15 +246,6 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 		}
 	}
 	return res, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // WriteTune writes the tune's folder: rows.csv, rows.json, sweep.json and

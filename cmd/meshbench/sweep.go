@@ -279,12 +279,3 @@ func confirmBest(cmd *cobra.Command, plan *scenarios.Plan, def *sweep.Definition
 	}
 	return nil
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/meshbench/meshbench/bench/sweep"
@@ -83,7 +84,7 @@ func runTune(cmd *cobra.Command, arg string, f tuneFlags) error {
 	if spec.Metric == "" {
 		return usageErr(fmt.Errorf("nothing to optimise: give --minimize METRIC or --maximize METRIC, or a tune block in the sweep section"))
 	}
-	if !contains(sweep.MetricNames, spec.Metric) {
+	if !slices.Contains(sweep.MetricNames, spec.Metric) {
 		return usageErr(fmt.Errorf("unknown metric %q (metrics: %v)", spec.Metric, sweep.MetricNames))
 	}
 	cons := tb.SubjectTo
