@@ -50,7 +50,12 @@ func LoadBytes(name string, src []byte) (*Plan, error) {
 	if err := newValidationError(d.issues); err != nil {
 		return nil, err
 	}
-	return &Plan{Path: name, Source: src, Scenario: *s}, nil
+	plan := &Plan{Path: name, Source: src, Scenario: *s}
+	plan.checkSweep(d) // the sweep's values are checked on the valid scenario
+	if err := newValidationError(d.issues); err != nil {
+		return nil, err
+	}
+	return plan, nil
 }
 
 // parse parses src as exactly one YAML document and returns its body.

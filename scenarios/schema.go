@@ -250,3 +250,26 @@ func withProps(s *jsonschema.Schema, kv ...any) *jsonschema.Schema {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// JSONSchema describes a sweep's params: key paths mapped to a list of
+// values or a range.
+func (SweepParams) JSONSchema() *jsonschema.Schema {
+	value := &jsonschema.Schema{AnyOf: []*jsonschema.Schema{{Type: "string"}, {Type: "number"}, {Type: "boolean"}}}
+	rng := withProps(&jsonschema.Schema{
+		Type:                 "object",
+		Required:             []string{"from", "to"},
+		AdditionalProperties: jsonschema.FalseSchema,
+	}, "from", value, "to", value, "step", value,
+		"steps", &jsonschema.Schema{Type: "integer", Minimum: "2"},
+		"scale", &jsonschema.Schema{Enum: []any{ScaleLinear, ScaleLog}})
+	return &jsonschema.Schema{
+		Type:          "object",
+		MinProperties: ptr(uint64(1)),
+		PropertyNames: &jsonschema.Schema{Pattern: `^(policy|load|topology\.services)\.[A-Za-z0-9_.-]+$`},
+		AdditionalProperties: &jsonschema.Schema{OneOf: []*jsonschema.Schema{
+			{Type: "array", Items: value, MinItems: ptr(uint64(1))},
+			rng,
+		}},
+		Description: "Key paths (policy.…, load.WORKLOAD.…, topology.services.SERVICE.…) mapped to a list of values or a range {from, to, step | steps, scale}.",
+	}
+}

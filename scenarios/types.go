@@ -58,6 +58,8 @@ type Scenario struct {
 	Prediction PredictionTolerance `json:"prediction"`
 	// Host, when present, has the simulator model the machine's cores shared by the load generator, proxies and fleet (see Host).
 	Host *Host `json:"host" jsonschema:"nullable"`
+	// Sweep, when present, is the grid of settings `meshbench sweep` runs and `meshbench tune` searches (see Sweep and docs/sweep.md).
+	Sweep *Sweep `json:"sweep,omitempty" jsonschema:"nullable"`
 }
 
 // Mesh modes: where the data-plane policies run for service-to-service calls.

@@ -1,0 +1,271 @@
+package sweep
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/scenarios"
+	"github.com/meshbench/meshbench/sim"
+)
+
+// counting wraps the simulator, counting runs and cancelling a context
+// after a number of them.
+type counting struct {
+	sim.Backend
+	runs   atomic.Int64
+	cancel context.CancelFunc
+	after  int64
+}
+
+func (c *counting) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.Outcome, error) {
+	if n := c.runs.Add(1); c.cancel != nil && n > c.after {
+		c.cancel()
+		return bench.Outcome{}, ctx.Err()
+	}
+	return c.Backend.Run(ctx, job, sink)
+}
+
+func smallDef(t *testing.T, repeat int, flags ...string) (*scenarios.Plan, *Definition) {
+	t.Helper()
+	plan, err := scenarios.LoadBytes("mm1.yaml", []byte(strings.Replace(mm1Scenario, "duration: 40s", "duration: 8s", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var params scenarios.SweepParams
+	for _, f := range flags {
+		sp, err := scenarios.ParseSweepParam(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		params = append(params, sp)
+	}
+	def, err := NewDefinition(plan, params, DefineOptions{Repeat: repeat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan, def
+}
+
+func TestMetricNamesMatchScenarios(t *testing.T) {
+	if !slices.Equal(MetricNames, scenarios.SweepMetrics) {
+		t.Errorf("sweep.MetricNames %v\nscenarios.SweepMetrics %v", MetricNames, scenarios.SweepMetrics)
+	}
+}
+
+func TestPointsCrossAndZip(t *testing.T) {
+	plan, def := smallDef(t, 1, "topology.services.worker.replicas=4,5", "load.jobs.rate={from: 100/s, to: 300/s, step: 100/s}")
+	if def.Points() != 6 {
+		t.Fatalf("points %d, want 6", def.Points())
+	}
+	want := []string{"4 100/s", "4 200/s", "4 300/s", "5 100/s", "5 200/s", "5 300/s"}
+	for i, w := range want {
+		set := def.Point(i)
+		if got := set[0].Value + " " + set[1].Value; got != w {
+			t.Errorf("point %d: %s, want %s", i, got, w)
+		}
+	}
+	sp1, _ := scenarios.ParseSweepParam("topology.services.worker.replicas=4,5,6")
+	sp2, _ := scenarios.ParseSweepParam("load.jobs.rate=100/s,200/s,300/s")
+	zdef, err := NewDefinition(plan, scenarios.SweepParams{sp1, sp2}, DefineOptions{Zip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zdef.Points() != 3 || zdef.Point(2)[0].Value != "6" || zdef.Point(2)[1].Value != "300/s" {
+		t.Errorf("zip: %d points, last %v", zdef.Points(), zdef.Point(2))
+	}
+	_, err = NewDefinition(plan, scenarios.SweepParams{sp1, sp2}, DefineOptions{MaxPoints: 8})
+	if err == nil || !strings.Contains(err.Error(), "9 points (3 × 3), more than the maximum of 8") {
+		t.Errorf("over max points: %v", err)
+	}
+}
+
+func TestRunIsDeterministicWithCommonSeeds(t *testing.T) {
+	plan, def := smallDef(t, 2, "topology.services.worker.replicas=5,6,7")
+	run := func(workers int) []Row {
+		res, err := Run(context.Background(), plan, def, Options{Backend: sim.Backend{}, Workers: workers})
+		if err != nil || res.Partial {
+			t.Fatalf("run: %v, partial %v", err, res.Partial)
+		}
+		return res.Rows
+	}
+	a, b := run(1), run(3)
+	if !reflect.DeepEqual(a, b) {
+		t.Error("rows differ between 1 and 3 workers")
+	}
+	if len(a) != 6 {
+		t.Fatalf("%d rows, want 6", len(a))
+	}
+	for _, r := range a {
+		if r.Seed != bench.RepeatSeed(plan.Seed, r.Repeat) {
+			t.Errorf("point %d repeat %d: seed %d", r.Point, r.Repeat, r.Seed)
+		}
+		if r.Error != "" || r.Metrics[MetricRequests] == 0 || r.Metrics[MetricAvailability] != 1 {
+			t.Errorf("row %+v", r)
+		}
+	}
+	// Common random numbers: the same repeat offers the same requests at every point.
+	if a[0].Metrics[MetricRequests] != a[2].Metrics[MetricRequests] || a[0].Metrics[MetricRequests] == a[1].Metrics[MetricRequests] {
+		t.Errorf("requests by (point, repeat): %v %v %v", a[0].Metrics[MetricRequests], a[1].Metrics[MetricRequests], a[2].Metrics[MetricRequests])
+	}
+}
+
+func TestCancelKeepsRowsAndResumeCompletes(t *testing.T) {
+	plan, def := smallDef(t, 1, "topology.services.worker.replicas=4,5,6,7,8")
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := &counting{cancel: cancel, after: 2}
+	j, err := OpenJournal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, plan, def, Options{Backend: b, Workers: 1, OnRow: j.Add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if !res.Partial || len(res.Rows) != 2 {
+		t.Fatalf("partial %v with %d rows, want 2 rows kept", res.Partial, len(res.Rows))
+	}
+	// The journal alone (a killed sweep) resumes.
+	done, err := ReadFolder(dir, def)
+	if err != nil || len(done) != 2 {
+		t.Fatalf("journal: %d rows, %v", len(done), err)
+	}
+	if err := WriteFolder(dir, res, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, JournalFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("journal left behind: %v", err)
+	}
+	done, err = ReadFolder(dir, def)
+	if err != nil || len(done) != 2 {
+		t.Fatalf("folder: %d rows, %v", len(done), err)
+	}
+	b2 := &counting{}
+	res2, err := Run(context.Background(), plan, def, Options{Backend: b2, Done: done})
+	if err != nil || res2.Partial || len(res2.Rows) != 5 {
+		t.Fatalf("resumed: %d rows, partial %v, %v", len(res2.Rows), res2.Partial, err)
+	}
+	if b2.runs.Load() != 3 {
+		t.Errorf("resume ran %d runs, want the 3 missing", b2.runs.Load())
+	}
+	full, err := Run(context.Background(), plan, def, Options{Backend: sim.Backend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(full.Rows, res2.Rows) {
+		t.Error("a resumed sweep differs from an uninterrupted one")
+	}
+	// Another sweep is refused.
+	_, other := smallDef(t, 1, "topology.services.worker.replicas=4,5,6")
+	if _, err := ReadFolder(dir, other); err == nil || !strings.Contains(err.Error(), "holds another sweep") {
+		t.Errorf("another sweep's folder: %v", err)
+	}
+	if _, err := ReadFolder(t.TempDir(), def); err == nil || !strings.Contains(err.Error(), "not a sweep folder") {
+		t.Errorf("empty folder: %v", err)
+	}
+	for _, name := range []string{RowsCSV, RowsJSON, SweepJSON, SummaryMD} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, SummaryMD))
+	if !strings.Contains(string(md), "**partial**") || !strings.Contains(string(md), "Common random numbers") {
+		t.Errorf("summary.md:\n%s", md)
+	}
+}
+
+func TestFaultMetricsAndInvalidPoints(t *testing.T) {
+	src := strings.Replace(mm1Scenario, "duration: 40s", "duration: 10s", 1) +
+		"faults:\n  - {at: 4s, for: 2s, action: slow, target: 'worker[0]', factor: 20}\n"
+	plan, err := scenarios.LoadBytes("mm1.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := scenarios.ParseSweepParam("topology.services.worker.replicas=4,5")
+	def, err := NewDefinition(plan, scenarios.SweepParams{a}, DefineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A point the scenario refuses (a combination, or a value changed
+	// after the checks) becomes a row with the error.
+	def.Params[0].Values[1] = "0"
+	res, err := Run(context.Background(), plan, def, Options{Backend: sim.Backend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs int
+	for _, r := range res.Rows {
+		if r.Error != "" {
+			errs++
+			continue
+		}
+		fp, ok := r.Metrics[MetricFaultP99]
+		if !ok || fp <= r.Metrics[MetricP50] {
+			t.Errorf("point %d: fault p99 %v (ok %v), p50 %v", r.Point, fp, ok, r.Metrics[MetricP50])
+		}
+	}
+	if errs != 1 || !strings.Contains(res.Rows[1].Error, "must be at least 1") {
+		t.Errorf("%d error rows; second row %+v", errs, res.Rows[1])
+	}
+}
+
+func TestConfirmMarkdown(t *testing.T) {
+	cs := []Confirmation{
+		{Label: "baseline", Point: -1, Runs: []bench.RunSummary{{Backend: "local", Untrustworthy: "behind"}},
+			Predictions: []bench.Prediction{{Backend: "local", Verdict: "fail", Metrics: []bench.PredictionMetric{{Metric: "p99", Unit: "ms", Sim: 10, Real: 12, Error: -0.17, ErrorUnit: "relative", Tolerance: 0.15}}}}},
+		{Label: "point 3", Point: 3, Params: map[string]string{"policy.balancer.choices": "3"}, Error: "no local"},
+	}
+	md := ConfirmMarkdown(cs)
+	for _, want := range []string{"| baseline |  | p99 | 10 ms | 12 ms | -0.17 relative | 0.15 | fail (the real run is untrustworthy", "| point 3 | policy.balancer.choices=3 | – |", "error: no local"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("missing %q in\n%s", want, md)
+		}
+	}
+}
+
+func TestTuneStopsOnTimeBudget(t *testing.T) {
+	plan, _ := smallDef(t, 1, "topology.services.worker.replicas=4")
+	sp, _ := scenarios.ParseSweepParam("topology.services.worker.replicas={from: 4, to: 12}")
+	params := scenarios.SweepParams{sp}
+	def, err := NewDefinition(plan, params, DefineOptions{Tune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now time.Time
+	clock := func() time.Time { now = now.Add(time.Second); return now } // a second per look
+	var seen []Progress
+	tr, err := Tune(context.Background(), plan, def, params,
+		TuneSpec{Metric: MetricP99, BudgetRuns: 100, BudgetTime: 5 * time.Second, Repeats: 2},
+		Options{Backend: sim.Backend{}, Clock: clock, Progress: func(p Progress) { seen = append(seen, p) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Search.StoppedBy != "stopped" || tr.Search.Runs >= 100 || len(tr.Rows) != tr.Search.Runs {
+		t.Errorf("stopped by %q after %d runs (%d rows)", tr.Search.StoppedBy, tr.Search.Runs, len(tr.Rows))
+	}
+	if len(seen) == 0 || seen[len(seen)-1].Runs != tr.Search.Runs || seen[len(seen)-1].ETA > 5*time.Second {
+		t.Errorf("progress %+v", seen)
+	}
+	if tr.Best == nil || tr.Best.Repeats < 2 {
+		t.Errorf("best %+v", tr.Best)
+	}
+	dir := t.TempDir()
+	if err := WriteTune(dir, def, tr, "q?"); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, SummaryMD))
+	if !strings.Contains(string(md), "## Tuning") || !strings.Contains(string(md), "stopped by stopped") {
+		t.Errorf("summary.md:\n%s", md)
+	}
+}
