@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -231,4 +232,28 @@ func num(v float64, ok bool) string {
 		return ""
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// AppendPlots adds the sweep's plots, written into dir after the folder,
+// to its summary.md as image links, so the summary shows them where
+// Markdown renders.
+func AppendPlots(dir string, files []string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("\n## Plots\n\n")
+	for _, f := range files {
+		name := strings.TrimSuffix(f, filepath.Ext(f))
+		fmt.Fprintf(&b, "![%s](%s)\n\n", name, f)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, SummaryMD), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("sweep summary: %w", err)
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return fmt.Errorf("sweep summary: %w", err)
+	}
+	return f.Close()
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench/sweep"
+	"github.com/meshbench/meshbench/reports"
 	"github.com/meshbench/meshbench/scenarios"
 	"github.com/meshbench/meshbench/sim"
 	"github.com/spf13/cobra"
@@ -208,7 +209,7 @@ func runSweep(cmd *cobra.Command, arg string, f sweepFlags) error {
 	if err := sweep.WriteFolder(dir, res, plan.Question()); err != nil {
 		return fmt.Errorf("write sweep folder: %w", err)
 	}
-	if err := writePlots(dir, def, res.Rows, ""); err != nil {
+	if err := writePlots(dir, def, res.Rows, "", nil); err != nil {
 		return err
 	}
 	if f.confirm != "" && !res.Partial {
@@ -248,14 +249,37 @@ func sweepProgress(w io.Writer) func(sweep.Progress) {
 }
 
 // writePlots writes the sweep's plots into dir with reports.WriteSweepPlots:
-// the spec's Params are def's key paths in order; its Metrics p99_ms and
-// availability (a tune's objective first when it is another); its
-// Objectives p99_ms against extra_load_ratio for a sweep, a tune's
-// objective against its first constraint's metric. objective is "" for a
-// sweep.
-func writePlots(dir string, def *sweep.Definition, rows []sweep.Row, objective string) error {
-	// coordinator wires reports.WriteSweepPlots here
-	return nil
+// the response curves (or heat maps) of p99 and availability over the
+// swept key paths, a tune's objective first when it is another metric,
+// and the Pareto front of objectives (p99 against the extra load of
+// retries and hedges for a sweep; a tune's objective against its first
+// constraint's metric). objective is "" for a sweep.
+func writePlots(dir string, def *sweep.Definition, rows []sweep.Row, objective string, constraints []scenarios.Constraint) error {
+	spec := reports.SweepPlotSpec{
+		Metrics:    []string{sweep.MetricP99, sweep.MetricAvailability},
+		Objectives: [2]string{sweep.MetricP99, sweep.MetricExtraLoad},
+	}
+	for _, p := range def.Params {
+		spec.Params = append(spec.Params, p.Path)
+	}
+	if objective != "" {
+		if objective != sweep.MetricP99 && objective != sweep.MetricAvailability {
+			spec.Metrics = append([]string{objective}, spec.Metrics...)
+		}
+		spec.Objectives[0] = objective
+		if len(constraints) > 0 && constraints[0].Metric != objective {
+			spec.Objectives[1] = constraints[0].Metric
+		} else if objective == sweep.MetricP99 {
+			spec.Objectives[1] = sweep.MetricExtraLoad
+		} else {
+			spec.Objectives[1] = sweep.MetricP99
+		}
+	}
+	files, err := reports.WriteSweepPlots(dir, rows, spec)
+	if err != nil {
+		return fmt.Errorf("sweep plots: %w", err)
+	}
+	return sweep.AppendPlots(dir, files)
 }
 
 // confirmBest re-runs the base variant and the k best points on the

@@ -137,7 +137,7 @@ func runTune(cmd *cobra.Command, arg string, f tuneFlags) error {
 	if err := sweep.WriteTune(dir, def, tr, plan.Question()); err != nil {
 		return fmt.Errorf("write tune folder: %w", err)
 	}
-	if err := writePlots(dir, def, tr.Rows, spec.Metric); err != nil {
+	if err := writePlots(dir, def, tr.Rows, spec.Metric, spec.Constraints); err != nil {
 		return err
 	}
 	if f.confirm != "" && !tr.Partial {
