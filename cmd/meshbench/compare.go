@@ -37,7 +37,8 @@ compare describes differences; 'meshbench gate' tests them for significance.`,
 		Example: `  meshbench compare runs/baseline runs/current
   meshbench compare runs/a/summary.json runs/b runs/c --out /tmp/abc
   meshbench compare runs/baseline runs/current --route checkout --workload lookups`,
-		Args: minArgs(2),
+		Annotations: map[string]string{argsAnnotation: "two or more run folders or summary.json files"},
+		Args:        minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			labels := reports.RunLabels(args)
 			var runs []reports.ComparedRun

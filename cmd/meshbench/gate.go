@@ -61,7 +61,8 @@ unreadable runs, nothing in common).`,
 		Example: `  meshbench gate --baseline runs/baseline runs/current
   meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml
   meshbench gate --baseline runs/baseline runs/current --max-regression checkout.p99=10%,lookup.availability=0.1pp`,
-		Args: exactArgs(1),
+		Annotations: map[string]string{argsAnnotation: "the current run: a run folder or its summary.json; --baseline names the run to compare it with"},
+		Args:        exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGate(cmd, args[0], f)
 		},

@@ -42,7 +42,7 @@ the expected figures (run one with meshbench run NAME).`,
 		Short:             "Print a shipped scenario's YAML",
 		Example:           "  meshbench scenarios show balancer-brownout > my-scenario.yaml",
 		Args:              exactArgs(1),
-		ValidArgsFunction: completeScenarioNames,
+		ValidArgsFunction: completeShippedName,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := scenarios.Shipped(args[0])
 			if err != nil {
@@ -53,15 +53,4 @@ the expected figures (run one with meshbench run NAME).`,
 		},
 	})
 	return cmd
-}
-
-func completeScenarioNames(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var names []string
-	for _, e := range append(scenarios.Library(), scenarios.Checks()...) {
-		names = append(names, e.Name+"\t"+e.Question)
-	}
-	return names, cobra.ShellCompDirectiveNoFileComp
 }

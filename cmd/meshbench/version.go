@@ -15,9 +15,13 @@ func newVersionCmd() *cobra.Command {
 		Short: "Print meshbench's version, commit and Go version",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := bench.CurrentBuild()
-			fmt.Fprintf(cmd.OutOrStdout(), "meshbench %s (commit %s, %s, %s/%s)\n", v.Version, v.Commit, v.GoVersion, v.OS, v.Arch)
+			fmt.Fprintln(cmd.OutOrStdout(), versionLine(bench.CurrentBuild()))
 			return nil
 		},
 	}
+}
+
+// versionLine is what version and --version print.
+func versionLine(v bench.Build) string {
+	return fmt.Sprintf("meshbench %s (commit %s, %s, %s/%s)", v.Version, v.Commit, v.GoVersion, v.OS, v.Arch)
 }
