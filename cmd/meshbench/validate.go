@@ -79,7 +79,7 @@ Exit status 2 when any scenario is invalid.`,
 			if err := printResult(cmd.OutOrStdout(), output, results, func(w io.Writer) error {
 				for _, r := range results {
 					if r.OK {
-						fmt.Fprintf(w, "%s: ok (%s: %d services, %d variants, checked for %s)\n", r.Scenario, r.Name, r.Services, len(r.Variants), strings.Join(r.Backends, ", "))
+						fmt.Fprintf(w, "%s: ok (%s: %d services, %d variants; backends %s)\n", r.Scenario, r.Name, r.Services, len(r.Variants), strings.Join(r.Backends, ", "))
 					}
 				}
 				return nil
