@@ -40,6 +40,16 @@ func minArgs(n int) cobra.PositionalArgs {
 	}
 }
 
+// rangeArgs requires between min and max arguments.
+func rangeArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= min && len(args) <= max {
+			return nil
+		}
+		return usageErr(argsError(cmd, args, min, max))
+	}
+}
+
 // argsError explains a wrong argument count: what the command takes (from
 // its Use line and its args annotation), what it got, its usage line and
 // its first example. max < 0: no upper bound.
@@ -50,6 +60,8 @@ func argsError(cmd *cobra.Command, args []string, min, max int) error {
 	switch {
 	case max == 0:
 		fmt.Fprintf(&b, "%s takes no arguments, got %s", path, quoteAll(args))
+	case max > 0 && len(args) > max && min == 0:
+		fmt.Fprintf(&b, "%s takes at most %d argument(s) (%s), got %d: %s", path, max, want, len(args), quoteAll(args))
 	case len(args) < min && len(args) == 0:
 		fmt.Fprintf(&b, "%s needs %s", path, want)
 	case len(args) < min:
@@ -74,7 +86,8 @@ func argNames(cmd *cobra.Command) string {
 	fields := strings.Fields(cmd.Use)[1:]
 	for i, f := range fields {
 		flagValue := i > 0 && strings.HasPrefix(fields[i-1], "-")
-		if !flagValue && !strings.HasPrefix(f, "-") && !strings.HasPrefix(f, "[") && strings.ToUpper(f) == f {
+		f = strings.Trim(f, "[]") // an optional argument
+		if !flagValue && f != "" && !strings.HasPrefix(f, "-") && f != "flags" && strings.ToUpper(f) == f {
 			names = append(names, f)
 		}
 	}
