@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/meshbench/meshbench/internal/suggest"
@@ -138,5 +139,27 @@ func flagError(cmd *cobra.Command, err error) error {
 		}
 		return usageErr(fmt.Errorf("%s (see %s --help)", msg, cmd.CommandPath()))
 	}
+	if rest, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		// pflag: "--backend", or "'o' in -o"
+		if f := strings.Fields(rest); len(f) == 3 {
+			rest = f[2]
+		}
+		return usageErr(fmt.Errorf("%s needs a value (see %s --help)", rest, cmd.CommandPath()))
+	}
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		value, flag, why := m[1], m[2], m[3]
+		switch {
+		case strings.Contains(why, "missing unit in duration"):
+			why = fmt.Sprintf(`a duration needs its unit (did you mean "%ss" or "%sms"?)`, value, value)
+		case strings.Contains(why, "invalid duration") || strings.Contains(why, "in duration"):
+			why = `want a duration such as "30s", "250ms" or "2m"`
+		case strings.HasPrefix(why, "strconv.Parse"):
+			why = "want a number"
+		}
+		return usageErr(fmt.Errorf("%s %q: %s", flag, value, why))
+	}
 	return usageErr(err)
 }
+
+// badFlagValue matches pflag's error for a value it cannot parse.
+var badFlagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
