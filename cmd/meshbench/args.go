@@ -163,3 +163,54 @@ func flagError(cmd *cobra.Command, err error) error {
 
 // badFlagValue matches pflag's error for a value it cannot parse.
 var badFlagValue = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
+
+// requireSubcommands makes every command that only groups others (fleet,
+// ca, scenarios) refuse an unknown subcommand with a suggestion, where
+// cobra would print the help and exit 0, and print its help when given none.
+func requireSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		requireSubcommands(c)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() || !cmd.HasParent() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		return unknownCommand(cmd, args[0])
+	}
+}
+
+// unknownCommand says that parent has no subcommand name, suggesting the
+// nearest one.
+func unknownCommand(parent *cobra.Command, name string) error {
+	var names []string
+	for _, c := range parent.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return usageErr(fmt.Errorf("unknown command %q for %q%s", name, parent.CommandPath(), suggest.HintOrList(name, names)))
+}
+
+// cobraUnknownCommand matches cobra's error for an unknown subcommand of
+// the root, which it reports before any of ours can run.
+var cobraUnknownCommand = regexp.MustCompile(`^unknown command "([^"]*)" for "([^"]*)"`)
+
+// rewordUnknownCommand replaces cobra's unknown-command error (with its
+// "Did you mean this?" list) by unknownCommand's.
+func rewordUnknownCommand(root *cobra.Command, err error) error {
+	m := cobraUnknownCommand.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	parent := root
+	if path := strings.Fields(m[2]); len(path) > 1 {
+		if c, _, ferr := root.Find(path[1:]); ferr == nil {
+			parent = c
+		}
+	}
+	return unknownCommand(parent, m[1])
+}

@@ -68,6 +68,7 @@ faults and the SLOs; 'meshbench run' measures it and writes a run folder.`,
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
+	requireSubcommands(root)
 	return root
 }
 
@@ -95,6 +96,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	err = rewordUnknownCommand(root, err)
 	fmt.Fprintln(stderr, "meshbench:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {

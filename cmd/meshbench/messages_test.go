@@ -62,6 +62,8 @@ func TestMessages(t *testing.T) {
 		{"flag without its value", []string{"scenarios", "list", "-o"}, exitUsage, []string{"-o needs a value"}, nil},
 		{"unknown flag", []string{"run", "retry-storm", "--colour"}, exitUsage, []string{"unknown flag: --colour (see meshbench run --help)"}, nil},
 		{"misspelt subcommand", []string{"scenarios", "lst"}, exitUsage, []string{`did you mean "list"?`}, nil},
+		{"misspelt command", []string{"rn", "retry-storm"}, exitUsage, []string{`unknown command "rn" for "meshbench" (did you mean "run"?)`}, []string{"Did you mean this"}},
+		{"misspelt command of a group", []string{"fleet", "upp"}, exitUsage, []string{`unknown command "upp" for "meshbench fleet" (did you mean "up"?)`}, []string{"Available Commands"}},
 		{"zero duration", []string{"run", "retry-storm", "--backend", "sim", "--duration", "0s", "--out", out("d")}, exitUsage,
 			[]string{"--duration must be positive, got 0s", "leave it out"}, nil},
 		{"availability without its unit", []string{"validate", unitless}, exitUsage,

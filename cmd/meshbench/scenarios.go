@@ -6,7 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/meshbench/meshbench/internal/suggest"
 	"github.com/meshbench/meshbench/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -134,11 +133,5 @@ services.`,
 	}
 	addOutputFlag(show, &showOutput, outputYAML)
 	cmd.AddCommand(show)
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if len(args) == 0 {
-			return cmd.Help()
-		}
-		return usageErr(fmt.Errorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), suggest.HintOrList(args[0], []string{"list", "show"})))
-	}
 	return cmd
 }
