@@ -172,10 +172,30 @@ func (c *Comparison) CheckCommon() error {
 			continue
 		}
 		a, b := c.Runs[0], c.Runs[i]
-		return fmt.Errorf("[%d] %s (scenario %s: %s) and [1] %s (scenario %s: %s) have no backend × variant in common: compare runs of one scenario, or of scenarios whose variants share names",
-			i+1, b.Label, b.Summary.Scenario, c.keysOf(i), a.Label, a.Summary.Scenario, c.keysOf(0))
+		advice := "compare runs of one scenario, or of scenarios whose variants share names"
+		if c.shareVariants(0, i) {
+			advice = "they share variants but ran on different backends; one run with both backends (run --backend sim,local) sets the simulator's prediction beside the real backend"
+		}
+		return fmt.Errorf("[%d] %s (scenario %s: %s) and [1] %s (scenario %s: %s) have no backend × variant in common: %s",
+			i+1, b.Label, b.Summary.Scenario, c.keysOf(i), a.Label, a.Summary.Scenario, c.keysOf(0), advice)
 	}
 	return nil
+}
+
+// shareVariants reports whether runs i and j ran a variant of one name.
+func (c *Comparison) shareVariants(i, j int) bool {
+	in := map[string]bool{}
+	for k, key := range c.Keys {
+		if len(c.cells[k][i].Runs) > 0 {
+			in[key.Variant] = true
+		}
+	}
+	for k, key := range c.Keys {
+		if len(c.cells[k][j].Runs) > 0 && in[key.Variant] {
+			return true
+		}
+	}
+	return false
 }
 
 // keysOf lists run i's backend/variant pairs.

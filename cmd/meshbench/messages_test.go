@@ -24,6 +24,7 @@ func TestMessages(t *testing.T) {
 	}
 	plain := writeRun(t, "plain", reportstest.Config{})
 	other := writeRun(t, "other", reportstest.Config{Scenario: "other", Variants: []string{"no-retries", "with-budget"}})
+	local := writeRun(t, "local", reportstest.Config{Backends: []string{"local"}})
 	out := func(name string) string { return filepath.Join(tmp, name) }
 
 	for _, c := range []struct {
@@ -73,6 +74,8 @@ func TestMessages(t *testing.T) {
 		{"unknown output format", []string{"scenarios", "list", "-o", "jsn"}, exitUsage, []string{`-o "jsn": unknown output format (did you mean "json"?)`}, nil},
 		{"compare unrelated scenarios", []string{"compare", plain, other, "--out", out("cmp"), "--no-plots"}, exitUsage,
 			[]string{"no backend × variant in common", "scenario other", "scenario synthetic"}, []string{"absent"}},
+		{"compare runs on different backends", []string{"compare", plain, local, "--out", out("cmp2"), "--no-plots"}, exitUsage,
+			[]string{"no backend × variant in common", "ran on different backends", "--backend sim,local"}, []string{"absent"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := cli(t, context.Background(), c.args...)
