@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshbench/meshbench/internal/suggest"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -92,7 +93,8 @@ func Lookup(name string) (Backend, error) {
 	defer registryMu.Unlock()
 	b, ok := registry[name]
 	if !ok {
-		return nil, fmt.Errorf("backend %q is not available in this build (available: %v)", name, backendNamesLocked())
+		names := backendNamesLocked()
+		return nil, fmt.Errorf("unknown backend %q%s", name, suggest.HintOrList(name, names))
 	}
 	return b, nil
 }

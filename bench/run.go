@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshbench/meshbench/internal/suggest"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -90,7 +91,7 @@ func selectVariants(plan *scenarios.Plan, want []string) ([]int, error) {
 			for i, v := range plan.Variants {
 				names[i] = v.Name
 			}
-			return nil, fmt.Errorf("scenario %q has no variant %q (variants: %v)", plan.Name, name, names)
+			return nil, fmt.Errorf("scenario %q has no variant %q%s", plan.Name, name, suggest.HintOrList(name, names))
 		}
 		idx = append(idx, found)
 	}

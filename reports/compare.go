@@ -91,17 +91,34 @@ func rowName(row compareRow, part *comparedPart) string {
 func (c *Comparison) blockRows() []blockRow {
 	var out []blockRow
 	for _, r := range compareRows {
+		if r.ifAny && !c.anyNonZero(r) {
+			continue
+		}
 		out = append(out, blockRow{row: r})
 	}
 	for pi := range c.parts {
 		for _, r := range compareRows {
-			if r.name == "SLO verdicts passed" || r.name == "schedule lag p99 ms" {
+			if r.name == rowSLOsMet || r.name == "schedule lag p99 ms" || r.ifAny {
 				continue
 			}
 			out = append(out, blockRow{row: r, part: &c.parts[pi]})
 		}
 	}
 	return out
+}
+
+// anyNonZero reports whether any run has a non-zero value of row.
+func (c *Comparison) anyNonZero(row compareRow) bool {
+	for k := range c.cells {
+		for i := range c.Runs {
+			if t, ok := c.totals(k, i, nil); ok {
+				if v, _ := row.cell(t); v != 0 && !math.IsNaN(v) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 type blockRow struct {
@@ -139,6 +156,62 @@ func NewComparison(runs []ComparedRun) *Comparison {
 	return c
 }
 
+// CheckCommon returns an error when a run has no backend × variant in
+// common with the first: such runs (two unrelated scenarios) cannot be
+// compared, and their table would be nothing but absent cells.
+func (c *Comparison) CheckCommon() error {
+	for i := 1; i < len(c.Runs); i++ {
+		common := false
+		for k := range c.cells {
+			if len(c.cells[k][0].Runs) > 0 && len(c.cells[k][i].Runs) > 0 {
+				common = true
+				break
+			}
+		}
+		if common {
+			continue
+		}
+		a, b := c.Runs[0], c.Runs[i]
+		advice := "compare runs of one scenario, or of scenarios whose variants share names"
+		if c.shareVariants(0, i) {
+			advice = "they share variants but ran on different backends; one run with both backends (run --backend sim,local) sets the simulator's prediction beside the real backend"
+		}
+		return fmt.Errorf("[%d] %s (scenario %s: %s) and [1] %s (scenario %s: %s) have no backend × variant in common: %s",
+			i+1, b.Label, b.Summary.Scenario, c.keysOf(i), a.Label, a.Summary.Scenario, c.keysOf(0), advice)
+	}
+	return nil
+}
+
+// shareVariants reports whether runs i and j ran a variant of one name.
+func (c *Comparison) shareVariants(i, j int) bool {
+	in := map[string]bool{}
+	for k, key := range c.Keys {
+		if len(c.cells[k][i].Runs) > 0 {
+			in[key.Variant] = true
+		}
+	}
+	for k, key := range c.Keys {
+		if len(c.cells[k][j].Runs) > 0 && in[key.Variant] {
+			return true
+		}
+	}
+	return false
+}
+
+// keysOf lists run i's backend/variant pairs.
+func (c *Comparison) keysOf(i int) string {
+	var keys []string
+	for k, key := range c.Keys {
+		if len(c.cells[k][i].Runs) > 0 {
+			keys = append(keys, key.Backend+"/"+key.Variant)
+		}
+	}
+	if len(keys) == 0 {
+		return "no runs"
+	}
+	return strings.Join(keys, ", ")
+}
+
 // Group returns run i's group for key k (with no runs when absent).
 func (c *Comparison) Group(k, i int) Group { return c.cells[k][i] }
 
@@ -150,7 +223,12 @@ type compareRow struct {
 	cell func(Totals) (float64, string)
 	// ratio metrics show their change in percentage points.
 	ratio bool
+	// ifAny rows are shown only when some run has a non-zero value
+	// (retries and hedges: the cost of the policies that make them).
+	ifAny bool
 }
+
+const rowSLOsMet = "SLOs met"
 
 func numberRow(name string, v func(Totals) float64, text func(float64) string) compareRow {
 	return compareRow{name: name, cell: func(t Totals) (float64, string) { x := v(t); return x, text(x) }}
@@ -174,38 +252,121 @@ var compareRows = []compareRow{
 		}
 		return t.LagP99.Median, s
 	}},
-	{name: "SLO verdicts passed", cell: func(t Totals) (float64, string) {
+	{name: "retries", cell: func(t Totals) (float64, string) { return float64(t.Retries), fmtCount(t.Retries) }, ifAny: true},
+	{name: "hedges", cell: func(t Totals) (float64, string) { return float64(t.Hedges), fmtCount(t.Hedges) }, ifAny: true},
+	{name: rowSLOsMet, cell: func(t Totals) (float64, string) {
 		if t.SLOTotal == 0 {
 			return math.NaN(), noValue
 		}
-		return math.NaN(), fmt.Sprintf("%d/%d", t.SLOPassed, t.SLOTotal)
+		return math.NaN(), fmt.Sprintf("%d of %d", t.SLOPassed, t.SLOTotal)
 	}},
+}
+
+// ComparedValue is one cell of a comparison: run i's value of a metric for
+// one backend × variant, and from the second run on its change against the
+// first.
+type ComparedValue struct {
+	// Absent: the run has no such backend × variant (or route, workload).
+	Absent bool `json:"absent,omitempty"`
+	// Value is the number the text shows (nil: none, such as SLOs met).
+	Value *float64 `json:"value,omitempty"`
+	// Change against the first run, in ChangeUnit: "%" (relative) or "pp"
+	// (percentage points, for ratios); nil for the first run.
+	Change     *float64 `json:"change,omitempty"`
+	ChangeUnit string   `json:"change_unit,omitempty"`
+	// Text is the cell as the table prints it.
+	Text string `json:"text"`
+}
+
+// cell computes run i's value of row for key k.
+func (c *Comparison) cell(row compareRow, part *comparedPart, k, i int) ComparedValue {
+	t, ok := c.totals(k, i, part)
+	if !ok {
+		return ComparedValue{Absent: true, Text: "absent"}
+	}
+	v, s := row.cell(t)
+	out := ComparedValue{Text: s}
+	if math.IsNaN(v) {
+		return out
+	}
+	out.Value = &v
+	if i == 0 {
+		return out
+	}
+	ref, ok := c.totals(k, 0, part)
+	if !ok {
+		return out
+	}
+	r, _ := row.cell(ref)
+	var ch float64
+	switch {
+	case math.IsNaN(r):
+		return out
+	case row.ratio:
+		ch, out.ChangeUnit = (v-r)*100, "pp"
+		out.Text += " (" + signed(ch, 2) + "pp)"
+	case r != 0:
+		ch, out.ChangeUnit = (v/r-1)*100, "%"
+		out.Text += " (" + signed(ch, 1) + "%)"
+	default:
+		return out
+	}
+	out.Change = &ch
+	return out
 }
 
 // cellText prints run i's value of row for key k, with its change against
 // run 0 after the first column.
 func (c *Comparison) cellText(row compareRow, part *comparedPart, k, i int) string {
-	t, ok := c.totals(k, i, part)
-	if !ok {
-		return "absent"
+	return c.cell(row, part, k, i).Text
+}
+
+// ComparisonResult is the comparison for programs (meshbench compare -o
+// json|yaml): the runs, then one block per backend × variant with a row per
+// metric and a value per run.
+type ComparisonResult struct {
+	Runs   []ComparedRunInfo `json:"runs"`
+	Blocks []ComparedBlock   `json:"blocks"`
+}
+
+// ComparedRunInfo names one compared run.
+type ComparedRunInfo struct {
+	Label    string `json:"label"`
+	Scenario string `json:"scenario"`
+	Partial  bool   `json:"partial,omitempty"`
+}
+
+// ComparedBlock is one backend × variant of a comparison.
+type ComparedBlock struct {
+	Backend string        `json:"backend"`
+	Variant string        `json:"variant"`
+	Rows    []ComparedRow `json:"rows"`
+}
+
+// ComparedRow is one metric of a block: a value per run, in run order.
+type ComparedRow struct {
+	Metric string          `json:"metric"`
+	Values []ComparedValue `json:"values"`
+}
+
+// Result returns the comparison as data, the same cells WriteTable prints.
+func (c *Comparison) Result() ComparisonResult {
+	var out ComparisonResult
+	for _, r := range c.Runs {
+		out.Runs = append(out.Runs, ComparedRunInfo{Label: r.Label, Scenario: r.Summary.Scenario, Partial: r.Summary.Partial})
 	}
-	v, s := row.cell(t)
-	if i == 0 || math.IsNaN(v) {
-		return s
+	for k, key := range c.Keys {
+		b := ComparedBlock{Backend: key.Backend, Variant: key.Variant}
+		for _, br := range c.blockRows() {
+			row := ComparedRow{Metric: rowName(br.row, br.part)}
+			for i := range c.Runs {
+				row.Values = append(row.Values, c.cell(br.row, br.part, k, i))
+			}
+			b.Rows = append(b.Rows, row)
+		}
+		out.Blocks = append(out.Blocks, b)
 	}
-	ref, ok := c.totals(k, 0, part)
-	if !ok {
-		return s
-	}
-	r, _ := row.cell(ref)
-	switch {
-	case math.IsNaN(r):
-	case row.ratio:
-		s += " (" + signed((v-r)*100, 2) + "pp)"
-	case r != 0:
-		s += " (" + signed((v/r-1)*100, 1) + "%)"
-	}
-	return s
+	return out
 }
 
 // WriteTable prints the runs side by side, one block per backend × variant;

@@ -75,6 +75,7 @@ type Totals struct {
 	Requests   int64
 	Successes  int64
 	Retries    int64
+	Hedges     int64
 	Errors     map[string]int64
 	P50        Stat
 	P90        Stat
@@ -102,6 +103,19 @@ func (t Totals) Availability() float64 {
 	return float64(t.Successes) / float64(t.Requests)
 }
 
+// SLOText says how many SLO verdicts were met, "2 of 3 met", marked ✅
+// when all were and ❌ when not; "—" when there are none.
+func (t Totals) SLOText() string {
+	if t.SLOTotal == 0 {
+		return noValue
+	}
+	mark := "✅"
+	if !t.SLOPass() {
+		mark = "❌"
+	}
+	return fmt.Sprintf("%s %d of %d met", mark, t.SLOPassed, t.SLOTotal)
+}
+
 // SLOPass reports whether every verdict passed.
 func (t Totals) SLOPass() bool { return t.SLOPassed == t.SLOTotal }
 
@@ -110,6 +124,7 @@ func (g Group) Totals() Totals {
 	t := totalsOf(g.Runs, func(r bench.RunSummary) (bench.Stats, bool) { return r.Stats, true })
 	for _, r := range g.Runs {
 		t.Retries += r.Retries
+		t.Hedges += r.Hedges
 		for _, v := range r.SLO {
 			t.SLOTotal++
 			if v.Pass {

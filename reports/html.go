@@ -51,6 +51,8 @@ type indexPage struct {
 	PredictionTolerance                             string
 	PredictionPass, PredictionNoise, PredictionFail int
 	PredictionSpread                                bool
+	// Hedged: some run hedged, so the results table has a hedges column.
+	Hedged bool
 }
 
 type groupRow struct {
@@ -58,7 +60,7 @@ type groupRow struct {
 	Repeats                               int
 	Requests, Availability                string
 	P50, P90, P99, P999, Mean, Throughput string
-	Retries, Errors                       string
+	Retries, Hedges, Errors               string
 	SLOPassed, SLOTotal                   int
 	SLOPass                               bool
 }
@@ -105,12 +107,13 @@ func WriteIndex(w io.Writer, run *Run, plots []PlotFile, gate string) error {
 	for _, g := range Groups(s) {
 		t := g.Totals()
 		page.Repeated = page.Repeated || t.Repeats > 1
+		page.Hedged = page.Hedged || t.Hedges > 0
 		page.Groups = append(page.Groups, groupRow{
 			Backend: g.Key.Backend, Variant: g.Key.Variant, Repeats: t.Repeats,
 			Requests: fmtCount(t.Requests), Availability: fmtPct(t.Availability()),
 			P50: fmtMS(t.P50.Median), P90: fmtMS(t.P90.Median), P99: fmtMS(t.P99.Median), P999: fmtMS(t.P999.Median),
 			Mean: fmtMS(t.Mean.Median), Throughput: fmtRPS(t.Throughput.Median),
-			Retries: fmtCount(t.Retries), Errors: errorsText(t.Errors),
+			Retries: fmtCount(t.Retries), Hedges: fmtCount(t.Hedges), Errors: errorsText(t.Errors),
 			SLOPassed: t.SLOPassed, SLOTotal: t.SLOTotal, SLOPass: t.SLOPass(),
 		})
 		for _, r := range g.Runs {

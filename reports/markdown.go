@@ -33,9 +33,9 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	verdict := "no SLOs"
 	switch {
 	case total > 0 && passed == total:
-		verdict = fmt.Sprintf("✅ all %d SLO verdicts pass", total)
+		verdict = fmt.Sprintf("✅ all %d SLO verdicts met", total)
 	case total > 0:
-		verdict = fmt.Sprintf("❌ %d of %d SLO verdicts fail", total-passed, total)
+		verdict = fmt.Sprintf("❌ %d of %d SLO verdicts not met", total-passed, total)
 	}
 	fmt.Fprintf(bw, "## meshbench · %s — %s\n\n", mdEscape(s.Scenario), verdict)
 	if s.Question != "" {
@@ -51,24 +51,37 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	for _, g := range groups {
 		repeated = repeated || len(g.Runs) > 1
 	}
-	fmt.Fprintln(bw, "| backend | variant | runs | requests | availability | p50 ms | p99 ms | p99.9 ms | throughput req/s | SLO |")
-	fmt.Fprintln(bw, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+	// Retries and hedges are the cost of the policies that make them:
+	// shown when any run made some.
+	var retried, hedged bool
 	for _, g := range groups {
 		t := g.Totals()
-		slo := noValue
-		if t.SLOTotal > 0 {
-			mark := "✅"
-			if !t.SLOPass() {
-				mark = "❌"
-			}
-			slo = fmt.Sprintf("%s %d/%d", mark, t.SLOPassed, t.SLOTotal)
-		}
-		fmt.Fprintf(bw, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+		retried, hedged = retried || t.Retries > 0, hedged || t.Hedges > 0
+	}
+	head, align := "| backend | variant | runs | requests | availability | p50 ms | p99 ms | p99.9 ms | throughput req/s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	if retried {
+		head, align = head+" retries |", align+" ---: |"
+	}
+	if hedged {
+		head, align = head+" hedges |", align+" ---: |"
+	}
+	fmt.Fprintln(bw, head+" SLOs met |")
+	fmt.Fprintln(bw, align+" :---: |")
+	for _, g := range groups {
+		t := g.Totals()
+		fmt.Fprintf(bw, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |",
 			mdEscape(g.Key.Backend), mdEscape(g.Key.Variant), t.Repeats, fmtCount(t.Requests), fmtPct(t.Availability()),
-			fmtMS(t.P50.Median), fmtMS(t.P99.Median), fmtMS(t.P999.Median), fmtRPS(t.Throughput.Median), slo)
+			fmtMS(t.P50.Median), fmtMS(t.P99.Median), fmtMS(t.P999.Median), fmtRPS(t.Throughput.Median))
+		if retried {
+			fmt.Fprintf(bw, " %s |", fmtCount(t.Retries))
+		}
+		if hedged {
+			fmt.Fprintf(bw, " %s |", fmtCount(t.Hedges))
+		}
+		fmt.Fprintf(bw, " %s |\n", t.SLOText())
 	}
 	if repeated {
-		fmt.Fprintln(bw, "\nLatencies and throughput are medians over the repeats; requests and availability are totals.")
+		fmt.Fprintln(bw, "\nLatencies and throughput are medians over the repeats; requests, retries, hedges and availability are totals.")
 	}
 	if preds, err := bench.PredictionsOf(s); err != nil {
 		fmt.Fprintf(bw, "\n⚠️ Prediction not shown: %s\n", mdEscape(err.Error()))

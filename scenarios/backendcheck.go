@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -57,9 +58,17 @@ func (v *validator) backends() {
 	if len(v.d.issues) > 0 {
 		return
 	}
+	v.checkBackends(v.s.Backends)
+}
+
+// checkBackends runs the registered checks of each of backends on every
+// variant. An issue of a backend as a whole is reported at its entry in
+// the scenario's backends, or at backends when the scenario does not
+// list it (a backend chosen on the command line).
+func (v *validator) checkBackends(backends []string) {
 	plan := &Plan{Scenario: *v.s}
 	declared := v.d.has("variants")
-	for k, b := range v.s.Backends {
+	for _, b := range backends {
 		checks := checksFor(b)
 		for i := range v.s.Variants {
 			for _, check := range checks {
@@ -67,7 +76,10 @@ func (v *validator) backends() {
 					path := is.Path
 					switch {
 					case path == "":
-						path = fmt.Sprintf("backends[%d]", k)
+						path = "backends"
+						if k := slices.Index(v.s.Backends, b); k >= 0 {
+							path = fmt.Sprintf("backends[%d]", k)
+						}
 					case path == "policy" || strings.HasPrefix(path, "policy."):
 						if vp := fmt.Sprintf("variants[%d].", i) + path; declared && v.d.has(vp) {
 							path = vp
@@ -78,4 +90,30 @@ func (v *validator) backends() {
 			}
 		}
 	}
+}
+
+// CheckBackends runs the start-up checks registered for each of backends
+// on every variant of p: the checks Load runs for the backends a scenario
+// lists, here for backends chosen elsewhere (meshbench run --backend) and
+// for a plan changed since it was loaded (WithDuration, WithSeed). Issues
+// are located where p.Source wrote the key at fault. It returns nil when
+// every check passes, else a *ValidationError.
+func (p *Plan) CheckBackends(backends []string) error {
+	d := newDecoder(p.Path)
+	// Decode the source again only to learn where each key was written.
+	if root, ok := d.parse(p.Source); ok && scalarOf(d.peek(root)).kind == kindMapping {
+		s := new(Scenario)
+		s.setDefaults()
+		d.collectAnchors(root)
+		d.record("", nodePos(root), root)
+		d.value(root, "", reflect.ValueOf(s).Elem())
+		resolveVariants(d, s)
+	}
+	d.issues, d.bad, d.frozen = nil, map[string]bool{}, true
+	v := &validator{d: d, s: &p.Scenario}
+	v.checkBackends(backends)
+	if err := newValidationError(d.issues); err != nil {
+		return err
+	}
+	return nil
 }

@@ -2,73 +2,18 @@ package scenarios
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/meshbench/meshbench/internal/suggest"
 )
 
 // didYouMean returns ` (did you mean "x"?)` naming the valid word nearest to
-// got, or "" when none is near enough to be a likely typo. Words that differ
-// only in case, '-' and '_' always match ("RoundRobin" → "round_robin");
-// otherwise the edit distance must be at most a third of the word's length
-// (and at least 1), the threshold spell checkers commonly use, or the words
-// must share a long prefix ("retry" → "retries").
-func didYouMean(got string, valid []string) string {
-	if w, ok := nearest(got, valid); ok {
-		return fmt.Sprintf(" (did you mean %q?)", w)
-	}
-	return ""
-}
+// got, or "" when none is near enough to be a likely typo (suggest.Nearest).
+func didYouMean(got string, valid []string) string { return suggest.DidYouMean(got, valid) }
 
 // hintOrList is didYouMean, or the list of valid words when none is near.
-func hintOrList(got string, valid []string) string {
-	if h := didYouMean(got, valid); h != "" {
-		return h
-	}
-	if len(valid) == 0 {
-		return ""
-	}
-	return " (valid: " + strings.Join(valid, ", ") + ")"
-}
-
-// nearest finds the valid word closest to got, if one is close enough.
-func nearest(got string, valid []string) (string, bool) {
-	folded := fold(got)
-	best, bestDist := "", -1
-	for _, w := range valid {
-		if fold(w) == folded {
-			return w, true
-		}
-		d := levenshtein(strings.ToLower(got), strings.ToLower(w))
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = w, d
-		}
-	}
-	limit := max(1, len([]rune(got))/3)
-	if bestDist >= 0 && bestDist <= limit {
-		return best, true
-	}
-	// A truncated or extended word ("retry" for "retries"): a long common
-	// prefix covering most of the shorter word.
-	best, bestLen := "", 0
-	for _, w := range valid {
-		fw := fold(w)
-		n := commonPrefix(folded, fw)
-		if n >= 4 && 3*n >= 2*min(len(folded), len(fw)) && n > bestLen {
-			best, bestLen = w, n
-		}
-	}
-	if bestLen > 0 {
-		return best, true
-	}
-	return "", false
-}
-
-func commonPrefix(a, b string) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
-}
+func hintOrList(got string, valid []string) string { return suggest.HintOrList(got, valid) }
 
 // article is "an" before a word that starts with a vowel, else "a".
 func article(word string) string {
@@ -78,42 +23,30 @@ func article(word string) string {
 	return "a"
 }
 
-// fold lower-cases s and drops '-' and '_', so that spellings of one word
-// in different cases (camel, snake, kebab) compare equal.
-func fold(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' {
-			return -1
-		}
-		return r
-	}, strings.ToLower(s))
+// isBareNumber reports whether text is a number without a unit ("99.9").
+func isBareNumber(text string) bool {
+	_, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+	return err == nil
 }
 
-// levenshtein is the edit distance between a and b: insertions, deletions,
-// substitutions and transpositions of adjacent runes each cost 1 (the
-// "optimal string alignment" variant of Damerau–Levenshtein), so that
-// "fruad" is one edit from "fraud", as a typist would expect.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1) // row i-2
-	prev := make([]int, len(rb)+1)  // row i-1
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+// thresholdHint says how to write the SLO bound num (a number without its
+// unit) for metric: availability and error_rate are fractions, written as
+// a percentage ("99.9%") or a bare number in [0,1]; latencies are
+// durations ("99.9ms"); throughput is a rate ("99.9/s"). With no metric
+// known it gives all three.
+func thresholdHint(metric, num string) string {
+	num = strings.TrimSpace(num)
+	pct := fmt.Sprintf("did you mean %q?", num+"%")
+	if v, err := strconv.ParseFloat(num, 64); err == nil && v >= 0 && v <= 1 {
+		pct = fmt.Sprintf("did you mean %q or the number %s?", num+"%", num)
 	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
+	switch metricKind[metric] {
+	case ThresholdFraction:
+		return metric + " is a fraction: " + pct
+	case ThresholdDuration:
+		return fmt.Sprintf(`%s is a latency: did you mean "%sms"?`, metric, num)
+	case ThresholdRate:
+		return fmt.Sprintf(`%s is a rate: did you mean "%s/s"?`, metric, num)
 	}
-	return prev[len(rb)]
+	return fmt.Sprintf(`write "%s%%" for availability or error_rate, "%sms" for a latency, "%s/s" for throughput`, num, num, num)
 }

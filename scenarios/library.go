@@ -2,12 +2,17 @@ package scenarios
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/meshbench/meshbench/internal/suggest"
 )
 
 //go:embed library/*.yaml
@@ -103,4 +108,37 @@ func LibraryScenario(name string) (Entry, error) {
 		names = append(names, e.Name)
 	}
 	return Entry{}, fmt.Errorf("no shipped scenario %q%s (shipped: %s)", name, didYouMean(name, names), strings.Join(names, ", "))
+}
+
+// Open reads the scenario that arg names, as meshbench run and validate
+// take it: the file at arg or, when there is no such file and arg is a
+// bare name (no path separator, no extension), the shipped scenario or
+// check of that name. It returns the name to give LoadBytes and the
+// source. When arg is neither, the error says so and suggests the nearest
+// shipped scenario.
+func Open(arg string) (file string, src []byte, err error) {
+	src, err = os.ReadFile(arg)
+	if err == nil {
+		return arg, src, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", nil, fmt.Errorf("read scenario: %w", err)
+	}
+	all := slices.Concat(library(), checks())
+	names := make([]string, len(all))
+	for i, e := range all {
+		if e.Name == arg {
+			return e.Name + ".yaml", slices.Clone(e.Source), nil
+		}
+		names[i] = e.Name
+	}
+	if !strings.ContainsAny(arg, `/\.`) {
+		return "", nil, fmt.Errorf("%q is neither a scenario file nor a shipped scenario%s", arg, suggest.DidYouMean(arg, names))
+	}
+	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(arg), ".yaml"), ".yml")
+	hint := ""
+	if w, ok := suggest.Nearest(base, names); ok {
+		hint = fmt.Sprintf(" (the shipped scenario %q needs no file: give its name)", w)
+	}
+	return "", nil, fmt.Errorf("no scenario file %s%s", arg, hint)
 }

@@ -122,6 +122,10 @@ func (t *Threshold) decodeScalar(s scalar) error {
 			return err
 		}
 		*t = Threshold{Kind: ThresholdRate, Value: float64(r)}
+	case s.kind == kindString && isBareNumber(s.text):
+		// Which unit was meant depends on the metric, which the SLO's
+		// validation knows: it replaces this message (thresholdHint).
+		return fmt.Errorf("%q has no unit: %s", s.text, thresholdHint("", s.text))
 	case s.kind == kindString && !strings.HasSuffix(s.text, "%"):
 		d, err := parseDuration(s.text)
 		if err != nil {

@@ -351,6 +351,7 @@ func (v *validator) slos() {
 			v.errorf(path, "give a bound: max or min")
 		}
 		want, known := metricKind[slo.Metric]
+		v.unitlessBounds(path, slo.Metric)
 		for _, b := range []struct {
 			key string
 			t   *Threshold
@@ -374,4 +375,32 @@ var thresholdExample = map[ThresholdKind]string{
 	ThresholdDuration: `a duration such as "250ms"`,
 	ThresholdFraction: `a fraction such as 0.999 or "99.9%"`,
 	ThresholdRate:     `a rate such as "400/s"`,
+}
+
+// unitlessBounds rewrites the message of an SLO bound written as a number
+// in a string ("99.9") or as a number that is not a fraction (250), which
+// decoding could not place, to name the unit
+// the SLO's metric needs: "99.9%" for availability, "99.9ms" for p99.
+func (v *validator) unitlessBounds(path, metric string) {
+	if _, known := metricKind[metric]; !known {
+		return
+	}
+	for _, key := range []string{"max", "min"} {
+		bp := path + "." + key
+		s := scalarOf(v.d.nodes[bp])
+		written := s.kind == kindString && isBareNumber(s.text)
+		number := (s.kind == kindInt || s.kind == kindFloat) && v.failed(bp)
+		if !written && !number {
+			continue
+		}
+		for i := range v.d.issues {
+			if v.d.issues[i].Path == bp {
+				shown := s.text
+				if written {
+					shown = strconv.Quote(s.text)
+				}
+				v.d.issues[i].Msg = fmt.Sprintf("%s has no unit: %s", shown, thresholdHint(metric, s.text))
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +20,7 @@ func newCompareCmd() *cobra.Command {
 		noPlots   bool
 		routes    []string
 		workloads []string
+		output    string
 	)
 	cmd := &cobra.Command{
 		Use:   "compare RUN_A RUN_B...",
@@ -31,14 +33,22 @@ runs/compare-<UTC timestamp>.
 
 --route and --workload add a route's or a workload's figures (from the runs'
 per-route and per-workload statistics) below each block; a name no run has
-is a usage error.
+is a usage error. Runs with no backend × variant in common (two unrelated
+scenarios) are a usage error too.
+
+-o json or -o yaml prints the same cells for programs: per backend ×
+variant, each metric's value, text and change against the first run.
 
 compare describes differences; 'meshbench gate' tests them for significance.`,
 		Example: `  meshbench compare runs/baseline runs/current
   meshbench compare runs/a/summary.json runs/b runs/c --out /tmp/abc
   meshbench compare runs/baseline runs/current --route checkout --workload lookups`,
-		Args: minArgs(2),
+		Annotations: map[string]string{argsAnnotation: "two or more run folders or summary.json files"},
+		Args:        minArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
 			labels := reports.RunLabels(args)
 			var runs []reports.ComparedRun
 			for i, p := range args {
@@ -49,6 +59,9 @@ compare describes differences; 'meshbench gate' tests them for significance.`,
 				runs = append(runs, reports.ComparedRun{Label: labels[i], Summary: s})
 			}
 			c := reports.NewComparison(runs)
+			if err := c.CheckCommon(); err != nil {
+				return usageErr(fmt.Errorf("compare: %w", err))
+			}
 			for _, p := range []struct {
 				kind  string
 				names []string
@@ -58,9 +71,6 @@ compare describes differences; 'meshbench gate' tests them for significance.`,
 						return usageErr(fmt.Errorf("compare: --%s: %w", p.kind, err))
 					}
 				}
-			}
-			if err := c.WriteTable(cmd.OutOrStdout()); err != nil {
-				return err
 			}
 			dir := out
 			if dir == "" {
@@ -81,13 +91,23 @@ compare describes differences; 'meshbench gate' tests them for significance.`,
 					return err
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "\ncomparison written to %s\n", dir)
-			return nil
+			result := struct {
+				Dir string `json:"dir"`
+				reports.ComparisonResult
+			}{dir, c.Result()}
+			return printResult(cmd.OutOrStdout(), output, result, func(w io.Writer) error {
+				if err := c.WriteTable(w); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(w, "\ncomparison written to %s\n", dir)
+				return err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "folder for comparison.md and plots (`DIR`; default runs/compare-<UTC timestamp>)")
 	cmd.Flags().BoolVar(&noPlots, "no-plots", false, "write comparison.md without plots")
 	cmd.Flags().StringSliceVar(&routes, "route", nil, "also compare these gateway routes (`NAME`,...)")
 	cmd.Flags().StringSliceVar(&workloads, "workload", nil, "also compare these workloads (`NAME`,...)")
+	addOutputFlag(cmd, &output, outputTable)
 	return cmd
 }

@@ -61,8 +61,8 @@ Ctrl-C while it starts removes what was started.`,
 		Example: `  meshbench fleet up
   meshbench fleet up replica-crash --replicas payments=2,ledger=1
   meshbench fleet up balancer-brownout --replicas 3   # 3 replicas of every service`,
-		Args:              cobra.RangeArgs(0, 1),
-		ValidArgsFunction: completeScenarioNames,
+		Args:              rangeArgs(0, 1),
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := defaultFleetScenario
 			if len(args) == 1 {

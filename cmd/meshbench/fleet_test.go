@@ -94,9 +94,9 @@ func TestFleetUsageErrors(t *testing.T) {
 		{"unknown service", []string{"fleet", "up", "replica-crash", "--replicas", "checkout=2"}, `no service "checkout"`},
 		{"zero replicas", []string{"fleet", "up", "--replicas", "0"}, "at least 1"},
 		{"not a number", []string{"fleet", "up", "--replicas", "payments=many"}, "SERVICE=N"},
-		{"unknown scenario", []string{"fleet", "up", "no-such-scenario"}, "read scenario"},
-		{"two scenarios", []string{"fleet", "up", "a", "b"}, "accepts"},
-		{"status takes no args", []string{"fleet", "status", "x"}, "accepts"},
+		{"unknown scenario", []string{"fleet", "up", "no-such-scenario"}, "neither a scenario file nor a shipped scenario"},
+		{"two scenarios", []string{"fleet", "up", "a", "b"}, "fleet up takes at most 1 argument(s) (SCENARIO), got 2"},
+		{"status takes no args", []string{"fleet", "status", "x"}, "takes no arguments"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/meshbench/meshbench/bench"
@@ -19,6 +20,8 @@ type gateFlags struct {
 	alpha         float64
 	junit         string
 	markdown      string
+	jsonFile      string
+	output        string
 	prediction    bool
 }
 
@@ -57,11 +60,17 @@ outside the real backend's run-to-run spread (a summary written before
 predictions were stored is judged with the default tolerance).
 
 Exit status: 0 pass, 1 regression (or failed prediction), 2 usage error (bad flags, missing or
-unreadable runs, nothing in common).`,
+unreadable runs, nothing in common).
+
+--junit, --markdown and --json also write the verdict to files, for CI:
+JUnit XML (one test case per check), Markdown for a job summary, and JSON
+(the same record -o json prints: every check with its medians, change,
+allowed regression, adjusted p-value and verdict).`,
 		Example: `  meshbench gate --baseline runs/baseline runs/current
-  meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml
+  meshbench gate --baseline baseline/summary.json runs/current --max-regression p99=10%,throughput=5% --junit gate.xml --json gate.json
   meshbench gate --baseline runs/baseline runs/current --max-regression checkout.p99=10%,lookup.availability=0.1pp`,
-		Args: exactArgs(1),
+		Annotations: map[string]string{argsAnnotation: "the current run: a run folder or its summary.json; --baseline names the run to compare it with"},
+		Args:        exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGate(cmd, args[0], f)
 		},
@@ -73,10 +82,15 @@ unreadable runs, nothing in common).`,
 	fl.StringVar(&f.junit, "junit", "", "also write the checks as JUnit XML to `FILE`")
 	fl.BoolVar(&f.prediction, "fail-on-prediction", false, "also fail when a prediction of CURRENT (sim beside a real backend) is outside its tolerance")
 	fl.StringVar(&f.markdown, "markdown", "", "also append the verdict as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
+	fl.StringVar(&f.jsonFile, "json", "", "also write the verdict as JSON to `FILE`")
+	addOutputFlag(cmd, &f.output, outputTable)
 	return cmd
 }
 
 func runGate(cmd *cobra.Command, current string, f gateFlags) error {
+	if err := checkOutput(f.output); err != nil {
+		return err
+	}
 	if f.baseline == "" {
 		return usageErr(errors.New("gate: --baseline is required"))
 	}
@@ -100,7 +114,26 @@ func runGate(cmd *cobra.Command, current string, f gateFlags) error {
 		return usageErr(fmt.Errorf("gate: %w", err))
 	}
 	labels := reports.GateLabels{Baseline: f.baseline, Current: current}
-	if err := reports.WriteGateTable(cmd.OutOrStdout(), res, labels); err != nil {
+	var failedPreds []string
+	if f.prediction {
+		preds, err := bench.PredictionsOf(cur)
+		if err != nil {
+			return usageErr(fmt.Errorf("gate: current: %w", err))
+		}
+		failedPreds = reports.PredictionFailures(preds)
+	}
+	verdict := reports.NewGateVerdict(res, labels)
+	verdict.PredictionFailures = failedPreds
+	verdict.Pass = verdict.Pass && len(failedPreds) == 0
+	if err := printResult(cmd.OutOrStdout(), f.output, verdict, func(w io.Writer) error {
+		if err := reports.WriteGateTable(w, res, labels); err != nil {
+			return err
+		}
+		for _, line := range failedPreds {
+			fmt.Fprintf(w, "prediction FAIL: %s\n", line)
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	if f.junit != "" {
@@ -121,15 +154,13 @@ func runGate(cmd *cobra.Command, current string, f gateFlags) error {
 			return fmt.Errorf("gate: write --markdown: %w", err)
 		}
 	}
-	var failedPreds []string
-	if f.prediction {
-		preds, err := bench.PredictionsOf(cur)
-		if err != nil {
-			return usageErr(fmt.Errorf("gate: current: %w", err))
+	if f.jsonFile != "" {
+		var b bytes.Buffer
+		if err := reports.WriteGateJSON(&b, verdict); err != nil {
+			return err
 		}
-		failedPreds = reports.PredictionFailures(preds)
-		for _, line := range failedPreds {
-			fmt.Fprintf(cmd.OutOrStdout(), "prediction FAIL: %s\n", line)
+		if err := os.WriteFile(f.jsonFile, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("gate: write --json: %w", err)
 		}
 	}
 	switch {

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/spf13/cobra"
 )
 
@@ -60,31 +61,15 @@ faults and the SLOs; 'meshbench run' measures it and writes a run folder.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(flagError)
+	build := bench.CurrentBuild()
+	root.Version = build.Version
+	root.SetVersionTemplate(versionLine(build) + "\n")
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
+	requireSubcommands(root)
 	return root
-}
-
-// exactArgs is cobra.ExactArgs with a usage exit code.
-func exactArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
-			return usageErr(err)
-		}
-		return nil
-	}
-}
-
-// minArgs is cobra.MinimumNArgs with a usage exit code.
-func minArgs(n int) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := cobra.MinimumNArgs(n)(cmd, args); err != nil {
-			return usageErr(err)
-		}
-		return nil
-	}
 }
 
 func main() {
@@ -111,6 +96,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	err = rewordUnknownCommand(root, err)
 	fmt.Fprintln(stderr, "meshbench:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -107,7 +107,7 @@ func TestProxyCommandErrorsExit2(t *testing.T) {
 		{"open admin off loopback", []string{"proxy", "--config", open}, []string{open + ":2:8: admin: \"0.0.0.0:9901\" is not a loopback address and the admin listener has no access control: configure adminAccess"}},
 		{"missing file", []string{"proxy", "--config", filepath.Join(dir, "none.yaml")}, []string{"no such file"}},
 		{"invalid file", []string{"proxy", "--config", broken}, []string{broken + ":5:14: routes[0].cluster: unknown cluster \"nowhere\"", broken + ":7:20: security.listener.mode"}},
-		{"extra argument", []string{"proxy", "--config", broken, "more"}, []string{"accepts 0 arg"}},
+		{"extra argument", []string{"proxy", "--config", broken, "more"}, []string{`proxy takes no arguments, got "more"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)

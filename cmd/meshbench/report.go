@@ -26,8 +26,9 @@ plots/*.png and plots/*.svg, index.html, summary.md and slo.xml.
 
 It reads only the summary's histograms and time buckets, never per-request
 results, so it takes the same time whatever the run's request count.`,
-		Example: "  meshbench report runs/balancer-brownout-20250101T120000Z",
-		Args:    exactArgs(1),
+		Example:     "  meshbench report runs/balancer-brownout-20250101T120000Z",
+		Annotations: map[string]string{argsAnnotation: "a run folder written by meshbench run"},
+		Args:        exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
 			if _, err := os.Stat(filepath.Join(dir, reports.SummaryFile)); err != nil {

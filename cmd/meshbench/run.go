@@ -31,6 +31,7 @@ type runFlags struct {
 	hostCores int
 	calib     string
 	anyCalib  bool
+	output    string // -o
 }
 
 func newRunCmd() *cobra.Command {
@@ -58,8 +59,9 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Example: `  meshbench run scenarios/library/balancer-brownout.yaml
   meshbench run balancer-brownout --backend sim --duration 10s --out runs/quick
   meshbench run retry-storm --variant with-budget --repeat 5`,
+		Annotations:       map[string]string{argsAnnotation: "a scenario file, or the name of a shipped scenario: see meshbench scenarios list"},
 		Args:              exactArgs(1),
-		ValidArgsFunction: completeScenarioNames,
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScenario(cmd, args[0], f)
 		},
@@ -77,27 +79,28 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
 	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
+	_ = cmd.RegisterFlagCompletionFunc("backend", completeBackends)
+	_ = cmd.RegisterFlagCompletionFunc("variant", completeVariants)
+	addOutputFlag(cmd, &f.output, outputTable)
 	return cmd
 }
 
-// loadScenario reads path, or a shipped scenario of that name when no such
-// file exists. It returns the plan and the exact bytes read.
+// loadScenario reads a scenario file, or the shipped scenario of that name
+// when no such file exists (scenarios.Open). It returns the plan and the
+// exact bytes read.
 func loadScenario(arg string) (*scenarios.Plan, []byte, error) {
-	if _, err := os.Stat(arg); err != nil && !strings.ContainsAny(arg, `/\.`) {
-		if e, lerr := scenarios.Shipped(arg); lerr == nil {
-			plan, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
-			return plan, e.Source, err
-		}
-	}
-	src, err := os.ReadFile(arg)
+	file, src, err := scenarios.Open(arg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read scenario: %w", err)
+		return nil, nil, fmt.Errorf("%w; see meshbench scenarios list", err)
 	}
-	plan, err := scenarios.LoadBytes(arg, src)
+	plan, err := scenarios.LoadBytes(file, src)
 	return plan, src, err
 }
 
 func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
+	if err := checkOutput(f.output); err != nil {
+		return err
+	}
 	plan, src, err := loadScenario(arg)
 	if err != nil {
 		return usageErr(err)
@@ -105,8 +108,8 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if f.repeat < 1 {
 		return usageErr(fmt.Errorf("--repeat must be at least 1, got %d", f.repeat))
 	}
-	if f.duration < 0 {
-		return usageErr(fmt.Errorf("--duration must be positive, got %s", f.duration))
+	if cmd.Flags().Changed("duration") && f.duration <= 0 {
+		return usageErr(fmt.Errorf("--duration must be positive, got %s: it rescales the scenario's whole timeline (%s); leave it out to run the scenario as written", f.duration, plan.Duration))
 	}
 	if cmd.Flags().Changed("seed") {
 		plan = plan.WithSeed(f.seed)
@@ -140,8 +143,14 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	for _, b := range backends {
 		if _, err := bench.Lookup(b); err != nil {
-			return usageErr(fmt.Errorf("%w; choose others with --backend", err))
+			return usageErr(fmt.Errorf("--backend: %w", err))
 		}
+	}
+	// The backends check the plan again when they start; check it here,
+	// as run will change it and for backends the scenario does not list,
+	// so that a plan a backend refuses fails now, at the key at fault.
+	if err := plan.CheckBackends(backends); err != nil {
+		return usageErr(fmt.Errorf("the scenario cannot run as asked:\n%w", err))
 	}
 
 	started := time.Now()
@@ -185,17 +194,26 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	renderErr := reports.Render(dir, reports.Options{})
 
-	printRunTable(cmd.OutOrStdout(), sum)
-	fmt.Fprintf(cmd.OutOrStdout(), "\nrun folder: %s\n", dir)
-	if sum.Partial {
+	if err := printResult(cmd.OutOrStdout(), f.output, runResultOf(sum, dir), func(w io.Writer) error {
+		printRunTable(w, sum)
+		_, err := fmt.Fprintf(w, "\nrun folder: %s\n", dir)
+		return err
+	}); err != nil {
+		return err
+	}
+	interrupted := cmd.Context().Err() != nil
+	switch {
+	case interrupted:
 		fmt.Fprintln(stderr, "meshbench: the run was interrupted; the summary is partial")
+	case runErr != nil:
+		fmt.Fprintln(stderr, "meshbench: runs failed; the summary holds what they measured before")
 	}
 	switch {
 	case runErr != nil:
-		return runErr
+		return fmt.Errorf("run failed: %w", runErr)
 	case renderErr != nil:
 		return fmt.Errorf("render report: %w", renderErr)
-	case cmd.Context().Err() != nil:
+	case interrupted:
 		return errors.New("interrupted")
 	case f.failOnSLO && !sum.SLOPass:
 		return failErr(errors.New("SLO verdicts failed (see summary.md)"))
@@ -217,23 +235,80 @@ func writeJSON(path string, v any) error {
 }
 
 // printRunTable prints one line per run: the figures an engineer looks at
-// first.
+// first. Hedges get a column when a run hedged.
 func printRunTable(w io.Writer, s *bench.Summary) {
-	tw := newTable(w)
-	fmt.Fprintln(tw, "backend\tvariant\trepeat\trequests\tavailability\tp50 ms\tp99 ms\tp99.9 ms\tthroughput/s\tretries\tSLO\t")
+	hedged := false
 	for _, r := range s.Runs {
-		slo := "pass"
+		hedged = hedged || r.Hedges > 0
+	}
+	tw := newTable(w)
+	head := "backend\tvariant\trepeat\trequests\tavailability\tp50 ms\tp99 ms\tp99.9 ms\tthroughput/s\tretries\t"
+	if hedged {
+		head += "hedges\t"
+	}
+	fmt.Fprintln(tw, head+"SLOs met\t")
+	for _, r := range s.Runs {
+		met := 0
 		for _, v := range r.SLO {
-			if !v.Pass {
-				slo = "FAIL"
+			if v.Pass {
+				met++
 			}
 		}
+		slo := fmt.Sprintf("%d of %d", met, len(r.SLO))
 		if len(r.SLO) == 0 {
 			slo = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.4f%%\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.4f%%\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t",
 			r.Backend, r.Variant, r.Repeat, r.Requests, r.Availability*100,
-			r.LatencyMS.P50, r.LatencyMS.P99, r.LatencyMS.P999, r.ThroughputRPS, r.Retries, slo)
+			r.LatencyMS.P50, r.LatencyMS.P99, r.LatencyMS.P999, r.ThroughputRPS, r.Retries)
+		if hedged {
+			fmt.Fprintf(tw, "%d\t", r.Hedges)
+		}
+		fmt.Fprintf(tw, "%s\t\n", slo)
 	}
 	tw.Flush()
+}
+
+// runResult is what run prints with -o json|yaml: the run folder and each
+// run's headline figures (summary.json holds everything).
+type runResult struct {
+	Dir     string        `json:"dir"`
+	SLOPass bool          `json:"slo_pass"`
+	Partial bool          `json:"partial,omitempty"`
+	Runs    []runHeadline `json:"runs"`
+}
+
+type runHeadline struct {
+	Backend       string  `json:"backend"`
+	Variant       string  `json:"variant"`
+	Repeat        int     `json:"repeat"`
+	Requests      int64   `json:"requests"`
+	Availability  float64 `json:"availability"`
+	P50MS         float64 `json:"p50_ms"`
+	P99MS         float64 `json:"p99_ms"`
+	P999MS        float64 `json:"p999_ms"`
+	ThroughputRPS float64 `json:"throughput_rps"`
+	Retries       int64   `json:"retries"`
+	Hedges        int64   `json:"hedges"`
+	SLOMet        int     `json:"slo_met"`
+	SLOTotal      int     `json:"slo_total"`
+	Error         string  `json:"error,omitempty"`
+}
+
+func runResultOf(s *bench.Summary, dir string) runResult {
+	out := runResult{Dir: dir, SLOPass: s.SLOPass, Partial: s.Partial, Runs: []runHeadline{}}
+	for _, r := range s.Runs {
+		h := runHeadline{
+			Backend: r.Backend, Variant: r.Variant, Repeat: r.Repeat, Requests: r.Requests,
+			Availability: r.Availability, P50MS: r.LatencyMS.P50, P99MS: r.LatencyMS.P99, P999MS: r.LatencyMS.P999,
+			ThroughputRPS: r.ThroughputRPS, Retries: r.Retries, Hedges: r.Hedges, SLOTotal: len(r.SLO), Error: r.Error,
+		}
+		for _, v := range r.SLO {
+			if v.Pass {
+				h.SLOMet++
+			}
+		}
+		out.Runs = append(out.Runs, h)
+	}
+	return out
 }

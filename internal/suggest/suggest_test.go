@@ -1,4 +1,4 @@
-package scenarios
+package suggest
 
 import (
 	"testing"
@@ -30,18 +30,18 @@ func TestDidYouMean(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.got, func(t *testing.T) {
-			got, ok := nearest(tt.got, tt.valid)
+			got, ok := Nearest(tt.got, tt.valid)
 			if !ok {
 				got = ""
 			}
 			if got != tt.want {
-				t.Errorf("nearest(%q) = %q, want %q", tt.got, got, tt.want)
+				t.Errorf("Nearest(%q) = %q, want %q", tt.got, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
+func TestDistance(t *testing.T) {
 	tests := []struct {
 		a, b string
 		want int
@@ -54,20 +54,20 @@ func TestLevenshtein(t *testing.T) {
 		{"µs", "us", 1}, // runes, not bytes
 	}
 	for _, tt := range tests {
-		if got := levenshtein(tt.a, tt.b); got != tt.want {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		if got := Distance(tt.a, tt.b); got != tt.want {
+			t.Errorf("Distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
 
-// TestLevenshteinProperties: symmetric, zero only for equal strings, and
+// TestDistanceProperties: symmetric, zero only for equal strings, and
 // bounded by the longer length.
-func TestLevenshteinProperties(t *testing.T) {
+func TestDistanceProperties(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		a := rapid.StringMatching(`[a-dµ_]{0,8}`).Draw(rt, "a")
 		b := rapid.StringMatching(`[a-dµ_]{0,8}`).Draw(rt, "b")
-		d := levenshtein(a, b)
-		if d != levenshtein(b, a) {
+		d := Distance(a, b)
+		if d != Distance(b, a) {
 			rt.Fatalf("not symmetric")
 		}
 		if (d == 0) != (a == b) {
