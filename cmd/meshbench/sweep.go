@@ -71,7 +71,7 @@ completes it. See docs/sweep.md.`,
   meshbench sweep retry-storm --param 'load.checkout.rate={from: 200/s, to: 800/s, steps: 4}' --zip=false
   meshbench sweep scenarios/sweeps/retry-budget.yaml --resume runs/retry-budget-sweep-20260101T000000Z`,
 		Args:              exactArgs(1),
-		ValidArgsFunction: completeScenarioNames,
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSweep(cmd, args[0], f)
 		},

@@ -45,7 +45,7 @@ with the best setting and its intervals.`,
 		Example: `  meshbench tune scenarios/sweeps/outlier-ejection.yaml
   meshbench tune balancer-brownout --variant least_request --param 'policy.balancer.choices={from: 2, to: 6}' --minimize p99_ms --subject-to 'availability>=0.999' --budget-runs 60`,
 		Args:              exactArgs(1),
-		ValidArgsFunction: completeScenarioNames,
+		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTune(cmd, args[0], f)
 		},
