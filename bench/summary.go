@@ -148,11 +148,14 @@ type Latency struct {
 // Bucket is one time slice of a run. Percentiles are of successful requests
 // that started in the slice, in ms.
 type Bucket struct {
-	StartS        float64 `json:"t_s"`
-	WidthS        float64 `json:"width_s"`
-	Requests      int64   `json:"requests"`
-	Successes     int64   `json:"successes"`
-	Retries       int64   `json:"retries"`
+	StartS    float64 `json:"t_s"`
+	WidthS    float64 `json:"width_s"`
+	Requests  int64   `json:"requests"`
+	Successes int64   `json:"successes"`
+	Retries   int64   `json:"retries"`
+	// Hedges counts the hedged tries sent for requests that started in
+	// the slice. Absent in summaries written before it existed.
+	Hedges        int64   `json:"hedges,omitempty"`
 	Availability  float64 `json:"availability"`
 	ThroughputRPS float64 `json:"throughput_rps"`
 	P50MS         float64 `json:"p50_ms"`
