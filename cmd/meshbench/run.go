@@ -31,6 +31,7 @@ type runFlags struct {
 	hostCores int
 	calib     string
 	anyCalib  bool
+	serve     *serveFlags // --serve and its options (serve.go)
 }
 
 func newRunCmd() *cobra.Command {
@@ -61,7 +62,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeScenarioNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runScenario(cmd, args[0], f)
+			return f.serve.wait(cmd, runScenario(cmd, args[0], f))
 		},
 	}
 	fl := cmd.Flags()
@@ -76,6 +77,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.IntVar(&f.hostCores, "host-cores", 0, "the simulator's host model has `N` cores (overrides the scenario's host.cores; needs a host block)")
 	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
 	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
+	f.serve = addServeFlags(fl)
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	return cmd
 }
@@ -130,7 +132,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return usageErr(err)
 	}
 	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
-	jobs, _, err := bench.Jobs(plan, opts)
+	jobs, jobBackends, err := bench.Jobs(plan, opts)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -142,6 +144,10 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		if _, err := bench.Lookup(b); err != nil {
 			return usageErr(fmt.Errorf("%w; choose others with --backend", err))
 		}
+	}
+
+	if opts.Observe, err = f.serve.start(cmd, plan, jobs, jobBackends); err != nil {
+		return err
 	}
 
 	started := time.Now()
@@ -164,7 +170,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	env := bench.CurrentEnvironment(started, os.Args)
 
 	stderr := cmd.ErrOrStderr()
-	bar := newProgress(stderr, jobs)
+	bar := newProgress(stderr, jobs, jobBackends)
 	opts.Progress = bar.update
 	opts.Dir = dir // real backends write vegeta's results.bin here
 	sum, runErr := bench.Run(cmd.Context(), plan, opts)
@@ -184,6 +190,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return err
 	}
 	renderErr := reports.Render(dir, reports.Options{})
+	f.serve.finish(cmd, sum, dir, errors.Join(runErr, renderErr))
 
 	printRunTable(cmd.OutOrStdout(), sum)
 	fmt.Fprintf(cmd.OutOrStdout(), "\nrun folder: %s\n", dir)
