@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -45,8 +46,10 @@ func (f *serveFlags) start(cmd *cobra.Command, plan *scenarios.Plan, jobs []benc
 	if f.pace < 0 {
 		return nil, usageErr(fmt.Errorf("--serve-pace must be 0 or more, got %g", f.pace))
 	}
-	if err := dashboard.CheckAddr(f.addr, f.allowRemote); err != nil {
-		return nil, usageErr(fmt.Errorf("--serve: %w (--serve-allow-remote)", err))
+	if err := dashboard.CheckAddr(f.addr, f.allowRemote); errors.Is(err, dashboard.ErrNotLoopback) {
+		return nil, usageErr(fmt.Errorf("--serve %w: serve it on 127.0.0.1:PORT, or pass --serve-allow-remote to listen there anyway", err))
+	} else if err != nil {
+		return nil, usageErr(fmt.Errorf("--serve: %w", err))
 	}
 	srv, err := dashboard.New(cmd.Context(), dashboard.Options{Addr: f.addr, AllowRemote: f.allowRemote, Pace: f.pace}, plan, jobs, backends, 0)
 	if err != nil {

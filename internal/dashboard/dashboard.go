@@ -107,6 +107,9 @@ func New(ctx context.Context, opts Options, plan *scenarios.Plan, jobs []bench.J
 	return s, nil
 }
 
+// ErrNotLoopback is CheckAddr's error for an address beyond this machine.
+var ErrNotLoopback = errors.New("not a loopback address, and the dashboard has no authentication")
+
 // CheckAddr reports whether addr is a host:port the dashboard may listen
 // on: a loopback address (127.0.0.0/8, ::1, localhost), or any when
 // allowRemote is set.
@@ -131,7 +134,7 @@ func CheckAddr(addr string, allowRemote bool) error {
 	if host == "" {
 		shown = "every interface"
 	}
-	return fmt.Errorf("%q listens on %s, not on loopback: the dashboard has no authentication, so it serves 127.0.0.1 or ::1 unless remote access is allowed explicitly", addr, shown)
+	return fmt.Errorf("%q listens on %s: %w", addr, shown, ErrNotLoopback)
 }
 
 // URL is the dashboard's address, with the port chosen when Addr asked for

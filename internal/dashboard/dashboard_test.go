@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -30,10 +31,10 @@ func TestCheckAddr(t *testing.T) {
 		{name: "any of 127/8", addr: "127.1.2.3:0"},
 		{name: "ipv6 loopback", addr: "[::1]:8080"},
 		{name: "localhost", addr: "localhost:8080"},
-		{name: "every interface", addr: ":8080", wantErr: "listens on every interface, not on loopback"},
-		{name: "wildcard", addr: "0.0.0.0:8080", wantErr: "not on loopback"},
-		{name: "lan address", addr: "192.168.1.4:8080", wantErr: "not on loopback"},
-		{name: "host name", addr: "example.com:8080", wantErr: "not on loopback"},
+		{name: "every interface", addr: ":8080", wantErr: "listens on every interface: not a loopback address"},
+		{name: "wildcard", addr: "0.0.0.0:8080", wantErr: "not a loopback address"},
+		{name: "lan address", addr: "192.168.1.4:8080", wantErr: "not a loopback address"},
+		{name: "host name", addr: "example.com:8080", wantErr: "not a loopback address"},
 		{name: "allowed remote", addr: "0.0.0.0:8080", remote: true},
 		{name: "no port", addr: "127.0.0.1", wantErr: "not a host:port address"},
 		{name: "empty port", addr: "127.0.0.1:", wantErr: "has no port"},
@@ -226,7 +227,7 @@ func TestRefusesRemoteAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = New(context.Background(), Options{Addr: "0.0.0.0:0"}, plan, nil, nil, 0)
-	if err == nil || !strings.Contains(err.Error(), "not on loopback") {
+	if err == nil || !errors.Is(err, ErrNotLoopback) {
 		t.Fatalf("New on 0.0.0.0: %v", err)
 	}
 }
