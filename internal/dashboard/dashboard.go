@@ -155,7 +155,7 @@ func (s *Server) Bucket(job, index int, b bench.Bucket, soFar bench.RunSummary) 
 // Done passes a job's final summary on to the browsers (bench.Observer).
 func (s *Server) Done(job int, rs bench.RunSummary) {
 	s.pace(job, len(rs.Buckets))
-	s.publish("job", jobEvent{Job: job, Totals: newTotals(rs), Buckets: rs.Buckets, Error: rs.Error, Partial: rs.Partial})
+	s.publish("job", jobEvent{Job: job, Totals: newTotals(rs), Buckets: rs.Buckets, Error: rs.Error, Partial: rs.Partial, Untrustworthy: rs.Untrustworthy})
 }
 
 // pace waits until bucket index of job is due under Options.Pace, or the
@@ -328,6 +328,9 @@ type jobEvent struct {
 	Buckets []bench.Bucket `json:"buckets"`
 	Error   string         `json:"error,omitempty"`
 	Partial bool           `json:"partial,omitempty"`
+	// Untrustworthy says why the run's figures should not be trusted
+	// (bench.RunSummary.Untrustworthy).
+	Untrustworthy string `json:"untrustworthy,omitempty"`
 }
 
 type doneEvent struct {

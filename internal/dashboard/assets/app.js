@@ -18,17 +18,24 @@ function reset(meta) {
   legend.replaceChildren(...meta.jobs.map((j, i) => {
     const s = document.createElement("span");
     const sw = document.createElement("i");
-    sw.style.background = colour(i);
+    sw.style.borderTop = "3px " + (dash(i).length ? "dashed " : "solid ") + colour(i);
     s.append(sw, jobName(i));
     return s;
   }));
 }
 
+// A variant has one colour on every backend; backends after the first
+// draw dashed, so that the simulator's line and a real backend's line of
+// one variant read as a pair.
 function colour(i) {
-  const j = state.meta.jobs[i];
-  // Repeats of one backend × variant share its colour.
-  const key = state.meta.jobs.findIndex(k => k.backend === j.backend && k.variant === j.variant);
-  return palette[key % palette.length];
+  const variants = [...new Set(state.meta.jobs.map(j => j.variant))];
+  return palette[variants.indexOf(state.meta.jobs[i].variant) % palette.length];
+}
+
+function dash(i) {
+  const backends = [...new Set(state.meta.jobs.map(j => j.backend))];
+  const k = backends.indexOf(state.meta.jobs[i].backend);
+  return [[], [6, 4], [2, 3], [8, 3, 2, 3]][k % 4];
 }
 
 function jobName(i) {
@@ -57,6 +64,7 @@ function handle(kind, ev) {
     run.totals = data.totals;
     run.final = true;
     run.error = data.error || "";
+    run.untrustworthy = data.untrustworthy || "";
     if (run.buckets.length) {
       const last = run.buckets[run.buckets.length - 1];
       state.now = Math.max(state.now, last.t_s + last.width_s);
@@ -199,9 +207,10 @@ function drawChart(c, metric) {
   const W = c.width, H = c.height, L = 50, R = 18, T = 8, B = 22;
   g.clearRect(0, 0, W, H);
   g.font = "11px system-ui, sans-serif";
+  // A bucket without a value (no success: no latency) breaks the line.
   const series = state.runs.map(r => r.buckets.map(b => b ? [b.t_s + b.width_s / 2, value(b, metric)] : null)
-    .filter(p => p && p[1] !== null && isFinite(p[1])));
-  const ys = series.flat().map(p => p[1]);
+    .map(p => p && p[1] !== null && isFinite(p[1]) ? p : null));
+  const ys = series.flat().filter(p => p).map(p => p[1]);
   let lo = 0, hi = ys.length ? Math.max(...ys) : 1;
   if (metric === "availability") {
     lo = Math.min(99, ...ys.map(v => Math.floor(v)));
@@ -230,20 +239,23 @@ function drawChart(c, metric) {
   axisX(g, x, m.duration_s, H - B, L, W - R);
   let points = 0;
   series.forEach((pts, i) => {
-    if (pts.length === 0) return;
     g.strokeStyle = colour(i);
-    g.setLineDash(m.jobs[i].repeat > 0 ? [4, 3] : []);
+    g.fillStyle = colour(i);
+    g.setLineDash(dash(i));
     // Earlier runs draw wider, so that lines that coincide (availability
     // at 100%) still show every run.
-    g.lineWidth = 1.5 + Math.min(1.5 * (series.length - 1 - i), 6);
+    g.lineWidth = (1.5 + Math.min(1.5 * (series.length - 1 - i), 6)) / (m.jobs[i].repeat > 0 ? 2 : 1);
     g.beginPath();
-    pts.forEach(([t, v], k) => (k ? g.lineTo(x(t), y(v)) : g.moveTo(x(t), y(v))));
+    pts.forEach((p, k) => {
+      if (!p) return;
+      const prev = k > 0 ? pts[k - 1] : null;
+      const next = k + 1 < pts.length ? pts[k + 1] : null;
+      if (prev) g.lineTo(x(p[0]), y(p[1]));
+      else g.moveTo(x(p[0]), y(p[1]));
+      if (!prev && !next) g.fillRect(x(p[0]) - 2, y(p[1]) - 2, 4, 4); // a lone point
+      points++;
+    });
     g.stroke();
-    if (pts.length === 1) {
-      g.fillStyle = colour(i);
-      g.fillRect(x(pts[0][0]) - 2, y(pts[0][1]) - 2, 4, 4);
-    }
-    points += pts.length;
   });
   g.setLineDash([]);
   g.lineWidth = 1;
@@ -267,7 +279,7 @@ function renderSLO() {
   const rows = state.runs.map((r, i) => {
     const j = state.meta.jobs[i];
     const tr = document.createElement("tr");
-    const phase = r.final ? (r.error ? "failed: " + r.error : "final") : r.buckets.length ? "so far" : "waiting";
+    const phase = r.final ? (r.error ? "failed: " + r.error : r.untrustworthy ? "final, untrustworthy: " + r.untrustworthy : "final") : r.buckets.length ? "so far" : "waiting";
     for (const t of [j.backend, j.variant, String(j.repeat), phase, r.totals ? String(r.totals.requests) : "–"]) {
       tr.append(Object.assign(document.createElement("td"), { textContent: t }));
     }
