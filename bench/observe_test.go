@@ -120,3 +120,41 @@ slo:
 		}
 	}
 }
+
+type nopObserver struct{}
+
+func (nopObserver) Bucket(int, int, Bucket, RunSummary) {}
+func (nopObserver) Done(int, RunSummary)                {}
+
+// BenchmarkRecord compares recording into the aggregator alone with
+// recording through an observed sink: what --serve adds per result.
+func BenchmarkRecord(b *testing.B) {
+	plan, err := scenarios.LoadBytes("overrides.yaml", []byte(overrideScenario))
+	if err != nil {
+		b.Fatal(err)
+	}
+	results := make([]Result, 1<<16)
+	for i := range results {
+		results[i] = Result{Start: time.Duration(i) * 100 * time.Microsecond, Latency: time.Duration(1+i%97) * time.Millisecond, Retries: uint16(i % 3)}
+	}
+	for _, tc := range []struct {
+		name string
+		sink func(*Aggregator) Sink
+	}{
+		{"aggregator", func(a *Aggregator) Sink { return a }},
+		{"observed", func(a *Aggregator) Sink {
+			return &observedSink{agg: a, obs: nopObserver{}, plan: plan, meta: RunSummary{Backend: "sim", Variant: "base"}, next: 2 * a.bucketWidth}
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sink := tc.sink(NewAggregator(0, 0))
+				for _, r := range results {
+					sink.Record(r)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(results)), "ns/result")
+		})
+	}
+}
