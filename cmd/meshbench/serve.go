@@ -30,7 +30,7 @@ func addServeFlags(fl *pflag.FlagSet) *serveFlags {
 	fl.StringVar(&f.addr, "serve", "", "serve a live dashboard of the run at `HOST:PORT` (loopback; port 0 picks one), then the report until Ctrl-C")
 	fl.BoolVar(&f.allowRemote, "serve-allow-remote", false, "let --serve listen on an address other than loopback (the dashboard has no authentication)")
 	fl.BoolVar(&f.exit, "serve-exit", false, "with --serve: exit when the run and its report are done instead of serving the report until Ctrl-C")
-	fl.Float64Var(&f.pace, "serve-pace", 0, "with --serve: show the simulator's buckets at `N`× real time (1: a 90 s scenario takes 90 s; 0: as fast as it computes)")
+	fl.Float64Var(&f.pace, "serve-pace", 0, "with --serve: show the simulator's buckets at `N`× real time (1: each run of a 90 s scenario takes 90 s; 0: as fast as it computes)")
 	return f
 }
 
