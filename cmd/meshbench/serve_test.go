@@ -34,7 +34,7 @@ func TestServeFlagErrors(t *testing.T) {
 // TestServeExit checks that --serve-exit ends the command with the run,
 // after printing the dashboard's address.
 func TestServeExit(t *testing.T) {
-	code, out, errOut := cli(t, context.Background(), "run", "retry-storm", "--backend", "sim", "--duration", "3s",
+	code, out, errOut := cli(t, context.Background(), "run", "retry-storm", "--backend", "sim", "--variant", "with-budget", "--duration", "2s",
 		"--serve", "127.0.0.1:0", "--serve-exit", "--out", t.TempDir())
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
