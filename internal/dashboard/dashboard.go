@@ -38,13 +38,14 @@ type Options struct {
 	// has no authentication and shows a run's figures to whoever connects,
 	// so by default it refuses to listen beyond this machine.
 	AllowRemote bool
-	// Pace, when above 0, holds each job's time buckets back until Pace
-	// seconds of the run's timeline have passed per second of wall time
-	// since the job's first bucket: the simulator, which computes a minute
-	// of traffic in a fraction of a second, is then watched at real time
-	// (1) or N times faster (N). A real backend runs in real time anyway;
-	// a Pace of 1 or more leaves it unchanged. 0 shows buckets as soon as
-	// they exist.
+	// Pace, when above 0, holds each simulator job's time buckets back
+	// until Pace seconds of the run's timeline have passed per second of
+	// wall time since the job's first bucket: the simulator, which
+	// computes a minute of traffic in a fraction of a second, is then
+	// watched at real time (1) or N times faster (N). Jobs of a real
+	// backend are never held back: they run in real time anyway, and
+	// holding back their recording would delay their load generator. 0
+	// shows buckets as soon as they exist.
 	Pace float64
 }
 
@@ -59,11 +60,17 @@ type Server struct {
 	log    *eventLog
 	width  time.Duration
 
+	paced []bool // by job: on the simulator, so Pace applies
+
 	mu      sync.Mutex
 	paceT0  map[int]paceStart
 	report  string // the run folder, once its report is written
 	closing bool
 }
+
+// simBackend is the simulator's name (sim.Backend), the one backend Pace
+// applies to.
+const simBackend = "sim"
 
 // paceStart is when a job's first bucket was shown, and its index.
 type paceStart struct {
@@ -97,6 +104,10 @@ func New(ctx context.Context, opts Options, plan *scenarios.Plan, jobs []bench.J
 		log:    newEventLog(),
 		width:  bucket,
 		paceT0: map[int]paceStart{},
+		paced:  make([]bool, len(jobs)),
+	}
+	for i := range jobs {
+		s.paced[i] = backends[i] == simBackend
 	}
 	s.publish("meta", newMeta(plan, jobs, backends, bucket, opts.Pace))
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
@@ -161,7 +172,7 @@ func (s *Server) Done(job int, rs bench.RunSummary) {
 // pace waits until bucket index of job is due under Options.Pace, or the
 // run's context ends.
 func (s *Server) pace(job, index int) {
-	if s.opts.Pace <= 0 {
+	if s.opts.Pace <= 0 || job >= len(s.paced) || !s.paced[job] {
 		return
 	}
 	now := time.Now()

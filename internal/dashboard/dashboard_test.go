@@ -273,3 +273,28 @@ func TestAssetsAreSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPaceLeavesRealBackendsAlone checks that a real backend's buckets are
+// never held back: holding them would delay its load generator.
+func TestPaceLeavesRealBackendsAlone(t *testing.T) {
+	plan, err := scenarios.LoadBytes("tiny.yaml", []byte(tinyScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, _, err := bench.Jobs(plan, bench.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backends := make([]string, len(jobs))
+	for i := range backends {
+		backends[i] = "local"
+	}
+	s, err := New(context.Background(), Options{Addr: "127.0.0.1:0", Pace: 0.001}, plan, jobs, backends, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	for i := range 3 { // would wait 1000 s per bucket if paced
+		s.Bucket(0, i, bench.Bucket{StartS: float64(i), WidthS: 1}, bench.RunSummary{})
+	}
+}
