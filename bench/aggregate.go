@@ -262,30 +262,37 @@ func (a *Aggregator) Summarize(end time.Duration) (RunSummary, error) {
 				strconv.FormatFloat(lag.P99MS, 'f', -1, 64), strconv.FormatFloat(lag.BoundP99MS, 'f', -1, 64))
 		}
 	}
-	for i, b := range a.buckets {
-		start := time.Duration(i) * a.bucketWidth
-		if start >= end && end > 0 {
+	for i := range a.buckets {
+		if start := time.Duration(i) * a.bucketWidth; start >= end && end > 0 {
 			break
 		}
-		bs := Bucket{StartS: start.Seconds(), WidthS: a.bucketWidth.Seconds()}
-		if b != nil {
-			bs.Requests = b.requests
-			bs.Successes = b.successes
-			bs.Retries = b.retries
-			bs.Hedges = b.hedges
-			bs.ThroughputRPS = round(float64(b.successes)/a.bucketWidth.Seconds(), 3)
-			if b.requests > 0 {
-				bs.Availability = round(float64(b.successes)/float64(b.requests), 6)
-			}
-			if b.hist.TotalCount() > 0 {
-				bs.P50MS = ms(b.hist.ValueAtQuantile(50))
-				bs.P99MS = ms(b.hist.ValueAtQuantile(99))
-				bs.P999MS = ms(b.hist.ValueAtQuantile(99.9))
-			}
-		}
-		s.Buckets = append(s.Buckets, bs)
+		s.Buckets = append(s.Buckets, a.bucket(i))
 	}
 	return s, nil
+}
+
+// bucket summarises time bucket i as it stands.
+func (a *Aggregator) bucket(i int) Bucket {
+	start := time.Duration(i) * a.bucketWidth
+	bs := Bucket{StartS: start.Seconds(), WidthS: a.bucketWidth.Seconds()}
+	b := a.buckets[i]
+	if b == nil {
+		return bs
+	}
+	bs.Requests = b.requests
+	bs.Successes = b.successes
+	bs.Retries = b.retries
+	bs.Hedges = b.hedges
+	bs.ThroughputRPS = round(float64(b.successes)/a.bucketWidth.Seconds(), 3)
+	if b.requests > 0 {
+		bs.Availability = round(float64(b.successes)/float64(b.requests), 6)
+	}
+	if b.hist.TotalCount() > 0 {
+		bs.P50MS = ms(b.hist.ValueAtQuantile(50))
+		bs.P99MS = ms(b.hist.ValueAtQuantile(99))
+		bs.P999MS = ms(b.hist.ValueAtQuantile(99.9))
+	}
+	return bs
 }
 
 func latencyOf(h *hdr.Histogram) Latency {

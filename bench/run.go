@@ -36,6 +36,10 @@ type RunOptions struct {
 	// Progress, when not nil, is told how far job number i (in Jobs order)
 	// has got through its timeline. It may be called from several goroutines.
 	Progress func(i int, elapsed time.Duration)
+	// Observe, when not nil, watches each job's time buckets as the run
+	// goes and each job's summary when it ends (see Observer). Without
+	// it the recording path is the aggregator alone.
+	Observe Observer
 	// Dir is the run folder. When set, every job is told it (Job.Dir), and
 	// the backends' raw records go to Dir/results.bin (Job.Raw), a file
 	// created on the first record only.
@@ -156,7 +160,7 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		if opts.Progress != nil {
 			job.Progress = func(elapsed time.Duration) { opts.Progress(i, elapsed) }
 		}
-		runs[i], errs[i] = runJob(ctx, backends[i], job, opts)
+		runs[i], errs[i] = runJob(ctx, i, backends[i], job, opts)
 		done[i] = true
 	}
 
@@ -254,13 +258,19 @@ func (w *rawFile) close() error {
 	return nil
 }
 
-// runJob runs one job through an aggregator. A cancelled or failed run still
-// yields the summary of what it measured.
-func runJob(ctx context.Context, b Backend, job Job, opts RunOptions) (RunSummary, error) {
+// runJob runs job number i through an aggregator, and through
+// opts.Observe when set. A cancelled or failed run still yields the summary
+// of what it measured.
+func runJob(ctx context.Context, i int, b Backend, job Job, opts RunOptions) (RunSummary, error) {
 	plan := job.Plan
 	agg := NewAggregator(plan.Warmup, opts.BucketWidth)
 	agg.SetMaxScheduleLag(opts.MaxScheduleLag)
-	out, err := b.Run(ctx, job, agg)
+	var sink Sink = agg
+	if opts.Observe != nil {
+		meta := RunSummary{Backend: b.Name(), Variant: plan.Variants[job.Variant].Name, Repeat: job.Repeat, Seed: job.Seed}
+		sink = &observedSink{agg: agg, obs: opts.Observe, job: i, plan: plan, meta: meta, next: 2 * agg.bucketWidth}
+	}
+	out, err := b.Run(ctx, job, sink)
 	end := min(out.End, plan.Duration)
 	if end <= 0 && err == nil {
 		end = plan.Duration
@@ -279,6 +289,11 @@ func runJob(ctx context.Context, b Backend, job Job, opts RunOptions) (RunSummar
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		rs.Error = err.Error()
+	}
+	if opts.Observe != nil {
+		judged := rs
+		judgeRun(plan, &judged)
+		opts.Observe.Done(i, judged)
 	}
 	return rs, err
 }

@@ -31,7 +31,8 @@ type runFlags struct {
 	hostCores int
 	calib     string
 	anyCalib  bool
-	output    string // -o
+	output    string      // -o
+	serve     *serveFlags // --serve and its options (serve.go)
 }
 
 func newRunCmd() *cobra.Command {
@@ -63,7 +64,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runScenario(cmd, args[0], f)
+			return f.serve.wait(cmd, runScenario(cmd, args[0], f))
 		},
 	}
 	fl := cmd.Flags()
@@ -78,6 +79,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.IntVar(&f.hostCores, "host-cores", 0, "the simulator's host model has `N` cores (overrides the scenario's host.cores; needs a host block)")
 	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
 	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
+	f.serve = addServeFlags(fl)
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
 	_ = cmd.RegisterFlagCompletionFunc("backend", completeBackends)
 	_ = cmd.RegisterFlagCompletionFunc("variant", completeVariants)
@@ -133,7 +135,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return usageErr(err)
 	}
 	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
-	jobs, _, err := bench.Jobs(plan, opts)
+	jobs, jobBackends, err := bench.Jobs(plan, opts)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -151,6 +153,10 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	// so that a plan a backend refuses fails now, at the key at fault.
 	if err := plan.CheckBackends(backends); err != nil {
 		return usageErr(fmt.Errorf("the scenario cannot run as asked:\n%w", err))
+	}
+
+	if opts.Observe, err = f.serve.start(cmd, plan, jobs, jobBackends); err != nil {
+		return err
 	}
 
 	started := time.Now()
@@ -173,7 +179,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	env := bench.CurrentEnvironment(started, os.Args)
 
 	stderr := cmd.ErrOrStderr()
-	bar := newProgress(stderr, jobs)
+	bar := newProgress(stderr, jobs, jobBackends)
 	opts.Progress = bar.update
 	opts.Dir = dir // real backends write vegeta's results.bin here
 	sum, runErr := bench.Run(cmd.Context(), plan, opts)
@@ -193,6 +199,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 		return err
 	}
 	renderErr := reports.Render(dir, reports.Options{})
+	f.serve.finish(cmd, sum, dir, errors.Join(runErr, renderErr))
 
 	if err := printResult(cmd.OutOrStdout(), f.output, runResultOf(sum, dir), func(w io.Writer) error {
 		printRunTable(w, sum)
