@@ -3,7 +3,9 @@ package importer
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -100,37 +102,65 @@ var indexRE = regexp.MustCompile(`\[\d+\]`)
 // Pattern turns a key path into its pattern: list indexes become "[]".
 func Pattern(path string) string { return indexRE.ReplaceAllString(path, "[]") }
 
+// OSFS is the machine's file system with paths as the os package takes
+// them (absolute, or relative to the working directory, ".." allowed),
+// which os.DirFS does not accept.
+type OSFS struct{}
+
+// Open opens a file.
+func (OSFS) Open(name string) (fs.File, error) { return os.Open(name) }
+
+// ReadFile reads a file.
+func (OSFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// ReadDir lists a directory.
+func (OSFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+
+// Stat describes a file.
+func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+
 // ReadFiles reads every file named, and the *.yaml, *.yml and *.json files
-// of every directory named (not recursively), in name order.
-func ReadFiles(paths []string) (files []string, err error) {
+// of every directory named (not recursively), in name order, from fsys
+// (nil: the machine's). It returns the files' names and contents.
+func ReadFiles(fsys fs.FS, paths []string) (files []string, srcs [][]byte, err error) {
+	if fsys == nil {
+		fsys = OSFS{}
+	}
 	for _, p := range paths {
-		st, err := os.Stat(p)
+		st, err := fs.Stat(fsys, p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !st.IsDir() {
 			files = append(files, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		entries, err := fs.ReadDir(fsys, p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var found []string
 		for _, e := range entries {
 			switch strings.ToLower(filepath.Ext(e.Name())) {
 			case ".yaml", ".yml", ".json":
 				if !e.IsDir() {
-					found = append(found, filepath.Join(p, e.Name()))
+					found = append(found, path.Join(filepath.ToSlash(p), e.Name()))
 				}
 			}
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no .yaml, .yml or .json file in the directory", p)
+			return nil, nil, fmt.Errorf("%s: no .yaml, .yml or .json file in the directory", p)
 		}
 		files = append(files, found...)
 	}
-	return files, nil
+	for _, f := range files {
+		src, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		srcs = append(srcs, src)
+	}
+	return files, srcs, nil
 }
 
 var separatorRE = regexp.MustCompile(`(?m)^---[ \t]*(#.*)?$`)

@@ -10,7 +10,7 @@ import (
 	"sync"
 )
 
-//go:embed library/*.yaml
+//go:embed library/*.yaml library/*/*/*.yaml
 var libraryFS embed.FS
 
 //go:embed checks/*.yaml

@@ -16,6 +16,7 @@ func validate(d *decoder, s *Scenario) {
 	v.uniqueNames()
 	v.topology()
 	v.weights()
+	v.labels()
 	v.calls()
 	v.operations()
 	v.network()

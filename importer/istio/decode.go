@@ -231,4 +231,3 @@ func checkFields(r *resource, supported []string) importer.Findings {
 		return pat == "apiVersion" || pat == "kind" || strings.HasPrefix(pat, "metadata")
 	}, importer.CamelCase)
 }
-

@@ -3,7 +3,7 @@ package istio
 import (
 	"fmt"
 	"maps"
-	"os"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,6 +24,8 @@ type Options struct {
 	// weights of a route's subsets become replica weights. When nil, the
 	// import invents replicas: two per subset, labelled as the subset.
 	Services map[string][]map[string]string
+	// FS is where the files are read (nil: the machine's file system).
+	FS fs.FS
 }
 
 // ReplicasPerSubset is how many replicas an import without a scenario gives
@@ -34,18 +36,14 @@ const ReplicasPerSubset = 2
 // Malformed input comes back as Invalid findings in the result; the error
 // is for files that cannot be read.
 func Import(paths []string, opt Options) (*importer.Result, error) {
-	files, err := importer.ReadFiles(paths)
+	files, srcs, err := importer.ReadFiles(opt.FS, paths)
 	if err != nil {
 		return nil, err
 	}
 	res := importer.NewResult("istio")
 	var rs []*resource
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		docs, fs := importer.ParseFile(f, src)
+	for i, f := range files {
+		docs, fs := importer.ParseFile(f, srcs[i])
 		res.Findings = append(res.Findings, fs...)
 		for _, d := range docs {
 			r, fs := decodeDoc(d)
@@ -128,6 +126,22 @@ func (im *imp) run() {
 		im.authorizationPolicy(r)
 	}
 	im.replicas()
+	im.weightedBalancer()
+}
+
+// weightedBalancer: Istio splits a route's traffic between subsets before
+// balancing within one; meshbench carries the split as replica weights,
+// which round_robin ignores, so a round-robin mesh with weights balances
+// with weighted_round_robin.
+func (im *imp) weightedBalancer() {
+	if len(im.res.Weights) == 0 {
+		return
+	}
+	b := im.res.Policy.Get("balancer")
+	if b != nil && b.Get("type") != nil && b.Get("type").Text() != `"round_robin"` {
+		return
+	}
+	im.res.Policy.Child("balancer").Set("type", importer.Str("weighted_round_robin").With("round robin within subsets, weighted between them (the route weights)"))
 }
 
 // replicas gives every service its replicas: the scenario's when given,

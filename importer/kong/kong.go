@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
+	"io/fs"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,14 +15,18 @@ import (
 	"github.com/meshbench/meshbench/importer"
 )
 
-// Import reads a decK file. Malformed input comes back as Invalid findings
-// in the result; the error is for a file that cannot be read.
-func Import(path string) (*importer.Result, error) {
-	src, err := os.ReadFile(path)
+// Import reads a decK file from fsys (nil: the machine's file system).
+// Malformed input comes back as Invalid findings in the result; the error
+// is for a file that cannot be read.
+func Import(fsys fs.FS, path string) (*importer.Result, error) {
+	files, srcs, err := importer.ReadFiles(fsys, []string{path})
 	if err != nil {
 		return nil, err
 	}
-	return ImportBytes(path, src), nil
+	if len(files) != 1 {
+		return nil, fmt.Errorf("%s: a Kong import reads one decK file, found %d", path, len(files))
+	}
+	return ImportBytes(files[0], srcs[0]), nil
 }
 
 // ImportBytes imports a decK file's text; name is used in findings.

@@ -3,7 +3,7 @@ package kong
 import "testing"
 
 func TestDump(t *testing.T) {
-	res, err := Import("testdata/kong.yaml")
+	res, err := Import(nil, "testdata/kong.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
