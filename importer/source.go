@@ -389,3 +389,16 @@ func matchAny(segs []string, patterns []string) bool {
 	}
 	return false
 }
+
+// AtValue makes a finding located at the value written at path (at the
+// key when the value is a mapping or a list).
+func (d *Document) AtValue(path, resource string, sev Severity, format string, args ...any) Finding {
+	f := d.At(path, resource, sev, format, args...)
+	if n, ok := d.nodes[path]; ok {
+		if _, scalar := Scalar(n); scalar {
+			p := nodePos(n, d.Start.Line-1)
+			f.Line, f.Col = p.Line, p.Col
+		}
+	}
+	return f
+}

@@ -94,6 +94,7 @@ func loadScenario(arg string) (*scenarios.Plan, []byte, error) {
 		return nil, nil, fmt.Errorf("read scenario: %w", err)
 	}
 	plan, err := scenarios.LoadBytes(arg, src)
+	printImportNotes(os.Stderr, plan) // variants imported with from: (importcmd.go)
 	return plan, src, err
 }
 

@@ -84,7 +84,7 @@ func decodeDoc(doc *importer.Document) (*resource, importer.Findings) {
 	case !doc.Has("kind"):
 		return nil, importer.Findings{doc.At("", label, importer.Invalid, "missing key \"kind\": an Istio resource names its kind (VirtualService, DestinationRule, ...)")}
 	case kindGroups[kind] == "":
-		return nil, importer.Findings{doc.At("kind", label, importer.Invalid, "unknown kind %q (the importer reads %s)", kind, strings.Join(kindList(), ", "))}
+		return nil, importer.Findings{doc.AtValue("kind", label, importer.Invalid, "unknown kind %q (the importer reads %s)", kind, strings.Join(kindList(), ", "))}
 	case !doc.Has("apiVersion"):
 		return nil, importer.Findings{doc.At("", label, importer.Invalid, "missing key \"apiVersion\"")}
 	}
@@ -94,7 +94,7 @@ func decodeDoc(doc *importer.Document) (*resource, importer.Findings) {
 		for _, v := range groupVersions[kindGroups[kind]] {
 			want = append(want, kindGroups[kind]+"/"+v)
 		}
-		return nil, importer.Findings{doc.At("apiVersion", label, importer.Invalid, "apiVersion %q is not one of %s for kind %s", api, strings.Join(want, ", "), kind)}
+		return nil, importer.Findings{doc.AtValue("apiVersion", label, importer.Invalid, "apiVersion %q is not one of %s for kind %s", api, strings.Join(want, ", "), kind)}
 	}
 	if name == "" {
 		return nil, importer.Findings{doc.At("metadata", label, importer.Invalid, "missing metadata.name")}

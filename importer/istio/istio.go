@@ -2,8 +2,8 @@ package istio
 
 import (
 	"fmt"
-	"maps"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"

@@ -3,8 +3,8 @@ package kong
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -182,8 +182,21 @@ func (im *imp) run() {
 	for i, u := range im.cfg.Upstreams {
 		upstreams[u.Name] = i
 	}
+	used := map[string]bool{}
 	for i := range im.cfg.Services {
 		im.service(i, upstreams)
+		used[im.cfg.Services[i].Host] = true
+	}
+	for i, u := range im.cfg.Upstreams {
+		p := fmt.Sprintf("upstreams[%d]", i)
+		if !used[u.Name] {
+			switch u.Algorithm {
+			case "", "round-robin", "consistent-hashing", "least-connections", "latency":
+				im.note(p, "upstream "+u.Name, importer.Unsupported, "no service's host names this upstream: it is left out")
+			default:
+				im.note(p+".algorithm", "upstream "+u.Name, importer.Invalid, "unknown algorithm %q (round-robin, consistent-hashing, least-connections, latency)", u.Algorithm)
+			}
+		}
 	}
 	for i := range im.cfg.Routes {
 		r := &im.cfg.Routes[i]
