@@ -100,7 +100,9 @@ type pathError struct {
 	err error
 }
 
-func (e *pathError) Error() string { return strings.ReplaceAll(e.err.Error(), e.dir+string(filepath.Separator), "") }
+func (e *pathError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), e.dir+string(filepath.Separator), "")
+}
 
 // TestFromErrors: errors inside referenced files keep their file:line:col.
 func TestFromErrors(t *testing.T) {

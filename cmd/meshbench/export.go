@@ -63,4 +63,3 @@ The mapping is documented in docs/import.md.`,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "write to this file (default: stdout)")
 	return cmd
 }
-

@@ -111,4 +111,3 @@ func printImportNotes(w io.Writer, plan *scenarios.Plan) {
 	}
 	fmt.Fprint(w, b.String())
 }
-
