@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/meshbench/meshbench/importer"
+	"github.com/meshbench/meshbench/importer/export"
 	"github.com/meshbench/meshbench/importer/istio"
 	"github.com/meshbench/meshbench/importer/kong"
 	"github.com/meshbench/meshbench/scenarios"
@@ -23,6 +24,7 @@ type importFlags struct {
 	name    string
 	variant string
 	out     string
+	proxy   string
 }
 
 func newImportCmd() *cobra.Command {
@@ -50,6 +52,7 @@ The mapping is documented in docs/import.md.`,
 	cmd.PersistentFlags().StringVar(&f.name, "name", "imported", "the generated scenario's name")
 	cmd.PersistentFlags().StringVar(&f.variant, "variant", "imported", "the generated variant's name")
 	cmd.PersistentFlags().StringVarP(&f.out, "out", "o", "", "write the scenario to this file (default: stdout)")
+	cmd.PersistentFlags().StringVar(&f.proxy, "proxy-config", "", "also write the variant as a configuration for `meshbench proxy` to this FILE")
 	cmd.AddCommand(&cobra.Command{
 		Use:     "istio FILE|DIR...",
 		Short:   "Import Istio resources (files, or directories of *.yaml)",
@@ -89,14 +92,34 @@ func writeImport(cmd *cobra.Command, res *importer.Result, err error, args []str
 		fmt.Fprintln(cmd.ErrOrStderr(), fi)
 	}
 	text := res.Scenario(f.name, f.variant, args)
+	if f.proxy != "" {
+		plan, err := scenarios.LoadBytes(f.name+".yaml", []byte(text))
+		if err != nil {
+			return usageErr(fmt.Errorf("--proxy-config: the imported scenario does not load:\n%w", err))
+		}
+		o, err := export.Proxy(plan, f.variant)
+		if err != nil {
+			return usageErr(fmt.Errorf("--proxy-config: %w", err))
+		}
+		for _, n := range o.Notes {
+			fmt.Fprintf(cmd.ErrOrStderr(), "proxy config: %s\n", n)
+		}
+		if err := writeFile(f.proxy, o.Text); err != nil {
+			return err
+		}
+	}
 	if f.out == "" {
 		_, err := io.WriteString(cmd.OutOrStdout(), text)
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
+	return writeFile(f.out, text)
+}
+
+func writeFile(path, text string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(f.out, []byte(text), 0o644)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 // printImportNotes writes what the imports of a scenario's variants

@@ -16,6 +16,13 @@ func TestImportExportCommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import istio: exit %d\n%s", code, stderr)
 	}
+	px := filepath.Join(dir, "proxy.yaml")
+	if code, _, stderr := cli(t, ctx, "import", "istio", "../../scenarios/library/istio-outlier-proposal/proposal/", "--proxy-config", px); code != 0 {
+		t.Fatalf("--proxy-config: exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(px); err != nil || !strings.Contains(string(b), "listen: 127.0.0.1:10000") {
+		t.Errorf("proxy config: %v\n%s", err, b)
+	}
 	if code, _, stderr := cli(t, ctx, "validate", gen); code != 0 {
 		t.Fatalf("the imported scenario does not validate: %s", stderr)
 	}

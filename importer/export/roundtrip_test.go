@@ -237,3 +237,25 @@ func TestKongRoundTrip(t *testing.T) {
 		eq(t, "weights", orig.Variants[0].Weights["payments"], back.Variants[0].Weights["payments"])
 	})
 }
+
+// TestProxyConfig: the proxy config of the shipped example's proposal
+// loads in the proxy, with the variant's outlier detection and weights.
+func TestProxyConfig(t *testing.T) {
+	e, err := scenarios.Shipped("istio-outlier-proposal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Proxy(plan, "proposal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"listen: 127.0.0.1:10000", "address: 127.0.0.1:20003", "weight: 100", "consecutive5xx: 3"} {
+		if !strings.Contains(out.Text, want) {
+			t.Errorf("proxy config lacks %q:\n%s", want, out.Text)
+		}
+	}
+}
