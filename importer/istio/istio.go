@@ -457,9 +457,15 @@ func (im *imp) virtualService(r *resource, anyGateways bool) {
 		}
 		if h.Timeout != nil {
 			im.policy(r, "timeouts.request", dur(h.Timeout), hp+".timeout")
+		} else {
+			// Istio's default: no route timeout (meshbench's default is 15s).
+			im.policy(r, "timeouts.request", importer.Str("0s"), hp)
 		}
 		if rt := h.Retries; rt != nil {
 			im.retries(r, rt, hp+".retries")
+		} else {
+			// Istio's default retry policy: 2 retries.
+			im.retries(r, &apinet.HTTPRetry{Attempts: 2}, hp+".retries")
 		}
 		if f := h.Fault; f != nil {
 			im.fault(r, f, hp+".fault", names, svc)
@@ -573,7 +579,11 @@ func (im *imp) retries(r *resource, rt *apinet.HTTPRetry, p string) {
 	on := rt.RetryOn
 	if on == "" {
 		on = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
-		im.note(r, p, importer.Approximated, "no retryOn: Istio's default (connect-failure, refused-stream, unavailable, cancelled, 503) is imported as connect-failure, reset and retriable status code 503")
+		what := "no retryOn: Istio's default conditions ("
+		if !r.doc.Has(p) {
+			what = "no retries: Istio's default policy (2 retries on "
+		}
+		im.note(r, p, importer.Approximated, "%sconnect-failure, refused-stream, unavailable, cancelled and 503) is imported as retryOn connect-failure, reset and retriable status code 503", what)
 	}
 	var conds []string
 	var codes []int64
