@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml/parser"
 
@@ -85,9 +87,9 @@ func importVariants(d *decoder, s *Scenario, fsys fs.FS, base string) {
 				d.notes = append(d.notes, is)
 			}
 		}
-		if n := len(res.Routes) + len(res.Faults); n > 0 {
+		if msg := topologyDiff(s, res); msg != "" {
 			p := d.posOf(fp + "." + key)
-			msg := fmt.Sprintf("the import also gives %d gateway route(s) and %d fault(s): they belong to the topology and the faults, which a variant does not change: the scenario's own apply (`meshbench import %s` writes them into a scenario)", len(res.Routes), len(res.Faults), key)
+			msg += fmt.Sprintf(": a variant does not change the topology or the faults, so the scenario's own apply (`meshbench import %s` writes the imported ones into a scenario)", key)
 			is := Issue{File: d.file, Line: p.line, Col: p.col, Path: fp + "." + key, Msg: msg}
 			if f.Strict {
 				d.issues = append(d.issues, is)
@@ -166,4 +168,40 @@ func (v *validator) labels() {
 			v.errorf(fmt.Sprintf("topology.services[%d].labels", i), "give one mapping of labels per replica: %d for %d replicas", len(svc.Labels), svc.Replicas)
 		}
 	}
+}
+
+// topologyDiff says which gateway routes of an import the scenario lacks
+// (by name and service) and how many faults the import has; "" when the
+// scenario's topology already holds every imported route and the import
+// has no faults.
+func topologyDiff(s *Scenario, res *importer.Result) string {
+	var missing []string
+	for _, rt := range res.Routes {
+		name, svc := unquote(rt.Get("name")), unquote(rt.Get("service"))
+		found := false
+		for _, own := range s.Gateway.Routes {
+			found = found || own.Name == name && own.Service == svc
+		}
+		if !found {
+			missing = append(missing, fmt.Sprintf("%s (to %s)", name, svc))
+		}
+	}
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "the import has gateway routes the scenario lacks: "+strings.Join(missing, ", "))
+	}
+	if len(res.Faults) > 0 {
+		parts = append(parts, fmt.Sprintf("the import has %d fault(s)", len(res.Faults)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func unquote(n *importer.Node) string {
+	if n == nil {
+		return ""
+	}
+	if s, err := strconv.Unquote(n.Text()); err == nil {
+		return s
+	}
+	return n.Text()
 }

@@ -46,7 +46,7 @@ func TestImportedLibraryExample(t *testing.T) {
 				t.Errorf("%s: weights %v, want [300 300 300 100]", v.Name, w)
 			}
 		}
-		if len(p.Notes) != 2 {
+		if len(p.Notes) != 0 {
 			t.Errorf("notes = %v", p.Notes)
 		}
 	}
@@ -169,5 +169,28 @@ func TestFromKeysWin(t *testing.T) {
 	}
 	if again.Variants[0].Policy.OutlierDetection.Consecutive5xx != 7 {
 		t.Error("the plan does not reload as itself")
+	}
+}
+
+// TestFromTopologyNote: imported routes the scenario lacks are a note.
+func TestFromTopologyNote(t *testing.T) {
+	dir := t.TempDir()
+	vs := "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec:\n  hosts: [payments]\n  http:\n    - name: other\n      route: [{destination: {host: payments}}]\n      timeout: 1s\n      retries: {attempts: 1, retryOn: 5xx}\n"
+	if err := os.WriteFile(filepath.Join(dir, "vs.yaml"), []byte(vs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(p, []byte(strings.Replace(fromScenario, "%s", "from: {istio: ./vs.yaml}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Notes) != 1 || !strings.Contains(plan.Notes[0].String(), "s.yaml:17:19: variants[0].from.istio: note: the import has gateway routes the scenario lacks: other (to payments)") {
+		t.Errorf("notes = %v", plan.Notes)
+	}
+	if r := plan.Variants[0].Policy.Retries; r == nil || r.Attempts != 2 || plan.Variants[0].Policy.Timeouts.Request != time.Second {
+		t.Errorf("retries %+v", r)
 	}
 }
