@@ -31,8 +31,11 @@ import (
 // the embedded file's and no such file is on disk), in the embedded library.
 func importSource(name string, src []byte) (fs.FS, string) {
 	if _, err := os.Stat(name); err != nil {
-		if b, err := libraryFS.ReadFile("library/" + path.Base(name)); err == nil && bytes.Equal(b, src) {
-			return libraryFS, "library"
+		files, _ := fs.Glob(libraryFS, "library/*.yaml")
+		for _, f := range files {
+			if b, err := libraryFS.ReadFile(f); err == nil && bytes.Equal(b, src) {
+				return libraryFS, "library"
+			}
 		}
 	}
 	return importer.OSFS{}, filepath.Dir(name)

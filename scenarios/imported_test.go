@@ -12,7 +12,7 @@ import (
 // the Istio configuration next to it: the proposal's DestinationRule and
 // the VirtualService's subset weights on the labelled replicas.
 func TestImportedLibraryExample(t *testing.T) {
-	for _, name := range []string{"library/istio-outlier-proposal.yaml", "istio-outlier-proposal.yaml"} {
+	for _, name := range []string{"library/istio-outlier-proposal.yaml", "istio-outlier-proposal.yaml", "istio-outlier-proposal"} {
 		src, err := os.ReadFile("library/istio-outlier-proposal.yaml")
 		if err != nil {
 			t.Fatal(err)
