@@ -194,3 +194,52 @@ func TestFromTopologyNote(t *testing.T) {
 		t.Errorf("retries %+v", r)
 	}
 }
+
+// TestFromKong: a variant from a decK file takes its policy and weights.
+func TestFromKong(t *testing.T) {
+	dir := t.TempDir()
+	deck := `_format_version: "3.0"
+services:
+  - name: payments
+    host: payments-upstream
+    retries: 2
+    connect_timeout: 300
+    read_timeout: 900
+    routes:
+      - {name: all, paths: [/], strip_path: false}
+upstreams:
+  - name: payments-upstream
+    algorithm: least-connections
+    targets:
+      - {target: "a:80", weight: 80}
+      - {target: "b:80", weight: 20}
+plugins:
+  - name: rate-limiting
+    config: {second: 50, limit_by: ip}
+`
+	if err := os.WriteFile(filepath.Join(dir, "kong.yaml"), []byte(deck), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(p, []byte(strings.Replace(fromScenario, "%s", "from: {kong: ./kong.yaml}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := plan.Variants[0]
+	pol := v.Policy
+	if pol.Balancer.Type != BalancerLeastRequest || pol.Timeouts.Connect != 300*time.Millisecond || pol.Timeouts.PerTry != 900*time.Millisecond || pol.Timeouts.Request != 0 {
+		t.Errorf("balancer %s, timeouts %+v", pol.Balancer.Type, pol.Timeouts)
+	}
+	if r := pol.Retries; r == nil || r.Attempts != 3 || strings.Join(r.RetryOn, ",") != "connect-failure,reset" {
+		t.Errorf("retries %+v", r)
+	}
+	if rl := pol.RateLimit; rl == nil || rl.Type != LimiterSlidingWindow || rl.Rate != 50 || rl.Window != time.Second || rl.Key != LimitKeyClientIP {
+		t.Errorf("rateLimit %+v", rl)
+	}
+	if w := v.Weights["payments"]; len(w) != 2 || w[0] != 80 || w[1] != 20 {
+		t.Errorf("weights %v", w)
+	}
+}
