@@ -6,6 +6,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -802,12 +803,34 @@ func (im *imp) authorizationPolicy(r *resource) {
 	if action == apisec.AuthorizationPolicy_DENY {
 		list = "deny"
 	}
+	if len(ap.Spec.Rules) == 0 {
+		if action == apisec.AuthorizationPolicy_ALLOW {
+			im.note(r, "spec", importer.Unsupported, "an ALLOW policy without rules denies every request: meshbench has no route that refuses everything")
+		}
+		return
+	}
 	for _, rt := range im.selectedRoutes(r, sel) {
-		if len(ips) > 0 {
-			rt.Child("ipRestriction").Set(list, importer.Strs(ips...).With(r.doc.Where("spec.rules")))
+		// Policies of one action add up (Istio ORs their rules).
+		add := func(block string, values []string) {
+			if len(values) == 0 {
+				return
+			}
+			b := rt.Child(block)
+			var all []string
+			if old := b.Get(list); old != nil {
+				for _, it := range old.Items() {
+					v, _ := strconv.Unquote(it.Text())
+					all = append(all, v)
+				}
+			}
+			for _, v := range values {
+				if !slices.Contains(all, v) {
+					all = append(all, v)
+				}
+			}
+			b.Set(list, importer.Strs(all...).With(r.doc.Where("spec.rules")))
 		}
-		if len(groups) > 0 {
-			rt.Child("acl").Set(list, importer.Strs(groups...).With(r.doc.Where("spec.rules")))
-		}
+		add("ipRestriction", ips)
+		add("acl", groups)
 	}
 }
