@@ -117,6 +117,11 @@ func roundTrip(t *rapid.T, target, variantYAML string) (orig, back *scenarios.Pl
 		t.Fatal(err)
 	}
 	back = load(t, dir, "back.yaml", fmt.Sprintf(base, fmt.Sprintf("    from: {%s: ./export.yaml}\n", target)))
+	for _, n := range back.Notes {
+		if strings.Contains(n.Msg, "routes the scenario lacks") {
+			t.Errorf("the export's routes do not import as the scenario's: %s", n)
+		}
+	}
 	return orig, back
 }
 
