@@ -43,7 +43,7 @@ func ImportBytes(name string, src []byte) *importer.Result {
 	}
 	doc := docs[0]
 	var cfg Config
-	if err := yaml.UnmarshalWithOptions(doc.Text, &cfg); err != nil {
+	if err := decode(doc.Text, &cfg); err != nil {
 		res.Findings = append(res.Findings, typeError(doc, err))
 		return res
 	}
@@ -59,6 +59,18 @@ func ImportBytes(name string, src []byte) *importer.Result {
 	im.run()
 	res.Findings = res.Findings.Sorted()
 	return res
+}
+
+// decode decodes a decK file; a panic of the YAML decoder (a bug of the
+// library on some malformed input) becomes an error, so that the import
+// reports it instead of taking the CLI down.
+func decode(text []byte, cfg *Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed on this input: %v", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(text, cfg)
 }
 
 var goccyPos = regexp.MustCompile(`^\[(\d+):(\d+)\]\s*`)
