@@ -32,17 +32,22 @@ type decoder struct {
 	budget  int
 	bad     map[string]bool // key paths whose value failed to decode
 	frozen  bool            // decoding is over: issues no longer mark paths bad
+	// imported holds, per variant index, the policy imported by its from: (imported.go).
+	imported map[int]ast.Node
+	// notes are what imports report without failing the load (imported.go).
+	notes []Issue
 }
 
 func newDecoder(file string) *decoder {
 	return &decoder{
-		file:    file,
-		pos:     map[string]position{},
-		nodes:   map[string]ast.Node{},
-		anchors: map[string]ast.Node{},
-		active:  map[string]bool{},
-		budget:  nodeBudget,
-		bad:     map[string]bool{},
+		file:     file,
+		pos:      map[string]position{},
+		nodes:    map[string]ast.Node{},
+		anchors:  map[string]ast.Node{},
+		active:   map[string]bool{},
+		budget:   nodeBudget,
+		bad:      map[string]bool{},
+		imported: map[int]ast.Node{},
 	}
 }
 

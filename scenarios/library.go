@@ -15,7 +15,7 @@ import (
 	"github.com/meshbench/meshbench/internal/suggest"
 )
 
-//go:embed library/*.yaml
+//go:embed library/*.yaml library/*/*/*.yaml
 var libraryFS embed.FS
 
 //go:embed checks/*.yaml

@@ -13,7 +13,7 @@ import (
 // every fault and load fits the timeline.
 func TestLibrary(t *testing.T) {
 	entries := Library()
-	want := []string{"balancer-brownout", "cache-offload", "capacity-knee", "discovery-heartbeat", "gateway-burst", "grpc-vs-http", "hedging-tail", "idempotency-keys", "jwt-edge", "mtls-cost", "partner-quotas", "replica-crash", "retry-storm", "tenant-fairness", "weighted-canary", "zone-failure"}
+	want := []string{"balancer-brownout", "cache-offload", "capacity-knee", "discovery-heartbeat", "gateway-burst", "grpc-vs-http", "hedging-tail", "idempotency-keys", "istio-outlier-proposal", "jwt-edge", "mtls-cost", "partner-quotas", "replica-crash", "retry-storm", "tenant-fairness", "weighted-canary", "zone-failure"}
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name)

@@ -42,6 +42,8 @@ func LoadBytes(name string, src []byte) (*Plan, error) {
 		return nil, newValidationError(d.issues)
 	}
 	d.value(root, "", reflect.ValueOf(s).Elem())
+	fsys, base := importSource(name, src)
+	importVariants(d, s, fsys, base)
 	resolveVariants(d, s)
 	s.finalize(d.has)
 	mergeVariantLoads(d, s)
@@ -50,7 +52,10 @@ func LoadBytes(name string, src []byte) (*Plan, error) {
 	if err := newValidationError(d.issues); err != nil {
 		return nil, err
 	}
-	plan := &Plan{Path: name, Source: src, Scenario: *s}
+	for i := range s.Variants {
+		s.Variants[i].From = nil // resolved: the plan holds its policy and weights
+	}
+	plan := &Plan{Path: name, Source: src, Scenario: *s, Notes: newNotes(d.notes)}
 	plan.checkSweep(d) // the sweep's values are checked on the valid scenario
 	if err := newValidationError(d.issues); err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ func resolveVariants(d *decoder, s *Scenario) {
 	}
 	for i := range s.Variants {
 		merged := deepCopy(s.Policy)
+		mergeImported(d, i, &merged)
 		if n, ok := d.nodes[fmt.Sprintf("variants[%d].policy", i)]; ok {
 			d.silent = true
 			d.value(n, fmt.Sprintf("variants[%d].policy", i), reflect.ValueOf(&merged).Elem())

@@ -33,6 +33,10 @@ type Plan struct {
 	// charges from Profile: calibration.BackendLocal or
 	// calibration.BackendContainers.
 	ProfileBackend string `json:"-"`
+	// Notes are what the imports of variants' from: report without
+	// failing the load: fields approximated or left out, each located in
+	// its file (see docs/import.md).
+	Notes []Issue `json:"-"`
 	Scenario
 }
 

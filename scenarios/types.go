@@ -182,6 +182,8 @@ type Service struct {
 	Calls []Call `json:"calls,omitempty"`
 	// Operations give requests from the gateway that they match work of their own; the first that matches applies, and other requests (and every call from another service) get serviceTime and calls.
 	Operations []Operation `json:"operations,omitempty"`
+	// Labels are the replicas' labels, one mapping per replica in index order (default: none). Imported configuration selects replicas by them: an Istio DestinationRule's subsets, whose route weights become a variant's replica weights (docs/import.md).
+	Labels []map[string]string `json:"labels,omitempty"`
 	// Protocol is the service's API: http (HTTP/1.1) or grpc (gRPC over cleartext HTTP/2: its callers' proxies reach it over h2c, requests multiplexed as streams on shared connections); default http.
 	Protocol string `json:"protocol" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
 }
@@ -268,6 +270,20 @@ type Variant struct {
 	Protocol string `json:"protocol,omitempty" noun:"protocol" jsonschema:"enum=http,enum=grpc"`
 	// Weights replace, for this variant, the replica weights of the services it names: one weight per replica, each at least 1 (the way to compare a canary's share of the traffic on one fleet).
 	Weights map[string][]int `json:"weights,omitempty"`
+	// From takes the variant's policy and replica weights from imported Istio or Kong configuration (docs/import.md), resolved when the scenario loads; the variant's own policy and weights keys win over it. A loaded plan holds the result, without from.
+	From *VariantSource `json:"from,omitempty"`
+}
+
+// VariantSource names the configuration a variant is imported from: Istio
+// resources (a file or a directory of them) or a Kong decK file, as a path
+// relative to the scenario file.
+type VariantSource struct {
+	// Istio is a file or directory of Istio resources (VirtualService, DestinationRule, ...).
+	Istio string `json:"istio,omitempty"`
+	// Kong is a Kong declarative configuration file (decK format 3.x).
+	Kong string `json:"kong,omitempty"`
+	// Strict makes every field the import approximates or leaves out an error (default false: they are reported as notes).
+	Strict bool `json:"strict,omitempty"`
 }
 
 // LoadOverrides maps a workload's name to what a variant changes in it. In

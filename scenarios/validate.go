@@ -17,6 +17,7 @@ func validate(d *decoder, s *Scenario) {
 	v.topology()
 	v.consumerGroups()
 	v.weights()
+	v.labels()
 	v.calls()
 	v.operations()
 	v.network()

@@ -96,6 +96,7 @@ func loadScenario(arg string) (*scenarios.Plan, []byte, error) {
 		return nil, nil, fmt.Errorf("%w; see meshbench scenarios list", err)
 	}
 	plan, err := scenarios.LoadBytes(file, src)
+	printImportNotes(os.Stderr, plan) // variants imported with from: (importcmd.go)
 	return plan, src, err
 }
 
