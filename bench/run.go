@@ -39,6 +39,11 @@ type RunOptions struct {
 	// the backends' raw records go to Dir/results.bin (Job.Raw), a file
 	// created on the first record only.
 	Dir string
+	// Results makes every backend write its records to Dir/results.bin:
+	// the real backends always do (RawRecorder); with Results the runner
+	// also writes a vegeta record (VegetaResult, on VirtualEpoch) of each
+	// Result of the others (the simulator), job after job in Jobs order.
+	Results bool
 }
 
 // Jobs lists the runs that opts selects from plan, in the order their
@@ -142,6 +147,14 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 	if opts.Dir != "" {
 		raw = &rawFile{path: filepath.Join(opts.Dir, ResultsFile)}
 	}
+	spools := make([]*spool, len(jobs))
+	defer func() {
+		for _, sp := range spools {
+			if sp != nil {
+				sp.discard()
+			}
+		}
+	}()
 
 	runOne := func(i int) {
 		if ctx.Err() != nil {
@@ -155,7 +168,22 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		if opts.Progress != nil {
 			job.Progress = func(elapsed time.Duration) { opts.Progress(i, elapsed) }
 		}
-		runs[i], errs[i] = runJob(ctx, backends[i], job, opts)
+		var wrap func(Sink) Sink
+		if raw != nil && opts.Results && !recordsRaw(backends[i]) {
+			attack := fmt.Sprintf("%s/%s/%d", backends[i].Name(), job.Plan.Variants[job.Variant].Name, job.Repeat)
+			wrap = func(agg Sink) Sink {
+				sp, err := newSpool(opts.Dir, attack, agg)
+				if err != nil {
+					errs[i] = err
+					return agg
+				}
+				spools[i] = sp
+				return sp
+			}
+		}
+		var err error
+		runs[i], err = runJob(ctx, backends[i], job, opts, wrap)
+		errs[i] = errors.Join(errs[i], err)
 		done[i] = true
 	}
 
@@ -198,6 +226,19 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 	sum.SLOPass = EvaluateSLOs(plan, sum)
 	if sum.Predictions, err = Predict(sum, plan.Prediction); err != nil {
 		failed = append(failed, err)
+	}
+	for i, sp := range spools {
+		if sp == nil {
+			continue
+		}
+		spools[i] = nil
+		if done[i] {
+			if err := sp.copyTo(raw); err != nil {
+				failed = append(failed, err)
+			}
+		} else {
+			sp.discard()
+		}
 	}
 	if err := raw.close(); err != nil {
 		failed = append(failed, err)
@@ -255,11 +296,17 @@ func (w *rawFile) close() error {
 
 // runJob runs one job through an aggregator. A cancelled or failed run still
 // yields the summary of what it measured.
-func runJob(ctx context.Context, b Backend, job Job, opts RunOptions) (RunSummary, error) {
+// wrap, when not nil, puts a sink of its own in front of the aggregator
+// (the results file's spool).
+func runJob(ctx context.Context, b Backend, job Job, opts RunOptions, wrap func(Sink) Sink) (RunSummary, error) {
 	plan := job.Plan
 	agg := NewAggregator(plan.Warmup, opts.BucketWidth)
 	agg.SetMaxScheduleLag(opts.MaxScheduleLag)
-	out, err := b.Run(ctx, job, agg)
+	var sink Sink = agg
+	if wrap != nil {
+		sink = wrap(agg)
+	}
+	out, err := b.Run(ctx, job, sink)
 	end := min(out.End, plan.Duration)
 	if end <= 0 && err == nil {
 		end = plan.Duration

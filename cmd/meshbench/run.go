@@ -31,6 +31,7 @@ type runFlags struct {
 	hostCores int
 	calib     string
 	anyCalib  bool
+	results   bool // --results: every backend writes results.bin
 }
 
 func newRunCmd() *cobra.Command {
@@ -77,6 +78,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
 	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
 	fl.DurationVar(&f.maxLag, "max-schedule-lag", bench.DefaultMaxScheduleLag, "mark a run untrustworthy when its load generator's p99 schedule lag exceeds this `duration`")
+	fl.BoolVar(&f.results, "results", false, "write every backend's per-request records to results.bin in vegeta's format (the simulator's on a fixed epoch; real backends always write it), for vegeta report")
 	return cmd
 }
 
@@ -129,7 +131,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err := applyCalibration(plan, f.calib, f.anyCalib, calBackends); err != nil {
 		return usageErr(err)
 	}
-	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
+	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag, Results: f.results}
 	jobs, _, err := bench.Jobs(plan, opts)
 	if err != nil {
 		return usageErr(err)
