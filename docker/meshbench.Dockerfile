@@ -12,9 +12,9 @@
 #
 #   docker run --rm meshbench:dev run retry-storm --backend sim
 #
-# works as is; mount a host directory on /work/runs to keep the run folders.
-# Only the sim backend works inside the image: local needs the fleet's
-# binaries beside it and containers a Docker Engine.
+# works as is; mount a host directory on /work/runs to keep the run folders
+# (docs/release.md). The image is made for the sim backend; containers needs
+# a Docker Engine, which the image does not reach.
 FROM scratch
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="meshbench" \
