@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -159,6 +161,40 @@ func TestImageDockerfile(t *testing.T) {
 	} {
 		if !regexp.MustCompile(re).MatchString(text) {
 			t.Errorf("Dockerfile lacks %s:\n%s", re, text)
+		}
+	}
+}
+
+// TestImageRunsRetryStorm builds the CLI image and runs the README's
+// command in it. It takes a minute and needs a Docker Engine, so it runs
+// only when asked: MESHBENCH_TEST_IMAGE=1 go test -run TestImageRunsRetryStorm ./cmd/meshbench/
+func TestImageRunsRetryStorm(t *testing.T) {
+	if os.Getenv("MESHBENCH_TEST_IMAGE") != "1" {
+		t.Skip("set MESHBENCH_TEST_IMAGE=1 to build and run the CLI image (about a minute, needs Docker)")
+	}
+	mk, _ := makeTool(t)
+	docker, err := exec.LookPath("docker")
+	if err != nil {
+		t.Fatal("MESHBENCH_TEST_IMAGE=1 but docker is not installed")
+	}
+	image := "meshbench:test-" + strconv.Itoa(os.Getpid())
+	build := exec.Command(mk, "image", "IMAGE="+image)
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command(docker, "rmi", "-f", image).Run() })
+	out, err := exec.Command(docker, "run", "--rm", "--network", "none", image, "run", "retry-storm", "--backend", "sim", "--duration", "5s").CombinedOutput()
+	if err != nil {
+		var ee *exec.ExitError
+		// Exit 1 is a failed SLO, which retry-storm's no-retries variant has.
+		if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+			t.Fatalf("docker run: %v\n%s", err, out)
+		}
+	}
+	for _, want := range []string{"no-retries", "with-budget", "run folder: runs/retry-storm-"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("docker run output lacks %q:\n%s", want, out)
 		}
 	}
 }
