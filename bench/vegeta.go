@@ -121,8 +121,10 @@ func transportError(k Kind) string {
 
 // spool keeps one job's vegeta records in a temporary file while the job
 // runs, so that jobs running in parallel each write their own; Run copies
-// the spools into the results file in job order at the end, which makes
-// the file the same on every run of the same scenario and seed.
+// the spools into the results file in job order at the end, so every run
+// of the same scenario and seed writes the same records in the same order
+// (byte for byte but for the order of a record's headers, which gob
+// writes in Go's map order).
 type spool struct {
 	sink   Sink
 	attack string
