@@ -7,10 +7,21 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 H2SPEC      := github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
 H2SPEC_DIR  := $(CURDIR)/.cache/h2spec
 COMMIT      := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=v0.1.0-dev -X github.com/meshbench/meshbench/bench.Commit=$(COMMIT)
+# VERSION is `git describe --tags --always --dirty`: at a tag vX.Y.Z it is
+# that tag (vX.Y.Z-N-gSHA past it, with -dirty for uncommitted changes).
+# Without a tag describe gives the bare commit, which is made a semantic
+# version below the first release, v0.0.0-N-gSHA (N commits in the
+# history), so versions still sort by history; outside a git checkout it
+# is v0.0.0-unknown. `make build VERSION=v1.2.3` overrides it.
+ifeq ($(origin VERSION),undefined)
+VERSION     := $(shell d=$$(git describe --tags --always --dirty 2>/dev/null) || { echo v0.0.0-unknown; exit 0; }; \
+                 case "$$d" in (v[0-9]*) echo "$$d" ;; \
+                 (*) echo "v0.0.0-$$(git rev-list --count HEAD)-g$$d" ;; esac)
+endif
+LDFLAGS     := -X github.com/meshbench/meshbench/bench.Version=$(VERSION) -X github.com/meshbench/meshbench/bench.Commit=$(COMMIT)
 DEMO_OUT    ?= runs/demo
 
-.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec proto book book-sim book-local book-check
+.PHONY: build test lint bench bench-sim bench-proxy demo fmt-check vet clean h2spec proto book book-sim book-local book-check release image docs man version
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/meshbench
@@ -74,7 +85,48 @@ book-check: build
 	./$(BIN) book --out $(BOOK_DIR) --backend sim --check
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
+
+version:
+	@echo $(VERSION)
+
+# release: static binaries (CGO_ENABLED=0, -trimpath) for every platform in
+# RELEASE_PLATFORMS into dist/, named meshbench-VERSION-OS-ARCH, the man
+# pages into dist/man, and dist/SHA256SUMS over all of them (check with
+# `cd dist && sha256sum -c SHA256SUMS`). Four cross builds: a few minutes
+# on two cores, so CI does not run it (see docs/release.md).
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+DIST              := dist
+release: man
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/meshbench-$(VERSION)-$$os-$$arch; \
+		echo "release: $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/meshbench; \
+	done
+	cd $(DIST) && rm -f SHA256SUMS && sha256sum meshbench-$(VERSION)-* man/*.1 > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
+	@echo "release: $(DIST)/SHA256SUMS"; cat $(DIST)/SHA256SUMS
+
+# image: the CLI as a container image, $(IMAGE), FROM scratch (nothing is
+# pulled): a static linux binary for this machine's architecture, built here
+# into a build context with docker/meshbench.Dockerfile and an empty work/
+# (the image's writable working directory, where runs/ lands).
+IMAGE     ?= meshbench:dev
+IMAGE_CTX := $(DIST)/image
+image:
+	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)/work
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_CTX)/meshbench ./cmd/meshbench
+	cp docker/meshbench.Dockerfile $(IMAGE_CTX)/Dockerfile
+	DOCKER_BUILDKIT=0 docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) $(IMAGE_CTX)
+
+# docs: the Markdown CLI reference in docs/cli, generated from the cobra
+# command tree (checked in; cmd/meshbench's TestCLIReferenceUpToDate fails
+# when it is stale). Same as `go generate ./cmd/meshbench`.
+docs:
+	$(GO) run ./cmd/meshbench gen-docs --markdown docs/cli
+
+# man: the man pages (section 1) into dist/man; `make release` ships them.
+man:
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) $(GO) run -ldflags '$(LDFLAGS)' ./cmd/meshbench gen-docs --man $(DIST)/man
 
 # proto: regenerate the payment fleet's gRPC code (bench/fleet/paymentspb)
 # from payments.proto; needs protoc (Debian's protobuf-compiler) and the

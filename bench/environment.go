@@ -8,9 +8,12 @@ import (
 	"time"
 )
 
-// Version is meshbench's release version; `make build` stamps it with
-// -ldflags "-X github.com/meshbench/meshbench/bench.Version=...".
-var Version = "v0.1.0-dev"
+// Version is meshbench's release version. `make build`, `make release` and
+// `make image` stamp it with -ldflags "-X
+// github.com/meshbench/meshbench/bench.Version=..." from `git describe
+// --tags --always --dirty` (v0.0.0-N-gSHA before the first tag; see the
+// Makefile); a plain `go build` leaves this placeholder.
+var Version = "v0.0.0-dev"
 
 // Commit is the source commit, set by the Makefile with -ldflags -X for
 // builds that carry no VCS stamp (-buildvcs=false, or a GOFLAGS that says

@@ -44,6 +44,11 @@ type RunOptions struct {
 	// the backends' raw records go to Dir/results.bin (Job.Raw), a file
 	// created on the first record only.
 	Dir string
+	// Results makes every backend write its records to Dir/results.bin:
+	// the real backends always do (RawRecorder); with Results the runner
+	// also writes a vegeta record (VegetaResult, on VirtualEpoch) of each
+	// Result of the others (the simulator), job after job in Jobs order.
+	Results bool
 }
 
 // Jobs lists the runs that opts selects from plan, in the order their
@@ -147,6 +152,14 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 	if opts.Dir != "" {
 		raw = &rawFile{path: filepath.Join(opts.Dir, ResultsFile)}
 	}
+	spools := make([]*spool, len(jobs))
+	defer func() {
+		for _, sp := range spools {
+			if sp != nil {
+				sp.discard()
+			}
+		}
+	}()
 
 	runOne := func(i int) {
 		if ctx.Err() != nil {
@@ -160,7 +173,22 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		if opts.Progress != nil {
 			job.Progress = func(elapsed time.Duration) { opts.Progress(i, elapsed) }
 		}
-		runs[i], errs[i] = runJob(ctx, i, backends[i], job, opts)
+		var wrap func(Sink) Sink
+		if raw != nil && opts.Results && !recordsRaw(backends[i]) {
+			attack := fmt.Sprintf("%s/%s/%d", backends[i].Name(), job.Plan.Variants[job.Variant].Name, job.Repeat)
+			wrap = func(agg Sink) Sink {
+				sp, err := newSpool(opts.Dir, attack, agg)
+				if err != nil {
+					errs[i] = err
+					return agg
+				}
+				spools[i] = sp
+				return sp
+			}
+		}
+		var err error
+		runs[i], err = runJob(ctx, i, backends[i], job, opts, wrap)
+		errs[i] = errors.Join(errs[i], err)
 		done[i] = true
 	}
 
@@ -203,6 +231,19 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 	sum.SLOPass = EvaluateSLOs(plan, sum)
 	if sum.Predictions, err = Predict(sum, plan.Prediction); err != nil {
 		failed = append(failed, err)
+	}
+	for i, sp := range spools {
+		if sp == nil {
+			continue
+		}
+		spools[i] = nil
+		if done[i] {
+			if err := sp.copyTo(raw); err != nil {
+				failed = append(failed, err)
+			}
+		} else {
+			sp.discard()
+		}
 	}
 	if err := raw.close(); err != nil {
 		failed = append(failed, err)
@@ -260,8 +301,9 @@ func (w *rawFile) close() error {
 
 // runJob runs job number i through an aggregator, and through
 // opts.Observe when set. A cancelled or failed run still yields the summary
-// of what it measured.
-func runJob(ctx context.Context, i int, b Backend, job Job, opts RunOptions) (RunSummary, error) {
+// of what it measured. wrap, when not nil, puts a sink of its own in front
+// (the results file's spool).
+func runJob(ctx context.Context, i int, b Backend, job Job, opts RunOptions, wrap func(Sink) Sink) (RunSummary, error) {
 	plan := job.Plan
 	agg := NewAggregator(plan.Warmup, opts.BucketWidth)
 	agg.SetMaxScheduleLag(opts.MaxScheduleLag)
@@ -269,6 +311,9 @@ func runJob(ctx context.Context, i int, b Backend, job Job, opts RunOptions) (Ru
 	if opts.Observe != nil {
 		meta := RunSummary{Backend: b.Name(), Variant: plan.Variants[job.Variant].Name, Repeat: job.Repeat, Seed: job.Seed}
 		sink = &observedSink{agg: agg, obs: opts.Observe, job: i, plan: plan, meta: meta, next: 2 * agg.bucketWidth}
+	}
+	if wrap != nil {
+		sink = wrap(sink)
 	}
 	out, err := b.Run(ctx, job, sink)
 	end := min(out.End, plan.Duration)

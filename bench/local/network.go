@@ -64,6 +64,10 @@ type link struct {
 	up bool
 }
 
+// newNetwork makes the toxiproxy API of one local run. toxiproxy's server
+// and proxies take a zerolog.Logger in their exported API (the module's
+// newest release, v2.5.0, has no other), so zerolog stays a dependency,
+// kept current, and is only ever given its no-op logger here.
 func newNetwork() *network {
 	n := &network{id: networkID.Add(1), api: toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())}
 	networks.Store(n.id, n)

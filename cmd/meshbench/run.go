@@ -33,6 +33,7 @@ type runFlags struct {
 	anyCalib  bool
 	output    string      // -o
 	serve     *serveFlags // --serve and its options (serve.go)
+	results   bool        // --results: every backend writes results.bin
 }
 
 func newRunCmd() *cobra.Command {
@@ -84,6 +85,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	_ = cmd.RegisterFlagCompletionFunc("backend", completeBackends)
 	_ = cmd.RegisterFlagCompletionFunc("variant", completeVariants)
 	addOutputFlag(cmd, &f.output, outputTable)
+	fl.BoolVar(&f.results, "results", false, "write every backend's per-request records to results.bin in vegeta's format (the simulator's on a fixed epoch; real backends always write it), for vegeta report")
 	return cmd
 }
 
@@ -135,7 +137,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err := applyCalibration(plan, f.calib, f.anyCalib, calBackends); err != nil {
 		return usageErr(err)
 	}
-	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag}
+	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag, Results: f.results}
 	jobs, jobBackends, err := bench.Jobs(plan, opts)
 	if err != nil {
 		return usageErr(err)

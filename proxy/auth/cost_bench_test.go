@@ -33,3 +33,18 @@ func BenchmarkJWTVerifyES256(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseJWKS is the parse of a three-key set (RS256, ES256,
+// EdDSA) by go-jose: paid when a JWKS file loads and on each remote
+// refresh, never per request.
+//
+//	go test -run XXX -bench ParseJWKS -cpu 1 ./proxy/auth/
+func BenchmarkParseJWKS(b *testing.B) {
+	doc := jwksJSON(b, newSigner(b, "RS256", "rsa", 0), newSigner(b, "ES256", "ec", 0), newSigner(b, "EdDSA", "ed", 0))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseJWKS(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -11,12 +11,16 @@
 // (RemoteJWKS) that is cached, refreshed after MaxAge, and fetched again when
 // a token names an unknown "kid" — at most once per MinRefreshInterval, so a
 // stream of forged kids cannot turn the gateway into a load generator against
-// the key server. This is the model of Envoy's jwt_authn filter (remote_jwks
-// with cache_duration) and of Istio's RequestAuthentication (issuer,
-// audiences, jwksUri). The issuer ("iss") must match, the audience ("aud")
-// must contain one of the configured audiences, "exp" is required and "nbf"
-// honoured, all with a configurable clock skew; the clock is a func() time.Time
-// so tests run on virtual time.
+// the key server. Each key of a set is decoded by go-jose
+// (github.com/go-jose/go-jose/v4: encodings, lengths, points on their
+// curves); ParseJWKS adds the verifier's own rules (signing keys only, no
+// private material, RSA of 2048 bits or more, unique kids) and skips, as
+// RFC 7517 §5 asks, the keys it cannot use. This is the model of Envoy's
+// jwt_authn filter (remote_jwks with cache_duration) and of Istio's
+// RequestAuthentication (issuer, audiences, jwksUri). The issuer ("iss")
+// must match, the audience ("aud") must contain one of the configured
+// audiences, "exp" is required and "nbf" honoured, all with a configurable
+// clock skew; the clock is a func() time.Time so tests run on virtual time.
 //
 // # API keys
 //

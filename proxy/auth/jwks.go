@@ -6,12 +6,12 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // ErrUnknownKey reports a token whose "kid" is not in the key set (after a
@@ -109,26 +109,20 @@ func LoadJWKSFile(path string) (*KeySet, error) {
 	return s, nil
 }
 
-// rawJWK holds the members of a JWK this package reads (RFC 7517 §4, RFC
-// 7518 §6, RFC 8037 §2).
-type rawJWK struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Alg string `json:"alg"`
-	Use string `json:"use"`
-	N   string `json:"n"`
-	E   string `json:"e"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	D   string `json:"d"`
-}
+// privateMembers are the JWK members that carry private or symmetric key
+// material (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). A key that has any
+// of them is skipped before go-jose sees it: go-jose's JWK decoder accepts
+// private keys, and a verifier must never hold one that came over the wire.
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"}
 
-// ParseJWKS parses a JSON Web Key Set ({"keys": [...]}, RFC 7517 §5). Keys
-// it cannot use — an unknown kty or curve, "use" other than "sig", missing
-// or malformed members, an RSA modulus under 2048 bits, private key
-// material, a repeated kid — are skipped and listed in Skipped, as §5
-// recommends; a set with no usable key at all is an error.
+// ParseJWKS parses a JSON Web Key Set ({"keys": [...]}, RFC 7517 §5). Each
+// key is decoded by go-jose (github.com/go-jose/go-jose/v4), which checks
+// the members' encodings and lengths and that an EC point is on its curve.
+// Keys this package cannot use — an unknown kty or curve, "use" other than
+// "sig", missing or malformed members, an RSA modulus under 2048 bits or
+// an exponent out of range, private or symmetric key material, a repeated
+// kid — are skipped and listed in Skipped, as §5 recommends; a set with no
+// usable key at all is an error.
 func ParseJWKS(data []byte) (*KeySet, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -142,21 +136,16 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 	set := &KeySet{}
 	seen := map[string]bool{}
 	for i, raw := range doc.Keys {
-		var r rawJWK
-		if err := json.Unmarshal(raw, &r); err != nil {
-			set.Skipped = append(set.Skipped, fmt.Sprintf("keys[%d]: %v", i, err))
-			continue
-		}
-		k, err := r.publicKey()
-		if err == nil && r.Kid != "" && seen[r.Kid] {
+		k, err := parseJWK(raw)
+		if err == nil && k.KeyID != "" && seen[k.KeyID] {
 			err = errors.New("repeated kid")
 		}
 		if err != nil {
-			set.Skipped = append(set.Skipped, fmt.Sprintf("keys[%d] (kid %q): %v", i, r.Kid, err))
+			set.Skipped = append(set.Skipped, fmt.Sprintf("keys[%d]%s: %v", i, kidNote(raw), err))
 			continue
 		}
-		seen[r.Kid] = true
-		set.keys = append(set.keys, JWK{KeyID: r.Kid, Algorithm: r.Alg, Key: k})
+		seen[k.KeyID] = true
+		set.keys = append(set.keys, k)
 	}
 	if len(set.keys) == 0 {
 		return nil, fmt.Errorf("parse jwks: no usable key among %d (%v)", len(doc.Keys), set.Skipped)
@@ -164,108 +153,60 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 	return set, nil
 }
 
-func (r *rawJWK) publicKey() (crypto.PublicKey, error) {
-	if r.Use != "" && r.Use != "sig" {
-		return nil, fmt.Errorf("use %q is not sig", r.Use)
+// kidNote names a key's kid for a Skipped entry (" (kid \"x\")"), or
+// nothing when the entry is not an object or has no kid.
+func kidNote(raw json.RawMessage) string {
+	var m struct {
+		Kid string `json:"kid"`
 	}
-	if r.D != "" {
-		return nil, errors.New("contains private key material")
+	if json.Unmarshal(raw, &m) != nil || m.Kid == "" {
+		return ""
 	}
-	switch r.Kty {
-	case "RSA":
-		return r.rsa()
-	case "EC":
-		return r.ec()
-	case "OKP":
-		return r.okp()
-	case "":
-		return nil, errors.New("no kty")
+	return fmt.Sprintf(" (kid %q)", m.Kid)
+}
+
+// parseJWK decodes one public signing key.
+func parseJWK(raw json.RawMessage) (JWK, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return JWK{}, err
+	}
+	if _, ok := members["kty"]; !ok {
+		return JWK{}, errors.New("no kty")
+	}
+	for _, m := range privateMembers {
+		if _, ok := members[m]; ok {
+			return JWK{}, fmt.Errorf("contains private or symmetric key material (%q)", m)
+		}
+	}
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(raw); err != nil {
+		if errors.Is(err, jose.ErrUnsupportedKeyType) {
+			return JWK{}, fmt.Errorf("key type or curve is not supported (kty %s, crv %s)", members["kty"], orNone(members["crv"]))
+		}
+		return JWK{}, err
+	}
+	if jwk.Use != "" && jwk.Use != "sig" {
+		return JWK{}, fmt.Errorf("use %q is not sig", jwk.Use)
+	}
+	switch k := jwk.Key.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < minRSABits {
+			return JWK{}, fmt.Errorf("RSA modulus of %d bits is under %d", k.N.BitLen(), minRSABits)
+		}
+		if k.E < 3 || k.E > 1<<31-1 || k.E%2 == 0 {
+			return JWK{}, errors.New("RSA exponent out of range")
+		}
+	case *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
-		return nil, fmt.Errorf("kty %q is not supported", r.Kty)
+		return JWK{}, fmt.Errorf("a %T is not a public signing key", jwk.Key)
 	}
+	return JWK{KeyID: jwk.KeyID, Algorithm: jwk.Algorithm, Key: jwk.Key}, nil
 }
 
-func (r *rawJWK) rsa() (crypto.PublicKey, error) {
-	n, err := b64uint(r.N, "n")
-	if err != nil {
-		return nil, err
+func orNone(v json.RawMessage) string {
+	if v == nil {
+		return "none"
 	}
-	e, err := b64uint(r.E, "e")
-	if err != nil {
-		return nil, err
-	}
-	if n.BitLen() < minRSABits {
-		return nil, fmt.Errorf("RSA modulus of %d bits is under %d", n.BitLen(), minRSABits)
-	}
-	if !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 || e.Bit(0) == 0 {
-		return nil, errors.New("RSA exponent out of range")
-	}
-	return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
-}
-
-func (r *rawJWK) ec() (crypto.PublicKey, error) {
-	var curve elliptic.Curve
-	switch r.Crv {
-	case "P-256":
-		curve = elliptic.P256()
-	case "P-384":
-		curve = elliptic.P384()
-	case "P-521":
-		curve = elliptic.P521()
-	default:
-		return nil, fmt.Errorf("EC curve %q is not supported", r.Crv)
-	}
-	size := (curve.Params().BitSize + 7) / 8
-	x, err := b64fixed(r.X, "x", size)
-	if err != nil {
-		return nil, err
-	}
-	y, err := b64fixed(r.Y, "y", size)
-	if err != nil {
-		return nil, err
-	}
-	// RFC 7518 §6.2.1.2: x and y are full-length; ParseUncompressedPublicKey
-	// checks that the point is on the curve.
-	point := append(append([]byte{4}, x...), y...)
-	k, err := ecdsa.ParseUncompressedPublicKey(curve, point)
-	if err != nil {
-		return nil, fmt.Errorf("EC point: %w", err)
-	}
-	return k, nil
-}
-
-func (r *rawJWK) okp() (crypto.PublicKey, error) {
-	if r.Crv != "Ed25519" {
-		return nil, fmt.Errorf("OKP curve %q is not supported", r.Crv)
-	}
-	x, err := b64fixed(r.X, "x", ed25519.PublicKeySize)
-	if err != nil {
-		return nil, err
-	}
-	return ed25519.PublicKey(x), nil
-}
-
-func b64uint(s, member string) (*big.Int, error) {
-	if s == "" {
-		return nil, fmt.Errorf("no %q", member)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", member, err)
-	}
-	return new(big.Int).SetBytes(b), nil
-}
-
-func b64fixed(s, member string, size int) ([]byte, error) {
-	if s == "" {
-		return nil, fmt.Errorf("no %q", member)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", member, err)
-	}
-	if len(b) != size {
-		return nil, fmt.Errorf("%q is %d bytes, want %d", member, len(b), size)
-	}
-	return b, nil
+	return string(v)
 }
