@@ -181,7 +181,8 @@ func GenerateLocal(ctx context.Context, dir string, entries []scenarios.Entry, o
 type plotChoice func(name string, res *Results) bool
 
 // simPlots: the variants side by side (when there are several), latency
-// and availability over time, the spectrum, and the per-route and
+// and availability over time, the gateway's retries and hedges over time
+// (when it made any), the spectrum, and the per-route and
 // per-workload spectra the report draws when there are several.
 func simPlots(name string, res *Results) bool {
 	switch name {
@@ -192,6 +193,12 @@ func simPlots(name string, res *Results) bool {
 	case "availability-over-time":
 		for _, r := range res.Runs {
 			if r.Availability < 1 {
+				return true
+			}
+		}
+	case "retries-over-time":
+		for _, r := range res.Runs {
+			if r.Retries+r.Hedges > 0 {
 				return true
 			}
 		}

@@ -43,15 +43,17 @@ type Results struct {
 
 // Row is one backend × variant (medians over repeats; the book runs one).
 type Row struct {
-	Backend       string             `json:"backend"`
-	Variant       string             `json:"variant"`
-	Requests      int64              `json:"requests"`
-	Availability  float64            `json:"availability"`
-	P50MS         float64            `json:"p50_ms"`
-	P99MS         float64            `json:"p99_ms"`
-	P999MS        float64            `json:"p999_ms"`
-	ThroughputRPS float64            `json:"throughput_rps"`
-	Retries       int64              `json:"retries"`
+	Backend       string  `json:"backend"`
+	Variant       string  `json:"variant"`
+	Requests      int64   `json:"requests"`
+	Availability  float64 `json:"availability"`
+	P50MS         float64 `json:"p50_ms"`
+	P99MS         float64 `json:"p99_ms"`
+	P999MS        float64 `json:"p999_ms"`
+	ThroughputRPS float64 `json:"throughput_rps"`
+	Retries       int64   `json:"retries"`
+	// Hedges counts the gateway's hedged tries (omitted when none).
+	Hedges        int64              `json:"hedges,omitempty"`
 	SLO           []bench.SLOVerdict `json:"slo"`
 	Untrustworthy bool               `json:"untrustworthy,omitempty"`
 	// Routes and Workloads are present when the scenario has several.
@@ -85,7 +87,7 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 			Backend: g.Key.Backend, Variant: g.Key.Variant, Requests: t.Requests,
 			Availability: round(t.Availability(), 6),
 			P50MS:        round(t.P50.Median, 4), P99MS: round(t.P99.Median, 4), P999MS: round(t.P999.Median, 4),
-			ThroughputRPS: round(t.Throughput.Median, 3), Retries: t.Retries,
+			ThroughputRPS: round(t.Throughput.Median, 3), Retries: t.Retries, Hedges: t.Hedges,
 			SLO: g.Runs[0].SLO, Untrustworthy: t.Untrusted > 0,
 		}
 		row.Routes = parts(g, reports.ByRoute)
