@@ -596,4 +596,5 @@ func (im *imp) consumers() {
 		l.Append(importer.Map().Set("name", importer.Str(g)).Set("consumers", ids).With("Kong consumers' acls (consumer i is the workload's consumer i)"))
 	}
 	im.res.ConsumerGroups = l
+	im.res.ConsumerCount = len(im.cfg.Consumers)
 }

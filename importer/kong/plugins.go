@@ -129,11 +129,20 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 				acl.Set(k, importer.Strs(groups...).With(im.doc.Where(cp+"."+k)))
 			}
 		}
+		var unverified []string
 		for _, gr := range routes {
-			for _, n := range gr.nodes {
+			for i, n := range gr.nodes {
+				if im.authOf[gr.names[i]] == "" {
+					unverified = append(unverified, gr.names[i])
+					continue
+				}
 				n.Set("acl", acl)
 			}
 		}
+		if len(unverified) > 0 {
+			im.note(cp, label, importer.Unsupported, "routes %s have no key-auth or jwt plugin: Kong's acl refuses every request it cannot name a consumer for, and meshbench's acl judges the consumer a route's authentication verifies; it is left out there", strings.Join(unverified, ", "))
+		}
+		im.res.ConsumerCount = len(im.cfg.Consumers)
 	case "ip-restriction":
 		ipr := importer.Map()
 		for _, k := range []string{"allow", "deny"} {
