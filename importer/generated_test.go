@@ -117,7 +117,7 @@ services:
         paths: [/keyed]
         plugins:
           - {name: key-auth}
-          - {name: acl, config: {allow: [gold], deny: [banned]}}
+          - {name: acl, config: {deny: [banned]}}
 consumers:
   - {username: a, acls: [{group: gold}]}
 plugins:

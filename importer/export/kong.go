@@ -266,7 +266,10 @@ func kongRoute(p *scenarios.Plan, pol *scenarios.Policy, rt scenarios.Route, quo
 		if len(a.Allow) > 0 {
 			cfg.Set("allow", importer.Strs(a.Allow...))
 		}
-		if len(a.Deny) > 0 {
+		switch {
+		case len(a.Deny) > 0 && len(a.Allow) > 0:
+			ns.add("route %s: Kong's acl takes allow or deny, not both: deny %v is left out (a consumer in an allowed group and a denied one is admitted)", rt.Name, a.Deny)
+		case len(a.Deny) > 0:
 			cfg.Set("deny", importer.Strs(a.Deny...))
 		}
 		plugins.Append(importer.Map().Set("name", importer.Str("acl")).Set("config", cfg))

@@ -129,6 +129,14 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 				acl.Set(k, importer.Strs(groups...).With(im.doc.Where(cp+"."+k)))
 			}
 		}
+		if acl.Has("allow") && acl.Has("deny") {
+			im.note(cp+".deny", label, importer.Invalid, "Kong's acl takes one of allow and deny, not both")
+			return
+		}
+		if acl.Len() == 0 {
+			im.note(cp, label, importer.Invalid, "Kong's acl needs allow or deny")
+			return
+		}
 		var unverified []string
 		for _, gr := range routes {
 			for i, n := range gr.nodes {
@@ -338,6 +346,10 @@ func (im *imp) rateLimiting(cfg map[string]any, cp, label string, routes []*gwRo
 			continue
 		}
 		qset = true
+		if old := im.res.Policy.Get("quota"); old != nil {
+			im.note(cp+"."+key, label, importer.Unsupported, "meshbench has one quota (policy.quota): it keeps %s; this plugin's day and month limits are left out", old.Flat())
+			break
+		}
 		q := importer.Map()
 		q.Set("limit", importer.Int(int64(f)).With(im.doc.Where(cp+"."+key)))
 		q.Set("period", importer.Str(key))
