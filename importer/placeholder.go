@@ -113,6 +113,9 @@ func (r *Result) placeholderLoad(count int) *Node {
 		c := Map().Set("count", Int(int64(count))).Set("identity", Raw(identity))
 		w.Set("consumers", c.With("the consumers the consumer groups name"))
 	}
+	if slices.ContainsFunc(r.Routes, func(rt *Node) bool { return rt.Has("ipRestriction") }) {
+		w.With("the imported ipRestriction judges the client's address: on the real backends consumer n connects from 127.1.0.(n+1), a workload without consumers from 127.0.0.1")
+	}
 	return w
 }
 
