@@ -186,3 +186,24 @@ spec:
 		t.Errorf("load path %q", p)
 	}
 }
+
+// FuzzGeneratedKong: a decK file the importer takes without an error gives
+// a scenario that loads.
+func FuzzGeneratedKong(f *testing.F) {
+	src, err := os.ReadFile("kong/testdata/kong.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(src)
+	f.Add([]byte("_format_version: \"3.0\"\nservices: [{name: a, url: \"http://a:80\", routes: [{name: r, paths: [\"~/x/[0-9]+\"], plugins: [{name: key-auth}, {name: acl, config: {allow: [g]}}]}]}]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		res := kong.ImportBytes("in.yaml", src)
+		if res.Findings.Check(false) != nil || len(res.Routes) == 0 {
+			return
+		}
+		text := res.Scenario("generated", "imported", []string{"in.yaml"})
+		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil {
+			t.Errorf("the generated scenario does not load:\n%v\n%s", err, text)
+		}
+	})
+}

@@ -140,7 +140,7 @@ func (r *Result) Scenario(name, variant string, sources []string) string {
 		if s.Comment != "" {
 			fmt.Fprintf(&b, "    # %s\n", s.Comment)
 		}
-		fmt.Fprintf(&b, "    - name: %s\n      replicas: %d\n      concurrency: 8 # PLACEHOLDER\n      serviceTime: %s # PLACEHOLDER\n", s.Name, n, PlaceholderServiceTime)
+		fmt.Fprintf(&b, "    - name: %q\n      replicas: %d\n      concurrency: 8 # PLACEHOLDER\n      serviceTime: %s # PLACEHOLDER\n", s.Name, n, PlaceholderServiceTime)
 		if anyLabels(s.Labels) {
 			l := List()
 			for _, lb := range s.Labels {

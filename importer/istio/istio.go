@@ -789,15 +789,25 @@ func (im *imp) authorizationPolicy(r *resource) {
 	put := func(block, key string, vs ...string) {
 		lists[block][key] = append(lists[block][key], vs...)
 	}
+	putIPs := func(where, key string, vs []string) {
+		for k, v := range vs {
+			if err := importer.CheckCIDR(v); err != nil {
+				im.note(r, fmt.Sprintf("%s[%d]", where, k), importer.Invalid, "%v", err)
+				continue
+			}
+			put("ipRestriction", key, v)
+		}
+	}
 	ruleKinds := 0
 	for i, rule := range ap.Spec.Rules {
 		hasIP, hasGroup := false, false
 		for j, f := range rule.From {
 			if s := f.Source; s != nil {
-				put("ipRestriction", list, s.IpBlocks...)
-				put("ipRestriction", list, s.RemoteIpBlocks...)
-				put("ipRestriction", other, s.NotIpBlocks...)
-				put("ipRestriction", other, s.NotRemoteIpBlocks...)
+				src := fmt.Sprintf("spec.rules[%d].from[%d].source", i, j)
+				putIPs(src+".ipBlocks", list, s.IpBlocks)
+				putIPs(src+".remoteIpBlocks", list, s.RemoteIpBlocks)
+				putIPs(src+".notIpBlocks", other, s.NotIpBlocks)
+				putIPs(src+".notRemoteIpBlocks", other, s.NotRemoteIpBlocks)
 				hasIP = hasIP || len(s.IpBlocks)+len(s.RemoteIpBlocks)+len(s.NotIpBlocks)+len(s.NotRemoteIpBlocks) > 0
 				for _, p := range s.RequestPrincipals {
 					if p != "*" {

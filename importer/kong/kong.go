@@ -483,6 +483,17 @@ func (im *imp) route(r *Route, p string, s *Service) {
 	}
 	n := 0
 	for pi, path := range paths {
+		pp := fmt.Sprintf("%s.paths[%d]", p, pi)
+		switch {
+		case path != "" && !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "~/"):
+			im.note(pp, label, importer.Invalid, "path %q: a Kong path starts with / (a prefix) or ~/ (a regex)", path)
+			continue
+		case strings.HasPrefix(path, "~"):
+			if _, err := regexp.Compile(strings.TrimPrefix(path, "~")); err != nil {
+				im.note(pp, label, importer.Unsupported, "regex path %q: meshbench's pathRegex is RE2 (Go's regexp), which refuses it: %v", path, err)
+				continue
+			}
+		}
 		for mi, m := range ms {
 			for hi, h := range hosts {
 				rn := routeName(r.Name)

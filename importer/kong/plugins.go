@@ -126,7 +126,9 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 					bad(k, "a list of group names")
 					return
 				}
-				acl.Set(k, importer.Strs(groups...).With(im.doc.Where(cp+"."+k)))
+				if len(groups) > 0 {
+					acl.Set(k, importer.Strs(groups...).With(im.doc.Where(cp+"."+k)))
+				}
 			}
 		}
 		if acl.Has("allow") && acl.Has("deny") {
@@ -161,6 +163,10 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 					return
 				}
 				for i, c := range cidrs {
+					if err := importer.CheckCIDR(c); err != nil {
+						im.note(fmt.Sprintf("%s.%s[%d]", cp, k, i), label, importer.Invalid, "%v", err)
+						return
+					}
 					if !strings.Contains(c, "/") {
 						if strings.Contains(c, ":") {
 							cidrs[i] = c + "/128"
@@ -169,8 +175,14 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 						}
 					}
 				}
-				ipr.Set(k, importer.Strs(cidrs...).With(im.doc.Where(cp+"."+k)))
+				if len(cidrs) > 0 {
+					ipr.Set(k, importer.Strs(cidrs...).With(im.doc.Where(cp+"."+k)))
+				}
 			}
+		}
+		if ipr.Len() == 0 {
+			im.note(cp, label, importer.Invalid, "Kong's ip-restriction needs allow or deny")
+			return
 		}
 		for _, gr := range routes {
 			for _, n := range gr.nodes {
