@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/meshbench/meshbench/importer"
 	"github.com/meshbench/meshbench/importer/istio"
@@ -202,6 +203,31 @@ func FuzzGeneratedKong(f *testing.F) {
 			return
 		}
 		text := res.Scenario("generated", "imported", []string{"in.yaml"})
+		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil {
+			t.Errorf("the generated scenario does not load:\n%v\n%s", err, text)
+		}
+	})
+}
+
+// FuzzGeneratedIstio: Istio resources the importer takes without an error
+// give a scenario that loads.
+func FuzzGeneratedIstio(f *testing.F) {
+	files, _ := filepath.Glob("istio/testdata/mesh/*.yaml")
+	var all []byte
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		all = append(append(all, src...), "\n---\n"...)
+	}
+	f.Add(all)
+	f.Fuzz(func(t *testing.T, src []byte) {
+		res, err := istio.Import([]string{"mesh.yaml"}, istio.Options{FS: fstest.MapFS{"mesh.yaml": {Data: src}}})
+		if err != nil || res.Findings.Check(false) != nil || len(res.Routes) == 0 {
+			return
+		}
+		text := res.Scenario("generated", "imported", []string{"mesh.yaml"})
 		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil {
 			t.Errorf("the generated scenario does not load:\n%v\n%s", err, text)
 		}

@@ -81,8 +81,11 @@ func (im *imp) policy(r *resource, key string, v *importer.Node, path string) {
 // ServiceName turns an Istio host ("payments", "payments.prod.svc.cluster.local") into a service name.
 func ServiceName(host string) string {
 	name, _, _ := strings.Cut(host, ".")
-	return strings.ToLower(name)
+	return strings.Trim(serviceNameRE.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
+
+// serviceNameRE is what a scenario's service name may not hold.
+var serviceNameRE = regexp.MustCompile(`[^a-z0-9-]+`)
 
 func (im *imp) byKind(kind string) []*resource {
 	var out []*resource
@@ -195,6 +198,10 @@ func (im *imp) serviceEntry(r *resource) {
 			continue
 		}
 		name := ServiceName(h)
+		if name == "" {
+			im.note(r, fmt.Sprintf("spec.hosts[%d]", i), importer.Invalid, "host %q names no service", h)
+			continue
+		}
 		s := im.res.Service(name)
 		s.External = se.Spec.Location == apinet.ServiceEntry_MESH_EXTERNAL
 		s.Comment = fmt.Sprintf("ServiceEntry %s (%s): its work is a PLACEHOLDER", r.name, r.doc.Where(fmt.Sprintf("spec.hosts[%d]", i)))
@@ -263,6 +270,10 @@ func (im *imp) destinationRule(r *resource) {
 		return
 	}
 	svc := ServiceName(spec.Host)
+	if svc == "" {
+		im.note(r, "spec.host", importer.Invalid, "host %q names no service", spec.Host)
+		return
+	}
 	im.res.Service(svc)
 	subs := map[string]map[string]string{}
 	for _, s := range spec.Subsets {
@@ -424,6 +435,10 @@ func (im *imp) virtualService(r *resource, anyGateways bool) {
 			continue
 		}
 		svc := ServiceName(h.Route[0].GetDestination().GetHost())
+		if svc == "" {
+			im.note(r, hp+".route[0].destination.host", importer.Invalid, "destination host %q names no service", h.Route[0].GetDestination().GetHost())
+			continue
+		}
 		im.res.Service(svc)
 		var subs []importer.SubsetWeight
 		for j, d := range h.Route {

@@ -324,6 +324,10 @@ func (im *imp) service(i int, upstreams map[string]int) {
 		return
 	}
 	name := ServiceName(s.Name)
+	if name == "" {
+		im.note(p+".name", label, importer.Invalid, "service name %q has no letter or digit (a scenario's service names are lower-case letters, digits and '-')", s.Name)
+		return
+	}
 	svc := im.res.Service(name)
 	svc.Comment = fmt.Sprintf("Kong service %s (%s): its work is a PLACEHOLDER", s.Name, im.doc.Where(p+".name"))
 	if ui, ok := upstreams[s.Host]; ok {
