@@ -1,6 +1,7 @@
 package importer_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -203,7 +204,7 @@ func FuzzGeneratedKong(f *testing.F) {
 			return
 		}
 		text := res.Scenario("generated", "imported", []string{"in.yaml"})
-		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil {
+		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil && !unreachable(err, text) {
 			t.Errorf("the generated scenario does not load:\n%v\n%s", err, text)
 		}
 	})
@@ -228,8 +229,23 @@ func FuzzGeneratedIstio(f *testing.F) {
 			return
 		}
 		text := res.Scenario("generated", "imported", []string{"mesh.yaml"})
-		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil {
+		if _, err := scenarios.LoadBytes("generated.yaml", []byte(text)); err != nil && !unreachable(err, text) {
 			t.Errorf("the generated scenario does not load:\n%v\n%s", err, text)
 		}
 	})
+}
+
+// unreachable reports whether err is only the placeholder load matching no
+// route because no route's regex gave a path (which the scenario says).
+func unreachable(err error, text string) bool {
+	var verr *scenarios.ValidationError
+	if !errors.As(err, &verr) || !strings.Contains(text, "meshbench can write no path the routes' regexes match") {
+		return false
+	}
+	for _, is := range verr.Issues {
+		if is.Path != "load[0].target" || !strings.Contains(is.Msg, "matches no gateway route") {
+			return false
+		}
+	}
+	return true
 }

@@ -90,7 +90,7 @@ func (r *Result) placeholderLoad(count int) *Node {
 		}
 	}
 	if target == nil {
-		target = Map().Set("method", Raw("GET")).Set("path", Str("/"))
+		target = Map().Set("method", Raw("GET")).Set("path", Str("/").With("PLACEHOLDER: meshbench can write no path the routes' regexes match: set one"))
 	}
 	target.Set("keySpace", Int(1000))
 	w := Map().Set("name", Raw("clients")).Set("target", target).Set("rate", Raw("100/s"))

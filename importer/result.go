@@ -138,7 +138,7 @@ func (r *Result) Scenario(name, variant string, sources []string) string {
 			n = 1
 		}
 		if s.Comment != "" {
-			fmt.Fprintf(&b, "    # %s\n", s.Comment)
+			fmt.Fprintf(&b, "    #%s\n", comment(s.Comment)[2:])
 		}
 		fmt.Fprintf(&b, "    - name: %q\n      replicas: %d\n      concurrency: 8 # PLACEHOLDER\n      serviceTime: %s # PLACEHOLDER\n", s.Name, n, PlaceholderServiceTime)
 		if anyLabels(s.Labels) {
@@ -226,4 +226,25 @@ func Selects(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// UniqueRouteName returns name, or, when a route of the result already has
+// it, the first of name-2, name-3, ... that none has; renamed says which.
+// An empty name becomes "route".
+func (r *Result) UniqueRouteName(name string) (unique string, renamed bool) {
+	if name == "" {
+		name, renamed = "route", true
+	}
+	taken := map[string]bool{}
+	for _, rt := range r.Routes {
+		taken[unquote(rt.Get("name"))] = true
+	}
+	if !taken[name] {
+		return name, renamed
+	}
+	for i := 2; ; i++ {
+		if n := fmt.Sprintf("%s-%d", name, i); !taken[n] {
+			return n, true
+		}
+	}
 }

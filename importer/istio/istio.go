@@ -532,6 +532,10 @@ func (im *imp) routes(r *resource, h *apinet.HTTPRoute, hp, name, svc string) (n
 		if len(matches) > 1 {
 			rn = fmt.Sprintf("%s-%d", name, j)
 		}
+		if u, renamed := im.res.UniqueRouteName(rn); renamed {
+			im.note(r, hp+".name", importer.Approximated, "route name %q is empty or another route's: this route is %q", rn, u)
+			rn = u
+		}
 		rt.Set("name", importer.Str(rn).With(r.doc.Where(hp)))
 		mp := fmt.Sprintf("%s.match[%d]", hp, j)
 		match := importer.Map()

@@ -472,6 +472,14 @@ func (im *imp) route(r *Route, p string, s *Service) {
 		im.note(p, label, importer.Invalid, "a route needs a name (meshbench reports per route)")
 		return
 	}
+	if routeName(r.Name) == "" {
+		im.note(p+".name", label, importer.Invalid, "route name %q has no letter, digit, '_', '.' or '-'", r.Name)
+		return
+	}
+	if im.routeNamed(r.Name) != nil {
+		im.note(p+".name", label, importer.Invalid, "route name %q is declared twice", r.Name)
+		return
+	}
 	gr := &gwRoute{kong: r, path: p, service: ServiceName(s.Name), kongSvc: s.Name}
 	paths := r.Paths
 	if len(paths) == 0 {
@@ -503,6 +511,10 @@ func (im *imp) route(r *Route, p string, s *Service) {
 				rn := routeName(r.Name)
 				if n > 0 {
 					rn = fmt.Sprintf("%s-%d", rn, n)
+				}
+				if u, renamed := im.res.UniqueRouteName(rn); renamed {
+					im.note(p+".name", label, importer.Approximated, "route name %q is another route's: this one is %q", rn, u)
+					rn = u
 				}
 				n++
 				node := importer.Map().Set("name", importer.Str(rn).With(im.doc.Where(p+".name")))
