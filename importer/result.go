@@ -30,6 +30,11 @@ type Result struct {
 	WeightComments map[string]string
 	Faults         []*Node
 	Findings       Findings
+	// ConsumerCount is the number of consumers the configuration declares
+	// when its ACL groups name them (Kong's consumers; consumer i of the
+	// generated workload is the configuration's consumer i), 0 when the
+	// configuration declares none (Istio's groups are token claims).
+	ConsumerCount int
 }
 
 // NewResult makes an empty result.
@@ -119,8 +124,9 @@ func (r *Result) Scenario(name, variant string, sources []string) string {
 	fmt.Fprintf(&b, "name: %s\n", name)
 	fmt.Fprintf(&b, "description: >-\n  What does the imported %s configuration do under this load? Generated from %s.\n", r.Source, strings.Join(sources, ", "))
 	b.WriteString("duration: 60s # PLACEHOLDER\nwarmup: 10s # PLACEHOLDER\nbackends: [sim]\n\ntopology:\n  gateway:\n")
-	if r.ConsumerGroups != nil {
-		g := Map().Set("consumerGroups", r.ConsumerGroups)
+	groups, count := r.scenarioGroups()
+	if groups != nil {
+		g := Map().Set("consumerGroups", groups)
 		b.WriteString(g.Render(4))
 	}
 	routes := List(r.Routes...)
@@ -132,9 +138,9 @@ func (r *Result) Scenario(name, variant string, sources []string) string {
 			n = 1
 		}
 		if s.Comment != "" {
-			fmt.Fprintf(&b, "    # %s\n", s.Comment)
+			fmt.Fprintf(&b, "    #%s\n", comment(s.Comment)[2:])
 		}
-		fmt.Fprintf(&b, "    - name: %s\n      replicas: %d\n      concurrency: 8 # PLACEHOLDER\n      serviceTime: %s # PLACEHOLDER\n", s.Name, n, PlaceholderServiceTime)
+		fmt.Fprintf(&b, "    - name: %q\n      replicas: %d\n      concurrency: 8 # PLACEHOLDER\n      serviceTime: %s # PLACEHOLDER\n", s.Name, n, PlaceholderServiceTime)
 		if anyLabels(s.Labels) {
 			l := List()
 			for _, lb := range s.Labels {
@@ -147,8 +153,8 @@ func (r *Result) Scenario(name, variant string, sources []string) string {
 			b.WriteString("      labels:\n" + l.Render(8))
 		}
 	}
-	b.WriteString("\nload: # PLACEHOLDER: the workload offered at the gateway\n  - name: clients\n")
-	fmt.Fprintf(&b, "    target: {method: %s, path: %q, keySpace: 1000}\n    rate: 100/s\n", r.loadMethod(), r.loadPath())
+	b.WriteString("\nload: # PLACEHOLDER: the workload offered at the gateway\n")
+	b.WriteString(List(r.placeholderLoad(count)).Render(2))
 	b.WriteString("\npolicy: {}\n\nvariants:\n")
 	v := r.VariantNode()
 	fmt.Fprintf(&b, "  - name: %s\n    description: The imported %s configuration.\n", variant, r.Source)
@@ -166,34 +172,6 @@ func anyLabels(ls []map[string]string) bool {
 		}
 	}
 	return false
-}
-
-func (r *Result) firstMatch(key string) string {
-	for _, rt := range r.Routes {
-		if m := rt.Get("match"); m != nil {
-			if v := m.Get(key); v != nil {
-				return strings.Trim(v.Text(), `"`)
-			}
-		}
-	}
-	return ""
-}
-
-func (r *Result) loadMethod() string {
-	if m := r.firstMatch("method"); m != "" {
-		return m
-	}
-	return "GET"
-}
-
-func (r *Result) loadPath() string {
-	if p := r.firstMatch("path"); p != "" {
-		return p
-	}
-	if p := r.firstMatch("pathPrefix"); p != "" {
-		return p
-	}
-	return "/"
 }
 
 // SubsetWeights turns weights of subsets into replica weights: each subset's
@@ -248,4 +226,25 @@ func Selects(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// UniqueRouteName returns name, or, when a route of the result already has
+// it, the first of name-2, name-3, ... that none has; renamed says which.
+// An empty name becomes "route".
+func (r *Result) UniqueRouteName(name string) (unique string, renamed bool) {
+	if name == "" {
+		name, renamed = "route", true
+	}
+	taken := map[string]bool{}
+	for _, rt := range r.Routes {
+		taken[unquote(rt.Get("name"))] = true
+	}
+	if !taken[name] {
+		return name, renamed
+	}
+	for i := 2; ; i++ {
+		if n := fmt.Sprintf("%s-%d", name, i); !taken[n] {
+			return n, true
+		}
+	}
 }

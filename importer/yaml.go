@@ -150,7 +150,7 @@ func comment(c string) string {
 	if c == "" {
 		return ""
 	}
-	return " # " + strings.ReplaceAll(c, "\n", " ")
+	return " # " + strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(c)
 }
 
 func (n *Node) inline() (string, bool) {

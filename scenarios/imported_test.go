@@ -3,6 +3,7 @@ package scenarios
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -215,7 +216,10 @@ upstreams:
       - {target: "b:80", weight: 20}
 plugins:
   - name: rate-limiting
-    config: {second: 50, limit_by: ip}
+    config: {second: 50, day: 100000, limit_by: ip}
+  - name: rate-limiting
+    route: all
+    config: {month: 2000000, limit_by: ip}
 `
 	if err := os.WriteFile(filepath.Join(dir, "kong.yaml"), []byte(deck), 0o644); err != nil {
 		t.Fatal(err)
@@ -238,6 +242,14 @@ plugins:
 	}
 	if rl := pol.RateLimit; rl == nil || rl.Type != LimiterSlidingWindow || rl.Rate != 50 || rl.Window != time.Second || rl.Key != LimitKeyClientIP {
 		t.Errorf("rateLimit %+v", rl)
+	}
+	// Kong's day and month limits are a quota; meshbench has one, the
+	// first imported, the other a note.
+	if q := pol.Quota; q == nil || q.Limit != 100000 || q.Period != PeriodDay || q.Key != LimitKeyClientIP || len(q.Routes) != 0 {
+		t.Errorf("quota %+v", q)
+	}
+	if !slices.ContainsFunc(plan.Notes, func(is Issue) bool { return strings.Contains(is.Msg, "one quota (policy.quota)") }) {
+		t.Errorf("notes lack the second quota: %v", plan.Notes)
 	}
 	if w := v.Weights["payments"]; len(w) != 2 || w[0] != 80 || w[1] != 20 {
 		t.Errorf("weights %v", w)

@@ -92,11 +92,15 @@ func writeImport(cmd *cobra.Command, res *importer.Result, err error, args []str
 		fmt.Fprintln(cmd.ErrOrStderr(), fi)
 	}
 	text := res.Scenario(f.name, f.variant, args)
-	if f.proxy != "" {
-		plan, err := scenarios.LoadBytes(f.name+".yaml", []byte(text))
-		if err != nil {
-			return usageErr(fmt.Errorf("--proxy-config: the imported scenario does not load:\n%w", err))
+	plan, err := scenarios.LoadBytes(f.name+".yaml", []byte(text))
+	if err != nil {
+		// Written all the same, for the user to fix by hand.
+		if werr := writeScenario(cmd, f.out, text); werr != nil {
+			return werr
 		}
+		return usageErr(fmt.Errorf("the generated scenario does not validate:\n%w", err))
+	}
+	if f.proxy != "" {
 		o, err := export.Proxy(plan, f.variant)
 		if err != nil {
 			return usageErr(fmt.Errorf("--proxy-config: %w", err))
@@ -108,11 +112,15 @@ func writeImport(cmd *cobra.Command, res *importer.Result, err error, args []str
 			return err
 		}
 	}
-	if f.out == "" {
+	return writeScenario(cmd, f.out, text)
+}
+
+func writeScenario(cmd *cobra.Command, out, text string) error {
+	if out == "" {
 		_, err := io.WriteString(cmd.OutOrStdout(), text)
 		return err
 	}
-	return writeFile(f.out, text)
+	return writeFile(out, text)
 }
 
 func writeFile(path, text string) error {

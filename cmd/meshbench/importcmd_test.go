@@ -38,6 +38,19 @@ func TestImportExportCommands(t *testing.T) {
 	if code, _, stderr := cli(t, ctx, "import", "kong", bad); code != 2 || !strings.Contains(stderr, "bad.yaml:4:14: error: wrong type") {
 		t.Errorf("malformed Kong file: exit %d\n%s", code, stderr)
 	}
+	// A scenario that does not validate is written all the same, exit 2:
+	// no path matches the regex "/$x".
+	never := filepath.Join(dir, "never.yaml")
+	if err := os.WriteFile(never, []byte("_format_version: \"3.0\"\nservices:\n  - {name: p, url: \"http://p:80\", routes: [{name: r, paths: [\"~/$x\"]}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "never-gen.yaml")
+	if code, _, stderr := cli(t, ctx, "import", "kong", never, "-o", out); code != 2 || !strings.Contains(stderr, "the generated scenario does not validate") || !strings.Contains(stderr, "matches no gateway route") {
+		t.Errorf("unreachable route: exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.Contains(string(b), "PLACEHOLDER: meshbench can write no path") {
+		t.Errorf("the scenario is not written: %v\n%s", err, b)
+	}
 	code, stdout, stderr := cli(t, ctx, "export", "istio", "../../scenarios/library/istio-outlier-proposal.yaml", "--variant", "proposal")
 	if code != 0 || !strings.Contains(stdout, "consecutive5xxErrors: 3") || !strings.Contains(stdout, "weight: 90") {
 		t.Errorf("export istio: exit %d\n%s\n%s", code, stdout, stderr)

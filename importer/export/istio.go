@@ -161,8 +161,80 @@ func Istio(p *scenarios.Plan, variant string) (*Output, error) {
 			Set("jwtRules", importer.List(rule))
 		out = append(out, ra)
 	}
+	out = append(out, authorizationPolicies(vp, &ns)...)
 	unrepresented(pol, "istio", &ns)
 	return &Output{Text: docs(out...), Notes: ns}, nil
+}
+
+// authorizationPolicies writes, per service, the routes' ipRestriction and
+// acl as an ALLOW AuthorizationPolicy (one rule: the allowed addresses and
+// the allowed groups, both required) and a DENY one (a rule for the denied
+// addresses, another for the denied groups: either refuses). A group is a
+// value of the token's groups claim, so an acl needs the route's jwt auth.
+// Istio selects workloads, not routes: a service's routes share one access.
+func authorizationPolicies(p *scenarios.Plan, ns *notes) []*importer.Node {
+	var out []*importer.Node
+	done := map[string]string{}
+	for _, rt := range p.Topology.Gateway.Routes {
+		ip, acl := rt.IPRestriction, rt.ACL
+		if acl != nil && (rt.Auth == nil || rt.Auth.Type != scenarios.AuthJWT) {
+			ns.add("route %s: acl judges the consumer its %s auth verifies; Istio's groups are a JWT claim, so only routes with jwt auth export it", rt.Name, rt.Auth.Type)
+			acl = nil
+		}
+		key := fmt.Sprint(ip, acl)
+		if first, ok := done[rt.Service]; ok {
+			if first != key {
+				ns.add("route %s: its acl and ipRestriction differ from another route of service %s; Istio's AuthorizationPolicy selects the service's workloads, so the first route's are written", rt.Name, rt.Service)
+			}
+			continue
+		}
+		done[rt.Service] = key
+		var allowIPs, denyIPs, allowGroups, denyGroups []string
+		if ip != nil {
+			allowIPs, denyIPs = ip.Allow, ip.Deny
+		}
+		if acl != nil {
+			allowGroups, denyGroups = acl.Allow, acl.Deny
+		}
+		if len(allowIPs)+len(allowGroups) > 0 {
+			rule := importer.Map()
+			if len(allowIPs) > 0 {
+				rule.Set("from", importer.List(importer.Map().Set("source", importer.Map().Set("ipBlocks", importer.Strs(allowIPs...)))))
+			}
+			if len(allowGroups) > 0 {
+				rule.Set("when", groupsCondition(allowGroups))
+			}
+			out = append(out, accessPolicy(rt.Service+"-allow", rt.Service, "ALLOW", importer.List(rule)))
+		}
+		if len(denyIPs)+len(denyGroups) > 0 {
+			rules := importer.List()
+			if len(denyIPs) > 0 {
+				rules.Append(importer.Map().Set("from", importer.List(importer.Map().Set("source", importer.Map().Set("ipBlocks", importer.Strs(denyIPs...))))))
+			}
+			if len(denyGroups) > 0 {
+				rules.Append(importer.Map().Set("when", groupsCondition(denyGroups)))
+			}
+			out = append(out, accessPolicy(rt.Service+"-deny", rt.Service, "DENY", rules))
+		}
+		if ip != nil {
+			ns.add("route %s: ipBlocks judge the address of the peer that connects to the workload; behind a load balancer use remoteIpBlocks (the client's, from X-Forwarded-For)", rt.Name)
+		}
+		if acl != nil {
+			ns.add("route %s: the tokens' groups claim must carry the consumer groups (topology.gateway.consumerGroups says which consumer is in which)", rt.Name)
+		}
+	}
+	return out
+}
+
+func groupsCondition(groups []string) *importer.Node {
+	return importer.List(importer.Map().Set("key", importer.Str("request.auth.claims[groups]")).Set("values", importer.Strs(groups...)))
+}
+
+func accessPolicy(name, service, action string, rules *importer.Node) *importer.Node {
+	ap := resource("security.istio.io/v1", "AuthorizationPolicy", name)
+	ap.Child("spec").Set("selector", importer.Map().Set("matchLabels", importer.Map().Set("app", importer.Str(service)))).
+		Set("action", importer.Str(action)).Set("rules", rules)
+	return ap
 }
 
 func resource(api, kind, name string) *importer.Node {
@@ -316,6 +388,9 @@ func unrepresented(pol *scenarios.Policy, target string, ns *notes) {
 		}
 		if pol.Cache != nil {
 			ns.add("cache: Istio has no response cache")
+		}
+		if q := pol.Quota; q != nil {
+			ns.add("quota (%d per %s): Istio has no request quota (an external rate-limit service or a gateway such as Kong counts them)", q.Limit, q.Period)
 		}
 	}
 	if pol.Discovery != nil {

@@ -3,6 +3,7 @@ package export
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ func Kong(p *scenarios.Plan, variant string) (*Output, error) {
 	upstreams := importer.List()
 	var keys []string
 	issuer := ""
+	q := quotaPlacement(vp, pol.Quota, &ns)
 	for i := range vp.Topology.Services {
 		svc := &vp.Topology.Services[i]
 		var routes []scenarios.Route
@@ -61,14 +63,22 @@ func Kong(p *scenarios.Plan, variant string) (*Output, error) {
 		}
 		rl := importer.List()
 		for _, rt := range routes {
-			rl.Append(kongRoute(vp, pol, rt, &ns, &keys, &issuer))
+			var rq *scenarios.Quota
+			if q.routes[rt.Name] {
+				rq = pol.Quota
+			}
+			rl.Append(kongRoute(vp, pol, rt, rq, &ns, &keys, &issuer))
 		}
 		s.Set("routes", rl)
+		if q.service == svc.Name {
+			s.Set("plugins", importer.List(rateLimitPlugin(nil, pol.Quota, &ns)))
+		}
 		services.Append(s)
 		upstreams.Append(kongUpstream(svc, up, pol, &ns))
 	}
 	root.Set("services", services)
 	root.Set("upstreams", upstreams)
+	consumers := groupConsumers(vp, &ns)
 	if len(keys) > 0 || issuer != "" {
 		c := importer.Map().Set("username", importer.Str("meshbench"))
 		if len(keys) > 0 {
@@ -82,10 +92,17 @@ func Kong(p *scenarios.Plan, variant string) (*Output, error) {
 			c.Set("jwt_secrets", importer.List(importer.Map().Set("key", importer.Str(issuer)).Set("algorithm", importer.Str("ES256"))))
 			ns.add("jwt: the consumer's rsa_public_key (the issuer's key) is the deployment's to fill in")
 		}
-		root.Set("consumers", importer.List(c))
+		consumers.Append(c)
 	}
-	if pol.RateLimit != nil {
-		if pl := rateLimitPlugin(pol.RateLimit, &ns); pl != nil {
+	if consumers.Len() > 0 {
+		root.Set("consumers", consumers)
+	}
+	var globalQuota *scenarios.Quota
+	if q.global {
+		globalQuota = pol.Quota
+	}
+	if pol.RateLimit != nil || globalQuota != nil {
+		if pl := rateLimitPlugin(pol.RateLimit, globalQuota, &ns); pl != nil {
 			root.Set("plugins", importer.List(pl))
 		}
 	}
@@ -112,7 +129,93 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-func kongRoute(p *scenarios.Plan, pol *scenarios.Policy, rt scenarios.Route, ns *notes, keys *[]string, issuer *string) *importer.Node {
+// quotaAt is where a Kong export counts the policy's quota: the global
+// rate-limiting plugin (a quota of every route), a service's (the quota
+// names exactly that service's routes) or each named route's.
+type quotaAt struct {
+	global  bool
+	service string
+	routes  map[string]bool
+}
+
+func quotaPlacement(p *scenarios.Plan, q *scenarios.Quota, ns *notes) quotaAt {
+	at := quotaAt{routes: map[string]bool{}}
+	if q == nil {
+		return at
+	}
+	if len(q.Routes) == 0 {
+		at.global = true
+		return at
+	}
+	services := map[string]bool{}
+	for _, rt := range p.Topology.Gateway.Routes {
+		if slices.Contains(q.Routes, rt.Name) {
+			services[rt.Service] = true
+		}
+	}
+	if len(services) == 1 {
+		for svc := range services {
+			all := true
+			for _, rt := range p.Topology.Gateway.Routes {
+				all = all && (rt.Service != svc || slices.Contains(q.Routes, rt.Name))
+			}
+			if all && len(q.Routes) > 1 {
+				at.service = svc
+				return at
+			}
+		}
+	}
+	for _, r := range q.Routes {
+		at.routes[r] = true
+	}
+	if len(q.Routes) > 1 {
+		ns.add("quota routes %v: Kong counts a route's rate-limiting plugin apart; meshbench's quota is shared by its routes", q.Routes)
+	}
+	return at
+}
+
+// groupConsumers writes a Kong consumer for each consumer of the
+// workloads' consumers up to the last one a consumer group holds, named as
+// the gateway knows it (workload-i), with the groups as its acls.
+func groupConsumers(p *scenarios.Plan, ns *notes) *importer.Node {
+	out := importer.List()
+	groups := p.Topology.Gateway.ConsumerGroups
+	if len(groups) == 0 {
+		return out
+	}
+	for _, w := range p.Load {
+		if w.Consumers == nil {
+			continue
+		}
+		last := -1
+		for _, g := range groups {
+			if g.Workload == "" || g.Workload == w.Name {
+				for _, c := range g.Consumers {
+					last = max(last, c)
+				}
+			}
+		}
+		for i := 0; i <= last; i++ {
+			c := importer.Map().Set("username", importer.Str(fmt.Sprintf("%s-%d", w.Name, i)))
+			acls := importer.List()
+			for _, g := range groups {
+				if (g.Workload == "" || g.Workload == w.Name) && slices.Contains(g.Consumers, i) {
+					acls.Append(importer.Map().Set("group", importer.Str(g.Name)))
+				}
+			}
+			if acls.Len() > 0 {
+				c.Set("acls", acls)
+			}
+			out.Append(c)
+		}
+	}
+	if out.Len() > 0 {
+		ns.add("consumerGroups: the consumers' credentials (keyauth_credentials, jwt_secrets) are the deployment's to fill in; meshbench's runs make their own")
+	}
+	return out
+}
+
+func kongRoute(p *scenarios.Plan, pol *scenarios.Policy, rt scenarios.Route, quota *scenarios.Quota, ns *notes, keys *[]string, issuer *string) *importer.Node {
 	r := importer.Map().Set("name", importer.Str(rt.Name))
 	switch {
 	case rt.Match.PathPrefix != "":
@@ -156,10 +259,35 @@ func kongRoute(p *scenarios.Plan, pol *scenarios.Policy, rt scenarios.Route, ns 
 			if a.Audience != "" {
 				ns.add("route %s: Kong's jwt plugin does not check the audience (%q)", rt.Name, a.Audience)
 			}
+		case scenarios.AuthIntrospection:
+			ns.add("route %s: auth introspection is Kong Enterprise's oauth2-introspection plugin, not written (an acl there needs an authentication plugin to name the consumer)", rt.Name)
 		}
 	}
-	if rt.RateLimit != nil {
-		if pl := rateLimitPlugin(rt.RateLimit, ns); pl != nil {
+	if a := rt.ACL; a != nil {
+		cfg := importer.Map()
+		if len(a.Allow) > 0 {
+			cfg.Set("allow", importer.Strs(a.Allow...))
+		}
+		switch {
+		case len(a.Deny) > 0 && len(a.Allow) > 0:
+			ns.add("route %s: Kong's acl takes allow or deny, not both: deny %v is left out (a consumer in an allowed group and a denied one is admitted)", rt.Name, a.Deny)
+		case len(a.Deny) > 0:
+			cfg.Set("deny", importer.Strs(a.Deny...))
+		}
+		plugins.Append(importer.Map().Set("name", importer.Str("acl")).Set("config", cfg))
+	}
+	if ip := rt.IPRestriction; ip != nil {
+		cfg := importer.Map()
+		if len(ip.Allow) > 0 {
+			cfg.Set("allow", importer.Strs(ip.Allow...))
+		}
+		if len(ip.Deny) > 0 {
+			cfg.Set("deny", importer.Strs(ip.Deny...))
+		}
+		plugins.Append(importer.Map().Set("name", importer.Str("ip-restriction")).Set("config", cfg))
+	}
+	if rt.RateLimit != nil || quota != nil {
+		if pl := rateLimitPlugin(rt.RateLimit, quota, ns); pl != nil {
 			plugins.Append(pl)
 		}
 	}
@@ -178,29 +306,63 @@ func kongRoute(p *scenarios.Plan, pol *scenarios.Policy, rt scenarios.Route, ns 
 
 var periodOf = map[time.Duration]string{time.Second: "second", time.Minute: "minute", time.Hour: "hour"}
 
-func rateLimitPlugin(rl *scenarios.RateLimit, ns *notes) *importer.Node {
-	if rl.Type != scenarios.LimiterSlidingWindow && rl.Type != scenarios.LimiterTokenBucket {
-		ns.add("rateLimit %s: Kong's rate-limiting counts requests per period; a concurrency limit has no form there", rl.Type)
-		return nil
-	}
-	window := rl.Window
-	if rl.Type == scenarios.LimiterTokenBucket || periodOf[window] == "" {
-		window = time.Second
-		ns.add("rateLimit %s: exported as Kong's fixed window of one second (rate %g/s)", rl.Type, float64(rl.Rate))
-	}
-	count := float64(rl.Rate) * window.Seconds()
-	cfg := importer.Map().Set(periodOf[window], importer.Float(count))
-	switch rl.Key {
-	case scenarios.LimitKeyClientIP:
-		cfg.Set("limit_by", importer.Str("ip"))
-	case scenarios.LimitKeyAPIKey, scenarios.LimitKeyJWTSub:
-		cfg.Set("limit_by", importer.Str("consumer"))
-	default:
-		cfg.Set("limit_by", importer.Str("service"))
-		if rl.Key == scenarios.LimitKeyGlobal {
-			ns.add("rateLimit key global: exported as limit_by service (one counter per Kong service)")
+// rateLimitPlugin writes Kong's rate-limiting for a rate limit, a quota
+// or both (Kong has one such plugin per scope, counting per second to per
+// month): the rate limit's window and the quota's period.
+func rateLimitPlugin(rl *scenarios.RateLimit, q *scenarios.Quota, ns *notes) *importer.Node {
+	cfg := importer.Map()
+	limitBy := ""
+	if rl != nil {
+		switch {
+		case rl.Type != scenarios.LimiterSlidingWindow && rl.Type != scenarios.LimiterTokenBucket:
+			ns.add("rateLimit %s: Kong's rate-limiting counts requests per period; a concurrency limit has no form there", rl.Type)
+		default:
+			window := rl.Window
+			if rl.Type == scenarios.LimiterTokenBucket || periodOf[window] == "" {
+				window = time.Second
+				ns.add("rateLimit %s: exported as Kong's fixed window of one second (rate %g/s)", rl.Type, float64(rl.Rate))
+			}
+			cfg.Set(periodOf[window], importer.Float(float64(rl.Rate)*window.Seconds()))
+			switch rl.Key {
+			case scenarios.LimitKeyClientIP:
+				limitBy = "ip"
+			case scenarios.LimitKeyAPIKey, scenarios.LimitKeyJWTSub:
+				limitBy = "consumer"
+			default:
+				limitBy = "service"
+				if rl.Key == scenarios.LimitKeyGlobal {
+					ns.add("rateLimit key global: exported as limit_by service (one counter per Kong service)")
+				}
+			}
 		}
 	}
+	if q != nil {
+		by := "consumer"
+		if q.Key == scenarios.LimitKeyClientIP {
+			by = "ip"
+		}
+		switch {
+		case limitBy == "":
+			limitBy = by
+		case limitBy != by:
+			ns.add("quota key %s: Kong's one rate-limiting plugin per scope counts the rate limit and the quota by one limit_by (%s)", q.Key, limitBy)
+		}
+		if cfg.Has(q.Period) {
+			ns.add("quota per %s: the rate limit already counts per %s in Kong's plugin; the quota is left out", q.Period, q.Period)
+		} else {
+			cfg.Set(q.Period, importer.Int(int64(q.Limit)))
+		}
+		if q.Period != scenarios.PeriodDay && q.Period != scenarios.PeriodMonth {
+			ns.add("quota per %s: Kong's rate-limiting counts it like a rate limit (and imports back as one)", q.Period)
+		}
+		if q.StartAt != 0 {
+			ns.add("quota.startAt (%s): Kong's windows follow the clock, not a virtual calendar", q.StartAt)
+		}
+	}
+	if cfg.Len() == 0 {
+		return nil
+	}
+	cfg.Set("limit_by", importer.Str(limitBy))
 	cfg.Set("policy", importer.Str("local"))
 	return importer.Map().Set("name", importer.Str("rate-limiting")).Set("config", cfg)
 }

@@ -57,6 +57,12 @@ func Proxy(p *scenarios.Plan, variant string) (*Output, error) {
 		if rt.Auth != nil && rt.Auth.Type != scenarios.AuthNone {
 			ns.add("route %s: auth %s is the local backend's middleware, configured in code: the proxy config leaves it out", rt.Name, rt.Auth.Type)
 		}
+		if rt.ACL != nil || rt.IPRestriction != nil {
+			ns.add("route %s: acl and ipRestriction are the local backend's middleware (proxy/access), configured in code: the proxy config leaves them out", rt.Name)
+		}
+	}
+	if q := v.Policy.Quota; q != nil {
+		ns.add("quota (%d per %s): the local backend's middleware (proxy/quota), configured in code: the proxy config leaves it out", q.Limit, q.Period)
 	}
 	text, err := yaml.Marshal(cfg)
 	if err != nil {

@@ -5,12 +5,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
+	"github.com/meshbench/meshbench/importer"
+	"github.com/meshbench/meshbench/importer/istio"
+	"github.com/meshbench/meshbench/importer/kong"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -22,11 +26,11 @@ name: roundtrip
 duration: 60s
 topology:
   gateway:
-    routes:
+%[1]s    routes:
       - name: create-payment
         match: {method: POST, pathPrefix: /v1/payments}
         service: payments
-  services:
+%[2]s  services:
     - name: payments
       replicas: 4
       serviceTime: {type: lognormal, median: 4ms, p99: 20ms}
@@ -39,10 +43,57 @@ load:
   - name: checkout
     target: {method: POST, path: /v1/payments}
     rate: 100/s
+%[3]s
 variants:
   - name: v
-%s
+%[4]s
 `
+
+// access is the gateway's access control under test: the consumer groups,
+// the route's keys (auth, acl, ipRestriction) and the load's consumers.
+type access struct {
+	groups, route, consumers string
+}
+
+func (a access) scenario(variant string) string {
+	return fmt.Sprintf(base, a.groups, a.route, a.consumers, variant)
+}
+
+var groupsYAML = `    consumerGroups:
+      - {name: gold, consumers: [0, 1]}
+      - {name: silver, consumers: [2]}
+      - {name: banned, consumers: [1]}
+`
+
+func flow(ss []string) string { return "[" + strings.Join(ss, ", ") + "]" }
+
+// drawAccess draws a route's acl and ipRestriction (each maybe absent),
+// behind the auth given, with consumers of the identity it verifies.
+func drawAccess(t *rapid.T, auth, identity string, oneACLList bool) access {
+	a := access{route: "        auth: " + auth + "\n"}
+	if rapid.Bool().Draw(t, "acl") {
+		allow := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"gold", "silver"}), rapid.ID[string]).Draw(t, "aclAllow")
+		deny := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"banned"}), rapid.ID[string]).Draw(t, "aclDeny")
+		if len(allow)+len(deny) == 0 {
+			allow = []string{"gold"}
+		}
+		if oneACLList && len(allow) > 0 { // Kong's acl takes one list
+			deny = nil
+		}
+		a.route += fmt.Sprintf("        acl: {allow: %s, deny: %s}\n", flow(allow), flow(deny))
+		a.groups = groupsYAML
+		a.consumers = "    consumers: {count: 4, identity: " + identity + "}\n"
+	}
+	if rapid.Bool().Draw(t, "ip") {
+		allow := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"127.0.0.0/8", "10.0.0.0/8", "192.168.1.7/32"}), rapid.ID[string]).Draw(t, "ipAllow")
+		deny := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"127.0.0.9/32", "10.6.6.0/24"}), rapid.ID[string]).Draw(t, "ipDeny")
+		if len(allow)+len(deny) == 0 {
+			deny = []string{"10.6.6.0/24"}
+		}
+		a.route += fmt.Sprintf("        ipRestriction: {allow: %s, deny: %s}\n", flow(allow), flow(deny))
+	}
+	return a
+}
 
 func ms(t *rapid.T, label string, lo, hi int) time.Duration {
 	return time.Duration(rapid.IntRange(lo, hi).Draw(t, label)) * time.Millisecond
@@ -97,14 +148,13 @@ func load(t *rapid.T, dir, name, text string) *scenarios.Plan {
 
 // roundTrip exports variant v, imports the export as variant v of the
 // same scenario (from:), and returns both plans' variants.
-func roundTrip(t *rapid.T, target, variantYAML string) (orig, back *scenarios.Plan) {
+func roundTrip(t *rapid.T, target string, acc access, variantYAML string) (orig, back, generated *scenarios.Plan, out *Output) {
 	dir, err := os.MkdirTemp("", "roundtrip")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	orig = load(t, dir, "orig.yaml", fmt.Sprintf(base, variantYAML))
-	var out *Output
+	orig = load(t, dir, "orig.yaml", acc.scenario(variantYAML))
 	if target == "istio" {
 		out, err = Istio(orig, "v")
 	} else {
@@ -116,13 +166,41 @@ func roundTrip(t *rapid.T, target, variantYAML string) (orig, back *scenarios.Pl
 	if err := os.WriteFile(filepath.Join(dir, "export.yaml"), []byte(out.Text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	back = load(t, dir, "back.yaml", fmt.Sprintf(base, fmt.Sprintf("    from: {%s: ./export.yaml}\n", target)))
+	back = load(t, dir, "back.yaml", acc.scenario(fmt.Sprintf("    from: {%s: ./export.yaml}\n", target)))
 	for _, n := range back.Notes {
 		if strings.Contains(n.Msg, "routes the scenario lacks") {
 			t.Errorf("the export's routes do not import as the scenario's: %s", n)
 		}
 	}
-	return orig, back
+	// The routes' access control is topology, which from: leaves to the
+	// scenario: `meshbench import` of the export writes it.
+	var res *importer.Result
+	exported := filepath.Join(dir, "export.yaml")
+	if target == "istio" {
+		res, err = istio.Import([]string{exported}, istio.Options{})
+	} else {
+		res, err = kong.Import(nil, exported)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated = load(t, dir, "generated.yaml", res.Scenario("generated", "v", []string{"export.yaml"}))
+	return orig, back, generated, out
+}
+
+// eqAccess compares the route's acl and ipRestriction with the imported
+// ones, and that the groups the acl names are declared back.
+func eqAccess(t *rapid.T, orig, generated *scenarios.Plan) {
+	a, b := orig.Topology.Gateway.Routes[0], generated.Topology.Gateway.Routes[0]
+	eq(t, "acl", a.ACL, b.ACL)
+	eq(t, "ipRestriction", a.IPRestriction, b.IPRestriction)
+	if b.ACL != nil {
+		for _, g := range append(append([]string{}, b.ACL.Allow...), b.ACL.Deny...) {
+			if !slices.ContainsFunc(generated.Topology.Gateway.ConsumerGroups, func(c scenarios.ConsumerGroup) bool { return c.Name == g }) {
+				t.Errorf("group %s is not declared back", g)
+			}
+		}
+	}
 }
 
 func share(p *scenarios.Plan) float64 {
@@ -145,7 +223,17 @@ func eq(t *rapid.T, what string, a, b any) {
 // every key Istio represents (weights up to Istio's whole percents).
 func TestIstioRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		orig, back := roundTrip(t, "istio", istioVariant(t))
+		acc := drawAccess(t, "{type: jwt, issuer: https://issuer.example.com, audience: payments}", "jwt", false)
+		quota := rapid.Bool().Draw(t, "quota")
+		variant := istioVariant(t)
+		if quota {
+			variant = strings.Replace(variant, "    weights:", "      quota: {limit: 1000, period: day}\n    weights:", 1)
+		}
+		orig, back, generated, out := roundTrip(t, "istio", acc, variant)
+		eqAccess(t, orig, generated)
+		if quota && !slices.ContainsFunc(out.Notes, func(n string) bool { return strings.HasPrefix(n, "quota") }) {
+			t.Errorf("the notes do not say Istio cannot represent the quota: %v", out.Notes)
+		}
 		a, b := orig.Variants[0].Policy, back.Variants[0].Policy
 		eq(t, "balancer.type", a.Balancer.Type, b.Balancer.Type)
 		eq(t, "balancer.hashKey", a.Balancer.HashKey, b.Balancer.HashKey)
@@ -182,8 +270,9 @@ func TestIstioRoundTrip(t *testing.T) {
 	})
 }
 
-// kongVariant draws a variant whose every key Kong represents.
-func kongVariant(t *rapid.T) string {
+// kongVariant draws a variant whose every key Kong represents, and says
+// whether it has a rate limit.
+func kongVariant(t *rapid.T) (string, bool) {
 	var b strings.Builder
 	b.WriteString("    policy:\n")
 	bal := rapid.SampledFrom([]string{"weighted_round_robin", "peak_ewma", "ring_hash"}).Draw(t, "balancer")
@@ -204,20 +293,49 @@ func kongVariant(t *rapid.T) string {
 	if rapid.Bool().Draw(t, "outlier") {
 		fmt.Fprintf(&b, "      outlierDetection: {consecutive5xx: %d, consecutiveGatewayFailure: %d}\n", rapid.IntRange(1, 20).Draw(t, "c5xx"), rapid.IntRange(0, 20).Draw(t, "cgf"))
 	}
-	if rapid.Bool().Draw(t, "rateLimit") {
+	rateLimit := rapid.Bool().Draw(t, "rateLimit")
+	if rateLimit {
 		fmt.Fprintf(&b, "      rateLimit: {type: sliding_window, rate: %d/s, window: 1s, key: client_ip}\n", rapid.IntRange(1, 5000).Draw(t, "rate"))
 	}
 	w1, w2 := rapid.IntRange(1, 100).Draw(t, "w1"), rapid.IntRange(101, 200).Draw(t, "w2")
 	fmt.Fprintf(&b, "    weights: {payments: [%d, %d, %d, %d]}\n", w1, w1, w1, w2)
-	return b.String()
+	return b.String(), rateLimit
 }
 
 // TestKongRoundTrip: importing a Kong export gives back the variant for
 // every key Kong represents.
 func TestKongRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		orig, back := roundTrip(t, "kong", kongVariant(t))
+		acc := drawAccess(t, "{type: apiKey, header: x-api-key}", "apiKey", true)
+		variant, rateLimit := kongVariant(t)
+		if rapid.Bool().Draw(t, "quota") {
+			key := rapid.SampledFrom([]string{"api_key", "client_ip"}).Draw(t, "quotaKey")
+			routes := rapid.SampledFrom([]string{"", ", routes: [create-payment]"}).Draw(t, "quotaRoutes")
+			if rateLimit && routes == "" {
+				key = "client_ip" // one plugin counts both, by one limit_by
+			}
+			variant = strings.Replace(variant, "    weights:", fmt.Sprintf("      quota: {limit: %d, period: %s, key: %s%s}\n    weights:",
+				rapid.IntRange(1, 1000000).Draw(t, "quotaLimit"), rapid.SampledFrom([]string{"day", "month"}).Draw(t, "period"), key, routes), 1)
+		}
+		orig, back, generated, _ := roundTrip(t, "kong", acc, variant)
+		eqAccess(t, orig, generated)
+		if acc.groups != "" {
+			want := map[string]string{}
+			for _, g := range orig.Topology.Gateway.ConsumerGroups {
+				want[g.Name] = fmt.Sprint(g.Consumers)
+			}
+			got := map[string]string{}
+			for _, g := range generated.Topology.Gateway.ConsumerGroups {
+				got[g.Name] = fmt.Sprint(g.Consumers)
+			}
+			eq(t, "consumerGroups", want, got)
+		}
 		a, b := orig.Variants[0].Policy, back.Variants[0].Policy
+		eq(t, "quota present", a.Quota != nil, b.Quota != nil)
+		if a.Quota != nil && b.Quota != nil {
+			x, y := *a.Quota, *b.Quota
+			eq(t, "quota", []any{x.Limit, x.Period, x.Key, x.Routes}, []any{y.Limit, y.Period, y.Key, y.Routes})
+		}
 		eq(t, "balancer.type", a.Balancer.Type, b.Balancer.Type)
 		eq(t, "balancer.hashKey", a.Balancer.HashKey, b.Balancer.HashKey)
 		eq(t, "timeouts", a.Timeouts, b.Timeouts)

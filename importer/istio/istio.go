@@ -81,8 +81,11 @@ func (im *imp) policy(r *resource, key string, v *importer.Node, path string) {
 // ServiceName turns an Istio host ("payments", "payments.prod.svc.cluster.local") into a service name.
 func ServiceName(host string) string {
 	name, _, _ := strings.Cut(host, ".")
-	return strings.ToLower(name)
+	return strings.Trim(serviceNameRE.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
+
+// serviceNameRE is what a scenario's service name may not hold.
+var serviceNameRE = regexp.MustCompile(`[^a-z0-9-]+`)
 
 func (im *imp) byKind(kind string) []*resource {
 	var out []*resource
@@ -195,6 +198,10 @@ func (im *imp) serviceEntry(r *resource) {
 			continue
 		}
 		name := ServiceName(h)
+		if name == "" {
+			im.note(r, fmt.Sprintf("spec.hosts[%d]", i), importer.Invalid, "host %q names no service", h)
+			continue
+		}
 		s := im.res.Service(name)
 		s.External = se.Spec.Location == apinet.ServiceEntry_MESH_EXTERNAL
 		s.Comment = fmt.Sprintf("ServiceEntry %s (%s): its work is a PLACEHOLDER", r.name, r.doc.Where(fmt.Sprintf("spec.hosts[%d]", i)))
@@ -263,6 +270,10 @@ func (im *imp) destinationRule(r *resource) {
 		return
 	}
 	svc := ServiceName(spec.Host)
+	if svc == "" {
+		im.note(r, "spec.host", importer.Invalid, "host %q names no service", spec.Host)
+		return
+	}
 	im.res.Service(svc)
 	subs := map[string]map[string]string{}
 	for _, s := range spec.Subsets {
@@ -424,6 +435,10 @@ func (im *imp) virtualService(r *resource, anyGateways bool) {
 			continue
 		}
 		svc := ServiceName(h.Route[0].GetDestination().GetHost())
+		if svc == "" {
+			im.note(r, hp+".route[0].destination.host", importer.Invalid, "destination host %q names no service", h.Route[0].GetDestination().GetHost())
+			continue
+		}
 		im.res.Service(svc)
 		var subs []importer.SubsetWeight
 		for j, d := range h.Route {
@@ -516,6 +531,10 @@ func (im *imp) routes(r *resource, h *apinet.HTTPRoute, hp, name, svc string) (n
 		rn := name
 		if len(matches) > 1 {
 			rn = fmt.Sprintf("%s-%d", name, j)
+		}
+		if u, renamed := im.res.UniqueRouteName(rn); renamed {
+			im.note(r, hp+".name", importer.Approximated, "route name %q is empty or another route's: this route is %q", rn, u)
+			rn = u
 		}
 		rt.Set("name", importer.Str(rn).With(r.doc.Where(hp)))
 		mp := fmt.Sprintf("%s.match[%d]", hp, j)
@@ -763,9 +782,15 @@ func (im *imp) requestAuthentication(r *resource) {
 }
 
 var authorizationPolicyFields = []string{"spec.selector.matchLabels.*", "spec.action",
-	"spec.rules[].from[].source.ipBlocks", "spec.rules[].from[].source.remoteIpBlocks", "spec.rules[].from[].source.requestPrincipals",
-	"spec.rules[].when[].key", "spec.rules[].when[].values"}
+	"spec.rules[].from[].source.ipBlocks", "spec.rules[].from[].source.remoteIpBlocks",
+	"spec.rules[].from[].source.notIpBlocks", "spec.rules[].from[].source.notRemoteIpBlocks",
+	"spec.rules[].from[].source.requestPrincipals",
+	"spec.rules[].when[].key", "spec.rules[].when[].values", "spec.rules[].when[].notValues"}
 
+// authorizationPolicy maps an ALLOW or DENY policy's source addresses onto
+// the selected routes' ipRestriction and its groups claims onto their acl:
+// in an ALLOW policy ipBlocks (and the groups of values) are the allow
+// list and notIpBlocks (notValues) the deny list; a DENY policy swaps them.
 func (im *imp) authorizationPolicy(r *resource) {
 	ap := r.obj.(*security.AuthorizationPolicy)
 	im.res.Findings = append(im.res.Findings, checkFields(r, authorizationPolicyFields)...)
@@ -774,12 +799,35 @@ func (im *imp) authorizationPolicy(r *resource) {
 		im.note(r, "spec.action", importer.Unsupported, "action %s has no meshbench equivalent", action)
 		return
 	}
-	var ips, groups []string
+	list, other := "allow", "deny"
+	if action == apisec.AuthorizationPolicy_DENY {
+		list, other = "deny", "allow"
+	}
+	// lists[block][allow|deny]
+	lists := map[string]map[string][]string{"ipRestriction": {}, "acl": {}}
+	put := func(block, key string, vs ...string) {
+		lists[block][key] = append(lists[block][key], vs...)
+	}
+	putIPs := func(where, key string, vs []string) {
+		for k, v := range vs {
+			if err := importer.CheckCIDR(v); err != nil {
+				im.note(r, fmt.Sprintf("%s[%d]", where, k), importer.Invalid, "%v", err)
+				continue
+			}
+			put("ipRestriction", key, v)
+		}
+	}
+	ruleKinds := 0
 	for i, rule := range ap.Spec.Rules {
+		hasIP, hasGroup := false, false
 		for j, f := range rule.From {
 			if s := f.Source; s != nil {
-				ips = append(ips, s.IpBlocks...)
-				ips = append(ips, s.RemoteIpBlocks...)
+				src := fmt.Sprintf("spec.rules[%d].from[%d].source", i, j)
+				putIPs(src+".ipBlocks", list, s.IpBlocks)
+				putIPs(src+".remoteIpBlocks", list, s.RemoteIpBlocks)
+				putIPs(src+".notIpBlocks", other, s.NotIpBlocks)
+				putIPs(src+".notRemoteIpBlocks", other, s.NotRemoteIpBlocks)
+				hasIP = hasIP || len(s.IpBlocks)+len(s.RemoteIpBlocks)+len(s.NotIpBlocks)+len(s.NotRemoteIpBlocks) > 0
 				for _, p := range s.RequestPrincipals {
 					if p != "*" {
 						im.note(r, fmt.Sprintf("spec.rules[%d].from[%d].source.requestPrincipals", i, j), importer.Unsupported, "requestPrincipals %q: meshbench checks that a valid token is present (\"*\"), not whose", p)
@@ -789,19 +837,26 @@ func (im *imp) authorizationPolicy(r *resource) {
 		}
 		for j, w := range rule.When {
 			if w.Key == "request.auth.claims[groups]" {
-				groups = append(groups, w.Values...)
+				put("acl", list, w.Values...)
+				put("acl", other, w.NotValues...)
+				hasGroup = true
 			} else {
 				im.note(r, fmt.Sprintf("spec.rules[%d].when[%d].key", i, j), importer.Unsupported, "condition %q: meshbench represents request.auth.claims[groups] (consumer groups) only", w.Key)
 			}
 		}
+		if hasIP && hasGroup && action == apisec.AuthorizationPolicy_DENY {
+			im.note(r, fmt.Sprintf("spec.rules[%d]", i), importer.Approximated, "Istio denies a request that matches both the addresses and the groups of one rule; meshbench's ipRestriction and acl each refuse on their own")
+		}
+		if hasIP || hasGroup {
+			ruleKinds++
+		}
+	}
+	if ruleKinds > 1 && action == apisec.AuthorizationPolicy_ALLOW {
+		im.note(r, "spec.rules", importer.Approximated, "Istio admits a request that matches any one rule; meshbench's ipRestriction and acl join the rules' addresses and groups and must both admit it")
 	}
 	var sel map[string]string
 	if ap.Spec.Selector != nil {
 		sel = ap.Spec.Selector.MatchLabels
-	}
-	list := "allow"
-	if action == apisec.AuthorizationPolicy_DENY {
-		list = "deny"
 	}
 	if len(ap.Spec.Rules) == 0 {
 		if action == apisec.AuthorizationPolicy_ALLOW {
@@ -809,15 +864,16 @@ func (im *imp) authorizationPolicy(r *resource) {
 		}
 		return
 	}
+	var unverified []string
 	for _, rt := range im.selectedRoutes(r, sel) {
-		// Policies of one action add up (Istio ORs their rules).
-		add := func(block string, values []string) {
+		// Policies add up (Istio ORs the rules of one action).
+		add := func(block, key string, values []string) {
 			if len(values) == 0 {
 				return
 			}
 			b := rt.Child(block)
 			var all []string
-			if old := b.Get(list); old != nil {
+			if old := b.Get(key); old != nil {
 				for _, it := range old.Items() {
 					v, _ := strconv.Unquote(it.Text())
 					all = append(all, v)
@@ -828,9 +884,24 @@ func (im *imp) authorizationPolicy(r *resource) {
 					all = append(all, v)
 				}
 			}
-			b.Set(list, importer.Strs(all...).With(r.doc.Where("spec.rules")))
+			b.Set(key, importer.Strs(all...).With(r.doc.Where("spec.rules")))
 		}
-		add("ipRestriction", ips)
-		add("acl", groups)
+		for _, key := range []string{"allow", "deny"} {
+			add("ipRestriction", key, lists["ipRestriction"][key])
+		}
+		if len(lists["acl"]["allow"])+len(lists["acl"]["deny"]) == 0 {
+			continue
+		}
+		if !rt.Has("auth") {
+			// Without a RequestAuthentication Istio sees no claims.
+			unverified = append(unverified, strings.Trim(rt.Get("name").Text(), `"`))
+			continue
+		}
+		for _, key := range []string{"allow", "deny"} {
+			add("acl", key, lists["acl"][key])
+		}
+	}
+	if len(unverified) > 0 {
+		im.note(r, "spec.rules", importer.Unsupported, "request.auth.claims[groups] on routes no RequestAuthentication covers (%s): Istio sees no claims there, and meshbench's acl judges the consumer a route's authentication verifies; the groups are left out there", strings.Join(unverified, ", "))
 	}
 }

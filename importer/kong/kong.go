@@ -324,6 +324,10 @@ func (im *imp) service(i int, upstreams map[string]int) {
 		return
 	}
 	name := ServiceName(s.Name)
+	if name == "" {
+		im.note(p+".name", label, importer.Invalid, "service name %q has no letter or digit (a scenario's service names are lower-case letters, digits and '-')", s.Name)
+		return
+	}
 	svc := im.res.Service(name)
 	svc.Comment = fmt.Sprintf("Kong service %s (%s): its work is a PLACEHOLDER", s.Name, im.doc.Where(p+".name"))
 	if ui, ok := upstreams[s.Host]; ok {
@@ -468,6 +472,14 @@ func (im *imp) route(r *Route, p string, s *Service) {
 		im.note(p, label, importer.Invalid, "a route needs a name (meshbench reports per route)")
 		return
 	}
+	if routeName(r.Name) == "" {
+		im.note(p+".name", label, importer.Invalid, "route name %q has no letter, digit, '_', '.' or '-'", r.Name)
+		return
+	}
+	if im.routeNamed(r.Name) != nil {
+		im.note(p+".name", label, importer.Invalid, "route name %q is declared twice", r.Name)
+		return
+	}
 	gr := &gwRoute{kong: r, path: p, service: ServiceName(s.Name), kongSvc: s.Name}
 	paths := r.Paths
 	if len(paths) == 0 {
@@ -483,11 +495,26 @@ func (im *imp) route(r *Route, p string, s *Service) {
 	}
 	n := 0
 	for pi, path := range paths {
+		pp := fmt.Sprintf("%s.paths[%d]", p, pi)
+		switch {
+		case path != "" && !strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "~/"):
+			im.note(pp, label, importer.Invalid, "path %q: a Kong path starts with / (a prefix) or ~/ (a regex)", path)
+			continue
+		case strings.HasPrefix(path, "~"):
+			if _, err := regexp.Compile(strings.TrimPrefix(path, "~")); err != nil {
+				im.note(pp, label, importer.Unsupported, "regex path %q: meshbench's pathRegex is RE2 (Go's regexp), which refuses it: %v", path, err)
+				continue
+			}
+		}
 		for mi, m := range ms {
 			for hi, h := range hosts {
 				rn := routeName(r.Name)
 				if n > 0 {
 					rn = fmt.Sprintf("%s-%d", rn, n)
+				}
+				if u, renamed := im.res.UniqueRouteName(rn); renamed {
+					im.note(p+".name", label, importer.Approximated, "route name %q is another route's: this one is %q", rn, u)
+					rn = u
 				}
 				n++
 				node := importer.Map().Set("name", importer.Str(rn).With(im.doc.Where(p+".name")))
@@ -596,4 +623,5 @@ func (im *imp) consumers() {
 		l.Append(importer.Map().Set("name", importer.Str(g)).Set("consumers", ids).With("Kong consumers' acls (consumer i is the workload's consumer i)"))
 	}
 	im.res.ConsumerGroups = l
+	im.res.ConsumerCount = len(im.cfg.Consumers)
 }

@@ -126,14 +126,33 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 					bad(k, "a list of group names")
 					return
 				}
-				acl.Set(k, importer.Strs(groups...).With(im.doc.Where(cp+"."+k)))
+				if len(groups) > 0 {
+					acl.Set(k, importer.Strs(groups...).With(im.doc.Where(cp+"."+k)))
+				}
 			}
 		}
+		if acl.Has("allow") && acl.Has("deny") {
+			im.note(cp+".deny", label, importer.Invalid, "Kong's acl takes one of allow and deny, not both")
+			return
+		}
+		if acl.Len() == 0 {
+			im.note(cp, label, importer.Invalid, "Kong's acl needs allow or deny")
+			return
+		}
+		var unverified []string
 		for _, gr := range routes {
-			for _, n := range gr.nodes {
+			for i, n := range gr.nodes {
+				if im.authOf[gr.names[i]] == "" {
+					unverified = append(unverified, gr.names[i])
+					continue
+				}
 				n.Set("acl", acl)
 			}
 		}
+		if len(unverified) > 0 {
+			im.note(cp, label, importer.Unsupported, "routes %s have no key-auth or jwt plugin: Kong's acl refuses every request it cannot name a consumer for, and meshbench's acl judges the consumer a route's authentication verifies; it is left out there", strings.Join(unverified, ", "))
+		}
+		im.res.ConsumerCount = len(im.cfg.Consumers)
 	case "ip-restriction":
 		ipr := importer.Map()
 		for _, k := range []string{"allow", "deny"} {
@@ -144,6 +163,10 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 					return
 				}
 				for i, c := range cidrs {
+					if err := importer.CheckCIDR(c); err != nil {
+						im.note(fmt.Sprintf("%s.%s[%d]", cp, k, i), label, importer.Invalid, "%v", err)
+						return
+					}
 					if !strings.Contains(c, "/") {
 						if strings.Contains(c, ":") {
 							cidrs[i] = c + "/128"
@@ -152,8 +175,14 @@ func (im *imp) plugin(pl *Plugin, p string, routes []*gwRoute, scope string) {
 						}
 					}
 				}
-				ipr.Set(k, importer.Strs(cidrs...).With(im.doc.Where(cp+"."+k)))
+				if len(cidrs) > 0 {
+					ipr.Set(k, importer.Strs(cidrs...).With(im.doc.Where(cp+"."+k)))
+				}
 			}
+		}
+		if ipr.Len() == 0 {
+			im.note(cp, label, importer.Invalid, "Kong's ip-restriction needs allow or deny")
+			return
 		}
 		for _, gr := range routes {
 			for _, n := range gr.nodes {
@@ -329,6 +358,10 @@ func (im *imp) rateLimiting(cfg map[string]any, cp, label string, routes []*gwRo
 			continue
 		}
 		qset = true
+		if old := im.res.Policy.Get("quota"); old != nil {
+			im.note(cp+"."+key, label, importer.Unsupported, "meshbench has one quota (policy.quota): it keeps %s; this plugin's day and month limits are left out", old.Flat())
+			break
+		}
 		q := importer.Map()
 		q.Set("limit", importer.Int(int64(f)).With(im.doc.Where(cp+"."+key)))
 		q.Set("period", importer.Str(key))
