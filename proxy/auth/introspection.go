@@ -244,17 +244,8 @@ func (in *Introspector) call(ctx context.Context, tok string) (Introspection, er
 	return ans, nil
 }
 
-// Challenge implements Authenticator, as JWT's.
-func (in *Introspector) Challenge(err error) string {
-	if errors.Is(err, ErrNoCredentials) {
-		return fmt.Sprintf("Bearer realm=%q", defaultRealm)
-	}
-	code := "invalid_token"
-	if errors.Is(err, ErrMalformedCredentials) {
-		code = "invalid_request"
-	}
-	return fmt.Sprintf("Bearer realm=%q, error=%q, error_description=%q", defaultRealm, code, Reason(err))
-}
+// Challenge implements Authenticator: a bearer challenge, as JWT's.
+func (in *Introspector) Challenge(err error) string { return bearerChallenge(err) }
 
 // Strip removes the bearer token from a request forwarded upstream.
 func (in *Introspector) Strip(h http.Header) { h.Del("Authorization") }

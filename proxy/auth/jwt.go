@@ -121,10 +121,14 @@ func (j *JWT) Authenticate(r *http.Request) (Consumer, error) {
 // forward: false).
 func (j *JWT) Strip(h http.Header) { h.Del("Authorization") }
 
-// Challenge implements Authenticator: a Bearer challenge (RFC 6750 §3) with
-// error="invalid_token" and a short description, or a bare one when the
-// request had no credentials.
-func (j *JWT) Challenge(err error) string {
+// Challenge implements Authenticator with bearerChallenge.
+func (j *JWT) Challenge(err error) string { return bearerChallenge(err) }
+
+// bearerChallenge is the WWW-Authenticate value for a bearer token refused
+// with err (RFC 6750 §3): error="invalid_token" (or "invalid_request" for
+// malformed credentials) with a short description, or a bare challenge
+// when the request had no credentials.
+func bearerChallenge(err error) string {
 	if errors.Is(err, ErrNoCredentials) {
 		return fmt.Sprintf("Bearer realm=%q", defaultRealm)
 	}
