@@ -354,6 +354,14 @@ func variantFigure(groups []Group, tl Timeline) *figure {
 	}
 	panelW := (f.width - legendBudget) / 2
 	ms := func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+	// Per-100 figures under 0.1 would print as long decimals that run into
+	// the neighbouring bar's label; "<0.1" says as much at that scale.
+	per100 := func(v float64) string {
+		if v > 0 && v < 0.1 {
+			return "<0.1"
+		}
+		return ms(v)
+	}
 	labels := n*len(series) <= 8
 	slo50, slo99, slo999, sloAvail := variantSLOs(groups, func(g Group) int { return vi[g.Key.Variant] })
 	anySLO := false
@@ -389,10 +397,10 @@ func variantFigure(groups []Group, tl Timeline) *figure {
 	if anyRetry || anyHedge {
 		var row []*plot.Plot
 		if anyRetry {
-			row = append(row, mk("Retries by the gateway", "per 100 requests", func(s barSeries) []Stat { return s.retries }, false, ms, nil, inf))
+			row = append(row, mk("Retries by the gateway", "per 100 requests", func(s barSeries) []Stat { return s.retries }, false, per100, nil, inf))
 		}
 		if anyHedge {
-			row = append(row, mk("Hedges by the gateway", "per 100 requests", func(s barSeries) []Stat { return s.hedges }, false, ms, nil, inf))
+			row = append(row, mk("Hedges by the gateway", "per 100 requests", func(s barSeries) []Stat { return s.hedges }, false, per100, nil, inf))
 		}
 		if len(row) == 1 {
 			row = append(row, nil)
