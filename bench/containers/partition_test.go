@@ -9,13 +9,15 @@ import (
 )
 
 // partitionScenario weighs payments 3:1 and cuts payments off from risk
-// for a second in the middle: payments' sidecars cannot reach risk, and
-// the checkouts of that second time out.
+// for two seconds in the middle: payments' sidecars cannot reach risk, and
+// the checkouts of those seconds time out. The request timeout (800ms)
+// leaves room for a slow machine (the race detector, parallel packages),
+// so that only the partition makes a checkout time out.
 const partitionScenario = `apiVersion: meshbench/v1
 kind: Scenario
 name: containers-partition
 seed: 3
-duration: 4s
+duration: 6s
 backends: [containers]
 topology:
   gateway:
@@ -33,9 +35,9 @@ load:
     rate: 50/s
 policy:
   balancer: {type: weighted_round_robin}
-  timeouts: {request: 400ms}
+  timeouts: {request: 800ms}
 faults:
-  - {at: 1500ms, for: 1s, action: partition, target: risk, peer: payments}
+  - {at: 2s, for: 2s, action: partition, target: risk, peer: payments}
 `
 
 // TestBackendPartitionAndWeights: on containers, the gateway honours the
@@ -57,12 +59,14 @@ func TestBackendPartitionAndWeights(t *testing.T) {
 	instances := map[string]int{}
 	for _, r := range got.all {
 		instances[r.Instance]++
-		// Requests sent well inside the partition's second, and well away
-		// from it (a request in flight at the cut times out too).
+		// Requests sent inside the partition whose timeout ends before it
+		// heals (2.2s to 3.2s: cut until 4s), and well away from it: after
+		// the fleet's first half second, before a request could be in
+		// flight at the cut (1.2s), and after one timeout past the heal.
 		switch {
-		case r.Start >= 1600e6 && r.Start < 2400e6:
+		case r.Start >= 2200e6 && r.Start < 3200e6:
 			inside[r.Kind]++
-		case r.Start < 1000e6 || r.Start >= 3000e6:
+		case r.Start >= 500e6 && r.Start < 1200e6 || r.Start >= 4800e6:
 			outside[r.Kind]++
 		}
 	}
