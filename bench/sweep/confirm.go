@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/meshbench/meshbench/bench"
@@ -89,18 +90,26 @@ func ConfirmMarkdown(cs []Confirmation) string {
 		for k, v := range c.Params {
 			params = append(params, k+"="+v)
 		}
+		sort.Strings(params)
 		if c.Error != "" {
 			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | – | error: %s |\n", c.Label, strings.Join(params, " "), c.Error)
 			continue
 		}
 		for _, p := range c.Predictions {
-			verdict := p.Verdict
+			untrusted := ""
 			for _, r := range c.Runs {
 				if r.Backend == p.Backend && r.Untrustworthy != "" {
-					verdict += " (the real run is untrustworthy: its load generator fell behind schedule)"
+					untrusted = " (the real run is untrustworthy: its load generator fell behind schedule)"
 				}
 			}
 			for _, m := range p.Metrics {
+				// Each metric's own verdict; the setting's overall one is
+				// in confirm.json.
+				verdict := "within tolerance"
+				if !m.WithinTolerance {
+					verdict = "outside tolerance"
+				}
+				verdict += untrusted
 				fmt.Fprintf(&b, "| %s | %s | %s | %.4g %s | %.4g %s | %+.3g %s | %.3g | %s |\n", c.Label, strings.Join(params, " "),
 					m.Metric, m.Sim, m.Unit, m.Real, m.Unit, m.Error, m.ErrorUnit, m.Tolerance, verdict)
 			}

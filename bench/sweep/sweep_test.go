@@ -223,11 +223,15 @@ func TestFaultMetricsAndInvalidPoints(t *testing.T) {
 func TestConfirmMarkdown(t *testing.T) {
 	cs := []Confirmation{
 		{Label: "baseline", Point: -1, Runs: []bench.RunSummary{{Backend: "local", Untrustworthy: "behind"}},
-			Predictions: []bench.Prediction{{Backend: "local", Verdict: "fail", Metrics: []bench.PredictionMetric{{Metric: "p99", Unit: "ms", Sim: 10, Real: 12, Error: -0.17, ErrorUnit: "relative", Tolerance: 0.15}}}}},
+			Predictions: []bench.Prediction{{Backend: "local", Verdict: "fail", Metrics: []bench.PredictionMetric{
+				{Metric: "p99", Unit: "ms", Sim: 10, Real: 12, Error: -0.17, ErrorUnit: "relative", Tolerance: 0.15},
+				{Metric: "availability", Unit: "ratio", Sim: 0.999, Real: 0.9991, Error: -0.01, ErrorUnit: "pp", Tolerance: 0.5, WithinTolerance: true},
+			}}}},
 		{Label: "point 3", Point: 3, Params: map[string]string{"policy.balancer.choices": "3"}, Error: "no local"},
 	}
 	md := ConfirmMarkdown(cs)
-	for _, want := range []string{"| baseline |  | p99 | 10 ms | 12 ms | -0.17 relative | 0.15 | fail (the real run is untrustworthy", "| point 3 | policy.balancer.choices=3 | – |", "error: no local"} {
+	for _, want := range []string{"| baseline |  | p99 | 10 ms | 12 ms | -0.17 relative | 0.15 | outside tolerance (the real run is untrustworthy",
+		"| baseline |  | availability | 0.999 ratio | 0.9991 ratio | -0.01 pp | 0.5 | within tolerance (the real run is untrustworthy", "| point 3 | policy.balancer.choices=3 | – |", "error: no local"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("missing %q in\n%s", want, md)
 		}
