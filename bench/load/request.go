@@ -90,14 +90,14 @@ type requests struct {
 	lookup  bool             // the path names a created payment (scenarios.PaymentPlaceholder)
 	created *createdPayments // where lookups draw it from; nil: none known
 
-	who   *consumers // who sends each request; nil: one anonymous client
+	who *consumers // who sends each request; nil: one anonymous client
 	// idPrefix is put before every request id (a shard's, Config.Shard).
 	idPrefix string
 	// userBase and userStride map a user of this load to the whole
 	// population's: user u is user userBase + u·userStride (a shard's
 	// users; 0 and 0 or 1: the identity).
 	userBase, userStride int
-	route string     // the gateway route the requests match (bench.RouteOf), for the results
+	route                string // the gateway route the requests match (bench.RouteOf), for the results
 }
 
 // meta describes a request of the workload for the recorder; lag is an
