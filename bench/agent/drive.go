@@ -57,6 +57,8 @@ type Report struct {
 	// End is how far the load got: the plan's duration when every agent
 	// finished, else the least any agent reached.
 	End time.Duration
+	// Epoch is the run's time zero in the controller's clock.
+	Epoch time.Time
 }
 
 // StartLead is how far ahead of the clock readings Drive sets the run's
@@ -74,7 +76,9 @@ var StopGrace = 15 * time.Second
 // one at a time. It fills req's ID (when empty), Shard and Shards,
 // Interval and BucketWidth (when zero; the width from into when it is a
 // bench.PartialLayout), each agent's ClockOffset (EstimateClock), and the
-// Epoch (when zero: StartLead after the clock readings). progress, when
+// Epoch (when zero: StartLead after the clock readings; a backend that runs
+// a fault timeline sets it, to start the timeline at the same zero, a few
+// seconds ahead, time for the clock readings and the agents' start). progress, when
 // not nil, is told how far through the plan's timeline the slowest agent
 // is.
 //
@@ -127,6 +131,7 @@ func Drive(ctx context.Context, agents []Endpoint, req StartRequest, into bench.
 	if req.Epoch.IsZero() {
 		req.Epoch = time.Now().Add(StartLead)
 	}
+	rep.Epoch = req.Epoch
 
 	d := &driver{into: into, progress: progress, elapsed: make([]time.Duration, len(agents)), duration: plan.Duration}
 	// The streams outlive ctx by up to StopGrace, so that the agents'

@@ -19,7 +19,9 @@ type ServerOptions struct {
 	// in a cluster, sending to the gateway's Service. Off, a run whose
 	// target is not on loopback is refused.
 	AllowRemoteTargets bool
-	// Now is the agent's clock (nil: time.Now); tests skew it.
+	// Now is the agent's clock (nil: time.Now): a test gives an agent a
+	// clock off the controller's, as another machine's would be. The load
+	// itself waits on the real clock; the agent converts its epoch.
 	Now func() time.Time
 }
 
@@ -161,7 +163,7 @@ func (s *Server) offer(ctx context.Context, rn *run, epoch time.Time, send func(
 			AllowRemoteTarget: s.opts.AllowRemoteTargets,
 			Plan:              plan,
 			Seed:              req.Seed,
-			Epoch:             epoch,
+			Epoch:             epoch.Add(time.Now().Sub(s.opts.Now())), // on the real clock
 			Timeout:           req.Timeout,
 			Sink:              sink,
 			Shard:             req.Shard,

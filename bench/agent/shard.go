@@ -23,9 +23,11 @@ import (
 //     arrivals together are the whole workload's process (bench/load seeds
 //     each shard's stream apart).
 //   - constant arrivals at a constant rate r: each shard sends at r/n,
-//     shard k starting k/r later (its window shortened as much), so the
-//     shards interleave into the whole schedule: shard k sends arrivals
-//     k, k+n, k+2n, ... of it.
+//     shard k's window opening (n−1−k)/r early (its end kept), so the
+//     shards interleave into the whole schedule: vegeta's constant pacer
+//     sends a window's arrival j (j ≥ 1) at j/r, and shard k sends
+//     arrivals k+1, k+1+n, k+1+2n, ... of it. (Its Start may then be
+//     before zero; bench/load sends nothing before the first arrival.)
 //   - constant arrivals of a ramp, step or sine: the rates divided by n;
 //     the shards' arrivals add up to the rate at every instant, but fall
 //     at the same instants rather than interleaving.
@@ -59,13 +61,15 @@ func ShardPlan(plan *scenarios.Plan, shard, shards int) (*scenarios.Plan, error)
 			continue
 		}
 		if w.Arrival == scenarios.ArrivalConstant {
-			if r := constantRate(w); r > 0 && shard > 0 {
-				shift := time.Duration(float64(shard) / r * float64(time.Second))
-				w.Start += shift
+			if r := constantRate(w); r > 0 {
+				// vegeta's constant pacer sends arrival j at j gaps
+				// after the start (j ≥ 1); shard k's window opens
+				// n−1−k whole gaps early, so that its arrivals, n gaps
+				// apart, are k+1, k+1+n, ... of the whole.
+				early := time.Duration(float64(shards-1-shard) / r * float64(time.Second))
+				w.Start -= early
 				if w.For > 0 {
-					if w.For -= shift; w.For <= 0 {
-						continue // the window is shorter than one arrival gap per shard
-					}
+					w.For += early
 				}
 			}
 		}
