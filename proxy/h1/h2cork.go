@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,16 +34,15 @@ type guardKey struct{}
 // the two may go out as one write. It does nothing for other requests.
 func CorkH2(ctx context.Context) {
 	if g, _ := ctx.Value(guardKey{}).(*h2Guard); g != nil {
-		g.w.mu.Lock()
-		g.w.cork = true
-		g.w.mu.Unlock()
+		g.w.cork.Store(true)
 	}
 }
 
-// h2Writer is the guard's write side.
+// h2Writer is the guard's write side. The server writes one frame batch
+// at a time; mu orders its writes with the timer's.
 type h2Writer struct {
+	cork  atomic.Bool // CorkH2 was called: the next lone HEADERS write may wait
 	mu    sync.Mutex
-	cork  bool   // CorkH2 was called: the next lone HEADERS write may wait
 	held  []byte // a write held for the next one
 	timer *time.Timer
 }
@@ -51,8 +51,8 @@ func (g *h2Guard) Write(p []byte) (int, error) {
 	w := &g.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.cork && len(w.held) == 0 && endsWithOpenHeaders(p) {
-		w.cork = false
+	if len(w.held) == 0 && w.cork.Load() && endsWithOpenHeaders(p) {
+		w.cork.Store(false)
 		w.held = append(w.held, p...)
 		if w.timer == nil {
 			w.timer = time.AfterFunc(h2CorkHold, g.flushHeld)
@@ -67,12 +67,26 @@ func (g *h2Guard) Write(p []byte) (int, error) {
 	w.timer.Stop()
 	prev := len(w.held)
 	w.held = append(w.held, p...)
-	n, err := g.writeHeld()
-	return max(0, n-prev), err
+	n, err := g.Conn.Write(w.held)
+	switch {
+	case err == nil:
+		w.held = w.held[:0]
+		return len(p), nil
+	case n < prev:
+		// What is left of the held write stays held: the server tries p
+		// again, or gives up on the connection.
+		w.held = w.held[:copy(w.held, w.held[n:prev])]
+		return 0, err
+	default:
+		w.held = w.held[:0]
+		return n - prev, err
+	}
 }
 
-// Close drops a held write: the connection is ending.
+// Close closes the connection, which also ends a write blocked on it, and
+// drops a held write.
 func (g *h2Guard) Close() error {
+	err := g.Conn.Close()
 	w := &g.w
 	w.mu.Lock()
 	if w.timer != nil {
@@ -80,7 +94,7 @@ func (g *h2Guard) Close() error {
 	}
 	w.held = w.held[:0]
 	w.mu.Unlock()
-	return g.Conn.Close()
+	return err
 }
 
 // flushHeld sends a held write whose follower did not come in time.
@@ -89,16 +103,11 @@ func (g *h2Guard) flushHeld() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.held) > 0 {
-		_, _ = g.writeHeld()
+		// What a failed write leaves stays held for the next write, which
+		// fails the same way unless the failure was a passing timeout.
+		n, _ := g.Conn.Write(w.held)
+		w.held = w.held[:copy(w.held, w.held[n:])]
 	}
-}
-
-// writeHeld writes w.held and empties it; w.mu is held.
-func (g *h2Guard) writeHeld() (int, error) {
-	w := &g.w
-	n, err := g.Conn.Write(w.held)
-	w.held = w.held[:0]
-	return n, err
 }
 
 // endsWithOpenHeaders reports whether p is whole frames, the last a

@@ -120,7 +120,7 @@ func TestH2CorkJoinsHeadersAndData(t *testing.T) {
 	if got := rec.calls(); len(got) != 4 || !bytes.Equal(got[3], h5) {
 		t.Fatalf("writes = %q, want the stream-ending HEADERS at once", got)
 	}
-	if !g.w.cork {
+	if !g.w.cork.Load() {
 		t.Fatal("the cork was spent on a write it did not hold")
 	}
 	g.Close()
