@@ -49,7 +49,8 @@ func (x *exchange) forward(t *attempt) {
 		}
 		h["Trailer"] = keys
 	}
-	if resp.ContentLength > 0 && len(resp.Trailer) == 0 && x.in.ProtoMajor == 2 && x.in.Method != http.MethodHead {
+	if resp.ContentLength > 0 && len(resp.Trailer) == 0 && x.in.ProtoMajor == 2 && x.in.Method != http.MethodHead &&
+		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
 		// A whole answer of known length: its HEADERS and first DATA
 		// frames may share a write.
 		h1.CorkH2(x.in.Context())
