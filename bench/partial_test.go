@@ -310,3 +310,34 @@ load:
 		t.Errorf("results file of a merged run: %v, want the spool's refusal", err)
 	}
 }
+
+// BenchmarkAgentFrame is one agent's frame of a second at 1,000 requests a
+// second: the Partial of the interval's results, encoded to JSON, and its
+// merge on the controller. It reports the frame's size.
+func BenchmarkAgentFrame(b *testing.B) {
+	results := randomResults(1, 1000, time.Second)
+	var size int
+	for b.Loop() {
+		agg := NewAggregator(0, time.Second)
+		for _, r := range results {
+			agg.Record(r)
+		}
+		p, err := agg.Partial()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := json.Marshal(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(raw)
+		var back Partial
+		if err := json.Unmarshal(raw, &back); err != nil {
+			b.Fatal(err)
+		}
+		if err := NewAggregator(0, time.Second).Merge(&back); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size), "frame-bytes")
+}
