@@ -184,6 +184,9 @@ func Drive(ctx context.Context, agents []Endpoint, req StartRequest, into bench.
 			errs[i] = fmt.Errorf("agent %s: %s", agents[i].Name, f.Error)
 		}
 	}
+	if progress != nil {
+		progress(rep.End)
+	}
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
