@@ -215,6 +215,10 @@ func TestDriveSurfacesAgentErrors(t *testing.T) {
 	if _, err := Drive(context.Background(), nil, req, bench.NewAggregator(0, 0), nil); err == nil {
 		t.Error("Drive without agents succeeded")
 	}
+	twice := []Endpoint{agents[0], agents[0]}
+	if _, err := Drive(context.Background(), twice, req, bench.NewAggregator(0, 0), nil); err == nil || !strings.Contains(err.Error(), "name of its own") {
+		t.Errorf("Drive with one name twice: %v", err)
+	}
 }
 
 // TestServerRefusesALateEpochAndASecondRun checks the agent's own checks.
