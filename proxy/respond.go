@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ func (x *exchange) respondOwn(a *lifecycle.Action) {
 func (x *exchange) forward(t *attempt) {
 	st := x.st
 	resp := t.resp
+	if x.replay != nil {
+		x.replay.commitTo(t.try) // the answer goes downstream: no more is kept
+	}
 	h := x.w.Header()
 	for k, vv := range resp.Header {
 		h[k] = vv
@@ -68,11 +72,20 @@ func (x *exchange) forward(t *attempt) {
 	case readErr != nil:
 		// The upstream (or the request's deadline) broke the body after
 		// the status was sent: the only honest signal left is to abort the
-		// downstream stream too.
-		st.abort = true
+		// downstream stream too. A gRPC stream has a better one: trailers
+		// whose grpc-status says what happened (UNAVAILABLE for a broken
+		// upstream, DEADLINE_EXCEEDED for the deadline), which is what a
+		// grpc-go client reports when its own server goes away.
 		st.reason = ReasonUpstreamReset
+		status := http.StatusBadGateway
 		if context.Cause(x.ctx) == errRouteTimeout {
-			st.reason = ReasonRequestTimeout
+			st.reason, status = ReasonRequestTimeout, http.StatusGatewayTimeout
+		}
+		if st.grpc && x.in.ProtoMajor == 2 {
+			h[http.TrailerPrefix+headerGRPCStatus] = []string{strconv.Itoa(grpcCodeFor(status, st.reason))}
+			h[http.TrailerPrefix+headerGRPCMessage] = []string{percentEncode("meshbench: " + st.reason)}
+		} else {
+			st.abort = true
 		}
 		t.finish(now, readErr)
 		x.req.Ended(now, t.try, true)
