@@ -40,6 +40,10 @@ type streamPlan struct {
 	// echoThenWait: echo the first message, then tell replied and wait
 	// for the stream's end (the test kills the connections).
 	echoThenWait bool
+	// headerFirst: send the header metadata before reading anything.
+	headerFirst bool
+	// silentFor > 0: answer nothing before that many messages, then echo.
+	silentFor int
 }
 
 // chatStream is what the upstream saw of one stream.
@@ -153,6 +157,11 @@ func (u *chatUpstream) chat(ss grpc.ServerStream) error {
 	}
 	name := "s" + string(rune('0'+n))
 	ss.SetTrailer(metadata.Pairs("x-chat-trailer", name))
+	if plan.headerFirst {
+		if err := ss.SendHeader(metadata.Pairs("x-chat-header", name)); err != nil {
+			return err
+		}
+	}
 	recv := func() (string, error) {
 		m := new(wrapperspb.StringValue)
 		if err := ss.RecvMsg(m); err != nil {
@@ -183,6 +192,8 @@ func (u *chatUpstream) chat(ss grpc.ServerStream) error {
 		case plan.failAfter > 0 && i == plan.failAfter:
 			return status.Error(plan.failCode, name+" fails before answering")
 		case plan.failAfter > 0:
+			continue
+		case i < plan.silentFor:
 			continue
 		}
 		if err := ss.SendMsg(wrapperspb.String(name + ":" + m)); err != nil {
@@ -356,6 +367,19 @@ func TestGRPCBidiAfterCommit(t *testing.T) {
 			t.Errorf("%d streams reached the upstream, want 1", n)
 		}
 	})
+	t.Run("route timeout", func(t *testing.T) {
+		up := startChatUpstream(t, streamPlan{echoThenWait: true})
+		pol := streamRetry("unavailable", "reset", "deadline-exceeded")
+		pol.Timeout = config.Duration(200 * time.Millisecond)
+		h := start(t, oneRoute(h2cCluster("up", up.addr), pol))
+		cs, _ := chatClient(t, h.addr)
+		send(t, cs, "m1")
+		expectRecv(t, cs, "s1:m1")
+		expectEnd(t, cs, codes.DeadlineExceeded, "meshbench: request_timeout")
+		if n := up.count(); n != 1 {
+			t.Errorf("%d streams reached the upstream, want 1", n)
+		}
+	})
 }
 
 // TestGRPCBidiOverflow: a stream that sends more than retry.bufferBytes
@@ -413,6 +437,79 @@ func TestGRPCBidiHedge(t *testing.T) {
 	expectEnd(t, cs, codes.OK, "")
 	sameMessages(t, "the losing try", first.messages(), "m1")
 	sameMessages(t, "the hedge", up.stream(2).messages(), "m1", "m2")
+	if n := up.count(); n != 2 {
+		t.Errorf("%d streams reached the upstream, want 2", n)
+	}
+}
+
+// TestGRPCStreamHeaderFirst: a server that sends its header metadata before
+// any message, to a client that waits for it before it sends, gets it
+// through the proxy at once (the answer's head is flushed), on a plain
+// route and on a retrying one, where the head commits the stream.
+func TestGRPCStreamHeaderFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pol  config.Policy
+	}{{"plain", config.Policy{}}, {"retrying", streamRetry("unavailable", "reset")}} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := startChatUpstream(t, streamPlan{headerFirst: true})
+			h := start(t, oneRoute(h2cCluster("up", up.addr), tc.pol))
+			cs, _ := chatClient(t, h.addr)
+			md, err := cs.Header()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := md["x-chat-header"]; len(v) != 1 || v[0] != "s1" {
+				t.Fatalf("header %v", md)
+			}
+			send(t, cs, "m1")
+			expectRecv(t, cs, "s1:m1")
+			if err := cs.CloseSend(); err != nil {
+				t.Fatal(err)
+			}
+			expectEnd(t, cs, codes.OK, "")
+		})
+	}
+}
+
+// TestGRPCBidiHedgeOverflow: a hedged stream that outgrows the replay
+// buffer while both copies are out is committed to the copy that took it
+// past the limit; the other is cancelled and the client talks to the one
+// left.
+func TestGRPCBidiHedgeOverflow(t *testing.T) {
+	big := strings.Repeat("y", 200)
+	up := startChatUpstream(t, streamPlan{silentFor: 3}, streamPlan{silentFor: 3})
+	pol := config.Policy{Hedge: config.HedgeConfig{Delay: config.Duration(10 * time.Millisecond), MaxHedges: 1}}
+	pol.Retry.BufferBytes = 256
+	h := start(t, oneRoute(h2cCluster("up", up.addr), pol))
+	cs, _ := chatClient(t, h.addr)
+	send(t, cs, "m1")
+	s1, s2 := <-up.arrived, <-up.arrived // the hedge goes out as nothing answers
+	waitMessages(t, s1, 1)
+	waitMessages(t, s2, 1)
+	send(t, cs, big+"2", big+"3")
+	var kept, lost *chatStream
+	select {
+	case <-s1.ended:
+		kept, lost = s2, s1
+	case <-s2.ended:
+		kept, lost = s1, s2
+	}
+	name := "s1"
+	if kept == s2 {
+		name = "s2"
+	}
+	expectRecv(t, cs, name+":"+big+"3")
+	send(t, cs, "m4")
+	expectRecv(t, cs, name+":m4")
+	if err := cs.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	expectEnd(t, cs, codes.OK, "")
+	sameMessages(t, "the stream kept", kept.messages(), "m1", big+"2", big+"3", "m4")
+	if got := lost.messages(); len(got) == 4 {
+		t.Errorf("the cancelled copy got the whole stream %q", got)
+	}
 	if n := up.count(); n != 2 {
 		t.Errorf("%d streams reached the upstream, want 2", n)
 	}

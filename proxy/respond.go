@@ -53,6 +53,14 @@ func (x *exchange) forward(t *attempt) {
 		h["Trailer"] = keys
 	}
 	x.w.WriteHeader(resp.StatusCode)
+	if st.grpc && resp.ContentLength == -1 {
+		// A gRPC server may send its header metadata and then wait for
+		// the client, which may wait for that metadata before it sends:
+		// the head goes out now, not with the first message.
+		if f, ok := x.w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
 	readErr, writeErr := copyBody(x.w, resp.Body, resp.ContentLength == -1)
 	resp.Body.Close()
 	for k, vv := range resp.Trailer {
