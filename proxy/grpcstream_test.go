@@ -400,6 +400,9 @@ func TestGRPCBidiOverflow(t *testing.T) {
 			t.Errorf("%d streams reached the upstream, want 1", n)
 		}
 		sameMessages(t, "the only try", up.stream(1).messages(), big+"1", big+"2", big+"3", big+"4")
+		if n := metricValue(t, h.p, `meshbench_proxy_replay_overflows_total{cluster="up",route="r"}`); n != 1 {
+			t.Errorf("replay overflows %v, want 1", n)
+		}
 	})
 	t.Run("success past the limit", func(t *testing.T) {
 		up := startChatUpstream(t)

@@ -124,14 +124,15 @@ func (b *replayBody) pump() {
 		var dst []byte
 		keep := b.owner == 0 && len(b.buf) < b.limit
 		if keep {
-			room := min(replayChunk, b.limit-len(b.buf))
-			if cap(b.buf)-len(b.buf) < room {
-				// Grow by doubling up to the limit, as append would.
-				grown := make([]byte, len(b.buf), min(b.limit, max(2*cap(b.buf), len(b.buf)+room, 512)))
+			if len(b.buf) == cap(b.buf) {
+				// Grow by doubling up to the limit, from a size that holds
+				// a unary call's message: most bodies are small, and the
+				// room left is what the next read may fill.
+				grown := make([]byte, len(b.buf), min(b.limit, max(2*cap(b.buf), 512)))
 				copy(grown, b.buf)
 				b.buf = grown
 			}
-			dst = b.buf[len(b.buf) : len(b.buf)+room]
+			dst = b.buf[len(b.buf):min(cap(b.buf), len(b.buf)+replayChunk)]
 		} else {
 			if b.stage == nil {
 				b.stage = make([]byte, replayChunk)
