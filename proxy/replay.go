@@ -36,7 +36,7 @@ type replayBody struct {
 	limit   int
 	want    bool   // a reader waits for more of the body
 	asker   int    // the first try that wanted a byte past the full buffer; 0: none
-	owner   int    // the try that owns the body past buf; 0: none yet
+	owner   int    // the try that owns the body past buf; 0: none yet, -1: none will
 	pending []byte // bytes past buf read for the owner and not yet taken
 	stage   []byte // where the pump reads bytes past buf
 	started bool   // the pump runs
@@ -157,8 +157,15 @@ func (b *replayBody) pump() {
 		case keep:
 			b.buf = b.buf[:len(b.buf)+n]
 		default:
-			if b.owner == 0 && b.asker != 0 {
+			if b.owner == 0 {
 				b.owner = b.asker
+				if b.owner == 0 {
+					// Nobody asked (it cannot happen: only an asker's want
+					// reads past a full buffer); the bytes are nobody's
+					// and the body is no longer whole, so it is committed
+					// to no try.
+					b.owner = -1
+				}
 				b.claims <- b.owner // once: owner is set once
 			}
 			b.pending = b.stage[:n]
