@@ -13,7 +13,7 @@
 // A Request follows the sans-I/O style of protocol libraries such as
 // python-hyper's h11: the caller owns sockets, timers and goroutines, tells
 // the Request what happened (Begin, Answered, Failed, Ended, Wake, Expire,
-// ClientGone), each with the time it happened, and then does what
+// ClientGone, Committed), each with the time it happened, and then does what
 // Actions returns, in order (the slice is the Request's until its next
 // event):
 //
