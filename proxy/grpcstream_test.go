@@ -52,7 +52,7 @@ type chatStream struct {
 	got      []string
 	ended    chan struct{} // closed when the handler returns
 	replied  chan struct{} // closed after echoThenWait's first echo
-	recvd    chan struct{} // one per message received
+	changed  chan struct{} // closed, and replaced, when a message arrives
 	canceled bool          // the stream's context ended before the handler did
 }
 
@@ -144,7 +144,7 @@ func (u *chatUpstream) count() int {
 }
 
 func (u *chatUpstream) chat(ss grpc.ServerStream) error {
-	s := &chatStream{ended: make(chan struct{}), replied: make(chan struct{}), recvd: make(chan struct{}, 64)}
+	s := &chatStream{ended: make(chan struct{}), replied: make(chan struct{}), changed: make(chan struct{})}
 	defer close(s.ended)
 	u.mu.Lock()
 	u.streams = append(u.streams, s)
@@ -177,8 +177,9 @@ func (u *chatUpstream) chat(ss grpc.ServerStream) error {
 		}
 		s.mu.Lock()
 		s.got = append(s.got, m.GetValue())
+		close(s.changed)
+		s.changed = make(chan struct{})
 		s.mu.Unlock()
-		s.recvd <- struct{}{}
 		return m.GetValue(), nil
 	}
 	for i := 1; ; i++ {
@@ -329,9 +330,15 @@ func TestGRPCBidiResetBeforeCommit(t *testing.T) {
 // waitMessages waits until s has received n messages.
 func waitMessages(t *testing.T, s *chatStream, n int) {
 	t.Helper()
-	for range n {
+	for {
+		s.mu.Lock()
+		got, changed := len(s.got), s.changed
+		s.mu.Unlock()
+		if got >= n {
+			return
+		}
 		select {
-		case <-s.recvd:
+		case <-changed:
 		case <-s.ended:
 			t.Fatalf("the stream ended after %q", s.messages())
 		}
