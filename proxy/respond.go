@@ -86,8 +86,14 @@ func (x *exchange) forward(t *attempt) {
 		// grpc-go client reports when its own server goes away.
 		st.reason = ReasonUpstreamReset
 		status := http.StatusBadGateway
-		if context.Cause(x.ctx) == errRouteTimeout {
+		switch {
+		case context.Cause(x.ctx) == errRouteTimeout:
 			st.reason, status = ReasonRequestTimeout, http.StatusGatewayTimeout
+		case t.rpc && t.timeout > 0 && now.Sub(t.start) >= t.timeout:
+			// A gRPC server cancels the stream when the grpc-timeout it
+			// was sent passes, which can come just before the proxy's own
+			// timer (as in classify): it is that timeout.
+			st.reason, status = ReasonUpstreamTimeout, http.StatusGatewayTimeout
 		}
 		if st.grpc && x.in.ProtoMajor == 2 {
 			h[http.TrailerPrefix+headerGRPCStatus] = []string{strconv.Itoa(grpcCodeFor(status, st.reason))}
