@@ -113,18 +113,28 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "meshbench-k8senv-")
-	if err != nil {
-		return nil, err
-	}
-	e := &Env{Dir: dir}
-	if err := e.start(ctx, bin, zones); err != nil {
+	// The ports are free when chosen but not held (each program binds its
+	// own), so another process may take one first: such a start is tried
+	// again on new ports, a few times.
+	for attempt := 1; ; attempt++ {
+		dir, err := os.MkdirTemp("", "meshbench-k8senv-")
+		if err != nil {
+			return nil, err
+		}
+		e := &Env{Dir: dir}
+		err = e.start(ctx, bin, zones)
+		if err == nil {
+			return e, nil
+		}
 		if serr := e.Stop(); serr != nil {
 			err = errors.Join(err, serr)
 		}
+		var pe *procExitError
+		if attempt < 3 && ctx.Err() == nil && errors.As(err, &pe) && strings.Contains(pe.tail, "address already in use") {
+			continue
+		}
 		return nil, err
 	}
-	return e, nil
 }
 
 func checkZones(zones []string) error {

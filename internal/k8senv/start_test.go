@@ -91,3 +91,25 @@ func TestStartTimesOutAndStops(t *testing.T) {
 		t.Errorf("etcd (pid %d) after a failed Start: kill 0 = %v, want ESRCH", pid, err)
 	}
 }
+
+// A port taken between its choice and its bind is retried on new ports,
+// a bounded number of times.
+func TestStartRetriesAPortTaken(t *testing.T) {
+	tries := filepath.Join(t.TempDir(), "tries")
+	fakeBinDir(t, "echo try >> "+tries+"\necho 'listen tcp 127.0.0.1:2379: bind: address already in use' >&2\nexit 1\n")
+	checkTemp := privateTempDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := Start(ctx, Options{})
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("Start = %v, want the port error", err)
+	}
+	b, err := os.ReadFile(tries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "try"); n != 3 {
+		t.Errorf("etcd started %d times, want 3", n)
+	}
+	checkTemp()
+}
