@@ -209,7 +209,8 @@ func (e *Env) start(ctx context.Context, bin string, zones []string) error {
 	if err != nil {
 		return err
 	}
-	plain := &http.Client{Timeout: 2 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{}}
+	defer plain.CloseIdleConnections()
 	if err := waitFor(ctx, "etcd /health", []*proc{etcd}, func(ctx context.Context) (bool, string) {
 		return httpOK(ctx, plain, etcdURL+"/health", "")
 	}); err != nil {
