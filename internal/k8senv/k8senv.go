@@ -386,10 +386,11 @@ func (e *Env) PIDs() map[string]int {
 	return m
 }
 
-// StartForTest starts a control plane for t and stops it in t.Cleanup. When
-// the binaries are missing it skips t, or fails it when
-// MESHBENCH_REQUIRE_K8S=1; a start that fails fails t. The start is bounded
-// by three minutes (the machine may be busy).
+// StartForTest starts a control plane for t and stops it in t.Cleanup
+// (quoting the end of each process's log first when t failed). When the
+// binaries are missing it skips t, or fails it when MESHBENCH_REQUIRE_K8S=1;
+// a start that fails fails t. The start is bounded by three minutes (the
+// machine may be busy).
 func StartForTest(t testing.TB, opts Options) *Env {
 	t.Helper()
 	if _, err := BinDir(); err != nil {
@@ -407,6 +408,12 @@ func StartForTest(t testing.TB, opts Options) *Env {
 	}
 	t.Logf("kubernetes test control plane up in %v at %s (logs in %s)", time.Since(start).Round(time.Millisecond), e.Config.Host, e.Dir)
 	t.Cleanup(func() {
+		if t.Failed() {
+			// The logs go with the folder: quote their ends first.
+			for _, p := range e.procs {
+				t.Logf("end of %s's log:\n%s", p.name, p.tail(30))
+			}
+		}
 		if err := e.Stop(); err != nil {
 			t.Errorf("stop kubernetes test control plane: %v", err)
 		}
