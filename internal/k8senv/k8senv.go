@@ -113,18 +113,28 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "meshbench-k8senv-")
-	if err != nil {
-		return nil, err
-	}
-	e := &Env{Dir: dir}
-	if err := e.start(ctx, bin, zones); err != nil {
+	// The ports are free when chosen but not held (each program binds its
+	// own), so another process may take one first: such a start is tried
+	// again on new ports, a few times.
+	for attempt := 1; ; attempt++ {
+		dir, err := os.MkdirTemp("", "meshbench-k8senv-")
+		if err != nil {
+			return nil, err
+		}
+		e := &Env{Dir: dir}
+		err = e.start(ctx, bin, zones)
+		if err == nil {
+			return e, nil
+		}
 		if serr := e.Stop(); serr != nil {
 			err = errors.Join(err, serr)
 		}
+		var pe *procExitError
+		if attempt < 3 && ctx.Err() == nil && errors.As(err, &pe) && strings.Contains(pe.tail, "address already in use") {
+			continue
+		}
 		return nil, err
 	}
-	return e, nil
 }
 
 func checkZones(zones []string) error {
@@ -199,7 +209,8 @@ func (e *Env) start(ctx context.Context, bin string, zones []string) error {
 	if err != nil {
 		return err
 	}
-	plain := &http.Client{Timeout: 2 * time.Second}
+	plain := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{}}
+	defer plain.CloseIdleConnections()
 	if err := waitFor(ctx, "etcd /health", []*proc{etcd}, func(ctx context.Context) (bool, string) {
 		return httpOK(ctx, plain, etcdURL+"/health", "")
 	}); err != nil {
@@ -375,10 +386,11 @@ func (e *Env) PIDs() map[string]int {
 	return m
 }
 
-// StartForTest starts a control plane for t and stops it in t.Cleanup. When
-// the binaries are missing it skips t, or fails it when
-// MESHBENCH_REQUIRE_K8S=1; a start that fails fails t. The start is bounded
-// by three minutes (the machine may be busy).
+// StartForTest starts a control plane for t and stops it in t.Cleanup
+// (quoting the end of each process's log first when t failed). When the
+// binaries are missing it skips t, or fails it when MESHBENCH_REQUIRE_K8S=1;
+// a start that fails fails t. The start is bounded by three minutes (the
+// machine may be busy).
 func StartForTest(t testing.TB, opts Options) *Env {
 	t.Helper()
 	if _, err := BinDir(); err != nil {
@@ -396,6 +408,12 @@ func StartForTest(t testing.TB, opts Options) *Env {
 	}
 	t.Logf("kubernetes test control plane up in %v at %s (logs in %s)", time.Since(start).Round(time.Millisecond), e.Config.Host, e.Dir)
 	t.Cleanup(func() {
+		if t.Failed() {
+			// The logs go with the folder: quote their ends first.
+			for _, p := range e.procs {
+				t.Logf("end of %s's log:\n%s", p.name, p.tail(30))
+			}
+		}
 		if err := e.Stop(); err != nil {
 			t.Errorf("stop kubernetes test control plane: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -119,20 +120,34 @@ func TestControlPlane(t *testing.T) {
 		}
 	}
 
+	// Nothing leaves loopback: the API server's proxy into a pod (whose IP
+	// kwok made up) fails at once at the egress selector's dead socket.
+	proxyStart := time.Now()
+	err = cs.CoreV1().RESTClient().Get().Namespace(ns.Name).Resource("pods").
+		Name(pods.Items[0].Name + ":8080").SubResource("proxy").Do(ctx).Error()
+	if err == nil || !strings.Contains(err.Error(), "no-cluster-egress.sock") {
+		t.Errorf("proxy into pod %s (IP %s): %v; want a failure at the egress socket", pods.Items[0].Name, pods.Items[0].Status.PodIP, err)
+	}
+	t.Logf("pod proxy refused in %v: %v", time.Since(proxyStart).Round(time.Millisecond), err)
+
 	// Deletion completes: kwok's pod-delete stage finishes what the
 	// garbage collector starts.
 	fg := metav1.DeletePropagationForeground
 	if err := cs.AppsV1().Deployments(ns.Name).Delete(ctx, "web", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 		t.Fatal(err)
 	}
+	delStart := time.Now()
 	untilGone(ctx, t, cs.AppsV1().RESTClient(), "deployments", ns.Name, "web", &appsv1.Deployment{})
+	t.Logf("deployment and its pods deleted in %v", time.Since(delStart).Round(time.Millisecond))
 	if left, err := cs.CoreV1().Pods(ns.Name).List(ctx, metav1.ListOptions{}); err != nil || len(left.Items) != 0 {
 		t.Fatalf("after the deployment's foreground deletion: %d pods left, %v", len(left.Items), err)
 	}
 	if err := cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	nsStart := time.Now()
 	untilGone(ctx, t, cs.CoreV1().RESTClient(), "namespaces", "", ns.Name, &corev1.Namespace{})
+	t.Logf("namespace deleted in %v", time.Since(nsStart).Round(time.Millisecond))
 
 	pids := env.PIDs()
 	if len(pids) != len(Binaries) {

@@ -58,9 +58,20 @@ func (p *proc) exited() bool {
 	}
 }
 
-// exitError says that p ended before it should have, with the end of its log.
+// procExitError says that a process ended before it should have, with the
+// end of its log.
+type procExitError struct {
+	name, log, tail string
+	pid             int
+	err             error
+}
+
+func (e *procExitError) Error() string {
+	return fmt.Sprintf("%s (pid %d) exited: %v; end of %s:\n%s", e.name, e.pid, e.err, e.log, e.tail)
+}
+
 func (p *proc) exitError() error {
-	return fmt.Errorf("%s (pid %d) exited: %v; end of %s:\n%s", p.name, p.cmd.Process.Pid, p.err, p.log, p.tail(20))
+	return &procExitError{name: p.name, log: p.log, tail: p.tail(20), pid: p.cmd.Process.Pid, err: p.err}
 }
 
 // tail returns the last n lines of p's log.
