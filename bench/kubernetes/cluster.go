@@ -17,8 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // Apply creates the manifest's objects in order. An object that exists
@@ -115,13 +113,19 @@ func WaitReady(ctx context.Context, cs kubernetes.Interface, ns string, names []
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ready := map[string]bool{}
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			return cs.AppsV1().Deployments(ns).List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			return cs.AppsV1().Deployments(ns).Watch(ctx, o)
-		},
+	list := func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
+		l, err := cs.AppsV1().Deployments(ns).List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		out := make([]runtime.Object, len(l.Items))
+		for i := range l.Items {
+			out[i] = &l.Items[i]
+		}
+		return out, l.ResourceVersion, nil
+	}
+	watchFrom := func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		return cs.AppsV1().Deployments(ns).Watch(ctx, o)
 	}
 	done := func() bool {
 		for _, n := range names {
@@ -131,7 +135,7 @@ func WaitReady(ctx context.Context, cs kubernetes.Interface, ns string, names []
 		}
 		return true
 	}
-	_, err := watchtools.UntilWithSync(wctx, lw, &appsv1.Deployment{}, nil, func(ev watch.Event) (bool, error) {
+	err := until(wctx, list, watchFrom, func(ev watch.Event) (bool, error) {
 		d, ok := ev.Object.(*appsv1.Deployment)
 		if !ok {
 			return false, nil
@@ -291,21 +295,30 @@ func DeleteNamespace(ctx context.Context, cs kubernetes.Interface, ns string, ti
 		return fmt.Errorf("delete namespace %s: %w", ns, err)
 	}
 	sel := fields.OneTermEqualSelector("metadata.name", ns).String()
-	lw := &cache.ListWatch{
-		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
-			return cs.CoreV1().Namespaces().List(ctx, o)
-		},
-		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
-			return cs.CoreV1().Namespaces().Watch(ctx, o)
-		},
+	list := func(ctx context.Context, o metav1.ListOptions) ([]runtime.Object, string, error) {
+		o.FieldSelector = sel
+		l, err := cs.CoreV1().Namespaces().List(ctx, o)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, n := range l.Items {
+			if n.Name == ns {
+				return nil, l.ResourceVersion, nil
+			}
+		}
+		// Gone already: the condition sees it as deleted.
+		return []runtime.Object{&deletedMarker{}}, l.ResourceVersion, nil
 	}
-	_, err = watchtools.UntilWithSync(wctx, lw, &corev1.Namespace{}, func(store cache.Store) (bool, error) {
-		_, exists, err := store.GetByKey(ns)
-		return !exists, err
-	}, func(ev watch.Event) (bool, error) {
-		return ev.Type == watch.Deleted, nil
+	watchFrom := func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		o.FieldSelector = sel
+		return cs.CoreV1().Namespaces().Watch(ctx, o)
+	}
+	err = until(wctx, list, watchFrom, func(ev watch.Event) (bool, error) {
+		_, gone := ev.Object.(*deletedMarker)
+		if n, ok := ev.Object.(*corev1.Namespace); ok && n.Name != ns {
+			return false, nil // a fake clientset ignores field selectors
+		}
+		return gone || ev.Type == watch.Deleted, nil
 	})
 	if err == nil {
 		return nil
@@ -398,3 +411,6 @@ func Remaining(ctx context.Context, cs kubernetes.Interface, ns string) ([]strin
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// deletedMarker stands for an object a list no longer returns.
+type deletedMarker struct{ corev1.Namespace }
