@@ -27,20 +27,26 @@ type clientTransport struct {
 	ctx      context.Context
 	next     http.RoundTripper
 	attempts Attempts
+	remote   bool // Config.AllowRemoteTarget with a target off loopback
 }
 
 // newClient builds the HTTP client of a run: keep-alive connections to
 // loopback only, each from the source address its request names
 // (sourceTransport), no redirects followed, no proxy from the environment,
-// and every request bounded by timeout and ended when ctx is.
-func newClient(ctx context.Context, timeout time.Duration, attempts Attempts, next http.RoundTripper) (*http.Client, func()) {
+// and every request bounded by timeout and ended when ctx is. remote lifts
+// the loopback restriction (Config.AllowRemoteTarget).
+func newClient(ctx context.Context, timeout time.Duration, attempts Attempts, next http.RoundTripper, remote bool) (*http.Client, func()) {
 	var tr *sourceTransport
 	if next == nil {
-		tr = newSourceTransport(loopbackTransport(netip.Addr{}))
+		base := loopbackTransport(netip.Addr{})
+		if remote {
+			base = remoteTransport()
+		}
+		tr = newSourceTransport(base)
 		next = tr
 	}
 	c := &http.Client{
-		Transport:     &clientTransport{ctx: ctx, next: next, attempts: attempts},
+		Transport:     &clientTransport{ctx: ctx, next: next, attempts: attempts, remote: remote},
 		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -56,8 +62,10 @@ func newClient(ctx context.Context, timeout time.Duration, attempts Attempts, ne
 // that cancelling the run ends every request (vegeta builds its requests
 // without one), and annotates the answer.
 func (t *clientTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := checkLoopback(req.URL.Host); err != nil {
-		return nil, err
+	if !t.remote {
+		if err := checkLoopback(req.URL.Host); err != nil {
+			return nil, err
+		}
 	}
 	release := func() {}
 	if t.ctx != nil {
@@ -121,17 +129,29 @@ func checkLoopback(hostport string) error {
 	return nil
 }
 
-// baseURL checks a gateway URL for Config.Target.
-func baseURL(s string) (string, error) {
+// isLoopbackURL reports whether base (from baseURL) is on loopback.
+func isLoopbackURL(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && checkLoopback(u.Host) == nil
+}
+
+// baseURL checks a gateway URL for Config.Target: on loopback unless
+// remote is allowed.
+func baseURL(s string, remote bool) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "", fmt.Errorf("target %q: %w", s, err)
 	}
 	if u.Scheme != "http" || u.Host == "" {
+		if remote {
+			return "", fmt.Errorf("target %q: want http://HOST:PORT", s)
+		}
 		return "", fmt.Errorf("target %q: want http://127.0.0.1:PORT", s)
 	}
-	if err := checkLoopback(u.Host); err != nil {
-		return "", err
+	if !remote {
+		if err := checkLoopback(u.Host); err != nil {
+			return "", err
+		}
 	}
 	return u.Scheme + "://" + u.Host + u.Path, nil
 }

@@ -22,6 +22,9 @@ type consumers struct {
 	issuer   *consumer.Issuer
 	iss, aud string
 	now      time.Time // when tokens are minted: the load's start
+	// noSource leaves the source address out: the target is remote, and
+	// requests leave from the machine's own address.
+	noSource bool
 
 	mu     sync.Mutex
 	tokens map[tokenKey]string
@@ -65,7 +68,9 @@ func newConsumers(set *consumer.Set, w *scenarios.Workload, t *scenarios.Topolog
 // source address.
 func (c *consumers) apply(h http.Header, n uint64) error {
 	p := c.set.Pick(n)
-	h.Set(headerSource, c.set.Source(p.Consumer).String())
+	if !c.noSource {
+		h.Set(headerSource, c.set.Source(p.Consumer).String())
+	}
 	switch c.set.Identity() {
 	case scenarios.IdentityAPIKey:
 		switch p.Bad {

@@ -90,8 +90,14 @@ type requests struct {
 	lookup  bool             // the path names a created payment (scenarios.PaymentPlaceholder)
 	created *createdPayments // where lookups draw it from; nil: none known
 
-	who   *consumers // who sends each request; nil: one anonymous client
-	route string     // the gateway route the requests match (bench.RouteOf), for the results
+	who *consumers // who sends each request; nil: one anonymous client
+	// idPrefix is put before every request id (a shard's, Config.Shard).
+	idPrefix string
+	// userBase and userStride map a user of this load to the whole
+	// population's: user u is user userBase + u·userStride (a shard's
+	// users; 0 and 0 or 1: the identity).
+	userBase, userStride int
+	route                string // the gateway route the requests match (bench.RouteOf), for the results
 }
 
 // meta describes a request of the workload for the recorder; lag is an
@@ -175,6 +181,7 @@ func paymentTemplate(body, name string) (head, tail string, err error) {
 // target fills t with request seq of the workload, with hash key key and
 // client identity client.
 func (q *requests) target(t *vegeta.Target, id string, key uint64, client string) {
+	id = q.idPrefix + id
 	t.Method, t.URL = q.method, q.url
 	if q.lookup {
 		t.URL = strings.ReplaceAll(q.url, scenarios.PaymentPlaceholder, q.created.pick(q.seed^hashID(id)))
@@ -278,6 +285,14 @@ func (q *requests) openClient(key uint64) string {
 		return q.name
 	}
 	return q.name + "/" + strconv.FormatUint(key, 10)
+}
+
+// user is the whole population's index of this load's user u.
+func (q *requests) user(u int) int {
+	if q.userStride <= 1 {
+		return u
+	}
+	return q.userBase + u*q.userStride
 }
 
 // userKey is the hash key of closed-loop user u: the user itself, within

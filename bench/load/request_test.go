@@ -2,6 +2,7 @@ package load
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -146,8 +148,15 @@ func TestCheckLoopback(t *testing.T) {
 			t.Errorf("%s accepted", bad)
 		}
 	}
-	if _, err := baseURL("http://192.168.1.1:80"); err == nil {
+	if _, err := baseURL("http://192.168.1.1:80", false); err == nil {
 		t.Error("non-loopback target accepted")
+	}
+	// A load agent in a cluster opts in; nothing is sent here.
+	if base, err := baseURL("http://gateway.ns.svc:8080", true); err != nil || base != "http://gateway.ns.svc:8080" || isLoopbackURL(base) {
+		t.Errorf("opted-in remote target: %q, %v", base, err)
+	}
+	if _, err := Run(context.Background(), Config{Target: "http://10.0.0.1:80", Plan: &scenarios.Plan{}, Sink: bench.NewAggregator(0, 0)}); err == nil || !strings.Contains(err.Error(), "only loopback") {
+		t.Errorf("Run without the opt-in: %v, want a refusal", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,8 +23,26 @@ import (
 // (scenarios.Request.IdempotencyKeys); see OmitsIdempotencyKeys.
 type Config struct {
 	// Target is the gateway's base URL, "http://127.0.0.1:PORT". Only
-	// loopback addresses are accepted.
+	// loopback addresses are accepted, unless AllowRemoteTarget.
 	Target string
+	// AllowRemoteTarget lets Target be off loopback: a load agent in a
+	// cluster (bench/agent) sends to the gateway's Service. Everything
+	// else (the local and containers backends, every test) stays on
+	// loopback. Requests to a remote target leave from the machine's own
+	// address: consumers keep their credentials but not their loopback
+	// source addresses, and a workload whose consumers are told apart by
+	// source address alone (identity sourceIp) is refused.
+	AllowRemoteTarget bool
+	// Shard and Shards say this load is shard Shard (0 ≤ Shard < Shards)
+	// of a plan split across load agents (bench/agent.ShardPlan divides
+	// the rates and user counts): request ids, and with them
+	// Idempotency-Keys, carry the shard ("s2-load-1-17") so that they
+	// stay unique across shards; open-loop arrival streams are seeded
+	// per shard, so shards do not send in lockstep; and the shard's users
+	// are users Shard, Shard+Shards, Shard+2·Shards, ... of the whole
+	// population (their keys, identities and think-time streams). Shards
+	// 0 or 1: the whole load, as without sharding.
+	Shard, Shards int
 	// Plan holds the workloads (Plan.Load) and the timeline's end.
 	Plan *scenarios.Plan
 	// Seed seeds the arrival processes, hash keys and think times.
@@ -54,6 +73,9 @@ type Config struct {
 	clock      Clock
 	maxWorkers uint64
 }
+
+// shardStream tells a shard's arrival stream apart from other streams.
+const shardStream = 0x7368617264 // "shard"
 
 // grpcConns is how many connections a run's gRPC workloads spread their
 // calls over: the load stands for many clients, and one connection's
@@ -86,10 +108,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Plan == nil || cfg.Sink == nil {
 		return Report{}, errors.New("load: config needs a plan and a sink")
 	}
-	base, err := baseURL(cfg.Target)
+	base, err := baseURL(cfg.Target, cfg.AllowRemoteTarget)
 	if err != nil {
 		return Report{}, fmt.Errorf("load: %w", err)
 	}
+	if cfg.Shards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.Shards) {
+		return Report{}, fmt.Errorf("load: shard %d of %d out of range", cfg.Shard, cfg.Shards)
+	}
+	remote := !isLoopbackURL(base)
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -104,14 +130,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	client, closeIdle := newClient(runCtx, timeout, cfg.Attempts, cfg.Transport)
+	client, closeIdle := newClient(runCtx, timeout, cfg.Attempts, cfg.Transport, remote)
 	defer closeIdle()
 	var grpcClient *http.Client // gRPC workloads' calls, streams on shared connections
 	if slices.ContainsFunc(cfg.Plan.Load, func(w scenarios.Workload) bool { return w.GRPC() }) {
 		gt := fleet.NewGRPCTransport()
 		gt.Conns = grpcConns
 		defer gt.Close()
-		grpcClient, _ = newClient(runCtx, timeout, cfg.Attempts, gt)
+		grpcClient, _ = newClient(runCtx, timeout, cfg.Attempts, gt, remote)
 	}
 	rc := &recorder{ctx: runCtx, epoch: epoch, attack: cfg.Attack, sink: cfg.Sink, raw: cfg.Raw}
 
@@ -143,8 +169,24 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if q.who, err = newConsumers(sets[i], &w, &plan.Topology, cfg.Seed, epoch); err != nil {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
-		q.route = bench.RouteOf(plan, w)
+		if remote && q.who != nil {
+			if q.who.set.Identity() == scenarios.IdentitySourceIP {
+				return Report{}, fmt.Errorf("load: workload %q: consumers told apart by source address (identity %s) need loopback source addresses, which a remote target %s cannot see; give them an apiKey or jwt identity", w.Name, scenarios.IdentitySourceIP, cfg.Target)
+			}
+			q.who.noSource = true
+		}
 		seed := cfg.Seed ^ splitmix(uint64(i)+1)
+		if cfg.Shards > 1 {
+			q.idPrefix = "s" + strconv.Itoa(cfg.Shard) + "-"
+			q.userBase, q.userStride = cfg.Shard, cfg.Shards
+			if w.Users == nil {
+				// each shard its own arrival stream; users keep the
+				// whole population's streams (user u is the same user
+				// on whichever shard runs it)
+				seed ^= splitmix(uint64(cfg.Shard) + shardStream)
+			}
+		}
+		q.route = bench.RouteOf(plan, w)
 		client := client
 		if w.GRPC() {
 			client = grpcClient

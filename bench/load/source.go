@@ -38,6 +38,21 @@ func loopbackTransport(local netip.Addr) *http.Transport {
 	}
 }
 
+// remoteTransport is the load's HTTP transport to a target off loopback
+// (Config.AllowRemoteTarget): loopbackTransport's settings, from the
+// machine's own address, to any address.
+func remoteTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         d.DialContext,
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: 16384,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+}
+
 // sourceTransport sends each request over connections from the source
 // address its headerSource names, one transport (and connection pool) per
 // address, so that the gateway sees each consumer's own client address;

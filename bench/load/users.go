@@ -33,6 +33,7 @@ func runUsers(ctx context.Context, w scenarios.Workload, q *requests, client *ht
 	}
 	var wg sync.WaitGroup
 	for u := range w.Users.Count {
+		u := q.user(u) // the whole population's user, on a shard
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed^splitmix(uint64(q.index)+userStream), uint64(u)))
 			pause := func() time.Duration {
