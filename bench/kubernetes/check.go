@@ -54,56 +54,56 @@ func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 		return out
 	}
 	if plan.Mesh == scenarios.MeshProxyless {
-		add("topology.mesh", "proxyless needs the proxy linked into paymentsvc; on kubernetes every pod has a sidecar (mesh: sidecar)")
+		add("topology.mesh", "proxyless needs the proxy linked into paymentsvc; here every pod has a sidecar (mesh: sidecar)")
 	}
 	for i, r := range plan.Gateway.Routes {
 		p := fmt.Sprintf("topology.gateway.routes[%d]", i)
 		if r.Auth != nil {
-			add(p+".auth", "authentication at the gateway is not available on kubernetes (the local backend adds it to its in-process gateway)")
+			add(p+".auth", "authentication at the gateway is not available (the local backend adds it to its in-process gateway)")
 		}
 		if r.ACL != nil {
-			add(p+".acl", "consumer-group ACLs are not available on kubernetes")
+			add(p+".acl", "consumer-group ACLs are not available")
 		}
 		if r.IPRestriction != nil {
-			add(p+".ipRestriction", "client-address rules are not available on kubernetes: the agents' addresses are the pods'")
+			add(p+".ipRestriction", "client-address rules are not available: the agents' addresses are the pods'")
 		}
 	}
 	if len(plan.Gateway.ConsumerGroups) > 0 {
-		add("topology.gateway.consumerGroups", "consumer groups are not available on kubernetes")
+		add("topology.gateway.consumerGroups", "consumer groups are not available")
 	}
 	for i, s := range plan.Services {
 		if s.Weighted() {
-			add(fmt.Sprintf("topology.services[%d]", i), "replica weights are not available on kubernetes: the proxies find replicas through DNS, which carries no weight")
+			add(fmt.Sprintf("topology.services[%d]", i), "replica weights are not available: the proxies find replicas through DNS, which carries no weight")
 		}
 	}
 	for i, w := range plan.Load {
 		if w.Consumers != nil {
-			add(fmt.Sprintf("load[%d].consumers", i), "consumers (API keys, JWTs, source addresses) are not available on kubernetes")
+			add(fmt.Sprintf("load[%d].consumers", i), "consumers (API keys, JWTs, source addresses) are not available")
 		}
 	}
 	pol := &plan.Variants[variant].Policy
 	if pol.Balancer.Locality.Enabled {
-		add("policy.balancer.locality", "locality-aware balancing is not available on kubernetes: the proxies find replicas through DNS, which carries no zone")
+		add("policy.balancer.locality", "locality-aware balancing is not available: the proxies find replicas through DNS, which carries no zone")
 	}
 	if pol.Cache != nil {
-		add("policy.cache", "the gateway's response cache is not available on kubernetes")
+		add("policy.cache", "the gateway's response cache is not available")
 	}
 	if pol.Security != nil {
-		add("policy.security", "mutual TLS between the proxies is not available on kubernetes")
+		add("policy.security", "mutual TLS between the proxies is not available")
 	}
 	if pol.Quota != nil {
-		add("policy.quota", "quotas are not available on kubernetes")
+		add("policy.quota", "quotas are not available")
 	}
 	if pol.Discovery != nil {
-		add("policy.discovery", "on kubernetes the proxies find replicas through their headless Services' DNS")
+		add("policy.discovery", "the proxies find replicas through their headless Services' DNS, not a discovery of the scenario's")
 	}
 	for i, f := range plan.Faults {
 		p := fmt.Sprintf("faults[%d]", i)
 		switch f.Action {
 		case scenarios.ActionPartition:
-			add(p, "partition is not available on kubernetes: it would need a NetworkPolicy enforced by the cluster's network plugin")
+			add(p, "partition is not available: it would need a NetworkPolicy enforced by the cluster's network plugin")
 		case scenarios.ActionAbort, scenarios.ActionDelay:
-			add(p, "%s (a gateway route fault) is not available on kubernetes", f.Action)
+			add(p, "%s (a gateway route fault) is not available", f.Action)
 		}
 	}
 	return out

@@ -192,6 +192,12 @@ func (r *renderer) labels(service, component string) map[string]string {
 	}
 }
 
+func (r *renderer) namespaceLabels() map[string]string {
+	l := r.labels("", "run")
+	delete(l, LabelService)
+	return l
+}
+
 // selector is the pod selector of a run's Deployment or Service.
 func (r *renderer) selector(service string) map[string]string {
 	return map[string]string{LabelRun: r.opts.RunID, LabelService: service}
@@ -210,7 +216,7 @@ func (r *renderer) render(spec containers.Spec) (*Manifest, error) {
 	m := &Manifest{
 		Namespace: &corev1.Namespace{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			ObjectMeta: metav1.ObjectMeta{Name: r.opts.Namespace, Labels: r.labels("", "run")},
+			ObjectMeta: metav1.ObjectMeta{Name: r.opts.Namespace, Labels: r.namespaceLabels()},
 		},
 		Replicas: map[string]int{},
 		Zones:    map[string][]string{},
@@ -498,7 +504,7 @@ func (r *renderer) agentDeployment() *appsv1.Deployment {
 		Name:            AgentName,
 		Image:           r.opts.Images.Meshbench,
 		ImagePullPolicy: r.opts.Images.PullPolicy,
-		Args:            []string{"agent", "--listen", "0.0.0.0:" + strconv.Itoa(AgentPort)},
+		Args:            []string{"agent", "--listen", "0.0.0.0:" + strconv.Itoa(AgentPort), "--allow-remote-targets"},
 		Ports:           []corev1.ContainerPort{{Name: "agent", ContainerPort: AgentPort, Protocol: corev1.ProtocolTCP}},
 		ReadinessProbe:  httpProbe("/healthz", "agent"),
 		Resources:       requests("500m", "128Mi"),
