@@ -91,7 +91,7 @@ func (x *exchange) bodyTimedOut() bool {
 func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
 	x.prepared = true
 	in, rt := x.in, x.rt
-	if in.Body == nil || in.Body == http.NoBody {
+	if in.Body == nil || in.Body == http.NoBody || emptyBody(in) {
 		x.replayable = true
 		return lifecycle.NoFailure, true
 	}
@@ -117,6 +117,19 @@ func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
 	x.body = data
 	x.replayable = true
 	return lifecycle.NoFailure, true
+}
+
+// emptyBody reports whether a request's body is known to be empty though
+// it has one: an HTTP/2 request whose HEADERS ended the stream has a Body
+// (golang.org/x/net/http2 gives every request one) with ContentLength 0,
+// and so has one that declared content-length: 0, which the server holds
+// to it (more DATA resets the stream). Either goes upstream without a body,
+// which lets the cluster's own client send it (a body of unknown length
+// would go to net/http's Transport, which probes it on a goroutine of its
+// own), unless the request announced trailers, which only the body's end
+// delivers.
+func emptyBody(in *http.Request) bool {
+	return in.ProtoMajor == 2 && in.ContentLength == 0 && in.Trailer == nil
 }
 
 type readCloser struct {

@@ -270,23 +270,6 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
-// TestLibraryDistributionsBuild: every distribution of every shipped plan builds.
-func TestLibraryDistributionsBuild(t *testing.T) {
-	for _, e := range Library() {
-		p := loadLibrary(t, e.Name)
-		specs := []DistributionSpec{p.Network.Latency}
-		for _, s := range p.Services {
-			specs = append(specs, s.ServiceTime)
-		}
-		if p.Network.CrossZone != nil {
-			specs = append(specs, *p.Network.CrossZone.Latency)
-		}
-		for _, s := range specs {
-			mustBuild(t, s)
-		}
-	}
-}
-
 func BenchmarkSample(b *testing.B) {
 	for _, tt := range testSpecs {
 		b.Run("type="+tt.name, func(b *testing.B) {

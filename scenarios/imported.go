@@ -10,12 +10,11 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/meshbench/meshbench/importer"
-	"github.com/meshbench/meshbench/importer/istio"
-	"github.com/meshbench/meshbench/importer/kong"
 )
 
 // A variant's from: names Istio or Kong configuration. When the scenario
@@ -25,6 +24,70 @@ import (
 // variant's own weights. What the import cannot represent, or represents
 // with other semantics, is a note of the plan (an error with strict: true);
 // malformed configuration is an error located in its own file.
+
+// ImportRequest is what a variant's from: asks of an importer.
+type ImportRequest struct {
+	// FS is where the configuration is read, Path the file or directory
+	// in it.
+	FS   fs.FS
+	Path string
+	// Services are the scenario's services, by name, with the labels of
+	// each replica (one mapping per replica, empty when unlabelled).
+	Services map[string][]map[string]string
+}
+
+// ImportFunc imports the configuration a request names.
+type ImportFunc func(ImportRequest) (*importer.Result, error)
+
+// The importers, by kind. They register themselves (RegisterImporter in an
+// init function), so that this package does not link Istio's and
+// Kubernetes' types into every program that reads scenarios (the fleet's
+// binary among them); a program that loads scenarios with from: imports
+// the importer packages, blank when it needs nothing else of them.
+var importers struct {
+	sync.RWMutex
+	byKind map[string]ImportFunc
+}
+
+// importerPackages names the package that registers each kind, for the
+// error of a program that lacks it.
+var importerPackages = map[string]string{
+	"istio": "github.com/meshbench/meshbench/importer/istio",
+	"kong":  "github.com/meshbench/meshbench/importer/kong",
+}
+
+// RegisterImporter makes fn the importer of a variant's from: key kind
+// ("istio" or "kong"). It panics when kind is not one of those keys, fn is
+// nil or kind already has an importer.
+func RegisterImporter(kind string, fn ImportFunc) {
+	if _, ok := importerPackages[kind]; !ok {
+		panic(fmt.Sprintf("scenarios: RegisterImporter of unknown kind %q", kind))
+	}
+	if fn == nil {
+		panic("scenarios: RegisterImporter of a nil importer for " + kind)
+	}
+	importers.Lock()
+	defer importers.Unlock()
+	if importers.byKind[kind] != nil {
+		panic("scenarios: RegisterImporter called twice for " + kind)
+	}
+	if importers.byKind == nil {
+		importers.byKind = map[string]ImportFunc{}
+	}
+	importers.byKind[kind] = fn
+}
+
+// runImporter imports with the importer of kind, or says which package
+// the program must import to have it.
+func runImporter(kind string, req ImportRequest) (*importer.Result, error) {
+	importers.RLock()
+	fn := importers.byKind[kind]
+	importers.RUnlock()
+	if fn == nil {
+		return nil, fmt.Errorf("this program has no %s importer (a Go program that loads such scenarios imports _ %q)", kind, importerPackages[kind])
+	}
+	return fn(req)
+}
 
 // importSource says where a scenario's from: paths are read: next to the
 // file on disk, or, for a shipped scenario loaded by name (its bytes are
@@ -68,10 +131,10 @@ func importVariants(d *decoder, s *Scenario, fsys fs.FS, base string) {
 				}
 				labels[svc.Name] = ls
 			}
-			res, err = istio.Import([]string{joinSource(base, rel)}, istio.Options{Services: labels, FS: fsys})
+			res, err = runImporter(key, ImportRequest{FS: fsys, Path: joinSource(base, rel), Services: labels})
 		default:
 			key, rel = "kong", f.Kong
-			res, err = kong.Import(fsys, joinSource(base, rel))
+			res, err = runImporter(key, ImportRequest{FS: fsys, Path: joinSource(base, rel)})
 		}
 		if err != nil {
 			d.errorf(fp+"."+key, "cannot import %s: %v", rel, err)

@@ -1,4 +1,4 @@
-package scenarios
+package scenarios_test
 
 import (
 	"os"
@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/meshbench/meshbench/importer/istio" // variants from: istio
+	_ "github.com/meshbench/meshbench/importer/kong"  // variants from: kong
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // TestImportedLibraryExample: the shipped example's variants come from
@@ -19,7 +23,7 @@ func TestImportedLibraryExample(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Loaded from disk, and by name as the shipped library is (embedded).
-		p, err := LoadBytes(name, src)
+		p, err := scenarios.LoadBytes(name, src)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -35,9 +39,9 @@ func TestImportedLibraryExample(t *testing.T) {
 		if od == nil || od.Consecutive5xx != 3 || od.Interval != 5*time.Second || od.BaseEjectionTime != time.Minute || od.MaxEjectionPercent != 50 {
 			t.Errorf("proposal outlierDetection = %+v", od)
 		}
-		for _, v := range []Variant{prod, prop} {
+		for _, v := range []scenarios.Variant{prod, prop} {
 			pol := v.Policy
-			if pol.Balancer.Type != BalancerLeastRequest || pol.Timeouts.Connect != 250*time.Millisecond || pol.Timeouts.Request != time.Second {
+			if pol.Balancer.Type != scenarios.BalancerLeastRequest || pol.Timeouts.Connect != 250*time.Millisecond || pol.Timeouts.Request != time.Second {
 				t.Errorf("%s: balancer %s, timeouts %+v", v.Name, pol.Balancer.Type, pol.Timeouts)
 			}
 			if r := pol.Retries; r == nil || r.Attempts != 2 || r.PerTryTimeout != 400*time.Millisecond || strings.Join(r.RetryOn, ",") != "connect-failure,reset" {
@@ -89,7 +93,7 @@ func loadFrom(t *testing.T, variant string, files map[string]string) error {
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Load(p)
+	_, err := scenarios.Load(p)
 	if err != nil {
 		return &pathError{dir: dir, err: err}
 	}
@@ -133,7 +137,7 @@ func TestFromErrors(t *testing.T) {
 
 func TestLabelsPerReplica(t *testing.T) {
 	src := strings.Replace(strings.Replace(fromScenario, "labels: [{version: v1}, {version: v2}]", "labels: [{version: v1}]", 1), "%s", "", 1)
-	_, err := LoadBytes("s.yaml", []byte(src))
+	_, err := scenarios.LoadBytes("s.yaml", []byte(src))
 	if err == nil || !strings.Contains(err.Error(), "s.yaml:12:7: topology.services[0].labels: give one mapping of labels per replica: 1 for 2 replicas") {
 		t.Errorf("error = %v", err)
 	}
@@ -151,12 +155,12 @@ func TestFromKeysWin(t *testing.T) {
 	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := Load(p)
+	plan, err := scenarios.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pol := plan.Variants[0].Policy
-	if pol.Balancer.Type != BalancerLeastRequest || pol.OutlierDetection == nil || pol.OutlierDetection.Consecutive5xx != 7 {
+	if pol.Balancer.Type != scenarios.BalancerLeastRequest || pol.OutlierDetection == nil || pol.OutlierDetection.Consecutive5xx != 7 {
 		t.Errorf("balancer %s, outlierDetection %+v", pol.Balancer.Type, pol.OutlierDetection)
 	}
 	// The plan's JSON is a scenario without from: that loads as itself.
@@ -164,7 +168,7 @@ func TestFromKeysWin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := LoadBytes("plan.json", js)
+	again, err := scenarios.LoadBytes("plan.json", js)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +188,7 @@ func TestFromTopologyNote(t *testing.T) {
 	if err := os.WriteFile(p, []byte(strings.Replace(fromScenario, "%s", "from: {istio: ./vs.yaml}", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := Load(p)
+	plan, err := scenarios.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,27 +232,27 @@ plugins:
 	if err := os.WriteFile(p, []byte(strings.Replace(fromScenario, "%s", "from: {kong: ./kong.yaml}", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	plan, err := Load(p)
+	plan, err := scenarios.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := plan.Variants[0]
 	pol := v.Policy
-	if pol.Balancer.Type != BalancerLeastRequest || pol.Timeouts.Connect != 300*time.Millisecond || pol.Timeouts.PerTry != 900*time.Millisecond || pol.Timeouts.Request != 0 {
+	if pol.Balancer.Type != scenarios.BalancerLeastRequest || pol.Timeouts.Connect != 300*time.Millisecond || pol.Timeouts.PerTry != 900*time.Millisecond || pol.Timeouts.Request != 0 {
 		t.Errorf("balancer %s, timeouts %+v", pol.Balancer.Type, pol.Timeouts)
 	}
 	if r := pol.Retries; r == nil || r.Attempts != 3 || strings.Join(r.RetryOn, ",") != "connect-failure,reset" {
 		t.Errorf("retries %+v", r)
 	}
-	if rl := pol.RateLimit; rl == nil || rl.Type != LimiterSlidingWindow || rl.Rate != 50 || rl.Window != time.Second || rl.Key != LimitKeyClientIP {
+	if rl := pol.RateLimit; rl == nil || rl.Type != scenarios.LimiterSlidingWindow || rl.Rate != 50 || rl.Window != time.Second || rl.Key != scenarios.LimitKeyClientIP {
 		t.Errorf("rateLimit %+v", rl)
 	}
 	// Kong's day and month limits are a quota; meshbench has one, the
 	// first imported, the other a note.
-	if q := pol.Quota; q == nil || q.Limit != 100000 || q.Period != PeriodDay || q.Key != LimitKeyClientIP || len(q.Routes) != 0 {
+	if q := pol.Quota; q == nil || q.Limit != 100000 || q.Period != scenarios.PeriodDay || q.Key != scenarios.LimitKeyClientIP || len(q.Routes) != 0 {
 		t.Errorf("quota %+v", q)
 	}
-	if !slices.ContainsFunc(plan.Notes, func(is Issue) bool { return strings.Contains(is.Msg, "one quota (policy.quota)") }) {
+	if !slices.ContainsFunc(plan.Notes, func(is scenarios.Issue) bool { return strings.Contains(is.Msg, "one quota (policy.quota)") }) {
 		t.Errorf("notes lack the second quota: %v", plan.Notes)
 	}
 	if w := v.Weights["payments"]; len(w) != 2 || w[0] != 80 || w[1] != 20 {

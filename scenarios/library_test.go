@@ -1,10 +1,13 @@
-package scenarios
+package scenarios_test
 
 import (
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/meshbench/meshbench/importer/istio" // the library's imported example
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 // TestLibrary loads every shipped scenario and checks the conventions of
@@ -12,7 +15,7 @@ import (
 // with the question, the timeline and rates are modest, SLOs are set, and
 // every fault and load fits the timeline.
 func TestLibrary(t *testing.T) {
-	entries := Library()
+	entries := scenarios.Library()
 	want := []string{"balancer-brownout", "cache-offload", "capacity-knee", "discovery-heartbeat", "gateway-burst", "grpc-vs-http", "hedging-tail", "idempotency-keys", "istio-outlier-proposal", "jwt-edge", "mtls-cost", "partner-quotas", "replica-crash", "retry-storm", "tenant-fairness", "weighted-canary", "zone-failure"}
 	var names []string
 	for _, e := range entries {
@@ -23,7 +26,7 @@ func TestLibrary(t *testing.T) {
 	}
 	for _, e := range entries {
 		t.Run(e.Name, func(t *testing.T) {
-			p, err := LoadBytes(e.Name+".yaml", e.Source)
+			p, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
 			if err != nil {
 				t.Fatalf("does not load:\n%v", err)
 			}
@@ -62,11 +65,11 @@ func TestLibrary(t *testing.T) {
 }
 
 func TestLibraryScenario(t *testing.T) {
-	e, err := LibraryScenario("balancer-brownout")
+	e, err := scenarios.LibraryScenario("balancer-brownout")
 	if err != nil || e.Name != "balancer-brownout" || len(e.Source) == 0 {
 		t.Fatalf("got %+v, %v", e.Name, err)
 	}
-	_, err = LibraryScenario("balancer-brownot")
+	_, err = scenarios.LibraryScenario("balancer-brownot")
 	if err == nil || !strings.Contains(err.Error(), `did you mean "balancer-brownout"?`) || !strings.Contains(err.Error(), "retry-storm") {
 		t.Errorf("unknown name: %v", err)
 	}
@@ -81,7 +84,7 @@ func TestReadmeExample(t *testing.T) {
 	}
 	_, rest, ok := strings.Cut(string(readme), "```yaml\n")
 	example, _, ok2 := strings.Cut(rest, "```\n")
-	e, err := LibraryScenario("balancer-brownout")
+	e, err := scenarios.LibraryScenario("balancer-brownout")
 	if !ok || !ok2 || err != nil || example != string(e.Source) {
 		t.Error("README's full example differs from library/balancer-brownout.yaml")
 	}
@@ -92,17 +95,17 @@ func TestReadmeExample(t *testing.T) {
 // the simulator, and named unlike every library scenario so that a name
 // finds one file.
 func TestChecks(t *testing.T) {
-	checks := Checks()
+	checks := scenarios.Checks()
 	if len(checks) < 2 {
 		t.Fatalf("%d shipped checks, want at least two published results", len(checks))
 	}
 	library := map[string]bool{}
-	for _, e := range Library() {
+	for _, e := range scenarios.Library() {
 		library[e.Name] = true
 	}
 	for _, e := range checks {
 		t.Run(e.Name, func(t *testing.T) {
-			p, err := LoadBytes(e.Name+".yaml", e.Source)
+			p, err := scenarios.LoadBytes(e.Name+".yaml", e.Source)
 			if err != nil {
 				t.Fatalf("does not load:\n%v", err)
 			}
@@ -115,22 +118,22 @@ func TestChecks(t *testing.T) {
 			if !strings.Contains(p.Description, "TestPublishedChecks") {
 				t.Error("the description does not say which test checks its figures")
 			}
-			if len(p.Backends) != 1 || p.Backends[0] != BackendSim {
+			if len(p.Backends) != 1 || p.Backends[0] != scenarios.BackendSim {
 				t.Errorf("backends %v: a check's figures are the simulator's", p.Backends)
 			}
 			if library[e.Name] {
 				t.Errorf("%s is also a library scenario", e.Name)
 			}
-			got, err := Shipped(e.Name)
+			got, err := scenarios.Shipped(e.Name)
 			if err != nil || string(got.Source) != string(e.Source) {
-				t.Errorf("Shipped(%q): %v", e.Name, err)
+				t.Errorf("scenarios.Shipped(%q): %v", e.Name, err)
 			}
 		})
 	}
-	if e, err := Shipped("balancer-brownout"); err != nil || e.Name != "balancer-brownout" {
-		t.Errorf("Shipped does not find the library: %v", err)
+	if e, err := scenarios.Shipped("balancer-brownout"); err != nil || e.Name != "balancer-brownout" {
+		t.Errorf("scenarios.Shipped does not find the library: %v", err)
 	}
-	if _, err := Shipped("erlang-k"); err == nil || !strings.Contains(err.Error(), `did you mean "erlang-c"?`) {
-		t.Errorf("Shipped misspelt: %v", err)
+	if _, err := scenarios.Shipped("erlang-k"); err == nil || !strings.Contains(err.Error(), `did you mean "erlang-c"?`) {
+		t.Errorf("scenarios.Shipped misspelt: %v", err)
 	}
 }

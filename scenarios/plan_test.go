@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"pgregory.net/rapid"
 )
 
 func loadLibrary(t testing.TB, name string) *Plan {
@@ -63,41 +61,6 @@ func TestWithDuration(t *testing.T) {
 	}
 }
 
-// TestWithDurationStaysValid is a property: any library scenario rescaled
-// to any duration is still a valid plan, events still end by the end, and
-// the sine period (the only other scaled time) scales too.
-func TestWithDurationStaysValid(t *testing.T) {
-	var plans []*Plan
-	for _, e := range Library() {
-		plans = append(plans, loadLibrary(t, e.Name))
-	}
-	rapid.Check(t, func(rt *rapid.T) {
-		p := plans[rapid.IntRange(0, len(plans)-1).Draw(rt, "plan")]
-		d := time.Duration(rapid.Int64Range(int64(time.Millisecond), int64(time.Hour)).Draw(rt, "d"))
-		s := p.WithDuration(d)
-		if s.Duration != d {
-			rt.Fatalf("duration %s, want %s", s.Duration, d)
-		}
-		for _, f := range s.Faults {
-			if f.At+f.For > d {
-				rt.Fatalf("fault ends at %s after %s", f.At+f.For, d)
-			}
-		}
-		for _, w := range s.Load {
-			if w.Start+w.For > d {
-				rt.Fatalf("load ends at %s after %s", w.Start+w.For, d)
-			}
-		}
-		raw, err := json.Marshal(s)
-		if err != nil {
-			rt.Fatal(err)
-		}
-		if _, err := LoadBytes("scaled.json", raw); err != nil {
-			rt.Fatalf("scaled plan does not load back: %v", err)
-		}
-	})
-}
-
 func TestWithSeed(t *testing.T) {
 	orig := loadLibrary(t, "retry-storm")
 	p := orig.WithSeed(99)
@@ -107,39 +70,6 @@ func TestWithSeed(t *testing.T) {
 	p.Variants[1].Policy.Retries.RetryOn[0] = "changed"
 	if orig.Variants[1].Policy.Retries.RetryOn[0] != "5xx" {
 		t.Error("WithSeed's copy shares memory with the original")
-	}
-}
-
-// TestPlanJSONRoundTrip checks that plan.json is deterministic, readable
-// (durations and rates as strings) and itself a scenario that loads back
-// to the same plan.
-func TestPlanJSONRoundTrip(t *testing.T) {
-	for _, e := range Library() {
-		t.Run(e.Name, func(t *testing.T) {
-			p := loadLibrary(t, e.Name)
-			first, err := json.MarshalIndent(p, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			again, _ := json.MarshalIndent(p, "", "  ")
-			byValue, _ := json.MarshalIndent(*p, "", "  ")
-			if !bytes.Equal(first, again) || !bytes.Equal(first, byValue) {
-				t.Fatal("marshalling is not deterministic")
-			}
-			for _, want := range []string{`"duration": "`, `"rate": "`, `"apiVersion": "meshbench/v1"`} {
-				if !bytes.Contains(first, []byte(want)) && !(want == `"rate": "` && e.Name == "replica-crash") {
-					t.Errorf("plan.json lacks %s", want)
-				}
-			}
-			reloaded, err := LoadBytes("plan.json", first)
-			if err != nil {
-				t.Fatalf("plan.json does not load back:\n%v", err)
-			}
-			second, _ := json.MarshalIndent(reloaded, "", "  ")
-			if !bytes.Equal(first, second) {
-				t.Errorf("plan.json changes when loaded back:\n%s\n---\n%s", first, second)
-			}
-		})
 	}
 }
 

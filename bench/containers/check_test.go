@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/meshbench/meshbench/importer/istio" // the library's imported example
 	"github.com/meshbench/meshbench/scenarios"
 )
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/meshbench/meshbench/importer/istio" // the library's imported example
 	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 	"github.com/meshbench/meshbench/proxy/outlier"

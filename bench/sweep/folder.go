@@ -58,8 +58,19 @@ type Journal struct {
 	w  *bufio.Writer
 }
 
-// OpenJournal creates or appends to dir's journal.
-func OpenJournal(dir string) (*Journal, error) {
+// JournalHeader is a journal's first line: what the folder measures, so
+// that --resume refuses a folder of another sweep or search even when it
+// was killed before sweep.json was written.
+type JournalHeader struct {
+	Journal  string    `json:"journal"` // FolderSchema
+	Scenario string    `json:"scenario"`
+	Hash     string    `json:"hash"`
+	Tune     *TuneSpec `json:"tune,omitempty"` // a tune's search, nil for a sweep
+}
+
+// OpenJournal creates or appends to dir's journal of def (a tune's when
+// tune is not nil); a new journal starts with its JournalHeader.
+func OpenJournal(dir string, def *Definition, tune *TuneSpec) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -67,7 +78,22 @@ func OpenJournal(dir string) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Journal{f: f, w: bufio.NewWriter(f)}, nil
+	j := &Journal{f: f, w: bufio.NewWriter(f)}
+	if fi, err := f.Stat(); err != nil || fi.Size() > 0 {
+		return j, err
+	}
+	head, err := json.Marshal(JournalHeader{Journal: FolderSchema, Scenario: def.Scenario, Hash: def.Hash, Tune: tune})
+	if err == nil {
+		_, err = j.w.Write(append(head, '\n'))
+	}
+	if err == nil {
+		err = j.w.Flush()
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
 }
 
 // Add writes one row.
@@ -97,48 +123,69 @@ func (j *Journal) Close() error {
 // row written (rows.json and the journal). It refuses a folder of another
 // sweep: the hash must be want's.
 func ReadFolder(dir string, want *Definition) ([]Row, error) {
+	rows, _, err := readFolder(dir, want)
+	return rows, err
+}
+
+// readFolder is ReadFolder, also returning the journal's header (nil
+// without a journal, or with one written before journals had headers).
+func readFolder(dir string, want *Definition) ([]Row, *JournalHeader, error) {
+	another := func(scenario, hash string) error {
+		return fmt.Errorf("resume %s: the folder holds another sweep (scenario %q, hash %s; this one is %q, hash %s): the scenario file or the swept values differ; use a new --out",
+			dir, scenario, hash, want.Scenario, want.Hash)
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, SweepJSON))
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, jerr := os.Stat(filepath.Join(dir, JournalFile)); jerr != nil {
-			return nil, fmt.Errorf("resume %s: not a sweep folder (no %s)", dir, SweepJSON)
+			return nil, nil, fmt.Errorf("resume %s: not a sweep folder (no %s)", dir, SweepJSON)
 		}
 	} else if err != nil {
-		return nil, fmt.Errorf("resume: %w", err)
+		return nil, nil, fmt.Errorf("resume: %w", err)
 	} else {
 		var f Folder
 		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, fmt.Errorf("resume: %s: %w", filepath.Join(dir, SweepJSON), err)
+			return nil, nil, fmt.Errorf("resume: %s: %w", filepath.Join(dir, SweepJSON), err)
 		}
 		if f.Schema != FolderSchema || f.Definition == nil {
-			return nil, fmt.Errorf("resume: %s is not a %s file", filepath.Join(dir, SweepJSON), FolderSchema)
+			return nil, nil, fmt.Errorf("resume: %s is not a %s file", filepath.Join(dir, SweepJSON), FolderSchema)
 		}
 		if f.Definition.Hash != want.Hash {
-			return nil, fmt.Errorf("resume %s: the folder holds another sweep (scenario %q, hash %s; this one is %q, hash %s): the scenario file or the swept values differ; use a new --out",
-				dir, f.Definition.Scenario, f.Definition.Hash, want.Scenario, want.Hash)
+			return nil, nil, another(f.Definition.Scenario, f.Definition.Hash)
 		}
 	}
 	var rows []Row
 	if raw, err := os.ReadFile(filepath.Join(dir, RowsJSON)); err == nil {
 		if err := json.Unmarshal(raw, &rows); err != nil {
-			return nil, fmt.Errorf("resume: %s: %w", filepath.Join(dir, RowsJSON), err)
+			return nil, nil, fmt.Errorf("resume: %s: %w", filepath.Join(dir, RowsJSON), err)
 		}
 	}
+	var head *JournalHeader
 	if raw, err := os.ReadFile(filepath.Join(dir, JournalFile)); err == nil {
 		for i, line := range bytes.Split(raw, []byte("\n")) {
 			if len(bytes.TrimSpace(line)) == 0 {
 				continue
+			}
+			if i == 0 {
+				var h JournalHeader
+				if json.Unmarshal(line, &h) == nil && h.Journal != "" {
+					if h.Hash != want.Hash {
+						return nil, nil, another(h.Scenario, h.Hash)
+					}
+					head = &h
+					continue
+				}
 			}
 			var r Row
 			if err := json.Unmarshal(line, &r); err != nil {
 				if i == bytes.Count(raw, []byte("\n")) {
 					break // a last line cut short by a kill
 				}
-				return nil, fmt.Errorf("resume: %s line %d: %w", filepath.Join(dir, JournalFile), i+1, err)
+				return nil, nil, fmt.Errorf("resume: %s line %d: %w", filepath.Join(dir, JournalFile), i+1, err)
 			}
 			rows = append(rows, r)
 		}
 	}
-	return rows, nil
+	return rows, head, nil
 }
 
 // WriteFolder writes rows.csv, rows.json, sweep.json and summary.md into

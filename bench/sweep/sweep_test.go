@@ -124,7 +124,7 @@ func TestCancelKeepsRowsAndResumeCompletes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b := &counting{cancel: cancel, after: 2}
-	j, err := OpenJournal(dir)
+	j, err := OpenJournal(dir, def, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,5 +271,132 @@ func TestTuneStopsOnTimeBudget(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(dir, SummaryMD))
 	if !strings.Contains(string(md), "## Tuning") || !strings.Contains(string(md), "stopped by stopped") {
 		t.Errorf("summary.md:\n%s", md)
+	}
+}
+
+// TestTuneResume: a tune interrupted mid-batch keeps its finished runs;
+// resumed from the journal alone or from the written folder, it retraces
+// its path without running them again and ends as an uninterrupted tune
+// does. Another scenario or search is refused; another budget is not.
+func TestTuneResume(t *testing.T) {
+	plan, _ := smallDef(t, 1, "topology.services.worker.replicas=4")
+	sp, _ := scenarios.ParseSweepParam("topology.services.worker.replicas={from: 3, to: 12}")
+	rate, _ := scenarios.ParseSweepParam("load.jobs.rate={from: 200/s, to: 350/s}")
+	params := scenarios.SweepParams{sp, rate}
+	def, err := NewDefinition(plan, params, DefineOptions{Tune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two dimensions: 10 points × 2 repeats explore, for any budget from 40 runs.
+	spec := TuneSpec{Metric: MetricP99, BudgetRuns: 40, Repeats: 2,
+		Constraints: []scenarios.Constraint{{Metric: MetricAvailability, Min: true, Value: 0.99}}}.Resolved(def)
+	full, err := Tune(context.Background(), plan, def, params, spec, Options{Backend: sim.Backend{}, Workers: 2})
+	if err != nil || full.Partial || full.Search == nil || full.Search.StoppedBy != "budget" {
+		t.Fatalf("uninterrupted tune: %v (%+v)", err, full.Search)
+	}
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	j, err := OpenJournal(dir, def, &spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &counting{cancel: cancel, after: 7} // inside the first batch
+	cut, err := Tune(ctx, plan, def, params, spec, Options{Backend: b, Workers: 1, OnRow: j.Add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if !cut.Partial || len(cut.Rows) != 7 || cut.Search != nil {
+		t.Fatalf("interrupted: partial %v, %d rows, want the 7 finished", cut.Partial, len(cut.Rows))
+	}
+	resume := func(done []Row, spec TuneSpec) (*TuneResult, int64) {
+		t.Helper()
+		b := &counting{}
+		tr, err := Tune(context.Background(), plan, def, params, spec, Options{Backend: b, Workers: 2, Done: done})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr, b.runs.Load()
+	}
+	same := func(what string, tr *TuneResult) {
+		t.Helper()
+		if tr.Partial || !reflect.DeepEqual(tr.Rows, full.Rows) || !reflect.DeepEqual(tr.Search, full.Search) ||
+			!reflect.DeepEqual(tr.Best, full.Best) || !reflect.DeepEqual(tr.Points, full.Points) {
+			t.Errorf("%s: the resumed tune differs from an uninterrupted one", what)
+		}
+	}
+	// The journal alone (a tune killed outright).
+	done, err := ReadTuneFolder(dir, def, spec)
+	if err != nil || len(done) != 7 {
+		t.Fatalf("journal: %d rows, %v", len(done), err)
+	}
+	tr, runs := resume(done, spec)
+	same("from the journal", tr)
+	if want := int64(full.Search.Runs - 7); runs != want {
+		t.Errorf("from the journal: ran %d runs, want %d", runs, want)
+	}
+	// The folder written at Ctrl-C.
+	if err := WriteTune(dir, def, cut, ""); err != nil {
+		t.Fatal(err)
+	}
+	if done, err = ReadTuneFolder(dir, def, spec); err != nil || len(done) != 7 {
+		t.Fatalf("folder: %d rows, %v", len(done), err)
+	}
+	tr, runs = resume(done, spec)
+	same("from the folder", tr)
+	if want := int64(full.Search.Runs - 7); runs != want {
+		t.Errorf("from the folder: ran %d runs, want %d", runs, want)
+	}
+	// A larger budget goes on from the whole tune.
+	if err := WriteTune(dir, def, tr, ""); err != nil {
+		t.Fatal(err)
+	}
+	more := spec
+	more.BudgetRuns = 60
+	if done, err = ReadTuneFolder(dir, def, more); err != nil || len(done) != full.Search.Runs {
+		t.Fatalf("another budget: %d rows, %v", len(done), err)
+	}
+	tr, runs = resume(done, more)
+	if runs == 0 || runs != int64(tr.Search.Runs-full.Search.Runs) || len(tr.Rows) != tr.Search.Runs {
+		t.Errorf("larger budget: ran %d, search %d runs, %d rows, resumed %d", runs, tr.Search.Runs, len(tr.Rows), full.Search.Runs)
+	}
+
+	// Refusals.
+	other := spec
+	other.Maximize, other.Metric = true, MetricThroughput
+	if _, err := ReadTuneFolder(dir, def, other); err == nil || !strings.Contains(err.Error(), "holds another search (minimise p99_ms subject to availability>=0.99, 2 repeats at first; this one: maximise throughput_rps") {
+		t.Errorf("another search: %v", err)
+	}
+	sp2, _ := scenarios.ParseSweepParam("topology.services.worker.replicas={from: 3, to: 10}")
+	def2, err := NewDefinition(plan, scenarios.SweepParams{sp2, rate}, DefineOptions{Tune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadTuneFolder(dir, def2, spec); err == nil || !strings.Contains(err.Error(), "holds another sweep") {
+		t.Errorf("another box: %v", err)
+	}
+	// A journal alone of another box is refused too.
+	jdir := t.TempDir()
+	j2, err := OpenJournal(jdir, def2, &spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2.Close()
+	if _, err := ReadTuneFolder(jdir, def, spec); err == nil || !strings.Contains(err.Error(), "holds another sweep") {
+		t.Errorf("another box's journal: %v", err)
+	}
+	// A sweep's folder is not a tune's.
+	_, sdef := smallDef(t, 1, "topology.services.worker.replicas=4,5")
+	sdir := t.TempDir()
+	if err := WriteFolder(sdir, &Result{Definition: sdef}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadTuneFolder(sdir, def, spec); err == nil || !strings.Contains(err.Error(), "holds another sweep") {
+		t.Errorf("a sweep's folder: %v", err)
+	}
+	if _, err := ReadTuneFolder(sdir, sdef, spec); err == nil || !strings.Contains(err.Error(), "not a tune folder") {
+		t.Errorf("a sweep's folder, same hash: %v", err)
 	}
 }

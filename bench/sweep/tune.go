@@ -3,13 +3,16 @@ package sweep
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +40,70 @@ type TuneSpec struct {
 	Repeats int `json:"repeats"`
 }
 
+// Resolved is s with the defaults a tune of def applies: DefaultTuneBudget
+// runs, and max(def.Repeat, 3) repeats per point at first.
+func (s TuneSpec) Resolved(def *Definition) TuneSpec {
+	if s.BudgetRuns <= 0 {
+		s.BudgetRuns = DefaultTuneBudget
+	}
+	if s.Repeats <= 0 {
+		s.Repeats = max(def.Repeat, 3)
+	}
+	return s
+}
+
+// search writes what decides a tune's path besides its definition: the
+// objective, the constraints and the repeats per point at first (not the
+// budgets, which a resumed tune may change).
+func (s TuneSpec) search() string {
+	dir := "minimise"
+	if s.Maximize {
+		dir = "maximise"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", dir, s.Metric)
+	for i, c := range s.Constraints {
+		if i == 0 {
+			b.WriteString(" subject to ")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(c.String())
+	}
+	fmt.Fprintf(&b, ", %d repeats at first", s.Repeats)
+	return b.String()
+}
+
+// ReadTuneFolder reads a tune's folder for --resume, as ReadFolder reads a
+// sweep's, and also refuses a folder of another search: spec (resolved)
+// must have the objective, constraints and repeats of the folder's tune
+// (tune.json's, else the journal's). The budgets may differ.
+func ReadTuneFolder(dir string, def *Definition, spec TuneSpec) ([]Row, error) {
+	rows, head, err := readFolder(dir, def)
+	if err != nil {
+		return nil, err
+	}
+	var have *TuneSpec
+	if raw, err := os.ReadFile(filepath.Join(dir, TuneFile)); err == nil {
+		var tr TuneResult
+		if err := json.Unmarshal(raw, &tr); err != nil {
+			return nil, fmt.Errorf("resume: %s: %w", filepath.Join(dir, TuneFile), err)
+		}
+		have = &tr.Spec
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("resume: %w", err)
+	} else if head != nil {
+		have = head.Tune
+	}
+	if have == nil {
+		return nil, fmt.Errorf("resume %s: not a tune folder (no %s, and no journal of a tune)", dir, TuneFile)
+	}
+	if got, want := have.search(), spec.search(); got != want {
+		return nil, fmt.Errorf("resume %s: the folder holds another search (%s; this one: %s); use a new --out", dir, got, want)
+	}
+	return rows, nil
+}
+
 // TuneResult is a tune's outcome: the search, its rows, and the best
 // setting with its metrics' intervals.
 type TuneResult struct {
@@ -55,6 +122,14 @@ type TuneResult struct {
 // the setting that optimises spec, with bench/tune's search. Every
 // evaluation is one simulator run reduced to a Row, repeat r with the
 // same seed at every point (common random numbers), run on opts.Workers.
+//
+// opts.Done resumes a tune (ReadTuneFolder's rows): the search is
+// deterministic given its seed and its outcomes, so it retraces its path,
+// taking each point × repeat it meets from Done (matched by settings and
+// repeat, renumbered in the order met) instead of running it, and goes on
+// from where the tune stopped. Done rows it does not meet (an interrupted
+// batch's, or another budget's path) stay in the result. When ctx is
+// cancelled the runs that finished are kept and the result is partial.
 func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params scenarios.SweepParams, spec TuneSpec, opts Options) (*TuneResult, error) {
 	if opts.Backend == nil {
 		return nil, fmt.Errorf("tune: no backend")
@@ -70,12 +145,7 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if spec.BudgetRuns <= 0 {
-		spec.BudgetRuns = DefaultTuneBudget
-	}
-	if spec.Repeats <= 0 {
-		spec.Repeats = max(def.Repeat, 3)
-	}
+	spec = spec.Resolved(def)
 	dims := make([]tune.Dim, len(params))
 	domains := make([]*scenarios.SweepDomain, len(params))
 	values := make([][]string, len(params))
@@ -108,34 +178,66 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 	}
 	res := &TuneResult{Spec: spec}
 	pointOf := map[string]int{}
+	// point numbers the settings in the order the search meets them.
+	point := func(set []scenarios.Override) int {
+		k := fmt.Sprint(set)
+		p, ok := pointOf[k]
+		if !ok {
+			p = len(res.Points)
+			pointOf[k] = p
+			params, _ := ParamsOf(set)
+			res.Points = append(res.Points, params)
+		}
+		return p
+	}
+	// The rows of a resumed tune, by settings and repeat; failed rows run again.
+	resumed := map[string]Row{}
+	var resumedOrder []string
+	for _, r := range opts.Done {
+		k := doneKey(def, r.Params, r.Repeat)
+		if _, dup := resumed[k]; r.Error == "" && !dup {
+			resumed[k] = r
+			resumedOrder = append(resumedOrder, k)
+		}
+	}
 	var rowsMu sync.Mutex
 	start := clock()
-	done := 0
+	done, ran := 0, 0
 	eval := func(xs [][]float64, repeats []int) ([][]tune.Outcome, error) {
 		type job struct {
 			i, point, repeat int
 			set              []scenarios.Override
 		}
 		var jobs []job
+		rows := make([]Row, 0, len(xs)*len(repeats))
+		// finished: the row is whole (resumed, or its run ended); a run
+		// cut short by ctx leaves no row.
+		var finished []bool
+		var fresh []int       // the jobs to run
+		var resumedJob []bool // the jobs taken from opts.Done
 		for i, x := range xs {
 			set := settings(x)
-			k := fmt.Sprint(set)
-			p, ok := pointOf[k]
-			if !ok {
-				p = len(res.Points)
-				pointOf[k] = p
-				params, _ := ParamsOf(set)
-				res.Points = append(res.Points, params)
-			}
+			p := point(set)
+			params, _ := ParamsOf(set)
 			for _, r := range repeats {
+				k := doneKey(def, params, r)
+				row, ok := resumed[k]
+				if ok {
+					delete(resumed, k)
+					row.Point = p
+				} else {
+					fresh = append(fresh, len(jobs))
+				}
 				jobs = append(jobs, job{i: i, point: p, repeat: r, set: set})
+				rows = append(rows, row)
+				finished = append(finished, ok)
+				resumedJob = append(resumedJob, ok)
 			}
 		}
-		rows := make([]Row, len(jobs))
 		next := make(chan int)
 		var wg sync.WaitGroup
 		plans := sync.Map{}
-		for range min(workers, len(jobs)) {
+		for range min(workers, len(fresh)) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -157,14 +259,17 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 					if bp.err != nil {
 						row.Error = bp.err.Error()
 					} else if err := red.runOne(ctx, opts.Backend, bp.p, jb.repeat, row.Seed, &row); err != nil {
+						if ctx.Err() != nil {
+							continue // interrupted: the run did not finish, leave no row
+						}
 						row.Error = err.Error()
 					}
-					rows[j] = row
+					rows[j], finished[j] = row, true
 				}
 			}()
 		}
 	feed:
-		for j := range jobs {
+		for _, j := range fresh {
 			select {
 			case next <- j:
 			case <-ctx.Done():
@@ -173,20 +278,36 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 		}
 		close(next)
 		wg.Wait()
+		rowsMu.Lock()
+		defer rowsMu.Unlock()
+		// keep records a finished row: in the result, and in the journal
+		// when it ran now.
+		keep := func(j int) error {
+			res.Rows = append(res.Rows, rows[j])
+			done++
+			if !resumedJob[j] {
+				ran++
+				if opts.OnRow != nil {
+					return opts.OnRow(rows[j])
+				}
+			}
+			return nil
+		}
 		if ctx.Err() != nil {
+			for j := range jobs {
+				if finished[j] {
+					if err := keep(j); err != nil {
+						return nil, err
+					}
+				}
+			}
 			return nil, ctx.Err()
 		}
 		out := make([][]tune.Outcome, len(xs))
-		rowsMu.Lock()
-		defer rowsMu.Unlock()
 		for j, jb := range jobs {
 			row := rows[j]
-			res.Rows = append(res.Rows, row)
-			done++
-			if opts.OnRow != nil {
-				if err := opts.OnRow(row); err != nil {
-					return nil, err
-				}
+			if err := keep(j); err != nil {
+				return nil, err
 			}
 			o := tune.Outcome{Repeat: jb.repeat, Err: row.Error}
 			if o.Err == "" {
@@ -208,7 +329,10 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 		}
 		if opts.Progress != nil {
 			elapsed := clock().Sub(start)
-			eta := time.Duration(float64(elapsed) / float64(done) * float64(max(spec.BudgetRuns-done, 0)))
+			var eta time.Duration
+			if ran > 0 { // the time left is that of runs, not of resumed rows
+				eta = time.Duration(float64(elapsed) / float64(ran) * float64(max(spec.BudgetRuns-done, 0)))
+			}
 			if spec.BudgetTime > 0 {
 				eta = min(eta, max(spec.BudgetTime-elapsed, 0))
 			}
@@ -232,6 +356,17 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 	}
 	res.Search = search
 	res.Partial = ctx.Err() != nil
+	// Resumed rows the search did not meet stay, numbered after its points.
+	for _, k := range resumedOrder {
+		if r, ok := resumed[k]; ok {
+			set := make([]scenarios.Override, 0, len(params))
+			for _, sp := range params {
+				set = append(set, scenarios.Override{Path: sp.Path, Value: r.Params[sp.Path]})
+			}
+			r.Point = point(set)
+			res.Rows = append(res.Rows, r)
+		}
+	}
 	sort.Slice(res.Rows, func(i, j int) bool {
 		a, b := res.Rows[i], res.Rows[j]
 		return a.Point < b.Point || a.Point == b.Point && a.Repeat < b.Repeat
@@ -246,6 +381,16 @@ func Tune(ctx context.Context, plan *scenarios.Plan, def *Definition, params sce
 		}
 	}
 	return res, nil
+}
+
+// doneKey identifies a row by its settings (in the definition's parameter
+// order) and repeat.
+func doneKey(def *Definition, params map[string]string, repeat int) string {
+	var b strings.Builder
+	for _, p := range def.Params {
+		b.WriteString(p.Path + "=" + params[p.Path] + "\x00")
+	}
+	return b.String() + strconv.Itoa(repeat)
 }
 
 // WriteTune writes the tune's folder: rows.csv, rows.json, sweep.json and

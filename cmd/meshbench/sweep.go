@@ -46,6 +46,8 @@ func (f *sweepFlags) add(cmd *cobra.Command, tune bool) {
 		fl.BoolVar(&f.zip, "zip", false, "combine the i-th values of every parameter instead of every combination")
 		fl.IntVar(&f.maxPoints, "max-points", 0, "refuse a sweep of more than `N` points before it starts (default: the sweep's maxPoints, else 1000)")
 		fl.StringVar(&f.resume, "resume", "", "complete the interrupted sweep in `DIR`, skipping the rows it holds")
+	} else {
+		fl.StringVar(&f.resume, "resume", "", "go on with the interrupted tune in `DIR`: the search retraces its path on the rows the folder holds, then runs on")
 	}
 }
 
@@ -186,7 +188,7 @@ func runSweep(cmd *cobra.Command, arg string, f sweepFlags) error {
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-sweep-%s", plan.Name, time.Now().UTC().Format("20060102T150405Z")))
 	}
-	journal, err := sweep.OpenJournal(dir)
+	journal, err := sweep.OpenJournal(dir, def, nil)
 	if err != nil {
 		return fmt.Errorf("sweep folder: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,65 @@ func TestTuneCommand(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestTuneResumeCommand: an interrupted tune says how to go on; --resume
+// completes it as an uninterrupted tune; another search or box is refused.
+func TestTuneResumeCommand(t *testing.T) {
+	args := func(extra ...string) []string {
+		return append([]string{"tune", "balancer-brownout", "--variant", "least_request",
+			"--param", "topology.services.payments.concurrency={from: 2, to: 8}", "--minimize", "p99_ms",
+			"--subject-to", "availability>=0.99", "--budget-runs", "12", "--repeat", "2", "--duration", "4s"}, extra...)
+	}
+	ref := t.TempDir()
+	if code, _, stderr := cli(t, context.Background(), args("--out", ref)...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, _, stderr := cli(t, ctx, args("--out", dir)...)
+	if code != exitFailure || !strings.Contains(stderr, "--resume "+dir) {
+		t.Fatalf("interrupted: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := cli(t, context.Background(), args("--resume", dir)...); code != exitOK || !strings.Contains(stderr, "resuming: ") {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	for _, name := range []string{sweep.RowsJSON, sweep.TuneFile} {
+		a, _ := os.ReadFile(filepath.Join(ref, name))
+		b, _ := os.ReadFile(filepath.Join(dir, name))
+		if len(a) == 0 || string(a) != string(b) {
+			t.Errorf("%s of the resumed tune differs from an uninterrupted one's", name)
+		}
+	}
+	// Resuming the complete folder retraces every run and changes nothing.
+	a, _ := os.ReadFile(filepath.Join(ref, sweep.RowsJSON))
+	var rows []sweep.Row
+	if err := json.Unmarshal(a, &rows); err != nil || len(rows) == 0 {
+		t.Fatalf("rows.json: %d rows, %v", len(rows), err)
+	}
+	if code, _, stderr := cli(t, context.Background(), args("--resume", dir)...); code != exitOK || !strings.Contains(stderr, fmt.Sprintf("resuming: %d run(s)", len(rows))) {
+		t.Fatalf("resume a complete tune: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, sweep.RowsJSON)); string(a) != string(b) {
+		t.Error("resuming a complete tune changed its rows")
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"another search", append(args("--resume", dir), "--minimize", "p50_ms"), "holds another search"},
+		{"another box", []string{"tune", "balancer-brownout", "--variant", "least_request", "--param", "topology.services.payments.concurrency={from: 2, to: 6}", "--minimize", "p99_ms", "--duration", "4s", "--resume", dir}, "holds another sweep"},
+		{"out and resume", append(args("--resume", dir), "--out", t.TempDir()), "drop --out"},
+		{"not a folder", args("--resume", t.TempDir()), "not a sweep folder"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if code, _, stderr := cli(t, context.Background(), c.args...); code != exitUsage || !strings.Contains(stderr, c.msg) {
+				t.Fatalf("exit %d, want %d with %q; stderr: %s", code, exitUsage, c.msg, stderr)
+			}
+		})
 	}
 }
 

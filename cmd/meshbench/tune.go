@@ -41,9 +41,18 @@ spent, or when the steps are below resolution.
 The objective and constraints come from the flags or the sweep section's
 tune block; metrics are a sweep row's (docs/sweep.md). The folder is a
 sweep folder (rows.csv, rows.json, sweep.json, summary.md) plus tune.json
-with the best setting and its intervals.`,
+with the best setting and its intervals.
+
+Ctrl-C keeps the finished runs and marks the folder partial; --resume DIR
+goes on with it: the search is deterministic given the scenario's seed and
+its outcomes, so it retraces its path on the rows the folder holds, without
+running them again, and continues from where it stopped. --resume refuses a
+folder of another scenario, parameters or search (objective, constraints,
+repeats); the budgets may change (the run budget counts every run of the
+tune, --budget-time this invocation's time). See docs/sweep.md.`,
 		Example: `  meshbench tune scenarios/sweeps/outlier-ejection.yaml
-  meshbench tune balancer-brownout --variant least_request --param 'policy.balancer.choices={from: 2, to: 6}' --minimize p99_ms --subject-to 'availability>=0.999' --budget-runs 60`,
+  meshbench tune balancer-brownout --variant least_request --param 'policy.balancer.choices={from: 2, to: 6}' --minimize p99_ms --subject-to 'availability>=0.999' --budget-runs 60
+  meshbench tune scenarios/sweeps/outlier-ejection.yaml --resume runs/outlier-ejection-tune-20260101T000000Z`,
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeScenario,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -114,18 +123,32 @@ func runTune(cmd *cobra.Command, arg string, f tuneFlags) error {
 	if err != nil {
 		return err
 	}
+	spec = spec.Resolved(def)
 	dir := f.out
+	var done []sweep.Row
+	if f.resume != "" {
+		if f.out != "" && f.out != f.resume {
+			return usageErr(fmt.Errorf("--resume writes into the folder it resumes: drop --out"))
+		}
+		dir = f.resume
+		if done, err = sweep.ReadTuneFolder(dir, def, spec); err != nil {
+			return usageErr(err)
+		}
+	}
 	if dir == "" {
 		dir = filepath.Join("runs", fmt.Sprintf("%s-tune-%s", plan.Name, time.Now().UTC().Format("20060102T150405Z")))
 	}
-	journal, err := sweep.OpenJournal(dir)
+	journal, err := sweep.OpenJournal(dir, def, &spec)
 	if err != nil {
 		return fmt.Errorf("tune folder: %w", err)
 	}
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "tune %s: %s over %d parameter(s), budget %s, into %s\n", plan.Name, spec.Metric, len(def.Params), budgetText(spec), dir)
+	if f.resume != "" {
+		fmt.Fprintf(stderr, "resuming: %d run(s) of the folder are retraced, not run again\n", len(done))
+	}
 	tr, err := sweep.Tune(cmd.Context(), plan, def, tuneParams(plan, f.sweepFlags), spec, sweep.Options{
-		Backend: sim.Backend{}, Workers: f.jobs, OnRow: journal.Add, Progress: sweepProgress(stderr),
+		Backend: sim.Backend{}, Workers: f.jobs, Done: done, OnRow: journal.Add, Progress: sweepProgress(stderr),
 	})
 	fmt.Fprintln(stderr)
 	if cerr := journal.Close(); err == nil {
@@ -148,6 +171,9 @@ func runTune(cmd *cobra.Command, arg string, f tuneFlags) error {
 	out := cmd.OutOrStdout()
 	fmt.Fprint(out, sweep.TuneMarkdown(tr))
 	fmt.Fprintf(out, "tune folder: %s\n", dir)
+	if tr.Partial {
+		fmt.Fprintf(stderr, "meshbench: the tune was interrupted: %d run(s) kept, marked partial; go on with --resume %s\n", len(tr.Rows), dir)
+	}
 	if cmd.Context().Err() != nil {
 		return errors.New("interrupted")
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	_ "github.com/meshbench/meshbench/importer/istio" // the library's imported example
 	"github.com/meshbench/meshbench/scenarios"
 	"github.com/meshbench/meshbench/sim"
 )

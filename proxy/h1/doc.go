@@ -19,7 +19,9 @@
 // behind an h2Guard that makes it refuse what RFC 9113 says to refuse and
 // it does not (h2guard.go); a plaintext connection that opens with neither
 // HTTP/1.x nor the HTTP/2 preface is closed unanswered. h2spec passes in
-// full on both (make h2spec).
+// full on both (make h2spec). The guard also joins an answer's HEADERS and
+// DATA frames in one write when the handler says the answer is whole
+// (CorkH2, h2cork.go).
 //
 // # Serving a request from its head
 //

@@ -3,6 +3,7 @@
 package h1
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -34,5 +35,16 @@ func (s *Server) serveH2(nc net.Conn, tc *tls.Conn) {
 	if s.shut.Load() {
 		return // Shutdown's GOAWAY to every connection may have gone
 	}
-	s.h2.srv.ServeConn(guardH2(nc, tc), s.h2.opts)
+	g := guardH2(nc, tc)
+	opts := *s.h2.opts
+	opts.Context = context.WithValue(context.Background(), guardKey{}, guardOf(g))
+	s.h2.srv.ServeConn(g, &opts)
+}
+
+// guardOf is the h2Guard guardH2 returned.
+func guardOf(c net.Conn) *h2Guard {
+	if t, ok := c.(tlsH2Guard); ok {
+		return t.h2Guard
+	}
+	return c.(*h2Guard)
 }

@@ -26,6 +26,7 @@ const (
 	frameContinuation = 0x9
 
 	flagAck        = 0x1
+	flagEndStream  = 0x1
 	flagEndHeaders = 0x4
 	flagPadded     = 0x8
 	flagPriority   = 0x20
@@ -67,6 +68,8 @@ type h2Guard struct {
 	stream uint32 // the stream of the header block being read; 0 between blocks
 	bad    bool   // the block has a field section 8.2.2 forbids
 	held   []byte // the block's frames, held until its end (nil: not held)
+
+	w h2Writer // the write side (h2cork.go)
 }
 
 // tlsH2Guard is an h2Guard over a TLS connection: the server takes the
