@@ -61,7 +61,9 @@ prediction tolerance; with --repeat N, each backend's spread over repeats.
 Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Example: `  meshbench run scenarios/library/balancer-brownout.yaml
   meshbench run balancer-brownout --backend sim --duration 10s --out runs/quick
-  meshbench run retry-storm --variant with-budget --repeat 5`,
+  meshbench run retry-storm --variant with-budget --repeat 5
+  meshbench run balancer-brownout --backend kubernetes --dry-run -o yaml
+  meshbench run balancer-brownout --backend kubernetes --kubeconfig ~/.kube/config --agents 4`,
 		Annotations:       map[string]string{argsAnnotation: "a scenario file, or the name of a shipped scenario: see meshbench scenarios list"},
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeScenario,
