@@ -266,7 +266,12 @@ func testDryRun(t *testing.T, env *k8senv.Env) {
 	cs := clientset(t, env)
 	for _, name := range []string{"balancer-brownout", "zone-failure", "retry-storm", "grpc-vs-http"} {
 		plan := library(t, name)
+		accepted := 0
 		for i := range plan.Variants {
+			if len(issues(plan.ForVariant(i), i)) > 0 {
+				continue // refused before anything is rendered
+			}
+			accepted++
 			b := &Backend{}
 			m, err := Render(plan.ForVariant(i), i, plan.Seed, b.RenderOptions("dryrun"))
 			if err != nil {
@@ -284,6 +289,9 @@ func testDryRun(t *testing.T, env *k8senv.Env) {
 			if err := DryRun(t.Context(), cs, back, "default"); err != nil {
 				t.Errorf("%s variant %s: %v", name, plan.Variants[i].Name, err)
 			}
+		}
+		if accepted == 0 {
+			t.Errorf("%s: every variant refused", name)
 		}
 	}
 	if _, err := cs.CoreV1().Namespaces().Get(t.Context(), "meshbench-dryrun", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
