@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -113,6 +115,23 @@ type inProcess struct {
 	// onFirst, when set, runs at the first Pod call: the run has created
 	// everything and waited for it, and is about to start the load.
 	onFirst func()
+	// faults are the /admin/fault bodies posted, in order.
+	faults []string
+}
+
+// RoundTrip records /admin/fault bodies and forwards.
+func (p *inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/admin/fault") && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		p.mu.Lock()
+		p.faults = append(p.faults, string(body))
+		p.mu.Unlock()
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func startInProcess(t *testing.T, plan *scenarios.Plan, agents int) *inProcess {
@@ -197,8 +216,9 @@ func (p *inProcess) Pod(pod *corev1.Pod, port int) (string, *http.Client, error)
 		p.onFirst()
 		p.onFirst = nil
 	}
+	client := &http.Client{Transport: p}
 	if u, ok := p.assigned[pod.Name]; ok {
-		return u, http.DefaultClient, nil
+		return u, client, nil
 	}
 	svc := pod.Labels[LabelService]
 	var pool []string
@@ -216,7 +236,7 @@ func (p *inProcess) Pod(pod *corev1.Pod, port int) (string, *http.Client, error)
 	u := pool[p.next[svc]%len(pool)]
 	p.next[svc]++
 	p.assigned[pod.Name] = u
-	return u, http.DefaultClient, nil
+	return u, client, nil
 }
 
 func clientset(t *testing.T, env *k8senv.Env) kubernetes.Interface {
@@ -405,11 +425,42 @@ func testRun(t *testing.T, env *k8senv.Env) {
 	ns := b.RenderOptions("e2e").Namespace
 	// What the cluster holds once the run has waited for it.
 	var during []string
+	// The payments Deployment's replicas as the run changes them (the
+	// kill of payments[1] for 2s scales it down and up again).
+	var scaled []int32
+	watched := make(chan struct{})
+	wctx, stopWatch := context.WithCancel(t.Context())
+	defer stopWatch()
 	here.onFirst = func() {
 		var err error
 		if during, err = Remaining(t.Context(), cs, ns); err != nil {
 			t.Error(err)
 		}
+		w, err := cs.AppsV1().Deployments(ns).Watch(wctx, metav1.ListOptions{FieldSelector: "metadata.name=payments"})
+		if err != nil {
+			t.Error(err)
+			close(watched)
+			return
+		}
+		go func() {
+			defer close(watched)
+			defer w.Stop()
+			for {
+				select {
+				case <-wctx.Done():
+					return
+				case ev, ok := <-w.ResultChan():
+					if !ok {
+						return
+					}
+					if d, ok := ev.Object.(*appsv1.Deployment); ok && d.Spec.Replicas != nil {
+						if n := *d.Spec.Replicas; len(scaled) == 0 || scaled[len(scaled)-1] != n {
+							scaled = append(scaled, n)
+						}
+					}
+				}
+			}
+		}()
 	}
 	sink := bench.NewAggregator(plan.Warmup, bench.DefaultBucketWidth)
 	out, err := b.Run(t.Context(), bench.Job{Plan: plan.ForVariant(0), Seed: plan.Seed}, sink)
@@ -423,11 +474,25 @@ func testRun(t *testing.T, env *k8senv.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("%d requests, availability %.4f, p99 %.1f ms, audit %+v", sum.Requests, sum.Availability, sum.LatencyMS.P99, out.Audit)
 	if sum.Requests < 100 || sum.Availability < 0.5 {
 		t.Errorf("requests %d, availability %.3f: the load did not flow", sum.Requests, sum.Availability)
 	}
 	if out.Audit == nil || out.Audit.Recorded == 0 || out.Audit.Lost != 0 {
 		t.Errorf("audit %+v", out.Audit)
+	}
+	stopWatch()
+	<-watched
+	if !slices.Contains(scaled, 1) || scaled[len(scaled)-1] != 2 {
+		t.Errorf("payments replicas during the run: %v, want down to 1 and back to 2", scaled)
+	}
+	// The slow fault went to risk[0] and was cleared; the heal cleared
+	// every pod's faults.
+	here.mu.Lock()
+	faults := strings.Join(here.faults, " ")
+	here.mu.Unlock()
+	if !strings.Contains(faults, `{"slow":2}`) || !strings.Contains(faults, `{"slow":null}`) || strings.Count(faults, `"hang":null`) < 6 {
+		t.Errorf("faults posted: %s", faults)
 	}
 	m, err := Render(plan.ForVariant(0), 0, plan.Seed, b.RenderOptions("e2e"))
 	if err != nil {
