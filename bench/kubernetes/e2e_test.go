@@ -272,6 +272,7 @@ func TestAgainstARealControlPlane(t *testing.T) {
 	t.Run("API error", func(t *testing.T) { testAPIError(t, env) })
 	t.Run("deployment never ready", func(t *testing.T) { testNeverReady(t, env) })
 	t.Run("namespace stuck terminating", func(t *testing.T) { testStuckNamespace(t, env) })
+	t.Run("interrupted", func(t *testing.T) { testInterrupted(t, env) })
 	t.Run("run", func(t *testing.T) {
 		if testing.Short() {
 			t.Skip("runs a scenario for several seconds")
@@ -353,12 +354,12 @@ func testNeverReady(t *testing.T, env *k8senv.Env) {
 		t.Fatal("the scenario did not change")
 	}
 	plan := loadPlan(t, src)
-	b := &Backend{Options: Options{ReadyTimeout: 8 * time.Second}, Clientset: cs, Config: env.Config, Dialer: unreachable{}, Load: noLoad, RunID: "never"}
+	b := &Backend{Options: Options{ReadyTimeout: 5 * time.Second}, Clientset: cs, Config: env.Config, Dialer: unreachable{}, Load: noLoad, RunID: "never"}
 	_, err := b.Run(t.Context(), bench.Job{Plan: plan.ForVariant(0), Seed: 1}, bench.NewAggregator(0, time.Second))
 	if err == nil {
 		t.Fatal("the run went ahead")
 	}
-	for _, want := range []string{"not ready after 8s", "deployment ledger: 0/1 ready", "not scheduled (Unschedulable", "node affinity"} {
+	for _, want := range []string{"not ready after 5s", "deployment ledger: 0/1 ready", "not scheduled (Unschedulable", "node affinity"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -397,6 +398,41 @@ func testStuckNamespace(t *testing.T, env *k8senv.Env) {
 		t.Fatal(err)
 	}
 	assertGone(t, cs, ns)
+}
+
+// testInterrupted: Ctrl-C during the load ends the run with the
+// context's error, and the namespace is deleted all the same.
+func testInterrupted(t *testing.T, env *k8senv.Env) {
+	cs := clientset(t, env)
+	plan := loadPlan(t, e2eScenario)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	interrupt := func(ctx context.Context, agents []Agent, _ LoadRequest, _ bench.Sink, _ func(time.Duration)) ([]fleet.Ack, error) {
+		if len(agents) != 2 {
+			t.Errorf("%d agents, want 2", len(agents))
+		}
+		cancel() // as Ctrl-C does to the run's context
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	agentsOnly := agentDialer{}
+	b := &Backend{Options: Options{Agents: 2}, Clientset: cs, Config: env.Config, Dialer: agentsOnly, Load: interrupt, RunID: "ctrlc"}
+	_, err := b.Run(ctx, bench.Job{Plan: plan.ForVariant(0), Seed: 1}, bench.NewAggregator(0, time.Second))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	assertGone(t, cs, b.RenderOptions("ctrlc").Namespace)
+}
+
+// agentDialer gives agent pods an address nothing is asked of, and
+// refuses the others.
+type agentDialer struct{}
+
+func (agentDialer) Pod(pod *corev1.Pod, port int) (string, *http.Client, error) {
+	if pod.Labels[LabelService] == AgentName {
+		return "http://127.0.0.1:1", http.DefaultClient, nil
+	}
+	return unreachable{}.Pod(pod, port)
 }
 
 // unreachable is a PodDialer for runs that must not reach a pod.
