@@ -39,7 +39,10 @@ func addKubeFlags(fl *pflag.FlagSet) *kubeFlags {
 }
 
 // check refuses option values that cannot work.
-func (k *kubeFlags) check(cmd *cobra.Command, backends []string) error {
+func (k *kubeFlags) check(cmd *cobra.Command, backends []string, results bool) error {
+	if results && slices.Contains(backends, kubernetes.BackendName) {
+		return usageErr(errors.New("--results: the kubernetes backend's agents stream aggregates, not per-request records, so results.bin would lack its requests; leave --results out"))
+	}
 	if k.opts.Agents < 1 {
 		return usageErr(fmt.Errorf("--agents must be at least 1, got %d", k.opts.Agents))
 	}

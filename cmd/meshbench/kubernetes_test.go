@@ -52,6 +52,7 @@ func TestKubernetesUsageErrors(t *testing.T) {
 		{"no cluster", "no Kubernetes cluster configured", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--kubeconfig", noCluster, "--out", t.TempDir()}},
 		{"option of another backend", "--agents is an option of the kubernetes backend", []string{"run", "balancer-brownout", "--backend", "sim", "--agents", "3", "--out", t.TempDir()}},
 		{"dry run of another backend", "--dry-run renders the kubernetes backend's objects", []string{"run", "balancer-brownout", "--backend", "sim", "--dry-run"}},
+		{"per-request records", "--results: the kubernetes backend's agents stream aggregates", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--results", "--dry-run"}},
 		{"no agents", "--agents must be at least 1", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--agents", "0", "--dry-run"}},
 		{"a scenario a cluster cannot run", "authentication at the gateway is not available", []string{"run", "jwt-edge", "--backend", "kubernetes", "--dry-run"}},
 	} {

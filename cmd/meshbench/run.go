@@ -161,7 +161,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err := plan.CheckBackends(backends); err != nil {
 		return usageErr(fmt.Errorf("the scenario cannot run as asked:\n%w", err))
 	}
-	if err := f.kube.check(cmd, backends); err != nil {
+	if err := f.kube.check(cmd, backends, f.results); err != nil {
 		return err
 	}
 	if f.kube.dryRun {
