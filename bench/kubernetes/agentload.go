@@ -9,7 +9,6 @@ import (
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/agent"
-	"github.com/meshbench/meshbench/bench/fleet"
 )
 
 func init() { DefaultLoad = agentLoad }
@@ -19,14 +18,14 @@ func init() { DefaultLoad = agentLoad }
 // own clock, corrected by the offset Drive estimates; docs/agents.md), its
 // partial aggregates merged exactly into sink, which must be a
 // bench.Merger (every sink bench.Run hands a backend is).
-func agentLoad(ctx context.Context, agents []Agent, req LoadRequest, sink bench.Sink, progress func(time.Duration)) ([]fleet.Ack, error) {
+func agentLoad(ctx context.Context, agents []Agent, req LoadRequest, sink bench.Sink, progress func(time.Duration)) (LoadResult, error) {
 	into, ok := sink.(bench.Merger)
 	if !ok {
-		return nil, fmt.Errorf("the run's sink (%T) cannot merge the agents' partial aggregates (bench.Merger)", sink)
+		return LoadResult{}, fmt.Errorf("the run's sink (%T) cannot merge the agents' partial aggregates (bench.Merger)", sink)
 	}
 	plan, err := json.Marshal(req.Plan)
 	if err != nil {
-		return nil, fmt.Errorf("encode the plan for the agents: %w", err)
+		return LoadResult{}, fmt.Errorf("encode the plan for the agents: %w", err)
 	}
 	eps := make([]agent.Endpoint, len(agents))
 	for i, a := range agents {
@@ -40,8 +39,9 @@ func agentLoad(ctx context.Context, agents []Agent, req LoadRequest, sink bench.
 		Epoch:   req.Epoch,
 		Timeout: req.Timeout,
 	}, into, progress)
+	res := LoadResult{Acks: rep.Acks, End: rep.End}
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return rep.Acks, fmt.Errorf("load agents: %w", err)
+		return res, fmt.Errorf("load agents: %w", err)
 	}
-	return rep.Acks, err
+	return res, err
 }

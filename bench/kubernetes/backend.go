@@ -83,10 +83,18 @@ type LoadRequest struct {
 	Attack string
 }
 
-// LoadDriver offers req's load from agents, records every request's
-// Result into sink, and returns the payments acknowledged (for the
-// audit). It returns when the plan's load ends, or ctx does.
-type LoadDriver func(ctx context.Context, agents []Agent, req LoadRequest, sink bench.Sink, progress func(time.Duration)) ([]fleet.Ack, error)
+// LoadResult is what a LoadDriver reports beside the results.
+type LoadResult struct {
+	// Acks are the payments acknowledged to the agents' clients, for the
+	// audit.
+	Acks []fleet.Ack
+	// End is how far the load got: the plan's duration when complete.
+	End time.Duration
+}
+
+// LoadDriver offers req's load from agents and records every request's
+// Result into sink. It returns when the plan's load ends, or ctx does.
+type LoadDriver func(ctx context.Context, agents []Agent, req LoadRequest, sink bench.Sink, progress func(time.Duration)) (LoadResult, error)
 
 // DefaultLoad is the load of a Backend without one of its own: the
 // distributed agents of bench/agent (agentload.go).
@@ -261,20 +269,17 @@ func (b *Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out 
 		defer wg.Done()
 		faultErr = f.Run(tctx, epoch, steps)
 	}()
-	acks, loadErr := drive(ctx, agents, LoadRequest{
+	res, loadErr := drive(ctx, agents, LoadRequest{
 		Plan: plan, Variant: job.Variant, Seed: job.Seed, Target: target, Epoch: epoch,
 		Timeout: load.ClientTimeout(m.Timeout),
 		Attack:  fmt.Sprintf("%s/%s/%d", BackendName, variant.Name, job.Repeat),
 	}, sink, job.Progress)
 	stopTimeline()
 	wg.Wait()
-	out.End = min(max(time.Since(epoch), 0), plan.Duration)
-	if loadErr == nil && ctx.Err() == nil {
-		out.End = plan.Duration
-	}
+	out.End = min(max(res.End, 0), plan.Duration)
 	hctx, stop := context.WithTimeout(context.WithoutCancel(ctx), healTimeout)
 	defer stop()
-	audit, auditErr := b.healAndAudit(hctx, f, m, acks)
+	audit, auditErr := b.healAndAudit(hctx, f, m, res.Acks)
 	out.Audit = audit
 	if err := ctx.Err(); err != nil {
 		return out, err

@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -108,7 +107,3 @@ func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 	}
 	return out
 }
-
-// errUsage marks errors in what the caller asked, as opposed to what the
-// cluster did.
-var errUsage = errors.New("usage")

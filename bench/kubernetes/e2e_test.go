@@ -407,13 +407,13 @@ func testInterrupted(t *testing.T, env *k8senv.Env) {
 	plan := loadPlan(t, e2eScenario)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	interrupt := func(ctx context.Context, agents []Agent, _ LoadRequest, _ bench.Sink, _ func(time.Duration)) ([]fleet.Ack, error) {
+	interrupt := func(ctx context.Context, agents []Agent, _ LoadRequest, _ bench.Sink, _ func(time.Duration)) (LoadResult, error) {
 		if len(agents) != 2 {
 			t.Errorf("%d agents, want 2", len(agents))
 		}
 		cancel() // as Ctrl-C does to the run's context
 		<-ctx.Done()
-		return nil, ctx.Err()
+		return LoadResult{}, ctx.Err()
 	}
 	agentsOnly := agentDialer{}
 	b := &Backend{Options: Options{Agents: 2}, Clientset: cs, Config: env.Config, Dialer: agentsOnly, Load: interrupt, RunID: "ctrlc"}
@@ -442,8 +442,8 @@ func (unreachable) Pod(pod *corev1.Pod, _ int) (string, *http.Client, error) {
 	return "", nil, fmt.Errorf("pod %s: not reachable in this test", pod.Name)
 }
 
-func noLoad(context.Context, []Agent, LoadRequest, bench.Sink, func(time.Duration)) ([]fleet.Ack, error) {
-	return nil, errors.New("no load in this test")
+func noLoad(context.Context, []Agent, LoadRequest, bench.Sink, func(time.Duration)) (LoadResult, error) {
+	return LoadResult{}, errors.New("no load in this test")
 }
 
 func testRun(t *testing.T, env *k8senv.Env) {

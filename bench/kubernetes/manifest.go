@@ -60,15 +60,17 @@ func (m *Manifest) WriteYAML(w io.Writer) error {
 	return nil
 }
 
-// WriteJSON writes every object as one v1 List.
-func (m *Manifest) WriteJSON(w io.Writer) error {
-	docs, err := m.documents()
-	if err != nil {
-		return err
-	}
-	items := make([]any, len(docs))
-	for i, d := range docs {
-		items[i] = d
+// WriteJSON writes every object of ms as one v1 List, in order.
+func WriteJSON(w io.Writer, ms ...*Manifest) error {
+	var items []any
+	for _, m := range ms {
+		docs, err := m.documents()
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			items = append(items, d)
+		}
 	}
 	raw, err := json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, "", "  ")
 	if err != nil {

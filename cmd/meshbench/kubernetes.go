@@ -74,6 +74,7 @@ func (k *kubeFlags) check(cmd *cobra.Command, backends []string, results bool) e
 // namespace of its own, as YAML documents or a JSON List (-o), or their
 // kinds and names (table).
 func (k *kubeFlags) print(w io.Writer, plan *scenarios.Plan, variants []string, format string) error {
+	var all []*kubernetes.Manifest // -o json: one List
 	for i, v := range plan.Variants {
 		if len(variants) > 0 && !slices.Contains(variants, v.Name) {
 			continue
@@ -89,7 +90,7 @@ func (k *kubeFlags) print(w io.Writer, plan *scenarios.Plan, variants []string, 
 			}
 			err = m.WriteYAML(w)
 		case outputJSON:
-			err = m.WriteJSON(w)
+			all = append(all, m)
 		default:
 			fmt.Fprintf(w, "variant %s: namespace %s\n", v.Name, m.Namespace.Name)
 			for _, o := range m.Objects() {
@@ -103,6 +104,9 @@ func (k *kubeFlags) print(w io.Writer, plan *scenarios.Plan, variants []string, 
 		if err != nil {
 			return err
 		}
+	}
+	if format == outputJSON {
+		return kubernetes.WriteJSON(w, all...)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,6 +41,31 @@ func TestKubernetesDryRunPrintsEveryObject(t *testing.T) {
 	}
 	if !strings.Contains(out, "image: registry.example.com/meshbench:v1") || !strings.Contains(out, "image: meshbench/paymentsvc:dev") {
 		t.Error("images not as asked")
+	}
+}
+
+func TestKubernetesDryRunJSONIsOneList(t *testing.T) {
+	code, out, stderr := cli(t, context.Background(), "run", "retry-storm", "--backend", "kubernetes", "--dry-run", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var list struct {
+		Kind  string `json:"kind"`
+		Items []struct {
+			Kind string `json:"kind"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	namespaces := 0
+	for _, it := range list.Items {
+		if it.Kind == "Namespace" {
+			namespaces++
+		}
+	}
+	if list.Kind != "List" || namespaces < 2 {
+		t.Errorf("kind %q with %d namespaces: one per variant wanted", list.Kind, namespaces)
 	}
 }
 
