@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -252,7 +253,9 @@ func (f *faulter) deletePods(ctx context.Context, pods []corev1.Pod, kill bool) 
 	}
 	var errs []error
 	for _, p := range pods {
-		if err := f.cs.CoreV1().Pods(f.ns).Delete(ctx, p.Name, opts); err != nil {
+		// A pod already gone (the ReplicaSet removed it after a
+		// scale-down) is what was asked.
+		if err := f.cs.CoreV1().Pods(f.ns).Delete(ctx, p.Name, opts); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("delete pod %s: %w", p.Name, err))
 		}
 	}
@@ -269,8 +272,10 @@ func (f *faulter) scaleDown(ctx context.Context, fault int, pods []corev1.Pod, k
 	for _, p := range pods {
 		patch := []byte(`{"metadata":{"annotations":{"` + deletionCost + `":"-1000"}}}`)
 		if _, err := f.cs.CoreV1().Pods(f.ns).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: fieldManager}); err != nil {
-			errs = append(errs, fmt.Errorf("mark pod %s for removal: %w", p.Name, err))
-			continue
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("mark pod %s for removal: %w", p.Name, err))
+			}
+			continue // gone already: nothing to take away
 		}
 		by[p.Labels[LabelService]]++
 	}
