@@ -310,3 +310,63 @@ load:
 		t.Errorf("results file of a merged run: %v, want the spool's refusal", err)
 	}
 }
+
+// BenchmarkAgentFrame is one agent's frame of a second at 1,000 requests a
+// second: the Partial of the interval's results, encoded to JSON, and its
+// merge on the controller. It reports the frame's size.
+func BenchmarkAgentFrame(b *testing.B) {
+	results := randomResults(1, 1000, time.Second)
+	var size int
+	for b.Loop() {
+		agg := NewAggregator(0, time.Second)
+		for _, r := range results {
+			agg.Record(r)
+		}
+		p, err := agg.Partial()
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, err := json.Marshal(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(raw)
+		var back Partial
+		if err := json.Unmarshal(raw, &back); err != nil {
+			b.Fatal(err)
+		}
+		if err := NewAggregator(0, time.Second).Merge(&back); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size), "frame-bytes")
+}
+
+// FuzzMergePartial: a Partial read off the network, whatever its bytes,
+// merges or is refused with an error; it never panics or leaves the
+// aggregator unable to summarise.
+func FuzzMergePartial(f *testing.F) {
+	agg := NewAggregator(time.Second, time.Second)
+	for _, r := range randomResults(3, 30, 4*time.Second) {
+		agg.Record(r)
+	}
+	p, err := agg.Partial()
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, _ := json.Marshal(p)
+	f.Add(raw)
+	f.Add([]byte(`{"warmup_ns":1000000000,"bucket_width_ns":1000000000,"total":{"latency_hdr":"HISTFAAAA"}}`))
+	f.Add([]byte(`{"warmup_ns":1000000000,"bucket_width_ns":1000000000,"buckets":[{"i":3,"requests":-5}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var p Partial
+		if json.Unmarshal(raw, &p) != nil {
+			return
+		}
+		into := NewAggregator(time.Second, time.Second)
+		_ = into.Merge(&p)
+		if _, err := into.Summarize(4 * time.Second); err != nil {
+			t.Fatalf("summarise after merge: %v", err)
+		}
+	})
+}

@@ -118,6 +118,9 @@ func (t *attempt) classify(err error) {
 	x := t.x
 	var mbe *http.MaxBytesError
 	bodyErr := x.stream.failure()
+	if bodyErr == nil {
+		bodyErr = x.replay.failure()
+	}
 	switch {
 	case x.in.Context().Err() != nil:
 		t.gone = true

@@ -20,6 +20,7 @@ type reqBody struct {
 	prepared   bool
 	body       []byte // buffered body, replayed by every try
 	stream     *bodyReader
+	replay     *replayBody // a streamed gRPC body kept for replay up to retry.bufferBytes (replay.go)
 	replayable bool
 	readErr    error // why reading the body to buffer it failed
 
@@ -77,6 +78,9 @@ func (x *exchange) bodyTimedOut() bool {
 	if err == nil {
 		err = x.stream.failure()
 	}
+	if err == nil {
+		err = x.replay.failure()
+	}
 	return err != nil && isTimeout(err)
 }
 
@@ -88,11 +92,23 @@ func (x *exchange) bodyTimedOut() bool {
 // retried nor hedged: replaying it would mean holding an unbounded body in
 // memory. Without retries and hedges every body streams. A body that
 // cannot be read is the failure it returns.
+//
+// A gRPC request of unknown length over HTTP/2 on such a route (a client or
+// bidirectional stream, or a unary call) is neither read ahead nor
+// streamed once: it streams to the tries through a replayBody, which keeps
+// its first retry.bufferBytes for retries and hedges and commits the
+// request to one try when the stream outgrows that.
 func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
 	x.prepared = true
 	in, rt := x.in, x.rt
 	if in.Body == nil || in.Body == http.NoBody || emptyBody(in) {
 		x.replayable = true
+		return lifecycle.NoFailure, true
+	}
+	if rt.replays && x.st.grpc && in.ContentLength < 0 && in.ProtoMajor == 2 {
+		x.replay = newReplayBody(in.Body, rt.bufferBytes)
+		x.replayable = true
+		_ = http.NewResponseController(x.w).EnableFullDuplex()
 		return lifecycle.NoFailure, true
 	}
 	if !rt.replays || in.ContentLength > rt.bufferBytes {
@@ -167,7 +183,7 @@ func (x *exchange) prepareRequest() {
 	switch {
 	case x.body != nil:
 		x.tmpl.ContentLength = int64(len(x.body))
-	case x.stream != nil:
+	case x.stream != nil, x.replay != nil:
 		x.tmpl.ContentLength = in.ContentLength
 	}
 }
@@ -201,6 +217,8 @@ func (x *exchange) newRequest(t *attempt, timeout time.Duration, fresh bool) *ht
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	case x.stream != nil:
 		out.Body = x.stream
+	case x.replay != nil:
+		out.Body = x.replay.reader(t.try)
 	}
 	return out
 }

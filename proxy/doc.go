@@ -70,7 +70,13 @@
 // retry or a hedge can send it again, only when the route retries or hedges
 // and the body is at most retry.bufferBytes (64 KiB by default); a longer
 // body is streamed to a single try and that request is never retried or
-// hedged. Responses of unknown length are flushed chunk by chunk.
+// hedged. A gRPC request of unknown length over HTTP/2 on such a route
+// (a client or bidirectional stream) is not read ahead: it streams to the
+// tries through a replay buffer of retry.bufferBytes (replay.go) and is
+// retried or hedged only while no answer went downstream and the buffer
+// holds all it sent; past that it is committed to one try
+// (lifecycle.Request.Committed). Responses of unknown length are flushed
+// chunk by chunk.
 //
 // # Answers of the proxy itself
 //

@@ -75,6 +75,9 @@ func (x *exchange) run() {
 	if x.wait != nil {
 		x.wait.Stop()
 	}
+	if x.replay != nil {
+		x.replay.close()
+	}
 	if x.running > 0 {
 		// Cancelled hedges still on their way: finish them as they return.
 		go drainTries(x.results, x.running)
@@ -119,8 +122,13 @@ func (x *exchange) act() (answered bool) {
 }
 
 // await waits for the next event — a hedged try's outcome, the lifecycle's
-// wake-up, the deadline or the client leaving — and reports it.
+// wake-up, a streamed body outgrowing its replay buffer, the deadline or
+// the client leaving — and reports it.
 func (x *exchange) await() {
+	var claims <-chan int
+	if x.replay != nil {
+		claims = x.replay.claims
+	}
 	select {
 	case t := <-x.results:
 		x.running--
@@ -130,6 +138,8 @@ func (x *exchange) await() {
 			return
 		}
 		x.report(t)
+	case id := <-claims:
+		x.req.Committed(time.Now(), id)
 	case <-x.waitC:
 		x.waitC = nil
 		x.req.Wake(time.Now())
@@ -160,6 +170,7 @@ func (x *exchange) arm(d time.Duration) {
 
 // report tells the lifecycle how a try that came back ended.
 func (x *exchange) report(t *attempt) {
+	x.heedClaim()
 	now := time.Now()
 	switch {
 	case t.resp != nil && x.st.grpc:
@@ -180,6 +191,27 @@ func (x *exchange) report(t *attempt) {
 		x.take(t.try)
 		t.finish(now, nil)
 		x.req.Failed(now, t.try, t.fail)
+	}
+}
+
+// heedClaim tells the lifecycle, before a try's outcome, that a try took
+// the streamed body past its replay buffer, if one did meanwhile: the
+// outcome may be the failure that overflow caused, which must not be
+// retried. While tries are out Committed asks for nothing but Cancels,
+// which are done here, before the outcome's event replaces them.
+func (x *exchange) heedClaim() {
+	if x.replay == nil {
+		return
+	}
+	id, ok := x.replay.claim()
+	if !ok {
+		return
+	}
+	x.req.Committed(time.Now(), id)
+	for _, a := range x.req.Actions() {
+		if a.Kind == lifecycle.Cancel {
+			x.cancelTry(a.Try)
+		}
 	}
 }
 

@@ -647,7 +647,9 @@ func TestGRPCOutlierEjection(t *testing.T) {
 func BenchmarkGRPCUnary(b *testing.B) {
 	up := startGRPCUpstream(b, "up", codes.OK)
 	h := start(b, oneRoute(h2cCluster("up", up.addr), config.Policy{}))
-	for _, bc := range []struct{ name, addr string }{{"direct", up.addr}, {"proxied", h.addr}} {
+	// A retrying route keeps each call's body for replay (replay.go).
+	hr := start(b, oneRoute(h2cCluster("up", up.addr), config.Policy{Retry: config.RetryConfig{Attempts: 2, RetryOn: []string{"unavailable"}}}))
+	for _, bc := range []struct{ name, addr string }{{"direct", up.addr}, {"proxied", h.addr}, {"proxied-retrying", hr.addr}} {
 		b.Run(bc.name, func(b *testing.B) {
 			cc := grpcClient(b, bc.addr, nil)
 			ctx := context.Background()

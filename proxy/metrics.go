@@ -23,6 +23,7 @@ type metrics struct {
 	active     prometheus.Gauge         // downstream requests in flight
 	retries    *prometheus.CounterVec   // retries by route, cluster
 	hedges     *prometheus.CounterVec   // hedged copies by route, cluster
+	overflows  *prometheus.CounterVec   // streamed bodies past the replay buffer, by route, cluster
 	rejections *prometheus.CounterVec   // local refusals by route, reason
 	ejections  *prometheus.CounterVec   // outlier ejections by cluster, reason
 	reloads    *prometheus.CounterVec   // configuration reloads by result
@@ -84,6 +85,10 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 		hedges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbench_proxy_hedges_total", Help: "Hedged copies sent, by route and cluster.",
 		}, []string{"route", "cluster"}),
+		overflows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshbench_proxy_replay_overflows_total",
+			Help: "Streamed request bodies (gRPC streams) that outgrew retry.bufferBytes before an answer, so were neither retried nor hedged further, by route and cluster (Envoy's retry_or_shadow_abandoned).",
+		}, []string{"route", "cluster"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbench_proxy_rejections_total", Help: "Requests or retries refused by a local limit, by route and reason.",
 		}, []string{"route", "reason"}),
@@ -105,7 +110,7 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upRequests, m.upDuration, m.active,
-		m.retries, m.hedges, m.rejections, m.ejections, m.reloads, m.fastPath, m.admin, m.downstream, &clusterCollector{state: state})
+		m.retries, m.hedges, m.overflows, m.rejections, m.ejections, m.reloads, m.fastPath, m.admin, m.downstream, &clusterCollector{state: state})
 	return m
 }
 

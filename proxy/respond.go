@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ func (x *exchange) respondOwn(a *lifecycle.Action) {
 func (x *exchange) forward(t *attempt) {
 	st := x.st
 	resp := t.resp
+	if x.replay != nil {
+		x.replay.commitTo(t.try) // the answer goes downstream: no more is kept
+	}
 	h := x.w.Header()
 	for k, vv := range resp.Header {
 		h[k] = vv
@@ -56,6 +60,14 @@ func (x *exchange) forward(t *attempt) {
 		h1.CorkH2(x.in.Context())
 	}
 	x.w.WriteHeader(resp.StatusCode)
+	if st.grpc && resp.ContentLength == -1 {
+		// A gRPC server may send its header metadata and then wait for
+		// the client, which may wait for that metadata before it sends:
+		// the head goes out now, not with the first message.
+		if f, ok := x.w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
 	readErr, writeErr := copyBody(x.w, resp.Body, resp.ContentLength == -1)
 	resp.Body.Close()
 	for k, vv := range resp.Trailer {
@@ -75,11 +87,26 @@ func (x *exchange) forward(t *attempt) {
 	case readErr != nil:
 		// The upstream (or the request's deadline) broke the body after
 		// the status was sent: the only honest signal left is to abort the
-		// downstream stream too.
-		st.abort = true
+		// downstream stream too. A gRPC stream has a better one: trailers
+		// whose grpc-status says what happened (UNAVAILABLE for a broken
+		// upstream, DEADLINE_EXCEEDED for the deadline), which is what a
+		// grpc-go client reports when its own server goes away.
 		st.reason = ReasonUpstreamReset
-		if context.Cause(x.ctx) == errRouteTimeout {
-			st.reason = ReasonRequestTimeout
+		status := http.StatusBadGateway
+		switch {
+		case context.Cause(x.ctx) == errRouteTimeout:
+			st.reason, status = ReasonRequestTimeout, http.StatusGatewayTimeout
+		case t.rpc && t.timeout > 0 && now.Sub(t.start) >= t.timeout:
+			// A gRPC server cancels the stream when the grpc-timeout it
+			// was sent passes, which can come just before the proxy's own
+			// timer (as in classify): it is that timeout.
+			st.reason, status = ReasonUpstreamTimeout, http.StatusGatewayTimeout
+		}
+		if st.grpc && x.in.ProtoMajor == 2 {
+			h[http.TrailerPrefix+headerGRPCStatus] = []string{strconv.Itoa(grpcCodeFor(status, st.reason))}
+			h[http.TrailerPrefix+headerGRPCMessage] = []string{percentEncode("meshbench: " + st.reason)}
+		} else {
+			st.abort = true
 		}
 		t.finish(now, readErr)
 		x.req.Ended(now, t.try, true)

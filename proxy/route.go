@@ -79,6 +79,8 @@ func (rt *route) observe(e lifecycle.Event) {
 		case e.Hedge:
 			m.hedges.WithLabelValues(rt.name, e.Cluster).Inc()
 		}
+	case lifecycle.EventCommitted:
+		m.overflows.WithLabelValues(rt.name, e.Cluster).Inc()
 	}
 	if rt.env.decisions != nil {
 		rt.env.decisions(e)

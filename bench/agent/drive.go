@@ -93,6 +93,13 @@ func Drive(ctx context.Context, agents []Endpoint, req StartRequest, into bench.
 	if into == nil {
 		return Report{}, errors.New("agent: no sink to merge into")
 	}
+	names := map[string]bool{}
+	for i, ep := range agents {
+		if ep.Name == "" || ep.BaseURL == "" || names[ep.Name] {
+			return Report{}, fmt.Errorf("agent: endpoint %d (%q at %q): every agent needs a name of its own and a URL", i, ep.Name, ep.BaseURL)
+		}
+		names[ep.Name] = true
+	}
 	plan, err := scenarios.LoadBytes("plan.json", req.Plan)
 	if err != nil {
 		return Report{}, fmt.Errorf("agent: plan: %w", err)
@@ -183,6 +190,9 @@ func Drive(ctx context.Context, agents []Endpoint, req StartRequest, into bench.
 		if f.Error != "" && errs[i] == nil {
 			errs[i] = fmt.Errorf("agent %s: %s", agents[i].Name, f.Error)
 		}
+	}
+	if progress != nil {
+		progress(rep.End)
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, err

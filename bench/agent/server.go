@@ -171,12 +171,12 @@ func (s *Server) offer(ctx context.Context, rn *run, epoch time.Time, send func(
 		})
 		done <- result{rep, err}
 	}()
-	flush := func() error {
+	flush := func(elapsed time.Duration) error {
 		p, err := sink.take()
 		if err != nil {
 			return err
 		}
-		return send(Frame{Partial: p, ElapsedNS: int64(s.opts.Now().Sub(epoch))})
+		return send(Frame{Partial: p, ElapsedNS: int64(elapsed)})
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -188,7 +188,7 @@ loop:
 		case res = <-done:
 			break loop
 		case <-tick.C:
-			if err := flush(); err != nil && sendErr == nil {
+			if err := flush(s.opts.Now().Sub(epoch)); err != nil && sendErr == nil {
 				sendErr = err
 				cancel() // nobody reads what this load measures
 			}
@@ -205,7 +205,7 @@ loop:
 	if res.err != nil && !errors.Is(res.err, context.Canceled) {
 		final.Error = res.err.Error()
 	}
-	if err := flush(); err != nil {
+	if err := flush(time.Duration(final.EndNS)); err != nil {
 		if final.Error == "" {
 			final.Error = err.Error()
 		}

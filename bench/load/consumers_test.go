@@ -139,3 +139,46 @@ load:
 		}
 	}
 }
+
+// TestRemoteTargetConsumers: with AllowRemoteTarget and a target taken for
+// remote (asRemote: the test stays on loopback), API-key consumers keep
+// their keys but requests leave from the machine's own address; a workload
+// of consumers told apart by source address alone is refused before
+// anything is sent.
+func TestRemoteTargetConsumers(t *testing.T) {
+	const head = `apiVersion: meshbench/v1
+kind: Scenario
+name: remote
+duration: 500ms
+topology:
+  gateway:
+    routes:
+      - {name: keyed, service: payments, match: {pathPrefix: /keyed}, auth: {type: apiKey}}
+      - {name: open, service: payments}
+  services:
+    - {name: payments, replicas: 1, serviceTime: 1ms}
+load:
+`
+	base, saw := recordingGateway(t)
+	plan := loadPlan(t, head+`  - {name: keys, target: {path: /keyed}, rate: 100/s, consumers: {count: 4, identity: apiKey}}
+`)
+	if _, err := Run(context.Background(), Config{Target: base, AllowRemoteTarget: true, asRemote: true, Plan: plan, Seed: 3, Timeout: 5 * time.Second, Sink: &collect{}}); err != nil {
+		t.Fatal(err)
+	}
+	got := saw()
+	if len(got) < 20 {
+		t.Fatalf("%d requests reached the gateway", len(got))
+	}
+	for id, s := range got {
+		if s.leaked || s.addr != "127.0.0.1" || s.apiKey == "" {
+			t.Fatalf("%s: %+v, want from 127.0.0.1 with its key and no source header", id, s)
+		}
+	}
+
+	bySource := loadPlan(t, head+`  - {name: open, target: {path: /open}, rate: 100/s, consumers: {count: 4}}
+`)
+	_, err := Run(context.Background(), Config{Target: base, AllowRemoteTarget: true, asRemote: true, Plan: bySource, Seed: 3, Sink: &collect{}})
+	if err == nil || !strings.Contains(err.Error(), "source address") {
+		t.Errorf("sourceIp consumers to a remote target: %v, want a refusal", err)
+	}
+}

@@ -3,7 +3,10 @@
 // (github.com/tsenart/vegeta/v12), each answer turned into one bench.Result
 // for the aggregator and one vegeta result for the run folder's
 // results.bin, and every payment the clients saw acknowledged kept for the
-// ledger audit. The local and containers backends share it.
+// ledger audit. The local and containers backends share it, and so do the
+// load agents of a distributed run (bench/agent), each offering a shard of
+// the load (Config.Shard) to a gateway that may be off loopback only
+// because the agent opted in (Config.AllowRemoteTarget).
 //
 // # Arrival processes
 //

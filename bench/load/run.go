@@ -72,6 +72,9 @@ type Config struct {
 	// of open-loop workloads (tests).
 	clock      Clock
 	maxWorkers uint64
+	// asRemote treats a loopback target as a remote one (tests, which
+	// stay on loopback).
+	asRemote bool
 }
 
 // shardStream tells a shard's arrival stream apart from other streams.
@@ -115,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Shards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.Shards) {
 		return Report{}, fmt.Errorf("load: shard %d of %d out of range", cfg.Shard, cfg.Shards)
 	}
-	remote := !isLoopbackURL(base)
+	remote := !isLoopbackURL(base) || cfg.asRemote
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -143,6 +146,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	plan := cfg.Plan
 	sets := consumer.ForPlan(plan.Load, cfg.Seed)
+	if remote {
+		for i, w := range plan.Load {
+			if sets[i] != nil && sets[i].Identity() == scenarios.IdentitySourceIP {
+				return Report{}, fmt.Errorf("load: workload %q: consumers told apart by source address (identity %s) need loopback source addresses, which the remote target %s cannot see; give them an apiKey or jwt identity", w.Name, scenarios.IdentitySourceIP, cfg.Target)
+			}
+		}
+	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -170,10 +180,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return Report{}, fmt.Errorf("load: %w", err)
 		}
 		if remote && q.who != nil {
-			if q.who.set.Identity() == scenarios.IdentitySourceIP {
-				return Report{}, fmt.Errorf("load: workload %q: consumers told apart by source address (identity %s) need loopback source addresses, which a remote target %s cannot see; give them an apiKey or jwt identity", w.Name, scenarios.IdentitySourceIP, cfg.Target)
-			}
-			q.who.noSource = true
+			q.who.noSource = true // checked above: not told apart by address alone
 		}
 		seed := cfg.Seed ^ splitmix(uint64(i)+1)
 		if cfg.Shards > 1 {

@@ -52,7 +52,12 @@ type RetryConfig struct {
 	Budget *BudgetConfig `yaml:"budget,omitempty" json:"budget,omitempty"`
 	// BufferBytes is the largest request body kept in memory so it can be
 	// replayed by retries and hedges; a longer body is streamed once and
-	// its request is neither retried nor hedged. Default 64 KiB.
+	// its request is neither retried nor hedged. A gRPC stream (client or
+	// bidirectional) streams through a replay buffer of this size: it is
+	// retried or hedged while its answer has not started and the buffer
+	// holds all it sent, and committed to one try past that (Envoy's
+	// per_request_buffer_limit_bytes). Default 64 KiB; negative is an
+	// error.
 	BufferBytes int64 `yaml:"bufferBytes,omitempty" json:"bufferBytes,omitempty"`
 }
 

@@ -74,6 +74,9 @@ func (p Policy) Policies() (RoutePolicies, error) {
 			errs.add("retry", err)
 		}
 	}
+	if r.BufferBytes < 0 {
+		errs.add("retry.bufferBytes", fmt.Errorf("must not be negative (0 means the default, %d)", DefaultBufferBytes))
+	}
 	rp.BufferBytes = r.BufferBytes
 	var err error
 	if h := p.Hedge; h.Delay > 0 {

@@ -103,6 +103,7 @@ func TestRoutePoliciesErrors(t *testing.T) {
 		want []string // relative to the route
 	}{
 		{name: "negative attempts", pol: Policy{Retry: RetryConfig{Attempts: -1}}, want: []string{"retry.attempts: must not be negative"}},
+		{name: "negative buffer", pol: Policy{Retry: RetryConfig{Attempts: 2, BufferBytes: -1}}, want: []string{"retry.bufferBytes: must not be negative (0 means the default, 65536)"}},
 		{name: "retry policy", pol: Policy{Retry: RetryConfig{Attempts: 2, RetryOn: []string{"sometimes"}}}, want: []string{"retry: "}},
 		{name: "hedge", pol: Policy{Hedge: HedgeConfig{Delay: Duration(time.Millisecond), Percentile: 120}}, want: []string{"hedge: hedging: "}},
 		{name: "hedge without a delay", pol: Policy{Hedge: HedgeConfig{MaxHedges: 2}}, want: []string{"hedge.delay: hedging needs a positive delay"}},

@@ -13,7 +13,7 @@
 // A Request follows the sans-I/O style of protocol libraries such as
 // python-hyper's h11: the caller owns sockets, timers and goroutines, tells
 // the Request what happened (Begin, Answered, Failed, Ended, Wake, Expire,
-// ClientGone), each with the time it happened, and then does what
+// ClientGone, Committed), each with the time it happened, and then does what
 // Actions returns, in order (the slice is the Request's until its next
 // event):
 //
@@ -83,4 +83,16 @@
 // INVALID_ARGUMENT, RESOURCE_EXHAUSTED ...) count as successes. Events
 // show the code as Event.GRPC. The deadline a gRPC caller sets with
 // grpc-timeout reaches the Request as Arrival.Budget, like any caller's.
+//
+// # Streams
+//
+// A request whose body streams while its tries are out (a gRPC client or
+// bidirectional stream) is Replayable while the caller holds every byte
+// the client has sent, as Envoy's router holds a request up to its buffer
+// limit. When the body outgrows that, the caller reports Committed with
+// the try that went on sending it: from then on there are no retries and
+// no hedges, the round's other tries still waiting for a head are
+// cancelled, and that try's outcome is the answer. The forwarded answer
+// commits the request too: once the client has its head nothing is
+// retried.
 package lifecycle

@@ -33,12 +33,16 @@ const (
 	EventReturned
 	// EventBreaker: the cluster's breaker changed state (Breaker).
 	EventBreaker
+	// EventCommitted: the request's streamed body outgrew the replay
+	// buffer while try Try sent it; it is neither retried nor hedged
+	// from now on (Request.Committed).
+	EventCommitted
 )
 
 var eventNames = [...]string{
 	EventSent: "sent", EventRefused: "refused", EventAnswered: "answered", EventFailed: "failed",
 	EventCancelled: "cancelled", EventForwarded: "forwarded", EventResponded: "responded",
-	EventEjected: "ejected", EventReturned: "returned", EventBreaker: "breaker",
+	EventEjected: "ejected", EventReturned: "returned", EventBreaker: "breaker", EventCommitted: "committed",
 }
 
 func (k EventKind) String() string {

@@ -27,6 +27,9 @@ type driven struct {
 	over     bool
 	rounds   int // 1 + retries sent
 	sends    int
+	// committed: the driver reported Committed (a streamed body past its
+	// replay buffer); no try may be sent after it.
+	committed bool
 }
 
 // TestProperties drives random requests through random policies with a
@@ -160,6 +163,13 @@ func act(rt *rapid.T, h *harness, d *driven) {
 	case choice <= 3 && !d.wakeAt.IsZero():
 		h.now = maxTime(h.now, d.wakeAt)
 		d.r.Wake(h.now)
+	case choice == 4 && !d.committed && rapid.IntRange(0, 3).Draw(rt, "commit") == 0:
+		keep := 1
+		if len(tries) > 0 {
+			keep = tries[rapid.IntRange(0, len(tries)-1).Draw(rt, "keep")]
+		}
+		d.committed = true
+		d.r.Committed(h.now, keep)
 	case len(tries) > 0:
 		id := tries[rapid.IntRange(0, len(tries)-1).Draw(rt, "try")]
 		if rapid.Bool().Draw(rt, "answers") {
@@ -204,6 +214,9 @@ func drainChecked(rt *rapid.T, h *harness, d *driven, attempts, maxHedges int) {
 		}
 		switch a.Kind {
 		case Send:
+			if d.committed {
+				rt.Fatalf("try %d sent after the request was committed", a.Try)
+			}
 			if _, dup := d.out[a.Try]; dup {
 				rt.Fatalf("try %d sent twice", a.Try)
 			}

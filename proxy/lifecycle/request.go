@@ -447,6 +447,51 @@ func (r *Request) NotReplayable() {
 	r.hedging = false
 }
 
+// Committed tells the Request, at now, that it can no longer be sent
+// again: its body is streamed (a gRPC client or bidirectional stream) and
+// outgrew what the caller keeps for replay (Envoy's per-request buffer
+// limit) while try keep was sending it, so that only keep has, and will
+// have, the whole body. No retries and no hedges follow. The other tries
+// still waiting for their answer's head are cancelled unrecorded, as they
+// could never send the rest; an answer already held stays the round's
+// latest outcome. keep's outcome is then final whatever the retry policy
+// says. While backing off before a retry (no try out, so no caller should
+// report it then) the round's latest failure answers. Once an answer is
+// forwarded the request is committed to it anyway and Committed does
+// nothing.
+func (r *Request) Committed(now time.Time, keep int) {
+	r.nacts = 0
+	switch r.phase {
+	case trying, backingOff:
+	default:
+		return
+	}
+	r.replayable = false
+	r.hedging = false
+	r.at(now)
+	if r.rt.Observe != nil {
+		r.observe(Event{Kind: EventCommitted, Time: now, Try: keep})
+	}
+	if r.phase == backingOff {
+		r.waiting = false
+		r.answerLast(now)
+		return
+	}
+	if k := r.find(keep); k == nil || k.flags&answered != 0 {
+		// The try that has the body is over: the others fail as they
+		// reach its end, and the round ends with them.
+		return
+	}
+	for i := 0; i < len(r.tries); {
+		switch o := &r.tries[i]; {
+		case o.id == int32(keep), o.flags&answered != 0:
+			i++
+		default:
+			r.cancel(now, o) // removes o from r.tries
+		}
+	}
+}
+
 // Cluster returns the cluster the request goes to; nil before one was
 // chosen (a request refused by a limit).
 func (r *Request) Cluster() *Cluster { return r.cl }
