@@ -19,14 +19,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Apply creates the manifest's objects in order. An object that exists
-// already is an error: a run's namespace is its own (RunID). With dryRun
-// the API server validates and admits every object without persisting
-// it (server-side dry run); the namespace is then only checked, so the
-// objects in it are admitted against a namespace that does not exist,
-// which the API server allows for a dry run of a namespaced create only
-// when the namespace exists: callers dry-run into an existing namespace
-// (see DryRun).
+// Apply creates the manifest's objects in order (a nil Namespace is
+// skipped: the run creates it first, alone). An object that exists
+// already is an error: a run's namespace is its own (RunID).
 func Apply(ctx context.Context, cs kubernetes.Interface, m *Manifest) error {
 	return apply(ctx, cs, m, metav1.CreateOptions{FieldManager: fieldManager})
 }
@@ -60,9 +55,9 @@ func apply(ctx context.Context, cs kubernetes.Interface, m *Manifest, opts metav
 
 // DryRun sends every object of m to the API server with server-side dry
 // run (dryRun=All): admitted, validated and defaulted, nothing stored.
-// The namespace is dry-run too; the namespaced objects are dry-run into
-// into, an existing namespace, because the API server looks their
-// namespace up.
+// The namespace is dry-run as it is; the namespaced objects are dry-run
+// in the existing namespace into instead of theirs, which a dry run does
+// not create and the API server requires to exist.
 func DryRun(ctx context.Context, cs kubernetes.Interface, m *Manifest, into string) error {
 	opts := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: fieldManager}
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, m.Namespace, opts); err != nil {
