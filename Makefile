@@ -118,17 +118,26 @@ release: man
 	cd $(DIST) && rm -f SHA256SUMS && sha256sum meshbench-$(VERSION)-* man/*.1 > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS
 	@echo "release: $(DIST)/SHA256SUMS"; cat $(DIST)/SHA256SUMS
 
-# image: the CLI as a container image, $(IMAGE), FROM scratch (nothing is
-# pulled): a static linux binary for this machine's architecture, built here
-# into a build context with docker/meshbench.Dockerfile and an empty work/
-# (the image's writable working directory, where runs/ lands).
-IMAGE     ?= meshbench:dev
-IMAGE_CTX := $(DIST)/image
+# image: the project's two images, FROM scratch (nothing is pulled), each a
+# static linux binary for this machine's architecture built here into a
+# build context: $(IMAGE), the CLI (docker/meshbench.Dockerfile, with an
+# empty work/, the image's writable working directory, where runs/ lands),
+# and $(FLEET_IMAGE), the payment fleet (docker/Dockerfile, with an empty
+# data/ for the ledger). The kubernetes backend's pods run these two by
+# default (--image, --fleet-image; docs/kubernetes.md).
+IMAGE       ?= meshbench:dev
+FLEET_IMAGE ?= meshbench/paymentsvc:dev
+IMAGE_CTX   := $(DIST)/image
+FLEET_CTX   := $(DIST)/fleet-image
 image:
 	rm -rf $(IMAGE_CTX) && mkdir -p $(IMAGE_CTX)/work
 	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(IMAGE_CTX)/meshbench ./cmd/meshbench
 	cp docker/meshbench.Dockerfile $(IMAGE_CTX)/Dockerfile
 	DOCKER_BUILDKIT=0 docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) $(IMAGE_CTX)
+	rm -rf $(FLEET_CTX) && mkdir -p $(FLEET_CTX)/data
+	CGO_ENABLED=0 GOOS=linux GOARCH=$$($(GO) env GOARCH) $(GO) build -trimpath -o $(FLEET_CTX)/paymentsvc ./cmd/paymentsvc
+	cp docker/Dockerfile $(FLEET_CTX)/Dockerfile
+	DOCKER_BUILDKIT=0 docker build -t $(FLEET_IMAGE) $(FLEET_CTX)
 
 # docs: the Markdown CLI reference in docs/cli, generated from the cobra
 # command tree (checked in; cmd/meshbench's TestCLIReferenceUpToDate fails

@@ -289,3 +289,9 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 		return ctx.Err()
 	}
 }
+
+// FaultPatches returns the /admin/fault bodies that set and clear a
+// behaviour fault (slow, errors, latency), for the backends that send
+// them to a replica another way (bench/kubernetes, through the API
+// server's pod proxy).
+func FaultPatches(ft scenarios.Fault) (set, clear []byte, err error) { return faultPatches(ft) }

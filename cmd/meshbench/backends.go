@@ -15,4 +15,5 @@ func init() {
 	bench.Register(sim.Backend{})
 	bench.Register(local.Backend{})
 	bench.Register(containers.Backend{})
+	bench.Register(kubeBackend) // kubernetes.go: run's flags set its options
 }

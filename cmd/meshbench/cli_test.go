@@ -42,7 +42,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"run without scenario", []string{"run"}},
 		{"show without name", []string{"scenarios", "show"}},
 		{"repeat zero", []string{"run", "balancer-brownout", "--repeat", "0", "--out", t.TempDir()}},
-		{"unknown backend", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--out", t.TempDir()}},
+		{"unknown backend", []string{"run", "balancer-brownout", "--backend", "kubernets", "--out", t.TempDir()}},
 		{"unknown variant", []string{"run", "balancer-brownout", "--variant", "fastest", "--out", t.TempDir()}},
 		{"missing scenario file", []string{"run", "no/such/file.yaml"}},
 		{"schedule lag bound zero", []string{"run", "balancer-brownout", "--max-schedule-lag", "0", "--out", t.TempDir()}},

@@ -34,6 +34,7 @@ type runFlags struct {
 	output    string      // -o
 	serve     *serveFlags // --serve and its options (serve.go)
 	results   bool        // --results: every backend writes results.bin
+	kube      *kubeFlags  // the kubernetes backend's options (kubernetes.go)
 }
 
 func newRunCmd() *cobra.Command {
@@ -60,7 +61,9 @@ prediction tolerance; with --repeat N, each backend's spread over repeats.
 Ctrl-C stops the run early; what was measured is written, marked partial.`,
 		Example: `  meshbench run scenarios/library/balancer-brownout.yaml
   meshbench run balancer-brownout --backend sim --duration 10s --out runs/quick
-  meshbench run retry-storm --variant with-budget --repeat 5`,
+  meshbench run retry-storm --variant with-budget --repeat 5
+  meshbench run balancer-brownout --backend kubernetes --dry-run -o yaml
+  meshbench run balancer-brownout --backend kubernetes --kubeconfig ~/.kube/config --agents 4`,
 		Annotations:       map[string]string{argsAnnotation: "a scenario file, or the name of a shipped scenario: see meshbench scenarios list"},
 		Args:              exactArgs(1),
 		ValidArgsFunction: completeScenario,
@@ -85,6 +88,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	_ = cmd.RegisterFlagCompletionFunc("backend", completeBackends)
 	_ = cmd.RegisterFlagCompletionFunc("variant", completeVariants)
 	addOutputFlag(cmd, &f.output, outputTable)
+	f.kube = addKubeFlags(fl)
 	fl.BoolVar(&f.results, "results", false, "write every backend's per-request records to results.bin in vegeta's format (the simulator's on a fixed epoch; real backends always write it), for vegeta report")
 	return cmd
 }
@@ -156,6 +160,12 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	// so that a plan a backend refuses fails now, at the key at fault.
 	if err := plan.CheckBackends(backends); err != nil {
 		return usageErr(fmt.Errorf("the scenario cannot run as asked:\n%w", err))
+	}
+	if err := f.kube.check(cmd, backends, f.results); err != nil {
+		return err
+	}
+	if f.kube.dryRun {
+		return f.kube.print(cmd.OutOrStdout(), plan, f.variants, f.output)
 	}
 
 	if opts.Observe, err = f.serve.start(cmd, plan, jobs, jobBackends); err != nil {

@@ -1,0 +1,109 @@
+package kubernetes
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// BackendName is the backend's name, as --backend spells it. The scenario
+// format's backends list does not name it: a scenario runs on kubernetes
+// when asked on the command line.
+const BackendName = "kubernetes"
+
+func init() {
+	scenarios.RegisterBackendCheck(BackendName, func(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
+		return issues(plan, variant)
+	})
+}
+
+// checkPlan refuses what the kubernetes backend cannot run as the
+// scenario says, in one error.
+func checkPlan(plan *scenarios.Plan, variant int) error {
+	is := issues(plan, variant)
+	if len(is) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(is))
+	for i, x := range is {
+		msgs[i] = x.Msg
+		if x.Path != "" {
+			msgs[i] = x.Path + ": " + x.Msg
+		}
+	}
+	return fmt.Errorf("scenario %q on kubernetes: %s", plan.Name, strings.Join(msgs, "; "))
+}
+
+// issues lists what the backend cannot reproduce in a cluster. The
+// gateway and the sidecars are `meshbench proxy` processes configured
+// from a file, so what the local backend adds to its in-process proxies
+// as middlewares (authentication, consumer groups and client-address
+// rules, quotas, the gateway's route faults and response cache, mutual
+// TLS) and what it does to the network between them (toxiproxy's
+// partitions) is refused rather than silently left out; replicas are
+// found through DNS, which carries neither zones nor weights.
+func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
+	var out []scenarios.BackendIssue
+	add := func(path, format string, args ...any) {
+		out = append(out, scenarios.BackendIssue{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if variant < 0 || variant >= len(plan.Variants) {
+		add("", "variant %d out of range", variant)
+		return out
+	}
+	if plan.Mesh == scenarios.MeshProxyless {
+		add("topology.mesh", "proxyless needs the proxy linked into paymentsvc; here every pod has a sidecar (mesh: sidecar)")
+	}
+	for i, r := range plan.Gateway.Routes {
+		p := fmt.Sprintf("topology.gateway.routes[%d]", i)
+		if r.Auth != nil {
+			add(p+".auth", "authentication at the gateway is not available (the local backend adds it to its in-process gateway)")
+		}
+		if r.ACL != nil {
+			add(p+".acl", "consumer-group ACLs are not available")
+		}
+		if r.IPRestriction != nil {
+			add(p+".ipRestriction", "client-address rules are not available: the agents' addresses are the pods'")
+		}
+	}
+	if len(plan.Gateway.ConsumerGroups) > 0 {
+		add("topology.gateway.consumerGroups", "consumer groups are not available")
+	}
+	for i, s := range plan.Services {
+		if s.Weighted() {
+			add(fmt.Sprintf("topology.services[%d]", i), "replica weights are not available: the proxies find replicas through DNS, which carries no weight")
+		}
+	}
+	for i, w := range plan.Load {
+		if w.Consumers != nil {
+			add(fmt.Sprintf("load[%d].consumers", i), "consumers (API keys, JWTs, source addresses) are not available")
+		}
+	}
+	pol := &plan.Variants[variant].Policy
+	if pol.Balancer.Locality.Enabled {
+		add("policy.balancer.locality", "locality-aware balancing is not available: the proxies find replicas through DNS, which carries no zone")
+	}
+	if pol.Cache != nil {
+		add("policy.cache", "the gateway's response cache is not available")
+	}
+	if pol.Security != nil {
+		add("policy.security", "mutual TLS between the proxies is not available")
+	}
+	if pol.Quota != nil {
+		add("policy.quota", "quotas are not available")
+	}
+	if pol.Discovery != nil {
+		add("policy.discovery", "the proxies find replicas through their headless Services' DNS, not a discovery of the scenario's")
+	}
+	for i, f := range plan.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		switch f.Action {
+		case scenarios.ActionPartition:
+			add(p, "partition is not available: it would need a NetworkPolicy enforced by the cluster's network plugin")
+		case scenarios.ActionAbort, scenarios.ActionDelay:
+			add(p, "%s (a gateway route fault) is not available", f.Action)
+		}
+	}
+	return out
+}
