@@ -5,14 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,71 +21,21 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/meshbench/meshbench/bench"
-	"github.com/meshbench/meshbench/bench/agent"
-	"github.com/meshbench/meshbench/bench/containers"
-	"github.com/meshbench/meshbench/bench/fleet"
-	"github.com/meshbench/meshbench/bench/local"
+	"github.com/meshbench/meshbench/bench/kubernetes/kubetest"
 	"github.com/meshbench/meshbench/internal/k8senv"
-	"github.com/meshbench/meshbench/proxy/discovery"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
 // The tests in this file run the backend against a real control plane
 // (internal/k8senv: etcd, kube-apiserver, controller manager, scheduler,
 // kwok's nodes). kwok's pods run no containers, so what the pods would
-// serve runs in this process on loopback: the fleet's replicas behind
-// local.StartMesh's gateway and sidecars, and the load agents
-// (bench/agent.NewServer); loopDialer maps each pod to them.
+// serve runs in this process on loopback (bench/kubernetes/kubetest): the
+// fleet's replicas behind local.StartMesh's gateway and sidecars, and the
+// load agents, with each pod mapped to one of them.
 
-const e2eScenario = `apiVersion: meshbench/v1
-kind: Scenario
-name: k8s-e2e
-seed: 5
-duration: 4s
-topology:
-  gateway:
-    zone: zone-a
-    routes:
-      - name: create-payment
-        match: {method: POST, pathPrefix: /v1/payments}
-        service: payments
-  services:
-    - name: payments
-      replicas: 2
-      concurrency: 8
-      serviceTime: {type: constant, value: 1ms}
-      zones: [zone-a, zone-b]
-      calls:
-        - {service: risk, parallel: true}
-        - {service: fraud, parallel: true}
-        - {service: ledger}
-    - name: risk
-      replicas: 2
-      concurrency: 8
-      serviceTime: {type: constant, value: 1ms}
-      zones: [zone-a, zone-b]
-    - name: fraud
-      replicas: 1
-      concurrency: 8
-      serviceTime: {type: constant, value: 1ms}
-      zone: zone-a
-    - name: ledger
-      replicas: 1
-      concurrency: 8
-      serviceTime: {type: constant, value: 1ms}
-      zone: zone-b
-load:
-  - name: checkout
-    target: {method: POST, path: /v1/payments, keySpace: 1000}
-    rate: 40/s
-policy:
-  balancer: {type: round_robin}
-  timeouts: {connect: 250ms, request: 2s}
-faults:
-  - {at: 1s, for: 1s, action: slow, target: "risk[0]", factor: 2}
-  - {at: 1s, for: 2s, action: kill, target: "payments[1]"}
-  - {at: 2s, action: restart, target: "fraud[0]"}
-`
+// e2eScenario is kubetest.Scenario: a small fleet, a short load and a
+// fault of each kind the backend maps to API operations.
+const e2eScenario = kubetest.Scenario
 
 func loadPlan(t *testing.T, src string) *scenarios.Plan {
 	t.Helper()
@@ -101,143 +46,8 @@ func loadPlan(t *testing.T, src string) *scenarios.Plan {
 	return plan
 }
 
-// inProcess is what the pods would serve: the fleet, its mesh and the
-// agents, on loopback.
-type inProcess struct {
-	mesh     *local.Mesh
-	replicas map[string][]string // service -> replica base URLs
-	agents   []*httptest.Server
-	closers  []func()
-
-	mu       sync.Mutex
-	assigned map[string]string // pod name -> base URL
-	next     map[string]int
-	// onFirst, when set, runs at the first Pod call: the run has created
-	// everything and waited for it, and is about to start the load.
-	onFirst func()
-	// faults are the /admin/fault bodies posted, in order.
-	faults []string
-}
-
-// RoundTrip records /admin/fault bodies and forwards.
-func (p *inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
-	if strings.HasSuffix(r.URL.Path, "/admin/fault") && r.Body != nil {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		p.mu.Lock()
-		p.faults = append(p.faults, string(body))
-		p.mu.Unlock()
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func startInProcess(t *testing.T, plan *scenarios.Plan, agents int) *inProcess {
-	t.Helper()
-	p := &inProcess{replicas: map[string][]string{}, assigned: map[string]string{}, next: map[string]int{}}
-	t.Cleanup(p.close)
-	spec, err := containers.SpecFromPlan(plan, plan.Seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lns := map[string]net.Listener{}
-	eps := map[string][]discovery.Endpoint{}
-	for _, r := range spec.Replicas {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns[r.Name()] = ln
-		eps[r.Service] = append(eps[r.Service], discovery.Endpoint{ID: r.Name(), Address: ln.Addr().String(), Zone: r.Zone})
-		p.replicas[r.Service] = append(p.replicas[r.Service], "http://"+ln.Addr().String())
-	}
-	p.mesh, err = local.StartMesh(t.Context(), plan, 0, plan.Seed, eps, func(string) (net.Listener, error) {
-		return net.Listen("tcp", "127.0.0.1:0")
-	})
-	if err != nil {
-		for _, ln := range lns {
-			ln.Close()
-		}
-		t.Fatal(err)
-	}
-	p.closers = append(p.closers, func() { _ = p.mesh.Close() })
-	dir := t.TempDir()
-	for _, r := range spec.Replicas {
-		cfg := fleet.Config{Role: fleet.Role(r.Service), Name: r.Name(), Seed: containers.ReplicaSeed(plan.Seed, r.Name()), Concurrency: 8, Queue: 100}
-		if r.Service == string(fleet.RolePayments) {
-			d := p.mesh.Downstream(r.Name())
-			cfg.RiskURL, cfg.FraudURL, cfg.LedgerURL = d.Risk, d.Fraud, d.Ledger
-		}
-		if r.Service == string(fleet.RoleLedger) {
-			cfg.LedgerPath = filepath.Join(dir, fmt.Sprintf("ledger-%d.db", r.Index))
-			cfg.LedgerNoSync = true
-		}
-		svc, err := fleet.NewService(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := &http.Server{Handler: svc.Handler(), Protocols: fleet.ServeProtocols()}
-		ln := lns[r.Name()]
-		done := make(chan struct{})
-		go func() { defer close(done); _ = srv.Serve(ln) }()
-		// Before the mesh: the mesh closes first (the closers run in
-		// reverse), then the replicas.
-		p.closers = append([]func(){func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			<-done
-			_ = svc.Close()
-		}}, p.closers...)
-	}
-	for range agents {
-		s := httptest.NewServer(agent.NewServer(agent.ServerOptions{}))
-		p.agents = append(p.agents, s)
-		p.closers = append(p.closers, s.Close)
-	}
-	return p
-}
-
-func (p *inProcess) close() {
-	for i := len(p.closers) - 1; i >= 0; i-- {
-		p.closers[i]()
-	}
-	p.closers = nil
-}
-
-// Pod maps a pod to what serves it here: an agent pod to an agent, a
-// fleet pod to a replica of its service, each pod keeping the one it got.
-func (p *inProcess) Pod(pod *corev1.Pod, port int) (string, *http.Client, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.onFirst != nil {
-		p.onFirst()
-		p.onFirst = nil
-	}
-	client := &http.Client{Transport: p}
-	if u, ok := p.assigned[pod.Name]; ok {
-		return u, client, nil
-	}
-	svc := pod.Labels[LabelService]
-	var pool []string
-	switch {
-	case svc == AgentName && port == AgentPort:
-		for _, a := range p.agents {
-			pool = append(pool, a.URL)
-		}
-	case port == AppPort:
-		pool = p.replicas[svc]
-	}
-	if len(pool) == 0 {
-		return "", nil, fmt.Errorf("nothing serves pod %s (service %q) port %d", pod.Name, svc, port)
-	}
-	u := pool[p.next[svc]%len(pool)]
-	p.next[svc]++
-	p.assigned[pod.Name] = u
-	return u, client, nil
-}
+// testLayout tells kubetest how this package labels and serves its pods.
+var testLayout = kubetest.Layout{ServiceLabel: LabelService, AgentService: AgentName, AgentPort: AgentPort, AppPort: AppPort}
 
 func clientset(t *testing.T, env *k8senv.Env) kubernetes.Interface {
 	t.Helper()
@@ -448,14 +258,14 @@ func noLoad(context.Context, []Agent, LoadRequest, bench.Sink, func(time.Duratio
 
 func testRun(t *testing.T, env *k8senv.Env) {
 	plan := loadPlan(t, e2eScenario)
-	here := startInProcess(t, plan, 2)
+	here := kubetest.Start(t, plan, 2, testLayout)
 	cs := clientset(t, env)
 	b := &Backend{
 		Options:   Options{Agents: 2, ReadyTimeout: 2 * time.Minute, CleanupTimeout: 2 * time.Minute},
 		Clientset: cs,
 		Config:    env.Config,
 		Dialer:    here,
-		Target:    here.mesh.GatewayURL(),
+		Target:    here.GatewayURL(),
 		RunID:     "e2e",
 	}
 	ns := b.RenderOptions("e2e").Namespace
@@ -467,7 +277,7 @@ func testRun(t *testing.T, env *k8senv.Env) {
 	watched := make(chan struct{})
 	wctx, stopWatch := context.WithCancel(t.Context())
 	defer stopWatch()
-	here.onFirst = func() {
+	here.OnFirst(func() {
 		var err error
 		if during, err = Remaining(t.Context(), cs, ns); err != nil {
 			t.Error(err)
@@ -497,7 +307,7 @@ func testRun(t *testing.T, env *k8senv.Env) {
 				}
 			}
 		}()
-	}
+	})
 	sink := bench.NewAggregator(plan.Warmup, bench.DefaultBucketWidth)
 	out, err := b.Run(t.Context(), bench.Job{Plan: plan.ForVariant(0), Seed: plan.Seed}, sink)
 	if err != nil {
@@ -524,9 +334,7 @@ func testRun(t *testing.T, env *k8senv.Env) {
 	}
 	// The slow fault went to risk[0] and was cleared; the heal cleared
 	// every pod's faults.
-	here.mu.Lock()
-	faults := strings.Join(here.faults, " ")
-	here.mu.Unlock()
+	faults := strings.Join(here.Faults(), " ")
 	if !strings.Contains(faults, `{"slow":2}`) || !strings.Contains(faults, `{"slow":null}`) || strings.Count(faults, `"hang":null`) < 6 {
 		t.Errorf("faults posted: %s", faults)
 	}

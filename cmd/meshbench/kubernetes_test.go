@@ -3,11 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8s "k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/kubernetes"
+	"github.com/meshbench/meshbench/bench/kubernetes/kubetest"
+	"github.com/meshbench/meshbench/internal/k8senv"
+	"github.com/meshbench/meshbench/scenarios"
 )
 
 func TestKubernetesDryRunPrintsEveryObject(t *testing.T) {
@@ -88,5 +97,68 @@ func TestKubernetesUsageErrors(t *testing.T) {
 				t.Fatalf("exit %d, want %d with %q; stderr: %s", code, exitUsage, c.want, stderr)
 			}
 		})
+	}
+}
+
+// TestKubernetesRunOnTestControlPlane runs `meshbench run FILE --backend
+// kubernetes` against the test control plane (internal/k8senv): the
+// command loads the kubeconfig, creates the run's namespace and objects,
+// waits for them, drives the agents and applies the faults through the
+// API, writes the run folder, and deletes everything. kwok's pods run no
+// containers, so the one substitution is what the pods serve: kubetest's
+// in-process fleet, mesh and agents, dialed in place of the API server's
+// pod proxy.
+func TestKubernetesRunOnTestControlPlane(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and runs a scenario for several seconds")
+	}
+	env := k8senv.StartForTest(t, k8senv.Options{})
+	file := filepath.Join(t.TempDir(), "k8s-cli.yaml")
+	if err := os.WriteFile(file, []byte(kubetest.Scenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := scenarios.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	here := kubetest.Start(t, plan, 2, kubetest.Layout{
+		ServiceLabel: kubernetes.LabelService, AgentService: kubernetes.AgentName,
+		AgentPort: kubernetes.AgentPort, AppPort: kubernetes.AppPort,
+	})
+	kubeBackend.Dialer, kubeBackend.Target = here, here.GatewayURL()
+	defer func() { kubeBackend.Dialer, kubeBackend.Target = nil, "" }()
+
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, stderr := cli(t, context.Background(), "run", file, "--backend", "kubernetes",
+		"--kubeconfig", env.Kubeconfig, "--agents", "2", "--namespace-prefix", "clitest", "--out", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	sum, err := bench.ReadSummary(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Runs) != 1 {
+		t.Fatalf("%d runs in summary.json, want 1", len(sum.Runs))
+	}
+	r := sum.Runs[0]
+	if r.Backend != kubernetes.BackendName || r.Requests < 100 || r.Availability < 0.5 {
+		t.Errorf("run %s: %d requests, availability %.3f: the load did not flow", r.Backend, r.Requests, r.Availability)
+	}
+	if r.Audit == nil || r.Audit.Recorded == 0 || r.Audit.Lost != 0 {
+		t.Errorf("audit %+v", r.Audit)
+	}
+	cs, err := k8s.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nss, err := cs.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range nss.Items {
+		if strings.HasPrefix(ns.Name, "clitest-") {
+			t.Errorf("namespace %s (%s) left after the run", ns.Name, ns.Status.Phase)
+		}
 	}
 }
