@@ -39,8 +39,7 @@ func checkPlan(plan *scenarios.Plan, variant int) error {
 // gateway and the sidecars are `meshbench proxy` processes configured
 // from a file, so what the local backend adds to its in-process proxies
 // as middlewares (authentication, consumer groups and client-address
-// rules, quotas, the gateway's route faults and response cache, mutual
-// TLS) and what it does to the network between them (toxiproxy's
+// rules, quotas, the gateway's route faults and response cache) and what it does to the network between them (toxiproxy's
 // partitions) is refused rather than silently left out; replicas are
 // found through DNS, which carries neither zones nor weights.
 func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
@@ -87,9 +86,7 @@ func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 	if pol.Cache != nil {
 		add("policy.cache", "the gateway's response cache is not available")
 	}
-	if pol.Security != nil {
-		add("policy.security", "mutual TLS between the proxies is not available")
-	}
+	out = append(out, mtlsIssues(plan, pol)...)
 	if pol.Quota != nil {
 		add("policy.quota", "quotas are not available")
 	}

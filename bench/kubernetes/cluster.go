@@ -40,6 +40,11 @@ func apply(ctx context.Context, cs kubernetes.Interface, m *Manifest, opts metav
 			return fmt.Errorf("create configmap %s/%s: %w", o.Namespace, o.Name, err)
 		}
 	}
+	for _, o := range m.Secrets {
+		if _, err := cs.CoreV1().Secrets(o.Namespace).Create(ctx, o, opts); err != nil {
+			return fmt.Errorf("create secret %s/%s: %w", o.Namespace, o.Name, err)
+		}
+	}
 	for _, o := range m.Services {
 		if _, err := cs.CoreV1().Services(o.Namespace).Create(ctx, o, opts); err != nil {
 			return fmt.Errorf("create service %s/%s: %w", o.Namespace, o.Name, err)
@@ -66,6 +71,7 @@ func DryRun(ctx context.Context, cs kubernetes.Interface, m *Manifest, into stri
 	c := *m
 	c.Namespace = nil
 	c.ConfigMaps = retarget(m.ConfigMaps, into)
+	c.Secrets = retarget(m.Secrets, into)
 	c.Services = retarget(m.Services, into)
 	c.Deployments = retarget(m.Deployments, into)
 	if err := apply(ctx, cs, &c, opts); err != nil {

@@ -95,7 +95,7 @@ func TestAgainstARealControlPlane(t *testing.T) {
 // with server-side dry run: admitted and validated, nothing stored.
 func testDryRun(t *testing.T, env *k8senv.Env) {
 	cs := clientset(t, env)
-	for _, name := range []string{"balancer-brownout", "zone-failure", "retry-storm", "grpc-vs-http"} {
+	for _, name := range []string{"balancer-brownout", "zone-failure", "retry-storm", "grpc-vs-http", "mtls-cost"} {
 		plan := library(t, name)
 		accepted := 0
 		for i := range plan.Variants {
@@ -388,6 +388,10 @@ func readYAML(data []byte) (*Manifest, error) {
 			o := &corev1.ConfigMap{}
 			err = sigsyaml.UnmarshalStrict([]byte(doc), o)
 			m.ConfigMaps = append(m.ConfigMaps, o)
+		case "Secret":
+			o := &corev1.Secret{}
+			err = sigsyaml.UnmarshalStrict([]byte(doc), o)
+			m.Secrets = append(m.Secrets, o)
 		case "Service":
 			o := &corev1.Service{}
 			err = sigsyaml.UnmarshalStrict([]byte(doc), o)

@@ -101,8 +101,11 @@ const DefaultAgents = 2
 
 // Manifest is every object of a run, in the order they are created.
 type Manifest struct {
-	Namespace   *corev1.Namespace
-	ConfigMaps  []*corev1.ConfigMap
+	Namespace  *corev1.Namespace
+	ConfigMaps []*corev1.ConfigMap
+	// Secrets hold the run's certificate authority under mutual TLS
+	// (security.go).
+	Secrets     []*corev1.Secret
 	Services    []*corev1.Service
 	Deployments []*appsv1.Deployment
 	// Replicas is the scenario's replica count per Deployment name.
@@ -117,10 +120,14 @@ type Manifest struct {
 }
 
 // Objects lists the manifest's objects in creation order: the namespace,
-// then the configuration, the Services and the Deployments.
+// then the configuration (ConfigMaps, Secrets), the Services and the
+// Deployments.
 func (m *Manifest) Objects() []any {
 	out := []any{m.Namespace}
 	for _, o := range m.ConfigMaps {
+		out = append(out, o)
+	}
+	for _, o := range m.Secrets {
 		out = append(out, o)
 	}
 	for _, o := range m.Services {
@@ -139,7 +146,8 @@ func (m *Manifest) Objects() []any {
 // the proxies' configurations as ConfigMaps (bench/dataplane's
 // translation, the one the local backend uses); and the load agents as a
 // Deployment of `meshbench agent`. It is pure: the same arguments give the
-// same objects.
+// same objects, but for the certificate authority of a run under mutual
+// TLS, new on every call (security.go).
 func Render(plan *scenarios.Plan, variant int, seed uint64, opts RenderOptions) (*Manifest, error) {
 	if variant < 0 || variant >= len(plan.Variants) {
 		return nil, fmt.Errorf("variant %d out of range", variant)
@@ -170,6 +178,9 @@ func Render(plan *scenarios.Plan, variant int, seed uint64, opts RenderOptions) 
 		opts.ClusterDomain = "cluster.local"
 	}
 	r := renderer{plan: plan, variant: variant, seed: seed, opts: opts, pol: &plan.Variants[variant].Policy}
+	if r.mesh, err = newMeshCA(r.pol, time.Now()); err != nil {
+		return nil, err
+	}
 	return r.render(spec)
 }
 
@@ -179,6 +190,7 @@ type renderer struct {
 	seed    uint64
 	opts    RenderOptions
 	pol     *scenarios.Policy
+	mesh    *meshCA // mutual TLS; nil without
 }
 
 func (r *renderer) labels(service, component string) map[string]string {
@@ -240,7 +252,11 @@ func (r *renderer) render(spec containers.Spec) (*Manifest, error) {
 		}
 		m.ConfigMaps = append(m.ConfigMaps, cm)
 		m.Services = append(m.Services, r.headless(svc.Name))
-		m.Deployments = append(m.Deployments, r.serviceDeployment(svc, reps, cm.Name))
+		d := r.serviceDeployment(svc, reps, cm.Name)
+		if err := r.secureService(m, svc, cfg, cm, &d.Spec.Template.Spec); err != nil {
+			return nil, fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+		m.Deployments = append(m.Deployments, d)
 		m.Replicas[svc.Name] = svc.Replicas
 		for j := range svc.Replicas {
 			m.Zones[svc.Name] = append(m.Zones[svc.Name], svc.ReplicaZone(j))
@@ -256,7 +272,11 @@ func (r *renderer) render(spec containers.Spec) (*Manifest, error) {
 	}
 	m.ConfigMaps = append(m.ConfigMaps, cm)
 	m.Services = append(m.Services, r.gatewayService())
-	m.Deployments = append(m.Deployments, r.gatewayDeployment(cm.Name), r.agentDeployment())
+	gd := r.gatewayDeployment(cm.Name)
+	if err := r.secureGateway(m, gw, cm, &gd.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
+	m.Deployments = append(m.Deployments, gd, r.agentDeployment())
 	m.Replicas[GatewayName] = 1
 	m.Replicas[AgentName] = r.opts.Agents
 	return m, nil

@@ -1,0 +1,147 @@
+package kubernetes
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
+	"github.com/meshbench/meshbench/proxy/secure"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// buildProxies builds every proxy configuration of m with the real
+// proxy (proxy/secure.ParseFile and New, as `meshbench proxy` does), the
+// files of m's Secrets written where their pods mount them (here a
+// temporary directory), and returns the parsed configurations by
+// ConfigMap name.
+func buildProxies(t *testing.T, m *Manifest) map[string]secure.FileConfig {
+	t.Helper()
+	dir := t.TempDir()
+	for _, s := range m.Secrets {
+		d := filepath.Join(dir, s.Name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range s.Data {
+			if err := os.WriteFile(filepath.Join(d, k), v, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := map[string]secure.FileConfig{}
+	for _, cm := range m.ConfigMaps {
+		text := strings.ReplaceAll(cm.Data[proxyFile], caMount, filepath.Join(dir, caSecret))
+		fc, err := secure.ParseFile(cm.Name+"/"+proxyFile, []byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		sp, err := secure.New(fc.Config, fc.Security, proxy.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatalf("%s: %v", cm.Name, err)
+		}
+		if err := sp.Shutdown(context.Background()); err != nil {
+			t.Fatalf("%s: shutdown: %v", cm.Name, err)
+		}
+		out[cm.Name] = fc
+	}
+	return out
+}
+
+func TestRenderMTLS(t *testing.T) {
+	plan := library(t, "mtls-cost")
+	strict := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == "strict" })
+	if strict < 0 {
+		t.Fatal("mtls-cost has no variant strict")
+	}
+	m := renderOf(t, plan, strict)
+	if len(m.Secrets) != 1 || m.Secrets[0].Name != caSecret {
+		t.Fatalf("secrets %v, want the run's CA", m.Secrets)
+	}
+	cfgs := buildProxies(t, m)
+	for _, s := range plan.Services {
+		in, out := cfgs["proxy-"+s.Name], cfgs["proxy-"+s.Name+"-outbound"]
+		if l := in.Security.Listener; l == nil || l.Mode != "STRICT" {
+			t.Errorf("%s inbound: listener %+v, want STRICT", s.Name, l)
+		}
+		if in.Sidecar.Inbound.Listen == "" || len(in.Sidecar.Outbound) != 0 {
+			t.Errorf("%s inbound: %+v", s.Name, in.Sidecar)
+		}
+		if id := in.Security.Identity; id == nil || id.SPIFFEID != "spiffe://meshbench.local/ns/mesh/sa/"+s.Name || id.CADir == "" {
+			t.Errorf("%s inbound: identity %+v", s.Name, id)
+		}
+		if out.Security.Listener != nil || out.Sidecar.Inbound.Listen != "" {
+			t.Errorf("%s outbound: listener %+v, inbound %+v: the application calls it in plaintext", s.Name, out.Security.Listener, out.Sidecar.Inbound)
+		}
+		if len(out.Security.Clusters) != len(out.Clusters) {
+			t.Errorf("%s outbound: %d clusters, %d under mutual TLS", s.Name, len(out.Clusters), len(out.Security.Clusters))
+		}
+		for _, c := range out.Clusters {
+			if c.Protocol != config.ProtocolHTTPS {
+				t.Errorf("%s outbound: cluster %s protocol %q", s.Name, c.Name, c.Protocol)
+			}
+		}
+		pod := deployment(m, s.Name).Spec.Template.Spec
+		var names []string
+		for _, c := range pod.Containers {
+			names = append(names, c.Name)
+			if c.Name == "proxy" || c.Name == outboundName {
+				if !slices.ContainsFunc(c.VolumeMounts, func(v corev1.VolumeMount) bool { return v.MountPath == caMount }) {
+					t.Errorf("%s: container %s does not mount the CA", s.Name, c.Name)
+				}
+			}
+		}
+		if !slices.Equal(names, []string{"paymentsvc", "proxy", outboundName}) {
+			t.Errorf("%s: containers %v", s.Name, names)
+		}
+	}
+	gw := cfgs["proxy-"+GatewayName]
+	if id := gw.Security.Identity; id == nil || id.SPIFFEID != "spiffe://meshbench.local/ns/edge/sa/gateway" {
+		t.Errorf("gateway identity %+v", id)
+	}
+	if gw.Security.Listener != nil {
+		t.Errorf("gateway listener %+v: the agents offer plaintext", gw.Security.Listener)
+	}
+	if len(gw.Security.Clusters) != len(gw.Clusters) {
+		t.Errorf("gateway: %d clusters, %d under mutual TLS", len(gw.Clusters), len(gw.Security.Clusters))
+	}
+}
+
+// Without mutual TLS (mode DISABLE) nothing changes: no Secret, one
+// sidecar per pod.
+func TestRenderMTLSDisabled(t *testing.T) {
+	plan := library(t, "mtls-cost")
+	m := renderOf(t, plan, 0)
+	if len(m.Secrets) != 0 {
+		t.Fatalf("secrets %v", m.Secrets)
+	}
+	for _, d := range m.Deployments {
+		for _, c := range d.Spec.Template.Spec.Containers {
+			if c.Name == outboundName {
+				t.Errorf("%s: outbound container without mutual TLS", d.Name)
+			}
+		}
+	}
+	buildProxies(t, m)
+}
+
+func TestMTLSRenewalsWithinTheRunRefused(t *testing.T) {
+	plan := library(t, "mtls-cost")
+	for i, v := range plan.Variants {
+		got := issues(plan.ForVariant(i), i)
+		rotates := v.Name == "strict-rotate-1s"
+		if rotates != (len(got) > 0) {
+			t.Errorf("variant %s: issues %v", v.Name, got)
+		}
+		if rotates && got[0].Path != "policy.security.mtls.rotateEvery" {
+			t.Errorf("variant %s: issue at %q", v.Name, got[0].Path)
+		}
+	}
+}
