@@ -86,7 +86,6 @@ func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 	if pol.Cache != nil {
 		add("policy.cache", "the gateway's response cache is not available")
 	}
-	out = append(out, mtlsIssues(plan, pol)...)
 	if pol.Quota != nil {
 		add("policy.quota", "quotas are not available")
 	}

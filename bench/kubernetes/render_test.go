@@ -171,7 +171,6 @@ func TestRenderIsDeterministic(t *testing.T) {
 func TestRenderRefusesWhatAClusterCannotRun(t *testing.T) {
 	for _, tc := range []struct{ scenario, want string }{
 		{"jwt-edge", "authentication at the gateway"},
-		{"mtls-cost", "without closing its pooled connections"},
 		{"weighted-canary", "replica weights"},
 	} {
 		plan := library(t, tc.scenario)

@@ -27,7 +27,11 @@ import (
 // sidecar as Istio's sidecars share their pod's — each valid for certTtl
 // and renewed every rotateEvery. The gateway's and the sidecars' clusters
 // speak mutual TLS (protocol https) to the replicas' inbound side, which
-// takes the mode (STRICT, PERMISSIVE).
+// takes the mode (STRICT, PERMISSIVE). After each renewal a proxy closes
+// the idle connections of its mutual-TLS clusters (proxy/secure), as the
+// local backend's proxies do, so that the next tries handshake anew; each
+// proxy renews on its own schedule, counted from its start, where the
+// local backend renews every certificate of the run at once.
 //
 // The run's CA (ca.crt, ca.key) is a Secret mounted in the gateway's and
 // the services' pods; each `meshbench proxy` issues its own certificate
@@ -85,26 +89,6 @@ func newMeshCA(pol *scenarios.Policy, now time.Time) (*meshCA, error) {
 	return &meshCA{ca: ca, mode: mode, ttl: m.CertTTL, every: every}, nil
 }
 
-// mtlsIssues refuses the mutual TLS a cluster cannot reproduce: renewals
-// within the run. The local backend's proxies close their idle upstream
-// connections after each renewal, so that the next tries handshake anew;
-// `meshbench proxy` renews its certificate without closing them.
-func mtlsIssues(plan *scenarios.Plan, pol *scenarios.Policy) []scenarios.BackendIssue {
-	if !pol.MTLSOn() {
-		return nil
-	}
-	m := pol.Security.MTLS
-	every := m.RotateEvery
-	if every <= 0 {
-		every = m.CertTTL / 2
-	}
-	if every < plan.Duration {
-		return []scenarios.BackendIssue{{Path: "policy.security.mtls.rotateEvery", Msg: fmt.Sprintf(
-			"certificates renewed every %s, within the run (%s): `meshbench proxy` renews its certificate without closing its pooled connections, as the local backend's proxies do after each renewal, so the handshakes after renewals would not be reproduced", every, plan.Duration)}}
-	}
-	return nil
-}
-
 // identity is the security section's identity for spiffe://meshbench.local/ns/<ns>/sa/<sa>,
 // issued from the mounted CA, renewed every rotateEvery.
 func (t *meshCA) identity(ns, sa string) *secure.IdentityConfig {
@@ -112,7 +96,7 @@ func (t *meshCA) identity(ns, sa string) *secure.IdentityConfig {
 		SPIFFEID: "spiffe://" + trustDomain + "/ns/" + ns + "/sa/" + sa,
 		CADir:    caMount,
 		TTL:      config.Duration(t.ttl),
-		Rotation: secure.RotationConfig{RenewFraction: min(1, float64(t.every)/float64(t.ttl))},
+		Rotation: secure.RotationConfig{RenewFraction: t.renewFraction()},
 	}
 }
 
@@ -127,6 +111,15 @@ func clients(cfg *config.Config, sec *secure.SecurityConfig, skip string) {
 		cfg.Clusters[i].Protocol = config.ProtocolHTTPS
 		sec.Clusters = append(sec.Clusters, secure.ClusterTLSConfig{Cluster: cfg.Clusters[i].Name})
 	}
+}
+
+// renewFraction is the rotation policy's fraction of a certificate's
+// validity (NotBefore, backdated, to NotAfter) that puts its renewal
+// rotateEvery after its issuance, as the local backend renews every
+// certificate every rotateEvery.
+func (t *meshCA) renewFraction() float64 {
+	back := mtls.Backdate(t.ttl)
+	return min(1, float64(back+t.every)/float64(back+t.ttl))
 }
 
 // secret is the Secret holding the run's CA.

@@ -8,11 +8,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/config"
+	"github.com/meshbench/meshbench/proxy/mtls"
 	"github.com/meshbench/meshbench/proxy/secure"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -132,16 +136,28 @@ func TestRenderMTLSDisabled(t *testing.T) {
 	buildProxies(t, m)
 }
 
-func TestMTLSRenewalsWithinTheRunRefused(t *testing.T) {
+func TestMTLSRenewal(t *testing.T) {
 	plan := library(t, "mtls-cost")
 	for i, v := range plan.Variants {
-		got := issues(plan.ForVariant(i), i)
-		rotates := v.Name == "strict-rotate-1s"
-		if rotates != (len(got) > 0) {
-			t.Errorf("variant %s: issues %v", v.Name, got)
+		if got := issues(plan.ForVariant(i), i); len(got) > 0 {
+			t.Errorf("variant %s refused: %v", v.Name, got)
 		}
-		if rotates && got[0].Path != "policy.security.mtls.rotateEvery" {
-			t.Errorf("variant %s: issue at %q", v.Name, got[0].Path)
+	}
+	// Renewed every rotateEvery after issuance, whatever the backdating.
+	for _, tc := range []struct{ ttl, every time.Duration }{{time.Minute, time.Second}, {time.Hour, 30 * time.Minute}} {
+		mesh := &meshCA{ttl: tc.ttl, every: tc.every}
+		ca, err := mtls.NewCA(mtls.CAOptions{TrustDomain: trustDomain, Now: time.Unix(1e9, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Unix(1e9+10, 0)
+		svid, err := ca.Issue(mtls.IssueRequest{ID: spiffeid.RequireFromString("spiffe://meshbench.local/ns/mesh/sa/x"), TTL: tc.ttl, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := mtls.RotationPolicy{RenewFraction: mesh.renewFraction()}.RenewAt(svid.Leaf)
+		if d := at.Sub(now) - tc.every; d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("ttl %s every %s: renewed %s after issuance", tc.ttl, tc.every, at.Sub(now))
 		}
 	}
 }

@@ -73,6 +73,7 @@ func (l *layer) newIdentity(ic IdentityConfig, p string) (*identity, error) {
 	rot := mtls.NewRotator(src, issuer, mtls.RotationPolicy{RenewFraction: ic.Rotation.RenewFraction, RetryInterval: ic.Rotation.RetryInterval.D()})
 	rot.OnRotate = func(n *mtls.SVID) {
 		l.log.Info("svid rotated", "id", n.ID.String(), "serial", n.Leaf.SerialNumber.String(), "not_after", n.NotAfter())
+		l.closeIdle()
 	}
 	return &identity{name: name, cfg: ic, src: src, bundle: bundle, rot: rot}, nil
 }

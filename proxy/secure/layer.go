@@ -140,6 +140,23 @@ func (l *layer) start() {
 	}
 }
 
+// closeIdle closes the idle connections of the clusters under mutual TLS
+// after a renewal: the next tries open new connections and handshake with
+// the new certificate, and no pooled connection outlives the certificate
+// it was made with (as scenarios' policy.security.mtls has it). Tries in
+// flight finish on their connections.
+func (l *layer) closeIdle() {
+	p := l.proxy
+	if p == nil || len(l.clusterTLS) == 0 {
+		return
+	}
+	names := make([]string, 0, len(l.clusterTLS))
+	for name := range l.clusterTLS {
+		names = append(names, name)
+	}
+	p.CloseIdleConnections(names...)
+}
+
 // close stops the rotation loops and closes the audit log.
 func (l *layer) close() {
 	l.closeOnce.Do(func() {
