@@ -2,11 +2,17 @@ package kubernetes
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,5 +165,114 @@ func TestMTLSRenewal(t *testing.T) {
 		if d := at.Sub(now) - tc.every; d < -time.Millisecond || d > time.Millisecond {
 			t.Errorf("ttl %s every %s: renewed %s after issuance", tc.ttl, tc.every, at.Sub(now))
 		}
+	}
+}
+
+// startProxy builds the rendered configuration name of m (its CA files
+// from m's Secrets), with every cluster but "local" pointed at upstream
+// and "local" at app, and serves its data side (and inbound side, when
+// it has one) on loopback. It returns the addresses.
+func startProxy(t *testing.T, m *Manifest, name, upstream, app string) (data, inbound string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, s := range m.Secrets {
+		for k, v := range s.Data {
+			if err := os.WriteFile(filepath.Join(dir, k), v, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var text string
+	for _, cm := range m.ConfigMaps {
+		if cm.Name == name {
+			text = strings.ReplaceAll(cm.Data[proxyFile], caMount, dir)
+		}
+	}
+	fc, err := secure.ParseFile(name, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range fc.Clusters {
+		c := &fc.Clusters[i]
+		c.Discovery = nil
+		c.Endpoints = endpointsOf(upstream)
+		if c.Name == "local" {
+			c.Endpoints = endpointsOf(app)
+		}
+	}
+	sp, err := secure.New(fc.Config, fc.Security, proxy.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	serve := func(f func(net.Listener) error) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { _ = f(ln) })
+		return ln.Addr().String()
+	}
+	data = serve(sp.Serve)
+	if fc.Sidecar.Inbound.Listen != "" {
+		inbound = serve(sp.ServeInbound)
+	}
+	t.Cleanup(func() {
+		_ = sp.Shutdown(context.Background())
+		wg.Wait()
+	})
+	return data, inbound
+}
+
+// The rendered configurations speak mutual TLS to each other with the
+// rendered CA: the gateway and the payments sidecar's outbound side reach
+// a replica's inbound side under STRICT, which forwards to the
+// application in plaintext; a plaintext client is refused there.
+func TestRenderedMTLSHandshakes(t *testing.T) {
+	plan := library(t, "mtls-cost")
+	strict := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == "strict" })
+	m := renderOf(t, plan, strict)
+
+	var hits atomic.Int64
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer app.Close()
+	appAddr := strings.TrimPrefix(app.URL, "http://")
+
+	_, inbound := startProxy(t, m, "proxy-risk", "", appAddr)
+	gw, _ := startProxy(t, m, "proxy-"+GatewayName, inbound, "")
+	out, _ := startProxy(t, m, "proxy-payments-outbound", inbound, "")
+
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	do := func(method, url string) (int, error) {
+		req, err := http.NewRequest(method, url, strings.NewReader("{}"))
+		if err != nil {
+			return 0, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := do(http.MethodPost, "http://"+gw+"/v1/payments"); err != nil || code != http.StatusOK {
+		t.Fatalf("through the gateway: %d, %v", code, err)
+	}
+	if code, err := do(http.MethodPost, "http://"+out+"/risk/v1/score"); err != nil || code != http.StatusOK {
+		t.Fatalf("through the payments sidecar: %d, %v", code, err)
+	}
+	if got := hits.Load(); got != 2 {
+		t.Fatalf("the application saw %d requests, want 2", got)
+	}
+	if code, err := do(http.MethodGet, "http://"+inbound+"/"); err == nil && code == http.StatusOK {
+		t.Fatalf("plaintext to a STRICT inbound side answered %d", code)
+	}
+	if got := hits.Load(); got != 2 {
+		t.Fatalf("plaintext reached the application")
 	}
 }
