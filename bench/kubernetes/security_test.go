@@ -276,3 +276,22 @@ func TestRenderedMTLSHandshakes(t *testing.T) {
 		t.Fatalf("plaintext reached the application")
 	}
 }
+
+func TestRenderMTLSPermissive(t *testing.T) {
+	plan := library(t, "mtls-cost")
+	strict := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == "strict" })
+	p := plan.ForVariant(strict)
+	sec := *p.Variants[strict].Policy.Security
+	m := *sec.MTLS
+	m.Mode = scenarios.MTLSPermissive
+	sec.MTLS = &m
+	p.Variants[strict].Policy.Security = &sec
+	man, err := Render(p, strict, 7, RenderOptions{Namespace: "meshbench-test", RunID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs := buildProxies(t, man)
+	if l := cfgs["proxy-ledger"].Security.Listener; l == nil || l.Mode != scenarios.MTLSPermissive {
+		t.Errorf("ledger inbound listener %+v, want PERMISSIVE", l)
+	}
+}
