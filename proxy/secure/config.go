@@ -119,7 +119,10 @@ type IdentityConfig struct {
 
 // RotationConfig is mtls.RotationPolicy: renew after RenewFraction of the
 // lifetime (default 0.5, SPIRE's), retry failed renewals after
-// RetryInterval (default 5s).
+// RetryInterval (default 5s). After each renewal the proxy closes the idle
+// connections of its mutual-TLS clusters, so that no pooled connection
+// outlives the certificate it was made with; tries in flight finish on
+// theirs.
 type RotationConfig struct {
 	RenewFraction float64         `yaml:"renewFraction,omitempty" json:"renewFraction,omitempty"`
 	RetryInterval config.Duration `yaml:"retryInterval,omitempty" json:"retryInterval,omitempty"`
