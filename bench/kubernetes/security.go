@@ -190,8 +190,9 @@ func (r *renderer) secureService(m *Manifest, svc *scenarios.Service, cfg config
 	})
 
 	// The outbound side listens on loopback only, which the kubelet's
-	// probes cannot reach: it has no readiness probe, as the
-	// application's outbound calls have none in plaintext either.
+	// probes cannot reach: it has no readiness probe, so the pod may be
+	// Ready a moment before it listens (in plaintext one process serves
+	// both sides, and the inbound side's probe covers it).
 	c := r.proxyContainer(outboundName, name, corev1.ContainerPort{})
 	c.Ports = nil
 	c.ReadinessProbe = nil
