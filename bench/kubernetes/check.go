@@ -40,8 +40,10 @@ func checkPlan(plan *scenarios.Plan, variant int) error {
 // from a file, so what the local backend adds to its in-process proxies
 // as middlewares (authentication, consumer groups and client-address
 // rules, quotas, the gateway's route faults and response cache) and what
-// it does to the network between them (toxiproxy's partitions) is refused rather than silently left out; replicas are
-// found through DNS, which carries neither zones nor weights.
+// it does to the network between them (toxiproxy's partitions) is
+// refused rather than silently left out; replicas are found through DNS,
+// which carries neither zones nor weights. Mutual TLS is the proxies'
+// own security section (security.go).
 func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 	var out []scenarios.BackendIssue
 	add := func(path, format string, args ...any) {
