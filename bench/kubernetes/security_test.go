@@ -295,3 +295,25 @@ func TestRenderMTLSPermissive(t *testing.T) {
 		t.Errorf("ledger inbound listener %+v, want PERMISSIVE", l)
 	}
 }
+
+// Mutual TLS over a gRPC service's cluster builds too (HTTP/2 by ALPN).
+func TestRenderMTLSGRPC(t *testing.T) {
+	plan := library(t, "grpc-vs-http")
+	built := 0
+	for i := range plan.Variants {
+		p := plan.ForVariant(i)
+		p.Variants[i].Policy.Security = &scenarios.Security{MTLS: &scenarios.MTLS{Mode: scenarios.MTLSStrict, CertTTL: time.Hour, RotateEvery: 30 * time.Minute}}
+		if is := issues(p, i); len(is) > 0 {
+			continue
+		}
+		m, err := Render(p, i, 7, RenderOptions{Namespace: "meshbench-test", RunID: "test"})
+		if err != nil {
+			t.Fatalf("variant %s: %v", plan.Variants[i].Name, err)
+		}
+		buildProxies(t, m)
+		built++
+	}
+	if built == 0 {
+		t.Fatal("every variant refused")
+	}
+}
