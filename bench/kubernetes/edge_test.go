@@ -1,0 +1,296 @@
+package kubernetes
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meshbench/meshbench/bench/consumer"
+	"github.com/meshbench/meshbench/bench/dataplane"
+	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/config"
+	"github.com/meshbench/meshbench/proxy/secure"
+	"github.com/meshbench/meshbench/proxy/upstream"
+	"github.com/meshbench/meshbench/scenarios"
+)
+
+// noDNS resolves nothing: the rendered configurations find replicas by
+// the cluster's DNS, which a test does not have.
+type noDNS struct{}
+
+func (noDNS) LookupHost(context.Context, string) ([]string, error) {
+	return nil, errors.New("no DNS in this test")
+}
+
+func (noDNS) LookupSRV(context.Context, string, string, string) (string, []*net.SRV, error) {
+	return "", nil, errors.New("no DNS in this test")
+}
+
+// testClock is the fixed time the proxies of these tests tell: limits do
+// not refill and tokens do not expire while a test runs.
+var testClock = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
+
+// parseRendered reads a rendered proxy ConfigMap as `meshbench proxy`
+// does: every key of the ConfigMap written to a folder that stands for
+// the mount, the configuration parsed with the proxy's own loader.
+func parseRendered(t *testing.T, data map[string]string) secure.FileConfig {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range data {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := strings.ReplaceAll(data[proxyFile], proxyMount+"/", dir+"/")
+	fc, err := secure.ParseFile(filepath.Join(dir, proxyFile), []byte(text))
+	if err != nil {
+		t.Fatalf("%s", err)
+	}
+	return fc
+}
+
+// buildProxy builds fc with the real proxy/secure constructor and stops
+// it at the end of the test.
+func buildProxy(t *testing.T, fc secure.FileConfig) *secure.Proxy {
+	t.Helper()
+	fc.Security.Clock = func() time.Time { return testClock }
+	p, err := secure.New(fc.Config, fc.Security, proxy.WithResolver(noDNS{}), proxy.WithSeed(1),
+		proxy.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatalf("secure.New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = p.Shutdown(ctx)
+	})
+	return p
+}
+
+func configMapNamed(t *testing.T, m *Manifest, name string) map[string]string {
+	t.Helper()
+	for _, cm := range m.ConfigMaps {
+		if cm.Name == name {
+			return cm.Data
+		}
+	}
+	t.Fatalf("no ConfigMap %s", name)
+	return nil
+}
+
+// Every proxy configuration the backend renders, for every variant of
+// every shipped scenario it does not refuse, builds with `meshbench
+// proxy`'s constructor (proxy/secure.ParseFile and New): middleware names
+// and params and the files they name are checked for real.
+func TestEveryRenderedProxyConfigurationBuilds(t *testing.T) {
+	files, err := filepath.Glob("../../scenarios/library/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("library: %v", err)
+	}
+	rendered := map[string]int{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
+		if name == "istio-outlier-proposal" {
+			continue // its variants are imported from Istio's objects: this package has no importer
+		}
+		plan := library(t, name)
+		for i := range plan.Variants {
+			if len(issues(plan.ForVariant(i), i)) > 0 {
+				continue
+			}
+			m := renderOf(t, plan, i)
+			for _, cm := range m.ConfigMaps {
+				t.Run(name+"/"+plan.Variants[i].Name+"/"+cm.Name, func(t *testing.T) {
+					buildProxy(t, parseRendered(t, cm.Data))
+				})
+			}
+			rendered[name]++
+		}
+	}
+	for _, name := range []string{"gateway-burst", "cache-offload", "jwt-edge", "tenant-fairness", "balancer-brownout"} {
+		if rendered[name] == 0 {
+			t.Errorf("%s: no variant rendered", name)
+		}
+	}
+}
+
+// upstreamAt points every cluster of fc at url instead of the cluster's
+// DNS.
+func upstreamAt(fc *secure.FileConfig, url string) {
+	addr := strings.TrimPrefix(url, "http://")
+	for i := range fc.Clusters {
+		fc.Clusters[i].Discovery = nil
+		fc.Clusters[i].Endpoints = []upstream.Endpoint{{Address: addr}}
+	}
+}
+
+// edgeGateway builds the rendered gateway of variant of scenario in front
+// of a fleet stand-in that answers 200 and counts what reaches it.
+func edgeGateway(t *testing.T, scenario, variant string) (*scenarios.Plan, http.Handler, *atomic.Int64) {
+	t.Helper()
+	plan := library(t, scenario)
+	i := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == variant })
+	if i < 0 {
+		t.Fatalf("%s has no variant %s", scenario, variant)
+	}
+	var reached atomic.Int64
+	fleet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(fleet.Close)
+	m := renderOf(t, plan.ForVariant(i), i)
+	fc := parseRendered(t, configMapNamed(t, m, "proxy-"+GatewayName))
+	upstreamAt(&fc, fleet.URL)
+	return plan.ForVariant(i), buildProxy(t, fc).Handler(), &reached
+}
+
+func send(h http.Handler, method, path string, hdr http.Header) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "http://gateway"+path, strings.NewReader(`{"amount":1}`))
+	r.RemoteAddr = "10.0.0.7:40000" // an agent pod
+	for k, v := range hdr {
+		r.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// tenant-fairness per-api-key: the consumers' keys (derived from the seed
+// as the agents derive them) are accepted, an unknown key is refused 401,
+// and each verified key has its own bucket of 30.
+func TestGatewayAPIKeysAndPerConsumerLimit(t *testing.T) {
+	plan, h, _ := edgeGateway(t, "tenant-fairness", "per-api-key")
+	sets := consumer.ForPlan(plan.Load, 7)
+	key := func(s *consumer.Set, i int) http.Header { return http.Header{"X-Api-Key": {s.APIKey(i)}} }
+	if w := send(h, http.MethodPost, "/v1/payments", http.Header{"X-Api-Key": {sets[0].UnknownAPIKey(0)}}); w.Code != http.StatusUnauthorized {
+		t.Errorf("unknown key: %d, want 401", w.Code)
+	}
+	if w := send(h, http.MethodPost, "/v1/payments", nil); w.Code != http.StatusUnauthorized {
+		t.Errorf("no key: %d, want 401", w.Code)
+	}
+	noisy := sets[1]
+	var ok, limited int
+	for range 40 {
+		switch w := send(h, http.MethodPost, "/v1/payments", key(noisy, 0)); w.Code {
+		case http.StatusOK:
+			ok++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Fatalf("noisy: %d %s", w.Code, w.Body)
+		}
+	}
+	if ok != 30 || limited != 10 {
+		t.Errorf("noisy consumer: %d answered, %d limited; want its bucket of 30", ok, limited)
+	}
+	if w := send(h, http.MethodPost, "/v1/payments", key(sets[0], 3)); w.Code != http.StatusOK {
+		t.Errorf("a quiet consumer after the noisy one: %d, want 200 (a bucket of its own)", w.Code)
+	}
+}
+
+// jwt-edge per-jwt-sub: tokens of the run's test issuer are verified
+// against the JWKS in the gateway's ConfigMap; the attacker's bad ones
+// are refused.
+func TestGatewayJWTFromTheRenderedJWKS(t *testing.T) {
+	plan, h, reached := edgeGateway(t, "jwt-edge", "per-jwt-sub")
+	is, err := consumer.NewIssuer(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := plan.Gateway.Routes[0].Auth
+	bearer := func(sub, bad string) http.Header {
+		tok, err := is.Token(sub, route.Issuer, route.Audience, bad, testClock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.Header{"Authorization": {"Bearer " + tok}}
+	}
+	if w := send(h, http.MethodPost, "/v1/payments", bearer("customers-0", "")); w.Code != http.StatusOK {
+		t.Fatalf("good token: %d %s", w.Code, w.Body)
+	}
+	for _, bad := range []string{scenarios.BadExpired, scenarios.BadWrongAudience, scenarios.BadUnsigned, scenarios.BadUnknownKey} {
+		if w := send(h, http.MethodPost, "/v1/payments", bearer("attacker-0", bad)); w.Code != http.StatusUnauthorized {
+			t.Errorf("%s token: %d, want 401", bad, w.Code)
+		}
+	}
+	if n := reached.Load(); n != 1 {
+		t.Errorf("%d requests reached the fleet, want the good one only", n)
+	}
+}
+
+// cache-offload ttl-30s: a second lookup of a payment is the gateway's.
+func TestGatewayResponseCache(t *testing.T) {
+	_, h, reached := edgeGateway(t, "cache-offload", "ttl-30s")
+	for i, want := range []string{"MISS", "HIT"} {
+		w := send(h, http.MethodGet, "/v1/payments/p-1", nil)
+		if w.Code != http.StatusOK || w.Header().Get(dataplane.HeaderCache) != want {
+			t.Errorf("lookup %d: %d %s=%q, want 200 %s", i, w.Code, dataplane.HeaderCache, w.Header().Get(dataplane.HeaderCache), want)
+		}
+	}
+	if n := reached.Load(); n != 1 {
+		t.Errorf("%d lookups reached the fleet, want 1", n)
+	}
+	if w := send(h, http.MethodPost, "/v1/payments", nil); w.Code != http.StatusOK || w.Header().Get(dataplane.HeaderCache) != "" {
+		t.Errorf("create: %d %s=%q, want 200 and no cache", w.Code, dataplane.HeaderCache, w.Header().Get(dataplane.HeaderCache))
+	}
+}
+
+// What a cluster cannot run as local does is refused, saying why.
+func TestEdgeRefusals(t *testing.T) {
+	for _, tc := range []struct{ scenario, variant, want string }{
+		{"partner-quotas", "monthly-quota", "introspection is not available"},
+		{"partner-quotas", "monthly-quota", "client-address rules are not available"},
+		{"partner-quotas", "monthly-quota", "quotas are not available"},
+		{"jwt-edge", "per-client-ip", "a limit per client address with consumers"},
+		{"tenant-fairness", "per-client-ip", "a limit per client address with consumers"},
+	} {
+		plan := library(t, tc.scenario)
+		i := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == tc.variant })
+		_, err := Render(plan.ForVariant(i), i, 1, RenderOptions{Namespace: "n", RunID: "r"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s/%s: %v, want %q", tc.scenario, tc.variant, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ scenario, variant string }{
+		{"jwt-edge", "per-jwt-sub"}, {"jwt-edge", "global"}, {"tenant-fairness", "per-api-key"},
+		{"gateway-burst", "token-bucket"}, {"cache-offload", "ttl-2s"},
+	} {
+		plan := library(t, tc.scenario)
+		i := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == tc.variant })
+		if is := issues(plan.ForVariant(i), i); len(is) > 0 {
+			t.Errorf("%s/%s refused: %v", tc.scenario, tc.variant, is)
+		}
+	}
+}
+
+// The gateway's configuration names its edge middlewares in the local
+// backend's order, and the per-consumer limit is the route's, not the
+// core's header-keyed one.
+func TestGatewayEdgeMiddlewaresInOrder(t *testing.T) {
+	plan := library(t, "tenant-fairness")
+	m := renderOf(t, plan.ForVariant(1), 1)
+	fc := parseRendered(t, configMapNamed(t, m, "proxy-"+GatewayName))
+	if fc.ConsumerRateLimit != nil {
+		t.Errorf("consumerRateLimit %+v left in place", fc.ConsumerRateLimit)
+	}
+	var names []string
+	for _, mw := range fc.Routes[0].Middlewares {
+		names = append(names, mw.Name)
+	}
+	if want := []string{secure.MiddlewareAuth, secure.MiddlewareConsumerLimit}; !slices.Equal(names, want) {
+		t.Errorf("middlewares %v, want %v", names, want)
+	}
+	var _ config.Config = fc.Config
+}
