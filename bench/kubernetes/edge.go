@@ -167,6 +167,8 @@ func edgeIssues(plan *scenarios.Plan, pol *scenarios.Policy, add func(path, form
 		case scenarios.LimitKeyClientIP:
 			if withConsumers {
 				add("policy.rateLimit.key", "a limit per client address with consumers is not available: the gateway sees one address per agent pod, not one per consumer")
+			} else {
+				add("policy.rateLimit.key", "a limit per client address is not available: the gateway sees one address per agent pod, where local's clients share 127.0.0.1")
 			}
 		case scenarios.LimitKeyAPIKey, scenarios.LimitKeyJWTSub:
 			want := map[string]string{scenarios.LimitKeyAPIKey: scenarios.AuthAPIKey, scenarios.LimitKeyJWTSub: scenarios.AuthJWT}[rl.Key]
