@@ -11,12 +11,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/consumer"
 	"github.com/meshbench/meshbench/bench/dataplane"
+	"github.com/meshbench/meshbench/bench/load"
 	"github.com/meshbench/meshbench/proxy"
 	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/secure"
@@ -63,7 +66,9 @@ func parseRendered(t *testing.T, data map[string]string) secure.FileConfig {
 // it at the end of the test.
 func buildProxy(t *testing.T, fc secure.FileConfig) *secure.Proxy {
 	t.Helper()
-	fc.Security.Clock = func() time.Time { return testClock }
+	if fc.Security.Clock == nil {
+		fc.Security.Clock = func() time.Time { return testClock }
+	}
 	p, err := secure.New(fc.Config, fc.Security, proxy.WithResolver(noDNS{}), proxy.WithSeed(1),
 		proxy.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -165,6 +170,59 @@ func send(h http.Handler, method, path string, hdr http.Header) *httptest.Respon
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
+}
+
+// The load generator the agents run (bench/load, with the run's seed)
+// through the rendered gateway of jwt-edge's per-jwt-sub variant: the
+// customers' tokens are all accepted, the attacker's bad ones refused 401
+// and its good ones accepted. The gateway tells the wall-clock time here,
+// as in a pod: the tokens are minted at the run's start.
+func TestLoadThroughTheRenderedGateway(t *testing.T) {
+	plan := library(t, "jwt-edge")
+	i := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == "per-jwt-sub" })
+	plan = plan.ForVariant(i)
+	plan.Duration, plan.Warmup = time.Second, 0
+	fleet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	defer fleet.Close()
+	m := renderOf(t, plan, i)
+	fc := parseRendered(t, configMapNamed(t, m, "proxy-"+GatewayName))
+	upstreamAt(&fc, fleet.URL)
+	fc.Security.Clock = time.Now
+	gw := httptest.NewServer(buildProxy(t, fc).Handler())
+	defer gw.Close()
+	sink := &statusSink{byWorkload: map[string]map[int]int{}}
+	if _, err := load.Run(t.Context(), load.Config{Target: gw.URL, Plan: plan, Seed: 7, Sink: sink, Timeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	customers, attacker := sink.byWorkload["customers"], sink.byWorkload["attacker"]
+	t.Logf("customers %v, attacker %v", customers, attacker)
+	if customers[http.StatusUnauthorized] > 0 || customers[http.StatusCreated] == 0 {
+		t.Errorf("customers' answers by status %v: want none refused 401", customers)
+	}
+	if attacker[http.StatusUnauthorized] == 0 || attacker[http.StatusCreated]+attacker[http.StatusTooManyRequests] == 0 {
+		t.Errorf("attacker's answers by status %v: want its bad tokens refused 401 and its good ones through", attacker)
+	}
+}
+
+// statusSink counts results by workload and status.
+type statusSink struct {
+	mu         sync.Mutex
+	byWorkload map[string]map[int]int
+}
+
+func (s *statusSink) Record(r bench.Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byWorkload[r.Workload] == nil {
+		s.byWorkload[r.Workload] = map[int]int{}
+	}
+	s.byWorkload[r.Workload][r.Status]++
 }
 
 // tenant-fairness per-api-key: the consumers' keys (derived from the seed
