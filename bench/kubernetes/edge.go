@@ -11,6 +11,7 @@ import (
 	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/proxy/auth"
 	"github.com/meshbench/meshbench/proxy/config"
+	"github.com/meshbench/meshbench/proxy/ratelimit"
 	"github.com/meshbench/meshbench/proxy/secure"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -162,7 +163,7 @@ func edgeIssues(plan *scenarios.Plan, pol *scenarios.Policy, add func(path, form
 			add(fmt.Sprintf("load[%d].consumers.identity", i), "consumers told apart by source address are not available: the agents send from their pods' addresses; give them an apiKey or jwt identity")
 		}
 	}
-	if rl := pol.RateLimit; rl != nil {
+	if rl := pol.RateLimit; rl != nil && !ratelimit.IsConcurrency(rl.Type) {
 		switch rl.Key {
 		case scenarios.LimitKeyClientIP:
 			if withConsumers {
