@@ -38,12 +38,12 @@ func checkPlan(plan *scenarios.Plan, variant int) error {
 // issues lists what the backend cannot reproduce in a cluster. The
 // gateway and the sidecars are `meshbench proxy` processes configured
 // from a file, so what the local backend adds to its in-process proxies
-// as middlewares (authentication, consumer groups and client-address
-// rules, quotas, the gateway's route faults and response cache) and what
-// it does to the network between them (toxiproxy's partitions) is
-// refused rather than silently left out; replicas are found through DNS,
-// which carries neither zones nor weights. Mutual TLS is the proxies'
-// own security section (security.go).
+// that `meshbench proxy` cannot take from its file (edgeIssues: the
+// gateway's edge features) and what it does to the network
+// between them (toxiproxy's partitions) is refused rather than silently
+// left out; replicas are found through DNS, which carries neither zones
+// nor weights. Mutual TLS is the proxies' own security section
+// (security.go).
 func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 	var out []scenarios.BackendIssue
 	add := func(path, format string, args ...any) {
@@ -56,41 +56,16 @@ func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 	if plan.Mesh == scenarios.MeshProxyless {
 		add("topology.mesh", "proxyless needs the proxy linked into paymentsvc; here every pod has a sidecar (mesh: sidecar)")
 	}
-	for i, r := range plan.Gateway.Routes {
-		p := fmt.Sprintf("topology.gateway.routes[%d]", i)
-		if r.Auth != nil {
-			add(p+".auth", "authentication at the gateway is not available (the local backend adds it to its in-process gateway)")
-		}
-		if r.ACL != nil {
-			add(p+".acl", "consumer-group ACLs are not available")
-		}
-		if r.IPRestriction != nil {
-			add(p+".ipRestriction", "client-address rules are not available: the agents' addresses are the pods'")
-		}
-	}
-	if len(plan.Gateway.ConsumerGroups) > 0 {
-		add("topology.gateway.consumerGroups", "consumer groups are not available")
-	}
 	for i, s := range plan.Services {
 		if s.Weighted() {
 			add(fmt.Sprintf("topology.services[%d]", i), "replica weights are not available: the proxies find replicas through DNS, which carries no weight")
-		}
-	}
-	for i, w := range plan.Load {
-		if w.Consumers != nil {
-			add(fmt.Sprintf("load[%d].consumers", i), "consumers (API keys, JWTs, source addresses) are not available")
 		}
 	}
 	pol := &plan.Variants[variant].Policy
 	if pol.Balancer.Locality.Enabled {
 		add("policy.balancer.locality", "locality-aware balancing is not available: the proxies find replicas through DNS, which carries no zone")
 	}
-	if pol.Cache != nil {
-		add("policy.cache", "the gateway's response cache is not available")
-	}
-	if pol.Quota != nil {
-		add("policy.quota", "quotas are not available")
-	}
+	edgeIssues(plan, pol, add)
 	if pol.Discovery != nil {
 		add("policy.discovery", "the proxies find replicas through their headless Services' DNS, not a discovery of the scenario's")
 	}
@@ -99,8 +74,6 @@ func issues(plan *scenarios.Plan, variant int) []scenarios.BackendIssue {
 		switch f.Action {
 		case scenarios.ActionPartition:
 			add(p, "partition is not available: it would need a NetworkPolicy enforced by the cluster's network plugin")
-		case scenarios.ActionAbort, scenarios.ActionDelay:
-			add(p, "%s (a gateway route fault) is not available", f.Action)
 		}
 	}
 	return out

@@ -95,7 +95,7 @@ func TestAgainstARealControlPlane(t *testing.T) {
 // with server-side dry run: admitted and validated, nothing stored.
 func testDryRun(t *testing.T, env *k8senv.Env) {
 	cs := clientset(t, env)
-	for _, name := range []string{"balancer-brownout", "zone-failure", "retry-storm", "grpc-vs-http", "mtls-cost"} {
+	for _, name := range []string{"balancer-brownout", "zone-failure", "retry-storm", "grpc-vs-http", "gateway-burst", "cache-offload", "jwt-edge", "tenant-fairness", "mtls-cost"} {
 		plan := library(t, name)
 		accepted := 0
 		for i := range plan.Variants {

@@ -266,10 +266,15 @@ func (r *renderer) render(spec containers.Spec) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	files, err := r.gatewayEdge(&gw)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	cm, err := r.configMap("proxy-"+GatewayName, GatewayName, gw)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	maps.Copy(cm.Data, files)
 	m.ConfigMaps = append(m.ConfigMaps, cm)
 	m.Services = append(m.Services, r.gatewayService())
 	gd := r.gatewayDeployment(cm.Name)

@@ -170,7 +170,8 @@ func TestRenderIsDeterministic(t *testing.T) {
 
 func TestRenderRefusesWhatAClusterCannotRun(t *testing.T) {
 	for _, tc := range []struct{ scenario, want string }{
-		{"jwt-edge", "authentication at the gateway"},
+		{"jwt-edge", "a limit per client address with consumers"},
+		{"partner-quotas", "quotas are not available"},
 		{"weighted-canary", "replica weights"},
 	} {
 		plan := library(t, tc.scenario)

@@ -34,18 +34,7 @@ import (
 // ConfigMap name.
 func buildProxies(t *testing.T, m *Manifest) map[string]secure.FileConfig {
 	t.Helper()
-	dir := t.TempDir()
-	for _, s := range m.Secrets {
-		d := filepath.Join(dir, s.Name)
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range s.Data {
-			if err := os.WriteFile(filepath.Join(d, k), v, 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	dir := writeSecrets(t, m)
 	out := map[string]secure.FileConfig{}
 	for _, cm := range m.ConfigMaps {
 		text := strings.ReplaceAll(cm.Data[proxyFile], caMount, filepath.Join(dir, caSecret))
@@ -63,6 +52,26 @@ func buildProxies(t *testing.T, m *Manifest) map[string]secure.FileConfig {
 		out[cm.Name] = fc
 	}
 	return out
+}
+
+// writeSecrets writes the files of m's Secrets into a temporary
+// directory, each Secret in a folder of its name, and returns the
+// directory: what the pods mount, here.
+func writeSecrets(t *testing.T, m *Manifest) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, s := range m.Secrets {
+		d := filepath.Join(dir, s.Name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range s.Data {
+			if err := os.WriteFile(filepath.Join(d, k), v, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
 }
 
 func TestRenderMTLS(t *testing.T) {

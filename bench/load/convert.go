@@ -9,7 +9,9 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/proxy/cache"
 )
 
 // HeaderReason is where the proxy and the fleet say why they answered an
@@ -18,8 +20,9 @@ const HeaderReason = fleet.HeaderReason
 
 // Convert turns one vegeta result into the bench's Result: Start from
 // epoch, vegeta's latency, the status (0 when no answer came), the Kind
-// (see KindOf), the answering instance, and the gateway's retries and
-// hedges as the client transport noted them.
+// (see KindOf), the answering instance (none for an answer the gateway's
+// cache gave), and the gateway's retries and hedges as the client
+// transport noted them.
 func Convert(r *vegeta.Result, epoch time.Time) bench.Result {
 	out := bench.Result{
 		Start:   r.Timestamp.Sub(epoch),
@@ -30,6 +33,14 @@ func Convert(r *vegeta.Result, epoch time.Time) bench.Result {
 	if r.Code != 0 {
 		reason = r.Headers.Get(HeaderReason)
 		out.Instance = r.Headers.Get(fleet.HeaderInstance)
+		if r.Headers.Get(dataplane.HeaderCache) == cache.StatusHit {
+			// The gateway's cache answered with a replica's stored
+			// answer: no replica worked for it, as the simulator and the
+			// local backend (which drops the header on hits) count it.
+			// `meshbench proxy` (the kubernetes backend's gateway) keeps
+			// the stored header.
+			out.Instance = ""
+		}
 		out.Retries = headerCount(r.Headers, headerRetries)
 		out.Hedges = headerCount(r.Headers, headerHedges)
 	}

@@ -116,3 +116,18 @@ func TestConvert(t *testing.T) {
 		})
 	}
 }
+
+// An answer the gateway's cache gave was answered by no replica, whether
+// or not the gateway dropped the stored answer's instance header.
+func TestConvertCacheHitHasNoInstance(t *testing.T) {
+	for hdr, want := range map[string]string{"HIT": "", "MISS": "payments-1", "": "payments-1"} {
+		h := http.Header{"X-Meshbench-Instance": {"payments-1"}}
+		if hdr != "" {
+			h.Set("X-Cache", hdr)
+		}
+		r := Convert(&vegeta.Result{Code: 200, Headers: h, Timestamp: time.Unix(1, 0)}, time.Unix(0, 0))
+		if r.Instance != want {
+			t.Errorf("X-Cache %q: instance %q, want %q", hdr, r.Instance, want)
+		}
+	}
+}

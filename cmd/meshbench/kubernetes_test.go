@@ -89,7 +89,7 @@ func TestKubernetesUsageErrors(t *testing.T) {
 		{"dry run of another backend", "--dry-run renders the kubernetes backend's objects", []string{"run", "balancer-brownout", "--backend", "sim", "--dry-run"}},
 		{"per-request records", "--results: the kubernetes backend's agents stream aggregates", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--results", "--dry-run"}},
 		{"no agents", "--agents must be at least 1", []string{"run", "balancer-brownout", "--backend", "kubernetes", "--agents", "0", "--dry-run"}},
-		{"a scenario a cluster cannot run", "authentication at the gateway is not available", []string{"run", "jwt-edge", "--backend", "kubernetes", "--dry-run"}},
+		{"a scenario a cluster cannot run", "quotas are not available", []string{"run", "partner-quotas", "--backend", "kubernetes", "--dry-run"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)
