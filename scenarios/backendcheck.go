@@ -65,12 +65,15 @@ func (v *validator) backends() {
 // variant. An issue of a backend as a whole is reported at its entry in
 // the scenario's backends, or at backends when the scenario does not
 // list it (a backend chosen on the command line).
-func (v *validator) checkBackends(backends []string) {
+func (v *validator) checkBackends(backends []string, variants ...string) {
 	plan := &Plan{Scenario: *v.s}
 	declared := v.d.has("variants")
 	for _, b := range backends {
 		checks := checksFor(b)
 		for i := range v.s.Variants {
+			if len(variants) > 0 && !slices.Contains(variants, v.s.Variants[i].Name) {
+				continue
+			}
 			for _, check := range checks {
 				for _, is := range check(plan.ForVariant(i), i) {
 					path := is.Path
@@ -93,12 +96,13 @@ func (v *validator) checkBackends(backends []string) {
 }
 
 // CheckBackends runs the start-up checks registered for each of backends
-// on every variant of p: the checks Load runs for the backends a scenario
+// on the variants of p named in variants (none: every variant; a run
+// with --variant checks only what it runs): the checks Load runs for the backends a scenario
 // lists, here for backends chosen elsewhere (meshbench run --backend) and
 // for a plan changed since it was loaded (WithDuration, WithSeed). Issues
 // are located where p.Source wrote the key at fault. It returns nil when
 // every check passes, else a *ValidationError.
-func (p *Plan) CheckBackends(backends []string) error {
+func (p *Plan) CheckBackends(backends []string, variants ...string) error {
 	d := newDecoder(p.Path)
 	// Decode the source again only to learn where each key was written.
 	if root, ok := d.parse(p.Source); ok && scalarOf(d.peek(root)).kind == kindMapping {
@@ -111,7 +115,7 @@ func (p *Plan) CheckBackends(backends []string) error {
 	}
 	d.issues, d.bad, d.frozen = nil, map[string]bool{}, true
 	v := &validator{d: d, s: &p.Scenario}
-	v.checkBackends(backends)
+	v.checkBackends(backends, variants...)
 	if err := newValidationError(d.issues); err != nil {
 		return err
 	}

@@ -162,3 +162,20 @@ func TestKubernetesRunOnTestControlPlane(t *testing.T) {
 		}
 	}
 }
+
+// TestKubernetesChecksOnlyTheVariantsRun: jwt-edge's per-client-ip
+// variant cannot run on a cluster (the gateway sees one address per agent
+// pod), but its other variants can, and --variant picks them.
+func TestKubernetesChecksOnlyTheVariantsRun(t *testing.T) {
+	code, _, stderr := cli(t, context.Background(), "run", "jwt-edge", "--backend", "kubernetes", "--dry-run", "-o", "table")
+	if code != exitUsage || !strings.Contains(stderr, "per-client-ip") && !strings.Contains(stderr, "variants[2]") {
+		t.Errorf("every variant: exit %d, %s", code, stderr)
+	}
+	code, out, stderr := cli(t, context.Background(), "run", "jwt-edge", "--backend", "kubernetes", "--dry-run", "-o", "table", "--variant", "global,per-jwt-sub")
+	if code != exitOK {
+		t.Fatalf("--variant global,per-jwt-sub: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "Deployment") {
+		t.Errorf("no objects listed:\n%s", out)
+	}
+}

@@ -157,8 +157,9 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	// The backends check the plan again when they start; check it here,
 	// as run will change it and for backends the scenario does not list,
-	// so that a plan a backend refuses fails now, at the key at fault.
-	if err := plan.CheckBackends(backends); err != nil {
+	// so that a plan a backend refuses fails now, at the key at fault;
+	// only the variants the run takes (--variant) count.
+	if err := plan.CheckBackends(backends, f.variants...); err != nil {
 		return usageErr(fmt.Errorf("the scenario cannot run as asked:\n%w", err))
 	}
 	if err := f.kube.check(cmd, backends, f.results); err != nil {
