@@ -155,18 +155,7 @@ func Timeline(plan *scenarios.Plan, f *Fleet) ([]Step, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	slices.SortStableFunc(steps, func(a, b timed) int {
-		if a.At != b.At {
-			return cmp.Compare(a.At, b.At)
-		}
-		switch {
-		case a.end && !b.end:
-			return -1
-		case !a.end && b.end:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(steps, func(a, b timed) int { return CompareSteps(a.At, b.At, a.end, b.end) })
 	out := make([]Step, len(steps))
 	for i, s := range steps {
 		out[i] = s.Step
@@ -288,6 +277,23 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// CompareSteps orders a fault timeline's steps for a stable sort: by
+// time, and at the same instant the ends of faults before the starts, so
+// back-to-back faults hand over cleanly. The kubernetes backend's timeline
+// sorts with it too.
+func CompareSteps(aAt, bAt time.Duration, aEnd, bEnd bool) int {
+	if aAt != bAt {
+		return cmp.Compare(aAt, bAt)
+	}
+	switch {
+	case aEnd && !bEnd:
+		return -1
+	case !aEnd && bEnd:
+		return 1
+	}
+	return 0
 }
 
 // FaultPatches returns the /admin/fault bodies that set and clear a

@@ -2,7 +2,6 @@ package kubernetes
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,18 +127,7 @@ func Timeline(plan *scenarios.Plan) ([]Step, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	slices.SortStableFunc(steps, func(a, b Step) int {
-		if a.At != b.At {
-			return cmp.Compare(a.At, b.At)
-		}
-		switch {
-		case a.end && !b.end:
-			return -1
-		case !a.end && b.end:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(steps, func(a, b Step) int { return containers.CompareSteps(a.At, b.At, a.end, b.end) })
 	return steps, nil
 }
 
