@@ -203,7 +203,7 @@ func TestDriveCancelKeepsWhatWasMeasured(t *testing.T) {
 
 // TestDriveSurfacesAgentErrors checks that an agent's refusal reaches the
 // caller with the agent's name and reason: here a target off loopback,
-// which an agent started without --allow-remote-targets refuses (nothing
+// which an agent started without --allow-target for it refuses (nothing
 // is sent).
 func TestDriveSurfacesAgentErrors(t *testing.T) {
 	agents := startAgents(t, 0)
@@ -246,5 +246,31 @@ func TestServerRefusesALateEpochAndASecondRun(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("stop of no run: %s", resp.Status)
+	}
+}
+
+// TestServerTakesOnlyItsTargets: an agent started with a target off
+// loopback (--allow-target) takes runs to that host and port, and to
+// loopback, and refuses any other (nothing is sent).
+func TestServerTakesOnlyItsTargets(t *testing.T) {
+	allowed := []string{"http://gateway.ns.svc:8080"}
+	for _, tc := range []struct {
+		target string
+		ok     bool
+	}{
+		{"http://gateway.ns.svc:8080", true},
+		{"http://GATEWAY.ns.svc:8080/", true},
+		{"http://127.0.0.1:9", true},
+		{"http://gateway.ns.svc:8081", false},
+		{"http://other.ns.svc:8080", false},
+		{"http://10.0.0.1:8080", false},
+	} {
+		err := checkTarget(tc.target, allowed)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok=%v", tc.target, err, tc.ok)
+		}
+	}
+	if err := checkTarget("http://gateway.ns.svc:8080", nil); err == nil || !strings.Contains(err.Error(), "--allow-target") {
+		t.Errorf("no targets allowed: %v", err)
 	}
 }

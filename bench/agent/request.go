@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
@@ -99,9 +100,9 @@ type run struct {
 	plan *scenarios.Plan // the shard's plan
 }
 
-// resolve checks req and loads its shard's plan; remote allows targets
-// off loopback.
-func resolve(req StartRequest, remote bool) (*run, error) {
+// resolve checks req and loads its shard's plan; allowed are the targets
+// off loopback it may name (ServerOptions.Targets).
+func resolve(req StartRequest, allowed []string) (*run, error) {
 	if req.ID == "" {
 		return nil, errors.New("start request: no id")
 	}
@@ -114,7 +115,7 @@ func resolve(req StartRequest, remote bool) (*run, error) {
 	if req.Interval < 0 || req.Timeout < 0 || req.BucketWidth < 0 {
 		return nil, errors.New("start request: negative interval, timeout or bucket width")
 	}
-	if err := checkTarget(req.Target, remote); err != nil {
+	if err := checkTarget(req.Target, allowed); err != nil {
 		return nil, fmt.Errorf("start request: %w", err)
 	}
 	if len(req.Plan) == 0 {
@@ -134,18 +135,21 @@ func resolve(req StartRequest, remote bool) (*run, error) {
 	return &run{req: req, plan: shard}, nil
 }
 
-// checkTarget checks a gateway URL: http, and on loopback unless remote.
-func checkTarget(target string, remote bool) error {
+// checkTarget checks a gateway URL: http, and on loopback or the host
+// and port of one of allowed.
+func checkTarget(target string, allowed []string) error {
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return fmt.Errorf("target %q: want http://HOST:PORT", target)
 	}
-	if remote {
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("target %q is not on loopback: an agent sends elsewhere only when started with --allow-remote-targets", target)
+	for _, a := range allowed {
+		if au, err := url.Parse(a); err == nil && strings.EqualFold(au.Host, u.Host) {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("target %q is not on loopback: an agent sends elsewhere only to a target it was started with (--allow-target)", target)
 }

@@ -15,10 +15,12 @@ import (
 
 // ServerOptions configure an agent.
 type ServerOptions struct {
-	// AllowRemoteTargets lets runs send to targets off loopback: an agent
-	// in a cluster, sending to the gateway's Service. Off, a run whose
-	// target is not on loopback is refused.
-	AllowRemoteTargets bool
+	// Targets are the gateways off loopback that runs may send to, as
+	// http://HOST:PORT (an agent in a cluster: the run's gateway Service);
+	// a run whose target is neither on loopback nor one of these is
+	// refused, so that an agent reachable by others is no open load
+	// generator.
+	Targets []string
 	// Now is the agent's clock (nil: time.Now): a test gives an agent a
 	// clock off the controller's, as another machine's would be. The load
 	// itself waits on the real clock; the agent converts its epoch.
@@ -101,7 +103,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "agent: start request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	rn, err := resolve(req, s.opts.AllowRemoteTargets)
+	rn, err := resolve(req, s.opts.Targets)
 	if err != nil {
 		http.Error(w, "agent: "+err.Error(), http.StatusBadRequest)
 		return
@@ -160,7 +162,7 @@ func (s *Server) offer(ctx context.Context, rn *run, epoch time.Time, send func(
 	go func() {
 		rep, err := load.Run(ctx, load.Config{
 			Target:            req.Target,
-			AllowRemoteTarget: s.opts.AllowRemoteTargets,
+			AllowRemoteTarget: len(s.opts.Targets) > 0, // the target is checked: loopback or one of them
 			Plan:              plan,
 			Seed:              req.Seed,
 			Epoch:             epoch.Add(time.Now().Sub(s.opts.Now())), // on the real clock

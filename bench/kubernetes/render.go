@@ -281,7 +281,7 @@ func (r *renderer) render(spec containers.Spec) (*Manifest, error) {
 	if err := r.secureGateway(m, gw, cm, &gd.Spec.Template.Spec); err != nil {
 		return nil, err
 	}
-	m.Deployments = append(m.Deployments, gd, r.agentDeployment())
+	m.Deployments = append(m.Deployments, gd, r.agentDeployment(m.Target))
 	m.Replicas[GatewayName] = 1
 	m.Replicas[AgentName] = r.opts.Agents
 	return m, nil
@@ -521,15 +521,16 @@ func (r *renderer) gatewayDeployment(configMap string) *appsv1.Deployment {
 }
 
 // agentDeployment runs the load agents: `meshbench agent`, allowed to
-// offer load to the gateway's Service (not loopback), spread over nodes.
-func (r *renderer) agentDeployment() *appsv1.Deployment {
+// offer load to the gateway's Service at target and nowhere else off
+// loopback, spread over nodes.
+func (r *renderer) agentDeployment(target string) *appsv1.Deployment {
 	labels := r.labels(AgentName, "load")
 	labels[LabelName] = "meshbench-agent"
 	c := corev1.Container{
 		Name:            AgentName,
 		Image:           r.opts.Images.Meshbench,
 		ImagePullPolicy: r.opts.Images.PullPolicy,
-		Args:            []string{"agent", "--listen", "0.0.0.0:" + strconv.Itoa(AgentPort), "--allow-remote-targets"},
+		Args:            []string{"agent", "--listen", "0.0.0.0:" + strconv.Itoa(AgentPort), "--allow-target", target},
 		Ports:           []corev1.ContainerPort{{Name: "agent", ContainerPort: AgentPort, Protocol: corev1.ProtocolTCP}},
 		ReadinessProbe:  httpProbe("/healthz", "agent"),
 		Resources:       requests("500m", "128Mi"),

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,6 +83,10 @@ func TestRenderEveryServiceGatewayAndAgents(t *testing.T) {
 	}
 	if d := deployment(m, AgentName); d == nil || *d.Spec.Replicas != 3 || d.Spec.Template.Spec.Containers[0].Args[0] != "agent" {
 		t.Fatalf("agents: %+v", d)
+	}
+	// The agents send load off loopback to the run's gateway and nowhere else.
+	if args := deployment(m, AgentName).Spec.Template.Spec.Containers[0].Args; !slices.Equal(args[len(args)-2:], []string{"--allow-target", m.Target}) {
+		t.Errorf("agent args %v, want --allow-target %s", args, m.Target)
 	}
 	if d := deployment(m, GatewayName); d == nil || d.Spec.Template.Spec.Containers[0].Args[0] != "proxy" {
 		t.Fatalf("gateway: %+v", d)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +18,7 @@ func init() { register(newAgentCmd) }
 
 func newAgentCmd() *cobra.Command {
 	var listen string
-	var remote bool
+	var targets []string
 	cmd := &cobra.Command{
 		Use:   "agent --listen ADDR",
 		Short: "Serve as a load agent: offer a shard of a run's load and stream what it measures",
@@ -31,12 +32,12 @@ interval and, at the end, the payments acknowledged for the ledger audit; the
 controller merges the agents' aggregates exactly.
 
 Endpoints: GET /healthz, GET /v1/clock, POST /v1/run, POST /v1/stop?id=ID.
-One run at a time. The agent sends load only to loopback unless started with
---allow-remote-targets (an agent in a cluster sending to the gateway's
-Service). It serves until SIGINT or SIGTERM; a run in progress is stopped
+One run at a time. The agent sends load to loopback and to the targets given
+with --allow-target only (an agent in a cluster: the run's gateway Service),
+so that an agent others can reach is no open load generator. It serves until SIGINT or SIGTERM; a run in progress is stopped
 and its stream ends with what was measured.`,
 		Example: `  meshbench agent --listen 127.0.0.1:9090
-  meshbench agent --listen :9090 --allow-remote-targets`,
+  meshbench agent --listen :9090 --allow-target http://gateway.meshbench-run.svc:8080`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if listen == "" {
@@ -47,12 +48,17 @@ and its stream ends with what was measured.`,
 				return usageErr(fmt.Errorf("agent: --listen %s: %w", listen, err))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "meshbench agent listening on %s\n", ln.Addr())
-			return serveAgent(cmd.Context(), ln, agent.NewServer(agent.ServerOptions{AllowRemoteTargets: remote}))
+			for _, t := range targets {
+				if u, err := url.Parse(t); err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" {
+					return usageErr(fmt.Errorf("agent: --allow-target %q: want http://HOST:PORT", t))
+				}
+			}
+			return serveAgent(cmd.Context(), ln, agent.NewServer(agent.ServerOptions{Targets: targets}))
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&listen, "listen", "", "`ADDR` to listen on (host:port; :9090 for every interface)")
-	fl.BoolVar(&remote, "allow-remote-targets", false, "let runs send load to gateways off loopback (an agent in a cluster)")
+	fl.StringArrayVar(&targets, "allow-target", nil, "a gateway off loopback runs may send load to, as http://HOST:PORT (repeatable; an agent in a cluster: the run's gateway Service)")
 	return cmd
 }
 
