@@ -40,7 +40,7 @@ test: fmt-check vet k8s-env
 # (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok),
 # built from the Go modules pinned in tools/k8senv into a folder keyed on
 # their versions under ${MESHBENCH_K8S_CACHE:-$HOME/.cache/meshbench/k8s}:
-# about 7 minutes on two cores with empty caches, seconds once built. See
+# 6-12 minutes on two cores with empty caches, seconds once built. See
 # docs/kubernetes-testenv.md.
 K8S_BIN = $(shell GO=$(GO) bash tools/k8senv/build.sh --print-dir)
 k8s-env:
