@@ -42,7 +42,7 @@ func buildProxies(t *testing.T, m *Manifest) map[string]secure.FileConfig {
 		if err != nil {
 			t.Fatalf("%s: %v", cm.Name, err)
 		}
-		sp, err := secure.New(fc.Config, fc.Security, proxy.WithLogger(slog.New(slog.DiscardHandler)))
+		sp, err := secure.New(fc.Config, fc.Security, proxy.WithResolver(noDNS{}), proxy.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatalf("%s: %v", cm.Name, err)
 		}
