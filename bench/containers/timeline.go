@@ -235,27 +235,35 @@ func (f *Fleet) Apply(ctx context.Context, s Step) error {
 // zone's replicas fail together. A step that fails does not stop the
 // others; the errors are returned together.
 func (f *Fleet) RunTimeline(ctx context.Context, epoch time.Time, steps []Step) error {
+	return RunSteps(ctx, epoch, steps, func(s Step) time.Duration { return s.At }, f.Apply)
+}
+
+// RunSteps runs a fault timeline: steps, sorted by at, each applied at
+// epoch+at(step) on the wall clock, until they are done or ctx ends.
+// Steps due at the same time are applied concurrently; a step that fails
+// does not stop the others, and the errors, each prefixed with its time,
+// are returned together. The containers and kubernetes backends run
+// their timelines with it.
+func RunSteps[S any](ctx context.Context, epoch time.Time, steps []S, at func(S) time.Duration, apply func(context.Context, S) error) error {
 	var errs []error
 	var mu sync.Mutex
 	for i := 0; i < len(steps); {
 		j := i
-		for j < len(steps) && steps[j].At == steps[i].At {
+		for j < len(steps) && at(steps[j]) == at(steps[i]) {
 			j++
 		}
-		if err := sleepUntil(ctx, epoch.Add(steps[i].At)); err != nil {
+		if err := sleepUntil(ctx, epoch.Add(at(steps[i]))); err != nil {
 			return errors.Join(errs...)
 		}
 		var wg sync.WaitGroup
 		for _, s := range steps[i:j] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := f.Apply(ctx, s); err != nil {
+			wg.Go(func() {
+				if err := apply(ctx, s); err != nil {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("at %v: %w", s.At, err))
+					errs = append(errs, fmt.Errorf("at %v: %w", at(s), err))
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 		wg.Wait()
 		i = j

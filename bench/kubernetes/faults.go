@@ -339,32 +339,13 @@ func (f *faulter) setFault(ctx context.Context, pod *corev1.Pod, patch []byte) e
 // or ctx ends; steps due together run together. A failed step does not
 // stop the others; the errors are returned together.
 func (f *faulter) Run(ctx context.Context, epoch time.Time, steps []Step) error {
-	var errs []error
-	var mu sync.Mutex
-	for i := 0; i < len(steps); {
-		j := i
-		for j < len(steps) && steps[j].At == steps[i].At {
-			j++
-		}
-		if err := sleepUntil(ctx, epoch.Add(steps[i].At)); err != nil {
-			return errors.Join(errs...)
-		}
-		var wg sync.WaitGroup
-		for _, s := range steps[i:j] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := f.Apply(ctx, s); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("at %v: %s %s: %w", s.At, s.Op, s.Target, err))
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		i = j
-	}
-	return errors.Join(errs...)
+	return containers.RunSteps(ctx, epoch, steps, func(s Step) time.Duration { return s.At },
+		func(ctx context.Context, s Step) error {
+			if err := f.Apply(ctx, s); err != nil {
+				return fmt.Errorf("%s %s: %w", s.Op, s.Target, err)
+			}
+			return nil
+		})
 }
 
 // Heal undoes what the timeline left: every scenario Deployment back to
@@ -403,22 +384,6 @@ func (f *faulter) Heal(ctx context.Context, replicas map[string]int, timeout tim
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// sleepUntil waits for the wall clock to reach t, or ctx to end.
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
