@@ -37,16 +37,20 @@ type HostCPU struct {
 
 // WithHostCores returns a copy of p whose host has n cores, for sweeping
 // the machine's size without editing the file (run --host-cores). The
-// plan must have a host block: cores without CPU costs would model
-// nothing.
+// plan must have a host block or carry a calibration profile (Profile),
+// whose CPU figures a host block without cpu takes (sim/calibration.go):
+// cores without CPU costs would model nothing.
 func (p *Plan) WithHostCores(n int) (*Plan, error) {
-	if p.Host == nil {
-		return nil, fmt.Errorf("the scenario has no host block: add host: {cores: N, cpu: {...}} with the components' CPU per request (see scenarios/README.md, host)")
+	if p.Host == nil && p.Profile == nil {
+		return nil, fmt.Errorf("the scenario has no host block and the run no calibration profile: add host: {cores: N, cpu: {...}} with the components' CPU per request (see scenarios/README.md, host), or give --calibration FILE, whose CPU figures the host model then takes")
 	}
 	if n < 1 || n > 4096 {
 		return nil, fmt.Errorf("host cores must be from 1 to 4096, got %d", n)
 	}
 	c := deepCopy(*p)
+	if c.Host == nil {
+		c.Host = &Host{}
+	}
 	c.Host.Cores = n
 	return &c, nil
 }

@@ -44,7 +44,8 @@ const loopbackBelow = time.Millisecond
 //   - every try into a replica of a service named payments that makes
 //     calls (bench/local runs it as the fleet's payment role): the
 //     payment role's own work beyond its service time and calls
-//     (payments);
+//     (payments), added to the service time, since it holds the worker
+//     (workCost);
 //   - on the containers backend, every try also pays the containers
 //     section's hop: Docker's published port and bridge.
 //
@@ -148,13 +149,22 @@ func (k *calib) tryCost(a *attempt) int64 {
 	if k.sidecar[i] {
 		d += k.client.Sample(k.rng)
 	}
-	if k.payTo[i] {
-		d += k.pay.Sample(k.rng)
-	}
 	if k.extra != nil {
 		d += k.extra.Sample(k.rng)
 	}
 	return int64(d)
+}
+
+// workCost is the payment role's own work on a try into payments (0 for
+// any other): its idempotency store, JSON, fan-out and ledger write run in
+// the handler after the service time, so it holds the worker, as the
+// service time does; the slow fault does not scale it (bench/fleet scales
+// the service time only).
+func (k *calib) workCost(a *attempt) time.Duration {
+	if k == nil || !k.payTo[a.cl.idx] {
+		return 0
+	}
+	return k.pay.Sample(k.rng)
 }
 
 // hostOf is the plan's host block, with the calibration profile's CPU

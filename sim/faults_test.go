@@ -354,3 +354,29 @@ func TestDownstreamFailurePropagates(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlineFreesTheReplica: the fleet's replica runs each try under the
+// deadline the proxy sends with it, so a try past its deadline leaves the
+// queue and gives up its worker then and there (expireAtReplica). One
+// worker, a queue of one, a service time of a second and a 250ms timeout,
+// one request every 200ms: every request is taken within its deadline
+// and times out at exactly 250ms; none finds the queue full. A replica
+// that kept expired work (the worker for the whole second, the queue
+// until a worker dequeues) would answer most of them 503.
+func TestDeadlineFreesTheReplica(t *testing.T) {
+	s := fleetSpec(1, 1, 0, 0, 2*time.Second, "round_robin")
+	s.services[0].queue = 1
+	s.services[0].serviceTime = constDist(time.Second)
+	s.loads[0].poisson = false
+	s.loads[0].shape = rateShape{kind: shapeConstant, rate: 5}
+	s.policy.Timeouts.Request = 250 * time.Millisecond
+	rs := runSpec(t, s)
+	if len(rs) < 9 {
+		t.Fatalf("%d results, want about 10", len(rs))
+	}
+	for _, r := range rs {
+		if r.Kind != bench.KindTimeout || r.Latency != 250*time.Millisecond {
+			t.Errorf("request at %v: %v after %v, want a timeout after 250ms", r.Start, r.Kind, r.Latency)
+		}
+	}
+}

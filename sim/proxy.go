@@ -255,13 +255,17 @@ func (ex *exchange) take(try int) *attempt {
 }
 
 // stopWaiting ends the proxy's hold on a: its per-try timer goes, and its
-// replica drops it if it has not started it yet.
+// replica drops it if it has not started it yet; at or past the try's
+// deadline the replica gives it up wherever it is (expireAtReplica).
 func (m *model) stopWaiting(a *attempt) {
 	m.leavePool(a)
 	a.open = false
 	a.ex = nil
 	if l := a.timer.list; l != nil {
 		l.remove(&a.timer)
+	}
+	if a.deadline <= m.t {
+		m.expireAtReplica(a)
 	}
 	m.unref(a)
 }

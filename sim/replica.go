@@ -93,6 +93,22 @@ func (r *replica) dequeue() *attempt {
 	return a
 }
 
+// unqueue takes a out of the queue, wherever it waits.
+func (r *replica) unqueue(a *attempt) {
+	if a.prev == nil {
+		r.qhead = a.next
+	} else {
+		a.prev.next = a.next
+	}
+	if a.next == nil {
+		r.qtail = a.prev
+	} else {
+		a.next.prev = a.prev
+	}
+	a.prev, a.next, a.where = nil, nil, atNone
+	r.qlen--
+}
+
 func (r *replica) activate(a *attempt) {
 	a.where = atActive
 	a.prev, a.next = nil, r.ahead
@@ -175,6 +191,7 @@ func (m *model) serve(a *attempt) {
 	if r.slow != 1 {
 		st = time.Duration(float64(st) * r.slow)
 	}
+	st += m.cal.workCost(a)
 	a.pauseMark = r.pauseTotal
 	m.at(m.t+int64(st), event{kind: evServiceDone, gen: a.gen, att: a})
 }
@@ -287,6 +304,26 @@ func (m *model) afterCalls(a *attempt) {
 		m.startCalls(a)
 	default:
 		m.finishWork(a, outcomeOK, true)
+	}
+}
+
+// expireAtReplica gives a up at its replica when its deadline has passed.
+// The proxy sends each try's deadline with it (proxy.HeaderDeadline, the
+// try's timeout), and the fleet's replica runs the request under that
+// deadline (bench/fleet, requestContext): a request still queued leaves the
+// queue, freeing its place, and one at work stops (its service time, its
+// calls) and frees its worker, then and there. A try cancelled before its
+// deadline (a hedge's loser) is not given up: an HTTP/1.1 server does not
+// notice its caller leaving while it has not read the body, so the work
+// runs on, and only a queued one is dropped when a worker would take it
+// (pull).
+func (m *model) expireAtReplica(a *attempt) {
+	switch a.where {
+	case atQueue:
+		a.rep.unqueue(a)
+		m.unref(a)
+	case atActive:
+		m.finishWork(a, outcome{}, false)
 	}
 }
 

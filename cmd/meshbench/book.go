@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -19,6 +20,9 @@ type bookFlags struct {
 	check     bool
 	duration  time.Duration
 	scenarios []string
+	calib     string
+	anyCalib  bool
+	hostCores int
 }
 
 func newBookCmd() *cobra.Command {
@@ -37,10 +41,15 @@ instead and exits 1, naming the files, when it differs from --out.
 --backend local writes the local part (OUT/local): each scenario that lists
 the local backend, run on this machine and on the simulator at the same
 duration, with the machine facts. --duration rescales every timeline, and
---scenario picks scenarios (the local index lists every result present).`,
+--scenario picks scenarios (the local index lists every result present).
+--calibration FILE makes the simulator charge a profile from
+` + "`meshbench calibrate`" + `, and --host-cores N adds the host model with the
+profile's CPU per request, as run's flags of the same names do; the pages
+say what the simulator was given.`,
 		Example: `  meshbench book --out docs/results
   meshbench book --out docs/results --check
-  meshbench book --out docs/results --backend local --duration 20s --scenario balancer-brownout`,
+  meshbench book --out docs/results --backend local --duration 20s --scenario balancer-brownout
+  meshbench book --out docs/results --backend local --calibration calibration.yaml --host-cores 2`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBook(cmd, f) },
 	}
@@ -50,6 +59,9 @@ duration, with the machine facts. --duration rescales every timeline, and
 	fl.BoolVar(&f.check, "check", false, "regenerate the simulator part into a temporary folder and fail when --out differs")
 	fl.DurationVar(&f.duration, "duration", 0, "local part: rescale every scenario's timeline to this `duration` (default: full length)")
 	fl.StringSliceVar(&f.scenarios, "scenario", nil, "local part: only these shipped scenarios (`NAME`,...)")
+	fl.StringVar(&f.calib, "calibration", "", "local part: the simulator charges this calibration profile (`FILE`, from meshbench calibrate)")
+	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "local part: apply a calibration profile measured on another machine")
+	fl.IntVar(&f.hostCores, "host-cores", 0, "local part: the simulator models a host of `N` cores with the profile's CPU per request (needs --calibration)")
 	return cmd
 }
 
@@ -61,8 +73,8 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 	entries := slices.Concat(scenarios.Library(), scenarios.Checks())
 	switch f.backend {
 	case "sim":
-		if f.duration != 0 || len(f.scenarios) > 0 {
-			return usageErr(errors.New("--duration and --scenario apply to --backend local only: the simulator part is always the whole library at full length"))
+		if f.duration != 0 || len(f.scenarios) > 0 || f.calib != "" || f.hostCores != 0 {
+			return usageErr(errors.New("--duration, --scenario, --calibration and --host-cores apply to --backend local only: the simulator part is always the whole library at full length, uncalibrated"))
 		}
 		start := time.Now()
 		if f.check {
@@ -100,12 +112,46 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 			}
 			entries = picked
 		}
+		opts := book.LocalOptions{Duration: f.duration, Log: log, HostCores: f.hostCores}
+		if err := bookCalibration(cmd, f, &opts); err != nil {
+			return err
+		}
 		start := time.Now()
-		if err := book.GenerateLocal(cmd.Context(), f.out, entries, book.LocalOptions{Duration: f.duration, Log: log}); err != nil {
+		if err := book.GenerateLocal(cmd.Context(), f.out, entries, opts); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "book: wrote the local part of %s (%s)\n", f.out, time.Since(start).Round(time.Second))
 		return nil
 	}
 	return usageErr(fmt.Errorf("--backend must be sim or local, got %q", f.backend))
+}
+
+// bookCalibration checks --calibration and --host-cores once, up front,
+// and has the local part apply them to every scenario's plan.
+func bookCalibration(cmd *cobra.Command, f bookFlags, opts *book.LocalOptions) error {
+	if cmd.Flags().Changed("host-cores") && f.calib == "" {
+		return usageErr(errors.New("--host-cores needs --calibration: the host model takes its CPU per request from the profile"))
+	}
+	if f.calib == "" {
+		return nil
+	}
+	backends := []string{scenarios.BackendSim, scenarios.BackendLocal}
+	probe := &scenarios.Plan{}
+	if err := applyCalibration(probe, f.calib, f.anyCalib, backends); err != nil {
+		return usageErr(fmt.Errorf("--calibration: %w", err))
+	}
+	if cmd.Flags().Changed("host-cores") {
+		if _, err := probe.WithHostCores(f.hostCores); err != nil {
+			return usageErr(fmt.Errorf("--host-cores: %w", err))
+		}
+	}
+	opts.Calibration = fmt.Sprintf("%s (measured %s)", filepath.Base(f.calib), probe.Profile.Measured.At)
+	opts.Prepare = func(p *scenarios.Plan) (*scenarios.Plan, error) {
+		p.Profile, p.ProfileBackend = probe.Profile, probe.ProfileBackend
+		if f.hostCores > 0 {
+			return p.WithHostCores(f.hostCores)
+		}
+		return p, nil
+	}
+	return nil
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/bench/calibration/measure"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -107,9 +110,70 @@ func TestRunCalibrationApplies(t *testing.T) {
 	if plain == flagged {
 		t.Errorf("the profile changed nothing (p50 %s)", plain)
 	}
+	// --host-cores on a scenario without a host block models the host
+	// with the profile's CPU figures.
+	hosted := filepath.Join(dir, "hosted.yaml")
+	if err := os.WriteFile(hosted, append(e.Source, "host: {cores: 2}\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	byFlag := p50("balancer-brownout", "--calibration", good, "--host-cores", "2")
+	if byFile := p50(hosted, "--calibration", good); byFlag != byFile || byFlag == flagged {
+		t.Errorf("p50 %s with --host-cores 2, %s with host: {cores: 2}, %s without a host model", byFlag, byFile, flagged)
+	}
 	_ = os.MkdirAll(filepath.Join(dir, "o"), 0o755)
 	other := thisMachineProfile(t, filepath.Join(dir, "o"), func(p *calibration.Profile) { p.Machine.CPU = "another CPU" })
 	if got := p50("balancer-brownout", "--calibration", other, "--calibration-any-machine"); got != flagged {
 		t.Errorf("p50 %s with another machine's same costs, want %s", got, flagged)
+	}
+}
+
+// TestCalibrateKeepsLocalWhenContainersFail: a containers measurement
+// that fails still writes the local section it measured first; the run
+// exits non-zero only when containers was asked for by name.
+func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
+	p, err := calibration.Load("../../bench/calibration/testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phases := map[string]*measure.Phase{}
+	for _, n := range []string{"null", "direct", "client", "fast", "general", "mtls", "payments"} {
+		phases[n] = &measure.Phase{Name: n, Requests: 10}
+	}
+	oldL, oldC := measureLocal, measureContainers
+	t.Cleanup(func() { measureLocal, measureContainers = oldL, oldC })
+	measureLocal = func(context.Context, measure.Config) (*measure.Result, error) {
+		return &measure.Result{Config: measure.Config{Rate: 400, ServiceTime: time.Millisecond}, Phases: phases, Local: p.Backends.Local}, nil
+	}
+	measureContainers = func(context.Context, measure.Config, *measure.Result) (*calibration.Containers, string, error) {
+		return nil, "", errors.New("calibrate: containers: no go.mod of the module")
+	}
+	for _, c := range []struct {
+		name     string
+		args     []string
+		wantCode int
+	}{
+		{"default backends", nil, exitOK},
+		{"containers by name", []string{"--backend", "local,containers"}, exitFailure},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "cal.yaml")
+			code, stdout, stderr := cli(t, context.Background(), append([]string{"calibrate", "--out", out}, c.args...)...)
+			if code != c.wantCode {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, c.wantCode, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "containers: not measured: calibrate: containers: no go.mod") {
+				t.Errorf("stdout does not say containers was not measured: %q", stdout)
+			}
+			got, err := calibration.Load(out)
+			if err != nil {
+				t.Fatalf("the profile written: %v", err)
+			}
+			if got.Backends.Local == nil || got.Backends.Containers != nil {
+				t.Errorf("profile backends: local %v, containers %v; want local only", got.Backends.Local != nil, got.Backends.Containers != nil)
+			}
+			if c.wantCode != exitOK && !strings.Contains(stderr, "written without a containers section") {
+				t.Errorf("stderr %q does not say what was written", stderr)
+			}
+		})
 	}
 }

@@ -46,7 +46,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown variant", []string{"run", "balancer-brownout", "--variant", "fastest", "--out", t.TempDir()}},
 		{"missing scenario file", []string{"run", "no/such/file.yaml"}},
 		{"schedule lag bound zero", []string{"run", "balancer-brownout", "--max-schedule-lag", "0", "--out", t.TempDir()}},
-		{"host cores without a host block", []string{"run", "balancer-brownout", "--backend", "sim", "--host-cores", "2", "--out", t.TempDir()}},
+		{"host cores without a host block or a profile", []string{"run", "balancer-brownout", "--backend", "sim", "--host-cores", "2", "--out", t.TempDir()}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)

@@ -80,7 +80,7 @@ Ctrl-C stops the run early; what was measured is written, marked partial.`,
 	fl.IntVar(&f.repeat, "repeat", 1, "run each backend × variant `N` times with different seeds")
 	fl.BoolVar(&f.failOnSLO, "fail-on-slo", false, "exit 1 when any SLO verdict fails")
 	fl.BoolVar(&f.failPred, "fail-on-prediction", false, "exit 1 when the simulator's prediction of a real backend is outside the scenario's prediction tolerance")
-	fl.IntVar(&f.hostCores, "host-cores", 0, "the simulator's host model has `N` cores (overrides the scenario's host.cores; needs a host block)")
+	fl.IntVar(&f.hostCores, "host-cores", 0, "the simulator's host model has `N` cores (overrides the scenario's host.cores; without a host block, needs --calibration, whose CPU figures it takes)")
 	fl.StringVar(&f.calib, "calibration", "", "calibration profile (`FILE`, from `meshbench calibrate`) whose hop costs the simulator charges; replaces the scenario's calibration key")
 	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "apply a calibration profile measured on another machine")
 	f.serve = addServeFlags(fl)
@@ -126,11 +126,6 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if f.duration > 0 {
 		plan = plan.WithDuration(f.duration)
 	}
-	if cmd.Flags().Changed("host-cores") {
-		if plan, err = plan.WithHostCores(f.hostCores); err != nil {
-			return usageErr(fmt.Errorf("--host-cores: %w", err))
-		}
-	}
 	if f.maxLag <= 0 {
 		return usageErr(fmt.Errorf("--max-schedule-lag must be positive, got %s", f.maxLag))
 	}
@@ -140,6 +135,13 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}
 	if err := applyCalibration(plan, f.calib, f.anyCalib, calBackends); err != nil {
 		return usageErr(err)
+	}
+	if cmd.Flags().Changed("host-cores") {
+		// After the profile: a scenario without a host block takes the
+		// profile's CPU figures.
+		if plan, err = plan.WithHostCores(f.hostCores); err != nil {
+			return usageErr(fmt.Errorf("--host-cores: %w", err))
+		}
 	}
 	opts := bench.RunOptions{Backends: f.backends, Variants: f.variants, Repeat: f.repeat, MaxScheduleLag: f.maxLag, Results: f.results}
 	jobs, jobBackends, err := bench.Jobs(plan, opts)

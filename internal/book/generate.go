@@ -37,6 +37,12 @@ type Machine struct {
 	Date string `json:"date"`
 	// Rescaled is true when the timeline was rescaled with --duration.
 	Rescaled bool `json:"rescaled"`
+	// Calibration names the calibration profile the simulator charged
+	// (its file and when it was measured); empty: none.
+	Calibration string `json:"calibration,omitempty"`
+	// HostCores is the simulator's host model's cores; 0: no host model
+	// beyond the scenario's own.
+	HostCores int `json:"host_cores,omitempty"`
 }
 
 // CurrentMachine describes this machine now.
@@ -121,6 +127,13 @@ type LocalOptions struct {
 	// Now stamps the machine facts (time.Now when zero).
 	Now func() time.Time
 	Log Log
+	// Prepare, when set, adjusts each plan before it runs (the command
+	// line applies a calibration profile and a host model with it).
+	Prepare func(*scenarios.Plan) (*scenarios.Plan, error)
+	// Calibration and HostCores are written in the machine facts: what
+	// Prepare applied.
+	Calibration string
+	HostCores   int
 }
 
 // GenerateLocal runs each entry that lists the local backend on the
@@ -153,9 +166,15 @@ func GenerateLocal(ctx context.Context, dir string, entries []scenarios.Entry, o
 		if opts.Duration > 0 {
 			plan = plan.WithDuration(opts.Duration)
 		}
+		if opts.Prepare != nil {
+			if plan, err = opts.Prepare(plan); err != nil {
+				return fmt.Errorf("%s: %w", e.Name, err)
+			}
+		}
 		start := time.Now()
 		machine := CurrentMachine(opts.Now())
 		machine.Rescaled = opts.Duration > 0
+		machine.Calibration, machine.HostCores = opts.Calibration, opts.HostCores
 		// The simulator runs beside the machine at the same duration,
 		// unless the scenario leaves it out (a question only a real
 		// backend answers, such as a ledger's double charges).

@@ -119,6 +119,9 @@ func writeLocalPage(w io.Writer, file string, plan *scenarios.Plan, res *Results
 	fmt.Fprintf(w, "%s, seed %d, %s timeline (%s warm-up) %s, %d variant%s.\n\n",
 		side, res.Seed, secs(res.DurationS), secs(res.WarmupS), scale, variantCount(res, "local"), plural(variantCount(res, "local")))
 	fmt.Fprintf(w, "Machine: %s\n\n", machineText(m))
+	if res.Agreement != "" {
+		fmt.Fprintf(w, "Simulator: %s\n\n", simulatorText(m))
+	}
 	fmt.Fprintf(w, "## Answer\n\n%s\n\n", res.Answer["local"])
 	if res.Agreement != "" {
 		fmt.Fprintf(w, "%s\n\n", res.Agreement)
@@ -369,3 +372,17 @@ func orDash(s string) string {
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// simulatorText says what the simulator beside a local run charged: a
+// calibration profile and a host model, or neither.
+func simulatorText(m *Machine) string {
+	cal := "no calibration profile (ideal proxies and hops)"
+	if m.Calibration != "" {
+		cal = "calibration profile " + m.Calibration
+	}
+	host := "the scenario's own host model, if any"
+	if m.HostCores > 0 {
+		host = fmt.Sprintf("a host model of %d cores with the profile's CPU per request (docs/host-model.md)", m.HostCores)
+	}
+	return cal + "; " + host + "."
+}
