@@ -47,7 +47,9 @@ const loopbackBelow = time.Millisecond
 //     (payments), added to the service time, since it holds the worker
 //     (workCost);
 //   - on the containers backend, every try also pays the containers
-//     section's hop: Docker's published port and bridge.
+//     section's hop: Docker's published port and bridge; a sidecar's try
+//     also its call, the way out of the calling replica's container to
+//     its sidecar on the host.
 //
 // And the scenario's network latency is dropped where the real backend
 // does not make it: the client's hop (the load generator reaches the
@@ -59,6 +61,7 @@ type calib struct {
 	replica *calibration.Dist
 	pay     *calibration.Dist // the payment role's own cost
 	extra   *calibration.Dist // containers: the bridge; nil on local
+	call    *calibration.Dist // containers: a call's way out of its container; nil: none
 	hops    *calibration.Hops
 	mtls    bool
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
@@ -75,9 +78,13 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	if backend == "" {
 		backend = calibration.BackendLocal
 	}
-	local, extra, ok := p.Profile.Section(backend)
+	local, c, ok := p.Profile.Section(backend)
 	if !ok || local == nil {
 		return nil
+	}
+	var extra, call *calibration.Dist
+	if c != nil {
+		extra, call = c.Hop, c.Call
 	}
 	return &calib{
 		rng:     Stream(seed, "calibration"),
@@ -85,6 +92,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		replica: local.Replica,
 		pay:     local.Payments,
 		extra:   extra,
+		call:    call,
 		hops:    local.Hops,
 		mtls:    policy.MTLSOn(),
 	}
@@ -148,6 +156,9 @@ func (k *calib) tryCost(a *attempt) int64 {
 	d := k.byCl[i].Sample(k.rng) + k.replica.Sample(k.rng)
 	if k.sidecar[i] {
 		d += k.client.Sample(k.rng)
+		if k.call != nil {
+			d += k.call.Sample(k.rng) // out of the caller's container
+		}
 	}
 	if k.extra != nil {
 		d += k.extra.Sample(k.rng)

@@ -25,7 +25,7 @@ func constProfile(client, replica, fast, general, mtls, bridge time.Duration) *c
 		}},
 	}
 	if bridge > 0 {
-		p.Backends.Containers = &calibration.Containers{Hop: c(bridge), Host: host}
+		p.Backends.Containers = &calibration.Containers{Hop: c(bridge), Call: c(cCall), Host: host}
 	}
 	return p
 }
@@ -44,6 +44,7 @@ const (
 	cMTLS    = 50 * time.Microsecond
 	cBridge  = 70 * time.Microsecond
 	cPay     = 80 * time.Microsecond
+	cCall    = 90 * time.Microsecond
 )
 
 // TestCalibrationCharges: in the payment fleet with constant times, a
@@ -51,11 +52,15 @@ const (
 // the costs calibration.go documents: the client's once; at the gateway's
 // try the general path and the replica; at each sidecar try the fast path,
 // the replica and the caller's client; a try into payments (which calls
-// others) its role's own cost. The scenario's 500µs hops are
+// others) its role's own cost; on containers every try the bridge, and a
+// sidecar's try the call out of its container too (none with a profile
+// written before the call was measured). The scenario's 500µs hops are
 // loopback on the local backend (under a millisecond) and cost nothing
 // more; 2ms hops are kept.
 func TestCalibrationCharges(t *testing.T) {
 	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, cBridge)
+	old := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, cBridge)
+	old.Backends.Containers.Call = nil
 	gw := cGeneral + cReplica
 	side := cFast + cReplica + cClient
 	for _, tc := range []struct {
@@ -64,14 +69,17 @@ func TestCalibrationCharges(t *testing.T) {
 		backend string
 		net     time.Duration // network per hop, both ways, as charged
 		bridge  time.Duration // per try
+		call    time.Duration // per sidecar try
+		p       *calibration.Profile
 	}{
-		{"loopback", 500 * time.Microsecond, calibration.BackendLocal, 0, 0},
-		{"delayed-hops", 2 * time.Millisecond, calibration.BackendLocal, 4 * time.Millisecond, 0},
-		{"containers", 500 * time.Microsecond, calibration.BackendContainers, 0, cBridge},
+		{"loopback", 500 * time.Microsecond, calibration.BackendLocal, 0, 0, 0, p},
+		{"delayed-hops", 2 * time.Millisecond, calibration.BackendLocal, 4 * time.Millisecond, 0, 0, p},
+		{"containers", 500 * time.Microsecond, calibration.BackendContainers, 0, cBridge, cCall, p},
+		{"containers-profile-without-call", 500 * time.Microsecond, calibration.BackendContainers, 0, cBridge, 0, old},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := runSpec(t, calibrated(operationsSpec(tc.hop), p, tc.backend))
-			g, sd := gw+tc.bridge+tc.net, side+tc.bridge+tc.net
+			rs := runSpec(t, calibrated(operationsSpec(tc.hop), tc.p, tc.backend))
+			g, sd := gw+tc.bridge+tc.net, side+tc.bridge+tc.call+tc.net
 			checkout := cClient + g + cPay + 4*time.Millisecond + (sd + 3*time.Millisecond) + (sd + 2*time.Millisecond)
 			lookup := cClient + g + cPay + time.Millisecond + (sd + 2*time.Millisecond)
 			audit := cClient + g + 7*time.Millisecond

@@ -115,6 +115,15 @@ type Containers struct {
 	// published port and bridge than on loopback: direct to a replica in a
 	// container minus direct to the same replica in process.
 	Hop *Dist `yaml:"hop"`
+	// Call is what a call a replica in a container makes through its
+	// sidecar on the host costs more than the same call in process: the
+	// way out of the container (its network namespace, the bridge, the
+	// host's stack) and the container's own runtime, per call, beyond
+	// the Hop into the callee. It is half of what the payment flow in a
+	// container (two stages of calls) costs more than in process, once
+	// its hop into payments is taken off. Optional: a profile written
+	// before it charges nothing for it.
+	Call *Dist `yaml:"call,omitempty"`
 	// Host is the CPU time per request on the containers backend.
 	Host *Host `yaml:"host"`
 }
@@ -139,9 +148,9 @@ type HostCPU struct {
 
 // Section returns the profile's section for the hop costs the simulator
 // charges when it predicts backend: the local section, with the
-// containers' extra hop cost when backend is containers. ok is false
-// when the profile has no section for backend.
-func (p *Profile) Section(backend string) (local *Local, extra *Dist, ok bool) {
+// containers' extra costs when backend is containers (nil on local). ok is
+// false when the profile has no section for backend.
+func (p *Profile) Section(backend string) (local *Local, extra *Containers, ok bool) {
 	switch backend {
 	case BackendLocal:
 		return p.Backends.Local, nil, p.Backends.Local != nil
@@ -149,7 +158,7 @@ func (p *Profile) Section(backend string) (local *Local, extra *Dist, ok bool) {
 		if p.Backends.Containers == nil {
 			return nil, nil, false
 		}
-		return p.Backends.Local, p.Backends.Containers.Hop, true
+		return p.Backends.Local, p.Backends.Containers, true
 	}
 	return nil, nil, false
 }
@@ -243,6 +252,9 @@ func (p *Profile) Validate() error {
 	}
 	if c := p.Backends.Containers; c != nil {
 		checkDist(bad, "backends.containers.hop", c.Hop)
+		if c.Call != nil {
+			checkDist(bad, "backends.containers.call", c.Call)
+		}
 		checkHost(bad, "backends.containers.host", c.Host)
 	}
 	return errors.Join(errs...)

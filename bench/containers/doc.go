@@ -82,7 +82,7 @@
 // generator in this process; the local backend runs the same load in
 // about half a core. Each replica is its own Go runtime, idle between its
 // requests, and waking an idle runtime is what costs (a risk replica alone
-// at 100/s: 350 µs of CPU per request; see replicaGOMAXPROCS).
+// at 100/s: 350 µs of CPU per request; see ReplicaGOMAXPROCS).
 //
 // Near saturation, latency depends on whatever else the machine runs, and
 // a scenario with retries turns a slow spell into a lasting one: once tries

@@ -94,7 +94,7 @@ func SpecFromPlan(plan *scenarios.Plan, seed uint64) (Spec, error) {
 				"PAYMENTSVC_CONCURRENCY": strconv.Itoa(s.Concurrency),
 				"PAYMENTSVC_QUEUE":       strconv.Itoa(s.Queue),
 				"PAYMENTSVC_ERROR_RATE":  strconv.FormatFloat(float64(s.ErrorRate), 'g', -1, 64),
-				"GOMAXPROCS":             replicaGOMAXPROCS,
+				"GOMAXPROCS":             ReplicaGOMAXPROCS,
 			}
 			if s.ServiceTime.Type != "" {
 				env["PAYMENTSVC_SERVICE_TIME"] = fleet.FormatDistribution(s.ServiceTime)
@@ -137,7 +137,7 @@ func ReplicaSeed(seed uint64, name string) uint64 {
 	return seed ^ h.Sum64()
 }
 
-// replicaGOMAXPROCS runs each replica's Go runtime on one processor. A
+// ReplicaGOMAXPROCS runs each replica's Go runtime on one processor. A
 // fleet is many small processes (15 in the flagship) on a machine of few
 // cores, each idle between its requests; with a processor per core every
 // request that wakes an idle replica also wakes spinning scheduler threads.
@@ -149,4 +149,4 @@ func ReplicaSeed(seed uint64, name string) uint64 {
 // busy, tips into timeouts and retries (bench/containers/doc.go, "CPU").
 // One processor is what a replica would get as a pod with a CPU limit of
 // one (Go sets GOMAXPROCS from the cgroup's limit since 1.25).
-const replicaGOMAXPROCS = "1"
+const ReplicaGOMAXPROCS = "1"

@@ -114,6 +114,7 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 		default:
 			p.Backends.Containers = c
 			fmt.Fprintf(out, "containers: extra per hop (Docker published port and bridge): %s\n", distLine(c.Hop))
+			fmt.Fprintf(out, "  extra per call out of a container:                        %s\n", distLine(c.Call))
 			fmt.Fprintf(out, "  CPU per request: %s\n", hostLine(c.Host))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/bench/containers"
 	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -24,8 +25,17 @@ import (
 // extra latency is the difference of their quantiles. The CPU per request
 // of the containerised replica is read from /proc for the container's
 // paymentsvc process and Docker's proxy process of its published port (the
-// engine's own CPU for the port); the client, gateway and sidecar run on
-// the host as on the local backend, so they keep local's figures.
+// engine's own CPU for the port), or better from the whole machine's CPU
+// (machineCPU), which also has the kernel's work on the bridge; the
+// client and the gateway run on the host as on the local backend, so they
+// keep local's figures, and a sidecar's call costs what leaving the
+// caller's container adds.
+//
+// A second container runs the payment role, its calls going out of the
+// container to risk, fraud and ledger replicas in this process on the run
+// network's host address (where the backend's sidecars listen); against
+// the same flow in process it gives what a call costs more when it leaves
+// a container (Call).
 //
 // It returns nil and a note, not an error, when Docker is not available.
 func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Containers, string, error) {
@@ -33,17 +43,30 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 	if err := containers.Available(ctx); err != nil {
 		return nil, err.Error(), nil
 	}
-	name := fmt.Sprintf("risk[calibrate-%d]", os.Getpid())
-	spec := containers.Spec{Replicas: []containers.ReplicaSpec{{Service: "risk", Index: 0, Env: map[string]string{
-		"PAYMENTSVC_ROLE":         string(fleet.RoleRisk),
-		"PAYMENTSVC_NAME":         name,
-		"PAYMENTSVC_SEED":         "1",
-		"PAYMENTSVC_CONCURRENCY":  "0",
-		"PAYMENTSVC_QUEUE":        "0",
-		"PAYMENTSVC_ERROR_RATE":   "0",
-		"PAYMENTSVC_SERVICE_TIME": fleet.FormatDistribution(scenarios.DistributionSpec{Type: "constant", Value: cfg.ServiceTime}),
-	}}}}
-	f, err := containers.StartFleet(ctx, spec)
+	tag := fmt.Sprintf("calibrate-%d", os.Getpid())
+	name := "risk[" + tag + "]"
+	replicaOf := func(role fleet.Role) containers.ReplicaSpec {
+		env := map[string]string{
+			"PAYMENTSVC_ROLE":         string(role),
+			"PAYMENTSVC_NAME":         string(role) + "[" + tag + "]",
+			"PAYMENTSVC_SEED":         "1",
+			"PAYMENTSVC_CONCURRENCY":  "0",
+			"PAYMENTSVC_QUEUE":        "0",
+			"PAYMENTSVC_ERROR_RATE":   "0",
+			"PAYMENTSVC_SERVICE_TIME": fleet.FormatDistribution(scenarios.DistributionSpec{Type: "constant", Value: cfg.ServiceTime}),
+			"GOMAXPROCS":              containers.ReplicaGOMAXPROCS, // as the backend runs its replicas
+		}
+		if role == fleet.RolePayments {
+			env["PAYMENTSVC_REQUIRE_IDEMPOTENCY_KEY"] = "false"
+		}
+		return containers.ReplicaSpec{Service: string(role), Index: 0, Env: env}
+	}
+	// A risk replica for the hop into a container, and a payments replica
+	// whose calls leave its container for risk, fraud and ledger replicas
+	// in this process, on the run network's host address, where the
+	// backend's sidecars listen.
+	spec := containers.Spec{Replicas: []containers.ReplicaSpec{replicaOf(fleet.RoleRisk), replicaOf(fleet.RolePayments)}}
+	f, err := containers.Prepare(ctx, spec)
 	if err != nil {
 		if errors.Is(err, containers.ErrNoDocker) {
 			return nil, err.Error(), nil
@@ -51,18 +74,33 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 		return nil, "", fmt.Errorf("calibrate: containers: %w", err)
 	}
 	defer f.Close()
-	rep := f.Replica("risk", 0)
-	if rep == nil {
-		return nil, "", fmt.Errorf("calibrate: containers: the replica did not start")
-	}
 	r, err := startRig(cfg.ServiceTime)
 	if err != nil {
 		return nil, "", fmt.Errorf("calibrate: containers: %w", err)
 	}
 	defer r.close()
+	urls, err := r.startCallees(scenarios.DistributionSpec{Type: "constant", Value: cfg.ServiceTime}, f.HostAddr.String())
+	if err != nil {
+		return nil, "", fmt.Errorf("calibrate: containers: the payment flow's callees on %s: %w", f.HostAddr, err)
+	}
+	f.Downstream = func(containers.ReplicaSpec) containers.DownstreamURLs {
+		return containers.DownstreamURLs{Risk: urls[fleet.RoleRisk], Fraud: urls[fleet.RoleFraud], Ledger: urls[fleet.RoleLedger]}
+	}
+	if err := f.Launch(ctx); err != nil {
+		return nil, "", fmt.Errorf("calibrate: containers: %w", err)
+	}
+	rep, pay := f.Replica(string(fleet.RoleRisk), 0), f.Replica(string(fleet.RolePayments), 0)
+	if rep == nil || pay == nil {
+		return nil, "", fmt.Errorf("calibrate: containers: the replicas did not start")
+	}
 
 	pids := containerPIDs(name, rep.HostPort)
-	targets := []target{{"direct", r.replica, true, ""}, {"container", rep.Endpoint(), true, ""}}
+	targets := []target{
+		{"direct", r.replica, true, ""},
+		{"container", rep.Endpoint(), true, ""},
+		{"flow", r.payments, true, "/v1/payments"},
+		{"container-flow", pay.Endpoint(), true, "/v1/payments"},
+	}
 	phases := map[string]*Phase{}
 	clients := map[string][]client{}
 	defer func() {
@@ -76,6 +114,9 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 		cs := make([]client, cfg.Workers)
 		for i := range cs {
 			cs[i] = newRawClient()
+			if t.path != "" {
+				cs[i] = newRawClientFor(t.path)
+			}
 		}
 		clients[t.name] = cs
 		phases[t.name] = &Phase{Name: t.name, Hist: newHist()}
@@ -87,13 +128,15 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 	// start take their share of calibrate's two minutes.
 	per := max(cfg.Requests/2/cfg.Rounds, 1)
 	var outside time.Duration // CPU of the container's processes
+	machine := map[string]time.Duration{}
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, t := range targets {
 			ph := phases[t.name]
 			h := newHist()
-			before, ob := processCPU(), pidsCPU(pids)
+			before, ob, mb := processCPU(), pidsCPU(pids), machineCPU()
 			n, err := load(ctx, clients[t.name], t.addr, cfg.Rate, per, h)
 			ph.CPU += processCPU() - before
+			machine[t.name] += machineCPU() - mb
 			ph.Hist.Merge(h)
 			ph.Rounds = append(ph.Rounds, h)
 			if t.name == "container" {
@@ -107,17 +150,45 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 		}
 		fmt.Fprintf(cfg.Log, "  containers round %d/%d: %d requests per phase\n", round, cfg.Rounds, per)
 	}
+	for _, t := range targets {
+		if ph := phases[t.name]; ph.Errors*100 > ph.Requests {
+			return nil, "", fmt.Errorf("calibrate: containers: %s: %d of %d answers were not 2xx", t.name, ph.Errors, ph.Requests)
+		}
+	}
 	d, c := phases["direct"], phases["container"]
 	hop := roundsDiff(c, d, 0)
+	// The flow in a container costs one hop into payments and two stages
+	// of calls more than in process: a call's share is half of what is
+	// left once the hop is taken off, round by round and quantile by
+	// quantile, as the other differences.
+	fl, cf := phases["flow"], phases["container-flow"]
+	call := roundsCombine(len(d.Rounds), func(r int, q float64) time.Duration {
+		return (quantile(cf.Rounds[r], q) - quantile(fl.Rounds[r], q) - quantile(c.Rounds[r], q) + quantile(d.Rounds[r], q)) / 2
+	}, func(r int) time.Duration {
+		return (mean(cf.Rounds[r]) - mean(fl.Rounds[r]) - mean(c.Rounds[r]) + mean(d.Rounds[r])) / 2
+	})
 	lh := local.Local.Host
-	replica := *lh.CPU.Replica
-	if len(pids) > 0 && c.Requests > 0 {
+	replica, sidecar := *lh.CPU.Replica, *lh.CPU.Sidecar
+	perReq := func(name string) time.Duration { return machine[name] / time.Duration(phases[name].Requests) }
+	switch {
+	case machine["direct"] > 0:
+		// The whole machine's CPU (/proc/stat: every process, the
+		// kernel's network stack and Docker's proxy), phase against
+		// phase: a request into a container costs the local replica's CPU
+		// plus what the container's path adds; a call out of a container
+		// (three per payment flow) what the flow in a container adds
+		// beyond its one hop in.
+		extra := max(perReq("container")-perReq("direct"), 0)
+		replica += config.Duration(extra)
+		sidecar += config.Duration(max(perReq("container-flow")-perReq("flow")-extra, 0) / 3)
+	case len(pids) > 0 && c.Requests > 0:
+		// No /proc/stat: the container's own processes only.
 		replica = *calibration.D(outside / time.Duration(c.Requests))
 	}
 	host := &calibration.Host{Cores: lh.Cores, CPU: &calibration.HostCPU{
-		Client: lh.CPU.Client, Gateway: lh.CPU.Gateway, Sidecar: lh.CPU.Sidecar, Replica: &replica,
+		Client: lh.CPU.Client, Gateway: lh.CPU.Gateway, Sidecar: &sidecar, Replica: &replica,
 	}}
-	return &calibration.Containers{Hop: hop, Host: host}, "", nil
+	return &calibration.Containers{Hop: hop, Call: call, Host: host}, "", nil
 }
 
 // containerPIDs finds the container's paymentsvc process (by its
@@ -143,6 +214,28 @@ func containerPIDs(name string, port int) []int {
 		}
 	}
 	return out
+}
+
+// machineCPU is the CPU time every core of the machine has spent busy so
+// far (/proc/stat's first line: user, nice, system, irq and softirq ticks
+// of 10 ms; idle, iowait and the hypervisor's steal are not ours); 0 when
+// it cannot be read.
+func machineCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7} {
+		v, _ := strconv.ParseInt(f[i], 10, 64)
+		ticks += v
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // pidsCPU is the user + system CPU of pids so far (clock ticks of 10 ms,

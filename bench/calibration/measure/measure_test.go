@@ -2,12 +2,14 @@ package measure
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/bench/containers"
 )
 
 func TestMain(m *testing.M) {
@@ -20,7 +22,69 @@ func TestMain(m *testing.M) {
 // it measured something and makes a valid profile. It asserts no speed:
 // only that latencies and CPU are positive where they must be.
 func TestLocalTiny(t *testing.T) {
-	cfg := Config{Rate: 200, Requests: 40, Rounds: 2, Workers: 2, Warmup: 5, ServiceTime: 200 * time.Microsecond}
+	res, p := localTiny(t)
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := calibration.Parse("measured.yaml", b); err != nil {
+		t.Fatalf("the measured profile does not load: %v\n%s", err, b)
+	}
+	if q := quantile(res.Phases["direct"].Hist, 0.5); q < tinyConfig.ServiceTime {
+		t.Errorf("direct p50 %v below the service time %v", q, tinyConfig.ServiceTime)
+	}
+}
+
+// TestContainersTiny runs the containers phases (a risk replica in a
+// container, and the payment flow in one calling replicas in this process
+// on the run network's host address) on a tiny load, and checks that each
+// measured every request and that the profile with the section loads.
+// Without Docker it skips, unless MESHBENCH_REQUIRE_DOCKER=1 (CI).
+func TestContainersTiny(t *testing.T) {
+	ctx := context.Background()
+	if err := containers.Available(ctx); err != nil {
+		if os.Getenv("MESHBENCH_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("Docker is required: %v", err)
+		}
+		t.Skipf("no Docker: %v", err)
+	}
+	res, p := localTiny(t)
+	c, note, err := Containers(ctx, res.Config, res)
+	if err != nil || c == nil {
+		t.Fatalf("containers: %v (%s)", err, note)
+	}
+	if c.Hop == nil || c.Call == nil || c.Host == nil {
+		t.Fatalf("incomplete section: %+v", c)
+	}
+	// A load this small measures CPU in whole 10ms ticks: check only
+	// that the figures exist and that the machine's CPU can be read.
+	if c.Host.CPU.Replica == nil || c.Host.CPU.Sidecar == nil || c.Host.CPU.Replica.D() < 0 || c.Host.CPU.Sidecar.D() < 0 {
+		t.Errorf("CPU per request: %+v", c.Host.CPU)
+	}
+	if machineCPU() <= 0 {
+		t.Error("the machine's CPU (/proc/stat) reads as none")
+	}
+	p.Backends.Containers = c
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := calibration.Parse("measured.yaml", b)
+	if err != nil {
+		t.Fatalf("the measured profile does not load: %v\n%s", err, b)
+	}
+	if got.Backends.Containers == nil || got.Backends.Containers.Call == nil {
+		t.Errorf("the containers section did not survive a round trip:\n%s", b)
+	}
+}
+
+var tinyConfig = Config{Rate: 200, Requests: 40, Rounds: 2, Workers: 2, Warmup: 5, ServiceTime: 200 * time.Microsecond}
+
+// localTiny measures the local phases on a tiny load, checks them, and
+// returns them with a profile of their local section.
+func localTiny(t *testing.T) (*Result, *calibration.Profile) {
+	t.Helper()
+	cfg := tinyConfig
 	res, err := Local(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +96,6 @@ func TestLocalTiny(t *testing.T) {
 		if quantile(ph.Hist, 0.5) <= 0 {
 			t.Errorf("%s: no latency", name)
 		}
-	}
-	if q := quantile(res.Phases["direct"].Hist, 0.5); q < cfg.ServiceTime {
-		t.Errorf("direct p50 %v below the service time %v", q, cfg.ServiceTime)
 	}
 	if res.Local.Replica.Mean.D() <= 0 || res.Local.Replica.P99.D() <= 0 {
 		t.Errorf("replica beyond its service time: %+v", res.Local.Replica.Quantiles())
@@ -48,11 +109,5 @@ func TestLocalTiny(t *testing.T) {
 		Measured: calibration.Measured{Requests: 40, Rate: 200, ServiceTime: *calibration.D(cfg.ServiceTime)},
 		Backends: calibration.Backends{Local: res.Local},
 	}
-	b, err := p.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := calibration.Parse("measured.yaml", b); err != nil {
-		t.Fatalf("the measured profile does not load: %v\n%s", err, b)
-	}
+	return res, p
 }

@@ -130,35 +130,50 @@ func (r *rig) start(serviceTime time.Duration) error {
 // with the same service time; the ledger's file unsynced, as on the local
 // backend).
 func (r *rig) startFlow(spec scenarios.DistributionSpec) error {
-	dir, err := os.MkdirTemp("", "meshbench-calibrate-")
+	urls, err := r.startCallees(spec, "127.0.0.1")
 	if err != nil {
 		return err
 	}
-	r.dir = dir
-	start := func(cfg fleet.Config) (string, error) {
-		cfg.Seed, cfg.ServiceTime, cfg.Logger = 1, spec, slog.New(slog.DiscardHandler)
-		s, err := fleet.NewService(cfg)
+	r.payments, err = r.startReplica(spec, "127.0.0.1", fleet.Config{Role: fleet.RolePayments, Name: "payments[0]", OptionalIdempotencyKey: true,
+		RiskURL: urls[fleet.RoleRisk], FraudURL: urls[fleet.RoleFraud], LedgerURL: urls[fleet.RoleLedger]})
+	return err
+}
+
+// startCallees starts a risk, a fraud and a ledger replica listening on
+// host, with the service time spec (the ledger's file unsynced), and
+// returns their base URLs by role.
+func (r *rig) startCallees(spec scenarios.DistributionSpec, host string) (map[fleet.Role]string, error) {
+	if r.dir == "" {
+		dir, err := os.MkdirTemp("", "meshbench-calibrate-")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		r.flow = append(r.flow, s)
-		return r.serve(nil, s.Serve)
+		r.dir = dir
 	}
 	urls := map[fleet.Role]string{}
 	for _, role := range []fleet.Role{fleet.RoleRisk, fleet.RoleFraud, fleet.RoleLedger} {
 		cfg := fleet.Config{Role: role, Name: string(role) + "[0]"}
 		if role == fleet.RoleLedger {
-			cfg.LedgerPath, cfg.LedgerNoSync = filepath.Join(dir, "ledger.db"), true
+			cfg.LedgerPath, cfg.LedgerNoSync = filepath.Join(r.dir, fmt.Sprintf("ledger-%d.db", len(r.flow))), true
 		}
-		addr, err := start(cfg)
+		addr, err := r.startReplica(spec, host, cfg)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		urls[role] = "http://" + addr
 	}
-	r.payments, err = start(fleet.Config{Role: fleet.RolePayments, Name: "payments[0]", OptionalIdempotencyKey: true,
-		RiskURL: urls[fleet.RoleRisk], FraudURL: urls[fleet.RoleFraud], LedgerURL: urls[fleet.RoleLedger]})
-	return err
+	return urls, nil
+}
+
+// startReplica starts a fleet replica of cfg listening on host.
+func (r *rig) startReplica(spec scenarios.DistributionSpec, host string, cfg fleet.Config) (string, error) {
+	cfg.Seed, cfg.ServiceTime, cfg.Logger = 1, spec, slog.New(slog.DiscardHandler)
+	s, err := fleet.NewService(cfg)
+	if err != nil {
+		return "", err
+	}
+	r.flow = append(r.flow, s)
+	return r.serveOn(host, nil, s.Serve)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -191,7 +206,12 @@ clusters:
 }
 
 func (r *rig) serve(wrap func(net.Listener) (net.Listener, error), serve func(net.Listener) error) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return r.serveOn("127.0.0.1", wrap, serve)
+}
+
+// serveOn serves on a free port of host.
+func (r *rig) serveOn(host string, wrap func(net.Listener) (net.Listener, error), serve func(net.Listener) error) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return "", err
 	}
