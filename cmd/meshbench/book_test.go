@@ -10,6 +10,7 @@ import (
 
 func TestBookUsageErrorsExit2(t *testing.T) {
 	dir := t.TempDir()
+	profile := thisMachineProfile(t, t.TempDir(), nil)
 	for _, c := range []struct {
 		name string
 		args []string
@@ -19,6 +20,10 @@ func TestBookUsageErrorsExit2(t *testing.T) {
 		{"scenario on the simulator part", []string{"book", "--out", dir, "--scenario", "mtls-cost"}},
 		{"check of the local part", []string{"book", "--out", dir, "--backend", "local", "--check"}},
 		{"unknown scenario", []string{"book", "--out", dir, "--backend", "local", "--scenario", "no-such"}},
+		{"calibration on the simulator part", []string{"book", "--out", dir, "--calibration", profile}},
+		{"host cores without a profile", []string{"book", "--out", dir, "--backend", "local", "--host-cores", "2"}},
+		{"no such profile", []string{"book", "--out", dir, "--backend", "local", "--calibration", filepath.Join(dir, "none.yaml")}},
+		{"host cores zero", []string{"book", "--out", dir, "--backend", "local", "--calibration", profile, "--host-cores", "0"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)
@@ -54,5 +59,37 @@ func TestBookCheck(t *testing.T) {
 	code, _, stderr := cli(t, ctx, "book", "--out", dir, "--check")
 	if code != exitFailure || !strings.Contains(stderr, "changed  retry-storm.md") || !strings.Contains(stderr, "make book-sim") {
 		t.Fatalf("check of an edited book: exit %d: %s", code, stderr)
+	}
+}
+
+// TestBookLocalCalibrated: the local part with --calibration and
+// --host-cores runs the simulator with both and says so on the page and
+// in results.json (a short rescaled run of one small scenario).
+func TestBookLocalCalibrated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the local backend")
+	}
+	dir := t.TempDir()
+	profile := thisMachineProfile(t, t.TempDir(), nil)
+	code, _, stderr := cli(t, context.Background(), "book", "--out", dir, "--backend", "local", "--scenario", "istio-outlier-proposal",
+		"--duration", "2s", "--calibration", profile, "--host-cores", "2")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "local", "istio-outlier-proposal.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Simulator: calibration profile profile.yaml (measured ", "a host model of 2 cores"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the page does not say %q", want)
+		}
+	}
+	res, err := os.ReadFile(filepath.Join(dir, "local", "istio-outlier-proposal", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res), `"host_cores": 2`) {
+		t.Errorf("results.json's machine facts lack the host model")
 	}
 }
