@@ -95,18 +95,17 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 		Backends: calibration.Backends{Local: res.Local},
 	}
 	printLocal(out, res)
-	// A containers measurement that fails does not lose the local one: the
-	// profile is written without the containers section, and the error is
-	// returned after it when containers was asked for by name.
+	// A containers measurement that fails, or is interrupted (Ctrl-C), does
+	// not lose the local one: the profile is written without the
+	// containers section, and the error is returned after it when
+	// containers was asked for by name or the run was interrupted.
 	var failed error
 	if slices.Contains(f.backends, calibration.BackendContainers) {
 		c, note, err := measureContainers(ctx, cfg, res)
 		switch {
-		case err != nil && ctx.Err() != nil:
-			return err
 		case err != nil:
 			fmt.Fprintf(out, "containers: not measured: %v\n", err)
-			if cmd.Flags().Changed("backend") {
+			if ctx.Err() != nil || cmd.Flags().Changed("backend") {
 				failed = err
 			}
 		case c == nil:

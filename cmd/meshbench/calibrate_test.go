@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,16 +149,28 @@ func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
 		return nil, "", errors.New("calibrate: containers: no go.mod of the module")
 	}
 	for _, c := range []struct {
-		name     string
-		args     []string
-		wantCode int
+		name      string
+		args      []string
+		interrupt bool
+		wantCode  int
 	}{
-		{"default backends", nil, exitOK},
-		{"containers by name", []string{"--backend", "local,containers"}, exitFailure},
+		{"default backends", nil, false, exitOK},
+		{"containers by name", []string{"--backend", "local,containers"}, false, exitFailure},
+		{"interrupted", nil, true, exitFailure},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if c.interrupt {
+				// Ctrl-C while the containers are measured.
+				measureContainers = func(ctx context.Context, _ measure.Config, _ *measure.Result) (*calibration.Containers, string, error) {
+					cancel()
+					<-ctx.Done()
+					return nil, "", fmt.Errorf("calibrate: containers: no go.mod of the module: %w", ctx.Err())
+				}
+			}
 			out := filepath.Join(t.TempDir(), "cal.yaml")
-			code, stdout, stderr := cli(t, context.Background(), append([]string{"calibrate", "--out", out}, c.args...)...)
+			code, stdout, stderr := cli(t, ctx, append([]string{"calibrate", "--out", out}, c.args...)...)
 			if code != c.wantCode {
 				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, c.wantCode, stdout, stderr)
 			}
