@@ -80,18 +80,22 @@ demo: build
 # local part (the scenarios that list local, on this machine beside the
 # simulator; about 40 minutes at full length on two cores, or set
 # BOOK_DURATION=20s to rescale every timeline, and BOOK_SCENARIOS=a,b to run
-# a few); book both. book-check regenerates the simulator part into a
-# temporary folder and fails when docs/results differs (CI runs it).
-BOOK_DIR       ?= docs/results
-BOOK_DURATION  ?=
-BOOK_SCENARIOS ?=
+# a few; BOOK_CALIBRATION=cal.yaml BOOK_HOST_CORES=2 has the simulator charge
+# a profile from `meshbench calibrate` and model the host, as the checked-in
+# local part was made); book both. book-check regenerates the simulator part
+# into a temporary folder and fails when docs/results differs (CI runs it).
+BOOK_DIR         ?= docs/results
+BOOK_DURATION    ?=
+BOOK_SCENARIOS   ?=
+BOOK_CALIBRATION ?=
+BOOK_HOST_CORES  ?=
 book: book-sim book-local
 
 book-sim: build
 	./$(BIN) book --out $(BOOK_DIR) --backend sim
 
 book-local: build
-	./$(BIN) book --out $(BOOK_DIR) --backend local $(if $(BOOK_DURATION),--duration $(BOOK_DURATION)) $(if $(BOOK_SCENARIOS),--scenario $(BOOK_SCENARIOS))
+	./$(BIN) book --out $(BOOK_DIR) --backend local $(if $(BOOK_DURATION),--duration $(BOOK_DURATION)) $(if $(BOOK_SCENARIOS),--scenario $(BOOK_SCENARIOS)) $(if $(BOOK_CALIBRATION),--calibration $(BOOK_CALIBRATION)) $(if $(BOOK_HOST_CORES),--host-cores $(BOOK_HOST_CORES))
 
 book-check: build
 	./$(BIN) book --out $(BOOK_DIR) --backend sim --check
