@@ -93,11 +93,16 @@ func (x *exchange) bodyTimedOut() bool {
 // memory. Without retries and hedges every body streams. A body that
 // cannot be read is the failure it returns.
 //
-// A gRPC request of unknown length over HTTP/2 on such a route (a client or
-// bidirectional stream, or a unary call) is neither read ahead nor
-// streamed once: it streams to the tries through a replayBody, which keeps
-// its first retry.bufferBytes for retries and hedges and commits the
-// request to one try when the stream outgrows that.
+// A gRPC request of unknown length over HTTP/2 (a client or bidirectional
+// stream, or a unary call) is neither read ahead nor streamed once: it
+// streams to the tries through a replayBody, which keeps its first
+// retry.bufferBytes for retries and hedges and commits the request to one
+// try when the stream outgrows that. It does on a route without retries
+// too: an upstream that refuses the stream unprocessed (GOAWAY past its
+// last stream, REFUSED_STREAM; a gRPC server at its MaxConnectionAge) has
+// the HTTP/2 transport send it again on another connection, from the kept
+// prefix (newRequest's GetBody), as Envoy does with streams a draining
+// connection did not take.
 func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
 	x.prepared = true
 	in, rt := x.in, x.rt
@@ -105,7 +110,7 @@ func (x *exchange) prepareBody() (lifecycle.Failure, bool) {
 		x.replayable = true
 		return lifecycle.NoFailure, true
 	}
-	if rt.replays && x.st.grpc && in.ContentLength < 0 && in.ProtoMajor == 2 {
+	if x.st.grpc && in.ContentLength < 0 && in.ProtoMajor == 2 {
 		x.replay = newReplayBody(in.Body, rt.bufferBytes)
 		x.replayable = true
 		_ = http.NewResponseController(x.w).EnableFullDuplex()
@@ -218,7 +223,17 @@ func (x *exchange) newRequest(t *attempt, timeout time.Duration, fresh bool) *ht
 	case x.stream != nil:
 		out.Body = x.stream
 	case x.replay != nil:
-		out.Body = x.replay.reader(t.try)
+		replay, try := x.replay, t.try
+		out.Body = replay.reader(try)
+		// The transport asks for the body again only for a stream the
+		// upstream did not process; it can have it while the kept prefix
+		// is still the whole body.
+		out.GetBody = func() (io.ReadCloser, error) {
+			if !replay.whole() {
+				return nil, errReplayOverflow
+			}
+			return replay.reader(try), nil
+		}
 	}
 	return out
 }

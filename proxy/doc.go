@@ -75,8 +75,11 @@
 // tries through a replay buffer of retry.bufferBytes (replay.go) and is
 // retried or hedged only while no answer went downstream and the buffer
 // holds all it sent; past that it is committed to one try
-// (lifecycle.Request.Committed). Responses of unknown length are flushed
-// chunk by chunk.
+// (lifecycle.Request.Committed). Such a request goes through the replay
+// buffer on a route without retries too, so that a stream the upstream
+// refused unprocessed (GOAWAY past its last stream, REFUSED_STREAM) is sent
+// again by the HTTP/2 transport on another connection. Responses of unknown
+// length are flushed chunk by chunk.
 //
 // # Answers of the proxy itself
 //

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -552,6 +553,101 @@ func TestGRPCReconnect(t *testing.T) {
 	}
 	if failed > 0 {
 		t.Errorf("%d of %d calls failed across connection replacements", failed, calls)
+	}
+}
+
+// TestGRPCStreamRefusedUnprocessed: an upstream connection that answers a
+// call's HEADERS with GOAWAY (last stream 0: the call was not processed,
+// as a gRPC server past its MaxConnectionAge may) costs the call nothing,
+// on a route without retries: the HTTP/2 transport sends it again on a new
+// connection from the kept body (body.go, newRequest's GetBody). Before,
+// the call failed UNAVAILABLE (upstream_reset): the rare failure
+// TestGRPCReconnect caught in CI.
+func TestGRPCStreamRefusedUnprocessed(t *testing.T) {
+	up := startGRPCUpstream(t, "up", codes.OK)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		conns   []net.Conn
+		wg      sync.WaitGroup
+		refused atomic.Bool
+	)
+	track := func(c net.Conn) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	}
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			track(c)
+			if n == 0 {
+				wg.Go(func() { refuseFirstStream(c, &refused) })
+				continue
+			}
+			// Later connections reach the real upstream.
+			u, err := net.Dial("tcp", up.addr)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			track(u)
+			wg.Go(func() { _, _ = io.Copy(u, c); _ = u.Close() })
+			wg.Go(func() { _, _ = io.Copy(c, u); _ = c.Close() })
+		}
+	})
+	h := start(t, oneRoute(h2cCluster("up", ln.Addr().String()), config.Policy{}))
+	cc := grpcClient(t, h.addr, nil)
+	if got, _, _, st := call(testCtx(t), cc, "hello"); st.Code() != codes.OK || got != "up" {
+		t.Fatalf("call: %q, %v; want the upstream's answer", got, st)
+	}
+	if !refused.Load() {
+		t.Fatal("the first connection never saw the call: the test did not test the refusal")
+	}
+}
+
+// refuseFirstStream is an HTTP/2 server that answers the first HEADERS it
+// reads with GOAWAY, last stream 0, then reads until the client closes.
+func refuseFirstStream(c net.Conn, refused *atomic.Bool) {
+	defer c.Close()
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c, preface); err != nil {
+		return
+	}
+	fr := http2.NewFramer(c, c)
+	if err := fr.WriteSettings(); err != nil {
+		return
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			if !refused.Swap(true) {
+				_ = fr.WriteGoAway(0, http2.ErrCodeNo, nil)
+			}
+		}
 	}
 }
 

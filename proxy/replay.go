@@ -98,6 +98,14 @@ func (b *replayBody) close() {
 	b.mu.Unlock()
 }
 
+// whole reports whether the kept prefix is still the whole body read so
+// far: no try owns bytes past it.
+func (b *replayBody) whole() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.owner == 0 && b.err == nil && !b.done
+}
+
 // claim is the try that took the body past the buffer, once it did.
 func (b *replayBody) claim() (int, bool) {
 	select {
