@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/meshbench/meshbench/scenarios"
@@ -27,6 +28,9 @@ const (
 	PredictP99          = "p99"
 	PredictP999         = "p999"
 	PredictAvailability = "availability"
+	// PredictKnee is the offered rate at which the latency SLO is first
+	// exceeded, on a load that rises in steps (Knee).
+	PredictKnee = "knee"
 )
 
 // Units of PredictionMetric.Error.
@@ -49,9 +53,15 @@ type Prediction struct {
 	// untrustworthy (RunSummary.Untrustworthy): they are counted, but
 	// the measurement they give is not the scenario's load.
 	RealUntrustworthy int `json:"real_untrustworthy,omitempty"`
-	// Metrics are p50, p99, p999 and availability, in that order; a
-	// latency is left out when either side had no successful request.
+	// Metrics are p50, p99, p999, availability and knee, in that order; a
+	// latency is left out when either side had no successful request, the
+	// knee when either side's runs have none (Knee).
 	Metrics []PredictionMetric `json:"metrics"`
+	// Unmeasured lists the metrics the scenario's prediction.judge names
+	// that one side could not give (a knee on a run that did not finish
+	// its steps): the verdict then fails, since what it rests on is
+	// missing.
+	Unmeasured []string `json:"unmeasured,omitempty"`
 	// Verdict is pass, noise or fail (PredictionPass, PredictionNoise,
 	// PredictionFail); Pass is false only for fail.
 	Verdict string `json:"verdict"`
@@ -63,7 +73,8 @@ type PredictionMetric struct {
 	Metric string `json:"metric"`
 	// Unit of Sim, Real and the spreads: "ms" for latencies (the
 	// percentile of the histograms merged over the repeats), "ratio" for
-	// availability (successes over requests of all repeats).
+	// availability (successes over requests of all repeats), "rps" for the
+	// knee (the median of the repeats' knees).
 	Unit string  `json:"unit"`
 	Sim  float64 `json:"sim"`
 	Real float64 `json:"real"`
@@ -82,6 +93,9 @@ type PredictionMetric struct {
 	// WithinSpread is true when Sim lies inside RealSpread: the
 	// prediction is as close as the real backend comes to itself.
 	WithinSpread bool `json:"within_spread,omitempty"`
+	// NotJudged is true when the scenario's prediction.judge leaves the
+	// metric out of the verdict: it is shown, and decides nothing.
+	NotJudged bool `json:"not_judged,omitempty"`
 }
 
 // Spread is a metric's range over a backend's repeats, in the metric's unit.
@@ -201,7 +215,24 @@ func predict(simRuns, realRuns []RunSummary, tol scenarios.PredictionTolerance) 
 	avail := func(r RunSummary) (float64, bool) { return r.Availability, true }
 	p.Metrics = append(p.Metrics, metric(PredictAvailability, "ratio", sa, ra, round((sa-ra)*100, 6), ErrorPoints, tol.Availability,
 		spreadOf(simRuns, avail), spreadOf(realRuns, avail)))
+	if sk, rk := kneeRates(simRuns), kneeRates(realRuns); len(sk) == len(simRuns) && len(rk) == len(realRuns) {
+		kneeOf := func(r RunSummary) (float64, bool) { return r.Knee.RateRPS, true }
+		sv, rv := round(median(sk), 1), round(median(rk), 1)
+		p.Metrics = append(p.Metrics, metric(PredictKnee, "rps", sv, rv, RelativeError(sv, rv), ErrorRelative, tol.Knee.Float64(),
+			spreadOf(simRuns, kneeOf), spreadOf(realRuns, kneeOf)))
+	}
+	for i := range p.Metrics {
+		p.Metrics[i].NotJudged = !tol.Judges(p.Metrics[i].Metric)
+	}
+	for _, name := range tol.Judge {
+		if !slices.ContainsFunc(p.Metrics, func(m PredictionMetric) bool { return m.Metric == name }) {
+			p.Unmeasured = append(p.Unmeasured, name)
+		}
+	}
 	p.Verdict = verdict(p.Metrics)
+	if len(p.Unmeasured) > 0 {
+		p.Verdict = PredictionFail
+	}
 	p.Pass = p.Verdict != PredictionFail
 	return p, true, nil
 }
@@ -222,7 +253,7 @@ func verdict(ms []PredictionMetric) string {
 	v := PredictionPass
 	for _, m := range ms {
 		switch {
-		case m.WithinTolerance:
+		case m.NotJudged, m.WithinTolerance:
 		case m.WithinSpread:
 			v = PredictionNoise
 		default:
@@ -239,6 +270,17 @@ func RelativeError(pred, meas float64) float64 {
 		return math.NaN()
 	}
 	return round((pred-meas)/meas, 6)
+}
+
+// kneeRates are the knees of the runs that have one.
+func kneeRates(runs []RunSummary) []float64 {
+	var out []float64
+	for _, r := range runs {
+		if r.Knee != nil {
+			out = append(out, r.Knee.RateRPS)
+		}
+	}
+	return out
 }
 
 // availability is successes over requests of all runs.

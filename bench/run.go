@@ -229,6 +229,7 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts RunOptions) (*Summary, 
 		sum.Runs = append(sum.Runs, runs[i])
 	}
 	sum.SLOPass = EvaluateSLOs(plan, sum)
+	EvaluateKnees(plan, sum)
 	if sum.Predictions, err = Predict(sum, plan.Prediction); err != nil {
 		failed = append(failed, err)
 	}

@@ -73,6 +73,10 @@ type RunSummary struct {
 	Untrustworthy string `json:"untrustworthy,omitempty"`
 	// SLO holds one verdict per SLO that applies to this run.
 	SLO []SLOVerdict `json:"slo"`
+	// Knee is where the run's latency crossed its SLO on a load that rises
+	// in steps (see Knee); absent for other loads and scenarios without a
+	// latency SLO.
+	Knee *Knee `json:"knee,omitempty"`
 	// Buckets is the run as a time series, from t=0 (warm-up included).
 	Buckets []Bucket `json:"buckets"`
 	// Audit is the ledger audit of a real backend; absent for the simulator.

@@ -51,6 +51,8 @@ type indexPage struct {
 	PredictionTolerance                             string
 	PredictionPass, PredictionNoise, PredictionFail int
 	PredictionSpread                                bool
+	// PredictionKnee is true when a prediction has a capacity knee.
+	PredictionKnee bool
 	// Hedged: some run hedged, so the results table has a hedges column.
 	Hedged bool
 }
@@ -149,6 +151,7 @@ func WriteIndex(w io.Writer, run *Run, plots []PlotFile, gate string) error {
 	} else {
 		page.Predictions = predictionRows(preds)
 		page.PredictionTolerance = predictionTolerance(preds)
+		page.PredictionKnee = predictionKnee(page.Predictions)
 		page.PredictionPass, page.PredictionNoise, page.PredictionFail = predictionCounts(page.Predictions)
 		for _, r := range page.Predictions {
 			page.PredictionSpread = page.PredictionSpread || r.Spread

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/meshbench/meshbench/bench"
@@ -88,6 +90,7 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	} else {
 		writeMarkdownPredictions(bw, preds)
 	}
+	writeMarkdownKnees(bw, s)
 	writeMarkdownBreakdowns(bw, s, groups)
 
 	var failed []string
@@ -143,4 +146,92 @@ func untrustworthyRuns(s *bench.Summary) int {
 		}
 	}
 	return n
+}
+
+// writeMarkdownKnees writes summary.md's knee section: for each run whose
+// load rose in steps, the offered rate at which its latency SLO was
+// first exceeded, and the per-step figures it was read from.
+func writeMarkdownKnees(w io.Writer, s *bench.Summary) {
+	rows := kneeRows(s)
+	if len(rows) == 0 {
+		return
+	}
+	k := rows[0].knee
+	fmt.Fprintf(w, "\n### Knee: the offered rate where %s first exceeds %s ms\n\n", predictionMetricNames[k.Metric], strconv.FormatFloat(k.MaxMS, 'f', -1, 64))
+	head, rule := "| backend | variant | repeat | knee |", "| --- | --- | ---: | ---: |"
+	for _, st := range rows[0].steps {
+		head += " " + st + " |"
+		rule += " ---: |"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %s | %d | %s |", mdEscape(r.backend), mdEscape(r.variant), r.repeat, r.rate)
+		for _, v := range r.values {
+			fmt.Fprintf(w, " %s |", v)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\nEach step: the median of its per-second %s, its first second skipped (ms; ✗ over the bound). The knee is interpolated between the last step within the bound and the first over it.\n", predictionMetricNames[k.Metric])
+}
+
+// kneeRow is one run's knee formatted for the reports.
+type kneeRow struct {
+	backend, variant string
+	repeat           int
+	knee             *bench.Knee
+	// rate is "1385/s", "> 2000/s" (never exceeded) or "< 400/s".
+	rate string
+	// steps are the column heads ("400/s"), values each step's figure.
+	steps, values []string
+}
+
+// kneeRows formats the knees of s's runs; the column heads are the first
+// run's steps, and a run whose steps differ lists them in its cells.
+func kneeRows(s *bench.Summary) []kneeRow {
+	var rows []kneeRow
+	for _, r := range s.Runs {
+		k := r.Knee
+		if k == nil {
+			continue
+		}
+		row := kneeRow{backend: r.Backend, variant: r.Variant, repeat: r.Repeat, knee: k, rate: fmtKneeRate(k)}
+		for _, st := range k.Steps {
+			rate := fmtRate(st.RateRPS)
+			v := "no answers"
+			if st.ValueMS != nil {
+				v = fmtMS(*st.ValueMS)
+			}
+			if st.Over {
+				v += " ✗"
+			}
+			row.steps = append(row.steps, rate)
+			row.values = append(row.values, v)
+		}
+		rows = append(rows, row)
+	}
+	for i := 1; i < len(rows); i++ {
+		if strings.Join(rows[i].steps, " ") != strings.Join(rows[0].steps, " ") {
+			for j := range rows[i].values {
+				rows[i].values[j] = rows[i].steps[j] + ": " + rows[i].values[j]
+			}
+		}
+	}
+	return rows
+}
+
+// fmtKneeRate prints a knee's rate with its bound.
+func fmtKneeRate(k *bench.Knee) string {
+	switch k.Bound {
+	case bench.KneeAbove:
+		return "> " + fmtRate(k.RateRPS)
+	case bench.KneeBelow:
+		return "< " + fmtRate(k.RateRPS)
+	}
+	return fmtRate(k.RateRPS)
+}
+
+// fmtRate prints an offered rate to a tenth, without a trailing .0: "1385/s".
+func fmtRate(v float64) string {
+	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) + "/s"
 }

@@ -14,6 +14,8 @@ import (
 type predictionRow struct {
 	Variant, Backend             string
 	P50, P99, P999, Availability predictionCell
+	// Knee is the capacity knee's cell; Missing unless the runs have one.
+	Knee predictionCell
 	// Verdict is "pass", "within noise" or "FAIL"; Pass is false for FAIL.
 	Verdict     string
 	Pass, Noise bool
@@ -30,8 +32,9 @@ type predictionCell struct {
 	// Error is "−11.5%" for a latency, "−0.030 pp" for availability.
 	Error string
 	// Within is true inside the tolerance; Noise outside it but inside
-	// the real backend's spread.
-	Within, Noise bool
+	// the real backend's spread; NotJudged when the verdict does not
+	// rest on the metric (the scenario's prediction.judge).
+	Within, Noise, NotJudged bool
 	// Sim and Real are the values compared, SimSpread and RealSpread
 	// their ranges over the repeats ("" with one repeat).
 	Sim, Real, SimSpread, RealSpread string
@@ -40,7 +43,7 @@ type predictionCell struct {
 // Class is the cell's CSS class in index.html.
 func (c predictionCell) Class() string {
 	switch {
-	case c.Missing:
+	case c.Missing, c.NotJudged:
 		return ""
 	case c.Within:
 		return "ok"
@@ -51,9 +54,12 @@ func (c predictionCell) Class() string {
 }
 
 // Mark is the cell's mark in summary.md: none within the tolerance, "≈"
-// within the real backend's noise, "✗" outside both.
+// within the real backend's noise, "✗" outside both, "(not judged)" for a
+// metric the verdict does not rest on.
 func (c predictionCell) Mark() string {
 	switch {
+	case c.NotJudged:
+		return " (not judged)"
 	case c.Missing || c.Within:
 		return ""
 	case c.Noise:
@@ -88,6 +94,7 @@ func predictionRows(preds []bench.Prediction) []predictionRow {
 			P99:          predictionCellOf(p, bench.PredictP99),
 			P999:         predictionCellOf(p, bench.PredictP999),
 			Availability: predictionCellOf(p, bench.PredictAvailability),
+			Knee:         predictionCellOf(p, bench.PredictKnee),
 			Pass:         p.Pass, Noise: p.Verdict == bench.PredictionNoise,
 			Untrusted: p.RealUntrustworthy,
 		}
@@ -112,10 +119,13 @@ func predictionCellOf(p bench.Prediction, name string) predictionCell {
 	if m == nil {
 		return predictionCell{Missing: true}
 	}
-	c := predictionCell{Within: m.WithinTolerance, Noise: !m.WithinTolerance && m.WithinSpread}
+	c := predictionCell{Within: m.WithinTolerance, Noise: !m.WithinTolerance && m.WithinSpread, NotJudged: m.NotJudged}
 	value := fmtMS
-	if m.Unit == "ratio" {
+	switch m.Unit {
+	case "ratio":
 		value = fmtPct
+	case "rps":
+		value = fmtRate
 	}
 	c.Sim, c.Real = value(m.Sim), value(m.Real)
 	spread := func(s *bench.Spread) string {
@@ -146,16 +156,34 @@ func predictionTolerance(preds []bench.Prediction) string {
 	if len(preds) == 0 {
 		return ""
 	}
-	names := map[string]string{bench.PredictP50: "p50", bench.PredictP99: "p99", bench.PredictP999: "p99.9", bench.PredictAvailability: "availability"}
 	var parts []string
+	judged := 0
 	for _, m := range preds[0].Metrics {
+		if !m.NotJudged {
+			judged++
+		}
+	}
+	for _, m := range preds[0].Metrics {
+		if m.NotJudged && judged > 0 {
+			continue
+		}
 		short := strconv.FormatFloat(m.Tolerance*100, 'f', -1, 64) + "%"
 		if m.ErrorUnit == bench.ErrorPoints {
 			short = strconv.FormatFloat(m.Tolerance, 'f', -1, 64) + " pp"
 		}
-		parts = append(parts, names[m.Metric]+" ±"+short)
+		parts = append(parts, predictionMetricNames[m.Metric]+" ±"+short)
 	}
-	return strings.Join(parts, ", ")
+	out := strings.Join(parts, ", ")
+	if judged < len(preds[0].Metrics) {
+		out += " (the scenario's verdict rests on these alone; the other metrics are shown, not judged)"
+	}
+	return out
+}
+
+// predictionMetricNames are the metrics' names in the reports.
+var predictionMetricNames = map[string]string{
+	bench.PredictP50: "p50", bench.PredictP99: "p99", bench.PredictP999: "p99.9",
+	bench.PredictAvailability: "availability", bench.PredictKnee: "knee",
 }
 
 // predictionCounts counts verdicts: pass, within noise, fail.
@@ -199,9 +227,14 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 		return
 	}
 	head := predictionHeadline(rows)
+	knee := predictionKnee(rows)
+	kneeHead, kneeRule := "", ""
+	if knee {
+		kneeHead, kneeRule = " knee error |", " ---: |"
+	}
 	fmt.Fprintf(w, "\n### Prediction: sim beside the real backends — %s\n\n", head)
-	fmt.Fprintln(w, "| variant | real backend | p50 error | p99 error | p99.9 error | availability error | verdict |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | :---: |")
+	fmt.Fprintf(w, "| variant | real backend | p50 error | p99 error | p99.9 error | availability error |%s verdict |\n", kneeHead)
+	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s :---: |\n", kneeRule)
 	spread, untrusted := false, false
 	for _, r := range rows {
 		mark := "✅"
@@ -222,11 +255,19 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 			backend += " ⚠️"
 			untrusted = true
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s %s |\n", mdEscape(r.Variant), backend,
-			cell(r.P50), cell(r.P99), cell(r.P999), cell(r.Availability), mark, r.Verdict)
+		kneeCell := ""
+		if knee {
+			kneeCell = " " + cell(r.Knee) + " |"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |%s %s %s |\n", mdEscape(r.Variant), backend,
+			cell(r.P50), cell(r.P99), cell(r.P999), cell(r.Availability), kneeCell, mark, r.Verdict)
 		spread = spread || r.Spread
 	}
-	fmt.Fprintf(w, "\nError = (sim − real) / real of the percentiles over all repeats; availability in percentage points. Tolerance: %s. ✗ outside the tolerance, ≈ outside it but inside the real backend's run-to-run spread.\n", predictionTolerance(preds))
+	kneeNote := ""
+	if knee {
+		kneeNote = "; knee: the median over repeats of the offered rate at which the latency SLO is first exceeded (Knee, below)"
+	}
+	fmt.Fprintf(w, "\nError = (sim − real) / real of the percentiles over all repeats; availability in percentage points%s. Tolerance: %s. ✗ outside the tolerance, ≈ outside it but inside the real backend's run-to-run spread.\n", kneeNote, predictionTolerance(preds))
 	if untrusted {
 		fmt.Fprintln(w, "\n⚠️ Some of the real backend's repeats are not trustworthy (see Schedule lag): the measurement, not only the prediction, may be off.")
 	}
@@ -234,18 +275,34 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 		return
 	}
 	fmt.Fprint(w, "\n**Run-to-run spread beside the prediction** (sim, with its min–max over repeats · real, with its min–max)\n\n")
-	fmt.Fprintln(w, "| variant | real backend | p50 ms | p99 ms | p99.9 ms | availability |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: |")
-	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(r.Variant), mdEscape(r.Backend),
-			r.P50.Values(), r.P99.Values(), r.P999.Values(), r.Availability.Values())
+	if knee {
+		kneeHead, kneeRule = " knee /s |", " ---: |"
 	}
+	fmt.Fprintf(w, "| variant | real backend | p50 ms | p99 ms | p99.9 ms | availability |%s\n", kneeHead)
+	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s\n", kneeRule)
+	for _, r := range rows {
+		kneeCell := ""
+		if knee {
+			kneeCell = " " + r.Knee.Values() + " |"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |%s\n", mdEscape(r.Variant), mdEscape(r.Backend),
+			r.P50.Values(), r.P99.Values(), r.P999.Values(), r.Availability.Values(), kneeCell)
+	}
+}
+
+// predictionKnee reports whether any prediction has a knee.
+func predictionKnee(rows []predictionRow) bool {
+	for _, r := range rows {
+		if !r.Knee.Missing {
+			return true
+		}
+	}
+	return false
 }
 
 // PredictionFailures describes each prediction whose verdict failed, one
 // line each: "round_robin on local: p50 −11.5% (tolerance ±10%), p99 …".
 func PredictionFailures(preds []bench.Prediction) []string {
-	names := map[string]string{bench.PredictP50: "p50", bench.PredictP99: "p99", bench.PredictP999: "p99.9", bench.PredictAvailability: "availability"}
 	var out []string
 	for _, p := range preds {
 		if p.Pass {
@@ -253,11 +310,14 @@ func PredictionFailures(preds []bench.Prediction) []string {
 		}
 		var parts []string
 		for _, m := range p.Metrics {
-			if m.WithinTolerance || m.WithinSpread {
+			if m.NotJudged || m.WithinTolerance || m.WithinSpread {
 				continue
 			}
 			tol := "±" + strings.TrimPrefix(fmtPredictionError(m.Tolerance, m.ErrorUnit), "+")
-			parts = append(parts, fmt.Sprintf("%s %s (tolerance %s)", names[m.Metric], fmtPredictionError(m.Error, m.ErrorUnit), tol))
+			parts = append(parts, fmt.Sprintf("%s %s (tolerance %s)", predictionMetricNames[m.Metric], fmtPredictionError(m.Error, m.ErrorUnit), tol))
+		}
+		for _, name := range p.Unmeasured {
+			parts = append(parts, predictionMetricNames[name]+" not measured on both")
 		}
 		out = append(out, fmt.Sprintf("%s on %s: %s", p.Variant, p.Backend, strings.Join(parts, ", ")))
 	}

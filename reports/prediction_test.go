@@ -137,3 +137,63 @@ func TestOldSummaryWithoutPredictions(t *testing.T) {
 		t.Errorf("comparison:\n%s", out.String())
 	}
 }
+
+// TestKneeSection renders runs whose load rose in steps, judged on the
+// knee alone, and checks summary.md and index.html show each run's knee
+// with its steps, the knee's error, and the metrics not judged.
+func TestKneeSection(t *testing.T) {
+	s := goldenSummary() // sim and local, two repeats each
+	ms := func(v float64) *float64 { return &v }
+	for i := range s.Runs {
+		r := &s.Runs[i]
+		rate := 1380.0
+		if r.Backend != "sim" {
+			rate = 1200 + 100*float64(r.Repeat)
+		}
+		r.Knee = &bench.Knee{Metric: "p99", MaxMS: 50, RateRPS: rate, Steps: []bench.KneeStep{
+			{AtS: 0, EndS: 10, RateRPS: 400, ValueMS: ms(35.3)},
+			{AtS: 10, EndS: 20, RateRPS: 1100, ValueMS: ms(40.1)},
+			{AtS: 20, EndS: 30, RateRPS: 1400, Over: true},
+		}}
+	}
+	tol := scenarios.DefaultPredictionTolerance()
+	tol.Judge = []string{bench.PredictKnee}
+	var err error
+	if s.Predictions, err = bench.Predict(s, tol); err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| availability error | knee error | verdict |",
+		"+10.4% |", // 1380 against the median of 1200 and 1300
+		"(not judged)",
+		"Tolerance: knee ±15% (the scenario's verdict rests on these alone",
+		"### Knee: the offered rate where p99 first exceeds 50 ms",
+		"| knee | 400/s | 1100/s | 1400/s |",
+		"| 1380/s | 35.30 | 40.10 | no answers ✗ |",
+		"1380/s (1380/s–1380/s) · 1250/s (1200/s–1300/s)",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	dir := t.TempDir()
+	if err := reportstest.WriteRun(dir, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, Options{NoPlots: true}); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<th>knee error</th>", "<th>knee /s</th>", "1380/s (1380/s–1380/s) · 1250/s (1200/s–1300/s)"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+}

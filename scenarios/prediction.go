@@ -1,14 +1,17 @@
 package scenarios
 
+import "slices"
+
 // Prediction tolerances by default: the simulator's p50 within 10% of a
 // real backend's, p99 within 15%, p99.9 within 25% (tails are noisier, in
 // the model and in the measurement), availability within half a
-// percentage point.
+// percentage point, a capacity knee within 15% (capacity-knee's question).
 const (
 	DefaultPredictionP50          = 0.10
 	DefaultPredictionP99          = 0.15
 	DefaultPredictionP999         = 0.25
 	DefaultPredictionAvailability = 0.5
+	DefaultPredictionKnee         = 0.15
 )
 
 // PredictionTolerance is how close the simulator's prediction must come to
@@ -26,6 +29,15 @@ type PredictionTolerance struct {
 	P999 Fraction `json:"p999"`
 	// Availability is the largest acceptable difference in availability, in percentage points (0.5: 99.5% against 100% passes; default 0.5).
 	Availability float64 `json:"availability" jsonschema:"minimum=0,maximum=100"`
+	// Knee is the largest acceptable relative error of the knee, the offered rate at which the first latency SLO is exceeded on a load that rises in steps (default 15%).
+	Knee Fraction `json:"knee"`
+	// Judge lists the metrics the verdict rests on: p50, p99, p999, availability, knee (default: all); the others are still shown. A capacity test whose runs collapse past the knee judges the knee alone, since its whole-run percentiles mostly measure how long the collapse lasted.
+	Judge []string `json:"judge,omitempty" noun:"prediction metric" jsonschema:"enum=p50,enum=p99,enum=p999,enum=availability,enum=knee"`
+}
+
+// Judges reports whether the verdict rests on metric (see Judge).
+func (p PredictionTolerance) Judges(metric string) bool {
+	return len(p.Judge) == 0 || slices.Contains(p.Judge, metric)
 }
 
 func (p *PredictionTolerance) setDefaults() { *p = DefaultPredictionTolerance() }
@@ -38,5 +50,6 @@ func DefaultPredictionTolerance() PredictionTolerance {
 		P99:          DefaultPredictionP99,
 		P999:         DefaultPredictionP999,
 		Availability: DefaultPredictionAvailability,
+		Knee:         DefaultPredictionKnee,
 	}
 }

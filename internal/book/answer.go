@@ -468,17 +468,23 @@ func Agreement(s *bench.Summary, real string) string {
 	}
 	fmt.Fprintf(&b, " The simulator's p50 is %s and its p99 %s the measured one; availability differs by at most %s percentage points.",
 		spanText(p50lo, p50hi), spanText(p99lo, p99hi), trimFloat(avMax, 2))
+	if klo, khi := errRange(rows, func(r Prediction) float64 { return r.KneeErr }); !math.IsInf(klo, 1) {
+		fmt.Fprintf(&b, " Its knee, the offered rate at which the latency SLO is first exceeded, is %s the measured one.", spanText(klo, khi))
+	}
 	return b.String()
 }
 
 // Prediction is one variant's simulator figures beside a real backend's.
 type Prediction struct {
-	Variant                     string
-	SimP50, RealP50, P50Err     float64
-	SimP99, RealP99, P99Err     float64
-	SimP999, RealP999, P999Err  float64
-	SimAvail, RealAvail         float64
-	AvailPP                     float64 // sim − real, percentage points
+	Variant                    string
+	SimP50, RealP50, P50Err    float64
+	SimP99, RealP99, P99Err    float64
+	SimP999, RealP999, P999Err float64
+	SimAvail, RealAvail        float64
+	AvailPP                    float64 // sim − real, percentage points
+	// KneeErr is the knees' relative error (bench.Knee), NaN when either
+	// side has none.
+	KneeErr                     float64
 	SimSLO, RealSLO             []bench.SLOVerdict
 	SimPassed, RealPassed, SLOs int
 	RealUntrusted               bool
@@ -516,6 +522,10 @@ func Predictions(s *bench.Summary, real string) []Prediction {
 		p.P99Err = relErr(p.SimP99, p.RealP99)
 		p.P999Err = relErr(p.SimP999, p.RealP999)
 		p.AvailPP = (p.SimAvail - p.RealAvail) * 100
+		p.KneeErr = math.NaN()
+		if sk, rk := sg.Runs[0].Knee, g.Runs[0].Knee; sk != nil && rk != nil {
+			p.KneeErr = relErr(sk.RateRPS, rk.RateRPS)
+		}
 		p.SimSLO = sg.Runs[0].SLO
 		p.RealSLO = g.Runs[0].SLO
 		out = append(out, p)

@@ -215,8 +215,66 @@ func writeTables(w io.Writer, res *Results, backend string) {
 		}
 		fmt.Fprintln(w)
 	}
+	writeKnees(w, rows)
 	writeParts(w, rows, "route", func(r Row) []Part { return r.Routes })
 	writeParts(w, rows, "workload", func(r Row) []Part { return r.Workloads })
+}
+
+// writeKnees writes the knee of each variant whose load rose in steps: the
+// offered rate at which its latency SLO was first exceeded, and the step
+// figures it was read from.
+func writeKnees(w io.Writer, rows []Row) {
+	var first *bench.Knee
+	for _, r := range rows {
+		if r.Knee != nil && first == nil {
+			first = r.Knee
+		}
+	}
+	if first == nil {
+		return
+	}
+	metric := map[string]string{"p50": "p50", "p99": "p99", "p999": "p99.9"}[first.Metric]
+	fmt.Fprintf(w, "### Knee\n\nThe offered rate at which %s first exceeds %s ms: each step's figure is the median of its per-second %s, its first second skipped; the knee is interpolated between the last step within the bound and the first over it.\n\n",
+		metric, strconv.FormatFloat(first.MaxMS, 'f', -1, 64), metric)
+	fmt.Fprint(w, "| variant | knee |")
+	for _, st := range first.Steps {
+		fmt.Fprintf(w, " %s/s |", strconv.FormatFloat(st.RateRPS, 'f', -1, 64))
+	}
+	fmt.Fprint(w, "\n| --- | ---: |")
+	for range first.Steps {
+		fmt.Fprint(w, " ---: |")
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		if r.Knee == nil || len(r.Knee.Steps) != len(first.Steps) {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s |", mdEscape(name(r.Variant)), kneeText(r.Knee))
+		for _, st := range r.Knee.Steps {
+			cell := "no answers"
+			if st.ValueMS != nil {
+				cell = fmtMS(*st.ValueMS)
+			}
+			if st.Over {
+				cell += " ❌"
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+}
+
+// kneeText is a knee's rate: "1386/s", "> 2000/s" or "< 400/s".
+func kneeText(k *bench.Knee) string {
+	v := trimFloat(k.RateRPS, 0) + "/s"
+	switch k.Bound {
+	case bench.KneeAbove:
+		return "> " + v
+	case bench.KneeBelow:
+		return "< " + v
+	}
+	return v
 }
 
 func writeParts(w io.Writer, rows []Row, kind string, get func(Row) []Part) {
@@ -264,6 +322,24 @@ func writePredictionTable(w io.Writer, res *Results) {
 			fmtMS(s.P99MS), fmtMS(r.P99MS), errPct(s.P99MS, r.P99MS),
 			fmtMS(s.P999MS), fmtMS(r.P999MS), errPct(s.P999MS, r.P999MS),
 			fmtPct(s.Availability), fmtPct(r.Availability), signed((s.Availability-r.Availability)*100, 3))
+	}
+	fmt.Fprintln(w)
+	knees := false
+	for _, r := range res.Runs {
+		s, ok := simRow[r.Variant]
+		knees = knees || r.Backend == "local" && ok && r.Knee != nil && s.Knee != nil
+	}
+	if !knees {
+		return
+	}
+	fmt.Fprintln(w, "| variant | knee sim | knee local | error |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: |")
+	for _, r := range res.Runs {
+		s, ok := simRow[r.Variant]
+		if r.Backend != "local" || !ok || r.Knee == nil || s.Knee == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(name(r.Variant)), kneeText(s.Knee), kneeText(r.Knee), errPct(s.Knee.RateRPS, r.Knee.RateRPS))
 	}
 	fmt.Fprintln(w)
 }

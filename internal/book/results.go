@@ -56,6 +56,10 @@ type Row struct {
 	Hedges        int64              `json:"hedges,omitempty"`
 	SLO           []bench.SLOVerdict `json:"slo"`
 	Untrustworthy bool               `json:"untrustworthy,omitempty"`
+	// Knee is where the run's latency SLO was first exceeded on a load
+	// that rises in steps (bench.Knee; the first repeat's); absent on
+	// other loads.
+	Knee *bench.Knee `json:"knee,omitempty"`
 	// Routes and Workloads are present when the scenario has several.
 	Routes    []Part `json:"routes,omitempty"`
 	Workloads []Part `json:"workloads,omitempty"`
@@ -88,7 +92,7 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 			Availability: round(t.Availability(), 6),
 			P50MS:        round(t.P50.Median, 4), P99MS: round(t.P99.Median, 4), P999MS: round(t.P999.Median, 4),
 			ThroughputRPS: round(t.Throughput.Median, 3), Retries: t.Retries, Hedges: t.Hedges,
-			SLO: g.Runs[0].SLO, Untrustworthy: t.Untrusted > 0,
+			SLO: g.Runs[0].SLO, Untrustworthy: t.Untrusted > 0, Knee: g.Runs[0].Knee,
 		}
 		row.Routes = parts(g, reports.ByRoute)
 		row.Workloads = parts(g, reports.ByWorkload)
