@@ -101,6 +101,7 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 		if f.duration < 0 {
 			return usageErr(fmt.Errorf("--duration must be positive, got %s", f.duration))
 		}
+		index := entries
 		if len(f.scenarios) > 0 {
 			var picked []scenarios.Entry
 			for _, n := range f.scenarios {
@@ -112,7 +113,7 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 			}
 			entries = picked
 		}
-		opts := book.LocalOptions{Duration: f.duration, Log: log, HostCores: f.hostCores}
+		opts := book.LocalOptions{Duration: f.duration, Log: log, HostCores: f.hostCores, Index: index}
 		if err := bookCalibration(cmd, f, &opts); err != nil {
 			return err
 		}

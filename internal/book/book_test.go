@@ -196,3 +196,40 @@ func TestCompareBinary(t *testing.T) {
 		t.Fatalf("%+v %v", d, err)
 	}
 }
+
+// Running the local part for a few scenarios keeps the index rows of the
+// others whose results are present (the command line passes the whole
+// library as Index).
+func TestLocalIndexKeepsOtherScenarios(t *testing.T) {
+	dir := t.TempDir()
+	var index []scenarios.Entry
+	for _, n := range []string{"balancer-brownout", "mtls-cost"} {
+		e, err := scenarios.LibraryScenario(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		index = append(index, e)
+		raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "results", LocalDir, n, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, LocalDir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, LocalDir, n, "results.json"), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := GenerateLocal(context.Background(), dir, nil, LocalOptions{Index: index}); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, LocalDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[balancer-brownout](balancer-brownout.md)", "[mtls-cost](mtls-cost.md)"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("local/README.md lacks %q:\n%s", want, readme)
+		}
+	}
+}

@@ -134,6 +134,11 @@ type LocalOptions struct {
 	// Prepare applied.
 	Calibration string
 	HostCores   int
+	// Index are the scenarios local/README.md lists, each when its
+	// results are present; nil: the entries run. The command line passes
+	// the whole library, so that running a few scenarios again keeps the
+	// others' rows.
+	Index []scenarios.Entry
 }
 
 // GenerateLocal runs each entry that lists the local backend on the
@@ -192,6 +197,9 @@ func GenerateLocal(ctx context.Context, dir string, entries []scenarios.Entry, o
 			return err
 		}
 		opts.Log.printf("book: local %-20s %s", e.Name, time.Since(start).Round(time.Second))
+	}
+	if opts.Index != nil {
+		entries = opts.Index
 	}
 	return writeLocalIndex(ldir, entries)
 }
