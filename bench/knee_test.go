@@ -67,6 +67,7 @@ func TestOfferedStepsOnlyForRisingSteps(t *testing.T) {
 		"steps":                         {plan(w(steps(100, 200, 300), 0, 30*time.Second)), []float64{100, 200, 300}},
 		"two workloads summed":          {plan(w(rate(50), 0, 30*time.Second), w(rate(70), 10*time.Second, 20*time.Second)), []float64{50, 120}},
 		"a late start and an early end": {plan(w(steps(100, 200), 5*time.Second, 20*time.Second)), []float64{100, 200}},
+		"a window past the timeline":    {plan(w(steps(100, 200, 300), 5*time.Second, 30*time.Second)), []float64{100, 200, 300}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got := OfferedSteps(tc.plan)
