@@ -82,14 +82,7 @@ func (r *replica) enqueue(a *attempt) {
 
 func (r *replica) dequeue() *attempt {
 	a := r.qhead
-	r.qhead = a.next
-	if r.qhead == nil {
-		r.qtail = nil
-	} else {
-		r.qhead.prev = nil
-	}
-	a.prev, a.next, a.where = nil, nil, atNone
-	r.qlen--
+	r.unqueue(a)
 	return a
 }
 
