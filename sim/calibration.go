@@ -46,6 +46,8 @@ const loopbackBelow = time.Millisecond
 //     payment role's own work beyond its service time and calls
 //     (payments), added to the service time, since it holds the worker
 //     (workCost);
+//   - a hit of a route's response cache, which the gateway answers
+//     itself: the general hop (hitCost), after the client's cost;
 //   - on the containers backend, every try also pays the containers
 //     section's hop: Docker's published port and bridge; a sidecar's try
 //     also its call, the way out of the calling replica's container to
@@ -164,6 +166,16 @@ func (k *calib) tryCost(a *attempt) int64 {
 		d += k.extra.Sample(k.rng)
 	}
 	return int64(d)
+}
+
+// hitCost is what an answer from the gateway's response cache costs
+// beyond the client's own cost (clientCost, charged on the way in): the
+// gateway's general path and one loopback round trip, which is what the
+// general hop measured (a proxied exchange minus a direct one; a hit
+// skips the replica's side of it, its own latency, which the replica
+// figure holds).
+func (k *calib) hitCost() int64 {
+	return int64(k.hops.General.Sample(k.rng))
 }
 
 // workCost is the payment role's own work on a try into payments (0 for

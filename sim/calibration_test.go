@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+
+	"github.com/meshbench/meshbench/bench"
 	"testing"
 	"time"
 
@@ -178,5 +181,47 @@ func TestHostFromProfile(t *testing.T) {
 	}
 	if got := hostOf(plan(nil, p, calibration.BackendLocal)); got != nil {
 		t.Errorf("without a host block: %+v", got)
+	}
+}
+
+// TestCalibrationCacheHit: with a profile, a cache hit pays the client's
+// cost and the gateway's general hop (a hit is answered by the gateway,
+// which the general hop measured); without one it pays the scenario's
+// client hop alone.
+func TestCalibrationCacheHit(t *testing.T) {
+	run := func(p *calibration.Profile, host *scenarios.Host) []bench.Result {
+		pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, "policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := specFromPlan(pl, 0, pl.Seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.host = host
+		return runSpec(t, calibrated(s, p, ""))
+	}
+	// hits are the least, the mean and the greatest latency of the hits.
+	hits := func(rs []bench.Result) (lo, avg, hi time.Duration) {
+		n := 0
+		lo = time.Hour
+		for _, r := range rs {
+			if r.Instance == "" && r.OK() {
+				lo, hi = min(lo, r.Latency), max(hi, r.Latency)
+				avg += r.Latency
+				n++
+			}
+		}
+		if n < 1000 {
+			t.Fatalf("%d hits", n)
+		}
+		return lo, avg / time.Duration(n), hi
+	}
+	want := cClient + cGeneral
+	if lo, _, hi := hits(run(constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0), nil)); lo != want || hi != want {
+		t.Errorf("hits took %v to %v, want every one client + general = %v", lo, hi, want)
+	}
+	if lo, _, hi := hits(run(nil, nil)); lo != hi || lo != 400*time.Microsecond {
+		t.Errorf("without a profile hits took %v to %v, want the client hop alone (400µs)", lo, hi)
 	}
 }

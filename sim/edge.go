@@ -24,7 +24,9 @@ import (
 //     the status at once (after its delay), without reaching the service;
 //   - the response cache (a route's cache block): a hit is answered by the
 //     gateway with the stored status, without the upstream (no tries, no
-//     instance, no rate limit: the limits are in the lifecycle); a miss is
+//     instance, no rate limit: the limits are in the lifecycle), at once
+//     or, with a calibration profile, after the gateway's measured hop
+//     (calib.hitCost); a miss is
 //     forwarded and its answer stored when its status is cacheable. See
 //     scenarios.RouteCache for the key model.
 type edgeState struct {
@@ -34,6 +36,9 @@ type edgeState struct {
 	pending map[int32]pendingCache
 	// aborts holds the abort a delayed request gets when its delay ends.
 	aborts map[int32]int
+	// hits holds the status of a cache hit on its way out of the gateway
+	// (calibrated runs, which charge a hit its cost: calib.hitCost).
+	hits map[int32]int
 	// created counts the payments the clients saw created (2xx answers to
 	// POST /v1/payments), among which lookups draw the payment they name.
 	created int64
@@ -120,7 +125,7 @@ type routeFaults struct {
 // buildEdge sets up the routes' caches and fault filters, and checks that
 // every HTTP fault makes a filter.
 func (m *model) buildEdge(s *spec) error {
-	m.edge = edgeState{pending: map[int32]pendingCache{}, aborts: map[int32]int{}, lookups: Stream(s.seed, "gateway/lookups")}
+	m.edge = edgeState{pending: map[int32]pendingCache{}, aborts: map[int32]int{}, hits: map[int32]int{}, lookups: Stream(s.seed, "gateway/lookups")}
 	for _, ls := range s.loads {
 		m.edge.payment = append(m.edge.payment, strings.EqualFold(ls.method, "POST") && strings.TrimSuffix(ls.path, "/") == "/v1/payments")
 	}
@@ -231,6 +236,11 @@ func (m *model) gatewayCache(ex *exchange, r *route) {
 		case "GET", "HEAD":
 			key := m.cacheKey(l)
 			if status, hit := c.get(key, m.t); hit {
+				if m.cal != nil {
+					m.edge.hits[ex.id] = status
+					m.at(m.t+m.cal.hitCost(), event{kind: evCacheHit, idx: ex.id, gen: ex.gen})
+					return
+				}
 				m.reject(ex, statusOutcome(status))
 				return
 			}
@@ -240,6 +250,13 @@ func (m *model) gatewayCache(ex *exchange, r *route) {
 		}
 	}
 	m.routeIn(ex, r)
+}
+
+// cacheAnswered answers a cache hit once its cost was paid.
+func (m *model) cacheAnswered(ex *exchange) {
+	status := m.edge.hits[ex.id]
+	delete(m.edge.hits, ex.id)
+	m.reject(ex, statusOutcome(status))
 }
 
 // cacheKey is the cache key of a load's next request: its Host and path,

@@ -26,6 +26,7 @@ const (
 	evIntrospected               // the authorization server answers a request's introspection (ex, gen)
 	evCPU                        // the host's next CPU job completes (gen: the host's schedule)
 	evTest                       // tests: calls model.testEvent (idx)
+	evCacheHit                   // the gateway's cache answer leaves it, after its calibrated cost (ex, gen)
 )
 
 // event is the engine's payload: 24 bytes, one pointer, no closures, so

@@ -184,6 +184,10 @@ func (m *model) dispatch(ev event) {
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
 			m.gatewayDelayed(ex)
 		}
+	case evCacheHit:
+		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
+			m.cacheAnswered(ex)
+		}
 	case evIntrospected:
 		if ex := m.exchanges[ev.idx]; ex.gen == ev.gen {
 			m.introspectionAnswered(ex)
