@@ -65,15 +65,39 @@ type KneeStep struct {
 func EvaluateKnees(plan *scenarios.Plan, sum *Summary) {
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
-		r.Knee = nil
-		slo, ok := kneeSLO(plan, r.Variant, r.Backend)
-		if !ok {
-			continue
-		}
 		vi := slices.IndexFunc(plan.Variants, func(v scenarios.Variant) bool { return v.Name == r.Variant })
-		steps := OfferedSteps(plan.ForVariant(vi))
-		r.Knee = kneeOf(steps, slo, r.Buckets)
+		r.Knee = KneeOf(plan, vi, r.Backend, r.Buckets)
 	}
+}
+
+// HasKnee reports whether runs of variant vi of plan on backend get a
+// knee: plan has a latency SLO with a max for them and their load rises
+// in steps.
+func HasKnee(plan *scenarios.Plan, vi int, backend string) bool {
+	variant := ""
+	if vi >= 0 && vi < len(plan.Variants) {
+		variant = plan.Variants[vi].Name
+	}
+	if _, ok := kneeSLO(plan, variant, backend); !ok {
+		return false
+	}
+	return len(OfferedSteps(plan.ForVariant(vi))) > 0
+}
+
+// KneeOf is the knee (see Knee) of a run of variant vi of plan on backend
+// whose per-second buckets are buckets, or nil when plan has no latency SLO
+// with a max for the run or its load does not rise in steps. A sweep's
+// reducer, which keeps no Summary, reads its knee here.
+func KneeOf(plan *scenarios.Plan, vi int, backend string, buckets []Bucket) *Knee {
+	variant := ""
+	if vi >= 0 && vi < len(plan.Variants) {
+		variant = plan.Variants[vi].Name
+	}
+	slo, ok := kneeSLO(plan, variant, backend)
+	if !ok {
+		return nil
+	}
+	return kneeOf(OfferedSteps(plan.ForVariant(vi)), slo, buckets)
 }
 
 // kneeSLO is the first SLO of plan on p50, p99 or p999 with a max that

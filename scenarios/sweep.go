@@ -134,6 +134,7 @@ type SweepTune struct {
 var SweepMetrics = []string{
 	"p50_ms", "p99_ms", "p999_ms", "availability", "error_rate", "throughput_rps", "requests",
 	"rejected_ratio", "retries", "hedges", "extra_load_ratio", "fault_p99_ms", "fault_availability",
+	"knee_rps",
 }
 
 // Constraint bounds one metric of a sweep row: Metric >= Value (Min) or

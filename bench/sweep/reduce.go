@@ -33,6 +33,22 @@ type reducer struct {
 	fRequests  int64
 	fSuccesses int64
 	fHist      *hdr.Histogram
+	// knee is set when the plan's load rises in steps under a latency
+	// SLO (bench.OfferedSteps): the per-second buckets the knee is read
+	// from, as a run's (bench.KneeOf); nil otherwise.
+	knee      []kneeBucket
+	kneeHists []*hdr.Histogram // the buckets' histograms, reused from run to run
+}
+
+// kneeSigFigs is the precision of a run's time buckets (bench), so that a
+// sweep's knee is the knee `meshbench run` reports for the same run.
+const kneeSigFigs = 2
+
+// kneeBucket is one second of a run, for its knee: successful requests
+// and their latency, with the precision of a run's buckets.
+type kneeBucket struct {
+	successes int64
+	hist      *hdr.Histogram
 }
 
 func newReducer() *reducer {
@@ -53,6 +69,16 @@ func (r *reducer) reset(plan *scenarios.Plan) {
 	n := int((plan.Duration + faultBucket - 1) / faultBucket)
 	for range n {
 		r.inFault = append(r.inFault, false)
+	}
+	r.knee = r.knee[:0]
+	if bench.HasKnee(plan, 0, scenarios.BackendSim) {
+		for i := range n {
+			if i == len(r.kneeHists) {
+				r.kneeHists = append(r.kneeHists, hdr.New(1, int64(time.Hour/time.Microsecond), kneeSigFigs))
+			}
+			r.kneeHists[i].Reset()
+			r.knee = append(r.knee, kneeBucket{hist: r.kneeHists[i]})
+		}
 	}
 	for _, f := range plan.Faults {
 		from, to := faultWindow(f, plan.Duration)
@@ -90,6 +116,10 @@ func (r *reducer) Record(res bench.Result) {
 			r.fSuccesses++
 			_ = r.fHist.RecordValue(latencyUS(res.Latency))
 		}
+	}
+	if b := int(res.Start / faultBucket); ok && res.Start >= 0 && b < len(r.knee) {
+		r.knee[b].successes++
+		_ = r.knee[b].hist.RecordValue(latencyUS(res.Latency))
 	}
 	if res.Start < r.warmup {
 		return
@@ -149,9 +179,30 @@ func (r *reducer) fill(row *Row, plan *scenarios.Plan, variant string, end time.
 			m[MetricFaultP99] = ms(r.fHist.ValueAtQuantile(99))
 		}
 	}
+	if len(r.knee) > 0 {
+		if k := bench.KneeOf(plan, 0, scenarios.BackendSim, r.kneeBuckets()); k != nil && k.Bound != bench.KneeBelow {
+			// Above the highest step the knee is at least that step's
+			// rate; below the lowest it has no figure (see MetricKnee).
+			m[MetricKnee] = k.RateRPS
+		}
+	}
 	sum := bench.Summary{Runs: []bench.RunSummary{rs}}
 	row.Feasible = bench.EvaluateSLOs(plan, &sum)
 	row.Metrics = m
+}
+
+// kneeBuckets are the run's per-second buckets as a run's Summary has
+// them, with the figures a knee reads.
+func (r *reducer) kneeBuckets() []bench.Bucket {
+	out := make([]bench.Bucket, len(r.knee))
+	w := faultBucket.Seconds()
+	for i, b := range r.knee {
+		out[i] = bench.Bucket{StartS: float64(i) * w, WidthS: w, Successes: b.successes}
+		if b.hist.TotalCount() > 0 {
+			out[i].P50MS, out[i].P99MS, out[i].P999MS = ms(b.hist.ValueAtQuantile(50)), ms(b.hist.ValueAtQuantile(99)), ms(b.hist.ValueAtQuantile(99.9))
+		}
+	}
+	return out
 }
 
 // runOne runs repeat r of a point's plan on backend and reduces it to row.

@@ -49,4 +49,11 @@ const (
 	MetricExtraLoad         = "extra_load_ratio" // (retries + hedges) / requests
 	MetricFaultP99          = "fault_p99_ms"
 	MetricFaultAvailability = "fault_availability"
+	// MetricKnee is the run's knee (bench.Knee): the offered rate at
+	// which the scenario's latency SLO is first exceeded, on a load that
+	// rises in steps. When every step stayed within the SLO it is the
+	// highest step's rate (the knee lies at or above it); when the first
+	// step was already over it is absent (the knee lies below every step
+	// offered, and no figure would be a bound in the metric's direction).
+	MetricKnee = "knee_rps"
 )

@@ -10,13 +10,13 @@ import (
 var MetricNames = []string{
 	MetricP50, MetricP99, MetricP999, MetricAvailability, MetricErrorRate, MetricThroughput,
 	MetricRequests, MetricRejected, MetricRetries, MetricHedges, MetricExtraLoad,
-	MetricFaultP99, MetricFaultAvailability,
+	MetricFaultP99, MetricFaultAvailability, MetricKnee,
 }
 
 // Maximised reports whether a larger value of metric is better
-// (availability, throughput); every other metric is minimised.
+// (availability, throughput, the knee); every other metric is minimised.
 func Maximised(metric string) bool {
-	return metric == MetricAvailability || metric == MetricThroughput || metric == MetricFaultAvailability
+	return metric == MetricAvailability || metric == MetricThroughput || metric == MetricFaultAvailability || metric == MetricKnee
 }
 
 // Interval is a metric's mean over a point's repeats with its 95%

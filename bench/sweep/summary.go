@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -39,19 +40,35 @@ func SummaryMarkdown(res *Result, question string, points []PointSummary) string
 		}
 	}
 	fmt.Fprintf(&b, "%d of %d point(s) met every SLO in every repeat.\n\n", feasible, len(points))
-	for _, metric := range []string{MetricP99, MetricAvailability} {
+	cols := columnsFor(points)
+	best := []string{MetricP99, MetricAvailability}
+	if len(cols) > len(columns) {
+		best = append(best, MetricKnee)
+	}
+	for _, metric := range best {
 		fmt.Fprintf(&b, "## Best by %s\n\n", metric)
-		writeTable(&b, def, Best(points, metric), 5, false)
+		writeTable(&b, def, cols, Best(points, metric), 5, false)
 	}
 	b.WriteString("## Feasible points\n\n")
-	writeTable(&b, def, points, len(points), true)
+	writeTable(&b, def, cols, points, len(points), true)
 	return b.String()
 }
 
 // columns are the metrics summary tables show.
 var columns = []string{MetricP50, MetricP99, MetricP999, MetricAvailability, MetricExtraLoad, MetricRejected}
 
-func writeTable(b *strings.Builder, def *Definition, points []PointSummary, limit int, onlyFeasible bool) {
+// columnsFor are the columns of points' tables: columns, and the knee when
+// a point has one (a load that rises in steps).
+func columnsFor(points []PointSummary) []string {
+	for _, p := range points {
+		if _, ok := p.Metrics[MetricKnee]; ok {
+			return append(slices.Clone(columns), MetricKnee)
+		}
+	}
+	return columns
+}
+
+func writeTable(b *strings.Builder, def *Definition, columns []string, points []PointSummary, limit int, onlyFeasible bool) {
 	b.WriteString("| point |")
 	for _, p := range def.Params {
 		fmt.Fprintf(b, " %s |", p.Path)
@@ -109,6 +126,7 @@ func FormatInterval(iv Interval) string {
 func BestMarkdown(res *Result, metric string, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Best by %s (mean [95%% interval] over repeats):\n\n", metric)
-	writeTable(&b, res.Definition, Best(Summarize(res.Rows), metric), n, false)
+	points := Summarize(res.Rows)
+	writeTable(&b, res.Definition, columnsFor(points), Best(points, metric), n, false)
 	return b.String()
 }

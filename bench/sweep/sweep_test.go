@@ -400,3 +400,73 @@ func TestTuneResume(t *testing.T) {
 		t.Errorf("a sweep's folder, same hash: %v", err)
 	}
 }
+
+// TestKneeMetric: on a load that rises in steps under a latency SLO (the
+// library's capacity-knee, shortened), each row has the run's knee, the
+// same figure `meshbench run` reports for the same run (its per-second
+// buckets through bench.KneeOf); more replicas move it up. A load that does
+// not rise in steps has none.
+func TestKneeMetric(t *testing.T) {
+	plan, err := scenarios.Load("../../scenarios/library/capacity-knee.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan = plan.WithDuration(plan.Duration / 2)
+	a, _ := scenarios.ParseSweepParam("topology.services.payments.replicas=4,8")
+	def, err := NewDefinition(plan, scenarios.SweepParams{a}, DefineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), plan, def, Options{Backend: sim.Backend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 {
+		t.Fatalf("%d rows", len(res.Rows))
+	}
+	var knees []float64
+	for _, r := range res.Rows {
+		k, ok := r.Metrics[MetricKnee]
+		if !ok || r.Error != "" {
+			t.Fatalf("point %d: no knee (%q): %v", r.Point, r.Error, r.Metrics)
+		}
+		knees = append(knees, k)
+		// The same run through a run's aggregation.
+		p, err := plan.Point(def.Variant, def.Point(r.Point), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agg := bench.NewAggregator(p.Warmup, 0)
+		if _, err := (sim.Backend{}).Run(context.Background(), bench.Job{Plan: p, Variant: 0, Seed: r.Seed}, agg); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := agg.Summarize(p.Duration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bench.KneeOf(p, 0, scenarios.BackendSim, rs.Buckets)
+		if want == nil || want.Bound == bench.KneeBelow || want.RateRPS != k {
+			t.Errorf("point %d: knee %v in the row, %+v from the run's buckets", r.Point, k, want)
+		}
+	}
+	if knees[1] <= knees[0] {
+		t.Errorf("knees %v: eight replicas must hold more load than four", knees)
+	}
+	src := strings.Replace(mm1Scenario, "duration: 40s", "duration: 8s", 1)
+	flat, err := scenarios.LoadBytes("mm1.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := scenarios.ParseSweepParam("topology.services.worker.replicas=4")
+	fdef, err := NewDefinition(flat, scenarios.SweepParams{b}, DefineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fres, err := Run(context.Background(), flat, fdef, Options{Backend: sim.Backend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fres.Rows[0].Metrics[MetricKnee]; ok {
+		t.Errorf("a constant load got a knee: %v", fres.Rows[0].Metrics)
+	}
+}
