@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"container/list"
 	"context"
 	"errors"
 	"math"
@@ -33,6 +34,14 @@ import (
 // (circuit breaking): each open one holds a max_connections unit (Dialer),
 // and a request that finds the cluster at max_connections waits for a
 // connection to come free as one of at most max_pending pending requests.
+// Pending requests are served in the order they came, per upstream address,
+// as Envoy's connection pools serve theirs: a connection that goes back to
+// the pool is handed to the oldest request waiting for its address, and a
+// request that arrives while others wait queues behind them (it finds no
+// idle connection: put handed it over). Waking every waiter to race for the
+// connection instead, with newcomers taking it first, spreads the waits:
+// some requests wait far longer than the queue is deep, which widens the
+// tail (the simulator's pools are FIFO; sim/pool.go).
 type Client struct {
 	fallback       *http.Transport
 	dialer         *Dialer
@@ -46,9 +55,16 @@ type Client struct {
 	mu      sync.Mutex
 	idle    map[string][]*UpstreamConn // by address; the most recently used last
 	nidle   int
-	closed  bool          // CloseIdleConnections ran: connections are no longer pooled
-	waiters int           // requests waiting for a connection to come free
-	freed   chan struct{} // closed (and replaced) when one does, while there are waiters
+	closed  bool                  // CloseIdleConnections ran: connections are no longer pooled
+	waiters int                   // requests waiting for a connection to come free
+	freed   chan struct{}         // closed (and replaced) when one does, while there are waiters
+	queue   map[string]*list.List // waiting requests (*waiter) by address, oldest first
+}
+
+// waiter is a pending request: put hands it a connection to its address.
+type waiter struct {
+	got  chan *UpstreamConn // buffered: one connection, at most
+	elem *list.Element      // in Client.queue while queued, else nil
 }
 
 // ClientConfig is a Client's pool of idle connections.
@@ -84,6 +100,7 @@ func NewClient(fallback *http.Transport, d *Dialer, cfg ClientConfig) *Client {
 		maxIdlePerHost: cfg.MaxIdleConnsPerHost,
 		idleTimeout:    cfg.IdleConnTimeout,
 		idle:           map[string][]*UpstreamConn{},
+		queue:          map[string]*list.List{},
 	}
 	d.freed = c.freedOne
 	return c
@@ -148,25 +165,23 @@ func (c *Client) Take(ctx context.Context, addr string, deadline time.Time, caus
 // open, or dials a new one. When the cluster is at maxConnections the
 // request waits for a connection to come free, as one of Envoy's pending
 // requests: at most maxPending wait at once, the others are refused
-// (overflow), and a waiter gives up when its context ends.
+// (overflow), a waiter is handed a connection to addr when one goes back to
+// the pool, oldest waiter first, or dials when a connection is closed, and
+// it gives up when its context ends.
 func (c *Client) get(ctx context.Context, addr string) (*UpstreamConn, error) {
-	waiting := false
+	var w *waiter
 	defer func() {
-		if waiting {
-			c.mu.Lock()
-			c.waiters--
-			c.mu.Unlock()
-			c.adm.Release(breaker.PendingRequests)
+		if w != nil {
+			c.leave(addr, w)
 		}
 	}()
 	for {
 		var wait chan struct{}
-		if waiting {
+		if w != nil {
 			c.mu.Lock()
 			wait = c.freed
 			c.mu.Unlock()
-		}
-		if pc := c.idleConn(addr); pc != nil {
+		} else if pc := c.idleConn(addr); pc != nil {
 			return pc, nil
 		}
 		nc, err := c.dialer.DialContext(ctx, "tcp", addr)
@@ -177,15 +192,15 @@ func (c *Client) get(ctx context.Context, addr string) (*UpstreamConn, error) {
 		if !errors.As(err, &de) || !de.Overflow {
 			return nil, err
 		}
-		if !waiting {
+		if w == nil {
 			if !c.adm.Acquire(breaker.PendingRequests) {
 				return nil, err
 			}
-			waiting = true
-			c.mu.Lock()
-			c.waiters++
-			c.mu.Unlock()
-			continue // look again now that frees will be signalled
+			var pc *UpstreamConn
+			if w, pc = c.join(addr); pc != nil {
+				return pc, nil
+			}
+			continue // dial again: a connection may have closed meanwhile
 		}
 		// Every connection is in use or idle towards other endpoints:
 		// closing an idle one lets this request dial its own.
@@ -193,10 +208,67 @@ func (c *Client) get(ctx context.Context, addr string) (*UpstreamConn, error) {
 			continue
 		}
 		select {
+		case pc := <-w.got:
+			return pc, nil
 		case <-wait:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// join queues a pending request for addr behind the others, unless a
+// connection to addr went idle since it looked (then it takes that one and
+// queues nothing: w is nil).
+func (c *Client) join(addr string) (w *waiter, pc *UpstreamConn) {
+	for {
+		c.mu.Lock()
+		if idle := c.idle[addr]; len(idle) > 0 {
+			pc = idle[len(idle)-1]
+			idle[len(idle)-1] = nil
+			c.idle[addr] = idle[:len(idle)-1]
+			c.nidle--
+			c.mu.Unlock()
+			if pc.closedByPeer() {
+				pc.nc.Close()
+				continue
+			}
+			c.adm.Release(breaker.PendingRequests)
+			return nil, pc
+		}
+		w = &waiter{got: make(chan *UpstreamConn, 1)}
+		q := c.queue[addr]
+		if q == nil {
+			q = list.New()
+			c.queue[addr] = q
+		}
+		w.elem = q.PushBack(w)
+		c.waiters++
+		c.mu.Unlock()
+		return w, nil
+	}
+}
+
+// leave ends w's wait: it leaves the queue if it is still in it, and a
+// connection handed to it after it stopped waiting goes back to the pool
+// (to the next waiter).
+func (c *Client) leave(addr string, w *waiter) {
+	c.mu.Lock()
+	if w.elem != nil {
+		q := c.queue[addr]
+		q.Remove(w.elem)
+		w.elem = nil
+		if q.Len() == 0 {
+			delete(c.queue, addr)
+		}
+	}
+	c.waiters--
+	c.mu.Unlock()
+	c.adm.Release(breaker.PendingRequests)
+	select {
+	case pc := <-w.got:
+		c.put(pc)
+	default:
 	}
 }
 
@@ -277,6 +349,17 @@ func (c *Client) freedOne() {
 func (c *Client) put(pc *UpstreamConn) {
 	pc.idleAt = time.Now()
 	c.mu.Lock()
+	if q := c.queue[pc.addr]; q != nil && !c.closed {
+		// The oldest request waiting for this address takes it.
+		w := q.Remove(q.Front()).(*waiter)
+		w.elem = nil
+		if q.Len() == 0 {
+			delete(c.queue, pc.addr)
+		}
+		w.got <- pc
+		c.mu.Unlock()
+		return
+	}
 	list := c.idle[pc.addr]
 	if c.closed || len(list) >= c.maxIdlePerHost || c.nidle >= c.maxIdle {
 		c.mu.Unlock()

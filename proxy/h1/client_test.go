@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -491,6 +493,61 @@ func TestClientPendingRequests(t *testing.T) {
 	}
 	if n := s.conns.Load(); n != 1 {
 		t.Fatalf("%d connections, want 1 (maxConnections)", n)
+	}
+}
+
+// TestClientPendingInOrder: pending requests get the connection in the
+// order they came, as Envoy's pending queue serves them (and as the
+// simulator's pools do): with one connection and five requests queued
+// behind the one that holds it, the upstream sees them one by one in
+// arrival order, and a connection that goes back to the pool is handed to
+// the oldest waiter rather than left idle for whoever runs first.
+func TestClientPendingInOrder(t *testing.T) {
+	arrived := make(chan string, 8)
+	release := make(chan struct{})
+	s := startCounting(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.Header.Get("X-N")
+		<-release
+		io.WriteString(w, "ok")
+	}))
+	c := newClient(t, breaker.Thresholds{MaxConnections: 1, MaxPending: 8}, defaultPool)
+	errs := make(chan error, 8)
+	do := func(n int) {
+		go func() {
+			req, _ := http.NewRequest("GET", s.URL, nil)
+			req.Header.Set("X-N", strconv.Itoa(n))
+			resp, err := c.RoundTrip(req)
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	do(1)
+	if got := <-arrived; got != "1" {
+		t.Fatalf("first arrival %q", got)
+	}
+	for n := 2; n <= 6; n++ {
+		do(n)
+		waitWaiters(c, n-1) // queued behind the ones before
+	}
+	var order []string
+	for range 5 {
+		release <- struct{}{}
+		order = append(order, <-arrived)
+	}
+	release <- struct{}{}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"2", "3", "4", "5", "6"}; !slices.Equal(order, want) {
+		t.Errorf("pending requests reached the upstream in the order %v, want %v", order, want)
+	}
+	if n := s.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
 	}
 }
 
