@@ -368,8 +368,16 @@ func (s *searcher) evaluate(xs [][]float64, repeats []int, phase string) error {
 		rs []int
 	}
 	var jobs []job
+	queued := map[string]bool{}
 	for _, x := range xs {
 		k := s.key(x)
+		if queued[k] {
+			// Two samples or trials of the batch round to the same
+			// point (an integer or categorical dimension): one
+			// evaluation serves both, and its repeats are counted once.
+			continue
+		}
+		queued[k] = true
 		c := s.index[k]
 		if c == nil {
 			c = &Candidate{X: x, Phase: phase, Violation: math.Inf(1)}

@@ -1,6 +1,7 @@
 package tune
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -165,5 +166,45 @@ func TestEstimate(t *testing.T) {
 	iv := Estimate([]float64{1, 3})
 	if math.Abs(iv.Hi-2-12.706) > 0.01 || math.Abs(2-iv.Lo-12.706) > 0.01 {
 		t.Errorf("two values: %+v", iv)
+	}
+}
+
+// TestSearchEvaluatesEachPointOnce: samples and trials that round to the
+// same point (an integer dimension narrower than the sample) are
+// evaluated once per repeat, and a candidate's outcomes have no repeat
+// twice: duplicated rows would waste the budget and count one run twice in
+// the intervals the search compares.
+func TestSearchEvaluatesEachPointOnce(t *testing.T) {
+	seen := map[string]bool{}
+	p := Problem{
+		Dims:       []Dim{{Name: "n", Lo: 1, Hi: 3, Int: true}},
+		BudgetRuns: 60,
+		Seed:       3,
+		Evaluate: func(xs [][]float64, repeats []int) ([][]Outcome, error) {
+			out := make([][]Outcome, len(xs))
+			for i, x := range xs {
+				for _, r := range repeats {
+					k := fmt.Sprint(x, r)
+					if seen[k] {
+						t.Errorf("point %v repeat %d evaluated twice", x, r)
+					}
+					seen[k] = true
+					out[i] = append(out[i], Outcome{Repeat: r, Objective: (x[0]-2)*(x[0]-2) + 0.01*float64(r)})
+				}
+			}
+			return out, nil
+		},
+	}
+	res, err := Search(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Candidates {
+		if c.Objective.N != len(c.Outcomes) {
+			t.Errorf("candidate %v: interval over %d of %d outcomes", c.X, c.Objective.N, len(c.Outcomes))
+		}
+	}
+	if res.Best == nil || res.Best.X[0] != 2 {
+		t.Errorf("best %+v, want n = 2", res.Best)
 	}
 }
