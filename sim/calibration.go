@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"time"
 
@@ -60,6 +61,7 @@ const loopbackBelow = time.Millisecond
 type calib struct {
 	rng     *rand.Rand
 	client  *calibration.Dist
+	grpcCl  *calibration.Dist // a gRPC call's client and server; client when the profile has none
 	replica *calibration.Dist
 	pay     *calibration.Dist // the payment role's own cost
 	extra   *calibration.Dist // containers: the bridge; nil on local
@@ -68,6 +70,7 @@ type calib struct {
 	mtls    bool
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
+	grpc    []bool              // the cluster speaks gRPC (h2c), by index
 	payTo   []bool              // the cluster's replicas run the payment role
 }
 
@@ -91,6 +94,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	return &calib{
 		rng:     Stream(seed, "calibration"),
 		client:  local.Client,
+		grpcCl:  cmp.Or(local.GRPCClient, local.Client),
 		replica: local.Replica,
 		pay:     local.Payments,
 		extra:   extra,
@@ -106,17 +110,22 @@ func (k *calib) addCluster(c *cluster, cc config.ClusterConfig) {
 		return
 	}
 	d := k.hops.Fast
+	h2c := cc.Protocol == config.ProtocolH2C
 	switch {
 	case k.mtls:
 		d = k.hops.MTLS
-	case c.src >= 0 || cc.Protocol == config.ProtocolH2C:
+	case h2c && k.hops.GRPC != nil:
+		d = k.hops.GRPC
+	case c.src >= 0 || h2c:
 		d = k.hops.General
 	}
 	for len(k.byCl) <= int(c.idx) {
 		k.byCl = append(k.byCl, nil)
 		k.sidecar = append(k.sidecar, false)
 		k.payTo = append(k.payTo, false)
+		k.grpc = append(k.grpc, false)
 	}
+	k.grpc[c.idx] = h2c
 	// bench/local runs a service named payments that calls others as the
 	// fleet's payment role (its flow: risk ‖ fraud, then the ledger).
 	k.payTo[c.idx] = c.svc.spec.name == "payments" && len(c.svc.spec.calls) > 0
@@ -144,10 +153,14 @@ func (k *calib) loopback(n *network) {
 	}
 }
 
-// clientCost is the load generator's cost for one client request.
-func (k *calib) clientCost() int64 {
+// clientCost is the load generator's cost for one client request of a
+// workload that speaks gRPC (grpc) or HTTP.
+func (k *calib) clientCost(grpc bool) int64 {
 	if k == nil {
 		return 0
+	}
+	if grpc {
+		return int64(k.grpcCl.Sample(k.rng))
 	}
 	return int64(k.client.Sample(k.rng))
 }
@@ -157,7 +170,11 @@ func (k *calib) tryCost(a *attempt) int64 {
 	i := a.cl.idx
 	d := k.byCl[i].Sample(k.rng) + k.replica.Sample(k.rng)
 	if k.sidecar[i] {
-		d += k.client.Sample(k.rng)
+		cl := k.client
+		if k.grpc[i] {
+			cl = k.grpcCl
+		}
+		d += cl.Sample(k.rng)
 		if k.call != nil {
 			d += k.call.Sample(k.rng) // out of the caller's container
 		}

@@ -225,3 +225,55 @@ func TestCalibrationCacheHit(t *testing.T) {
 		t.Errorf("without a profile hits took %v to %v, want the client hop alone (400µs)", lo, hi)
 	}
 }
+
+// TestCalibrationGRPC: with a profile that measured gRPC, a try over an
+// h2c cluster (a service of protocol grpc) pays the gRPC hop in place of
+// the fast or general path, a sidecar's try the gRPC client in place of
+// net/http's, and a gRPC workload's request the gRPC client too; a profile
+// without the gRPC figures charges the HTTP ones (the general path, the
+// client) as before.
+func TestCalibrationGRPC(t *testing.T) {
+	const cGRPC, cGRPCClient = 60 * time.Microsecond, 110 * time.Microsecond
+	grpcSpec := func() *spec {
+		s := operationsSpec(500 * time.Microsecond)
+		for i := range s.services {
+			s.services[i].grpc = true
+		}
+		for i := range s.loads {
+			s.loads[i].grpc = true
+		}
+		return s
+	}
+	c := func(d time.Duration) *calibration.Dist {
+		return calibration.NewDist(func(float64) time.Duration { return d }, d)
+	}
+	measured := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	measured.Backends.Local.Hops.GRPC = c(cGRPC)
+	measured.Backends.Local.GRPCClient = c(cGRPCClient)
+	for _, tc := range []struct {
+		name              string
+		p                 *calibration.Profile
+		hop, client, side time.Duration
+	}{
+		{"measured", measured, cGRPC, cGRPCClient, cGRPC + cReplica + cGRPCClient},
+		{"profile-without-grpc", constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0), cGeneral, cClient, cGeneral + cReplica + cClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := runSpec(t, calibrated(grpcSpec(), tc.p, calibration.BackendLocal))
+			g := tc.hop + cReplica
+			checkout := tc.client + g + cPay + 4*time.Millisecond + (tc.side + 3*time.Millisecond) + (tc.side + 2*time.Millisecond)
+			lookup := tc.client + g + cPay + time.Millisecond + (tc.side + 2*time.Millisecond)
+			audit := tc.client + g + 7*time.Millisecond
+			count := map[time.Duration]int{}
+			for _, r := range rs {
+				if r.Status != 200 {
+					t.Fatalf("unexpected result %+v", r)
+				}
+				count[r.Latency]++
+			}
+			if len(count) != 3 || count[checkout] != 40 || count[lookup] != 20 || count[audit] != 10 {
+				t.Errorf("latencies %v, want 40 checkouts of %v, 20 lookups of %v and 10 audits of %v", count, checkout, lookup, audit)
+			}
+		})
+	}
+}

@@ -184,7 +184,7 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 // request reached the gateway: load.shift).
 func (m *model) toGateway(ex *exchange) {
 	if l := m.loads[ex.load]; l.shift < 0 {
-		if d := m.net.clientHop(l.users) + m.cal.clientCost(); d > 0 {
+		if d := m.net.clientHop(l.users) + m.cal.clientCost(l.spec.grpc); d > 0 {
 			m.at(m.t+d, event{kind: evGatewayIn, idx: ex.id})
 			return
 		}

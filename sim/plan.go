@@ -115,6 +115,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 			keySpace: w.Target.KeySpace,
 			poisson:  w.Arrival != scenarios.ArrivalConstant,
 			start:    w.Start,
+			grpc:     w.GRPC(),
 		}
 		if w.For > 0 {
 			ls.end = w.Start + w.For

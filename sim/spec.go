@@ -119,6 +119,7 @@ type linkSpec struct {
 // loadSpec is one workload: an open-loop arrival process (users == 0) or a
 // closed loop of users that think between requests.
 type loadSpec struct {
+	grpc     bool // the workload speaks gRPC (its client's calibrated cost)
 	name     string
 	method   string
 	path     string

@@ -90,6 +90,12 @@ type Local struct {
 	// Hops are the latency the proxy adds per hop (proxied minus direct to
 	// the same replica), by the proxy's path.
 	Hops *Hops `yaml:"hops"`
+	// GRPCClient is what a gRPC call costs more than the minimal
+	// HTTP/1.1 client's request to the same replica: the fleet's gRPC
+	// client (as the load generator's and the replicas' for services of
+	// protocol grpc) and the replica's gRPC serving. Optional: a profile
+	// written before it charges client for gRPC calls too.
+	GRPCClient *Dist `yaml:"grpcClient,omitempty"`
 	// Host is the CPU time per request of each component (see Host).
 	Host *Host `yaml:"host"`
 }
@@ -107,6 +113,11 @@ type Hops struct {
 	// handshakes of new connections are the simulator's own model
 	// (sim/hopcost.go) and not part of it.
 	MTLS *Dist `yaml:"mtls"`
+	// GRPC is the proxy's hop for a gRPC call: a cluster of protocol h2c,
+	// the call a stream on a shared HTTP/2 connection (proxied minus direct
+	// with the same gRPC client). Optional: a profile written before it
+	// charges General for h2c clusters.
+	GRPC *Dist `yaml:"grpc,omitempty"`
 }
 
 // Containers is the containers backend's extra cost.
@@ -247,6 +258,12 @@ func (p *Profile) Validate() error {
 			checkDist(bad, "backends.local.hops.fast", l.Hops.Fast)
 			checkDist(bad, "backends.local.hops.general", l.Hops.General)
 			checkDist(bad, "backends.local.hops.mtls", l.Hops.MTLS)
+			if l.Hops.GRPC != nil {
+				checkDist(bad, "backends.local.hops.grpc", l.Hops.GRPC)
+			}
+		}
+		if l.GRPCClient != nil {
+			checkDist(bad, "backends.local.grpcClient", l.GRPCClient)
 		}
 		checkHost(bad, "backends.local.host", l.Host)
 	}

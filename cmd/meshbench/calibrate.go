@@ -152,7 +152,13 @@ func printLocal(out io.Writer, res *measure.Result) {
 	fmt.Fprintf(out, "  proxy hop, fast path:      %s\n", distLine(l.Hops.Fast))
 	fmt.Fprintf(out, "  proxy hop, general path:   %s\n", distLine(l.Hops.General))
 	fmt.Fprintf(out, "  proxy hop, mutual TLS:     %s\n", distLine(l.Hops.MTLS))
+	if l.Hops.GRPC != nil {
+		fmt.Fprintf(out, "  proxy hop, gRPC (h2c):     %s\n", distLine(l.Hops.GRPC))
+	}
 	fmt.Fprintf(out, "  load generator (client):   %s\n", distLine(l.Client))
+	if l.GRPCClient != nil {
+		fmt.Fprintf(out, "  gRPC client and server:    %s\n", distLine(l.GRPCClient))
+	}
 	fmt.Fprintf(out, "  replica beyond service:    %s\n", distLine(l.Replica))
 	fmt.Fprintf(out, "  payment role's own work:   %s\n", distLine(l.Payments))
 	fmt.Fprintf(out, "  CPU per request:           %s\n", hostLine(l.Host))

@@ -8,10 +8,13 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/meshbench/meshbench/bench/fleet"
 )
 
 // The request every phase sends: the fleet's risk call, as payments makes
@@ -117,6 +120,34 @@ func (c *netClient) do(addr string) error {
 }
 
 func (c *netClient) close() { c.t.CloseIdleConnections() }
+
+// grpcClient makes the risk call over gRPC with the fleet's gRPC client
+// (fleet.GRPCTransport: one HTTP/2 connection, the call a stream on it), as
+// the load generator and the fleet's callers do for services whose
+// protocol is grpc.
+type grpcClient struct{ t *fleet.GRPCTransport }
+
+func newGRPCClient() *grpcClient { return &grpcClient{t: fleet.NewGRPCTransport()} }
+
+func (c *grpcClient) do(addr string) error {
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+reqPath, strings.NewReader(reqBody))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.t.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		err = statusErr(resp.StatusCode)
+	}
+	return err
+}
+
+func (c *grpcClient) close() { _ = c.t.Close() }
 
 // rawAnswer is rawServer's fixed answer.
 var rawAnswer = []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"score\":0.1}")

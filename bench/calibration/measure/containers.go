@@ -96,10 +96,10 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 
 	pids := containerPIDs(name, rep.HostPort)
 	targets := []target{
-		{"direct", r.replica, true, ""},
-		{"container", rep.Endpoint(), true, ""},
-		{"flow", r.payments, true, "/v1/payments"},
-		{"container-flow", pay.Endpoint(), true, "/v1/payments"},
+		{"direct", r.replica, true, "", false},
+		{"container", rep.Endpoint(), true, "", false},
+		{"flow", r.payments, true, "/v1/payments", false},
+		{"container-flow", pay.Endpoint(), true, "/v1/payments", false},
 	}
 	phases := map[string]*Phase{}
 	clients := map[string][]client{}

@@ -90,12 +90,19 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 		t.Fatal(err)
 	}
 	for name, ph := range res.Phases {
-		if ph.Requests != 40 || ph.Hist.TotalCount() != 40 || len(ph.Rounds) != 2 {
+		want := int64(40)
+		if name == "grpc" || name == "grpc-direct" {
+			want = 20 // half as long
+		}
+		if int64(ph.Requests) != want || ph.Hist.TotalCount() != want || len(ph.Rounds) != 2 {
 			t.Errorf("%s: %d requests, %d recorded, %d rounds", name, ph.Requests, ph.Hist.TotalCount(), len(ph.Rounds))
 		}
 		if quantile(ph.Hist, 0.5) <= 0 {
 			t.Errorf("%s: no latency", name)
 		}
+	}
+	if h := res.Local.Hops.GRPC; h == nil || res.Local.GRPCClient == nil {
+		t.Error("no gRPC hop or client measured")
 	}
 	if res.Local.Replica.Mean.D() <= 0 || res.Local.Replica.P99.D() <= 0 {
 		t.Errorf("replica beyond its service time: %+v", res.Local.Replica.Quantiles())

@@ -154,6 +154,7 @@ type target struct {
 	addr string
 	raw  bool   // the minimal client; else the load generator's
 	path string // the minimal client's path; "": the risk call's
+	grpc bool   // the fleet's gRPC client (fleet.GRPCTransport), the risk call as gRPC
 }
 
 // Local measures the local backend's costs.
@@ -165,13 +166,15 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.close()
 	targets := []target{
-		{"null", r.raw, true, ""},
-		{"direct", r.replica, true, ""},
-		{"client", r.replica, false, ""},
-		{"fast", r.fast, true, ""},
-		{"general", r.general, true, ""},
-		{"mtls", r.mtls, true, ""},
-		{"payments", r.payments, true, "/v1/payments"},
+		{"null", r.raw, true, "", false},
+		{"direct", r.replica, true, "", false},
+		{"client", r.replica, false, "", false},
+		{"fast", r.fast, true, "", false},
+		{"general", r.general, true, "", false},
+		{"mtls", r.mtls, true, "", false},
+		{"payments", r.payments, true, "/v1/payments", false},
+		{"grpc-direct", r.replica, false, "", true},
+		{"grpc", r.grpc, false, "", true},
 	}
 	res := &Result{Config: cfg, Phases: map[string]*Phase{}}
 	clients := map[string][]client{}
@@ -185,12 +188,15 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	for _, t := range targets {
 		cs := make([]client, cfg.Workers)
 		for i := range cs {
-			if t.raw {
+			switch {
+			case t.grpc:
+				cs[i] = newGRPCClient()
+			case t.raw:
 				cs[i] = newRawClient()
 				if t.path != "" {
 					cs[i] = newRawClientFor(t.path)
 				}
-			} else {
+			default:
 				cs[i] = newNetClient()
 			}
 		}
@@ -205,12 +211,16 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 		for _, t := range targets {
 			ph := res.Phases[t.name]
 			h := newHist()
+			k := per
+			if t.grpc {
+				k = max(per/2, 1) // two phases of one figure each: half as long
+			}
 			before := processCPU()
-			n, err := load(ctx, clients[t.name], t.addr, cfg.Rate, per, h)
+			n, err := load(ctx, clients[t.name], t.addr, cfg.Rate, k, h)
 			ph.CPU += processCPU() - before
 			ph.Hist.Merge(h)
 			ph.Rounds = append(ph.Rounds, h)
-			ph.Requests += per
+			ph.Requests += k
 			ph.Errors += n
 			if err != nil {
 				return nil, fmt.Errorf("calibrate: %s: %w", t.name, err)
@@ -249,7 +259,9 @@ func (res *Result) local() *calibration.Local {
 			Fast:    diff(p["fast"], direct, 0),
 			General: diff(p["general"], direct, 0),
 			MTLS:    diff(p["mtls"], direct, 0),
+			GRPC:    diff(p["grpc"], p["grpc-direct"], 0),
 		},
+		GRPCClient: diff(p["grpc-direct"], direct, 0),
 		Host: &calibration.Host{
 			Cores: runtime.NumCPU(),
 			CPU: &calibration.HostCPU{

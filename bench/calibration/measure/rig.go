@@ -35,6 +35,7 @@ type rig struct {
 	fast, general, mtls string // proxies' addresses
 	raw                 string // rawServer's address
 	payments            string // payments, calling risk, fraud and ledger directly
+	grpc                string // a proxy whose cluster speaks gRPC (h2c) to the replica
 
 	svc     *fleet.Service
 	flow    []*fleet.Service
@@ -112,6 +113,9 @@ func (r *rig) start(serviceTime time.Duration) error {
 		return err
 	}
 	if r.general, err = r.startProxy(r.replica, config.ProtocolHTTP1, wrap); err != nil {
+		return err
+	}
+	if r.grpc, err = r.startProxy(r.replica, config.ProtocolH2C); err != nil {
 		return err
 	}
 	cliID, err := identity("gateway")
