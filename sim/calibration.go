@@ -68,6 +68,7 @@ type calib struct {
 	call    *calibration.Dist // containers: a call's way out of its container; nil: none
 	hops    *calibration.Hops
 	mtls    bool
+	shake   int64               // a mutual TLS handshake's CPU, ns: the profile's, or HandshakeCost
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
 	grpc    []bool              // the cluster speaks gRPC (h2c), by index
@@ -91,7 +92,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	if c != nil {
 		extra, call = c.Hop, c.Call
 	}
-	return &calib{
+	k := &calib{
 		rng:     Stream(seed, "calibration"),
 		client:  local.Client,
 		grpcCl:  cmp.Or(local.GRPCClient, local.Client),
@@ -101,7 +102,22 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		call:    call,
 		hops:    local.Hops,
 		mtls:    policy.MTLSOn(),
+		shake:   int64(HandshakeCost),
 	}
+	if local.Handshake != nil {
+		k.shake = int64(local.Handshake.D())
+	}
+	return k
+}
+
+// handshakeCost is the CPU of a new connection's mutual TLS handshake: the
+// profile's measurement of this machine when it has one, else
+// HandshakeCost.
+func (k *calib) handshakeCost() int64 {
+	if k == nil {
+		return int64(HandshakeCost)
+	}
+	return k.shake
 }
 
 // addCluster records which path the real proxy takes for cluster c.

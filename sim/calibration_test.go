@@ -103,18 +103,33 @@ func TestCalibrationCharges(t *testing.T) {
 // TestCalibrationMTLS: under mutual TLS the gateway's try pays the mtls
 // hop in place of the general path and of TLSRequestCost (which the
 // measurement includes), and a new connection still its handshake.
+//
+// A profile that measured the handshake on its machine charges that
+// figure in place of HandshakeCost.
 func TestCalibrationMTLS(t *testing.T) {
-	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
-	rs, _ := runModel(t, calibrated(tlsSpec(scenarios.MTLSStrict, 0), p, calibration.BackendLocal))
-	reused := time.Millisecond + cClient + cMTLS + cReplica
-	for i, r := range rs {
-		want := reused
-		if i < 2 {
-			want += HandshakeCost
-		}
-		if r.Latency != want {
-			t.Fatalf("request %d: latency %v, want %v", i, r.Latency, want)
-		}
+	measured := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	measured.Backends.Local.Handshake = calibration.D(950 * time.Microsecond)
+	for _, tc := range []struct {
+		name  string
+		p     *calibration.Profile
+		shake time.Duration
+	}{
+		{"sim-figure", constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0), HandshakeCost},
+		{"measured", measured, 950 * time.Microsecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs, _ := runModel(t, calibrated(tlsSpec(scenarios.MTLSStrict, 0), tc.p, calibration.BackendLocal))
+			reused := time.Millisecond + cClient + cMTLS + cReplica
+			for i, r := range rs {
+				want := reused
+				if i < 2 {
+					want += tc.shake
+				}
+				if r.Latency != want {
+					t.Fatalf("request %d: latency %v, want %v", i, r.Latency, want)
+				}
+			}
+		})
 	}
 }
 

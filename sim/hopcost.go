@@ -161,7 +161,7 @@ func (m *model) hopCost(a *attempt, hop int64) (cpu, wait int64) {
 		return cpu, wait
 	}
 	c.handshakes++
-	return cpu + int64(HandshakeCost), wait + 2*hop
+	return cpu + m.cal.handshakeCost(), wait + 2*hop
 }
 
 // connLost ends the stream of a try that is recycled without its answer

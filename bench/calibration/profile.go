@@ -96,6 +96,12 @@ type Local struct {
 	// protocol grpc) and the replica's gRPC serving. Optional: a profile
 	// written before it charges client for gRPC calls too.
 	GRPCClient *Dist `yaml:"grpcClient,omitempty"`
+	// Handshake is the CPU time of one mutual TLS handshake (TLS 1.3,
+	// ECDSA P-256 SVIDs, both ends' signatures and chain checks), both
+	// ends together, as a new connection under mutual TLS costs the
+	// machine. Optional: without it the simulator charges its own
+	// figure (sim/hopcost.go's HandshakeCost, measured on another machine).
+	Handshake *config.Duration `yaml:"handshake,omitempty"`
 	// Host is the CPU time per request of each component (see Host).
 	Host *Host `yaml:"host"`
 }
@@ -264,6 +270,9 @@ func (p *Profile) Validate() error {
 		}
 		if l.GRPCClient != nil {
 			checkDist(bad, "backends.local.grpcClient", l.GRPCClient)
+		}
+		if l.Handshake != nil && *l.Handshake <= 0 {
+			bad("backends.local.handshake", "not positive: %s", l.Handshake)
 		}
 		checkHost(bad, "backends.local.host", l.Host)
 	}

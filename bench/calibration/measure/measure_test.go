@@ -104,6 +104,9 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 	if h := res.Local.Hops.GRPC; h == nil || res.Local.GRPCClient == nil {
 		t.Error("no gRPC hop or client measured")
 	}
+	if res.Handshake <= 0 || res.Local.Handshake == nil {
+		t.Errorf("mutual TLS handshake CPU %v", res.Handshake)
+	}
 	if res.Local.Replica.Mean.D() <= 0 || res.Local.Replica.P99.D() <= 0 {
 		t.Errorf("replica beyond its service time: %+v", res.Local.Replica.Quantiles())
 	}

@@ -146,7 +146,9 @@ func (p *Phase) CPUPerRequest() time.Duration {
 type Result struct {
 	Config Config
 	Phases map[string]*Phase
-	Local  *calibration.Local
+	// Handshake is the CPU of one mutual TLS handshake, both ends.
+	Handshake time.Duration
+	Local     *calibration.Local
 }
 
 type target struct {
@@ -233,6 +235,9 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("calibrate: %s: %d of %d answers were not 2xx", t.name, ph.Errors, ph.Requests)
 		}
 	}
+	if res.Handshake, err = r.handshakeCPU(max(cfg.Requests/16, 20)); err != nil {
+		return nil, err
+	}
 	res.Local = res.local()
 	return res, nil
 }
@@ -262,6 +267,7 @@ func (res *Result) local() *calibration.Local {
 			GRPC:    diff(p["grpc"], p["grpc-direct"], 0),
 		},
 		GRPCClient: diff(p["grpc-direct"], direct, 0),
+		Handshake:  calibration.D(res.Handshake),
 		Host: &calibration.Host{
 			Cores: runtime.NumCPU(),
 			CPU: &calibration.HostCPU{

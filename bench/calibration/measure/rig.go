@@ -37,6 +37,10 @@ type rig struct {
 	payments            string // payments, calling risk, fraud and ledger directly
 	grpc                string // a proxy whose cluster speaks gRPC (h2c) to the replica
 
+	// tlsServer and tlsClient are the replica's and the gateway's mutual
+	// TLS configurations (SVIDs of the rig's CA), for the handshake's CPU.
+	tlsServer, tlsClient *tls.Config
+
 	svc     *fleet.Service
 	flow    []*fleet.Service
 	dir     string
@@ -122,11 +126,36 @@ func (r *rig) start(serviceTime time.Duration) error {
 	if err != nil {
 		return err
 	}
+	r.tlsServer, r.tlsClient = scfg, mtls.ClientConfig(cliID, verifier)
 	clusterTLS := proxy.WithClusterTLS(func(string) (*tls.Config, error) { return mtls.ClientConfig(cliID, verifier), nil })
 	if r.mtls, err = r.startProxy(r.tlsReplica, config.ProtocolHTTPS, clusterTLS); err != nil {
 		return err
 	}
 	return nil
+}
+
+// handshakeCPU is the process CPU of one mutual TLS handshake between the
+// gateway's and the replica's SVIDs, both ends (as a hop's new connection
+// costs the machine: the proxy's side and the replica's), over n
+// handshakes in memory (net.Pipe: no socket's cost in it).
+func (r *rig) handshakeCPU(n int) (time.Duration, error) {
+	before := processCPU()
+	for range n {
+		c, s := net.Pipe()
+		sc := tls.Server(s, r.tlsServer)
+		done := make(chan error, 1)
+		go func() { done <- sc.Handshake() }()
+		err := tls.Client(c, r.tlsClient).Handshake()
+		if serr := <-done; err == nil {
+			err = serr
+		}
+		c.Close()
+		s.Close()
+		if err != nil {
+			return 0, fmt.Errorf("calibrate: mutual TLS handshake: %w", err)
+		}
+	}
+	return (processCPU() - before) / time.Duration(n), nil
 }
 
 // startFlow starts the real payment flow, without proxies: a payments
