@@ -86,16 +86,7 @@ func TestCalibrationCharges(t *testing.T) {
 			checkout := cClient + g + cPay + 4*time.Millisecond + (sd + 3*time.Millisecond) + (sd + 2*time.Millisecond)
 			lookup := cClient + g + cPay + time.Millisecond + (sd + 2*time.Millisecond)
 			audit := cClient + g + 7*time.Millisecond
-			count := map[time.Duration]int{}
-			for _, r := range rs {
-				if r.Status != 200 {
-					t.Fatalf("unexpected result %+v", r)
-				}
-				count[r.Latency]++
-			}
-			if len(count) != 3 || count[checkout] != 40 || count[lookup] != 20 || count[audit] != 10 {
-				t.Errorf("latencies %v, want 40 checkouts of %v, 20 lookups of %v and 10 audits of %v", count, checkout, lookup, audit)
-			}
+			checkFleetLatencies(t, rs, checkout, lookup, audit)
 		})
 	}
 }
@@ -279,16 +270,24 @@ func TestCalibrationGRPC(t *testing.T) {
 			checkout := tc.client + g + cPay + 4*time.Millisecond + (tc.side + 3*time.Millisecond) + (tc.side + 2*time.Millisecond)
 			lookup := tc.client + g + cPay + time.Millisecond + (tc.side + 2*time.Millisecond)
 			audit := tc.client + g + 7*time.Millisecond
-			count := map[time.Duration]int{}
-			for _, r := range rs {
-				if r.Status != 200 {
-					t.Fatalf("unexpected result %+v", r)
-				}
-				count[r.Latency]++
-			}
-			if len(count) != 3 || count[checkout] != 40 || count[lookup] != 20 || count[audit] != 10 {
-				t.Errorf("latencies %v, want 40 checkouts of %v, 20 lookups of %v and 10 audits of %v", count, checkout, lookup, audit)
-			}
+			checkFleetLatencies(t, rs, checkout, lookup, audit)
 		})
+	}
+}
+
+// checkFleetLatencies checks that operationsSpec's run answered every
+// request, its 40 checkouts, 20 lookups and 10 audits each in exactly the
+// latency given.
+func checkFleetLatencies(t *testing.T, rs []bench.Result, checkout, lookup, audit time.Duration) {
+	t.Helper()
+	count := map[time.Duration]int{}
+	for _, r := range rs {
+		if r.Status != 200 {
+			t.Fatalf("unexpected result %+v", r)
+		}
+		count[r.Latency]++
+	}
+	if len(count) != 3 || count[checkout] != 40 || count[lookup] != 20 || count[audit] != 10 {
+		t.Errorf("latencies %v, want 40 checkouts of %v, 20 lookups of %v and 10 audits of %v", count, checkout, lookup, audit)
 	}
 }

@@ -101,23 +101,7 @@ func newNetClient() *netClient {
 	return &netClient{c: &http.Client{Transport: t, Timeout: 10 * time.Second}, t: t}
 }
 
-func (c *netClient) do(addr string) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+addr+reqPath, bytes.NewReader([]byte(reqBody)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.c.Do(req)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-		err = statusErr(resp.StatusCode)
-	}
-	return err
-}
+func (c *netClient) do(addr string) error { return postRisk(c.c.Do, addr) }
 
 func (c *netClient) close() { c.t.CloseIdleConnections() }
 
@@ -129,13 +113,17 @@ type grpcClient struct{ t *fleet.GRPCTransport }
 
 func newGRPCClient() *grpcClient { return &grpcClient{t: fleet.NewGRPCTransport()} }
 
-func (c *grpcClient) do(addr string) error {
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+reqPath, strings.NewReader(reqBody))
+func (c *grpcClient) do(addr string) error { return postRisk(c.t.RoundTrip, addr) }
+
+// postRisk makes the risk call to addr with send and reads the whole
+// answer; an answer other than 2xx is an error (isStatus).
+func postRisk(send func(*http.Request) (*http.Response, error), addr string) error {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+addr+reqPath, strings.NewReader(reqBody))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.t.RoundTrip(req)
+	resp, err := send(req)
 	if err != nil {
 		return err
 	}
