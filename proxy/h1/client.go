@@ -229,7 +229,7 @@ func (c *Client) join(addr string) (w *waiter, pc *UpstreamConn) {
 			c.idle[addr] = idle[:len(idle)-1]
 			c.nidle--
 			c.mu.Unlock()
-			if pc.closedByPeer() {
+			if c.idleTimeout > 0 && time.Since(pc.idleAt) >= c.idleTimeout || pc.closedByPeer() {
 				pc.nc.Close()
 				continue
 			}
