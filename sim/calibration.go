@@ -28,20 +28,23 @@ const loopbackBelow = time.Millisecond
 // draws move):
 //
 //   - a client request, once, on its way to the gateway: the load
-//     generator's own latency (client);
+//     generator's own latency (client; grpcClient for a gRPC workload,
+//     when the profile measured it);
 //   - every try, on its hop into the replica: the replica's own latency
 //     beyond its service time (replica: loopback both ways, its HTTP
 //     server, its timer's lateness), and the proxy's added latency on the
 //     path the real proxy takes for that try: at the gateway the general
 //     path (bench/local's gateway wraps its clusters' transports to count
 //     tries, which keeps it off the fast path); at a sidecar the fast
-//     path for plain-text HTTP/1.1 clusters and the general path for
-//     h2c (gRPC) ones; with mutual TLS on, the mtls hop at both (an https
-//     cluster never takes the fast path), in place of hopcost.go's
-//     TLSRequestCost, which the measurement includes; its handshakes are
-//     still hopcost.go's. A sidecar's try also pays the client cost: the
-//     replica calls its sidecar with net/http's client, as the load
-//     generator calls the gateway;
+//     path for plain-text HTTP/1.1 clusters; over an h2c (gRPC) cluster,
+//     at either, the gRPC hop (hops.grpc; the general path when the
+//     profile has none); with mutual TLS on, the mtls hop at both (an
+//     https cluster never takes the fast path), in place of hopcost.go's
+//     TLSRequestCost, which the measurement includes; a new connection's
+//     handshake is hopcost.go's, its CPU the profile's when it measured
+//     it (handshakeCost). A sidecar's try also pays the client cost: the
+//     replica calls its sidecar with net/http's client (the gRPC client
+//     over an h2c cluster), as the load generator calls the gateway;
 //   - every try into a replica of a service named payments that makes
 //     calls (bench/local runs it as the fleet's payment role): the
 //     payment role's own work beyond its service time and calls
