@@ -74,11 +74,7 @@ func EvaluateKnees(plan *scenarios.Plan, sum *Summary) {
 // knee: plan has a latency SLO with a max for them and their load rises
 // in steps.
 func HasKnee(plan *scenarios.Plan, vi int, backend string) bool {
-	variant := ""
-	if vi >= 0 && vi < len(plan.Variants) {
-		variant = plan.Variants[vi].Name
-	}
-	if _, ok := kneeSLO(plan, variant, backend); !ok {
+	if _, ok := kneeSLO(plan, vi, backend); !ok {
 		return false
 	}
 	return len(OfferedSteps(plan.ForVariant(vi))) > 0
@@ -89,11 +85,7 @@ func HasKnee(plan *scenarios.Plan, vi int, backend string) bool {
 // with a max for the run or its load does not rise in steps. A sweep's
 // reducer, which keeps no Summary, reads its knee here.
 func KneeOf(plan *scenarios.Plan, vi int, backend string, buckets []Bucket) *Knee {
-	variant := ""
-	if vi >= 0 && vi < len(plan.Variants) {
-		variant = plan.Variants[vi].Name
-	}
-	slo, ok := kneeSLO(plan, variant, backend)
+	slo, ok := kneeSLO(plan, vi, backend)
 	if !ok {
 		return nil
 	}
@@ -101,8 +93,12 @@ func KneeOf(plan *scenarios.Plan, vi int, backend string, buckets []Bucket) *Kne
 }
 
 // kneeSLO is the first SLO of plan on p50, p99 or p999 with a max that
-// applies to the run.
-func kneeSLO(plan *scenarios.Plan, variant, backend string) (scenarios.SLO, bool) {
+// applies to runs of variant vi on backend.
+func kneeSLO(plan *scenarios.Plan, vi int, backend string) (scenarios.SLO, bool) {
+	variant := ""
+	if vi >= 0 && vi < len(plan.Variants) {
+		variant = plan.Variants[vi].Name
+	}
 	for _, s := range plan.SLO {
 		switch s.Metric {
 		case scenarios.MetricP50, scenarios.MetricP99, scenarios.MetricP999:
