@@ -82,20 +82,22 @@ demo: build
 # BOOK_DURATION=20s to rescale every timeline, and BOOK_SCENARIOS=a,b to run
 # a few; BOOK_CALIBRATION=cal.yaml BOOK_HOST_CORES=2 has the simulator charge
 # a profile from `meshbench calibrate` and model the host, as the checked-in
-# local part was made); book both. book-check regenerates the simulator part
+# local part was made; BOOK_REPEAT=3 runs each variant three times on both
+# backends, for medians and the local spread); book both. book-check regenerates the simulator part
 # into a temporary folder and fails when docs/results differs (CI runs it).
 BOOK_DIR         ?= docs/results
 BOOK_DURATION    ?=
 BOOK_SCENARIOS   ?=
 BOOK_CALIBRATION ?=
 BOOK_HOST_CORES  ?=
+BOOK_REPEAT      ?=
 book: book-sim book-local
 
 book-sim: build
 	./$(BIN) book --out $(BOOK_DIR) --backend sim
 
 book-local: build
-	./$(BIN) book --out $(BOOK_DIR) --backend local $(if $(BOOK_DURATION),--duration $(BOOK_DURATION)) $(if $(BOOK_SCENARIOS),--scenario $(BOOK_SCENARIOS)) $(if $(BOOK_CALIBRATION),--calibration $(BOOK_CALIBRATION)) $(if $(BOOK_HOST_CORES),--host-cores $(BOOK_HOST_CORES))
+	./$(BIN) book --out $(BOOK_DIR) --backend local $(if $(BOOK_DURATION),--duration $(BOOK_DURATION)) $(if $(BOOK_SCENARIOS),--scenario $(BOOK_SCENARIOS)) $(if $(BOOK_CALIBRATION),--calibration $(BOOK_CALIBRATION)) $(if $(BOOK_HOST_CORES),--host-cores $(BOOK_HOST_CORES)) $(if $(BOOK_REPEAT),--repeat $(BOOK_REPEAT))
 
 book-check: build
 	./$(BIN) book --out $(BOOK_DIR) --backend sim --check

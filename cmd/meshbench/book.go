@@ -23,6 +23,7 @@ type bookFlags struct {
 	calib     string
 	anyCalib  bool
 	hostCores int
+	repeat    int
 }
 
 func newBookCmd() *cobra.Command {
@@ -45,11 +46,15 @@ duration, with the machine facts. --duration rescales every timeline, and
 --calibration FILE makes the simulator charge a profile from
 ` + "`meshbench calibrate`" + `, and --host-cores N adds the host model with the
 profile's CPU per request, as run's flags of the same names do; the pages
-say what the simulator was given.`,
+say what the simulator was given. --repeat N runs each variant N times on
+both backends, as run --repeat does: the pages give medians over the
+repeats and the local backend's spread beside each error, so that an
+error within the machine's own run-to-run noise shows as such.`,
 		Example: `  meshbench book --out docs/results
   meshbench book --out docs/results --check
   meshbench book --out docs/results --backend local --duration 20s --scenario balancer-brownout
-  meshbench book --out docs/results --backend local --calibration calibration.yaml --host-cores 2`,
+  meshbench book --out docs/results --backend local --calibration calibration.yaml --host-cores 2
+  meshbench book --out docs/results --backend local --scenario mtls-cost --repeat 3 --calibration calibration.yaml --host-cores 2`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBook(cmd, f) },
 	}
@@ -61,6 +66,7 @@ say what the simulator was given.`,
 	fl.StringSliceVar(&f.scenarios, "scenario", nil, "local part: only these shipped scenarios (`NAME`,...)")
 	fl.StringVar(&f.calib, "calibration", "", "local part: the simulator charges this calibration profile (`FILE`, from meshbench calibrate)")
 	fl.BoolVar(&f.anyCalib, "calibration-any-machine", false, "local part: apply a calibration profile measured on another machine")
+	fl.IntVar(&f.repeat, "repeat", 1, "local part: run each variant `N` times on both backends; pages give medians and the local spread")
 	fl.IntVar(&f.hostCores, "host-cores", 0, "local part: the simulator models a host of `N` cores with the profile's CPU per request (needs --calibration)")
 	return cmd
 }
@@ -73,8 +79,8 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 	entries := slices.Concat(scenarios.Library(), scenarios.Checks())
 	switch f.backend {
 	case "sim":
-		if f.duration != 0 || len(f.scenarios) > 0 || f.calib != "" || f.hostCores != 0 {
-			return usageErr(errors.New("--duration, --scenario, --calibration and --host-cores apply to --backend local only: the simulator part is always the whole library at full length, uncalibrated"))
+		if f.duration != 0 || len(f.scenarios) > 0 || f.calib != "" || f.hostCores != 0 || cmd.Flags().Changed("repeat") {
+			return usageErr(errors.New("--duration, --scenario, --calibration, --host-cores and --repeat apply to --backend local only: the simulator part is always the whole library at full length, uncalibrated, one run per variant"))
 		}
 		start := time.Now()
 		if f.check {
@@ -101,6 +107,9 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 		if f.duration < 0 {
 			return usageErr(fmt.Errorf("--duration must be positive, got %s", f.duration))
 		}
+		if f.repeat < 1 {
+			return usageErr(fmt.Errorf("--repeat must be at least 1, got %d", f.repeat))
+		}
 		index := entries
 		if len(f.scenarios) > 0 {
 			var picked []scenarios.Entry
@@ -113,7 +122,7 @@ func runBook(cmd *cobra.Command, f bookFlags) error {
 			}
 			entries = picked
 		}
-		opts := book.LocalOptions{Duration: f.duration, Log: log, HostCores: f.hostCores, Index: index}
+		opts := book.LocalOptions{Duration: f.duration, Repeat: f.repeat, Log: log, HostCores: f.hostCores, Index: index}
 		if err := bookCalibration(cmd, f, &opts); err != nil {
 			return err
 		}

@@ -24,6 +24,8 @@ func TestBookUsageErrorsExit2(t *testing.T) {
 		{"host cores without a profile", []string{"book", "--out", dir, "--backend", "local", "--host-cores", "2"}},
 		{"no such profile", []string{"book", "--out", dir, "--backend", "local", "--calibration", filepath.Join(dir, "none.yaml")}},
 		{"host cores zero", []string{"book", "--out", dir, "--backend", "local", "--calibration", profile, "--host-cores", "0"}},
+		{"repeat on the simulator part", []string{"book", "--out", dir, "--repeat", "3"}},
+		{"repeat zero", []string{"book", "--out", dir, "--backend", "local", "--repeat", "0"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, stderr := cli(t, context.Background(), c.args...)
@@ -64,7 +66,8 @@ func TestBookCheck(t *testing.T) {
 
 // TestBookLocalCalibrated: the local part with --calibration and
 // --host-cores runs the simulator with both and says so on the page and
-// in results.json (a short rescaled run of one small scenario).
+// in results.json; with --repeat it runs each variant that many times and
+// gives the local spreads (a short rescaled run of one small scenario).
 func TestBookLocalCalibrated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the local backend")
@@ -72,7 +75,7 @@ func TestBookLocalCalibrated(t *testing.T) {
 	dir := t.TempDir()
 	profile := thisMachineProfile(t, t.TempDir(), nil)
 	code, _, stderr := cli(t, context.Background(), "book", "--out", dir, "--backend", "local", "--scenario", "istio-outlier-proposal",
-		"--duration", "2s", "--calibration", profile, "--host-cores", "2")
+		"--duration", "2s", "--calibration", profile, "--host-cores", "2", "--repeat", "2")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -80,7 +83,8 @@ func TestBookLocalCalibrated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Simulator: calibration profile profile.yaml (measured ", "a host model of 2 cores"} {
+	for _, want := range []string{"Simulator: calibration profile profile.yaml (measured ", "a host model of 2 cores",
+		"each run 2 times with different seeds", "| p99 local | local spread | error |"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("the page does not say %q", want)
 		}
@@ -91,5 +95,17 @@ func TestBookLocalCalibrated(t *testing.T) {
 	}
 	if !strings.Contains(string(res), `"host_cores": 2`) {
 		t.Errorf("results.json's machine facts lack the host model")
+	}
+	for _, want := range []string{`"repeats": 2`, `"p99_spread_ms": {`} {
+		if !strings.Contains(string(res), want) {
+			t.Errorf("results.json lacks %s", want)
+		}
+	}
+	index, err := os.ReadFile(filepath.Join(dir, "local", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(index), "(rescaled) × 2 |") {
+		t.Errorf("the local index does not give the repeats:\n%s", index)
 	}
 }

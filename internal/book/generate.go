@@ -98,7 +98,7 @@ func GenerateSim(ctx context.Context, dir string, entries []scenarios.Entry, log
 		var plots []plotRef
 		if row.Sim {
 			start := time.Now()
-			res, plots, err = runAndRender(ctx, plan, []string{"sim"}, filepath.Join(work, e.Name), filepath.Join(dir, e.Name), simPlots, nil)
+			res, plots, err = runAndRender(ctx, plan, []string{"sim"}, 1, filepath.Join(work, e.Name), filepath.Join(dir, e.Name), simPlots, nil)
 			if err != nil {
 				return fmt.Errorf("%s: %w", e.Name, err)
 			}
@@ -124,6 +124,11 @@ type LocalOptions struct {
 	// Duration, when positive, rescales every scenario's timeline (load,
 	// faults, warm-up) to this length; 0 runs them at full length.
 	Duration time.Duration
+	// Repeat, when above one, runs each backend × variant this many times
+	// (as run --repeat), so that a page's figures are medians over runs
+	// with their spreads beside them: the local backend's p99 moves from
+	// run to run, and one run cannot tell the simulator's error from that.
+	Repeat int
 	// Now stamps the machine facts (time.Now when zero).
 	Now func() time.Time
 	Log Log
@@ -187,7 +192,7 @@ func GenerateLocal(ctx context.Context, dir string, entries []scenarios.Entry, o
 		if contains(plan.Backends, "sim") {
 			backends = []string{"sim", "local"}
 		}
-		res, plots, err := runAndRender(ctx, plan, backends, filepath.Join(work, e.Name), filepath.Join(ldir, e.Name), localPlots, machine)
+		res, plots, err := runAndRender(ctx, plan, backends, opts.Repeat, filepath.Join(work, e.Name), filepath.Join(ldir, e.Name), localPlots, machine)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.Name, err)
 		}
@@ -247,14 +252,15 @@ type plotRef struct {
 	File, Title, Caption string
 }
 
-// runAndRender runs plan on backends with a run folder in work, renders
+// runAndRender runs plan on backends, repeat times each (at least once),
+// with a run folder in work, renders
 // the report's PNG plots there, and copies results.json and the chosen
 // plots into out (replaced whole).
-func runAndRender(ctx context.Context, plan *scenarios.Plan, backends []string, work, out string, choose plotChoice, machine *Machine) (*Results, []plotRef, error) {
+func runAndRender(ctx context.Context, plan *scenarios.Plan, backends []string, repeat int, work, out string, choose plotChoice, machine *Machine) (*Results, []plotRef, error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, nil, err
 	}
-	opts := bench.RunOptions{Backends: backends}
+	opts := bench.RunOptions{Backends: backends, Repeat: max(1, repeat)}
 	if machine != nil {
 		opts.Dir = work // a real backend's raw records
 	}

@@ -25,6 +25,10 @@ type Results struct {
 	// DurationS and WarmupS are the timeline the runs used, in seconds.
 	DurationS float64 `json:"duration_s"`
 	WarmupS   float64 `json:"warmup_s"`
+	// Repeats is how many times each backend ran each variant, when more
+	// than once (book --repeat): the rows' figures are then medians over
+	// the repeats, and their spreads the range.
+	Repeats int `json:"repeats,omitempty"`
 	// Backends lists the backends run, in order.
 	Backends []string `json:"backends"`
 	// Winner is the variant ranked first on each backend (see Answer).
@@ -41,7 +45,8 @@ type Results struct {
 	Machine *Machine `json:"machine,omitempty"`
 }
 
-// Row is one backend × variant (medians over repeats; the book runs one).
+// Row is one backend × variant: medians over repeats (one unless the book
+// ran with --repeat).
 type Row struct {
 	Backend       string  `json:"backend"`
 	Variant       string  `json:"variant"`
@@ -56,6 +61,10 @@ type Row struct {
 	Hedges        int64              `json:"hedges,omitempty"`
 	SLO           []bench.SLOVerdict `json:"slo"`
 	Untrustworthy bool               `json:"untrustworthy,omitempty"`
+	// P50Spread and P99Spread are the range of the repeats' p50 and p99,
+	// in ms, when there were several.
+	P50Spread *Span `json:"p50_spread_ms,omitempty"`
+	P99Spread *Span `json:"p99_spread_ms,omitempty"`
 	// Knee is where the run's latency SLO was first exceeded on a load
 	// that rises in steps (bench.Knee; the first repeat's); absent on
 	// other loads.
@@ -63,6 +72,21 @@ type Row struct {
 	// Routes and Workloads are present when the scenario has several.
 	Routes    []Part `json:"routes,omitempty"`
 	Workloads []Part `json:"workloads,omitempty"`
+}
+
+// Span is a figure's range over repeats.
+type Span struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+}
+
+// spanOf is a Stat's range, rounded as the rows' figures are; nil for
+// fewer than two repeats.
+func spanOf(s reports.Stat) *Span {
+	if s.N < 2 {
+		return nil
+	}
+	return &Span{Min: round(s.Min, 4), Max: round(s.Max, 4)}
 }
 
 // Part is one route's or workload's share of a row.
@@ -93,6 +117,10 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 			P50MS:        round(t.P50.Median, 4), P99MS: round(t.P99.Median, 4), P999MS: round(t.P999.Median, 4),
 			ThroughputRPS: round(t.Throughput.Median, 3), Retries: t.Retries, Hedges: t.Hedges,
 			SLO: g.Runs[0].SLO, Untrustworthy: t.Untrusted > 0, Knee: g.Runs[0].Knee,
+		}
+		row.P50Spread, row.P99Spread = spanOf(t.P50), spanOf(t.P99)
+		if t.Repeats > 1 {
+			res.Repeats = max(res.Repeats, t.Repeats)
 		}
 		row.Routes = parts(g, reports.ByRoute)
 		row.Workloads = parts(g, reports.ByWorkload)
