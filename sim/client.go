@@ -171,10 +171,12 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 	}
 	m.inflight++
 	m.issued++
-	if h := m.host; h != nil && h.cpu.client > 0 {
-		// The load generator's CPU for the request comes first.
-		m.cpu(cpuJob{kind: jobClient, idx: ex.id, gen: ex.gen}, h.cpu.client)
-		return
+	if h := m.host; h != nil {
+		if c := h.cpu.end(h.cpu.client, l.spec.grpc); c > 0 {
+			// The load generator's CPU for the request comes first.
+			m.cpu(cpuJob{kind: jobClient, idx: ex.id, gen: ex.gen}, c)
+			return
+		}
 	}
 	m.toGateway(ex)
 }

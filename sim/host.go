@@ -58,9 +58,38 @@ type host struct {
 	done   int64 // jobs completed
 }
 
-// hostCPU is the CPU time per request of each component, in ns.
+// hostCPU is the CPU time per request of each component, in ns. Under
+// mutual TLS (the variant's policy turns it on for every cluster) a proxy
+// spends mtlsProxy in place of its plain-text figure when that is set; over
+// gRPC (a workload or service of protocol grpc) grpcProxy; and each end of
+// a gRPC call half of grpcCall on top of its own.
 type hostCPU struct {
 	client, gateway, sidecar, replica int64
+	mtlsProxy, grpcProxy, grpcCall    int64
+
+	mtls bool // the variant speaks mutual TLS (set by build)
+}
+
+// proxy is a proxy's CPU for one request it forwards: plain, its figure
+// for plain-text HTTP/1.1, or the mutual TLS or gRPC one when measured
+// (mutual TLS first: its hop is the general https path whatever the
+// protocol, as calibration.go's hop choice).
+func (c *hostCPU) proxy(plain int64, grpc bool) int64 {
+	switch {
+	case c.mtls && c.mtlsProxy > 0:
+		return c.mtlsProxy
+	case grpc && c.grpcProxy > 0:
+		return c.grpcProxy
+	}
+	return plain
+}
+
+// end is one end's CPU for a request: own, with half of grpcCall over gRPC.
+func (c *hostCPU) end(own int64, grpc bool) int64 {
+	if grpc {
+		return own + c.grpcCall/2
+	}
+	return own
 }
 
 // jobKind says what a CPU job was doing, so that its completion continues
@@ -98,6 +127,10 @@ func newHost(h *scenarios.Host) *host {
 			gateway: int64(h.CPU.Gateway),
 			sidecar: int64(h.CPU.Sidecar),
 			replica: int64(h.CPU.Replica),
+
+			mtlsProxy: int64(h.CPU.MTLSProxy),
+			grpcProxy: int64(h.CPU.GRPCProxy),
+			grpcCall:  int64(h.CPU.GRPCCall),
 		},
 	}
 }

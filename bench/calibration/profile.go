@@ -161,6 +161,16 @@ type HostCPU struct {
 	Gateway *config.Duration `yaml:"gateway"`
 	Sidecar *config.Duration `yaml:"sidecar"`
 	Replica *config.Duration `yaml:"replica"`
+	// MTLSProxy (optional) is a proxy's CPU per request forwarded over
+	// mutual TLS: the mtls phase's CPU per request less direct's.
+	MTLSProxy *config.Duration `yaml:"mtlsProxy,omitempty"`
+	// GRPCProxy (optional) is a proxy's CPU per gRPC request over h2c:
+	// the grpc phase's CPU per request less grpc-direct's.
+	GRPCProxy *config.Duration `yaml:"grpcProxy,omitempty"`
+	// GRPCCall (optional) is what a gRPC call costs its client and server
+	// beyond the minimal HTTP/1.1 request: grpc-direct's CPU per request
+	// less direct's.
+	GRPCCall *config.Duration `yaml:"grpcCall,omitempty"`
 }
 
 // Section returns the profile's section for the hop costs the simulator
@@ -306,6 +316,14 @@ func checkHost(bad func(string, string, ...any), path string, h *Host) {
 		case f.d == nil:
 			bad(path+".cpu."+f.name, "missing")
 		case *f.d < 0:
+			bad(path+".cpu."+f.name, "negative: %s", f.d)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    *config.Duration
+	}{{"mtlsProxy", h.CPU.MTLSProxy}, {"grpcProxy", h.CPU.GRPCProxy}, {"grpcCall", h.CPU.GRPCCall}} {
+		if f.d != nil && *f.d < 0 {
 			bad(path+".cpu."+f.name, "negative: %s", f.d)
 		}
 	}

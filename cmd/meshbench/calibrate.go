@@ -173,8 +173,12 @@ func distLine(d *calibration.Dist) string {
 }
 
 func hostLine(h *calibration.Host) string {
-	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s (%d cores)",
-		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), h.Cores)
+	grpc := ""
+	if c := h.CPU; c.MTLSProxy != nil && c.GRPCProxy != nil && c.GRPCCall != nil {
+		grpc = fmt.Sprintf("; a proxy over mutual TLS %s, over gRPC %s; a gRPC call's two ends %s more", us(c.MTLSProxy.D()), us(c.GRPCProxy.D()), us(c.GRPCCall.D()))
+	}
+	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s%s (%d cores)",
+		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), grpc, h.Cores)
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }
