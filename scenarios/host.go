@@ -33,8 +33,6 @@ type HostCPU struct {
 	Sidecar time.Duration `json:"sidecar"`
 	// Replica is a replica's CPU per request it serves, on top of its serviceTime (which is waiting).
 	Replica time.Duration `json:"replica"`
-	// MTLSProxy is a proxy's CPU per request it forwards over mutual TLS (policy.security.mtls on), TLS records included, in place of gateway or sidecar (0: theirs, with the records at a fixed cost).
-	MTLSProxy time.Duration `json:"mtlsProxy,omitempty"`
 	// GRPCProxy is a proxy's CPU per gRPC request it forwards over h2c, in place of gateway or sidecar for that request (0: theirs).
 	GRPCProxy time.Duration `json:"grpcProxy,omitempty"`
 	// GRPCCall is what a gRPC call costs its two ends beyond an HTTP/1.1 request (protobuf, HTTP/2 framing), half charged to the caller and half to the replica serving it (0: nothing).

@@ -29,9 +29,6 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		now:  Epoch,
 		host: newHost(s.host),
 	}
-	if m.host != nil {
-		m.host.cpu.mtls = s.policy.MTLSOn()
-	}
 	svcByName := map[string]*service{}
 	for i := range s.services {
 		ss := &s.services[i]

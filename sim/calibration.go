@@ -259,6 +259,6 @@ func hostOf(p *scenarios.Plan) *scenarios.Host {
 	c := measured.CPU
 	out := *h
 	out.CPU = scenarios.HostCPU{Client: d(c.Client), Gateway: d(c.Gateway), Sidecar: d(c.Sidecar), Replica: d(c.Replica),
-		MTLSProxy: d(c.MTLSProxy), GRPCProxy: d(c.GRPCProxy), GRPCCall: d(c.GRPCCall)}
+		GRPCProxy: d(c.GRPCProxy), GRPCCall: d(c.GRPCCall)}
 	return &out
 }

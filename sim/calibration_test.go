@@ -162,7 +162,7 @@ func TestHostFromProfile(t *testing.T) {
 	p.Backends.Local.Host = &calibration.Host{Cores: 2, CPU: &calibration.HostCPU{
 		Client: calibration.D(10 * time.Microsecond), Gateway: calibration.D(20 * time.Microsecond),
 		Sidecar: calibration.D(30 * time.Microsecond), Replica: calibration.D(40 * time.Microsecond),
-		MTLSProxy: calibration.D(50 * time.Microsecond), GRPCProxy: calibration.D(60 * time.Microsecond), GRPCCall: calibration.D(70 * time.Microsecond)}}
+		GRPCProxy: calibration.D(60 * time.Microsecond), GRPCCall: calibration.D(70 * time.Microsecond)}}
 	p.Backends.Containers.Host = &calibration.Host{Cores: 2, CPU: &calibration.HostCPU{Replica: calibration.D(90 * time.Microsecond)}}
 	plan := func(h *scenarios.Host, prof *calibration.Profile, backend string) *scenarios.Plan {
 		pl := &scenarios.Plan{Profile: prof, ProfileBackend: backend}
@@ -171,7 +171,7 @@ func TestHostFromProfile(t *testing.T) {
 	}
 	bare := &scenarios.Host{Cores: 2}
 	if got := hostOf(plan(bare, p, calibration.BackendLocal)); got.Cores != 2 || got.CPU != (scenarios.HostCPU{Client: 10 * time.Microsecond, Gateway: 20 * time.Microsecond, Sidecar: 30 * time.Microsecond, Replica: 40 * time.Microsecond,
-		MTLSProxy: 50 * time.Microsecond, GRPCProxy: 60 * time.Microsecond, GRPCCall: 70 * time.Microsecond}) {
+		GRPCProxy: 60 * time.Microsecond, GRPCCall: 70 * time.Microsecond}) {
 		t.Errorf("local: host %+v", got)
 	}
 	if got := hostOf(plan(bare, p, calibration.BackendContainers)); got.CPU != (scenarios.HostCPU{Replica: 90 * time.Microsecond}) {

@@ -143,9 +143,8 @@ func (m *model) hopCost(a *attempt, hop int64) (cpu, wait int64) {
 	if c == nil || a.rep.down {
 		return cpu, wait
 	}
-	if m.cal == nil && (m.host == nil || m.host.cpu.mtlsProxy == 0) {
-		// A calibration's mtls hop measured the records with the rest,
-		// and so does a host's mtlsProxy figure.
+	if m.cal == nil {
+		// A calibration's mtls hop measured the records with the rest.
 		cpu += int64(TLSRequestCost)
 	}
 	c.renew(m.t)

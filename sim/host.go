@@ -58,30 +58,24 @@ type host struct {
 	done   int64 // jobs completed
 }
 
-// hostCPU is the CPU time per request of each component, in ns. Under
-// mutual TLS (the variant's policy turns it on for every cluster) a proxy
-// spends mtlsProxy in place of its plain-text figure when that is set; over
-// gRPC (a workload or service of protocol grpc) grpcProxy; and each end of
-// a gRPC call half of grpcCall on top of its own.
+// hostCPU is the CPU time per request of each component, in ns. Over gRPC
+// (a workload or service of protocol grpc) a proxy spends grpcProxy in
+// place of its HTTP/1.1 figure when that is set, and each end of a gRPC
+// call half of grpcCall on top of its own. (A proxy's CPU under mutual TLS
+// has no figure of its own: charged on top of the calibrated mtls hop,
+// which includes it, it overstated mtls-cost's p50; docs/host-model.md.)
 type hostCPU struct {
 	client, gateway, sidecar, replica int64
-	mtlsProxy, grpcProxy, grpcCall    int64
-
-	mtls bool // the variant speaks mutual TLS (set by build)
+	grpcProxy, grpcCall               int64
 }
 
-// proxy is a proxy's CPU for one request it forwards: plain, its figure
-// for plain-text HTTP/1.1, or the mutual TLS or gRPC one when measured
-// (mutual TLS first: its hop is the general https path whatever the
-// protocol, as calibration.go's hop choice).
-func (c *hostCPU) proxy(plain int64, grpc bool) int64 {
-	switch {
-	case c.mtls && c.mtlsProxy > 0:
-		return c.mtlsProxy
-	case grpc && c.grpcProxy > 0:
+// proxy is a proxy's CPU for one request it forwards: http, its figure for
+// HTTP/1.1, or grpcProxy over gRPC when measured.
+func (c *hostCPU) proxy(http int64, grpc bool) int64 {
+	if grpc && c.grpcProxy > 0 {
 		return c.grpcProxy
 	}
-	return plain
+	return http
 }
 
 // end is one end's CPU for a request: own, with half of grpcCall over gRPC.
@@ -128,7 +122,6 @@ func newHost(h *scenarios.Host) *host {
 			sidecar: int64(h.CPU.Sidecar),
 			replica: int64(h.CPU.Replica),
 
-			mtlsProxy: int64(h.CPU.MTLSProxy),
 			grpcProxy: int64(h.CPU.GRPCProxy),
 			grpcCall:  int64(h.CPU.GRPCCall),
 		},

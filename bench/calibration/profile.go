@@ -161,9 +161,6 @@ type HostCPU struct {
 	Gateway *config.Duration `yaml:"gateway"`
 	Sidecar *config.Duration `yaml:"sidecar"`
 	Replica *config.Duration `yaml:"replica"`
-	// MTLSProxy (optional) is a proxy's CPU per request forwarded over
-	// mutual TLS: the mtls phase's CPU per request less direct's.
-	MTLSProxy *config.Duration `yaml:"mtlsProxy,omitempty"`
 	// GRPCProxy (optional) is a proxy's CPU per gRPC request over h2c:
 	// the grpc phase's CPU per request less grpc-direct's.
 	GRPCProxy *config.Duration `yaml:"grpcProxy,omitempty"`
@@ -322,7 +319,7 @@ func checkHost(bad func(string, string, ...any), path string, h *Host) {
 	for _, f := range []struct {
 		name string
 		d    *config.Duration
-	}{{"mtlsProxy", h.CPU.MTLSProxy}, {"grpcProxy", h.CPU.GRPCProxy}, {"grpcCall", h.CPU.GRPCCall}} {
+	}{{"grpcProxy", h.CPU.GRPCProxy}, {"grpcCall", h.CPU.GRPCCall}} {
 		if f.d != nil && *f.d < 0 {
 			bad(path+".cpu."+f.name, "negative: %s", f.d)
 		}

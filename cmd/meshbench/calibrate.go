@@ -174,8 +174,8 @@ func distLine(d *calibration.Dist) string {
 
 func hostLine(h *calibration.Host) string {
 	grpc := ""
-	if c := h.CPU; c.MTLSProxy != nil && c.GRPCProxy != nil && c.GRPCCall != nil {
-		grpc = fmt.Sprintf("; a proxy over mutual TLS %s, over gRPC %s; a gRPC call's two ends %s more", us(c.MTLSProxy.D()), us(c.GRPCProxy.D()), us(c.GRPCCall.D()))
+	if c := h.CPU; c.GRPCProxy != nil && c.GRPCCall != nil {
+		grpc = fmt.Sprintf("; over gRPC a proxy %s, a call's two ends %s more", us(c.GRPCProxy.D()), us(c.GRPCCall.D()))
 	}
 	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s%s (%d cores)",
 		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), grpc, h.Cores)

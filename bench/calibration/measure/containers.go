@@ -187,7 +187,7 @@ func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Co
 	}
 	host := &calibration.Host{Cores: lh.Cores, CPU: &calibration.HostCPU{
 		Client: lh.CPU.Client, Gateway: lh.CPU.Gateway, Sidecar: &sidecar, Replica: &replica,
-		MTLSProxy: lh.CPU.MTLSProxy, GRPCProxy: lh.CPU.GRPCProxy, GRPCCall: lh.CPU.GRPCCall,
+		GRPCProxy: lh.CPU.GRPCProxy, GRPCCall: lh.CPU.GRPCCall,
 	}}
 	return &calibration.Containers{Hop: hop, Call: call, Host: host}, "", nil
 }

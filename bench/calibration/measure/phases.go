@@ -275,9 +275,8 @@ func (res *Result) local() *calibration.Local {
 				Gateway: calibration.D(max(p["general"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
 				Sidecar: calibration.D(max(p["fast"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
 				Replica: calibration.D(replicaCPU),
-				// The mutual TLS and gRPC proxy hops and the gRPC call's
-				// two ends, by the same differences as their latencies.
-				MTLSProxy: calibration.D(max(p["mtls"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
+				// gRPC's proxy hop and the gRPC call's two ends, by the
+				// same differences as their latencies.
 				GRPCProxy: calibration.D(max(p["grpc"].CPUPerRequest()-p["grpc-direct"].CPUPerRequest(), 0)),
 				GRPCCall:  calibration.D(max(p["grpc-direct"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
 			},
