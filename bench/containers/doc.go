@@ -99,6 +99,15 @@
 // machine's other load, not on the scenario. Compare containers runs only
 // on a quiet machine, with --repeat, and read their spread.
 //
+// How much load tips it depends on the machine. On a later 2-core VM of
+// the same kind (2026-12-06, quiet, Docker on fuse-overlayfs), the
+// flagship at 400/s collapsed in all twenty runs of `--repeat 5` over four
+// variants, most within their first second and before the brownout, with
+// Docker's daemon idle during the load (it spends up to 1.5 cores only
+// while containers start and are removed, between runs); the same
+// variant at 200/s answered 100% of its requests, at a p50 of 23–32 ms
+// where the simulator with that machine's profile predicts 20 ms.
+//
 // # Cleanup
 //
 // Every container and the network carry the label meshbench.run=<id>.
