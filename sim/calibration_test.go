@@ -242,16 +242,6 @@ func TestCalibrationCacheHit(t *testing.T) {
 // client) as before.
 func TestCalibrationGRPC(t *testing.T) {
 	const cGRPC, cGRPCClient = 60 * time.Microsecond, 110 * time.Microsecond
-	grpcSpec := func() *spec {
-		s := operationsSpec(500 * time.Microsecond)
-		for i := range s.services {
-			s.services[i].grpc = true
-		}
-		for i := range s.loads {
-			s.loads[i].grpc = true
-		}
-		return s
-	}
 	c := func(d time.Duration) *calibration.Dist {
 		return calibration.NewDist(func(float64) time.Duration { return d }, d)
 	}
@@ -267,7 +257,7 @@ func TestCalibrationGRPC(t *testing.T) {
 		{"profile-without-grpc", constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0), cGeneral, cClient, cGeneral + cReplica + cClient},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rs := runSpec(t, calibrated(grpcSpec(), tc.p, calibration.BackendLocal))
+			rs := runSpec(t, calibrated(grpcOperationsSpec(500*time.Microsecond), tc.p, calibration.BackendLocal))
 			g := tc.hop + cReplica
 			checkout := tc.client + g + cPay + 4*time.Millisecond + (tc.side + 3*time.Millisecond) + (tc.side + 2*time.Millisecond)
 			lookup := tc.client + g + cPay + time.Millisecond + (tc.side + 2*time.Millisecond)

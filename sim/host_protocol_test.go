@@ -33,16 +33,7 @@ func TestHostGRPCFigures(t *testing.T) {
 		client, gateway, sidecar, replica = 30 * time.Microsecond, 50 * time.Microsecond, 20 * time.Microsecond, 90 * time.Microsecond
 		grpcProxy, grpcCall               = 140 * time.Microsecond, 300 * time.Microsecond
 	)
-	grpcSpec := func() *spec {
-		s := operationsSpec(500 * time.Microsecond)
-		for i := range s.services {
-			s.services[i].grpc = true
-		}
-		for i := range s.loads {
-			s.loads[i].grpc = true
-		}
-		return s
-	}
+	grpcSpec := func() *spec { return grpcOperationsSpec(500 * time.Microsecond) }
 	cores := 1000
 	http := scenarios.HostCPU{Client: client, Gateway: gateway, Sidecar: sidecar, Replica: replica}
 	withGRPC := http

@@ -47,6 +47,19 @@ func operationsSpec(hop time.Duration) *spec {
 	}
 }
 
+// grpcOperationsSpec is operationsSpec with every service and workload on
+// gRPC.
+func grpcOperationsSpec(hop time.Duration) *spec {
+	s := operationsSpec(hop)
+	for i := range s.services {
+		s.services[i].grpc = true
+	}
+	for i := range s.loads {
+		s.loads[i].grpc = true
+	}
+	return s
+}
+
 // TestOperations: with constant times and no queueing, each request's
 // latency is the critical path of the work that serves it. A lookup costs
 // its own 1ms and one ledger call, not a payment's risk and fraud calls;
