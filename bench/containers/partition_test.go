@@ -9,15 +9,16 @@ import (
 )
 
 // partitionScenario weighs payments 3:1 and cuts payments off from risk
-// for two seconds in the middle: payments' sidecars cannot reach risk, and
-// the checkouts of those seconds time out. The request timeout (800ms)
-// leaves room for a slow machine (the race detector, parallel packages),
-// so that only the partition makes a checkout time out.
+// for three seconds in the middle: payments' sidecars cannot reach risk,
+// and the checkouts of those seconds time out. The request timeout (2s)
+// leaves room for a slow machine (the race detector, parallel packages
+// starving the containers' path for a second or more, as CI's machines
+// do), so that only the partition makes a checkout time out.
 const partitionScenario = `apiVersion: meshbench/v1
 kind: Scenario
 name: containers-partition
 seed: 3
-duration: 6s
+duration: 10s
 backends: [containers]
 topology:
   gateway:
@@ -35,9 +36,9 @@ load:
     rate: 50/s
 policy:
   balancer: {type: weighted_round_robin}
-  timeouts: {request: 800ms}
+  timeouts: {request: 2s}
 faults:
-  - {at: 2s, for: 2s, action: partition, target: risk, peer: payments}
+  - {at: 3s, for: 3s, action: partition, target: risk, peer: payments}
 `
 
 // TestBackendPartitionAndWeights: on containers, the gateway honours the
@@ -60,13 +61,13 @@ func TestBackendPartitionAndWeights(t *testing.T) {
 	for _, r := range got.all {
 		instances[r.Instance]++
 		// Requests sent inside the partition whose timeout ends before it
-		// heals (2.2s to 3.2s: cut until 4s), and well away from it: after
+		// heals (3.2s to 3.9s: cut until 6s), and well away from it: after
 		// the fleet's first half second, before a request could be in
-		// flight at the cut (1.2s), and after one timeout past the heal.
+		// flight at the cut (1s), and after one timeout past the heal (8s).
 		switch {
-		case r.Start >= 2200e6 && r.Start < 3200e6:
+		case r.Start >= 3200e6 && r.Start < 3900e6:
 			inside[r.Kind]++
-		case r.Start >= 500e6 && r.Start < 1200e6 || r.Start >= 4800e6:
+		case r.Start >= 500e6 && r.Start < 1000e6 || r.Start >= 8000e6:
 			outside[r.Kind]++
 		}
 	}
