@@ -74,7 +74,6 @@ type calib struct {
 	shake   int64               // a mutual TLS handshake's CPU, ns: the profile's, or HandshakeCost
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
-	grpc    []bool              // the cluster speaks gRPC (h2c), by index
 	payTo   []bool              // the cluster's replicas run the payment role
 }
 
@@ -142,9 +141,7 @@ func (k *calib) addCluster(c *cluster, cc config.ClusterConfig) {
 		k.byCl = append(k.byCl, nil)
 		k.sidecar = append(k.sidecar, false)
 		k.payTo = append(k.payTo, false)
-		k.grpc = append(k.grpc, false)
 	}
-	k.grpc[c.idx] = h2c
 	// bench/local runs a service named payments that calls others as the
 	// fleet's payment role (its flow: risk ‖ fraud, then the ledger).
 	k.payTo[c.idx] = c.svc.spec.name == "payments" && len(c.svc.spec.calls) > 0
@@ -190,7 +187,7 @@ func (k *calib) tryCost(a *attempt) int64 {
 	d := k.byCl[i].Sample(k.rng) + k.replica.Sample(k.rng)
 	if k.sidecar[i] {
 		cl := k.client
-		if k.grpc[i] {
+		if a.cl.svc.spec.grpc { // an h2c cluster (serviceSpec.clusterProtocol)
 			cl = k.grpcCl
 		}
 		d += cl.Sample(k.rng)

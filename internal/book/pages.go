@@ -324,13 +324,15 @@ func writePredictionTable(w io.Writer, res *Results) {
 		fmt.Fprintln(w, "Figures are medians over the repeats; a local spread is the range of the repeats' own figures, so an error whose simulator figure lies inside it is within the machine's run-to-run noise.")
 	}
 	fmt.Fprintln(w)
+	p50h, p99h := []string{"p50 sim", "p50 local", "error"}, []string{"p99 sim", "p99 local", "error"}
 	if spread {
-		fmt.Fprintln(w, "| variant | p50 sim | p50 local | local spread | error | p99 sim | p99 local | local spread | error | p99.9 sim | p99.9 local | error | availability sim | availability local | Δ pp |")
-		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-	} else {
-		fmt.Fprintln(w, "| variant | p50 sim | p50 local | error | p99 sim | p99 local | error | p99.9 sim | p99.9 local | error | availability sim | availability local | Δ pp |")
-		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		p50h = slices.Insert(p50h, 2, "local spread")
+		p99h = slices.Insert(p99h, 2, "local spread")
 	}
+	head := slices.Concat([]string{"variant"}, p50h, p99h,
+		[]string{"p99.9 sim", "p99.9 local", "error", "availability sim", "availability local", "Δ pp"})
+	fmt.Fprintf(w, "| %s |\n", strings.Join(head, " | "))
+	fmt.Fprintf(w, "| --- |%s\n", strings.Repeat(" ---: |", len(head)-1))
 	for _, r := range res.Runs {
 		s, ok := simRow[r.Variant]
 		if r.Backend != "local" || !ok {
