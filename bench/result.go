@@ -151,7 +151,7 @@ func KindOf(status int, reason string) Kind {
 //     does).
 //   - Scheduled is true for an open-loop request, one sent by an arrival
 //     process; Lag is then how late it was actually sent (actual − intended
-//     send time; always 0 in the simulator). A closed-loop request (users)
+//     send time; in the simulator 0, or the calibration profile's lag). A closed-loop request (users)
 //     has no schedule: Scheduled false, Lag 0.
 type Result struct {
 	Start     time.Duration

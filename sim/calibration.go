@@ -29,7 +29,10 @@ const loopbackBelow = time.Millisecond
 //
 //   - a client request, once, on its way to the gateway: the load
 //     generator's own latency (client; grpcClient for a gRPC workload,
-//     when the profile measured it);
+//     when the profile measured it), and an open-loop request's schedule
+//     lag before it (lag, when the profile measured it: the real
+//     backends count latency from the intended send time, and the
+//     simulator reports the lag as the request's, as they do);
 //   - every try, on its hop into the replica: the replica's own latency
 //     beyond its service time (replica: loopback both ways, its HTTP
 //     server, its timer's lateness), and the proxy's added latency on the
@@ -64,6 +67,7 @@ const loopbackBelow = time.Millisecond
 type calib struct {
 	rng     *rand.Rand
 	client  *calibration.Dist
+	lag     *calibration.Dist // the load generator's schedule lag; nil: none
 	grpcCl  *calibration.Dist // a gRPC call's client and server; client when the profile has none
 	replica *calibration.Dist
 	pay     *calibration.Dist // the payment role's own cost
@@ -97,6 +101,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	k := &calib{
 		rng:     Stream(seed, "calibration"),
 		client:  local.Client,
+		lag:     local.Lag,
 		grpcCl:  cmp.Or(local.GRPCClient, local.Client),
 		replica: local.Replica,
 		pay:     local.Payments,
@@ -179,6 +184,16 @@ func (k *calib) clientCost(grpc bool) int64 {
 		return int64(k.grpcCl.Sample(k.rng))
 	}
 	return int64(k.client.Sample(k.rng))
+}
+
+// lagCost is the load generator's schedule lag for one open-loop request:
+// how late, after its intended send time, the real load generator starts
+// sending it (0 without the profile's lag).
+func (k *calib) lagCost() int64 {
+	if k == nil || k.lag == nil {
+		return 0
+	}
+	return int64(k.lag.Sample(k.rng))
 }
 
 // tryCost is what try a's hop costs on the calibrated backend.

@@ -283,3 +283,63 @@ func checkFleetLatencies(t *testing.T, rs []bench.Result, checkout, lookup, audi
 		t.Errorf("latencies %v, want 40 checkouts of %v, 20 lookups of %v and 10 audits of %v", count, checkout, lookup, audit)
 	}
 }
+
+// TestCalibrationLag: with a profile that measured the load generator's
+// schedule lag, every open-loop request leaves that much after its
+// intended send time — a cache hit, which nothing else delays, takes lag +
+// client + general, and its Result carries the lag — while a closed-loop
+// user's request, which has no schedule, pays none; without the figure no
+// request lags.
+func TestCalibrationLag(t *testing.T) {
+	const cLag = 130 * time.Microsecond
+	users := "  - {name: users, target: {path: \"/v1/payments/{payment}\"}, users: {count: 4, thinkTime: 50ms}}\n"
+	run := func(p *calibration.Profile) []bench.Result {
+		pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, users+"policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := specFromPlan(pl, 0, pl.Seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runSpec(t, calibrated(s, p, ""))
+	}
+	lagged := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	lagged.Backends.Local.Lag = calibration.NewDist(func(float64) time.Duration { return cLag }, cLag)
+	for _, tc := range []struct {
+		name string
+		p    *calibration.Profile
+		lag  time.Duration
+	}{
+		{"measured", lagged, cLag},
+		{"profile-without-lag", constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits, closed int
+			for _, r := range run(tc.p) {
+				if r.Workload == "users" {
+					closed++
+					if r.Lag != 0 || r.Scheduled {
+						t.Fatalf("a closed-loop request lagged %v (scheduled %v)", r.Lag, r.Scheduled)
+					}
+					if r.Instance == "" && r.OK() && r.Latency != cClient+cGeneral {
+						t.Fatalf("a closed-loop hit took %v, want client + general = %v", r.Latency, cClient+cGeneral)
+					}
+					continue
+				}
+				if r.Lag != tc.lag {
+					t.Fatalf("an open-loop request lagged %v, want %v", r.Lag, tc.lag)
+				}
+				if r.Instance == "" && r.OK() {
+					hits++
+					if want := tc.lag + cClient + cGeneral; r.Latency != want {
+						t.Fatalf("a hit took %v, want lag + client + general = %v", r.Latency, want)
+					}
+				}
+			}
+			if hits < 1000 || closed < 100 {
+				t.Fatalf("%d open-loop hits, %d closed-loop requests", hits, closed)
+			}
+		})
+	}
+}

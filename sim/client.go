@@ -163,6 +163,7 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 	ex.load = l.idx
 	ex.user = user
 	ex.issued = t
+	ex.lag = 0
 	ex.key = key
 	ex.src = m.gw.node
 	ex.who = l.pick()
@@ -186,7 +187,10 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 // request reached the gateway: load.shift).
 func (m *model) toGateway(ex *exchange) {
 	if l := m.loads[ex.load]; l.shift < 0 {
-		if d := m.net.clientHop(l.users) + m.cal.clientCost(l.spec.grpc); d > 0 {
+		if ex.user < 0 {
+			ex.lag = m.cal.lagCost()
+		}
+		if d := ex.lag + m.net.clientHop(l.users) + m.cal.clientCost(l.spec.grpc); d > 0 {
 			m.at(m.t+d, event{kind: evGatewayIn, idx: ex.id})
 			return
 		}
@@ -205,9 +209,10 @@ func (m *model) answer(ex *exchange, o outcome, rep *replica) {
 		Status:   int(o.status),
 		Kind:     o.kind,
 		Workload: l.spec.name,
-		// An open-loop request is issued at its arrival's time exactly:
-		// the simulator's schedule lag is 0.
+		// An open-loop request is issued at its arrival's time; it leaves
+		// late by the calibrated load generator's lag (0 uncalibrated).
 		Scheduled: ex.user < 0,
+		Lag:       timeDur(ex.lag),
 	}
 	if l.route != nil {
 		// The first route whose match takes the load's target, as

@@ -64,6 +64,7 @@ type exchange struct {
 	load   int32
 	user   int32
 	issued int64
+	lag    int64 // an open-loop request's schedule lag (calibrated runs)
 	route  *route
 	who    consumer.Pick // the consumer that sent it (loads with consumers)
 

@@ -77,6 +77,13 @@ type Local struct {
 	// client (net/http, as vegeta's) minus a minimal HTTP/1.1 client, to
 	// the same replica.
 	Client *Dist `yaml:"client"`
+	// Lag is the load generator's schedule lag on an open-loop request:
+	// how late after its intended send time a worker starts sending it
+	// (the pacer's timer firing late, the hand-off to a worker). A real
+	// backend's latency counts from the intended time (bench/load), so
+	// the lag is part of every measured latency, once per client
+	// request. Optional: a profile written before it charges none.
+	Lag *Dist `yaml:"lag,omitempty"`
 	// Replica is a direct hop into a fleet replica minus its service
 	// time: loopback both ways, the replica's HTTP server, its timer's
 	// lateness.
@@ -274,6 +281,9 @@ func (p *Profile) Validate() error {
 			if l.Hops.GRPC != nil {
 				checkDist(bad, "backends.local.hops.grpc", l.Hops.GRPC)
 			}
+		}
+		if l.Lag != nil {
+			checkDist(bad, "backends.local.lag", l.Lag)
 		}
 		if l.GRPCClient != nil {
 			checkDist(bad, "backends.local.grpcClient", l.GRPCClient)

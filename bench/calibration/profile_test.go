@@ -36,6 +36,9 @@ func TestRoundTrip(t *testing.T) {
 	if got := q.Backends.Local.Hops.Fast.P50.D(); got != p.Backends.Local.Hops.Fast.P50.D() || got <= 0 {
 		t.Errorf("fast p50 %v after the round trip", got)
 	}
+	if l := q.Backends.Local.Lag; l == nil || l.P50.D() != 80*time.Microsecond {
+		t.Errorf("the load generator's lag after the round trip: %+v", l)
+	}
 	if l, extra, ok := q.Section(BackendLocal); !ok || l == nil || extra != nil {
 		t.Error("no local section")
 	}

@@ -156,6 +156,9 @@ func printLocal(out io.Writer, res *measure.Result) {
 		fmt.Fprintf(out, "  proxy hop, gRPC (h2c):     %s\n", distLine(l.Hops.GRPC))
 	}
 	fmt.Fprintf(out, "  load generator (client):   %s\n", distLine(l.Client))
+	if l.Lag != nil {
+		fmt.Fprintf(out, "  load generator's lag:      %s\n", distLine(l.Lag))
+	}
 	if l.GRPCClient != nil {
 		fmt.Fprintf(out, "  gRPC client and server:    %s\n", distLine(l.GRPCClient))
 	}

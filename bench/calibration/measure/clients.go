@@ -33,7 +33,7 @@ type client interface {
 // rawClient is a minimal keep-alive HTTP/1.1 client: the request's bytes
 // are built once, written on a kept connection, and the answer read with
 // net/http's response reader. It is the baseline that the load generator's
-// own cost (netClient) is measured against.
+// own cost (the client phase, generator.go) is measured against.
 type rawClient struct {
 	req  []byte
 	conn net.Conn
@@ -87,23 +87,6 @@ func (c *rawClient) close() {
 		c.conn = nil
 	}
 }
-
-// netClient is the load generator's way of sending: a request built with
-// net/http per send and sent with an http.Client over a keep-alive
-// transport, as vegeta's attacker does (bench/load drives vegeta).
-type netClient struct {
-	c *http.Client
-	t *http.Transport
-}
-
-func newNetClient() *netClient {
-	t := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
-	return &netClient{c: &http.Client{Transport: t, Timeout: 10 * time.Second}, t: t}
-}
-
-func (c *netClient) do(addr string) error { return postRisk(c.c.Do, addr) }
-
-func (c *netClient) close() { c.t.CloseIdleConnections() }
 
 // grpcClient makes the risk call over gRPC with the fleet's gRPC client
 // (fleet.GRPCTransport: one HTTP/2 connection, the call a stream on it), as

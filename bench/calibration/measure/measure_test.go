@@ -91,8 +91,15 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 	}
 	for name, ph := range res.Phases {
 		want := int64(40)
-		if name == "grpc" || name == "grpc-direct" {
+		switch name {
+		case "grpc", "grpc-direct":
 			want = 20 // half as long
+		case "client", "lag":
+			// The load generator's Poisson arrivals: about 40.
+			want = int64(ph.Requests)
+			if want < 10 || want > 100 {
+				t.Errorf("%s: %d requests, not about 40", name, want)
+			}
 		}
 		if int64(ph.Requests) != want || ph.Hist.TotalCount() != want || len(ph.Rounds) != 2 {
 			t.Errorf("%s: %d requests, %d recorded, %d rounds", name, ph.Requests, ph.Hist.TotalCount(), len(ph.Rounds))
@@ -100,6 +107,9 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 		if quantile(ph.Hist, 0.5) <= 0 {
 			t.Errorf("%s: no latency", name)
 		}
+	}
+	if res.Local.Lag == nil || res.Phases["lag"].Requests != res.Phases["client"].Requests {
+		t.Errorf("the load generator's lag: %+v, %d lags for %d requests", res.Local.Lag, res.Phases["lag"].Requests, res.Phases["client"].Requests)
 	}
 	if h := res.Local.Hops.GRPC; h == nil || res.Local.GRPCClient == nil {
 		t.Error("no gRPC hop or client measured")

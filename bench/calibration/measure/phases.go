@@ -11,7 +11,9 @@
 // Config.Workers workers, each on its own kept connection, paced on a
 // fixed schedule (a worker behind schedule sends at once; latency is
 // measured from the actual send, so the figures are service latencies,
-// not schedule lag). The phases run in Config.Rounds interleaved rounds
+// not schedule lag). The client phase is the exception in how it sends:
+// the load generator itself (bench/load, Poisson arrivals) sends it, and
+// its schedule lag is kept beside its latencies, as the phase lag. The phases run in Config.Rounds interleaved rounds
 // (every phase in turn, then again) so that a burst of noise from the
 // machine's other tenants lands on all of them alike, and their
 // figures are medians over the rounds (roundsDiff). Before the first round every
@@ -22,7 +24,8 @@
 //
 //	null     the minimal client to a minimal server (the load side's own cost)
 //	direct   the minimal client to the replica
-//	client   the load generator's client (net/http, as vegeta) to the replica
+//	client   the load generator itself (bench/load: its pacer, workers and
+//	         vegeta's net/http client) to the replica
 //	fast     the minimal client through a proxy whose route the fast path serves
 //	general  the same through a proxy forced onto the general path
 //	mtls     the same through a proxy whose cluster speaks mutual TLS
@@ -38,6 +41,7 @@
 //
 //	replica  = direct − ServiceTime
 //	client   = client − direct
+//	lag      = the client phase's schedule lag (actual − intended send time)
 //	fast, general, mtls = that phase − direct
 //
 // CPU time per request comes from getrusage(RUSAGE_SELF) (user + system,
@@ -154,9 +158,11 @@ type Result struct {
 type target struct {
 	name string
 	addr string
-	raw  bool   // the minimal client; else the load generator's
+	raw  bool   // the minimal client
 	path string // the minimal client's path; "": the risk call's
 	grpc bool   // the fleet's gRPC client (fleet.GRPCTransport), the risk call as gRPC
+	// Neither: the load generator itself (generator.go), whose schedule
+	// lag is kept as the phase "lag".
 }
 
 // Local measures the local backend's costs.
@@ -170,7 +176,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	targets := []target{
 		{"null", r.raw, true, "", false},
 		{"direct", r.replica, true, "", false},
-		{"client", r.replica, false, "", false},
+		{"client", r.replica, false, "", false}, // the load generator
 		{"fast", r.fast, true, "", false},
 		{"general", r.general, true, "", false},
 		{"mtls", r.mtls, true, "", false},
@@ -187,23 +193,27 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			}
 		}
 	}()
+	res.Phases["lag"] = &Phase{Name: "lag", Hist: newHist()}
 	for _, t := range targets {
+		res.Phases[t.name] = &Phase{Name: t.name, Hist: newHist()}
+		if !t.raw && !t.grpc {
+			if _, _, err := generatorLoad(ctx, t.addr, cfg.Rate, cfg.Warmup, nil, nil); err != nil {
+				return nil, fmt.Errorf("calibrate: warm-up of %s: %w", t.name, err)
+			}
+			continue
+		}
 		cs := make([]client, cfg.Workers)
 		for i := range cs {
-			switch {
-			case t.grpc:
+			if t.grpc {
 				cs[i] = newGRPCClient()
-			case t.raw:
+			} else {
 				cs[i] = newRawClient()
 				if t.path != "" {
 					cs[i] = newRawClientFor(t.path)
 				}
-			default:
-				cs[i] = newNetClient()
 			}
 		}
 		clients[t.name] = cs
-		res.Phases[t.name] = &Phase{Name: t.name, Hist: newHist()}
 		if _, err := load(ctx, cs, t.addr, cfg.Rate, cfg.Warmup, nil); err != nil {
 			return nil, fmt.Errorf("calibrate: warm-up of %s: %w", t.name, err)
 		}
@@ -218,7 +228,18 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 				k = max(per/2, 1) // two phases of one figure each: half as long
 			}
 			before := processCPU()
-			n, err := load(ctx, clients[t.name], t.addr, cfg.Rate, k, h)
+			var n int
+			var err error
+			if clients[t.name] == nil {
+				lag := newHist()
+				k, n, err = generatorLoad(ctx, t.addr, cfg.Rate, k, h, lag)
+				lp := res.Phases["lag"]
+				lp.Hist.Merge(lag)
+				lp.Rounds = append(lp.Rounds, lag)
+				lp.Requests += k
+			} else {
+				n, err = load(ctx, clients[t.name], t.addr, cfg.Rate, k, h)
+			}
 			ph.CPU += processCPU() - before
 			ph.Hist.Merge(h)
 			ph.Rounds = append(ph.Rounds, h)
@@ -254,6 +275,7 @@ func (res *Result) local() *calibration.Local {
 	replicaCPU := max(direct.CPUPerRequest()-rawCPU, 0)
 	return &calibration.Local{
 		Client:  diff(p["client"], direct, 0),
+		Lag:     roundsDiff(p["lag"], nil, 0),
 		Replica: roundsDiff(direct, nil, st),
 		Payments: roundsCombine(len(direct.Rounds), func(r int, q float64) time.Duration {
 			return quantile(p["payments"].Rounds[r], q) - quantile(direct.Rounds[r], q) - 2*quantile(p["client"].Rounds[r], q)
