@@ -60,6 +60,13 @@ const loopbackBelow = time.Millisecond
 //     also its call, the way out of the calling replica's container to
 //     its sidecar on the host.
 //
+// With a host model (host.go), which runs the load generator's, the
+// proxies' and the replicas' CPU per request as jobs on the shared cores,
+// each of these latencies that holds one of those CPU figures is charged
+// less it (netOfCPU): the client's, the proxy's hop on a request's first
+// try, the replica's on every try, a cache hit's gateway hop. The CPU is
+// then counted once, as a job that contention stretches.
+//
 // And the scenario's network latency is dropped where the real backend
 // does not make it: the client's hop (the load generator reaches the
 // gateway on loopback) and every hop whose latency has a mean under
@@ -175,15 +182,33 @@ func (k *calib) loopback(n *network) {
 }
 
 // clientCost is the load generator's cost for one client request of a
-// workload that speaks gRPC (grpc) or HTTP.
-func (k *calib) clientCost(grpc bool) int64 {
+// workload that speaks gRPC (grpc) or HTTP, less the load generator's CPU
+// for it when host h runs that CPU as a job of its own (netOfCPU).
+func (k *calib) clientCost(grpc bool, h *host) int64 {
 	if k == nil {
 		return 0
 	}
+	d := k.client
 	if grpc {
-		return int64(k.grpcCl.Sample(k.rng))
+		d = k.grpcCl
 	}
-	return int64(k.client.Sample(k.rng))
+	return netOfCPU(d.Sample(k.rng), h, func(c *hostCPU) int64 { return c.client })
+}
+
+// netOfCPU is a calibrated latency d less the CPU that the host model, when
+// there is one (h), charges as a job of its own for the same work (cpu of
+// its figures), at least 0. The profile measured each latency at a light
+// load, where the component's CPU ran at once on an idle core, so the
+// latency holds that CPU; the host model runs the same CPU on the shared
+// cores, where contention stretches it. Charging both counted the CPU
+// twice: at light load a cache hit, all of whose cost is the client's and
+// the gateway's, came out 70% slower than measured (docs/calibration.md).
+// The rest of the latency (waits, wake-ups, loopback) stays a delay.
+func netOfCPU(d time.Duration, h *host, cpu func(*hostCPU) int64) int64 {
+	if h == nil {
+		return int64(d)
+	}
+	return max(int64(d)-cpu(&h.cpu), 0)
 }
 
 // lagCost is the load generator's schedule lag for one open-loop request:
@@ -196,24 +221,42 @@ func (k *calib) lagCost() int64 {
 	return int64(k.lag.Sample(k.rng))
 }
 
-// tryCost is what try a's hop costs on the calibrated backend.
-func (k *calib) tryCost(a *attempt) int64 {
+// tryCost is what try a's hop costs on the calibrated backend: the proxy's
+// hop and the replica's, and from a sidecar the calling replica's client,
+// each less the CPU host h runs as a job for it (netOfCPU): the replica's
+// on every try (its job is per try), the proxy's on the first try only
+// (its job is per request: the gateway's on the request's way in, a
+// sidecar's on the call).
+func (k *calib) tryCost(a *attempt, h *host) int64 {
 	i := a.cl.idx
-	d := k.byCl[i].Sample(k.rng) + k.replica.Sample(k.rng)
+	grpc := a.cl.svc.spec.grpc // an h2c cluster (serviceSpec.clusterProtocol)
+	proxyCPU := func(c *hostCPU) int64 {
+		if a.try != 1 {
+			return 0
+		}
+		if k.sidecar[i] {
+			return c.proxy(c.sidecar, grpc)
+		}
+		return c.proxy(c.gateway, grpc)
+	}
+	d := netOfCPU(k.byCl[i].Sample(k.rng), h, proxyCPU) +
+		netOfCPU(k.replica.Sample(k.rng), h, func(c *hostCPU) int64 { return c.replica })
 	if k.sidecar[i] {
 		cl := k.client
-		if a.cl.svc.spec.grpc { // an h2c cluster (serviceSpec.clusterProtocol)
+		if grpc {
 			cl = k.grpcCl
 		}
-		d += cl.Sample(k.rng)
+		// The calling replica's client: the host model charges no CPU of
+		// its own for it (a replica's figure is its serving).
+		d += int64(cl.Sample(k.rng))
 		if k.call != nil {
-			d += k.call.Sample(k.rng) // out of the caller's container
+			d += int64(k.call.Sample(k.rng)) // out of the caller's container
 		}
 	}
 	if k.extra != nil {
-		d += k.extra.Sample(k.rng)
+		d += int64(k.extra.Sample(k.rng))
 	}
-	return int64(d)
+	return d
 }
 
 // hitCost is what an answer from the gateway's response cache costs
@@ -221,9 +264,10 @@ func (k *calib) tryCost(a *attempt) int64 {
 // gateway's general path and one loopback round trip, which is what the
 // general hop measured (a proxied exchange minus a direct one; a hit
 // skips the replica's side of it, its own latency, which the replica
-// figure holds).
-func (k *calib) hitCost() int64 {
-	return int64(k.hops.General.Sample(k.rng))
+// figure holds), less the gateway's CPU when host h charged it as a job
+// (netOfCPU) for a request of a gRPC workload (grpc) or not.
+func (k *calib) hitCost(h *host, grpc bool) int64 {
+	return netOfCPU(k.hops.General.Sample(k.rng), h, func(c *hostCPU) int64 { return c.proxy(c.gateway, grpc) })
 }
 
 // workCost is the payment role's own work on a try into payments (0 for

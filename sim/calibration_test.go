@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/meshbench/meshbench/bench"
 	"testing"
@@ -341,5 +342,53 @@ func TestCalibrationLag(t *testing.T) {
 				t.Fatalf("%d open-loop hits, %d closed-loop requests", hits, closed)
 			}
 		})
+	}
+}
+
+// TestCalibrationHostCPUOnce: a calibrated latency holds the CPU its
+// component spent, so with a host model, which runs that CPU as a job of
+// its own, the latency is charged less it (netOfCPU). On a host of many
+// cores, where no job waits, a request then takes exactly as long as
+// without the host model, request by request: the CPU is counted once.
+// Through the mesh's sidecars and calls, and for a cache hit.
+func TestCalibrationHostCPUOnce(t *testing.T) {
+	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	cpu := scenarios.HostCPU{Client: 4 * time.Microsecond, Gateway: 15 * time.Microsecond, Sidecar: 12 * time.Microsecond, Replica: 9 * time.Microsecond}
+	many := &scenarios.Host{Cores: 1000, CPU: cpu}
+	latencies := func(s *spec, h *scenarios.Host) []time.Duration {
+		s.host = h
+		var out []time.Duration
+		for _, r := range runSpec(t, calibrated(s, p, "")) {
+			if !r.OK() {
+				t.Fatalf("unexpected result %+v", r)
+			}
+			out = append(out, r.Latency)
+		}
+		return out
+	}
+	mesh := func() *spec { return operationsSpec(500 * time.Microsecond) } // its calls go through sidecars
+	if got, want := latencies(mesh(), many), latencies(mesh(), nil); !slices.Equal(got, want) {
+		t.Errorf("through the mesh, with the host model:\n got %v\nwant %v", got[:6], want[:6])
+	}
+	// The CPU a host charges beyond a latency is not taken back: the
+	// request is slower by the excess.
+	big := cpu
+	big.Client = cClient + 25*time.Microsecond
+	if got, want := latencies(mesh(), &scenarios.Host{Cores: 1000, CPU: big}), latencies(mesh(), nil); got[0] != want[0]+25*time.Microsecond {
+		t.Errorf("a client CPU 25µs above the client's latency: %v, want %v + 25µs", got[0], want[0])
+	}
+	edge := func() *spec {
+		pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, "policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := specFromPlan(pl, 0, pl.Seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got, want := latencies(edge(), many), latencies(edge(), nil); !slices.Equal(got, want) {
+		t.Errorf("with a cache, with the host model:\n got %v\nwant %v", got[:6], want[:6])
 	}
 }

@@ -190,7 +190,7 @@ func (m *model) toGateway(ex *exchange) {
 		if ex.user < 0 {
 			ex.lag = m.cal.lagCost()
 		}
-		if d := ex.lag + m.net.clientHop(l.users) + m.cal.clientCost(l.spec.grpc); d > 0 {
+		if d := ex.lag + m.net.clientHop(l.users) + m.cal.clientCost(l.spec.grpc, m.host); d > 0 {
 			m.at(m.t+d, event{kind: evGatewayIn, idx: ex.id})
 			return
 		}

@@ -238,7 +238,7 @@ func (m *model) gatewayCache(ex *exchange, r *route) {
 			if status, hit := c.get(key, m.t); hit {
 				if m.cal != nil {
 					m.edge.hits[ex.id] = status
-					m.at(m.t+m.cal.hitCost(), event{kind: evCacheHit, idx: ex.id, gen: ex.gen})
+					m.at(m.t+m.cal.hitCost(m.host, l.spec.grpc), event{kind: evCacheHit, idx: ex.id, gen: ex.gen})
 					return
 				}
 				m.reject(ex, statusOutcome(status))

@@ -132,7 +132,7 @@ func (c *conns) renew(t int64) {
 // whose mtls figure replaces TLSRequestCost.
 func (m *model) hopCost(a *attempt, hop int64) (cpu, wait int64) {
 	if m.cal != nil {
-		wait += m.cal.tryCost(a)
+		wait += m.cal.tryCost(a, m.host)
 	}
 	if ex := a.ex; ex != nil && ex.route != nil && a.try == 1 {
 		if au := ex.route.spec.auth; au != nil && au.typ == scenarios.AuthJWT {
