@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meshbench/meshbench/internal/precise"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -121,20 +122,10 @@ func (s *Service) observe(status int, d time.Duration) {
 	s.metrics.latency.Observe(d.Seconds())
 }
 
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// sleep waits d, or until ctx ends, with package precise: a Go timer can
+// fire a millisecond late on an idle process, and the lateness would be
+// added to every service time the scenario gives.
+func sleep(ctx context.Context, d time.Duration) error { return precise.Sleep(ctx, d) }
 
 // recorder remembers the status written, and aborts the answer of a
 // replica that crashed while the request was in progress.

@@ -73,13 +73,13 @@
 // the answer's X-Meshbench-Instance. Retries and Hedges come from
 // Config.Attempts, which the backend fills from the gateway's transport.
 //
-// The open loop waits for each send time on a Go timer and then, for its
-// last 1.5ms, in the kernel (preciseSleepUntil): with every thread idle the
-// Go runtime waits in its network poller for whole milliseconds, which
-// made a lightly loaded run's requests leave 0.5ms late at the median
-// (uniform between 0 and 1ms) on the project's 2-core VM, and 0.15ms with
-// the kernel sleep. What lag is left is part of every latency a real
-// backend measures; `meshbench calibrate` measures it (profile key lag)
-// and the simulator charges it. Closed-loop users think on Go timers: a
-// kernel sleep holds a thread, and a population of users would hold many.
+// The open loop waits for each send time with internal/precise (a Go
+// timer, then a timerfd for the last 1.5ms): with every thread idle the Go
+// runtime waits in its network poller for whole milliseconds, which made
+// a lightly loaded run's requests leave 0.5ms late at the median (uniform
+// between 0 and 1ms) on the project's 2-core VM; on the flagship the
+// lag's p50 went from 0.27 to 0.13ms. What lag is left is part of every
+// latency a real backend measures; `meshbench calibrate` measures it
+// (profile key lag) and the simulator charges it. Closed-loop users think
+// on Go timers.
 package load

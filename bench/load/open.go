@@ -11,6 +11,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/meshbench/meshbench/internal/precise"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -27,30 +28,9 @@ type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now() }
 
-func (wallClock) SleepUntil(ctx context.Context, t time.Time) bool { return preciseSleepUntil(ctx, t) }
-
-// preciseBelow is how much of a wait the open loop spends in the kernel
-// rather than on a Go timer.
-const preciseBelow = 1500 * time.Microsecond
-
-// preciseSleepUntil waits until t as sleepUntil does, but spends the last
-// preciseBelow of the wait in a kernel sleep (kernelSleep): the Go runtime
-// parks idle threads in its network poller with a timeout in whole
-// milliseconds, so a timer that comes due while every thread is parked
-// fires up to a millisecond late, and with it every request of a lightly
-// loaded run, whose latency counts from its intended send time. Measured
-// on the project's 2-core VM at 400 requests/s: a schedule lag of
-// 530µs at p50 on timers alone. The kernel sleep holds a thread, not a
-// core; ctx is checked before and after it.
-func preciseSleepUntil(ctx context.Context, t time.Time) bool {
-	if d := time.Until(t) - preciseBelow; d > 0 && !sleepUntil(ctx, t.Add(-preciseBelow)) {
-		return false
-	}
-	if d := time.Until(t); d > 0 {
-		kernelSleep(d)
-	}
-	return ctx.Err() == nil
-}
+// SleepUntil waits with package precise: a Go timer can be a millisecond
+// late, and the lateness would be every request's schedule lag.
+func (wallClock) SleepUntil(ctx context.Context, t time.Time) bool { return precise.Until(ctx, t) }
 
 // openLoop sends an open-loop workload's requests at the times of its
 // arrival process and measures each from its intended send time, the time

@@ -1,8 +1,8 @@
 //go:build !linux
 
-package load
+package precise
 
 import "time"
 
-// kernelSleep is time.Sleep where no precise kernel sleep is wired in.
+// kernelSleep is time.Sleep where no timerfd is wired in.
 func kernelSleep(d time.Duration) { time.Sleep(d) }
