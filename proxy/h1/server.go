@@ -152,7 +152,7 @@ func NewServer(h http.Handler, cfg ServerConfig) *Server {
 	}
 	s := &Server{h: h, cfg: cfg, log: log, h2c: cfg.H2C && cfg.H2 != nil, conns: map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
 	if cfg.H2 != nil {
-		s.h2 = newH2Server(cfg.H2, h)
+		s.h2 = newH2Server(cfg)
 	}
 	return s
 }
@@ -227,11 +227,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if ln != nil {
 		ln.Close()
 	}
-	var h2err chan error
-	if h2 := s.cfg.H2; h2 != nil {
-		h2err = make(chan error, 1)
-		go func() { h2err <- h2.Shutdown(ctx) }()
-	}
+	s.shutdownH2()
 	for {
 		s.mu.Lock()
 		for c := range s.conns {
@@ -247,9 +243,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}
-	if h2err != nil {
-		return <-h2err
 	}
 	return nil
 }
