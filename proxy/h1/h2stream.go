@@ -53,7 +53,8 @@ type h2Stream struct {
 	closed       bool  // out of the connection's streams
 	unacked      int64 // body bytes read (or padding) not yet given back to the stream's window
 	unackedPad   int64
-	trailer      http.Header
+	trailer      http.Header // r.Trailer: the handler's goroutine's
+	gotTrailer   http.Header // the trailers received, for trailer at EOF
 
 	// Under c.wmu.
 	wdone bool // END_STREAM or RST_STREAM sent: nothing more may be
@@ -89,7 +90,8 @@ func (c *h2Conn) headers(f *http2.MetaHeadersFrame) error {
 		return connErr(http2.ErrCodeProtocol, "even stream identifier")
 	case id <= c.maxID:
 		c.mu.Unlock()
-		return connErr(http2.ErrCodeStreamClosed, "HEADERS on a closed stream")
+		// Streams below the last opened are closed (section 5.1.1).
+		return connErr(http2.ErrCodeProtocol, "HEADERS on a closed stream")
 	}
 	c.maxID = id
 	draining, n, running := c.draining, len(c.streams), c.running
@@ -175,9 +177,12 @@ func (c *h2Conn) trailers(st *h2Stream, f *http2.MetaHeadersFrame) error {
 	}
 	c.mu.Lock()
 	if st.trailer != nil {
+		// Kept aside: the body's reader, which owns r.Trailer, takes them
+		// in at EOF.
+		st.gotTrailer = make(http.Header, len(fields))
 		for _, hf := range fields {
 			k := http.CanonicalHeaderKey(hf.Name)
-			st.trailer[k] = append(st.trailer[k], hf.Value)
+			st.gotTrailer[k] = append(st.gotTrailer[k], hf.Value)
 		}
 	}
 	c.mu.Unlock()
@@ -411,6 +416,13 @@ func (b *h2Body) Read(p []byte) (int, error) {
 	if st.bodyOff == len(st.body) {
 		err := st.bodyErr
 		switch {
+		case err == errBodyEOF && st.gotTrailer != nil:
+			for k, vv := range st.gotTrailer {
+				if _, ok := st.trailer[k]; ok {
+					st.trailer[k] = vv
+				}
+			}
+			st.gotTrailer = nil
 		case err != nil:
 		case st.bodyClosed:
 			err = errH2BodyClosed
