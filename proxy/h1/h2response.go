@@ -57,7 +57,7 @@ func (w *h2Response) WriteHeader(code int) {
 			if st.wdone {
 				return nil
 			}
-			return c.writeHeaderBlock(st.id, code, h, nil, -1, false)
+			return c.writeHeaderBlock(st.id, code, h, nil, -1, "", false)
 		})
 		return
 	}
@@ -127,6 +127,18 @@ func (w *h2Response) write(n int, p []byte, s string) (int, error) {
 	return n, nil
 }
 
+// sniff returns the content type to send for an answer without one, as
+// net/http does: sniffed from the body's first bytes.
+func (w *h2Response) sniff() string {
+	if w.noBody || len(w.held) == 0 {
+		return ""
+	}
+	if _, ok := w.header["Content-Type"]; ok {
+		return ""
+	}
+	return http.DetectContentType(w.held)
+}
+
 // startBody sends the HEADERS frame, without a content-length, and the
 // body held so far.
 func (w *h2Response) startBody() error {
@@ -183,7 +195,7 @@ func (w *h2Response) sendHeader(cl int64, end, flush bool) error {
 		err = errH2StreamClosed
 	}
 	if err == nil {
-		if err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, end); err != nil {
+		if err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, w.sniff(), end); err != nil {
 			c.writeFailed(err)
 		}
 		st.wdone = end
@@ -234,6 +246,19 @@ func (st *h2Stream) takeWindow(want int, wait bool) (int, error) {
 	}
 }
 
+// refund gives back n bytes of the connection's send window taken for a
+// write that did not happen.
+func (st *h2Stream) refund(n int) {
+	if n == 0 {
+		return
+	}
+	c := st.c
+	c.mu.Lock()
+	c.sendWin += int64(n)
+	c.flow.Broadcast()
+	c.mu.Unlock()
+}
+
 // sendData sends p as DATA frames, END_STREAM on the last when end.
 func (w *h2Response) sendData(p []byte, end bool) error {
 	st := w.st
@@ -252,6 +277,7 @@ func (w *h2Response) sendData(p []byte, end bool) error {
 		err := c.writeData(st, p[:n], last)
 		c.wmu.Unlock()
 		if err != nil {
+			st.refund(n)
 			w.err = err
 			return err
 		}
@@ -363,12 +389,12 @@ func (w *h2Response) finish() {
 		err = errH2StreamClosed
 	}
 	if err == nil {
-		err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, len(held) == 0 && len(trailers) == 0)
+		err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, w.sniff(), len(held) == 0 && len(trailers) == 0)
 		if err == nil && len(held) > 0 {
 			err = c.writeData(st, held[:n], whole && len(trailers) == 0)
 		}
 		if err == nil && whole && len(trailers) > 0 {
-			err = c.writeHeaderBlock(st.id, 0, trailers, nil, -1, true)
+			err = c.writeHeaderBlock(st.id, 0, trailers, nil, -1, "", true)
 		}
 		if err == nil && whole {
 			st.wdone = true
@@ -402,7 +428,7 @@ func (w *h2Response) sendTrailers(t http.Header) error {
 		return errH2StreamClosed
 	}
 	st.wdone = true
-	if err := c.writeHeaderBlock(st.id, 0, t, nil, -1, true); err != nil {
+	if err := c.writeHeaderBlock(st.id, 0, t, nil, -1, "", true); err != nil {
 		c.writeFailed(err)
 		return err
 	}
@@ -423,7 +449,7 @@ func (w *h2Response) release() {
 // CONTINUATION frames; with wmu held. Fields HTTP/2 does not carry
 // (connection-specific ones, RFC 9113 section 8.2.2) and declared
 // trailers are left out.
-func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, skip []string, cl int64, end bool) error {
+func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, skip []string, cl int64, ctype string, end bool) error {
 	c.hbuf = c.hbuf[:0]
 	enc := c.henc
 	if status != 0 {
@@ -444,6 +470,9 @@ func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, skip []s
 	if status >= 200 {
 		if _, ok := h["Date"]; !ok {
 			_ = enc.WriteField(hpack.HeaderField{Name: "date", Value: Date(time.Now())})
+		}
+		if ctype != "" {
+			_ = enc.WriteField(hpack.HeaderField{Name: "content-type", Value: ctype})
 		}
 		if cl >= 0 {
 			if _, ok := h["Content-Length"]; !ok {

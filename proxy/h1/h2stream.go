@@ -145,7 +145,7 @@ func (c *h2Conn) resetBudget() error {
 // refuse answers stream id with status and no handler.
 func (c *h2Conn) refuse(id uint32, status int, ended bool) {
 	_ = c.write(true, func() error {
-		if err := c.writeHeaderBlock(id, status, nil, nil, -1, true); err != nil {
+		if err := c.writeHeaderBlock(id, status, nil, nil, -1, "", true); err != nil {
 			return err
 		}
 		if !ended {
@@ -327,6 +327,22 @@ func (c *h2Conn) runStream(st *h2Stream, r *http.Request) {
 	w.st, w.req, w.cl = st, r, -1
 	w.head = r.Method == http.MethodHead
 	w.header = make(http.Header, 8)
+	if d := c.s.cfg.ReadTimeout; d > 0 && r.Body != http.NoBody {
+		// The whole body within ReadTimeout of the head, as net/http's.
+		t := time.AfterFunc(d, func() {
+			c.mu.Lock()
+			st.timedOut = true
+			st.bodyCond.Broadcast()
+			c.mu.Unlock()
+		})
+		defer t.Stop()
+	}
+	if d := c.s.cfg.WriteTimeout; d > 0 {
+		// The answer within WriteTimeout of the head, or the stream is
+		// reset, as net/http's HTTP/2 server does.
+		t := time.AfterFunc(d, func() { c.resetOpen(st, http2.ErrCodeInternal) })
+		defer t.Stop()
+	}
 	if c.runHandler(w, r) {
 		w.finish()
 	} else {
@@ -369,6 +385,17 @@ func (c *h2Conn) runStream(st *h2Stream, r *http.Request) {
 	}
 }
 
+// resetOpen resets st unless its answer has ended.
+func (c *h2Conn) resetOpen(st *h2Stream, code http2.ErrCode) {
+	c.mu.Lock()
+	open := !st.answered && !st.closed
+	c.mu.Unlock()
+	if open {
+		c.resetStream(st.id, code)
+		c.flush()
+	}
+}
+
 // runHandler calls the handler and reports whether it returned: a panic
 // resets the stream, logged unless it is http.ErrAbortHandler.
 func (c *h2Conn) runHandler(w *h2Response, r *http.Request) (ok bool) {
@@ -394,7 +421,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		st.needContinue = false
 		if st.bodyOff == len(st.body) && st.bodyErr == nil && !st.bodyClosed {
 			c.mu.Unlock()
-			_ = c.write(true, func() error { return c.writeHeaderBlock(st.id, http.StatusContinue, nil, nil, -1, false) })
+			_ = c.write(true, func() error { return c.writeHeaderBlock(st.id, http.StatusContinue, nil, nil, -1, "", false) })
 			c.mu.Lock()
 		}
 	}

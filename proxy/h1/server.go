@@ -40,9 +40,8 @@ import (
 // On a TLS listener it runs the handshake itself and serves connections
 // that chose HTTP/1.1 (or nothing) by ALPN. Connections that chose h2, and
 // plaintext ones that open with the HTTP/2 preface (h2c prior knowledge),
-// are served by golang.org/x/net/http2's server (ServeConn) behind an
-// h2Guard, on the connection's goroutine, with cfg.H2 as its base
-// configuration. Upgrades are not
+// are served by the package's own HTTP/2 server (h2.go), on the
+// connection's goroutine, with the same limits and timeouts. Upgrades are not
 // proxied (the proxy drops Upgrade as a hop-by-hop field), so the server
 // has no Hijack.
 type Server struct {
@@ -103,11 +102,13 @@ type ServerConfig struct {
 	// chunked body's trailer section; 0 means 64 KiB.
 	MaxHeaderBytes int
 
-	// H2, when not nil, is the base configuration (handler, timeouts, error
-	// log) of the HTTP/2 server of the connections that chose h2 by ALPN;
-	// NewServer configures it for golang.org/x/net/http2 (ConfigureServer)
-	// and Shutdown shuts it down, which ends those connections gracefully.
-	// It is never served itself.
+	// H2, when not nil, turns HTTP/2 on for the connections that chose h2
+	// by ALPN; it is their requests' http.ServerContextKey, and never
+	// served itself. HTTP/2 connections take their limits and timeouts
+	// from this ServerConfig (IdleTimeout, MaxHeaderBytes as
+	// SETTINGS_MAX_HEADER_LIST_SIZE, SendTimeout, BodyReadTimeout,
+	// ReadTimeout and WriteTimeout per stream), and Shutdown ends them
+	// gracefully (GOAWAY, then their streams finish).
 	H2 *http.Server
 	// H2C hands H2 the plaintext connections that open with the HTTP/2
 	// preface too (prior knowledge, RFC 9113 section 3.4).
