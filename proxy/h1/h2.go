@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -421,5 +420,3 @@ func (c *h2Conn) flush() {
 	c.flushLocked()
 	c.wmu.Unlock()
 }
-
-var _ io.Writer = headerBlock{}

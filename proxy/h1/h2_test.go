@@ -21,8 +21,8 @@ import (
 
 // The HTTP/2 tests speak frames by hand (http2.Framer) to a Server with h2c
 // and to one behind TLS with h2 by ALPN: each reproduces a case h2spec
-// failed before the h2 guard, the HTTP/2 server's frame size and the
-// preface check.
+// failed with golang.org/x/net/http2's server, before the server had its
+// own HTTP/2 (h2server_test.go has the rest).
 
 // h2Listeners starts a Server with h2c and one behind TLS and returns a
 // dialer for each, named, and a counter of the requests the handler ran.
