@@ -738,3 +738,81 @@ func FuzzH2Frames(f *testing.F) {
 		s.serveH2(s.newConn(nc), nc, nil)
 	})
 }
+
+// TestH2RapidReset: a client that opens and resets streams without end
+// gets GOAWAY ENHANCE_YOUR_CALM (CVE-2023-44487).
+func TestH2RapidReset(t *testing.T) {
+	dial := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}), ServerConfig{})
+	c := handshake(t, dial())
+	go func() {
+		for id := uint32(1); id < 2*(h2MaxResets+200); id += 2 {
+			if c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.block(), EndStream: true, EndHeaders: true}) != nil ||
+				c.fr.WriteRSTStream(id, http2.ErrCodeCancel) != nil {
+				return
+			}
+		}
+	}()
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("connection ended without GOAWAY: %v", err)
+		}
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			if ga.ErrCode != http2.ErrCodeEnhanceYourCalm {
+				t.Errorf("GOAWAY %v, want ENHANCE_YOUR_CALM", ga.ErrCode)
+			}
+			return
+		}
+	}
+}
+
+// TestH2ClientTimeouts: a stream whose body stalls fails its read with
+// ErrBodyTimeout, and a client that reads nothing loses the connection to
+// the send timeout; both are counted as rejections.
+func TestH2ClientTimeouts(t *testing.T) {
+	var mu sync.Mutex
+	rejected := map[string]int{}
+	bodyErr := make(chan error, 1)
+	dial := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			_, err := io.ReadAll(r.Body)
+			bodyErr <- err
+			w.WriteHeader(http.StatusRequestTimeout)
+			return
+		}
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}), ServerConfig{BodyReadTimeout: 100 * time.Millisecond, SendTimeout: 200 * time.Millisecond, Rejected: func(reason string) {
+		mu.Lock()
+		rejected[reason]++
+		mu.Unlock()
+	}})
+	c := handshake(t, dial())
+	c.headers(1, false, c.fields(":method", "POST", ":scheme", "http", ":path", "/body", ":authority", "x"))
+	if err := <-bodyErr; err != ErrBodyTimeout {
+		t.Errorf("stalled body: %v, want ErrBodyTimeout", err)
+	}
+	// A client with a large window that reads nothing.
+	nc := dial()
+	c = handshake(t, nc, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
+	c.fr.WriteWindowUpdate(0, 1<<30)
+	c.headers(1, true, c.fields(":method", "GET", ":scheme", "http", ":path", "/flood", ":authority", "x"))
+	time.Sleep(time.Second)
+	// Once the server gave up, reading drains what the socket buffers held
+	// and then ends.
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, nc); err != nil {
+		t.Errorf("connection not closed: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if rejected[RejectBodyTimeout] != 1 || rejected[RejectSendTimeout] != 1 {
+		t.Errorf("rejections %v, want one body_timeout and one send_timeout", rejected)
+	}
+}
