@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -284,16 +285,31 @@ func (c *h2Conn) readError(err error) bool {
 		c.mu.Unlock()
 		return c.countReset()
 	case http2.ConnectionError:
-		c.goAway(http2.ErrCode(e))
+		c.fail(http2.ErrCode(e))
 		return false
 	case h2ConnError:
-		c.goAway(e.code)
+		c.fail(e.code)
 		return false
 	}
 	if err == http2.ErrFrameTooLarge {
-		c.goAway(http2.ErrCodeFrameSize)
+		c.fail(http2.ErrCodeFrameSize)
 	}
 	return false
+}
+
+// h2Linger bounds how long a connection that failed reads on after its
+// GOAWAY, as x/net's server waits: closing with the client's bytes unread
+// would reset the connection, and the client might lose the GOAWAY.
+const h2Linger = time.Second
+
+// fail ends the connection for a connection error: GOAWAY with code, then
+// what the client still sends is read and dropped until it closes or
+// h2Linger passes.
+func (c *h2Conn) fail(code http2.ErrCode) {
+	c.goAway(code)
+	if c.nc.SetReadDeadline(time.Now().Add(h2Linger)) == nil {
+		_, _ = io.Copy(io.Discard, c.br)
+	}
 }
 
 // h2ConnError is a connection error the server found (RFC 9113 section

@@ -162,17 +162,20 @@ func (c *h2Conn) rstStream(f *http2.RSTStreamFrame) error {
 	if f.StreamID > c.maxID {
 		return connErr(http2.ErrCodeProtocol, "RST_STREAM on an idle stream")
 	}
+	// The write lock first: once the stream is closed, its handler
+	// must find it done for writing too.
+	c.wmu.Lock()
 	c.mu.Lock()
 	st := c.streams[f.StreamID]
 	if st == nil {
 		c.mu.Unlock()
+		c.wmu.Unlock()
 		return nil
 	}
+	st.wdone = true // nothing more is sent on it
 	c.closeStream(st, errH2StreamReset)
 	answered := st.answered
 	c.mu.Unlock()
-	c.wmu.Lock()
-	st.wdone = true // nothing more is sent on it
 	c.wmu.Unlock()
 	if !answered && !c.countReset() {
 		return connErr(http2.ErrCodeEnhanceYourCalm, "too many resets")
@@ -182,17 +185,17 @@ func (c *h2Conn) rstStream(f *http2.RSTStreamFrame) error {
 
 // resetStream resets stream id with code: a stream error.
 func (c *h2Conn) resetStream(id uint32, code http2.ErrCode) {
+	// The write lock first (locks are taken in the order wmu, mu): the
+	// handler, woken by the stream's end, must not get an answer out
+	// before the RST_STREAM.
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.mu.Lock()
-	st := c.streams[id]
-	if st != nil {
+	if st := c.streams[id]; st != nil {
+		st.wdone = true
 		c.closeStream(st, errH2StreamClosed)
 	}
 	c.mu.Unlock()
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if st != nil {
-		st.wdone = true
-	}
 	if c.werr == nil {
 		if err := c.fr.WriteRSTStream(id, code); err != nil {
 			c.writeFailed(err)

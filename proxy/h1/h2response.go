@@ -309,9 +309,24 @@ func (c *h2Conn) writeData(st *h2Stream, p []byte, end bool) error {
 		}
 	}
 	if end {
-		st.wdone = true
+		c.sentEnd(st)
 	}
 	return nil
+}
+
+// sentEnd notes that st's END_STREAM is written (not yet flushed); with
+// wmu held. A stream whose request had ended too is closed now, before
+// the client can see the answer and send on: its identifier is then
+// closed, not half-closed.
+func (c *h2Conn) sentEnd(st *h2Stream) {
+	st.wdone = true
+	c.mu.Lock()
+	st.answered = true
+	if st.remoteDone && !st.closed {
+		c.closeStream(st, errH2StreamClosed)
+		c.completed++
+	}
+	c.mu.Unlock()
 }
 
 // trailerFields returns the answer's trailers: the declared keys' values
@@ -396,8 +411,8 @@ func (w *h2Response) finish() {
 		if err == nil && whole && len(trailers) > 0 {
 			err = c.writeHeaderBlock(st.id, 0, trailers, nil, -1, "", true)
 		}
-		if err == nil && whole {
-			st.wdone = true
+		if err == nil && whole && !st.wdone {
+			c.sentEnd(st)
 		}
 		c.flushLocked()
 	}
@@ -427,11 +442,11 @@ func (w *h2Response) sendTrailers(t http.Header) error {
 	if st.wdone {
 		return errH2StreamClosed
 	}
-	st.wdone = true
 	if err := c.writeHeaderBlock(st.id, 0, t, nil, -1, "", true); err != nil {
 		c.writeFailed(err)
 		return err
 	}
+	c.sentEnd(st)
 	return nil
 }
 
