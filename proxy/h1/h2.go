@@ -364,9 +364,12 @@ func (c *h2Conn) drain() {
 	}
 }
 
-// interrupt wakes the reader, which ends the connection.
+// interrupt ends a connection that sent GOAWAY and has no stream left:
+// its reader goes on answering what comes (PING, SETTINGS; new streams are
+// refused) until the client closes or h2Linger passes, so that the close
+// does not reset the connection under bytes the client sent meanwhile.
 func (c *h2Conn) interrupt() {
-	_ = c.nc.SetReadDeadline(time.Now())
+	_ = c.nc.SetReadDeadline(time.Now().Add(h2Linger))
 }
 
 // shut ends the connection: its streams are reset, their handlers' waits

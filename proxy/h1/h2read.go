@@ -77,6 +77,11 @@ func (c *h2Conn) settings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
 	}
+	// Under the write lock, so that the ACK goes out before any frame
+	// the new settings let a handler send: the client sees its settings
+	// acknowledged first.
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	var err error
 	_ = f.ForeachSetting(func(s http2.Setting) error {
 		if err = s.Valid(); err != nil {
@@ -84,15 +89,11 @@ func (c *h2Conn) settings(f *http2.SettingsFrame) error {
 		}
 		switch s.ID {
 		case http2.SettingHeaderTableSize:
-			c.wmu.Lock()
 			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
-			c.wmu.Unlock()
 		case http2.SettingInitialWindowSize:
 			err = c.setInitialWindow(int64(s.Val))
 		case http2.SettingMaxFrameSize:
-			c.wmu.Lock()
 			c.peerFrame = int(s.Val)
-			c.wmu.Unlock()
 		}
 		return err
 	})
@@ -103,7 +104,15 @@ func (c *h2Conn) settings(f *http2.SettingsFrame) error {
 		}
 		return err
 	}
-	return c.write(false, c.fr.WriteSettingsAck)
+	if c.werr != nil {
+		return c.werr
+	}
+	if err := c.fr.WriteSettingsAck(); err != nil {
+		c.writeFailed(err)
+		return err
+	}
+	c.ctlDirty = true
+	return nil
 }
 
 // setInitialWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every

@@ -405,7 +405,7 @@ func (w *h2Response) finish() {
 	}
 	if err == nil {
 		err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, w.sniff(), len(held) == 0 && len(trailers) == 0)
-		if err == nil && len(held) > 0 {
+		if err == nil && n > 0 {
 			err = c.writeData(st, held[:n], whole && len(trailers) == 0)
 		}
 		if err == nil && whole && len(trailers) > 0 {
