@@ -816,3 +816,33 @@ func TestH2ClientTimeouts(t *testing.T) {
 		t.Errorf("rejections %v, want one body_timeout and one send_timeout", rejected)
 	}
 }
+
+// TestH2LargeAnswerHead: an answer head larger than the client's
+// SETTINGS_MAX_FRAME_SIZE goes out as HEADERS and CONTINUATION frames.
+func TestH2LargeAnswerHead(t *testing.T) {
+	big := strings.Repeat("v", 40<<10)
+	dial := h2cServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", big)
+		io.WriteString(w, "ok")
+	}), ServerConfig{})
+	c := handshake(t, dial())
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.MaxHeaderListSize = 1 << 20
+	c.headers(1, true, c.block())
+	for {
+		switch f := c.read().(type) {
+		case *http2.MetaHeadersFrame:
+			if f.PseudoValue("status") != "200" || f.Truncated {
+				t.Fatalf("status %q truncated %v", f.PseudoValue("status"), f.Truncated)
+			}
+			for _, hf := range f.RegularFields() {
+				if hf.Name == "x-big" && hf.Value == big {
+					return
+				}
+			}
+			t.Fatal("x-big missing")
+		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+			t.Fatalf("%v", f)
+		}
+	}
+}
