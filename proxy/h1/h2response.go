@@ -424,8 +424,8 @@ func (w *h2Response) finish() {
 	if err := w.sendData(held[n:], len(trailers) == 0); err != nil {
 		return
 	}
-	if len(trailers) > 0 {
-		err = w.sendTrailers(trailers)
+	if len(trailers) > 0 && w.sendTrailers(trailers) != nil {
+		return
 	}
 	c.flush()
 }
