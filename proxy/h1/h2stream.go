@@ -21,6 +21,7 @@ var (
 	errH2BodyClosed = errStr("http2: read on closed request body")
 )
 
+// errStr is an error that is a constant string.
 type errStr string
 
 func (e errStr) Error() string { return string(e) }
@@ -317,6 +318,8 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Requ
 	return req.WithContext(ctx), true
 }
 
+// textTrim trims the optional whitespace around a list element (RFC 9110
+// section 5.6.1).
 func textTrim(s string) string { return strings.Trim(s, " \t") }
 
 // runStream runs the handler for the stream's request and ends its
