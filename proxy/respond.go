@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/meshbench/meshbench/proxy/h1"
 	"github.com/meshbench/meshbench/proxy/lifecycle"
 )
 
@@ -52,12 +51,6 @@ func (x *exchange) forward(t *attempt) {
 			keys = append(keys, k)
 		}
 		h["Trailer"] = keys
-	}
-	if resp.ContentLength > 0 && len(resp.Trailer) == 0 && x.in.ProtoMajor == 2 && x.in.Method != http.MethodHead &&
-		resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusNotModified {
-		// A whole answer of known length: its HEADERS and first DATA
-		// frames may share a write.
-		h1.CorkH2(x.in.Context())
 	}
 	x.w.WriteHeader(resp.StatusCode)
 	if st.grpc && resp.ContentLength == -1 {

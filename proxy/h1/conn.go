@@ -294,7 +294,7 @@ func (c *Conn) handshake(tc *tls.Conn) bool {
 	cs := tc.ConnectionState()
 	if cs.NegotiatedProtocol == "h2" {
 		if c.s.h2 != nil && c.state.CompareAndSwap(connIdle, connBusy) {
-			c.s.serveH2(tc, tc)
+			c.s.serveH2(c, tc, tc)
 		}
 		return false
 	}
@@ -345,7 +345,7 @@ func (c *Conn) handoff() {
 	if c.rdl != (time.Time{}) {
 		_ = c.nc.SetReadDeadline(time.Time{})
 	}
-	c.s.serveH2(mtls.WithPrefix(c.nc, rest), nil)
+	c.s.serveH2(c, mtls.WithPrefix(c.nc, rest), nil)
 }
 
 // serveOne runs the handler for r and finishes its response. It reports

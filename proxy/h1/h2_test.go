@@ -21,8 +21,8 @@ import (
 
 // The HTTP/2 tests speak frames by hand (http2.Framer) to a Server with h2c
 // and to one behind TLS with h2 by ALPN: each reproduces a case h2spec
-// failed before the h2 guard, the HTTP/2 server's frame size and the
-// preface check.
+// failed with golang.org/x/net/http2's server, before the server had its
+// own HTTP/2 (h2server_test.go has the rest).
 
 // h2Listeners starts a Server with h2c and one behind TLS and returns a
 // dialer for each, named, and a counter of the requests the handler ran.
@@ -368,52 +368,6 @@ func TestH2CInvalidPreface(t *testing.T) {
 			}
 		})
 	}
-}
-
-// bytesConn is a net.Conn that reads from a byte slice.
-type bytesConn struct {
-	net.Conn
-	r *bytes.Reader
-}
-
-func (c bytesConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-// FuzzH2Guard feeds the guard arbitrary frames after the preface: it must
-// neither panic nor lose or invent bytes other than by its two rewrites,
-// so a stream without HEADERS, CONTINUATION or SETTINGS frames comes out
-// as it went in.
-func FuzzH2Guard(f *testing.F) {
-	var b bytes.Buffer
-	fr := http2.NewFramer(&b, nil)
-	_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1})
-	f.Add(bytes.Clone(b.Bytes()))
-	b.Reset()
-	var hb bytes.Buffer
-	enc := hpack.NewEncoder(&hb)
-	_ = enc.WriteField(hpack.HeaderField{Name: ":method", Value: "GET"})
-	_ = enc.WriteField(hpack.HeaderField{Name: "connection", Value: "close"})
-	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: hb.Bytes()[:3], PadLength: 2})
-	_ = fr.WriteContinuation(1, true, hb.Bytes()[3:])
-	_ = fr.WriteData(1, true, []byte("body"))
-	f.Add(bytes.Clone(b.Bytes()))
-	f.Add([]byte{0, 0, 5, frameHeaders, flagPriority | flagPadded, 0, 0, 0, 1, 9})
-	f.Fuzz(func(t *testing.T, frames []byte) {
-		in := append([]byte(http2.ClientPreface), frames...)
-		g := guardH2(bytesConn{r: bytes.NewReader(in)}, nil)
-		out, err := io.ReadAll(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rewritable := false
-		for p := frames; len(p) >= 9; {
-			n := int(p[0])<<16 | int(p[1])<<8 | int(p[2])
-			rewritable = rewritable || p[3] == frameHeaders || p[3] == frameContinuation || p[3] == frameSettings
-			p = p[min(len(p), 9+n):]
-		}
-		if !rewritable && !bytes.Equal(out, in) {
-			t.Errorf("out %x\nin  %x", out, in)
-		}
-	})
 }
 
 // TestH2ShutdownDrains: Shutdown sends an HTTP/2 connection GOAWAY, lets

@@ -40,9 +40,8 @@ import (
 // On a TLS listener it runs the handshake itself and serves connections
 // that chose HTTP/1.1 (or nothing) by ALPN. Connections that chose h2, and
 // plaintext ones that open with the HTTP/2 preface (h2c prior knowledge),
-// are served by golang.org/x/net/http2's server (ServeConn) behind an
-// h2Guard, on the connection's goroutine, with cfg.H2 as its base
-// configuration. Upgrades are not
+// are served by the package's own HTTP/2 server (h2.go), on the
+// connection's goroutine, with the same limits and timeouts. Upgrades are not
 // proxied (the proxy drops Upgrade as a hop-by-hop field), so the server
 // has no Hijack.
 type Server struct {
@@ -103,11 +102,13 @@ type ServerConfig struct {
 	// chunked body's trailer section; 0 means 64 KiB.
 	MaxHeaderBytes int
 
-	// H2, when not nil, is the base configuration (handler, timeouts, error
-	// log) of the HTTP/2 server of the connections that chose h2 by ALPN;
-	// NewServer configures it for golang.org/x/net/http2 (ConfigureServer)
-	// and Shutdown shuts it down, which ends those connections gracefully.
-	// It is never served itself.
+	// H2, when not nil, turns HTTP/2 on for the connections that chose h2
+	// by ALPN; it is their requests' http.ServerContextKey, and never
+	// served itself. HTTP/2 connections take their limits and timeouts
+	// from this ServerConfig (IdleTimeout, MaxHeaderBytes as
+	// SETTINGS_MAX_HEADER_LIST_SIZE, SendTimeout, BodyReadTimeout,
+	// ReadTimeout and WriteTimeout per stream), and Shutdown ends them
+	// gracefully (GOAWAY, then their streams finish).
 	H2 *http.Server
 	// H2C hands H2 the plaintext connections that open with the HTTP/2
 	// preface too (prior knowledge, RFC 9113 section 3.4).
@@ -152,7 +153,7 @@ func NewServer(h http.Handler, cfg ServerConfig) *Server {
 	}
 	s := &Server{h: h, cfg: cfg, log: log, h2c: cfg.H2C && cfg.H2 != nil, conns: map[*Conn]struct{}{}, changed: make(chan struct{}, 1)}
 	if cfg.H2 != nil {
-		s.h2 = newH2Server(cfg.H2, h)
+		s.h2 = newH2Server(cfg)
 	}
 	return s
 }
@@ -227,11 +228,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if ln != nil {
 		ln.Close()
 	}
-	var h2err chan error
-	if h2 := s.cfg.H2; h2 != nil {
-		h2err = make(chan error, 1)
-		go func() { h2err <- h2.Shutdown(ctx) }()
-	}
+	s.shutdownH2()
 	for {
 		s.mu.Lock()
 		for c := range s.conns {
@@ -247,9 +244,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}
-	if h2err != nil {
-		return <-h2err
 	}
 	return nil
 }
