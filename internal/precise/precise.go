@@ -15,7 +15,10 @@
 // default): 93µs late at the median and 134µs at p90 idle, 69µs and
 // 307µs beside two goroutines busy a quarter of the time, on the same
 // machine. The wait parks its goroutine and holds no thread; the context
-// is checked before the last kernelPart and after it, not during.
+// is checked before the last kernelPart and after it, not during. The
+// price is CPU: each deadline wakes the poller's thread on its own, where
+// Go timers due in the same millisecond share a wake-up — about 50µs more
+// CPU per wait than a Go timer on that VM.
 package precise
 
 import (
