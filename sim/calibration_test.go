@@ -199,14 +199,7 @@ func TestHostFromProfile(t *testing.T) {
 // client hop alone.
 func TestCalibrationCacheHit(t *testing.T) {
 	run := func(p *calibration.Profile, host *scenarios.Host) []bench.Result {
-		pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, "policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := specFromPlan(pl, 0, pl.Seed)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := cachedEdge(t, "")
 		s.host = host
 		return runSpec(t, calibrated(s, p, ""))
 	}
@@ -295,15 +288,7 @@ func TestCalibrationLag(t *testing.T) {
 	const cLag = 130 * time.Microsecond
 	users := "  - {name: users, target: {path: \"/v1/payments/{payment}\"}, users: {count: 4, thinkTime: 50ms}}\n"
 	run := func(p *calibration.Profile) []bench.Result {
-		pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, users+"policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := specFromPlan(pl, 0, pl.Seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return runSpec(t, calibrated(s, p, ""))
+		return runSpec(t, calibrated(cachedEdge(t, users), p, ""))
 	}
 	lagged := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
 	lagged.Backends.Local.Lag = calibration.NewDist(func(float64) time.Duration { return cLag }, cLag)
@@ -377,18 +362,23 @@ func TestCalibrationHostCPUOnce(t *testing.T) {
 	if got, want := latencies(mesh(), &scenarios.Host{Cores: 1000, CPU: big}), latencies(mesh(), nil); got[0] != want[0]+25*time.Microsecond {
 		t.Errorf("a client CPU 25µs above the client's latency: %v, want %v + 25µs", got[0], want[0])
 	}
-	edge := func() *spec {
-		pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, "policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := specFromPlan(pl, 0, pl.Seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	edge := func() *spec { return cachedEdge(t, "") }
 	if got, want := latencies(edge(), many), latencies(edge(), nil); !slices.Equal(got, want) {
 		t.Errorf("with a cache, with the host model:\n got %v\nwant %v", got[:6], want[:6])
 	}
+}
+
+// cachedEdge is edgeFleet with a 30s cache on lookups, and extra (YAML
+// lines) in its load section.
+func cachedEdge(t *testing.T, extra string) *spec {
+	t.Helper()
+	pl, err := scenarios.LoadBytes("edge.yaml", []byte(fmt.Sprintf(edgeFleet, extra+"policy: {cache: {routes: [lookup], ttl: 30s}}\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := specFromPlan(pl, 0, pl.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
