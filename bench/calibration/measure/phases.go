@@ -161,9 +161,12 @@ type target struct {
 	raw  bool   // the minimal client
 	path string // the minimal client's path; "": the risk call's
 	grpc bool   // the fleet's gRPC client (fleet.GRPCTransport), the risk call as gRPC
-	// Neither: the load generator itself (generator.go), whose schedule
-	// lag is kept as the phase "lag".
 }
+
+// generator reports whether the load generator itself sends the phase
+// (generator.go; neither raw nor gRPC), whose schedule lag is kept as the
+// phase "lag".
+func (t target) generator() bool { return !t.raw && !t.grpc }
 
 // Local measures the local backend's costs.
 func Local(ctx context.Context, cfg Config) (*Result, error) {
@@ -196,7 +199,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	res.Phases["lag"] = &Phase{Name: "lag", Hist: newHist()}
 	for _, t := range targets {
 		res.Phases[t.name] = &Phase{Name: t.name, Hist: newHist()}
-		if !t.raw && !t.grpc {
+		if t.generator() {
 			if _, _, err := generatorLoad(ctx, t.addr, cfg.Rate, cfg.Warmup, nil, nil); err != nil {
 				return nil, fmt.Errorf("calibrate: warm-up of %s: %w", t.name, err)
 			}
@@ -230,7 +233,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			before := processCPU()
 			var n int
 			var err error
-			if clients[t.name] == nil {
+			if t.generator() {
 				lag := newHist()
 				k, n, err = generatorLoad(ctx, t.addr, cfg.Rate, k, h, lag)
 				lp := res.Phases["lag"]
