@@ -280,18 +280,7 @@ func TestH2StreamErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := handshake(t, dial())
 			tc.send(c)
-			for {
-				f, err := c.fr.ReadFrame()
-				if err != nil {
-					t.Fatalf("connection ended without GOAWAY: %v", err)
-				}
-				if ga, ok := f.(*http2.GoAwayFrame); ok {
-					if ga.ErrCode != tc.want {
-						t.Errorf("GOAWAY %v, want %v", ga.ErrCode, tc.want)
-					}
-					return
-				}
-			}
+			wantGoAway(t, c.fr, tc.want)
 		})
 	}
 	t.Run("first frame not SETTINGS", func(t *testing.T) {
@@ -299,18 +288,7 @@ func TestH2StreamErrors(t *testing.T) {
 		io.WriteString(nc, http2.ClientPreface)
 		fr := http2.NewFramer(nc, nc)
 		fr.WritePing(false, [8]byte{})
-		for {
-			f, err := fr.ReadFrame()
-			if err != nil {
-				t.Fatalf("connection ended without GOAWAY: %v", err)
-			}
-			if ga, ok := f.(*http2.GoAwayFrame); ok {
-				if ga.ErrCode != http2.ErrCodeProtocol {
-					t.Errorf("GOAWAY %v", ga.ErrCode)
-				}
-				return
-			}
-		}
+		wantGoAway(t, fr, http2.ErrCodeProtocol)
 	})
 }
 
@@ -754,18 +732,7 @@ func TestH2RapidReset(t *testing.T) {
 			}
 		}
 	}()
-	for {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("connection ended without GOAWAY: %v", err)
-		}
-		if ga, ok := f.(*http2.GoAwayFrame); ok {
-			if ga.ErrCode != http2.ErrCodeEnhanceYourCalm {
-				t.Errorf("GOAWAY %v, want ENHANCE_YOUR_CALM", ga.ErrCode)
-			}
-			return
-		}
-	}
+	wantGoAway(t, c.fr, http2.ErrCodeEnhanceYourCalm)
 }
 
 // TestH2ClientTimeouts: a stream whose body stalls fails its read with
@@ -843,6 +810,24 @@ func TestH2LargeAnswerHead(t *testing.T) {
 			t.Fatal("x-big missing")
 		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
 			t.Fatalf("%v", f)
+		}
+	}
+}
+
+// wantGoAway reads fr until a GOAWAY, which must carry code; the
+// connection ending first is a failure.
+func wantGoAway(t *testing.T, fr *http2.Framer, code http2.ErrCode) {
+	t.Helper()
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("connection ended without GOAWAY: %v", err)
+		}
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			if ga.ErrCode != code {
+				t.Errorf("GOAWAY %v, want %v", ga.ErrCode, code)
+			}
+			return
 		}
 	}
 }
