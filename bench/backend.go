@@ -69,6 +69,18 @@ type Outcome struct {
 	End time.Duration
 	// Audit is the ledger audit of a real backend; nil for the simulator.
 	Audit *Audit
+	// CPU is the CPU the run spent over its measured window, when the
+	// backend knows it: the local backend's process, the simulator's host
+	// model. nil otherwise.
+	CPU *CPUSpent
+}
+
+// CPUSpent is CPU time spent over a span of a run's timeline: from the
+// end of the warm-up to the end of the load, or to where a cancelled run
+// stopped.
+type CPUSpent struct {
+	Used time.Duration // CPU time, all cores together
+	Span time.Duration // wall (or virtual) time it was spent over
 }
 
 var (

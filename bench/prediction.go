@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"gonum.org/v1/gonum/stat"
+
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -31,6 +33,9 @@ const (
 	// PredictKnee is the offered rate at which the latency SLO is first
 	// exceeded, on a load that rises in steps (Knee).
 	PredictKnee = "knee"
+	// PredictCPU is the mean cores the run used after its warm-up (CPU):
+	// the host model's prediction against the local backend's process.
+	PredictCPU = "cpu"
 )
 
 // Units of PredictionMetric.Error.
@@ -53,9 +58,10 @@ type Prediction struct {
 	// untrustworthy (RunSummary.Untrustworthy): they are counted, but
 	// the measurement they give is not the scenario's load.
 	RealUntrustworthy int `json:"real_untrustworthy,omitempty"`
-	// Metrics are p50, p99, p999, availability and knee, in that order; a
-	// latency is left out when either side had no successful request, the
-	// knee when either side's runs have none (Knee).
+	// Metrics are p50, p99, p999, availability, knee and cpu, in that
+	// order; a latency is left out when either side had no successful
+	// request, the knee when either side's runs have none (Knee), the cpu
+	// when either side's runs do not all have one (RunSummary.CPU).
 	Metrics []PredictionMetric `json:"metrics"`
 	// Unmeasured lists the metrics the scenario's prediction.judge names
 	// that one side could not give (a knee on a run that did not finish
@@ -74,7 +80,8 @@ type PredictionMetric struct {
 	// Unit of Sim, Real and the spreads: "ms" for latencies (the
 	// percentile of the histograms merged over the repeats), "ratio" for
 	// availability (successes over requests of all repeats), "rps" for the
-	// knee (the median of the repeats' knees).
+	// knee (the median of the repeats' knees), "cores" for the cpu (the
+	// mean of the repeats').
 	Unit string  `json:"unit"`
 	Sim  float64 `json:"sim"`
 	Real float64 `json:"real"`
@@ -221,6 +228,12 @@ func predict(simRuns, realRuns []RunSummary, tol scenarios.PredictionTolerance) 
 		p.Metrics = append(p.Metrics, metric(PredictKnee, "rps", sv, rv, RelativeError(sv, rv), ErrorRelative, tol.Knee.Float64(),
 			spreadOf(simRuns, kneeOf), spreadOf(realRuns, kneeOf)))
 	}
+	if sc, rc := cpuCores(simRuns), cpuCores(realRuns); len(sc) == len(simRuns) && len(rc) == len(realRuns) {
+		coresOf := func(r RunSummary) (float64, bool) { return r.CPU.Cores, true }
+		sv, rv := round(stat.Mean(sc, nil), 4), round(stat.Mean(rc, nil), 4)
+		p.Metrics = append(p.Metrics, metric(PredictCPU, "cores", sv, rv, RelativeError(sv, rv), ErrorRelative, tol.CPU.Float64(),
+			spreadOf(simRuns, coresOf), spreadOf(realRuns, coresOf)))
+	}
 	for i := range p.Metrics {
 		p.Metrics[i].NotJudged = !tol.Judges(p.Metrics[i].Metric)
 	}
@@ -278,6 +291,17 @@ func kneeRates(runs []RunSummary) []float64 {
 	for _, r := range runs {
 		if r.Knee != nil {
 			out = append(out, r.Knee.RateRPS)
+		}
+	}
+	return out
+}
+
+// cpuCores are the mean cores of the runs that measured their CPU.
+func cpuCores(runs []RunSummary) []float64 {
+	var out []float64
+	for _, r := range runs {
+		if r.CPU != nil {
+			out = append(out, r.CPU.Cores)
 		}
 	}
 	return out

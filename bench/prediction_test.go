@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/meshbench/meshbench/scenarios"
@@ -205,5 +206,67 @@ func TestPredictionsOfOldSummary(t *testing.T) {
 	preds, _ = PredictionsOf(&back)
 	if len(preds) != 1 || preds[0].Verdict != PredictionFail {
 		t.Errorf("stored predictions not kept: %+v", preds)
+	}
+}
+
+// TestPredictCPU: the CPU is compared when every run on both sides has
+// one, by the mean cores over repeats, and decides the verdict only when
+// the scenario's judge names it.
+func TestPredictCPU(t *testing.T) {
+	run := func(backend string, repeat int, cores float64) RunSummary {
+		r := predRun(t, backend, "rr", repeat, 10000, 1000, 0)
+		r.CPU = &CPU{Cores: cores}
+		return r
+	}
+	s := &Summary{Runs: []RunSummary{run("sim", 0, 1.2), run("sim", 1, 1.4), run("local", 0, 0.9), run("local", 1, 1.1)}}
+	preds, err := Predict(s, scenarios.DefaultPredictionTolerance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metricOf(t, preds[0], PredictCPU)
+	if m.Sim != 1.3 || m.Real != 1 || !near(m.Error, 0.3, 1e-9) || m.Unit != "cores" || m.WithinTolerance {
+		t.Fatalf("cpu metric %+v, want sim 1.3, real 1, error +30%% outside the tolerance", m)
+	}
+	if m.RealSpread == nil || m.RealSpread.Min != 0.9 || m.RealSpread.Max != 1.1 {
+		t.Errorf("real spread %+v, want 0.9–1.1", m.RealSpread)
+	}
+	if !m.NotJudged || !preds[0].Pass {
+		t.Errorf("by default the cpu is shown, not judged: NotJudged %v, verdict %s", m.NotJudged, preds[0].Verdict)
+	}
+	tol := scenarios.DefaultPredictionTolerance()
+	tol.Judge = []string{PredictP50, PredictCPU}
+	if preds, err = Predict(s, tol); err != nil {
+		t.Fatal(err)
+	}
+	if preds[0].Pass {
+		t.Errorf("judged on cpu, a +30%% error passes: %+v", preds[0])
+	}
+	// A run without a CPU figure (an older summary, a backend that cannot
+	// measure it) leaves the metric out.
+	s.Runs[3].CPU = nil
+	if preds, err = Predict(s, scenarios.DefaultPredictionTolerance()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range preds[0].Metrics {
+		if m.Metric == PredictCPU {
+			t.Errorf("cpu compared with a run that has none: %+v", m)
+		}
+	}
+}
+
+// TestCPUOf: cores over the span, CPU per request over the window's
+// requests, nothing to divide by gives nothing.
+func TestCPUOf(t *testing.T) {
+	got := cpuOf(&CPUSpent{Used: 3 * time.Second, Span: 4 * time.Second}, 1500)
+	if got == nil || got.Cores != 0.75 || got.PerRequestMS != 2 {
+		t.Fatalf("cpuOf = %+v, want 0.75 cores and 2 ms per request", got)
+	}
+	for _, tc := range []struct {
+		spent *CPUSpent
+		n     int64
+	}{{nil, 10}, {&CPUSpent{Used: time.Second}, 10}, {&CPUSpent{Used: time.Second, Span: time.Second}, 0}} {
+		if got := cpuOf(tc.spent, tc.n); got != nil {
+			t.Errorf("cpuOf(%+v, %d) = %+v, want nil", tc.spent, tc.n, got)
+		}
 	}
 }

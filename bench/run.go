@@ -330,6 +330,7 @@ func runJob(ctx context.Context, i int, b Backend, job Job, opts RunOptions, wra
 	rs.Repeat = job.Repeat
 	rs.Seed = job.Seed
 	rs.Audit = out.Audit
+	rs.CPU = cpuOf(out.CPU, rs.Requests)
 	if out.End < plan.Duration || err != nil {
 		rs.Partial = true
 	}

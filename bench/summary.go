@@ -81,6 +81,33 @@ type RunSummary struct {
 	Buckets []Bucket `json:"buckets"`
 	// Audit is the ledger audit of a real backend; absent for the simulator.
 	Audit *Audit `json:"audit,omitempty"`
+	// CPU is the machine's CPU the run used over its measured window: the
+	// local backend's process, measured; the simulator's host model,
+	// predicted. Absent for the other backends, for a simulator run
+	// without a host model, and in older summaries.
+	CPU *CPU `json:"cpu,omitempty"`
+}
+
+// CPU is the CPU a run used after its warm-up, to the end of its load.
+type CPU struct {
+	// Cores is the mean number of cores busy.
+	Cores float64 `json:"cores"`
+	// PerRequestMS is the CPU time per request issued in the window, in
+	// ms: everything the run's process (or host) did, over the client's
+	// requests.
+	PerRequestMS float64 `json:"per_request_ms"`
+}
+
+// cpuOf is the summary of spent over a window in which requests were
+// issued; nil when there is nothing to divide by.
+func cpuOf(spent *CPUSpent, requests int64) *CPU {
+	if spent == nil || spent.Span <= 0 || requests <= 0 {
+		return nil
+	}
+	return &CPU{
+		Cores:        round(spent.Used.Seconds()/spent.Span.Seconds(), 4),
+		PerRequestMS: round(float64(spent.Used)/float64(requests)/1e6, 4),
+	}
 }
 
 // Stats describe a set of requests: the run's totals, or one route's,

@@ -28,6 +28,14 @@ func fmtMS(v float64) string {
 	}
 }
 
+// fmtCores prints a number of cores with two decimals: "0.97 cores".
+func fmtCores(v float64) string {
+	if math.IsNaN(v) {
+		return noValue
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + " cores"
+}
+
 // fmtPct prints a ratio as a percentage with three decimals: 99.912%.
 func fmtPct(ratio float64) string {
 	if math.IsNaN(ratio) {

@@ -51,8 +51,9 @@ type indexPage struct {
 	PredictionTolerance                             string
 	PredictionPass, PredictionNoise, PredictionFail int
 	PredictionSpread                                bool
-	// PredictionKnee is true when a prediction has a capacity knee.
-	PredictionKnee bool
+	// PredictionKnee is true when a prediction has a capacity knee,
+	// PredictionCPU when one has the CPU used.
+	PredictionKnee, PredictionCPU bool
 	// Hedged: some run hedged, so the results table has a hedges column.
 	Hedged bool
 }
@@ -152,6 +153,7 @@ func WriteIndex(w io.Writer, run *Run, plots []PlotFile, gate string) error {
 		page.Predictions = predictionRows(preds)
 		page.PredictionTolerance = predictionTolerance(preds)
 		page.PredictionKnee = predictionKnee(page.Predictions)
+		page.PredictionCPU = predictionCPU(page.Predictions)
 		page.PredictionPass, page.PredictionNoise, page.PredictionFail = predictionCounts(page.Predictions)
 		for _, r := range page.Predictions {
 			page.PredictionSpread = page.PredictionSpread || r.Spread

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,8 +15,9 @@ import (
 type predictionRow struct {
 	Variant, Backend             string
 	P50, P99, P999, Availability predictionCell
-	// Knee is the capacity knee's cell; Missing unless the runs have one.
-	Knee predictionCell
+	// Knee is the capacity knee's cell, CPU the cores' cell; each
+	// Missing unless the runs have one.
+	Knee, CPU predictionCell
 	// Verdict is "pass", "within noise" or "FAIL"; Pass is false for FAIL.
 	Verdict     string
 	Pass, Noise bool
@@ -95,6 +97,7 @@ func predictionRows(preds []bench.Prediction) []predictionRow {
 			P999:         predictionCellOf(p, bench.PredictP999),
 			Availability: predictionCellOf(p, bench.PredictAvailability),
 			Knee:         predictionCellOf(p, bench.PredictKnee),
+			CPU:          predictionCellOf(p, bench.PredictCPU),
 			Pass:         p.Pass, Noise: p.Verdict == bench.PredictionNoise,
 			Untrusted: p.RealUntrustworthy,
 		}
@@ -126,6 +129,8 @@ func predictionCellOf(p bench.Prediction, name string) predictionCell {
 		value = fmtPct
 	case "rps":
 		value = fmtRate
+	case "cores":
+		value = fmtCores
 	}
 	c.Sim, c.Real = value(m.Sim), value(m.Real)
 	spread := func(s *bench.Spread) string {
@@ -184,6 +189,7 @@ func predictionTolerance(preds []bench.Prediction) string {
 var predictionMetricNames = map[string]string{
 	bench.PredictP50: "p50", bench.PredictP99: "p99", bench.PredictP999: "p99.9",
 	bench.PredictAvailability: "availability", bench.PredictKnee: "knee",
+	bench.PredictCPU: "cpu",
 }
 
 // predictionCounts counts verdicts: pass, within noise, fail.
@@ -227,14 +233,16 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 		return
 	}
 	head := predictionHeadline(rows)
-	knee := predictionKnee(rows)
-	kneeHead, kneeRule := "", ""
-	if knee {
-		kneeHead, kneeRule = " knee error |", " ---: |"
+	extra := predictionExtras(rows)
+	var extraHead, extraRule, extraValueHead string
+	for _, x := range extra {
+		extraHead += " " + x.name + " error |"
+		extraValueHead += " " + x.name + " " + x.unit + " |"
+		extraRule += " ---: |"
 	}
 	fmt.Fprintf(w, "\n### Prediction: sim beside the real backends — %s\n\n", head)
-	fmt.Fprintf(w, "| variant | real backend | p50 error | p99 error | p99.9 error | availability error |%s verdict |\n", kneeHead)
-	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s :---: |\n", kneeRule)
+	fmt.Fprintf(w, "| variant | real backend | p50 error | p99 error | p99.9 error | availability error |%s verdict |\n", extraHead)
+	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s :---: |\n", extraRule)
 	spread, untrusted := false, false
 	for _, r := range rows {
 		mark := "✅"
@@ -255,19 +263,19 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 			backend += " ⚠️"
 			untrusted = true
 		}
-		kneeCell := ""
-		if knee {
-			kneeCell = " " + cell(r.Knee) + " |"
+		extraCells := ""
+		for _, x := range extra {
+			extraCells += " " + cell(x.of(r)) + " |"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |%s %s %s |\n", mdEscape(r.Variant), backend,
-			cell(r.P50), cell(r.P99), cell(r.P999), cell(r.Availability), kneeCell, mark, r.Verdict)
+			cell(r.P50), cell(r.P99), cell(r.P999), cell(r.Availability), extraCells, mark, r.Verdict)
 		spread = spread || r.Spread
 	}
-	kneeNote := ""
-	if knee {
-		kneeNote = "; knee: the median over repeats of the offered rate at which the latency SLO is first exceeded (Knee, below)"
+	notes := ""
+	for _, x := range extra {
+		notes += "; " + x.note
 	}
-	fmt.Fprintf(w, "\nError = (sim − real) / real of the percentiles over all repeats; availability in percentage points%s. Tolerance: %s. ✗ outside the tolerance, ≈ outside it but inside the real backend's run-to-run spread.\n", kneeNote, predictionTolerance(preds))
+	fmt.Fprintf(w, "\nError = (sim − real) / real of the percentiles over all repeats; availability in percentage points%s. Tolerance: %s. ✗ outside the tolerance, ≈ outside it but inside the real backend's run-to-run spread.\n", notes, predictionTolerance(preds))
 	if untrusted {
 		fmt.Fprintln(w, "\n⚠️ Some of the real backend's repeats are not trustworthy (see Schedule lag): the measurement, not only the prediction, may be off.")
 	}
@@ -275,29 +283,50 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 		return
 	}
 	fmt.Fprint(w, "\n**Run-to-run spread beside the prediction** (sim, with its min–max over repeats · real, with its min–max)\n\n")
-	if knee {
-		kneeHead, kneeRule = " knee /s |", " ---: |"
-	}
-	fmt.Fprintf(w, "| variant | real backend | p50 ms | p99 ms | p99.9 ms | availability |%s\n", kneeHead)
-	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s\n", kneeRule)
+	fmt.Fprintf(w, "| variant | real backend | p50 ms | p99 ms | p99.9 ms | availability |%s\n", extraValueHead)
+	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s\n", extraRule)
 	for _, r := range rows {
-		kneeCell := ""
-		if knee {
-			kneeCell = " " + r.Knee.Values() + " |"
+		extraCells := ""
+		for _, x := range extra {
+			extraCells += " " + x.of(r).Values() + " |"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |%s\n", mdEscape(r.Variant), mdEscape(r.Backend),
-			r.P50.Values(), r.P99.Values(), r.P999.Values(), r.Availability.Values(), kneeCell)
+			r.P50.Values(), r.P99.Values(), r.P999.Values(), r.Availability.Values(), extraCells)
 	}
+}
+
+// predictionExtra is a column of the prediction tables that only some
+// runs have: the knee, the CPU.
+type predictionExtra struct {
+	name, unit, note string
+	of               func(predictionRow) predictionCell
+}
+
+// predictionExtras are the optional columns some prediction has, in order.
+func predictionExtras(rows []predictionRow) []predictionExtra {
+	all := []predictionExtra{
+		{"knee", "/s", "knee: the median over repeats of the offered rate at which the latency SLO is first exceeded (Knee, below)",
+			func(r predictionRow) predictionCell { return r.Knee }},
+		{"cpu", "cores", "cpu: the mean cores busy after the warm-up, the host model's against the real process's",
+			func(r predictionRow) predictionCell { return r.CPU }},
+	}
+	var out []predictionExtra
+	for _, x := range all {
+		if slices.ContainsFunc(rows, func(r predictionRow) bool { return !x.of(r).Missing }) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // predictionKnee reports whether any prediction has a knee.
 func predictionKnee(rows []predictionRow) bool {
-	for _, r := range rows {
-		if !r.Knee.Missing {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(rows, func(r predictionRow) bool { return !r.Knee.Missing })
+}
+
+// predictionCPU reports whether any prediction has a CPU figure.
+func predictionCPU(rows []predictionRow) bool {
+	return slices.ContainsFunc(rows, func(r predictionRow) bool { return !r.CPU.Missing })
 }
 
 // PredictionFailures describes each prediction whose verdict failed, one

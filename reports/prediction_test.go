@@ -197,3 +197,55 @@ func TestKneeSection(t *testing.T) {
 		}
 	}
 }
+
+// TestCPUColumn: runs that measured their CPU get a cpu column beside the
+// knee's place, in summary.md and index.html, shown and not judged by
+// default.
+func TestCPUColumn(t *testing.T) {
+	s := goldenSummary() // sim and local, two repeats each
+	for i := range s.Runs {
+		r := &s.Runs[i]
+		r.CPU = &bench.CPU{Cores: 1.1, PerRequestMS: 2.75}
+		if r.Backend != "sim" {
+			r.CPU.Cores = 0.9 + 0.2*float64(r.Repeat)
+		}
+	}
+	var err error
+	if s.Predictions, err = bench.Predict(s, scenarios.DefaultPredictionTolerance()); err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| availability error | cpu error | verdict |",
+		"+10.0% (not judged) |", // 1.1 against the mean of 0.9 and 1.1
+		"cpu: the mean cores busy after the warm-up",
+		"| availability | cpu cores |",
+		"1.10 cores (1.10 cores–1.10 cores) · 1.00 cores (0.90 cores–1.10 cores)",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	if strings.Contains(md.String(), "knee") {
+		t.Errorf("summary.md has a knee column without knees:\n%s", md.String())
+	}
+	dir := t.TempDir()
+	if err := reportstest.WriteRun(dir, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, Options{NoPlots: true}); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<th>cpu error</th>", "<th>cpu cores</th>", `title="not judged">`} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("index.html lacks %q", want)
+		}
+	}
+}

@@ -37,7 +37,8 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 	if err != nil {
 		return bench.Outcome{}, fmt.Errorf("sim: %w", err)
 	}
+	m.markWindow(job.Plan.Warmup)
 	m.start()
 	end, err := m.run(ctx, job.Progress)
-	return bench.Outcome{End: end}, err
+	return bench.Outcome{End: end, CPU: m.host.spent()}, err
 }

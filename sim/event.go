@@ -27,6 +27,7 @@ const (
 	evCPU                        // the host's next CPU job completes (gen: the host's schedule)
 	evTest                       // tests: calls model.testEvent (idx)
 	evCacheHit                   // the gateway's cache answer leaves it, after its calibrated cost (ex, gen)
+	evHostMark                   // the measured window begins (gen 0) or ends (gen 1): the host's busy time is read
 )
 
 // event is the engine's payload: 24 bytes, one pointer, no closures, so

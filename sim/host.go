@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -56,6 +57,13 @@ type host struct {
 	// cores × span.
 	busyNS float64
 	done   int64 // jobs completed
+
+	// window is busyNS at the start and at the end of the measured
+	// window (after the warm-up, to the end of the load), and when each
+	// was read; marked counts the readings taken.
+	window [2]float64
+	at     [2]int64
+	marked int
 }
 
 // hostCPU is the CPU time per request of each component, in ns. Over gRPC
@@ -153,6 +161,36 @@ func (h *host) nextDone() int64 {
 		return h.last
 	}
 	return h.last + int64(math.Ceil(left/h.rate(len(h.jobs))))
+}
+
+// markWindow schedules the readings of the host's busy time at the start
+// and the end of the measured window. It runs before model.start, so that
+// each reading is the first event of its instant: the run loop stops at
+// the end only after an event at or past it.
+func (m *model) markWindow(warmup time.Duration) {
+	if m.host == nil {
+		return
+	}
+	m.at(min(int64(warmup), m.end), event{kind: evHostMark, gen: 0})
+	m.at(m.end, event{kind: evHostMark, gen: 1})
+}
+
+// mark takes reading i (0: the window's start, 1: its end) at t.
+func (h *host) mark(t int64, i uint32) {
+	h.window[i], h.at[i] = h.busy(t), t
+	h.marked++
+}
+
+// spent is the core-time the host served over the measured window; nil
+// without a host, or before both readings (a cancelled run).
+func (h *host) spent() *bench.CPUSpent {
+	if h == nil || h.marked < 2 {
+		return nil
+	}
+	return &bench.CPUSpent{
+		Used: time.Duration(h.window[1] - h.window[0]),
+		Span: time.Duration(h.at[1] - h.at[0]),
+	}
 }
 
 // busy is the core-time used up to t, in core-ns.

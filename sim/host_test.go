@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -164,6 +165,39 @@ func TestHostWithoutCostsChangesNothing(t *testing.T) {
 	}
 }
 
+// TestHostCPUWindow: a run with a host model reports the CPU it served
+// over the measured window, the warm-up left out; without a host, or cut
+// short, it reports none.
+func TestHostCPUWindow(t *testing.T) {
+	p := loadLibrary(t, "balancer-brownout")
+	p = p.WithDuration(p.Duration / size(4, 16))
+	p.Faults = nil // no retries: every request does the same work
+	var c collector
+	out, err := Backend{}.Run(t.Context(), bench.Job{Plan: p, Seed: p.Seed}, &c)
+	if err != nil || out.CPU != nil {
+		t.Fatalf("without a host: CPU %+v, err %v; want none", out.CPU, err)
+	}
+	p.Host = &scenarios.Host{Cores: 2, CPU: scenarios.HostCPU{Client: 100 * time.Microsecond, Gateway: 100 * time.Microsecond, Sidecar: 100 * time.Microsecond, Replica: 100 * time.Microsecond}}
+	out, err = Backend{}.Run(t.Context(), bench.Job{Plan: p, Seed: p.Seed}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.CPU == nil || out.CPU.Span != p.Duration-p.Warmup {
+		t.Fatalf("CPU %+v, want a span of %v", out.CPU, p.Duration-p.Warmup)
+	}
+	// Each request: the client, the gateway, the payments replica, and
+	// three calls, each a sidecar and a replica: 9 jobs of 100µs at the
+	// scenario's 400/s, 0.36 cores, give or take the Poisson count.
+	if cores := out.CPU.Used.Seconds() / out.CPU.Span.Seconds(); math.Abs(cores-0.36) > 0.015 {
+		t.Errorf("%.3f cores busy, want about 0.36", cores)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if out, _ := (Backend{}).Run(ctx, bench.Job{Plan: p, Seed: p.Seed}, &c); out.CPU != nil {
+		t.Errorf("a cancelled run reports CPU %+v", out.CPU)
+	}
+}
+
 // TestHostLoadsTheCores: the host's utilisation is the CPU offered per
 // second over its cores, and latency grows with it as PS says: each
 // request's CPU (client, gateway and replica jobs in turn) takes its size
@@ -180,6 +214,8 @@ func TestHostLoadsTheCores(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		warmup := dur / 4
+		m.markWindow(warmup)
 		m.start()
 		if _, err := m.run(t.Context(), nil); err != nil {
 			t.Fatal(err)
@@ -190,6 +226,15 @@ func TestHostLoadsTheCores(t *testing.T) {
 		util := m.host.busy(m.t) / (float64(cores) * float64(dur))
 		if math.Abs(util-rho) > 0.02 {
 			t.Errorf("cores=%d: utilisation %.3f, want %.3f", cores, util, rho)
+		}
+		// The measured window: from the warm-up to the end of the load,
+		// busy at the same rate.
+		w := m.host.spent()
+		if w == nil || w.Span != dur-warmup {
+			t.Fatalf("cores=%d: window %+v, want a span of %v", cores, w, dur-warmup)
+		}
+		if got := w.Used.Seconds() / w.Span.Seconds(); math.Abs(got-rho*float64(cores)) > 0.02*float64(cores) {
+			t.Errorf("cores=%d: %.3f cores busy over the window, want %.3f", cores, got, rho*float64(cores))
 		}
 		mean, _, _ := latencyStats(c.rs, 5*time.Second)
 		cpuWait := mean - 0.001 // the service time is a constant 1ms

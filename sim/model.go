@@ -194,6 +194,8 @@ func (m *model) dispatch(ev event) {
 		}
 	case evCPU:
 		m.cpuDue(ev.gen)
+	case evHostMark:
+		m.host.mark(m.t, ev.gen)
 	case evTest:
 		m.testEvent(ev.idx)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/meshbench/meshbench/bench"
 )
 
 // ClientMargin is how much longer than the data plane's longest timeout the
@@ -32,6 +34,11 @@ type Drive struct {
 	Timeline func(ctx context.Context, epoch time.Time) error
 	// Progress, when not nil, is told how far through the timeline the run is.
 	Progress func(elapsed time.Duration)
+	// CPU, when not nil, is a clock of the CPU time the measured system
+	// has spent (cputime.Self for a backend that runs in this process):
+	// Drive reads it at the end of the warm-up and at the end of the load,
+	// and reports the difference as Outcome.CPU.
+	CPU func() time.Duration
 }
 
 // Outcome is what Drive measured besides the results it sent to the sink.
@@ -41,6 +48,10 @@ type Outcome struct {
 	End time.Duration
 	// LoadErr and FaultErr are the load's and the timeline's own errors.
 	LoadErr, FaultErr error
+	// CPU is what Drive.CPU's clock advanced by from the end of the
+	// warm-up to the end of the load (or to where ctx ended the run); nil
+	// without a clock, or when the run ended inside its warm-up.
+	CPU *bench.CPUSpent
 }
 
 // Run offers d.Load while d.Timeline runs from the same epoch. The timeline
@@ -61,6 +72,9 @@ func (d Drive) Run(ctx context.Context) Outcome {
 	}
 	if d.Progress != nil {
 		bg.Go(func() { reportProgress(runCtx, epoch, plan.Duration, d.Progress) })
+	}
+	if d.CPU != nil {
+		bg.Go(func() { out.CPU = cpuWindow(runCtx, epoch.Add(plan.Warmup), d.CPU) })
 	}
 	out.Report, out.LoadErr = Run(ctx, d.Load)
 	waitUntil(ctx, epoch.Add(plan.Duration))
@@ -89,6 +103,18 @@ func reportProgress(ctx context.Context, epoch time.Time, d time.Duration, progr
 			progress(min(time.Since(epoch), d))
 		}
 	}
+}
+
+// cpuWindow reads clock at from and again when ctx ends (Run ends it at
+// the end of the load): the CPU spent over the measured window.
+func cpuWindow(ctx context.Context, from time.Time, clock func() time.Duration) *bench.CPUSpent {
+	waitUntil(ctx, from)
+	if ctx.Err() != nil {
+		return nil
+	}
+	start := clock()
+	<-ctx.Done()
+	return &bench.CPUSpent{Used: clock() - start, Span: time.Since(from)}
 }
 
 // waitUntil waits until t or until ctx ends.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/load"
+	"github.com/meshbench/meshbench/internal/cputime"
 	"github.com/meshbench/meshbench/scenarios"
 )
 
@@ -69,9 +70,10 @@ func (Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (bench.O
 			return runTimeline(ctx, epoch, steps)
 		},
 		Progress: job.Progress,
+		CPU:      cputime.Self, // everything the run starts runs in this process
 	}.Run(ctx)
 	rep, loadErr, faultErr := run.Report, run.LoadErr, run.FaultErr
-	out := bench.Outcome{End: run.End}
+	out := bench.Outcome{End: run.End, CPU: run.CPU}
 	auditCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer stop()
 	audit, auditErr := e.audit(auditCtx, rep.Acks)

@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,11 @@ func TestEndToEndKillAndSlow(t *testing.T) {
 		}
 		if r.Audit == nil || !r.Audit.Clean() || r.Audit.Acknowledged == 0 || r.Audit.Recorded < r.Audit.Acknowledged {
 			t.Errorf("%s: audit %+v, want every acknowledged payment recorded once", r.Variant, r.Audit)
+		}
+		// The process's CPU over the window: some, and less than the
+		// machine's cores can give.
+		if r.CPU == nil || r.CPU.Cores <= 0 || r.CPU.Cores > float64(runtime.NumCPU()) || r.CPU.PerRequestMS <= 0 {
+			t.Errorf("%s: CPU %+v, want the process's cores and CPU per request", r.Variant, r.CPU)
 		}
 		avail[r.Variant] = r.Availability
 		total += r.Requests

@@ -135,3 +135,24 @@ func TestAnswerByWorkload(t *testing.T) {
 	got := Answer(summary(global, per), "sim")
 	mustContain(t, got, "By workload: workload noisy gets the highest availability under global (45.000%) and the lowest under per-key (10.000%); workload quiet gets the highest availability under per-key (100.000%) and the lowest under global (60.000%).")
 }
+
+// TestPredictionTableCPU: a local page sets the cores the simulator's
+// host model predicted beside the local process's, when both have them,
+// and leaves the table out otherwise.
+func TestPredictionTableCPU(t *testing.T) {
+	res := &Results{Runs: []Row{
+		{Backend: "sim", Variant: "rr", P50MS: 10, P99MS: 20, CPUCores: 1.1},
+		{Backend: "local", Variant: "rr", P50MS: 11, P99MS: 21, CPUCores: 0.97},
+	}}
+	var out strings.Builder
+	writePredictionTable(&out, res)
+	if want := "| rr | 1.10 | 0.97 | +13.4% |"; !strings.Contains(out.String(), want) {
+		t.Errorf("the table lacks %q:\n%s", want, out.String())
+	}
+	res.Runs[0].CPUCores = 0
+	out.Reset()
+	writePredictionTable(&out, res)
+	if strings.Contains(out.String(), "CPU sim") {
+		t.Errorf("a CPU table without the simulator's figure:\n%s", out.String())
+	}
+}

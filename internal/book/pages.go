@@ -350,6 +350,7 @@ func writePredictionTable(w io.Writer, res *Results) {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
 	fmt.Fprintln(w)
+	writeCPU(w, res, simRow)
 	knees := false
 	for _, r := range res.Runs {
 		s, ok := simRow[r.Variant]
@@ -366,6 +367,26 @@ func writePredictionTable(w io.Writer, res *Results) {
 			continue
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(name(r.Variant)), kneeText(s.Knee), kneeText(r.Knee), errPct(s.Knee.RateRPS, r.Knee.RateRPS))
+	}
+	fmt.Fprintln(w)
+}
+
+// writeCPU writes the cores each variant used after its warm-up, the host
+// model's beside the local process's, when both have them.
+func writeCPU(w io.Writer, res *Results, simRow map[string]Row) {
+	if !slices.ContainsFunc(res.Runs, func(r Row) bool {
+		return r.Backend == "local" && r.CPUCores > 0 && simRow[r.Variant].CPUCores > 0
+	}) {
+		return
+	}
+	fmt.Fprintln(w, "| variant | CPU sim (cores) | CPU local (cores) | error |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: |")
+	for _, r := range res.Runs {
+		s, ok := simRow[r.Variant]
+		if r.Backend != "local" || !ok || r.CPUCores <= 0 || s.CPUCores <= 0 {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdEscape(name(r.Variant)), trimFloat(s.CPUCores, 2), trimFloat(r.CPUCores, 2), errPct(s.CPUCores, r.CPUCores))
 	}
 	fmt.Fprintln(w)
 }

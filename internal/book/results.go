@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
+
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/reports"
@@ -69,6 +72,10 @@ type Row struct {
 	// that rises in steps (bench.Knee; the first repeat's); absent on
 	// other loads.
 	Knee *bench.Knee `json:"knee,omitempty"`
+	// CPUCores is the median over repeats of the cores the run used after
+	// its warm-up (bench.CPU): the local backend's process, measured, or
+	// the simulator's host model, predicted; absent otherwise.
+	CPUCores float64 `json:"cpu_cores,omitempty"`
 	// Routes and Workloads are present when the scenario has several.
 	Routes    []Part `json:"routes,omitempty"`
 	Workloads []Part `json:"workloads,omitempty"`
@@ -119,6 +126,7 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 			SLO: g.Runs[0].SLO, Untrustworthy: t.Untrusted > 0, Knee: g.Runs[0].Knee,
 		}
 		row.P50Spread, row.P99Spread = spanOf(t.P50), spanOf(t.P99)
+		row.CPUCores = round(medianCores(g.Runs), 4)
 		if t.Repeats > 1 {
 			res.Repeats = max(res.Repeats, t.Repeats)
 		}
@@ -131,6 +139,22 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 		res.Answer[b] = Answer(s, b)
 	}
 	return res
+}
+
+// medianCores is the median of the runs' cores, over the runs that
+// measured them; 0 when none did.
+func medianCores(runs []bench.RunSummary) float64 {
+	var v []float64
+	for _, r := range runs {
+		if r.CPU != nil {
+			v = append(v, r.CPU.Cores)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return stat.Quantile(0.5, stat.Empirical, v, nil)
 }
 
 func parts(g reports.Group, kind string) []Part {
