@@ -306,14 +306,16 @@ func hostOf(p *scenarios.Plan) *scenarios.Host {
 	if measured == nil || measured.CPU == nil {
 		return h
 	}
+	c := measured.CPU
+	out := *h
+	// Each figure was measured with its component alone in the process;
+	// the profile's scale says what they spend together (the mesh phase).
 	d := func(x *config.Duration) time.Duration {
 		if x == nil {
 			return 0
 		}
-		return x.D()
+		return c.Scaled(x.D())
 	}
-	c := measured.CPU
-	out := *h
 	out.CPU = scenarios.HostCPU{Client: d(c.Client), Gateway: d(c.Gateway), Sidecar: d(c.Sidecar), Replica: d(c.Replica),
 		GRPCProxy: d(c.GRPCProxy), GRPCCall: d(c.GRPCCall)}
 	return &out

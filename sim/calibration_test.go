@@ -191,6 +191,12 @@ func TestHostFromProfile(t *testing.T) {
 	if got := hostOf(plan(nil, p, calibration.BackendLocal)); got != nil {
 		t.Errorf("without a host block: %+v", got)
 	}
+	// A measured scale (the mesh phase's) multiplies every figure.
+	p.Backends.Local.Host.CPU.Scale = 0.5
+	if got := hostOf(plan(bare, p, calibration.BackendLocal)); got.CPU != (scenarios.HostCPU{Client: 5 * time.Microsecond, Gateway: 10 * time.Microsecond, Sidecar: 15 * time.Microsecond, Replica: 20 * time.Microsecond,
+		GRPCProxy: 30 * time.Microsecond, GRPCCall: 35 * time.Microsecond}) {
+		t.Errorf("scaled by 0.5: host %+v", got)
+	}
 }
 
 // TestCalibrationCacheHit: with a profile, a cache hit pays the client's

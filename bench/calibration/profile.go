@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -175,6 +176,24 @@ type HostCPU struct {
 	// beyond the minimal HTTP/1.1 request: grpc-direct's CPU per request
 	// less direct's.
 	GRPCCall *config.Duration `yaml:"grpcCall,omitempty"`
+	// Mesh (optional) is a whole mesh's CPU per request on this backend:
+	// the library's payment flow (gateway, sidecars, payments calling
+	// three services) with every component in one process, at the
+	// calibration's rate (measure's mesh phase).
+	Mesh *config.Duration `yaml:"mesh,omitempty"`
+	// Scale (optional) is Mesh over the sum of the figures above for the
+	// same request (client + gateway + 4 replicas + 3 sidecars): what the
+	// components spend together against what each spends alone. The
+	// simulator charges every figure times Scale; absent, 1.
+	Scale float64 `yaml:"scale,omitempty"`
+}
+
+// Scaled is d times Scale (d itself without a Scale).
+func (c *HostCPU) Scaled(d time.Duration) time.Duration {
+	if c.Scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * c.Scale)
 }
 
 // Section returns the profile's section for the hop costs the simulator
@@ -333,6 +352,14 @@ func checkHost(bad func(string, string, ...any), path string, h *Host) {
 		if f.d != nil && *f.d < 0 {
 			bad(path+".cpu."+f.name, "negative: %s", f.d)
 		}
+	}
+	if h.CPU.Mesh != nil && *h.CPU.Mesh < 0 {
+		bad(path+".cpu.mesh", "negative: %s", h.CPU.Mesh)
+	}
+	// A whole mesh cheaper than a tenth of its parts, or dearer than
+	// four times them, is a broken measurement, not a machine.
+	if s := h.CPU.Scale; s != 0 && (s < 0.1 || s > 4 || math.IsNaN(s)) {
+		bad(path+".cpu.scale", "%g is outside 0.1–4", s)
 	}
 }
 

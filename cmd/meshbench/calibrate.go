@@ -39,12 +39,14 @@ backends' hops cost: the latency the proxy adds per hop (fast path, general
 path, general path with mutual TLS; proxied minus direct to the same fleet
 replica) as distributions, the load generator's own latency, a replica's
 own latency beyond its service time, and the CPU time per request of the
-client, the gateway, a sidecar and a replica. With Docker available it also
+client, the gateway, a sidecar and a replica, each alone, and of a whole
+mesh (the payment flow on the local backend), whose ratio to their sum
+scales them in the simulator's host model. With Docker available it also
 measures the containers backend's extra cost per hop (a Docker published
 port and bridge). It writes a calibration profile (YAML, schema
 ` + calibration.Schema + `, documented in docs/calibration.md) that
 ` + "`meshbench run --calibration FILE`" + ` or a scenario's calibration: key applies
-to the simulator. It takes under two minutes (--quick: about 15 seconds).`,
+to the simulator. It takes under two minutes (--quick: about 20 seconds).`,
 		Example: `  meshbench calibrate --out calibration.yaml
   meshbench calibrate --quick --backend local --out /tmp/quick.yaml`,
 		Args: exactArgs(0),
@@ -54,7 +56,7 @@ to the simulator. It takes under two minutes (--quick: about 15 seconds).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "calibration.yaml", "profile to write (`FILE`)")
-	fl.BoolVar(&f.quick, "quick", false, "measure with few requests (about 15 s; for tests and smoke checks)")
+	fl.BoolVar(&f.quick, "quick", false, "measure with few requests (about 20 s; for tests and smoke checks)")
 	fl.StringSliceVar(&f.backends, "backend", []string{calibration.BackendLocal, calibration.BackendContainers},
 		"backends to calibrate (`NAME`,...: local, containers; local is always measured); containers is skipped with a note when Docker is not available")
 	return cmd
@@ -180,8 +182,12 @@ func hostLine(h *calibration.Host) string {
 	if c := h.CPU; c.GRPCProxy != nil && c.GRPCCall != nil {
 		grpc = fmt.Sprintf("; over gRPC a proxy %s, a call's two ends %s more", us(c.GRPCProxy.D()), us(c.GRPCCall.D()))
 	}
-	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s%s (%d cores)",
-		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), grpc, h.Cores)
+	mesh := ""
+	if c := h.CPU; c.Mesh != nil && c.Scale > 0 {
+		mesh = fmt.Sprintf("; a whole mesh %s per request, %.3f× its components' sum (scale)", us(c.Mesh.D()), c.Scale)
+	}
+	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s%s%s (%d cores)",
+		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), grpc, mesh, h.Cores)
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }

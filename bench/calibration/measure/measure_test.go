@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/bench/containers"
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 func TestMain(m *testing.M) {
@@ -32,6 +33,26 @@ func TestLocalTiny(t *testing.T) {
 	}
 	if q := quantile(res.Phases["direct"].Hist, 0.5); q < tinyConfig.ServiceTime {
 		t.Errorf("direct p50 %v below the service time %v", q, tinyConfig.ServiceTime)
+	}
+}
+
+// TestMeshScale: the mesh's CPU per request over the components' sum for
+// the payment flow (client, gateway, four replicas, three sidecars),
+// within the profile's bounds.
+func TestMeshScale(t *testing.T) {
+	us := func(n int) *config.Duration { return calibration.D(time.Duration(n) * time.Microsecond) }
+	c := &calibration.HostCPU{Client: us(100), Gateway: us(100), Sidecar: us(50), Replica: us(200)}
+	// 100 + 100 + 200 + 3 × (50 + 200) = 1150µs.
+	for _, tc := range []struct {
+		mesh time.Duration
+		want float64
+	}{{920 * time.Microsecond, 0.8}, {1150 * time.Microsecond, 1}, {time.Microsecond, 0.1}, {time.Second, 4}} {
+		if got := meshScale(tc.mesh, c); got != tc.want {
+			t.Errorf("meshScale(%v) = %v, want %v", tc.mesh, got, tc.want)
+		}
+	}
+	if got := meshScale(time.Millisecond, &calibration.HostCPU{Client: us(0), Gateway: us(0), Sidecar: us(0), Replica: us(0)}); got != 0 {
+		t.Errorf("components of no CPU: scale %v, want none", got)
 	}
 }
 
@@ -78,7 +99,7 @@ func TestContainersTiny(t *testing.T) {
 	}
 }
 
-var tinyConfig = Config{Rate: 200, Requests: 40, Rounds: 2, Workers: 2, Warmup: 5, ServiceTime: 200 * time.Microsecond}
+var tinyConfig = Config{Rate: 200, Requests: 40, Rounds: 2, Workers: 2, Warmup: 5, ServiceTime: 200 * time.Microsecond, Mesh: 2 * time.Second}
 
 // localTiny measures the local phases on a tiny load, checks them, and
 // returns them with a profile of their local section.
@@ -122,6 +143,14 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 	}
 	if res.Phases["direct"].CPU <= 0 {
 		t.Error("no CPU measured")
+	}
+	// The mesh phase: the payment flow's requests after its warm-up
+	// (about 320 at 200/s over 1.6 s), its CPU, and the scale from it.
+	if m := res.Mesh; m == nil || m.Requests < 100 || m.CPU <= 0 || m.Span <= 0 {
+		t.Errorf("mesh phase: %+v", m)
+	}
+	if c := res.Local.Host.CPU; c.Mesh == nil || c.Mesh.D() != res.Mesh.PerRequest() || c.Scale < 0.1 || c.Scale > 4 {
+		t.Errorf("mesh %v, scale %v: want the phase's CPU per request and a scale within 0.1–4", c.Mesh, c.Scale)
 	}
 	p := &calibration.Profile{
 		Schema:   calibration.Schema,

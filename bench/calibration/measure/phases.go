@@ -65,12 +65,12 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/meshbench/meshbench/bench/calibration"
+	"github.com/meshbench/meshbench/internal/cputime"
 )
 
 // Config bounds a measurement.
@@ -91,6 +91,9 @@ type Config struct {
 	ServiceTime time.Duration
 	// Warmup requests per target before the first round. Zero: 200.
 	Warmup int
+	// Mesh is how long the mesh phase runs (mesh.go), a fifth of it
+	// warm-up. Zero: 12s. Negative: no mesh phase.
+	Mesh time.Duration
 	// Quick marks the profile as measured with few requests.
 	Quick bool
 	// Log receives a line per round, or nil.
@@ -99,7 +102,7 @@ type Config struct {
 
 // Quick is the configuration of --quick: about 10 s of load.
 func Quick() Config {
-	return Config{Requests: 900, Rounds: 3, Warmup: 50, Quick: true}
+	return Config{Requests: 900, Rounds: 3, Warmup: 50, Mesh: 4 * time.Second, Quick: true}
 }
 
 func (c Config) withDefaults() Config {
@@ -120,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Warmup <= 0 {
 		c.Warmup = 200
+	}
+	if c.Mesh == 0 {
+		c.Mesh = 12 * time.Second
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -152,7 +158,9 @@ type Result struct {
 	Phases map[string]*Phase
 	// Handshake is the CPU of one mutual TLS handshake, both ends.
 	Handshake time.Duration
-	Local     *calibration.Local
+	// Mesh is the mesh phase's figures; nil when it did not run.
+	Mesh  *Mesh
+	Local *calibration.Local
 }
 
 type target struct {
@@ -262,6 +270,12 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	if res.Handshake, err = r.handshakeCPU(max(cfg.Requests/16, 20)); err != nil {
 		return nil, err
 	}
+	if cfg.Mesh > 0 {
+		fmt.Fprintf(cfg.Log, "  mesh: the payment flow on the local backend, %s at %d/s\n", cfg.Mesh, cfg.Rate)
+		if res.Mesh, err = meshPhase(ctx, cfg.Rate, cfg.Mesh); err != nil {
+			return nil, err
+		}
+	}
 	res.Local = res.local()
 	return res, nil
 }
@@ -276,6 +290,20 @@ func (res *Result) local() *calibration.Local {
 	}
 	rawCPU := p["null"].CPUPerRequest() / 2
 	replicaCPU := max(direct.CPUPerRequest()-rawCPU, 0)
+	cpu := &calibration.HostCPU{
+		Client:  calibration.D(max(p["client"].CPUPerRequest()-replicaCPU, 0)),
+		Gateway: calibration.D(max(p["general"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
+		Sidecar: calibration.D(max(p["fast"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
+		Replica: calibration.D(replicaCPU),
+		// gRPC's proxy hop and the gRPC call's two ends, by the
+		// same differences as their latencies.
+		GRPCProxy: calibration.D(max(p["grpc"].CPUPerRequest()-p["grpc-direct"].CPUPerRequest(), 0)),
+		GRPCCall:  calibration.D(max(p["grpc-direct"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
+	}
+	if m := res.Mesh.PerRequest(); m > 0 {
+		cpu.Mesh = calibration.D(m)
+		cpu.Scale = meshScale(m, cpu)
+	}
 	return &calibration.Local{
 		Client:  diff(p["client"], direct, 0),
 		Lag:     roundsDiff(p["lag"], nil, 0),
@@ -293,19 +321,7 @@ func (res *Result) local() *calibration.Local {
 		},
 		GRPCClient: diff(p["grpc-direct"], direct, 0),
 		Handshake:  calibration.D(res.Handshake),
-		Host: &calibration.Host{
-			Cores: runtime.NumCPU(),
-			CPU: &calibration.HostCPU{
-				Client:  calibration.D(max(p["client"].CPUPerRequest()-replicaCPU, 0)),
-				Gateway: calibration.D(max(p["general"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
-				Sidecar: calibration.D(max(p["fast"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
-				Replica: calibration.D(replicaCPU),
-				// gRPC's proxy hop and the gRPC call's two ends, by the
-				// same differences as their latencies.
-				GRPCProxy: calibration.D(max(p["grpc"].CPUPerRequest()-p["grpc-direct"].CPUPerRequest(), 0)),
-				GRPCCall:  calibration.D(max(p["grpc-direct"].CPUPerRequest()-direct.CPUPerRequest(), 0)),
-			},
-		},
+		Host:       &calibration.Host{Cores: runtime.NumCPU(), CPU: cpu},
 	}
 }
 
@@ -368,13 +384,7 @@ func load(ctx context.Context, clients []client, addr string, rate, n int, h *hd
 func errorsIsStatus(err error) bool { return err != nil && isStatus(err) }
 
 // processCPU is this process's user + system CPU time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func processCPU() time.Duration { return cputime.Self() }
 
 // roundsDiff is the distribution of a − b − off (b nil: a − off), quantile
 // by quantile, each quantile the median over the rounds of that round's
