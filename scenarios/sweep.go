@@ -312,9 +312,7 @@ func (p *Plan) checkSweep(d *decoder) {
 		d.errorf("sweep.variant", "unknown variant %q%s", sw.Variant, hintOrList(sw.Variant, p.variantNames()))
 		return
 	}
-	for _, is := range p.CheckSweepParams(sw.Variant, sw.Params, sw.Mode == SweepZip, sw.Tune != nil) {
-		d.issues = append(d.issues, is)
-	}
+	d.issues = append(d.issues, p.CheckSweepParams(sw.Variant, sw.Params, sw.Mode == SweepZip, sw.Tune != nil)...)
 	if t := sw.Tune; t != nil {
 		if (t.Minimize == "") == (t.Maximize == "") && d.decodedCleanly("sweep.tune") {
 			d.errorf("sweep.tune", "give one of minimize and maximize")

@@ -10,10 +10,6 @@ import (
 	"github.com/meshbench/meshbench/scenarios"
 )
 
-// defaultRequestTimeout is the overall deadline of a request when neither the
-// route nor the policy sets one: Envoy's default route timeout.
-const defaultRequestTimeout = 15 * time.Second
-
 // model is one simulated run: the fleet, the proxies and the clients, driven
 // by one engine on one goroutine.
 type model struct {

@@ -4,11 +4,7 @@ import (
 	"math"
 	"testing"
 	"time"
-
-	"github.com/meshbench/meshbench/proxy/balancer"
 )
-
-func balancerConfig(name string) balancer.Config { return balancer.Config{Type: name} }
 
 // size picks the full or the -short version of a test.
 func size(full, short time.Duration) time.Duration {

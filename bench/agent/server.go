@@ -165,7 +165,7 @@ func (s *Server) offer(ctx context.Context, rn *run, epoch time.Time, send func(
 			AllowRemoteTarget: len(s.opts.Targets) > 0, // the target is checked: loopback or one of them
 			Plan:              plan,
 			Seed:              req.Seed,
-			Epoch:             epoch.Add(time.Now().Sub(s.opts.Now())), // on the real clock
+			Epoch:             epoch.Add(time.Since(s.opts.Now())), // on the real clock
 			Timeout:           req.Timeout,
 			Sink:              sink,
 			Shard:             req.Shard,
