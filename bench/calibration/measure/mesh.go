@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
@@ -89,11 +90,11 @@ func meshPhase(ctx context.Context, rate int, d time.Duration) (*Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
-	if out.CPU == nil || sink.requests == 0 {
-		return nil, fmt.Errorf("calibrate: mesh: nothing measured")
+	if out.CPU == nil {
+		return nil, fmt.Errorf("calibrate: mesh: no CPU measured")
 	}
-	if sink.failed*100 > sink.requests {
-		return nil, fmt.Errorf("calibrate: mesh: %d of %d requests failed", sink.failed, sink.requests)
+	if err := sink.check(); err != nil {
+		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
 	return &Mesh{Requests: sink.requests, CPU: out.CPU.Used, Span: out.CPU.Span}, nil
 }
@@ -103,6 +104,7 @@ func meshPhase(ctx context.Context, rate int, d time.Duration) (*Mesh, error) {
 type meshSink struct {
 	from             time.Duration
 	requests, failed int64
+	byKind           map[bench.Kind]int64
 }
 
 func (s *meshSink) Record(r bench.Result) {
@@ -112,7 +114,31 @@ func (s *meshSink) Record(r bench.Result) {
 	s.requests++
 	if r.Kind != bench.KindOK {
 		s.failed++
+		if s.byKind == nil {
+			s.byKind = map[bench.Kind]int64{}
+		}
+		s.byKind[r.Kind]++
 	}
+}
+
+// check refuses a mesh that measured nothing or failed more than 1% of
+// its requests: a failed request costs less CPU than a served one, and a
+// mesh that fails is overloaded, not the machine's steady state. The
+// error lists the failures by kind: "status_5xx 12, timeout 3".
+func (s *meshSink) check() error {
+	if s.requests == 0 {
+		return fmt.Errorf("no request after the warm-up")
+	}
+	if s.failed*100 <= s.requests {
+		return nil
+	}
+	var parts []string
+	for _, k := range bench.Kinds() {
+		if n := s.byKind[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	return fmt.Errorf("%d of %d requests failed (%s): calibrate on a quieter machine", s.failed, s.requests, strings.Join(parts, ", "))
 }
 
 // meshScale is the mesh's CPU per request over what the components'

@@ -158,9 +158,11 @@ type Result struct {
 	Phases map[string]*Phase
 	// Handshake is the CPU of one mutual TLS handshake, both ends.
 	Handshake time.Duration
-	// Mesh is the mesh phase's figures; nil when it did not run.
-	Mesh  *Mesh
-	Local *calibration.Local
+	// Mesh is the mesh phase's figures; nil when it did not run or
+	// failed, and then MeshSkipped says why it failed.
+	Mesh        *Mesh
+	MeshSkipped string
+	Local       *calibration.Local
 }
 
 type target struct {
@@ -272,8 +274,14 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.Mesh > 0 {
 		fmt.Fprintf(cfg.Log, "  mesh: the payment flow on the local backend, %s at %d/s\n", cfg.Mesh, cfg.Rate)
+		// A mesh that failed leaves the profile without a scale, not
+		// without the phases measured so far; a cancelled one stops.
 		if res.Mesh, err = meshPhase(ctx, cfg.Rate, cfg.Mesh); err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			res.MeshSkipped = err.Error()
+			fmt.Fprintf(cfg.Log, "  mesh: skipped, the profile has no scale: %v\n", err)
 		}
 	}
 	res.Local = res.local()
