@@ -164,6 +164,9 @@ func (e *entry) fastH2(r *h1.H2Request) bool {
 	if fc.q.parseH2(r) {
 		keep, handled = e.fastServeHead(fc)
 	}
+	// The stream's context ends with its answer: a watch left on would
+	// interrupt an upstream connection back in its pool.
+	r.Unwatch()
 	fc.c, fc.h2, fc.r = nil, nil, nil
 	fastH2Conns.Put(fc)
 	if handled && !keep {

@@ -94,6 +94,7 @@ func rawHas(raw []hpack.HeaderField, name string) bool {
 // resets the stream (or the connection ends) while the hook waits on it,
 // the upstream connection; Unwatch ends it.
 func (r *H2Request) Watch(up *UpstreamConn) {
+	r.Unwatch()
 	r.up = up
 	r.watch = context.AfterFunc(r.st.ctx, func() { _ = up.nc.SetDeadline(aLongTimeAgo) })
 }
