@@ -287,3 +287,88 @@ func TestFastPathH2MatchesGeneralPath(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathH2ClientResets: a client that resets its stream while the
+// upstream has not answered cancels the try on both paths, which count
+// 499, and its connection goes on serving.
+func TestFastPathH2ClientResets(t *testing.T) {
+	for _, fast := range []bool{true, false} {
+		up := startScriptedUpstream(t)
+		hold := make(chan struct{})
+		t.Cleanup(func() { close(hold) }) // runs before the upstream's own cleanup
+		up.setAnswer(func(req string) string {
+			if strings.HasPrefix(req, "GET /hold ") {
+				<-hold
+				return ""
+			}
+			return plainOK
+		})
+		var opts []Option
+		if !fast {
+			opts = append(opts, withoutFastPath())
+		}
+		p := serveProxy(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, config.Policy{}), opts...)
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+			t.Fatal(err)
+		}
+		fr := http2.NewFramer(c, c)
+		fr.ReadMetaHeaders = hpack.NewDecoder(64<<10, nil)
+		var block bytes.Buffer
+		enc := hpack.NewEncoder(&block)
+		request := func(id uint32, path string) {
+			block.Reset()
+			for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
+				{Name: ":path", Value: path}, {Name: ":authority", Value: "shop.test"}} {
+				_ = enc.WriteField(f)
+			}
+			if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = fr.WriteSettings()
+		request(1, "/hold")
+		waitFor(t, func() bool {
+			got, _ := up.last()
+			return strings.HasPrefix(got, "GET /hold ")
+		})
+		if err := fr.WriteRSTStream(1, http2.ErrCodeCancel); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool {
+			return strings.Contains(metricLines(t, p.reg, "meshbench_proxy_requests_total"), "code=499")
+		})
+		request(3, "/ok")
+		status := ""
+		for status == "" {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("fast=%v: %v", fast, err)
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					_ = fr.WriteSettingsAck()
+				}
+			case *http2.MetaHeadersFrame:
+				if f.StreamID == 1 {
+					t.Errorf("fast=%v: the reset stream was answered", fast)
+				}
+				if f.StreamID == 3 {
+					status = f.PseudoValue("status")
+				}
+			}
+		}
+		if status != "200" {
+			t.Errorf("fast=%v: the next stream got %s", fast, status)
+		}
+		if n := p.fastServed(); (n == 2) != fast {
+			t.Errorf("fast=%v: the fast path served %v requests", fast, n)
+		}
+	}
+}
