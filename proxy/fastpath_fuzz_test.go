@@ -313,7 +313,11 @@ func FuzzFastPathH2Request(f *testing.F) {
 		mu.Lock()
 		cur = &headCase{}
 		mu.Unlock()
-		sendH2(t, ln.Addr().String(), req)
+		if a := sendH2(t, ln.Addr().String(), req); a.err != nil {
+			if ne, ok := a.err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("no answer to %+v", req)
+			}
+		}
 		mu.Lock()
 		c := cur
 		mu.Unlock()
