@@ -34,9 +34,18 @@ type h2Answer struct {
 	err     error
 }
 
-// sendH2 sends req on a new h2c connection and reads its answer frame by
-// frame.
-func sendH2(t *testing.T, addr string, req h2Request) h2Answer {
+// h2Conn is a client's h2c connection, written frame by frame.
+type h2Conn struct {
+	t     *testing.T
+	c     net.Conn
+	fr    *http2.Framer
+	block bytes.Buffer
+	enc   *hpack.Encoder
+}
+
+// dialH2 opens an h2c connection to addr and sends the preface and
+// SETTINGS; the connection closes when the test ends.
+func dialH2(t *testing.T, addr string) *h2Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -45,15 +54,25 @@ func sendH2(t *testing.T, addr string, req h2Request) h2Answer {
 	// Closed with a reset, not into TIME_WAIT: a fuzz test dials once per
 	// input, and would run out of local ports.
 	_ = c.(*net.TCPConn).SetLinger(0)
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
 		t.Fatal(err)
 	}
-	fr := http2.NewFramer(c, c)
-	fr.ReadMetaHeaders = hpack.NewDecoder(64<<10, nil)
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
+	hc := &h2Conn{t: t, c: c, fr: http2.NewFramer(c, c)}
+	hc.fr.ReadMetaHeaders = hpack.NewDecoder(64<<10, nil)
+	hc.enc = hpack.NewEncoder(&hc.block)
+	if err := hc.fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return hc
+}
+
+// send sends req on stream id: HEADERS, and DATA when it has a body.
+func (hc *h2Conn) send(id uint32, req h2Request) {
+	hc.t.Helper()
+	hc.block.Reset()
+	enc := hc.enc
 	_ = enc.WriteField(hpack.HeaderField{Name: ":method", Value: req.method})
 	_ = enc.WriteField(hpack.HeaderField{Name: ":scheme", Value: "http"})
 	_ = enc.WriteField(hpack.HeaderField{Name: ":path", Value: req.path})
@@ -64,18 +83,25 @@ func sendH2(t *testing.T, addr string, req h2Request) h2Answer {
 		name, value, _ := strings.Cut(f, ": ")
 		_ = enc.WriteField(hpack.HeaderField{Name: name, Value: value})
 	}
-	if err := fr.WriteSettings(); err != nil {
-		t.Fatal(err)
-	}
-	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(),
+	if err := hc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hc.block.Bytes(),
 		EndStream: req.body == "", EndHeaders: true}); err != nil {
-		t.Fatal(err)
+		hc.t.Fatal(err)
 	}
 	if req.body != "" {
-		if err := fr.WriteData(1, true, []byte(req.body)); err != nil {
-			t.Fatal(err)
+		if err := hc.fr.WriteData(id, true, []byte(req.body)); err != nil {
+			hc.t.Fatal(err)
 		}
 	}
+}
+
+// sendH2 sends req on a new h2c connection and reads its answer frame by
+// frame.
+func sendH2(t *testing.T, addr string, req h2Request) h2Answer {
+	t.Helper()
+	hc := dialH2(t, addr)
+	defer hc.c.Close()
+	hc.send(1, req)
+	fr := hc.fr
 	var a h2Answer
 	var body strings.Builder
 	headers := 0
@@ -311,30 +337,11 @@ func TestFastPathH2ClientResets(t *testing.T) {
 			opts = append(opts, withoutFastPath())
 		}
 		p := serveProxy(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, config.Policy{}), opts...)
-		c, err := net.Dial("tcp", p.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
-			t.Fatal(err)
-		}
-		fr := http2.NewFramer(c, c)
-		fr.ReadMetaHeaders = hpack.NewDecoder(64<<10, nil)
-		var block bytes.Buffer
-		enc := hpack.NewEncoder(&block)
+		hc := dialH2(t, p.addr)
+		fr := hc.fr
 		request := func(id uint32, path string) {
-			block.Reset()
-			for _, f := range []hpack.HeaderField{{Name: ":method", Value: "GET"}, {Name: ":scheme", Value: "http"},
-				{Name: ":path", Value: path}, {Name: ":authority", Value: "shop.test"}} {
-				_ = enc.WriteField(f)
-			}
-			if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
-				t.Fatal(err)
-			}
+			hc.send(id, h2Request{method: "GET", path: path, authority: "shop.test"})
 		}
-		_ = fr.WriteSettings()
 		request(1, "/hold")
 		waitFor(t, func() bool {
 			got, _ := up.last()
