@@ -119,9 +119,10 @@
 // server.maxSlowConnections, counting each in
 // meshbench_proxy_downstream_rejections_total.
 //
-// A plain HTTP/1.1 request to a route that only forwards takes the fast
-// path (fastpath.go, fastrequest.go, fastanswer.go), which proxies it from
-// the head as read, with the same policies, metrics and access log;
+// A plain HTTP/1.1 request, or an HTTP/2 request without a body, to a
+// route that only forwards takes the fast path (fastpath.go,
+// fastrequest.go, fastanswer.go), which proxies it from the head (or
+// header block) as read, with the same policies, metrics and access log;
 // README.md says which requests qualify.
 //
 // README.md documents every configuration key.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"io"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -123,34 +124,16 @@ func parseAnswer(head, method string, fields *[]rawField) (plainAnswer, bool) {
 // fastRelay relays a plain answer (fastConn.ans) whose head was read and
 // tells the lifecycle how its body ended.
 func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, pc *h1.UpstreamConn) bool {
-	c, q := fc.c, &fc.q
+	c := fc.c
 	ans := fc.ans
-	st.w = nil // an answer retried before this one may have set up the general writer; it wrote nothing
 	fc.started = true
-	out := c.Writer()
-	h1.WriteStatusLine(out, ans.code)
-	if !ans.hasDate {
-		out.WriteString("Date: ")
-		out.WriteString(h1.Date(a.start))
-		out.WriteString("\r\n")
+	var out io.Writer
+	closeAfter := false
+	if fc.h2 != nil {
+		out = e.h2AnswerHead(fc, st)
+	} else {
+		out, closeAfter = e.h1AnswerHead(fc, st, a)
 	}
-	closeAfter := q.close || c.ShuttingDown()
-	if closeAfter {
-		out.WriteString("Connection: close\r\n")
-	}
-	via := viaValue(1, ans.minor)
-	writeRawFields(out, fc.answer, -1, "", ans.lastVia, via)
-	if !ans.hasID {
-		out.WriteString(HeaderRequestID + ": ")
-		out.WriteString(st.id)
-		out.WriteString("\r\n")
-	}
-	if ans.lastVia < 0 {
-		out.WriteString("Via: ")
-		out.WriteString(via)
-		out.WriteString("\r\n")
-	}
-	out.WriteString("\r\n")
 	st.status, st.wroteHeader = ans.code, true
 
 	var readErr, writeErr error
@@ -194,6 +177,75 @@ func (e *entry) fastRelay(fc *fastConn, st *reqState, x *exchange, a *attempt, p
 	a.finish(now, nil)
 	x.req.Ended(now, a.try, false)
 	return !closeAfter
+}
+
+// h1AnswerHead writes the head of a plain answer (fastConn.ans) to an
+// HTTP/1.1 client, and returns where its body goes and whether the
+// connection ends after it.
+func (e *entry) h1AnswerHead(fc *fastConn, st *reqState, a *attempt) (io.Writer, bool) {
+	c, q := fc.h1c, &fc.q
+	ans := &fc.ans
+	st.w = nil // an answer retried before this one may have set up the general writer; it wrote nothing
+	out := c.Writer()
+	h1.WriteStatusLine(out, ans.code)
+	if !ans.hasDate {
+		out.WriteString("Date: ")
+		out.WriteString(h1.Date(a.start))
+		out.WriteString("\r\n")
+	}
+	closeAfter := q.close || c.ShuttingDown()
+	if closeAfter {
+		out.WriteString("Connection: close\r\n")
+	}
+	via := viaValue(1, ans.minor)
+	writeRawFields(out, fc.answer, -1, "", ans.lastVia, via)
+	if !ans.hasID {
+		out.WriteString(HeaderRequestID + ": ")
+		out.WriteString(st.id)
+		out.WriteString("\r\n")
+	}
+	if ans.lastVia < 0 {
+		out.WriteString("Via: ")
+		out.WriteString(via)
+		out.WriteString("\r\n")
+	}
+	out.WriteString("\r\n")
+	return out, closeAfter
+}
+
+// h2AnswerHead starts a plain answer (fastConn.ans) on an HTTP/2 stream,
+// with the fields the general path's writer would send, and returns where
+// its body goes. The stream's writer sends the HEADERS frame with the
+// body's first DATA, or alone with END_STREAM, when the hook returns.
+func (e *entry) h2AnswerHead(fc *fastConn, st *reqState) io.Writer {
+	r := fc.h2
+	ans := &fc.ans
+	w := r.ResponseWriter()
+	if st.w != nil {
+		// The general writer was set up for an answer retried before
+		// this one: it wrote nothing, but its header holds the request id.
+		clear(w.Header())
+		st.w = nil
+	}
+	via := viaValue(1, ans.minor)
+	for i := range fc.answer {
+		f := &fc.answer[i]
+		switch {
+		case f.skip:
+		case i == ans.lastVia:
+			r.AnswerField(f.name, f.value+", "+via)
+		default:
+			r.AnswerField(f.name, f.value)
+		}
+	}
+	if !ans.hasID {
+		r.AnswerField(HeaderRequestID, st.id)
+	}
+	if ans.lastVia < 0 {
+		r.AnswerField("Via", via)
+	}
+	w.WriteHeader(ans.code)
+	return w
 }
 
 // fastDiscard ends a try whose answer the lifecycle does not forward, as

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -41,11 +43,17 @@ import (
 // on the wire (but for the order of fields, which the general path writes
 // in map order).
 //
+// An HTTP/2 request without a body takes the same course (fastH2): its
+// header block is taken apart as the HTTP/1.1 head is, the upstream gets
+// the same HTTP/1.1 request the general path would send it, and a plain
+// answer is relayed as HEADERS and DATA through the stream's own writer,
+// which sends an answer of up to 16 KiB in one write.
+//
 // This file is the request's course through the route's policies and its
 // tries; fastrequest.go reads the client's head and writes the upstream's,
 // fastanswer.go reads a plain answer and relays it. The connections are
-// proxy/h1's: the server hands the fast path each head (h1.ServerConfig.Fast)
-// and the cluster's h1.Client its upstream connections.
+// proxy/h1's: the server hands the fast path each head (h1.ServerConfig.Fast
+// and FastH2) and the cluster's h1.Client its upstream connections.
 
 // HeadChecker is implemented by the handler a Middleware returns (around
 // the rest of the route) when it can decide on a request from its head,
@@ -79,10 +87,24 @@ func fastRoute(rt *route) bool {
 	return true
 }
 
-// fastConn is a connection's fast-path state, reused across its requests
-// (the server keeps it as the connection's FastState).
+// fastClient is the client's side of a fast-path request: an HTTP/1.1
+// connection (*h1.Conn) or an HTTP/2 stream (*h1.H2Request).
+type fastClient interface {
+	Context() context.Context
+	RemoteAddr() string
+	TLS() *tls.ConnectionState
+	Watch(up *h1.UpstreamConn)
+	Unwatch() *h1.UpstreamConn
+	ClientGone() bool
+}
+
+// fastConn is an HTTP/1.1 connection's fast-path state, reused across its
+// requests (the server keeps it as the connection's FastState), or an
+// HTTP/2 request's, from a pool.
 type fastConn struct {
-	c       *h1.Conn
+	c       fastClient
+	h1c     *h1.Conn      // the HTTP/1.1 connection, or nil
+	h2      *h1.H2Request // the HTTP/2 stream, or nil
 	q       fastReq
 	x       exchange
 	a       attempt
@@ -112,14 +134,51 @@ func (fc *fastConn) passes(rt *route) bool {
 func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 	fc, _ := c.FastState.(*fastConn)
 	if fc == nil {
-		fc = &fastConn{c: c}
-		fc.field, fc.strip = fc.q.field, fc.q.strip
+		fc = newFastConn()
+		fc.c, fc.h1c = c, c
 		c.FastState = fc
 	}
-	q := &fc.q
-	if !q.parse(head, len(c.Buffered())) {
+	if !fc.q.parse(head, len(c.Buffered())) {
 		return false, false
 	}
+	return e.fastServeHead(fc)
+}
+
+func newFastConn() *fastConn {
+	fc := &fastConn{}
+	fc.field, fc.strip = fc.q.field, fc.q.strip
+	return fc
+}
+
+// fastH2Conns keeps the HTTP/2 requests' fast-path state.
+var fastH2Conns = sync.Pool{New: func() any { return newFastConn() }}
+
+// fastH2 serves an HTTP/2 request without a body from its header block
+// when it can: the HTTP/2 server's FastH2 hook for an entry without handler
+// middlewares. An answer the upstream broke off resets the stream, as the
+// general path's handler does.
+func (e *entry) fastH2(r *h1.H2Request) bool {
+	fc := fastH2Conns.Get().(*fastConn)
+	fc.c, fc.h2 = r, r
+	handled, keep := false, true
+	if fc.q.parseH2(r) {
+		keep, handled = e.fastServeHead(fc)
+	}
+	// The stream's context ends with its answer: a watch left on would
+	// interrupt an upstream connection back in its pool.
+	r.Unwatch()
+	fc.c, fc.h2, fc.r = nil, nil, nil
+	fastH2Conns.Put(fc)
+	if handled && !keep {
+		panic(http.ErrAbortHandler)
+	}
+	return handled
+}
+
+// fastServeHead serves the request fc.q holds, taken apart from its head,
+// if its route lets the fast path take it.
+func (e *entry) fastServeHead(fc *fastConn) (keep, handled bool) {
+	q := &fc.q
 	p := e.p
 	snap := p.acquire()
 	if snap == nil {
@@ -145,7 +204,7 @@ func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 	m := p.env.metrics
 	m.fastPath.Inc()
 	m.active.Inc()
-	st.clientIP = clientIP(c.RemoteAddr())
+	st.clientIP = clientIP(fc.c.RemoteAddr())
 	st.id = q.requestID
 	if st.id == "" {
 		st.id = newRequestID(st.rng)
@@ -153,12 +212,16 @@ func (e *entry) fast(c *h1.Conn, head string) (keep, handled bool) {
 	st.route, st.path = rt.name, path
 	keep = e.fastServe(fc, st, rt, upPath)
 	if q.contentLength > 0 {
-		c.Discard(int(q.contentLength))
+		fc.h1c.Discard(int(q.contentLength))
 	}
 	m.active.Dec()
 	// Logged before the end of the answer goes out, as on the general path,
 	// so that a client holding the whole answer finds its record written.
-	p.record(snap, st, requestLine{method: q.method, host: q.host, path: q.path, proto: "HTTP/1.1"})
+	proto := "HTTP/1.1"
+	if fc.h2 != nil {
+		proto = "HTTP/2.0"
+	}
+	p.record(snap, st, requestLine{method: q.method, host: q.host, path: q.path, proto: proto})
 	keep = e.fastFinish(fc, st, keep)
 	snap.release()
 	p.rngs.Put(st.rng)
@@ -195,9 +258,13 @@ func (e *entry) fastServe(fc *fastConn, st *reqState, rt *route, upPath string) 
 
 // fastFinish sends what is left of the answer and reports whether the
 // connection can go on. An aborted answer (the upstream broke it off) is
-// not sent further: the connection ends.
+// not sent further: the connection ends. An HTTP/2 stream's answer is
+// ended by its server; an aborted one is reset.
 func (e *entry) fastFinish(fc *fastConn, st *reqState, keep bool) bool {
-	c := fc.c
+	if fc.h2 != nil {
+		return !st.abort
+	}
+	c := fc.h1c
 	if st.abort || c.ClientGone() {
 		return false
 	}
@@ -229,9 +296,16 @@ func (e *entry) general(fc *fastConn, st *reqState) *http.Request {
 		Close:      q.close,
 		TLS:        c.TLS(),
 	}
+	if fc.h2 != nil {
+		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+	}
 	r = r.WithContext(c.Context())
 	fc.r = r
-	st.w = c.ResponseWriter(r)
+	if fc.h2 != nil {
+		st.w = fc.h2.ResponseWriter()
+	} else {
+		st.w = fc.h1c.ResponseWriter(r)
+	}
 	st.idHeader = []string{st.id}
 	st.w.Header()[HeaderRequestID] = st.idHeader
 	return r

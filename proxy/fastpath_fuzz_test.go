@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,41 +144,48 @@ func FuzzFastPathRequest(f *testing.F) {
 		if r == nil {
 			t.Fatalf("the fast path takes what the general path refuses (%q): %q", ln.answered, head)
 		}
-		if r.Method != q.method || r.Host != q.host || r.URL.Path != q.path || r.URL.EscapedPath() != q.path ||
-			r.URL.RawQuery != q.query || r.ContentLength != q.contentLength || r.Close != q.close {
-			t.Fatalf("fast path read %+v, general path %s %q host %q query %q length %d close %v",
-				q, r.Method, r.URL.Path, r.Host, r.URL.RawQuery, r.ContentLength, r.Close)
-		}
-		if receivedPath(r.URL) != q.path {
-			t.Fatalf("fast path read the path %q, the general path %q", q.path, receivedPath(r.URL))
-		}
-		ids := r.Header[HeaderRequestID]
-		if wantID := len(ids) == 1 && validRequestID(ids[0]); wantID != (q.requestID != "") || wantID && ids[0] != q.requestID {
-			t.Fatalf("request id: fast path %q, general path %q", q.requestID, ids)
-		}
-		budget, ok, err := parseDeadline(r.Header)
-		if err != nil || ok != q.hasBudget || budget != q.budget || ok && budget <= 0 {
-			t.Fatalf("deadline: fast path %v %v, general path %v %v %v", q.budget, q.hasBudget, budget, ok, err)
-		}
-		for k := range r.Header {
-			a, aok := headerFields(r.Header).Joined(k)
-			b, bok := q.Joined(k)
-			if a != b || aok != bok {
-				t.Fatalf("field %s: general path %q, fast path %q", k, a, b)
-			}
-		}
-		if _, ok := q.Joined("Host"); ok {
-			t.Fatal("Host among the fields routes match")
-		}
-		for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}, {Cookie: "sid"}} {
-			r.RemoteAddr = "10.1.2.3:4567"
-			want, wantOK := httpkey.Key(hk, r.Header, r.RemoteAddr)
-			got, ok := httpkey.Key(hk, q, r.RemoteAddr)
-			if got != want || ok != wantOK {
-				t.Fatalf("hash key %+v: fast path %x %v, general path %x %v", hk, got, ok, want, wantOK)
-			}
-		}
+		sameRequest(t, q, r)
 	})
+}
+
+// sameRequest fails t unless the general path's request r is what the
+// fast path read as q.
+func sameRequest(t *testing.T, q *fastReq, r *http.Request) {
+	t.Helper()
+	if r.Method != q.method || r.Host != q.host || r.URL.Path != q.path || r.URL.EscapedPath() != q.path ||
+		r.URL.RawQuery != q.query || r.ContentLength != q.contentLength || r.Close != q.close {
+		t.Fatalf("fast path read %+v, general path %s %q host %q query %q length %d close %v",
+			q, r.Method, r.URL.Path, r.Host, r.URL.RawQuery, r.ContentLength, r.Close)
+	}
+	if receivedPath(r.URL) != q.path {
+		t.Fatalf("fast path read the path %q, the general path %q", q.path, receivedPath(r.URL))
+	}
+	ids := r.Header[HeaderRequestID]
+	if wantID := len(ids) == 1 && validRequestID(ids[0]); wantID != (q.requestID != "") || wantID && ids[0] != q.requestID {
+		t.Fatalf("request id: fast path %q, general path %q", q.requestID, ids)
+	}
+	budget, ok, err := parseDeadline(r.Header)
+	if err != nil || ok != q.hasBudget || budget != q.budget || ok && budget <= 0 {
+		t.Fatalf("deadline: fast path %v %v, general path %v %v %v", q.budget, q.hasBudget, budget, ok, err)
+	}
+	for k := range r.Header {
+		a, aok := headerFields(r.Header).Joined(k)
+		b, bok := q.Joined(k)
+		if a != b || aok != bok {
+			t.Fatalf("field %s: general path %q, fast path %q", k, a, b)
+		}
+	}
+	if _, ok := q.Joined("Host"); ok {
+		t.Fatal("Host among the fields routes match")
+	}
+	for _, hk := range []balancer.HashKey{{Header: "x-user"}, {Header: "X-A", SourceIP: true}, {SourceIP: true}, {Cookie: "sid"}} {
+		r.RemoteAddr = "10.1.2.3:4567"
+		want, wantOK := httpkey.Key(hk, r.Header, r.RemoteAddr)
+		got, ok := httpkey.Key(hk, q, r.RemoteAddr)
+		if got != want || ok != wantOK {
+			t.Fatalf("hash key %+v: fast path %x %v, general path %x %v", hk, got, ok, want, wantOK)
+		}
+	}
 }
 
 // FuzzFastPathAnswer checks the fast path's reading of an answer head
@@ -258,5 +266,70 @@ func FuzzFastPathAnswer(f *testing.F) {
 		if hasID != ans.hasID || hasDate != ans.hasDate || (ans.lastVia >= 0) != (want["Via"] != nil) {
 			t.Fatalf("fast path %+v against fields %v", ans, want)
 		}
+	})
+}
+
+// FuzzFastPathH2Request is FuzzFastPathRequest for HTTP/2 header blocks:
+// whatever parseH2 takes, the HTTP/2 server must hand the general path as
+// the same request. fields holds "name: value" lines.
+func FuzzFastPathH2Request(f *testing.F) {
+	for _, seed := range []struct{ method, path, authority, fields string }{
+		{"GET", "/", "x", ""},
+		{"GET", "/p?q=1&r=%20", "x:80", "x-a: 1\nx-a: 2\nx-request-id: r1\n" + "x-meshbench-deadline-ms: 250"},
+		{"HEAD", "/a/b/", "", "host: X\nvia: 1.1 a\nx-forwarded-for: 1.2.3.4"},
+		{"DELETE", "/$&+,:;=@", "[::1]:8080", "content-length: 0\ncookie: sid=1\nx-user: alice"},
+		{"GET", "/a/./b//c/../d", "x", "host: y\nhost: z"},
+		{"GET", "/a", "x", "content-length: 00\ncontent-length: 0"},
+	} {
+		f.Add(seed.method, seed.path, seed.authority, seed.fields)
+	}
+	var mu sync.Mutex
+	var cur *headCase
+	srv := h1.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cur.r = r
+		mu.Unlock()
+	}), h1.ServerConfig{H2: &http.Server{}, H2C: true, MaxHeaderBytes: 4096, FastH2: func(r *h1.H2Request) bool {
+		mu.Lock()
+		cur.taken = cur.q.parseH2(r)
+		mu.Unlock()
+		return false
+	}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	f.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		<-done
+	})
+	f.Fuzz(func(t *testing.T, method, path, authority, fields string) {
+		req := h2Request{method: method, path: path, authority: authority}
+		if fields != "" {
+			req.fields = strings.Split(fields, "\n")
+		}
+		mu.Lock()
+		cur = &headCase{}
+		mu.Unlock()
+		if a := sendH2(t, ln.Addr().String(), req); a.err != nil {
+			if ne, ok := a.err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("no answer to %+v", req)
+			}
+		}
+		mu.Lock()
+		c := cur
+		mu.Unlock()
+		if !c.taken {
+			return
+		}
+		if c.r == nil {
+			t.Fatalf("the fast path takes what the HTTP/2 server refuses: %+v", req)
+		}
+		if c.r.Body != http.NoBody {
+			t.Fatalf("the fast path takes a request with a body: %+v", req)
+		}
+		sameRequest(t, &c.q, c.r)
 	})
 }

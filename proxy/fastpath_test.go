@@ -836,37 +836,40 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// TestFastPathOverTLS: a request on a TLS listener takes the fast path too,
-// and goes upstream marked X-Forwarded-Proto: https, as on the general path.
+// TestFastPathOverTLS: a request on a TLS listener, HTTP/1.1 or h2 by
+// ALPN, takes the fast path too, and goes upstream marked
+// X-Forwarded-Proto: https, as on the general path.
 func TestFastPathOverTLS(t *testing.T) {
 	up := startScriptedUpstream(t)
 	up.setAnswer(func(string) string { return plainOK })
 	cert, pool := testnet.SelfSigned(t)
-	for _, fast := range []bool{true, false} {
-		opts := []Option{WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}})}
-		if !fast {
-			opts = append(opts, withoutFastPath())
-		}
-		p := serveProxy(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, config.Policy{}), opts...)
-		c, err := tls.Dial("tcp", p.addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(c, "GET /tls HTTP/1.1\r\nHost: shop.test\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		c.Close()
-		req, _ := up.last()
-		if resp.StatusCode != 200 || !strings.Contains(req, "\r\nX-Forwarded-Proto: https\r\n") {
-			t.Errorf("fast=%v: %d, upstream got %q", fast, resp.StatusCode, req)
-		}
-		if n := p.fastServed(); (n == 1) != fast {
-			t.Errorf("fast=%v: the fast path served %v requests", fast, n)
+	for _, proto := range []string{"http/1.1", "h2"} {
+		for _, fast := range []bool{true, false} {
+			opts := []Option{WithServerTLS(&tls.Config{Certificates: []tls.Certificate{cert}})}
+			if !fast {
+				opts = append(opts, withoutFastPath())
+			}
+			p := serveProxy(t, oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(up.addr())}, config.Policy{}), opts...)
+			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, NextProtos: []string{proto}}, ForceAttemptHTTP2: proto == "h2"}
+			req, _ := http.NewRequest(http.MethodGet, "https://"+p.addr+"/tls", nil)
+			req.Host = "shop.test"
+			resp, err := (&http.Client{Transport: tr}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			tr.CloseIdleConnections()
+			got, _ := up.last()
+			if resp.StatusCode != 200 || !strings.Contains(got, "\r\nX-Forwarded-Proto: https\r\n") {
+				t.Errorf("%s fast=%v: %d, upstream got %q", proto, fast, resp.StatusCode, got)
+			}
+			if (resp.ProtoMajor == 2) != (proto == "h2") {
+				t.Errorf("%s fast=%v: answered over %s", proto, fast, resp.Proto)
+			}
+			if n := p.fastServed(); (n == 1) != fast {
+				t.Errorf("%s fast=%v: the fast path served %v requests", proto, fast, n)
+			}
 		}
 	}
 }

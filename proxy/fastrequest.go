@@ -38,6 +38,8 @@ type fastReq struct {
 	lastXFF        int // index in fields of the last X-Forwarded-For, or -1
 	lastVia        int
 	hasXFP, hasXFH bool
+	hosts, ids     int  // Host and X-Request-Id fields seen
+	hasCL          bool // a Content-Length field seen
 }
 
 // Joined makes fastReq the fields a route match reads (config.Fields).
@@ -108,8 +110,6 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 		return false
 	}
 	*q = fastReq{method: method, target: target, path: path, query: query, fields: q.fields[:0], lastXFF: -1, lastVia: -1}
-	hosts, ids := 0, 0
-	hasCL, hasDeadline := false, false
 	for {
 		name, value, next, err := h1.NextField(rest)
 		if err != nil {
@@ -119,60 +119,113 @@ func (q *fastReq) parse(head string, bufferedBody int) bool {
 			break
 		}
 		rest = next
-		f := rawField{name: name, value: value}
-		switch fieldKindOf(name) {
-		case fieldHost:
-			hosts++
-			q.host = value
-			continue
-		case fieldContentLength:
-			n, err := strconv.ParseUint(value, 10, 63)
-			if hasCL || err != nil {
-				return false
-			}
-			hasCL, q.contentLength, f.skip = true, int64(n), true
-		case fieldTransferEncoding, fieldExpect, fieldUpgrade, fieldTE, fieldTrailer:
+		if !q.add(name, value) {
 			return false
-		case fieldConnection:
-			for opt := range strings.SplitSeq(value, ",") {
-				switch opt = textproto.TrimString(opt); {
-				case h1.EqualFoldASCII(opt, "close"):
-					q.close = true
-				case opt == "", h1.EqualFoldASCII(opt, "keep-alive"):
-				default:
-					return false // a field named hop-by-hop: the general path drops it
-				}
-			}
-			f.skip = true
-		case fieldHopByHop:
-			f.skip = true
-		case fieldRequestID:
-			ids++
-			q.requestID, f.skip = value, true
-		case fieldDeadline:
-			if !hasDeadline {
-				ms, err := strconv.ParseInt(value, 10, 64)
-				if err != nil || ms <= 0 || ms > int64(24*time.Hour/time.Millisecond) {
-					return false // refused (400) or already expired (504)
-				}
-				q.budget, q.hasBudget, hasDeadline = time.Duration(ms)*time.Millisecond, true, true
-			}
-			f.skip = true
-		case fieldXFF:
-			q.lastXFF = len(q.fields)
-		case fieldVia:
-			q.lastVia = len(q.fields)
-		case fieldXFP:
-			q.hasXFP = true
-		case fieldXFH:
-			q.hasXFH = true
 		}
-		q.fields = append(q.fields, f)
 	}
-	if hosts != 1 || !httpguts.ValidHostHeader(q.host) {
+	return q.end(bufferedBody)
+}
+
+// parseH2 takes an HTTP/2 request's header block apart, as parse does an
+// HTTP/1.1 head, and reports whether the fast path can take the request:
+// the HTTP/2 server checked the block, and the request has no body.
+func (q *fastReq) parseH2(r *h1.H2Request) bool {
+	if r.Method == http.MethodConnect {
 		return false
 	}
-	if ids != 1 || !validRequestID(q.requestID) {
+	path, query, hasQuery := strings.Cut(r.Path, "?")
+	if !plainPath(path) || hasQuery && !plainQuery(query) {
+		return false
+	}
+	*q = fastReq{method: r.Method, target: r.Path, path: path, query: query, fields: q.fields[:0], lastXFF: -1, lastVia: -1}
+	cookies := 0
+	for _, f := range r.Fields {
+		switch f.Name {
+		case "cookie":
+			// Joined into one field by the general path (RFC 9113
+			// section 8.2.3) when the client split it.
+			if cookies++; cookies > 1 {
+				return false
+			}
+		case "content-type":
+			if strings.HasPrefix(f.Value, "application/grpc") {
+				return false // gRPC's own answers are the general path's
+			}
+		}
+		if !q.add(f.Name, f.Value) {
+			return false
+		}
+	}
+	if r.Authority != "" {
+		// :authority wins over Host (RFC 9113 section 8.3.1).
+		q.host, q.hosts = r.Authority, 1
+	}
+	return q.end(0) && q.contentLength == 0
+}
+
+// add takes in one field of the request's head and reports whether the
+// fast path can still take the request.
+func (q *fastReq) add(name, value string) bool {
+	f := rawField{name: name, value: value}
+	switch fieldKindOf(name) {
+	case fieldHost:
+		q.hosts++
+		q.host = value
+		return true
+	case fieldContentLength:
+		n, err := strconv.ParseUint(value, 10, 63)
+		if q.hasCL || err != nil {
+			return false
+		}
+		q.hasCL, q.contentLength, f.skip = true, int64(n), true
+	case fieldTransferEncoding, fieldExpect, fieldUpgrade, fieldTE, fieldTrailer:
+		return false
+	case fieldConnection:
+		for opt := range strings.SplitSeq(value, ",") {
+			switch opt = textproto.TrimString(opt); {
+			case h1.EqualFoldASCII(opt, "close"):
+				q.close = true
+			case opt == "", h1.EqualFoldASCII(opt, "keep-alive"):
+			default:
+				return false // a field named hop-by-hop: the general path drops it
+			}
+		}
+		f.skip = true
+	case fieldHopByHop:
+		f.skip = true
+	case fieldRequestID:
+		q.ids++
+		q.requestID, f.skip = value, true
+	case fieldDeadline:
+		if !q.hasBudget {
+			ms, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || ms <= 0 || ms > int64(24*time.Hour/time.Millisecond) {
+				return false // refused (400) or already expired (504)
+			}
+			q.budget, q.hasBudget = time.Duration(ms)*time.Millisecond, true
+		}
+		f.skip = true
+	case fieldXFF:
+		q.lastXFF = len(q.fields)
+	case fieldVia:
+		q.lastVia = len(q.fields)
+	case fieldXFP:
+		q.hasXFP = true
+	case fieldXFH:
+		q.hasXFH = true
+	}
+	q.fields = append(q.fields, f)
+	return true
+}
+
+// end checks the head once all its fields are in, bufferedBody being how
+// many bytes past it the connection has already read, and reports whether
+// the fast path can take the request.
+func (q *fastReq) end(bufferedBody int) bool {
+	if q.hosts != 1 || !httpguts.ValidHostHeader(q.host) {
+		return false
+	}
+	if q.ids != 1 || !validRequestID(q.requestID) {
 		q.requestID = ""
 	}
 	if q.close {
@@ -339,6 +392,9 @@ func (e *entry) writeUpstream(fc *fastConn, x *exchange, bw *bufio.Writer, host,
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
 	via := viaValue(1, 1)
+	if fc.h2 != nil {
+		via = viaValue(2, 0)
+	}
 	xffAt := q.lastXFF
 	if st.clientIP == "" {
 		xffAt = -1
@@ -381,7 +437,7 @@ func (e *entry) writeUpstream(fc *fastConn, x *exchange, bw *bufio.Writer, host,
 		bw.WriteString("\r\n\r\n")
 		// The body stays in the read buffer, for retries, until the
 		// exchange ends (entry.fast).
-		bw.Write(fc.c.Buffered()[:q.contentLength])
+		bw.Write(fc.h1c.Buffered()[:q.contentLength])
 	case q.method == http.MethodPost || q.method == http.MethodPut || q.method == http.MethodPatch:
 		bw.WriteString("Content-Length: 0\r\n\r\n")
 	default:

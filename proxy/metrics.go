@@ -99,7 +99,7 @@ func newMetrics(reg *prometheus.Registry, state func() []*cluster) *metrics {
 			Name: "meshbench_proxy_reloads_total", Help: "Configuration reloads by result (applied, refused).",
 		}, []string{"result"}),
 		fastPath: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "meshbench_proxy_fast_path_requests_total", Help: "Downstream requests served by the HTTP/1.1 fast path (see the proxy README).",
+			Name: "meshbench_proxy_fast_path_requests_total", Help: "Downstream requests served by the fast path, HTTP/1.1 and HTTP/2 (see the proxy README).",
 		}),
 		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshbench_proxy_admin_decisions_total", Help: "Admin listener access decisions (registry writes, listeners refused) by decision and reason.",

@@ -387,7 +387,7 @@ func (p *Proxy) h1Server(h http.Handler, sc config.ServerConfig, srv *http.Serve
 		cfg.MaxSlowConns = *n
 	}
 	if e, ok := h.(*entry); ok && e.chain == nil {
-		cfg.Fast = e.fast
+		cfg.Fast, cfg.FastH2 = e.fast, e.fastH2
 	}
 	return h1.NewServer(h, cfg)
 }

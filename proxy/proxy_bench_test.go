@@ -31,7 +31,9 @@ import (
 // limiter, an outcome breaker, outlier detection, a retry policy with its
 // budget and least_request balancing over two endpoints; "tls" is minimal
 // with the client talking HTTP/1.1 over TLS to the proxy (direct stays
-// plaintext, so its x-direct includes TLS).
+// plaintext, so its x-direct includes TLS); "h2c" is minimal with the
+// client talking HTTP/2 with prior knowledge to the proxy (the HTTP/2 fast
+// path), and "h2c-general" the same through the general path.
 func BenchmarkProxy(b *testing.B) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -48,11 +50,15 @@ func BenchmarkProxy(b *testing.B) {
 		name string
 		cfg  config.Config
 		tls  bool
+		h2c  bool
 		opts []Option
 	}{
 		{name: "minimal", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{})},
 		{name: "general", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{}), opts: []Option{withoutFastPath()}},
 		{name: "tls", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{}), tls: true},
+		{name: "h2c", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{}), h2c: true},
+		{name: "h2c-general", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr)}, config.Policy{}), h2c: true,
+			opts: []Option{withoutFastPath()}},
 		{name: "policies", cfg: oneRoute(config.ClusterConfig{Name: "up", Endpoints: eps(addr, up2.Listener.Addr().String()),
 			Balancer:       config.BalancerConfig{Type: "least_request"},
 			CircuitBreaker: &config.BreakerConfig{},
@@ -70,17 +76,15 @@ func BenchmarkProxy(b *testing.B) {
 		h := start(b, v.cfg, opts...)
 		tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 1024, TLSClientConfig: &tls.Config{RootCAs: pool}}
 		client := &http.Client{Transport: tr}
-		get := func(url string) {
-			resp, err := client.Get(url)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
+		proxyClient := client
+		if v.h2c {
+			h2 := &http.Transport{Protocols: new(http.Protocols)}
+			h2.Protocols.SetUnencryptedHTTP2(true)
+			defer h2.CloseIdleConnections()
+			proxyClient = &http.Client{Transport: h2}
 		}
+		get := func(url string) { getWith(b, client, url) }
+		getProxied := func(url string) { getWith(b, proxyClient, url) }
 		direct, proxied := "http://"+addr+"/", h.url+"/"
 		if v.tls {
 			proxied = "https://" + strings.TrimPrefix(h.url, "http://") + "/"
@@ -90,7 +94,7 @@ func BenchmarkProxy(b *testing.B) {
 				parallel := mode == "parallel"
 				// Warm both paths' connection pools.
 				runLoad(200, parallel, func() { get(direct) })
-				runLoad(200, parallel, func() { get(proxied) })
+				runLoad(200, parallel, func() { getProxied(proxied) })
 
 				n := max(b.N, 200)
 				dNs, dAllocs := measure(n, parallel, func() { get(direct) })
@@ -100,12 +104,12 @@ func BenchmarkProxy(b *testing.B) {
 				if parallel {
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
-							get(proxied)
+							getProxied(proxied)
 						}
 					})
 				} else {
 					for range b.N {
-						get(proxied)
+						getProxied(proxied)
 					}
 				}
 				b.StopTimer()
@@ -118,6 +122,20 @@ func BenchmarkProxy(b *testing.B) {
 			})
 		}
 		tr.CloseIdleConnections()
+	}
+}
+
+// getWith GETs url with client and reads the whole answer, which must be
+// a 200.
+func getWith(b *testing.B, client *http.Client, url string) {
+	resp, err := client.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("status %d", resp.StatusCode)
 	}
 }
 

@@ -21,8 +21,9 @@ import (
 // body follows as written, within the client's flow-control windows.
 type h2Response struct {
 	st     *h2Stream
-	req    *http.Request
-	header http.Header
+	header http.Header         // made on the first Header call
+	raw    []hpack.HeaderField // fields added with H2Request.AnswerField, after header's
+	rawBuf [8]hpack.HeaderField
 	status int   // 0 until WriteHeader
 	cl     int64 // the content-length the handler set; -1 when none
 	// written counts the body bytes the handler wrote.
@@ -38,7 +39,12 @@ type h2Response struct {
 
 var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, h2HeldBody); return &b }}
 
-func (w *h2Response) Header() http.Header { return w.header }
+func (w *h2Response) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header, 8)
+	}
+	return w.header
+}
 
 func (w *h2Response) WriteHeader(code int) {
 	if w.status != 0 {
@@ -52,12 +58,12 @@ func (w *h2Response) WriteHeader(code int) {
 		// so far (103 Early Hints' Link).
 		c := w.st.c
 		st := w.st
-		h := w.header
+		h, raw := w.header, w.raw
 		_ = c.write(true, func() error {
 			if st.wdone {
 				return nil
 			}
-			return c.writeHeaderBlock(st.id, code, h, nil, -1, "", false)
+			return c.writeHeaderBlock(st.id, code, h, raw, nil, -1, "", false)
 		})
 		return
 	}
@@ -68,6 +74,10 @@ func (w *h2Response) WriteHeader(code int) {
 			w.cl = n
 		} else {
 			delete(w.header, "Content-Length")
+		}
+	} else if v, ok := rawValue(w.raw, "content-length"); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			w.cl = n
 		}
 	}
 	for _, v := range w.header["Trailer"] {
@@ -136,6 +146,9 @@ func (w *h2Response) sniff() string {
 	if _, ok := w.header["Content-Type"]; ok {
 		return ""
 	}
+	if _, ok := rawValue(w.raw, "content-type"); ok {
+		return ""
+	}
 	return http.DetectContentType(w.held)
 }
 
@@ -195,7 +208,7 @@ func (w *h2Response) sendHeader(cl int64, end, flush bool) error {
 		err = errH2StreamClosed
 	}
 	if err == nil {
-		if err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, w.sniff(), end); err != nil {
+		if err = c.writeHeaderBlock(st.id, w.status, w.header, w.raw, w.declared, cl, w.sniff(), end); err != nil {
 			c.writeFailed(err)
 		}
 		st.wdone = end
@@ -404,12 +417,12 @@ func (w *h2Response) finish() {
 		err = errH2StreamClosed
 	}
 	if err == nil {
-		err = c.writeHeaderBlock(st.id, w.status, w.header, w.declared, cl, w.sniff(), len(held) == 0 && len(trailers) == 0)
+		err = c.writeHeaderBlock(st.id, w.status, w.header, w.raw, w.declared, cl, w.sniff(), len(held) == 0 && len(trailers) == 0)
 		if err == nil && n > 0 {
 			err = c.writeData(st, held[:n], whole && len(trailers) == 0)
 		}
 		if err == nil && whole && len(trailers) > 0 {
-			err = c.writeHeaderBlock(st.id, 0, trailers, nil, -1, "", true)
+			err = c.writeHeaderBlock(st.id, 0, trailers, nil, nil, -1, "", true)
 		}
 		if err == nil && whole && !st.wdone {
 			c.sentEnd(st)
@@ -442,7 +455,7 @@ func (w *h2Response) sendTrailers(t http.Header) error {
 	if st.wdone {
 		return errH2StreamClosed
 	}
-	if err := c.writeHeaderBlock(st.id, 0, t, nil, -1, "", true); err != nil {
+	if err := c.writeHeaderBlock(st.id, 0, t, nil, nil, -1, "", true); err != nil {
 		c.writeFailed(err)
 		return err
 	}
@@ -463,8 +476,9 @@ func (w *h2Response) release() {
 // or trailers when status is 0) and writes it as HEADERS and
 // CONTINUATION frames; with wmu held. Fields HTTP/2 does not carry
 // (connection-specific ones, RFC 9113 section 8.2.2) and declared
-// trailers are left out.
-func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, skip []string, cl int64, ctype string, end bool) error {
+// trailers are left out of h; raw, whose names are lower-case and which
+// H2Request.AnswerField checked, follow h.
+func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, raw []hpack.HeaderField, skip []string, cl int64, ctype string, end bool) error {
 	c.hbuf = c.hbuf[:0]
 	enc := c.henc
 	if status != 0 {
@@ -482,15 +496,18 @@ func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, skip []s
 			_ = enc.WriteField(hpack.HeaderField{Name: name, Value: v})
 		}
 	}
+	for _, f := range raw {
+		_ = enc.WriteField(f)
+	}
 	if status >= 200 {
-		if _, ok := h["Date"]; !ok {
+		if _, ok := h["Date"]; !ok && !rawHas(raw, "date") {
 			_ = enc.WriteField(hpack.HeaderField{Name: "date", Value: Date(time.Now())})
 		}
 		if ctype != "" {
 			_ = enc.WriteField(hpack.HeaderField{Name: "content-type", Value: ctype})
 		}
 		if cl >= 0 {
-			if _, ok := h["Content-Length"]; !ok {
+			if _, ok := h["Content-Length"]; !ok && !rawHas(raw, "content-length") {
 				_ = enc.WriteField(hpack.HeaderField{Name: "content-length", Value: strconv.FormatInt(cl, 10)})
 			}
 		}

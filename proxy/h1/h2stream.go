@@ -31,7 +31,9 @@ func (e errStr) Error() string { return string(e) }
 type h2Stream struct {
 	c       *h2Conn
 	id      uint32
+	ctx     context.Context
 	cancel  context.CancelFunc
+	head    H2Request // the request's header block, checked
 	resp    h2Response
 	reqBody h2Body
 
@@ -117,10 +119,17 @@ func (c *h2Conn) headers(f *http2.MetaHeadersFrame) error {
 	}
 	st := &h2Stream{c: c, id: id, declLen: -1, recvWin: h2StreamWindow}
 	st.bodyCond.L = &c.mu
-	r, ok := c.newRequest(st, f)
-	if !ok {
+	if !c.checkRequest(st, f) {
 		c.resetStream(id, http2.ErrCodeProtocol)
 		return c.resetBudget()
+	}
+	fast := c.s.cfg.FastH2 != nil && f.StreamEnded()
+	var r *http.Request
+	if !fast {
+		// Built on the reader's goroutine, as before: a request with a
+		// body has its trailer keys and 100-continue settled before its
+		// DATA frames come.
+		r = c.newRequest(st, f.StreamEnded())
 	}
 	c.mu.Lock()
 	st.sendWin = c.initWin
@@ -146,7 +155,7 @@ func (c *h2Conn) resetBudget() error {
 // refuse answers stream id with status and no handler.
 func (c *h2Conn) refuse(id uint32, status int, ended bool) {
 	_ = c.write(true, func() error {
-		if err := c.writeHeaderBlock(id, status, nil, nil, -1, "", true); err != nil {
+		if err := c.writeHeaderBlock(id, status, nil, nil, nil, -1, "", true); err != nil {
 			return err
 		}
 		if !ended {
@@ -204,9 +213,10 @@ func requestFieldOK(name, value string) bool {
 	return true
 }
 
-// newRequest checks a request's header block (RFC 9113 section 8.3) and
-// builds its http.Request, as net/http's HTTP/2 server does.
-func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Request, bool) {
+// checkRequest checks a request's header block (RFC 9113 section 8.3) and
+// takes its pseudo-header fields into st.head, as net/http's HTTP/2 server
+// checks it; it also gives the stream its context.
+func (c *h2Conn) checkRequest(st *h2Stream, f *http2.MetaHeadersFrame) bool {
 	var method, scheme, path, authority string
 	for _, hf := range f.PseudoFields() {
 		switch hf.Name {
@@ -219,26 +229,75 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Requ
 		case ":authority":
 			authority = hf.Value
 		default:
-			return nil, false // :status, or :protocol without extended CONNECT
+			return false // :status, or :protocol without extended CONNECT
 		}
 	}
 	connect := method == http.MethodConnect
 	switch {
 	case !ValidMethod(method):
-		return nil, false
+		return false
 	case connect && (scheme != "" || path != "" || authority == ""):
-		return nil, false
+		return false
 	case !connect && (scheme == "" || path == ""):
-		return nil, false
+		return false
 	}
 	fields := f.RegularFields()
+	cl := ""
+	for _, hf := range fields {
+		if !requestFieldOK(hf.Name, hf.Value) {
+			return false
+		}
+		if hf.Name == "content-length" {
+			if cl != "" && hf.Value != cl {
+				return false
+			}
+			cl = hf.Value
+		}
+	}
+	if cl != "" {
+		n, err := strconv.ParseInt(cl, 10, 64)
+		if err != nil || n < 0 {
+			return false
+		}
+		st.declLen = n
+	}
+	h := &st.head
+	*h = H2Request{Method: method, Scheme: scheme, Path: path, Authority: authority, Fields: fields, st: st}
+	if !connect && !plainTarget(path) {
+		// Parsed now, so that a target net/url refuses resets the stream;
+		// a plain one cannot fail, and is parsed only if a handler needs it.
+		var err error
+		if h.url, err = url.ParseRequestURI(path); err != nil {
+			return false
+		}
+	}
+	st.ctx, st.cancel = context.WithCancel(c.ctx)
+	return true
+}
+
+// plainTarget reports whether a :path is one url.ParseRequestURI cannot
+// refuse: absolute, of visible ASCII without escapes or a fragment.
+func plainTarget(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if b := p[i]; b <= ' ' || b >= 0x7f || b == '%' || b == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequest builds the http.Request of a stream whose header block
+// checkRequest took, as net/http's HTTP/2 server does.
+func (c *h2Conn) newRequest(st *h2Stream, ended bool) *http.Request {
+	h := &st.head
+	fields := h.Fields
 	header := make(http.Header, len(fields))
 	values := make([]string, len(fields))
 	cookies := 0
 	for i, hf := range fields {
-		if !requestFieldOK(hf.Name, hf.Value) {
-			return nil, false
-		}
 		k := http.CanonicalHeaderKey(hf.Name)
 		if k == "Cookie" {
 			cookies++
@@ -254,31 +313,18 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Requ
 		// Cookie fields come apart in HTTP/2 (section 8.2.3).
 		header["Cookie"] = []string{strings.Join(header["Cookie"], "; ")}
 	}
+	authority := h.Authority
 	if authority == "" {
 		authority = header.Get("Host")
 	}
 	delete(header, "Host")
-	if vv := header["Content-Length"]; len(vv) > 0 {
-		n, err := strconv.ParseInt(vv[0], 10, 64)
-		for _, v := range vv[1:] {
-			if v != vv[0] {
-				err = strconv.ErrSyntax
-			}
-		}
-		if err != nil || n < 0 {
-			return nil, false
-		}
-		st.declLen = n
-	}
-	var u *url.URL
-	requestURI := path
-	if connect {
+	u := h.url
+	requestURI := h.Path
+	switch {
+	case h.Method == http.MethodConnect:
 		u, requestURI = &url.URL{Host: authority}, authority
-	} else {
-		var err error
-		if u, err = url.ParseRequestURI(path); err != nil {
-			return nil, false
-		}
+	case u == nil:
+		u, _ = url.ParseRequestURI(h.Path) // plain: checkRequest made sure
 	}
 	var trailer http.Header
 	for _, v := range header["Trailer"] {
@@ -294,7 +340,7 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Requ
 	}
 	st.trailer = trailer
 	req := http.Request{
-		Method:     method,
+		Method:     h.Method,
 		URL:        u,
 		Proto:      "HTTP/2.0",
 		ProtoMajor: 2,
@@ -305,7 +351,7 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Requ
 		TLS:        c.tls,
 		Trailer:    trailer,
 	}
-	if f.StreamEnded() {
+	if ended {
 		req.Body = http.NoBody
 	} else {
 		req.Body = &st.reqBody
@@ -313,24 +359,22 @@ func (c *h2Conn) newRequest(st *h2Stream, f *http2.MetaHeadersFrame) (*http.Requ
 		req.ContentLength = st.declLen
 		st.needContinue = httpguts.HeaderValuesContainsToken(header["Expect"], "100-continue")
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	st.cancel = cancel
-	return req.WithContext(ctx), true
+	return req.WithContext(st.ctx)
 }
 
 // textTrim trims the optional whitespace around a list element (RFC 9110
 // section 5.6.1).
 func textTrim(s string) string { return strings.Trim(s, " \t") }
 
-// runStream runs the handler for the stream's request and ends its
-// answer.
+// runStream runs the handler for the stream's request, or the FastH2 hook
+// when r is nil, and ends its answer.
 func (c *h2Conn) runStream(st *h2Stream, r *http.Request) {
 	defer c.handlers.Done()
 	w := &st.resp
-	w.st, w.req, w.cl = st, r, -1
-	w.head = r.Method == http.MethodHead
-	w.header = make(http.Header, 8)
-	if d := c.s.cfg.ReadTimeout; d > 0 && r.Body != http.NoBody {
+	w.st, w.cl = st, -1
+	w.head = st.head.Method == http.MethodHead
+	w.raw = w.rawBuf[:0]
+	if d := c.s.cfg.ReadTimeout; d > 0 && r != nil && r.Body != http.NoBody {
 		// The whole body within ReadTimeout of the head, as net/http's.
 		t := time.AfterFunc(d, func() {
 			c.mu.Lock()
@@ -399,8 +443,10 @@ func (c *h2Conn) resetOpen(st *h2Stream, code http2.ErrCode) {
 	}
 }
 
-// runHandler calls the handler and reports whether it returned: a panic
-// resets the stream, logged unless it is http.ErrAbortHandler.
+// runHandler offers the request to the FastH2 hook when r is nil, and
+// calls the handler with it (built now if the hook did not take it)
+// otherwise; it reports whether they returned: a panic resets the stream,
+// logged unless it is http.ErrAbortHandler.
 func (c *h2Conn) runHandler(w *h2Response, r *http.Request) (ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -409,6 +455,12 @@ func (c *h2Conn) runHandler(w *h2Response, r *http.Request) (ok bool) {
 			}
 		}
 	}()
+	if r == nil {
+		if c.s.cfg.FastH2(&w.st.head) {
+			return true
+		}
+		r = c.newRequest(w.st, true)
+	}
 	c.s.h.ServeHTTP(w, r)
 	return true
 }
@@ -424,7 +476,7 @@ func (b *h2Body) Read(p []byte) (int, error) {
 		st.needContinue = false
 		if st.bodyOff == len(st.body) && st.bodyErr == nil && !st.bodyClosed {
 			c.mu.Unlock()
-			_ = c.write(true, func() error { return c.writeHeaderBlock(st.id, http.StatusContinue, nil, nil, -1, "", false) })
+			_ = c.write(true, func() error { return c.writeHeaderBlock(st.id, http.StatusContinue, nil, nil, nil, -1, "", false) })
 			c.mu.Lock()
 		}
 	}

@@ -121,6 +121,15 @@ type ServerConfig struct {
 	// whether the connection can go on; a request it does not take it must
 	// leave untouched, and the handler gets it.
 	Fast func(c *Conn, head string) (keep, handled bool)
+	// FastH2, when set, is offered every HTTP/2 request whose HEADERS end
+	// the stream (a request without a body), on the stream's goroutine,
+	// before the server builds an http.Request: the header block has been
+	// checked as RFC 9113 section 8 asks. It reports whether it took the
+	// request, which it then answers through the H2Request's methods; a
+	// request it does not take it must leave unanswered, and the handler
+	// gets it. It may panic as a handler does (http.ErrAbortHandler resets
+	// the stream).
+	FastH2 func(r *H2Request) bool
 
 	// Log takes panics, accept failures and failed handshakes; nil
 	// discards them.

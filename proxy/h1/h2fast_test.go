@@ -1,0 +1,195 @@
+package h1
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+)
+
+// TestH2FastHook: FastH2 is offered each request whose HEADERS end the
+// stream, with its header block as received; an answer it makes with
+// AnswerField and the ResponseWriter goes out in one write, without the
+// fields HTTP/2 does not carry; a request it declines reaches the handler
+// as an http.Request built as before (Host from :authority, split cookies
+// joined, the target parsed); a request with a body never reaches it; a
+// hook that panics with http.ErrAbortHandler has its stream reset.
+func TestH2FastHook(t *testing.T) {
+	var mu sync.Mutex
+	var offered []string // the :path of each request offered
+	var handled []*http.Request
+	hook := func(r *H2Request) bool {
+		mu.Lock()
+		offered = append(offered, r.Path)
+		mu.Unlock()
+		switch r.Path {
+		case "/fast":
+			for _, f := range r.Fields {
+				if f.Name == "x-echo" {
+					r.AnswerField("X-Echo", f.Value)
+				}
+			}
+			r.AnswerField("Content-Type", "text/plain")
+			r.AnswerField("Connection", "close")
+			r.AnswerField("X-Bad", "a\nb")
+			w := r.ResponseWriter()
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, "fast")
+			return true
+		case "/abort":
+			panic(http.ErrAbortHandler)
+		}
+		return false
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		handled = append(handled, r)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "slow:"+string(b))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := countingListener{ln, make(chan *countingConn, 1)}
+	s := NewServer(h, ServerConfig{H2: &http.Server{}, H2C: true, FastH2: hook})
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(cl) }()
+	defer func() {
+		_ = s.Shutdown(context.Background())
+		<-done
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	c := handshake(t, nc)
+	sc := <-cl.conns
+	// Let the SETTINGS ACK the handshake sent be answered first.
+	_ = c.fr.WritePing(false, [8]byte{1})
+	for {
+		if p, ok := c.read().(*http2.PingFrame); ok && p.IsAck() {
+			break
+		}
+	}
+	writes := func() int {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return sc.writes
+	}
+
+	// Taken by the hook.
+	before := writes()
+	c.headers(1, true, c.fields(":method", "GET", ":scheme", "http", ":path", "/fast", ":authority", "a.test", "x-echo", "hi"))
+	var head map[string]string
+	var body strings.Builder
+	for done := false; !done; {
+		switch f := c.read().(type) {
+		case *http2.HeadersFrame:
+			head = c.decoded(f)
+			done = f.StreamEnded()
+		case *http2.DataFrame:
+			body.Write(f.Data())
+			done = f.StreamEnded()
+		case *http2.RSTStreamFrame:
+			t.Fatalf("stream reset: %v", f.ErrCode)
+		}
+	}
+	if n := writes() - before; n != 1 {
+		t.Errorf("answer in %d writes, want 1", n)
+	}
+	want := map[string]string{":status": "201", "content-type": "text/plain", "x-echo": "hi", "content-length": "4"}
+	for k, v := range want {
+		if head[k] != v {
+			t.Errorf("answer field %s = %q, want %q (head %v)", k, head[k], v, head)
+		}
+	}
+	for _, k := range []string{"connection", "x-bad"} {
+		if _, ok := head[k]; ok {
+			t.Errorf("answer field %s sent", k)
+		}
+	}
+	if head["date"] == "" || body.String() != "fast" {
+		t.Errorf("head %v body %q, want a date and \"fast\"", head, body.String())
+	}
+
+	// Declined: the handler gets the request as before.
+	c.headers(3, true, c.fields(":method", "GET", ":scheme", "http", ":path", "/slow?q=1", ":authority", "b.test",
+		"cookie", "a=1", "cookie", "b=2", "host", "ignored.test"))
+	if status, b := streamAnswer(t, c, 3); status != "200" || b != "slow:" {
+		t.Errorf("declined request: %q %q", status, b)
+	}
+	// A body: the hook is not asked.
+	c.headers(5, false, c.fields(":method", "POST", ":scheme", "http", ":path", "/fast", ":authority", "b.test"))
+	if err := c.fr.WriteData(5, true, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if status, b := streamAnswer(t, c, 5); status != "200" || b != "slow:x" {
+		t.Errorf("request with a body: %q %q", status, b)
+	}
+	// An aborted answer resets the stream.
+	c.headers(7, true, c.fields(":method", "GET", ":scheme", "http", ":path", "/abort", ":authority", "b.test"))
+	for {
+		if f, ok := c.read().(*http2.RSTStreamFrame); ok && f.StreamID == 7 {
+			if f.ErrCode != http2.ErrCodeInternal {
+				t.Errorf("aborted stream reset with %v", f.ErrCode)
+			}
+			break
+		}
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(offered, " "); got != "/fast /slow?q=1 /abort" {
+		t.Errorf("hook offered %q", got)
+	}
+	if len(handled) != 2 {
+		t.Fatalf("handler got %d requests, want 2", len(handled))
+	}
+	r := handled[0]
+	if r.Host != "b.test" || r.URL.Path != "/slow" || r.URL.RawQuery != "q=1" || r.Header.Get("Cookie") != "a=1; b=2" ||
+		r.Header.Get("Host") != "" || r.Proto != "HTTP/2.0" || r.Body != http.NoBody {
+		t.Errorf("declined request built as %s %q %q host %q cookie %q header host %q body %T",
+			r.Proto, r.URL.Path, r.URL.RawQuery, r.Host, r.Header.Get("Cookie"), r.Header.Get("Host"), r.Body)
+	}
+}
+
+// streamAnswer reads frames until stream id ends and returns its status and
+// body.
+func streamAnswer(t *testing.T, c *h2Client, id uint32) (status, body string) {
+	t.Helper()
+	var b strings.Builder
+	for {
+		switch f := c.read().(type) {
+		case *http2.HeadersFrame:
+			if f.StreamID != id {
+				continue
+			}
+			status = c.decoded(f)[":status"]
+			if f.StreamEnded() {
+				return status, b.String()
+			}
+		case *http2.DataFrame:
+			if f.StreamID != id {
+				continue
+			}
+			b.Write(f.Data())
+			if f.StreamEnded() {
+				return status, b.String()
+			}
+		case *http2.RSTStreamFrame:
+			if f.StreamID == id {
+				t.Fatalf("stream %d reset: %v", id, f.ErrCode)
+			}
+		}
+	}
+}
