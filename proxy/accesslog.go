@@ -37,5 +37,3 @@ type requestLine struct {
 func lineOf(r *http.Request) requestLine {
 	return requestLine{method: r.Method, host: r.Host, path: r.URL.Path, proto: r.Proto}
 }
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -44,13 +44,13 @@
 // config.LocateErrors report its own section's errors as the core's). This
 // package imports none of those four.
 //
-// The HTTP/1.1 wire code is its own package, proxy/h1: the server of the
-// data-plane listeners (it serves HTTP/2 connections with
-// golang.org/x/net/http2's server behind a conformance guard), the
-// client and connection pool of plain-text HTTP/1.1 clusters, which also
-// count connections against max_connections and queue max_pending, and
-// their codec. This package uses h1's exported API only; the fast path is
-// the server's Fast hook.
+// The wire code is its own package, proxy/h1: the server of the
+// data-plane listeners (HTTP/1.1, and HTTP/2 with a frame-level server of
+// its own built on x/net's Framer and HPACK), the client and connection
+// pool of plain-text HTTP/1.1 clusters, which also count connections
+// against max_connections and queue max_pending, and their codec. This
+// package uses h1's exported API only; the fast path is the server's Fast
+// hook for HTTP/1.1 and its FastH2 hook for HTTP/2.
 //
 // # Time
 //
@@ -109,8 +109,8 @@
 // INTERNAL ...) and grpc-message "meshbench: <reason>"; grpc.go has the
 // mapping and README.md's gRPC section the rest of gRPC's handling.
 //
-// The HTTP servers (proxy/h1's for HTTP/1.1, x/net/http2's for HTTP/2,
-// net/http for the admin API) answer 400 for unparsable requests (HTTP/2:
+// The HTTP servers (proxy/h1's for HTTP/1.1 and HTTP/2, net/http for the
+// admin API) answer 400 for unparsable requests (HTTP/2:
 // RST_STREAM PROTOCOL_ERROR for malformed ones), 431 for a head over
 // server.maxHeaderBytes, and cut off clients whose headers arrive slower
 // than server.readHeaderTimeout. The HTTP/1.1 server also cuts off clients

@@ -34,10 +34,6 @@ const (
 	ReasonRetryBudget        = lifecycle.RetryBudget          // metrics only: a retry was denied by the budget
 )
 
-// statusClientClosed is nginx's 499, used in logs and metrics for requests
-// whose client went away before the answer; nothing is sent.
-const statusClientClosed = lifecycle.StatusClientClosed
-
 var (
 	errBadDeadline   = errors.New("malformed " + HeaderDeadline)
 	errPerTryTimeout = errors.New("per-try timeout")
