@@ -43,19 +43,9 @@ func TestPredictionSection(t *testing.T) {
 		}
 	}
 
-	dir := t.TempDir()
-	if err := reportstest.WriteRun(dir, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := Render(dir, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}}); err != nil {
-		t.Fatal(err)
-	}
-	page, err := os.ReadFile(filepath.Join(dir, IndexFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	page, dir := renderIndex(t, s, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}})
 	for _, want := range []string{`id="prediction-table"`, `id="prediction-spread-table"`, `href="#prediction"`, "<td class=\"bad\">−1.6%</td>", "FAIL</td>", "availability ±0.01 pp"} {
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
@@ -180,19 +170,9 @@ func TestKneeSection(t *testing.T) {
 			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
 		}
 	}
-	dir := t.TempDir()
-	if err := reportstest.WriteRun(dir, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := Render(dir, Options{NoPlots: true}); err != nil {
-		t.Fatal(err)
-	}
-	html, err := os.ReadFile(filepath.Join(dir, IndexFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	html, _ := renderIndex(t, s, Options{NoPlots: true})
 	for _, want := range []string{"<th>knee error</th>", "<th>knee /s</th>", "1380/s (1380/s–1380/s) · 1250/s (1200/s–1300/s)"} {
-		if !strings.Contains(string(html), want) {
+		if !strings.Contains(html, want) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
@@ -232,20 +212,28 @@ func TestCPUColumn(t *testing.T) {
 	if strings.Contains(md.String(), "knee") {
 		t.Errorf("summary.md has a knee column without knees:\n%s", md.String())
 	}
-	dir := t.TempDir()
-	if err := reportstest.WriteRun(dir, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := Render(dir, Options{NoPlots: true}); err != nil {
-		t.Fatal(err)
-	}
-	html, err := os.ReadFile(filepath.Join(dir, IndexFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	html, _ := renderIndex(t, s, Options{NoPlots: true})
 	for _, want := range []string{"<th>cpu error</th>", "<th>cpu cores</th>", `title="not judged">`} {
-		if !strings.Contains(string(html), want) {
+		if !strings.Contains(html, want) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
+}
+
+// renderIndex writes s as a run folder, renders it with opts and returns
+// its index.html and the folder.
+func renderIndex(t *testing.T, s *bench.Summary, opts Options) (page, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := reportstest.WriteRun(dir, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), dir
 }

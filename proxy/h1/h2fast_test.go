@@ -138,14 +138,7 @@ func TestH2FastHook(t *testing.T) {
 	}
 	// An aborted answer resets the stream.
 	c.headers(7, true, c.fields(":method", "GET", ":scheme", "http", ":path", "/abort", ":authority", "b.test"))
-	for {
-		if f, ok := c.read().(*http2.RSTStreamFrame); ok && f.StreamID == 7 {
-			if f.ErrCode != http2.ErrCodeInternal {
-				t.Errorf("aborted stream reset with %v", f.ErrCode)
-			}
-			break
-		}
-	}
+	wantReset(t, c, 7, http2.ErrCodeInternal)
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -610,14 +610,7 @@ func TestH2ResetCancelsRequest(t *testing.T) {
 		t.Error("body read after RST_STREAM succeeded")
 	}
 	c.headers(3, true, c.fields(":method", "GET", ":scheme", "http", ":path", "/panic", ":authority", "x"))
-	for {
-		if rst, ok := c.read().(*http2.RSTStreamFrame); ok && rst.StreamID == 3 {
-			if rst.ErrCode != http2.ErrCodeInternal {
-				t.Errorf("panic: RST_STREAM %v", rst.ErrCode)
-			}
-			break
-		}
-	}
+	wantReset(t, c, 3, http2.ErrCodeInternal)
 	c.headers(5, true, c.block())
 	for {
 		if hf, ok := c.read().(*http2.HeadersFrame); ok && hf.StreamID == 5 {
@@ -816,6 +809,20 @@ func TestH2LargeAnswerHead(t *testing.T) {
 
 // wantGoAway reads fr until a GOAWAY, which must carry code; the
 // connection ending first is a failure.
+// wantReset reads c's frames up to the RST_STREAM of stream id, and
+// checks its code.
+func wantReset(t *testing.T, c *h2Client, id uint32, code http2.ErrCode) {
+	t.Helper()
+	for {
+		if rst, ok := c.read().(*http2.RSTStreamFrame); ok && rst.StreamID == id {
+			if rst.ErrCode != code {
+				t.Errorf("stream %d: RST_STREAM %v, want %v", id, rst.ErrCode, code)
+			}
+			return
+		}
+	}
+}
+
 func wantGoAway(t *testing.T, fr *http2.Framer, code http2.ErrCode) {
 	t.Helper()
 	for {
