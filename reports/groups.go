@@ -258,6 +258,18 @@ func (g Group) Histogram() (*hdr.Histogram, error) {
 }
 
 // availabilityStat is the per-repeat availability spread.
+// CPUCores is the cores the group's repeats used after their warm-up
+// (bench.CPU), over the repeats that measured them; N is 0 when none did.
+func (g Group) CPUCores() Stat {
+	vals := make([]float64, 0, len(g.Runs))
+	for _, r := range g.Runs {
+		if r.CPU != nil {
+			vals = append(vals, r.CPU.Cores)
+		}
+	}
+	return statOfValues(vals)
+}
+
 func (g Group) availabilityStat() Stat {
 	return statOf(g.Runs, func(r bench.RunSummary) float64 { return r.Availability })
 }

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
-
-	"gonum.org/v1/gonum/stat"
 
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/reports"
@@ -126,7 +123,9 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 			SLO: g.Runs[0].SLO, Untrustworthy: t.Untrusted > 0, Knee: g.Runs[0].Knee,
 		}
 		row.P50Spread, row.P99Spread = spanOf(t.P50), spanOf(t.P99)
-		row.CPUCores = round(medianCores(g.Runs), 4)
+		if c := g.CPUCores(); c.N > 0 {
+			row.CPUCores = round(c.Median, 4)
+		}
 		if t.Repeats > 1 {
 			res.Repeats = max(res.Repeats, t.Repeats)
 		}
@@ -139,22 +138,6 @@ func NewResults(s *bench.Summary, durationS, warmupS float64) *Results {
 		res.Answer[b] = Answer(s, b)
 	}
 	return res
-}
-
-// medianCores is the median of the runs' cores, over the runs that
-// measured them; 0 when none did.
-func medianCores(runs []bench.RunSummary) float64 {
-	var v []float64
-	for _, r := range runs {
-		if r.CPU != nil {
-			v = append(v, r.CPU.Cores)
-		}
-	}
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return stat.Quantile(0.5, stat.Empirical, v, nil)
 }
 
 func parts(g reports.Group, kind string) []Part {
