@@ -27,7 +27,10 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 		sink: sink,
 		end:  int64(s.duration),
 		now:  Epoch,
-		host: newHost(s.host),
+		host: newHost(s.host, s.hostCurve),
+	}
+	if m.host != nil && m.cal != nil {
+		m.host.caps = m.cal.pathCaps()
 	}
 	svcByName := map[string]*service{}
 	for i := range s.services {

@@ -60,6 +60,12 @@ const loopbackBelow = time.Millisecond
 //     also its call, the way out of the calling replica's container to
 //     its sidecar on the host.
 //
+// Every figure of the local section is charged times the profile's
+// mesh-phase latency scale (calibration.MeshLatency; 1 without one): the
+// figures were measured with each component alone, and the scale is what
+// makes the simulator's median of the whole payment flow the one measured
+// (docs/calibration.md). The containers section's are charged as measured.
+//
 // With a host model (host.go), which runs the load generator's, the
 // proxies' and the replicas' CPU per request as jobs on the shared cores,
 // each of these latencies that holds one of those CPU figures is charged
@@ -83,6 +89,7 @@ type calib struct {
 	hops    *calibration.Hops
 	mtls    bool
 	shake   int64               // a mutual TLS handshake's CPU, ns: the profile's, or HandshakeCost
+	scale   float64             // the mesh phase's latency scale on the local figures (1: none)
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
 	payTo   []bool              // the cluster's replicas run the payment role
@@ -117,6 +124,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		hops:    local.Hops,
 		mtls:    policy.MTLSOn(),
 		shake:   int64(HandshakeCost),
+		scale:   local.LatencyScale(),
 	}
 	if local.Handshake != nil {
 		k.shake = int64(local.Handshake.D())
@@ -192,7 +200,20 @@ func (k *calib) clientCost(grpc bool, h *host) int64 {
 	if grpc {
 		d = k.grpcCl
 	}
-	return netOfCPU(d.Sample(k.rng), h, func(c *hostCPU) int64 { return c.client })
+	return netOfCPU(k.draw(d), h, compClient, grpc)
+}
+
+// draw is one draw from a figure of the profile's local section, times
+// the mesh phase's latency scale: each figure was measured with its
+// component alone, and the scale is what makes the simulator's median of
+// the whole payment flow the one the mesh phase measured
+// (calibration.MeshLatency).
+func (k *calib) draw(d *calibration.Dist) time.Duration {
+	x := d.Sample(k.rng)
+	if k.scale != 1 {
+		x = time.Duration(float64(x) * k.scale)
+	}
+	return x
 }
 
 // netOfCPU is a calibrated latency d less the CPU that the host model, when
@@ -204,11 +225,11 @@ func (k *calib) clientCost(grpc bool, h *host) int64 {
 // twice: at light load a cache hit, all of whose cost is the client's and
 // the gateway's, came out 70% slower than measured (docs/calibration.md).
 // The rest of the latency (waits, wake-ups, loopback) stays a delay.
-func netOfCPU(d time.Duration, h *host, cpu func(*hostCPU) int64) int64 {
+func netOfCPU(d time.Duration, h *host, c component, grpc bool) int64 {
 	if h == nil {
 		return int64(d)
 	}
-	return max(int64(d)-cpu(&h.cpu), 0)
+	return max(int64(d)-h.onPath(c, grpc), 0)
 }
 
 // lagCost is the load generator's schedule lag for one open-loop request:
@@ -218,7 +239,7 @@ func (k *calib) lagCost() int64 {
 	if k == nil || k.lag == nil {
 		return 0
 	}
-	return int64(k.lag.Sample(k.rng))
+	return int64(k.draw(k.lag))
 }
 
 // tryCost is what try a's hop costs on the calibrated backend: the proxy's
@@ -230,17 +251,15 @@ func (k *calib) lagCost() int64 {
 func (k *calib) tryCost(a *attempt, h *host) int64 {
 	i := a.cl.idx
 	grpc := a.cl.svc.spec.grpc // an h2c cluster (serviceSpec.clusterProtocol)
-	proxyCPU := func(c *hostCPU) int64 {
-		if a.try != 1 {
-			return 0
-		}
+	hop := int64(k.draw(k.byCl[i]))
+	if a.try == 1 {
+		proxy := compGateway
 		if k.sidecar[i] {
-			return c.proxy(c.sidecar, grpc)
+			proxy = compSidecar
 		}
-		return c.proxy(c.gateway, grpc)
+		hop = netOfCPU(time.Duration(hop), h, proxy, grpc)
 	}
-	d := netOfCPU(k.byCl[i].Sample(k.rng), h, proxyCPU) +
-		netOfCPU(k.replica.Sample(k.rng), h, func(c *hostCPU) int64 { return c.replica })
+	d := hop + netOfCPU(k.draw(k.replica), h, compReplica, grpc)
 	if k.sidecar[i] {
 		cl := k.client
 		if grpc {
@@ -248,7 +267,7 @@ func (k *calib) tryCost(a *attempt, h *host) int64 {
 		}
 		// The calling replica's client: the host model charges no CPU of
 		// its own for it (a replica's figure is its serving).
-		d += int64(cl.Sample(k.rng))
+		d += int64(k.draw(cl))
 		if k.call != nil {
 			d += int64(k.call.Sample(k.rng)) // out of the caller's container
 		}
@@ -267,7 +286,7 @@ func (k *calib) tryCost(a *attempt, h *host) int64 {
 // figure holds), less the gateway's CPU when host h charged it as a job
 // (netOfCPU) for a request of a gRPC workload (grpc) or not.
 func (k *calib) hitCost(h *host, grpc bool) int64 {
-	return netOfCPU(k.hops.General.Sample(k.rng), h, func(c *hostCPU) int64 { return c.proxy(c.gateway, grpc) })
+	return netOfCPU(k.draw(k.hops.General), h, compGateway, grpc)
 }
 
 // workCost is the payment role's own work on a try into payments (0 for
@@ -279,7 +298,7 @@ func (k *calib) workCost(a *attempt) time.Duration {
 	if k == nil || !k.payTo[a.cl.idx] {
 		return 0
 	}
-	return k.pay.Sample(k.rng)
+	return k.draw(k.pay)
 }
 
 // hostOf is the plan's host block, with the calibration profile's CPU
@@ -288,9 +307,30 @@ func (k *calib) workCost(a *attempt) time.Duration {
 // CPU per request that `meshbench calibrate` measured for the backend it
 // predicts. A block that gives any cost of its own is taken as written.
 func hostOf(p *scenarios.Plan) *scenarios.Host {
+	c := profileCPU(p)
+	if c == nil {
+		return p.Host
+	}
+	out := *p.Host
+	// Each figure was measured with its component alone in the process;
+	// the profile's scale says what they spend together (the mesh phase).
+	d := func(x *config.Duration) time.Duration {
+		if x == nil {
+			return 0
+		}
+		return c.Scaled(x.D())
+	}
+	out.CPU = scenarios.HostCPU{Client: d(c.Client), Gateway: d(c.Gateway), Sidecar: d(c.Sidecar), Replica: d(c.Replica),
+		GRPCProxy: d(c.GRPCProxy), GRPCCall: d(c.GRPCCall)}
+	return &out
+}
+
+// profileCPU is the profile's CPU figures for the backend the plan
+// predicts, when its host block takes them (hostOf); else nil.
+func profileCPU(p *scenarios.Plan) *calibration.HostCPU {
 	h := p.Host
 	if h == nil || h.CPU != (scenarios.HostCPU{}) || p.Profile == nil {
-		return h
+		return nil
 	}
 	var measured *calibration.Host
 	switch b := p.Profile.Backends; p.ProfileBackend {
@@ -303,20 +343,24 @@ func hostOf(p *scenarios.Plan) *scenarios.Host {
 			measured = b.Local.Host
 		}
 	}
-	if measured == nil || measured.CPU == nil {
-		return h
+	if measured == nil {
+		return nil
 	}
-	c := measured.CPU
-	out := *h
-	// Each figure was measured with its component alone in the process;
-	// the profile's scale says what they spend together (the mesh phase).
-	d := func(x *config.Duration) time.Duration {
-		if x == nil {
-			return 0
-		}
-		return c.Scaled(x.D())
+	return measured.CPU
+}
+
+// curveOf is the profile's CPU scale curve (calibration.HostCPU.Curve)
+// for a host block that takes the profile's figures, each point's scale
+// relative to the profile's scale, which hostOf already applied; nil
+// without one.
+func curveOf(p *scenarios.Plan) []scalePoint {
+	c := profileCPU(p)
+	if c == nil || len(c.Curve) < 2 || c.Scale <= 0 {
+		return nil
 	}
-	out.CPU = scenarios.HostCPU{Client: d(c.Client), Gateway: d(c.Gateway), Sidecar: d(c.Sidecar), Replica: d(c.Replica),
-		GRPCProxy: d(c.GRPCProxy), GRPCCall: d(c.GRPCCall)}
-	return &out
+	out := make([]scalePoint, len(c.Curve))
+	for i, pt := range c.Curve {
+		out[i] = scalePoint{jobs: float64(pt.Jobs), rel: pt.Scale / c.Scale}
+	}
+	return out
 }

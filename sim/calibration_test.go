@@ -92,6 +92,33 @@ func TestCalibrationCharges(t *testing.T) {
 	}
 }
 
+// TestCalibrationLatencyScale: the mesh phase's latency scale multiplies
+// every figure of the local section (the client's, the gateway's general
+// path, a sidecar's fast path, the replica's, the payment role's) and
+// none of the containers section's, which the mesh phase did not measure.
+func TestCalibrationLatencyScale(t *testing.T) {
+	for _, tc := range []struct {
+		name, backend string
+		bridge, call  time.Duration
+	}{
+		{"local", calibration.BackendLocal, 0, 0},
+		{"containers", calibration.BackendContainers, cBridge, cCall},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, cBridge)
+			p.Backends.Local.Mesh = &calibration.MeshLatency{Scale: 0.5}
+			rs := runSpec(t, calibrated(operationsSpec(500*time.Microsecond), p, tc.backend))
+			half := func(d time.Duration) time.Duration { return d / 2 }
+			g := half(cGeneral+cReplica) + tc.bridge
+			sd := half(cFast+cReplica+cClient) + tc.bridge + tc.call
+			checkout := half(cClient) + g + half(cPay) + 4*time.Millisecond + (sd + 3*time.Millisecond) + (sd + 2*time.Millisecond)
+			lookup := half(cClient) + g + half(cPay) + time.Millisecond + (sd + 2*time.Millisecond)
+			audit := half(cClient) + g + 7*time.Millisecond
+			checkFleetLatencies(t, rs, checkout, lookup, audit)
+		})
+	}
+}
+
 // TestCalibrationMTLS: under mutual TLS the gateway's try pays the mtls
 // hop in place of the general path and of TLSRequestCost (which the
 // measurement includes), and a new connection still its handshake.
@@ -337,40 +364,69 @@ func TestCalibrationLag(t *testing.T) {
 }
 
 // TestCalibrationHostCPUOnce: a calibrated latency holds the CPU its
-// component spent, so with a host model, which runs that CPU as a job of
-// its own, the latency is charged less it (netOfCPU). On a host of many
-// cores, where no job waits, a request then takes exactly as long as
-// without the host model, request by request: the CPU is counted once.
-// Through the mesh's sidecars and calls, and for a cache hit.
+// component spent on the request's path, so with a host model, which runs
+// that CPU as a job of its own, the latency is charged less it (netOfCPU).
+// On a host of many cores, where no job waits, a request then takes
+// exactly as long as without the host model, request by request: the CPU
+// is counted once. Through the mesh's sidecars and calls, and for a cache
+// hit.
 func TestCalibrationHostCPUOnce(t *testing.T) {
 	p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
 	cpu := scenarios.HostCPU{Client: 4 * time.Microsecond, Gateway: 15 * time.Microsecond, Sidecar: 12 * time.Microsecond, Replica: 9 * time.Microsecond}
 	many := &scenarios.Host{Cores: 1000, CPU: cpu}
-	latencies := func(s *spec, h *scenarios.Host) []time.Duration {
+	run := func(s *spec, h *scenarios.Host) ([]time.Duration, *model) {
 		s.host = h
 		var out []time.Duration
-		for _, r := range runSpec(t, calibrated(s, p, "")) {
+		rs, m := runModel(t, calibrated(s, p, ""))
+		for _, r := range rs {
 			if !r.OK() {
 				t.Fatalf("unexpected result %+v", r)
 			}
 			out = append(out, r.Latency)
 		}
+		return out, m
+	}
+	latencies := func(s *spec, h *scenarios.Host) []time.Duration {
+		out, _ := run(s, h)
 		return out
 	}
 	mesh := func() *spec { return operationsSpec(500 * time.Microsecond) } // its calls go through sidecars
 	if got, want := latencies(mesh(), many), latencies(mesh(), nil); !slices.Equal(got, want) {
 		t.Errorf("through the mesh, with the host model:\n got %v\nwant %v", got[:6], want[:6])
 	}
-	// The CPU a host charges beyond a latency is not taken back: the
-	// request is slower by the excess.
+	// CPU beyond the latency that holds it is off the path
+	// (hostpath.go): no request is slower for it, and the host still
+	// serves all of it.
 	big := cpu
 	big.Client = cClient + 25*time.Microsecond
-	if got, want := latencies(mesh(), &scenarios.Host{Cores: 1000, CPU: big}), latencies(mesh(), nil); got[0] != want[0]+25*time.Microsecond {
-		t.Errorf("a client CPU 25µs above the client's latency: %v, want %v + 25µs", got[0], want[0])
+	got, m := run(mesh(), &scenarios.Host{Cores: 1000, CPU: big})
+	if want := latencies(mesh(), nil); !slices.Equal(got, want) {
+		t.Errorf("a client CPU 25µs above the client's latency:\n got %v\nwant %v", got[:6], want[:6])
+	}
+	_, m0 := run(mesh(), many)
+	if d := time.Duration(m.host.busyNS - m0.host.busyNS); d != time.Duration(len(got))*(big.Client-cpu.Client) {
+		t.Errorf("the host served %v more for %d requests' client CPU %v above its latency, want all of it", d, len(got), big.Client-cClient)
 	}
 	edge := func() *spec { return cachedEdge(t, "") }
 	if got, want := latencies(edge(), many), latencies(edge(), nil); !slices.Equal(got, want) {
 		t.Errorf("with a cache, with the host model:\n got %v\nwant %v", got[:6], want[:6])
+	}
+}
+
+// TestHostPathWithoutProfile: a scenario's own host block, with no
+// profile, puts all of a component's CPU on the request's path: a request
+// waits for its client's, gateway's and replica's CPU in turn.
+func TestHostPathWithoutProfile(t *testing.T) {
+	s := hostSpec(&scenarios.Host{Cores: 1000, CPU: scenarios.HostCPU{Client: 200 * time.Microsecond, Gateway: 300 * time.Microsecond, Replica: 500 * time.Microsecond}}, 10, 5*time.Second)
+	base := hostSpec(nil, 10, 5*time.Second)
+	got, want := runSpec(t, s), runSpec(t, base)
+	if len(got) == 0 || len(got) != len(want) {
+		t.Fatalf("%d and %d results", len(got), len(want))
+	}
+	for i := range got {
+		if d := got[i].Latency - want[i].Latency; d != time.Millisecond {
+			t.Fatalf("request %d: %v slower with the host, want the 1ms of CPU on its path", i, d)
+		}
 	}
 }
 

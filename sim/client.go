@@ -172,12 +172,9 @@ func (m *model) issue(l *load, t int64, user int32, key uint64) {
 	}
 	m.inflight++
 	m.issued++
-	if h := m.host; h != nil {
-		if c := h.cpu.end(h.cpu.client, l.spec.grpc); c > 0 {
-			// The load generator's CPU for the request comes first.
-			m.cpu(cpuJob{kind: jobClient, idx: ex.id, gen: ex.gen}, c)
-			return
-		}
+	// The load generator's CPU for the request comes first.
+	if m.host != nil && m.spend(compClient, l.spec.grpc, cpuJob{kind: jobClient, idx: ex.id, gen: ex.gen}) {
+		return
 	}
 	m.toGateway(ex)
 }

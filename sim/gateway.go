@@ -67,15 +67,12 @@ func (a *authSpec) authorised(l *loadSpec) bool {
 // 404, failed authentication 401, and otherwise the route's fault filter,
 // its cache (edge.go) and then its lifecycle decide.
 func (m *model) gatewayIn(ex *exchange) {
-	if h := m.host; h != nil {
-		// The gateway's CPU for the request, answer included, is spent
-		// before it decides anything; a gRPC client's request is taken
-		// (and, the routes of such a workload being to gRPC services,
-		// forwarded) over HTTP/2.
-		if c := h.cpu.proxy(h.cpu.gateway, m.loads[ex.load].spec.grpc); c > 0 {
-			m.cpu(cpuJob{kind: jobGateway, idx: ex.id, gen: ex.gen}, c)
-			return
-		}
+	// The gateway's CPU for the request, answer included, is spent
+	// before it decides anything; a gRPC client's request is taken (and,
+	// the routes of such a workload being to gRPC services, forwarded)
+	// over HTTP/2.
+	if m.host != nil && m.spend(compGateway, m.loads[ex.load].spec.grpc, cpuJob{kind: jobGateway, idx: ex.id, gen: ex.gen}) {
+		return
 	}
 	m.gatewayRoute(ex)
 }

@@ -64,6 +64,18 @@ type host struct {
 	window [2]float64
 	at     [2]int64
 	marked int
+
+	// curve scales the components' jobs by the host's job rate
+	// (hostcurve.go); nil: as given. jobRate is the job rate's running
+	// estimate, in jobs per second, as of rateAt.
+	curve   []scalePoint
+	jobRate float64
+	rateAt  int64
+
+	// caps bound, by component and protocol, the part of a component's
+	// CPU that lies on a request's path (hostpath.go); 0: none, all of
+	// it.
+	caps [numComponents][2]int64
 }
 
 // hostCPU is the CPU time per request of each component, in ns. Over gRPC
@@ -99,12 +111,13 @@ func (c *hostCPU) end(own int64, grpc bool) int64 {
 type jobKind uint8
 
 const (
-	jobClient  jobKind = iota // the load generator sends a request (idx: exchange)
-	jobGateway                // the gateway takes a client request (idx: exchange)
-	jobSidecar                // a caller's proxy takes a call (idx: exchange)
-	jobReplica                // a replica handles a request it serves (att)
-	jobHop                    // a proxy's security CPU on a try's hop (att; rest: the hop's delay after it)
-	jobTest                   // tests: the completion is only recorded
+	jobClient     jobKind = iota // the load generator sends a request (idx: exchange)
+	jobGateway                   // the gateway takes a client request (idx: exchange)
+	jobSidecar                   // a caller's proxy takes a call (idx: exchange)
+	jobReplica                   // a replica handles a request it serves (att)
+	jobHop                       // a proxy's security CPU on a try's hop (att; rest: the hop's delay after it)
+	jobBackground                // a component's CPU off the requests' path (hostpath.go): nothing waits for it
+	jobTest                      // tests: the completion is only recorded
 )
 
 // cpuJob is one piece of CPU work in the host.
@@ -112,17 +125,18 @@ type cpuJob struct {
 	target float64 // attained service at which it is done
 	seq    uint64  // arrival order, for ties
 	att    *attempt
-	rest   int64
+	rest   int64 // jobHop: the hop's delay after it; a component's: its CPU off the path, after it
 	gen    uint32
 	idx    int32
 	kind   jobKind
 }
 
-func newHost(h *scenarios.Host) *host {
+func newHost(h *scenarios.Host, curve []scalePoint) *host {
 	if h == nil {
 		return nil
 	}
 	return &host{
+		curve: curve,
 		cores: float64(max(h.Cores, 1)),
 		cpu: hostCPU{
 			client:  int64(h.CPU.Client),
@@ -246,6 +260,10 @@ func (m *model) cpuDue(gen uint32) {
 
 // cpuDone continues the work that waited for job j.
 func (m *model) cpuDone(j cpuJob) {
+	if j.kind <= jobReplica && j.rest > 0 {
+		// A component's CPU off the request's path (hostpath.go).
+		m.cpu(cpuJob{kind: jobBackground}, j.rest)
+	}
 	switch j.kind {
 	case jobClient:
 		if ex := m.exchanges[j.idx]; ex.gen == j.gen {

@@ -17,7 +17,7 @@ import (
 // cores and returns when each completes, by index.
 func psRun(t *testing.T, cores int, arrivals []time.Duration, sizes []time.Duration) []time.Duration {
 	t.Helper()
-	m := &model{eng: NewEngine[event](), host: newHost(&scenarios.Host{Cores: cores})}
+	m := &model{eng: NewEngine[event](), host: newHost(&scenarios.Host{Cores: cores}, nil)}
 	done := make([]time.Duration, len(arrivals))
 	for i := range done {
 		done[i] = -1

@@ -17,7 +17,7 @@ func specFromPlan(p *scenarios.Plan, variant int, seed uint64) (*spec, error) {
 	// The variant's protocol, if any, is every service's (ForVariant is
 	// the plan a job already has; applying it again changes nothing).
 	p = p.ForVariant(variant)
-	s := &spec{seed: seed, duration: p.Duration, gateway: gatewaySpec{zone: p.Gateway.Zone}, host: hostOf(p)}
+	s := &spec{seed: seed, duration: p.Duration, gateway: gatewaySpec{zone: p.Gateway.Zone}, host: hostOf(p), hostCurve: curveOf(p)}
 	var err error
 	dist := func(what string, d scenarios.DistributionSpec) distribution {
 		if err != nil {

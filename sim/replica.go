@@ -166,13 +166,12 @@ func (m *model) scripted(a *attempt) {
 func (m *model) startWork(a *attempt) {
 	r := a.rep
 	r.activate(a)
-	if h := m.host; h != nil {
+	if m.host != nil {
 		// The replica's CPU for the request (reading it, and the work
 		// around its service time, which is waiting) holds the worker
 		// too; a kill meanwhile bumps a.gen and the job is ignored.
-		if c := h.cpu.end(h.cpu.replica, r.svc.spec.grpc); c > 0 {
-			a.pauseMark = r.pauseTotal
-			m.cpu(cpuJob{kind: jobReplica, att: a, gen: a.gen}, c)
+		a.pauseMark = r.pauseTotal
+		if m.spend(compReplica, r.svc.spec.grpc, cpuJob{kind: jobReplica, att: a, gen: a.gen}) {
 			return
 		}
 	}
@@ -240,14 +239,10 @@ func (m *model) call(a *attempt, c *cluster) {
 	ex.src = a.rep.node
 	ex.key = a.key
 	ex.cl = c
-	if h := m.host; h != nil {
-		// The caller's proxy spends its CPU on the call first, and over
-		// gRPC the calling replica its half of the call's.
-		grpc := c.svc.spec.grpc
-		if cpu := h.cpu.end(h.cpu.proxy(h.cpu.sidecar, grpc), grpc); cpu > 0 {
-			m.cpu(cpuJob{kind: jobSidecar, idx: ex.id, gen: ex.gen}, cpu)
-			return
-		}
+	// The caller's proxy spends its CPU on the call first, and over gRPC
+	// the calling replica its half of the call's.
+	if m.host != nil && m.spend(compSidecar, c.svc.spec.grpc, cpuJob{kind: jobSidecar, idx: ex.id, gen: ex.gen}) {
+		return
 	}
 	m.callBegin(ex)
 }

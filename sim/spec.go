@@ -30,6 +30,9 @@ type spec struct {
 	policy   scenarios.Policy // the variant's merged policy; bench/dataplane says what it means
 	faults   []faultSpec
 	host     *scenarios.Host // nil: CPU work is free (host.go)
+	// hostCurve is the profile's CPU scale by job rate (host.go); nil:
+	// the host's figures at every rate.
+	hostCurve []scalePoint
 }
 
 type gatewaySpec struct {

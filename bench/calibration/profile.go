@@ -112,6 +112,40 @@ type Local struct {
 	Handshake *config.Duration `yaml:"handshake,omitempty"`
 	// Host is the CPU time per request of each component (see Host).
 	Host *Host `yaml:"host"`
+	// Mesh (optional) is the mesh phase's latency and the scale it sets
+	// on every latency figure above (see MeshLatency). Absent, the
+	// figures are charged as measured.
+	Mesh *MeshLatency `yaml:"mesh,omitempty"`
+}
+
+// MeshLatency is what the mesh phase measured of latency: the library's
+// payment flow on the local backend at the calibration's rate, against
+// the simulator's prediction of the same flow from this section's
+// figures. Each figure was measured with its component alone in the
+// process, where every request wakes parked threads; in a whole mesh
+// threads are awake more often and a hop costs less (docs/calibration.md,
+// the mesh phase).
+type MeshLatency struct {
+	// P50 and P99 are the flow's measured latency quantiles.
+	P50 config.Duration `yaml:"p50"`
+	P99 config.Duration `yaml:"p99"`
+	// Predicted is the simulator's median for the flow with the figures
+	// as measured (scale 1) and the host model of the machine's cores.
+	Predicted config.Duration `yaml:"predicted"`
+	// Scale multiplies every latency figure of the section (client, lag,
+	// replica, payments, hops, grpcClient) where the simulator charges
+	// it: the factor, within 0.1–4, at which the simulator's median of
+	// the flow is P50.
+	Scale float64 `yaml:"scale"`
+}
+
+// LatencyScale is the factor the simulator applies to the section's
+// latency figures: the mesh phase's scale, or 1 without one.
+func (l *Local) LatencyScale() float64 {
+	if l == nil || l.Mesh == nil || l.Mesh.Scale <= 0 {
+		return 1
+	}
+	return l.Mesh.Scale
 }
 
 // Hops are the proxy's added latency per hop, by path.
@@ -186,6 +220,28 @@ type HostCPU struct {
 	// components spend together against what each spends alone. The
 	// simulator charges every figure times Scale; absent, 1.
 	Scale float64 `yaml:"scale,omitempty"`
+	// Curve (optional) is the mesh phase at more than one rate, by
+	// increasing rate: a process's CPU per request falls as its event
+	// rate rises (more requests find a thread awake, more work is
+	// batched), so a single Scale, measured at the calibration's rate,
+	// overcharges a run at twice it. The simulator's host model charges
+	// each job times the curve's scale at the host's current job rate
+	// over Scale (sim/host.go); absent, Scale alone.
+	Curve []ScalePoint `yaml:"curve,omitempty"`
+}
+
+// ScalePoint is the mesh phase at one rate.
+type ScalePoint struct {
+	// Rate is the payment flow's requests per second.
+	Rate int `yaml:"rate"`
+	// Jobs is the CPU jobs per second the simulator's host model runs for
+	// the flow at Rate: each request's client, gateway, four replicas
+	// and three sidecars.
+	Jobs int `yaml:"jobs"`
+	// Mesh is the process's CPU per request at Rate.
+	Mesh config.Duration `yaml:"mesh"`
+	// Scale is Mesh over the components' sum, as HostCPU.Scale.
+	Scale float64 `yaml:"scale"`
 }
 
 // Scaled is d times Scale (d itself without a Scale).
@@ -311,6 +367,22 @@ func (p *Profile) Validate() error {
 			bad("backends.local.handshake", "not positive: %s", l.Handshake)
 		}
 		checkHost(bad, "backends.local.host", l.Host)
+		if m := l.Mesh; m != nil {
+			for _, f := range []struct {
+				name string
+				d    config.Duration
+			}{{"p50", m.P50}, {"p99", m.P99}, {"predicted", m.Predicted}} {
+				if f.d <= 0 {
+					bad("backends.local.mesh."+f.name, "missing or not positive")
+				}
+			}
+			if m.P99 > 0 && m.P99 < m.P50 {
+				bad("backends.local.mesh.p99", "%s is below p50 %s", m.P99, m.P50)
+			}
+			if s := m.Scale; s < 0.1 || s > 4 || math.IsNaN(s) {
+				bad("backends.local.mesh.scale", "%g is outside 0.1–4", s)
+			}
+		}
 	}
 	if c := p.Backends.Containers; c != nil {
 		checkDist(bad, "backends.containers.hop", c.Hop)
@@ -360,6 +432,28 @@ func checkHost(bad func(string, string, ...any), path string, h *Host) {
 	// four times them, is a broken measurement, not a machine.
 	if s := h.CPU.Scale; s != 0 && (s < 0.1 || s > 4 || math.IsNaN(s)) {
 		bad(path+".cpu.scale", "%g is outside 0.1–4", s)
+	}
+	if c := h.CPU.Curve; len(c) > 0 {
+		if len(c) < 2 {
+			bad(path+".cpu.curve", "one point: a curve needs two or more")
+		}
+		if h.CPU.Scale == 0 {
+			bad(path+".cpu.curve", "a curve without a scale")
+		}
+		for i, pt := range c {
+			at := fmt.Sprintf("%s.cpu.curve[%d]", path, i)
+			if pt.Rate <= 0 || pt.Jobs <= 0 {
+				bad(at, "rate %d, jobs %d: both must be positive", pt.Rate, pt.Jobs)
+			} else if i > 0 && (pt.Rate <= c[i-1].Rate || pt.Jobs <= c[i-1].Jobs) {
+				bad(at, "rate %d, jobs %d: not above the point before's (%d, %d)", pt.Rate, pt.Jobs, c[i-1].Rate, c[i-1].Jobs)
+			}
+			if pt.Mesh <= 0 {
+				bad(at+".mesh", "missing or not positive")
+			}
+			if s := pt.Scale; s < 0.1 || s > 4 || math.IsNaN(s) {
+				bad(at+".scale", "%g is outside 0.1–4", s)
+			}
+		}
 	}
 }
 

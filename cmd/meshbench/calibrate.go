@@ -170,6 +170,10 @@ func printLocal(out io.Writer, res *measure.Result) {
 		fmt.Fprintf(out, "  mutual TLS handshake:      %s of CPU, both ends\n", us(l.Handshake.D()))
 	}
 	fmt.Fprintf(out, "  CPU per request:           %s\n", hostLine(l.Host))
+	if m := l.Mesh; m != nil {
+		fmt.Fprintf(out, "  mesh latency:              p50 %s  p99 %s; the simulator's p50 from the figures above %s, so they are charged ×%.3f (scale)\n",
+			us(m.P50.D()), us(m.P99.D()), us(m.Predicted.D()), m.Scale)
+	}
 }
 
 func distLine(d *calibration.Dist) string {
@@ -185,6 +189,9 @@ func hostLine(h *calibration.Host) string {
 	mesh := ""
 	if c := h.CPU; c.Mesh != nil && c.Scale > 0 {
 		mesh = fmt.Sprintf("; a whole mesh %s per request, %.3f× its components' sum (scale)", us(c.Mesh.D()), c.Scale)
+		for _, pt := range c.Curve[min(1, len(c.Curve)):] {
+			mesh += fmt.Sprintf("; at %d/s %s, %.3f×", pt.Rate, us(pt.Mesh.D()), pt.Scale)
+		}
 	}
 	return fmt.Sprintf("client %s, gateway %s, sidecar %s, replica %s%s%s (%d cores)",
 		us(h.CPU.Client.D()), us(h.CPU.Gateway.D()), us(h.CPU.Sidecar.D()), us(h.CPU.Replica.D()), grpc, mesh, h.Cores)

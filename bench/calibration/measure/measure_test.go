@@ -2,6 +2,7 @@ package measure
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -55,6 +56,40 @@ func TestMeshScale(t *testing.T) {
 	}
 	if got := meshScale(time.Millisecond, &calibration.HostCPU{Client: us(0), Gateway: us(0), Sidecar: us(0), Replica: us(0)}); got != 0 {
 		t.Errorf("components of no CPU: scale %v, want none", got)
+	}
+}
+
+// TestSolveScale: the bisection finds the scale at which a median that
+// grows with it reaches the one wanted, to three decimals, and stops at a
+// bound the median cannot get past; an error from the simulator stops it.
+func TestSolveScale(t *testing.T) {
+	// A flow of 10ms of service time and 2ms of charged latency.
+	median := func(s float64) (time.Duration, error) {
+		return 10*time.Millisecond + time.Duration(s*float64(2*time.Millisecond)), nil
+	}
+	for _, tc := range []struct {
+		want  time.Duration
+		scale float64
+	}{
+		{11500 * time.Microsecond, 0.75},
+		{12 * time.Millisecond, 1},
+		{13 * time.Millisecond, 1.5},
+		{10100 * time.Microsecond, 0.1}, // below what 0.1 gives: the bound
+		{9 * time.Millisecond, 0.1},
+		{30 * time.Millisecond, 4},
+	} {
+		got, err := solveScale(tc.want, median)
+		if err != nil || got != tc.scale {
+			t.Errorf("solveScale(%v) = %v, %v; want %v", tc.want, got, err, tc.scale)
+		}
+	}
+	calls := 0
+	_, err := solveScale(11*time.Millisecond, func(float64) (time.Duration, error) {
+		calls++
+		return 0, errors.New("no run")
+	})
+	if err == nil || calls != 1 {
+		t.Errorf("a failing simulator: err %v after %d runs", err, calls)
 	}
 }
 
@@ -189,6 +224,18 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 		t.Errorf("mesh phase: %+v", m)
 	case c.Mesh == nil || c.Mesh.D() != m.PerRequest() || c.Scale < 0.1 || c.Scale > 4:
 		t.Errorf("mesh %v, scale %v: want the phase's CPU per request and a scale within 0.1–4", c.Mesh, c.Scale)
+	case res.MeshHigh != nil && (len(c.Curve) != 2 || c.Curve[0].Scale != c.Scale || c.Curve[1].Rate != 2*cfg.Rate ||
+		c.Curve[1].Jobs != 18*cfg.Rate || c.Curve[1].Mesh.D() != res.MeshHigh.PerRequest()):
+		t.Errorf("mesh at twice the rate %+v: curve %+v", res.MeshHigh, c.Curve)
+	case res.MeshHigh == nil && c.Curve != nil:
+		t.Errorf("no mesh at twice the rate, but a curve %+v", c.Curve)
+	default:
+		// Its latency, and the simulator's median of the same flow.
+		l := res.Local.Mesh
+		if l == nil || l.P50.D() != m.P50 || l.P99.D() != m.P99 || m.P50 < 9*time.Millisecond || m.P99 < m.P50 ||
+			l.Predicted <= 0 || l.Scale < 0.1 || l.Scale > 4 {
+			t.Errorf("mesh latency %+v for a phase with p50 %v, p99 %v: want both, a prediction and a scale within 0.1–4", l, m.P50, m.P99)
+		}
 	}
 	p := &calibration.Profile{
 		Schema:   calibration.Schema,

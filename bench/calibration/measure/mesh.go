@@ -7,10 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/bench/local"
+	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/scenarios"
+	"github.com/meshbench/meshbench/sim"
 )
 
 // The mesh phase: the phases above measure each component alone, at the
@@ -63,11 +66,22 @@ load:
 // makes: risk, fraud and ledger.
 const meshCalls = 3
 
+// meshJobs is how many CPU jobs the simulator's host model runs for one
+// request of meshPlan: the client's, the gateway's, the payments
+// replica's, and a sidecar's and a replica's for each call.
+const meshJobs = 3 + 2*meshCalls
+
+// meshHighRate is the second rate of the mesh phase, as a multiple of the
+// calibration's: the curve's second point (calibration.HostCPU.Curve).
+// Twice 400/s keeps a 2-core machine below the flow's knee.
+const meshHighRate = 2
+
 // Mesh is the mesh phase's figures.
 type Mesh struct {
 	Requests int64         // requests issued in the measured window
 	CPU      time.Duration // the process's CPU over the window
 	Span     time.Duration // the window
+	P50, P99 time.Duration // the latency of the window's successful requests
 }
 
 // PerRequest is the whole mesh's CPU per request.
@@ -85,7 +99,7 @@ func meshPhase(ctx context.Context, rate int, d time.Duration) (*Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
-	sink := &meshSink{from: warmup}
+	sink := &meshSink{from: warmup, lat: newHist()}
 	out, err := local.Backend{}.Run(ctx, bench.Job{Plan: plan, Seed: plan.Seed}, sink)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
@@ -96,15 +110,18 @@ func meshPhase(ctx context.Context, rate int, d time.Duration) (*Mesh, error) {
 	if err := sink.check(); err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
-	return &Mesh{Requests: sink.requests, CPU: out.CPU.Used, Span: out.CPU.Span}, nil
+	return &Mesh{Requests: sink.requests, CPU: out.CPU.Used, Span: out.CPU.Span,
+		P50: quantile(sink.lat, 0.5), P99: quantile(sink.lat, 0.99)}, nil
 }
 
 // meshSink counts the requests issued after the warm-up, as the
-// aggregator counts a run's.
+// aggregator counts a run's, and keeps the successful ones' latencies (in
+// lat, when not nil).
 type meshSink struct {
 	from             time.Duration
 	requests, failed int64
 	byKind           map[bench.Kind]int64
+	lat              *hdrhistogram.Histogram
 }
 
 func (s *meshSink) Record(r bench.Result) {
@@ -112,6 +129,9 @@ func (s *meshSink) Record(r bench.Result) {
 		return
 	}
 	s.requests++
+	if r.Kind == bench.KindOK && s.lat != nil {
+		record(s.lat, r.Latency)
+	}
 	if r.Kind != bench.KindOK {
 		s.failed++
 		if s.byKind == nil {
@@ -151,4 +171,91 @@ func meshScale(mesh time.Duration, c *calibration.HostCPU) float64 {
 		return 0
 	}
 	return math.Round(min(max(float64(mesh)/float64(sum), 0.1), 4)*1000) / 1000
+}
+
+// The latency side of the mesh phase. The figures of the local section
+// were each measured with the component alone too, and a hop that wakes
+// parked threads costs more than one in a busy mesh: with the figures as
+// measured the simulator put the library's pages' medians 8–49% above
+// local's (docs/host-model.md). meshLatency runs the simulator on the
+// mesh phase's own flow — the same scenario at the same rate, with the
+// section's figures and the host model of the machine's cores, as a run
+// with the profile and --host-cores does — and finds the factor on every
+// latency figure at which its median is the one measured.
+
+// meshSimFor is how long the simulator runs meshPlan for the scale: long
+// enough that its median moves by well under a percent between seeds,
+// a few tens of milliseconds of the calibration's time per run.
+const meshSimFor = 60 * time.Second
+
+// meshLatency is the mesh's latency against the simulator's prediction
+// of it from l, and the scale that makes them agree (within 0.1–4; at a
+// bound when the simulator cannot reach the measured median inside
+// them).
+func meshLatency(ctx context.Context, l *calibration.Local, rate int, m *Mesh) (*calibration.MeshLatency, error) {
+	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, meshSimFor, meshSimFor/5, rate))
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: mesh: %w", err)
+	}
+	plan.Profile = &calibration.Profile{Backends: calibration.Backends{Local: l}}
+	plan.ProfileBackend = calibration.BackendLocal
+	if plan, err = plan.WithHostCores(l.Host.Cores); err != nil {
+		return nil, fmt.Errorf("calibrate: mesh: %w", err)
+	}
+	// p50 is the simulator's median at scale s: the same seed each time,
+	// so that only the scale moves it.
+	p50 := func(s float64) (time.Duration, error) {
+		sec := *l
+		sec.Mesh = &calibration.MeshLatency{Scale: s}
+		p := *plan
+		p.Profile = &calibration.Profile{Backends: calibration.Backends{Local: &sec}}
+		sink := &meshSink{from: plan.Warmup, lat: newHist()}
+		if _, err := (sim.Backend{}).Run(ctx, bench.Job{Plan: &p, Seed: plan.Seed}, sink); err != nil {
+			return 0, fmt.Errorf("calibrate: mesh: the simulator: %w", err)
+		}
+		if sink.requests == 0 {
+			return 0, fmt.Errorf("calibrate: mesh: the simulator issued no request")
+		}
+		return quantile(sink.lat, 0.5), nil
+	}
+	predicted, err := p50(1)
+	if err != nil {
+		return nil, err
+	}
+	scale, err := solveScale(m.P50, p50)
+	if err != nil {
+		return nil, err
+	}
+	return &calibration.MeshLatency{P50: config.Duration(m.P50), P99: config.Duration(m.P99),
+		Predicted: config.Duration(predicted), Scale: scale}, nil
+}
+
+// solveScale finds, by bisection over 0.1–4, the scale at which median(s)
+// is want, to three decimals: median grows with the scale (every charged
+// latency does), so the interval halves each step. It returns a bound
+// when want lies outside what the bounds give.
+func solveScale(want time.Duration, median func(float64) (time.Duration, error)) (float64, error) {
+	lo, hi := 0.1, 4.0
+	for _, b := range []float64{lo, hi} {
+		got, err := median(b)
+		if err != nil {
+			return 0, err
+		}
+		if (b == lo && got >= want) || (b == hi && got <= want) {
+			return b, nil
+		}
+	}
+	for hi-lo > 0.0005 {
+		mid := (lo + hi) / 2
+		got, err := median(mid)
+		if err != nil {
+			return 0, err
+		}
+		if got < want {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return math.Round((lo+hi)/2*1000) / 1000, nil
 }

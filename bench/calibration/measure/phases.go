@@ -71,6 +71,7 @@ import (
 
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/internal/cputime"
+	"github.com/meshbench/meshbench/proxy/config"
 )
 
 // Config bounds a measurement.
@@ -162,7 +163,10 @@ type Result struct {
 	// failed, and then MeshSkipped says why it failed.
 	Mesh        *Mesh
 	MeshSkipped string
-	Local       *calibration.Local
+	// MeshHigh is the mesh phase at meshHighRate times the rate, for the
+	// curve; nil when Mesh is or when it failed.
+	MeshHigh *Mesh
+	Local    *calibration.Local
 }
 
 type target struct {
@@ -284,7 +288,29 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			fmt.Fprintf(cfg.Log, "  mesh: skipped, the profile has no scale: %v\n", err)
 		}
 	}
+	if res.Mesh != nil {
+		// The same at twice the rate, for the curve of CPU by rate; a
+		// failure there leaves the scale without a curve.
+		hi := meshHighRate * cfg.Rate
+		fmt.Fprintf(cfg.Log, "  mesh: the same at %d/s\n", hi)
+		if res.MeshHigh, err = meshPhase(ctx, hi, cfg.Mesh); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			fmt.Fprintf(cfg.Log, "  mesh at %d/s: skipped, the profile has no curve: %v\n", hi, err)
+		}
+	}
 	res.Local = res.local()
+	if res.Mesh != nil {
+		// A simulator that cannot run the flow leaves the latency figures
+		// unscaled, not the profile unwritten.
+		if res.Local.Mesh, err = meshLatency(ctx, res.Local, cfg.Rate, res.Mesh); err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			fmt.Fprintf(cfg.Log, "  mesh: no latency scale: %v\n", err)
+		}
+	}
 	return res, nil
 }
 
@@ -311,6 +337,13 @@ func (res *Result) local() *calibration.Local {
 	if m := res.Mesh.PerRequest(); m > 0 {
 		cpu.Mesh = calibration.D(m)
 		cpu.Scale = meshScale(m, cpu)
+		if h := res.MeshHigh.PerRequest(); h > 0 {
+			rate := res.Config.Rate
+			cpu.Curve = []calibration.ScalePoint{
+				{Rate: rate, Jobs: rate * meshJobs, Mesh: config.Duration(m), Scale: cpu.Scale},
+				{Rate: meshHighRate * rate, Jobs: meshHighRate * rate * meshJobs, Mesh: config.Duration(h), Scale: meshScale(h, cpu)},
+			}
+		}
 	}
 	return &calibration.Local{
 		Client:  diff(p["client"], direct, 0),
