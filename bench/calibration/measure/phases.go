@@ -80,7 +80,7 @@ type Config struct {
 	// (the flagship's rate).
 	Rate int
 	// Requests per phase, over all rounds (the containers' phases send
-	// half as many). Zero: 3600.
+	// half as many). Zero: 3200.
 	Requests int
 	// Rounds interleaves the phases. Zero: 8.
 	Rounds int
@@ -93,7 +93,8 @@ type Config struct {
 	// Warmup requests per target before the first round. Zero: 200.
 	Warmup int
 	// Mesh is how long the mesh phase runs (mesh.go), a fifth of it
-	// warm-up. Zero: 12s. Negative: no mesh phase.
+	// warm-up, at the calibration's rate; at twice it, four fifths of
+	// that. Zero: 10s. Negative: no mesh phase.
 	Mesh time.Duration
 	// Quick marks the profile as measured with few requests.
 	Quick bool
@@ -111,7 +112,7 @@ func (c Config) withDefaults() Config {
 		c.Rate = 400
 	}
 	if c.Requests <= 0 {
-		c.Requests = 3600
+		c.Requests = 3200
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 8
@@ -126,7 +127,7 @@ func (c Config) withDefaults() Config {
 		c.Warmup = 200
 	}
 	if c.Mesh == 0 {
-		c.Mesh = 12 * time.Second
+		c.Mesh = 10 * time.Second
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -293,7 +294,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 		// failure there leaves the scale without a curve.
 		hi := meshHighRate * cfg.Rate
 		fmt.Fprintf(cfg.Log, "  mesh: the same at %d/s\n", hi)
-		if res.MeshHigh, err = meshPhase(ctx, hi, cfg.Mesh); err != nil {
+		if res.MeshHigh, err = meshPhase(ctx, hi, cfg.Mesh*4/5); err != nil {
 			if ctx.Err() != nil {
 				return nil, err
 			}
