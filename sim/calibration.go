@@ -64,7 +64,8 @@ const loopbackBelow = time.Millisecond
 // mesh-phase latency scale (calibration.MeshLatency; 1 without one): the
 // figures were measured with each component alone, and the scale is what
 // makes the simulator's median of the whole payment flow the one measured
-// (docs/calibration.md). The containers section's are charged as measured.
+// (docs/calibration.md). The containers section's are charged times the
+// containers mesh's scale (the same, on that backend; 1 without one).
 //
 // With a host model (host.go), which runs the load generator's, the
 // proxies' and the replicas' CPU per request as jobs on the shared cores,
@@ -90,6 +91,7 @@ type calib struct {
 	mtls    bool
 	shake   int64               // a mutual TLS handshake's CPU, ns: the profile's, or HandshakeCost
 	scale   float64             // the mesh phase's latency scale on the local figures (1: none)
+	xscale  float64             // the containers mesh's scale on extra and call (1: none)
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
 	payTo   []bool              // the cluster's replicas run the payment role
@@ -112,6 +114,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	if c != nil {
 		extra, call = c.Hop, c.Call
 	}
+	extraScale := c.ExtraScale()
 	k := &calib{
 		rng:     Stream(seed, "calibration"),
 		client:  local.Client,
@@ -125,6 +128,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		mtls:    policy.MTLSOn(),
 		shake:   int64(HandshakeCost),
 		scale:   local.LatencyScale(),
+		xscale:  extraScale,
 	}
 	if local.Handshake != nil {
 		k.shake = int64(local.Handshake.D())
@@ -269,11 +273,11 @@ func (k *calib) tryCost(a *attempt, h *host) int64 {
 		// its own for it (a replica's figure is its serving).
 		d += int64(k.draw(cl))
 		if k.call != nil {
-			d += int64(k.call.Sample(k.rng)) // out of the caller's container
+			d += int64(float64(k.call.Sample(k.rng)) * k.xscale) // out of the caller's container
 		}
 	}
 	if k.extra != nil {
-		d += int64(k.extra.Sample(k.rng))
+		d += int64(float64(k.extra.Sample(k.rng)) * k.xscale)
 	}
 	return d
 }

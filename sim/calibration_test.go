@@ -95,18 +95,24 @@ func TestCalibrationCharges(t *testing.T) {
 // TestCalibrationLatencyScale: the mesh phase's latency scale multiplies
 // every figure of the local section (the client's, the gateway's general
 // path, a sidecar's fast path, the replica's, the payment role's) and
-// none of the containers section's, which the mesh phase did not measure.
+// none of the containers section's; the containers mesh's scale
+// multiplies those (the bridge, the call out of a container).
 func TestCalibrationLatencyScale(t *testing.T) {
 	for _, tc := range []struct {
 		name, backend string
+		xscale        float64
 		bridge, call  time.Duration
 	}{
-		{"local", calibration.BackendLocal, 0, 0},
-		{"containers", calibration.BackendContainers, cBridge, cCall},
+		{"local", calibration.BackendLocal, 0, 0, 0},
+		{"containers", calibration.BackendContainers, 0, cBridge, cCall},
+		{"containers-scaled", calibration.BackendContainers, 3, 3 * cBridge, 3 * cCall},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, cBridge)
 			p.Backends.Local.Mesh = &calibration.MeshLatency{Scale: 0.5}
+			if tc.xscale > 0 {
+				p.Backends.Containers.Mesh = &calibration.MeshLatency{Scale: tc.xscale}
+			}
 			rs := runSpec(t, calibrated(operationsSpec(500*time.Microsecond), p, tc.backend))
 			half := func(d time.Duration) time.Duration { return d / 2 }
 			g := half(cGeneral+cReplica) + tc.bridge

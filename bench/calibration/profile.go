@@ -185,6 +185,21 @@ type Containers struct {
 	Call *Dist `yaml:"call,omitempty"`
 	// Host is the CPU time per request on the containers backend.
 	Host *Host `yaml:"host"`
+	// Mesh (optional) is the payment flow's latency on the containers
+	// backend, the simulator's median of it with Hop and Call as measured,
+	// and the factor on Hop and Call at which its median is the measured
+	// one (the local section's figures, scaled by its own mesh, as they
+	// are). Absent, Hop and Call are charged as measured.
+	Mesh *MeshLatency `yaml:"mesh,omitempty"`
+}
+
+// ExtraScale is the factor the simulator applies to Hop and Call: the
+// containers mesh's scale, or 1 without one.
+func (c *Containers) ExtraScale() float64 {
+	if c == nil || c.Mesh == nil || c.Mesh.Scale <= 0 {
+		return 1
+	}
+	return c.Mesh.Scale
 }
 
 // Host is the machine's share between components, in the shape of the
@@ -367,22 +382,7 @@ func (p *Profile) Validate() error {
 			bad("backends.local.handshake", "not positive: %s", l.Handshake)
 		}
 		checkHost(bad, "backends.local.host", l.Host)
-		if m := l.Mesh; m != nil {
-			for _, f := range []struct {
-				name string
-				d    config.Duration
-			}{{"p50", m.P50}, {"p99", m.P99}, {"predicted", m.Predicted}} {
-				if f.d <= 0 {
-					bad("backends.local.mesh."+f.name, "missing or not positive")
-				}
-			}
-			if m.P99 > 0 && m.P99 < m.P50 {
-				bad("backends.local.mesh.p99", "%s is below p50 %s", m.P99, m.P50)
-			}
-			if s := m.Scale; s < 0.1 || s > 4 || math.IsNaN(s) {
-				bad("backends.local.mesh.scale", "%g is outside 0.1–4", s)
-			}
-		}
+		checkMesh(bad, "backends.local.mesh", l.Mesh)
 	}
 	if c := p.Backends.Containers; c != nil {
 		checkDist(bad, "backends.containers.hop", c.Hop)
@@ -390,8 +390,29 @@ func (p *Profile) Validate() error {
 			checkDist(bad, "backends.containers.call", c.Call)
 		}
 		checkHost(bad, "backends.containers.host", c.Host)
+		checkMesh(bad, "backends.containers.mesh", c.Mesh)
 	}
 	return errors.Join(errs...)
+}
+
+func checkMesh(bad func(string, string, ...any), path string, m *MeshLatency) {
+	if m == nil {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		d    config.Duration
+	}{{"p50", m.P50}, {"p99", m.P99}, {"predicted", m.Predicted}} {
+		if f.d <= 0 {
+			bad(path+"."+f.name, "missing or not positive")
+		}
+	}
+	if m.P99 > 0 && m.P99 < m.P50 {
+		bad(path+".p99", "%s is below p50 %s", m.P99, m.P50)
+	}
+	if s := m.Scale; s < 0.1 || s > 4 || math.IsNaN(s) {
+		bad(path+".scale", "%g is outside 0.1–4", s)
+	}
 }
 
 func checkHost(bad func(string, string, ...any), path string, h *Host) {

@@ -40,8 +40,10 @@ path, general path with mutual TLS; proxied minus direct to the same fleet
 replica) as distributions, the load generator's own latency, a replica's
 own latency beyond its service time, and the CPU time per request of the
 client, the gateway, a sidecar and a replica, each alone, and of a whole
-mesh (the payment flow on the local backend), whose ratio to their sum
-scales them in the simulator's host model. With Docker available it also
+mesh (the payment flow on the local backend, at the rate and at twice it),
+whose ratio to their sum scales them in the simulator's host model; it
+runs the simulator on the same flow and scales the latency figures so
+that its median is the one measured. With Docker available it also
 measures the containers backend's extra cost per hop (a Docker published
 port and bridge). It writes a calibration profile (YAML, schema
 ` + calibration.Schema + `, documented in docs/calibration.md) that
@@ -117,6 +119,10 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 			fmt.Fprintf(out, "containers: extra per hop (Docker published port and bridge): %s\n", distLine(c.Hop))
 			fmt.Fprintf(out, "  extra per call out of a container:                        %s\n", distLine(c.Call))
 			fmt.Fprintf(out, "  CPU per request: %s\n", hostLine(c.Host))
+			if m := c.Mesh; m != nil {
+				fmt.Fprintf(out, "  mesh latency: p50 %s  p99 %s; the simulator's p50 with hop and call as measured %s, so they are charged ×%.3f (scale)\n",
+					us(m.P50.D()), us(m.P99.D()), us(m.Predicted.D()), m.Scale)
+			}
 		}
 	}
 	p.Measured.At = time.Now().UTC().Format(time.RFC3339)

@@ -37,12 +37,33 @@ import (
 // the same flow in process it gives what a call costs more when it leaves
 // a container (Call).
 //
+// With a mesh phase (cfg.Mesh), the library's payment flow then runs on
+// the containers backend itself, and the simulator on the same flow finds
+// the factor on the section's hop and call at which its median is the
+// measured one (containersMesh).
+//
 // It returns nil and a note, not an error, when Docker is not available.
 func Containers(ctx context.Context, cfg Config, local *Result) (*calibration.Containers, string, error) {
 	cfg = cfg.withDefaults()
 	if err := containers.Available(ctx); err != nil {
 		return nil, err.Error(), nil
 	}
+	c, note, err := containersHops(ctx, cfg, local)
+	if c == nil || err != nil || cfg.Mesh <= 0 || local.Local == nil {
+		return c, note, err
+	}
+	if c.Mesh, err = containersMesh(ctx, cfg, local.Local, c); err != nil {
+		if ctx.Err() != nil {
+			return nil, "", err
+		}
+		// The hops measured stand without the scale.
+		fmt.Fprintf(cfg.Log, "  containers mesh: skipped, the section has no scale: %v\n", err)
+	}
+	return c, "", nil
+}
+
+// containersHops measures the containers section's hop, call and CPU.
+func containersHops(ctx context.Context, cfg Config, local *Result) (*calibration.Containers, string, error) {
 	tag := fmt.Sprintf("calibrate-%d", os.Getpid())
 	name := "risk[" + tag + "]"
 	replicaOf := func(role fleet.Role) containers.ReplicaSpec {
@@ -262,4 +283,26 @@ func pidsCPU(pids []int) time.Duration {
 		total += time.Duration(u+k) * 10 * time.Millisecond
 	}
 	return total
+}
+
+// containersMesh runs meshPlan on the containers backend for four fifths
+// of the mesh phase (its fleet's start is on top), and finds the factor on
+// c's hop and call at which the simulator's median of the same flow,
+// predicting containers with the local section l as measured and scaled,
+// is the measured one. Leaving a container costs far more on a loaded
+// 2-core machine than the hop and call phases measure one replica at a
+// time: every replica there is a process of its own, and a woken one
+// waits for the cores behind the others (docs/calibration.md).
+func containersMesh(ctx context.Context, cfg Config, l *calibration.Local, c *calibration.Containers) (*calibration.MeshLatency, error) {
+	d := cfg.Mesh * 4 / 5
+	fmt.Fprintf(cfg.Log, "  containers mesh: the payment flow on the containers backend, %s at %d/s\n", d, cfg.Rate)
+	m, err := runMesh(ctx, containers.Backend{}, calibration.BackendContainers, cfg.Rate, d)
+	if err != nil {
+		return nil, fmt.Errorf("calibrate: containers mesh: %w", err)
+	}
+	return solveMesh(ctx, calibration.BackendContainers, cfg.Rate, m, func(s float64) *calibration.Profile {
+		cs := *c
+		cs.Mesh = &calibration.MeshLatency{Scale: s}
+		return &calibration.Profile{Backends: calibration.Backends{Local: l, Containers: &cs}}
+	}, l.Host.Cores)
 }

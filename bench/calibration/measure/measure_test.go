@@ -147,6 +147,16 @@ func TestContainersTiny(t *testing.T) {
 	if machineCPU() <= 0 {
 		t.Error("the machine's CPU (/proc/stat) reads as none")
 	}
+	// The containers mesh: the payment flow on the containers backend and
+	// the scale on hop and call. A machine busy with other tests can fail
+	// a mesh this short (then the section has none, and says so in the
+	// log); one that ran measured the flow's service times at least.
+	switch m := c.Mesh; {
+	case m == nil:
+		t.Log("the containers mesh was skipped")
+	case m.P50.D() < 9*time.Millisecond || m.P99 < m.P50 || m.Predicted <= 0 || m.Scale < 0.1 || m.Scale > 4:
+		t.Errorf("containers mesh %+v", m)
+	}
 	p.Backends.Containers = c
 	b, err := p.Marshal()
 	if err != nil {

@@ -40,7 +40,7 @@ description: The calibration's mesh phase.
 seed: 1
 duration: %s
 warmup: %s
-backends: [local]
+backends: [%s]
 topology:
   mesh: sidecar
   gateway:
@@ -92,26 +92,41 @@ func (m *Mesh) PerRequest() time.Duration {
 	return m.CPU / time.Duration(m.Requests)
 }
 
-// meshPhase runs meshPlan for d (a fifth of it warm-up) at rate.
+// meshPhase runs meshPlan on the local backend for d (a fifth of it
+// warm-up) at rate.
 func meshPhase(ctx context.Context, rate int, d time.Duration) (*Mesh, error) {
-	warmup := d / 5
-	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, d, warmup, rate))
+	m, err := runMesh(ctx, local.Backend{}, calibration.BackendLocal, rate, d)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
-	sink := &meshSink{from: warmup, lat: newHist()}
-	out, err := local.Backend{}.Run(ctx, bench.Job{Plan: plan, Seed: plan.Seed}, sink)
-	if err != nil {
-		return nil, fmt.Errorf("calibrate: mesh: %w", err)
-	}
-	if out.CPU == nil {
+	if m.CPU <= 0 {
 		return nil, fmt.Errorf("calibrate: mesh: no CPU measured")
 	}
-	if err := sink.check(); err != nil {
-		return nil, fmt.Errorf("calibrate: mesh: %w", err)
+	return m, nil
+}
+
+// runMesh runs meshPlan on backend b, named name, for d (a fifth of it
+// warm-up) at rate: its requests, latency and, when b measures it, its
+// CPU.
+func runMesh(ctx context.Context, b bench.Backend, name string, rate int, d time.Duration) (*Mesh, error) {
+	warmup := d / 5
+	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, d, warmup, name, rate))
+	if err != nil {
+		return nil, err
 	}
-	return &Mesh{Requests: sink.requests, CPU: out.CPU.Used, Span: out.CPU.Span,
-		P50: quantile(sink.lat, 0.5), P99: quantile(sink.lat, 0.99)}, nil
+	sink := &meshSink{from: warmup, lat: newHist()}
+	out, err := b.Run(ctx, bench.Job{Plan: plan, Seed: plan.Seed}, sink)
+	if err != nil {
+		return nil, err
+	}
+	if err := sink.check(); err != nil {
+		return nil, err
+	}
+	m := &Mesh{Requests: sink.requests, P50: quantile(sink.lat, 0.5), P99: quantile(sink.lat, 0.99)}
+	if out.CPU != nil {
+		m.CPU, m.Span = out.CPU.Used, out.CPU.Span
+	}
+	return m, nil
 }
 
 // meshSink counts the requests issued after the warm-up, as the
@@ -193,22 +208,31 @@ const meshSimFor = 60 * time.Second
 // bound when the simulator cannot reach the measured median inside
 // them).
 func meshLatency(ctx context.Context, l *calibration.Local, rate int, m *Mesh) (*calibration.MeshLatency, error) {
-	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, meshSimFor, meshSimFor/5, rate))
+	return solveMesh(ctx, calibration.BackendLocal, rate, m, func(s float64) *calibration.Profile {
+		sec := *l
+		sec.Mesh = &calibration.MeshLatency{Scale: s}
+		return &calibration.Profile{Backends: calibration.Backends{Local: &sec}}
+	}, l.Host.Cores)
+}
+
+// solveMesh runs the simulator on meshPlan at rate, predicting backend
+// with the profile profileAt(s) gives for a scale s and the host model of
+// cores, and returns m's latency, the simulator's median at scale 1, and
+// the scale at which its median is m's.
+func solveMesh(ctx context.Context, backend string, rate int, m *Mesh, profileAt func(float64) *calibration.Profile, cores int) (*calibration.MeshLatency, error) {
+	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, meshSimFor, meshSimFor/5, "sim", rate))
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
-	plan.Profile = &calibration.Profile{Backends: calibration.Backends{Local: l}}
-	plan.ProfileBackend = calibration.BackendLocal
-	if plan, err = plan.WithHostCores(l.Host.Cores); err != nil {
+	plan.Profile, plan.ProfileBackend = profileAt(1), backend
+	if plan, err = plan.WithHostCores(cores); err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
 	// p50 is the simulator's median at scale s: the same seed each time,
 	// so that only the scale moves it.
 	p50 := func(s float64) (time.Duration, error) {
-		sec := *l
-		sec.Mesh = &calibration.MeshLatency{Scale: s}
 		p := *plan
-		p.Profile = &calibration.Profile{Backends: calibration.Backends{Local: &sec}}
+		p.Profile = profileAt(s)
 		sink := &meshSink{from: plan.Warmup, lat: newHist()}
 		if _, err := (sim.Backend{}).Run(ctx, bench.Job{Plan: &p, Seed: plan.Seed}, sink); err != nil {
 			return 0, fmt.Errorf("calibrate: mesh: the simulator: %w", err)

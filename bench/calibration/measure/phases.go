@@ -80,7 +80,7 @@ type Config struct {
 	// (the flagship's rate).
 	Rate int
 	// Requests per phase, over all rounds (the containers' phases send
-	// half as many). Zero: 3200.
+	// half as many). Zero: 2400.
 	Requests int
 	// Rounds interleaves the phases. Zero: 8.
 	Rounds int
@@ -112,7 +112,7 @@ func (c Config) withDefaults() Config {
 		c.Rate = 400
 	}
 	if c.Requests <= 0 {
-		c.Requests = 3200
+		c.Requests = 2400
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 8
