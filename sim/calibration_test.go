@@ -417,6 +417,13 @@ func TestCalibrationHostCPUOnce(t *testing.T) {
 	if got, want := latencies(edge(), many), latencies(edge(), nil); !slices.Equal(got, want) {
 		t.Errorf("with a cache, with the host model:\n got %v\nwant %v", got[:6], want[:6])
 	}
+	// A figure whose least draw is 0 (a difference of two noisy
+	// measurements, clamped) bounds its component's CPU on the path to
+	// nothing: all of it is off the path, none of it "unbounded".
+	p = constProfile(0, cReplica, cFast, cGeneral, cMTLS, 0)
+	if got, want := latencies(mesh(), many), latencies(mesh(), nil); !slices.Equal(got, want) {
+		t.Errorf("a client latency of 0 and a client CPU of %v:\n got %v\nwant %v", cpu.Client, got[:6], want[:6])
+	}
 }
 
 // TestHostPathWithoutProfile: a scenario's own host block, with no

@@ -73,8 +73,8 @@ type host struct {
 	rateAt  int64
 
 	// caps bound, by component and protocol, the part of a component's
-	// CPU that lies on a request's path (hostpath.go); 0: none, all of
-	// it.
+	// CPU that lies on a request's path (hostpath.go); negative: no
+	// bound, all of it (newHost's default).
 	caps [numComponents][2]int64
 }
 
@@ -135,7 +135,7 @@ func newHost(h *scenarios.Host, curve []scalePoint) *host {
 	if h == nil {
 		return nil
 	}
-	return &host{
+	out := &host{
 		curve: curve,
 		cores: float64(max(h.Cores, 1)),
 		cpu: hostCPU{
@@ -148,6 +148,10 @@ func newHost(h *scenarios.Host, curve []scalePoint) *host {
 			grpcCall:  int64(h.CPU.GRPCCall),
 		},
 	}
+	for c := range out.caps {
+		out.caps[c] = [2]int64{-1, -1}
+	}
+	return out
 }
 
 // rate is the cores each job gets with n in the system.

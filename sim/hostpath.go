@@ -8,14 +8,15 @@ import "github.com/meshbench/meshbench/bench/calibration"
 // is the whole process's (getrusage) over the requests, and holds work no
 // request waits for — the runtime's timers and garbage collector, a
 // connection's read loop parking again after the answer went out — so a
-// lone replica's CPU per request (333 µs on the 2-core machine) exceeds
-// its whole latency beyond its service time (190 µs at the median). The
-// work on the path is at most that latency. So with a profile each
-// component's job is split: the part up to the least latency of the
-// figure that holds it (its path cap) is a job the request waits for, and
-// netOfCPU takes that part, and only it, off the latency; the rest is a
-// job of its own that loads the cores, as the real work does, and holds
-// nothing up. At a light load a request then takes what the profile's
+// lone replica's CPU per request (over 300 µs on the 2-core machine)
+// exceeds its whole latency beyond its service time (190 µs at the
+// median). The work on the path is at most that latency. So with a
+// profile each component's job is split: the part up to the least latency
+// of the figure that holds it (its path cap) is a job the request waits
+// for, and netOfCPU takes that part, and only it, off the latency; the
+// rest is a job of its own, started when that part ends, that loads the
+// cores, as the real work does, and holds nothing up (docs/host-model.md
+// has the measurements). At a light load a request then takes what the profile's
 // latencies add up to; under load both parts stretch alike and the
 // machine saturates at the same rate. Without a profile (a scenario's own
 // host block) a component's CPU is all on the path, as written.
@@ -48,10 +49,11 @@ func (h *host) cpuOf(c component, grpc bool) int64 {
 }
 
 // onPath is the part of component c's CPU for one request that the
-// request waits for: all of it below its path cap (or without one).
+// request waits for: all of it up to its path cap, all of it without one
+// (a negative cap).
 func (h *host) onPath(c component, grpc bool) int64 {
 	x := h.cpuOf(c, grpc)
-	if cp := h.caps[c][b2i(grpc)]; cp > 0 && x > cp {
+	if cp := h.caps[c][b2i(grpc)]; cp >= 0 && x > cp {
 		return cp
 	}
 	return x
