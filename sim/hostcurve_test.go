@@ -63,7 +63,9 @@ func TestHostCurveFromProfile(t *testing.T) {
 	prof.Backends.Local.Host.CPU = &calibration.HostCPU{Client: us, Gateway: us, Sidecar: us, Replica: us, Scale: 1,
 		Curve: []calibration.ScalePoint{{Rate: 200, Jobs: 1800, Scale: 1, Mesh: 900000}, {Rate: 400, Jobs: 3600, Scale: 0.5, Mesh: 450000}}}
 	p := loadLibrary(t, "balancer-brownout")
-	p = p.WithDuration(p.Duration / size(4, 16))
+	// A quarter of the flagship in both modes: its warm-up (2.5 s) lets
+	// the job rate's estimate, which forgets over a second, settle.
+	p = p.WithDuration(p.Duration / 4)
 	p.Faults = nil // no retries: every request does the same work
 	p.Profile, p.ProfileBackend = prof, calibration.BackendLocal
 	p.Host = &scenarios.Host{Cores: 2, CPU: scenarios.HostCPU{Client: time.Microsecond}}
