@@ -222,14 +222,24 @@ func predict(simRuns, realRuns []RunSummary, tol scenarios.PredictionTolerance) 
 	avail := func(r RunSummary) (float64, bool) { return r.Availability, true }
 	p.Metrics = append(p.Metrics, metric(PredictAvailability, "ratio", sa, ra, round((sa-ra)*100, 6), ErrorPoints, tol.Availability,
 		spreadOf(simRuns, avail), spreadOf(realRuns, avail)))
-	if sk, rk := kneeRates(simRuns), kneeRates(realRuns); len(sk) == len(simRuns) && len(rk) == len(realRuns) {
-		kneeOf := func(r RunSummary) (float64, bool) { return r.Knee.RateRPS, true }
+	kneeOf := func(r RunSummary) (float64, bool) {
+		if r.Knee == nil {
+			return 0, false
+		}
+		return r.Knee.RateRPS, true
+	}
+	if sk, rk := valuesOf(simRuns, kneeOf), valuesOf(realRuns, kneeOf); len(sk) == len(simRuns) && len(rk) == len(realRuns) {
 		sv, rv := round(median(sk), 1), round(median(rk), 1)
 		p.Metrics = append(p.Metrics, metric(PredictKnee, "rps", sv, rv, RelativeError(sv, rv), ErrorRelative, tol.Knee.Float64(),
 			spreadOf(simRuns, kneeOf), spreadOf(realRuns, kneeOf)))
 	}
-	if sc, rc := cpuCores(simRuns), cpuCores(realRuns); len(sc) == len(simRuns) && len(rc) == len(realRuns) {
-		coresOf := func(r RunSummary) (float64, bool) { return r.CPU.Cores, true }
+	coresOf := func(r RunSummary) (float64, bool) {
+		if r.CPU == nil {
+			return 0, false
+		}
+		return r.CPU.Cores, true
+	}
+	if sc, rc := valuesOf(simRuns, coresOf), valuesOf(realRuns, coresOf); len(sc) == len(simRuns) && len(rc) == len(realRuns) {
 		sv, rv := round(stat.Mean(sc, nil), 4), round(stat.Mean(rc, nil), 4)
 		p.Metrics = append(p.Metrics, metric(PredictCPU, "cores", sv, rv, RelativeError(sv, rv), ErrorRelative, tol.CPU.Float64(),
 			spreadOf(simRuns, coresOf), spreadOf(realRuns, coresOf)))
@@ -285,23 +295,13 @@ func RelativeError(pred, meas float64) float64 {
 	return round((pred-meas)/meas, 6)
 }
 
-// kneeRates are the knees of the runs that have one.
-func kneeRates(runs []RunSummary) []float64 {
+// valuesOf are value's figures of the runs that have one (ok), as
+// spreadOf takes them.
+func valuesOf(runs []RunSummary, value func(RunSummary) (float64, bool)) []float64 {
 	var out []float64
 	for _, r := range runs {
-		if r.Knee != nil {
-			out = append(out, r.Knee.RateRPS)
-		}
-	}
-	return out
-}
-
-// cpuCores are the mean cores of the runs that measured their CPU.
-func cpuCores(runs []RunSummary) []float64 {
-	var out []float64
-	for _, r := range runs {
-		if r.CPU != nil {
-			out = append(out, r.CPU.Cores)
+		if v, ok := value(r); ok {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -32,16 +32,8 @@ func TestPredictionSection(t *testing.T) {
 	if verdicts["round-robin"] != bench.PredictionFail {
 		t.Errorf("round-robin verdict %q, want fail: %+v", verdicts["round-robin"], s.Predictions)
 	}
-	var md bytes.Buffer
-	if err := WriteMarkdown(&md, s); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"### Prediction: sim beside the real backends — ❌ 2 of 2 fail\n", "| round-robin | local | −1.6% ✗ |", "❌ FAIL |",
-		"Tolerance: p50 ±1%, p99 ±5%, p99.9 ±5%, availability ±0.01 pp", "**Run-to-run spread beside the prediction**", "13.36 (13.32–13.44) · 13.58 (13.57–13.65)"} {
-		if !strings.Contains(md.String(), want) {
-			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
-		}
-	}
+	wantMarkdown(t, s, "### Prediction: sim beside the real backends — ❌ 2 of 2 fail\n", "| round-robin | local | −1.6% ✗ |", "❌ FAIL |",
+		"Tolerance: p50 ±1%, p99 ±5%, p99.9 ±5%, availability ±0.01 pp", "**Run-to-run spread beside the prediction**", "13.36 (13.32–13.44) · 13.58 (13.57–13.65)")
 
 	page, dir := renderIndex(t, s, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}})
 	for _, want := range []string{`id="prediction-table"`, `id="prediction-spread-table"`, `href="#prediction"`, "<td class=\"bad\">−1.6%</td>", "FAIL</td>", "availability ±0.01 pp"} {
@@ -152,11 +144,7 @@ func TestKneeSection(t *testing.T) {
 	if s.Predictions, err = bench.Predict(s, tol); err != nil {
 		t.Fatal(err)
 	}
-	var md bytes.Buffer
-	if err := WriteMarkdown(&md, s); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	wantMarkdown(t, s,
 		"| availability error | knee error | verdict |",
 		"+10.4% |", // 1380 against the median of 1200 and 1300
 		"(not judged)",
@@ -164,12 +152,7 @@ func TestKneeSection(t *testing.T) {
 		"### Knee: the offered rate where p99 first exceeds 50 ms",
 		"| knee | 400/s | 1100/s | 1400/s |",
 		"| 1380/s | 35.30 | 40.10 | no answers ✗ |",
-		"1380/s (1380/s–1380/s) · 1250/s (1200/s–1300/s)",
-	} {
-		if !strings.Contains(md.String(), want) {
-			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
-		}
-	}
+		"1380/s (1380/s–1380/s) · 1250/s (1200/s–1300/s)")
 	html, _ := renderIndex(t, s, Options{NoPlots: true})
 	for _, want := range []string{"<th>knee error</th>", "<th>knee /s</th>", "1380/s (1380/s–1380/s) · 1250/s (1200/s–1300/s)"} {
 		if !strings.Contains(html, want) {
@@ -194,23 +177,14 @@ func TestCPUColumn(t *testing.T) {
 	if s.Predictions, err = bench.Predict(s, scenarios.DefaultPredictionTolerance()); err != nil {
 		t.Fatal(err)
 	}
-	var md bytes.Buffer
-	if err := WriteMarkdown(&md, s); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	md := wantMarkdown(t, s,
 		"| availability error | cpu error | verdict |",
 		"+10.0% (not judged) |", // 1.1 against the mean of 0.9 and 1.1
 		"cpu: the mean cores busy after the warm-up",
 		"| availability | cpu cores |",
-		"1.10 cores (1.10 cores–1.10 cores) · 1.00 cores (0.90 cores–1.10 cores)",
-	} {
-		if !strings.Contains(md.String(), want) {
-			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
-		}
-	}
-	if strings.Contains(md.String(), "knee") {
-		t.Errorf("summary.md has a knee column without knees:\n%s", md.String())
+		"1.10 cores (1.10 cores–1.10 cores) · 1.00 cores (0.90 cores–1.10 cores)")
+	if strings.Contains(md, "knee") {
+		t.Errorf("summary.md has a knee column without knees:\n%s", md)
 	}
 	html, _ := renderIndex(t, s, Options{NoPlots: true})
 	for _, want := range []string{"<th>cpu error</th>", "<th>cpu cores</th>", `title="not judged">`} {
@@ -218,6 +192,22 @@ func TestCPUColumn(t *testing.T) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
+}
+
+// wantMarkdown checks that s's summary.md holds every string of wants,
+// and returns it.
+func wantMarkdown(t *testing.T, s *bench.Summary, wants ...string) string {
+	t.Helper()
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range wants {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	return md.String()
 }
 
 // renderIndex writes s as a run folder, renders it with opts and returns

@@ -114,7 +114,6 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	if c != nil {
 		extra, call = c.Hop, c.Call
 	}
-	extraScale := c.ExtraScale()
 	k := &calib{
 		rng:     Stream(seed, "calibration"),
 		client:  local.Client,
@@ -128,7 +127,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		mtls:    policy.MTLSOn(),
 		shake:   int64(HandshakeCost),
 		scale:   local.LatencyScale(),
-		xscale:  extraScale,
+		xscale:  c.ExtraScale(),
 	}
 	if local.Handshake != nil {
 		k.shake = int64(local.Handshake.D())

@@ -52,7 +52,11 @@ func (h *host) cpuOf(c component, grpc bool) int64 {
 // request waits for: all of it up to its path cap, all of it without one
 // (a negative cap).
 func (h *host) onPath(c component, grpc bool) int64 {
-	x := h.cpuOf(c, grpc)
+	return h.capped(c, grpc, h.cpuOf(c, grpc))
+}
+
+// capped is x, component c's CPU, bounded by its path cap.
+func (h *host) capped(c component, grpc bool, x int64) int64 {
 	if cp := h.caps[c][b2i(grpc)]; cp >= 0 && x > cp {
 		return cp
 	}
@@ -66,7 +70,8 @@ func (h *host) onPath(c component, grpc bool) int64 {
 // (false: nothing on the path; the caller goes on at once).
 func (m *model) spend(c component, grpc bool, j cpuJob) bool {
 	h := m.host
-	all, path := h.cpuOf(c, grpc), h.onPath(c, grpc)
+	all := h.cpuOf(c, grpc)
+	path := h.capped(c, grpc, all)
 	if all <= 0 {
 		return false
 	}
