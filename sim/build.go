@@ -31,6 +31,9 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 	}
 	if m.host != nil && m.cal != nil {
 		m.host.caps = m.cal.pathCaps()
+		if m.cal.lat != nil {
+			m.cal.host, m.host.tracksRate = m.host, true
+		}
 	}
 	svcByName := map[string]*service{}
 	for i := range s.services {

@@ -91,6 +91,8 @@ type calib struct {
 	mtls    bool
 	shake   int64               // a mutual TLS handshake's CPU, ns: the profile's, or HandshakeCost
 	scale   float64             // the mesh phase's latency scale on the local figures (1: none)
+	lat     []scalePoint        // the scale by the host's job rate (latencyCurveOf); nil: scale alone
+	host    *host               // the host model whose job rate lat reads; nil: scale alone
 	xscale  float64             // the containers mesh's scale on extra and call (1: none)
 	byCl    []*calibration.Dist // the proxy's hop cost by cluster index
 	sidecar []bool              // the cluster is a sidecar's, by index
@@ -127,6 +129,7 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 		mtls:    policy.MTLSOn(),
 		shake:   int64(HandshakeCost),
 		scale:   local.LatencyScale(),
+		lat:     latencyCurveOf(local),
 		xscale:  c.ExtraScale(),
 	}
 	if local.Handshake != nil {
@@ -210,13 +213,50 @@ func (k *calib) clientCost(grpc bool, h *host) int64 {
 // the mesh phase's latency scale: each figure was measured with its
 // component alone, and the scale is what makes the simulator's median of
 // the whole payment flow the one the mesh phase measured
-// (calibration.MeshLatency).
+// (calibration.MeshLatency). With the mesh phase's latency curve and a
+// host model, the scale is the curve's at the host's job rate
+// (latencyScale).
 func (k *calib) draw(d *calibration.Dist) time.Duration {
 	x := d.Sample(k.rng)
-	if k.scale != 1 {
-		x = time.Duration(float64(x) * k.scale)
+	if s := k.latencyScale(); s != 1 {
+		x = time.Duration(float64(x) * s)
 	}
 	return x
+}
+
+// latencyScale is the factor on the local section's figures now: the
+// latency curve's at the host's job rate, as of the host's latest job
+// (hostcurve.go), when the profile has a curve and the run a host model;
+// else the mesh phase's scale.
+//
+// Why a curve: processor sharing stretches each job's CPU by the cores'
+// contention, and nothing else. A real process on a loaded machine also
+// makes a woken thread wait for a core its scheduler gives in turn, not
+// in shares, and collects garbage more often; on a 2-core machine the
+// payment flow's median rose from 11.6 to 15.3 ms between 800/s and
+// 1400/s at 1.15 cores busy, where processor sharing added 1 ms
+// (docs/host-model.md). The mesh phase measures the flow at rates up to
+// near that knee, and each point's scale is the one at which the
+// simulator, host model and CPU curve included, gives the median measured
+// there: what the host model leaves out, measured by rate.
+func (k *calib) latencyScale() float64 {
+	if k.lat == nil || k.host == nil {
+		return k.scale
+	}
+	return scaleAt(k.lat, k.host.jobRate)
+}
+
+// latencyCurveOf is the mesh phase's latency curve (calibration.
+// MeshLatency.Curve), each point's scale as it is; nil without one.
+func latencyCurveOf(l *calibration.Local) []scalePoint {
+	if l == nil || l.Mesh == nil || len(l.Mesh.Curve) < 2 {
+		return nil
+	}
+	out := make([]scalePoint, len(l.Mesh.Curve))
+	for i, pt := range l.Mesh.Curve {
+		out[i] = scalePoint{jobs: float64(pt.Jobs), rel: pt.Scale}
+	}
+	return out
 }
 
 // netOfCPU is a calibrated latency d less the CPU that the host model, when

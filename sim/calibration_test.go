@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/meshbench/meshbench/bench"
@@ -423,6 +424,72 @@ func TestCalibrationHostCPUOnce(t *testing.T) {
 	p = constProfile(0, cReplica, cFast, cGeneral, cMTLS, 0)
 	if got, want := latencies(mesh(), many), latencies(mesh(), nil); !slices.Equal(got, want) {
 		t.Errorf("a client latency of 0 and a client CPU of %v:\n got %v\nwant %v", cpu.Client, got[:6], want[:6])
+	}
+}
+
+// TestCalibrationLatencyCurve: with a host model, the mesh phase's latency
+// curve, not its single scale, multiplies the local figures, at the
+// host's job rate; without one, the single scale does.
+func TestCalibrationLatencyCurve(t *testing.T) {
+	cpu := scenarios.HostCPU{Client: 4 * time.Microsecond, Gateway: 15 * time.Microsecond, Sidecar: 12 * time.Microsecond, Replica: 9 * time.Microsecond}
+	many := &scenarios.Host{Cores: 1000, CPU: cpu}
+	latencies := func(m *calibration.MeshLatency, h *scenarios.Host) []time.Duration {
+		p := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+		p.Backends.Local.Mesh = m
+		s := operationsSpec(500 * time.Microsecond)
+		s.host = h
+		var out []time.Duration
+		for _, r := range runSpec(t, calibrated(s, p, "")) {
+			out = append(out, r.Latency)
+		}
+		return out
+	}
+	flat := func(scale float64) []calibration.LatencyPoint {
+		return []calibration.LatencyPoint{{Rate: 10, Jobs: 90, Scale: scale}, {Rate: 20, Jobs: 180, Scale: scale}}
+	}
+	curve := &calibration.MeshLatency{Scale: 0.5, Curve: flat(2)}
+	if got, want := latencies(curve, many), latencies(&calibration.MeshLatency{Scale: 2}, many); !slices.Equal(got, want) {
+		t.Errorf("a curve of 2 over a scale of 0.5, with a host:\n got %v\nwant %v", got[:6], want[:6])
+	}
+	if got, want := latencies(curve, nil), latencies(&calibration.MeshLatency{Scale: 0.5}, nil); !slices.Equal(got, want) {
+		t.Errorf("a curve of 2 over a scale of 0.5, without a host:\n got %v\nwant %v", got[:6], want[:6])
+	}
+	// A curve that rises with the rate: requests pay more as the job-rate
+	// estimate climbs from 0 toward the run's (about 9 jobs per request
+	// at 35 requests per second).
+	rising := &calibration.MeshLatency{Scale: 1, Curve: []calibration.LatencyPoint{{Rate: 5, Jobs: 45, Scale: 0.5}, {Rate: 40, Jobs: 360, Scale: 2}}}
+	got, flat1 := latencies(rising, many), latencies(&calibration.MeshLatency{Scale: 1}, many)
+	if len(got) != len(flat1) || len(got) < 20 {
+		t.Fatalf("%d and %d results", len(got), len(flat1))
+	}
+	if got[0] >= flat1[0] {
+		t.Errorf("the first request, at a job rate near 0, took %v: want below the unscaled %v", got[0], flat1[0])
+	}
+	if n := len(got) - 1; got[n] <= flat1[n] {
+		t.Errorf("the last request, at about 315 jobs/s, took %v: want above the unscaled %v", got[n], flat1[n])
+	}
+}
+
+// TestLatencyScale: the latency scale is the curve's at the host's job
+// rate, or the single scale without a curve or a host.
+func TestLatencyScale(t *testing.T) {
+	curve := []scalePoint{{jobs: 1000, rel: 1}, {jobs: 4000, rel: 2}}
+	h := &host{}
+	for _, tc := range []struct {
+		k    *calib
+		rate float64
+		want float64
+	}{
+		{&calib{scale: 0.9}, 2000, 0.9},
+		{&calib{scale: 0.9, lat: curve}, 2000, 0.9}, // no host
+		{&calib{scale: 0.9, lat: curve, host: h}, 1000, 1},
+		{&calib{scale: 0.9, lat: curve, host: h}, 2000, math.Sqrt2},
+		{&calib{scale: 0.9, lat: curve, host: h}, 0, math.Pow(0.5, 0.5)}, // down to half the first rate
+	} {
+		h.jobRate = tc.rate
+		if got := tc.k.latencyScale(); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("latencyScale at %g jobs/s, curve %v, host %v: %v, want %v", tc.rate, tc.k.lat != nil, tc.k.host != nil, got, tc.want)
+		}
 	}
 }
 

@@ -67,10 +67,13 @@ type host struct {
 
 	// curve scales the components' jobs by the host's job rate
 	// (hostcurve.go); nil: as given. jobRate is the job rate's running
-	// estimate, in jobs per second, as of rateAt.
-	curve   []scalePoint
-	jobRate float64
-	rateAt  int64
+	// estimate, in jobs per second, as of rateAt, kept when tracksRate
+	// is set: with a curve, or for the calibration's latency curve
+	// (calib.latencyScale).
+	curve      []scalePoint
+	jobRate    float64
+	rateAt     int64
+	tracksRate bool
 
 	// caps bound, by component and protocol, the part of a component's
 	// CPU that lies on a request's path (hostpath.go); negative: no
@@ -136,8 +139,9 @@ func newHost(h *scenarios.Host, curve []scalePoint) *host {
 		return nil
 	}
 	out := &host{
-		curve: curve,
-		cores: float64(max(h.Cores, 1)),
+		curve:      curve,
+		tracksRate: curve != nil,
+		cores:      float64(max(h.Cores, 1)),
 		cpu: hostCPU{
 			client:  int64(h.CPU.Client),
 			gateway: int64(h.CPU.Gateway),

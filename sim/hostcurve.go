@@ -40,6 +40,9 @@ func (h *host) scale(t int64) float64 {
 	}
 	h.rateAt = t
 	h.jobRate += 1e9 / rateTau
+	if h.curve == nil {
+		return 1
+	}
 	return scaleAt(h.curve, h.jobRate)
 }
 

@@ -75,7 +75,7 @@ func (m *model) spend(c component, grpc bool, j cpuJob) bool {
 	if all <= 0 {
 		return false
 	}
-	if h.curve != nil {
+	if h.tracksRate {
 		f := h.scale(m.t)
 		all, path = int64(float64(all)*f), int64(float64(path)*f)
 	}

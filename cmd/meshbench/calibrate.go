@@ -40,10 +40,11 @@ path, general path with mutual TLS; proxied minus direct to the same fleet
 replica) as distributions, the load generator's own latency, a replica's
 own latency beyond its service time, and the CPU time per request of the
 client, the gateway, a sidecar and a replica, each alone, and of a whole
-mesh (the payment flow on the local backend, at the rate and at twice it),
-whose ratio to their sum scales them in the simulator's host model; it
-runs the simulator on the same flow and scales the latency figures so
-that its median is the one measured. With Docker available it also
+mesh (the payment flow on the local backend, at the rate, at twice it and
+near the machine's knee), whose ratio to their sum scales them in the
+simulator's host model; it runs the simulator on the same flow at each
+rate and scales the latency figures so that its median is the one
+measured there. With Docker available it also
 measures the containers backend's extra cost per hop (a Docker published
 port and bridge). It writes a calibration profile (YAML, schema
 ` + calibration.Schema + `, documented in docs/calibration.md) that
@@ -179,6 +180,10 @@ func printLocal(out io.Writer, res *measure.Result) {
 	if m := l.Mesh; m != nil {
 		fmt.Fprintf(out, "  mesh latency:              p50 %s  p99 %s; the simulator's p50 from the figures above %s, so they are charged ×%.3f (scale)\n",
 			us(m.P50.D()), us(m.P99.D()), us(m.Predicted.D()), m.Scale)
+		for _, pt := range m.Curve[min(1, len(m.Curve)):] {
+			fmt.Fprintf(out, "    at %d/s:                 p50 %s  p99 %s; the simulator's p50 %s, so ×%.3f there\n",
+				pt.Rate, us(pt.P50.D()), us(pt.P99.D()), us(pt.Predicted.D()), pt.Scale)
+		}
 	}
 }
 

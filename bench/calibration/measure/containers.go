@@ -300,7 +300,7 @@ func containersMesh(ctx context.Context, cfg Config, l *calibration.Local, c *ca
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: containers mesh: %w", err)
 	}
-	return solveMesh(ctx, calibration.BackendContainers, cfg.Rate, m, func(s float64) *calibration.Profile {
+	return solveMesh(ctx, calibration.BackendContainers, m, 4, func(s float64) *calibration.Profile {
 		cs := *c
 		cs.Mesh = &calibration.MeshLatency{Scale: s}
 		return &calibration.Profile{Backends: calibration.Backends{Local: l, Containers: &cs}}

@@ -78,18 +78,53 @@ func TestSolveScale(t *testing.T) {
 		{9 * time.Millisecond, 0.1},
 		{30 * time.Millisecond, 4},
 	} {
-		got, err := solveScale(tc.want, median)
+		got, err := solveScale(tc.want, 4, median)
 		if err != nil || got != tc.scale {
 			t.Errorf("solveScale(%v) = %v, %v; want %v", tc.want, got, err, tc.scale)
 		}
 	}
 	calls := 0
-	_, err := solveScale(11*time.Millisecond, func(float64) (time.Duration, error) {
+	_, err := solveScale(11*time.Millisecond, 4, func(float64) (time.Duration, error) {
 		calls++
 		return 0, errors.New("no run")
 	})
 	if err == nil || calls != 1 {
 		t.Errorf("a failing simulator: err %v after %d runs", err, calls)
+	}
+}
+
+// TestMeshTopRate: the third rate is where the CPU curve through the
+// first two keeps meshBusy of the cores busy, rounded down to 50/s and
+// within meshTopMin–meshTopMax times the rate.
+func TestMeshTopRate(t *testing.T) {
+	us := func(n int) time.Duration { return time.Duration(n) * time.Microsecond }
+	for _, tc := range []struct {
+		name      string
+		low, high time.Duration
+		cores     int
+		want      int
+	}{
+		// This machine's profile: 1376µs at 400/s, 1067µs at 800/s; the
+		// law r × 1067µs × (r/800)^-0.367 reaches 1.2 cores at 1,368/s.
+		{"2-core machine", us(1376), us(1067), 2, 1350},
+		// Flat CPU per request: 1.2 cores at 1.2/CPU, within 2.5–5×.
+		{"flat", us(1000), us(1000), 2, 1200},
+		{"flat, floor", us(2000), us(2000), 2, 1000},
+		{"flat, ceiling", us(500), us(500), 2, 2000},
+		{"flat, between", us(800), us(800), 2, 1500},
+		// A big machine: the bound.
+		{"many cores", us(1000), us(800), 64, 2000},
+		// CPU per request falling faster than 1/rate: no root, the bound.
+		{"steep", us(1000), us(400), 2, 2000},
+		{"no figures", 0, 0, 2, 2000},
+	} {
+		if got := meshTopRate(400, tc.low, tc.high, tc.cores); got != tc.want {
+			t.Errorf("%s: meshTopRate = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// A rate so low that the floor would fall on the second rate.
+	if got := meshTopRate(10, us(1000), us(1000), 1); got <= 20 {
+		t.Errorf("meshTopRate(10/s) = %d, want above twice the rate", got)
 	}
 }
 
@@ -234,17 +269,42 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 		t.Errorf("mesh phase: %+v", m)
 	case c.Mesh == nil || c.Mesh.D() != m.PerRequest() || c.Scale < 0.1 || c.Scale > 4:
 		t.Errorf("mesh %v, scale %v: want the phase's CPU per request and a scale within 0.1–4", c.Mesh, c.Scale)
-	case res.MeshHigh != nil && (len(c.Curve) != 2 || c.Curve[0].Scale != c.Scale || c.Curve[1].Rate != 2*cfg.Rate ||
-		c.Curve[1].Jobs != 18*cfg.Rate || c.Curve[1].Mesh.D() != res.MeshHigh.PerRequest()):
-		t.Errorf("mesh at twice the rate %+v: curve %+v", res.MeshHigh, c.Curve)
-	case res.MeshHigh == nil && c.Curve != nil:
-		t.Errorf("no mesh at twice the rate, but a curve %+v", c.Curve)
+	case len(res.MeshMore) == 0 && c.Curve != nil:
+		t.Errorf("no mesh at a higher rate, but a curve %+v", c.Curve)
 	default:
-		// Its latency, and the simulator's median of the same flow.
+		// The curve: a point per phase, the first the scale's, then twice
+		// the rate, then one within meshTopMin–meshTopMax times it.
+		ms := append([]*Mesh{m}, res.MeshMore...)
+		if len(res.MeshMore) > 0 && (len(c.Curve) != len(ms) || c.Curve[0].Scale != c.Scale) {
+			t.Errorf("meshes at %d rates: curve %+v", len(ms), c.Curve)
+		}
+		for i, pt := range c.Curve {
+			if pt.Rate != ms[i].Rate || pt.Jobs != 9*pt.Rate || pt.Mesh.D() != ms[i].PerRequest() {
+				t.Errorf("curve[%d] %+v for a mesh at %d/s of %v per request", i, pt, ms[i].Rate, ms[i].PerRequest())
+			}
+		}
+		if len(ms) > 1 && ms[1].Rate != 2*cfg.Rate {
+			t.Errorf("second mesh at %d/s, want twice %d/s", ms[1].Rate, cfg.Rate)
+		}
+		if len(ms) > 2 && (float64(ms[2].Rate) < meshTopMin*float64(cfg.Rate)-50 || float64(ms[2].Rate) > meshTopMax*float64(cfg.Rate)) {
+			t.Errorf("third mesh at %d/s, want %v–%v times %d/s", ms[2].Rate, meshTopMin, meshTopMax, cfg.Rate)
+		}
+		// Its latency, and the simulator's median of the same flow, with
+		// a latency curve through the same rates when there is a CPU one.
 		l := res.Local.Mesh
 		if l == nil || l.P50.D() != m.P50 || l.P99.D() != m.P99 || m.P50 < 9*time.Millisecond || m.P99 < m.P50 ||
 			l.Predicted <= 0 || l.Scale < 0.1 || l.Scale > 4 {
 			t.Errorf("mesh latency %+v for a phase with p50 %v, p99 %v: want both, a prediction and a scale within 0.1–4", l, m.P50, m.P99)
+			break
+		}
+		if len(l.Curve) != len(c.Curve) {
+			t.Errorf("latency curve %+v against the CPU curve %+v", l.Curve, c.Curve)
+		}
+		for i, pt := range l.Curve {
+			if pt.Rate != ms[i].Rate || pt.P50.D() != ms[i].P50 || pt.Predicted <= 0 || pt.Scale < 0.1 || pt.Scale > calibration.MaxCurveScale ||
+				(i == 0 && pt.Scale != l.Scale) || ms[i].P50 > meshPastKnee*m.P50 {
+				t.Errorf("latency curve[%d] %+v for a mesh at %d/s with p50 %v", i, pt, ms[i].Rate, ms[i].P50)
+			}
 		}
 	}
 	p := &calibration.Profile{

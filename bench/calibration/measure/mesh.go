@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -72,12 +73,54 @@ const meshCalls = 3
 const meshJobs = 3 + 2*meshCalls
 
 // meshHighRate is the second rate of the mesh phase, as a multiple of the
-// calibration's: the curve's second point (calibration.HostCPU.Curve).
-// Twice 400/s keeps a 2-core machine below the flow's knee.
+// calibration's: the curves' second point (calibration.HostCPU.Curve,
+// calibration.MeshLatency.Curve). Twice 400/s keeps a 2-core machine below
+// the flow's knee.
 const meshHighRate = 2
+
+// The mesh phase's third rate is near the knee, where a real process's
+// latency turns: the rate at which, by the CPU curve through the first
+// two points, the flow would keep meshBusy of the machine's cores busy
+// (on a 2-core machine about 1,350/s, where the payment flow's median
+// had risen by a third while processor sharing added a tenth;
+// docs/host-model.md), within meshTopMin–meshTopMax times the
+// calibration's rate.
+const (
+	meshBusy   = 0.6
+	meshTopMin = 2.5
+	meshTopMax = 5
+)
+
+// meshPastKnee bounds a higher rate's median, as a multiple of the
+// calibration rate's: a mesh slower than that is past the knee, where
+// the flow's workers queue and its median measures how long the queue
+// grew in the phase, not what a hop costs on a busy machine; the curves
+// end below it.
+const meshPastKnee = 3
+
+// meshTopRate is the third rate for a flow that spent low per request at
+// rate and high at meshHighRate times it, on a machine of cores, rounded
+// down to 50/s: CPU per request is a power law of the rate between the
+// two (the CPU curve's shape), so the cores busy at r are r × high ×
+// (r/r2)^b, b the law's exponent, solved for meshBusy × cores.
+func meshTopRate(rate int, low, high time.Duration, cores int) int {
+	lo, hi := meshTopMin*float64(rate), meshTopMax*float64(rate)
+	r2 := float64(meshHighRate * rate)
+	top := hi
+	if low > 0 && high > 0 && cores > 0 {
+		b := math.Log(float64(high)/float64(low)) / math.Log(meshHighRate)
+		if b > -1 {
+			// r^(1+b) = busy × r2^b / high
+			top = math.Pow(meshBusy*float64(cores)*math.Pow(r2, b)/high.Seconds(), 1/(1+b))
+		}
+	}
+	top = min(max(top, lo), hi)
+	return max(int(math.Round(top))/50*50, meshHighRate*rate+1)
+}
 
 // Mesh is the mesh phase's figures.
 type Mesh struct {
+	Rate     int           // the flow's requests per second
 	Requests int64         // requests issued in the measured window
 	CPU      time.Duration // the process's CPU over the window
 	Span     time.Duration // the window
@@ -122,7 +165,7 @@ func runMesh(ctx context.Context, b bench.Backend, name string, rate int, d time
 	if err := sink.check(); err != nil {
 		return nil, err
 	}
-	m := &Mesh{Requests: sink.requests, P50: quantile(sink.lat, 0.5), P99: quantile(sink.lat, 0.99)}
+	m := &Mesh{Rate: rate, Requests: sink.requests, P50: quantile(sink.lat, 0.5), P99: quantile(sink.lat, 0.99)}
 	if out.CPU != nil {
 		m.CPU, m.Span = out.CPU.Used, out.CPU.Span
 	}
@@ -198,29 +241,81 @@ func meshScale(mesh time.Duration, c *calibration.HostCPU) float64 {
 // with the profile and --host-cores does — and finds the factor on every
 // latency figure at which its median is the one measured.
 
-// meshSimFor is how long the simulator runs meshPlan for the scale: long
-// enough that its median moves by well under a percent between seeds,
-// a few tens of milliseconds of the calibration's time per run.
-const meshSimFor = 60 * time.Second
+// meshSimRequests is how many requests the simulator runs meshPlan for,
+// for the scale (60 s at 400/s): enough that its median moves by well
+// under a percent between seeds, a few tens of milliseconds of the
+// calibration's time per run; never less than meshSimLeast, whose fifth,
+// the warm-up, lets the host's job-rate estimate settle.
+const (
+	meshSimRequests = 24000
+	meshSimLeast    = 20 * time.Second
+)
+
+// meshSimFor is how long the simulator runs meshPlan at rate.
+func meshSimFor(rate int) time.Duration {
+	return max(time.Duration(meshSimRequests)*time.Second/time.Duration(max(rate, 1)), meshSimLeast)
+}
 
 // meshLatency is the mesh's latency against the simulator's prediction
-// of it from l, and the scale that makes them agree (within 0.1–4; at a
-// bound when the simulator cannot reach the measured median inside
-// them).
-func meshLatency(ctx context.Context, l *calibration.Local, rate int, m *Mesh) (*calibration.MeshLatency, error) {
-	return solveMesh(ctx, calibration.BackendLocal, rate, m, func(s float64) *calibration.Profile {
+// of it from l, at the mesh's rate, and the scale that makes them agree
+// (within 0.1–hi; at a bound when the simulator cannot reach the measured
+// median inside them). The simulator charges l's figures times one scale
+// at every rate for this, and its CPU by l's CPU curve.
+func meshLatency(ctx context.Context, l *calibration.Local, m *Mesh, hi float64) (*calibration.MeshLatency, error) {
+	return solveMesh(ctx, calibration.BackendLocal, m, hi, func(s float64) *calibration.Profile {
 		sec := *l
 		sec.Mesh = &calibration.MeshLatency{Scale: s}
 		return &calibration.Profile{Backends: calibration.Backends{Local: &sec}}
 	}, l.Host.Cores)
 }
 
-// solveMesh runs the simulator on meshPlan at rate, predicting backend
-// with the profile profileAt(s) gives for a scale s and the host model of
-// cores, and returns m's latency, the simulator's median at scale 1, and
-// the scale at which its median is m's.
-func solveMesh(ctx context.Context, backend string, rate int, m *Mesh, profileAt func(float64) *calibration.Profile, cores int) (*calibration.MeshLatency, error) {
-	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, meshSimFor, meshSimFor/5, "sim", rate))
+// meshLatencies is the local section's mesh latency from the mesh phases
+// (the calibration's rate first, then higher ones): the first phase's,
+// with the curve through all of them when there are two or more. The
+// first phase's scale lies within 0.1–4 (calibration.MeshLatency.Scale),
+// the others' within 0.1–calibration.MaxCurveScale: near the knee a real
+// process's hops cost several times what they cost at the calibration's
+// rate. The simulator solves the rates side by side, one run per core at
+// a time, after the last phase has measured: nothing else runs then. A
+// rate whose scale the simulator cannot solve ends the curve below it.
+func meshLatencies(ctx context.Context, l *calibration.Local, ms []*Mesh) (*calibration.MeshLatency, error) {
+	got := make([]*calibration.MeshLatency, len(ms))
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		hi := float64(calibration.MaxCurveScale)
+		if i == 0 {
+			hi = 4
+		}
+		wg.Go(func() { got[i], errs[i] = meshLatency(ctx, l, m, hi) })
+	}
+	wg.Wait()
+	if errs[0] != nil {
+		return nil, errs[0]
+	}
+	out := got[0]
+	var curve []calibration.LatencyPoint
+	for i, m := range ms {
+		if errs[i] != nil {
+			break
+		}
+		g := got[i]
+		curve = append(curve, calibration.LatencyPoint{Rate: m.Rate, Jobs: m.Rate * meshJobs,
+			P50: g.P50, P99: g.P99, Predicted: g.Predicted, Scale: g.Scale})
+	}
+	if len(curve) > 1 {
+		out.Curve = curve
+	}
+	return out, nil
+}
+
+// solveMesh runs the simulator on meshPlan at m's rate, predicting
+// backend with the profile profileAt(s) gives for a scale s and the host
+// model of cores, and returns m's latency, the simulator's median at
+// scale 1, and the scale within 0.1–hi at which its median is m's.
+func solveMesh(ctx context.Context, backend string, m *Mesh, hi float64, profileAt func(float64) *calibration.Profile, cores int) (*calibration.MeshLatency, error) {
+	d := meshSimFor(m.Rate)
+	plan, err := scenarios.LoadBytes("calibration-mesh.yaml", fmt.Appendf(nil, meshPlan, d, d/5, "sim", m.Rate))
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: mesh: %w", err)
 	}
@@ -246,7 +341,7 @@ func solveMesh(ctx context.Context, backend string, rate int, m *Mesh, profileAt
 	if err != nil {
 		return nil, err
 	}
-	scale, err := solveScale(m.P50, p50)
+	scale, err := solveScale(m.P50, hi, p50)
 	if err != nil {
 		return nil, err
 	}
@@ -254,12 +349,12 @@ func solveMesh(ctx context.Context, backend string, rate int, m *Mesh, profileAt
 		Predicted: config.Duration(predicted), Scale: scale}, nil
 }
 
-// solveScale finds, by bisection over 0.1–4, the scale at which median(s)
-// is want, to three decimals: median grows with the scale (every charged
-// latency does), so the interval halves each step. It returns a bound
-// when want lies outside what the bounds give.
-func solveScale(want time.Duration, median func(float64) (time.Duration, error)) (float64, error) {
-	lo, hi := 0.1, 4.0
+// solveScale finds, by bisection over 0.1–hi, the scale at which
+// median(s) is want, to three decimals: median grows with the scale
+// (every charged latency does), so the interval halves each step. It
+// returns a bound when want lies outside what the bounds give.
+func solveScale(want time.Duration, hi float64, median func(float64) (time.Duration, error)) (float64, error) {
+	lo := 0.1
 	for _, b := range []float64{lo, hi} {
 		got, err := median(b)
 		if err != nil {

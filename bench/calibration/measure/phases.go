@@ -80,7 +80,7 @@ type Config struct {
 	// (the flagship's rate).
 	Rate int
 	// Requests per phase, over all rounds (the containers' phases send
-	// half as many). Zero: 2400.
+	// half as many). Zero: 2000.
 	Requests int
 	// Rounds interleaves the phases. Zero: 8.
 	Rounds int
@@ -93,8 +93,8 @@ type Config struct {
 	// Warmup requests per target before the first round. Zero: 200.
 	Warmup int
 	// Mesh is how long the mesh phase runs (mesh.go), a fifth of it
-	// warm-up, at the calibration's rate; at twice it, four fifths of
-	// that. Zero: 10s. Negative: no mesh phase.
+	// warm-up, at the calibration's rate; at each higher rate, four
+	// fifths of that. Zero: 8s. Negative: no mesh phase.
 	Mesh time.Duration
 	// Quick marks the profile as measured with few requests.
 	Quick bool
@@ -112,7 +112,7 @@ func (c Config) withDefaults() Config {
 		c.Rate = 400
 	}
 	if c.Requests <= 0 {
-		c.Requests = 2400
+		c.Requests = 2000
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 8
@@ -127,7 +127,7 @@ func (c Config) withDefaults() Config {
 		c.Warmup = 200
 	}
 	if c.Mesh == 0 {
-		c.Mesh = 10 * time.Second
+		c.Mesh = 8 * time.Second
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -164,9 +164,10 @@ type Result struct {
 	// failed, and then MeshSkipped says why it failed.
 	Mesh        *Mesh
 	MeshSkipped string
-	// MeshHigh is the mesh phase at meshHighRate times the rate, for the
-	// curve; nil when Mesh is or when it failed.
-	MeshHigh *Mesh
+	// MeshMore is the mesh phase at higher rates, for the curves: at
+	// meshHighRate times the rate, then near the knee (meshTopRate); it
+	// stops at the first that failed, and is empty when Mesh is nil.
+	MeshMore []*Mesh
 	Local    *calibration.Local
 }
 
@@ -290,22 +291,33 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if res.Mesh != nil {
-		// The same at twice the rate, for the curve of CPU by rate; a
-		// failure there leaves the scale without a curve.
-		hi := meshHighRate * cfg.Rate
-		fmt.Fprintf(cfg.Log, "  mesh: the same at %d/s\n", hi)
-		if res.MeshHigh, err = meshPhase(ctx, hi, cfg.Mesh*4/5); err != nil {
-			if ctx.Err() != nil {
-				return nil, err
+		// The same at higher rates, for the curves of CPU and latency by
+		// rate; a failure there ends the curves at the rate before.
+		rates := []int{meshHighRate * cfg.Rate, 0}
+		for i, rate := range rates {
+			if i == 1 {
+				rate = meshTopRate(cfg.Rate, res.Mesh.PerRequest(), res.MeshMore[0].PerRequest(), runtime.NumCPU())
 			}
-			fmt.Fprintf(cfg.Log, "  mesh at %d/s: skipped, the profile has no curve: %v\n", hi, err)
+			fmt.Fprintf(cfg.Log, "  mesh: the same at %d/s\n", rate)
+			m, err := meshPhase(ctx, rate, cfg.Mesh*4/5)
+			if err == nil && m.P50 > meshPastKnee*res.Mesh.P50 {
+				err = fmt.Errorf("median %s, over %d times the %s at %d/s: past the flow's knee", m.P50.Round(time.Microsecond), meshPastKnee, res.Mesh.P50.Round(time.Microsecond), cfg.Rate)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, err
+				}
+				fmt.Fprintf(cfg.Log, "  mesh at %d/s: skipped, the curves end below it: %v\n", rate, err)
+				break
+			}
+			res.MeshMore = append(res.MeshMore, m)
 		}
 	}
 	res.Local = res.local()
 	if res.Mesh != nil {
 		// A simulator that cannot run the flow leaves the latency figures
 		// unscaled, not the profile unwritten.
-		if res.Local.Mesh, err = meshLatency(ctx, res.Local, cfg.Rate, res.Mesh); err != nil {
+		if res.Local.Mesh, err = meshLatencies(ctx, res.Local, append([]*Mesh{res.Mesh}, res.MeshMore...)); err != nil {
 			if ctx.Err() != nil {
 				return nil, err
 			}
@@ -338,11 +350,11 @@ func (res *Result) local() *calibration.Local {
 	if m := res.Mesh.PerRequest(); m > 0 {
 		cpu.Mesh = calibration.D(m)
 		cpu.Scale = meshScale(m, cpu)
-		if h := res.MeshHigh.PerRequest(); h > 0 {
-			rate := res.Config.Rate
-			cpu.Curve = []calibration.ScalePoint{
-				{Rate: rate, Jobs: rate * meshJobs, Mesh: config.Duration(m), Scale: cpu.Scale},
-				{Rate: meshHighRate * rate, Jobs: meshHighRate * rate * meshJobs, Mesh: config.Duration(h), Scale: meshScale(h, cpu)},
+		if len(res.MeshMore) > 0 {
+			for _, at := range append([]*Mesh{res.Mesh}, res.MeshMore...) {
+				c := at.PerRequest()
+				cpu.Curve = append(cpu.Curve, calibration.ScalePoint{Rate: at.Rate, Jobs: at.Rate * meshJobs,
+					Mesh: config.Duration(c), Scale: meshScale(c, cpu)})
 			}
 		}
 	}
