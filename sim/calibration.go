@@ -226,8 +226,9 @@ func (k *calib) draw(d *calibration.Dist) time.Duration {
 
 // latencyScale is the factor on the local section's figures now: the
 // latency curve's at the host's job rate, as of the host's latest job
-// (hostcurve.go), when the profile has a curve and the run a host model;
-// else the mesh phase's scale.
+// (hostcurve.go; flat below the curve's first point, extended above its
+// last as the CPU curve is), when the profile has a curve and the run a
+// host model; else the mesh phase's scale.
 //
 // Why a curve: processor sharing stretches each job's CPU by the cores'
 // contention, and nothing else. A real process on a loaded machine also
@@ -243,7 +244,12 @@ func (k *calib) latencyScale() float64 {
 	if k.lat == nil || k.host == nil {
 		return k.scale
 	}
-	return scaleAt(k.lat, k.host.jobRate)
+	// Below the first point the curve is flat: the figures were measured
+	// alone at the calibration's rate, and a lighter load does not make a
+	// hop cheaper than the whole flow at that rate found it (the first
+	// segment's slope, carried down, made every library page but
+	// capacity-knee 1–22% faster than with the scale alone).
+	return scaleAt(k.lat, max(k.host.jobRate, k.lat[0].jobs))
 }
 
 // latencyCurveOf is the mesh phase's latency curve (calibration.

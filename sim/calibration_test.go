@@ -456,14 +456,15 @@ func TestCalibrationLatencyCurve(t *testing.T) {
 	}
 	// A curve that rises with the rate: requests pay more as the job-rate
 	// estimate climbs from 0 toward the run's (about 9 jobs per request
-	// at 35 requests per second).
+	// at 35 requests per second); below the first point, its scale.
 	rising := &calibration.MeshLatency{Scale: 1, Curve: []calibration.LatencyPoint{{Rate: 5, Jobs: 45, Scale: 0.5}, {Rate: 40, Jobs: 360, Scale: 2}}}
-	got, flat1 := latencies(rising, many), latencies(&calibration.MeshLatency{Scale: 1}, many)
+	got, half := latencies(rising, many), latencies(&calibration.MeshLatency{Scale: 0.5}, many)
+	flat1 := latencies(&calibration.MeshLatency{Scale: 1}, many)
 	if len(got) != len(flat1) || len(got) < 20 {
 		t.Fatalf("%d and %d results", len(got), len(flat1))
 	}
-	if got[0] >= flat1[0] {
-		t.Errorf("the first request, at a job rate near 0, took %v: want below the unscaled %v", got[0], flat1[0])
+	if got[0] != half[0] {
+		t.Errorf("the first request, at a job rate near 0, took %v: want %v, as at the first point's scale", got[0], half[0])
 	}
 	if n := len(got) - 1; got[n] <= flat1[n] {
 		t.Errorf("the last request, at about 315 jobs/s, took %v: want above the unscaled %v", got[n], flat1[n])
@@ -484,7 +485,10 @@ func TestLatencyScale(t *testing.T) {
 		{&calib{scale: 0.9, lat: curve}, 2000, 0.9}, // no host
 		{&calib{scale: 0.9, lat: curve, host: h}, 1000, 1},
 		{&calib{scale: 0.9, lat: curve, host: h}, 2000, math.Sqrt2},
-		{&calib{scale: 0.9, lat: curve, host: h}, 0, math.Pow(0.5, 0.5)}, // down to half the first rate
+		{&calib{scale: 0.9, lat: curve, host: h}, 500, 1}, // flat below the first point
+		{&calib{scale: 0.9, lat: curve, host: h}, 0, 1},
+		{&calib{scale: 0.9, lat: curve, host: h}, 16000, 2 * math.Sqrt2}, // the last segment, to twice the last rate
+		{&calib{scale: 0.9, lat: curve, host: h}, 1e6, 2 * math.Sqrt2},
 	} {
 		h.jobRate = tc.rate
 		if got := tc.k.latencyScale(); math.Abs(got-tc.want) > 1e-9 {
