@@ -466,8 +466,46 @@ func TestCalibrationLatencyCurve(t *testing.T) {
 	if got[0] != half[0] {
 		t.Errorf("the first request, at a job rate near 0, took %v: want %v, as at the first point's scale", got[0], half[0])
 	}
-	if n := len(got) - 1; got[n] <= flat1[n] {
-		t.Errorf("the last request, at about 315 jobs/s, took %v: want above the unscaled %v", got[n], flat1[n])
+	var late, late1 time.Duration
+	for i := len(got) / 2; i < len(got); i++ {
+		late, late1 = late+got[i], late1+flat1[i]
+	}
+	if late <= late1 {
+		t.Errorf("the second half's requests, at about 315 jobs/s, took %v in all: want above the unscaled %v", late, late1)
+	}
+}
+
+// TestLatencyWait: above the curve's first point, what the curve adds is
+// an exponential draw: its mean is the curve's, its median ln 2 of it;
+// at or below the first point a draw is its figure times the scale.
+func TestLatencyWait(t *testing.T) {
+	const x = 100 * time.Microsecond
+	fig := calibration.NewDist(func(float64) time.Duration { return x }, x)
+	k := &calib{rng: Stream(1, "calibration"), scale: 1, lat: []scalePoint{{jobs: 1000, rel: 1}, {jobs: 2000, rel: 3}}, host: &host{}}
+	k.host.jobRate = 2000
+	const n = 20000
+	draws := make([]float64, n)
+	var sum float64
+	for i := range draws {
+		draws[i] = float64(k.draw(fig))
+		sum += draws[i]
+	}
+	slices.Sort(draws)
+	// 100µs at scale 1, plus an exponential of mean 200µs.
+	if mean := sum / n; math.Abs(mean-300e3) > 6e3 {
+		t.Errorf("mean draw %.0fns, want 300µs", mean)
+	}
+	if med := draws[n/2]; math.Abs(med-(100e3+200e3*math.Ln2)) > 6e3 {
+		t.Errorf("median draw %.0fns, want %.0fns", med, 100e3+200e3*math.Ln2)
+	}
+	if draws[0] < 100e3 {
+		t.Errorf("least draw %.0fns, below the first point's 100µs", draws[0])
+	}
+	k.host.jobRate = 1000
+	for range 10 {
+		if d := k.draw(fig); d != x {
+			t.Fatalf("at the first point: draw %v, want %v", d, x)
+		}
 	}
 }
 

@@ -259,12 +259,19 @@ func meshSimFor(rate int) time.Duration {
 // meshLatency is the mesh's latency against the simulator's prediction
 // of it from l, at the mesh's rate, and the scale that makes them agree
 // (within 0.1–hi; at a bound when the simulator cannot reach the measured
-// median inside them). The simulator charges l's figures times one scale
-// at every rate for this, and its CPU by l's CPU curve.
-func meshLatency(ctx context.Context, l *calibration.Local, m *Mesh, hi float64) (*calibration.MeshLatency, error) {
+// median inside them). With base nil the simulator charges l's figures
+// times one scale at every rate for this; with base, the calibration
+// rate's point, it charges them by the curve through base and the mesh's
+// rate at the scale tried, as the profile's curve will at that rate. Its
+// CPU follows l's CPU curve.
+func meshLatency(ctx context.Context, l *calibration.Local, m *Mesh, hi float64, base *calibration.LatencyPoint) (*calibration.MeshLatency, error) {
 	return solveMesh(ctx, calibration.BackendLocal, m, hi, func(s float64) *calibration.Profile {
 		sec := *l
 		sec.Mesh = &calibration.MeshLatency{Scale: s}
+		if base != nil {
+			sec.Mesh = &calibration.MeshLatency{Scale: base.Scale, Curve: []calibration.LatencyPoint{*base,
+				{Rate: m.Rate, Jobs: m.Rate * meshJobs, Scale: s}}}
+		}
 		return &calibration.Profile{Backends: calibration.Backends{Local: &sec}}
 	}, l.Host.Cores)
 }
@@ -275,24 +282,22 @@ func meshLatency(ctx context.Context, l *calibration.Local, m *Mesh, hi float64)
 // first phase's scale lies within 0.1–4 (calibration.MeshLatency.Scale),
 // the others' within 0.1–calibration.MaxCurveScale: near the knee a real
 // process's hops cost several times what they cost at the calibration's
-// rate. The simulator solves the rates side by side, one run per core at
-// a time, after the last phase has measured: nothing else runs then. A
+// rate. The first is solved first, as every higher one's base; the
+// simulator then solves the higher rates side by side, one run per core
+// at a time, after the last phase has measured: nothing else runs then. A
 // rate whose scale the simulator cannot solve ends the curve below it.
 func meshLatencies(ctx context.Context, l *calibration.Local, ms []*Mesh) (*calibration.MeshLatency, error) {
 	got := make([]*calibration.MeshLatency, len(ms))
 	errs := make([]error, len(ms))
-	var wg sync.WaitGroup
-	for i, m := range ms {
-		hi := float64(calibration.MaxCurveScale)
-		if i == 0 {
-			hi = 4
-		}
-		wg.Go(func() { got[i], errs[i] = meshLatency(ctx, l, m, hi) })
-	}
-	wg.Wait()
-	if errs[0] != nil {
+	if got[0], errs[0] = meshLatency(ctx, l, ms[0], 4, nil); errs[0] != nil {
 		return nil, errs[0]
 	}
+	base := &calibration.LatencyPoint{Rate: ms[0].Rate, Jobs: ms[0].Rate * meshJobs, Scale: got[0].Scale}
+	var wg sync.WaitGroup
+	for i, m := range ms[1:] {
+		wg.Go(func() { got[i+1], errs[i+1] = meshLatency(ctx, l, m, calibration.MaxCurveScale, base) })
+	}
+	wg.Wait()
 	out := got[0]
 	var curve []calibration.LatencyPoint
 	for i, m := range ms {
