@@ -454,13 +454,10 @@ func checkMesh(bad func(string, string, ...any), path string, m *MeshLatency) {
 	if len(c) == 1 {
 		bad(path+".curve", "one point: a curve needs two or more")
 	}
+	var prev [2]int
 	for i, pt := range c {
 		at := fmt.Sprintf("%s.curve[%d]", path, i)
-		if pt.Rate <= 0 || pt.Jobs <= 0 {
-			bad(at, "rate %d, jobs %d: both must be positive", pt.Rate, pt.Jobs)
-		} else if i > 0 && (pt.Rate <= c[i-1].Rate || pt.Jobs <= c[i-1].Jobs) {
-			bad(at, "rate %d, jobs %d: not above the point before's (%d, %d)", pt.Rate, pt.Jobs, c[i-1].Rate, c[i-1].Jobs)
-		}
+		checkRate(bad, at, pt.Rate, pt.Jobs, &prev)
 		for _, f := range []struct {
 			name string
 			d    config.Duration
@@ -473,6 +470,18 @@ func checkMesh(bad func(string, string, ...any), path string, m *MeshLatency) {
 			bad(at+".scale", "%g is outside 0.1–%d", s, MaxCurveScale)
 		}
 	}
+}
+
+// checkRate checks a curve point's rate and jobs per second at path:
+// both positive, and above the point before's, prev (zero before the
+// first point), which it then sets to them.
+func checkRate(bad func(string, string, ...any), path string, rate, jobs int, prev *[2]int) {
+	if rate <= 0 || jobs <= 0 {
+		bad(path, "rate %d, jobs %d: both must be positive", rate, jobs)
+	} else if rate <= prev[0] || jobs <= prev[1] {
+		bad(path, "rate %d, jobs %d: not above the point before's (%d, %d)", rate, jobs, prev[0], prev[1])
+	}
+	*prev = [2]int{rate, jobs}
 }
 
 func checkHost(bad func(string, string, ...any), path string, h *Host) {
@@ -521,13 +530,10 @@ func checkHost(bad func(string, string, ...any), path string, h *Host) {
 		if h.CPU.Scale == 0 {
 			bad(path+".cpu.curve", "a curve without a scale")
 		}
+		var prev [2]int
 		for i, pt := range c {
 			at := fmt.Sprintf("%s.cpu.curve[%d]", path, i)
-			if pt.Rate <= 0 || pt.Jobs <= 0 {
-				bad(at, "rate %d, jobs %d: both must be positive", pt.Rate, pt.Jobs)
-			} else if i > 0 && (pt.Rate <= c[i-1].Rate || pt.Jobs <= c[i-1].Jobs) {
-				bad(at, "rate %d, jobs %d: not above the point before's (%d, %d)", pt.Rate, pt.Jobs, c[i-1].Rate, c[i-1].Jobs)
-			}
+			checkRate(bad, at, pt.Rate, pt.Jobs, &prev)
 			if pt.Mesh <= 0 {
 				bad(at+".mesh", "missing or not positive")
 			}
