@@ -152,9 +152,10 @@ type MeshLatency struct {
 // MaxCurveScale bounds a latency curve point's scale: near the knee a
 // real process's hops cost several times what they cost at the
 // calibration's rate (on a 2-core AMD VM, 2026-12-07, the payment flow's
-// median was 11.1 ms at 400/s and 18.3 ms at 1000/s, where the
-// simulator's host model gave 11.7 ms with the figures as measured), but
-// a factor above this is a broken measurement, not a machine.
+// median was 11.2 ms at 400/s and 19.9 ms at 1000/s, where the
+// simulator's host model gave 11.7 ms with the figures as measured: a
+// scale of 6.09), but a factor above this is a broken measurement, not a
+// machine.
 const MaxCurveScale = 16
 
 // LatencyPoint is the mesh phase's latency at one rate.
