@@ -96,6 +96,9 @@ type Config struct {
 	// warm-up, at the calibration's rate; at each higher rate, four
 	// fifths of that. Zero: 8s. Negative: no mesh phase.
 	Mesh time.Duration
+	// MeshRates is how many rates the mesh phase runs at, 1–3: the
+	// calibration's, twice it, near the knee (meshTopRate). Zero: 3.
+	MeshRates int
 	// Quick marks the profile as measured with few requests.
 	Quick bool
 	// Log receives a line per round, or nil.
@@ -128,6 +131,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Mesh == 0 {
 		c.Mesh = 8 * time.Second
+	}
+	if c.MeshRates <= 0 || c.MeshRates > 3 {
+		c.MeshRates = 3
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
@@ -293,7 +299,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	if res.Mesh != nil {
 		// The same at higher rates, for the curves of CPU and latency by
 		// rate; a failure there ends the curves at the rate before.
-		rates := []int{meshHighRate * cfg.Rate, 0}
+		rates := []int{meshHighRate * cfg.Rate, 0}[:cfg.MeshRates-1]
 		for i, rate := range rates {
 			if i == 1 {
 				rate = meshTopRate(cfg.Rate, res.Mesh.PerRequest(), res.MeshMore[0].PerRequest(), runtime.NumCPU())
