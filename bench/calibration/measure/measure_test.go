@@ -83,8 +83,19 @@ func TestSolveScale(t *testing.T) {
 			t.Errorf("solveScale(%v) = %v, %v; want %v", tc.want, got, err, tc.scale)
 		}
 	}
+	// A scale so high that the simulator answers nothing is above any
+	// median wanted: the bisection goes on below it.
+	got, err := solveScale(13*time.Millisecond, 4, func(s float64) (time.Duration, error) {
+		if s > 3 {
+			return unanswered, nil
+		}
+		return median(s)
+	})
+	if err != nil || got != 1.5 {
+		t.Errorf("solveScale with no answer above 3 = %v, %v; want 1.5", got, err)
+	}
 	calls := 0
-	_, err := solveScale(11*time.Millisecond, 4, func(float64) (time.Duration, error) {
+	_, err = solveScale(11*time.Millisecond, 4, func(float64) (time.Duration, error) {
 		calls++
 		return 0, errors.New("no run")
 	})

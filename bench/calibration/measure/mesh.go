@@ -340,11 +340,23 @@ func solveMesh(ctx context.Context, backend string, m *Mesh, hi float64, profile
 		if sink.requests == 0 {
 			return 0, fmt.Errorf("calibrate: mesh: the simulator issued no request")
 		}
+		// A flow the simulator answers none of has no median: above any
+		// measured one, as the bisection needs (a scale too high times
+		// every request out).
+		if sink.lat.TotalCount() == 0 {
+			return unanswered, nil
+		}
 		return quantile(sink.lat, 0.5), nil
 	}
 	predicted, err := p50(1)
 	if err != nil {
 		return nil, err
+	}
+	// With the figures as measured (on an overloaded machine, say) the
+	// simulator answered nothing: no prediction, so no scale, rather than
+	// a profile with a prediction of 0 that does not load.
+	if predicted == unanswered {
+		return nil, fmt.Errorf("calibrate: mesh: the simulator answered none of the flow's requests with the figures as measured")
 	}
 	scale, err := solveScale(m.P50, hi, p50)
 	if err != nil {
@@ -353,6 +365,9 @@ func solveMesh(ctx context.Context, backend string, m *Mesh, hi float64, profile
 	return &calibration.MeshLatency{P50: config.Duration(m.P50), P99: config.Duration(m.P99),
 		Predicted: config.Duration(predicted), Scale: scale}, nil
 }
+
+// unanswered is the simulator's median for a flow it answered none of.
+const unanswered = time.Duration(math.MaxInt64)
 
 // solveScale finds, by bisection over 0.1–hi, the scale at which
 // median(s) is want, to three decimals: median grows with the scale
