@@ -437,14 +437,7 @@ func checkMesh(bad func(string, string, ...any), path string, m *MeshLatency) {
 	if m == nil {
 		return
 	}
-	for _, f := range []struct {
-		name string
-		d    config.Duration
-	}{{"p50", m.P50}, {"p99", m.P99}, {"predicted", m.Predicted}} {
-		if f.d <= 0 {
-			bad(path+"."+f.name, "missing or not positive")
-		}
-	}
+	checkLatencies(bad, path, m.P50, m.P99, m.Predicted)
 	if m.P99 > 0 && m.P99 < m.P50 {
 		bad(path+".p99", "%s is below p50 %s", m.P99, m.P50)
 	}
@@ -459,16 +452,22 @@ func checkMesh(bad func(string, string, ...any), path string, m *MeshLatency) {
 	for i, pt := range c {
 		at := fmt.Sprintf("%s.curve[%d]", path, i)
 		checkRate(bad, at, pt.Rate, pt.Jobs, &prev)
-		for _, f := range []struct {
-			name string
-			d    config.Duration
-		}{{"p50", pt.P50}, {"p99", pt.P99}, {"predicted", pt.Predicted}} {
-			if f.d <= 0 {
-				bad(at+"."+f.name, "missing or not positive")
-			}
-		}
+		checkLatencies(bad, at, pt.P50, pt.P99, pt.Predicted)
 		if s := pt.Scale; s < 0.1 || s > MaxCurveScale || math.IsNaN(s) {
 			bad(at+".scale", "%g is outside 0.1–%d", s, MaxCurveScale)
+		}
+	}
+}
+
+// checkLatencies refuses a mesh latency's p50, p99 or predicted at path
+// that is missing or not positive.
+func checkLatencies(bad func(string, string, ...any), path string, p50, p99, predicted config.Duration) {
+	for _, f := range []struct {
+		name string
+		d    config.Duration
+	}{{"p50", p50}, {"p99", p99}, {"predicted", predicted}} {
+		if f.d <= 0 {
+			bad(path+"."+f.name, "missing or not positive")
 		}
 	}
 }

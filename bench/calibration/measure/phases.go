@@ -299,9 +299,9 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	if res.Mesh != nil {
 		// The same at higher rates, for the curves of CPU and latency by
 		// rate; a failure there ends the curves at the rate before.
-		rates := []int{meshHighRate * cfg.Rate, 0}[:cfg.MeshRates-1]
-		for i, rate := range rates {
-			if i == 1 {
+		for len(res.MeshMore) < cfg.MeshRates-1 {
+			rate := meshHighRate * cfg.Rate
+			if len(res.MeshMore) == 1 {
 				rate = meshTopRate(cfg.Rate, res.Mesh.PerRequest(), res.MeshMore[0].PerRequest(), runtime.NumCPU())
 			}
 			fmt.Fprintf(cfg.Log, "  mesh: the same at %d/s\n", rate)
