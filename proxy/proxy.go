@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -381,6 +382,7 @@ func (p *Proxy) h1Server(h http.Handler, sc config.ServerConfig, srv *http.Serve
 		Rejected:          p.env.metrics.downstreamRejected,
 		H2:                srv,
 		H2C:               h2c,
+		UniqueFields:      uniqueAnswerFields,
 		Log:               p.env.log,
 	}
 	if n := sc.MaxSlowConnections; n != nil {
@@ -391,6 +393,10 @@ func (p *Proxy) h1Server(h http.Handler, sc config.ServerConfig, srv *http.Serve
 	}
 	return h1.NewServer(h, cfg)
 }
+
+// uniqueAnswerFields are the answer fields whose values the proxy makes
+// differ on every answer: HTTP/2 sends them without indexing.
+var uniqueAnswerFields = []string{strings.ToLower(HeaderRequestID)}
 
 // optDur is an optional duration of the configuration; nil (absent, before
 // config.Defaults) is zero.

@@ -122,7 +122,6 @@ type h2Conn struct {
 	tls    *tls.ConnectionState
 	remote string
 	ctx    context.Context // every request's context's parent
-	cancel context.CancelFunc
 
 	// The reader's own (maxID written under mu).
 	maxID     uint32 // the highest stream the client opened
@@ -176,7 +175,12 @@ func newH2Conn(s *Server, c *Conn, nc net.Conn, tc *tls.Conn) *h2Conn {
 	if s.h2.base != nil {
 		ctx = context.WithValue(ctx, http.ServerContextKey, s.h2.base)
 	}
-	hc.ctx, hc.cancel = context.WithCancel(ctx)
+	// Not cancellable: a stream's context, the one thing made from it,
+	// is cancelled by the stream's own end (gone, when the connection
+	// ends or the client resets it; runStream, when the handler
+	// returns), and a parent that could be cancelled would add each
+	// stream to its children and take it out again.
+	hc.ctx = ctx
 	return hc
 }
 
@@ -195,7 +199,6 @@ func (c *h2Conn) serve() {
 	defer func() {
 		c.shut()
 		c.handlers.Wait()
-		c.cancel()
 	}()
 	if !c.preface() {
 		return
@@ -383,7 +386,6 @@ func (c *h2Conn) shut() {
 	}
 	c.flow.Broadcast()
 	c.mu.Unlock()
-	c.cancel()
 	c.wmu.Lock()
 	if c.werr == nil {
 		c.flushLocked()

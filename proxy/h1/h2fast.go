@@ -22,10 +22,9 @@ type H2Request struct {
 	// and Cookie included as the client split them.
 	Fields []hpack.HeaderField
 
-	st    *h2Stream
-	url   *url.URL    // Path parsed, when it is not plain
-	watch func() bool // stops the watch of up
-	up    *UpstreamConn
+	st  *h2Stream
+	url *url.URL      // Path parsed, when it is not plain
+	up  *UpstreamConn // watched (Watch)
 }
 
 // Context is the stream's context: it is cancelled when the client resets
@@ -92,21 +91,35 @@ func rawHas(raw []hpack.HeaderField, name string) bool {
 
 // Watch makes up's pending reads and writes fail at once if the client
 // resets the stream (or the connection ends) while the hook waits on it,
-// the upstream connection; Unwatch ends it.
+// the upstream connection; Unwatch ends it. The stream's end (gone) sets
+// the deadline itself, under the connection's lock: no context callback
+// is registered and unregistered per request.
 func (r *H2Request) Watch(up *UpstreamConn) {
 	r.Unwatch()
+	st := r.st
 	r.up = up
-	r.watch = context.AfterFunc(r.st.ctx, func() { _ = up.nc.SetDeadline(aLongTimeAgo) })
+	st.c.mu.Lock()
+	if st.closed {
+		st.c.mu.Unlock()
+		_ = up.nc.SetDeadline(aLongTimeAgo)
+		return
+	}
+	st.watched = up
+	st.c.mu.Unlock()
 }
 
 // Unwatch ends the watch Watch started and returns the upstream
 // connection that was watched, if any; if ClientGone then reports true,
-// the watch may have interrupted it.
+// the watch may have interrupted it. Once it returns, the watch no longer
+// touches the connection.
 func (r *H2Request) Unwatch() *UpstreamConn {
 	up := r.up
-	if r.watch != nil {
-		r.watch()
-		r.watch, r.up = nil, nil
+	if up != nil {
+		st := r.st
+		st.c.mu.Lock()
+		st.watched = nil
+		st.c.mu.Unlock()
+		r.up = nil
 	}
 	return up
 }

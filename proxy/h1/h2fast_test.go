@@ -1,7 +1,9 @@
 package h1
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -184,5 +186,119 @@ func streamAnswer(t *testing.T, c *h2Client, id uint32) (status, body string) {
 				t.Fatalf("stream %d reset: %v", id, f.ErrCode)
 			}
 		}
+	}
+}
+
+// TestH2UniqueFields: an answer field the server's UniqueFields names goes
+// out as a literal without indexing, so that a value new on every answer
+// (a request id) never enters the HPACK dynamic table; the answers decode
+// as sent, through the header map and AnswerField alike, and the fields
+// that repeat stay indexed (one byte each from the second answer on).
+// Without UniqueFields the same ids are indexed, which the test tells
+// apart, so that it can fail.
+func TestH2UniqueFields(t *testing.T) {
+	for _, unique := range []bool{true, false} {
+		n := 0
+		hook := func(r *H2Request) bool {
+			if r.Path != "/fast" {
+				return false
+			}
+			n++
+			r.AnswerField("Content-Type", "text/plain")
+			r.AnswerField("X-Request-Id", fmt.Sprintf("id-%04d", n))
+			w := r.ResponseWriter()
+			w.Header().Set("Date", "Mon, 07 Dec 2026 12:00:00 GMT")
+			_, _ = io.WriteString(w, "ok")
+			return true
+		}
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n++
+			w.Header().Set("X-Request-Id", fmt.Sprintf("id-%04d", n))
+			w.Header().Set("Date", "Mon, 07 Dec 2026 12:00:00 GMT")
+		})
+		cfg := ServerConfig{FastH2: hook}
+		if unique {
+			cfg.UniqueFields = []string{"x-request-id"}
+		}
+		c := handshake(t, h2cServer(t, h, cfg)())
+		for i := 1; i <= 6; i++ {
+			path := "/fast"
+			if i%2 == 0 {
+				path = "/general"
+			}
+			id := uint32(2*i - 1)
+			c.headers(id, true, c.fields(":method", "GET", ":scheme", "http", ":path", path, ":authority", "a.test"))
+			var block []byte
+			var head map[string]string
+			for head == nil {
+				if f, ok := c.read().(*http2.HeadersFrame); ok && f.StreamID == id {
+					block = append([]byte(nil), f.HeaderBlockFragment()...)
+					head = c.decoded(f)
+				}
+			}
+			want := fmt.Sprintf("id-%04d", i)
+			if head["x-request-id"] != want || head[":status"] != "200" {
+				t.Fatalf("unique=%v answer %d: head %v, want x-request-id %s", unique, i, head, want)
+			}
+			literal := "\x00\x0cx-request-id\x07" + want
+			if got := bytes.Contains(block, []byte(literal)); got != unique {
+				t.Errorf("unique=%v answer %d: literal without indexing %v in block %q", unique, i, got, block)
+			}
+			if rest := bytes.Replace(block, []byte(literal), nil, 1); unique && i > 2 {
+				// Every other field is in the dynamic table by now: one
+				// byte, an index (its high bit set), each.
+				for _, b := range rest {
+					if b&0x80 == 0 {
+						t.Errorf("answer %d: block %q, want the repeating fields indexed", i, block)
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestH2WatchAndGone: a watched upstream connection's reads fail at once
+// when the stream goes (a reset, the connection's end); a stream already
+// gone interrupts a connection watched after it; one unwatched before is
+// left alone.
+func TestH2WatchAndGone(t *testing.T) {
+	pipe := func() (*UpstreamConn, net.Conn) {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return &UpstreamConn{nc: a, fd: -1}, b
+	}
+	c := &h2Conn{}
+	st := &h2Stream{c: c}
+	st.bodyCond.L = &c.mu
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+	r := &H2Request{st: st}
+
+	kept, peer := pipe()
+	r.Watch(kept)
+	if got := r.Unwatch(); got != kept {
+		t.Fatalf("Unwatch returned %p, want the watched %p", got, kept)
+	}
+	watched, _ := pipe()
+	r.Watch(watched)
+	if r.ClientGone() {
+		t.Error("ClientGone true before the stream went")
+	}
+	c.mu.Lock()
+	st.gone(errH2ConnClosed)
+	c.mu.Unlock()
+	if !r.ClientGone() {
+		t.Error("ClientGone false after the stream went")
+	}
+	late, _ := pipe()
+	r.Watch(late)
+	for name, up := range map[string]*UpstreamConn{"watched": watched, "watched after": late} {
+		if _, err := up.nc.Read(make([]byte, 1)); !isTimeout(err) {
+			t.Errorf("%s: read returned %v, want an interrupted read", name, err)
+		}
+	}
+	go func() { _, _ = peer.Write([]byte("y")) }()
+	if n, err := kept.nc.Read(make([]byte, 1)); n != 1 || err != nil {
+		t.Errorf("unwatched before the stream went: read %d, %v; want its byte", n, err)
 	}
 }

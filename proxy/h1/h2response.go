@@ -493,11 +493,11 @@ func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, raw []hp
 			if !httpguts.ValidHeaderFieldValue(v) {
 				continue
 			}
-			_ = enc.WriteField(hpack.HeaderField{Name: name, Value: v})
+			c.writeField(hpack.HeaderField{Name: name, Value: v})
 		}
 	}
 	for _, f := range raw {
-		_ = enc.WriteField(f)
+		c.writeField(f)
 	}
 	if status >= 200 {
 		if _, ok := h["Date"]; !ok && !rawHas(raw, "date") {
@@ -531,6 +531,39 @@ func (c *h2Conn) writeHeaderBlock(id uint32, status int, h http.Header, raw []hp
 			return nil
 		}
 	}
+}
+
+// writeField adds f to the header block being built: by the HPACK encoder,
+// or, for a field the server's UniqueFields names, as a literal without
+// indexing, which leaves the dynamic table (the encoder's and the peer's
+// decoder's) as it is. A block does not start with such a literal: a
+// dynamic table size update the encoder owes the peer must come first
+// (RFC 7541 section 4.2).
+func (c *h2Conn) writeField(f hpack.HeaderField) {
+	if len(c.hbuf) == 0 || !hasKey(c.s.cfg.UniqueFields, f.Name) {
+		_ = c.henc.WriteField(f)
+		return
+	}
+	c.hbuf = append(c.hbuf, 0) // literal without indexing, new name
+	c.hbuf = appendHpackString(c.hbuf, f.Name)
+	c.hbuf = appendHpackString(c.hbuf, f.Value)
+}
+
+// appendHpackString appends s as an HPACK string literal, not Huffman
+// coded: its length as an integer of 7-bit prefix (RFC 7541 section 5.1),
+// then its bytes.
+func appendHpackString(b []byte, s string) []byte {
+	n := uint64(len(s))
+	if n < 127 {
+		b = append(b, byte(n))
+	} else {
+		b = append(b, 127)
+		for n -= 127; n >= 128; n >>= 7 {
+			b = append(b, byte(n&0x7f|0x80))
+		}
+		b = append(b, byte(n))
+	}
+	return append(b, s...)
 }
 
 // responseField reports whether an answer (or trailer) field goes out.

@@ -56,8 +56,9 @@ type h2Stream struct {
 	closed       bool  // out of the connection's streams
 	unacked      int64 // body bytes read (or padding) not yet given back to the stream's window
 	unackedPad   int64
-	trailer      http.Header // r.Trailer: the handler's goroutine's
-	gotTrailer   http.Header // the trailers received, for trailer at EOF
+	trailer      http.Header   // r.Trailer: the handler's goroutine's
+	gotTrailer   http.Header   // the trailers received, for trailer at EOF
+	watched      *UpstreamConn // interrupted when the stream goes (H2Request.Watch)
 
 	// Under c.wmu.
 	wdone bool // END_STREAM or RST_STREAM sent: nothing more may be
@@ -76,6 +77,9 @@ func (st *h2Stream) gone(why error) {
 	st.c.unacked += int64(len(st.body)-st.bodyOff) + st.unackedPad
 	st.body, st.bodyOff, st.unackedPad = nil, 0, 0
 	st.bodyCond.Broadcast()
+	if st.watched != nil {
+		_ = st.watched.nc.SetDeadline(aLongTimeAgo)
+	}
 	st.cancel()
 }
 

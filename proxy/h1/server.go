@@ -130,6 +130,13 @@ type ServerConfig struct {
 	// gets it. It may panic as a handler does (http.ErrAbortHandler resets
 	// the stream).
 	FastH2 func(r *H2Request) bool
+	// UniqueFields names answer fields (lower case) whose values differ
+	// on every answer, a request id: HTTP/2 sends them as literals
+	// without indexing (RFC 7541 section 6.2.2). Indexed, each would
+	// enter the HPACK dynamic table only to push out the fields that do
+	// repeat, costing an insertion and an eviction per answer on both
+	// sides and the repeating fields' compression.
+	UniqueFields []string
 
 	// Log takes panics, accept failures and failed handshakes; nil
 	// discards them.
