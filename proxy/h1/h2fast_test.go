@@ -193,9 +193,10 @@ func streamAnswer(t *testing.T, c *h2Client, id uint32) (status, body string) {
 // out as a literal without indexing, so that a value new on every answer
 // (a request id) never enters the HPACK dynamic table; the answers decode
 // as sent, through the header map and AnswerField alike, and the fields
-// that repeat stay indexed (one byte each from the second answer on).
-// Without UniqueFields the same ids are indexed, which the test tells
-// apart, so that it can fail.
+// that repeat stay indexed (one byte each once a hook's answer and a
+// handler's have both gone out: from the third answer on). Without
+// UniqueFields the same ids are indexed, which the test tells apart, so
+// that it can fail.
 func TestH2UniqueFields(t *testing.T) {
 	for _, unique := range []bool{true, false} {
 		n := 0
