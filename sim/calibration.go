@@ -138,9 +138,10 @@ func newCalib(p *scenarios.Plan, seed uint64, policy *scenarios.Policy) *calib {
 	return k
 }
 
-// handshakeCost is the CPU of a new connection's mutual TLS handshake: the
-// profile's measurement of this machine when it has one, else
-// HandshakeCost.
+// handshakeCost is the CPU of a new connection under mutual TLS, its
+// handshake above all: the profile's measurement of this machine when it
+// has one (the whole new connection's cost, in profiles that measured
+// it), else HandshakeCost.
 func (k *calib) handshakeCost() int64 {
 	if k == nil {
 		return int64(HandshakeCost)

@@ -104,11 +104,15 @@ type Local struct {
 	// protocol grpc) and the replica's gRPC serving. Optional: a profile
 	// written before it charges client for gRPC calls too.
 	GRPCClient *Dist `yaml:"grpcClient,omitempty"`
-	// Handshake is the CPU time of one mutual TLS handshake (TLS 1.3,
-	// ECDSA P-256 SVIDs, both ends' signatures and chain checks), both
-	// ends together, as a new connection under mutual TLS costs the
-	// machine. Optional: without it the simulator charges its own
-	// figure (sim/hopcost.go's HandshakeCost, measured on another machine).
+	// Handshake is the CPU time a new connection under mutual TLS costs
+	// the machine, both ends together: its TLS 1.3 handshake (ECDSA
+	// P-256 SVIDs, both ends' signatures and chain checks), its dial and
+	// accept, its goroutines and buffers, and the close of the
+	// connection it replaces, measured as tries over fresh connections
+	// against tries over pooled ones (profiles written before that
+	// measured the handshake alone). Optional: without it the simulator
+	// charges its own figure (sim/hopcost.go's HandshakeCost, measured on
+	// another machine).
 	Handshake *config.Duration `yaml:"handshake,omitempty"`
 	// Host is the CPU time per request of each component (see Host).
 	Host *Host `yaml:"host"`

@@ -174,7 +174,7 @@ func printLocal(out io.Writer, res *measure.Result) {
 	fmt.Fprintf(out, "  replica beyond service:    %s\n", distLine(l.Replica))
 	fmt.Fprintf(out, "  payment role's own work:   %s\n", distLine(l.Payments))
 	if l.Handshake != nil {
-		fmt.Fprintf(out, "  mutual TLS handshake:      %s of CPU, both ends\n", us(l.Handshake.D()))
+		fmt.Fprintf(out, "  new mutual TLS connection: %s of CPU, both ends (handshake, dial, setup, the old one's close)\n", us(l.Handshake.D()))
 	}
 	fmt.Fprintf(out, "  CPU per request:           %s\n", hostLine(l.Host))
 	if m := l.Mesh; m != nil {

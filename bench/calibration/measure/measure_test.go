@@ -258,6 +258,14 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 	}
 	if res.Handshake <= 0 || res.Local.Handshake == nil {
 		t.Errorf("mutual TLS handshake CPU %v", res.Handshake)
+	} else if got, want := res.Local.Handshake.D(), max(res.Handshake, res.Connection); got != want {
+		// A new connection's CPU is measured as a difference, which a
+		// loaded machine can push below the handshake's own: the profile
+		// keeps the larger.
+		t.Errorf("profile's handshake %v, want the larger of the handshake's %v and a new connection's %v", got, res.Handshake, res.Connection)
+	}
+	if res.Connection == 0 {
+		t.Error("a new mutual TLS connection's CPU was not measured")
 	}
 	if res.Local.Replica.Mean.D() <= 0 || res.Local.Replica.P99.D() <= 0 {
 		t.Errorf("replica beyond its service time: %+v", res.Local.Replica.Quantiles())

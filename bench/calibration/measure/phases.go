@@ -166,6 +166,10 @@ type Result struct {
 	Phases map[string]*Phase
 	// Handshake is the CPU of one mutual TLS handshake, both ends.
 	Handshake time.Duration
+	// Connection is the CPU a try over a new mutual TLS connection costs
+	// beyond one over a pooled connection, through the proxy: the
+	// handshake and the connection's own setup and teardown.
+	Connection time.Duration
 	// Mesh is the mesh phase's figures; nil when it did not run or
 	// failed, and then MeshSkipped says why it failed.
 	Mesh        *Mesh
@@ -284,6 +288,9 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	if res.Handshake, err = r.handshakeCPU(max(cfg.Requests/16, 20)); err != nil {
 		return nil, err
 	}
+	if res.Connection, err = r.connCPU(max(cfg.Requests/80, 4), 5); err != nil {
+		return nil, err
+	}
 	if cfg.Mesh > 0 {
 		fmt.Fprintf(cfg.Log, "  mesh: the payment flow on the local backend, %s at %d/s\n", cfg.Mesh, cfg.Rate)
 		// A mesh that failed leaves the profile without a scale, not
@@ -380,7 +387,7 @@ func (res *Result) local() *calibration.Local {
 			GRPC:    diff(p["grpc"], p["grpc-direct"], 0),
 		},
 		GRPCClient: diff(p["grpc-direct"], direct, 0),
-		Handshake:  calibration.D(res.Handshake),
+		Handshake:  calibration.D(max(res.Handshake, res.Connection)),
 		Host:       &calibration.Host{Cores: runtime.NumCPU(), CPU: cpu},
 	}
 }

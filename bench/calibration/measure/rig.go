@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +42,8 @@ type rig struct {
 	// tlsServer and tlsClient are the replica's and the gateway's mutual
 	// TLS configurations (SVIDs of the rig's CA), for the handshake's CPU.
 	tlsServer, tlsClient *tls.Config
+	// mtlsIdle closes the mtls proxy's idle connections to the replica.
+	mtlsIdle func()
 
 	svc     *fleet.Service
 	flow    []*fleet.Service
@@ -128,7 +132,15 @@ func (r *rig) start(serviceTime time.Duration) error {
 	}
 	r.tlsServer, r.tlsClient = scfg, mtls.ClientConfig(cliID, verifier)
 	clusterTLS := proxy.WithClusterTLS(func(string) (*tls.Config, error) { return mtls.ClientConfig(cliID, verifier), nil })
-	if r.mtls, err = r.startProxy(r.tlsReplica, config.ProtocolHTTPS, clusterTLS); err != nil {
+	// The mutual TLS cluster's transport, whose idle connections
+	// connCPU closes before each of its requests.
+	idle := proxy.WithTransport(func(_ string, next http.RoundTripper) (http.RoundTripper, error) {
+		if c, ok := next.(interface{ CloseIdleConnections() }); ok {
+			r.mtlsIdle = c.CloseIdleConnections
+		}
+		return next, nil
+	})
+	if r.mtls, err = r.startProxy(r.tlsReplica, config.ProtocolHTTPS, clusterTLS, idle); err != nil {
 		return err
 	}
 	return nil
@@ -156,6 +168,67 @@ func (r *rig) handshakeCPU(n int) (time.Duration, error) {
 		}
 	}
 	return (processCPU() - before) / time.Duration(n), nil
+}
+
+// connCPU is the process CPU that a try over a new mutual TLS connection
+// costs beyond a try over a pooled one, through the mtls proxy to the TLS
+// replica: dial and accept, both ends' handshake, the connection's
+// goroutines and buffers on both sides, and the close of the connection
+// it replaces. That is what a renewal of the certificates (or a cold
+// pool) costs the machine per new connection; the handshake alone
+// (handshakeCPU, in memory) is only part of it. Sequential tries, in
+// rounds of n pooled then n fresh (after a few to warm up), and the
+// median of the rounds' differences, so that a round the machine's
+// other tenants disturbed moves nothing; the client's keep-alive
+// connection to the proxy is the same in both.
+func (r *rig) connCPU(n, rounds int) (time.Duration, error) {
+	if r.mtlsIdle == nil {
+		return 0, errors.New("calibrate: the mutual TLS proxy's transport is not known")
+	}
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	try := func() error {
+		resp, err := client.Post("http://"+r.mtls+reqPath, "application/json", strings.NewReader(reqBody))
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode/100 != 2 {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return err
+	}
+	run := func(fresh bool) (time.Duration, error) {
+		before := processCPU()
+		for range n {
+			if fresh {
+				r.mtlsIdle()
+			}
+			if err := try(); err != nil {
+				return 0, fmt.Errorf("calibrate: a try over mutual TLS: %w", err)
+			}
+		}
+		return (processCPU() - before) / time.Duration(n), nil
+	}
+	if _, err := run(true); err != nil { // warm-up: both ends' pools and caches
+		return 0, err
+	}
+	diffs := make([]time.Duration, 0, rounds)
+	for range rounds {
+		pooled, err := run(false)
+		if err != nil {
+			return 0, err
+		}
+		fresh, err := run(true)
+		if err != nil {
+			return 0, err
+		}
+		diffs = append(diffs, fresh-pooled)
+	}
+	slices.Sort(diffs)
+	return diffs[len(diffs)/2], nil
 }
 
 // startFlow starts the real payment flow, without proxies: a payments
