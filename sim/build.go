@@ -205,6 +205,7 @@ func build(s *spec, sink bench.Sink) (*model, error) {
 			idx:   int32(i),
 			spec:  ls,
 			rng:   Stream(s.seed, "load/"+ls.name),
+			arr:   rand.New(rand.NewPCG(scenarios.ArrivalSeed(s.seed, i), scenarios.ArrivalStream)),
 			users: Stream(s.seed, "load/"+ls.name+"/clients"),
 			start: int64(ls.start),
 			end:   m.end,

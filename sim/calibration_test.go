@@ -414,9 +414,39 @@ func TestCalibrationHostCPUOnce(t *testing.T) {
 	if d := time.Duration(m.host.busyNS - m0.host.busyNS); d != time.Duration(len(got))*(big.Client-cpu.Client) {
 		t.Errorf("the host served %v more for %d requests' client CPU %v above its latency, want all of it", d, len(got), big.Client-cClient)
 	}
-	edge := func() *spec { return cachedEdge(t, "") }
-	if got, want := latencies(edge(), many), latencies(edge(), nil); !slices.Equal(got, want) {
-		t.Errorf("with a cache, with the host model:\n got %v\nwant %v", got[:6], want[:6])
+	// With a cache, a lookup's outcome depends on when it meets the cache
+	// against when an earlier lookup's answer filled it, and on how many
+	// payments have been created by then. The host model charges the
+	// client's and the gateway's CPU as jobs on the host's cores, not as
+	// the delays it charges without one: the end-to-end latency is the
+	// same, but those instants can move, and a lookup arriving close
+	// enough to a fill changes from hit to miss or back (4 of 4,465 with
+	// this seed). Every request whose outcome is the same keeps its
+	// latency.
+	edge := func(h *scenarios.Host) []bench.Result {
+		s := cachedEdge(t, "")
+		s.host = h
+		rs, _ := runModel(t, calibrated(s, p, ""))
+		return rs
+	}
+	withHost, without := edge(many), edge(nil)
+	if len(withHost) != len(without) {
+		t.Fatalf("with a cache: %d results with the host model, %d without", len(withHost), len(without))
+	}
+	flips := 0
+	for i, r := range withHost {
+		w := without[i]
+		if hit, wasHit := r.Instance == "" && r.OK(), w.Instance == "" && w.OK(); hit != wasHit {
+			flips++
+			continue
+		}
+		if r.Latency != w.Latency || r.Status != w.Status {
+			t.Errorf("with a cache, request %d: %v (%d) with the host model, %v (%d) without", i, r.Latency, r.Status, w.Latency, w.Status)
+			break
+		}
+	}
+	if flips*200 > len(withHost) {
+		t.Errorf("with a cache: %d of %d lookups changed between hit and miss with the host model, want under 0.5%%", flips, len(withHost))
 	}
 	// A figure whose least draw is 0 (a difference of two noisy
 	// measurements, clamped) bounds its component's CPU on the path to

@@ -17,7 +17,8 @@ import (
 type load struct {
 	idx    int32
 	spec   *loadSpec
-	rng    *rand.Rand // arrivals and keys: the same in every variant
+	rng    *rand.Rand // keys: the same in every variant
+	arr    *rand.Rand // Poisson arrivals: bench/load's stream (scenarios.ArrivalSeed), so the same as a real backend's
 	users  *rand.Rand // client hops and think times, drawn as answers come
 	route  *route     // nil: no route matches this load's requests
 	authOK bool       // the load's requests pass the route's auth
@@ -91,9 +92,11 @@ func (m *model) firstArrival(l *load) {
 }
 
 // next returns the arrival after t, or l.end when there is none. Poisson
-// arrivals with a time-varying rate are drawn by thinning (Lewis and
-// Shedler): candidates at the peak rate, each kept with probability
-// rate(t)/peak. Constant arrivals are spaced 1/rate(t) apart.
+// arrivals are drawn by thinning (Lewis and Shedler): candidates at the
+// peak rate, each kept with probability rate(t)/peak, with a thinning draw
+// for every candidate even when the rate does not vary, as bench/load's
+// PoissonPacer draws them from the same stream. Constant arrivals are
+// spaced 1/rate(t) apart.
 func (l *load) next(t int64) int64 {
 	sh := &l.spec.shape
 	if !l.spec.poisson {
@@ -108,11 +111,11 @@ func (l *load) next(t int64) int64 {
 		return l.end
 	}
 	for {
-		t += int64(math.Max(1, l.rng.ExpFloat64()/l.maxR*float64(time.Second)))
+		t += int64(math.Max(1, l.arr.ExpFloat64()/l.maxR*float64(time.Second)))
 		if t >= l.end {
 			return l.end
 		}
-		if !sh.varies() || l.rng.Float64()*l.maxR <= sh.rateAt(timeDur(t-l.start), l.window) {
+		if u := l.arr.Float64(); !sh.varies() || u*l.maxR <= sh.rateAt(timeDur(t-l.start), l.window) {
 			return t
 		}
 	}

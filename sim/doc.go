@@ -32,6 +32,10 @@
 //   - Clients: open-loop arrivals, constant (evenly spaced) or Poisson, at a
 //     constant, ramp, step or sine rate (time-varying Poisson rates by
 //     thinning); closed-loop users that wait for each answer and think.
+//     Poisson arrivals come from the load generator's own stream
+//     (scenarios.ArrivalSeed, drawn as bench/load's PoissonPacer draws
+//     it), so a run offers the arrivals a real backend's run with the
+//     same seed offers, to the nanosecond.
 //   - Network: one latency draw per hop (client↔gateway, gateway→replica,
 //     replica→replica and back) from the scenario's distributions by zone
 //     pair (per-zone overrides, crossZone); per-hop loss, which surfaces as a

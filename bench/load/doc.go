@@ -26,8 +26,10 @@
 //     piecewise-constant rates; vegeta has none);
 //   - Poisson arrivals: PoissonPacer, exponential gaps drawn from a seeded
 //     math/rand/v2 stream, thinned (Lewis and Shedler) for a rate that
-//     varies, as the simulator draws them. Arrival n is a function of the
-//     seed and n alone, so two runs with one seed offer the same schedule.
+//     varies. Arrival n is a function of the seed and n alone, so two runs
+//     with one seed offer the same schedule; the simulator draws the same
+//     stream the same way (scenarios.ArrivalSeed), so it offers that
+//     schedule too.
 //
 // Closed-loop workloads (users) are users.count goroutines, each sending a
 // request, waiting for its answer, thinking for a draw of thinkTime and

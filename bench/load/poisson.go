@@ -8,11 +8,9 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-)
 
-// poissonStream tells a Poisson pacer's random stream apart from the other
-// streams seeded by the same seed.
-const poissonStream = 0x706f6973736f6e // "poisson"
+	"github.com/meshbench/meshbench/scenarios"
+)
 
 // PoissonPacer paces a Poisson arrival process: gaps between arrivals are
 // exponential, drawn from a math/rand/v2 PCG stream seeded by Seed. A rate
@@ -66,7 +64,7 @@ func (p *PoissonPacer) Arrival(n uint64) (time.Duration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.ok || n < p.n {
-		p.rng = rand.New(rand.NewPCG(p.seed, poissonStream))
+		p.rng = rand.New(rand.NewPCG(p.seed, scenarios.ArrivalStream))
 		p.n, p.at, p.done, p.ok = 0, 0, false, true
 		p.at, p.done = p.next(0)
 	}

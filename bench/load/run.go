@@ -182,7 +182,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if remote && q.who != nil {
 			q.who.noSource = true // checked above: not told apart by address alone
 		}
-		seed := cfg.Seed ^ splitmix(uint64(i)+1)
+		seed := scenarios.ArrivalSeed(cfg.Seed, i)
 		if cfg.Shards > 1 {
 			q.idPrefix = "s" + strconv.Itoa(cfg.Shard) + "-"
 			q.userBase, q.userStride = cfg.Shard, cfg.Shards
