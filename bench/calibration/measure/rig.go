@@ -177,8 +177,8 @@ func (r *rig) handshakeCPU(n int) (time.Duration, error) {
 // it replaces. That is what a renewal of the certificates (or a cold
 // pool) costs the machine per new connection; the handshake alone
 // (handshakeCPU, in memory) is only part of it. Sequential tries, in
-// rounds of n pooled then n fresh (after a few to warm up), and the
-// median of the rounds' differences, so that a round the machine's
+// rounds of n pooled then n fresh (after n fresh ones to warm up), and
+// the median of the rounds' differences, so that a round the machine's
 // other tenants disturbed moves nothing; the client's keep-alive
 // connection to the proxy is the same in both.
 func (r *rig) connCPU(n, rounds int) (time.Duration, error) {
