@@ -42,12 +42,8 @@ func TestArrivalsMatchTheLoadGenerator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := specFromPlan(plan, 0, plan.Seed)
-	if err != nil {
-		t.Fatal(err)
-	}
 	issued := map[string][]time.Duration{}
-	for _, r := range runSpec(t, s) {
+	for _, r := range runYAML(t, arrivalsFleet) {
 		issued[r.Workload] = append(issued[r.Workload], r.Start)
 	}
 	for i, w := range plan.Load {
