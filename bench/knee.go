@@ -93,7 +93,9 @@ func KneeOf(plan *scenarios.Plan, vi int, backend string, buckets []Bucket) *Kne
 }
 
 // kneeSLO is the first SLO of plan on p50, p99 or p999 with a max that
-// applies to runs of variant vi on backend.
+// applies to runs of variant vi on backend and to all of their requests
+// (the knee is read from the run's per-second buckets, which do not split
+// by workload).
 func kneeSLO(plan *scenarios.Plan, vi int, backend string) (scenarios.SLO, bool) {
 	variant := ""
 	if vi >= 0 && vi < len(plan.Variants) {
@@ -105,7 +107,7 @@ func kneeSLO(plan *scenarios.Plan, vi int, backend string) (scenarios.SLO, bool)
 		default:
 			continue
 		}
-		if s.Max != nil && s.Applies(variant, backend) {
+		if s.Max != nil && s.Workload == "" && s.Applies(variant, backend) {
 			return s, true
 		}
 	}

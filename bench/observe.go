@@ -68,26 +68,35 @@ func (o *observedSink) tell(start time.Duration) {
 	o.next = time.Duration(o.flush+2) * w
 }
 
-// soFar summarises the aggregator's totals over the window from the
-// warm-up to now, cheaply: percentiles, counts and rates only.
+// soFar summarises the aggregator's totals, and each workload's share of
+// them (for SLOs on one workload), over the window from the warm-up to
+// now, cheaply: percentiles, counts and rates only.
 func (a *Aggregator) soFar(now time.Duration) RunSummary {
-	s := RunSummary{
-		Stats: Stats{
-			Requests:  a.total.requests,
-			Successes: a.total.successes,
-			LatencyMS: latencyOf(a.total.hist),
-		},
-		Retries: a.retries,
-		Hedges:  a.hedges,
-	}
-	if window := now - a.warmup; window > 0 {
+	window := now - a.warmup
+	s := RunSummary{Stats: a.total.soFar(window), Retries: a.retries, Hedges: a.hedges}
+	if window > 0 {
 		s.DurationS = window.Seconds()
-		s.ThroughputRPS = round(float64(a.total.successes)/window.Seconds(), 3)
 	}
-	if s.Requests > 0 {
-		s.Availability = round(float64(s.Successes)/float64(s.Requests), 6)
+	if len(a.workloads) > 0 {
+		s.Workloads = make(map[string]Stats, len(a.workloads))
+		for k, w := range a.workloads {
+			s.Workloads[k] = w.soFar(window)
+		}
 	}
 	return s
+}
+
+// soFar is s over a window still open: no histogram encoding, no error
+// breakdown.
+func (s *statsAgg) soFar(window time.Duration) Stats {
+	st := Stats{Requests: s.requests, Successes: s.successes, LatencyMS: latencyOf(s.hist)}
+	if window > 0 {
+		st.ThroughputRPS = round(float64(s.successes)/window.Seconds(), 3)
+	}
+	if st.Requests > 0 {
+		st.Availability = round(float64(st.Successes)/float64(st.Requests), 6)
+	}
+	return st
 }
 
 // judgeRun fills r.SLO with the verdicts of plan's SLOs that apply to r,

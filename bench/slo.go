@@ -37,12 +37,19 @@ func EvaluateSLOs(plan *scenarios.Plan, sum *Summary) bool {
 	return pass
 }
 
-// judge compares one run's metric with an SLO's bound. A run that measured
-// no successful request has no latency: a latency SLO then fails rather than
-// passing on a zero.
-func judge(slo scenarios.SLO, r *RunSummary) SLOVerdict {
+// judge compares one run's metric with an SLO's bound: the run's totals,
+// or its workload's share of them when the SLO names one. A run that
+// measured no successful request has no latency: a latency SLO then fails
+// rather than passing on a zero; a workload that sent nothing after the
+// warm-up fails the same way.
+func judge(slo scenarios.SLO, run *RunSummary) SLOVerdict {
 	bound, t := slo.Bound()
-	v := SLOVerdict{Metric: slo.Metric, Bound: bound}
+	v := SLOVerdict{Metric: slo.Metric, Workload: slo.Workload, Bound: bound}
+	r := &run.Stats
+	if slo.Workload != "" {
+		w := run.Workloads[slo.Workload]
+		r = &w
+	}
 	var measured float64 // in the threshold's unit
 	noData := false
 	switch slo.Metric {

@@ -198,6 +198,9 @@ type Bucket struct {
 // SLOVerdict is one SLO evaluated against one run.
 type SLOVerdict struct {
 	Metric string `json:"metric"`
+	// Workload, when set, is the workload whose requests alone the SLO
+	// was judged on; empty for the run's totals.
+	Workload string `json:"workload,omitempty"`
 	// Bound is "max" or "min".
 	Bound     string  `json:"bound"`
 	Threshold float64 `json:"threshold"`
@@ -206,6 +209,15 @@ type SLOVerdict struct {
 	// "rps" for throughput.
 	Unit string `json:"unit"`
 	Pass bool   `json:"pass"`
+}
+
+// Label names what the verdict bounds: its metric, "of" its workload when
+// it has one ("availability of customers").
+func (v SLOVerdict) Label() string {
+	if v.Workload == "" {
+		return v.Metric
+	}
+	return v.Metric + " of " + v.Workload
 }
 
 // Audit is the ledger audit after a real run: every payment acknowledged

@@ -98,23 +98,23 @@ func FormatThreshold(v float64, unit string) string {
 	return short(v) + " " + unit
 }
 
-// sloText describes an SLO: "p99 ≤ 250 ms".
+// sloText describes an SLO: "p99 ≤ 250 ms", "availability of customers ≥ 99%".
 func sloText(v bench.SLOVerdict) string {
 	op := "≤"
 	if v.Bound == "min" {
 		op = "≥"
 	}
-	return v.Metric + " " + op + " " + FormatThreshold(v.Threshold, v.Unit)
+	return v.Label() + " " + op + " " + FormatThreshold(v.Threshold, v.Unit)
 }
 
 // sloOutcome explains a verdict: "p99 412.3 ms exceeds the maximum 250 ms".
 func sloOutcome(v bench.SLOVerdict) string {
 	switch {
 	case v.Pass:
-		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " meets " + sloText(v)
+		return v.Label() + " " + fmtUnit(v.Value, v.Unit) + " meets " + sloText(v)
 	case v.Bound == "min":
-		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " is below the minimum " + FormatThreshold(v.Threshold, v.Unit)
+		return v.Label() + " " + fmtUnit(v.Value, v.Unit) + " is below the minimum " + FormatThreshold(v.Threshold, v.Unit)
 	default:
-		return v.Metric + " " + fmtUnit(v.Value, v.Unit) + " exceeds the maximum " + FormatThreshold(v.Threshold, v.Unit)
+		return v.Label() + " " + fmtUnit(v.Value, v.Unit) + " exceeds the maximum " + FormatThreshold(v.Threshold, v.Unit)
 	}
 }

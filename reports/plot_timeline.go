@@ -193,11 +193,14 @@ type latencySLO struct {
 	threshold float64
 }
 
-// latencySLOs are the thresholds of r's SLOs on p50, p99 and p99.9, the
-// percentiles a latency-over-time panel draws.
+// latencySLOs are the thresholds of r's SLOs on p50, p99 and p99.9 of all
+// its requests, the percentiles a latency-over-time panel draws.
 func latencySLOs(r bench.RunSummary) []latencySLO {
 	var out []latencySLO
 	for _, v := range r.SLO {
+		if v.Workload != "" {
+			continue
+		}
 		switch v.Metric {
 		case scenarios.MetricP50, scenarios.MetricP99, scenarios.MetricP999:
 			out = append(out, latencySLO{v.Metric, v.Threshold})

@@ -228,13 +228,17 @@ func (b sloBounds) values() []float64 {
 
 // variantSLOs reads the SLO thresholds from the verdicts of each group's
 // runs, by the variants chart's panels: latency in ms, availability (and
-// error rate, as the availability it allows) in percent.
+// error rate, as the availability it allows) in percent. An SLO on one
+// workload bounds that workload's bars, not the run's, and is left out.
 func variantSLOs(groups []Group, cat func(Group) int) (p50, p99, p999, avail sloBounds) {
 	p50, p99, p999, avail = sloBounds{}, sloBounds{}, sloBounds{}, sloBounds{}
 	for _, g := range groups {
 		c := cat(g)
 		for _, r := range g.Runs {
 			for _, v := range r.SLO {
+				if v.Workload != "" {
+					continue
+				}
 				switch v.Metric {
 				case scenarios.MetricP50:
 					p50.add(c, v.Threshold)

@@ -154,6 +154,8 @@ func TestFormatting(t *testing.T) {
 		{formatErr(0.041), "+4.1%"}, {formatErr(-0.12), "−12.0%"},
 		{sloOutcome(bench.SLOVerdict{Metric: "p99", Bound: "max", Threshold: 250, Value: 412.3, Unit: "ms"}), "p99 412.3 ms exceeds the maximum 250 ms"},
 		{sloOutcome(bench.SLOVerdict{Metric: "throughput", Bound: "min", Threshold: 400, Value: 380, Unit: "rps"}), "throughput 380.0 req/s is below the minimum 400 req/s"},
+		{sloOutcome(bench.SLOVerdict{Metric: "availability", Workload: "customers", Bound: "min", Threshold: 0.999, Value: 0.51732, Unit: "ratio"}), "availability of customers 51.732% is below the minimum 99.9%"},
+		{sloText(bench.SLOVerdict{Metric: "p99", Workload: "quiet", Bound: "max", Threshold: 100, Unit: "ms"}), "p99 of quiet ≤ 100 ms"},
 	}
 	for i, tc := range tests {
 		if tc.got != tc.want {

@@ -22,7 +22,8 @@ const (
 
 // SLO is one service-level objective: a metric of a run (after warm-up) and
 // a bound it must respect, max or min. It applies to every run, or only to
-// the named variant and/or backend.
+// the named variant and/or backend; it is judged on all of a run's
+// requests, or on one workload's alone.
 type SLO struct {
 	// Metric is p50, p90, p99, p999, mean, availability, throughput or error_rate.
 	Metric string `json:"metric" noun:"metric" jsonschema:"required,enum=p50,enum=p90,enum=p99,enum=p999,enum=mean,enum=availability,enum=throughput,enum=error_rate"`
@@ -34,11 +35,24 @@ type SLO struct {
 	Variant string `json:"variant,omitempty"`
 	// Backend restricts the SLO to one backend.
 	Backend string `json:"backend,omitempty"`
+	// Workload judges the SLO on the requests of that workload (a load
+	// entry's name) alone: the customers' availability under an attack,
+	// the quiet tenants' p99 beside a noisy one.
+	Workload string `json:"workload,omitempty"`
 }
 
 // Applies reports whether the SLO is judged for a run of variant on backend.
 func (s SLO) Applies(variant, backend string) bool {
 	return (s.Variant == "" || s.Variant == variant) && (s.Backend == "" || s.Backend == backend)
+}
+
+// Label names what the SLO bounds: its metric, "of" its workload when it
+// has one ("availability of customers").
+func (s SLO) Label() string {
+	if s.Workload == "" {
+		return s.Metric
+	}
+	return s.Metric + " of " + s.Workload
 }
 
 // Bound returns "max" or "min" and the threshold.

@@ -342,6 +342,7 @@ func (v *validator) targetMatches(path string, t Target) {
 
 func (v *validator) slos() {
 	variants := names(v.s.Variants, func(x Variant) string { return x.Name })
+	workloads := names(v.s.Load, func(w Workload) string { return w.Name })
 	for i, slo := range v.s.SLO {
 		path := fmt.Sprintf("slo[%d]", i)
 		switch {
@@ -367,6 +368,9 @@ func (v *validator) slos() {
 		backends := []string{BackendSim, BackendLocal, BackendContainers}
 		if slo.Backend != "" && !slices.Contains(backends, slo.Backend) {
 			v.errorf(path+".backend", "unknown backend %q%s", slo.Backend, hintOrList(slo.Backend, backends))
+		}
+		if slo.Workload != "" && !slices.Contains(workloads, slo.Workload) {
+			v.errorf(path+".workload", "unknown workload %q%s", slo.Workload, hintOrList(slo.Workload, workloads))
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
@@ -38,6 +39,15 @@ type reducer struct {
 	// from, as a run's (bench.KneeOf); nil otherwise.
 	knee      []kneeBucket
 	kneeHists []*hdr.Histogram // the buckets' histograms, reused from run to run
+	// workloads are the requests of each workload an SLO names (after
+	// the warm-up), for that SLO's verdict; empty when no SLO names one.
+	workloads map[string]*workloadTally
+}
+
+// workloadTally is one workload's requests, for the SLOs that name it.
+type workloadTally struct {
+	requests, successes int64
+	hist                *hdr.Histogram
 }
 
 // kneeSigFigs is the precision of a run's time buckets (bench), so that a
@@ -79,6 +89,26 @@ func (r *reducer) reset(plan *scenarios.Plan) {
 			r.kneeHists[i].Reset()
 			r.knee = append(r.knee, kneeBucket{hist: r.kneeHists[i]})
 		}
+	}
+	for k := range r.workloads {
+		if !slices.ContainsFunc(plan.SLO, func(s scenarios.SLO) bool { return s.Workload == k }) {
+			delete(r.workloads, k)
+		}
+	}
+	for _, s := range plan.SLO {
+		if s.Workload == "" {
+			continue
+		}
+		if r.workloads == nil {
+			r.workloads = map[string]*workloadTally{}
+		}
+		w, ok := r.workloads[s.Workload]
+		if !ok {
+			w = &workloadTally{hist: hdr.New(1, int64(time.Hour/time.Microsecond), 3)}
+			r.workloads[s.Workload] = w
+		}
+		w.requests, w.successes = 0, 0
+		w.hist.Reset()
 	}
 	for _, f := range plan.Faults {
 		from, to := faultWindow(f, plan.Duration)
@@ -134,6 +164,26 @@ func (r *reducer) Record(res bench.Result) {
 	case bench.KindStatus429, bench.KindBreakerOpen, bench.KindQueueFull, bench.KindNoEndpoint:
 		r.rejected++
 	}
+	if w := r.workloads[res.Workload]; w != nil {
+		w.requests++
+		if ok {
+			w.successes++
+			_ = w.hist.RecordValue(latencyUS(res.Latency))
+		}
+	}
+}
+
+// latencyOf is a histogram's figures (µs) in ms, rounded as bench rounds
+// summaries; zero for an empty one.
+func latencyOf(h *hdr.Histogram) bench.Latency {
+	if h.TotalCount() == 0 {
+		return bench.Latency{}
+	}
+	return bench.Latency{
+		Mean: math.Round(h.Mean()/1000*1e4) / 1e4,
+		P50:  ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)),
+		P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()),
+	}
 }
 
 // ms is a histogram value (µs) in ms, rounded as bench rounds summaries.
@@ -163,12 +213,7 @@ func (r *reducer) fill(row *Row, plan *scenarios.Plan, variant string, end time.
 		m[MetricThroughput] = rs.ThroughputRPS
 	}
 	if r.hist.TotalCount() > 0 {
-		h := r.hist
-		rs.LatencyMS = bench.Latency{
-			Mean: math.Round(h.Mean()/1000*1e4) / 1e4,
-			P50:  ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)),
-			P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)), Max: ms(h.Max()),
-		}
+		rs.LatencyMS = latencyOf(r.hist)
 		m[MetricP50], m[MetricP99], m[MetricP999] = rs.LatencyMS.P50, rs.LatencyMS.P99, rs.LatencyMS.P999
 	}
 	if len(plan.Faults) > 0 {
@@ -184,6 +229,19 @@ func (r *reducer) fill(row *Row, plan *scenarios.Plan, variant string, end time.
 			// Above the highest step the knee is at least that step's
 			// rate; below the lowest it has no figure (see MetricKnee).
 			m[MetricKnee] = k.RateRPS
+		}
+	}
+	if len(r.workloads) > 0 {
+		rs.Workloads = make(map[string]bench.Stats, len(r.workloads))
+		for k, w := range r.workloads {
+			st := bench.Stats{Requests: w.requests, Successes: w.successes, LatencyMS: latencyOf(w.hist)}
+			if w.requests > 0 {
+				st.Availability = round6(float64(w.successes) / float64(w.requests))
+			}
+			if window > 0 {
+				st.ThroughputRPS = math.Round(float64(w.successes)/window*1e3) / 1e3
+			}
+			rs.Workloads[k] = st
 		}
 	}
 	sum := bench.Summary{Runs: []bench.RunSummary{rs}}

@@ -470,3 +470,65 @@ func TestKneeMetric(t *testing.T) {
 		t.Errorf("a constant load got a knee: %v", fres.Rows[0].Metrics)
 	}
 }
+
+// TestWorkloadSLOFeasibility: a sweep row's feasibility judges an SLO on
+// one workload as `meshbench run` judges it, on that workload's requests
+// alone (the same run through a run's aggregation and bench.EvaluateSLOs),
+// and the points differ in it: two replicas cannot keep the small
+// workload's p99 down, eight can.
+func TestWorkloadSLOFeasibility(t *testing.T) {
+	src := strings.Replace(mm1Scenario, "duration: 40s", "duration: 10s", 1)
+	src = strings.Replace(src, `load:
+  - name: jobs
+    target: {method: GET, path: /work}
+    arrival: poisson
+    rate: 300/s`, `load:
+  - name: jobs
+    target: {method: GET, path: /work}
+    arrival: poisson
+    rate: 250/s
+  - name: probes
+    target: {method: GET, path: /work}
+    arrival: poisson
+    rate: 20/s`, 1)
+	src = strings.Replace(src, "  - {metric: p99, max: 100ms}", "  - {metric: p99, max: 100ms, workload: probes}\n  - {metric: availability, min: \"99%\", workload: probes}", 1)
+	plan, err := scenarios.LoadBytes("mm1-probes.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := scenarios.ParseSweepParam("topology.services.worker.replicas=2,8")
+	def, err := NewDefinition(plan, scenarios.SweepParams{a}, DefineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), plan, def, Options{Backend: sim.Backend{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feasible []bool
+	for _, r := range res.Rows {
+		if r.Error != "" {
+			t.Fatalf("point %d: %s", r.Point, r.Error)
+		}
+		p, err := plan.Point(def.Variant, def.Point(r.Point), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agg := bench.NewAggregator(p.Warmup, 0)
+		if _, err := (sim.Backend{}).Run(context.Background(), bench.Job{Plan: p, Variant: 0, Seed: r.Seed}, agg); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := agg.Summarize(p.Duration)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := bench.Summary{Runs: []bench.RunSummary{rs}}
+		if want := bench.EvaluateSLOs(p, &sum); r.Feasible != want {
+			t.Errorf("point %d: feasible %v in the row, %v by the run's verdicts %+v", r.Point, r.Feasible, want, sum.Runs[0].SLO)
+		}
+		feasible = append(feasible, r.Feasible)
+	}
+	if !reflect.DeepEqual(feasible, []bool{false, true}) {
+		t.Errorf("feasible %v, want [false true]: two replicas are overloaded, eight are not", feasible)
+	}
+}

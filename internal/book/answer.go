@@ -11,10 +11,16 @@ import (
 	"github.com/meshbench/meshbench/reports"
 )
 
-// metric is one figure variants are ranked on: an SLO's metric, or p99 and
-// availability when the scenario sets no SLO.
+// metric is one figure variants are ranked on: an SLO's metric (of all
+// requests, or of one workload's), or p99 and availability when the
+// scenario sets no SLO.
 type metric struct {
+	// Name is the figure in prose and the key of standing.Values:
+	// "p99", "availability of customers" (bench.SLOVerdict.Label).
 	Name string
+	// Metric is the SLO metric; Workload, when set, the workload whose
+	// requests alone it is read from.
+	Metric, Workload string
 	// Lower is true when a smaller value is better (latencies, error rate).
 	Lower bool
 	// Unit is "ms", "ratio" or "rps", as in bench.SLOVerdict.
@@ -48,15 +54,15 @@ func rankingMetrics(s *bench.Summary, backend string) []metric {
 			continue
 		}
 		for _, v := range r.SLO {
-			if v.Metric == "audit" || seen[v.Metric] {
+			if v.Metric == "audit" || seen[v.Label()] {
 				continue
 			}
-			seen[v.Metric] = true
-			out = append(out, metric{Name: v.Metric, Lower: v.Bound == "max", Unit: v.Unit})
+			seen[v.Label()] = true
+			out = append(out, metric{Name: v.Label(), Metric: v.Metric, Workload: v.Workload, Lower: v.Bound == "max", Unit: v.Unit})
 		}
 	}
 	if len(out) == 0 {
-		out = []metric{{Name: "p99", Lower: true, Unit: "ms"}, {Name: "availability", Unit: "ratio"}}
+		out = []metric{{Name: "p99", Metric: "p99", Lower: true, Unit: "ms"}, {Name: "availability", Metric: "availability", Unit: "ratio"}}
 	}
 	return out
 }
@@ -106,7 +112,11 @@ func standings(s *bench.Summary, backend string, ms []metric) []standing {
 			}
 		}
 		for _, m := range ms {
-			st.Values[m.Name] = metricValue(t, m.Name)
+			if m.Workload != "" {
+				st.Values[m.Name] = metricValue(g.PartTotals("workload", m.Workload), m.Metric)
+				continue
+			}
+			st.Values[m.Name] = metricValue(t, m.Metric)
 		}
 		out = append(out, st)
 	}
@@ -357,7 +367,7 @@ func writeFailures(b *strings.Builder, st []standing) {
 		}
 		var what []string
 		for _, v := range s.Failed {
-			what = append(what, fmt.Sprintf("%s %s (%s)", v.Metric, fmtValue(v.Value, v.Unit), sloBound(v)))
+			what = append(what, fmt.Sprintf("%s %s (%s)", v.Label(), fmtValue(v.Value, v.Unit), sloBound(v)))
 		}
 		failing = append(failing, fmt.Sprintf("%s — %s", name(s.Variant), strings.Join(what, ", ")))
 	}
@@ -418,7 +428,7 @@ func Agreement(s *bench.Summary, real string) string {
 	var differ []string
 	for _, r := range rows {
 		for i := range r.SimSLO {
-			if i >= len(r.RealSLO) || r.SimSLO[i].Metric != r.RealSLO[i].Metric {
+			if i >= len(r.RealSLO) || r.SimSLO[i].Label() != r.RealSLO[i].Label() {
 				continue
 			}
 			total++
@@ -430,7 +440,7 @@ func Agreement(s *bench.Summary, real string) string {
 			if !r.SimSLO[i].Pass {
 				sv, rv = "fails", "passes"
 			}
-			differ = append(differ, fmt.Sprintf("%s's %s %s on the simulator and %s on %s", name(r.Variant), r.SimSLO[i].Metric, sv, rv, real))
+			differ = append(differ, fmt.Sprintf("%s's %s %s on the simulator and %s on %s", name(r.Variant), r.SimSLO[i].Label(), sv, rv, real))
 		}
 	}
 	word := "agree"

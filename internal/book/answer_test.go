@@ -136,6 +136,37 @@ func TestAnswerByWorkload(t *testing.T) {
 	mustContain(t, got, "By workload: workload noisy gets the highest availability under global (45.000%) and the lowest under per-key (10.000%); workload quiet gets the highest availability under per-key (100.000%) and the lowest under global (60.000%).")
 }
 
+// An SLO on one workload ranks the variants by that workload's figure:
+// global has the lower p99 over all requests, but the quiet workload,
+// which the SLO names, is served only under per-key.
+func TestAnswerRanksByAWorkloadSLO(t *testing.T) {
+	part := func(req, ok int64, p99 float64) bench.Stats {
+		return bench.Stats{Requests: req, Successes: ok, Availability: float64(ok) / float64(req), LatencyMS: bench.Latency{P50: 5, P99: p99}}
+	}
+	quietSLO := func(r *bench.RunSummary) {
+		q := r.Workloads["quiet"]
+		r.SLO = append([]bench.SLOVerdict{{Metric: "availability", Workload: "quiet", Bound: "min", Threshold: 0.999,
+			Value: q.Availability, Unit: "ratio", Pass: q.Availability >= 0.999}}, r.SLO[:1]...)
+	}
+	global := run("sim", "global", 3000, 1500, 10, 27)
+	global.Workloads = map[string]bench.Stats{"noisy": part(2000, 900, 27), "quiet": part(1000, 600, 27)}
+	quietSLO(&global)
+	per := run("sim", "per-key", 3000, 1200, 10, 28)
+	per.Workloads = map[string]bench.Stats{"noisy": part(2000, 200, 29), "quiet": part(1000, 1000, 28)}
+	quietSLO(&per)
+	perIP := run("sim", "per-ip", 3000, 1200, 10, 29)
+	perIP.Workloads = map[string]bench.Stats{"noisy": part(2000, 200, 29), "quiet": part(1000, 999, 29)}
+	quietSLO(&perIP)
+	s := summary(global, perIP, per)
+	if w := Winner(s, "sim"); w != "per-key" {
+		t.Fatalf("winner %q, want per-key", w)
+	}
+	mustContain(t, Answer(s, "sim"),
+		"On the simulator, per-key does best (2 of 2 SLOs met): its availability of quiet is 100.000%",
+		"the runner-up per-ip's 99.900%",
+		"SLOs missed: global — availability of quiet 60.000% (≥ 99.9%)")
+}
+
 // TestPredictionTableCPU: a local page sets the cores the simulator's
 // host model predicted beside the local process's, when both have them,
 // and leaves the table out otherwise.

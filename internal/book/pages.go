@@ -484,7 +484,7 @@ column: medians over N repeats, with their spreads).
 	return os.WriteFile(filepath.Join(ldir, "README.md"), []byte(b.String()), 0o644)
 }
 
-func sloBoundText(v bench.SLOVerdict) string { return v.Metric + " " + sloBound(v) }
+func sloBoundText(v bench.SLOVerdict) string { return v.Label() + " " + sloBound(v) }
 
 // secs prints seconds as a scenario would: "60 s", "3.3 s" (a rescaled
 // warm-up).

@@ -270,10 +270,11 @@ type jobMeta struct {
 }
 
 type sloMeta struct {
-	Metric  string `json:"metric"`
-	Text    string `json:"text"`
-	Variant string `json:"variant,omitempty"`
-	Backend string `json:"backend,omitempty"`
+	Metric   string `json:"metric"`
+	Workload string `json:"workload,omitempty"`
+	Text     string `json:"text"`
+	Variant  string `json:"variant,omitempty"`
+	Backend  string `json:"backend,omitempty"`
 }
 
 func newMeta(plan *scenarios.Plan, jobs []bench.Job, backends []string, bucket time.Duration, pace float64) meta {
@@ -301,7 +302,7 @@ func newMeta(plan *scenarios.Plan, jobs []bench.Job, backends []string, bucket t
 		if bound == "min" {
 			op = "≥"
 		}
-		m.SLOs = append(m.SLOs, sloMeta{Metric: slo.Metric, Text: fmt.Sprintf("%s %s %s", slo.Metric, op, t), Variant: slo.Variant, Backend: slo.Backend})
+		m.SLOs = append(m.SLOs, sloMeta{Metric: slo.Metric, Workload: slo.Workload, Text: fmt.Sprintf("%s %s %s", slo.Label(), op, t), Variant: slo.Variant, Backend: slo.Backend})
 	}
 	return m
 }

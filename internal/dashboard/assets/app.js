@@ -265,7 +265,8 @@ function drawChart(c, metric) {
 function verdictText(v) {
   const op = v.bound === "min" ? "≥" : "≤";
   const f = x => v.unit === "ms" ? fmt(x) + " ms" : v.unit === "ratio" ? (x * 100).toFixed(3) + "%" : v.unit === "rps" ? fmt(x) + "/s" : String(x);
-  return v.metric + " " + f(v.value) + " (" + op + " " + f(v.threshold) + ") " + (v.pass ? "✓" : "✗");
+  const label = v.workload ? v.metric + " of " + v.workload : v.metric;
+  return label + " " + f(v.value) + " (" + op + " " + f(v.threshold) + ") " + (v.pass ? "✓" : "✗");
 }
 
 function renderSLO() {
