@@ -179,6 +179,31 @@ func Winner(s *bench.Summary, backend string) string {
 	return st[0].Variant
 }
 
+// level reports whether variants a and b stand level on backend: the same
+// SLOs met and missed, and every ranking metric within tie of each other.
+func level(s *bench.Summary, backend, a, b string) bool {
+	ms := rankingMetrics(s, backend)
+	var x, y *standing
+	st := standings(s, backend, ms)
+	for i := range st {
+		switch st[i].Variant {
+		case a:
+			x = &st[i]
+		case b:
+			y = &st[i]
+		}
+	}
+	if x == nil || y == nil || len(x.Failed) != len(y.Failed) || x.Passed != y.Passed {
+		return false
+	}
+	for _, m := range ms {
+		if compareValues(x.Values[m.Name], y.Values[m.Name], m) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // BackendLabel names a backend in prose.
 func BackendLabel(b string) string {
 	switch b {
@@ -443,9 +468,13 @@ func Agreement(s *bench.Summary, real string) string {
 			differ = append(differ, fmt.Sprintf("%s's %s %s on the simulator and %s on %s", name(r.Variant), r.SimSLO[i].Label(), sv, rv, real))
 		}
 	}
+	// Two variants level at the top on either side are no disagreement:
+	// which of them is named first is the scenario's order there.
+	simTie := simW != realW && level(s, "sim", simW, realW)
+	realTie := simW != realW && !simTie && level(s, real, realW, simW)
 	word := "agree"
 	switch {
-	case simW != realW && len(rows) > 1:
+	case simW != realW && len(rows) > 1 && !simTie && !realTie:
 		word = "disagree"
 	case 2*match < total:
 		// Fewer than half the verdicts match: the same winner is not
@@ -460,6 +489,10 @@ func Agreement(s *bench.Summary, real string) string {
 		b.WriteString(" on the one variant")
 	case simW == realW:
 		fmt.Fprintf(&b, ": both rank %s first", name(simW))
+	case simTie:
+		fmt.Fprintf(&b, ": the simulator puts %s and %s level at the top, %s measures %s best", name(simW), name(realW), real, name(realW))
+	case realTie:
+		fmt.Fprintf(&b, ": the simulator ranks %s first, %s measures it level with %s at the top", name(simW), real, name(realW))
 	default:
 		fmt.Fprintf(&b, ": the simulator ranks %s first, %s measures %s best", name(simW), real, name(realW))
 	}

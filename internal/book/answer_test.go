@@ -113,6 +113,31 @@ func TestAgreement(t *testing.T) {
 	)
 	mustContain(t, Agreement(partly, "local"), "partly agree: both rank lr first, and 3 of 4 SLO verdicts match")
 
+	// Two variants level at the top of the simulator's ranking, and local
+	// separating them by more than a tie: the simulator names the first
+	// in the scenario's order, and that is no disagreement.
+	level := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 50),
+		run("sim", "ip", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 10000, 12, 110),
+		run("local", "lr", 10000, 10000, 11, 56),
+		run("local", "ip", 10000, 10000, 11, 55),
+	)
+	mustContain(t, Agreement(level, "local"),
+		"The simulator and the local backend agree: the simulator puts lr and ip level at the top, local measures ip best, and 6 of 6 SLO verdicts match.")
+	// The same the other way round: level on local, apart on the simulator.
+	levelReal := summary(
+		run("sim", "rr", 10000, 10000, 10, 100),
+		run("sim", "lr", 10000, 10000, 9, 56),
+		run("sim", "ip", 10000, 10000, 9, 50),
+		run("local", "rr", 10000, 10000, 12, 110),
+		run("local", "lr", 10000, 10000, 11, 55),
+		run("local", "ip", 10000, 10000, 11, 55.1),
+	)
+	mustContain(t, Agreement(levelReal, "local"),
+		"The simulator and the local backend agree: the simulator ranks ip first, local measures it level with lr at the top")
+
 	// The same winner, but no verdict in common: that is no agreement.
 	apart := summary(
 		run("sim", "rr", 10000, 10000, 10, 100),
