@@ -16,7 +16,7 @@ import (
 // unpaused, stopped or killed ones started, behaviour faults cleared; then
 // it waits until every replica is ready. A run heals before its audit, so
 // that a ledger replica killed to the end still shows what it recorded
-// (its file is in the container's writable layer).
+// (its file is in the container's volume).
 func (f *Fleet) Heal(ctx context.Context) error {
 	errs := make([]error, len(f.Replicas))
 	var wg sync.WaitGroup

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
 )
 
 // oneLedger is a fleet of a single ledger replica.
@@ -27,12 +31,39 @@ func TestRemoveRunRemovesOnlyItsRun(t *testing.T) {
 		}
 		t.Cleanup(func() { _, _ = RemoveRun(context.Background(), run) })
 	}
+	// The ledger's /data is an anonymous volume (docker/Dockerfile): it
+	// goes with its container.
+	cli, err := dial(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	before, err := List(ctx, a)
+	if err != nil || len(before) != 1 {
+		t.Fatalf("run %s: %d containers, %v", a, len(before), err)
+	}
+	insp, err := cli.ContainerInspect(ctx, before[0].ContainerID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var volumes []string
+	for _, m := range insp.Container.Mounts {
+		if m.Type == mount.TypeVolume && m.Destination == "/data" {
+			volumes = append(volumes, m.Name)
+		}
+	}
+	if len(volumes) != 1 {
+		t.Fatalf("the ledger's mounts %+v: want one volume at /data", insp.Container.Mounts)
+	}
 	rm, err := RemoveRun(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rm != (Removed{Containers: 1, Networks: 1}) {
 		t.Errorf("RemoveRun(%s) removed %+v, want one container and one network", a, rm)
+	}
+	if _, err := cli.VolumeInspect(ctx, volumes[0], client.VolumeInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Errorf("the ledger's volume %s after RemoveRun: %v, want not found", volumes[0], err)
 	}
 	for run, want := range map[string]int{a: 0, b: 1} {
 		list, err := List(ctx, run)

@@ -64,8 +64,9 @@
 // its peer (the mesh's toxiproxies on the host, which every call between
 // containers crosses; Fleet.Partitions), as on the local backend, and so
 // does the network's loss. The ledger's bbolt file lives in
-// the container's writable layer, so a killed and restarted ledger keeps
-// what it recorded; after the run, Heal brings every replica back and
+// the container's own anonymous volume at /data (docker/Dockerfile), which
+// outlives a kill and a restart and goes when the container is removed, so
+// a killed and restarted ledger keeps what it recorded; after the run, Heal brings every replica back and
 // Audit checks the union of the ledgers against the payments the clients
 // saw acknowledged.
 //

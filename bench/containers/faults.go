@@ -23,7 +23,7 @@ const stopGrace = 2 * time.Second
 
 // Kill sends SIGKILL to the replica's process: it dies at once, open
 // connections are reset, and the published port refuses new ones. The
-// container and its writable layer (the ledger's file) stay until Start.
+// container and its volume (the ledger's file) stay until Start.
 func (f *Fleet) Kill(ctx context.Context, r *Replica) error {
 	_, err := f.cli.ContainerKill(ctx, r.ContainerID, client.ContainerKillOptions{Signal: "KILL"})
 	return opErr("kill", r, err)

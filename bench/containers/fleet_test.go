@@ -143,7 +143,7 @@ func TestFleetFaultsAndAudit(t *testing.T) {
 	p.mustPay(pay1.URL, 5)
 
 	// A killed ledger loses nothing it acknowledged: its file is in the
-	// container's writable layer and the process finds it on restart.
+	// container's volume and the process finds it on restart.
 	ledger := f.Replica("ledger", 0)
 	if err := f.Kill(ctx, ledger); err != nil {
 		t.Fatal(err)
