@@ -54,7 +54,8 @@ const loopbackBelow = time.Millisecond
 //     (payments), added to the service time, since it holds the worker
 //     (workCost);
 //   - a hit of a route's response cache, which the gateway answers
-//     itself: the general hop (hitCost), after the client's cost;
+//     itself: the hit figure (the general hop in a profile without one;
+//     hitCost), after the client's cost;
 //   - on the containers backend, every try also pays the containers
 //     section's hop: Docker's published port and bridge; a sidecar's try
 //     also its call, the way out of the calling replica's container to
@@ -342,13 +343,18 @@ func (k *calib) tryCost(a *attempt, h *host) int64 {
 
 // hitCost is what an answer from the gateway's response cache costs
 // beyond the client's own cost (clientCost, charged on the way in): the
-// gateway's general path and one loopback round trip, which is what the
-// general hop measured (a proxied exchange minus a direct one; a hit
-// skips the replica's side of it, its own latency, which the replica
-// figure holds), less the gateway's CPU when host h charged it as a job
-// (netOfCPU) for a request of a gRPC workload (grpc) or not.
+// profile's hit, the round trip of a GET the calibration's caching proxy
+// answered itself; or, in a profile without one, the general hop (a
+// proxied exchange minus a direct one: the general path and one loopback
+// round trip, without the cache's own work). Either is less the gateway's
+// CPU when host h charged it as a job (netOfCPU) for a request of a gRPC
+// workload (grpc) or not.
 func (k *calib) hitCost(h *host, grpc bool) int64 {
-	return netOfCPU(k.draw(k.hops.General), h, compGateway, grpc)
+	d := k.hops.General
+	if k.hops.Hit != nil {
+		d = k.hops.Hit
+	}
+	return netOfCPU(k.draw(d), h, compGateway, grpc)
 }
 
 // workCost is the payment role's own work on a try into payments (0 for

@@ -234,9 +234,9 @@ func TestHostFromProfile(t *testing.T) {
 }
 
 // TestCalibrationCacheHit: with a profile, a cache hit pays the client's
-// cost and the gateway's general hop (a hit is answered by the gateway,
-// which the general hop measured); without one it pays the scenario's
-// client hop alone.
+// cost and the profile's hit (the round trip of an answer the gateway's
+// cache gave), or the gateway's general hop in a profile without one;
+// without a profile it pays the scenario's client hop alone.
 func TestCalibrationCacheHit(t *testing.T) {
 	run := func(p *calibration.Profile, host *scenarios.Host) []bench.Result {
 		s := cachedEdge(t, "")
@@ -262,6 +262,12 @@ func TestCalibrationCacheHit(t *testing.T) {
 	want := cClient + cGeneral
 	if lo, _, hi := hits(run(constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0), nil)); lo != want || hi != want {
 		t.Errorf("hits took %v to %v, want every one client + general = %v", lo, hi, want)
+	}
+	const cHit = 75 * time.Microsecond
+	withHit := constProfile(cClient, cReplica, cFast, cGeneral, cMTLS, 0)
+	withHit.Backends.Local.Hops.Hit = calibration.NewDist(func(float64) time.Duration { return cHit }, cHit)
+	if lo, _, hi := hits(run(withHit, nil)); lo != cClient+cHit || hi != cClient+cHit {
+		t.Errorf("with the profile's hit, hits took %v to %v, want every one client + hit = %v", lo, hi, cClient+cHit)
 	}
 	if lo, _, hi := hits(run(nil, nil)); lo != hi || lo != 400*time.Microsecond {
 		t.Errorf("without a profile hits took %v to %v, want the client hop alone (400µs)", lo, hi)

@@ -205,6 +205,12 @@ type Hops struct {
 	// with the same gRPC client). Optional: a profile written before it
 	// charges General for h2c clusters.
 	GRPC *Dist `yaml:"grpc,omitempty"`
+	// Hit is an answer from a route's response cache: the round trip of a
+	// GET the gateway answers itself (the minimal client's, as the
+	// replica's figure holds it), which the simulator charges after the
+	// client's cost. Optional: a profile written before it charges
+	// General for a hit.
+	Hit *Dist `yaml:"hit,omitempty"`
 }
 
 // Containers is the containers backend's extra cost.
@@ -407,6 +413,9 @@ func (p *Profile) Validate() error {
 			checkDist(bad, "backends.local.hops.fast", l.Hops.Fast)
 			checkDist(bad, "backends.local.hops.general", l.Hops.General)
 			checkDist(bad, "backends.local.hops.mtls", l.Hops.MTLS)
+			if l.Hops.Hit != nil {
+				checkDist(bad, "backends.local.hops.hit", l.Hops.Hit)
+			}
 			if l.Hops.GRPC != nil {
 				checkDist(bad, "backends.local.hops.grpc", l.Hops.GRPC)
 			}

@@ -164,6 +164,9 @@ func printLocal(out io.Writer, res *measure.Result) {
 	if l.Hops.GRPC != nil {
 		fmt.Fprintf(out, "  proxy hop, gRPC (h2c):     %s\n", distLine(l.Hops.GRPC))
 	}
+	if l.Hops.Hit != nil {
+		fmt.Fprintf(out, "  gateway's cache hit:       %s (the whole round trip)\n", distLine(l.Hops.Hit))
+	}
 	fmt.Fprintf(out, "  load generator (client):   %s\n", distLine(l.Client))
 	if l.Lag != nil {
 		fmt.Fprintf(out, "  load generator's lag:      %s\n", distLine(l.Lag))

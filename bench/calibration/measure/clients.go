@@ -52,6 +52,12 @@ func newRawClientFor(path string) *rawClient {
 	return &rawClient{req: b.Bytes()}
 }
 
+// newRawGet sends GET path, without a body: the hit phase's request,
+// which the hit proxy's cache answers from its second on.
+func newRawGet(path string) *rawClient {
+	return &rawClient{req: []byte("GET " + path + " HTTP/1.1\r\nHost: calibrate\r\n\r\n")}
+}
+
 func (c *rawClient) do(addr string) error {
 	if c.conn == nil || c.addr != addr {
 		c.close()

@@ -117,10 +117,10 @@ func containersHops(ctx context.Context, cfg Config, local *Result) (*calibratio
 
 	pids := containerPIDs(name, rep.HostPort)
 	targets := []target{
-		{"direct", r.replica, true, "", false},
-		{"container", rep.Endpoint(), true, "", false},
-		{"flow", r.payments, true, "/v1/payments", false},
-		{"container-flow", pay.Endpoint(), true, "/v1/payments", false},
+		{name: "direct", addr: r.replica, raw: true},
+		{name: "container", addr: rep.Endpoint(), raw: true},
+		{name: "flow", addr: r.payments, raw: true, path: "/v1/payments"},
+		{name: "container-flow", addr: pay.Endpoint(), raw: true, path: "/v1/payments"},
 	}
 	phases := map[string]*Phase{}
 	clients := map[string][]client{}

@@ -256,6 +256,11 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 	if h := res.Local.Hops.GRPC; h == nil || res.Local.GRPCClient == nil {
 		t.Error("no gRPC hop or client measured")
 	}
+	// The hit phase's answers came from the cache: its proxy forwarded
+	// the first request on a connection at most.
+	if res.Local.Hops.Hit == nil || res.HitMisses < 1 || res.HitMisses > int64(cfg.Workers) {
+		t.Errorf("cache hits: figure %v, %d of %d requests forwarded, want 1 to %d", res.Local.Hops.Hit, res.HitMisses, res.Phases["hit"].Requests+cfg.Warmup, cfg.Workers)
+	}
 	if res.Handshake <= 0 || res.Local.Handshake == nil {
 		t.Errorf("mutual TLS handshake CPU %v", res.Handshake)
 	} else if got, want := res.Local.Handshake.D(), max(res.Handshake, res.Connection); got != want {

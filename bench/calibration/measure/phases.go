@@ -29,6 +29,8 @@
 //	fast     the minimal client through a proxy whose route the fast path serves
 //	general  the same through a proxy forced onto the general path
 //	mtls     the same through a proxy whose cluster speaks mutual TLS
+//	hit      the minimal client's GET through a proxy whose route answers
+//	         it from its response cache (every request but the first)
 //
 // Latency distributions are differences of quantiles, quantile by
 // quantile (q_proxied(p) − q_direct(p), clamped at 0 and made
@@ -43,6 +45,9 @@
 //	client   = client − direct
 //	lag      = the client phase's schedule lag (actual − intended send time)
 //	fast, general, mtls = that phase − direct
+//	hit      = the hit phase itself: a hit has no replica to subtract, and
+//	         its round trip is what the simulator charges after the
+//	         client's cost
 //
 // CPU time per request comes from getrusage(RUSAGE_SELF) (user + system,
 // the whole process: every component runs in it) before and after each
@@ -179,7 +184,14 @@ type Result struct {
 	// stops at the first that failed, and is empty when Mesh is nil.
 	MeshMore []*Mesh
 	Local    *calibration.Local
+	// HitMisses counts the hit phase's requests its proxy's cache did not
+	// answer (warm-up included): the first on each connection at most.
+	HitMisses int64
 }
+
+// hitPath is the hit phase's GET: an answer the replica gives to any
+// request, stored by the hit proxy's cache on the first.
+const hitPath = "/readyz"
 
 type target struct {
 	name string
@@ -187,6 +199,7 @@ type target struct {
 	raw  bool   // the minimal client
 	path string // the minimal client's path; "": the risk call's
 	grpc bool   // the fleet's gRPC client (fleet.GRPCTransport), the risk call as gRPC
+	get  bool   // the minimal client sends GET path (the hit phase)
 }
 
 // generator reports whether the load generator itself sends the phase
@@ -203,15 +216,16 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer r.close()
 	targets := []target{
-		{"null", r.raw, true, "", false},
-		{"direct", r.replica, true, "", false},
-		{"client", r.replica, false, "", false}, // the load generator
-		{"fast", r.fast, true, "", false},
-		{"general", r.general, true, "", false},
-		{"mtls", r.mtls, true, "", false},
-		{"payments", r.payments, true, "/v1/payments", false},
-		{"grpc-direct", r.replica, false, "", true},
-		{"grpc", r.grpc, false, "", true},
+		{name: "null", addr: r.raw, raw: true},
+		{name: "direct", addr: r.replica, raw: true},
+		{name: "client", addr: r.replica}, // the load generator
+		{name: "fast", addr: r.fast, raw: true},
+		{name: "general", addr: r.general, raw: true},
+		{name: "mtls", addr: r.mtls, raw: true},
+		{name: "payments", addr: r.payments, raw: true, path: "/v1/payments"},
+		{name: "grpc-direct", addr: r.replica, grpc: true},
+		{name: "grpc", addr: r.grpc, grpc: true},
+		{name: "hit", addr: r.hit, raw: true, path: hitPath, get: true},
 	}
 	res := &Result{Config: cfg, Phases: map[string]*Phase{}}
 	clients := map[string][]client{}
@@ -233,13 +247,15 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		cs := make([]client, cfg.Workers)
 		for i := range cs {
-			if t.grpc {
+			switch {
+			case t.grpc:
 				cs[i] = newGRPCClient()
-			} else {
+			case t.get:
+				cs[i] = newRawGet(t.path)
+			case t.path != "":
+				cs[i] = newRawClientFor(t.path)
+			default:
 				cs[i] = newRawClient()
-				if t.path != "" {
-					cs[i] = newRawClientFor(t.path)
-				}
 			}
 		}
 		clients[t.name] = cs
@@ -285,6 +301,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("calibrate: %s: %d of %d answers were not 2xx", t.name, ph.Errors, ph.Requests)
 		}
 	}
+	res.HitMisses = r.hitMisses.Load()
 	if res.Handshake, err = r.handshakeCPU(max(cfg.Requests/16, 20)); err != nil {
 		return nil, err
 	}
@@ -385,6 +402,7 @@ func (res *Result) local() *calibration.Local {
 			General: diff(p["general"], direct, 0),
 			MTLS:    diff(p["mtls"], direct, 0),
 			GRPC:    diff(p["grpc"], p["grpc-direct"], 0),
+			Hit:     roundsDiff(p["hit"], nil, 0),
 		},
 		GRPCClient: diff(p["grpc-direct"], direct, 0),
 		Handshake:  calibration.D(max(res.Handshake, res.Connection)),

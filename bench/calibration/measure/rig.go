@@ -14,12 +14,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"github.com/meshbench/meshbench/bench/dataplane"
 	"github.com/meshbench/meshbench/bench/fleet"
 	"github.com/meshbench/meshbench/proxy"
+	"github.com/meshbench/meshbench/proxy/cache"
 	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/proxy/mtls"
 	"github.com/meshbench/meshbench/scenarios"
@@ -28,14 +31,16 @@ import (
 // rig is what the phases measure against, all in this process on
 // 127.0.0.1: a fleet replica (role risk) served in plain text, the same
 // replica's handler behind mutual TLS, a minimal server (rawServer) for the
-// load side's own cost, and three proxies in front of the replica: one
-// whose route the fast path serves, one forced onto the general path (its
+// load side's own cost, and proxies in front of the replica: one whose
+// route the fast path serves, one forced onto the general path (its
 // cluster's transport wrapped, as bench/local's gateway wraps it to count
-// tries), and one whose cluster speaks mutual TLS to the TLS replica.
+// tries), one whose cluster speaks mutual TLS to the TLS replica, one
+// speaking gRPC (h2c), and one whose route answers from a response cache.
 type rig struct {
 	replica, tlsReplica string // addresses
 	fast, general, mtls string // proxies' addresses
 	raw                 string // rawServer's address
+	hit                 string // a proxy whose route answers from its response cache
 	payments            string // payments, calling risk, fraud and ledger directly
 	grpc                string // a proxy whose cluster speaks gRPC (h2c) to the replica
 
@@ -44,6 +49,9 @@ type rig struct {
 	tlsServer, tlsClient *tls.Config
 	// mtlsIdle closes the mtls proxy's idle connections to the replica.
 	mtlsIdle func()
+	// hitMisses counts the requests the hit proxy forwarded to the
+	// replica: the cache's misses, one per connection at most.
+	hitMisses atomic.Int64
 
 	svc     *fleet.Service
 	flow    []*fleet.Service
@@ -124,6 +132,25 @@ func (r *rig) start(serviceTime time.Duration) error {
 		return err
 	}
 	if r.grpc, err = r.startProxy(r.replica, config.ProtocolH2C); err != nil {
+		return err
+	}
+	// The response cache as bench/local's gateway runs it (the same
+	// configuration, a middleware that keeps the route on the general
+	// path); the hit phase's GET is stored on its first request.
+	hit := proxy.WithMiddleware(hitMiddleware, func(string, map[string]any) (proxy.Middleware, error) {
+		c, err := cache.New(dataplane.RouteCache(&scenarios.RouteCache{TTL: time.Hour, MaxEntries: 16}))
+		if err != nil {
+			return nil, err
+		}
+		return c.Middleware, nil
+	})
+	misses := proxy.WithTransport(func(_ string, next http.RoundTripper) (http.RoundTripper, error) {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			r.hitMisses.Add(1)
+			return next.RoundTrip(req)
+		}), nil
+	})
+	if r.hit, err = r.startProxyWith(r.replica, config.ProtocolHTTP1, hitMiddleware, hit, misses); err != nil {
 		return err
 	}
 	cliID, err := identity("gateway")
@@ -286,13 +313,26 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// hitMiddleware names the hit proxy's response cache.
+const hitMiddleware = "calibrate_cache"
+
 // startProxy starts a proxy with one route to one cluster of one endpoint,
 // Envoy's thresholds raised so that nothing is refused.
 func (r *rig) startProxy(upstream, protocol string, opts ...proxy.Option) (string, error) {
-	y := strings.NewReplacer("{{UP}}", upstream, "{{PROTO}}", protocol).Replace(`routes:
+	return r.startProxyWith(upstream, protocol, "", opts...)
+}
+
+// startProxyWith is startProxy with a middleware on the route, by the name
+// an option registers it under ("": none).
+func (r *rig) startProxyWith(upstream, protocol, middleware string, opts ...proxy.Option) (string, error) {
+	mw := ""
+	if middleware != "" {
+		mw = "\n    middlewares: [{name: " + middleware + "}]"
+	}
+	y := strings.NewReplacer("{{UP}}", upstream, "{{PROTO}}", protocol, "{{MW}}", mw).Replace(`routes:
   - name: calibrate
     match: {prefix: /}
-    cluster: up
+    cluster: up{{MW}}
 clusters:
   - name: up
     protocol: {{PROTO}}
