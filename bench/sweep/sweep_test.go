@@ -431,19 +431,7 @@ func TestKneeMetric(t *testing.T) {
 			t.Fatalf("point %d: no knee (%q): %v", r.Point, r.Error, r.Metrics)
 		}
 		knees = append(knees, k)
-		// The same run through a run's aggregation.
-		p, err := plan.Point(def.Variant, def.Point(r.Point), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		agg := bench.NewAggregator(p.Warmup, 0)
-		if _, err := (sim.Backend{}).Run(context.Background(), bench.Job{Plan: p, Variant: 0, Seed: r.Seed}, agg); err != nil {
-			t.Fatal(err)
-		}
-		rs, err := agg.Summarize(p.Duration)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, rs := runOfRow(t, plan, def, r)
 		want := bench.KneeOf(p, 0, scenarios.BackendSim, rs.Buckets)
 		if want == nil || want.Bound == bench.KneeBelow || want.RateRPS != k {
 			t.Errorf("point %d: knee %v in the row, %+v from the run's buckets", r.Point, k, want)
@@ -469,6 +457,25 @@ func TestKneeMetric(t *testing.T) {
 	if _, ok := fres.Rows[0].Metrics[MetricKnee]; ok {
 		t.Errorf("a constant load got a knee: %v", fres.Rows[0].Metrics)
 	}
+}
+
+// runOfRow runs a sweep row's point again through a run's aggregation, as
+// `meshbench run` would: the point's plan and the run's summary.
+func runOfRow(t *testing.T, plan *scenarios.Plan, def *Definition, r Row) (*scenarios.Plan, bench.RunSummary) {
+	t.Helper()
+	p, err := plan.Point(def.Variant, def.Point(r.Point), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := bench.NewAggregator(p.Warmup, 0)
+	if _, err := (sim.Backend{}).Run(context.Background(), bench.Job{Plan: p, Variant: 0, Seed: r.Seed}, agg); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := agg.Summarize(p.Duration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, rs
 }
 
 // TestWorkloadSLOFeasibility: a sweep row's feasibility judges an SLO on
@@ -510,18 +517,7 @@ func TestWorkloadSLOFeasibility(t *testing.T) {
 		if r.Error != "" {
 			t.Fatalf("point %d: %s", r.Point, r.Error)
 		}
-		p, err := plan.Point(def.Variant, def.Point(r.Point), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		agg := bench.NewAggregator(p.Warmup, 0)
-		if _, err := (sim.Backend{}).Run(context.Background(), bench.Job{Plan: p, Variant: 0, Seed: r.Seed}, agg); err != nil {
-			t.Fatal(err)
-		}
-		rs, err := agg.Summarize(p.Duration)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, rs := runOfRow(t, plan, def, r)
 		sum := bench.Summary{Runs: []bench.RunSummary{rs}}
 		if want := bench.EvaluateSLOs(p, &sum); r.Feasible != want {
 			t.Errorf("point %d: feasible %v in the row, %v by the run's verdicts %+v", r.Point, r.Feasible, want, sum.Runs[0].SLO)

@@ -148,11 +148,14 @@ func TestAgreement(t *testing.T) {
 	mustContain(t, Agreement(apart, "local"), "disagree: both rank lr first, and 0 of 4 SLO verdicts match")
 }
 
+// part is one workload's share of a fixture run: requests, successes and
+// p99 in ms.
+func part(req, ok int64, p99 float64) bench.Stats {
+	return bench.Stats{Requests: req, Successes: ok, Availability: float64(ok) / float64(req), LatencyMS: bench.Latency{P50: 5, P99: p99}}
+}
+
 // With several workloads, the answer says which variant serves each best.
 func TestAnswerByWorkload(t *testing.T) {
-	part := func(req, ok int64, p99 float64) bench.Stats {
-		return bench.Stats{Requests: req, Successes: ok, Availability: float64(ok) / float64(req), LatencyMS: bench.Latency{P50: 5, P99: p99}}
-	}
 	global := run("sim", "global", 3000, 1500, 10, 28)
 	global.Workloads = map[string]bench.Stats{"noisy": part(2000, 900, 27), "quiet": part(1000, 600, 29)}
 	per := run("sim", "per-key", 3000, 1200, 10, 28)
@@ -165,9 +168,6 @@ func TestAnswerByWorkload(t *testing.T) {
 // global has the lower p99 over all requests, but the quiet workload,
 // which the SLO names, is served only under per-key.
 func TestAnswerRanksByAWorkloadSLO(t *testing.T) {
-	part := func(req, ok int64, p99 float64) bench.Stats {
-		return bench.Stats{Requests: req, Successes: ok, Availability: float64(ok) / float64(req), LatencyMS: bench.Latency{P50: 5, P99: p99}}
-	}
 	quietSLO := func(r *bench.RunSummary) {
 		q := r.Workloads["quiet"]
 		r.SLO = append([]bench.SLOVerdict{{Metric: "availability", Workload: "quiet", Bound: "min", Threshold: 0.999,
