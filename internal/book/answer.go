@@ -33,6 +33,10 @@ type standing struct {
 	Passed, SLOs int
 	// Failed lists the SLOs the variant missed, in the scenario's order.
 	Failed []bench.SLOVerdict
+	// Missed counts the verdicts of Failed whose SLO applies to every
+	// variant (commonSLOs): what the ranking compares. Common counts the
+	// variant's verdicts of those SLOs.
+	Missed, Common int
 	// Values holds the variant's value of each ranking metric.
 	Values map[string]float64
 	// Untrusted is true when a repeat of the run was untrustworthy.
@@ -44,17 +48,48 @@ type standing struct {
 // noise decides, not the design.
 const tie = 0.005
 
-// rankingMetrics lists the distinct metrics the SLOs of backend's runs
-// name, in the scenario's order; without SLOs, p99 then availability.
+// commonSLOs are the SLOs (by sloBoundText) that apply to every variant
+// run on backend. Only they rank the variants: an SLO the scenario sets
+// for one variant alone (zone-failure's p50 of locality-failover,
+// retry-storm's error rate of with-budget) says what that variant must do,
+// and counting it would reward the variant for meeting more SLOs, or
+// punish it for missing one the others were never held to.
+func commonSLOs(s *bench.Summary, backend string) map[string]bool {
+	var common map[string]bool
+	for _, g := range reports.Groups(s) {
+		if g.Key.Backend != backend || len(g.Runs) == 0 {
+			continue
+		}
+		have := map[string]bool{}
+		for _, v := range g.Runs[0].SLO {
+			have[sloBoundText(v)] = true
+		}
+		if common == nil {
+			common = have
+			continue
+		}
+		for k := range common {
+			if !have[k] {
+				delete(common, k)
+			}
+		}
+	}
+	return common
+}
+
+// rankingMetrics lists the distinct metrics the SLOs common to backend's
+// variants name (commonSLOs), in the scenario's order; without any, p99
+// then availability.
 func rankingMetrics(s *bench.Summary, backend string) []metric {
 	var out []metric
 	seen := map[string]bool{}
+	common := commonSLOs(s, backend)
 	for _, r := range s.Runs {
 		if r.Backend != backend {
 			continue
 		}
 		for _, v := range r.SLO {
-			if v.Metric == "audit" || seen[v.Label()] {
+			if v.Metric == "audit" || seen[v.Label()] || !common[sloBoundText(v)] {
 				continue
 			}
 			seen[v.Label()] = true
@@ -90,11 +125,13 @@ func metricValue(t reports.Totals, name string) float64 {
 	return math.NaN()
 }
 
-// standings ranks backend's variants, best first: most SLOs met, then each
-// ranking metric in turn (a difference under tie is no difference), then
-// the scenario's variant order.
+// standings ranks backend's variants, best first: fewest missed of the
+// SLOs every variant is held to (commonSLOs), then each ranking metric in
+// turn (a difference under tie is no difference), then the scenario's
+// variant order.
 func standings(s *bench.Summary, backend string, ms []metric) []standing {
 	var out []standing
+	common := commonSLOs(s, backend)
 	for _, g := range reports.Groups(s) {
 		if g.Key.Backend != backend {
 			continue
@@ -104,10 +141,16 @@ func standings(s *bench.Summary, backend string, ms []metric) []standing {
 		for _, r := range g.Runs {
 			for _, v := range r.SLO {
 				st.SLOs++
+				if common[sloBoundText(v)] {
+					st.Common++
+				}
 				if v.Pass {
 					st.Passed++
 				} else {
 					st.Failed = append(st.Failed, v)
+					if common[sloBoundText(v)] {
+						st.Missed++
+					}
 				}
 			}
 		}
@@ -122,11 +165,8 @@ func standings(s *bench.Summary, backend string, ms []metric) []standing {
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if len(a.Failed) != len(b.Failed) {
-			return len(a.Failed) < len(b.Failed)
-		}
-		if a.Passed != b.Passed {
-			return a.Passed > b.Passed
+		if a.Missed != b.Missed {
+			return a.Missed < b.Missed
 		}
 		for _, m := range ms {
 			if c := compareValues(a.Values[m.Name], b.Values[m.Name], m); c != 0 {
@@ -179,8 +219,9 @@ func Winner(s *bench.Summary, backend string) string {
 	return st[0].Variant
 }
 
-// level reports whether variants a and b stand level on backend: the same
-// SLOs met and missed, and every ranking metric within tie of each other.
+// level reports whether variants a and b stand level on backend: as many
+// of the SLOs they share missed, and every ranking metric within tie of
+// each other.
 func level(s *bench.Summary, backend, a, b string) bool {
 	ms := rankingMetrics(s, backend)
 	var x, y *standing
@@ -193,7 +234,7 @@ func level(s *bench.Summary, backend, a, b string) bool {
 			y = &st[i]
 		}
 	}
-	if x == nil || y == nil || len(x.Failed) != len(y.Failed) || x.Passed != y.Passed {
+	if x == nil || y == nil || x.Missed != y.Missed {
 		return false
 	}
 	for _, m := range ms {
@@ -258,11 +299,15 @@ func Answer(s *bench.Summary, backend string) string {
 		}
 	}
 	switch {
-	case len(best.Failed) < len(second.Failed):
+	case best.Missed < second.Missed:
 		fmt.Fprintf(&b, "%s, %s does best: it misses %s, fewer than any other variant (next: %s, which misses %d)",
-			on, name(best.Variant), missText(len(best.Failed), best.SLOs), name(second.Variant), len(second.Failed))
+			on, name(best.Variant), missText(best.Missed, best.Common), name(second.Variant), second.Missed)
 		if decide != nil {
-			fmt.Fprintf(&b, ", with %s %s against %s", decide.Name, fmtValue(best.Values[decide.Name], decide.Unit), fmtValue(second.Values[decide.Name], decide.Unit))
+			with := "with"
+			if compareValues(best.Values[decide.Name], second.Values[decide.Name], *decide) > 0 {
+				with = "though with" // missing fewer SLOs, it is worse on the first metric that differs
+			}
+			fmt.Fprintf(&b, ", %s %s %s against %s", with, decide.Name, fmtValue(best.Values[decide.Name], decide.Unit), fmtValue(second.Values[decide.Name], decide.Unit))
 		}
 		b.WriteString(".")
 	case decide == nil:

@@ -61,7 +61,30 @@ func TestAnswerFewestMissedSLOsWins(t *testing.T) {
 	)
 	got := Answer(s, "sim")
 	mustContain(t, got, "safe does best: it misses no SLO, fewer than any other variant (next: fast, which misses 1)",
-		"with p99 30.0 ms against 20.0 ms", "fast — availability 90.000% (≥ 99.9%)")
+		"though with p99 30.0 ms against 20.0 ms", "fast — availability 90.000% (≥ 99.9%)")
+}
+
+// An SLO set for one variant alone does not rank it: zone-failure's
+// locality-failover meets an extra SLO of its own and has the higher p99,
+// so zone-blind does best; retry-storm's with-budget misses an extra SLO
+// of its own (its error rate) and keeps more requests than no-retries,
+// so it does best though it misses more SLOs in all.
+func TestAnswerIgnoresVariantOnlySLOs(t *testing.T) {
+	blind := run("sim", "zone-blind", 10000, 10000, 13, 35.7)
+	local := run("sim", "locality-failover", 10000, 10000, 13.2, 36.3)
+	local.SLO = append(local.SLO, bench.SLOVerdict{Metric: "p50", Bound: "max", Threshold: 25, Value: 13.2, Unit: "ms", Pass: true})
+	s := summary(blind, local)
+	if w := Winner(s, "sim"); w != "zone-blind" {
+		t.Errorf("winner %q, want zone-blind: locality-failover's own p50 SLO must not count", w)
+	}
+	mustContain(t, Answer(s, "sim"), "zone-blind does best (2 of 2 SLOs met): its p99 is 35.7 ms, 2% lower than the runner-up locality-failover's 36.3 ms")
+
+	none := run("sim", "no-retries", 10000, 8221, 10, 40)
+	budget := run("sim", "with-budget", 10000, 9621, 10, 40)
+	budget.SLO = append(budget.SLO, bench.SLOVerdict{Metric: "error_rate", Bound: "max", Threshold: 0.01, Value: 0.0379, Unit: "ratio"})
+	if w := Winner(summary(none, budget), "sim"); w != "with-budget" {
+		t.Errorf("winner %q, want with-budget: its own error-rate SLO must not rank it below no-retries", w)
+	}
 }
 
 func TestAnswerTie(t *testing.T) {
