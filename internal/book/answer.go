@@ -41,6 +41,9 @@ type standing struct {
 	Values map[string]float64
 	// Untrusted is true when a repeat of the run was untrustworthy.
 	Untrusted bool
+	// Knee is the first repeat's knee (bench.Knee), as the page's table
+	// has it; nil for a load that does not rise in steps.
+	Knee *bench.Knee
 }
 
 // tie is the relative difference under which two values count as equal for
@@ -137,7 +140,7 @@ func standings(s *bench.Summary, backend string, ms []metric) []standing {
 			continue
 		}
 		t := g.Totals()
-		st := standing{Variant: g.Key.Variant, Values: map[string]float64{}, Untrusted: t.Untrusted > 0}
+		st := standing{Variant: g.Key.Variant, Values: map[string]float64{}, Untrusted: t.Untrusted > 0, Knee: g.Runs[0].Knee}
 		for _, r := range g.Runs {
 			for _, v := range r.SLO {
 				st.SLOs++
@@ -337,6 +340,7 @@ func Answer(s *bench.Summary, backend string) string {
 				by(worst.Values[d.Name], best.Values[d.Name], d), name(best.Variant)+"'s")
 		}
 	}
+	writeKneesAnswer(&b, st)
 	writeFailures(&b, st)
 	writePartsAnswer(&b, s, backend, reports.ByRoute)
 	writePartsAnswer(&b, s, backend, reports.ByWorkload)
@@ -423,6 +427,27 @@ func by(a, b float64, m metric) string {
 	}
 	pct := math.Abs(a-b) / math.Abs(b) * 100
 	return fmt.Sprintf("%s%% %s than", trimFloat(pct, 0), dir)
+}
+
+// writeKneesAnswer says where each variant's latency SLO was first
+// exceeded, when the load rose in steps: a capacity test's question.
+func writeKneesAnswer(b *strings.Builder, st []standing) {
+	var first *bench.Knee
+	var parts []string
+	for _, s := range st {
+		if s.Knee == nil {
+			continue
+		}
+		if first == nil {
+			first = s.Knee
+		}
+		parts = append(parts, name(s.Variant)+" "+kneeText(s.Knee))
+	}
+	if first == nil {
+		return
+	}
+	metric := map[string]string{"p50": "p50", "p99": "p99", "p999": "p99.9"}[first.Metric]
+	fmt.Fprintf(b, " The knee, the offered rate at which %s first exceeds %s ms: %s.", metric, strconv.FormatFloat(first.MaxMS, 'f', -1, 64), strings.Join(parts, ", "))
 }
 
 func writeFailures(b *strings.Builder, st []standing) {

@@ -87,6 +87,20 @@ func TestAnswerIgnoresVariantOnlySLOs(t *testing.T) {
 	}
 }
 
+// A load that rises in steps has a knee per variant, which is a capacity
+// test's answer: the paragraph gives each, with its bound when the steps
+// did not bracket it.
+func TestAnswerGivesTheKnees(t *testing.T) {
+	rr := run("sim", "round_robin", 10000, 10000, 12, 120)
+	rr.Knee = &bench.Knee{Metric: "p99", MaxMS: 50, RateRPS: 1402.4}
+	lr := run("sim", "least_request", 10000, 10000, 12, 122)
+	lr.Knee = &bench.Knee{Metric: "p99", MaxMS: 50, RateRPS: 2000, Bound: bench.KneeAbove}
+	mustContain(t, Answer(summary(rr, lr), "sim"), "The knee, the offered rate at which p99 first exceeds 50 ms: round_robin 1402/s, least_request > 2000/s.")
+	if got := Answer(summary(run("sim", "a", 100, 100, 1, 2)), "sim"); strings.Contains(got, "knee") {
+		t.Errorf("a constant load's answer mentions a knee: %s", got)
+	}
+}
+
 func TestAnswerTie(t *testing.T) {
 	s := summary(
 		run("sim", "a", 10000, 10000, 5, 30.0),
