@@ -44,6 +44,8 @@ type standing struct {
 	// Knee is the first repeat's knee (bench.Knee), as the page's table
 	// has it; nil for a load that does not rise in steps.
 	Knee *bench.Knee
+	// Runs counts the variant's repeats, each with its own verdicts.
+	Runs int
 }
 
 // tie is the relative difference under which two values count as equal for
@@ -140,7 +142,7 @@ func standings(s *bench.Summary, backend string, ms []metric) []standing {
 			continue
 		}
 		t := g.Totals()
-		st := standing{Variant: g.Key.Variant, Values: map[string]float64{}, Untrusted: t.Untrusted > 0, Knee: g.Runs[0].Knee}
+		st := standing{Variant: g.Key.Variant, Values: map[string]float64{}, Untrusted: t.Untrusted > 0, Knee: g.Runs[0].Knee, Runs: len(g.Runs)}
 		for _, r := range g.Runs {
 			for _, v := range r.SLO {
 				st.SLOs++
@@ -281,7 +283,7 @@ func Answer(s *bench.Summary, backend string) string {
 		if noSLO {
 			fmt.Fprintf(&b, "gives %s (the scenario sets no SLO).", valuesText(best, ms))
 		} else {
-			fmt.Fprintf(&b, "meets %d of %d SLOs, with %s.", best.Passed, best.SLOs, valuesText(best, ms))
+			fmt.Fprintf(&b, "meets %s, with %s.", metText(best), valuesText(best, ms))
 		}
 		writeFailures(&b, st)
 		writeUntrusted(&b, st)
@@ -304,7 +306,7 @@ func Answer(s *bench.Summary, backend string) string {
 	switch {
 	case best.Missed < second.Missed:
 		fmt.Fprintf(&b, "%s, %s does best: it misses %s, fewer than any other variant (next: %s, which misses %d)",
-			on, name(best.Variant), missText(best.Missed, best.Common), name(second.Variant), second.Missed)
+			on, name(best.Variant), missText(best.Missed, best.Common, best.Runs), name(second.Variant), second.Missed)
 		if decide != nil {
 			with := "with"
 			if compareValues(best.Values[decide.Name], second.Values[decide.Name], *decide) > 0 {
@@ -317,14 +319,14 @@ func Answer(s *bench.Summary, backend string) string {
 		fmt.Fprintf(&b, "%s, %s and %s tie at the top on every metric the SLOs name (%s)",
 			on, name(best.Variant), name(second.Variant), valuesText(best, ms))
 		if !noSLO {
-			fmt.Fprintf(&b, ", each meeting %d of %d SLOs", best.Passed, best.SLOs)
+			fmt.Fprintf(&b, ", each meeting %s", metText(best))
 		}
 		b.WriteString(".")
 	default:
 		d := *decide
 		fmt.Fprintf(&b, "%s, %s does best", on, name(best.Variant))
 		if !noSLO {
-			fmt.Fprintf(&b, " (%d of %d SLOs met)", best.Passed, best.SLOs)
+			fmt.Fprintf(&b, " (%s)", metShort(best))
 		}
 		fmt.Fprintf(&b, ": its %s is %s, %s the runner-up %s's %s",
 			d.Name, fmtValue(best.Values[d.Name], d.Unit), by(best.Values[d.Name], second.Values[d.Name], d), name(second.Variant), fmtValue(second.Values[d.Name], d.Unit))
@@ -479,10 +481,33 @@ func writeFailures(b *strings.Builder, st []standing) {
 	}
 }
 
-// missText words a count of missed SLOs: "no SLO", "1 of 3 SLOs".
-func missText(n, total int) string {
+// metText words how many of its SLO verdicts a variant met: "2 of 3
+// SLOs", or over repeats, where each repeat has its verdicts, "5 of 6 SLO
+// verdicts over 3 repeats".
+func metText(s standing) string {
+	if s.Runs > 1 {
+		return fmt.Sprintf("%d of %d SLO verdicts over %d repeats", s.Passed, s.SLOs, s.Runs)
+	}
+	return fmt.Sprintf("%d of %d SLOs", s.Passed, s.SLOs)
+}
+
+// metShort is metText with "met" in it: "2 of 3 SLOs met", "5 of 6 SLO
+// verdicts met over 3 repeats".
+func metShort(s standing) string {
+	if s.Runs > 1 {
+		return fmt.Sprintf("%d of %d SLO verdicts met over %d repeats", s.Passed, s.SLOs, s.Runs)
+	}
+	return fmt.Sprintf("%d of %d SLOs met", s.Passed, s.SLOs)
+}
+
+// missText words a count of missed SLOs: "no SLO", "1 of 3 SLOs"; over
+// several runs, SLO verdicts.
+func missText(n, total, runs int) string {
 	if n == 0 {
 		return "no SLO"
+	}
+	if runs > 1 {
+		return fmt.Sprintf("%d of %d SLO verdicts over %d repeats", n, total, runs)
 	}
 	return fmt.Sprintf("%d of %d SLOs", n, total)
 }

@@ -101,6 +101,25 @@ func TestAnswerGivesTheKnees(t *testing.T) {
 	}
 }
 
+// With repeats every run has its own verdicts, and the answer counts them
+// as verdicts over the repeats, not as SLOs.
+func TestAnswerCountsVerdictsOverRepeats(t *testing.T) {
+	var runs []bench.RunSummary
+	for i, v := range []struct {
+		name string
+		p99  float64
+	}{{"a", 40}, {"a", 160}, {"b", 90}, {"b", 100}} {
+		r := run("sim", v.name, 10000, 10000, 10, v.p99)
+		r.Repeat = i % 2
+		runs = append(runs, r)
+	}
+	mustContain(t, Answer(summary(runs...), "sim"), "b does best: it misses no SLO, fewer than any other variant (next: a, which misses 1)",
+		"SLOs missed: a — p99 160 ms (≤ 150 ms)")
+	ok := []bench.RunSummary{run("sim", "a", 100, 100, 1, 20), run("sim", "a", 100, 100, 1, 22), run("sim", "b", 100, 100, 1, 30), run("sim", "b", 100, 100, 1, 31)}
+	ok[1].Repeat, ok[3].Repeat = 1, 1
+	mustContain(t, Answer(summary(ok...), "sim"), "a does best (4 of 4 SLO verdicts met over 2 repeats)")
+}
+
 func TestAnswerTie(t *testing.T) {
 	s := summary(
 		run("sim", "a", 10000, 10000, 5, 30.0),
