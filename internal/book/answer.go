@@ -66,8 +66,10 @@ func commonSLOs(s *bench.Summary, backend string) map[string]bool {
 			continue
 		}
 		have := map[string]bool{}
-		for _, v := range g.Runs[0].SLO {
-			have[sloBoundText(v)] = true
+		for _, r := range g.Runs { // a failed repeat may have no verdicts
+			for _, v := range r.SLO {
+				have[sloBoundText(v)] = true
+			}
 		}
 		if common == nil {
 			common = have
