@@ -219,20 +219,21 @@ func differ(a, b float64, m metric) bool {
 // Winner returns the variant that does best on backend by the ranking
 // Answer explains, or "" when backend has no runs.
 func Winner(s *bench.Summary, backend string) string {
-	st := standings(s, backend, rankingMetrics(s, backend))
+	return winner(standings(s, backend, rankingMetrics(s, backend)))
+}
+
+func winner(st []standing) string {
 	if len(st) == 0 {
 		return ""
 	}
 	return st[0].Variant
 }
 
-// level reports whether variants a and b stand level on backend: as many
-// of the SLOs they share missed, and every ranking metric within tie of
-// each other.
-func level(s *bench.Summary, backend, a, b string) bool {
-	ms := rankingMetrics(s, backend)
+// level reports whether variants a and b stand level in a backend's
+// standings st (ranked on ms): as many of the SLOs they share missed, and
+// every ranking metric within tie of each other.
+func level(st []standing, ms []metric, a, b string) bool {
 	var x, y *standing
-	st := standings(s, backend, ms)
 	for i := range st {
 		switch st[i].Variant {
 		case a:
@@ -450,7 +451,7 @@ func writeKneesAnswer(b *strings.Builder, st []standing) {
 	if first == nil {
 		return
 	}
-	metric := map[string]string{"p50": "p50", "p99": "p99", "p999": "p99.9"}[first.Metric]
+	metric := kneeMetric(first.Metric)
 	fmt.Fprintf(b, " The knee, the offered rate at which %s first exceeds %s ms: %s.", metric, strconv.FormatFloat(first.MaxMS, 'f', -1, 64), strings.Join(parts, ", "))
 }
 
@@ -483,24 +484,23 @@ func writeFailures(b *strings.Builder, st []standing) {
 	}
 }
 
-// metText words how many of its SLO verdicts a variant met: "2 of 3
-// SLOs", or over repeats, where each repeat has its verdicts, "5 of 6 SLO
-// verdicts over 3 repeats".
-func metText(s standing) string {
-	if s.Runs > 1 {
-		return fmt.Sprintf("%d of %d SLO verdicts over %d repeats", s.Passed, s.SLOs, s.Runs)
+// countText words n of total SLO verdicts, with word after the count
+// ("met", or nothing): "2 of 3 SLOs met", or over repeats, where each
+// repeat has its verdicts, "5 of 6 SLO verdicts met over 3 repeats".
+func countText(n, total, runs int, word string) string {
+	if word != "" {
+		word = " " + word
 	}
-	return fmt.Sprintf("%d of %d SLOs", s.Passed, s.SLOs)
+	if runs > 1 {
+		return fmt.Sprintf("%d of %d SLO verdicts%s over %d repeats", n, total, word, runs)
+	}
+	return fmt.Sprintf("%d of %d SLOs%s", n, total, word)
 }
 
-// metShort is metText with "met" in it: "2 of 3 SLOs met", "5 of 6 SLO
-// verdicts met over 3 repeats".
-func metShort(s standing) string {
-	if s.Runs > 1 {
-		return fmt.Sprintf("%d of %d SLO verdicts met over %d repeats", s.Passed, s.SLOs, s.Runs)
-	}
-	return fmt.Sprintf("%d of %d SLOs met", s.Passed, s.SLOs)
-}
+// metText words how many of its SLO verdicts a variant met: "2 of 3
+// SLOs"; metShort says "met" too: "2 of 3 SLOs met".
+func metText(s standing) string  { return countText(s.Passed, s.SLOs, s.Runs, "") }
+func metShort(s standing) string { return countText(s.Passed, s.SLOs, s.Runs, "met") }
 
 // missText words a count of missed SLOs: "no SLO", "1 of 3 SLOs"; over
 // several runs, SLO verdicts.
@@ -508,10 +508,7 @@ func missText(n, total, runs int) string {
 	if n == 0 {
 		return "no SLO"
 	}
-	if runs > 1 {
-		return fmt.Sprintf("%d of %d SLO verdicts over %d repeats", n, total, runs)
-	}
-	return fmt.Sprintf("%d of %d SLOs", n, total)
+	return countText(n, total, runs, "")
 }
 
 func writeUntrusted(b *strings.Builder, st []standing) {
@@ -539,7 +536,9 @@ func valuesText(s standing, ms []metric) string {
 // SLO verdicts, and how far the simulator's p50, p99 and availability are
 // from the measurement.
 func Agreement(s *bench.Summary, real string) string {
-	simW, realW := Winner(s, "sim"), Winner(s, real)
+	simMS, realMS := rankingMetrics(s, "sim"), rankingMetrics(s, real)
+	simSt, realSt := standings(s, "sim", simMS), standings(s, real, realMS)
+	simW, realW := winner(simSt), winner(realSt)
 	if simW == "" || realW == "" {
 		return fmt.Sprintf("No pair of simulator and %s runs to compare.", real)
 	}
@@ -567,8 +566,8 @@ func Agreement(s *bench.Summary, real string) string {
 	}
 	// Two variants level at the top on either side are no disagreement:
 	// which of them is named first is the scenario's order there.
-	simTie := simW != realW && level(s, "sim", simW, realW)
-	realTie := simW != realW && !simTie && level(s, real, realW, simW)
+	simTie := simW != realW && level(simSt, simMS, simW, realW)
+	realTie := simW != realW && !simTie && level(realSt, realMS, realW, simW)
 	word := "agree"
 	switch {
 	case simW != realW && len(rows) > 1 && !simTie && !realTie:

@@ -245,7 +245,7 @@ func writeKnees(w io.Writer, rows []Row) {
 	if first == nil {
 		return
 	}
-	metric := map[string]string{"p50": "p50", "p99": "p99", "p999": "p99.9"}[first.Metric]
+	metric := kneeMetric(first.Metric)
 	fmt.Fprintf(w, "### Knee\n\nThe offered rate at which %s first exceeds %s ms: each step's figure is the median of its per-second %s, its first second skipped; the knee is interpolated between the last step within the bound and the first over it.\n\n",
 		metric, strconv.FormatFloat(first.MaxMS, 'f', -1, 64), metric)
 	fmt.Fprint(w, "| variant | knee |")
@@ -278,6 +278,14 @@ func writeKnees(w io.Writer, rows []Row) {
 }
 
 // kneeText is a knee's rate: "1386/s", "> 2000/s" or "< 400/s".
+// kneeMetric names a knee's latency metric in prose: "p99.9" for p999.
+func kneeMetric(m string) string {
+	if m == "p999" {
+		return "p99.9"
+	}
+	return m
+}
+
 func kneeText(k *bench.Knee) string {
 	v := trimFloat(k.RateRPS, 0) + "/s"
 	switch k.Bound {
