@@ -70,8 +70,8 @@ type Outcome struct {
 	// Audit is the ledger audit of a real backend; nil for the simulator.
 	Audit *Audit
 	// CPU is the CPU the run spent over its measured window, when the
-	// backend knows it: the local backend's process, the simulator's host
-	// model. nil otherwise.
+	// backend knows it: the local backend's process, the containers
+	// backend's whole machine, the simulator's host model. nil otherwise.
 	CPU *CPUSpent
 }
 

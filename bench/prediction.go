@@ -34,7 +34,8 @@ const (
 	// exceeded, on a load that rises in steps (Knee).
 	PredictKnee = "knee"
 	// PredictCPU is the mean cores the run used after its warm-up (CPU):
-	// the host model's prediction against the local backend's process.
+	// the host model's prediction against the local backend's process or
+	// the containers backend's machine.
 	PredictCPU = "cpu"
 )
 

@@ -82,7 +82,8 @@ type RunSummary struct {
 	// Audit is the ledger audit of a real backend; absent for the simulator.
 	Audit *Audit `json:"audit,omitempty"`
 	// CPU is the machine's CPU the run used over its measured window: the
-	// local backend's process, measured; the simulator's host model,
+	// local backend's process and the containers backend's whole machine
+	// (every process on it), measured; the simulator's host model,
 	// predicted. Absent for the other backends, for a simulator run
 	// without a host model, and in older summaries.
 	CPU *CPU `json:"cpu,omitempty"`

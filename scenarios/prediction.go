@@ -32,7 +32,7 @@ type PredictionTolerance struct {
 	Availability float64 `json:"availability" jsonschema:"minimum=0,maximum=100"`
 	// Knee is the largest acceptable relative error of the knee, the offered rate at which the first latency SLO is exceeded on a load that rises in steps (default 15%).
 	Knee Fraction `json:"knee"`
-	// CPU is the largest acceptable relative error of the cores the run used after its warm-up: the host model's prediction against the local backend's process (default 15%; judged only when judge names cpu).
+	// CPU is the largest acceptable relative error of the cores the run used after its warm-up: the host model's prediction against the local backend's process or the containers backend's machine (default 15%; judged only when judge names cpu).
 	CPU Fraction `json:"cpu"`
 	// Judge lists the metrics the verdict rests on: p50, p99, p999, availability, knee, cpu (default: all but cpu); the others are still shown. A capacity test whose runs collapse past the knee judges the knee alone, since its whole-run percentiles mostly measure how long the collapse lasted.
 	Judge []string `json:"judge,omitempty" noun:"prediction metric" jsonschema:"enum=p50,enum=p99,enum=p999,enum=availability,enum=knee,enum=cpu"`

@@ -272,8 +272,10 @@ type HostCPU struct {
 	GRPCCall *config.Duration `yaml:"grpcCall,omitempty"`
 	// Mesh (optional) is a whole mesh's CPU per request on this backend:
 	// the library's payment flow (gateway, sidecars, payments calling
-	// three services) with every component in one process, at the
-	// calibration's rate (measure's mesh phase).
+	// three services) at the calibration's rate (measure's mesh phase),
+	// read from the process that runs every component (local) or from
+	// the whole machine (containers: every replica's process, Docker's
+	// proxies and the kernel's bridge).
 	Mesh *config.Duration `yaml:"mesh,omitempty"`
 	// Scale (optional) is Mesh over the sum of the figures above for the
 	// same request (client + gateway + 4 replicas + 3 sidecars): what the

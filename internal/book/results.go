@@ -70,8 +70,9 @@ type Row struct {
 	// other loads.
 	Knee *bench.Knee `json:"knee,omitempty"`
 	// CPUCores is the median over repeats of the cores the run used after
-	// its warm-up (bench.CPU): the local backend's process, measured, or
-	// the simulator's host model, predicted; absent otherwise.
+	// its warm-up (bench.CPU): the local backend's process or the
+	// containers backend's machine, measured, or the simulator's host
+	// model, predicted; absent otherwise.
 	CPUCores float64 `json:"cpu_cores,omitempty"`
 	// Routes and Workloads are present when the scenario has several.
 	Routes    []Part `json:"routes,omitempty"`

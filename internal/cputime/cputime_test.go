@@ -21,3 +21,38 @@ func TestSelfGrows(t *testing.T) {
 		t.Fatal("unreachable")
 	}
 }
+
+// TestMachineTicks reads the busy fields of /proc/stat's cpu line and
+// leaves idle, iowait and steal out.
+func TestMachineTicks(t *testing.T) {
+	stat := "cpu  100 20 30 5000 70 8 9 400 0 0\ncpu0 50 10 15 2500 35 4 4 200 0 0\n"
+	if got, want := machineTicks(stat), (100+20+30+8+9)*10*time.Millisecond; got != want {
+		t.Errorf("machineTicks = %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6 7\n", "cpu 1 2 3\n"} {
+		if got := machineTicks(bad); got != 0 {
+			t.Errorf("machineTicks(%q) = %v, want 0", bad, got)
+		}
+	}
+}
+
+// TestMachineGrows: on Linux the machine's busy time moves when this
+// process spins.
+func TestMachineGrows(t *testing.T) {
+	before := Machine()
+	if before <= 0 {
+		t.Skip("no /proc/stat here")
+	}
+	x, self := 0, Self()
+	for Machine()-before < 20*time.Millisecond {
+		if Self()-self > 2*time.Second {
+			t.Fatalf("the machine's busy time moved %v while this process spent 2s", Machine()-before)
+		}
+		for i := range 100000 {
+			x += i
+		}
+	}
+	if x == 0 {
+		t.Fatal("unreachable")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/bench/containers"
 	"github.com/meshbench/meshbench/bench/fleet"
+	"github.com/meshbench/meshbench/internal/cputime"
 	"github.com/meshbench/meshbench/proxy/config"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -26,7 +27,7 @@ import (
 // of the containerised replica is read from /proc for the container's
 // paymentsvc process and Docker's proxy process of its published port (the
 // engine's own CPU for the port), or better from the whole machine's CPU
-// (machineCPU), which also has the kernel's work on the bridge; the
+// (cputime.Machine), which also has the kernel's work on the bridge; the
 // client and the gateway run on the host as on the local backend, so they
 // keep local's figures, and a sidecar's call costs what leaving the
 // caller's container adds.
@@ -154,10 +155,10 @@ func containersHops(ctx context.Context, cfg Config, local *Result) (*calibratio
 		for _, t := range targets {
 			ph := phases[t.name]
 			h := newHist()
-			before, ob, mb := processCPU(), pidsCPU(pids), machineCPU()
+			before, ob, mb := processCPU(), pidsCPU(pids), cputime.Machine()
 			n, err := load(ctx, clients[t.name], t.addr, cfg.Rate, per, h)
 			ph.CPU += processCPU() - before
-			machine[t.name] += machineCPU() - mb
+			machine[t.name] += cputime.Machine() - mb
 			ph.Hist.Merge(h)
 			ph.Rounds = append(ph.Rounds, h)
 			if t.name == "container" {
@@ -238,28 +239,6 @@ func containerPIDs(name string, port int) []int {
 	return out
 }
 
-// machineCPU is the CPU time every core of the machine has spent busy so
-// far (/proc/stat's first line: user, nice, system, irq and softirq ticks
-// of 10 ms; idle, iowait and the hypervisor's steal are not ours); 0 when
-// it cannot be read.
-func machineCPU() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
-	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7} {
-		v, _ := strconv.ParseInt(f[i], 10, 64)
-		ticks += v
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond
-}
-
 // pidsCPU is the user + system CPU of pids so far (clock ticks of 10 ms,
 // /proc/PID/stat fields 14 and 15).
 func pidsCPU(pids []int) time.Duration {
@@ -286,7 +265,8 @@ func pidsCPU(pids []int) time.Duration {
 }
 
 // containersMesh runs meshPlan on the containers backend for four fifths
-// of the mesh phase (its fleet's start is on top), and finds the factor on
+// of the mesh phase (its fleet's start is on top), sets c's CPU Mesh and
+// Scale from the machine's CPU over it, and finds the factor on
 // c's hop and call at which the simulator's median of the same flow,
 // predicting containers with the local section l as measured and scaled,
 // is the measured one. Leaving a container costs far more on a loaded
@@ -299,6 +279,15 @@ func containersMesh(ctx context.Context, cfg Config, l *calibration.Local, c *ca
 	m, err := runMesh(ctx, containers.Backend{}, calibration.BackendContainers, cfg.Rate, d)
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: containers mesh: %w", err)
+	}
+	// The machine's CPU per request of the flow (the backend reads it
+	// from /proc/stat), against what the section's figures add up to:
+	// every replica a runtime of its own and every hop through Docker's
+	// proxy cost more together than the one replica of the hop phase, and
+	// the host model charges the figures times it, as the local section's.
+	if cpu := c.Host.CPU; m.PerRequest() > 0 {
+		cpu.Mesh = calibration.D(m.PerRequest())
+		cpu.Scale = meshScale(m.PerRequest(), cpu)
 	}
 	return solveMesh(ctx, calibration.BackendContainers, m, 4, func(s float64) *calibration.Profile {
 		cs := *c

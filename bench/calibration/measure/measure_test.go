@@ -13,6 +13,7 @@ import (
 	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/bench/containers"
+	"github.com/meshbench/meshbench/internal/cputime"
 	"github.com/meshbench/meshbench/proxy/config"
 )
 
@@ -190,7 +191,7 @@ func TestContainersTiny(t *testing.T) {
 	if c.Host.CPU.Replica == nil || c.Host.CPU.Sidecar == nil || c.Host.CPU.Replica.D() < 0 || c.Host.CPU.Sidecar.D() < 0 {
 		t.Errorf("CPU per request: %+v", c.Host.CPU)
 	}
-	if machineCPU() <= 0 {
+	if cputime.Machine() <= 0 {
 		t.Error("the machine's CPU (/proc/stat) reads as none")
 	}
 	// The containers mesh: the payment flow on the containers backend and
@@ -202,6 +203,11 @@ func TestContainersTiny(t *testing.T) {
 		t.Log("the containers mesh was skipped")
 	case m.P50.D() < 9*time.Millisecond || m.P99 < m.P50 || m.Predicted <= 0 || m.Scale < 0.1 || m.Scale > 4:
 		t.Errorf("containers mesh %+v", m)
+	default:
+		// The flow's whole-machine CPU, and the scale on the figures.
+		if cpu := c.Host.CPU; cpu.Mesh == nil || cpu.Mesh.D() <= 0 || cpu.Scale < 0.1 || cpu.Scale > 4 {
+			t.Errorf("containers mesh ran, but the CPU is mesh %v, scale %v", cpu.Mesh, cpu.Scale)
+		}
 	}
 	p.Backends.Containers = c
 	b, err := p.Marshal()
