@@ -307,7 +307,7 @@ func predictionExtras(rows []predictionRow) []predictionExtra {
 	all := []predictionExtra{
 		{"knee", "/s", "knee: the median over repeats of the offered rate at which the latency SLO is first exceeded (Knee, below)",
 			func(r predictionRow) predictionCell { return r.Knee }},
-		{"cpu", "cores", "cpu: the mean cores busy after the warm-up, the host model's against the real process's",
+		{"cpu", "cores", "cpu: the mean cores busy after the warm-up, the host model's against the real backend's (the local backend's process, the containers backend's whole machine)",
 			func(r predictionRow) predictionCell { return r.CPU }},
 	}
 	var out []predictionExtra

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,9 +299,17 @@ func (f *Fleet) logTail(id string) string {
 	return ""
 }
 
-// freePorts picks n distinct free TCP ports on 127.0.0.1 by binding port 0
-// and closing. Another process may take one before Docker binds it; the
-// container's start then fails with a clear error.
+// freePorts picks n distinct free TCP ports on 127.0.0.1 for Docker to
+// publish the replicas on, below the kernel's range of ephemeral ports
+// (ephemeralFloor). A port from that range, free when picked, is also what
+// the kernel hands the next outgoing connection as its source port: a run
+// that opens connections fast (a collapsing one, whose timed-out tries
+// reconnect through Docker's proxies) took one between the pick and
+// Docker's bind, and the replica's start failed with "address already in
+// use" (seen on a restart 2026-12-07). Below the range only a listener
+// that binds the port itself can take it. Each port is bound while the
+// others are picked, so the n are distinct; without a range below to pick
+// from, the kernel's port 0 as before.
 func freePorts(n int) ([]int, error) {
 	lns := make([]net.Listener, 0, n)
 	defer func() {
@@ -307,9 +317,10 @@ func freePorts(n int) ([]int, error) {
 			_ = ln.Close()
 		}
 	}()
+	lo, hi := portsBelow(ephemeralFloor())
 	ports := make([]int, n)
 	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := listenBelow(lo, hi)
 		if err != nil {
 			return nil, fmt.Errorf("pick a free port: %w", err)
 		}
@@ -317,6 +328,55 @@ func freePorts(n int) ([]int, error) {
 		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
 	return ports, nil
+}
+
+// Published ports are picked in [publishFloor, the ephemeral range's
+// floor): above the well-known and commonly configured ports.
+const publishFloor = 10000
+
+// ephemeralFloor is the lowest port of the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range; Linux's default is 32768), or 0
+// when it cannot be read.
+func ephemeralFloor() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0
+	}
+	return lo
+}
+
+// portsBelow is the range [lo, hi) to pick published ports from below an
+// ephemeral range starting at floor; empty (0, 0) when there is none
+// worth picking from.
+func portsBelow(floor int) (lo, hi int) {
+	if floor-publishFloor < 1000 {
+		return 0, 0
+	}
+	return publishFloor, floor
+}
+
+// listenBelow binds a free port on 127.0.0.1 in [lo, hi), tried at random
+// (a run's replicas then rarely try each other's ports), or port 0 when the
+// range is empty or a few hundred tries find none free.
+func listenBelow(lo, hi int) (net.Listener, error) {
+	for range 256 {
+		if hi <= lo {
+			break
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(lo+rand.IntN(hi-lo))))
+		if err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Replica returns replica i of service, or nil.
