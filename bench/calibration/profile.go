@@ -130,6 +130,11 @@ type Local struct {
 // threads are awake more often and a hop costs less (docs/calibration.md,
 // the mesh phase).
 type MeshLatency struct {
+	// Rate (optional, the containers section's only) is the flow's
+	// requests per second when it is not the calibration's: a machine
+	// whose containers backend is past its knee at the calibration's rate
+	// is measured at half of it (measure's containersMesh).
+	Rate int `yaml:"rate,omitempty"`
 	// P50 and P99 are the flow's measured latency quantiles.
 	P50 config.Duration `yaml:"p50"`
 	P99 config.Duration `yaml:"p99"`
@@ -433,6 +438,9 @@ func (p *Profile) Validate() error {
 		}
 		checkHost(bad, "backends.local.host", l.Host)
 		checkMesh(bad, "backends.local.mesh", l.Mesh)
+		if l.Mesh != nil && l.Mesh.Rate != 0 {
+			bad("backends.local.mesh.rate", "the local mesh is measured at the calibration's rate (its curve has the others)")
+		}
 	}
 	if c := p.Backends.Containers; c != nil {
 		checkDist(bad, "backends.containers.hop", c.Hop)
@@ -443,6 +451,9 @@ func (p *Profile) Validate() error {
 		checkMesh(bad, "backends.containers.mesh", c.Mesh)
 		if c.Mesh != nil && len(c.Mesh.Curve) > 0 {
 			bad("backends.containers.mesh.curve", "the containers mesh is measured at one rate: no curve")
+		}
+		if c.Mesh != nil && c.Mesh.Rate < 0 {
+			bad("backends.containers.mesh.rate", "%d is negative", c.Mesh.Rate)
 		}
 	}
 	return errors.Join(errs...)

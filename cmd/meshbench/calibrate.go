@@ -121,8 +121,12 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 			fmt.Fprintf(out, "  extra per call out of a container:                        %s\n", distLine(c.Call))
 			fmt.Fprintf(out, "  CPU per request: %s\n", hostLine(c.Host))
 			if m := c.Mesh; m != nil {
-				fmt.Fprintf(out, "  mesh latency: p50 %s  p99 %s; the simulator's p50 with hop and call as measured %s, so they are charged ×%.3f (scale)\n",
-					us(m.P50.D()), us(m.P99.D()), us(m.Predicted.D()), m.Scale)
+				at := ""
+				if m.Rate > 0 {
+					at = fmt.Sprintf(" (at %d/s)", m.Rate)
+				}
+				fmt.Fprintf(out, "  mesh latency%s: p50 %s  p99 %s; the simulator's p50 with hop and call as measured %s, so they are charged ×%.3f (scale)\n",
+					at, us(m.P50.D()), us(m.P99.D()), us(m.Predicted.D()), m.Scale)
 			}
 		}
 	}

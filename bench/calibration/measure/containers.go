@@ -273,10 +273,22 @@ func pidsCPU(pids []int) time.Duration {
 // 2-core machine than the hop and call phases measure one replica at a
 // time: every replica there is a process of its own, and a woken one
 // waits for the cores behind the others (docs/calibration.md).
+//
+// A machine whose containers backend is past its knee at the calibration's
+// rate (the flow fails, or its median is more than meshPastKnee times the
+// local mesh's at the same rate) measures queues and retries there, not
+// what a request costs, so the mesh runs again at half the rate, and the
+// section's mesh says so (Rate).
 func containersMesh(ctx context.Context, cfg Config, l *calibration.Local, c *calibration.Containers) (*calibration.MeshLatency, error) {
 	d := cfg.Mesh * 4 / 5
-	fmt.Fprintf(cfg.Log, "  containers mesh: the payment flow on the containers backend, %s at %d/s\n", d, cfg.Rate)
-	m, err := runMesh(ctx, containers.Backend{}, calibration.BackendContainers, cfg.Rate, d)
+	rate := cfg.Rate
+	fmt.Fprintf(cfg.Log, "  containers mesh: the payment flow on the containers backend, %s at %d/s\n", d, rate)
+	m, err := runMesh(ctx, containers.Backend{}, calibration.BackendContainers, rate, d)
+	if why := pastKnee(m, err, l.Mesh); why != "" && ctx.Err() == nil && rate/2 > 0 {
+		rate /= 2
+		fmt.Fprintf(cfg.Log, "  containers mesh: past the containers backend's knee at %d/s (%s): again at %d/s\n", cfg.Rate, why, rate)
+		m, err = runMesh(ctx, containers.Backend{}, calibration.BackendContainers, rate, d)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: containers mesh: %w", err)
 	}
@@ -289,9 +301,32 @@ func containersMesh(ctx context.Context, cfg Config, l *calibration.Local, c *ca
 		cpu.Mesh = calibration.D(m.PerRequest())
 		cpu.Scale = meshScale(m.PerRequest(), cpu)
 	}
-	return solveMesh(ctx, calibration.BackendContainers, m, 4, func(s float64) *calibration.Profile {
+	ml, err := solveMesh(ctx, calibration.BackendContainers, m, 4, func(s float64) *calibration.Profile {
 		cs := *c
 		cs.Mesh = &calibration.MeshLatency{Scale: s}
 		return &calibration.Profile{Backends: calibration.Backends{Local: l, Containers: &cs}}
 	}, l.Host.Cores)
+	if ml != nil && rate != cfg.Rate {
+		ml.Rate = rate
+	}
+	return ml, err
+}
+
+// pastKnee says why a containers mesh m (or its error err) is past the
+// backend's knee: it failed more than 1% of its requests, or its median is
+// over meshPastKnee times the local mesh lm's at the same rate; "" when it
+// is not, or when there is nothing to judge it by.
+func pastKnee(m *Mesh, err error, lm *calibration.MeshLatency) string {
+	var failed *meshFailed
+	switch {
+	case errors.As(err, &failed):
+		return failed.msg
+	case err != nil:
+		return ""
+	case lm == nil || lm.P50 <= 0 || m == nil:
+		return ""
+	case m.P50 > meshPastKnee*lm.P50.D():
+		return fmt.Sprintf("median %s, over %d times the local mesh's %s", m.P50.Round(100*time.Microsecond), meshPastKnee, lm.P50.D().Round(100*time.Microsecond))
+	}
+	return ""
 }

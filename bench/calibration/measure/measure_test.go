@@ -3,6 +3,7 @@ package measure
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -162,6 +163,33 @@ func TestMeshSinkCheck(t *testing.T) {
 	err := s.check()
 	if err == nil || !strings.Contains(err.Error(), "3 of 201 requests failed (timeout 1, status_5xx 2)") {
 		t.Errorf("over 1%% failed: %v", err)
+	}
+}
+
+// TestPastKnee: a containers mesh is past its knee when it failed (the
+// sink's check) or its median is over meshPastKnee times the local
+// mesh's; not on any other error, nor without a local mesh to judge by.
+func TestPastKnee(t *testing.T) {
+	local := &calibration.MeshLatency{P50: config.Duration(11 * time.Millisecond)}
+	failed := (&meshSink{requests: 100, failed: 5, byKind: map[bench.Kind]int64{bench.KindTimeout: 5}}).check()
+	for _, tc := range []struct {
+		name string
+		m    *Mesh
+		err  error
+		lm   *calibration.MeshLatency
+		want string
+	}{
+		{"healthy", &Mesh{P50: 20 * time.Millisecond}, nil, local, ""},
+		{"at the bound", &Mesh{P50: 33 * time.Millisecond}, nil, local, ""},
+		{"slow", &Mesh{P50: 449 * time.Millisecond}, nil, local, "median 449ms, over 3 times the local mesh's 11ms"},
+		{"failed", nil, failed, local, "5 of 100 requests failed (timeout 5)"},
+		{"failed, wrapped", nil, fmt.Errorf("run: %w", failed), local, "5 of 100 requests failed (timeout 5)"},
+		{"another error", nil, errors.New("start ledger[1]: address already in use"), local, ""},
+		{"no local mesh", &Mesh{P50: 449 * time.Millisecond}, nil, nil, ""},
+	} {
+		if got := pastKnee(tc.m, tc.err, tc.lm); !strings.HasPrefix(got, tc.want) || (tc.want == "") != (got == "") {
+			t.Errorf("%s: pastKnee = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 

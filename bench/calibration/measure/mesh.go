@@ -216,8 +216,13 @@ func (s *meshSink) check() error {
 			parts = append(parts, fmt.Sprintf("%s %d", k, n))
 		}
 	}
-	return fmt.Errorf("%d of %d requests failed (%s): calibrate on a quieter machine", s.failed, s.requests, strings.Join(parts, ", "))
+	return &meshFailed{fmt.Sprintf("%d of %d requests failed (%s): calibrate on a quieter machine", s.failed, s.requests, strings.Join(parts, ", "))}
 }
+
+// meshFailed is a mesh that failed more than 1% of its requests (check).
+type meshFailed struct{ msg string }
+
+func (e *meshFailed) Error() string { return e.msg }
 
 // meshScale is the mesh's CPU per request over what the components'
 // figures add up to for meshPlan's request, rounded to three decimals and
