@@ -114,16 +114,14 @@
 // `meshbench calibrate`'s containers mesh sets the host model's CPU scale
 // from it, so the simulator predicts where the machine runs out. On a
 // third VM of that kind (2026-12-07 evening) the payment flow cost the
-// machine 4.9–5.0 ms of CPU per request on containers, 1.5 times what the
-// calibration's figures add up to and about two and a half times the
-// local backend's: the flagship at 400/s needs 1.9–2.0 of the two cores.
-// The simulator, charging that, predicted 1.95–1.98 cores against 1.90–1.96
-// measured, and a saturated flagship (p50 61–459 ms, availability 79–100%
-// over five seeds); the containers runs were bistable on the same edge
-// (eleven of twenty collapsed to 1–75%, the other nine held 99.5–100% at a
-// p50 of 22–46 ms). At 200/s both held every request, the simulator's p50
-// within 5% of the containers backend's on three of four variants
-// (docs/calibration.md).
+// machine 4.4–4.9 ms of CPU per request on containers, about two and a
+// half times the local backend's: the flagship at 400/s needs 1.7–2.0 of
+// the two cores. The simulator, charging that, predicted the runs' cores
+// within 20% and, from a profile measured while the machine tipped, a
+// saturated flagship, as twelve of nineteen containers runs that hour
+// were; from the next profile, twelve runs that held at 400/s with p50s
+// within ±23% (three of four variants within ±15%) and, at 200/s, every
+// p50 and p99 within ±11% (docs/calibration.md, the last section).
 //
 // # Cleanup
 //
