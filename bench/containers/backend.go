@@ -185,8 +185,9 @@ func (b Backend) Run(ctx context.Context, job bench.Job, sink bench.Sink) (out b
 		// The run's stack spans processes (this one's data plane and load
 		// generator, every replica, Docker's proxy of each published port)
 		// and the kernel's bridge: the whole machine's CPU is what it
-		// spent, with whatever else the machine ran meanwhile.
-		CPU: cputime.Machine,
+		// spent, with whatever else the machine ran meanwhile (none
+		// where that cannot be read).
+		CPU: cputime.MachineClock(),
 	}.Run(ctx)
 	rep, loadErr, faultErr := run.Report, run.LoadErr, run.FaultErr
 	out.End, out.CPU = run.End, run.CPU

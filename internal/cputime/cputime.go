@@ -41,6 +41,19 @@ func Machine() time.Duration {
 	return machineTicks(string(b))
 }
 
+// MachineClock is Machine as a clock to pass on (load.Drive.CPU), or nil
+// where the machine's busy time cannot be read: a run then reports no CPU
+// rather than a machine that spent none.
+func MachineClock() func() time.Duration { return clockOf(Machine) }
+
+// clockOf is read when its first reading is positive, else nil.
+func clockOf(read func() time.Duration) func() time.Duration {
+	if read() <= 0 {
+		return nil
+	}
+	return read
+}
+
 // machineTicks is Machine's reading of a /proc/stat text; 0 when its first
 // line is not the machine's cpu line.
 func machineTicks(stat string) time.Duration {

@@ -56,3 +56,18 @@ func TestMachineGrows(t *testing.T) {
 		t.Fatal("unreachable")
 	}
 }
+
+// TestClockOf: a clock that reads nothing is no clock, so a run reports no
+// CPU instead of zero cores; one that reads is passed on as it is.
+func TestClockOf(t *testing.T) {
+	if clockOf(func() time.Duration { return 0 }) != nil {
+		t.Fatal("a clock reading 0 was passed on")
+	}
+	c := clockOf(func() time.Duration { return 3 * time.Second })
+	if c == nil || c() != 3*time.Second {
+		t.Fatal("a clock that reads was not passed on")
+	}
+	if Machine() > 0 && MachineClock() == nil {
+		t.Fatal("MachineClock is nil where /proc/stat reads")
+	}
+}
