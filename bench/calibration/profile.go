@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -59,6 +60,43 @@ type Measured struct {
 	// ServiceTime is the replica's constant service time during the
 	// measurement (it is subtracted from the replica's figures).
 	ServiceTime config.Duration `yaml:"serviceTime"`
+	// OtherCores (optional: profiles written before it lack it) is the
+	// mean CPU, in cores, that the rest of the machine spent while the
+	// local phases and the local mesh at Rate ran: other processes, and
+	// the kernel's interrupt work, a few hundredths of a core of it for
+	// the measurement's own loopback traffic. A busy neighbour there
+	// lands in every figure (Disturbed).
+	OtherCores *float64 `yaml:"otherCores,omitempty"`
+}
+
+// DisturbedCores is the OtherCores from which a profile counts as
+// measured on a busy machine.
+const DisturbedCores = 0.25
+
+// Local mesh scales outside [disturbedScaleLow, disturbedScaleHigh]
+// mean the flow took far longer (or shorter) than its parts, measured
+// a minute earlier, account for: on the project's VMs a quiet machine's
+// scale was 0.7–1.1, one measured while a neighbour was busy 3.17.
+const (
+	disturbedScaleLow  = 0.5
+	disturbedScaleHigh = 2.0
+)
+
+// Disturbed says why the profile's figures are likely biased by what
+// else ran on the machine while it was measured, or "" when nothing
+// says so: other processes' CPU over DisturbedCores, or a local mesh
+// scale far from 1. Such a profile still loads; calibrate and run warn.
+func (p *Profile) Disturbed() string {
+	var why []string
+	if o := p.Measured.OtherCores; o != nil && *o >= DisturbedCores {
+		why = append(why, fmt.Sprintf("other processes used %.2f cores while it measured", *o))
+	}
+	if l := p.Backends.Local; l != nil && l.Mesh != nil {
+		if s := l.Mesh.Scale; s > 0 && (s < disturbedScaleLow || s > disturbedScaleHigh) {
+			why = append(why, fmt.Sprintf("its mesh took ×%.2f what the per-hop figures predict (%.1f–%.1f on a quiet machine)", s, disturbedScaleLow, disturbedScaleHigh))
+		}
+	}
+	return strings.Join(why, "; ")
 }
 
 // Backends are the per-backend sections.
@@ -406,6 +444,9 @@ func (p *Profile) Validate() error {
 	}
 	if p.Measured.Requests <= 0 {
 		bad("measured.requests", "missing or not positive")
+	}
+	if o := p.Measured.OtherCores; o != nil && (math.IsNaN(*o) || *o < 0 || (m.Cores > 0 && *o > float64(m.Cores))) {
+		bad("measured.otherCores", "%v is not between 0 and the machine's %d cores", *o, m.Cores)
 	}
 	l := p.Backends.Local
 	if l == nil {

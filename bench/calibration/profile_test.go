@@ -99,6 +99,51 @@ func TestMachineDiffers(t *testing.T) {
 	}
 }
 
+// TestDisturbed: a profile measured while other processes were busy, or
+// whose mesh took far from what its parts predict, says so; a quiet one,
+// and one written before otherCores was measured, say nothing.
+func TestDisturbed(t *testing.T) {
+	p, err := Load("testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(v float64) *float64 { return &v }
+	for _, c := range []struct {
+		name  string
+		other *float64
+		scale float64
+		want  string
+	}{
+		{"quiet", f(0.03), 0.95, ""},
+		{"written before otherCores", nil, 1.1, ""},
+		{"a busy neighbour", f(0.4), 0.95, "other processes used 0.40 cores"},
+		{"a slow mesh", f(0.03), 3.17, "its mesh took ×3.17"},
+		{"a fast mesh", nil, 0.3, "its mesh took ×0.30"},
+		{"both", f(DisturbedCores), 2.5, "cores while it measured; its mesh took ×2.50"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := *p
+			q.Measured.OtherCores = c.other
+			l := *p.Backends.Local
+			q.Backends.Local = &l
+			if l.Mesh != nil {
+				m := *l.Mesh
+				m.Scale = c.scale
+				l.Mesh = &m
+			} else {
+				l.Mesh = &MeshLatency{P50: *D(12 * time.Millisecond), P99: *D(30 * time.Millisecond), Predicted: *D(12 * time.Millisecond), Scale: c.scale}
+			}
+			got := q.Disturbed()
+			if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+				t.Errorf("Disturbed() = %q, want %q", got, c.want)
+			}
+			if err := q.Validate(); err != nil {
+				t.Errorf("a disturbed profile must still load: %v", err)
+			}
+		})
+	}
+}
+
 // TestDistQuantile: interpolation between the listed quantiles, clamped
 // at both ends.
 func TestDistQuantile(t *testing.T) {

@@ -150,6 +150,7 @@ func bookCalibration(cmd *cobra.Command, f bookFlags, opts *book.LocalOptions) e
 	if err := applyCalibration(probe, f.calib, f.anyCalib, backends); err != nil {
 		return usageErr(fmt.Errorf("--calibration: %w", err))
 	}
+	warnDisturbed(cmd.ErrOrStderr(), probe)
 	if cmd.Flags().Changed("host-cores") {
 		if _, err := probe.WithHostCores(f.hostCores); err != nil {
 			return usageErr(fmt.Errorf("--host-cores: %w", err))

@@ -96,10 +96,17 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 			Rate:        cfg.Rate,
 			Requests:    res.Phases["direct"].Requests,
 			ServiceTime: *calibration.D(cfg.ServiceTime),
+			OtherCores:  res.OtherCores,
 		},
 		Backends: calibration.Backends{Local: res.Local},
 	}
 	printLocal(out, res)
+	if o := res.OtherCores; o != nil {
+		fmt.Fprintf(out, "  the rest of the machine meanwhile: %.2f cores (other processes, interrupts)\n", *o)
+	}
+	if why := p.Disturbed(); why != "" {
+		fmt.Fprintf(out, "warning: this machine looked disturbed while it was measured: %s; the figures likely carry it, and every prediction made with them will: calibrate again when the machine is quiet\n", why)
+	}
 	// A containers measurement that fails, or is interrupted (Ctrl-C), does
 	// not lose the local one: the profile is written without the
 	// containers section, and the error is returned after it when

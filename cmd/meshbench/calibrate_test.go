@@ -190,3 +190,61 @@ func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
 		})
 	}
 }
+
+// TestCalibrateWarnsWhenDisturbed: a measurement during which the rest of
+// the machine was busy is written with its otherCores and a warning, and a
+// run that applies the profile warns too; a quiet one warns nowhere.
+func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
+	p, err := calibration.Load("../../bench/calibration/testdata/valid.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	phases := map[string]*measure.Phase{}
+	for _, n := range []string{"null", "direct", "client", "fast", "general", "mtls", "payments"} {
+		phases[n] = &measure.Phase{Name: n, Requests: 10}
+	}
+	oldL := measureLocal
+	t.Cleanup(func() { measureLocal = oldL })
+	for _, c := range []struct {
+		name  string
+		other float64
+		warn  bool
+	}{
+		{"quiet", 0.04, false},
+		{"busy", 0.6, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			other := c.other
+			measureLocal = func(context.Context, measure.Config) (*measure.Result, error) {
+				return &measure.Result{Config: measure.Config{Rate: 400, ServiceTime: time.Millisecond}, Phases: phases, Local: p.Backends.Local, OtherCores: &other}, nil
+			}
+			out := filepath.Join(t.TempDir(), "cal.yaml")
+			code, stdout, stderr := cli(t, context.Background(), "calibrate", "--backend", "local", "--out", out)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, fmt.Sprintf("the rest of the machine meanwhile: %.2f cores", other)) {
+				t.Errorf("stdout does not give the other cores: %q", stdout)
+			}
+			if got := strings.Contains(stdout, "warning: this machine looked disturbed"); got != c.warn {
+				t.Errorf("calibrate warned %v, want %v: %q", got, c.warn, stdout)
+			}
+			got, err := calibration.Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Measured.OtherCores == nil || *got.Measured.OtherCores != other {
+				t.Fatalf("measured.otherCores %v, want %v", got.Measured.OtherCores, other)
+			}
+			// The profile is of this machine (ThisMachine), so a run applies it.
+			code, _, stderr = cli(t, context.Background(), "run", "balancer-brownout", "--backend", "sim", "--variant", "peak_ewma",
+				"--duration", "1s", "--calibration", out, "--out", t.TempDir())
+			if code != exitOK {
+				t.Fatalf("run: exit %d: %s", code, stderr)
+			}
+			if warned := strings.Contains(stderr, "warning: the calibration profile") && strings.Contains(stderr, "other processes used"); warned != c.warn {
+				t.Errorf("run warned %v, want %v: %q", warned, c.warn, stderr)
+			}
+		})
+	}
+}

@@ -136,6 +136,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	if err := applyCalibration(plan, f.calib, f.anyCalib, calBackends); err != nil {
 		return usageErr(err)
 	}
+	warnDisturbed(cmd.ErrOrStderr(), plan)
 	if cmd.Flags().Changed("host-cores") {
 		// After the profile: a scenario without a host block takes the
 		// profile's CPU figures.

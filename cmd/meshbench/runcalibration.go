@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,6 +48,19 @@ func applyCalibration(plan *scenarios.Plan, file string, anyMachine bool, backen
 	plan.Profile = p
 	plan.ProfileBackend = backend
 	return nil
+}
+
+// warnDisturbed tells w when the profile the plan applies was measured on
+// a disturbed machine (calibration.Profile.Disturbed): it is applied all
+// the same, as the user asked for it.
+func warnDisturbed(w io.Writer, plan *scenarios.Plan) {
+	if plan.Profile == nil {
+		return
+	}
+	if why := plan.Profile.Disturbed(); why != "" {
+		fmt.Fprintf(w, "meshbench: warning: the calibration profile (measured %s) looks disturbed: %s; its predictions are likely biased: measure it again with `meshbench calibrate` on a quiet machine\n",
+			plan.Profile.Measured.At, why)
+	}
 }
 
 // writeCalibration keeps the profile a run's simulator charged in the run

@@ -379,3 +379,20 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 	}
 	return res, p
 }
+
+// TestOtherCores: the rest of the machine's CPU is the machine's busy
+// time less this process's over the wall time, never negative (the
+// machine's 10 ms ticks lag this process's clock), and nothing where the
+// machine's busy time cannot be read.
+func TestOtherCores(t *testing.T) {
+	s := time.Second
+	if got := otherCores(10*s, 13*s, 2*s, 4*s); got == nil || *got != 0.25 {
+		t.Errorf("3 s busy, 2 s ours, over 4 s: %v, want 0.25 cores", got)
+	}
+	if got := otherCores(10*s, 11*s, 1010*time.Millisecond, 4*s); got == nil || *got != 0 {
+		t.Errorf("ours over the machine's by a tick: %v, want 0", got)
+	}
+	if got := otherCores(0, 0, s, 4*s); got != nil {
+		t.Errorf("no /proc/stat: %v, want nil", *got)
+	}
+}

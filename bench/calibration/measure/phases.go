@@ -67,6 +67,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -184,6 +185,10 @@ type Result struct {
 	// stops at the first that failed, and is empty when Mesh is nil.
 	MeshMore []*Mesh
 	Local    *calibration.Local
+	// OtherCores is the mean CPU, in cores, the rest of the machine
+	// spent over the phases and the mesh at the calibration's rate;
+	// nil where the machine's busy time cannot be read.
+	OtherCores *float64
 	// HitMisses counts the hit phase's requests its proxy's cache did not
 	// answer (warm-up included): the first on each connection at most.
 	HitMisses int64
@@ -264,6 +269,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	per := max(cfg.Requests/cfg.Rounds, 1)
+	other := startOther()
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, t := range targets {
 			ph := res.Phases[t.name]
@@ -320,6 +326,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			fmt.Fprintf(cfg.Log, "  mesh: skipped, the profile has no scale: %v\n", err)
 		}
 	}
+	res.OtherCores = other.cores()
 	if res.Mesh != nil {
 		// The same at higher rates, for the curves of CPU and latency by
 		// rate; a failure there ends the curves at the rate before.
@@ -467,6 +474,36 @@ func load(ctx context.Context, clients []client, addr string, rate, n int, h *hd
 }
 
 func errorsIsStatus(err error) bool { return err != nil && isStatus(err) }
+
+// otherMeter measures what the rest of the machine spends while the
+// calibration runs: the machine's busy time (cputime.Machine) less this
+// process's, over the wall time. The phases measure costs that a busy
+// neighbour inflates, so a profile records it (measured.otherCores), and
+// calibrate and run warn when it is high (calibration.Disturbed).
+type otherMeter struct {
+	at            time.Time
+	machine, self time.Duration
+}
+
+func startOther() otherMeter {
+	return otherMeter{at: time.Now(), machine: cputime.Machine(), self: cputime.Self()}
+}
+
+// cores is the mean CPU the rest of the machine used since the start, in
+// cores, never negative (the machine's ticks are coarser than this
+// process's clock); nil where the machine's busy time cannot be read.
+func (m otherMeter) cores() *float64 {
+	return otherCores(m.machine, cputime.Machine(), cputime.Self()-m.self, time.Since(m.at))
+}
+
+func otherCores(machine0, machine1, self, wall time.Duration) *float64 {
+	if machine0 <= 0 || wall <= 0 {
+		return nil
+	}
+	c := max(0, (machine1-machine0-self).Seconds()/wall.Seconds())
+	c = math.Round(c*1000) / 1000
+	return &c
+}
 
 // processCPU is this process's user + system CPU time so far.
 func processCPU() time.Duration { return cputime.Self() }
