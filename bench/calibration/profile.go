@@ -76,7 +76,7 @@ const DisturbedCores = 0.25
 // Local mesh scales outside [disturbedScaleLow, disturbedScaleHigh]
 // mean the flow took far longer (or shorter) than its parts, measured
 // a minute earlier, account for: on the project's VMs a quiet machine's
-// scale was 0.7–1.1, one measured while a neighbour was busy 3.17.
+// scale was 0.7–1.2, one measured while a neighbour was busy 3.17.
 const (
 	disturbedScaleLow  = 0.5
 	disturbedScaleHigh = 2.0
