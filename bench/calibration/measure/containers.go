@@ -277,16 +277,18 @@ func pidsCPU(pids []int) time.Duration {
 // A machine whose containers backend is past its knee at the calibration's
 // rate (the flow fails, or its median is more than meshPastKnee times the
 // local mesh's at the same rate) measures queues and retries there, not
-// what a request costs, so the mesh runs again at half the rate, and the
-// section's mesh says so (Rate).
+// what a request costs, so the mesh runs again at half the rate, for half
+// as long (the calibration's two minutes have room for a second fleet's
+// start, not for a second full phase), and the section's mesh says so
+// (Rate).
 func containersMesh(ctx context.Context, cfg Config, l *calibration.Local, c *calibration.Containers) (*calibration.MeshLatency, error) {
 	d := cfg.Mesh * 4 / 5
 	rate := cfg.Rate
 	fmt.Fprintf(cfg.Log, "  containers mesh: the payment flow on the containers backend, %s at %d/s\n", d, rate)
 	m, err := runMesh(ctx, containers.Backend{}, calibration.BackendContainers, rate, d)
 	if why := pastKnee(m, err, l.Mesh); why != "" && ctx.Err() == nil && rate/2 > 0 {
-		rate /= 2
-		fmt.Fprintf(cfg.Log, "  containers mesh: past the containers backend's knee at %d/s (%s): again at %d/s\n", cfg.Rate, why, rate)
+		rate, d = rate/2, d/2
+		fmt.Fprintf(cfg.Log, "  containers mesh: past the containers backend's knee at %d/s (%s): again at %d/s for %s\n", cfg.Rate, why, rate, d)
 		m, err = runMesh(ctx, containers.Backend{}, calibration.BackendContainers, rate, d)
 	}
 	if err != nil {
