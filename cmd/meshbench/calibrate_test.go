@@ -128,10 +128,10 @@ func TestRunCalibrationApplies(t *testing.T) {
 	}
 }
 
-// TestCalibrateKeepsLocalWhenContainersFail: a containers measurement
-// that fails still writes the local section it measured first; the run
-// exits non-zero only when containers was asked for by name.
-func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
+// fakeLocal is a local measurement for a calibrate whose measureLocal is
+// faked: the test profile's local section and phases of ten requests.
+func fakeLocal(t *testing.T) (*calibration.Profile, map[string]*measure.Phase) {
+	t.Helper()
 	p, err := calibration.Load("../../bench/calibration/testdata/valid.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +140,14 @@ func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
 	for _, n := range []string{"null", "direct", "client", "fast", "general", "mtls", "payments"} {
 		phases[n] = &measure.Phase{Name: n, Requests: 10}
 	}
+	return p, phases
+}
+
+// TestCalibrateKeepsLocalWhenContainersFail: a containers measurement
+// that fails still writes the local section it measured first; the run
+// exits non-zero only when containers was asked for by name.
+func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
+	p, phases := fakeLocal(t)
 	oldL, oldC := measureLocal, measureContainers
 	t.Cleanup(func() { measureLocal, measureContainers = oldL, oldC })
 	measureLocal = func(context.Context, measure.Config) (*measure.Result, error) {
@@ -195,14 +203,7 @@ func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
 // the machine was busy is written with its otherCores and a warning, and a
 // run that applies the profile warns too; a quiet one warns nowhere.
 func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
-	p, err := calibration.Load("../../bench/calibration/testdata/valid.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	phases := map[string]*measure.Phase{}
-	for _, n := range []string{"null", "direct", "client", "fast", "general", "mtls", "payments"} {
-		phases[n] = &measure.Phase{Name: n, Requests: 10}
-	}
+	p, phases := fakeLocal(t)
 	oldL := measureLocal
 	t.Cleanup(func() { measureLocal = oldL })
 	for _, c := range []struct {
