@@ -105,7 +105,7 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 		fmt.Fprintf(out, "  the rest of the machine meanwhile: %.2f cores (other processes, interrupts)\n", *o)
 	}
 	if why := p.Disturbed(); why != "" {
-		fmt.Fprintf(out, "warning: this machine looked disturbed while it was measured: %s; the figures likely carry it, and every prediction made with them will: calibrate again when the machine is quiet\n", why)
+		fmt.Fprintf(cmd.ErrOrStderr(), "meshbench: warning: this machine looked disturbed while it was measured: %s; the figures likely carry it, and every prediction made with them will: calibrate again when the machine is quiet\n", why)
 	}
 	// A containers measurement that fails, or is interrupted (Ctrl-C), does
 	// not lose the local one: the profile is written without the

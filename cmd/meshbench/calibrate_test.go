@@ -227,8 +227,8 @@ func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
 			if !strings.Contains(stdout, fmt.Sprintf("the rest of the machine meanwhile: %.2f cores", other)) {
 				t.Errorf("stdout does not give the other cores: %q", stdout)
 			}
-			if got := strings.Contains(stdout, "warning: this machine looked disturbed"); got != c.warn {
-				t.Errorf("calibrate warned %v, want %v: %q", got, c.warn, stdout)
+			if got := strings.Contains(stderr, "warning: this machine looked disturbed"); got != c.warn {
+				t.Errorf("calibrate warned %v, want %v: %q", got, c.warn, stderr)
 			}
 			got, err := calibration.Load(out)
 			if err != nil {
