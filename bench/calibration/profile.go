@@ -67,10 +67,17 @@ type Measured struct {
 	// the measurement's own loopback traffic. A busy neighbour there
 	// lands in every figure (Disturbed).
 	OtherCores *float64 `yaml:"otherCores,omitempty"`
+	// StealCores (optional: profiles written before it lack it) is the
+	// mean time, in cores, that the hypervisor ran other guests while a
+	// core of this VM wanted to run, over the same window as OtherCores:
+	// a neighbour on the host that no process here shows, and that
+	// stretches every latency measured meanwhile (Disturbed). 0 on bare
+	// metal.
+	StealCores *float64 `yaml:"stealCores,omitempty"`
 }
 
-// DisturbedCores is the OtherCores from which a profile counts as
-// measured on a busy machine.
+// DisturbedCores is the OtherCores and StealCores together from which a
+// profile counts as measured on a busy machine.
 const DisturbedCores = 0.25
 
 // Local mesh scales outside [disturbedScaleLow, disturbedScaleHigh]
@@ -84,12 +91,23 @@ const (
 
 // Disturbed says why the profile's figures are likely biased by what
 // else ran on the machine while it was measured, or "" when nothing
-// says so: other processes' CPU over DisturbedCores, or a local mesh
-// scale far from 1. Such a profile still loads; calibrate and run warn.
+// says so: other processes' CPU and the hypervisor's steal together over
+// DisturbedCores, or a local mesh scale far from 1. Such a profile still
+// loads; calibrate and run warn.
 func (p *Profile) Disturbed() string {
 	var why []string
-	if o := p.Measured.OtherCores; o != nil && *o >= DisturbedCores {
-		why = append(why, fmt.Sprintf("other processes used %.2f cores while it measured", *o))
+	var took []string
+	load := 0.0
+	if o := p.Measured.OtherCores; o != nil && *o > 0 {
+		load += *o
+		took = append(took, fmt.Sprintf("other processes used %.2f cores", *o))
+	}
+	if st := p.Measured.StealCores; st != nil && *st > 0 {
+		load += *st
+		took = append(took, fmt.Sprintf("the hypervisor ran other guests for %.2f cores (steal)", *st))
+	}
+	if load >= DisturbedCores {
+		why = append(why, strings.Join(took, " and ")+" while it measured")
 	}
 	if l := p.Backends.Local; l != nil && l.Mesh != nil {
 		if s := l.Mesh.Scale; s > 0 && (s < disturbedScaleLow || s > disturbedScaleHigh) {
@@ -447,6 +465,9 @@ func (p *Profile) Validate() error {
 	}
 	if o := p.Measured.OtherCores; o != nil && (math.IsNaN(*o) || *o < 0 || (m.Cores > 0 && *o > float64(m.Cores))) {
 		bad("measured.otherCores", "%v is not between 0 and the machine's %d cores", *o, m.Cores)
+	}
+	if st := p.Measured.StealCores; st != nil && (math.IsNaN(*st) || *st < 0 || (m.Cores > 0 && *st > float64(m.Cores))) {
+		bad("measured.stealCores", "%v is not between 0 and the machine's %d cores", *st, m.Cores)
 	}
 	l := p.Backends.Local
 	if l == nil {

@@ -99,8 +99,9 @@ func TestMachineDiffers(t *testing.T) {
 	}
 }
 
-// TestDisturbed: a profile measured while other processes were busy, or
-// whose mesh took far from what its parts predict, says so; a quiet one,
+// TestDisturbed: a profile measured while other processes were busy or
+// the hypervisor ran other guests, or whose mesh took far from what its
+// parts predict, says so; a quiet one,
 // and one written before otherCores was measured, say nothing.
 func TestDisturbed(t *testing.T) {
 	p, err := Load("testdata/valid.yaml")
@@ -111,19 +112,24 @@ func TestDisturbed(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		other *float64
+		steal *float64
 		scale float64
 		want  string
 	}{
-		{"quiet", f(0.03), 0.95, ""},
-		{"written before otherCores", nil, 1.1, ""},
-		{"a busy neighbour", f(0.4), 0.95, "other processes used 0.40 cores"},
-		{"a slow mesh", f(0.03), 3.17, "its mesh took ×3.17"},
-		{"a fast mesh", nil, 0.3, "its mesh took ×0.30"},
-		{"both", f(DisturbedCores), 2.5, "cores while it measured; its mesh took ×2.50"},
+		{"quiet", f(0.03), f(0.01), 0.95, ""},
+		{"written before otherCores", nil, nil, 1.1, ""},
+		{"a busy neighbour", f(0.4), f(0), 0.95, "other processes used 0.40 cores while"},
+		{"a busy guest on the host", f(0.02), f(0.3), 0.95, "other processes used 0.02 cores and the hypervisor ran other guests for 0.30 cores (steal) while"},
+		{"a little of each", f(0.15), f(0.15), 1.0, "0.15 cores and the hypervisor ran other guests for 0.15"},
+		{"a little of each, below", f(0.12), f(0.12), 1.0, ""},
+		{"a slow mesh", f(0.03), nil, 3.17, "its mesh took ×3.17"},
+		{"a fast mesh", nil, nil, 0.3, "its mesh took ×0.30"},
+		{"both", f(DisturbedCores), nil, 2.5, "cores while it measured; its mesh took ×2.50"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := *p
 			q.Measured.OtherCores = c.other
+			q.Measured.StealCores = c.steal
 			l := *p.Backends.Local
 			q.Backends.Local = &l
 			if l.Mesh != nil {

@@ -97,12 +97,16 @@ func calibrate(cmd *cobra.Command, f calibrateFlags) error {
 			Requests:    res.Phases["direct"].Requests,
 			ServiceTime: *calibration.D(cfg.ServiceTime),
 			OtherCores:  res.OtherCores,
+			StealCores:  res.StealCores,
 		},
 		Backends: calibration.Backends{Local: res.Local},
 	}
 	printLocal(out, res)
 	if o := res.OtherCores; o != nil {
 		fmt.Fprintf(out, "  the rest of the machine meanwhile: %.2f cores (other processes, interrupts)\n", *o)
+	}
+	if st := res.StealCores; st != nil {
+		fmt.Fprintf(out, "  the hypervisor's steal meanwhile: %.2f cores (other guests on the host)\n", *st)
 	}
 	if why := p.Disturbed(); why != "" {
 		fmt.Fprintf(cmd.ErrOrStderr(), "meshbench: warning: this machine looked disturbed while it was measured: %s; the figures likely carry it, and every prediction made with them will: calibrate again when the machine is quiet\n", why)

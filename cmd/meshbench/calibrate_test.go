@@ -200,24 +200,26 @@ func TestCalibrateKeepsLocalWhenContainersFail(t *testing.T) {
 }
 
 // TestCalibrateWarnsWhenDisturbed: a measurement during which the rest of
-// the machine was busy is written with its otherCores and a warning, and a
+// the machine, or another guest on the host, was busy is written with its
+// otherCores and stealCores and a warning, and a
 // run that applies the profile warns too; a quiet one warns nowhere.
 func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
 	p, phases := fakeLocal(t)
 	oldL := measureLocal
 	t.Cleanup(func() { measureLocal = oldL })
 	for _, c := range []struct {
-		name  string
-		other float64
-		warn  bool
+		name         string
+		other, steal float64
+		warn         bool
 	}{
-		{"quiet", 0.04, false},
-		{"busy", 0.6, true},
+		{"quiet", 0.04, 0.01, false},
+		{"busy", 0.6, 0, true},
+		{"a busy host", 0.02, 0.4, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			other := c.other
+			other, steal := c.other, c.steal
 			measureLocal = func(context.Context, measure.Config) (*measure.Result, error) {
-				return &measure.Result{Config: measure.Config{Rate: 400, ServiceTime: time.Millisecond}, Phases: phases, Local: p.Backends.Local, OtherCores: &other}, nil
+				return &measure.Result{Config: measure.Config{Rate: 400, ServiceTime: time.Millisecond}, Phases: phases, Local: p.Backends.Local, OtherCores: &other, StealCores: &steal}, nil
 			}
 			out := filepath.Join(t.TempDir(), "cal.yaml")
 			code, stdout, stderr := cli(t, context.Background(), "calibrate", "--backend", "local", "--out", out)
@@ -226,6 +228,9 @@ func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
 			}
 			if !strings.Contains(stdout, fmt.Sprintf("the rest of the machine meanwhile: %.2f cores", other)) {
 				t.Errorf("stdout does not give the other cores: %q", stdout)
+			}
+			if !strings.Contains(stdout, fmt.Sprintf("the hypervisor's steal meanwhile: %.2f cores", steal)) {
+				t.Errorf("stdout does not give the steal: %q", stdout)
 			}
 			if got := strings.Contains(stderr, "warning: this machine looked disturbed"); got != c.warn {
 				t.Errorf("calibrate warned %v, want %v: %q", got, c.warn, stderr)
@@ -236,6 +241,9 @@ func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
 			}
 			if got.Measured.OtherCores == nil || *got.Measured.OtherCores != other {
 				t.Fatalf("measured.otherCores %v, want %v", got.Measured.OtherCores, other)
+			}
+			if got.Measured.StealCores == nil || *got.Measured.StealCores != steal {
+				t.Fatalf("measured.stealCores %v, want %v", got.Measured.StealCores, steal)
 			}
 			// The profile is of this machine (ThisMachine), so a run applies it.
 			code, _, stderr = cli(t, context.Background(), "run", "balancer-brownout", "--backend", "sim", "--variant", "peak_ewma",

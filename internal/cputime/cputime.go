@@ -29,16 +29,11 @@ func Self() time.Duration {
 }
 
 // Machine is the CPU time every core of the machine has spent busy so far,
-// whoever spent it: /proc/stat's first line, user, nice, system, irq and
-// softirq (ticks of 10 ms, USER_HZ being 100 on Linux); idle, iowait and
-// the hypervisor's steal are not work done here. 0 when /proc/stat cannot
-// be read (not Linux).
+// whoever spent it: ReadStat's Busy. 0 when /proc/stat cannot be read (not
+// Linux).
 func Machine() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	return machineTicks(string(b))
+	st, _ := ReadStat()
+	return st.Busy
 }
 
 // MachineClock is Machine as a clock to pass on (load.Drive.CPU), or nil
@@ -54,18 +49,55 @@ func clockOf(read func() time.Duration) func() time.Duration {
 	return read
 }
 
-// machineTicks is Machine's reading of a /proc/stat text; 0 when its first
-// line is not the machine's cpu line.
-func machineTicks(stat string) time.Duration {
+// Stat is the machine's CPU time since boot, all cores together, by where
+// it went (/proc/stat's first line, proc(5)).
+type Stat struct {
+	// Busy is work done on this machine, by whoever did it: user, nice,
+	// system, irq and softirq.
+	Busy time.Duration
+	// Steal is time a core here wanted to run but the hypervisor ran
+	// another guest: on a VM, a neighbour's load that no process here
+	// shows, and that stretches every wall-clock figure measured
+	// meanwhile. Idle and iowait are in neither.
+	Steal time.Duration
+}
+
+// ReadStat reads /proc/stat; false when it cannot be read or parsed (not
+// Linux).
+func ReadStat() (Stat, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return Stat{}, false
+	}
+	return parseStat(string(b))
+}
+
+// UserHZ is the unit of /proc/stat's and /proc/PID/stat's CPU times: a
+// kernel constant that Linux sets to 100 on every architecture Go runs
+// on (sysconf(_SC_CLK_TCK)).
+const UserHZ = 100
+
+// parseStat is ReadStat's reading of a /proc/stat text; false when its
+// first line is not the machine's cpu line with the steal field (Linux
+// 2.6.11 and later).
+func parseStat(stat string) (Stat, bool) {
 	line, _, _ := strings.Cut(stat, "\n")
 	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0
+	if len(f) < 9 || f[0] != "cpu" {
+		return Stat{}, false
 	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system . . irq softirq
-		v, _ := strconv.ParseInt(f[i], 10, 64)
-		ticks += v
+	var t [9]int64
+	for i := 1; i < 9; i++ {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil || v < 0 {
+			return Stat{}, false
+		}
+		t[i] = v
 	}
-	return time.Duration(ticks) * 10 * time.Millisecond
+	tick := time.Second / UserHZ
+	// user nice system idle iowait irq softirq steal
+	return Stat{
+		Busy:  time.Duration(t[1]+t[2]+t[3]+t[6]+t[7]) * tick,
+		Steal: time.Duration(t[8]) * tick,
+	}, true
 }

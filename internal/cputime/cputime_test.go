@@ -22,16 +22,18 @@ func TestSelfGrows(t *testing.T) {
 	}
 }
 
-// TestMachineTicks reads the busy fields of /proc/stat's cpu line and
-// leaves idle, iowait and steal out.
-func TestMachineTicks(t *testing.T) {
+// TestParseStat reads the busy fields of /proc/stat's cpu line apart
+// from steal, and leaves idle and iowait out.
+func TestParseStat(t *testing.T) {
 	stat := "cpu  100 20 30 5000 70 8 9 400 0 0\ncpu0 50 10 15 2500 35 4 4 200 0 0\n"
-	if got, want := machineTicks(stat), (100+20+30+8+9)*10*time.Millisecond; got != want {
-		t.Errorf("machineTicks = %v, want %v", got, want)
+	got, ok := parseStat(stat)
+	want := Stat{Busy: (100 + 20 + 30 + 8 + 9) * 10 * time.Millisecond, Steal: 400 * 10 * time.Millisecond}
+	if !ok || got != want {
+		t.Errorf("parseStat = %+v, %v, want %+v", got, ok, want)
 	}
-	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6 7\n", "cpu 1 2 3\n"} {
-		if got := machineTicks(bad); got != 0 {
-			t.Errorf("machineTicks(%q) = %v, want 0", bad, got)
+	for _, bad := range []string{"", "cpu0 1 2 3 4 5 6 7 8\n", "cpu 1 2 3\n", "cpu 1 2 3 4 5 6 7\n", "cpu 1 2 x 4 5 6 7 8\n", "cpu 1 2 -3 4 5 6 7 8\n", "intr 1 2 3 4 5 6 7 8\n"} {
+		if got, ok := parseStat(bad); ok || got != (Stat{}) {
+			t.Errorf("parseStat(%q) = %+v, %v, want nothing", bad, got, ok)
 		}
 	}
 }

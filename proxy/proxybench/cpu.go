@@ -2,13 +2,14 @@ package proxybench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/meshbench/meshbench/internal/cputime"
 )
 
 // cpuTime is CPU time spent in user space and in the kernel.
@@ -57,7 +58,7 @@ func processCPU(pid int) (cpuTime, error) {
 		sys += stats[p].sys
 		queue = append(queue, children[p]...)
 	}
-	tick := time.Second / time.Duration(clockTicks())
+	tick := time.Second / cputime.UserHZ
 	return cpuTime{time.Duration(user) * tick, time.Duration(sys) * tick}, nil
 }
 
@@ -92,44 +93,15 @@ func parseStat(b []byte) (ppid int, user, sys int64, err error) {
 	return ppid, ut, st, nil
 }
 
-// clockTicks is USER_HZ, the unit of utime and stime: `getconf CLK_TCK`,
-// 100 on every Linux this runs on when getconf is missing.
-var clockTicks = sync.OnceValue(func() int64 {
-	out, err := exec.Command("getconf", "CLK_TCK").Output()
-	if err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 100
-})
-
 // systemBusy returns the CPU time all cores have spent on anything but
-// idling since boot (/proc/stat's first line: user, nice, system, irq,
-// softirq and steal).
+// idling since boot, the hypervisor's steal included: on a VM a
+// neighbour's load is noise as much as another process's.
 func systemBusy() (time.Duration, error) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, err
+	st, ok := cputime.ReadStat()
+	if !ok {
+		return 0, errors.New("/proc/stat: unreadable")
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return parseBusy(line)
-}
-
-func parseBusy(line string) (time.Duration, error) {
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0, fmt.Errorf("malformed /proc/stat line %q", line)
-	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
-		n, err := strconv.ParseInt(f[i], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("malformed /proc/stat line %q", line)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / time.Duration(clockTicks()), nil
+	return st.Busy + st.Steal, nil
 }
 
 // noise measures the CPU that processes other than this one and its

@@ -3,7 +3,6 @@ package proxybench
 import (
 	"os"
 	"testing"
-	"time"
 )
 
 func TestParseStat(t *testing.T) {
@@ -24,17 +23,6 @@ func TestParseStat(t *testing.T) {
 				t.Fatalf("ppid %d user %d sys %d err %v, want %d %d %d ok=%v", ppid, user, sys, err, tc.ppid, tc.user, tc.sys, tc.ok)
 			}
 		})
-	}
-}
-
-func TestParseBusy(t *testing.T) {
-	d, err := parseBusy("cpu  100 5 50 1000 7 3 2 1 0 0")
-	want := time.Duration(100+5+50+3+2+1) * time.Second / time.Duration(clockTicks())
-	if err != nil || d != want {
-		t.Fatalf("%v %v, want %v", d, err, want)
-	}
-	if _, err := parseBusy("intr 1 2 3"); err == nil {
-		t.Fatal("accepted a line that is not cpu")
 	}
 }
 

@@ -382,8 +382,8 @@ func localTiny(t *testing.T) (*Result, *calibration.Profile) {
 
 // TestOtherCores: the rest of the machine's CPU is the machine's busy
 // time less this process's over the wall time, never negative (the
-// machine's 10 ms ticks lag this process's clock), and nothing where the
-// machine's busy time cannot be read.
+// machine's 10 ms ticks lag this process's clock), and nothing without a
+// wall time; steal is the same sum with nothing of ours in it.
 func TestOtherCores(t *testing.T) {
 	s := time.Second
 	if got := otherCores(10*s, 13*s, 2*s, 4*s); got == nil || *got != 0.25 {
@@ -392,7 +392,13 @@ func TestOtherCores(t *testing.T) {
 	if got := otherCores(10*s, 11*s, 1010*time.Millisecond, 4*s); got == nil || *got != 0 {
 		t.Errorf("ours over the machine's by a tick: %v, want 0", got)
 	}
-	if got := otherCores(0, 0, s, 4*s); got != nil {
-		t.Errorf("no /proc/stat: %v, want nil", *got)
+	if got := otherCores(10*s, 13*s, 2*s, 0); got != nil {
+		t.Errorf("no wall time: %v, want nil", *got)
+	}
+	if got := otherCores(0, 2*s, 0, 4*s); got == nil || *got != 0.5 {
+		t.Errorf("2 s stolen over 4 s: %v, want 0.5 cores", got)
+	}
+	if got := otherCores(0, 0, 0, 4*s); got == nil || *got != 0 {
+		t.Errorf("nothing stolen on bare metal: %v, want 0", got)
 	}
 }

@@ -189,6 +189,10 @@ type Result struct {
 	// spent over the phases and the mesh at the calibration's rate;
 	// nil where the machine's busy time cannot be read.
 	OtherCores *float64
+	// StealCores is the mean time, in cores, the hypervisor gave to other
+	// guests while a core here wanted to run, over the same window; nil
+	// where /proc/stat cannot be read.
+	StealCores *float64
 	// HitMisses counts the hit phase's requests its proxy's cache did not
 	// answer (warm-up included): the first on each connection at most.
 	HitMisses int64
@@ -326,7 +330,7 @@ func Local(ctx context.Context, cfg Config) (*Result, error) {
 			fmt.Fprintf(cfg.Log, "  mesh: skipped, the profile has no scale: %v\n", err)
 		}
 	}
-	res.OtherCores = other.cores()
+	res.OtherCores, res.StealCores = other.cores()
 	if res.Mesh != nil {
 		// The same at higher rates, for the curves of CPU and latency by
 		// rate; a failure there ends the curves at the rate before.
@@ -476,28 +480,42 @@ func load(ctx context.Context, clients []client, addr string, rate, n int, h *hd
 func errorsIsStatus(err error) bool { return err != nil && isStatus(err) }
 
 // otherMeter measures what the rest of the machine spends while the
-// calibration runs: the machine's busy time (cputime.Machine) less this
-// process's, over the wall time. The phases measure costs that a busy
-// neighbour inflates, so a profile records it (measured.otherCores), and
-// calibrate and run warn when it is high (calibration.Disturbed).
+// calibration runs: the machine's busy time less this process's, and the
+// hypervisor's steal, over the wall time (cputime.Stat). The phases
+// measure costs that a busy neighbour inflates, whether a process here or
+// another guest on the host, so a profile records both
+// (measured.otherCores, measured.stealCores), and calibrate and run warn
+// when they are high (calibration.Disturbed).
 type otherMeter struct {
-	at            time.Time
-	machine, self time.Duration
+	at   time.Time
+	stat cputime.Stat
+	ok   bool
+	self time.Duration
 }
 
 func startOther() otherMeter {
-	return otherMeter{at: time.Now(), machine: cputime.Machine(), self: cputime.Self()}
+	st, ok := cputime.ReadStat()
+	return otherMeter{at: time.Now(), stat: st, ok: ok, self: cputime.Self()}
 }
 
-// cores is the mean CPU the rest of the machine used since the start, in
-// cores, never negative (the machine's ticks are coarser than this
-// process's clock); nil where the machine's busy time cannot be read.
-func (m otherMeter) cores() *float64 {
-	return otherCores(m.machine, cputime.Machine(), cputime.Self()-m.self, time.Since(m.at))
+// cores is the mean CPU the rest of the machine used since the start, and
+// the mean steal, in cores, never negative (the machine's ticks are
+// coarser than this process's clock); nil where the machine's times
+// cannot be read.
+func (m otherMeter) cores() (other, steal *float64) {
+	now, ok := cputime.ReadStat()
+	if !m.ok || !ok {
+		return nil, nil
+	}
+	wall := time.Since(m.at)
+	return otherCores(m.stat.Busy, now.Busy, cputime.Self()-m.self, wall),
+		otherCores(m.stat.Steal, now.Steal, 0, wall)
 }
 
+// otherCores is (machine1 − machine0 − self) / wall in cores, rounded to
+// thousandths and never negative; nil without a wall time.
 func otherCores(machine0, machine1, self, wall time.Duration) *float64 {
-	if machine0 <= 0 || wall <= 0 {
+	if wall <= 0 {
 		return nil
 	}
 	c := max(0, (machine1-machine0-self).Seconds()/wall.Seconds())
