@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/internal/suggest"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -81,7 +82,29 @@ type Outcome struct {
 type CPUSpent struct {
 	Used time.Duration // CPU time, all cores together
 	Span time.Duration // wall (or virtual) time it was spent over
+	// Beside is what the rest of the machine spent over the same span,
+	// when a real backend could read it (nil on the simulator, and where
+	// /proc/stat cannot be read).
+	Beside *Beside
 }
+
+// Beside is what the rest of a real run's machine spent while it was
+// measured: work that shares the cores with the measured system and
+// stretches its latencies, though no figure of the run counts it.
+type Beside struct {
+	// Other is the machine's busy CPU time less Used: other processes
+	// and the kernel's interrupt work (some of it for the run's own
+	// traffic). 0 where Used is the whole machine's (containers).
+	Other time.Duration
+	// Steal is the time a core wanted to run while the hypervisor ran
+	// another guest (a VM's neighbour on its host).
+	Steal time.Duration
+}
+
+// DisturbedCores is the mean of Other and Steal together, in cores, from
+// which a real run counts as measured on a busy machine: the threshold a
+// calibration's measurement is held to.
+const DisturbedCores = calibration.DisturbedCores
 
 var (
 	registryMu sync.Mutex

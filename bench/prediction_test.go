@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,12 +255,46 @@ func TestPredictCPU(t *testing.T) {
 	}
 }
 
+// TestCPUBeside: what the rest of the machine spent is given in cores
+// over the same span, and a run with other work and steal together over
+// DisturbedCores says so.
+func TestCPUBeside(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		other, steal time.Duration
+		wantOther    float64
+		wantSteal    float64
+		disturbed    string
+	}{
+		{0, 0, 0, 0, ""},
+		{s / 2, s / 4, 0.125, 0.0625, ""},
+		{s, 0, 0.25, 0, "other processes used 0.25 cores and the hypervisor's steal took 0.00"},
+		{s / 2, s / 2, 0.125, 0.125, "while it was measured"},
+		{s / 4, 3 * s, 0.0625, 0.75, "steal took 0.75"},
+	} {
+		c := cpuOf(&CPUSpent{Used: 3 * s, Span: 4 * s, Beside: &Beside{Other: tc.other, Steal: tc.steal}}, 1500)
+		if c.OtherCores == nil || *c.OtherCores != tc.wantOther || c.StealCores == nil || *c.StealCores != tc.wantSteal {
+			t.Errorf("other %v, steal %v over 4s: %v and %v cores, want %v and %v", tc.other, tc.steal, c.OtherCores, c.StealCores, tc.wantOther, tc.wantSteal)
+		}
+		if got := c.Disturbed(); (tc.disturbed == "") != (got == "") || !strings.Contains(got, tc.disturbed) {
+			t.Errorf("other %v, steal %v: Disturbed() = %q, want %q", tc.other, tc.steal, got, tc.disturbed)
+		}
+	}
+	var none *CPU
+	if none.Disturbed() != "" {
+		t.Error("a run without CPU is disturbed")
+	}
+}
+
 // TestCPUOf: cores over the span, CPU per request over the window's
 // requests, nothing to divide by gives nothing.
 func TestCPUOf(t *testing.T) {
 	got := cpuOf(&CPUSpent{Used: 3 * time.Second, Span: 4 * time.Second}, 1500)
 	if got == nil || got.Cores != 0.75 || got.PerRequestMS != 2 {
 		t.Fatalf("cpuOf = %+v, want 0.75 cores and 2 ms per request", got)
+	}
+	if got.OtherCores != nil || got.StealCores != nil || got.Disturbed() != "" {
+		t.Errorf("a window with nothing read beside it: %+v", got)
 	}
 	for _, tc := range []struct {
 		spent *CPUSpent

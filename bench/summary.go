@@ -97,6 +97,26 @@ type CPU struct {
 	// ms: everything the run's process (or host) did, over the client's
 	// requests.
 	PerRequestMS float64 `json:"per_request_ms"`
+	// OtherCores and StealCores are what the rest of a real run's
+	// machine spent over the same window, in mean cores (bench.Beside):
+	// other processes and interrupts, and the hypervisor's steal. Absent
+	// on the simulator, where the machine cannot be read, and in
+	// summaries written before them.
+	OtherCores *float64 `json:"other_cores,omitempty"`
+	StealCores *float64 `json:"steal_cores,omitempty"`
+}
+
+// Disturbed says why a real run's machine was busy with other work while
+// it was measured (other processes' CPU and the hypervisor's steal
+// together over DisturbedCores), or "".
+func (c *CPU) Disturbed() string {
+	if c == nil || c.OtherCores == nil || c.StealCores == nil {
+		return ""
+	}
+	if *c.OtherCores+*c.StealCores < DisturbedCores {
+		return ""
+	}
+	return fmt.Sprintf("other processes used %.2f cores and the hypervisor's steal took %.2f while it was measured", *c.OtherCores, *c.StealCores)
 }
 
 // cpuOf is the summary of spent over a window in which requests were
@@ -105,10 +125,15 @@ func cpuOf(spent *CPUSpent, requests int64) *CPU {
 	if spent == nil || spent.Span <= 0 || requests <= 0 {
 		return nil
 	}
-	return &CPU{
+	c := &CPU{
 		Cores:        round(spent.Used.Seconds()/spent.Span.Seconds(), 4),
 		PerRequestMS: round(float64(spent.Used)/float64(requests)/1e6, 4),
 	}
+	if b := spent.Beside; b != nil {
+		other, steal := round(b.Other.Seconds()/spent.Span.Seconds(), 4), round(b.Steal.Seconds()/spent.Span.Seconds(), 4)
+		c.OtherCores, c.StealCores = &other, &steal
+	}
+	return c
 }
 
 // Stats describe a set of requests: the run's totals, or one route's,

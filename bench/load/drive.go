@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/meshbench/meshbench/bench"
+	"github.com/meshbench/meshbench/internal/cputime"
 )
 
 // ClientMargin is how much longer than the data plane's longest timeout the
@@ -113,8 +114,23 @@ func cpuWindow(ctx context.Context, from time.Time, clock func() time.Duration) 
 		return nil
 	}
 	start := clock()
+	st0, ok0 := readStat()
 	<-ctx.Done()
-	return &bench.CPUSpent{Used: clock() - start, Span: time.Since(from)}
+	out := &bench.CPUSpent{Used: clock() - start, Span: time.Since(from)}
+	if st1, ok1 := readStat(); ok0 && ok1 {
+		out.Beside = beside(st0, st1, out.Used)
+	}
+	return out
+}
+
+// readStat reads the machine's CPU times.
+var readStat = cputime.ReadStat
+
+// beside is what the rest of the machine spent between two readings of
+// its times while the measured system spent used. The machine's 10 ms
+// ticks are coarser than a process's clock, so neither goes below 0.
+func beside(st0, st1 cputime.Stat, used time.Duration) *bench.Beside {
+	return &bench.Beside{Other: max(0, st1.Busy-st0.Busy-used), Steal: max(0, st1.Steal-st0.Steal)}
 }
 
 // waitUntil waits until t or until ctx ends.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/bench/calibration/measure"
 	"github.com/meshbench/meshbench/scenarios"
@@ -255,5 +256,27 @@ func TestCalibrateWarnsWhenDisturbed(t *testing.T) {
 				t.Errorf("run warned %v, want %v: %q", warned, c.warn, stderr)
 			}
 		})
+	}
+}
+
+// TestWarnBusyRuns: a real run whose machine was busy with other work
+// while it was measured is named on standard error, with the reason; a
+// quiet one and a simulator run are not.
+func TestWarnBusyRuns(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	sum := &bench.Summary{Runs: []bench.RunSummary{
+		{Backend: "sim", Variant: "a", CPU: &bench.CPU{Cores: 0.5}},
+		{Backend: "local", Variant: "a", Repeat: 0, CPU: &bench.CPU{Cores: 0.6, OtherCores: f(0.02), StealCores: f(0)}},
+		{Backend: "local", Variant: "a", Repeat: 1, CPU: &bench.CPU{Cores: 0.6, OtherCores: f(0.1), StealCores: f(0.3)}},
+		{Backend: "local", Variant: "b", Repeat: 0},
+	}}
+	var w strings.Builder
+	warnBusyRuns(&w, sum)
+	got := w.String()
+	if want := "meshbench: warning: local/a repeat 1: other processes used 0.10 cores and the hypervisor's steal took 0.30 while it was measured"; !strings.Contains(got, want) {
+		t.Errorf("warning %q does not contain %q", got, want)
+	}
+	if n := strings.Count(got, "warning:"); n != 1 {
+		t.Errorf("%d warnings, want 1: %q", n, got)
 	}
 }

@@ -225,6 +225,7 @@ func runScenario(cmd *cobra.Command, arg string, f runFlags) error {
 	}); err != nil {
 		return err
 	}
+	warnBusyRuns(stderr, sum)
 	interrupted := cmd.Context().Err() != nil
 	switch {
 	case interrupted:

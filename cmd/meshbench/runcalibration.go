@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/bench/calibration"
 	"github.com/meshbench/meshbench/scenarios"
 )
@@ -60,6 +61,19 @@ func warnDisturbed(w io.Writer, plan *scenarios.Plan) {
 	if why := plan.Profile.Disturbed(); why != "" {
 		fmt.Fprintf(w, "meshbench: warning: the calibration profile (measured %s) looks disturbed: %s; its predictions are likely biased: measure it again with `meshbench calibrate` on a quiet machine\n",
 			plan.Profile.Measured.At, why)
+	}
+}
+
+// warnBusyRuns tells w of every real run whose machine was busy with
+// other work while it was measured (bench.CPU.Disturbed): its figures are
+// kept, and so is every prediction's error against them, but both carry
+// that work.
+func warnBusyRuns(w io.Writer, sum *bench.Summary) {
+	for _, r := range sum.Runs {
+		if why := r.CPU.Disturbed(); why != "" {
+			fmt.Fprintf(w, "meshbench: warning: %s/%s repeat %d: %s; its figures, and the predictions' errors against them, likely carry that work\n",
+				r.Backend, r.Variant, r.Repeat, why)
+		}
 	}
 }
 
