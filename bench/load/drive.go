@@ -107,24 +107,22 @@ func reportProgress(ctx context.Context, epoch time.Time, d time.Duration, progr
 }
 
 // cpuWindow reads clock at from and again when ctx ends (Run ends it at
-// the end of the load): the CPU spent over the measured window.
+// the end of the load): the CPU spent over the measured window, and what
+// the rest of the machine spent beside it.
 func cpuWindow(ctx context.Context, from time.Time, clock func() time.Duration) *bench.CPUSpent {
 	waitUntil(ctx, from)
 	if ctx.Err() != nil {
 		return nil
 	}
 	start := clock()
-	st0, ok0 := readStat()
+	st0, ok0 := cputime.ReadStat()
 	<-ctx.Done()
 	out := &bench.CPUSpent{Used: clock() - start, Span: time.Since(from)}
-	if st1, ok1 := readStat(); ok0 && ok1 {
+	if st1, ok1 := cputime.ReadStat(); ok0 && ok1 {
 		out.Beside = beside(st0, st1, out.Used)
 	}
 	return out
 }
-
-// readStat reads the machine's CPU times.
-var readStat = cputime.ReadStat
 
 // beside is what the rest of the machine spent between two readings of
 // its times while the measured system spent used. The machine's 10 ms

@@ -1,5 +1,5 @@
 // Package cputime reads CPU time: this process's (Self), and the whole
-// machine's (Machine).
+// machine's (Machine; ReadStat adds the hypervisor's steal).
 //
 // The local backend runs its load generator, proxies and fleet in one
 // process, so a difference of two readings of Self is what the whole local
