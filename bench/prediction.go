@@ -59,6 +59,10 @@ type Prediction struct {
 	// untrustworthy (RunSummary.Untrustworthy): they are counted, but
 	// the measurement they give is not the scenario's load.
 	RealUntrustworthy int `json:"real_untrustworthy,omitempty"`
+	// RealBusy counts the real backend's repeats measured while the rest
+	// of their machine was busy (CPU.Disturbed): counted too, but their
+	// figures carry that work.
+	RealBusy int `json:"real_busy,omitempty"`
 	// Metrics are p50, p99, p999, availability, knee and cpu, in that
 	// order; a latency is left out when either side had no successful
 	// request, the knee when either side's runs have none (Knee), the cpu
@@ -188,6 +192,9 @@ func predict(simRuns, realRuns []RunSummary, tol scenarios.PredictionTolerance) 
 	for _, r := range realRuns {
 		if r.Untrustworthy != "" {
 			p.RealUntrustworthy++
+		}
+		if r.CPU.Disturbed() != "" {
+			p.RealBusy++
 		}
 	}
 	sh, err := MergedHistogram(simRuns)

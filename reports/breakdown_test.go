@@ -2,12 +2,14 @@ package reports
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/meshbench/meshbench/bench"
 	"github.com/meshbench/meshbench/reports/reportstest"
 )
 
@@ -72,5 +74,56 @@ func TestReportOfAnOldSummary(t *testing.T) {
 	}
 	if err := Render(dir, Options{NoPlots: true}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReportOfBusyRuns: a real run measured while the rest of its machine
+// was busy is named at the top of summary.md and index.html, and its
+// prediction is marked; a summary without such runs says nothing of it.
+func TestReportOfBusyRuns(t *testing.T) {
+	s := reportstest.Summary(reportstest.Config{Duration: 3 * time.Second, Backends: []string{"sim", "local"}})
+	var quiet bytes.Buffer
+	if err := WriteMarkdown(&quiet, s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(quiet.String(), "machine was busy") {
+		t.Errorf("a summary without busy runs mentions them:\n%s", quiet.String())
+	}
+	other, steal := 0.05, 0.4
+	busied := 0
+	for i := range s.Runs {
+		if s.Runs[i].Backend == "local" && s.Runs[i].Repeat == 0 {
+			s.Runs[i].CPU = &bench.CPU{Cores: 0.5, PerRequestMS: 1.5, OtherCores: &other, StealCores: &steal}
+			busied++
+		}
+	}
+	if busied == 0 {
+		t.Fatal("the synthetic summary has no local run")
+	}
+	dir := t.TempDir()
+	if err := reportstest.WriteRun(dir, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMD := fmt.Sprintf("%d of %d runs were measured while the rest of the machine was busy", busied, len(s.Runs))
+	for _, want := range []string{wantMD, "(0.05 cores other, 0.40 steal)", "| local ⚠️ |", "were measured while the rest of the machine was busy (see the note at the top)"} {
+		if !bytes.Contains(md, []byte(want)) {
+			t.Errorf("summary.md lacks %q:\n%s", want, md)
+		}
+	}
+	for _, want := range []string{wantMD, "repeat(s) measured while the rest of the machine was busy"} {
+		if !bytes.Contains(index, []byte(want)) {
+			t.Errorf("index.html lacks %q", want)
+		}
 	}
 }

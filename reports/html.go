@@ -145,6 +145,9 @@ func WriteIndex(w io.Writer, run *Run, plots []PlotFile, gate string) error {
 	}
 	page.SLOPass = page.SLOFailed == 0
 	page.Untrusted = untrustworthyRuns(s)
+	if note := busyRunsNote(s); note != "" {
+		page.Warnings = append(page.Warnings, note)
+	}
 	page.Lag = lagRows(s)
 	page.Breakdowns = breakdownViews(Groups(s))
 	if preds, err := bench.PredictionsOf(s); err != nil {

@@ -49,6 +49,9 @@ func WriteMarkdown(w io.Writer, s *bench.Summary) error {
 	if n := untrustworthyRuns(s); n > 0 {
 		fmt.Fprintf(bw, "⚠️ **%d of %d runs are not trustworthy: their load generator fell behind its schedule (see Schedule lag).**\n\n", n, len(s.Runs))
 	}
+	if note := busyRunsNote(s); note != "" {
+		fmt.Fprintf(bw, "⚠️ **%s**\n\n", mdEscape(note))
+	}
 	repeated := false
 	for _, g := range groups {
 		repeated = repeated || len(g.Runs) > 1
@@ -135,6 +138,22 @@ func writeList(w io.Writer, title string, items []string) {
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;")
 	return r.Replace(s)
+}
+
+// busyRunsNote names the real runs measured while the rest of their
+// machine was busy (bench.CPU.Disturbed), or is "" when there are none.
+func busyRunsNote(s *bench.Summary) string {
+	var busy []string
+	for _, r := range s.Runs {
+		if r.CPU.Disturbed() != "" {
+			busy = append(busy, fmt.Sprintf("%s/%s repeat %d (%.2f cores other, %.2f steal)", r.Backend, r.Variant, r.Repeat, *r.CPU.OtherCores, *r.CPU.StealCores))
+		}
+	}
+	if len(busy) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of %d runs were measured while the rest of the machine was busy, other processes and the hypervisor's steal together at %.2f cores or more: %s. Their figures carry that work, and so does every prediction's error against them.",
+		len(busy), len(s.Runs), bench.DisturbedCores, strings.Join(busy, ", "))
 }
 
 // untrustworthyRuns counts the runs marked untrustworthy.

@@ -23,8 +23,9 @@ type predictionRow struct {
 	Pass, Noise bool
 	// Spread is true when either backend had two or more repeats.
 	Spread bool
-	// Untrusted counts the real backend's untrustworthy repeats.
-	Untrusted int
+	// Untrusted counts the real backend's untrustworthy repeats, Busy
+	// those measured on a busy machine.
+	Untrusted, Busy int
 }
 
 // predictionCell is one metric of a prediction: the error, and the values
@@ -99,7 +100,7 @@ func predictionRows(preds []bench.Prediction) []predictionRow {
 			Knee:         predictionCellOf(p, bench.PredictKnee),
 			CPU:          predictionCellOf(p, bench.PredictCPU),
 			Pass:         p.Pass, Noise: p.Verdict == bench.PredictionNoise,
-			Untrusted: p.RealUntrustworthy,
+			Untrusted: p.RealUntrustworthy, Busy: p.RealBusy,
 		}
 		switch p.Verdict {
 		case bench.PredictionPass:
@@ -243,7 +244,7 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 	fmt.Fprintf(w, "\n### Prediction: sim beside the real backends — %s\n\n", head)
 	fmt.Fprintf(w, "| variant | real backend | p50 error | p99 error | p99.9 error | availability error |%s verdict |\n", extraHead)
 	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: |%s :---: |\n", extraRule)
-	spread, untrusted := false, false
+	spread, untrusted, busy := false, false, false
 	for _, r := range rows {
 		mark := "✅"
 		switch {
@@ -259,10 +260,11 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 			return c.Error + c.Mark()
 		}
 		backend := mdEscape(r.Backend)
-		if r.Untrusted > 0 {
+		if r.Untrusted > 0 || r.Busy > 0 {
 			backend += " ⚠️"
-			untrusted = true
 		}
+		untrusted = untrusted || r.Untrusted > 0
+		busy = busy || r.Busy > 0
 		extraCells := ""
 		for _, x := range extra {
 			extraCells += " " + cell(x.of(r)) + " |"
@@ -278,6 +280,9 @@ func writeMarkdownPredictions(w io.Writer, preds []bench.Prediction) {
 	fmt.Fprintf(w, "\nError = (sim − real) / real of the percentiles over all repeats; availability in percentage points%s. Tolerance: %s. ✗ outside the tolerance, ≈ outside it but inside the real backend's run-to-run spread.\n", notes, predictionTolerance(preds))
 	if untrusted {
 		fmt.Fprintln(w, "\n⚠️ Some of the real backend's repeats are not trustworthy (see Schedule lag): the measurement, not only the prediction, may be off.")
+	}
+	if busy {
+		fmt.Fprintln(w, "\n⚠️ Some of the real backend's repeats were measured while the rest of the machine was busy (see the note at the top): the measurement, not only the prediction, may be off.")
 	}
 	if !spread {
 		return
