@@ -93,6 +93,10 @@ type GateResult struct {
 	// behind its schedule past the bound (RunSummary.Untrustworthy): they
 	// are judged, but the load they offered was not the scenario's.
 	Untrustworthy []string
+	// Busy lists runs in the samples measured while the rest of their
+	// machine was busy (CPU.Disturbed): judged too, but their figures
+	// carry that work.
+	Busy []string
 	// Pass is true when every check passed.
 	Pass bool
 }
@@ -167,12 +171,20 @@ func Gate(baseline, current *Summary, opts GateOptions) (*GateResult, error) {
 	cur, curKeys := gateGroupRepeats(current, "current", &res.Excluded)
 	for side, s := range map[string]*Summary{"baseline": baseline, "current": current} {
 		for _, r := range s.Runs {
-			if r.Untrustworthy != "" && r.Error == "" && r.Requests > 0 {
-				res.Untrustworthy = append(res.Untrustworthy, fmt.Sprintf("%s %s repeat %d", side, RunKey{r.Backend, r.Variant}, r.Repeat))
+			if r.Error != "" || r.Requests <= 0 {
+				continue
+			}
+			name := fmt.Sprintf("%s %s repeat %d", side, RunKey{r.Backend, r.Variant}, r.Repeat)
+			if r.Untrustworthy != "" {
+				res.Untrustworthy = append(res.Untrustworthy, name)
+			}
+			if r.CPU.Disturbed() != "" {
+				res.Busy = append(res.Busy, name)
 			}
 		}
 	}
 	sort.Strings(res.Untrustworthy)
+	sort.Strings(res.Busy)
 	for _, k := range curKeys {
 		if _, ok := base[k]; !ok {
 			res.OnlyCurrent = append(res.OnlyCurrent, k.String())

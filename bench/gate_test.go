@@ -421,3 +421,18 @@ func TestGateNamesUntrustworthyRuns(t *testing.T) {
 		t.Errorf("untrustworthy %v", res.Untrustworthy)
 	}
 }
+
+// TestGateNamesBusyRuns: a run measured while the rest of its machine was
+// busy is judged, and named apart from the untrustworthy ones.
+func TestGateNamesBusyRuns(t *testing.T) {
+	base, cur := scopedSummary(2, 1), scopedSummary(2, 1)
+	other, steal := 0.3, 0.0
+	base.Runs[0].CPU = &CPU{Cores: 0.5, PerRequestMS: 1, OtherCores: &other, StealCores: &steal}
+	res, err := Gate(base, cur, GateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Busy) != 1 || res.Busy[0] != "baseline sim/v repeat 0" || len(res.Untrustworthy) != 0 {
+		t.Errorf("busy %v, untrustworthy %v", res.Busy, res.Untrustworthy)
+	}
+}

@@ -27,6 +27,7 @@ type GateVerdict struct {
 	OnlyCurrent   []string `json:"only_current,omitempty"`
 	Excluded      []string `json:"excluded,omitempty"`
 	Untrustworthy []string `json:"untrustworthy,omitempty"`
+	Busy          []string `json:"busy,omitempty"`
 	// PredictionFailures lists the predictions outside their tolerance
 	// when the gate was asked to judge them (--fail-on-prediction).
 	PredictionFailures []string `json:"prediction_failures,omitempty"`
@@ -64,6 +65,7 @@ func NewGateVerdict(g *bench.GateResult, l GateLabels) GateVerdict {
 		Test: "Mann–Whitney U (two-sided), Holm-adjusted", Alpha: g.Alpha,
 		Failed: len(g.Failed()), Checks: []GateVerdictCheck{}, Notes: gateNotes(g),
 		OnlyBaseline: g.OnlyBaseline, OnlyCurrent: g.OnlyCurrent, Excluded: g.Excluded, Untrustworthy: g.Untrustworthy,
+		Busy: g.Busy,
 	}
 	for _, c := range g.Checks {
 		vc := GateVerdictCheck{

@@ -175,3 +175,19 @@ func TestWritersOnSparseSummaries(t *testing.T) {
 		})
 	}
 }
+
+// TestGateNotesBusyRuns: the gate's table and its JSON verdict name the
+// runs measured on a busy machine.
+func TestGateNotesBusyRuns(t *testing.T) {
+	res := &bench.GateResult{Alpha: 0.05, Pass: true, Busy: []string{"current local/v repeat 1"}}
+	var b bytes.Buffer
+	if err := WriteGateTable(&b, res, GateLabels{"a", "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "measured on a busy machine (other processes and the hypervisor's steal together at 0.25 cores or more, so the figures carry that work): current local/v repeat 1"; !strings.Contains(b.String(), want) {
+		t.Errorf("table lacks %q:\n%s", want, b.String())
+	}
+	if v := NewGateVerdict(res, GateLabels{"a", "b"}); len(v.Busy) != 1 {
+		t.Errorf("verdict busy %v", v.Busy)
+	}
+}
