@@ -25,20 +25,7 @@ func TestReportShowsBreakdownsAndScheduleLag(t *testing.T) {
 	})
 	s.Runs[0].ScheduleLag, s.Runs[0].Untrustworthy = nil, "" // a closed-loop run: no schedule
 	dir := t.TempDir()
-	if err := reportstest.WriteRun(dir, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := Render(dir, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	index, err := os.ReadFile(filepath.Join(dir, IndexFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	md, index := renderRun(t, dir, s)
 	for _, want := range []string{"### By route", "| sim | peak-ewma | checkout |", "### By workload", "### By instance of the entry service",
 		"payments[3]", "### Schedule lag", "| schedule lag p99 ms |", "| 25.00 |", "NOT TRUSTWORTHY", "closed-loop (users) workloads have no schedule", "1 of 2 runs are not trustworthy"} {
 		if !bytes.Contains(md, []byte(want)) {
@@ -100,21 +87,7 @@ func TestReportOfBusyRuns(t *testing.T) {
 	if busied == 0 {
 		t.Fatal("the synthetic summary has no local run")
 	}
-	dir := t.TempDir()
-	if err := reportstest.WriteRun(dir, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := Render(dir, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}}); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	index, err := os.ReadFile(filepath.Join(dir, IndexFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	md, index := renderRun(t, t.TempDir(), s)
 	wantMD := fmt.Sprintf("%d of %d runs were measured while the rest of the machine was busy", busied, len(s.Runs))
 	for _, want := range []string{wantMD, "(0.05 cores other, 0.40 steal)", "| local ⚠️ |", "were measured while the rest of the machine was busy (see the note at the top)"} {
 		if !bytes.Contains(md, []byte(want)) {
@@ -126,4 +99,25 @@ func TestReportOfBusyRuns(t *testing.T) {
 			t.Errorf("index.html lacks %q", want)
 		}
 	}
+}
+
+// renderRun writes s as a run folder in dir, renders its report with SVG
+// plots, and returns its summary.md and index.html.
+func renderRun(t *testing.T, dir string, s *bench.Summary) (md, index []byte) {
+	t.Helper()
+	if err := reportstest.WriteRun(dir, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, Options{Plots: PlotOptions{Formats: []string{FormatSVG}}}); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err = os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return md, index
 }
