@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/meshbench/meshbench/bench/calibration"
 )
 
 // SummarySchema names version 1 of summary.json. Later versions may add
@@ -113,7 +115,7 @@ func (c *CPU) Disturbed() string {
 	if c == nil || c.OtherCores == nil || c.StealCores == nil {
 		return ""
 	}
-	if *c.OtherCores+*c.StealCores < DisturbedCores {
+	if !calibration.Busy(*c.OtherCores, *c.StealCores) {
 		return ""
 	}
 	return fmt.Sprintf("other processes used %.2f cores and the hypervisor's steal took %.2f while it was measured", *c.OtherCores, *c.StealCores)

@@ -178,7 +178,7 @@ func gateNotes(g *bench.GateResult) []string {
 		notes = append(notes, "not trustworthy (the load generator fell behind its schedule, so the load offered was not the scenario's): "+strings.Join(g.Untrustworthy, ", "))
 	}
 	if len(g.Busy) > 0 {
-		notes = append(notes, "measured on a busy machine (other processes and the hypervisor's steal together at 0.25 cores or more, so the figures carry that work): "+strings.Join(g.Busy, ", "))
+		notes = append(notes, fmt.Sprintf("measured on a busy machine (other processes and the hypervisor's steal together at %.2f cores or more, so the figures carry that work): %s", bench.DisturbedCores, strings.Join(g.Busy, ", ")))
 	}
 	if len(g.OnlyBaseline) > 0 {
 		notes = append(notes, "only in the baseline (not judged): "+strings.Join(g.OnlyBaseline, ", "))

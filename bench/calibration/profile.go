@@ -80,6 +80,12 @@ type Measured struct {
 // profile counts as measured on a busy machine.
 const DisturbedCores = 0.25
 
+// Busy says whether other processes' CPU and the hypervisor's steal, in
+// mean cores over a measurement, together make it one taken on a busy
+// machine: the rule for a profile (Disturbed) and for a real run
+// (bench.CPU.Disturbed) alike.
+func Busy(other, steal float64) bool { return other+steal >= DisturbedCores }
+
 // Local mesh scales outside [disturbedScaleLow, disturbedScaleHigh]
 // mean the flow took far longer (or shorter) than its parts, measured
 // a minute earlier, account for: on the project's VMs a quiet machine's
@@ -96,17 +102,21 @@ const (
 // loads; calibrate and run warn.
 func (p *Profile) Disturbed() string {
 	var why []string
-	var took []string
-	load := 0.0
-	if o := p.Measured.OtherCores; o != nil && *o > 0 {
-		load += *o
-		took = append(took, fmt.Sprintf("other processes used %.2f cores", *o))
+	var other, steal float64
+	if o := p.Measured.OtherCores; o != nil {
+		other = *o
 	}
-	if st := p.Measured.StealCores; st != nil && *st > 0 {
-		load += *st
-		took = append(took, fmt.Sprintf("the hypervisor ran other guests for %.2f cores (steal)", *st))
+	if st := p.Measured.StealCores; st != nil {
+		steal = *st
 	}
-	if load >= DisturbedCores {
+	if Busy(other, steal) {
+		var took []string
+		if other > 0 {
+			took = append(took, fmt.Sprintf("other processes used %.2f cores", other))
+		}
+		if steal > 0 {
+			took = append(took, fmt.Sprintf("the hypervisor ran other guests for %.2f cores (steal)", steal))
+		}
 		why = append(why, strings.Join(took, " and ")+" while it measured")
 	}
 	if l := p.Backends.Local; l != nil && l.Mesh != nil {
